@@ -1,0 +1,124 @@
+import type { CorporalConfig } from './config/types.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+
+/**
+ * Messages between the supervisor (main thread), the gateway threads (`postMessage`) and the
+ * control child (`process.send`, `serialization: 'advanced'`).
+ *
+ * Every message carries `v` (the protocol version) and a `type`; receivers check both with the
+ * guards below and ignore anything else, so a mismatched build can never be misread.
+ */
+export const IPC_VERSION = 1 as const;
+
+interface Envelope<T extends string> {
+  v: typeof IPC_VERSION;
+  type: T;
+}
+
+/** A new compiled policy. Receivers swap it in only if `snapshot.generation` is higher than theirs. */
+export interface PolicySnapshotMessage extends Envelope<'policy.snapshot'> {
+  snapshot: PolicySnapshot;
+}
+
+/**
+ * Drop cached token → user mappings in every gateway thread: the listed tokens, and/or every token
+ * of `userId` (after `/logout/all`).
+ */
+export interface IdentityEvictMessage extends Envelope<'identity.evict'> {
+  tokens: string[];
+  userId: string | null;
+}
+
+// ---- supervisor → control child -------------------------------------------------------------
+
+/** First message to a (re)started control child. */
+export interface ControlInitMessage extends Envelope<'control.init'> {
+  config: CorporalConfig;
+  configPath: string;
+}
+
+/** Stop: close listeners and providers, finish or abandon the current action, exit 0. */
+export interface ControlShutdownMessage extends Envelope<'control.shutdown'> {}
+
+/** Answer to {@link GatewayStatusRequestMessage}. */
+export interface GatewayStatusResponseMessage extends Envelope<'gateway.status.response'> {
+  requestId: number;
+  threadsAlive: number;
+  threadsConfigured: number;
+  snapshotGeneration: number | null;
+}
+
+/** Everything the supervisor sends to the control child. */
+export type SupervisorToControl = ControlInitMessage | ControlShutdownMessage | GatewayStatusResponseMessage;
+
+// ---- control child → supervisor -------------------------------------------------------------
+
+/** The child finished starting (its HTTP API listens, providers started). */
+export interface ControlReadyMessage extends Envelope<'control.ready'> {}
+
+/** The child wants the gateway threads' state (for `GET /_matrix/corporal/status`). */
+export interface GatewayStatusRequestMessage extends Envelope<'gateway.status.request'> {
+  requestId: number;
+}
+
+/** Everything the control child sends to the supervisor. */
+export type ControlToSupervisor =
+  | ControlReadyMessage
+  | PolicySnapshotMessage
+  | IdentityEvictMessage
+  | GatewayStatusRequestMessage;
+
+// ---- supervisor → gateway thread ------------------------------------------------------------
+
+/** Stop accepting, finish in-flight requests until `deadline` (epoch ms), then close and exit. */
+export interface GatewayDrainMessage extends Envelope<'gateway.drain'> {
+  deadline: number;
+}
+
+/** Everything the supervisor sends to a gateway thread. */
+export type SupervisorToGateway = PolicySnapshotMessage | IdentityEvictMessage | GatewayDrainMessage;
+
+// ---- gateway thread → supervisor ------------------------------------------------------------
+
+/** The thread's uWS app listens. */
+export interface GatewayListeningMessage extends Envelope<'gateway.listening'> {
+  port: number;
+}
+
+/** The thread could not listen (the address is taken, …); the supervisor treats this as fatal. */
+export interface GatewayListenFailedMessage extends Envelope<'gateway.listen-failed'> {
+  address: string;
+}
+
+/** The thread swapped in a snapshot. */
+export interface GatewayPolicyAppliedMessage extends Envelope<'gateway.policy-applied'> {
+  generation: number;
+}
+
+/** Everything a gateway thread sends to the supervisor. */
+export type GatewayToSupervisor =
+  | GatewayListeningMessage
+  | GatewayListenFailedMessage
+  | GatewayPolicyAppliedMessage
+  | IdentityEvictMessage;
+
+/** Data a gateway thread is started with (`workerData`). */
+export interface GatewayWorkerData {
+  config: CorporalConfig;
+  /** 1-based thread number, for logs. */
+  threadIndex: number;
+  /** The last good snapshot, so a (re)started thread enforces policy at once. */
+  snapshot: PolicySnapshot | null;
+}
+
+/** Builds a message envelope with the current protocol version. */
+export function ipcMessage<M extends { v: typeof IPC_VERSION; type: string }>(message: Omit<M, 'v'>): M {
+  return { v: IPC_VERSION, ...message } as M;
+}
+
+/** True when `value` is an envelope of this protocol version whose type is one of `types`. */
+export function isIpcMessage<T extends string>(value: unknown, types: readonly T[]): value is Envelope<T> {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { v?: unknown; type?: unknown };
+  return candidate.v === IPC_VERSION && typeof candidate.type === 'string' && (types as readonly string[]).includes(candidate.type);
+}
