@@ -111,9 +111,12 @@ export interface GatewayWorkerData {
   snapshot: PolicySnapshot | null;
 }
 
-/** Builds a message envelope with the current protocol version. */
-export function ipcMessage<M extends { v: typeof IPC_VERSION; type: string }>(message: Omit<M, 'v'>): M {
-  return { v: IPC_VERSION, ...message } as M;
+/** A message of union `M` without its version field (distributes over the union). */
+export type Unversioned<M> = M extends unknown ? Omit<M, 'v'> : never;
+
+/** Adds the current protocol version to a message. */
+export function ipcMessage<M extends { v: typeof IPC_VERSION }>(message: Unversioned<M>): M {
+  return { v: IPC_VERSION, ...message } as unknown as M;
 }
 
 /** True when `value` is an envelope of this protocol version whose type is one of `types`. */

@@ -1,0 +1,101 @@
+import type { HttpRequest, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+import type { Uws } from './uws.js';
+import { ClientExchange } from './respond.js';
+import { ErrCode } from '../common/matrix-errors.js';
+
+/** Handles one request; must copy what it needs from `req` synchronously (uWS frees it on return). */
+export type ExchangeHandler = (exchange: ClientExchange, req: HttpRequest) => void;
+
+/** What {@link GatewayServer} needs. */
+export interface GatewayServerOptions {
+  uws: Uws;
+  handle: ExchangeHandler;
+}
+
+/**
+ * One gateway thread's uWebSockets.js app: a single catch-all route, the listen socket, and the
+ * set of exchanges in flight (for draining).
+ *
+ * Shutdown contract: a worker thread may only end once every uWS socket is closed — exiting with
+ * a listen socket or client connection open aborts Node with `uv_loop_close() while having open
+ * handles`. {@link close} therefore closes the listen socket and then the whole app (idle
+ * keep-alive connections included).
+ */
+export class GatewayServer {
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+  private readonly inFlightExchanges = new Set<ClientExchange>();
+  private draining = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: GatewayServerOptions) {
+    this.app = options.uws.App().any('/*', (res, req) => {
+      let exchange!: ClientExchange;
+      exchange = new ClientExchange(res, () => this.settled(exchange));
+      this.inFlightExchanges.add(exchange);
+      if (this.draining) {
+        // A request on a keep-alive connection after the drain began: refuse and close it.
+        exchange.sendMatrixError(503, ErrCode.Unknown, 'Corporal is shutting down', [['Retry-After', '1']], true);
+        return;
+      }
+      options.handle(exchange, req);
+    });
+  }
+
+  /** Listens on host:port (port 0 = any free port); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port}`));
+          return;
+        }
+        this.listenSocket = socket;
+        resolve(this.options.uws.us_socket_local_port(socket as never));
+      });
+    });
+  }
+
+  /** Requests currently being served. */
+  get inFlight(): number {
+    return this.inFlightExchanges.size;
+  }
+
+  /** Stops accepting connections; requests already in flight continue; new ones on open connections get 503. */
+  startDrain(): void {
+    this.draining = true;
+    if (this.listenSocket) {
+      this.options.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+  }
+
+  /** Resolves when no request is in flight, or at `deadline` (epoch ms), whichever comes first. */
+  whenIdle(deadline: number): Promise<void> {
+    if (this.inFlightExchanges.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+      this.idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Closes everything: remaining exchanges are cut, then every socket of the app. */
+  close(): void {
+    this.startDrain();
+    for (const exchange of [...this.inFlightExchanges]) exchange.forceClose();
+    // `close()` exists on the native app of the pinned build but is missing from its typings.
+    (this.app as TemplatedApp & { close(): void }).close();
+  }
+
+  private settled(exchange: ClientExchange): void {
+    this.inFlightExchanges.delete(exchange);
+    if (this.inFlightExchanges.size === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Gateway thread entry point and composition root: builds this thread's uWS app, request pipeline
+ * and policy holder from `workerData`, listens, and follows the supervisor's messages.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger, logLevelOf } from '../common/logger.js';
+import { ipcMessage, isIpcMessage, type Unversioned, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway } from '../common/ipc.js';
+import { parseListenAddress } from '../common/listen-address.js';
+import { describeError } from '../common/errors.js';
+import { loadUws } from './uws.js';
+import { GatewayServer } from './server.js';
+import { PolicyHolder } from './policy-holder.js';
+import { createPipeline } from './pipeline.js';
+
+const port = parentPort;
+if (!port) throw new Error('gateway/thread.js must run as a worker thread');
+const data = workerData as GatewayWorkerData & { faultInjection?: boolean };
+const { config } = data;
+const logger = createLogger({ level: logLevelOf(config.Misc), component: `gateway-${data.threadIndex}`, sync: false });
+
+function post(message: Unversioned<GatewayToSupervisor>): void {
+  port!.postMessage(ipcMessage<GatewayToSupervisor>(message));
+}
+
+const { uws, native } = loadUws(config.HttpGateway.AllowUwsFallback);
+if (!native) logger.warn('uWebSockets.js native module unavailable: running on the slow fallback (HttpGateway.AllowUwsFallback)');
+
+const policy = new PolicyHolder(data.snapshot);
+const server = new GatewayServer({ uws, handle: createPipeline() });
+const address = parseListenAddress(config.HttpGateway.ListenAddress);
+if (!address) throw new Error(`invalid HttpGateway.ListenAddress ${config.HttpGateway.ListenAddress}`);
+
+let draining = false;
+
+/**
+ * A worker thread that ends with uWS sockets open aborts the whole process (a native assertion in
+ * Node's worker teardown), so an uncaught error must not simply end the thread: close every
+ * socket first, then exit with a failure code for the supervisor to restart this thread.
+ */
+function crash(err: unknown): void {
+  logger.fatal({ err: describeError(err) }, 'gateway thread crashed; closing its sockets');
+  try {
+    server.close();
+  } finally {
+    logger.flush();
+    process.exitCode = 1;
+    port!.close();
+    setTimeout(() => process.exit(1), 2000).unref();
+  }
+}
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+async function drain(deadline: number): Promise<void> {
+  if (draining) return;
+  draining = true;
+  server.startDrain();
+  logger.info({ inFlight: server.inFlight }, 'draining');
+  await server.whenIdle(deadline);
+  if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
+  server.close();
+  logger.info('gateway thread stopped');
+  logger.flush();
+  port!.close();
+}
+
+port.on('message', (message: unknown) => {
+  if (data.faultInjection && isIpcMessage(message, ['gateway.inject-fault'])) {
+    setImmediate(() => {
+      throw new Error('injected fault (test)');
+    });
+    return;
+  }
+  if (!isIpcMessage<SupervisorToGateway['type']>(message, ['policy.snapshot', 'identity.evict', 'gateway.drain'])) {
+    logger.warn('ignoring unknown message from supervisor');
+    return;
+  }
+  const typed = message as SupervisorToGateway;
+  switch (typed.type) {
+    case 'policy.snapshot':
+      if (policy.offer(typed.snapshot)) post({ type: 'gateway.policy-applied', generation: typed.snapshot.generation });
+      break;
+    case 'identity.evict':
+      break;
+    case 'gateway.drain':
+      drain(typed.deadline).catch((err) => logger.error({ err: describeError(err) }, 'drain failed'));
+      break;
+  }
+});
+
+server.listen(address.host, address.port).then(
+  (boundPort) => {
+    logger.info({ host: address.host, port: boundPort, native }, 'gateway thread listening');
+    post({ type: 'gateway.listening', port: boundPort });
+  },
+  () => {
+    logger.error({ address: config.HttpGateway.ListenAddress }, 'gateway thread cannot listen');
+    post({ type: 'gateway.listen-failed', address: config.HttpGateway.ListenAddress });
+    server.close();
+    logger.flush();
+    port.close();
+  },
+);

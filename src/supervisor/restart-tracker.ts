@@ -1,0 +1,58 @@
+import type { Logger } from '../common/logger.js';
+import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
+
+/** Settings of {@link RestartTracker}. */
+export interface RestartTrackerOptions extends BackoffOptions {
+  /** A run at least this long counts as stable and resets the backoff. */
+  stableAfterMs: number;
+  /** This many restarts within `stableAfterMs` of each other is reported as a crash loop. */
+  crashLoopThreshold: number;
+}
+
+/** Defaults for threads and the control child: 250 ms doubling to 30 s; stable after 60 s. */
+export const DEFAULT_RESTART_OPTIONS: RestartTrackerOptions = {
+  initialMs: 250,
+  maxMs: 30_000,
+  jitter: false,
+  stableAfterMs: 60_000,
+  crashLoopThreshold: 5,
+};
+
+/**
+ * Decides how long to wait before restarting something that died, with capped exponential
+ * backoff, and logs a crash loop loudly so that it is visible to operators.
+ */
+export class RestartTracker {
+  private consecutive = 0;
+  private startedAt = Date.now();
+
+  constructor(
+    private readonly name: string,
+    private readonly logger: Logger,
+    private readonly options: RestartTrackerOptions = DEFAULT_RESTART_OPTIONS,
+  ) {}
+
+  /** Call when the supervised thing (re)starts. */
+  started(): void {
+    this.startedAt = Date.now();
+  }
+
+  /** Total restarts since the last stable run. */
+  get restarts(): number {
+    return this.consecutive;
+  }
+
+  /** Call when it died unexpectedly; returns the delay before restarting it (ms). */
+  failed(exitCode: number | null, signal: string | null): number {
+    if (Date.now() - this.startedAt >= this.options.stableAfterMs) this.consecutive = 0;
+    const delayMs = backoffDelay(this.consecutive, this.options);
+    this.consecutive += 1;
+    const fields = { component: this.name, exitCode, signal, restart: this.consecutive, delayMs };
+    if (this.consecutive >= this.options.crashLoopThreshold) {
+      this.logger.error(fields, `${this.name} is crash-looping (${this.consecutive} restarts without a stable run); restarting with backoff`);
+    } else {
+      this.logger.warn(fields, `${this.name} exited unexpectedly; restarting`);
+    }
+    return delayMs;
+  }
+}

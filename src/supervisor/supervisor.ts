@@ -1,0 +1,123 @@
+import type { CorporalConfig } from '../common/config/types.js';
+import type { Logger } from '../common/logger.js';
+import { describeError } from '../common/errors.js';
+import type { ControlToSupervisor, GatewayToSupervisor, IdentityEvictMessage } from '../common/ipc.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+import { GatewayThreads } from './gateway-threads.js';
+import { ControlProcess } from './control-process.js';
+import type { RestartTrackerOptions } from './restart-tracker.js';
+
+/** What {@link Supervisor} needs. */
+export interface SupervisorOptions {
+  config: CorporalConfig;
+  configPath: string;
+  logger: Logger;
+  restart?: RestartTrackerOptions;
+  /** Test only: see {@link GatewayThreads.injectFault}. */
+  faultInjection?: boolean;
+}
+
+/**
+ * The main thread: owns lifecycles only. Starts the gateway threads and the control child,
+ * restarts whichever dies, keeps the last good policy snapshot and relays it (and token
+ * evictions) to every gateway thread, and drains everything on shutdown.
+ */
+export class Supervisor {
+  readonly threads: GatewayThreads;
+  readonly control: ControlProcess;
+  private lastSnapshot: PolicySnapshot | null = null;
+  private stopPromise: Promise<void> | null = null;
+
+  constructor(private readonly options: SupervisorOptions) {
+    this.threads = new GatewayThreads({
+      config: options.config,
+      logger: options.logger,
+      lastSnapshot: () => this.lastSnapshot,
+      onMessage: (index, message) => this.fromGateway(index, message),
+      ...(options.restart ? { restart: options.restart } : {}),
+      ...(options.faultInjection ? { faultInjection: true } : {}),
+    });
+    this.control = new ControlProcess({
+      config: options.config,
+      configPath: options.configPath,
+      logger: options.logger,
+      onMessage: (message) => this.fromControl(message),
+      ...(options.restart ? { restart: options.restart } : {}),
+    });
+  }
+
+  /** Starts the gateway threads (all listening) and then the control child; resolves with the gateway port. */
+  async start(): Promise<number> {
+    const port = await this.threads.start();
+    this.control.start();
+    this.options.logger.info({ threads: this.threads.configured, port }, 'corporal started');
+    return port;
+  }
+
+  /** The snapshot last received from the control child. */
+  get snapshot(): PolicySnapshot | null {
+    return this.lastSnapshot;
+  }
+
+  /**
+   * Graceful stop: threads stop accepting and finish in-flight requests until the drain deadline,
+   * the control child stops, then this resolves. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopPromise ??= (async () => {
+      const deadline = Date.now() + this.options.config.HttpGateway.DrainTimeoutMilliseconds;
+      this.options.logger.info({ deadline: new Date(deadline).toISOString() }, 'shutting down: draining');
+      await Promise.all([this.threads.drain(deadline), this.control.stop()]);
+      this.options.logger.info('shutdown complete');
+    })();
+    return this.stopPromise;
+  }
+
+  private fromControl(message: ControlToSupervisor): void {
+    switch (message.type) {
+      case 'control.ready':
+        this.options.logger.info({ pid: this.control.pid }, 'control child ready');
+        break;
+      case 'policy.snapshot':
+        if (this.lastSnapshot !== null && message.snapshot.generation <= this.lastSnapshot.generation) break;
+        this.lastSnapshot = message.snapshot;
+        this.threads.broadcast(message);
+        break;
+      case 'identity.evict':
+        this.threads.broadcast(message);
+        break;
+      case 'gateway.status.request':
+        this.control.send({
+          type: 'gateway.status.response',
+          requestId: message.requestId,
+          threadsAlive: this.threads.alive,
+          threadsConfigured: this.threads.configured,
+          snapshotGeneration: this.threads.appliedGeneration,
+        });
+        break;
+    }
+  }
+
+  private fromGateway(_index: number, message: GatewayToSupervisor): void {
+    if (message.type === 'identity.evict') this.threads.broadcast(message satisfies IdentityEvictMessage);
+  }
+}
+
+/** Installs SIGTERM/SIGINT handling: the first signal drains and exits 0, a second one exits at once. */
+export function stopOnSignals(supervisor: Supervisor, logger: Logger): void {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'signal received');
+    supervisor.stop().then(
+      () => { logger.flush(); process.exit(0); },
+      (err) => { logger.error({ err: describeError(err) }, 'shutdown failed'); logger.flush(); process.exit(1); },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
