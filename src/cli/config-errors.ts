@@ -1,0 +1,6 @@
+import type { ConfigIssue } from '../common/config/issues.js';
+
+/** Formats configuration problems one per line: `  HttpGateway.TimeoutMilliseconds: message`. */
+export function formatConfigIssues(issues: readonly ConfigIssue[]): string {
+  return issues.map((issue) => `  ${issue.path === '' ? '(file)' : issue.path}: ${issue.message}`).join('\n');
+}

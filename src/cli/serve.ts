@@ -1,0 +1,41 @@
+import type { CliArgs } from './args.js';
+import { loadConfigFile } from '../common/config/load.js';
+import { createLogger, logLevelOf } from '../common/logger.js';
+import { describeError } from '../common/errors.js';
+import { loadUws } from '../gateway/uws.js';
+import { Supervisor, stopOnSignals } from '../supervisor/supervisor.js';
+import { formatConfigIssues } from './config-errors.js';
+
+/**
+ * `corporal serve`: load the configuration, refuse to start on the uWS fallback unless allowed,
+ * start the supervisor and run until SIGTERM/SIGINT. Resolves with the exit code when start-up
+ * fails; otherwise the process exits from the signal handler.
+ */
+export async function runServe(args: CliArgs): Promise<number> {
+  const loaded = await loadConfigFile(args.configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`corporal: invalid configuration ${args.configPath}:\n${formatConfigIssues(loaded.errors)}\n`);
+    return 2;
+  }
+  const { config } = loaded;
+  const logger = createLogger({ level: logLevelOf(config.Misc), component: 'supervisor' });
+  for (const warning of loaded.warnings) logger.warn({ key: warning.path }, warning.message);
+
+  try {
+    loadUws(config.HttpGateway.AllowUwsFallback);
+  } catch (err) {
+    logger.fatal(describeError(err));
+    return 1;
+  }
+
+  const supervisor = new Supervisor({ config, configPath: args.configPath, logger });
+  stopOnSignals(supervisor, logger);
+  try {
+    await supervisor.start();
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'start-up failed');
+    await supervisor.stop();
+    return 1;
+  }
+  return -1;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * `corporal` command-line entry point: parse arguments and run one command. Exit codes: 0 success,
+ * 1 runtime failure, 2 usage or validation error.
+ */
+import { parseArgs, USAGE } from './cli/args.js';
+import { corporalVersion } from './cli/version.js';
+import { runServe } from './cli/serve.js';
+import { runCheck } from './cli/check.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    process.stderr.write(`corporal: ${parsed.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const { args } = parsed;
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(`corporal ${corporalVersion()}\n`);
+    return 0;
+  }
+  switch (args.command) {
+    case 'serve':
+      return runServe(args);
+    case 'check':
+      return runCheck(args);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // -1: the command keeps running (serve); it exits from its own signal handling.
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`corporal: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
