@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CorporalError } from '../../src/common/errors.js';
 import { withFileLock } from './file-lock.js';
+import { moduleArgsDyingWithParent } from './python-bootstrap.js';
 import { describeExit, runCommand, tailLines, type RunCommandResult } from './run-command.js';
 
 /** The Synapse release every integration test runs against (pinned; see ARCHITECTURE.md §7). */
@@ -177,7 +178,14 @@ async function install(basePython: string, venvDir: string, expected: Marker, in
   const step = async (what: string, fix: string, file: string, args: string[], timeoutMs: number): Promise<void> => {
     let result: RunCommandResult;
     try {
-      result = await runCommand(file, args, { timeoutMs, env: { ...process.env, PIP_NO_INPUT: '1' } });
+      // Long steps run under the bootstrap so that an orphaned pip cannot keep writing into a
+      // virtualenv that the next lock holder is removing; shown as the plain `-m` command.
+      const isModule = args[0] === '-m' && args[1] !== undefined;
+      result = await runCommand(file, isModule ? moduleArgsDyingWithParent(args[1]!, args.slice(2)) : args, {
+        timeoutMs,
+        env: { ...process.env, PIP_NO_INPUT: '1' },
+        displayAs: [file, ...args].join(' '),
+      });
     } catch (err) {
       throw provisionError(`${what}: ${(err as Error).message}`, fix, err);
     }

@@ -6,6 +6,8 @@ export interface RunCommandOptions {
   timeoutMs: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** How to show the command in results and messages; default: the command line as run. */
+  displayAs?: string;
   /** How many bytes of combined stdout+stderr to keep (the tail). Default 64 KiB. */
   maxOutputBytes?: number;
 }
@@ -27,7 +29,7 @@ export interface RunCommandResult {
  */
 export function runCommand(file: string, args: readonly string[], options: RunCommandOptions): Promise<RunCommandResult> {
   const maxBytes = options.maxOutputBytes ?? 64 * 1024;
-  const command = [file, ...args].join(' ');
+  const command = options.displayAs ?? [file, ...args].join(' ');
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {

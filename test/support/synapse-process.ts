@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { onProcessExit, signalProcessGroup } from './process-reaper.js';
+import { moduleArgsDyingWithParent } from './python-bootstrap.js';
 
 /**
  * One running Synapse process, spawned as the leader of its own process group so that stopping
@@ -26,37 +27,16 @@ export interface SynapseProcess {
 }
 
 /**
- * Runs the homeserver module under a small bootstrap that first sets `PR_SET_PDEATHSIG` (SIGKILL),
- * so the kernel kills Synapse if the test process dies without running any handler (SIGKILL, OOM
- * kill). The bootstrap then checks that its parent is still the spawner (the parent may have died
- * before the prctl) and hands over to `synapse.app.homeserver` in the same interpreter, so the
- * setting stays in force (it would not survive an exec). Off Linux the prctl is skipped.
- */
-const BOOTSTRAP = `
-import ctypes, os, runpy, signal, sys
-spawner = int(sys.argv[1])
-try:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-except (OSError, AttributeError):
-    pass
-if os.getppid() != spawner:
-    sys.exit("synapse bootstrap: the test process that started this homeserver is gone")
-sys.argv = ["synapse.app.homeserver"] + sys.argv[2:]
-runpy.run_module("synapse.app.homeserver", run_name="__main__", alter_sys=True)
-`;
-
-/**
- * Starts `python -m synapse.app.homeserver -c <configPath>` (through the bootstrap above) in `cwd`
- * with stdout and stderr appended to `logPath`. Until the leader exits, the reaper kills the group
- * if the test process ends; the child does not keep the test process alive on its own.
- *
- * PDEATHSIG fires when the spawning *thread* ends, so call this from the main thread.
+ * Starts `python -m synapse.app.homeserver -c <configPath>` in `cwd` with stdout and stderr
+ * appended to `logPath`. Until the leader exits, the reaper kills the group if the test process
+ * ends, and the kernel kills Synapse if the test process dies outright (python-bootstrap.ts; so
+ * call this from the main thread). The child does not keep the test process alive on its own.
  */
 export function spawnSynapse(python: string, configPath: string, logPath: string, cwd: string): SynapseProcess {
   const logFd = openSync(logPath, 'a');
   let child;
   try {
-    child = spawn(python, ['-c', BOOTSTRAP, String(process.pid), '-c', configPath], {
+    child = spawn(python, moduleArgsDyingWithParent('synapse.app.homeserver', ['-c', configPath]), {
       cwd,
       detached: true, // setsid(): own session and process group, pgid = pid
       stdio: ['ignore', logFd, logFd],

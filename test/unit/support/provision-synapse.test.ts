@@ -6,7 +6,7 @@ import { PROVISION_ERROR_CODE, provisionSynapse, SYNAPSE_VERSION } from '../../s
 
 /**
  * The failure paths of provisioning, driven by a stand-in interpreter (a shell script) that answers
- * the version probe as told and fails `-m venv` the way a Python without ensurepip does. The
+ * the version probe as told and fails the venv step the way a Python without ensurepip does. The
  * success path runs against the real PyPI install in test/integration/synapse-harness.test.ts.
  */
 function fakePython(t: { teardown(fn: () => void): void }, version: string): { python: string; cacheDir: string } {
@@ -18,7 +18,7 @@ function fakePython(t: { teardown(fn: () => void): void }, version: string): { p
     `#!/bin/sh
 case "$*" in
   *version_info*) echo ${version} ;;
-  *"-m venv"*) echo "The virtual environment was not created successfully because ensurepip is not available." >&2; exit 1 ;;
+  *runpy*" venv "*) echo "The virtual environment was not created successfully because ensurepip is not available." >&2; exit 1 ;;
   *) exit 99 ;;
 esac
 `,
