@@ -19,7 +19,7 @@ import {
 } from '../support/matrix-client.js';
 import { isProcessRunning } from '../support/process-reaper.js';
 import { provisionSynapse, SYNAPSE_VERSION } from '../support/provision-synapse.js';
-import { startSynapse } from '../support/start-synapse.js';
+import { START_ERROR_CODE, startSynapse } from '../support/start-synapse.js';
 
 const CHILD_SCRIPT = fileURLToPath(new URL('../support/start-synapse-child.js', import.meta.url));
 
@@ -120,6 +120,18 @@ t.test('with sharedSecretAuth, a user logs in with m.login.password and hex(HMAC
   t.equal(wrong.status, 403, 'an HMAC made with another secret is refused');
   const real = await login(hs.baseUrl, passwordLoginBody('alice', 'alice real password'));
   t.equal(real.userId, alice.userId, 'the real password still works (database fallback)');
+});
+
+t.test('a Synapse that cannot start fails with its log, and leaves nothing behind', async (t) => {
+  const failure = await startSynapse({ extraConfig: { database: { name: 'no-such-engine' } } }).then(
+    () => new Error('startSynapse should have failed') as Error & { code?: string },
+    (err: unknown) => err as Error & { code?: string },
+  );
+  t.equal(failure.code, START_ERROR_CODE);
+  t.match(failure.message, /never answered GET http:\/\/127\.0\.0\.1:\d+\/_matrix\/client\/versions: pid \d+ exited with code \d+/);
+  t.match(failure.message, /no-such-engine/, 'the log tail names the cause');
+  const dataDir = /keep (\S+)\)/.exec(failure.message)?.[1];
+  t.ok(dataDir && !existsSync(dataDir), 'the data dir is removed');
 });
 
 for (const ending of ['SIGKILL', 'SIGTERM', 'exit'] as const) {

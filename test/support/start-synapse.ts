@@ -84,6 +84,7 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
   const registrationSharedSecret = options.registrationSharedSecret ?? randomSecret();
   const keepDataDir = options.keepDataDir ?? process.env['CORPORAL_KEEP_SYNAPSE_DATA'] === '1';
   const graceMs = options.stopGraceMs ?? 10_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const dataDir = await mkdtemp(join(tmpdir(), 'corporal-synapse-'));
   const logPath = join(dataDir, 'homeserver.log');
   const configPath = join(dataDir, 'homeserver.yaml');
@@ -121,7 +122,7 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
       const logOffset = await stat(logPath).then((s) => s.size, () => 0);
       const spawnedAt = Date.now();
       synapse = spawnSynapse(installation.python, configPath, logPath, dataDir);
-      const ready = await waitUntilReady(baseUrl, synapse, options.startTimeoutMs ?? 60_000);
+      const ready = await waitUntilReady(baseUrl, synapse, startTimeoutMs);
       if (ready) {
         const startupMs = Date.now() - spawnedAt;
         const adminPassword = options.adminPassword ?? randomSecret();
@@ -146,11 +147,11 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
       const log = await readFile(logPath).then((b) => b.subarray(logOffset).toString('utf8'), () => '');
       const exit = synapse.exitStatus();
       if (exit !== undefined && /Address already in use/i.test(log) && attempt < MAX_PORT_ATTEMPTS) continue;
-      const state = exit === undefined ? `pid ${synapse.pid} still running` : `exited with ${exit.signal ?? `code ${exit.code}`}`;
+      const state = exit === undefined ? `still running after ${Math.round(startTimeoutMs / 1000)} s` : `exited with ${exit.signal ?? `code ${exit.code}`}`;
       throw new CorporalError(
         START_ERROR_CODE,
-        `Synapse ${installation.synapseVersion} did not answer GET ${baseUrl}/_matrix/client/versions ` +
-          `(${state}). Config: ${configPath}. Last lines of its log:\n${tailLines(log, 40)}`,
+        `Synapse ${installation.synapseVersion} never answered GET ${baseUrl}/_matrix/client/versions: pid ${synapse.pid} ${state}. ` +
+          `Its config was ${configPath} (set CORPORAL_KEEP_SYNAPSE_DATA=1 to keep ${dataDir}). Last lines of its log:\n${tailLines(log, 40)}`,
         { source: 'internal' },
       );
     }
