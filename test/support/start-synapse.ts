@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CorporalError } from '../../src/common/errors.js';
+import { findFreePort } from './free-port.js';
+import { buildHomeserverConfig, buildLogConfig, toYaml } from './homeserver-config.js';
+import { matrixRequest, registerUser } from './matrix-client.js';
+import { provisionSynapse, type SynapseInstallation } from './provision-synapse.js';
+import { tailLines } from './run-command.js';
+import { onProcessExit } from './process-reaper.js';
+import { generateSigningKey } from './signing-key.js';
+import { spawnSynapse, type SynapseProcess } from './synapse-process.js';
+
+/** Error code of every start-up failure. */
+export const START_ERROR_CODE = 'CORP_ERR_TEST_SYNAPSE_START';
+
+/** Options of {@link startSynapse}; all optional. */
+export interface StartSynapseOptions {
+  /** `server_name`; default `localhost`. */
+  serverName?: string;
+  /** Load devture's shared-secret-auth module with this secret (`m.login.password` support on). */
+  sharedSecretAuth?: { sharedSecret: string };
+  /** `enable_registration` (open registration without verification); default false. */
+  enableRegistration?: boolean;
+  /** The listener's `x_forwarded`; default false. */
+  xForwarded?: boolean;
+  /** Deep-merged over the generated configuration (objects merge, other values replace). */
+  extraConfig?: Record<string, unknown>;
+  /** Localpart of the admin user created at start; default `corporal`. */
+  adminLocalpart?: string;
+  /** Its password; default random. */
+  adminPassword?: string;
+  /** `registration_shared_secret`; default random. */
+  registrationSharedSecret?: string;
+  /** Limit for Synapse to answer `/versions`; default 60 s. */
+  startTimeoutMs?: number;
+  /** Grace between SIGTERM and SIGKILL in `stop()`; default 10 s. */
+  stopGraceMs?: number;
+  /** Keep the data directory after `stop()`; default true only when `CORPORAL_KEEP_SYNAPSE_DATA=1`. */
+  keepDataDir?: boolean;
+  /** An installation already provisioned; default: `provisionSynapse()`. */
+  installation?: SynapseInstallation;
+}
+
+/** A running test homeserver and the admin user created on it. */
+export interface SynapseHandle {
+  /** `http://127.0.0.1:<port>` (no trailing slash). */
+  baseUrl: string;
+  serverName: string;
+  port: number;
+  /** The Synapse process id; also its process group id. */
+  pid: number;
+  /** Temp dir with homeserver.yaml, the database, the signing key and the log. */
+  dataDir: string;
+  registrationSharedSecret: string;
+  /** A server admin registered through shared-secret registration, with the token it got. */
+  admin: { userId: string; password: string; accessToken: string };
+  /** Synapse's log (its logging output plus its stdout/stderr). */
+  logPath: string;
+  /** Milliseconds from spawn until `/versions` answered 200. */
+  startupMs: number;
+  /** Stops Synapse (SIGTERM, then SIGKILL to its group) and removes `dataDir`. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const MAX_PORT_ATTEMPTS = 3;
+const POLL_INTERVAL_MS = 100;
+const POLL_REQUEST_TIMEOUT_MS = 2_000;
+
+/**
+ * Starts a fresh Synapse for one test: provisions (or reuses) the pinned virtualenv, writes a
+ * new data directory with its own `homeserver.yaml` (see homeserver-config.ts), starts Synapse on
+ * a free loopback port, waits until `GET /_matrix/client/versions` answers 200, and registers the
+ * admin user. Fails with a `CorporalError` ({@link START_ERROR_CODE}) that quotes the end of the
+ * Synapse log; nothing is left running or on disk after a failure. Call `stop()` in `t.teardown`;
+ * if a test process ends without it, the process reaper kills Synapse anyway.
+ */
+export async function startSynapse(options: StartSynapseOptions = {}): Promise<SynapseHandle> {
+  const installation = options.installation ?? (await provisionSynapse());
+  const serverName = options.serverName ?? 'localhost';
+  const registrationSharedSecret = options.registrationSharedSecret ?? randomSecret();
+  const keepDataDir = options.keepDataDir ?? process.env['CORPORAL_KEEP_SYNAPSE_DATA'] === '1';
+  const graceMs = options.stopGraceMs ?? 10_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const dataDir = await mkdtemp(join(tmpdir(), 'corporal-synapse-'));
+  const logPath = join(dataDir, 'homeserver.log');
+  const configPath = join(dataDir, 'homeserver.yaml');
+  const logConfigPath = join(dataDir, 'log.config');
+  const signingKeyPath = join(dataDir, `${serverName.replace(/[^A-Za-z0-9.-]/g, '_')}.signing.key`);
+  const forgetDataDir = keepDataDir ? () => undefined : onProcessExit(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 }));
+  let synapse: SynapseProcess | undefined;
+  const cleanUp = async (): Promise<void> => {
+    await synapse?.stop(graceMs);
+    forgetDataDir();
+    if (keepDataDir) process.stderr.write(`[start-synapse] kept ${dataDir}\n`);
+    else await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await writeFile(signingKeyPath, generateSigningKey(), { mode: 0o600 });
+    await writeFile(logConfigPath, toYaml(buildLogConfig(logPath)));
+    const secrets = { registrationSharedSecret, macaroonSecretKey: randomSecret(), formSecret: randomSecret() };
+    for (let attempt = 1; ; attempt++) {
+      const port = await findFreePort();
+      const config = buildHomeserverConfig({
+        serverName,
+        port,
+        dataDir,
+        logConfigPath,
+        signingKeyPath,
+        ...secrets,
+        enableRegistration: options.enableRegistration ?? false,
+        xForwarded: options.xForwarded ?? false,
+        ...(options.sharedSecretAuth ? { sharedSecretAuth: options.sharedSecretAuth } : {}),
+        ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
+      });
+      await writeFile(configPath, toYaml(config), { mode: 0o600 });
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const logOffset = await stat(logPath).then((s) => s.size, () => 0);
+      const spawnedAt = Date.now();
+      synapse = spawnSynapse(installation.python, configPath, logPath, dataDir);
+      const ready = await waitUntilReady(baseUrl, synapse, startTimeoutMs);
+      if (ready) {
+        const startupMs = Date.now() - spawnedAt;
+        const adminPassword = options.adminPassword ?? randomSecret();
+        const admin = await registerUser(
+          { baseUrl, registrationSharedSecret },
+          { localpart: options.adminLocalpart ?? 'corporal', password: adminPassword, admin: true },
+        );
+        let stopped: Promise<void> | undefined;
+        return {
+          baseUrl,
+          serverName,
+          port,
+          pid: synapse.pid,
+          dataDir,
+          registrationSharedSecret,
+          admin: { userId: admin.userId, password: adminPassword, accessToken: admin.accessToken },
+          logPath,
+          startupMs,
+          stop: () => (stopped ??= cleanUp()),
+        };
+      }
+      const log = await readFile(logPath).then((b) => b.subarray(logOffset).toString('utf8'), () => '');
+      const exit = synapse.exitStatus();
+      if (exit !== undefined && /Address already in use/i.test(log) && attempt < MAX_PORT_ATTEMPTS) continue;
+      const state = exit === undefined ? `still running after ${Math.round(startTimeoutMs / 1000)} s` : `exited with ${exit.signal ?? `code ${exit.code}`}`;
+      throw new CorporalError(
+        START_ERROR_CODE,
+        `Synapse ${installation.synapseVersion} never answered GET ${baseUrl}/_matrix/client/versions: pid ${synapse.pid} ${state}. ` +
+          `Its config was ${configPath} (set CORPORAL_KEEP_SYNAPSE_DATA=1 to keep ${dataDir}). Last lines of its log:\n${tailLines(log, 40)}`,
+        { source: 'internal' },
+      );
+    }
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+}
+
+/** Polls `/versions` until 200 (true), or until Synapse exits or the time is up (false). */
+async function waitUntilReady(baseUrl: string, synapse: SynapseProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && synapse.exitStatus() === undefined) {
+    const status = await matrixRequest(baseUrl, 'GET', '/_matrix/client/versions', { timeoutMs: POLL_REQUEST_TIMEOUT_MS }).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return true;
+    await Promise.race([sleep(POLL_INTERVAL_MS), synapse.exited]);
+  }
+  return false;
+}
+
+function randomSecret(): string {
+  return randomBytes(24).toString('hex');
+}
