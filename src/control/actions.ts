@@ -1,0 +1,89 @@
+/**
+ * Reconciliation actions: what the planner decides and the applier executes. Action types are the
+ * stable strings of matrix-corporal (`user.create`, `room.join`, …) plus Corporal's own
+ * (`user.set_password`, `room.kick`).
+ */
+export type Action =
+  | UserCreateAction
+  | UserSetPasswordAction
+  | UserSetDisplayNameAction
+  | UserSetAvatarAction
+  | UserActivateAction
+  | UserDeactivateAction
+  | RoomJoinAction
+  | RoomLeaveAction
+  | RoomUsersSetPowerLevelsAction;
+
+/** Every action type string. */
+export type ActionType = Action['type'];
+
+/**
+ * Create the account. `password` is the derived password for non-passthrough users (they log in
+ * through Corporal) and `authCredential` (the initial password) for passthrough users.
+ */
+export interface UserCreateAction {
+  type: 'user.create';
+  userId: string;
+  password: string;
+  /** True when `password` is the derived password (the applier records that in account data). */
+  passwordIsDerived: boolean;
+}
+
+/** Give an existing non-passthrough account the derived password once (migration from matrix-corporal). */
+export interface UserSetPasswordAction {
+  type: 'user.set_password';
+  userId: string;
+}
+
+/** Set the display name ("" removes it). */
+export interface UserSetDisplayNameAction {
+  type: 'user.set_display_name';
+  userId: string;
+  displayName: string;
+}
+
+/** Upload the avatar from `avatarUri` (`data:`/http(s); "" removes it) and record its source hash. */
+export interface UserSetAvatarAction {
+  type: 'user.set_avatar';
+  userId: string;
+  avatarUri: string;
+}
+
+/** Unlock the account; strip matrix-corporal's "[x] " display-name marker if present. */
+export interface UserActivateAction {
+  type: 'user.activate';
+  userId: string;
+}
+
+/** Lock the account and revoke its sessions (admin-minted tokens included). */
+export interface UserDeactivateAction {
+  type: 'user.deactivate';
+  userId: string;
+}
+
+/** Join the user to a managed room (admin join API; invites first when needed). */
+export interface RoomJoinAction {
+  type: 'room.join';
+  userId: string;
+  roomId: string;
+}
+
+/**
+ * Take the user out of a managed room: as the user (short-lived admin-minted token, logged out
+ * afterwards), or by a kick from the corporal user when the account is locked.
+ */
+export interface RoomLeaveAction {
+  type: 'room.leave';
+  userId: string;
+  roomId: string;
+  /** The account is locked (its tokens are refused), so the corporal user kicks instead. */
+  viaKick: boolean;
+}
+
+/** Set several users' power levels in one room (one read-modify-write of `m.room.power_levels`). */
+export interface RoomUsersSetPowerLevelsAction {
+  type: 'room.users_set_power_levels';
+  roomId: string;
+  /** userId → level, in first-seen (policy) order. */
+  levels: Readonly<Record<string, number>>;
+}

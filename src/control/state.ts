@@ -1,0 +1,60 @@
+/**
+ * What the reconciler observed on the homeserver, for the policy's users and managed rooms only.
+ * Produced by `control/observe`, consumed by the pure planner (`control/plan`). Plain data.
+ */
+export interface ObservedState {
+  /** Policy users that exist on the homeserver, by MXID. A policy user absent here does not exist yet. */
+  users: ReadonlyMap<string, ObservedUser>;
+  /** Every managed room, by room id. */
+  rooms: ReadonlyMap<string, ObservedRoom>;
+}
+
+/** One existing homeserver account. */
+export interface ObservedUser {
+  id: string;
+  /** Synapse `locked` flag: Corporal's way of making a user inactive (blocks every token). */
+  locked: boolean;
+  /** Synapse `deactivated` flag (erased accounts cannot be reactivated by Corporal). */
+  deactivated: boolean;
+  /** Current display name; "" when none. */
+  displayName: string;
+  /** Current avatar mxc URI; "" when none. */
+  avatarMxcUri: string;
+  /**
+   * sha512 hex of the source URI the current avatar was uploaded from, read from account data
+   * `com.devture.matrix.corporal.avatar_source_uri_hashes` (matrix-corporal's key, so deployments
+   * migrate without re-uploads): sha512("") when there is no avatar, "" when the avatar has no
+   * recorded source (set by the user, or by someone else).
+   */
+  avatarSourceUriHash: string;
+  /**
+   * Whether the account's Synapse password is known to be Corporal's derived password
+   * (`hex(HMAC-SHA512(AuthSharedSecret, mxid))`) for the current secret, as recorded in account data.
+   */
+  derivedPasswordSet: boolean;
+}
+
+/** One managed room as seen by the corporal admin user. */
+export interface ObservedRoom {
+  roomId: string;
+  /**
+   * False when the room's state could not be read (unknown room, corporal not joined, no
+   * permission): the planner then plans nothing for this room and reports it.
+   */
+  readable: boolean;
+  /** Why the room is unreadable (for logs and status). */
+  error: string | null;
+  /** Users currently joined (`membership: join`). */
+  joinedMembers: ReadonlySet<string>;
+  /** Users currently banned. */
+  bannedMembers: ReadonlySet<string>;
+  /** `content.users` of `m.room.power_levels` (empty when there is no such event). */
+  powerLevelUsers: Readonly<Record<string, number>>;
+  /** `content.users_default` (0 when absent). */
+  usersDefault: number;
+  /**
+   * Room v12+ creators (the `m.room.create` sender and `additional_creators`): unlimited power,
+   * never listed in `users`, and never touched by Corporal.
+   */
+  creators: ReadonlySet<string>;
+}
