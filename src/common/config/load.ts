@@ -6,7 +6,7 @@ import { isPathWithin, type ConfigIssue, type ConfigResult } from './issues.js';
 import { jsonTreeOfValue } from './json-from-value.js';
 import { parseJsonTree } from './json-parse.js';
 import type { JsonNode } from './json-tree.js';
-import { checkConfigRules } from './rules.js';
+import { checkConfigRules, RULE_INPUTS } from './rules.js';
 import { checkConfigTypes } from './type-check.js';
 
 /** Configuration files larger than this are refused unread (a real one is a few KiB). */
@@ -82,7 +82,8 @@ function decodeConfig(node: JsonNode, earlierErrors: ConfigIssue[], warnings: Co
   const rules = checkConfigRules(config);
   // A value that failed to decode already has an error; rules about its zero value would only add noise.
   const failedPaths = [...earlierErrors, ...decoded.errors].map((issue) => issue.path).concat(typed.removedPaths);
-  const isSound = (issue: ConfigIssue): boolean => !failedPaths.some((failed) => isPathWithin(issue.path, failed));
+  const isSound = (issue: ConfigIssue): boolean => [issue.path, ...(RULE_INPUTS.get(issue.path) ?? [])]
+    .every((read) => !failedPaths.some((failed) => isPathWithin(read, failed)));
   const errors = [...earlierErrors, ...decoded.errors, ...typed.errors, ...rules.errors.filter(isSound)];
   const allWarnings = [...warnings, ...decoded.warnings, ...rules.warnings.filter(isSound)];
   if (errors.length > 0) return { ok: false, errors, warnings: allWarnings };

@@ -21,6 +21,16 @@ const INT_MAX = 2_147_483_647;
 /** The pino levels `Misc.LogLevel` accepts. */
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 
+/**
+ * Keys whose rule also reads other keys (path → the other paths). When one of those failed to
+ * decode, the loader drops the rule's error, which would only be about a zero value.
+ */
+export const RULE_INPUTS: ReadonlyMap<string, readonly string[]> = new Map([
+  // The cross-checks of timeouts and retry intervals only fire when both values are positive,
+  // which a failed (zero) value never is; this one fires on an empty domain too.
+  ['Corporal.UserID', ['Matrix.HomeserverDomainName']],
+]);
+
 /** Allowed range of each Corporal-only number (and matrix-corporal numbers it leaves unchecked). */
 const RANGES: ReadonlyArray<readonly [path: string, min: number, max: number]> = Object.freeze([
   ['HttpGateway.UserMappingResolver.CacheSize', 1, INT_MAX],
