@@ -6,6 +6,9 @@ export const DEFAULT_GATEWAY_LISTEN_ADDRESS = '0.0.0.0:41080';
 /** `HttpApi.ListenAddress` when empty: matrix-corporal's documented API port, all interfaces. */
 export const DEFAULT_API_LISTEN_ADDRESS = '0.0.0.0:41081';
 
+/** The default thread count stays within the validated range (1–256) even on very large machines. */
+const MAX_DEFAULT_GATEWAY_THREADS = 256;
+
 type Section = Record<string, unknown>;
 
 /**
@@ -61,7 +64,7 @@ export function applyConfigDefaults(doc: Section): CorporalConfig {
         CacheSize: int(resolver, 'CacheSize', 0) || 10_000,
         ExpirationTimeMilliseconds: int(resolver, 'ExpirationTimeMilliseconds', 0) || 300_000,
       },
-      Threads: int(gateway, 'Threads', availableParallelism()),
+      Threads: int(gateway, 'Threads', Math.min(availableParallelism(), MAX_DEFAULT_GATEWAY_THREADS)),
       UpstreamConnections: int(gateway, 'UpstreamConnections', 128),
       MaxInspectedBodyBytes: int(gateway, 'MaxInspectedBodyBytes', 1_048_576),
       DrainTimeoutMilliseconds: int(gateway, 'DrainTimeoutMilliseconds', 10_000),

@@ -1,14 +1,13 @@
 /**
- * Non-ASCII characters that Go's `encoding/json` folds onto an ASCII letter. Go (1.21+) compares
- * `unicode.ToUpper(unicode.ToLower(r))` of each rune, so the Kelvin sign matches `k`, the long s
- * matches `s`, and both Turkish i's match `i`. Every configuration key is ASCII, so no other
- * non-ASCII character can ever take part in a match.
+ * Non-ASCII characters that Go's `encoding/json` folds onto an ASCII letter. Go folds each rune to
+ * the smallest rune of its `unicode.SimpleFold` orbit, so the Kelvin sign (orbit K, k, U+212A)
+ * matches `k` and the long s (orbit S, s, U+017F) matches `s`. The Turkish dotless and dotted i
+ * have orbits of their own and match nothing (checked against Go 1.26's encoding/json). Every
+ * configuration key is ASCII, so no other non-ASCII character can take part in a match.
  */
 const NON_ASCII_FOLDS: ReadonlyMap<string, string> = new Map([
   ['\u212a', 'K'],
   ['\u017f', 'S'],
-  ['\u0130', 'I'],
-  ['\u0131', 'I'],
 ]);
 
 /**

@@ -51,7 +51,7 @@ t.test('a matrix-corporal 3.x config.json loads unchanged, with its defaults', a
       TimeoutMilliseconds: 60000,
       InternalRESTAuth: { Enabled: true, IPNetworkWhitelist: ['127.0.0.0/8', '172.16.0.0/12', '10.0.0.0/8', 'fd00::/8'] },
       UserMappingResolver: { CacheSize: 10000, ExpirationTimeMilliseconds: 300000 },
-      Threads: availableParallelism(),
+      Threads: Math.min(availableParallelism(), 256),
       UpstreamConnections: 128,
       MaxInspectedBodyBytes: 1048576,
       DrainTimeoutMilliseconds: 10000,
@@ -97,7 +97,7 @@ t.test('defaults: Go zero values, matrix-corporal\'s own defaults, Corporal\'s d
     ListenAddress: '0.0.0.0:41080', TimeoutMilliseconds: 2000,
     InternalRESTAuth: { Enabled: null, IPNetworkWhitelist: null },
     UserMappingResolver: { CacheSize: 10000, ExpirationTimeMilliseconds: 300000 },
-    Threads: availableParallelism(), UpstreamConnections: 128, MaxInspectedBodyBytes: 1048576,
+    Threads: Math.min(availableParallelism(), 256), UpstreamConnections: 128, MaxInspectedBodyBytes: 1048576,
     DrainTimeoutMilliseconds: 10000, AllowUwsFallback: false, AccessLog: true,
   });
   t.same(config.HttpApi, { Enabled: false, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: '', TimeoutMilliseconds: 3000 });
