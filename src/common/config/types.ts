@@ -41,8 +41,8 @@ export interface CorporalUserConfig {
   UserID: string;
   /**
    * Corporal only: an access token of `UserID` to use instead of logging in with the derived
-   * password. `null` (default) means: log in (registering the admin through shared-secret
-   * registration first when it does not exist yet).
+   * password. `null` (default; `""` is read as null) means: log in (registering the admin through
+   * shared-secret registration first when it does not exist yet).
    */
   AccessToken: string | null;
 }
@@ -51,7 +51,7 @@ export interface CorporalUserConfig {
 export interface ReconciliationConfig {
   /** Base delay before a failed item is retried (> 0); doubles up to `RetryMaxIntervalMilliseconds`. */
   RetryIntervalMilliseconds: number;
-  /** Corporal only: cap of the retry backoff. Default 600000 (10 min). */
+  /** Corporal only: cap of the retry backoff. Default 600000 (10 min), or `RetryIntervalMilliseconds` when larger. */
   RetryMaxIntervalMilliseconds: number;
   /** Corporal only: Synapse requests in flight at once while observing and applying. Default 8. */
   Concurrency: number;
@@ -67,7 +67,7 @@ export interface ReconciliationConfig {
 
 /** The firewalling gateway (gateway threads). */
 export interface HttpGatewayConfig {
-  /** `host:port` the gateway listens on. Default `0.0.0.0:41080`. */
+  /** `host:port` the gateway listens on. Default (also when `""`) `0.0.0.0:41080`. */
   ListenAddress: string;
   /** Cap on one whole exchange (> 0, ≥ `Matrix.TimeoutMilliseconds`); streaming bodies that keep moving are exempt. */
   TimeoutMilliseconds: number;
@@ -106,7 +106,7 @@ export interface UserMappingResolverConfig {
 /** The HTTP API (control child, own port). */
 export interface HttpApiConfig {
   Enabled: boolean;
-  /** `host:port`. Default `0.0.0.0:41081`. */
+  /** `host:port`. Default (also when `""`) `0.0.0.0:41081`. */
   ListenAddress: string;
   /** Bearer token callers must present (constant-time comparison). */
   AuthorizationBearerToken: string;
@@ -150,7 +150,7 @@ export interface UserAuthConfig {
 export interface MiscConfig {
   /** matrix-corporal's switch: debug level logs (tokens are still never logged). */
   Debug: boolean;
-  /** Corporal only: explicit level (`trace`…`fatal`); overrides `Debug` when set. Default null. */
+  /** Corporal only: explicit level (`trace`…`fatal`); overrides `Debug` when set. Default null (also when `""`). */
   LogLevel: LogLevel | null;
 }
 

@@ -1,0 +1,92 @@
+import type { ConfigIssue } from './issues.js';
+import { isHttpUrl } from './url.js';
+
+/** The policy provider types (`PolicyProvider.Type`), as in matrix-corporal. */
+export const PROVIDER_TYPES = Object.freeze(['static_file', 'http', 'last_seen_store_policy'] as const);
+
+/** One of {@link PROVIDER_TYPES}. */
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+/** The keys each provider type reads (besides `Type`); for `http` all of them must be present. */
+const PROVIDER_KEYS: Readonly<Record<ProviderType, readonly string[]>> = Object.freeze({
+  static_file: ['Path'],
+  http: ['Uri', 'AuthorizationBearerToken', 'CachePath', 'ReloadIntervalSeconds', 'TimeoutMilliseconds'],
+  last_seen_store_policy: ['CachePath'],
+});
+
+/** Largest `ReloadIntervalSeconds` whose millisecond value a Node timer can hold (2^31 − 1 ms). */
+const MAX_RELOAD_INTERVAL_SECONDS = 2_147_483;
+const MAX_TIMER_MILLISECONDS = 2_147_483_647;
+
+/**
+ * Checks a raw `PolicyProvider` map (keys are case-sensitive, as in matrix-corporal) and returns
+ * every error; an empty list means a provider of `provider.Type` can be built from it. Messages are
+ * matrix-corporal's. Paths are `PolicyProvider.<key>`.
+ */
+export function validateProviderConfig(provider: Record<string, unknown>): ConfigIssue[] {
+  const type = provider['Type'];
+  if (!Object.hasOwn(provider, 'Type') || type === null || type === '') {
+    return [{ path: 'PolicyProvider.Type', message: 'provider configuration is missing a type' }];
+  }
+  switch (type) {
+    case 'static_file':
+      return requireNonEmptyString(provider, 'Path', 'static file provider requires a Path');
+    case 'last_seen_store_policy':
+      return requireNonEmptyString(provider, 'CachePath', 'Last Seen Store Policy provider requires a CachePath');
+    case 'http':
+      return validateHttpProvider(provider);
+    default:
+      return [{ path: 'PolicyProvider.Type', message: `unknown provider type: ${typeof type === 'string' ? type : JSON.stringify(type)}` }];
+  }
+}
+
+/**
+ * Warnings for a valid provider map: keys its type does not read. They are ignored, as in
+ * matrix-corporal, but a miscased key (`path` for `Path`) is the usual cause.
+ */
+export function providerConfigWarnings(provider: Record<string, unknown>): ConfigIssue[] {
+  const type = provider['Type'];
+  if (typeof type !== 'string' || !Object.hasOwn(PROVIDER_KEYS, type)) return [];
+  const known = PROVIDER_KEYS[type as ProviderType];
+  return Object.keys(provider)
+    .filter((key) => key !== 'Type' && !known.includes(key))
+    .map((key) => ({
+      path: `PolicyProvider.${key}`,
+      message: `PolicyProvider.${key} is not read by the ${type} provider; it is ignored (PolicyProvider keys are case-sensitive)`,
+    }));
+}
+
+function requireNonEmptyString(provider: Record<string, unknown>, key: string, missingMessage: string): ConfigIssue[] {
+  const value = provider[key];
+  if (!Object.hasOwn(provider, key) || value === null || value === '') return [{ path: `PolicyProvider.${key}`, message: missingMessage }];
+  if (typeof value !== 'string') return [{ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} is expected to be a string` }];
+  return [];
+}
+
+function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] {
+  const missing = PROVIDER_KEYS.http.filter((key) => !Object.hasOwn(provider, key));
+  if (missing.length > 0) {
+    return missing.map((key) => ({ path: `PolicyProvider.${key}`, message: `HTTP provider is missing a required configuration key: ${key}` }));
+  }
+  const issues: ConfigIssue[] = [];
+  const uri = provider['Uri'];
+  if (typeof uri !== 'string') issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri is expected to be a string' });
+  else if (!isHttpUrl(uri)) issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri needs to be an http(s) URL' });
+  // matrix-corporal requires a string here; null (no Authorization header) is accepted too.
+  for (const key of ['AuthorizationBearerToken', 'CachePath']) {
+    const value = provider[key];
+    if (value !== null && typeof value !== 'string') issues.push({ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} is expected to be a string or null` });
+  }
+  issues.push(...numberOrNull(provider, 'ReloadIntervalSeconds', MAX_RELOAD_INTERVAL_SECONDS));
+  issues.push(...numberOrNull(provider, 'TimeoutMilliseconds', MAX_TIMER_MILLISECONDS));
+  return issues;
+}
+
+/** matrix-corporal's number-or-null rule, plus the bound a Node timer can hold (≤ 0 means "off"). */
+function numberOrNull(provider: Record<string, unknown>, key: string, max: number): ConfigIssue[] {
+  const value = provider[key];
+  if (value === null) return [];
+  if (typeof value !== 'number') return [{ path: `PolicyProvider.${key}`, message: `${key} is expected to be a number or NULL` }];
+  if (value > max) return [{ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} needs to be at most ${max}` }];
+  return [];
+}

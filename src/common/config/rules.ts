@@ -1,0 +1,181 @@
+import { isIP } from 'node:net';
+import { parseListenAddress } from '../listen-address.js';
+import { parseCidr } from './cidr.js';
+import type { ConfigIssue } from './issues.js';
+import { providerConfigWarnings, validateProviderConfig } from './provider-rules.js';
+import type { CorporalConfig, LogLevel } from './types.js';
+import { isHttpUrl } from './url.js';
+
+/** Errors and warnings of {@link checkConfigRules}. */
+export interface RuleResult {
+  errors: ConfigIssue[];
+  warnings: ConfigIssue[];
+}
+
+/**
+ * Node timers fire at once when given more than 2^31 − 1 ms, so every integer (all are durations,
+ * sizes or counts) is capped there: a larger value is a mistake, never a wish.
+ */
+const INT_MAX = 2_147_483_647;
+
+/** The pino levels `Misc.LogLevel` accepts. */
+export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+
+/**
+ * Keys whose rule also reads other keys (path → the other paths). When one of those failed to
+ * decode, the loader drops the rule's error, which would only be about a zero value.
+ */
+export const RULE_INPUTS: ReadonlyMap<string, readonly string[]> = new Map([
+  // The cross-checks of timeouts and retry intervals only fire when both values are positive,
+  // which a failed (zero) value never is; this one fires on an empty domain too.
+  ['Corporal.UserID', ['Matrix.HomeserverDomainName']],
+]);
+
+/** Allowed range of each Corporal-only number (and matrix-corporal numbers it leaves unchecked). */
+const RANGES: ReadonlyArray<readonly [path: string, min: number, max: number]> = Object.freeze([
+  ['HttpGateway.UserMappingResolver.CacheSize', 1, INT_MAX],
+  ['HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds', 1, INT_MAX],
+  ['Reconciliation.RetryMaxIntervalMilliseconds', 1, INT_MAX],
+  ['Reconciliation.Concurrency', 1, 1024],
+  ['Reconciliation.ResyncIntervalMilliseconds', 0, INT_MAX],
+  ['Reconciliation.AvatarMaxBytes', 1, INT_MAX],
+  ['HttpGateway.Threads', 1, 256],
+  ['HttpGateway.UpstreamConnections', 1, INT_MAX],
+  ['HttpGateway.MaxInspectedBodyBytes', 1024, INT_MAX],
+  ['HttpGateway.DrainTimeoutMilliseconds', 0, INT_MAX],
+  ['Offload.Threads', 1, 256],
+  ['Offload.MaxQueue', 0, INT_MAX],
+  ['Offload.ConcurrentTasksPerWorker', 1, INT_MAX],
+  ['UserAuth.RestTimeoutMilliseconds', 1, INT_MAX],
+  ['UserAuth.RestCacheTtlMilliseconds', 1, INT_MAX],
+  ['UserAuth.RestCacheSize', 1, INT_MAX],
+]);
+
+/**
+ * The semantic rules of a defaulted configuration. matrix-corporal's rules come first, in its
+ * order and with its messages (it stops at the first; we report all), then Corporal's additions.
+ */
+export function checkConfigRules(config: CorporalConfig): RuleResult {
+  const out: RuleResult = { errors: [], warnings: [] };
+  checkReferenceRules(config, out);
+  checkMatrixRules(config, out);
+  checkListenAddress(out, 'HttpGateway.ListenAddress', config.HttpGateway.ListenAddress);
+  checkListenAddress(out, 'HttpApi.ListenAddress', config.HttpApi.ListenAddress);
+  for (const [path, min, max] of RANGES) checkRange(out, path, valueAt(config, path), min, max);
+  const { RetryIntervalMilliseconds: retry, RetryMaxIntervalMilliseconds: retryMax } = config.Reconciliation;
+  if (retry > 0 && retryMax > 0 && retryMax < retry) {
+    out.errors.push({
+      path: 'Reconciliation.RetryMaxIntervalMilliseconds',
+      message: `Reconciliation.RetryMaxIntervalMilliseconds (${retryMax}) needs to be at least Reconciliation.RetryIntervalMilliseconds (${retry})`,
+    });
+  }
+  checkRestAuthWhitelist(config, out);
+  if (config.HttpApi.Enabled && config.HttpApi.AuthorizationBearerToken === '') {
+    out.warnings.push({ path: 'HttpApi.AuthorizationBearerToken', message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused' });
+  }
+  const level = config.Misc.LogLevel;
+  if (level !== null && !LOG_LEVELS.includes(level)) {
+    out.errors.push({ path: 'Misc.LogLevel', message: `Misc.LogLevel needs to be one of ${LOG_LEVELS.join(', ')} (got "${level}")` });
+  }
+  const providerErrors = validateProviderConfig(config.PolicyProvider);
+  out.errors.push(...providerErrors);
+  if (providerErrors.length === 0) out.warnings.push(...providerConfigWarnings(config.PolicyProvider));
+  return out;
+}
+
+/** matrix-corporal's `validateConfiguration`, rule for rule. */
+function checkReferenceRules(config: CorporalConfig, out: RuleResult): void {
+  const { UserID } = config.Corporal;
+  const domain = config.Matrix.HomeserverDomainName;
+  if (!UserID.endsWith(`:${domain}`)) {
+    out.errors.push({
+      path: 'Corporal.UserID',
+      message: `Reconciliation user \`${UserID}\` (specified in Corporal.UserID) is not hosted on the managed homeserver domain (${domain})`,
+    });
+  }
+  checkRange(out, 'Matrix.TimeoutMilliseconds', config.Matrix.TimeoutMilliseconds, 1, INT_MAX);
+  checkRange(out, 'Reconciliation.RetryIntervalMilliseconds', config.Reconciliation.RetryIntervalMilliseconds, 1, INT_MAX);
+  const gatewayTimeout = config.HttpGateway.TimeoutMilliseconds;
+  const matrixTimeout = config.Matrix.TimeoutMilliseconds;
+  checkRange(out, 'HttpGateway.TimeoutMilliseconds', gatewayTimeout, 1, INT_MAX);
+  // The reference says "larger" but accepts equal values; so do we.
+  if (gatewayTimeout > 0 && gatewayTimeout < matrixTimeout) {
+    out.errors.push({
+      path: 'HttpGateway.TimeoutMilliseconds',
+      message: `HttpGateway.TimeoutMilliseconds (${gatewayTimeout}) needs to be larger than Matrix.TimeoutMilliseconds (${matrixTimeout})`,
+    });
+  }
+  const { Enabled, IPNetworkWhitelist } = config.HttpGateway.InternalRESTAuth;
+  if (Enabled !== true) {
+    out.warnings.push({
+      path: 'HttpGateway.InternalRESTAuth.Enabled',
+      message: 'HttpGateway.InternalRESTAuth.Enabled is neither explicitly enabled, nor disabled. Interactive Auth may not work without it. Define it as enabled or disabled to get rid of this warning',
+    });
+  } else if (IPNetworkWhitelist !== null && IPNetworkWhitelist.length === 0) {
+    out.warnings.push({
+      path: 'HttpGateway.InternalRESTAuth.IPNetworkWhitelist',
+      message: 'An empty IP range whitelist defined for HTTP Internal Auth. All IP addresses will be allowed',
+      level: 'info',
+    });
+  }
+  checkRange(out, 'HttpApi.TimeoutMilliseconds', config.HttpApi.TimeoutMilliseconds, 1, INT_MAX);
+}
+
+/** Corporal's additions about the homeserver. */
+function checkMatrixRules(config: CorporalConfig, out: RuleResult): void {
+  const { HomeserverDomainName: domain, HomeserverApiEndpoint: endpoint } = config.Matrix;
+  if (domain === '') {
+    out.errors.push({ path: 'Matrix.HomeserverDomainName', message: 'Matrix.HomeserverDomainName needs to be set' });
+  } else if (!isServerName(domain)) {
+    out.errors.push({ path: 'Matrix.HomeserverDomainName', message: `Matrix.HomeserverDomainName needs to be a Matrix server name such as example.com (got "${domain}")` });
+  }
+  if (!isHttpUrl(endpoint)) {
+    out.errors.push({ path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008' });
+  }
+  // The managed users' passwords are HMAC-SHA512(AuthSharedSecret, mxid), and Corporal sets them as
+  // real Synapse passwords: with an empty key anyone could compute every managed user's password.
+  if (config.Matrix.AuthSharedSecret === '') {
+    out.errors.push({ path: 'Matrix.AuthSharedSecret', message: 'Matrix.AuthSharedSecret needs to be set: it is the key of the managed users\' passwords' });
+  }
+}
+
+function checkListenAddress(out: RuleResult, path: string, address: string): void {
+  const parsed = parseListenAddress(address);
+  if (parsed !== null && parsed.host !== '' && (isIP(parsed.host) !== 0 || isHostName(parsed.host))) return;
+  out.errors.push({ path, message: `${path} needs to be host:port, such as 0.0.0.0:41080, [::]:41080 or :41080 (got "${address}")` });
+}
+
+function checkRestAuthWhitelist(config: CorporalConfig, out: RuleResult): void {
+  const list = config.HttpGateway.InternalRESTAuth.IPNetworkWhitelist ?? [];
+  list.forEach((cidr, i) => {
+    if (parseCidr(cidr) !== null) return;
+    const path = `HttpGateway.InternalRESTAuth.IPNetworkWhitelist[${i}]`;
+    out.errors.push({ path, message: `${path} is not a valid CIDR network such as 10.0.0.0/8 or fc00::/7 (got "${cidr}")` });
+  });
+}
+
+function checkRange(out: RuleResult, path: string, value: number, min: number, max: number): void {
+  if (value > max) out.errors.push({ path, message: `${path} needs to be at most ${max}` });
+  if (value >= min) return;
+  const requirement = min === 1 ? 'a positive number' : min === 0 ? 'zero or a positive number' : `at least ${min}`;
+  out.errors.push({ path, message: `${path} needs to be ${requirement}` });
+}
+
+function valueAt(config: CorporalConfig, path: string): number {
+  let current: unknown = config;
+  for (const key of path.split('.')) current = (current as Record<string, unknown>)[key];
+  return current as number;
+}
+
+/** A Matrix server name: DNS name, IPv4 or [IPv6] literal, optional port. */
+function isServerName(text: string): boolean {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]{1,255}))(?::(\d{1,5}))?$/.exec(text);
+  if (!match) return false;
+  if (match[1] !== undefined && isIP(match[1]) !== 6) return false;
+  return match[3] === undefined || Number(match[3]) <= 65535;
+}
+
+/** An RFC 1123 host name (`localhost`, `corporal`, `gw.example.com`). */
+function isHostName(text: string): boolean {
+  return text.length <= 253 && /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(text);
+}
