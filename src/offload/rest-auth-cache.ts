@@ -24,7 +24,7 @@ export interface CacheClock {
 export class RestAuthCache {
   readonly #entries: LRUCache<string, RestAuthCacheEntry>;
 
-  /** `size` entries at most (least recently used go first), each valid for `ttlMs`. */
+  /** `size` entries at most (least recently used go first), each valid until it is more than `ttlMs` old. */
   constructor(size: number, ttlMs: number, clock?: CacheClock) {
     if (!Number.isInteger(size) || size < 1) throw cacheConfigError(`RestCacheSize must be a positive integer, got ${size}`);
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw cacheConfigError(`RestCacheTtlMilliseconds must be positive, got ${ttlMs}`);

@@ -70,7 +70,7 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
     });
     const status = response.statusCode;
     if (status !== 200) {
-      response.body.destroy();
+      discard(response.body);
       return status >= 500
         ? verifyFailure('auth-service-unavailable', `auth service ${service} answered HTTP ${status}`)
         : verifyFailure('auth-service-bad-response', `auth service ${service} answered HTTP ${status}, expected 200`);
@@ -94,7 +94,7 @@ async function readBounded(body: Dispatcher.ResponseData['body'], limit: number)
     const buffer = chunk as Buffer;
     size += buffer.length;
     if (size > limit) {
-      body.destroy();
+      discard(body);
       throw new BodyTooLargeError();
     }
     chunks.push(buffer);
@@ -117,6 +117,15 @@ function parseVerdict(text: string, service: string): VerifyPasswordResult {
   if (!auth.success) return verified(false);
   const displayName = isObject(auth.profile) ? auth.profile.display_name : undefined;
   return verified(true, typeof displayName === 'string' && displayName !== '' ? displayName : undefined);
+}
+
+/**
+ * Drops a body we will not read. Destroying an unfinished undici body emits an `error`
+ * (`UND_ERR_ABORTED`); nobody waits for it, so it is swallowed here instead of crashing the worker.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
