@@ -7,7 +7,7 @@ import type { UserAuthConfig } from '../common/config/types.js';
 import type { SnapshotUser } from '../policy/snapshot.js';
 import { OFFLOAD_TASK_FAILED, type OffloadPool } from './pool.js';
 import type { RestAuthCache } from './rest-auth-cache.js';
-import type { VerifyPasswordErrorCode } from './verify-result.js';
+import type { VerifyPasswordErrorCode, VerifyPasswordResult } from './verify-result.js';
 
 /**
  * The verdict on a password:
@@ -42,7 +42,7 @@ export async function authenticateUser(
   password: string,
   config: UserAuthConfig,
 ): Promise<AuthOutcome> {
-  let result;
+  let result: VerifyPasswordResult;
   try {
     result = await pool.run('verifyPassword', {
       authType: user.authType,

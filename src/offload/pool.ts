@@ -4,7 +4,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { CorporalError } from '../common/errors.js';
+import { CorporalError, describeError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
 import type { OffloadConfig } from '../common/config/types.js';
 import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
 
@@ -58,6 +59,8 @@ export interface OffloadPool {
 
 /** Options of {@link createOffloadPool} that are not operator configuration. */
 export interface OffloadPoolOptions {
+  /** Receives worker failures that belong to no task (a worker that crashed between tasks). */
+  logger: Logger;
   /** `Retry-After` hint of {@link OffloadBusyError}. Default 1. */
   retryAfterSeconds?: number;
 }
@@ -72,7 +75,7 @@ export interface OffloadPoolOptions {
  * and a closed one be reused before its close event is seen. Message-port delivery keeps the event
  * loop running; the microseconds it costs do not matter next to a hash or an HTTP call.
  */
-export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOptions = {}): OffloadPool {
+export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOptions): OffloadPool {
   const piscina = new Piscina<TaskRequest, unknown>({
     filename: TASKS_FILE,
     name: 'default',
@@ -83,6 +86,9 @@ export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOpt
     idleTimeout: 60_000,
     atomics: 'disabled',
   });
+  // Piscina replaces a worker that dies; its running tasks reject on their own. What is left to do
+  // is to say so (an EventEmitter 'error' without a listener would throw in the gateway thread).
+  piscina.on('error', (err: unknown) => options.logger.error({ err: describeError(err) }, 'offload worker failed'));
   return new PiscinaOffloadPool(piscina, options.retryAfterSeconds ?? 1);
 }
 
@@ -94,9 +100,6 @@ class PiscinaOffloadPool implements OffloadPool {
   constructor(piscina: Piscina<TaskRequest, unknown>, retryAfterSeconds: number) {
     this.#piscina = piscina;
     this.#retryAfterSeconds = retryAfterSeconds;
-    // A worker that fails outside a task (e.g. while loading) is reported here; its tasks reject
-    // on their own. Without a listener the EventEmitter would throw in the gateway thread.
-    piscina.on('error', () => {});
   }
 
   get queueSize(): number {

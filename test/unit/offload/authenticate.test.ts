@@ -3,6 +3,7 @@ import { hashSync } from 'bcryptjs';
 import type { UserAuthConfig } from '../../../src/common/config/types.js';
 import type { AuthType, SnapshotUser } from '../../../src/policy/snapshot.js';
 import { authenticateUser } from '../../../src/offload/authenticate.js';
+import { createSilentLogger } from '../../../src/common/logger.js';
 import { createOffloadPool, OFFLOAD_BUSY, type OffloadPool } from '../../../src/offload/pool.js';
 import { RestAuthCache, createRestAuthCache } from '../../../src/offload/rest-auth-cache.js';
 import { refusedUrl, startRestAuthService, type RestAuthService } from './fixtures/rest-auth-service.js';
@@ -10,7 +11,7 @@ import { refusedUrl, startRestAuthService, type RestAuthService } from './fixtur
 const ALICE = '@alice:example.com';
 const ALICE_PASSWORD = 'alice-secret';
 
-const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 });
+const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 }, { logger: createSilentLogger() });
 t.teardown(() => offload.close());
 
 function userAuth(overrides: Partial<UserAuthConfig> = {}): UserAuthConfig {
@@ -129,7 +130,7 @@ t.test('rest timeout and refused connections are unavailability', async (t) => {
 });
 
 t.test('a busy pool rejects with the busy error', async (t) => {
-  const tiny: OffloadPool = createOffloadPool({ Threads: 1, MaxQueue: 1, ConcurrentTasksPerWorker: 1 });
+  const tiny: OffloadPool = createOffloadPool({ Threads: 1, MaxQueue: 1, ConcurrentTasksPerWorker: 1 }, { logger: createSilentLogger() });
   t.teardown(() => tiny.close());
   const user = managedUser('bcrypt', hashSync('slow', 10));
   const cache = createRestAuthCache(userAuth());

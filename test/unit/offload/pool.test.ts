@@ -4,16 +4,18 @@ import { hashSync } from 'bcryptjs';
 import type { OffloadConfig } from '../../../src/common/config/types.js';
 import { createOffloadPool, OFFLOAD_BUSY, OFFLOAD_CLOSED, OFFLOAD_TASK_FAILED, type OffloadPool } from '../../../src/offload/pool.js';
 import type { TaskKind } from '../../../src/offload/task-types.js';
+import { createSilentLogger } from '../../../src/common/logger.js';
 
 /** Synapse's Python bcrypt, "pw" at cost 4. */
 const PW_HASH = '$2b$04$Y8GYpjJiqPm2bJ7xsO6r8ejZIZQQOeU/Z6vP4DtjrGkfBG7BKY17e';
 /** A hash expensive enough (cost 10) that tasks pile up while it runs. */
 const SLOW_HASH = hashSync('slow', 10);
+const logger = createSilentLogger();
 
 function pool(t: Test, config: Partial<OffloadConfig> = {}, retryAfterSeconds?: number): OffloadPool {
   const created = createOffloadPool(
     { Threads: 1, MaxQueue: 16, ConcurrentTasksPerWorker: 4, ...config },
-    retryAfterSeconds === undefined ? {} : { retryAfterSeconds },
+    retryAfterSeconds === undefined ? { logger } : { logger, retryAfterSeconds },
   );
   t.teardown(() => created.close());
   return created;
@@ -69,7 +71,7 @@ t.test('MaxQueue 0: busy as soon as every worker slot is taken', async (t) => {
 });
 
 t.test('close() ends every worker thread and refuses further work', async (t) => {
-  const offload = createOffloadPool({ Threads: 2, MaxQueue: 16, ConcurrentTasksPerWorker: 2 });
+  const offload = createOffloadPool({ Threads: 2, MaxQueue: 16, ConcurrentTasksPerWorker: 2 }, { logger });
   await Promise.all([offload.run('ping', {}), offload.run('ping', {})]);
   const workers = [...offload.threads];
   t.equal(workers.length, 2);
