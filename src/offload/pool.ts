@@ -1,0 +1,133 @@
+/**
+ * The Piscina pool a gateway thread owns: password checks and `rest` auth calls run here, off the
+ * gateway's event loop.
+ */
+import type { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { CorporalError, describeError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import type { OffloadConfig } from '../common/config/types.js';
+import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
+
+/** The pool's queue is full: answer 503 with `Retry-After` rather than queue without bound. */
+export const OFFLOAD_BUSY = 'CORP_ERR_OFFLOAD_BUSY';
+/** The pool was closed (the thread is draining): 503. */
+export const OFFLOAD_CLOSED = 'CORP_ERR_OFFLOAD_CLOSED';
+/** A task threw or its worker died: a bug, 500. */
+export const OFFLOAD_TASK_FAILED = 'CORP_ERR_OFFLOAD_TASK_FAILED';
+
+/** The pool's worker module, next to this file in the compiled output (ESM; Piscina imports it by file URL). */
+const TASKS_FILE = new URL('./tasks.js', import.meta.url).href;
+
+/**
+ * Piscina 5's rejection messages for a full queue (`maxQueue` > 0, and `maxQueue` = 0). Its errors
+ * carry no code and `Errors` is not exported at runtime, so the message is all there is; the pool
+ * tests pin these strings against the installed version.
+ */
+const QUEUE_FULL_MESSAGES: ReadonlySet<string> = new Set(['Task queue is at limit', 'No task queue available and all Workers are busy']);
+
+/** {@link OFFLOAD_BUSY}, with how long the client should wait before retrying. */
+export class OffloadBusyError extends CorporalError {
+  /** Seconds for the `Retry-After` header. */
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super(OFFLOAD_BUSY, 'the offload pool is busy; retry later', { source: 'internal', status: 503, errcode: 'M_UNKNOWN', retryable: true });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A gateway thread's handle on its pool. */
+export interface OffloadPool {
+  /**
+   * Runs task `kind` in a pool worker and resolves with its result (expected failures are `ok:
+   * false` results). Rejects with a `CorporalError`: {@link OFFLOAD_BUSY} (an
+   * {@link OffloadBusyError}) when the queue is full, {@link OFFLOAD_CLOSED} after `close()`,
+   * {@link OFFLOAD_TASK_FAILED} when the task threw or its worker died.
+   *
+   * There is deliberately no abort signal: aborting a running Piscina task terminates its worker
+   * (and every other task on it). If the client leaves, the caller drops the result.
+   */
+  run<K extends TaskKind>(kind: K, input: TaskInput<K>): Promise<TaskOutput<K>>;
+  /** Tasks waiting for a worker. */
+  readonly queueSize: number;
+  /** The pool's worker threads (diagnostics and tests). */
+  readonly threads: readonly Worker[];
+  /** Terminates every worker; pending and running tasks reject with {@link OFFLOAD_CLOSED}. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link createOffloadPool} that are not operator configuration. */
+export interface OffloadPoolOptions {
+  /** Receives worker failures that belong to no task (a worker that crashed between tasks). */
+  logger: Logger;
+  /** `Retry-After` hint of {@link OffloadBusyError}. Default 1. */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * Builds the pool from `Offload`: `Threads` workers, started at once and kept (min = max, so
+ * the idle timeout never shrinks the pool), `ConcurrentTasksPerWorker` tasks per worker (REST calls
+ * are I/O and interleave; bcrypt yields between rounds) and at most `MaxQueue` waiting tasks.
+ *
+ * `atomics: 'disabled'`: with Piscina's default, an idle worker blocks in `Atomics.wait`, which also
+ * freezes its event loop, so keep-alive sockets to auth services would go unserviced between tasks
+ * and a closed one be reused before its close event is seen. Message-port delivery keeps the event
+ * loop running; the microseconds it costs do not matter next to a hash or an HTTP call.
+ */
+export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOptions): OffloadPool {
+  const piscina = new Piscina<TaskRequest, unknown>({
+    filename: TASKS_FILE,
+    name: 'default',
+    minThreads: config.Threads,
+    maxThreads: config.Threads,
+    maxQueue: config.MaxQueue,
+    concurrentTasksPerWorker: config.ConcurrentTasksPerWorker,
+    idleTimeout: 60_000,
+    atomics: 'disabled',
+  });
+  // Piscina replaces a worker that dies; its running tasks reject on their own. What is left to do
+  // is to say so (an EventEmitter 'error' without a listener would throw in the gateway thread).
+  piscina.on('error', (err: unknown) => options.logger.error({ err: describeError(err) }, 'offload worker failed'));
+  return new PiscinaOffloadPool(piscina, options.retryAfterSeconds ?? 1);
+}
+
+class PiscinaOffloadPool implements OffloadPool {
+  readonly #piscina: Piscina<TaskRequest, unknown>;
+  readonly #retryAfterSeconds: number;
+  #closing: Promise<void> | null = null;
+
+  constructor(piscina: Piscina<TaskRequest, unknown>, retryAfterSeconds: number) {
+    this.#piscina = piscina;
+    this.#retryAfterSeconds = retryAfterSeconds;
+  }
+
+  get queueSize(): number {
+    return this.#piscina.queueSize;
+  }
+
+  get threads(): readonly Worker[] {
+    return this.#piscina.threads;
+  }
+
+  async run<K extends TaskKind>(kind: K, input: TaskInput<K>): Promise<TaskOutput<K>> {
+    if (this.#closing) throw closedError();
+    const request: TaskRequest<K> = { kind, input };
+    try {
+      return (await this.#piscina.run(request)) as TaskOutput<K>;
+    } catch (err) {
+      if (this.#closing) throw closedError(err);
+      if (err instanceof Error && QUEUE_FULL_MESSAGES.has(err.message)) throw new OffloadBusyError(this.#retryAfterSeconds);
+      throw new CorporalError(OFFLOAD_TASK_FAILED, `offload task ${kind} failed`, { source: 'internal', status: 500, cause: err });
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#piscina.destroy();
+    return this.#closing;
+  }
+}
+
+function closedError(cause?: unknown): CorporalError {
+  return new CorporalError(OFFLOAD_CLOSED, 'the offload pool is closed', { source: 'internal', status: 503, retryable: true, cause });
+}

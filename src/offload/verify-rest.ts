@@ -1,0 +1,140 @@
+/**
+ * The `rest` authenticator: asks an HTTP service whether a password is right, with the protocol of
+ * kamax/ma1uta's matrix-synapse-rest-password-provider that matrix-corporal speaks.
+ *
+ *   POST <credential>   Content-Type: application/json
+ *   {"user":{"id":"@alice:example.com","password":"…"}}
+ *   → 200 {"auth":{"success":true|false, "mxid"?:"…", "profile"?:{"display_name"?:"…"}}}
+ */
+import { request, type Dispatcher } from 'undici';
+import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
+
+/** Largest response body read from an auth service; a bigger one is a bad response. */
+export const MAX_REST_RESPONSE_BYTES = 64 * 1024;
+
+/** Input of {@link verifyRest}. */
+export interface VerifyRestInput {
+  /** The service URL (the policy's `authCredential`). */
+  url: string;
+  userId: string;
+  password: string;
+  /** Deadline for the whole exchange: connect, headers and body. */
+  timeoutMs: number;
+}
+
+/** A response body that was refused while reading it. */
+class BodyTooLargeError extends Error {}
+
+/**
+ * Calls the service and reads its verdict. The outcome classes matter to the gateway, which may
+ * fall back to a cache only when the service is *unavailable*:
+ * - `auth-service-unavailable`: no connection, reset, timeout (`timeoutMs` for the whole exchange;
+ *   matrix-corporal had none), or a 5xx answer.
+ * - `auth-service-bad-response`: any other non-200 status (redirects are not followed), a body over
+ *   {@link MAX_REST_RESPONSE_BYTES}, a body that is not JSON, or JSON without a boolean
+ *   `auth.success` (matrix-corporal read a missing `success` as false).
+ * - `invalid-credential`: the credential is not an http(s) URL.
+ *
+ * User info in the URL (`https://user:pass@host/…`) is sent as HTTP Basic authentication, as Go's
+ * client did. Messages name the service by origin only: paths and queries may carry secrets.
+ */
+export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher): Promise<VerifyPasswordResult> {
+  let url: URL;
+  try {
+    url = new URL(input.url);
+  } catch {
+    return verifyFailure('invalid-credential', 'rest credential is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return verifyFailure('invalid-credential', 'rest credential is not an http(s) URL');
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (url.username !== '' || url.password !== '') {
+    const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.authorization = `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  const service = url.origin;
+  const signal = AbortSignal.timeout(input.timeoutMs);
+  let text: string;
+  try {
+    const response = await request(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ user: { id: input.userId, password: input.password } }),
+      dispatcher,
+      signal,
+      headersTimeout: input.timeoutMs,
+      bodyTimeout: input.timeoutMs,
+    });
+    const status = response.statusCode;
+    if (status !== 200) {
+      discard(response.body);
+      return status >= 500
+        ? verifyFailure('auth-service-unavailable', `auth service ${service} answered HTTP ${status}`)
+        : verifyFailure('auth-service-bad-response', `auth service ${service} answered HTTP ${status}, expected 200`);
+    }
+    text = await readBounded(response.body, MAX_REST_RESPONSE_BYTES);
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);
+    }
+    if (signal.aborted) return verifyFailure('auth-service-unavailable', `auth service ${service} did not answer within ${input.timeoutMs} ms`);
+    return verifyFailure('auth-service-unavailable', `auth service ${service} unreachable: ${transportErrorText(err)}`);
+  }
+  return parseVerdict(text, service);
+}
+
+/** Reads a UTF-8 body of at most `limit` bytes; destroys the stream and throws beyond that. */
+async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) {
+      discard(body);
+      throw new BodyTooLargeError();
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** Reads `{"auth":{"success":bool, "profile":{"display_name":…}}}`; anything else is a bad response. */
+function parseVerdict(text: string, service: string): VerifyPasswordResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return verifyFailure('auth-service-bad-response', `auth service ${service} answered with invalid JSON`);
+  }
+  const auth = isObject(parsed) ? parsed.auth : undefined;
+  if (!isObject(auth) || typeof auth.success !== 'boolean') {
+    return verifyFailure('auth-service-bad-response', `auth service ${service} answered without a boolean auth.success`);
+  }
+  if (!auth.success) return verified(false);
+  const displayName = isObject(auth.profile) ? auth.profile.display_name : undefined;
+  return verified(true, typeof displayName === 'string' && displayName !== '' ? displayName : undefined);
+}
+
+/**
+ * Drops a body we will not read. Destroying an unfinished undici body emits an `error`
+ * (`UND_ERR_ABORTED`); nobody waits for it, so it is swallowed here instead of crashing the worker.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `ECONNREFUSED`, `UND_ERR_SOCKET`, … or the message: enough to diagnose, never a request detail. */
+function transportErrorText(err: unknown): string {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.message : String(err);
+}
