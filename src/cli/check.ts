@@ -1,5 +1,5 @@
 import type { CliArgs } from './args.js';
-import { loadConfigFile } from '../common/config/load.js';
+import { loadConfigFile } from '../common/config/index.js';
 import { formatConfigIssues } from './config-errors.js';
 
 /**

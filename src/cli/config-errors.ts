@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '../common/config/issues.js';
+import type { ConfigIssue } from '../common/config/index.js';
 
 /** Formats configuration problems one per line: `  HttpGateway.TimeoutMilliseconds: message`. */
 export function formatConfigIssues(issues: readonly ConfigIssue[]): string {

@@ -1,5 +1,5 @@
 import type { CliArgs } from './args.js';
-import { loadConfigFile } from '../common/config/load.js';
+import { loadConfigFile } from '../common/config/index.js';
 import { createLogger, logLevelOf } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import { loadUws } from '../gateway/uws.js';

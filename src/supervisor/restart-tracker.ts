@@ -47,7 +47,7 @@ export class RestartTracker {
     if (Date.now() - this.startedAt >= this.options.stableAfterMs) this.consecutive = 0;
     const delayMs = backoffDelay(this.consecutive, this.options);
     this.consecutive += 1;
-    const fields = { component: this.name, exitCode, signal, restart: this.consecutive, delayMs };
+    const fields = { supervised: this.name, exitCode, signal, restart: this.consecutive, delayMs };
     if (this.consecutive >= this.options.crashLoopThreshold) {
       this.logger.error(fields, `${this.name} is crash-looping (${this.consecutive} restarts without a stable run); restarting with backoff`);
     } else {
