@@ -9,6 +9,8 @@ export interface PlanContext {
   readonly options: PlanOptions;
   /** Managed rooms whose state was read, by id; the others are in `Plan.skippedRooms`. */
   readonly readableRooms: ReadonlyMap<string, ObservedRoom>;
+  /** Policy user → readable managed rooms they are joined to, in `managedRoomIds` order. */
+  readonly joinedManagedRooms: ReadonlyMap<string, readonly string[]>;
   readonly actions: Action[];
   readonly warnings: PlanWarning[];
   /** roomId → userId → level (users in policy order); the rooms are put in order when the groups are appended. */

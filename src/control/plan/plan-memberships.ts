@@ -39,10 +39,8 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
     }
     if (mode.isActive) planPowerLevel(ctx, user, room, level);
   }
-  for (const roomId of ctx.policy.managedRoomIds) {
-    if (user.joinedRooms.has(roomId)) continue;
-    if (ctx.readableRooms.get(roomId)?.joinedMembers.has(user.id) !== true) continue;
-    ctx.actions.push({ type: 'room.leave', userId: user.id, roomId, viaKick: mode.viaKick });
+  for (const roomId of ctx.joinedManagedRooms.get(user.id) ?? []) {
+    if (!user.joinedRooms.has(roomId)) ctx.actions.push({ type: 'room.leave', userId: user.id, roomId, viaKick: mode.viaKick });
   }
 }
 

@@ -24,7 +24,15 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     else readableRooms.set(roomId, room);
   }
 
-  const ctx: PlanContext = { policy, options, readableRooms, actions: [], warnings: [], levelGroups: new Map() };
+  const ctx: PlanContext = {
+    policy,
+    options,
+    readableRooms,
+    joinedManagedRooms: joinedManagedRooms(policy, readableRooms),
+    actions: [],
+    warnings: [],
+    levelGroups: new Map(),
+  };
   const only = options.users ?? null;
   for (const user of policy.users.values()) {
     if (only !== null && !only.has(user.id)) continue;
@@ -32,6 +40,23 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   }
   appendLevelGroups(ctx);
   return { actions: ctx.actions, warnings: ctx.warnings, skippedRooms };
+}
+
+/**
+ * Policy user → the readable managed rooms they are joined to, in `managedRoomIds` order: built
+ * once from the room member lists so that planning leaves costs O(memberships), not O(users × rooms).
+ */
+function joinedManagedRooms(policy: PolicySnapshot, readableRooms: ReadonlyMap<string, ObservedRoom>): Map<string, string[]> {
+  const byUser = new Map<string, string[]>();
+  for (const room of readableRooms.values()) {
+    for (const userId of room.joinedMembers) {
+      if (!policy.users.has(userId)) continue;
+      const rooms = byUser.get(userId);
+      if (rooms === undefined) byUser.set(userId, [room.roomId]);
+      else rooms.push(room.roomId);
+    }
+  }
+  return byUser;
 }
 
 /**
