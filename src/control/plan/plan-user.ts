@@ -1,6 +1,6 @@
 import type { SnapshotUser } from '../../policy/snapshot.js';
 import type { ObservedUser } from '../state.js';
-import { derivedPassword } from './derived-password.js';
+import { derivedPassword } from '../../common/derived-password.js';
 import { warn, type PlanContext } from './plan-context.js';
 import { planMemberships } from './plan-memberships.js';
 import { markedDisplayName, plannedAvatarUri, plannedDisplayName } from './plan-profile.js';
