@@ -87,6 +87,9 @@ export const CLIENT_ROUTE_SPECS: readonly RouteSpec[] = [
   ...txnRoutes('knock/{roomIdOrAlias}', 'room.knock', 'KnockRoomAliasServlet (knock.py)'),
 
   { template: 'events', methods: { GET: 'events' }, mirrors: 'EventStreamRestServlet (events.py)' },
+  // Not policed, but Synapse executes `GET events/` as this route (empty event id): without it the
+  // trailing-slash tolerance would report `events/` as the event stream.
+  { template: 'events/{eventId}', methods: { GET: 'other' }, mirrors: 'EventRestServlet (events.py)' },
   { template: 'login', methods: { POST: 'login' }, mirrors: 'LoginRestServlet (login.py)' },
   { template: 'login/get_token', methods: { POST: 'login.get_token' }, mirrors: 'LoginTokenRequestServlet (login_token_request.py)' },
   // The MSC3882 form lives under unstable/org.matrix.msc3882/; vendor prefixes are generic (see route-request.ts).

@@ -1,0 +1,176 @@
+/**
+ * Differential test: for every request Synapse 1.163.2 would *execute* (per its dumped route
+ * tables, emulated by the oracle), the router must name exactly the action Synapse runs, with the
+ * same decoded params. Requests Synapse answers with 404/405, and requests the router does not
+ * forward (redirect, unsupported version, OPTIONS, info), are unconstrained: over-matching is
+ * allowed, under-matching is the bug this test exists to catch.
+ */
+import t from 'tap';
+import { routeRequest } from '../../../../src/gateway/router/route-request.js';
+import { ROUTE_IDS } from '../../../../src/gateway/router/route-ids.js';
+import { loadRouteRows, loadSynapseRouteDump } from '../../../fixtures/routes/fixture-files.js';
+import {
+  SeededRandom,
+  SynapseRouter,
+  expectedRoute,
+  samplePattern,
+  synapsePatternToRegExp,
+} from '../../../fixtures/routes/synapse-oracle.js';
+
+const dump = loadSynapseRouteDump();
+const routers = Object.entries(dump.tables).map(([name, table]) => ({ name, router: new SynapseRouter(table) }));
+const defaultRouter = new SynapseRouter(dump.tables['default'] ?? []);
+
+/** Raw param values: plain, percent-encoded, %2F inside, unicode, invalid escapes, literals of other routes. */
+const VALUES = [
+  '!r:s', '%21r%3As', '!a%2Fb:s', '!JzRiugyebQ1d6zzLr6BzLZa8p8fd0M6j0V6PWnfLGQU', '@u:s', '%40u%3As', '#a:s', '%23a%3As',
+  'm.room.member', 'm%2Eroom%2Emember', 'm.room.encryption', 'm%2eroom%2eencryption', 'm.room.encr%79ption',
+  'm.room.power_levels', 'm.room.power%5Flevels', 'm.room.name', 'm.room.message', 'displayname', 'display%6Eame',
+  'avatar_url', 'avatar%5Furl', 'm.tz', 'org.example.foo', 'x', 't1', 't%2F1', '$ev', '%24ev', '%E2%9C%93',
+  'caf%C3%A9', '%F0%9F%98%80', '%zz', '%C3', '%', 'join', 'leave', 'state', 'send', 'login', 'token', 'sync',
+  'm.login.password', 'oidc-github', 'example.org', 'AbCdEf', 'f.png', 'pushrules/global/', 'a/b', '',
+];
+const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
+
+interface Mismatch {
+  table: string;
+  method: string;
+  path: string;
+  servlet: string;
+  expected: unknown;
+  got: unknown;
+}
+
+/** Checks one request against every table; returns the ids Synapse was seen executing. */
+function check(method: string, path: string, mismatches: Mismatch[], executed: Set<string>): void {
+  const decision = routeRequest(method, path, '');
+  for (const { name, router } of routers) {
+    const outcome = router.outcome(method, path);
+    if (outcome.kind !== 'execute') continue;
+    const expected = expectedRoute(outcome);
+    executed.add(expected.id);
+    if (decision.kind !== 'route') continue; // not forwarded: nothing executes
+    const got = { id: decision.match.id, params: { ...decision.match.params } };
+    // The params of the catch-all mean nothing; for every named action they must be Synapse's.
+    const paramsDiffer = expected.id !== 'other' && JSON.stringify(sortKeys(got.params)) !== JSON.stringify(sortKeys(expected.params));
+    if (got.id !== expected.id || paramsDiffer) {
+      mismatches.push({ table: name, method, path, servlet: outcome.servlet, expected, got });
+    }
+  }
+}
+
+function sortKeys(record: Record<string, string>): [string, string][] {
+  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+t.test('the oracle reproduces known Synapse behaviour', (t) => {
+  const execute = (method: string, path: string) => defaultRouter.outcome(method, path);
+  t.match(execute('PUT', '/_matrix/client/v3/profile/%40alice%3Alocalhost/display%6Eame'), {
+    kind: 'execute',
+    servlet: 'ProfileFieldRestServlet',
+    groups: { user_id: '@alice:localhost', field_name: 'displayname' },
+  });
+  t.match(execute('PUT', '/_matrix/client/v3/rooms/!r:s/state/m%2Eroom%2Eencryption/'), {
+    kind: 'execute',
+    servlet: 'RoomStateEventRestServlet',
+    groups: { event_type: 'm.room.encryption', state_key: '' },
+  });
+  t.match(execute('PUT', '/_matrix/client/api/v1/rooms/!r:s/leave/txn1'), { kind: 'execute', groups: { txn_id: 'txn1' } });
+  t.match(execute('PUT', '/_matrix/client/v3/rooms/!r:s/leave/'), { kind: 'execute', groups: { txn_id: '' } });
+  t.match(execute('POST', '/_matrix/client/v3/rooms/!r:s/send/m.room.message'), { kind: 'execute', servlet: 'RoomSendEventRestServlet' });
+  t.same(execute('POST', '/_matrix/client/v3/rooms/!r:s/leave/'), { kind: '405' }, 'the PUT txn form matches first');
+  t.same(execute('POST', '/_matrix/client/v3/rooms/!r:s/lea%76e'), { kind: '404' }, 'literals are raw');
+  t.same(execute('POST', '/_matrix/client/v1/login'), { kind: '404' });
+  t.same(execute('PUT', '/_matrix/client/r0/profile/@u:s/displayname/anything'), { kind: '404' }, 'anchored in 1.163.2');
+  t.same(execute('GET', '/_matrix/client/v3/login/'), { kind: '404' });
+  t.same(execute('POST', '/_matrix/client/v3/login/'), { kind: '404' });
+  t.same(execute('get', '/_matrix/client/v3/sync'), { kind: '405' }, 'methods are compared byte for byte');
+  t.same(execute('GET', '/_matrix/client/v3/rooms/caf\u00e9/state'), { kind: 'error' });
+  t.end();
+});
+
+t.test('every Synapse pattern can be sampled, and each sample matches its pattern', (t) => {
+  const rng = new SeededRandom(1);
+  let count = 0;
+  for (const { router } of routers) {
+    for (const pattern of router.patterns) {
+      const regex = synapsePatternToRegExp(pattern);
+      for (let i = 0; i < 3; i++) {
+        const path = samplePattern(pattern, rng, VALUES);
+        if (!regex.test(path)) t.fail(`sample ${path} does not match ${pattern}`);
+        count++;
+      }
+    }
+  }
+  t.ok(count > 500, `${count} samples`);
+  t.end();
+});
+
+t.test('fixture rows agree with Synapse', (t) => {
+  const mismatches: Mismatch[] = [];
+  const executed = new Set<string>();
+  for (const row of loadRouteRows()) check(row.method, row.path, mismatches, executed);
+  t.same(mismatches, [], 'no row where Synapse executes something else');
+  t.end();
+});
+
+t.test('sampled Synapse routes (all prefixes, encodings, methods, trailing slash, extra segment)', (t) => {
+  const rng = new SeededRandom(163);
+  const mismatches: Mismatch[] = [];
+  const executed = new Set<string>();
+  let requests = 0;
+  const patterns = [...new Set(routers.flatMap(({ router }) => router.patterns))];
+  for (const pattern of patterns) {
+    for (let sample = 0; sample < 12; sample++) {
+      const path = samplePattern(pattern, rng, VALUES);
+      const variants = [path, `${path}/`, `${path}/${rng.pick(VALUES)}`, encodeOneLetter(path, rng)];
+      for (const variant of variants) {
+        for (const method of METHODS) {
+          check(method, variant, mismatches, executed);
+          requests++;
+        }
+      }
+    }
+  }
+  t.same(mismatches.slice(0, 20), [], `no disagreement in ${requests} requests`);
+  const policed = ROUTE_IDS.filter((id) => id !== 'other');
+  t.same(policed.filter((id) => !executed.has(id)), [], 'every route id was seen executed by Synapse');
+  t.end();
+});
+
+t.test('mutated samples: segments replaced, removed, duplicated or inserted', (t) => {
+  const rng = new SeededRandom(7);
+  const patterns = [...new Set(routers.flatMap(({ router }) => router.patterns))];
+  const literals = [...new Set(patterns.flatMap((p) => p.replace(/\(\?P<[^>]*>[^)]*\)/g, '').split(/[^A-Za-z0-9_.-]+/)))].filter(
+    (s) => s !== '',
+  );
+  const mismatches: Mismatch[] = [];
+  const executed = new Set<string>();
+  for (let n = 0; n < 4000; n++) {
+    const segments = samplePattern(rng.pick(patterns), rng, VALUES).split('/');
+    for (let m = 1 + Math.floor(rng.next() * 2); m > 0; m--) {
+      // Never touch the first three segments ('', '_matrix', 'client'|'media'): those are 404s anyway.
+      const at = 3 + Math.floor(rng.next() * Math.max(1, segments.length - 3));
+      const piece = rng.chance(0.5) ? rng.pick(literals) : rng.pick(VALUES);
+      const mutation = rng.pick(['replace', 'remove', 'duplicate', 'insert']);
+      if (mutation === 'replace') segments[at] = piece;
+      else if (mutation === 'remove') segments.splice(at, 1);
+      else if (mutation === 'duplicate') segments.splice(at, 0, segments[at] ?? piece);
+      else segments.splice(at, 0, piece);
+    }
+    const path = segments.join('/');
+    for (const method of METHODS) check(method, path, mismatches, executed);
+  }
+  t.same(mismatches.slice(0, 20), [], 'no disagreement');
+  t.ok(executed.size > 20, `Synapse executed ${executed.size} distinct route ids among them`);
+  t.end();
+});
+
+/** Replaces one ASCII letter of the path by its %XX form (an encoded literal, or a param byte). */
+function encodeOneLetter(path: string, rng: SeededRandom): string {
+  const positions = [...path].flatMap((c, i) => (/[A-Za-z_]/.test(c) ? [i] : []));
+  if (positions.length === 0) return path;
+  const at = rng.pick(positions);
+  const hex = path.charCodeAt(at).toString(16).toUpperCase();
+  return `${path.slice(0, at)}%${hex}${path.slice(at + 1)}`;
+}
