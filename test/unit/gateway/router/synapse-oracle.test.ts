@@ -9,16 +9,18 @@ import t from 'tap';
 import { routeRequest } from '../../../../src/gateway/router/route-request.js';
 import { ROUTE_IDS } from '../../../../src/gateway/router/route-ids.js';
 import { loadRouteRows, loadSynapseRouteDump } from '../../../fixtures/routes/fixture-files.js';
+import type { Disagreement } from '../../../fixtures/routes/synapse-oracle.js';
 import {
   SeededRandom,
   SynapseRouter,
-  expectedRoute,
+  disagreements,
+  loadSynapseRouters,
   samplePattern,
   synapsePatternToRegExp,
 } from '../../../fixtures/routes/synapse-oracle.js';
 
 const dump = loadSynapseRouteDump();
-const routers = Object.entries(dump.tables).map(([name, table]) => ({ name, router: new SynapseRouter(table) }));
+const routers = loadSynapseRouters();
 const defaultRouter = new SynapseRouter(dump.tables['default'] ?? []);
 
 /** Raw param values: plain, percent-encoded, %2F inside, unicode, invalid escapes, literals of other routes. */
@@ -32,35 +34,9 @@ const VALUES = [
 ];
 const METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'];
 
-interface Mismatch {
-  table: string;
-  method: string;
-  path: string;
-  servlet: string;
-  expected: unknown;
-  got: unknown;
-}
-
-/** Checks one request against every table; returns the ids Synapse was seen executing. */
-function check(method: string, path: string, mismatches: Mismatch[], executed: Set<string>): void {
-  const decision = routeRequest(method, path, '');
-  for (const { name, router } of routers) {
-    const outcome = router.outcome(method, path);
-    if (outcome.kind !== 'execute') continue;
-    const expected = expectedRoute(outcome);
-    executed.add(expected.id);
-    if (decision.kind !== 'route') continue; // not forwarded: nothing executes
-    const got = { id: decision.match.id, params: { ...decision.match.params } };
-    // The params of the catch-all mean nothing; for every named action they must be Synapse's.
-    const paramsDiffer = expected.id !== 'other' && JSON.stringify(sortKeys(got.params)) !== JSON.stringify(sortKeys(expected.params));
-    if (got.id !== expected.id || paramsDiffer) {
-      mismatches.push({ table: name, method, path, servlet: outcome.servlet, expected, got });
-    }
-  }
-}
-
-function sortKeys(record: Record<string, string>): [string, string][] {
-  return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Adds the disagreements of one request (against every table) to `found`. */
+function check(method: string, path: string, found: Disagreement[], executed: Set<string>): void {
+  found.push(...disagreements(routers, method, path, routeRequest(method, path, ''), executed));
 }
 
 t.test('the oracle reproduces known Synapse behaviour', (t) => {
@@ -107,7 +83,7 @@ t.test('every Synapse pattern can be sampled, and each sample matches its patter
 });
 
 t.test('fixture rows agree with Synapse', (t) => {
-  const mismatches: Mismatch[] = [];
+  const mismatches: Disagreement[] = [];
   const executed = new Set<string>();
   for (const row of loadRouteRows()) check(row.method, row.path, mismatches, executed);
   t.same(mismatches, [], 'no row where Synapse executes something else');
@@ -116,7 +92,7 @@ t.test('fixture rows agree with Synapse', (t) => {
 
 t.test('sampled Synapse routes (all prefixes, encodings, methods, trailing slash, extra segment)', (t) => {
   const rng = new SeededRandom(163);
-  const mismatches: Mismatch[] = [];
+  const mismatches: Disagreement[] = [];
   const executed = new Set<string>();
   let requests = 0;
   const patterns = [...new Set(routers.flatMap(({ router }) => router.patterns))];
@@ -144,7 +120,7 @@ t.test('mutated samples: segments replaced, removed, duplicated or inserted', (t
   const literals = [...new Set(patterns.flatMap((p) => p.replace(/\(\?P<[^>]*>[^)]*\)/g, '').split(/[^A-Za-z0-9_.-]+/)))].filter(
     (s) => s !== '',
   );
-  const mismatches: Mismatch[] = [];
+  const mismatches: Disagreement[] = [];
   const executed = new Set<string>();
   for (let n = 0; n < 4000; n++) {
     const segments = samplePattern(rng.pick(patterns), rng, VALUES).split('/');
