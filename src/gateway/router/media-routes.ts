@@ -1,6 +1,8 @@
 import type { RouteSpec } from './route-spec.js';
 import { compileRouteFamilies } from './route-spec.js';
 
+const DOWNLOAD = 'DownloadResource (rest/media/download_resource.py, rest/client/media.py)';
+
 /**
  * Media routes, as segment templates over the path after `/_matrix/media/<version>/` or after a
  * client prefix's `media/` (`/_matrix/client/v1/media/…`, authenticated media). Both trees use
@@ -16,16 +18,9 @@ export const MEDIA_ROUTE_SPECS: readonly RouteSpec[] = [
     methods: { PUT: 'media.upload' },
     mirrors: 'AsyncUploadServlet (rest/media/upload_resource.py)',
   },
-  {
-    template: 'download/{serverName}/{mediaId}',
-    methods: { GET: 'media.download' },
-    mirrors: 'DownloadResource (rest/media/download_resource.py, rest/client/media.py)',
-  },
-  {
-    template: 'download/{serverName}/{mediaId}/{fileName}',
-    methods: { GET: 'media.download' },
-    mirrors: 'DownloadResource (rest/media/download_resource.py, rest/client/media.py)',
-  },
+  // Synapse: one pattern with an optional `(/(?P<file_name>[^/]*))?`.
+  { template: 'download/{serverName}/{mediaId}', methods: { GET: 'media.download' }, mirrors: DOWNLOAD },
+  { template: 'download/{serverName}/{mediaId}/{fileName}', methods: { GET: 'media.download' }, mirrors: DOWNLOAD },
   {
     template: 'thumbnail/{serverName}/{mediaId}',
     methods: { GET: 'media.thumbnail' },

@@ -43,10 +43,20 @@ const MEDIA_ROOT = '/_matrix/media/';
 /** matrix-corporal's version guard: these versions pass, any other `r<digits>`/`v<digits>` is refused. */
 const SUPPORTED_VERSIONS: ReadonlySet<string> = new Set(['r0', 'v1', 'v3']);
 const VERSION_SEGMENT = /^[rv][0-9]+$/;
-/** First segments of client routes; under `unstable`, any other first segment may be a vendor prefix. */
-const CLIENT_FIRST_SEGMENTS: ReadonlySet<string> = new Set([
+/**
+ * Segments that are never a vendor segment right after `unstable/`: the first segments of our
+ * routes, and every first segment Synapse 1.163.2 serves directly under `unstable/` (from its
+ * route tables). Without the latter, `unstable/pushrules/rooms/…/state/…` — a push-rule path to
+ * Synapse — would be read as vendor `pushrules` in front of a state route.
+ */
+const NOT_VENDOR_SEGMENTS: ReadonlySet<string> = new Set([
   ...CLIENT_ROUTE_SPECS.map((spec) => spec.template.split('/')[0] ?? ''),
   'media',
+  ...['account', 'account_validity', 'add_threepid', 'admin', 'appservice', 'auth', 'auth_metadata', 'capabilities'],
+  ...['createRoom', 'delete_devices', 'devices', 'directory', 'events', 'initialSync', 'join', 'joined_rooms', 'keys'],
+  ...['knock', 'login', 'logout', 'mutual_rooms', 'notifications', 'password_policy', 'presence', 'profile'],
+  ...['publicRooms', 'pushers', 'pushrules', 'refresh', 'register', 'registration', 'room_keys', 'rooms', 'search'],
+  ...['sendToDevice', 'sync', 'thirdparty', 'tokenrefresh', 'user', 'user_directory', 'voip'],
 ]);
 
 const OPTIONS: RouteDecision = Object.freeze({ kind: 'options' });
@@ -109,7 +119,7 @@ function routeClientTree(method: string, rest: string): RouteDecision {
   }
 
   let segments = remainder.split('/');
-  if (prefix === 'unstable' && segments.length > 1 && !CLIENT_FIRST_SEGMENTS.has(segments[0] ?? '')) {
+  if (prefix === 'unstable' && segments.length > 1 && !NOT_VENDOR_SEGMENTS.has(segments[0] ?? '')) {
     // unstable/<vendor>/…: Synapse serves some routes only under a vendor segment
     // (org.matrix.msc3882/login/token, org.matrix.simplified_msc3575/sync,
     // uk.tcpip.msc4133/profile/…), some compiled with unescaped dots that match any character.

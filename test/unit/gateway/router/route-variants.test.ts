@@ -75,15 +75,11 @@ const BASES: readonly Base[] = [
   { id: 'logout.all', method: 'POST', template: 'logout/all' },
   { id: 'register', method: 'POST', template: 'register' },
   { id: 'room.create', method: 'POST', template: 'createRoom', txn: true },
-  { id: 'room.join', method: 'POST', template: 'rooms/{roomId}/join', txn: true },
   { id: 'room.join_by_alias', method: 'POST', template: 'join/{roomIdOrAlias}', txn: true },
   { id: 'room.knock', method: 'POST', template: 'knock/{roomIdOrAlias}', txn: true },
-  { id: 'room.invite', method: 'POST', template: 'rooms/{roomId}/invite', txn: true },
-  { id: 'room.leave', method: 'POST', template: 'rooms/{roomId}/leave', txn: true },
-  { id: 'room.kick', method: 'POST', template: 'rooms/{roomId}/kick', txn: true },
-  { id: 'room.ban', method: 'POST', template: 'rooms/{roomId}/ban', txn: true },
-  { id: 'room.unban', method: 'POST', template: 'rooms/{roomId}/unban', txn: true },
-  { id: 'room.forget', method: 'POST', template: 'rooms/{roomId}/forget', txn: true },
+  ...(['join', 'invite', 'leave', 'kick', 'ban', 'unban', 'forget'] as const).map(
+    (action): Base => ({ id: `room.${action}`, method: 'POST', template: `rooms/{roomId}/${action}`, txn: true }),
+  ),
   {
     id: 'room.state.member',
     method: 'PUT',
