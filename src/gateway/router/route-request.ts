@@ -129,7 +129,7 @@ function routeClientTree(method: string, rest: string): RouteDecision {
     segments = segments.slice(1);
   }
   if (segments[0] === 'media') {
-    return mediaDecision(MEDIA_ROUTES, segments.slice(1), method, prefix);
+    return mediaDecision(segments.slice(1), method, prefix);
   }
   const hit = matchTolerantOfTrailingSlash(CLIENT_ROUTES, segments, method);
   return hit === null ? otherDecision(prefix) : routeDecision(hit.id, hit.params, prefix);
@@ -140,11 +140,11 @@ function routeMediaTree(method: string, rest: string): RouteDecision {
   const slash = rest.indexOf('/');
   const prefix = `media/${slash === -1 ? rest : rest.slice(0, slash)}`;
   const segments = slash === -1 ? [] : rest.slice(slash + 1).split('/');
-  return mediaDecision(MEDIA_ROUTES, segments, method, prefix);
+  return mediaDecision(segments, method, prefix);
 }
 
-function mediaDecision(families: RouteFamilies, segments: readonly string[], method: string, prefix: string): RouteDecision {
-  const hit = matchTolerantOfTrailingSlash(families, segments, method);
+function mediaDecision(segments: readonly string[], method: string, prefix: string): RouteDecision {
+  const hit = matchTolerantOfTrailingSlash(MEDIA_ROUTES, segments, method);
   return hit === null ? routeDecision('media.other', NO_PARAMS, prefix) : routeDecision(hit.id, hit.params, prefix);
 }
 

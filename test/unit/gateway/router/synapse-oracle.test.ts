@@ -66,6 +66,25 @@ t.test('the oracle reproduces known Synapse behaviour', (t) => {
   t.end();
 });
 
+t.test("Synapse's own unstable/ first segments are never taken as vendor segments", (t) => {
+  const segments = new Set<string>();
+  for (const { router } of routers) {
+    for (const pattern of router.patterns) {
+      const grouped = /^\^\/_matrix\/client\/\(([^)]*)\)\/([A-Za-z_]+)/.exec(pattern);
+      if (grouped?.[1]?.split('|').includes('unstable') && grouped[2]) segments.add(grouped[2]);
+      // Directly under unstable/ without dots: not a vendor namespace (add_threepid, pushers, …).
+      const direct = /^\^\/_matrix\/client\/unstable\/([A-Za-z_]+)\//.exec(pattern);
+      if (direct?.[1]) segments.add(direct[1]);
+    }
+  }
+  t.ok(segments.size > 30, `${segments.size} segments`);
+  for (const segment of segments) {
+    const decision = routeRequest('GET', `/_matrix/client/unstable/${segment}/rooms/!r:s/state`, '');
+    t.match(decision, { kind: 'route', match: { prefix: 'unstable' } }, segment);
+  }
+  t.end();
+});
+
 t.test('every Synapse pattern can be sampled, and each sample matches its pattern', (t) => {
   const rng = new SeededRandom(1);
   let count = 0;
