@@ -1,0 +1,18 @@
+/**
+ * A Matrix error the gateway answers itself instead of proxying: status, `errcode`, message and
+ * any extra headers (e.g. `Retry-After`). The respond module adds `Content-Type` and CORS.
+ */
+import type { HeaderPair } from '../respond.js';
+
+/** See the module comment. */
+export interface LocalAnswer {
+  readonly status: number;
+  readonly errcode: string;
+  readonly message: string;
+  readonly headers?: readonly HeaderPair[];
+}
+
+/** A frozen {@link LocalAnswer} (they are shared constants, never mutated). */
+export function localAnswer(status: number, errcode: string, message: string, headers?: readonly HeaderPair[]): LocalAnswer {
+  return Object.freeze(headers === undefined ? { status, errcode, message } : { status, errcode, message, headers });
+}

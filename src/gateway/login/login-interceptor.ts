@@ -1,0 +1,68 @@
+/**
+ * The async shell of login interception: runs {@link decideLogin}, checks passwords in the
+ * offload pool, and turns the result into what the pipeline does next.
+ */
+import { derivedPassword } from '../../common/derived-password.js';
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import { decideLogin, type LoginProxyReason } from './login-decision.js';
+import { LOGIN_DENIALS } from './login-answers.js';
+import { rewriteLoginBody } from './login-rewrite.js';
+import { checkPassword, type PasswordChecker } from './check-password.js';
+import type { LocalAnswer } from './local-answer.js';
+
+/** What login interception needs; built once per gateway thread. */
+export interface LoginInterceptorOptions extends PasswordChecker {
+  /** `Matrix.HomeserverDomainName`. */
+  domain: string;
+  /** `Matrix.AuthSharedSecret`: key of the derived password. */
+  authSharedSecret: string;
+}
+
+/**
+ * What the pipeline does with the login:
+ * - `proxy`: forward the body unchanged; Synapse's answer must then pass the login response
+ *   guard before it reaches the client;
+ * - `proxy-rewritten`: forward `body` (a new body: set Content-Length from it) for `userId`;
+ * - `respond`: answer `answer` locally, forward nothing.
+ */
+export type LoginOutcome =
+  | { readonly kind: 'proxy'; readonly reason: LoginProxyReason }
+  | { readonly kind: 'proxy-rewritten'; readonly body: Buffer; readonly userId: string }
+  | { readonly kind: 'respond'; readonly answer: LocalAnswer };
+
+/** Intercepts one login body under the snapshot pinned for the request. */
+export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | null) => Promise<LoginOutcome>;
+
+/**
+ * Builds the interceptor. For an `authenticate` decision the password is checked with
+ * `authenticateUser` in the pool: authenticated → the rewritten body with the derived password;
+ * rejected → 403 `M_FORBIDDEN` "Failed authentication"; authenticator error → 403 `M_UNKNOWN`
+ * "Internal authenticator error" (the cause is logged, never the password); the pool busy or
+ * closed → 503 with `Retry-After`. Any other pool failure rejects (a bug for the pipeline's 500).
+ *
+ * The check is not cancelled if the client leaves (see `OffloadPool.run`); the caller drops the
+ * outcome of an aborted request.
+ */
+export function createLoginInterceptor(options: LoginInterceptorOptions): LoginInterceptor {
+  const { domain, authSharedSecret, logger } = options;
+  return async (body, snapshot) => {
+    const decision = decideLogin(body, snapshot, domain);
+    if (decision.kind === 'proxy') return decision;
+    if (decision.kind === 'deny') {
+      logger.debug({ denial: decision.denial }, 'login denied');
+      return { kind: 'respond', answer: decision.answer };
+    }
+    const { user } = decision;
+    const check = await checkPassword(options, user, decision.password, 'login');
+    switch (check.kind) {
+      case 'authenticated':
+        return { kind: 'proxy-rewritten', body: rewriteLoginBody(decision.body, user.id, derivedPassword(authSharedSecret, user.id)), userId: user.id };
+      case 'rejected':
+        return { kind: 'respond', answer: LOGIN_DENIALS['failed-authentication'] };
+      case 'error':
+        return { kind: 'respond', answer: LOGIN_DENIALS['authenticator-error'] };
+      case 'unavailable':
+        return { kind: 'respond', answer: check.answer };
+    }
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * The check on Synapse's answer to a login Corporal forwarded without rewriting it (token, 3PID,
+ * unmanaged and passthrough logins). Synapse decides who those log in; an inactive managed user
+ * must not leave with a session, whatever the path (matrix-corporal let SSO and 3PID logins of
+ * inactive users through unchecked).
+ */
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import { ErrCode } from '../../common/matrix-errors.js';
+import { isJsonObject, parseJsonObject } from './json-body.js';
+import { LOGIN_DENIALS } from './login-answers.js';
+import { findManagedUser } from './login-decision.js';
+import { localAnswer, type LocalAnswer } from './local-answer.js';
+
+/** Answer when a 200 from `/login` cannot be read: its session cannot be vetted, so it is not handed out. */
+export const UNREADABLE_LOGIN_RESPONSE = localAnswer(502, ErrCode.Unknown, 'Unreadable login response from the homeserver');
+
+/**
+ * - `pass`: send Synapse's answer to the client as it is;
+ * - `refuse`: log `accessToken` out upstream (when there is one) and answer `answer` instead.
+ *   `userId` is whom Synapse logged in, when readable (for the log line).
+ */
+export type LoginResponseVerdict =
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'refuse'; readonly accessToken: string | null; readonly userId: string | null; readonly answer: LocalAnswer };
+
+const PASS: LoginResponseVerdict = Object.freeze({ kind: 'pass' });
+
+/**
+ * Inspects Synapse's login answer (`status` and the whole, uncompressed body). Anything but 200
+ * passes (no session was created). A 200 must be a JSON object with a string `user_id`; if not,
+ * it is refused with {@link UNREADABLE_LOGIN_RESPONSE} (fail closed). A `user_id` naming an
+ * inactive managed user (compared case-insensitively) is refused with matrix-corporal's
+ * `M_USER_DEACTIVATED` "Deactivated in policy".
+ */
+export function inspectLoginResponse(status: number, body: Uint8Array, snapshot: PolicySnapshot): LoginResponseVerdict {
+  if (status !== 200) return PASS;
+  const parsed = parseJsonObject(body);
+  const accessToken = isJsonObject(parsed) && typeof parsed['access_token'] === 'string' ? parsed['access_token'] : null;
+  const userId = isJsonObject(parsed) && typeof parsed['user_id'] === 'string' ? parsed['user_id'] : null;
+  if (userId === null) return { kind: 'refuse', accessToken, userId, answer: UNREADABLE_LOGIN_RESPONSE };
+  const user = findManagedUser(snapshot, userId);
+  if (user !== undefined && !user.active) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS.deactivated };
+  return PASS;
+}

@@ -1,0 +1,85 @@
+/**
+ * User-interactive auth (UIA) without Synapse password modules: the pure part.
+ *
+ * A managed non-passthrough user's Synapse password is the derived password, which the user never
+ * knows. When Synapse asks them to confirm a sensitive action with `m.login.password`, they type
+ * their *policy* password. matrix-corporal relied on a Synapse module calling back into its
+ * internal REST auth endpoint; Corporal instead checks the typed password itself on the routes
+ * below and forwards the derived password, so stock Synapse accepts it.
+ */
+import type { RouteId } from '../router/route-ids.js';
+import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
+import { copyObjectWithout, isJsonObject, parseJsonObject, type JsonObject } from '../login/json-body.js';
+import { findManagedUser } from '../login/login-decision.js';
+import { LEGACY_IDENTIFIER_FIELDS } from '../login/login-identifier.js';
+
+/**
+ * The routes whose Synapse handlers run UIA (`validate_user_via_ui_auth`) for the requester and
+ * accept `m.login.password` as a stage.
+ */
+export const UIA_ROUTE_IDS: ReadonlySet<RouteId> = new Set<RouteId>([
+  'devices.delete',
+  'devices.delete_many',
+  'keys.device_signing.upload',
+  'account.password',
+  'account.deactivate',
+  'account.3pid.add',
+  'account.3pid.delete',
+  'login.get_token',
+]);
+
+/**
+ * - `untouched`: forward the request as it is (not a UIA route, no requester, an unmanaged or
+ *   passthrough requester, or no `m.login.password` stage with a string password in the body);
+ * - `verify`: check `password` against `user`'s policy credential, then rewrite `body`;
+ * - `spoil`: the requester is an inactive managed user; forward a password that cannot match
+ *   (inactive users are never vouched for).
+ */
+export type UiaDecision =
+  | { readonly kind: 'untouched' }
+  | { readonly kind: 'verify'; readonly user: SnapshotUser; readonly password: string; readonly body: JsonObject }
+  | { readonly kind: 'spoil'; readonly user: SnapshotUser; readonly body: JsonObject };
+
+const UNTOUCHED: UiaDecision = Object.freeze({ kind: 'untouched' });
+
+/**
+ * The managed non-passthrough user behind `requesterId` on a UIA route, or undefined when the
+ * request is none of Corporal's business (so the pipeline need not buffer its body).
+ * `requesterId` is the resolved identity of the access token (appservice masquerading included).
+ */
+export function uiaSubject(routeId: RouteId, requesterId: string | null, snapshot: PolicySnapshot | null): SnapshotUser | undefined {
+  if (requesterId === null || snapshot === null || !UIA_ROUTE_IDS.has(routeId)) return undefined;
+  const user = findManagedUser(snapshot, requesterId);
+  return user === undefined || user.authType === 'passthrough' ? undefined : user;
+}
+
+/**
+ * Decides on the body of a request whose {@link uiaSubject} is `user`. A body Synapse cannot
+ * read (not a UTF-8 JSON object), or whose `auth` is not an `m.login.password` stage with a string
+ * `password`, is left alone: Synapse answers it with its own 400 or 401, and no password of ours
+ * is involved.
+ */
+export function decideUia(user: SnapshotUser, body: Uint8Array): UiaDecision {
+  const parsed = parseJsonObject(body);
+  if (parsed === null) return UNTOUCHED;
+  const auth = parsed['auth'];
+  if (!isJsonObject(auth) || auth['type'] !== 'm.login.password') return UNTOUCHED;
+  const password = auth['password'];
+  if (typeof password !== 'string') return UNTOUCHED;
+  if (!user.active) return { kind: 'spoil', user, body: parsed };
+  return { kind: 'verify', user, password, body: parsed };
+}
+
+/**
+ * `body` with its `auth` stage rewritten to re-authenticate `requesterId` with `password`:
+ * `auth.identifier` becomes `{"type":"m.id.user","user":requesterId}` and `auth.user`,
+ * `auth.medium`, `auth.address` are removed (Synapse prefers those legacy fields to `identifier`,
+ * as at login). Every other field, in `auth` and outside it (`session`, `new_password`, …), is kept.
+ */
+export function rewriteUiaBody(body: JsonObject, requesterId: string, password: string): Buffer {
+  const auth = body['auth'] as JsonObject;
+  const rewrittenAuth = copyObjectWithout(auth, LEGACY_IDENTIFIER_FIELDS);
+  rewrittenAuth['identifier'] = { type: 'm.id.user', user: requesterId };
+  rewrittenAuth['password'] = password;
+  return Buffer.from(JSON.stringify({ ...body, auth: rewrittenAuth }), 'utf8');
+}

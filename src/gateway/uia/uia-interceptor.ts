@@ -1,0 +1,63 @@
+/**
+ * The async shell of UIA password handling: verifies the typed password in the offload pool and
+ * produces the body to forward.
+ */
+import { randomBytes } from 'node:crypto';
+import { derivedPassword } from '../../common/derived-password.js';
+import type { SnapshotUser } from '../../policy/snapshot.js';
+import { checkPassword, type PasswordChecker } from '../login/check-password.js';
+import type { LocalAnswer } from '../login/local-answer.js';
+import { decideUia, rewriteUiaBody } from './uia-decision.js';
+
+/** What UIA handling needs; built once per gateway thread. */
+export interface UiaInterceptorOptions extends PasswordChecker {
+  /** `Matrix.AuthSharedSecret`: key of the derived password. */
+  authSharedSecret: string;
+}
+
+/**
+ * - `proxy`: forward `body` (null = the original body, unchanged; otherwise a new body, so set
+ *   Content-Length from it);
+ * - `respond`: answer locally (only when the pool cannot take the check: 503 + `Retry-After`).
+ */
+export type UiaOutcome =
+  | { readonly kind: 'proxy'; readonly body: Buffer | null }
+  | { readonly kind: 'respond'; readonly answer: LocalAnswer };
+
+/**
+ * Handles the body of a request on a UIA route by `user` (the `uiaSubject`), whose requester is
+ * `requesterId`.
+ */
+export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array) => Promise<UiaOutcome>;
+
+const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
+
+/**
+ * Builds the interceptor. A verified password is replaced by the derived password. A wrong one,
+ * an authenticator error and an inactive user all get a random 256-bit password instead: it
+ * cannot match the account's password nor the shared-secret HMAC, so Synapse itself fails the
+ * stage and the client receives Synapse's own 401 (flows, session, completed stages,
+ * `M_FORBIDDEN`), byte for byte, and Synapse's failed-attempt rate limiting counts it. (Forwarding
+ * the client's wrong password unchanged is not safe: it could be the account's real Synapse
+ * password from before the user was managed.)
+ */
+export function createUiaInterceptor(options: UiaInterceptorOptions): UiaInterceptor {
+  const { authSharedSecret, logger } = options;
+  return async (user, requesterId, body) => {
+    const decision = decideUia(user, body);
+    if (decision.kind === 'untouched') return UNCHANGED;
+    if (decision.kind === 'spoil') {
+      logger.info({ userId: user.id, purpose: 'uia' }, 'password check: user inactive in policy');
+      return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, unmatchablePassword()) };
+    }
+    const check = await checkPassword(options, user, decision.password, 'uia');
+    if (check.kind === 'unavailable') return { kind: 'respond', answer: check.answer };
+    const password = check.kind === 'authenticated' ? derivedPassword(authSharedSecret, user.id) : unmatchablePassword();
+    return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, password) };
+  };
+}
+
+/** 64 hex digits of fresh randomness: never the derived password (128 digits) nor a stored one. */
+function unmatchablePassword(): string {
+  return randomBytes(32).toString('hex');
+}
