@@ -46,7 +46,7 @@ const ROOM_SHAPE = objectShape(['roomId', 'powerLevel']);
  * - Hook shorthands become match rules (see `normaliseHook`).
  *
  * Values of the wrong JSON type are kept where they are, so that `validatePolicy` reports them with
- * their pointer. Pure: the input is not modified.
+ * their pointer. Pure: the input is not modified (the output may share leaf objects with it).
  */
 export function normalisePolicy(value: unknown): NormaliseResult {
   const context: NormaliseContext = { errors: [], warnings: [], shorthandRules: new Map() };
@@ -164,10 +164,25 @@ function normaliseRooms(rooms: unknown, userPointer: string, context: NormaliseC
       out[index] = room;
       continue;
     }
+    if (isCanonicalRoom(room)) {
+      // Already exactly {roomId, powerLevel}: shared, not copied (nothing ever mutates either).
+      out[index] = room;
+      continue;
+    }
     const pointer = (): string => `${userPointer}/joinedRooms/${index}`;
     out[index] = readFieldsInto(room, ROOM_SHAPE, { roomId: '', powerLevel: 0 } as PolicyJoinedRoom, pointer, context);
   }
   return out;
+}
+
+/** True for an object whose own keys are exactly `roomId`, `powerLevel` (in this order), neither null. */
+function isCanonicalRoom(room: Record<string, unknown>): boolean {
+  let count = 0;
+  for (const key in room) {
+    if (key !== (count === 0 ? 'roomId' : count === 1 ? 'powerLevel' : '') || !Object.hasOwn(room, key)) return false;
+    count += 1;
+  }
+  return count === 2 && room['roomId'] !== null && room['powerLevel'] !== null;
 }
 
 /** Schema 1: each room id becomes a room at power level 0 (a non-string stays for validation to report). */

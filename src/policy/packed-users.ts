@@ -6,7 +6,7 @@ import {
 import type { AuthType, SnapshotUser } from './snapshot.js';
 
 /** Materialised users kept per thread; when full, the memo starts over (cheap, bounded). */
-const MEMO_LIMIT = 4096;
+const MEMO_LIMIT = 16_384;
 
 /** The typed views over one encoded snapshot that the readers share. */
 export interface PackedViews {

@@ -1,4 +1,4 @@
-import type { AuthType, HookEventType, PolicyFlags } from './snapshot.js';
+import type { HookEventType, PolicyFlags, SnapshotUser } from './snapshot.js';
 import type { HookAction, MatchRuleType } from './vocabulary.js';
 
 /**
@@ -18,24 +18,13 @@ export interface PolicyDocument {
   users: PolicyUser[];
 }
 
-/** One managed user (matrix-corporal's `UserPolicy`). */
-export interface PolicyUser {
-  id: string;
-  active: boolean;
-  authType: AuthType;
-  authCredential: string;
-  displayName: string;
-  avatarUri: string;
+/**
+ * One managed user (matrix-corporal's `UserPolicy`): the fields of {@link SnapshotUser}, with the
+ * required rooms as the list the author wrote. `powerLevelsManaged` is not an input key: it is
+ * false when the user was written in schema 1 (`joinedRoomIds`), which has no power levels.
+ */
+export interface PolicyUser extends Omit<SnapshotUser, 'joinedRooms'> {
   joinedRooms: PolicyJoinedRoom[];
-  /** Per-user overrides of the global flags; `null` = use the flag. */
-  forbidRoomCreation: boolean | null;
-  forbidEncryptedRoomCreation: boolean | null;
-  forbidUnencryptedRoomCreation: boolean | null;
-  /**
-   * Not an input key: false when the user was written in schema 1 (`joinedRoomIds`), which has
-   * no power levels. Corporal then neither sets nor polices that user's power levels.
-   */
-  powerLevelsManaged: boolean;
 }
 
 /** A room the user must be in, with the power level they must have there (default 0). */

@@ -7,20 +7,22 @@ import { AUTH_TYPES, isOneOf } from './vocabulary.js';
 /** Matrix power levels are canonical-JSON integers. */
 const MAX_POWER_LEVEL = Number.MAX_SAFE_INTEGER;
 
+/** What validation knows about one room id. */
+export interface RoomFacts {
+  /** Listed in `managedRoomIds`. */
+  managed: boolean;
+  /** Why the id is invalid; null when valid (an invalid managed id was reported there already). */
+  error: string | null;
+  /** Index of the last user whose joinedRooms listed it (finds repeats without a Set per user). */
+  lastUser: number;
+}
+
 /** What the user checks need from the rest of the document. */
 export interface UserCheckContext {
   homeserverDomain: string;
-  /**
-   * Room id → `MANAGED`, `UNMANAGED` or the id's error message. Starts with `managedRoomIds`;
-   * other ids are added as they are met, so each distinct id is checked once.
-   */
-  roomStatus: Map<string, string>;
+  /** Starts with `managedRoomIds`; other ids are added as met, so each distinct id is checked once. */
+  rooms: Map<string, RoomFacts>;
 }
-
-/** {@link UserCheckContext.roomStatus} of a valid room listed in `managedRoomIds`. */
-export const MANAGED = 'managed';
-/** {@link UserCheckContext.roomStatus} of a valid room not listed in `managedRoomIds`. */
-export const UNMANAGED = 'unmanaged';
 
 /**
  * Semantic checks of `users` (the JSON types were checked by the schema; values of a wrong type
@@ -41,7 +43,7 @@ export function validateUsers(users: unknown, context: UserCheckContext, finding
       const problem = checkAvatarUri(user['avatarUri']);
       if (problem !== null) findings.errors.push({ pointer: `${pointer}/avatarUri`, message: problem });
     }
-    if (Array.isArray(user['joinedRooms'])) checkJoinedRooms(user['joinedRooms'], pointer, context, findings);
+    if (Array.isArray(user['joinedRooms'])) checkJoinedRooms(user['joinedRooms'], index, pointer, context, findings);
   }
 }
 
@@ -90,46 +92,35 @@ function checkAuth(user: Record<string, unknown>, pointer: string, findings: Pol
   }
 }
 
-function checkJoinedRooms(rooms: unknown[], userPointer: string, context: UserCheckContext, findings: PolicyFindings): void {
-  // The hot loop of large policies (users × rooms): pointer strings are built only when reported.
-  const seen = rooms.length > SMALL_ROOM_LIST ? new Set<string>() : null;
+function checkJoinedRooms(rooms: unknown[], userIndex: number, userPointer: string, context: UserCheckContext, findings: PolicyFindings): void {
+  // The hot loop of large policies (users × rooms): one Map look-up per room, pointer strings
+  // are built only when reported.
   const at = (index: number, field: string): string => `${userPointer}/joinedRooms/${index}/${field}`;
   for (let index = 0; index < rooms.length; index += 1) {
     const room: unknown = rooms[index];
     if (!isJsonObject(room)) continue;
     const roomId = room['roomId'];
     if (typeof roomId === 'string') {
-      let status = context.roomStatus.get(roomId);
-      if (status === undefined) {
-        status = checkRoomId(roomId) ?? UNMANAGED;
-        context.roomStatus.set(roomId, status);
+      let facts = context.rooms.get(roomId);
+      if (facts === undefined) {
+        facts = { managed: false, error: checkRoomId(roomId), lastUser: -1 };
+        context.rooms.set(roomId, facts);
       }
-      if (status !== MANAGED && status !== UNMANAGED) {
-        findings.errors.push({ pointer: at(index, 'roomId'), message: status });
-      } else if (seen === null ? listedBefore(rooms, index, roomId) : seen.has(roomId)) {
+      if (facts.error !== null && !facts.managed) {
+        findings.errors.push({ pointer: at(index, 'roomId'), message: facts.error });
+      } else if (facts.lastUser === userIndex) {
         findings.errors.push({ pointer: at(index, 'roomId'), message: `room \`${roomId}\` is listed more than once for this user` });
-      } else if (status === UNMANAGED) {
+      } else if (!facts.managed) {
         findings.warnings.push({
           pointer: at(index, 'roomId'),
           message: `room \`${roomId}\` is not in managedRoomIds, so membership in it is neither reconciled nor enforced`,
         });
       }
-      seen?.add(roomId);
+      facts.lastUser = userIndex;
     }
     const level = room['powerLevel'];
     if (typeof level === 'number' && !(Math.abs(level) <= MAX_POWER_LEVEL)) {
       findings.errors.push({ pointer: at(index, 'powerLevel'), message: `power level must be an integer from -${MAX_POWER_LEVEL} to ${MAX_POWER_LEVEL}` });
     }
   }
-}
-
-/** Up to this many rooms, repeats are found by scanning (no Set per user). */
-const SMALL_ROOM_LIST = 16;
-
-function listedBefore(rooms: unknown[], index: number, roomId: string): boolean {
-  for (let i = 0; i < index; i += 1) {
-    const other: unknown = rooms[i];
-    if (isJsonObject(other) && other['roomId'] === roomId) return true;
-  }
-  return false;
 }

@@ -3,7 +3,7 @@ import { checkRoomId } from './matrix-ids.js';
 import { isJsonObject } from './normalise-fields.js';
 import { checkPolicyShape } from './schema.js';
 import { validateHooks } from './validate-hooks.js';
-import { MANAGED, validateUsers } from './validate-users.js';
+import { validateUsers, type RoomFacts } from './validate-users.js';
 
 /** What validation needs to know about the deployment. */
 export interface ValidateOptions {
@@ -23,27 +23,26 @@ export interface ValidateOptions {
 export function validatePolicy(document: unknown, options: ValidateOptions): PolicyFindings {
   const findings: PolicyFindings = { errors: checkPolicyShape(document), warnings: [] };
   if (!isJsonObject(document)) return findings;
-  const roomStatus = checkManagedRooms(document['managedRoomIds'], findings);
-  validateUsers(document['users'], { homeserverDomain: options.homeserverDomain, roomStatus }, findings);
+  const rooms = checkManagedRooms(document['managedRoomIds'], findings);
+  validateUsers(document['users'], { homeserverDomain: options.homeserverDomain, rooms }, findings);
   validateHooks(document['hooks'], findings);
   return findings;
 }
 
-/** Checks `managedRoomIds`; returns the room status table the user checks start from. */
-function checkManagedRooms(roomIds: unknown, findings: PolicyFindings): Map<string, string> {
-  const status = new Map<string, string>();
-  if (!Array.isArray(roomIds)) return status;
+/** Checks `managedRoomIds`; returns the room facts the user checks start from. */
+function checkManagedRooms(roomIds: unknown, findings: PolicyFindings): Map<string, RoomFacts> {
+  const rooms = new Map<string, RoomFacts>();
+  if (!Array.isArray(roomIds)) return rooms;
   roomIds.forEach((roomId: unknown, index) => {
     if (typeof roomId !== 'string') return;
     const pointer = childPointer('/managedRoomIds', index);
-    if (status.has(roomId)) {
+    if (rooms.has(roomId)) {
       findings.warnings.push({ pointer, message: `room \`${roomId}\` is listed more than once` });
       return;
     }
     const error = checkRoomId(roomId);
     if (error !== null) findings.errors.push({ pointer, message: error });
-    // An invalid managed id is reported here once, not again for every user that lists it.
-    status.set(roomId, MANAGED);
+    rooms.set(roomId, { managed: true, error, lastUser: -1 });
   });
-  return status;
+  return rooms;
 }
