@@ -182,6 +182,7 @@ class Translator {
       this.pos += named[0].length;
     } else if (scoped !== null) {
       const letters = scoped[1] ?? '';
+      if (scoped[2] === ')' && letters.replaceAll('-', '') === '') throw new Re2Error(`unsupported group syntax \`${scoped[0]}\``);
       this.pos += scoped[0].length;
       if (scoped[2] === ')') {
         this.applyFlags(letters, rest.slice(0, scoped[0].length));
