@@ -23,7 +23,8 @@ export interface MintAccessTokenOptions {
 /** Dependencies of {@link AccessTokens}. */
 export interface AccessTokensOptions {
   http: SynapseHttp;
-  admin: TokenSource;
+  /** The admin session (or a fixed admin token). */
+  admin: string | TokenSource;
   /** `Corporal.UserID`. */
   corporalUserId: string;
   /** `Matrix.AuthSharedSecret`. */

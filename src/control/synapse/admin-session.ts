@@ -61,23 +61,15 @@ export class AdminSession implements TokenSource {
 
   /** Opens the session (see the class comment); throws `CORP_ERR_ADMIN_SESSION` with the reason. */
   async start(): Promise<AdminSessionOrigin> {
-    const { http, logger } = this.#options;
-    let origin: AdminSessionOrigin;
-    if (this.#options.accessToken !== null) {
-      const owner = await whoami(http, this.#options.accessToken).catch((err: unknown) => {
-        throw sessionError(`Corporal.AccessToken was refused by Synapse: ${describeError(err)}`, err);
-      });
-      if (owner !== this.userId) throw sessionError(`Corporal.AccessToken belongs to ${owner}, not to Corporal.UserID ${this.userId}`);
-      this.#token = this.#options.accessToken;
-      this.#owned = false;
-      origin = 'access-token';
-    } else {
-      origin = await this.#logInOrRegister();
+    const origin = await this.#open();
+    try {
+      await this.#checkAdmin();
+      if (this.#options.liftRateLimits) await liftRateLimits(this.#options.http, this, this.userId);
+    } catch (err) {
+      await this.stop();
+      throw err instanceof CorporalError && err.code === ADMIN_SESSION_ERROR ? err : sessionError(describeError(err), err);
     }
-    const self = await getUser(http, this, this.userId);
-    if (self === null || !self.admin) throw sessionError(`${this.userId} is not a Synapse server admin; Corporal needs the admin API`);
-    if (this.#options.liftRateLimits) await liftRateLimits(http, this, this.userId);
-    logger.info({ userId: this.userId, origin, rateLimitsLifted: this.#options.liftRateLimits }, 'admin session ready');
+    this.#options.logger.info({ userId: this.userId, origin, rateLimitsLifted: this.#options.liftRateLimits }, 'admin session ready');
     return origin;
   }
 
@@ -109,6 +101,25 @@ export class AdminSession implements TokenSource {
     } catch (err) {
       this.#options.logger.warn({ err: describeError(err) }, 'admin session logout failed');
     }
+  }
+
+  async #open(): Promise<AdminSessionOrigin> {
+    if (this.#options.accessToken === null) return this.#logInOrRegister();
+    const owner = await whoami(this.#options.http, this.#options.accessToken).catch((err: unknown) => {
+      throw sessionError(`Corporal.AccessToken was refused by Synapse: ${describeError(err)}`, err);
+    });
+    if (owner !== this.userId) throw sessionError(`Corporal.AccessToken belongs to ${owner}, not to Corporal.UserID ${this.userId}`);
+    this.#token = this.#options.accessToken;
+    this.#owned = false;
+    return 'access-token';
+  }
+
+  async #checkAdmin(): Promise<void> {
+    const self = await getUser(this.#options.http, this, this.userId).catch((err: unknown) => {
+      if (isUpstreamStatus(err, 403)) return null;
+      throw err;
+    });
+    if (self === null || !self.admin) throw sessionError(`${this.userId} is not a Synapse server admin; Corporal needs the admin API`);
   }
 
   async #relogin(): Promise<string> {
