@@ -1,6 +1,6 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { CorporalError } from '../../common/errors.js';
-import { BodyLimitExceededError, readBoundedBody } from '../synapse/read-bounded-body.js';
+import { BodyLimitExceededError, discardBody, readBoundedBody } from '../synapse/read-bounded-body.js';
 
 /** Error code of every failure to read an avatar source. */
 export const AVATAR_SOURCE_ERROR = 'CORP_ERR_AVATAR_SOURCE';
@@ -58,12 +58,12 @@ export async function readAvatarSource(uri: string, limits: AvatarSourceLimits):
   try {
     const response = await request(url, { method: 'GET', dispatcher: limits.dispatcher, signal, headers: { accept: 'image/*' } });
     if (response.statusCode !== 200) {
-      response.body.destroy();
+      discardBody(response.body);
       throw sourceError(`avatar download from ${where} answered HTTP ${response.statusCode}${response.statusCode >= 300 && response.statusCode < 400 ? ' (too many redirects)' : ''}`);
     }
     const contentType = mediaType(response.headers['content-type']);
     if (!contentType.startsWith('image/')) {
-      response.body.destroy();
+      discardBody(response.body);
       throw sourceError(`avatar download from ${where} is ${contentType === '' ? 'untyped' : contentType}, not an image`);
     }
     const data = await readBoundedBody(response.body, limits.maxBytes, response.headers['content-length']);

@@ -12,6 +12,15 @@ export class BodyLimitExceededError extends Error {
 }
 
 /**
+ * Throws a body away without reading it. The error a destroyed undici body emits is swallowed: no
+ * one is listening for it any more.
+ */
+export function discardBody(body: Readable): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+/**
  * Reads a whole response body into memory, refusing anything larger than `maxBytes` as soon as
  * the declared `Content-Length` or the bytes received so far say so: the stream is destroyed and
  * {@link BodyLimitExceededError} thrown, so a hostile or broken peer cannot make us buffer without
@@ -20,7 +29,7 @@ export class BodyLimitExceededError extends Error {
 export async function readBoundedBody(body: Readable, maxBytes: number, declaredLength?: string | string[]): Promise<Buffer> {
   const declared = typeof declaredLength === 'string' ? Number(declaredLength) : NaN;
   if (Number.isFinite(declared) && declared > maxBytes) {
-    body.destroy();
+    discardBody(body);
     throw new BodyLimitExceededError(maxBytes);
   }
   const chunks: Buffer[] = [];
@@ -29,7 +38,7 @@ export async function readBoundedBody(body: Readable, maxBytes: number, declared
     const buffer = chunk as Buffer;
     size += buffer.length;
     if (size > maxBytes) {
-      body.destroy();
+      discardBody(body);
       throw new BodyLimitExceededError(maxBytes);
     }
     chunks.push(buffer);
