@@ -62,17 +62,14 @@ function toUser(raw: unknown, call: string): SynapseUser {
  */
 export async function listUsersPage(http: SynapseHttp, admin: Auth, from: string | undefined, limit: number): Promise<SynapseUserPage> {
   const call = 'admin.users.list';
-  const answer = objectOf(
-    await http.request({
+  const answer = await http.requestObject({
       call,
       method: 'GET',
       path: '/_synapse/admin/v2/users',
       query: { from, limit, guests: false, deactivated: true, locked: true },
       auth: admin,
       maxBodyBytes: 64 * 1024 * 1024,
-    }),
-    call,
-  );
+    });
   const next = answer['next_token'];
   return {
     users: arrayField(answer, 'users', call).map((user) => toUser(user, call)),
@@ -103,16 +100,13 @@ export async function putUser(http: SynapseHttp, admin: Auth, userId: string, bo
  */
 export async function getGlobalAccountData(http: SynapseHttp, admin: Auth, userId: string): Promise<Record<string, unknown>> {
   const call = 'admin.users.account_data';
-  const answer = objectOf(
-    await http.request({
+  const answer = await http.requestObject({
       call,
       method: 'GET',
       path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/accountdata`,
       auth: admin,
       maxBodyBytes: USER_ACCOUNT_DATA_MAX_BYTES,
-    }),
-    call,
-  );
+    });
   return objectField(objectField(answer, 'account_data', call), 'global', call);
 }
 
@@ -123,16 +117,13 @@ export async function getGlobalAccountData(http: SynapseHttp, admin: Auth, userI
  */
 export async function loginAsUser(http: SynapseHttp, admin: Auth, userId: string, validUntilMs: number | null): Promise<string> {
   const call = 'admin.users.login_as';
-  const answer = objectOf(
-    await http.request({
+  const answer = await http.requestObject({
       call,
       method: 'POST',
       path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`,
       json: validUntilMs === null ? {} : { valid_until_ms: Math.floor(validUntilMs) },
       auth: admin,
-    }),
-    call,
-  );
+    });
   return stringField(answer, 'access_token', call);
 }
 
@@ -154,7 +145,7 @@ export async function liftRateLimits(http: SynapseHttp, admin: Auth, userId: str
 /** Device ids of `userId` (`GET /_synapse/admin/v2/users/{id}/devices`). */
 export async function listDeviceIds(http: SynapseHttp, admin: Auth, userId: string): Promise<string[]> {
   const call = 'admin.users.devices';
-  const answer = objectOf(await http.request({ call, method: 'GET', path: userPath(userId, '/devices'), auth: admin }), call);
+  const answer = await http.requestObject({ call, method: 'GET', path: userPath(userId, '/devices'), auth: admin });
   return arrayField(answer, 'devices', call).map((device) => stringField(objectOf(device, call), 'device_id', call));
 }
 

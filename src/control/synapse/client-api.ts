@@ -1,5 +1,5 @@
 import { ErrCode } from '../../common/matrix-errors.js';
-import { objectOf, stringField } from './json-fields.js';
+import { stringField } from './json-fields.js';
 import { isMatrixError } from './synapse-errors.js';
 import type { Auth, SynapseHttp } from './synapse-http.js';
 
@@ -19,15 +19,12 @@ export interface LoginSession {
  */
 export async function passwordLogin(http: SynapseHttp, userId: string, password: string, deviceId: string): Promise<LoginSession> {
   const call = 'client.login';
-  const answer = objectOf(
-    await http.request({
+  const answer = await http.requestObject({
       call,
       method: 'POST',
       path: '/_matrix/client/v3/login',
       json: { type: 'm.login.password', identifier: { type: 'm.id.user', user: userId }, password, device_id: deviceId, initial_device_display_name: 'Corporal' },
-    }),
-    call,
-  );
+    });
   return { userId: stringField(answer, 'user_id', call), accessToken: stringField(answer, 'access_token', call), deviceId: stringField(answer, 'device_id', call) };
 }
 
@@ -43,16 +40,13 @@ export async function logout(http: SynapseHttp, token: string): Promise<void> {
 /** Whose token this is (`GET /_matrix/client/v3/account/whoami`). */
 export async function whoami(http: SynapseHttp, token: Auth): Promise<string> {
   const call = 'client.whoami';
-  return stringField(objectOf(await http.request({ call, method: 'GET', path: '/_matrix/client/v3/account/whoami', auth: token }), call), 'user_id', call);
+  return stringField(await http.requestObject({ call, method: 'GET', path: '/_matrix/client/v3/account/whoami', auth: token }), 'user_id', call);
 }
 
 /** Uploads bytes to the media repository as the token's user (`POST /_matrix/media/v3/upload`); returns the mxc URI. */
 export async function uploadMedia(http: SynapseHttp, user: Auth, data: Uint8Array, contentType: string, fileName: string): Promise<string> {
   const call = 'media.upload';
-  const answer = objectOf(
-    await http.request({ call, method: 'POST', path: '/_matrix/media/v3/upload', query: { filename: fileName }, bytes: { data, contentType }, auth: user }),
-    call,
-  );
+  const answer = await http.requestObject({ call, method: 'POST', path: '/_matrix/media/v3/upload', query: { filename: fileName }, bytes: { data, contentType }, auth: user });
   return stringField(answer, 'content_uri', call);
 }
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { objectOf, stringField } from './json-fields.js';
+import { stringField } from './json-fields.js';
 import type { SynapseHttp } from './synapse-http.js';
 
 /** Input of {@link registerWithSharedSecret}. */
@@ -27,10 +27,9 @@ export function registrationMac(registrationSharedSecret: string, nonce: string,
  */
 export async function registerWithSharedSecret(http: SynapseHttp, registrationSharedSecret: string, registration: SharedSecretRegistration): Promise<string> {
   const path = '/_synapse/admin/v1/register';
-  const nonce = stringField(objectOf(await http.request({ call: 'admin.register.nonce', method: 'GET', path }), 'admin.register.nonce'), 'nonce', 'admin.register.nonce');
+  const nonce = stringField(await http.requestObject({ call: 'admin.register.nonce', method: 'GET', path }), 'nonce', 'admin.register.nonce');
   const call = 'admin.register';
-  const answer = objectOf(
-    await http.request({
+  const answer = await http.requestObject({
       call,
       method: 'POST',
       path,
@@ -42,8 +41,6 @@ export async function registerWithSharedSecret(http: SynapseHttp, registrationSh
         inhibit_login: true,
         mac: registrationMac(registrationSharedSecret, nonce, registration.username, registration.password, registration.admin),
       },
-    }),
-    call,
-  );
+    });
   return stringField(answer, 'user_id', call);
 }

@@ -29,10 +29,7 @@ function roomPath(prefix: string, roomId: string, suffix = ''): string {
 /** The room's whole current state (`GET /_synapse/admin/v1/rooms/{id}/state`): one request per room. */
 export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
   const call = 'admin.rooms.state';
-  const answer = objectOf(
-    await http.request({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES }),
-    call,
-  );
+  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES });
   return arrayField(answer, 'state', call).map((raw) => {
     const event = objectOf(raw, call);
     const content = event['content'];
@@ -48,7 +45,7 @@ export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: strin
 /** Users currently joined (`GET /_synapse/admin/v1/rooms/{id}/members`). */
 export async function getJoinedMembers(http: SynapseHttp, admin: Auth, roomId: string): Promise<string[]> {
   const call = 'admin.rooms.members';
-  const answer = objectOf(await http.request({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/members'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES }), call);
+  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/members'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES });
   return arrayField(answer, 'members', call).filter((member): member is string => typeof member === 'string');
 }
 
@@ -77,7 +74,7 @@ const POWER_LEVELS_PATH = '/state/m.room.power_levels/';
 export async function getPowerLevels(http: SynapseHttp, admin: Auth, roomId: string): Promise<Record<string, unknown> | null> {
   const call = 'client.rooms.power_levels.get';
   try {
-    return objectOf(await http.request({ call, method: 'GET', path: roomPath('/_matrix/client/v3', roomId, POWER_LEVELS_PATH), auth: admin }), call);
+    return await http.requestObject({ call, method: 'GET', path: roomPath('/_matrix/client/v3', roomId, POWER_LEVELS_PATH), auth: admin });
   } catch (err) {
     if (isUpstreamStatus(err, 404)) return null;
     throw err;

@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
+import { objectOf } from './json-fields.js';
 import { BodyLimitExceededError, readBoundedBody } from './read-bounded-body.js';
 import { DEFAULT_RATE_LIMIT_RETRY, rateLimitWaitMs, type RateLimitRetryOptions } from './rate-limit.js';
 import { SynapseErrorCode } from './synapse-errors.js';
@@ -139,6 +140,11 @@ export class SynapseHttp {
       }
       throw error;
     }
+  }
+
+  /** {@link request} for calls whose 2xx answer must be a JSON object (a `CORP_ERR_UPSTREAM_BAD_RESPONSE` otherwise). */
+  async requestObject(request: SynapseRequest): Promise<Record<string, unknown>> {
+    return objectOf(await this.request(request), request.call);
   }
 
   /** Ends every call in flight (they fail with `CORP_ERR_UPSTREAM_ABORTED`) and closes the pool. Idempotent. */

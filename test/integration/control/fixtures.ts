@@ -13,7 +13,7 @@ export const PNG_1X1 = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwC
 /** Config sections the reconciler reads, for a test homeserver. */
 export function reconcilerConfig(
   hs: SynapseHandle,
-  overrides: { baseUrl?: string; corporal?: Partial<CorporalConfig['Corporal']>; reconciliation?: Partial<CorporalConfig['Reconciliation']> } = {},
+  overrides: { baseUrl?: string; timeoutMs?: number; corporal?: Partial<CorporalConfig['Corporal']>; reconciliation?: Partial<CorporalConfig['Reconciliation']> } = {},
 ): Pick<CorporalConfig, 'Matrix' | 'Corporal' | 'Reconciliation'> {
   return {
     Matrix: {
@@ -21,7 +21,7 @@ export function reconcilerConfig(
       HomeserverApiEndpoint: overrides.baseUrl ?? hs.baseUrl,
       AuthSharedSecret: AUTH_SECRET,
       RegistrationSharedSecret: hs.registrationSharedSecret,
-      TimeoutMilliseconds: 15_000,
+      TimeoutMilliseconds: overrides.timeoutMs ?? 15_000,
     },
     Corporal: { UserID: `@corporal:${hs.serverName}`, AccessToken: null, ...overrides.corporal },
     Reconciliation: {
