@@ -102,20 +102,21 @@ type AttemptOutcome = { ok: true; hook: SnapshotHook; warnings: string[] } | { o
  * Never rejects for an expected failure: it resolves with `ok: false` (see `task-types.ts`).
  */
 export async function consultHook(input: ConsultHookInput, deps: ConsultHookDeps): Promise<ConsultHookResult> {
-  const service = input.service;
-  let origin: string;
+  let url: URL;
   try {
-    origin = new URL(service.url).origin;
+    url = new URL(input.service.url);
   } catch {
     return { ok: false, code: 'consult-failed', message: 'the RESTServiceURL is not a URL' };
   }
+  const headers = serviceRequestHeaders(input.service.headers, url);
+  const service = { ...input.service, url: url.href };
+  const origin = url.origin;
   const body = buildConsultPayload(input);
-  const headers = serviceRequestHeaders(service.headers);
   const attempts = 1 + service.retryAttempts;
   let reason = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1 && service.retryWaitMs > 0) await sleep(service.retryWaitMs);
-    const outcome = await attemptConsultation(input, headers, body, deps.dispatcher);
+    const outcome = await attemptConsultation(input.maxAnswerBytes, service, headers, body, deps.dispatcher, input.hookId);
     if (outcome.ok) return { ok: true, value: { hook: outcome.hook, attempts: attempt, warnings: outcome.warnings } };
     reason = outcome.reason;
   }
@@ -123,12 +124,13 @@ export async function consultHook(input: ConsultHookInput, deps: ConsultHookDeps
 }
 
 async function attemptConsultation(
-  input: ConsultHookInput,
+  maxAnswerBytes: number,
+  service: ConsultService,
   headers: Record<string, string>,
   body: string,
   dispatcher: Dispatcher,
+  hookId: string,
 ): Promise<AttemptOutcome> {
-  const { service } = input;
   const signal = AbortSignal.timeout(service.timeoutMs);
   let text: string;
   try {
@@ -145,9 +147,9 @@ async function attemptConsultation(
       discardBody(response.body);
       return { ok: false, reason: `HTTP ${response.statusCode}, expected 200` };
     }
-    text = await readBoundedText(response.body, input.maxAnswerBytes);
+    text = await readBoundedText(response.body, maxAnswerBytes);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) return { ok: false, reason: `answer larger than ${input.maxAnswerBytes} bytes` };
+    if (err instanceof BodyTooLargeError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
     if (signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
     return { ok: false, reason: `unreachable (${transportErrorText(err)})` };
   }
@@ -157,7 +159,7 @@ async function attemptConsultation(
   } catch {
     return { ok: false, reason: 'the answer is not JSON' };
   }
-  const compiled = compileReturnedHook(parsed, input.hookId);
+  const compiled = compileReturnedHook(parsed, hookId);
   if (!compiled.ok) {
     const first = compiled.errors[0];
     const detail = first === undefined ? '' : `: ${first.pointer === '' ? '' : `${first.pointer}: `}${first.message}`;
@@ -166,9 +168,19 @@ async function attemptConsultation(
   return { ok: true, hook: compiled.hook, warnings: compiled.warnings.map((w) => `${w.pointer === '' ? '' : `${w.pointer}: `}${w.message}`) };
 }
 
-/** `Content-Type: application/json`, then the hook's headers, each set case-insensitively (Go `Header.Set`). */
-function serviceRequestHeaders(extra: Readonly<Record<string, string>>): Record<string, string> {
+/**
+ * `Content-Type: application/json`, then the hook's headers, each set case-insensitively (Go
+ * `Header.Set`). User info in the URL (`https://user:pass@host/…`) is taken out of it and sent as
+ * HTTP Basic authentication unless the hook sets `Authorization` itself, as Go's client does.
+ */
+function serviceRequestHeaders(extra: Readonly<Record<string, string>>, url: URL): Record<string, string> {
   const byLowerName = new Map<string, [string, string]>([['content-type', ['Content-Type', 'application/json']]]);
+  if (url.username !== '' || url.password !== '') {
+    const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    byLowerName.set('authorization', ['Authorization', `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`]);
+    url.username = '';
+    url.password = '';
+  }
   for (const [name, value] of Object.entries(extra)) byLowerName.set(name.toLowerCase(), [canonicalHeaderKey(name), value]);
   const headers: Record<string, string> = {};
   for (const [name, value] of byLowerName.values()) headers[name] = value;

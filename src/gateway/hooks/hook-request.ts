@@ -80,13 +80,13 @@ export class HookRequest {
     return this.bodyBytes;
   }
 
-  /** The body (read on first call; empty when the request has none). Rejects as `readBody` does. */
+  /**
+   * The body (read on first call). Empty when the request has none; {@link loadedBody} then stays
+   * null, so nothing is sent upstream in place of the (absent) body. Rejects as `readBody` does.
+   */
   body(): Promise<Buffer> {
     if (this.bodyBytes !== null) return Promise.resolve(this.bodyBytes);
-    if (this.readBody === null) {
-      this.bodyBytes = EMPTY_BODY;
-      return Promise.resolve(EMPTY_BODY);
-    }
+    if (this.readBody === null) return Promise.resolve(EMPTY_BODY);
     this.bodyRead ??= this.readBody().then((bytes) => (this.bodyBytes ??= bytes));
     return this.bodyRead;
   }

@@ -79,6 +79,15 @@ t.test('the request method and header overrides are the hook\'s', async (t) => {
   t.equal(received.headers['content-type'], 'application/vnd.test+json', 'set case-insensitively, once');
 });
 
+t.test('user info in the URL becomes Basic authentication, unless the hook sets Authorization', async (t) => {
+  const url = service.origin.replace('http://', 'http://svc%40user:p%3Ass@') + '/dump?basic';
+  t.match(await consultHook(input('', { service: { url } }), { dispatcher }), { ok: true });
+  const received = requestsTo('/dump?basic').at(-1)!;
+  t.equal(received.headers['authorization'], `Basic ${Buffer.from('svc@user:p:ss').toString('base64')}`);
+  await consultHook(input('', { service: { url: url + '2', headers: { Authorization: 'Bearer own' } } }), { dispatcher });
+  t.equal(requestsTo('/dump?basic2').at(-1)!.headers['authorization'], 'Bearer own');
+});
+
 t.test('the example service\'s hooks come back compiled', async (t) => {
   const reject = await consultHook(input('/reject/forbidden'), { dispatcher });
   t.match(reject, { ok: true, value: { hook: { id: 'parent-unnamed-response', action: 'reject', responseStatusCode: 403, rejectionErrorCode: 'M_FORBIDDEN' } } });

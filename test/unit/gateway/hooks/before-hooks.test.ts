@@ -181,6 +181,13 @@ t.test('async consult: answers at once with the async-result hook, consults in t
   await service.waitForRequest('/status/500?async3');
 });
 
+t.test('a request without a body: consultations see an empty payload, nothing is to be sent in its place', async (t) => {
+  const request = hookRequest({ method: 'GET', rawPath: '/_matrix/client/v3/sync' });
+  t.equal(await runBefore([consult('c', '/dump?no-body')], request), CONTINUE);
+  t.match((await service.waitForRequest('/dump?no-body')).json, { request: { method: 'GET', payload: '' } });
+  t.equal(request.loadedBody, null);
+});
+
 t.test('hooks see the identity the pipeline resolved', async (t) => {
   const onlyAlice = [{ id: 'a', eventType: 'beforeAnyRequest', action: 'reject', rejectionErrorCode: 'M_X', rejectionErrorMessage: 'a', matrixUserIdMatchesRegex: '^@alice:' }];
   t.match(await engine.runBefore(snapshotWith(onlyAlice), CATCH_ALL_AUTHENTICATED.before, hookRequest()), { hookId: 'a' });
