@@ -13,8 +13,8 @@ import { startReconciler } from '../src/control/loop/create-reconciler.js';
 import type { RunSummary } from '../src/control/loop/run-summary.js';
 import { createRoom } from '../test/support/matrix-client.js';
 import { startSynapse } from '../test/support/start-synapse.js';
-import { reconcilerConfig, snapshot, type UserSpec } from '../test/integration/control/fixtures.js';
-import { planReconciliation } from '../test/integration/control/temporary-planner.js';
+import { reconcilerConfig, snapshot, type UserSpec } from '../test/integration/control/fixtures/reconciler.js';
+import { planReconciliation } from '../src/control/plan/index.js';
 
 const userCount = Number(process.argv[2] ?? 1000);
 const roomCount = Number(process.argv[3] ?? 5);

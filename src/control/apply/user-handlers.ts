@@ -1,13 +1,11 @@
 import type { UserActivateAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
-import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, avatarSourceHash, passwordMarkerTag } from '../synapse/account-data-keys.js';
+import { derivedPassword } from '../../common/derived-password.js';
+import { avatarUriHash } from '../plan/avatar-hash.js';
+import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../synapse/account-data-keys.js';
 import { deleteDevices, listDeviceIds, putUser } from '../synapse/admin-users-api.js';
 import { putAccountData, uploadMedia } from '../synapse/client-api.js';
-import { derivedPassword } from '../synapse/derived-password.js';
 import type { ActionScope, ApplyContext } from './apply-context.js';
 import { readAvatarSource } from './avatar-source.js';
-
-/** matrix-corporal's display-name marker of inactive users. */
-export const DEACTIVATED_MARKER = '[x] ';
 
 /**
  * `user.create`: `PUT /_synapse/admin/v2/users/{id}` with the password and `admin: false`
@@ -48,7 +46,7 @@ export async function setAvatar(action: UserSetAvatarAction, ctx: ApplyContext, 
   const user = scope.userToken(action.userId);
   const mxc = await uploadMedia(ctx.http, user, source.data, source.contentType, 'avatar');
   await putUser(ctx.http, ctx.admin, action.userId, { avatar_url: mxc });
-  await putAccountData(ctx.http, user, action.userId, AVATAR_SOURCE_HASHES_KEY, { [mxc]: avatarSourceHash(action.avatarUri) });
+  await putAccountData(ctx.http, user, action.userId, AVATAR_SOURCE_HASHES_KEY, { [mxc]: avatarUriHash(action.avatarUri) });
 }
 
 /**
@@ -63,10 +61,10 @@ export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyCon
   if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
 }
 
-/** `user.activate`: unlock; strip matrix-corporal's "[x] " display-name prefix if present. */
+/**
+ * `user.activate`: unlock. The profile is not touched: the planner removes matrix-corporal's
+ * "[x] " display-name marker with a `user.set_display_name` after this action.
+ */
 export async function activateUser(action: UserActivateAction, ctx: ApplyContext): Promise<void> {
-  const user = await putUser(ctx.http, ctx.admin, action.userId, { locked: false });
-  if (user.displayName.startsWith(DEACTIVATED_MARKER)) {
-    await putUser(ctx.http, ctx.admin, action.userId, { displayname: user.displayName.slice(DEACTIVATED_MARKER.length) });
-  }
+  await putUser(ctx.http, ctx.admin, action.userId, { locked: false });
 }

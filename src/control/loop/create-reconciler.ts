@@ -6,14 +6,15 @@ import { AccessTokens } from '../synapse/access-tokens.js';
 import { AdminSession } from '../synapse/admin-session.js';
 import { DEFAULT_RATE_LIMIT_RETRY } from '../synapse/rate-limit.js';
 import { SynapseHttp } from '../synapse/synapse-http.js';
+import { planReconciliation } from '../plan/index.js';
 import type { Planner } from './planner.js';
 import { ReconcileLoop } from './reconcile-loop.js';
 
 /** Options of {@link startReconciler}. */
 export interface StartReconcilerOptions {
   config: Pick<CorporalConfig, 'Matrix' | 'Corporal' | 'Reconciliation'>;
-  /** `planReconciliation` from `control/plan`. */
-  planner: Planner;
+  /** Default: `planReconciliation` from `control/plan` (tests may pass another). */
+  planner?: Planner;
   logger: Logger;
 }
 
@@ -74,7 +75,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     reconciliation: Reconciliation,
     authSharedSecret: Matrix.AuthSharedSecret,
     actionTimeoutMs: defaultActionTimeoutMs(Matrix.TimeoutMilliseconds),
-    planner: options.planner,
+    planner: options.planner ?? planReconciliation,
     logger,
   });
   const tokens = new AccessTokens({ http, admin: session, corporalUserId: Corporal.UserID, authSharedSecret: Matrix.AuthSharedSecret });

@@ -5,7 +5,7 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ApplyContext } from '../apply/apply-context.js';
 import { observe } from '../observe/observe.js';
 import { applyPlan, codeOf, type ApplyPlanResult } from './apply-plan.js';
-import type { Plan, Planner } from './planner.js';
+import type { DryRun, Planner } from './planner.js';
 import { RetrySchedule } from './retry-schedule.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 
@@ -100,7 +100,7 @@ export class ReconcileLoop {
    * Dry run: observes every policy user and managed room and plans, without applying anything.
    * Rejects with {@link NO_POLICY} before the first policy.
    */
-  async plan(): Promise<Plan> {
+  async plan(): Promise<DryRun> {
     const policy = this.#policy;
     if (policy === null) throw new CorporalError(NO_POLICY, 'no policy has been loaded yet', { source: 'policy', status: 503 });
     const observation = await observe(policy, this.#observeOptions());
@@ -201,7 +201,7 @@ export class ReconcileLoop {
       summary.actionsPlanned = plan.actions.length;
       summary.warnings = plan.warnings;
       summary.skippedRooms = plan.skippedRooms;
-      for (const warning of plan.warnings) logger.warn(warning, 'reconciliation plan warning');
+      for (const warning of plan.warnings) logger.warn({ code: warning.code, userId: warning.userId, roomId: warning.roomId }, warning.message);
       for (const skipped of plan.skippedRooms) logger.warn(skipped, 'managed room skipped');
       const applied = await applyPlan(plan.actions, {
         ctx,

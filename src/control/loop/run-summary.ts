@@ -1,5 +1,5 @@
 import type { ActionType } from '../actions.js';
-import type { PlanWarning } from './planner.js';
+import type { PlanWarning, SkippedRoom } from '../plan/types.js';
 
 /** One failed action (or a failed observation/plan, `actionType` then names the phase). */
 export interface RunFailure {
@@ -32,7 +32,7 @@ export interface RunSummary {
   actionsSkipped: number;
   failures: RunFailure[];
   warnings: PlanWarning[];
-  skippedRooms: { roomId: string; reason: string }[];
+  skippedRooms: SkippedRoom[];
   /** Synapse requests the run made (observation included). */
   requests: number;
 }

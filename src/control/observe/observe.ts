@@ -1,7 +1,8 @@
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState, ObservedUser } from '../state.js';
-import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, avatarSourceHash, isCurrentPasswordMarker } from '../synapse/account-data-keys.js';
+import { NO_AVATAR_HASH } from '../plan/avatar-hash.js';
+import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, isCurrentPasswordMarker } from '../synapse/account-data-keys.js';
 import { getGlobalAccountData, getUser, listUsersPage, type SynapseUser } from '../synapse/admin-users-api.js';
 import { getRoomState } from '../synapse/rooms-api.js';
 import { SynapseErrorCode } from '../synapse/synapse-errors.js';
@@ -109,7 +110,7 @@ async function observeUser(account: SynapseUser, options: ObserveOptions): Promi
  * recorded under the current mxc URI, "" when there is none (an avatar set by someone else).
  */
 function recordedAvatarHash(avatarMxcUri: string, hashes: unknown): string {
-  if (avatarMxcUri === '') return avatarSourceHash('');
+  if (avatarMxcUri === '') return NO_AVATAR_HASH;
   if (typeof hashes !== 'object' || hashes === null) return '';
   const recorded = (hashes as Record<string, unknown>)[avatarMxcUri];
   return typeof recorded === 'string' ? recorded : '';

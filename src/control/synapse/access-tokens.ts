@@ -2,7 +2,7 @@ import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { getUser, loginAsUser } from './admin-users-api.js';
 import { logout, passwordLogin } from './client-api.js';
-import { derivedPassword } from './derived-password.js';
+import { derivedPassword } from '../../common/derived-password.js';
 import type { SynapseHttp, TokenSource } from './synapse-http.js';
 
 /** Error codes of {@link AccessTokens.mintAccessToken}'s refusals. */

@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 /**
  * Account-data type of Corporal's marker that the account's Synapse password is the derived
@@ -31,12 +31,9 @@ export function isCurrentPasswordMarker(content: unknown, authSharedSecret: stri
 
 /**
  * matrix-corporal's account-data type that records where the current avatar came from:
- * `{ "<mxc URI>": sha512hex(sourceUri) }`, holding only the current avatar. Kept as is so that
+ * `{ "<mxc URI>": avatarUriHash(sourceUri) }` (`control/plan/avatar-hash.ts`), holding only the
+ * current avatar. Kept as is so that
  * deployments migrate without re-uploading every avatar.
  */
 export const AVATAR_SOURCE_HASHES_KEY = 'com.devture.matrix.corporal.avatar_source_uri_hashes';
 
-/** matrix-corporal's `UriHash`: lower-case hex SHA-512 of the URI string (never of the content). */
-export function avatarSourceHash(sourceUri: string): string {
-  return createHash('sha512').update(sourceUri, 'utf8').digest('hex');
-}

@@ -3,7 +3,7 @@ import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
 import { getUser, liftRateLimits } from './admin-users-api.js';
 import { logout, passwordLogin, whoami, type LoginSession } from './client-api.js';
-import { derivedPassword } from './derived-password.js';
+import { derivedPassword } from '../../common/derived-password.js';
 import { registerWithSharedSecret } from './registration-api.js';
 import { isMatrixError, isUpstreamStatus } from './synapse-errors.js';
 import type { SynapseHttp, TokenSource } from './synapse-http.js';

@@ -8,8 +8,8 @@ import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
 import { login, matrixCall, matrixRequest, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, reconcilerConfig, snapshot } from './fixtures.js';
-import { planReconciliation } from './temporary-planner.js';
+import { AUTH_SECRET, reconcilerConfig, snapshot } from './fixtures/reconciler.js';
+import { planReconciliation } from '../../../src/control/plan/index.js';
 
 const logger = createSilentLogger();
 

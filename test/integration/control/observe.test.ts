@@ -4,13 +4,14 @@ import { pino } from 'pino';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { observe, PER_USER_LOOKUP_MAX } from '../../../src/control/observe/observe.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
-import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, avatarSourceHash, passwordMarkerTag } from '../../../src/control/synapse/account-data-keys.js';
+import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../../../src/control/synapse/account-data-keys.js';
+import { avatarUriHash } from '../../../src/control/plan/avatar-hash.js';
 import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
 import { createRoom, joinRoom, login, matrixCall, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, reconcilerConfig, snapshot } from './fixtures.js';
-import { planReconciliation } from './temporary-planner.js';
+import { AUTH_SECRET, reconcilerConfig, snapshot } from './fixtures/reconciler.js';
+import { planReconciliation } from '../../../src/control/plan/index.js';
 
 const hs = await startSynapse();
 t.teardown(() => hs.stop());
@@ -27,7 +28,7 @@ await put(bob.userId, { locked: true, avatar_url: 'mxc://localhost/someone-elses
 await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/avatar_url`, { token: alice.accessToken, body: { avatar_url: 'mxc://localhost/policy-avatar' } });
 await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/${AVATAR_SOURCE_HASHES_KEY}`, {
   token: alice.accessToken,
-  body: { 'mxc://localhost/policy-avatar': avatarSourceHash('https://example.com/a.png') },
+  body: { 'mxc://localhost/policy-avatar': avatarUriHash('https://example.com/a.png') },
 });
 await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/${PASSWORD_MARKER_KEY}`, {
   token: alice.accessToken,
@@ -60,7 +61,7 @@ t.test('a full observation: users, account data, rooms; nothing unmanaged', asyn
     deactivated: false,
     displayName: 'Alice',
     avatarMxcUri: 'mxc://localhost/policy-avatar',
-    avatarSourceUriHash: avatarSourceHash('https://example.com/a.png'),
+    avatarSourceUriHash: avatarUriHash('https://example.com/a.png'),
     derivedPasswordSet: true,
   });
   t.same(observation.state.users.get(bob.userId), {

@@ -8,8 +8,8 @@ import { AdminSession } from '../../../src/control/synapse/admin-session.js';
 import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { matrixCall } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, reconcilerConfig, snapshot, startLocalServer } from './fixtures.js';
-import { planReconciliation } from './temporary-planner.js';
+import { AUTH_SECRET, reconcilerConfig, snapshot, startLocalServer } from './fixtures/reconciler.js';
+import { planReconciliation } from '../../../src/control/plan/index.js';
 
 t.test('an M_LIMIT_EXCEEDED answer is retried after the retry_after_ms Synapse asked for', async (t) => {
   const hs = await startSynapse();

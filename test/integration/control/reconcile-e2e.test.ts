@@ -10,8 +10,8 @@ import { AccessTokenErrorCode } from '../../../src/control/synapse/access-tokens
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
 import { createRoom, getJoinedRooms, login, matrixCall, matrixRequest, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, PNG_1X1, reconcilerConfig, snapshot, startLocalServer, type UserSpec } from './fixtures.js';
-import { planReconciliation } from './temporary-planner.js';
+import { AUTH_SECRET, PNG_1X1, reconcilerConfig, snapshot, startLocalServer, type UserSpec } from './fixtures/reconciler.js';
+import { planReconciliation } from '../../../src/control/plan/index.js';
 
 const sha512 = (text: string): string => createHash('sha512').update(text).digest('hex');
 
@@ -115,7 +115,7 @@ t.test('create: every auth type, display names, avatars from data: and http, joi
   t.same(new Set(await members(publicRoom)), new Set(['@corporal:localhost', alice, carol]), 'public room joined');
   t.same(new Set(await members(privateRoom)), new Set(['@corporal:localhost', alice, bob]), 'invite-only room joined through the admin join API');
   const after = await matrixCall<Record<string, unknown>>(hs.baseUrl, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(privateRoom)}/state/m.room.power_levels/`, { token: admin });
-  t.same(after, { ...before, users: { ...(before['users'] as object), [alice]: 50, [bob]: 0 } }, 'only the listed users changed');
+  t.same(after, { ...before, users: { ...(before['users'] as object), [alice]: 50 } }, 'only alice changed (bob\'s level 0 is already the default)');
 });
 
 t.test('a second pass over an unchanged policy does nothing', async (t) => {
@@ -211,7 +211,7 @@ t.test('failure isolation: an unreadable room fails only that room; a failing jo
   const erin = '@erin:localhost';
   const specs: UserSpec[] = [
     ...Object.values(users),
-    { id: erin, displayName: 'Erin', joinedRooms: [[publicRoom, 0], [foreignRoom, 0], [missingRoom, 0]] },
+    { id: erin, displayName: 'Erin', joinedRooms: [[publicRoom, 0], [foreignRoom, 10], [missingRoom, 0]] },
   ];
   const policy = snapshot(++generation, [...managed, foreignRoom, missingRoom], specs);
   const run = await reconcile(policy, 'all');
