@@ -1,21 +1,13 @@
 import t from 'tap';
-import { createSilentLogger } from '../../../src/common/logger.js';
 import type { Action } from '../../../src/control/actions.js';
 import type { ActionScope, ApplyContext } from '../../../src/control/apply/apply-context.js';
 import { ACTION_HANDLERS, applyAction } from '../../../src/control/apply/apply-action.js';
 import { AVATAR_SOURCE_ERROR, createAvatarDispatcher } from '../../../src/control/apply/avatar-source.js';
-import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { UserTokenLease } from '../../../src/control/synapse/user-token-lease.js';
 import { createRoom, joinRoom, matrixCall, matrixRequest, registerUser } from '../../support/matrix-client.js';
-import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, startLocalServer } from './fixtures/reconciler.js';
+import { AUTH_SECRET, startLocalServer, synapseWithClient } from './fixtures/reconciler.js';
 
-const hs = await startSynapse();
-t.teardown(() => hs.stop());
-const admin = hs.admin.accessToken;
-const logger = createSilentLogger();
-const http = new SynapseHttp({ baseUrl: hs.baseUrl, timeoutMs: 10_000, connections: 4, logger });
-t.teardown(() => http.close());
+const { hs, http, logger, admin } = await synapseWithClient(t);
 const avatarDispatcher = createAvatarDispatcher(10_000);
 t.teardown(() => avatarDispatcher.close());
 const adminSource = { token: async () => admin, renew: async () => admin };

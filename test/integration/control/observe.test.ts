@@ -1,24 +1,17 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createSilentLogger } from '../../../src/common/logger.js';
 import { observe, PER_USER_LOOKUP_MAX } from '../../../src/control/observe/observe.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
 import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../../../src/control/synapse/account-data-keys.js';
 import { avatarUriHash } from '../../../src/control/plan/avatar-hash.js';
-import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
 import { createRoom, joinRoom, login, matrixCall, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, reconcilerConfig, snapshot } from './fixtures/reconciler.js';
+import { AUTH_SECRET, reconcilerConfig, snapshot, synapseWithClient } from './fixtures/reconciler.js';
 import { planReconciliation } from '../../../src/control/plan/index.js';
 
-const hs = await startSynapse();
-t.teardown(() => hs.stop());
-const admin = hs.admin.accessToken;
-const logger = createSilentLogger();
-const http = new SynapseHttp({ baseUrl: hs.baseUrl, timeoutMs: 10_000, connections: 4, logger });
-t.teardown(() => http.close());
+const { hs, http, admin } = await synapseWithClient(t);
 
 const alice = await registerUser(hs, { localpart: 'alice', password: 'alice password', displayname: 'Alice' });
 const bob = await registerUser(hs, { localpart: 'bob', password: 'bob password' });

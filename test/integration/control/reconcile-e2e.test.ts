@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
+import bcrypt from 'bcryptjs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { createAvatarDispatcher } from '../../../src/control/apply/avatar-source.js';
@@ -46,7 +47,7 @@ const httpAvatar = `${avatarServer.url}/avatar.png`;
 const users: Record<string, UserSpec> = {
   alice: { id: alice, authType: 'plain', displayName: 'Alice', avatarUri: dataAvatar, joinedRooms: [[publicRoom, 0], [privateRoom, 50]] },
   bob: { id: bob, authType: 'passthrough', authCredential: 'bob initial password', displayName: 'Bob', avatarUri: httpAvatar, joinedRooms: [[privateRoom, 0]] },
-  carol: { id: carol, authType: 'bcrypt', authCredential: '$2b$04$abcdefghijklmnopqrstuu', displayName: 'Carol', joinedRooms: [[publicRoom, 0]] },
+  carol: { id: carol, authType: 'bcrypt', authCredential: bcrypt.hashSync('carol password', 4), displayName: 'Carol', joinedRooms: [[publicRoom, 0]] },
   dave: { id: dave, authType: 'rest', authCredential: 'http://127.0.0.1:1/auth', displayName: 'Dave', joinedRooms: [] },
 };
 let generation = 0;
