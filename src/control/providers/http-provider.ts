@@ -70,6 +70,7 @@ export class HttpProvider implements PolicyProvider {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
+  private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: HttpProviderOptions) {
     this.agent = new Agent({ connections: 2 });
@@ -93,13 +94,16 @@ export class HttpProvider implements PolicyProvider {
     });
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.stopController.abort();
-    await this.chain;
-    await this.agent.close();
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.stopController.abort();
+      await this.chain;
+      await this.agent.close();
+    })();
+    return this.stopping;
   }
 
   status(): ProviderStatus {

@@ -47,8 +47,7 @@ export class LastSeenProvider implements PolicyProvider {
       }
       return;
     }
-    const outcome = await offerPolicy(store, this.health, { text }, this.source);
-    if (outcome.kind !== 'invalid') this.savedHash = outcome.policy.hash;
+    await offerPolicy(store, this.health, { text }, this.source);
   }
 
   async reload(): Promise<void> {
@@ -67,6 +66,11 @@ export class LastSeenProvider implements PolicyProvider {
 
   private save(policy: CurrentPolicy): void {
     const { cachePath, logger } = this.options;
+    if (policy.source === this.source) {
+      // Restored from the file itself: nothing to write back.
+      this.savedHash = policy.hash;
+      return;
+    }
     this.writes = this.writes.then(async () => {
       if (policy.hash === this.savedHash) return;
       try {
