@@ -13,7 +13,7 @@ export interface HttpApiOptions {
   port: number;
   /** `HttpApi.AuthorizationBearerToken`. */
   bearerToken: string;
-  /** `HttpApi.TimeoutMilliseconds`: limit for receiving a request, and for an idle connection. */
+  /** `HttpApi.TimeoutMilliseconds`: limit for receiving a request (twice that for a stalled connection). */
   timeoutMs: number;
   routes: readonly Route[];
   logger: Logger;
@@ -42,12 +42,15 @@ export function apiError(status: number, errcode: string, message: string, extra
 export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
   const routes = compileRoutes(options.routes);
   const { logger } = options;
+  // Receiving a request (headers and body) must finish within the limit, or Node answers 408. A
+  // connection on which nothing moves for twice that long (a client that stops reading a large
+  // answer) is destroyed.
   const server = createServer({
     requestTimeout: options.timeoutMs,
     headersTimeout: options.timeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, options.timeoutMs)),
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.timeoutMs / 4))),
   });
-  server.timeout = options.timeoutMs;
+  server.timeout = options.timeoutMs * 2;
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = process.hrtime.bigint();
