@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CliArgs } from './args.js';
 import { loadConfigFile } from '../common/config/index.js';
-import { describeError } from '../common/errors.js';
+import { describeError, hasErrorCode } from '../common/errors.js';
 import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
@@ -33,17 +33,25 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`  policy provider: ${config.PolicyProvider.Type}\n`);
   if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
 
-  const configuredFile = config.PolicyProvider.Type === 'static_file' ? (config.PolicyProvider['Path'] as string) : null;
-  const policyPath = args.policyPath ?? configuredFile;
-  if (policyPath === null) return 0;
-  return checkPolicyFile(policyPath, config.Matrix.HomeserverDomainName, out);
+  if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config.Matrix.HomeserverDomainName, out, false);
+  if (config.PolicyProvider.Type !== 'static_file') return 0;
+  return checkPolicyFile(config.PolicyProvider['Path'] as string, config.Matrix.HomeserverDomainName, out, true);
 }
 
-async function checkPolicyFile(path: string, homeserverDomain: string, out: NodeJS.WritableStream): Promise<number> {
+/**
+ * Validates one policy file. `mayBeAbsent`: the configured static_file policy may be deployed
+ * separately, and `serve` runs without it until it appears, so its absence is a warning; a file
+ * named with `--policy` must exist.
+ */
+async function checkPolicyFile(path: string, homeserverDomain: string, out: NodeJS.WritableStream, mayBeAbsent: boolean): Promise<number> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (mayBeAbsent && hasErrorCode(err, 'ENOENT')) {
+      out.write(`Warning: policy ${path} (PolicyProvider.Path) does not exist; Corporal runs without a policy (answering 503) until it does.\n`);
+      return 0;
+    }
     out.write(`Policy ${path} cannot be read: ${describeError(err)}\n`);
     return 2;
   }

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { Logger } from '../../common/logger.js';
-import { describeError } from '../../common/errors.js';
+import { describeError, hasErrorCode } from '../../common/errors.js';
 import { backoffDelay, type BackoffOptions } from '../../common/backoff.js';
 import type { PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { ProviderHealth, isErrnoCode, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
@@ -204,7 +204,7 @@ export class HttpProvider implements PolicyProvider {
     try {
       text = await readFile(cachePath, 'utf8');
     } catch (err) {
-      const message = isErrnoCode(err, 'ENOENT') ? `no cached policy at ${cachePath}` : `cannot read the policy cache ${cachePath}: ${describeError(err)}`;
+      const message = hasErrorCode(err, 'ENOENT') ? `no cached policy at ${cachePath}` : `cannot read the policy cache ${cachePath}: ${describeError(err)}`;
       this.options.logger.warn({ cachePath }, `${message}; running without a policy until the remote answers`);
       return;
     }

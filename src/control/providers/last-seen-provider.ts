@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../common/logger.js';
-import { describeError } from '../../common/errors.js';
+import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { CurrentPolicy, PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { ProviderHealth, isErrnoCode, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 
 /** What {@link LastSeenProvider} needs. */
 export interface LastSeenProviderOptions {
@@ -39,7 +39,7 @@ export class LastSeenProvider implements PolicyProvider {
     try {
       text = await readFile(cachePath, 'utf8');
     } catch (err) {
-      if (isErrnoCode(err, 'ENOENT')) {
+      if (hasErrorCode(err, 'ENOENT')) {
         logger.info({ cachePath }, 'no saved policy yet; waiting for one to be pushed');
       } else {
         this.health.failed(`cannot read ${cachePath}: ${describeError(err)}`);

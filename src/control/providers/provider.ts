@@ -61,8 +61,3 @@ export async function offerPolicy(store: PolicyStore, health: ProviderHealth, in
   else health.succeeded();
   return outcome;
 }
-
-/** True for a Node file-system error with the given code. */
-export function isErrnoCode(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
-}

@@ -2,9 +2,9 @@ import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../../common/logger.js';
-import { describeError } from '../../common/errors.js';
+import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { PolicyStore } from '../policy-store.js';
-import { ProviderHealth, isErrnoCode, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 
 /** What {@link StaticFileProvider} needs. */
 export interface StaticFileProviderOptions {
@@ -130,7 +130,7 @@ export class StaticFileProvider implements PolicyProvider {
       this.lastSeen = identity;
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if (isErrnoCode(err, 'ENOENT')) this.fileMissing(atStart);
+      if (hasErrorCode(err, 'ENOENT')) this.fileMissing(atStart);
       else {
         this.health.failed(`cannot read ${this.path}: ${describeError(err)}`);
         logger.error({ path: this.path, err: describeError(err) }, 'cannot read the policy file; the current policy stays in force');
