@@ -7,7 +7,7 @@ import { testConfig } from '../../support/corporal-config.js';
 import { captureLogger, waitFor } from '../../support/control-plane.js';
 import { TEST_DOMAIN } from '../../support/control-plane.js';
 import { Supervisor } from '../../../src/supervisor/supervisor.js';
-import { allThreadsAt, apiClient, type StatusBody } from './api-client.js';
+import { allThreadsAt, apiClient, type StatusBody } from '../../support/control-plane-api.js';
 
 /** Pushes a policy and resolves with how long (ms) it took until every gateway thread enforced it. */
 async function pushAndTimeDelivery(api: ReturnType<typeof apiClient>, variant: string, generation: number): Promise<number> {

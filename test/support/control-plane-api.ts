@@ -1,4 +1,4 @@
-import { testPolicyText } from '../../support/control-plane.js';
+import { testPolicyText } from './control-plane.js';
 
 /** The bearer token `testConfigRaw` configures for the HTTP API. */
 export const API_TOKEN = 'test-api-token';
