@@ -92,6 +92,10 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
           const { status, errcode, message } = err as { status: number; errcode: string; message: string };
           return finish(apiError(status, errcode, message));
         }
+        if (req.destroyed) {
+          logger.info({ method, path: rawPath, route: routeId }, 'HTTP API client went away');
+          return;
+        }
         logger.error({ route: routeId, err: describeError(err) }, 'HTTP API handler failed');
         finish(apiError(500, ErrCode.Unknown, 'Internal server error'));
       });
