@@ -40,6 +40,7 @@ export class Supervisor {
       config: options.config,
       configPath: options.configPath,
       logger: options.logger,
+      inherited: () => (this.lastSnapshot === null ? null : { generation: this.lastSnapshot.generation, hash: this.lastSnapshot.hash }),
       onMessage: (message) => this.fromControl(message),
       ...(options.restart ? { restart: options.restart } : {}),
     });
@@ -92,6 +93,7 @@ export class Supervisor {
           threadsAlive: this.threads.alive,
           threadsConfigured: this.threads.configured,
           snapshotGeneration: this.threads.appliedGeneration,
+          threads: this.threads.states,
         });
         break;
     }
