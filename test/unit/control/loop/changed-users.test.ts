@@ -1,6 +1,7 @@
 import t from 'tap';
 import { changedUserIds } from '../../../../src/control/loop/changed-users.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
+import { FLAG_NAMES } from '../../../../src/policy/vocabulary.js';
 
 function user(id: string, overrides: Partial<SnapshotUser> = {}): SnapshotUser {
   return {
@@ -25,17 +26,7 @@ function policy(users: SnapshotUser[], rooms = ['!a:hs', '!b:hs'], flags: Partia
     hash: 'h',
     loadedAt: 0,
     source: 'test',
-    flags: {
-      allowCustomUserDisplayNames: false,
-      allowCustomUserAvatars: false,
-      allowCustomPassthroughUserPasswords: false,
-      allowUnauthenticatedPasswordResets: false,
-      forbidRoomCreation: false,
-      forbidEncryptedRoomCreation: false,
-      forbidUnencryptedRoomCreation: false,
-      allow3pidLogin: false,
-      ...flags,
-    },
+    flags: { ...(Object.fromEntries(FLAG_NAMES.map((name) => [name, false])) as PolicySnapshot['flags']), ...flags },
     managedRoomIds: new Set(rooms),
     users: new Map(users.map((u) => [u.id, u])),
     userIdsByLowercase: new Map(users.map((u) => [u.id.toLowerCase(), u.id])),
