@@ -26,7 +26,7 @@ function policy(users: SnapshotUser[], rooms = ['!a:hs', '!b:hs'], flags: Partia
     hash: 'h',
     loadedAt: 0,
     source: 'test',
-    flags: { ...(Object.fromEntries(FLAG_NAMES.map((name) => [name, false])) as PolicySnapshot['flags']), ...flags },
+    flags: { ...(Object.fromEntries(FLAG_NAMES.map((name) => [name, false])) as unknown as PolicySnapshot['flags']), ...flags },
     managedRoomIds: new Set(rooms),
     users: new Map(users.map((u) => [u.id, u])),
     userIdsByLowercase: new Map(users.map((u) => [u.id.toLowerCase(), u.id])),
