@@ -5,15 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { derivedPassword } from '../../../src/common/derived-password.js';
 import { findFreePort } from '../../support/free-port.js';
-import { testConfigRaw, type RawConfig } from '../../support/corporal-config.js';
+import { TEST_AUTH_SHARED_SECRET as AUTH_SECRET, testConfigRaw, type RawConfig } from '../../support/corporal-config.js';
 import { CORPORAL_MAIN } from '../../support/corporal-process.js';
 import { createRoom, matrixCall, matrixRequest } from '../../support/matrix-client.js';
-import { startSynapse } from '../../support/start-synapse.js';
+import { synapseWithCorporalAdmin, TEST_CORPORAL_USER as CORPORAL } from '../../support/serve-against.js';
 
-const AUTH_SECRET = 'test-auth-shared-secret';
-const CORPORAL = '@corporal:localhost';
-const hs = await startSynapse({ adminPassword: derivedPassword(AUTH_SECRET, CORPORAL) });
-t.teardown(() => hs.stop());
+const hs = await synapseWithCorporalAdmin(t);
 const admin = hs.admin.accessToken;
 const room = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
 const dir = mkdtempSync(join(tmpdir(), 'corporal-plan-cli-'));

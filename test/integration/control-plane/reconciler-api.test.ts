@@ -1,22 +1,12 @@
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { derivedPassword } from '../../../src/common/derived-password.js';
-import { findFreePort } from '../../support/free-port.js';
-import { testConfigRaw } from '../../support/corporal-config.js';
-import { ensureStopped, startCorporalProcess } from '../../support/corporal-process.js';
 import { waitFor } from '../../support/control-plane.js';
-import { apiClient, type RunBody, type StatusBody } from '../../support/control-plane-api.js';
+import type { RunBody, StatusBody } from '../../support/control-plane-api.js';
+import { TEST_AUTH_SHARED_SECRET as AUTH_SECRET } from '../../support/corporal-config.js';
+import { serveAgainst, synapseWithCorporalAdmin, TEST_CORPORAL_USER as CORPORAL } from '../../support/serve-against.js';
 import { createRoom, matrixCall, matrixRequest, registerUser } from '../../support/matrix-client.js';
-import { startSynapse } from '../../support/start-synapse.js';
 
-// The auth shared secret testConfigRaw configures; the harness creates the corporal admin with
-// the derived password, so Corporal logs in as it and the rooms it creates are its own.
-const AUTH_SECRET = 'test-auth-shared-secret';
-const CORPORAL = '@corporal:localhost';
-const hs = await startSynapse({ adminPassword: derivedPassword(AUTH_SECRET, CORPORAL) });
-t.teardown(() => hs.stop());
+const hs = await synapseWithCorporalAdmin(t);
 const admin = hs.admin.accessToken;
 const publicRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
 const privateRoom = await createRoom(hs.baseUrl, admin, { preset: 'private_chat' });
@@ -35,27 +25,15 @@ const policy = {
   ],
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'corporal-reconciler-api-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const [gatewayPort, apiPort] = [await findFreePort(), await findFreePort()];
-const raw = testConfigRaw({
+const { corporal, api } = await serveAgainst(t, {
   homeserverUrl: hs.baseUrl,
-  gatewayPort,
-  apiPort,
-  threads: 1,
-  policyCachePath: join(dir, 'last-seen.json'),
+  registrationSharedSecret: hs.registrationSharedSecret,
   overrides: {
-    Matrix: { RegistrationSharedSecret: hs.registrationSharedSecret },
     Reconciliation: { ResyncIntervalMilliseconds: 0 },
     // Debug: the supervisor's eviction relay is logged at debug, and no level may leak a secret.
     Misc: { Debug: true },
   },
 });
-const configPath = join(dir, 'config.json');
-writeFileSync(configPath, JSON.stringify(raw));
-const corporal = startCorporalProcess(['serve', '--config', configPath]);
-t.teardown(() => ensureStopped(corporal));
-const api = apiClient(apiPort);
 const issuedTokens: string[] = [];
 
 const enc = encodeURIComponent;

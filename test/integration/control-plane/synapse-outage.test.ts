@@ -1,14 +1,8 @@
 import t from 'tap';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { findFreePort } from '../../support/free-port.js';
-import { testConfigRaw } from '../../support/corporal-config.js';
-import { ensureStopped, startCorporalProcess } from '../../support/corporal-process.js';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { waitFor } from '../../support/control-plane.js';
-import { allThreadsAt, apiClient } from '../../support/control-plane-api.js';
+import { allThreadsAt } from '../../support/control-plane-api.js';
+import { serveAgainst } from '../../support/serve-against.js';
 import { createRoom, matrixCall } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
 
@@ -57,25 +51,11 @@ t.test('Synapse down at start: the child keeps serving, reports the error, and r
   const gate = await startGate(hs.port);
   t.teardown(() => gate.close());
 
-  const dir = mkdtempSync(join(tmpdir(), 'corporal-outage-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const [gatewayPort, apiPort] = [await findFreePort(), await findFreePort()];
-  const raw = testConfigRaw({
+  const { corporal, api } = await serveAgainst(t, {
     homeserverUrl: gate.url,
-    gatewayPort,
-    apiPort,
-    threads: 1,
-    policyCachePath: join(dir, 'last-seen.json'),
-    overrides: {
-      Matrix: { RegistrationSharedSecret: hs.registrationSharedSecret },
-      Reconciliation: { RetryIntervalMilliseconds: 200, RetryMaxIntervalMilliseconds: 500, ResyncIntervalMilliseconds: 0 },
-    },
+    registrationSharedSecret: hs.registrationSharedSecret,
+    overrides: { Reconciliation: { RetryIntervalMilliseconds: 200, RetryMaxIntervalMilliseconds: 500, ResyncIntervalMilliseconds: 0 } },
   });
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(raw));
-  const corporal = startCorporalProcess(['serve', '--config', configPath]);
-  t.teardown(() => ensureStopped(corporal));
-  const api = apiClient(apiPort);
 
   await api.statusWhenUp();
   await waitFor('two failed start attempts', async () => ((await api.status()).reconciler?.failedAttempts ?? 0) >= 2);
