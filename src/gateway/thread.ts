@@ -1,6 +1,7 @@
 /**
- * Gateway thread entry point and composition root: builds this thread's uWS app, request pipeline
- * and policy holder from `workerData`, listens, and follows the supervisor's messages.
+ * Gateway thread entry point and composition root: builds this thread's uWS app, request pipeline,
+ * policy holder, upstream pools and identity cache from `workerData`, listens, and follows the
+ * supervisor's messages. It owns the pools and the cache and closes them when the thread stops.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, logLevelOf } from '../common/logger.js';
@@ -11,6 +12,10 @@ import { loadUws } from './uws.js';
 import { GatewayServer } from './server.js';
 import { PolicyHolder } from './policy-holder.js';
 import { createPipeline } from './pipeline.js';
+import { UpstreamPools } from './upstream/pools.js';
+import { IdentityCache } from './identity/identity-cache.js';
+import { createWhoamiLookup } from './identity/whoami.js';
+import { AccessLog } from './access-log.js';
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -26,7 +31,22 @@ const { uws, native } = loadUws(config.HttpGateway.AllowUwsFallback);
 if (!native) logger.warn('uWebSockets.js native module unavailable: running on the slow fallback (HttpGateway.AllowUwsFallback)');
 
 const policy = new PolicyHolder(data.snapshot);
-const server = new GatewayServer({ uws, handle: createPipeline() });
+const pools = new UpstreamPools(config);
+const identities = new IdentityCache({
+  maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
+  ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
+  lookup: createWhoamiLookup({ dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
+});
+const pipeline = createPipeline({
+  policy,
+  identities,
+  pools,
+  timeouts: { upstreamMs: config.Matrix.TimeoutMilliseconds, exchangeMs: config.HttpGateway.TimeoutMilliseconds },
+  logger,
+  accessLog: config.HttpGateway.AccessLog ? new AccessLog(logger) : null,
+  publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
+});
+const server = new GatewayServer({ uws, handle: pipeline });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);
 if (!address) throw new Error(`invalid HttpGateway.ListenAddress ${config.HttpGateway.ListenAddress}`);
 
@@ -41,6 +61,7 @@ function crash(err: unknown): void {
   logger.fatal({ err: describeError(err) }, 'gateway thread crashed; closing its sockets');
   try {
     server.close();
+    pools.destroy().catch(() => {});
   } finally {
     logger.flush();
     process.exitCode = 1;
@@ -59,6 +80,8 @@ async function drain(deadline: number): Promise<void> {
   await server.whenIdle(deadline);
   if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
   server.close();
+  identities.clear();
+  await pools.close();
   logger.info('gateway thread stopped');
   logger.flush();
   port!.close();
@@ -81,6 +104,7 @@ port.on('message', (message: unknown) => {
       if (policy.offer(typed.snapshot)) post({ type: 'gateway.policy-applied', generation: typed.snapshot.generation });
       break;
     case 'identity.evict':
+      identities.evict(typed.tokens, typed.userId);
       break;
     case 'gateway.drain':
       drain(typed.deadline).catch((err) => logger.error({ err: describeError(err) }, 'drain failed'));
@@ -97,6 +121,7 @@ server.listen(address.host, address.port).then(
     logger.error({ address: config.HttpGateway.ListenAddress }, 'gateway thread cannot listen');
     post({ type: 'gateway.listen-failed', address: config.HttpGateway.ListenAddress });
     server.close();
+    pools.destroy().catch(() => {});
     logger.flush();
     port.close();
   },
