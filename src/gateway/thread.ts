@@ -81,7 +81,16 @@ async function drain(deadline: number): Promise<void> {
   if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
   server.close();
   identities.clear();
-  await pools.close();
+  // Upstream requests of the exchanges just closed are being aborted; should any still hang at
+  // the deadline, cut them: a drain never outlives its deadline.
+  const closed = await Promise.race([
+    pools.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()), false).unref()),
+  ]);
+  if (!closed) {
+    logger.warn('upstream connections still busy at the drain deadline; destroying them');
+    await pools.destroy();
+  }
   logger.info('gateway thread stopped');
   logger.flush();
   port!.close();

@@ -130,9 +130,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   /** The client exchange ended (response complete, or aborted). */
   clientSettled(): void {
     if (this.state === State.Streaming && this.ctx.exchange.finished) {
-      // A fixed-length response completes on its last byte, possibly before undici reports the
-      // end of the upstream response; nothing is left to do but release the timer.
+      // A fixed-length response completes with its last byte, which may have gone out through
+      // uWS' writable callback while undici was paused: resume it, or undici never reads the end
+      // of the upstream response and the connection never returns to the pool.
       this.clearWatchdog();
+      this.controller?.resume();
     }
   }
 
