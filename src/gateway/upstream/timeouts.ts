@@ -68,5 +68,5 @@ export function longPollWaitMs(rawQuery: string): number {
   }
   if (digits === '' || !previousDigit) return 0;
   const value = Number(digits);
-  return Number.isSafeInteger(value) ? value : 0;
+  return Number.isSafeInteger(value) ? value : Number.MAX_SAFE_INTEGER;
 }
