@@ -1,9 +1,9 @@
 import t from 'tap';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
-import { startGateway } from './gateway-harness.js';
-import { startHttpUpstream } from './http-upstream.js';
-import { openSocket, readAtLeast, waitFor } from './raw-client.js';
+import { startGateway } from './fixtures/gateway-harness.js';
+import { startHttpUpstream } from './fixtures/http-upstream.js';
+import { openSocket, readAtLeast, waitFor } from './fixtures/raw-client.js';
 
 /**
  * The uWS "hammer" idea applied to aborts: 1,000 clients that disconnect (FIN or RST) at random

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { startHttpUpstream } from './http-upstream.js';
+import { startHttpUpstream } from './fixtures/http-upstream.js';
 
 /**
  * The access log as an operator sees it: the gateway runs in a child process (its threads log to
@@ -11,7 +11,7 @@ import { startHttpUpstream } from './http-upstream.js';
  * status and byte counts; never a token.
  */
 
-const CHILD = fileURLToPath(new URL('./access-log-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./fixtures/access-log-child.js', import.meta.url));
 const HEADER_SECRET = 'syt_header_secret_token';
 const QUERY_SECRET = 'syt_query_secret_token';
 

@@ -2,8 +2,8 @@ import t from 'tap';
 import { Agent, request } from 'undici';
 import { startSynapse } from '../../support/start-synapse.js';
 import { login, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
-import { startGateway } from './gateway-harness.js';
-import { startCountingProxy, startHttpUpstream } from './http-upstream.js';
+import { startGateway } from './fixtures/gateway-harness.js';
+import { startCountingProxy, startHttpUpstream } from './fixtures/http-upstream.js';
 
 /**
  * The token → identity cache, observed at the wire: every whoami the gateway sends is counted by

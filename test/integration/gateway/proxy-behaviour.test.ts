@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
-import { startGateway, type GatewayHandle } from './gateway-harness.js';
-import { startHttpUpstream, type HttpUpstream } from './http-upstream.js';
-import { openSocket, readAtLeast, waitFor } from './raw-client.js';
+import { startGateway, type GatewayHandle } from './fixtures/gateway-harness.js';
+import { startHttpUpstream, type HttpUpstream } from './fixtures/http-upstream.js';
+import { openSocket, readAtLeast, waitFor } from './fixtures/raw-client.js';
 
 /**
  * Proxy behaviour that needs an upstream which misbehaves on purpose (never answers, stalls, dies

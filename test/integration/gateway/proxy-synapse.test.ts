@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { startSynapse } from '../../support/start-synapse.js';
 import { matrixCall, matrixRequest, createRoom, sendMessage } from '../../support/matrix-client.js';
-import { startGateway } from './gateway-harness.js';
+import { startGateway } from './fixtures/gateway-harness.js';
 
 /**
  * The data plane against a real Synapse: everything a client does goes through Corporal's real
