@@ -26,7 +26,7 @@ export interface CreateLoggerOptions {
   level: LogLevel;
   /** Which process or thread logs (`supervisor`, `gateway-1`, `control`, …). */
   component: string;
-  /** Write synchronously (default true). Gateway threads pass false to batch writes off the hot path. */
+  /** Write synchronously (default true). Gateway threads pass false: writes are queued and flushed asynchronously, batching under load. */
   sync?: boolean;
 }
 
@@ -42,7 +42,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const sync = options.sync ?? true;
-  return pino(pinoOptions, pino.destination({ dest: 1, sync, minLength: sync ? 0 : 4096 }));
+  return pino(pinoOptions, pino.destination({ dest: 1, sync }));
 }
 
 /** A logger that discards everything (tests, CLI commands that print their own output). */

@@ -49,13 +49,20 @@ export interface UserSetAvatarAction {
   avatarUri: string;
 }
 
-/** Unlock the account; strip matrix-corporal's "[x] " display-name marker if present. */
+/**
+ * Unlock the account. The profile is not touched: when matrix-corporal's "[x] " display-name marker
+ * must go, the planner emits a `user.set_display_name` after this action.
+ */
 export interface UserActivateAction {
   type: 'user.activate';
   userId: string;
 }
 
-/** Lock the account and revoke its sessions (admin-minted tokens included). */
+/**
+ * Lock the account and revoke its sessions (admin-minted tokens included). The profile is not
+ * touched: with `Reconciliation.DeactivatedDisplayNameMarker` the planner emits the marked
+ * `user.set_display_name` just before this action.
+ */
 export interface UserDeactivateAction {
   type: 'user.deactivate';
   userId: string;

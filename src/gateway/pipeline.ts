@@ -34,15 +34,14 @@ import type { ClientExchange } from './respond.js';
 import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
 import { ErrCode } from '../common/matrix-errors.js';
 import { CORS_HEADERS } from './respond.js';
-import { routeRequest, type RouteDecision } from './route-shim.js';
+import { routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
 import { extractCredentials } from './identity/credentials.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
 
-/** matrix-corporal's health/info route and its exact answer. */
-export const INFO_PATH = '/_matrix/client/corporal';
+/** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
 
 /** What the pipeline needs; built by the thread's composition root. */
@@ -112,7 +111,7 @@ export class Pipeline implements UpstreamResponseObserver {
         exchange.sendMatrixError(403, ErrCode.Forbidden, 'API version not supported by gateway');
         return false;
       case 'internal-rest-auth':
-        // Answered by the firewall work; until then proxied like any other request.
+        // Answered by the firewall work (login interception, REST auth); until then proxied.
         ctx.routeId = 'internal-rest-auth';
         return true;
       case 'route':

@@ -1,7 +1,7 @@
 import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { ClientExchange, ExchangeEvents } from './respond.js';
-import type { RouteMatch } from './route-shim.js';
+import type { RouteMatch } from './router/index.js';
 import type { Credentials } from './identity/credentials.js';
 import { NO_CREDENTIALS } from './identity/credentials.js';
 import { ANONYMOUS, type Identity } from './identity/identity.js';

@@ -16,6 +16,7 @@ import { UpstreamPools } from './upstream/pools.js';
 import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
+import { decodeSnapshot } from '../policy/transport.js';
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -30,7 +31,7 @@ function post(message: Unversioned<GatewayToSupervisor>): void {
 const { uws, native } = loadUws(config.HttpGateway.AllowUwsFallback);
 if (!native) logger.warn('uWebSockets.js native module unavailable: running on the slow fallback (HttpGateway.AllowUwsFallback)');
 
-const policy = new PolicyHolder(data.snapshot);
+const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.bytes) : null);
 const pools = new UpstreamPools(config);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
@@ -110,7 +111,9 @@ port.on('message', (message: unknown) => {
   const typed = message as SupervisorToGateway;
   switch (typed.type) {
     case 'policy.snapshot':
-      if (policy.offer(typed.snapshot)) post({ type: 'gateway.policy-applied', generation: typed.snapshot.generation });
+      if (typed.snapshot.generation > (policy.current?.generation ?? 0) && policy.offer(decodeSnapshot(typed.snapshot.bytes))) {
+        post({ type: 'gateway.policy-applied', generation: typed.snapshot.generation });
+      }
       break;
     case 'identity.evict':
       identities.evict(typed.tokens, typed.userId);

@@ -1,0 +1,23 @@
+import type { Action } from '../actions.js';
+import type { ObservedRoom } from '../state.js';
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { PlanOptions, PlanWarning, PlanWarningCode } from './types.js';
+
+/** The mutable accumulator of one `planReconciliation` call (never shared between calls). */
+export interface PlanContext {
+  readonly policy: PolicySnapshot;
+  readonly options: PlanOptions;
+  /** Managed rooms whose state was read, by id; the others are in `Plan.skippedRooms`. */
+  readonly readableRooms: ReadonlyMap<string, ObservedRoom>;
+  /** Policy user → readable managed rooms they are joined to, in `managedRoomIds` order. */
+  readonly joinedManagedRooms: ReadonlyMap<string, readonly string[]>;
+  readonly actions: Action[];
+  readonly warnings: PlanWarning[];
+  /** roomId → userId → level (users in policy order); the rooms are put in order when the groups are appended. */
+  readonly levelGroups: Map<string, Record<string, number>>;
+}
+
+/** Records a warning. */
+export function warn(ctx: PlanContext, code: PlanWarningCode, userId: string, roomId: string | null, message: string): void {
+  ctx.warnings.push({ code, userId, roomId, message });
+}

@@ -1,0 +1,64 @@
+import type { SnapshotUser } from '../../policy/snapshot.js';
+import type { ObservedRoom } from '../state.js';
+import { warn, type PlanContext } from './plan-context.js';
+
+/** How the memberships of one user are planned. */
+export interface MembershipMode {
+  /**
+   * Active users get joins and power levels. Inactive users only leave (matrix-corporal joined
+   * inactive users to their `joinedRooms`, reference quirk #5): they stay where the policy lists
+   * them and are already joined, and their power levels are left alone.
+   */
+  isActive: boolean;
+  /** The account is locked while it leaves, so its tokens are refused: the corporal user kicks. */
+  viaKick: boolean;
+}
+
+/**
+ * Appends the user's `room.join` (in `joinedRooms` order) and `room.leave` actions (managed rooms
+ * the user is in but should not be, in `managedRoomIds` order), and collects power levels into
+ * `ctx.levelGroups`. Rooms that are not readable are left alone (they are reported once, in
+ * `Plan.skippedRooms`); rooms that are not managed are warned about and skipped.
+ */
+export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: MembershipMode): void {
+  for (const [roomId, level] of user.joinedRooms) {
+    if (!ctx.policy.managedRoomIds.has(roomId)) {
+      warn(ctx, 'plan.room_not_managed', user.id, roomId, `${user.id} should be in ${roomId}, but that room is not managed`);
+      continue;
+    }
+    const room = ctx.readableRooms.get(roomId);
+    if (room === undefined) continue;
+    if (!room.joinedMembers.has(user.id)) {
+      if (!mode.isActive) continue;
+      // Unbanning is a moderation decision Corporal does not take on its own; the join would fail anyway.
+      if (room.bannedMembers.has(user.id)) {
+        warn(ctx, 'plan.user_banned', user.id, roomId, `${user.id} should be in ${roomId}, but is banned from it; Corporal does not unban`);
+        continue;
+      }
+      ctx.actions.push({ type: 'room.join', userId: user.id, roomId });
+    }
+    if (mode.isActive) planPowerLevel(ctx, user, room, level);
+  }
+  for (const roomId of ctx.joinedManagedRooms.get(user.id) ?? []) {
+    if (!user.joinedRooms.has(roomId)) ctx.actions.push({ type: 'room.leave', userId: user.id, roomId, viaKick: mode.viaKick });
+  }
+}
+
+/**
+ * Adds the user's policy level to the room's group when it differs from the effective current one
+ * (`users[user] ?? users_default`). matrix-corporal set the level on every join; an equal level is
+ * a no-op write of the whole power-levels event, so it is skipped. Schema-1 users
+ * (`powerLevelsManaged: false`) and room creators are never touched: a v12 creator has unlimited
+ * power, and MSC4289 forbids listing them in the event's `users`.
+ */
+function planPowerLevel(ctx: PlanContext, user: SnapshotUser, room: ObservedRoom, level: number): void {
+  if (!user.powerLevelsManaged || room.creators.has(user.id)) return;
+  const current = Object.hasOwn(room.powerLevelUsers, user.id) ? room.powerLevelUsers[user.id] : undefined;
+  if ((current ?? room.usersDefault) === level) return;
+  let group = ctx.levelGroups.get(room.roomId);
+  if (group === undefined) {
+    group = {};
+    ctx.levelGroups.set(room.roomId, group);
+  }
+  group[user.id] = level;
+}

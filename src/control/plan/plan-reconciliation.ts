@@ -1,0 +1,80 @@
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { ObservedRoom, ObservedState } from '../state.js';
+import type { PlanContext } from './plan-context.js';
+import { planUser } from './plan-user.js';
+import type { Plan, PlanOptions, SkippedRoom } from './types.js';
+
+/**
+ * Computes the actions that bring the homeserver from `observed` to `policy` (matrix-corporal's
+ * Computator with Corporal's fixes; rules in docs/reconciliation.md).
+ *
+ * Pure and deterministic: no I/O, no clock, no logging, inputs untouched; the output depends on
+ * the policy's order only (users in `policy.users` order, each user's rooms in `joinedRooms`
+ * order, leaves and skipped rooms in `managedRoomIds` order, power-level groups in the order their
+ * rooms are first seen in the policy), never on the iteration order of `observed`.
+ * Users not in the policy are never touched.
+ */
+export function planReconciliation(observed: ObservedState, policy: PolicySnapshot, options: PlanOptions): Plan {
+  const readableRooms = new Map<string, ObservedRoom>();
+  const skippedRooms: SkippedRoom[] = [];
+  for (const roomId of policy.managedRoomIds) {
+    const room = observed.rooms.get(roomId);
+    if (room === undefined) skippedRooms.push({ roomId, reason: 'room was not observed' });
+    else if (!room.readable) skippedRooms.push({ roomId, reason: room.error ?? 'room state could not be read' });
+    else readableRooms.set(roomId, room);
+  }
+
+  const ctx: PlanContext = {
+    policy,
+    options,
+    readableRooms,
+    joinedManagedRooms: joinedManagedRooms(policy, readableRooms),
+    actions: [],
+    warnings: [],
+    levelGroups: new Map(),
+  };
+  const only = options.users ?? null;
+  for (const user of policy.users.values()) {
+    if (only !== null && !only.has(user.id)) continue;
+    planUser(ctx, user, observed.users.get(user.id) ?? null);
+  }
+  appendLevelGroups(ctx);
+  return { actions: ctx.actions, warnings: ctx.warnings, skippedRooms };
+}
+
+/**
+ * Policy user → the readable managed rooms they are joined to, in `managedRoomIds` order: built
+ * once from the room member lists so that planning leaves costs O(memberships), not O(users × rooms).
+ */
+function joinedManagedRooms(policy: PolicySnapshot, readableRooms: ReadonlyMap<string, ObservedRoom>): Map<string, string[]> {
+  const byUser = new Map<string, string[]>();
+  for (const room of readableRooms.values()) {
+    for (const userId of room.joinedMembers) {
+      if (!policy.users.has(userId)) continue;
+      const rooms = byUser.get(userId);
+      if (rooms === undefined) byUser.set(userId, [room.roomId]);
+      else rooms.push(room.roomId);
+    }
+  }
+  return byUser;
+}
+
+/**
+ * Appends one `room.users_set_power_levels` per room with changes, after every other action.
+ * Rooms come in the order they are first seen in the whole policy (users in policy order, rooms
+ * in `joinedRooms` order), not in the order changes were found: that order ignores the users
+ * filter, so a filtered plan is exactly the full plan's part for those users.
+ */
+function appendLevelGroups(ctx: PlanContext): void {
+  let remaining = ctx.levelGroups.size;
+  for (const user of ctx.policy.users.values()) {
+    if (remaining === 0) return;
+    for (const roomId of user.joinedRooms.keys()) {
+      const levels = ctx.levelGroups.get(roomId);
+      if (levels === undefined) continue;
+      ctx.actions.push({ type: 'room.users_set_power_levels', roomId, levels });
+      ctx.levelGroups.delete(roomId);
+      remaining -= 1;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import type { Action } from '../actions.js';
+
+/** Inputs of the planner besides the observed and desired state. */
+export interface PlanOptions {
+  /**
+   * Config `Reconciliation.DeactivatedDisplayNameMarker`: when a user is deactivated, first set
+   * their display name to `"[x] " + name` (a `user.set_display_name` just before `user.deactivate`).
+   */
+  deactivatedDisplayNameMarker: boolean;
+  /**
+   * Config `Matrix.AuthSharedSecret`, the key of the derived password put into `user.create`.
+   * A secret: the planner never logs it, and neither may its callers.
+   */
+  authSharedSecret: string;
+  /**
+   * Plan only for these policy users (a run for "only the changed users"); `null` or absent = all.
+   * Each user's actions and warnings are the same as in a full plan; a power-level group then only
+   * holds the filtered users' levels.
+   */
+  users?: ReadonlySet<string> | null;
+}
+
+/** Stable codes of the planner's warnings (they appear identically in logs and fixtures). */
+export type PlanWarningCode =
+  /** A `joinedRooms` room that is not in `managedRoomIds`: skipped (as matrix-corporal does). */
+  | 'plan.room_not_managed'
+  /** The user must be in a managed room they are banned from: Corporal does not unban, join skipped. */
+  | 'plan.user_banned'
+  /** The account is deactivated (erased) on the homeserver but active in the policy: nothing planned. */
+  | 'plan.account_erased';
+
+/** Something the planner could not do, for the operator. Never holds a secret. */
+export interface PlanWarning {
+  code: PlanWarningCode;
+  userId: string;
+  /** The room concerned, or `null` when the warning is about the account. */
+  roomId: string | null;
+  message: string;
+}
+
+/** A managed room for which nothing was planned because its state could not be read. */
+export interface SkippedRoom {
+  roomId: string;
+  /** The observer's error, or why the room has no usable state. */
+  reason: string;
+}
+
+/**
+ * The planner's result. `actions` run in order: per user (policy order) activation, password,
+ * profile and membership actions, then one `room.users_set_power_levels` per room (rooms in the
+ * order they first appear in the policy's `joinedRooms`). `user.create` actions carry a password: log actions through `redactAction` only.
+ */
+export interface Plan {
+  actions: Action[];
+  warnings: PlanWarning[];
+  /** Unreadable (or unobserved) managed rooms, in `managedRoomIds` order. */
+  skippedRooms: SkippedRoom[];
+}

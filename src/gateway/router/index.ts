@@ -1,0 +1,9 @@
+/**
+ * The gateway's Synapse-exact router: `routeRequest` decides, for one request, what the gateway
+ * does and which Synapse action (route id) it is. See docs/routing.md.
+ */
+export { routeRequest, INFO_PATH, INTERNAL_REST_AUTH_PATH } from './route-request.js';
+export type { RouteDecision, RouteMatch } from './route-request.js';
+export { ROUTE_IDS, ROUTE_ID_DOCS } from './route-ids.js';
+export type { RouteId } from './route-ids.js';
+export { unquote } from './unquote.js';

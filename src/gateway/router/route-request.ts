@@ -1,0 +1,174 @@
+import type { RouteId } from './route-ids.js';
+import type { RouteFamilies, RouteHit } from './route-spec.js';
+import { matchRoute } from './route-spec.js';
+import { CLIENT_ROUTES, CLIENT_ROUTE_SPECS } from './client-routes.js';
+import { MEDIA_ROUTES } from './media-routes.js';
+import { cleanPath, isCanonicalPath } from './canonical-path.js';
+
+/** What Synapse would execute for a request: the action, its decoded path params and the prefix. */
+export interface RouteMatch {
+  readonly id: RouteId;
+  /** Path params, percent-decoded exactly as Synapse decodes them (Python `unquote`). */
+  readonly params: Readonly<Record<string, string>>;
+  /**
+   * The prefix the route was found under: `v3`, `r0`, `api/v1`, `v1`, `unstable`,
+   * `unstable/<vendor>` (e.g. `unstable/org.matrix.msc3882`), `media/<version>` for the legacy
+   * media tree, or `''` outside both trees.
+   */
+  readonly prefix: string;
+}
+
+/** The router's verdict on one request. */
+export type RouteDecision =
+  /** Non-canonical path: answer 301 with this `Location` (the cleaned path plus the raw query). */
+  | { readonly kind: 'redirect'; readonly location: string }
+  /** `/_matrix/client/<r|v><digits>/…` other than r0, v1, v3: 403 M_FORBIDDEN "API version not supported by gateway". */
+  | { readonly kind: 'unsupported-version' }
+  /** Any OPTIONS request: answered locally with the CORS headers, never proxied. */
+  | { readonly kind: 'options' }
+  /** GET /_matrix/client/corporal: the health/info answer. */
+  | { readonly kind: 'info' }
+  /** POST /_matrix/corporal/_matrix-internal/identity/v1/check_credentials: internal REST auth. */
+  | { readonly kind: 'internal-rest-auth' }
+  /** Everything else: a recognised route or the catch-all `other`. */
+  | { readonly kind: 'route'; readonly match: RouteMatch };
+
+/** matrix-corporal's health/info path. */
+export const INFO_PATH = '/_matrix/client/corporal';
+/** matrix-corporal's internal REST auth endpoint (for the REST password-provider module). */
+export const INTERNAL_REST_AUTH_PATH = '/_matrix/corporal/_matrix-internal/identity/v1/check_credentials';
+
+const CLIENT_ROOT = '/_matrix/client/';
+const MEDIA_ROOT = '/_matrix/media/';
+/** matrix-corporal's version guard: these versions pass, any other `r<digits>`/`v<digits>` is refused. */
+const SUPPORTED_VERSIONS: ReadonlySet<string> = new Set(['r0', 'v1', 'v3']);
+const VERSION_SEGMENT = /^[rv][0-9]+$/;
+/**
+ * Segments that are never a vendor segment right after `unstable/`: the first segments of our
+ * routes, and every first segment Synapse 1.163.2 serves directly under `unstable/` (from its
+ * route tables). Without the latter, `unstable/pushrules/rooms/…/state/…` — a push-rule path to
+ * Synapse — would be read as vendor `pushrules` in front of a state route.
+ */
+const NOT_VENDOR_SEGMENTS: ReadonlySet<string> = new Set([
+  ...CLIENT_ROUTE_SPECS.map((spec) => spec.template.split('/')[0] ?? ''),
+  'media',
+  ...['account', 'account_validity', 'add_threepid', 'admin', 'appservice', 'auth', 'auth_metadata', 'capabilities'],
+  ...['createRoom', 'delete_devices', 'devices', 'directory', 'events', 'initialSync', 'join', 'joined_rooms', 'keys'],
+  ...['knock', 'login', 'logout', 'mutual_rooms', 'notifications', 'password_policy', 'presence', 'profile'],
+  ...['publicRooms', 'pushers', 'pushrules', 'refresh', 'register', 'registration', 'room_keys', 'rooms', 'search'],
+  ...['sendToDevice', 'sync', 'thirdparty', 'tokenrefresh', 'user', 'user_directory', 'voip'],
+]);
+
+const OPTIONS: RouteDecision = Object.freeze({ kind: 'options' });
+const INFO: RouteDecision = Object.freeze({ kind: 'info' });
+const INTERNAL_REST_AUTH: RouteDecision = Object.freeze({ kind: 'internal-rest-auth' });
+const UNSUPPORTED_VERSION: RouteDecision = Object.freeze({ kind: 'unsupported-version' });
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+const OTHER_BY_PREFIX: ReadonlyMap<string, RouteDecision> = new Map(
+  ['', 'r0', 'v1', 'v3', 'unstable', 'api/v1'].map((prefix) => [
+    prefix,
+    Object.freeze({ kind: 'route', match: Object.freeze({ id: 'other', params: NO_PARAMS, prefix }) }),
+  ]),
+);
+
+/**
+ * Decides what the gateway does with a request, and for proxied requests which Synapse action
+ * (route id) it is. Pure and synchronous; called once per request.
+ *
+ * - `method` as the client sent it; compared case-insensitively (a lower-case write method is
+ *   policed like the upper-case one), HEAD is matched as GET, as Synapse does.
+ * - `rawPath` is the undecoded path exactly as it will be forwarded to Synapse (no query); the
+ *   router matches the raw bytes like Synapse's regexes do and decodes only the params.
+ * - `rawQuery` is the undecoded query string without `?` (`''` if none); it only ends up in a
+ *   redirect's `Location`.
+ *
+ * Order: OPTIONS, non-canonical path (redirect), internal REST auth, client tree (info, version
+ * guard, routes), media tree, catch-all. See docs/routing.md.
+ */
+export function routeRequest(method: string, rawPath: string, rawQuery: string): RouteDecision {
+  const normalisedMethod = normaliseMethod(method);
+  if (normalisedMethod === 'OPTIONS') return OPTIONS;
+  if (!isCanonicalPath(rawPath)) {
+    return { kind: 'redirect', location: rawQuery === '' ? cleanPath(rawPath) : `${cleanPath(rawPath)}?${rawQuery}` };
+  }
+  if (rawPath.startsWith(CLIENT_ROOT)) return routeClientTree(normalisedMethod, rawPath.slice(CLIENT_ROOT.length));
+  if (rawPath === INTERNAL_REST_AUTH_PATH && normalisedMethod === 'POST') return INTERNAL_REST_AUTH;
+  if (rawPath.startsWith(MEDIA_ROOT)) return routeMediaTree(normalisedMethod, rawPath.slice(MEDIA_ROOT.length));
+  return otherDecision('');
+}
+
+/** `rest` is the path after `/_matrix/client/`. */
+function routeClientTree(method: string, rest: string): RouteDecision {
+  const slash = rest.indexOf('/');
+  const first = slash === -1 ? rest : rest.slice(0, slash);
+  let prefix: string;
+  let remainder: string;
+  if (first === 'r0' || first === 'v1' || first === 'v3' || first === 'unstable') {
+    prefix = first;
+    remainder = slash === -1 ? '' : rest.slice(slash + 1);
+  } else if (first === 'api' && (rest === 'api/v1' || rest.startsWith('api/v1/'))) {
+    prefix = 'api/v1';
+    remainder = rest.slice('api/v1/'.length);
+  } else if (VERSION_SEGMENT.test(first) && !SUPPORTED_VERSIONS.has(first)) {
+    // matrix-corporal's guard against new API versions whose routes it does not know (e.g. v4).
+    return UNSUPPORTED_VERSION;
+  } else if (first === 'corporal' && slash === -1) {
+    return method === 'GET' ? INFO : otherDecision('');
+  } else {
+    return otherDecision('');
+  }
+
+  let segments = remainder.split('/');
+  if (prefix === 'unstable' && segments.length > 1 && !NOT_VENDOR_SEGMENTS.has(segments[0] ?? '')) {
+    // unstable/<vendor>/…: Synapse serves some routes only under a vendor segment
+    // (org.matrix.msc3882/login/token, org.matrix.simplified_msc3575/sync,
+    // uk.tcpip.msc4133/profile/…), some compiled with unescaped dots that match any character.
+    // Any vendor segment is accepted in front of any known family: an unknown one is a 404 at
+    // Synapse, and a new vendor alias of a policed route is policed without a code change.
+    prefix = `unstable/${segments[0] ?? ''}`;
+    segments = segments.slice(1);
+  }
+  if (segments[0] === 'media') {
+    return mediaDecision(segments.slice(1), method, prefix);
+  }
+  const hit = matchTolerantOfTrailingSlash(CLIENT_ROUTES, segments, method);
+  return hit === null ? otherDecision(prefix) : routeDecision(hit.id, hit.params, prefix);
+}
+
+/** `rest` is the path after `/_matrix/media/`. */
+function routeMediaTree(method: string, rest: string): RouteDecision {
+  const slash = rest.indexOf('/');
+  const prefix = `media/${slash === -1 ? rest : rest.slice(0, slash)}`;
+  const segments = slash === -1 ? [] : rest.slice(slash + 1).split('/');
+  return mediaDecision(segments, method, prefix);
+}
+
+function mediaDecision(segments: readonly string[], method: string, prefix: string): RouteDecision {
+  const hit = matchTolerantOfTrailingSlash(MEDIA_ROUTES, segments, method);
+  return hit === null ? routeDecision('media.other', NO_PARAMS, prefix) : routeDecision(hit.id, hit.params, prefix);
+}
+
+/**
+ * Synapse's match first; if none, and the path ends in one `/`, the match without it. Synapse
+ * 404s/405s most of these, so policing them costs nothing; matrix-corporal tolerated the trailing
+ * slash on its policed routes after `…/state/m.room.encryption/` was used to bypass a check.
+ * Where Synapse does execute the slashed form (an empty txnId or state key), the exact match wins.
+ */
+function matchTolerantOfTrailingSlash(families: RouteFamilies, segments: readonly string[], method: string): RouteHit | null {
+  const hit = matchRoute(families, segments, method);
+  if (hit !== null || segments.length < 2 || segments[segments.length - 1] !== '') return hit;
+  return matchRoute(families, segments.slice(0, -1), method);
+}
+
+function normaliseMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return upper === 'HEAD' ? 'GET' : upper;
+}
+
+function otherDecision(prefix: string): RouteDecision {
+  return OTHER_BY_PREFIX.get(prefix) ?? routeDecision('other', NO_PARAMS, prefix);
+}
+
+function routeDecision(id: RouteId, params: Readonly<Record<string, string>>, prefix: string): RouteDecision {
+  return { kind: 'route', match: { id, params, prefix } };
+}

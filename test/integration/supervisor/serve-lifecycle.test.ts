@@ -1,0 +1,75 @@
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort } from '../../support/free-port.js';
+import { testConfigRaw } from '../../support/corporal-config.js';
+import { startCorporalProcess, ensureStopped } from '../../support/corporal-process.js';
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+t.test('serve: threads and child start, a killed child is restarted, SIGTERM drains and exits 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  const port = await findFreePort();
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads: 2, policyCachePath: join(dir, 'policy.json') })));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+
+  await corporal.waitForLog((l) => l.msg === 'corporal started');
+  const listening = corporal.logs.filter((l) => l.msg === 'gateway thread listening');
+  await corporal.waitForLog((l) => l.msg === 'gateway thread listening' && l.component !== listening[0]?.component);
+  const ready = await corporal.waitForLog((l) => l.msg === 'control child ready');
+  const firstChildPid = ready.pid as number;
+  t.type(firstChildPid, 'number');
+
+  const info = await fetch(`http://127.0.0.1:${port}/_matrix/client/corporal`);
+  t.equal(info.status, 200);
+  t.equal(await info.text(), 'Matrix Client-Server API protected by Matrix Corporal');
+
+  process.kill(firstChildPid, 'SIGKILL');
+  const restartLog = await corporal.waitForLog((l) => l.supervised === 'control child' && l.signal === 'SIGKILL');
+  t.equal(restartLog.restart, 1);
+  const again = await corporal.waitForLog((l) => l.msg === 'control child ready' && l.pid !== firstChildPid);
+  t.not(again.pid, firstChildPid, 'a new control child runs');
+  t.equal((await fetch(`http://127.0.0.1:${port}/_matrix/client/corporal`)).status, 200, 'the gateway kept serving');
+
+  const stoppedAt = Date.now();
+  corporal.process.kill('SIGTERM');
+  const code = await corporal.exited;
+  t.equal(code, 0, 'exit code 0');
+  t.ok(Date.now() - stoppedAt < 3000 + 2000, 'within the drain deadline');
+  t.ok(await portIsFree(port), 'the port is released');
+  t.notOk(corporal.text.join('').includes('Assertion failed'), 'no native assertion');
+});
+
+t.test('serve: an unusable listen address fails start-up with exit code 1', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads: 1, policyCachePath: join(dir, 'policy.json') })));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  t.equal(await corporal.exited, 1);
+  t.ok(corporal.logs.some((l) => l.msg === 'start-up failed'));
+});
+
+t.test('serve: an invalid config exits 2 before starting anything', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, '{"Matrix": {}}');
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  t.equal(await corporal.exited, 2);
+  t.match(corporal.text.join(''), /Matrix\.TimeoutMilliseconds needs to be a positive number/);
+});

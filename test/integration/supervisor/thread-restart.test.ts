@@ -1,0 +1,53 @@
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from '../../../src/common/logger.js';
+import { findFreePort } from '../../support/free-port.js';
+import { testConfig } from '../../support/corporal-config.js';
+import { Supervisor } from '../../../src/supervisor/supervisor.js';
+
+t.test('a crashed gateway thread is restarted while the other keeps serving', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger: Logger = pino({ level: 'info' }, new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  }));
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-threads-'));
+  const port = await findFreePort();
+  const config = testConfig({ gatewayPort: port, threads: 2, policyCachePath: join(dir, 'policy.json') });
+  const supervisor = new Supervisor({
+    config,
+    configPath: join(dir, 'config.json'),
+    logger,
+    faultInjection: true,
+    restart: { initialMs: 200, maxMs: 1000, stableAfterMs: 60_000, crashLoopThreshold: 5 },
+  });
+  t.teardown(() => supervisor.stop());
+  await supervisor.start();
+  t.equal(supervisor.threads.alive, 2);
+
+  supervisor.threads.injectFault(1);
+  const deadline = Date.now() + 10_000;
+  let sawDown = false;
+  let served = 0;
+  while (Date.now() < deadline) {
+    if (supervisor.threads.alive < 2) sawDown = true;
+    const response = await fetch(`http://127.0.0.1:${port}/_matrix/client/corporal`);
+    if (response.status === 200) served += 1;
+    if (sawDown && supervisor.threads.alive === 2) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  t.ok(sawDown, 'the thread went down');
+  t.equal(supervisor.threads.alive, 2, 'and came back');
+  t.ok(served > 0, 'requests were served throughout');
+  const restart = lines.find((l) => l.supervised === 'gateway thread 1');
+  t.match(restart, { exitCode: 1, restart: 1 }, 'the restart is logged');
+
+  await supervisor.stop();
+  t.equal(supervisor.threads.alive, 0);
+});

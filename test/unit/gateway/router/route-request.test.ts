@@ -1,0 +1,46 @@
+import t from 'tap';
+import { routeRequest } from '../../../../src/gateway/router/route-request.js';
+import type { RouteDecision } from '../../../../src/gateway/router/route-request.js';
+import { loadRouteRows } from '../../../fixtures/routes/fixture-files.js';
+import type { ExpectedDecision } from '../../../fixtures/routes/fixture-files.js';
+
+/** The decision reduced to the fields the row checks. */
+function comparable(decision: RouteDecision, expect: ExpectedDecision): ExpectedDecision {
+  const out: ExpectedDecision = { kind: decision.kind };
+  if (decision.kind === 'redirect' && expect.location !== undefined) out.location = decision.location;
+  if (decision.kind === 'route') {
+    if (expect.id !== undefined) out.id = decision.match.id;
+    if (expect.params !== undefined) out.params = { ...decision.match.params };
+    if (expect.prefix !== undefined) out.prefix = decision.match.prefix;
+  }
+  return out;
+}
+
+const rows = loadRouteRows();
+
+t.test('fixture rows', (t) => {
+  t.ok(rows.length >= 250, `${rows.length} rows`);
+  for (const row of rows) {
+    const decision = routeRequest(row.method, row.path, row.query ?? '');
+    t.same(comparable(decision, row.expect), row.expect, `${row.file}: ${row.method} ${row.path}${row.note ? ` (${row.note})` : ''}`);
+  }
+  t.end();
+});
+
+t.test('every route decision carries params and a prefix', (t) => {
+  for (const row of rows) {
+    const decision = routeRequest(row.method, row.path, row.query ?? '');
+    if (decision.kind !== 'route') continue;
+    t.equal(typeof decision.match.prefix, 'string');
+    t.equal(typeof decision.match.params, 'object');
+  }
+  t.end();
+});
+
+t.test('shared decisions cannot be mutated by a caller', (t) => {
+  const other = routeRequest('GET', '/_matrix/client/versions', '');
+  t.ok(Object.isFrozen(other), 'catch-all decision is frozen');
+  t.ok(other.kind === 'route' && Object.isFrozen(other.match) && Object.isFrozen(other.match.params));
+  t.ok(Object.isFrozen(routeRequest('OPTIONS', '/', '')));
+  t.end();
+});

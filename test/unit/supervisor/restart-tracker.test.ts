@@ -1,0 +1,37 @@
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type { Logger } from '../../../src/common/logger.js';
+import { RestartTracker } from '../../../src/supervisor/restart-tracker.js';
+
+function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream) as unknown as Logger, lines };
+}
+
+t.test('backs off exponentially and reports a crash loop', async (t) => {
+  const { logger, lines } = capture();
+  const tracker = new RestartTracker('thing', logger, { initialMs: 10, maxMs: 50, stableAfterMs: 60_000, crashLoopThreshold: 3 });
+  tracker.started();
+  const delays = [1, 2, 3, 4].map(() => tracker.failed(1, null));
+  t.same(delays, [10, 20, 40, 50]);
+  t.equal(tracker.restarts, 4);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(lines.map((l) => l.level), [40, 40, 50, 50], 'warnings, then errors once it loops');
+  t.match(String(lines[2]!.msg), /crash-looping/);
+  t.match(lines[0], { supervised: 'thing', exitCode: 1, restart: 1, delayMs: 10 });
+});
+
+t.test('a stable run resets the backoff', async (t) => {
+  const { logger } = capture();
+  const tracker = new RestartTracker('thing', logger, { initialMs: 10, maxMs: 50, stableAfterMs: 0, crashLoopThreshold: 3 });
+  tracker.started();
+  t.equal(tracker.failed(null, 'SIGKILL'), 10);
+  t.equal(tracker.failed(null, 'SIGKILL'), 10, 'stableAfterMs 0: every run counts as stable');
+});
