@@ -40,6 +40,8 @@ import { extractCredentials } from './identity/credentials.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
+import type { GatewayAuthPhases } from './login/gateway-auth.js';
+import type { PhaseContinuation } from './login/login-phase.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -55,6 +57,8 @@ export interface PipelineDeps {
   accessLog: RequestFinishedListener | null;
   /** Tells every other gateway thread to drop tokens (the local cache is already updated). */
   publishEviction(eviction: LogoutEviction): void;
+  /** Login interception, UIA password stages and internal REST auth (gateway/login/gateway-auth.ts). */
+  auth: GatewayAuthPhases;
 }
 
 /** Builds the request handler of a gateway thread. */
@@ -67,6 +71,8 @@ export function createPipeline(deps: PipelineDeps): ExchangeHandler {
 export class Pipeline implements UpstreamResponseObserver {
   private readonly headerCollector = new HeaderCollector();
   private readonly proxySettings: ProxySettings;
+  /** How the auth phases continue: into the proxy, or into the error mapping. */
+  private readonly afterAuth: PhaseContinuation;
 
   constructor(private readonly deps: PipelineDeps) {
     this.proxySettings = {
@@ -75,6 +81,10 @@ export class Pipeline implements UpstreamResponseObserver {
       observer: this,
       logger: deps.logger,
       answerError: (ctx, err) => answerError(ctx, err, deps.logger),
+    };
+    this.afterAuth = {
+      proceed: (ctx) => this.proxy(ctx),
+      fail: (ctx, err) => answerError(ctx, err, deps.logger),
     };
   }
 
@@ -111,9 +121,11 @@ export class Pipeline implements UpstreamResponseObserver {
         exchange.sendMatrixError(403, ErrCode.Forbidden, 'API version not supported by gateway');
         return false;
       case 'internal-rest-auth':
-        // Answered by the firewall work (login interception, REST auth); until then proxied.
+        // Answered here, before the policy requirement: no hooks, no token, and a missing policy
+        // is the endpoint's own 500 (reference §6.8).
         ctx.routeId = 'internal-rest-auth';
-        return true;
+        this.deps.auth.internalAuth.run(ctx, this.afterAuth.fail);
+        return false;
       case 'route':
         ctx.route = decision.match;
         ctx.routeId = decision.match.id;
@@ -157,6 +169,20 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** After identity: (hooks and checks go here, see the module comment), then the proxy. */
   private identified(ctx: RequestContext): void {
+    this.authenticate(ctx);
+  }
+
+  /**
+   * Login interception and UIA password stages (gateway/login, gateway/uia): after before-hooks
+   * and policy checks, so they act on the body as hooks left it and only on allowed requests.
+   * Either takes the request over (and proxies it itself once done), or it goes straight on.
+   */
+  private authenticate(ctx: RequestContext): void {
+    if (ctx.routeId === 'login') {
+      this.deps.auth.login.run(ctx, this.afterAuth);
+      return;
+    }
+    if (this.deps.auth.uia.run(ctx, this.afterAuth)) return;
     this.proxy(ctx);
   }
 

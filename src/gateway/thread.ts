@@ -16,6 +16,8 @@ import { UpstreamPools } from './upstream/pools.js';
 import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
+import { createOffloadPool } from '../offload/pool.js';
+import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { decodeSnapshot } from '../policy/transport.js';
 
 const port = parentPort;
@@ -38,6 +40,7 @@ const identities = new IdentityCache({
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
   lookup: createWhoamiLookup({ dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
 });
+const offload = createOffloadPool(config.Offload, { logger });
 const pipeline = createPipeline({
   policy,
   identities,
@@ -46,6 +49,7 @@ const pipeline = createPipeline({
   logger,
   accessLog: config.HttpGateway.AccessLog ? new AccessLog(logger) : null,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
+  auth: createGatewayAuthPhases(config, offload, pools, logger),
 });
 const server = new GatewayServer({ uws, handle: pipeline });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);
@@ -63,6 +67,7 @@ function crash(err: unknown): void {
   try {
     server.close();
     pools.destroy().catch(() => {});
+    offload.close().catch(() => {});
   } finally {
     logger.flush();
     process.exitCode = 1;
@@ -136,6 +141,7 @@ server.listen(address.host, address.port).then(
     post({ type: 'gateway.listen-failed', address: config.HttpGateway.ListenAddress });
     server.close();
     pools.destroy().catch(() => {});
+    offload.close().catch(() => {});
     logger.flush();
     port.close();
   },
