@@ -5,7 +5,8 @@
  *                       out of uWS, register the abort handler and (if there is a body) the body
  *                       reader, pin the policy snapshot.
  *  2. route     (sync)  the router's decision; OPTIONS, info, redirects and unsupported API versions
- *                       are answered here, without a policy.
+ *                       are answered here, without a policy; so is internal REST auth (async, its
+ *                       own answers, gateway/internal-auth/).
  *  3. policy    (sync)  no snapshot yet → 503 (fail closed, as matrix-corporal).
  *  4. identity  (sync on a cache hit, async on a miss) credentials → identity; never blocks a
  *                       request: a bad token is proxied and Synapse rejects it.
@@ -15,6 +16,10 @@
  *        `ctx.bufferedBody`, which is then sent upstream instead of the stream; a denial is a
  *        `CorporalError` passed to `answerError` ──
  *     ── after-hooks register here: `ctx.responseBuffer` makes the proxy hand over the response ──
+ *     authenticate (async for login and UIA routes) login interception and UIA password stages
+ *                       (gateway/login/, gateway/uia/). Login chains its answer check in front of
+ *                       a `ctx.responseBuffer` registered before it, so after-hooks must register
+ *                       before this phase.
  *  5. proxy     `ProxyExchange`: streams to and from the homeserver (upstream/).
  *  6. upstream response headers → `upstreamResponded` (logout evictions; a place for metrics).
  *  7. finish    when the exchange settles: one access-log line (access-log.ts).

@@ -87,6 +87,7 @@ async function drain(deadline: number): Promise<void> {
   if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
   server.close();
   identities.clear();
+  await offload.close();
   // Upstream requests of the exchanges just closed are being aborted; should any still hang at
   // the deadline, cut them: a drain never outlives its deadline.
   const closed = await Promise.race([

@@ -22,47 +22,54 @@ export type InternalAuthAnswer =
   | { readonly kind: 'json'; readonly status: 200; readonly body: string }
   | { readonly kind: 'error'; readonly answer: LocalAnswer };
 
-/**
- * Answers one request. `peerAddress` is the TCP peer's address (uWS `getRemoteAddressAsText`),
- * `body` the whole request body, `snapshot` the one pinned for the request.
- */
-export type InternalAuthHandler = (peerAddress: string, body: Uint8Array, snapshot: PolicySnapshot | null) => Promise<InternalAuthAnswer>;
+/** The endpoint, in the two steps matrix-corporal takes them. */
+export interface InternalAuthHandler {
+  /**
+   * The checks made before the body is read: not enabled (only `Enabled: true` enables) → 403;
+   * `peerAddress` (the TCP peer's, uWS `getRemoteAddressAsText`) refused → 403. Null: go on.
+   */
+  refuse(peerAddress: string): LocalAnswer | null;
+  /**
+   * Answers the whole body under the snapshot pinned for the request: {@link decideCheckCredentials},
+   * then the password check: right → 200 success with the policy's MXID and display name; wrong →
+   * 200 `{"auth":{"success":false}}` (matrix-corporal answered 500 for a wrong bcrypt password);
+   * authenticator error → 500; pool busy or closed → 503 + `Retry-After`.
+   */
+  check(body: Uint8Array, snapshot: PolicySnapshot | null): Promise<InternalAuthAnswer>;
+}
 
 const REJECTED: InternalAuthAnswer = Object.freeze({ kind: 'json', status: 200, body: CREDENTIALS_REJECTED_JSON });
 
-/**
- * Builds the handler (throws for an invalid allow-list entry). Order, as matrix-corporal: not
- * enabled (only `Enabled: true` enables) → 403; source address refused → 403; then
- * {@link decideCheckCredentials}; then the password check: right → 200 success with the policy's
- * MXID and display name; wrong → 200 `{"auth":{"success":false}}` (matrix-corporal answered 500
- * for a wrong bcrypt password); authenticator error → 500; pool busy or closed → 503 + `Retry-After`.
- */
+/** Builds the handler; throws for an invalid allow-list entry. */
 export function createInternalAuthHandler(options: InternalAuthOptions): InternalAuthHandler {
   const { config, domain, logger } = options;
   const enabled = config.Enabled === true;
   const isAllowedSource = createSourceAddressFilter(config);
-  return async (peerAddress, body, snapshot) => {
-    if (!enabled) return { kind: 'error', answer: INTERNAL_AUTH_ERRORS.disabled };
-    if (!isAllowedSource(peerAddress)) {
+  return {
+    refuse(peerAddress) {
+      if (!enabled) return INTERNAL_AUTH_ERRORS.disabled;
+      if (isAllowedSource(peerAddress)) return null;
       logger.warn({ peerAddress }, 'internal REST auth refused: source address not allowed');
-      return { kind: 'error', answer: INTERNAL_AUTH_ERRORS['bad-source-ip'] };
-    }
-    const decision = decideCheckCredentials(body, snapshot, domain);
-    if (decision.kind === 'error') return { kind: 'error', answer: decision.answer };
-    if (decision.kind === 'rejected') {
-      logger.debug({ reason: decision.reason }, 'internal REST auth: rejected without a password check');
-      return REJECTED;
-    }
-    const check = await checkPassword(options, decision.user, decision.password, 'internal-rest-auth');
-    switch (check.kind) {
-      case 'authenticated':
-        return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };
-      case 'rejected':
+      return INTERNAL_AUTH_ERRORS['bad-source-ip'];
+    },
+    async check(body, snapshot) {
+      const decision = decideCheckCredentials(body, snapshot, domain);
+      if (decision.kind === 'error') return { kind: 'error', answer: decision.answer };
+      if (decision.kind === 'rejected') {
+        logger.debug({ reason: decision.reason }, 'internal REST auth: rejected without a password check');
         return REJECTED;
-      case 'error':
-        return { kind: 'error', answer: INTERNAL_AUTH_ERRORS['authenticator-error'] };
-      case 'unavailable':
-        return { kind: 'error', answer: check.answer };
-    }
+      }
+      const check = await checkPassword(options, decision.user, decision.password, 'internal-rest-auth');
+      switch (check.kind) {
+        case 'authenticated':
+          return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };
+        case 'rejected':
+          return REJECTED;
+        case 'error':
+          return { kind: 'error', answer: INTERNAL_AUTH_ERRORS['authenticator-error'] };
+        case 'unavailable':
+          return { kind: 'error', answer: check.answer };
+      }
+    },
   };
 }

@@ -2,7 +2,7 @@
  * A Matrix error the gateway answers itself instead of proxying: status, `errcode`, message and
  * any extra headers (e.g. `Retry-After`). The respond module adds `Content-Type` and CORS.
  */
-import type { HeaderPair } from '../respond.js';
+import type { ClientExchange, HeaderPair } from '../respond.js';
 
 /** See the module comment. */
 export interface LocalAnswer {
@@ -15,4 +15,9 @@ export interface LocalAnswer {
 /** A frozen {@link LocalAnswer} (they are shared constants, never mutated). */
 export function localAnswer(status: number, errcode: string, message: string, headers?: readonly HeaderPair[]): LocalAnswer {
   return Object.freeze(headers === undefined ? { status, errcode, message } : { status, errcode, message, headers });
+}
+
+/** Writes `answer` as a Matrix error (with `Content-Type` and CORS headers) through `exchange`. */
+export function sendLocalAnswer(exchange: ClientExchange, answer: LocalAnswer): void {
+  exchange.sendMatrixError(answer.status, answer.errcode, answer.message, answer.headers ?? []);
 }

@@ -3,8 +3,9 @@ import type { InternalRestAuthConfig, UserAuthConfig } from '../../../../src/com
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import { createOffloadPool, type OffloadPool } from '../../../../src/offload/pool.js';
 import { createRestAuthCache } from '../../../../src/offload/rest-auth-cache.js';
-import { createInternalAuthHandler, type InternalAuthHandler } from '../../../../src/gateway/internal-auth/internal-auth-handler.js';
+import { createInternalAuthHandler, type InternalAuthAnswer, type InternalAuthHandler } from '../../../../src/gateway/internal-auth/internal-auth-handler.js';
 import { decideCheckCredentials } from '../../../../src/gateway/internal-auth/check-credentials.js';
+import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { DOMAIN, FIXTURE_USERS, loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { startRestAuthService } from '../../offload/fixtures/rest-auth-service.js';
 
@@ -24,6 +25,12 @@ function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool
   });
 }
 
+/** The handler's two steps as the phase takes them. */
+async function ask(handler: InternalAuthHandler, peerAddress: string, body: Buffer, snapshot: PolicySnapshot | null): Promise<InternalAuthAnswer> {
+  const refusal = handler.refuse(peerAddress);
+  return refusal === null ? handler.check(body, snapshot) : { kind: 'error', answer: refusal };
+}
+
 const body = (id: unknown, password: unknown): Buffer => Buffer.from(JSON.stringify({ user: { id, password } }));
 const snapshot = loginTestSnapshot();
 const REJECTED = { kind: 'json', status: 200, body: '{"auth":{"success":false}}' };
@@ -36,20 +43,20 @@ const error = (status: number, errcode: string, message: string): unknown => ({ 
 
 t.test('enabled switch and source address come first', async (t) => {
   for (const Enabled of [null, false]) {
-    t.same(await handler({ Enabled })('127.0.0.1', body('alice', 'alice-pw'), snapshot), error(403, 'M_FORBIDDEN', 'Internal REST auth is not enabled'), `Enabled ${Enabled}`);
+    t.same(await ask(handler({ Enabled }), '127.0.0.1', body('alice', 'alice-pw'), snapshot), error(403, 'M_FORBIDDEN', 'Internal REST auth is not enabled'), `Enabled ${Enabled}`);
   }
-  t.same(await handler()('8.8.8.8', body('alice', 'alice-pw'), snapshot), error(403, 'M_FORBIDDEN', 'Refusing to authenticate this HTTP request (bad source IP)'));
-  t.same(await handler()('8.8.8.8', Buffer.from('garbage'), null), error(403, 'M_FORBIDDEN', 'Refusing to authenticate this HTTP request (bad source IP)'), 'before the body and the policy');
-  t.same(await handler({ IPNetworkWhitelist: ['8.8.8.0/24'] })('8.8.8.8', body('alice', 'alice-pw'), snapshot), accepted('@alice:example.com'));
+  t.same(await ask(handler(), '8.8.8.8', body('alice', 'alice-pw'), snapshot), error(403, 'M_FORBIDDEN', 'Refusing to authenticate this HTTP request (bad source IP)'));
+  t.same(await ask(handler(), '8.8.8.8', Buffer.from('garbage'), null), error(403, 'M_FORBIDDEN', 'Refusing to authenticate this HTTP request (bad source IP)'), 'before the body and the policy');
+  t.same(await ask(handler({ IPNetworkWhitelist: ['8.8.8.0/24'] }), '8.8.8.8', body('alice', 'alice-pw'), snapshot), accepted('@alice:example.com'));
 });
 
 t.test('every auth type: right password succeeds with the policy id and name, wrong is success:false', async (t) => {
   const handle = handler();
   for (const user of FIXTURE_USERS.filter((u) => u.authType !== 'rest' && u.authType !== 'passthrough' && u.active !== false && u.id !== '@badhex:example.com')) {
-    t.same(await handle('10.0.0.5', body(user.id, user.password), snapshot), accepted(user.id), `${user.authType} right`);
-    t.same(await handle('10.0.0.5', body(user.id, `${user.password}-wrong`), snapshot), REJECTED, `${user.authType} wrong`);
+    t.same(await ask(handle, '10.0.0.5', body(user.id, user.password), snapshot), accepted(user.id), `${user.authType} right`);
+    t.same(await ask(handle, '10.0.0.5', body(user.id, `${user.password}-wrong`), snapshot), REJECTED, `${user.authType} wrong`);
   }
-  t.same(await handle('::1', body('ERIN', 'erin-pw'), snapshot), accepted('@Erin:example.com'), 'localpart, other case');
+  t.same(await ask(handle, '::1', body('ERIN', 'erin-pw'), snapshot), accepted('@Erin:example.com'), 'localpart, other case');
 });
 
 t.test('rest users, and a rest service that is down', async (t) => {
@@ -58,10 +65,10 @@ t.test('rest users, and a rest service that is down', async (t) => {
   svc.accounts.set('@alice-rest:example.com', 'alice-secret');
   const restSnapshot = loginTestSnapshot({ restUrl: `${svc.origin}/users` });
   const handle = handler();
-  t.same(await handle('127.0.0.1', body('alice-rest', 'alice-secret'), restSnapshot), accepted('@alice-rest:example.com'));
-  t.same(await handle('127.0.0.1', body('alice-rest', 'nope'), restSnapshot), REJECTED);
+  t.same(await ask(handle, '127.0.0.1', body('alice-rest', 'alice-secret'), restSnapshot), accepted('@alice-rest:example.com'));
+  t.same(await ask(handle, '127.0.0.1', body('alice-rest', 'nope'), restSnapshot), REJECTED);
   svc.mode = 'garbled';
-  t.same(await handle('127.0.0.1', body('alice-rest', 'alice-secret'), restSnapshot), error(500, 'M_UNKNOWN', 'Internal authenticator error'));
+  t.same(await ask(handle, '127.0.0.1', body('alice-rest', 'alice-secret'), restSnapshot), error(500, 'M_UNKNOWN', 'Internal authenticator error'));
 });
 
 t.test('no check for users Corporal does not vouch for', async (t) => {
@@ -75,23 +82,23 @@ t.test('no check for users Corporal does not vouch for', async (t) => {
     ['bob', 'bob-initial', 'passthrough'],
     ['alice', undefined, 'missing password'],
   ];
-  for (const [id, password, name] of rows) t.same(await handle('127.0.0.1', body(id, password), snapshot), REJECTED, name);
-  t.same(await handle('127.0.0.1', body('badhex', 'x'), snapshot), error(500, 'M_UNKNOWN', 'Internal authenticator error'), 'malformed credential');
+  for (const [id, password, name] of rows) t.same(await ask(handle, '127.0.0.1', body(id, password), snapshot), REJECTED, name);
+  t.same(await ask(handle, '127.0.0.1', body('badhex', 'x'), snapshot), error(500, 'M_UNKNOWN', 'Internal authenticator error'), 'malformed credential');
 });
 
 t.test('bad bodies and no policy', async (t) => {
   const handle = handler();
   const BAD = error(400, 'M_BAD_JSON', 'Bad request payload');
   for (const raw of ['nope', '[]', '{"user":"alice"}', '{"user":{"id":5,"password":"x"}}', '{"user":{"id":"alice","password":7}}']) {
-    t.same(await handle('127.0.0.1', Buffer.from(raw), snapshot), BAD, raw);
+    t.same(await ask(handle, '127.0.0.1', Buffer.from(raw), snapshot), BAD, raw);
   }
-  t.same(await handle('127.0.0.1', Buffer.from('{}'), snapshot), REJECTED, 'no user object: empty id');
-  t.same(await handle('127.0.0.1', body('alice', 'alice-pw'), null), error(500, 'M_UNKNOWN', 'Missing policy'));
+  t.same(await ask(handle, '127.0.0.1', Buffer.from('{}'), snapshot), REJECTED, 'no user object: empty id');
+  t.same(await ask(handle, '127.0.0.1', body('alice', 'alice-pw'), null), error(500, 'M_UNKNOWN', 'Missing policy'));
   t.same(decideCheckCredentials(Buffer.from('nope'), null, DOMAIN), { kind: 'error', reason: 'bad-json', answer: { status: 400, errcode: 'M_BAD_JSON', message: 'Bad request payload' } }, 'a bad body before a missing policy');
 });
 
 t.test('a closed pool answers 503', async (t) => {
   const closed = createOffloadPool({ Threads: 1, MaxQueue: 1, ConcurrentTasksPerWorker: 1 }, { logger });
   await closed.close();
-  t.match(await handler({}, closed)('127.0.0.1', body('alice', 'alice-pw'), snapshot), { kind: 'error', answer: { status: 503 } });
+  t.match(await ask(handler({}, closed), '127.0.0.1', body('alice', 'alice-pw'), snapshot), { kind: 'error', answer: { status: 503 } });
 });

@@ -1,0 +1,46 @@
+/**
+ * Builds the gateway's authentication phases (login, UIA, internal REST auth) for one gateway
+ * thread; called from the thread's composition root.
+ */
+import type { CorporalConfig } from '../../common/config/types.js';
+import type { Logger } from '../../common/logger.js';
+import type { OffloadPool } from '../../offload/pool.js';
+import { createRestAuthCache } from '../../offload/rest-auth-cache.js';
+import type { UpstreamPools } from '../upstream/pools.js';
+import { createInternalAuthHandler } from '../internal-auth/internal-auth-handler.js';
+import { InternalAuthPhase } from '../internal-auth/internal-auth-phase.js';
+import { createUiaInterceptor } from '../uia/uia-interceptor.js';
+import { UiaPhase } from '../uia/uia-phase.js';
+import { createLoginInterceptor } from './login-interceptor.js';
+import { createLoginResponseGuard } from './login-response-guard.js';
+import { LoginPhase } from './login-phase.js';
+
+/** The three phases; see pipeline.ts for where each runs. */
+export interface GatewayAuthPhases {
+  login: LoginPhase;
+  uia: UiaPhase;
+  internalAuth: InternalAuthPhase;
+}
+
+/**
+ * One `rest` fallback cache is shared by the three (a success at login vouches for UIA and the
+ * internal endpoint too, and vice versa). `pool` is the thread's offload pool, `upstream` its
+ * connections to the homeserver (used to log out refused sessions). Throws for an invalid
+ * `IPNetworkWhitelist` entry (the config loader refuses those first).
+ */
+export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPool, upstream: UpstreamPools, logger: Logger): GatewayAuthPhases {
+  const checker = { pool, restCache: createRestAuthCache(config.UserAuth), userAuth: config.UserAuth, logger };
+  const domain = config.Matrix.HomeserverDomainName;
+  const authSharedSecret = config.Matrix.AuthSharedSecret;
+  const maxBodyBytes = config.HttpGateway.MaxInspectedBodyBytes;
+  const homeserver = { dispatcher: upstream.main, origin: upstream.target.origin, basePath: upstream.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
+  return {
+    login: new LoginPhase({
+      intercept: createLoginInterceptor({ ...checker, domain, authSharedSecret }),
+      guard: createLoginResponseGuard(homeserver, logger),
+      maxBodyBytes,
+    }),
+    uia: new UiaPhase({ intercept: createUiaInterceptor({ ...checker, authSharedSecret }), maxBodyBytes }),
+    internalAuth: new InternalAuthPhase({ handle: createInternalAuthHandler({ ...checker, config: config.HttpGateway.InternalRESTAuth, domain }), maxBodyBytes }),
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The login phase of the pipeline (route id `login`): reads the body, runs login interception,
+ * and for forwarded logins vets Synapse's answer before the client sees it.
+ */
+import { CorporalError } from '../../common/errors.js';
+import type { RequestContext } from '../request-context.js';
+import { sendBufferedResponse, type BufferedResponse, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
+import { inspectedBody } from './inspected-body.js';
+import type { LoginInterceptor } from './login-interceptor.js';
+import type { LoginResponseGuard } from './login-response-guard.js';
+import { sendLocalAnswer } from './local-answer.js';
+import { contentEncodingOf, decodeContent } from './response-encoding.js';
+
+/** Largest login answer buffered for inspection; a login answer is a few hundred bytes. */
+export const LOGIN_RESPONSE_LIMIT_BYTES = 64 * 1024;
+
+const UNREADABLE = Buffer.alloc(0);
+
+/** How a phase hands a request back to the pipeline. */
+export interface PhaseContinuation {
+  /** Continue with the next phase (eventually the proxy). */
+  proceed(ctx: RequestContext): void;
+  /** Answer a failure (the pipeline's single error mapping). */
+  fail(ctx: RequestContext, err: unknown): void;
+}
+
+/** What the phase needs; built once per gateway thread. */
+export interface LoginPhaseOptions {
+  intercept: LoginInterceptor;
+  guard: LoginResponseGuard;
+  /** `HttpGateway.MaxInspectedBodyBytes`. */
+  maxBodyBytes: number;
+}
+
+/** See the module comment. */
+export class LoginPhase {
+  constructor(private readonly options: LoginPhaseOptions) {}
+
+  /**
+   * Runs for a request routed `login` (after before-hooks and checks, so it decides on the body
+   * as hooks left it). Local answers end the request; rewritten logins continue with the new body;
+   * unchanged ones continue with their answer routed through the guard.
+   */
+  run(ctx: RequestContext, next: PhaseContinuation): void {
+    inspectedBody(ctx, this.options.maxBodyBytes)
+      .then((body) => this.options.intercept(body, ctx.snapshot))
+      .then((outcome) => {
+        if (!ctx.exchange.isOpen) return;
+        switch (outcome.kind) {
+          case 'respond':
+            sendLocalAnswer(ctx.exchange, outcome.answer);
+            return;
+          case 'proxy-rewritten':
+            ctx.bufferedBody = outcome.body;
+            next.proceed(ctx);
+            return;
+          case 'proxy':
+            this.guardResponse(ctx, next);
+            next.proceed(ctx);
+            return;
+        }
+      })
+      .catch((err: unknown) => next.fail(ctx, err));
+  }
+
+  /**
+   * Buffers the upstream answer and vets it first. A response buffer already registered (after
+   * hooks) is chained: it gets the answer only if the guard passes it, as a refused login ends the
+   * request without after-hooks (matrix-corporal's login deny).
+   */
+  private guardResponse(ctx: RequestContext, next: PhaseContinuation): void {
+    const after: ResponseBufferRequest | null = ctx.responseBuffer;
+    const { guard } = this.options;
+    ctx.responseBuffer = {
+      limitBytes: Math.max(LOGIN_RESPONSE_LIMIT_BYTES, after?.limitBytes ?? 0),
+      onResponse(ctx: RequestContext, result: BufferedResponse | CorporalError): void {
+        if (result instanceof CorporalError) {
+          if (after !== null) after.onResponse(ctx, result);
+          else next.fail(ctx, result);
+          return;
+        }
+        const decoded = decodeContent(result.body, contentEncodingOf(result.rawHeaders), LOGIN_RESPONSE_LIMIT_BYTES) ?? UNREADABLE;
+        // Non-null: with no policy, login interception answers "Missing policy" and never forwards.
+        guard(result.status, decoded, ctx.snapshot!).then(
+          (answer) => {
+            if (!ctx.exchange.isOpen) return;
+            if (answer !== null) sendLocalAnswer(ctx.exchange, answer);
+            else if (after !== null) after.onResponse(ctx, result);
+            else sendBufferedResponse(ctx, result);
+          },
+          (err: unknown) => next.fail(ctx, err),
+        );
+      },
+    };
+  }
+}
