@@ -1,0 +1,50 @@
+import t from 'tap';
+import { matrixRequest } from '../../support/matrix-client.js';
+import { startGateway } from '../../integration/gateway/fixtures/gateway-harness.js';
+import { ACCOUNTS, startLoginWorld } from '../../fixtures/login/login-world.js';
+
+/** The internal REST auth endpoint on the real gateway (the REST password-provider module's protocol). */
+const world = await startLoginWorld(t);
+const { gw } = world;
+const PATH = '/_matrix/corporal/_matrix-internal/identity/v1/check_credentials';
+
+function check(baseUrl: string, id: unknown, password: unknown) {
+  return matrixRequest(baseUrl, 'POST', PATH, { body: { user: { id, password } } });
+}
+
+t.test('right and wrong passwords, every auth type', async (t) => {
+  for (const acct of [ACCOUNTS.alice, ACCOUNTS.carol, ACCOUNTS.erin, ACCOUNTS.frank, ACCOUNTS.grace, ACCOUNTS.henry, ACCOUNTS.rita]) {
+    const right = await check(gw.baseUrl, acct.id, acct.password);
+    t.same([right.status, right.json], [200, { auth: { success: true, mxid: acct.id, profile: { display_name: `${acct.localpart} (policy)` } } }], `${acct.authType} right`);
+    t.match(right.headers['content-type'], /application\/json/);
+    const wrong = await check(gw.baseUrl, acct.id, 'wrong');
+    t.same([wrong.status, wrong.json], [200, { auth: { success: false } }], `${acct.authType} wrong (bcrypt included)`);
+  }
+});
+
+t.test('users Corporal does not vouch for, and bad requests', async (t) => {
+  for (const [id, password] of [['bob', 'bob-pw'], ['dave', 'dave-pw'], ['zed', 'zed-pw'], ['@alice:elsewhere.org', 'alice-pw'], ['', 'x']]) {
+    const answer = await check(gw.baseUrl, id, password);
+    t.same([answer.status, answer.json], [200, { auth: { success: false } }], `${id}`);
+  }
+  const bad = await matrixRequest(gw.baseUrl, 'POST', PATH, { rawBody: 'user=alice' });
+  t.same([bad.status, bad.json], [400, { errcode: 'M_BAD_JSON', error: 'Bad request payload' }]);
+  world.rest.mode = 'garbled';
+  t.teardown(() => {
+    world.rest.mode = 'up';
+  });
+  const error = await check(gw.baseUrl, ACCOUNTS.rita.id, ACCOUNTS.rita.password);
+  t.same([error.status, error.json], [500, { errcode: 'M_UNKNOWN', error: 'Internal authenticator error' }]);
+});
+
+t.test('an X-Forwarded-For header changes nothing: the TCP peer (loopback) decides', async (t) => {
+  const answer = await matrixRequest(gw.baseUrl, 'POST', PATH, { body: { user: { id: 'alice', password: 'alice-pw' } }, headers: { 'x-forwarded-for': '8.8.8.8' } });
+  t.equal(answer.status, 200);
+});
+
+t.test('disabled (the default), the endpoint refuses', async (t) => {
+  const off = await startGateway({ upstream: world.hs.baseUrl, threads: 1 });
+  t.teardown(() => off.stop());
+  const answer = await check(off.baseUrl, 'alice', 'alice-pw');
+  t.same([answer.status, answer.json], [403, { errcode: 'M_FORBIDDEN', error: 'Internal REST auth is not enabled' }]);
+});
