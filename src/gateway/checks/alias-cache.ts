@@ -11,6 +11,8 @@ export interface AliasResolverOptions {
   ttlMs: number;
   /** Aliases kept. */
   maxEntries: number;
+  /** The monotonic clock the TTL is measured with; default `performance`. */
+  clock?: { now(): number };
 }
 
 /** Stored for "no such alias" (lru-cache cannot store null). */
@@ -30,6 +32,9 @@ export function createAliasResolver(options: AliasResolverOptions): (alias: stri
     max: options.maxEntries,
     ttl: options.ttlMs,
     updateAgeOnGet: false,
+    // ttlResolution 0: the clock is read on every check, never a cached reading.
+    ttlResolution: 0,
+    ...(options.clock === undefined ? {} : { perf: options.clock }),
     fetchMethod: async (alias) => (await options.lookup(alias)) ?? NOT_FOUND,
   });
   return async (alias) => {
