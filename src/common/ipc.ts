@@ -1,5 +1,4 @@
 import type { CorporalConfig } from './config/types.js';
-import type { PolicySnapshot } from '../policy/snapshot.js';
 
 /**
  * Messages between the supervisor (main thread), the gateway threads (`postMessage`) and the
@@ -15,9 +14,21 @@ interface Envelope<T extends string> {
   type: T;
 }
 
-/** A new compiled policy. Receivers swap it in only if `snapshot.generation` is higher than theirs. */
+/**
+ * A compiled policy in its packed form (`policy/transport.ts` `encodeSnapshot`): one byte array
+ * instead of Maps of objects, because structured-cloning a large snapshot costs seconds per hop and
+ * a full copy per thread. The supervisor copies the bytes once into a SharedArrayBuffer that every
+ * gateway thread reads in place (`decodeSnapshot`).
+ */
+export interface EncodedSnapshot {
+  generation: number;
+  hash: string;
+  bytes: Uint8Array;
+}
+
+/** A new compiled policy. Receivers swap it in only if its generation is higher than theirs. */
 export interface PolicySnapshotMessage extends Envelope<'policy.snapshot'> {
-  snapshot: PolicySnapshot;
+  snapshot: EncodedSnapshot;
 }
 
 /**
@@ -108,7 +119,7 @@ export interface GatewayWorkerData {
   /** 1-based thread number, for logs. */
   threadIndex: number;
   /** The last good snapshot, so a (re)started thread enforces policy at once. */
-  snapshot: PolicySnapshot | null;
+  snapshot: EncodedSnapshot | null;
 }
 
 /** A message of union `M` without its version field (distributes over the union). */

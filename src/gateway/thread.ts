@@ -11,6 +11,7 @@ import { loadUws } from './uws.js';
 import { GatewayServer } from './server.js';
 import { PolicyHolder } from './policy-holder.js';
 import { createPipeline } from './pipeline.js';
+import { decodeSnapshot } from '../policy/transport.js';
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -25,7 +26,7 @@ function post(message: Unversioned<GatewayToSupervisor>): void {
 const { uws, native } = loadUws(config.HttpGateway.AllowUwsFallback);
 if (!native) logger.warn('uWebSockets.js native module unavailable: running on the slow fallback (HttpGateway.AllowUwsFallback)');
 
-const policy = new PolicyHolder(data.snapshot);
+const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.bytes) : null);
 const server = new GatewayServer({ uws, handle: createPipeline() });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);
 if (!address) throw new Error(`invalid HttpGateway.ListenAddress ${config.HttpGateway.ListenAddress}`);
@@ -78,7 +79,9 @@ port.on('message', (message: unknown) => {
   const typed = message as SupervisorToGateway;
   switch (typed.type) {
     case 'policy.snapshot':
-      if (policy.offer(typed.snapshot)) post({ type: 'gateway.policy-applied', generation: typed.snapshot.generation });
+      if (typed.snapshot.generation > (policy.current?.generation ?? 0) && policy.offer(decodeSnapshot(typed.snapshot.bytes))) {
+        post({ type: 'gateway.policy-applied', generation: typed.snapshot.generation });
+      }
       break;
     case 'identity.evict':
       break;

@@ -75,5 +75,106 @@ export type HookEventType =
   | 'afterAuthenticatedPolicyCheckedRequest'
   | 'afterUnauthenticatedRequest';
 
-/** Hooks by event type; a type with no hooks has an empty list. Hook shape: see `policy/hooks`. */
-export type SnapshotHooks = Readonly<Record<HookEventType, readonly unknown[]>>;
+/** Hooks by event type; a type with no hooks has an empty list. Each list is in policy order. */
+export type SnapshotHooks = Readonly<Record<HookEventType, readonly SnapshotHook[]>>;
+
+/** The six hook actions. */
+export type HookAction =
+  | 'pass.unmodified'
+  | 'pass.modifiedRequest'
+  | 'pass.modifiedResponse'
+  | 'reject'
+  | 'respond'
+  | 'consult.RESTServiceURL';
+
+/** What a match rule's regex is tested against: the HTTP method, the decoded path, the user's MXID. */
+export type MatchRuleType = 'method' | 'route' | 'matrixUserID';
+
+/**
+ * A hook match rule as plain data. The policy's RE2 pattern (`regex`, kept for logs) was translated
+ * at load time; a thread rebuilds the matcher once per snapshot with `new RegExp(source, flags)`.
+ */
+export interface SnapshotMatchRule {
+  type: MatchRuleType;
+  regex: string;
+  source: string;
+  flags: string;
+  invert: boolean;
+}
+
+/** Fields every compiled hook has. */
+export interface SnapshotHookBase {
+  id: string;
+  /** Null for hooks that run immediately: nested (contingency, async result) and REST-returned hooks. */
+  eventType: HookEventType | null;
+  /** All must pass (AND); empty = match everything. */
+  matchRules: readonly SnapshotMatchRule[];
+  skipNextHooksInChain: boolean;
+}
+
+/** `pass.unmodified`: let the request through. */
+export interface PassUnmodifiedHook extends SnapshotHookBase {
+  action: 'pass.unmodified';
+}
+
+/** `reject`: answer `{"errcode","error"}` with `responseStatusCode` (default 403). */
+export interface RejectHook extends SnapshotHookBase {
+  action: 'reject';
+  responseStatusCode: number;
+  rejectionErrorCode: string;
+  rejectionErrorMessage: string;
+}
+
+/**
+ * `respond`: answer with a fixed response. `responseBody` is precomputed: the string payload as is
+ * (non-JSON content type, or `responseSkipPayloadJSONSerialization`), else `JSON.stringify` of the
+ * payload (`null` when absent).
+ */
+export interface RespondHook extends SnapshotHookBase {
+  action: 'respond';
+  responseStatusCode: number;
+  responseContentType: string;
+  responseBody: string;
+}
+
+/** `pass.modifiedRequest`: merge JSON keys into the request body (a JSON object) and set headers. */
+export interface PassModifiedRequestHook extends SnapshotHookBase {
+  action: 'pass.modifiedRequest';
+  injectJSONIntoRequest: Readonly<Record<string, unknown>>;
+  injectHeadersIntoRequest: Readonly<Record<string, string>>;
+}
+
+/** `pass.modifiedResponse`: merge JSON keys into the upstream response body and set headers. */
+export interface PassModifiedResponseHook extends SnapshotHookBase {
+  action: 'pass.modifiedResponse';
+  injectJSONIntoResponse: Readonly<Record<string, unknown>>;
+  injectHeadersIntoResponse: Readonly<Record<string, string>>;
+}
+
+/** `consult.RESTServiceURL`: ask a REST service, which answers with the hook to run; defaults resolved. */
+export interface ConsultHook extends SnapshotHookBase {
+  action: 'consult.RESTServiceURL';
+  RESTServiceURL: string;
+  /** Default `POST`. */
+  RESTServiceRequestMethod: string;
+  RESTServiceRequestHeaders: Readonly<Record<string, string>>;
+  /** Per attempt; default 30000. */
+  RESTServiceRequestTimeoutMilliseconds: number;
+  /** Extra attempts after the first; default 0. */
+  RESTServiceRetryAttempts: number;
+  RESTServiceRetryWaitTimeMilliseconds: number;
+  RESTServiceAsync: boolean;
+  /** What an async consult yields at once; default `pass.unmodified`. */
+  RESTServiceAsyncResultHook: SnapshotHook;
+  /** What a failed sync consult runs instead; null = fail closed (503). */
+  RESTServiceContingencyHook: SnapshotHook | null;
+}
+
+/** A compiled hook, discriminated by `action`. */
+export type SnapshotHook =
+  | PassUnmodifiedHook
+  | RejectHook
+  | RespondHook
+  | PassModifiedRequestHook
+  | PassModifiedResponseHook
+  | ConsultHook;

@@ -3,9 +3,8 @@ import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import {
-  isIpcMessage, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
+  isIpcMessage, type EncodedSnapshot, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
-import type { PolicySnapshot } from '../policy/snapshot.js';
 import { RestartTracker, DEFAULT_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
@@ -18,7 +17,7 @@ export interface GatewayThreadsOptions {
   config: CorporalConfig;
   logger: Logger;
   /** The last good snapshot, handed to every thread that (re)starts. */
-  lastSnapshot: () => PolicySnapshot | null;
+  lastSnapshot: () => EncodedSnapshot | null;
   /** Messages from threads that the supervisor acts on (evictions to relay, …). */
   onMessage: (threadIndex: number, message: GatewayToSupervisor) => void;
   restart?: RestartTrackerOptions;

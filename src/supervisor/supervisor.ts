@@ -1,8 +1,7 @@
 import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
-import type { ControlToSupervisor, GatewayToSupervisor, IdentityEvictMessage } from '../common/ipc.js';
-import type { PolicySnapshot } from '../policy/snapshot.js';
+import type { ControlToSupervisor, EncodedSnapshot, GatewayToSupervisor, IdentityEvictMessage } from '../common/ipc.js';
 import { GatewayThreads } from './gateway-threads.js';
 import { ControlProcess } from './control-process.js';
 import type { RestartTrackerOptions } from './restart-tracker.js';
@@ -25,7 +24,7 @@ export interface SupervisorOptions {
 export class Supervisor {
   readonly threads: GatewayThreads;
   readonly control: ControlProcess;
-  private lastSnapshot: PolicySnapshot | null = null;
+  private lastSnapshot: EncodedSnapshot | null = null;
   private stopPromise: Promise<void> | null = null;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -54,8 +53,8 @@ export class Supervisor {
     return port;
   }
 
-  /** The snapshot last received from the control child. */
-  get snapshot(): PolicySnapshot | null {
+  /** The (encoded) snapshot last received from the control child. */
+  get snapshot(): EncodedSnapshot | null {
     return this.lastSnapshot;
   }
 
@@ -80,8 +79,8 @@ export class Supervisor {
         break;
       case 'policy.snapshot':
         if (this.lastSnapshot !== null && message.snapshot.generation <= this.lastSnapshot.generation) break;
-        this.lastSnapshot = message.snapshot;
-        this.threads.broadcast(message);
+        this.lastSnapshot = shareSnapshot(message.snapshot);
+        this.threads.broadcast({ ...message, snapshot: this.lastSnapshot });
         break;
       case 'identity.evict':
         this.threads.broadcast(message);
@@ -101,6 +100,16 @@ export class Supervisor {
   private fromGateway(_index: number, message: GatewayToSupervisor): void {
     if (message.type === 'identity.evict') this.threads.broadcast(message satisfies IdentityEvictMessage);
   }
+}
+
+/**
+ * Copies a snapshot's bytes once into a SharedArrayBuffer: every thread posted the result reads
+ * the same memory instead of receiving its own copy.
+ */
+function shareSnapshot(snapshot: EncodedSnapshot): EncodedSnapshot {
+  const shared = new Uint8Array(new SharedArrayBuffer(snapshot.bytes.byteLength));
+  shared.set(snapshot.bytes);
+  return { generation: snapshot.generation, hash: snapshot.hash, bytes: shared };
 }
 
 /** Installs SIGTERM/SIGINT handling: the first signal drains and exits 0, a second one exits at once. */

@@ -1,0 +1,75 @@
+import type { AuthType } from './snapshot.js';
+
+/** Hex digest length of each hash auth type (matrix-corporal accepts upper- and lower-case hex). */
+const HEX_DIGEST_LENGTH: Readonly<Partial<Record<AuthType, number>>> = Object.freeze({ md5: 32, sha1: 40, sha256: 64, sha512: 128 });
+
+/** `$2a$`, `$2b$`, `$2x$` or `$2y$`, a two-digit cost, `$`, then 22 salt + 31 hash characters. */
+const BCRYPT = /^\$2[abxy]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
+const HEX = /^[0-9a-fA-F]*$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** `data:type/subtype`, optional `;name=value` parameters, `;base64,`. */
+const DATA_URI = /^data:[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:;[A-Za-z0-9!#$&^_.+-]+=[^;,]*)*;base64,/i;
+/** An HTTP token (RFC 9110): header names and methods. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Header values must not smuggle in another header or end the header block. */
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+
+/**
+ * Checks `authCredential` against its `authType`: a hex digest of the right length for
+ * md5/sha1/sha256/sha512, a well-formed bcrypt hash (cost 4–31) for bcrypt, an http(s) URL for rest.
+ * `plain` and `passthrough` take any string. Returns the error message, or null.
+ */
+export function checkCredential(authType: AuthType, credential: string): string | null {
+  const hexLength = HEX_DIGEST_LENGTH[authType];
+  if (hexLength !== undefined) {
+    if (credential.length !== hexLength || !HEX.test(credential)) {
+      return `a ${authType} credential must be the hex digest (${hexLength} hex digits)`;
+    }
+    return null;
+  }
+  if (authType === 'bcrypt') {
+    const cost = BCRYPT.exec(credential)?.[1];
+    if (cost === undefined || Number(cost) < 4 || Number(cost) > 31) {
+      return 'a bcrypt credential must be a bcrypt hash: $2a$, $2b$, $2x$ or $2y$, a cost from 04 to 31, $, and 53 characters of ./A-Za-z0-9';
+    }
+    return null;
+  }
+  if (authType === 'rest' && !isHttpUrl(credential)) return 'a rest credential must be the http(s) URL of the authentication service';
+  return null;
+}
+
+/**
+ * Checks `avatarUri`: empty, an http(s) URL, or `data:<type>/<subtype>[;params];base64,<data>` with
+ * non-empty, valid standard base64 (padding optional). Returns the error message, or null.
+ */
+export function checkAvatarUri(uri: string): string | null {
+  if (uri === '' || isHttpUrl(uri)) return null;
+  if (!uri.startsWith('data:')) return 'avatarUri must be empty, an http(s) URL or a data:<mime type>;base64,<data> URI';
+  const header = DATA_URI.exec(uri);
+  if (header === null) return 'a data: avatarUri must look like data:<type>/<subtype>;base64,<data>';
+  const data = uri.slice(header[0].length);
+  if (data === '' || data.length % 4 === 1 || !BASE64.test(data) || (data.includes('=') && data.length % 4 !== 0)) {
+    return 'the data of a data: avatarUri must be non-empty, valid base64';
+  }
+  return null;
+}
+
+/** True for an absolute http: or https: URL with a host. */
+export function isHttpUrl(value: string): boolean {
+  if (!value.startsWith('http://') && !value.startsWith('https://')) return false;
+  try {
+    return new URL(value).hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** True for an HTTP token (a header name or a method). */
+export function isHttpToken(value: string): boolean {
+  return TOKEN.test(value);
+}
+
+/** True for a header value without CR, LF or NUL. */
+export function isSafeHeaderValue(value: string): boolean {
+  return HEADER_VALUE.test(value);
+}

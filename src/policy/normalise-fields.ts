@@ -1,0 +1,77 @@
+import { childPointer, type PolicyFindings } from './issues.js';
+import { fieldTable, foldKey, lookupField, type FieldTable } from './key-fold.js';
+
+/** Findings collected while normalising, plus the pointer aliases of synthesised nodes. */
+export interface NormaliseContext extends PolicyFindings {
+  /** Pointer of a match rule made from a shorthand key → pointer of that key. */
+  shorthandRules: Map<string, string>;
+}
+
+/** The known fields of one object type, and legacy keys that are dropped without a warning. */
+export interface ObjectShape<F extends string> {
+  /** At most 31 fields: presence is tracked in a bit mask. */
+  table: FieldTable<F>;
+  silentlyDropped: ReadonlySet<string>;
+}
+
+/** Builds an {@link ObjectShape}; `legacy` keys are matched case-insensitively too. */
+export function objectShape<F extends string>(fields: readonly F[], legacy: readonly string[] = []): ObjectShape<F> {
+  return { table: fieldTable(fields), silentlyDropped: new Set(legacy.map(foldKey)) };
+}
+
+/** True for a JSON object (not an array, not null). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads the members of one JSON object the way Go's `encoding/json` decodes a struct: each key
+ * goes to the field of the same name (exact spelling first, else case-insensitively), in document
+ * order, so when several keys land on one field the last one wins (with a warning); `null` leaves a
+ * field as it was (Go: "null has no effect"). Unknown keys are ignored with a warning naming their
+ * pointer. Values are written into `target`, whose other properties stay as given (the defaults).
+ */
+export function readFieldsInto<F extends string, T extends Partial<Record<F, unknown>>>(
+  raw: Record<string, unknown>,
+  shape: ObjectShape<F>,
+  target: T,
+  pointer: () => string,
+  context: NormaliseContext,
+): T {
+  const { table } = shape;
+  let seen = 0;
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
+    const index = lookupField(table, key);
+    if (index === undefined) {
+      if (!shape.silentlyDropped.has(foldKey(key))) {
+        context.warnings.push({ pointer: childPointer(pointer(), key), message: `unknown key \`${key}\` ignored` });
+      }
+      continue;
+    }
+    const value = raw[key];
+    if (value === null) continue;
+    if ((seen & (1 << index)) !== 0) repeatedField(raw, key, index, shape, pointer(), context);
+    seen |= 1 << index;
+    (target as Record<string, unknown>)[table.fields[index] as string] = value;
+  }
+  return target;
+}
+
+/** {@link readFieldsInto} a fresh object: absent fields are undefined. */
+export function readFields<F extends string>(
+  raw: Record<string, unknown>,
+  shape: ObjectShape<F>,
+  pointer: () => string,
+  context: NormaliseContext,
+): Partial<Record<F, unknown>> {
+  return readFieldsInto(raw, shape, {}, pointer, context);
+}
+
+function repeatedField<F extends string>(raw: Record<string, unknown>, key: string, index: number, shape: ObjectShape<F>, pointer: string, context: NormaliseContext): void {
+  const earlier = Object.keys(raw).find((other) => other !== key && raw[other] !== null && lookupField(shape.table, other) === index);
+  context.warnings.push({
+    pointer: childPointer(pointer, key),
+    message: `\`${key}\` sets the same field as \`${earlier ?? key}\` earlier in this object; the later value wins`,
+  });
+}

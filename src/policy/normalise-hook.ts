@@ -1,0 +1,110 @@
+import { childPointer } from './issues.js';
+import { isJsonObject, objectShape, readFields, type NormaliseContext } from './normalise-fields.js';
+import type { PolicyHook, PolicyHookBody, PolicyMatchRule } from './types.js';
+import type { MatchRuleType } from './vocabulary.js';
+
+/** Hooks nested (through `RESTService*Hook`) deeper than this are refused. */
+export const MAX_HOOK_NESTING = 8;
+
+const SHORTHANDS: readonly (readonly [ShorthandKey, MatchRuleType])[] = [
+  ['routeMatchesRegex', 'route'],
+  ['methodMatchesRegex', 'method'],
+  ['matrixUserIdMatchesRegex', 'matrixUserID'],
+];
+type ShorthandKey = 'routeMatchesRegex' | 'methodMatchesRegex' | 'matrixUserIdMatchesRegex';
+
+/** Fields of a hook body whose value is copied as written (validation checks their types). */
+const PLAIN_FIELDS = [
+  'RESTServiceURL', 'RESTServiceRequestMethod', 'RESTServiceRequestHeaders', 'RESTServiceRequestTimeoutMilliseconds',
+  'RESTServiceRetryAttempts', 'RESTServiceRetryWaitTimeMilliseconds', 'RESTServiceAsync',
+  'responsePayload', 'responseSkipPayloadJSONSerialization', 'responseStatusCode', 'responseContentType',
+  'rejectionErrorCode', 'rejectionErrorMessage',
+  'injectJSONIntoRequest', 'injectHeadersIntoRequest', 'injectJSONIntoResponse', 'injectHeadersIntoResponse',
+] as const;
+
+const HOOK_FIELDS = [
+  'id', 'eventType', 'matchRules', 'action', 'skipNextHooksInChain',
+  ...PLAIN_FIELDS, 'RESTServiceAsyncResultHook', 'RESTServiceContingencyHook',
+  'routeMatchesRegex', 'methodMatchesRegex', 'matrixUserIdMatchesRegex',
+] as const;
+type HookFields = Partial<Record<(typeof HOOK_FIELDS)[number], unknown>>;
+const HOOK_SHAPE = objectShape(HOOK_FIELDS);
+
+const RULE_SHAPE = objectShape(['type', 'regex', 'invert']);
+
+/**
+ * Normalises one top-level hook: canonical keys, defaults (`matchRules` [], `skipNextHooksInChain`,
+ * `RESTServiceAsync` and `responseSkipPayloadJSONSerialization` false, `id`/`eventType`/`action` ''),
+ * and the shorthand keys `routeMatchesRegex`, `methodMatchesRegex`, `matrixUserIdMatchesRegex`
+ * appended to `matchRules` as `route`, `method` and `matrixUserID` rules. (matrix-corporal 3.x
+ * ignored these keys, so such a hook matched every request; Corporal matches what they say.)
+ */
+export function normaliseHook(raw: Record<string, unknown>, pointer: string, context: NormaliseContext): PolicyHook {
+  const fields = readFields(raw, HOOK_SHAPE, () => pointer, context);
+  const { id, ...body } = hookBody(fields, pointer, context, 0);
+  return { id, eventType: fields.eventType ?? '', ...body } as PolicyHook;
+}
+
+/**
+ * Normalises a hook that runs right away, without an event type: one nested in another
+ * (`RESTServiceAsyncResultHook`, `RESTServiceContingencyHook`) or one a REST service returned.
+ * An `eventType` is ignored with a warning.
+ */
+export function normaliseHookBody(raw: Record<string, unknown>, pointer: string, context: NormaliseContext, depth = 0): PolicyHookBody {
+  const fields = readFields(raw, HOOK_SHAPE, () => pointer, context);
+  if (fields.eventType !== undefined) {
+    context.warnings.push({
+      pointer: childPointer(pointer, 'eventType'),
+      message: 'eventType is ignored on a nested hook: it runs right away, where its parent hook runs',
+    });
+  }
+  return hookBody(fields, pointer, context, depth);
+}
+
+function hookBody(fields: HookFields, pointer: string, context: NormaliseContext, depth: number): PolicyHookBody {
+  const body: Record<string, unknown> = {
+    id: fields.id ?? '',
+    matchRules: matchRules(fields, pointer, context),
+    action: fields.action ?? '',
+    skipNextHooksInChain: fields.skipNextHooksInChain ?? false,
+    RESTServiceAsync: false,
+    responseSkipPayloadJSONSerialization: false,
+  };
+  for (const name of PLAIN_FIELDS) {
+    if (fields[name] !== undefined) body[name] = fields[name];
+  }
+  for (const name of ['RESTServiceAsyncResultHook', 'RESTServiceContingencyHook'] as const) {
+    const nested = fields[name];
+    if (nested === undefined) continue;
+    const nestedPointer = childPointer(pointer, name);
+    if (!isJsonObject(nested)) {
+      body[name] = nested;
+    } else if (depth + 1 > MAX_HOOK_NESTING) {
+      context.errors.push({ pointer: nestedPointer, message: `hooks nested deeper than ${MAX_HOOK_NESTING} levels` });
+    } else {
+      body[name] = normaliseHookBody(nested, nestedPointer, context, depth + 1);
+    }
+  }
+  return body as unknown as PolicyHookBody;
+}
+
+function matchRules(fields: HookFields, pointer: string, context: NormaliseContext): unknown {
+  const given = fields.matchRules ?? [];
+  if (!Array.isArray(given)) return given;
+  const rulesPointer = childPointer(pointer, 'matchRules');
+  const rules: unknown[] = given.map((rule, index) =>
+    isJsonObject(rule) ? normaliseRule(rule, childPointer(rulesPointer, index), context) : rule,
+  );
+  for (const [key, type] of SHORTHANDS) {
+    const regex = fields[key];
+    if (regex === undefined) continue;
+    context.shorthandRules.set(childPointer(rulesPointer, rules.length), childPointer(pointer, key));
+    rules.push({ type, regex, invert: false });
+  }
+  return rules;
+}
+
+function normaliseRule(raw: Record<string, unknown>, pointer: string, context: NormaliseContext): PolicyMatchRule {
+  const fields = readFields(raw, RULE_SHAPE, () => pointer, context);
+  return { type: fields.type ?? '', regex: fields.regex ?? '', invert: fields.invert ?? false } as PolicyMatchRule;
+}

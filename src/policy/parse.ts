@@ -1,0 +1,235 @@
+import { childPointer, type PolicyIssue } from './issues.js';
+
+/**
+ * Outcome of {@link parsePolicyText}: the JSON value and warnings (one per tolerated trailing comma
+ * or byte-order mark), or the first syntax error with its line and column.
+ */
+export type ParseResult =
+  | { ok: true; value: unknown; warnings: PolicyIssue[] }
+  | { ok: false; error: PolicyIssue };
+
+/** Nesting deeper than this is refused instead of risking the call stack. */
+const MAX_DEPTH = 512;
+
+const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/**
+ * Parses policy text as JSON, tolerating what hand-edited policies commonly contain and
+ * matrix-corporal's README example has: a trailing comma before `]` or `}` (a warning names its
+ * line and column). A leading byte-order mark is skipped with a warning. Everything else must be
+ * strict RFC 8259 JSON; the first violation is returned with its line and column.
+ *
+ * Strict JSON goes through `JSON.parse` (fast); only text it refuses is re-read by a small
+ * recursive-descent parser, which produces the same values (a repeated key keeps its first
+ * position and its last value, as `JSON.parse` does) or the precise error. Never throws.
+ */
+export function parsePolicyText(text: string): ParseResult {
+  try {
+    return { ok: true, value: JSON.parse(text), warnings: [] };
+  } catch {
+    return new TolerantParser(text).parseDocument();
+  }
+}
+
+class SyntaxFailure extends Error {
+  constructor(readonly offset: number, readonly pointer: string, message: string) {
+    super(message);
+  }
+}
+
+class TolerantParser {
+  private pos = 0;
+  private readonly warningOffsets: { offset: number; pointer: string; message: string }[] = [];
+
+  constructor(private readonly text: string) {}
+
+  parseDocument(): ParseResult {
+    try {
+      if (this.text.charCodeAt(0) === 0xfeff) {
+        this.warningOffsets.push({ offset: 0, pointer: '', message: 'byte-order mark at the start of the policy ignored' });
+        this.pos = 1;
+      }
+      this.skipBlank();
+      if (this.pos >= this.text.length) throw new SyntaxFailure(this.pos, '', 'the policy is empty');
+      const value = this.value('', 0);
+      this.skipBlank();
+      if (this.pos < this.text.length) throw this.unexpected('', 'the end of the document');
+      const positions = linePositions(this.text, this.warningOffsets.map((w) => w.offset));
+      const warnings = this.warningOffsets.map((w, i) => ({ pointer: w.pointer, message: w.message, ...positions[i] }));
+      return { ok: true, value, warnings };
+    } catch (err) {
+      if (!(err instanceof SyntaxFailure)) throw err;
+      const [at] = linePositions(this.text, [err.offset]);
+      return { ok: false, error: { pointer: err.pointer, message: err.message, ...at } };
+    }
+  }
+
+  private skipBlank(): void {
+    for (;;) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
+      this.pos += 1;
+    }
+  }
+
+  private value(pointer: string, depth: number): unknown {
+    if (depth > MAX_DEPTH) throw new SyntaxFailure(this.pos, pointer, `nesting deeper than ${MAX_DEPTH} levels`);
+    const c = this.text[this.pos];
+    switch (c) {
+      case '{': return this.object(pointer, depth);
+      case '[': return this.array(pointer, depth);
+      case '"': return this.string(pointer);
+      case 't': return this.literal('true', true, pointer);
+      case 'f': return this.literal('false', false, pointer);
+      case 'n': return this.literal('null', null, pointer);
+      default:
+        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number(pointer);
+        throw this.unexpected(pointer, 'a value');
+    }
+  }
+
+  private object(pointer: string, depth: number): Record<string, unknown> {
+    this.pos += 1;
+    const out: Record<string, unknown> = {};
+    this.skipBlank();
+    if (this.text[this.pos] === '}') {
+      this.pos += 1;
+      return out;
+    }
+    for (;;) {
+      if (this.text[this.pos] !== '"') throw this.unexpected(pointer, 'a string key');
+      const key = this.string(pointer);
+      this.skipBlank();
+      this.expect(':', "':' after an object key", pointer);
+      this.skipBlank();
+      const member = this.value(childPointer(pointer, key), depth + 1);
+      // `__proto__` must become an own property (as with JSON.parse), never the prototype.
+      Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
+      this.skipBlank();
+      if (this.text[this.pos] === '}') {
+        this.pos += 1;
+        return out;
+      }
+      this.expect(',', "',' or '}' after an object member", pointer);
+      if (this.trailingComma('}', pointer)) return out;
+    }
+  }
+
+  private array(pointer: string, depth: number): unknown[] {
+    this.pos += 1;
+    const out: unknown[] = [];
+    this.skipBlank();
+    if (this.text[this.pos] === ']') {
+      this.pos += 1;
+      return out;
+    }
+    for (;;) {
+      out.push(this.value(childPointer(pointer, out.length), depth + 1));
+      this.skipBlank();
+      if (this.text[this.pos] === ']') {
+        this.pos += 1;
+        return out;
+      }
+      this.expect(',', "',' or ']' after an array element", pointer);
+      if (this.trailingComma(']', pointer)) return out;
+    }
+  }
+
+  /** After a comma: if the container closes right away, records the warning and consumes the closer. */
+  private trailingComma(closer: string, pointer: string): boolean {
+    const commaAt = this.pos - 1;
+    this.skipBlank();
+    if (this.text[this.pos] !== closer) return false;
+    this.warningOffsets.push({ offset: commaAt, pointer, message: `trailing comma before '${closer}' ignored (not valid JSON)` });
+    this.pos += 1;
+    return true;
+  }
+
+  private string(pointer: string): string {
+    this.pos += 1;
+    let out = '';
+    let chunkStart = this.pos;
+    for (;;) {
+      const c = this.text.charCodeAt(this.pos);
+      if (Number.isNaN(c)) throw new SyntaxFailure(this.pos, pointer, 'unexpected end of input in a string');
+      if (c === 0x22) {
+        out += this.text.slice(chunkStart, this.pos);
+        this.pos += 1;
+        return out;
+      }
+      if (c < 0x20) throw new SyntaxFailure(this.pos, pointer, 'control character in a string (escape it)');
+      if (c === 0x5c) {
+        out += this.text.slice(chunkStart, this.pos);
+        out += this.escape(pointer);
+        chunkStart = this.pos;
+        continue;
+      }
+      this.pos += 1;
+    }
+  }
+
+  private escape(pointer: string): string {
+    const letter = this.text[this.pos + 1];
+    const simple = letter === undefined ? undefined : SIMPLE_ESCAPES.get(letter);
+    if (simple !== undefined) {
+      this.pos += 2;
+      return simple;
+    }
+    if (letter !== 'u') throw new SyntaxFailure(this.pos, pointer, 'invalid escape sequence in a string');
+    const digits = this.text.slice(this.pos + 2, this.pos + 6);
+    if (!/^[0-9a-fA-F]{4}$/.test(digits)) throw new SyntaxFailure(this.pos, pointer, 'invalid \\u escape (four hex digits expected)');
+    this.pos += 6;
+    return String.fromCharCode(Number.parseInt(digits, 16));
+  }
+
+  private number(pointer: string): number {
+    NUMBER_PATTERN.lastIndex = this.pos;
+    const match = NUMBER_PATTERN.exec(this.text);
+    const raw = match?.[0] ?? '';
+    const next = this.text[this.pos + raw.length];
+    if (raw === '' || raw === '-' || (next !== undefined && /[0-9.eE+-]/.test(next))) {
+      throw new SyntaxFailure(this.pos, pointer, 'invalid number');
+    }
+    this.pos += raw.length;
+    return Number(raw);
+  }
+
+  private literal<T>(word: string, value: T, pointer: string): T {
+    if (!this.text.startsWith(word, this.pos)) throw this.unexpected(pointer, 'a value');
+    this.pos += word.length;
+    return value;
+  }
+
+  private expect(char: string, what: string, pointer: string): void {
+    if (this.text[this.pos] !== char) throw this.unexpected(pointer, what);
+    this.pos += 1;
+  }
+
+  private unexpected(pointer: string, expected: string): SyntaxFailure {
+    const c = this.text.codePointAt(this.pos);
+    if (c === undefined) return new SyntaxFailure(this.pos, pointer, `unexpected end of input; expected ${expected}`);
+    const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).toUpperCase().padStart(4, '0')}` : `'${String.fromCodePoint(c)}'`;
+    return new SyntaxFailure(this.pos, pointer, `unexpected character ${shown}; expected ${expected}`);
+  }
+}
+
+const SIMPLE_ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['"', '"'], ['\\', '\\'], ['/', '/'], ['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t'],
+]);
+
+/** 1-based line and column of each offset (offsets ascending), in one pass over the text. */
+function linePositions(text: string, offsets: readonly number[]): { line: number; column: number }[] {
+  const out: { line: number; column: number }[] = [];
+  let line = 1;
+  let lineStart = 0;
+  let scanned = 0;
+  for (const offset of offsets) {
+    for (let i = text.indexOf('\n', scanned); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
+      line += 1;
+      lineStart = i + 1;
+    }
+    scanned = Math.max(scanned, lineStart);
+    out.push({ line, column: offset - lineStart + 1 });
+  }
+  return out;
+}

@@ -1,0 +1,421 @@
+import { PERL_CLASSES, POSIX_CLASSES, complementRanges, literalOutsideClass, writeClass, type CodeRange } from './char-set.js';
+
+/** A JS regular expression as plain data: `new RegExp(source, flags)` rebuilds it. */
+export interface RegexSource {
+  source: string;
+  flags: string;
+}
+
+/** Outcome of {@link translateRe2}. */
+export type Re2Translation =
+  | { ok: true; regex: RegexSource; warnings: string[] }
+  | { ok: false; message: string };
+
+/** RE2's limit on `{n,m}` counts. */
+const MAX_REPEAT = 1000;
+
+/** Unicode general categories JS accepts as `\p{X}`; any other RE2 name is a script. */
+const GENERAL_CATEGORIES = new Set([
+  'C', 'Cc', 'Cf', 'Co', 'Cs', 'L', 'Ll', 'Lm', 'Lo', 'Lt', 'Lu', 'M', 'Mc', 'Me', 'Mn', 'N', 'Nd', 'Nl', 'No',
+  'P', 'Pc', 'Pd', 'Pe', 'Pf', 'Pi', 'Po', 'Ps', 'S', 'Sc', 'Sk', 'Sm', 'So', 'Z', 'Zl', 'Zp', 'Zs',
+]);
+
+/**
+ * Translates a Go RE2 pattern (matrix-corporal's dialect) into an equivalent JS `RegExp` source,
+ * or explains why it cannot.
+ *
+ * Why translate rather than hand the pattern to `RegExp`: the two dialects read some of the same
+ * text differently, and a hook rule that silently matches something else is a policy bypass.
+ * Exact translations: `.` (RE2: anything but `\n`; JS also stops at `\r`, U+2028, U+2029), `\s`
+ * (RE2 has no `\v`/Unicode spaces), `\A`, `\z`, `\a`, octal `\123`, `\x{…}`, `\Q…\E`, `[]a]`,
+ * `[[:alpha:]]`, `(?P<name>…)`, `(?s)`/`(?m)` anywhere (done by rewriting `.`, `^`, `$`, so JS never
+ * gets the `s`/`m` flags), and a leading `(?i)` (the JS `i` flag). The `u` flag is used only when
+ * the pattern needs it (`\p{…}`, code points above U+FFFF).
+ * Refused: what RE2 refuses (lookaround, backreferences, counts over 1000, unknown escapes), and
+ * what JS cannot express here (`(?U)`, `(?i)` other than at the very start, `\C`).
+ * Nested unbounded repetition such as `(a+)+` is accepted with a warning: JS backtracks, RE2 does not.
+ */
+export function translateRe2(pattern: string): Re2Translation {
+  try {
+    return new Translator(pattern, false).run();
+  } catch (err) {
+    if (err instanceof NeedsUnicode) return rerunWithUnicode(pattern);
+    if (err instanceof Re2Error) return { ok: false, message: err.message };
+    throw err;
+  }
+}
+
+function rerunWithUnicode(pattern: string): Re2Translation {
+  try {
+    return new Translator(pattern, true).run();
+  } catch (err) {
+    if (err instanceof Re2Error) return { ok: false, message: err.message };
+    throw err;
+  }
+}
+
+class Re2Error extends Error {}
+class NeedsUnicode extends Error {}
+
+interface Frame {
+  /** Output index of the group's opening parenthesis. */
+  start: number;
+  dotAll: boolean;
+  multiLine: boolean;
+  /** Whether an unbounded repetition occurs anywhere inside this group so far. */
+  hasUnbounded: boolean;
+}
+
+/** The last thing emitted that a repetition operator would apply to. */
+interface Atom {
+  start: number;
+  kind: 'atom' | 'assertion' | 'repeated';
+  hasUnbounded: boolean;
+}
+
+class Translator {
+  private pos = 0;
+  private out = '';
+  private ignoreCase = false;
+  private readonly frames: Frame[] = [{ start: 0, dotAll: false, multiLine: false, hasUnbounded: false }];
+  private atom: Atom | null = null;
+  private readonly warnings: string[] = [];
+
+  constructor(private readonly pattern: string, private readonly unicode: boolean) {}
+
+  run(): Re2Translation {
+    this.leadingFlags();
+    while (this.pos < this.pattern.length) this.step();
+    if (this.frames.length > 1) throw new Re2Error('missing closing )');
+    const regex = { source: this.out === '' ? '(?:)' : this.out, flags: `${this.ignoreCase ? 'i' : ''}${this.unicode ? 'u' : ''}` };
+    try {
+      new RegExp(regex.source, regex.flags);
+    } catch (err) {
+      throw new Re2Error(`cannot be used as a JavaScript regular expression: ${(err as Error).message}`);
+    }
+    return { ok: true, regex, warnings: this.warnings };
+  }
+
+  /** `(?i)`, `(?s)`, `(?m)` and combinations at the very start; `i` is only possible here. */
+  private leadingFlags(): void {
+    for (;;) {
+      const match = /^\(\?([a-zA-Z]+)\)/.exec(this.pattern.slice(this.pos));
+      if (match === null) return;
+      const letters = match[1] ?? '';
+      if (/[^ism]/.test(letters)) return;
+      if (letters.includes('i')) this.ignoreCase = true;
+      this.applyFlags(letters, '');
+      this.pos += match[0].length;
+    }
+  }
+
+  private get frame(): Frame {
+    return this.frames[this.frames.length - 1] as Frame;
+  }
+
+  private step(): void {
+    const c = this.pattern[this.pos] as string;
+    switch (c) {
+      case '(': return this.openGroup();
+      case ')': return this.closeGroup();
+      case '|':
+        this.pos += 1;
+        this.emit('|', null);
+        return;
+      case '*': case '+': case '?': return this.repeat(c, c === '?' ? 1 : Infinity, 1);
+      case '{': return this.braces();
+      case '[': return this.charClass();
+      case '.':
+        this.pos += 1;
+        this.emitAtom(this.frame.dotAll ? '[^]' : '[^\\n]');
+        return;
+      case '^':
+        this.pos += 1;
+        this.emitAssertion(this.frame.multiLine ? '(?<![^\\n])' : '^');
+        return;
+      case '$':
+        this.pos += 1;
+        this.emitAssertion(this.frame.multiLine ? '(?![^\\n])' : '$');
+        return;
+      case '\\': return this.escape();
+      default:
+        this.emitAtom(literalOutsideClass(this.literalCodePoint()));
+    }
+  }
+
+  private emit(text: string, atom: Atom | null): void {
+    this.out += text;
+    this.atom = atom;
+  }
+
+  private emitAtom(text: string): void {
+    const start = this.out.length;
+    this.emit(text, { start, kind: 'atom', hasUnbounded: false });
+  }
+
+  private emitAssertion(text: string): void {
+    const start = this.out.length;
+    this.emit(text, { start, kind: 'assertion', hasUnbounded: false });
+  }
+
+  /** Reads one literal character (a whole code point); a surrogate pair needs the `u` flag. */
+  private literalCodePoint(): number {
+    const cp = this.pattern.codePointAt(this.pos) as number;
+    if (cp > 0xffff && !this.unicode) throw new NeedsUnicode();
+    this.pos += cp > 0xffff ? 2 : 1;
+    return cp;
+  }
+
+  private openGroup(): void {
+    const rest = this.pattern.slice(this.pos);
+    const outer = this.frame;
+    if (rest.startsWith('(?=') || rest.startsWith('(?!') || rest.startsWith('(?<=') || rest.startsWith('(?<!')) {
+      throw new Re2Error('lookahead and lookbehind are not supported (RE2 refuses them too)');
+    }
+    const named = /^\((?:\?P?<([^>]*)>)/.exec(rest);
+    const scoped = /^\(\?([a-zA-Z-]*)(:|\))/.exec(rest);
+    let opener = '(';
+    if (named !== null) {
+      const name = named[1] ?? '';
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Re2Error(`invalid capture group name \`${name}\``);
+      opener = `(?<${name}>`;
+      this.pos += named[0].length;
+    } else if (scoped !== null) {
+      const letters = scoped[1] ?? '';
+      if (scoped[2] === ')' && letters.replaceAll('-', '') === '') throw new Re2Error(`unsupported group syntax \`${scoped[0]}\``);
+      this.pos += scoped[0].length;
+      if (scoped[2] === ')') {
+        this.applyFlags(letters, rest.slice(0, scoped[0].length));
+        return;
+      }
+      this.frames.push({ ...outer, start: this.out.length, hasUnbounded: false });
+      this.applyFlags(letters, rest.slice(0, scoped[0].length));
+      this.out += '(?:';
+      this.atom = null;
+      return;
+    } else if (rest.startsWith('(?')) {
+      throw new Re2Error(`unsupported group syntax \`${rest.slice(0, 3)}\``);
+    } else {
+      this.pos += 1;
+    }
+    this.frames.push({ ...outer, start: this.out.length, hasUnbounded: false });
+    this.out += opener;
+    this.atom = null;
+  }
+
+  /** Applies `(?flags)` / `(?flags:` to the current group; `i` is only possible as a leading flag. */
+  private applyFlags(letters: string, written: string): void {
+    let on = true;
+    for (const letter of letters) {
+      if (letter === '-') {
+        on = false;
+      } else if (letter === 's') {
+        this.frame.dotAll = on;
+      } else if (letter === 'm') {
+        this.frame.multiLine = on;
+      } else if (letter === 'i') {
+        if (written !== '') throw new Re2Error(`\`${written}\`: case-insensitive matching must be switched on for the whole pattern, with (?i) at its start`);
+      } else if (letter === 'U') {
+        throw new Re2Error('the ungreedy flag (?U) is not supported; write lazy repetitions (*?, +?) instead');
+      } else {
+        throw new Re2Error(`invalid or unsupported flag \`${letter}\` in \`${written}\``);
+      }
+    }
+  }
+
+  private closeGroup(): void {
+    if (this.frames.length === 1) throw new Re2Error('unexpected )');
+    const inner = this.frames.pop() as Frame;
+    this.pos += 1;
+    this.out += ')';
+    this.atom = { start: inner.start, kind: 'atom', hasUnbounded: inner.hasUnbounded };
+    if (inner.hasUnbounded) this.frame.hasUnbounded = true;
+  }
+
+  private braces(): void {
+    const match = /^\{(\d+)(,(\d*))?\}/.exec(this.pattern.slice(this.pos));
+    if (match === null) {
+      this.pos += 1;
+      this.emitAtom('\\{');
+      return;
+    }
+    const min = Number(match[1]);
+    const max = match[2] === undefined ? min : match[3] === '' ? Infinity : Number(match[3]);
+    if (min > MAX_REPEAT || (max !== Infinity && (max > MAX_REPEAT || max < min))) {
+      throw new Re2Error(`invalid repeat count \`${match[0]}\``);
+    }
+    this.repeat(match[0], max, match[0].length);
+  }
+
+  private repeat(operator: string, max: number, length: number): void {
+    const atom = this.atom;
+    if (atom === null) throw new Re2Error(`missing argument to repetition operator \`${operator}\``);
+    if (atom.kind === 'repeated') throw new Re2Error(`invalid nested repetition operator \`${operator}\``);
+    this.pos += length;
+    let written = operator;
+    if (this.pattern[this.pos] === '?') {
+      this.pos += 1;
+      written += '?';
+    }
+    if (atom.kind === 'assertion') this.out = `${this.out.slice(0, atom.start)}(?:${this.out.slice(atom.start)})`;
+    if (atom.hasUnbounded && max > 1) {
+      this.warnings.push(
+        `nested repetition \`${operator}\` over a group that repeats without bound can take exponential time in JavaScript (RE2 runs it in linear time); please simplify`,
+      );
+    }
+    this.out += written;
+    if (max === Infinity) this.frame.hasUnbounded = true;
+    this.atom = { start: atom.start, kind: 'repeated', hasUnbounded: atom.hasUnbounded || max === Infinity };
+  }
+
+  private escape(): void {
+    const next = this.pattern[this.pos + 1];
+    if (next === undefined) throw new Re2Error('trailing backslash at end of expression');
+    switch (next) {
+      case 'A':
+        this.pos += 2;
+        return this.emitAssertion('^');
+      case 'z':
+        this.pos += 2;
+        return this.emitAssertion('$');
+      case 'b': case 'B':
+        this.pos += 2;
+        return this.emitAssertion(`\\${next}`);
+      case 'Q': return this.quoted();
+      case 'C': throw new Re2Error('\\C (any byte) is not supported');
+      default: {
+        const set = this.classEscape();
+        if (set !== null) return this.emitAtom(writeClass(set.ranges, set.properties, false));
+        this.emitAtom(literalOutsideClass(this.escapedCodePoint()));
+      }
+    }
+  }
+
+  /** `\Q…\E`: everything up to `\E` (or the end) is literal. */
+  private quoted(): void {
+    this.pos += 2;
+    const end = this.pattern.indexOf('\\E', this.pos);
+    const stop = end === -1 ? this.pattern.length : end;
+    while (this.pos < stop) this.emitAtom(literalOutsideClass(this.literalCodePoint()));
+    this.pos = end === -1 ? stop : stop + 2;
+  }
+
+  /**
+   * At a backslash: a class escape (`\d \D \s \S \w \W \pX \p{…} \PX \P{…}`) as a set, or null
+   * (nothing consumed) when the escape is a single character.
+   */
+  private classEscape(): { ranges: CodeRange[]; properties: string[] } | null {
+    const letter = this.pattern[this.pos + 1] as string;
+    const perl = PERL_CLASSES.get(letter.toLowerCase());
+    if (perl !== undefined && 'dswDSW'.includes(letter)) {
+      this.pos += 2;
+      const negated = letter !== letter.toLowerCase();
+      return { ranges: negated ? complementRanges(perl, this.maxCodePoint()) : [...perl], properties: [] };
+    }
+    if (letter !== 'p' && letter !== 'P') return null;
+    if (!this.unicode) throw new NeedsUnicode();
+    const braced = /^\\[pP]\{(\^?)([A-Za-z_]+)\}/.exec(this.pattern.slice(this.pos));
+    const single = /^\\[pP]([A-Za-z])/.exec(this.pattern.slice(this.pos));
+    const match = braced ?? single;
+    if (match === null) throw new Re2Error(`invalid character class range \`${this.pattern.slice(this.pos, this.pos + 4)}\``);
+    this.pos += match[0].length;
+    const name = (braced === null ? match[1] : match[2]) as string;
+    const negated = (letter === 'P') !== (braced !== null && match[1] === '^');
+    const body = name === 'Any' || GENERAL_CATEGORIES.has(name) ? name : `Script=${name}`;
+    return { ranges: [], properties: [`\\${negated ? 'P' : 'p'}{${body}}`] };
+  }
+
+  /** At a backslash: the single character an escape stands for (RE2's rules), consumed. */
+  private escapedCodePoint(): number {
+    const rest = this.pattern.slice(this.pos + 1);
+    const letter = rest[0] as string;
+    const simple = SIMPLE_ESCAPES.get(letter);
+    if (simple !== undefined) {
+      this.pos += 2;
+      return simple;
+    }
+    // RE2: \0, \0d, \0dd and \ddd-style octal with at least two digits; a single \1-\9 is a backreference.
+    const octal = /^(?:0[0-7]{0,2}|[1-7][0-7]{1,2})/.exec(rest);
+    if (octal !== null) {
+      this.pos += 1 + octal[0].length;
+      return Number.parseInt(octal[0], 8);
+    }
+    if (/^[1-9]/.test(rest)) throw new Re2Error(`backreferences (\\${letter}) are not supported (RE2 refuses them too)`);
+    const hex = /^x(?:\{([0-9A-Fa-f]+)\}|([0-9A-Fa-f]{2}))/.exec(rest);
+    if (hex !== null) {
+      const cp = Number.parseInt(hex[1] ?? hex[2] ?? '', 16);
+      if (cp > 0x10ffff) throw new Re2Error(`invalid escape sequence \`\\${hex[0]}\``);
+      if (cp > 0xffff && !this.unicode) throw new NeedsUnicode();
+      this.pos += 1 + hex[0].length;
+      return cp;
+    }
+    const cp = letter.codePointAt(0) as number;
+    if (cp < 0x80 && !/[0-9A-Za-z]/.test(letter)) {
+      this.pos += 2;
+      return cp;
+    }
+    throw new Re2Error(`invalid escape sequence \`\\${letter}\``);
+  }
+
+  private maxCodePoint(): number {
+    return this.unicode ? 0x10ffff : 0xffff;
+  }
+
+  /** `[...]` with RE2's rules: a leading `]` is literal, `[:name:]` classes, ranges, escapes. */
+  private charClass(): void {
+    this.pos += 1;
+    let negated = false;
+    if (this.pattern[this.pos] === '^') {
+      negated = true;
+      this.pos += 1;
+    }
+    const ranges: CodeRange[] = [];
+    const properties: string[] = [];
+    let first = true;
+    for (;;) {
+      const c = this.pattern[this.pos];
+      if (c === undefined) throw new Re2Error('missing closing ]');
+      if (c === ']' && !first) break;
+      first = false;
+      const posix = /^\[:(\^?)([a-z]+):\]/.exec(this.pattern.slice(this.pos));
+      if (posix !== null) {
+        const set = POSIX_CLASSES.get(posix[2] ?? '');
+        if (set === undefined) throw new Re2Error(`invalid character class range \`${posix[0]}\``);
+        ranges.push(...(posix[1] === '^' ? complementRanges(set, this.maxCodePoint()) : set));
+        this.pos += posix[0].length;
+        continue;
+      }
+      if (c === '\\') {
+        if (this.pattern[this.pos + 1] === 'b' || this.pattern[this.pos + 1] === 'Q') {
+          throw new Re2Error(`invalid escape sequence \`\\${this.pattern[this.pos + 1]}\` in a character class`);
+        }
+        const set = this.classEscape();
+        if (set !== null) {
+          ranges.push(...set.ranges);
+          properties.push(...set.properties);
+          continue;
+        }
+      }
+      const lo = this.classCodePoint();
+      if (this.pattern[this.pos] === '-' && this.pattern[this.pos + 1] !== ']' && this.pattern[this.pos + 1] !== undefined) {
+        this.pos += 1;
+        const hi = this.classCodePoint();
+        if (hi < lo) throw new Re2Error(`invalid character class range \`${String.fromCodePoint(lo)}-${String.fromCodePoint(hi)}\``);
+        ranges.push([lo, hi]);
+      } else {
+        ranges.push([lo, lo]);
+      }
+    }
+    this.pos += 1;
+    this.emitAtom(writeClass(ranges, properties, negated));
+  }
+
+  private classCodePoint(): number {
+    return this.pattern[this.pos] === '\\' ? this.escapedCodePoint() : this.literalCodePoint();
+  }
+}
+
+/** RE2's single-letter escapes: `\a \f \t \n \r \v`. */
+const SIMPLE_ESCAPES: ReadonlyMap<string, number> = new Map([
+  ['a', 0x07], ['f', 0x0c], ['t', 0x09], ['n', 0x0a], ['r', 0x0d], ['v', 0x0b],
+]);

@@ -1,0 +1,132 @@
+import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import type { PolicyIssue } from './issues.js';
+import { FLAG_NAMES } from './vocabulary.js';
+
+const STRING = { type: 'string' };
+const BOOLEAN = { type: 'boolean' };
+const INTEGER = { type: 'integer' };
+const COUNT = { type: 'integer', minimum: 0 };
+const HEADERS = { type: 'object', additionalProperties: STRING };
+const JSON_OBJECT = { type: 'object' };
+
+const HOOK_BODY_PROPERTIES = {
+  id: STRING,
+  matchRules: {
+    type: 'array',
+    items: { type: 'object', properties: { type: STRING, regex: STRING, invert: BOOLEAN } },
+  },
+  action: STRING,
+  skipNextHooksInChain: BOOLEAN,
+  RESTServiceURL: STRING,
+  RESTServiceRequestMethod: STRING,
+  RESTServiceRequestHeaders: HEADERS,
+  RESTServiceRequestTimeoutMilliseconds: { type: 'integer', minimum: 1 },
+  RESTServiceRetryAttempts: COUNT,
+  RESTServiceRetryWaitTimeMilliseconds: COUNT,
+  RESTServiceAsync: BOOLEAN,
+  RESTServiceAsyncResultHook: { $ref: '#/$defs/hookBody' },
+  RESTServiceContingencyHook: { $ref: '#/$defs/hookBody' },
+  responsePayload: {},
+  responseSkipPayloadJSONSerialization: BOOLEAN,
+  responseStatusCode: INTEGER,
+  responseContentType: STRING,
+  rejectionErrorCode: STRING,
+  rejectionErrorMessage: STRING,
+  injectJSONIntoRequest: JSON_OBJECT,
+  injectHeadersIntoRequest: HEADERS,
+  injectJSONIntoResponse: JSON_OBJECT,
+  injectHeadersIntoResponse: HEADERS,
+};
+
+const NULLABLE_BOOLEAN = { type: ['boolean', 'null'] };
+
+/**
+ * JSON Schema of the *normalised* document (canonical keys, defaults filled in): JSON types,
+ * integer-ness and simple bounds. Vocabulary, identifier grammar and cross-references are
+ * semantic checks (validate.ts), because their messages must name the offending value.
+ */
+export const POLICY_SCHEMA: SchemaObject = {
+  $defs: { hookBody: { type: 'object', properties: HOOK_BODY_PROPERTIES } },
+  type: 'object',
+  properties: {
+    identificationStamp: { type: ['string', 'null'] },
+    flags: { type: 'object', properties: Object.fromEntries(FLAG_NAMES.map((name) => [name, BOOLEAN])) },
+    managedRoomIds: { type: 'array', items: STRING },
+    hooks: {
+      type: 'array',
+      items: { type: 'object', properties: { ...HOOK_BODY_PROPERTIES, eventType: STRING } },
+    },
+    users: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: STRING,
+          active: BOOLEAN,
+          authType: STRING,
+          authCredential: STRING,
+          displayName: STRING,
+          avatarUri: STRING,
+          joinedRooms: {
+            type: 'array',
+            items: { type: 'object', properties: { roomId: STRING, powerLevel: INTEGER } },
+          },
+          forbidRoomCreation: NULLABLE_BOOLEAN,
+          forbidEncryptedRoomCreation: NULLABLE_BOOLEAN,
+          forbidUnencryptedRoomCreation: NULLABLE_BOOLEAN,
+          powerLevelsManaged: BOOLEAN,
+        },
+      },
+    },
+  },
+};
+
+// Compiled once from constant input (house rule 2 allows this at module scope).
+const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, verbose: true, strict: true });
+const validateShape = ajv.compile(POLICY_SCHEMA);
+const validateHookShape = ajv.compile({ $defs: POLICY_SCHEMA['$defs'], $ref: '#/$defs/hookBody' });
+
+/**
+ * Checks the JSON types of a normalised document against {@link POLICY_SCHEMA} and returns one
+ * error per mismatch (`/users/3/active: expected a boolean, got a string`), all at once.
+ */
+export function checkPolicyShape(document: unknown): PolicyIssue[] {
+  return issuesOf(validateShape, document);
+}
+
+/** {@link checkPolicyShape} for a single normalised hook body without event type (a REST-returned hook). */
+export function checkHookBodyShape(hook: unknown): PolicyIssue[] {
+  return issuesOf(validateHookShape, hook);
+}
+
+function issuesOf(validate: ValidateFunction, value: unknown): PolicyIssue[] {
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((error) => ({ pointer: error.instancePath, message: messageOf(error) }));
+}
+
+function messageOf(error: ErrorObject): string {
+  if (error.keyword === 'type') {
+    const expected = ([] as string[]).concat(error.params['type'] as string | string[]);
+    return `expected ${expected.map(describeType).join(' or ')}, got ${describeValue(error.data)}`;
+  }
+  if (error.keyword === 'minimum') return `must be at least ${String(error.params['limit'])}`;
+  return error.message ?? 'is invalid';
+}
+
+function describeType(type: string): string {
+  switch (type) {
+    case 'integer':
+    case 'object':
+    case 'array': return `an ${type}`;
+    case 'null': return 'null';
+    default: return `a ${type}`;
+  }
+}
+
+/** How a JSON value is named in messages (its kind, never its content: it may be a secret). */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'an integer' : 'a non-integer number';
+  return describeType(typeof value);
+}

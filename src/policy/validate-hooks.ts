@@ -1,0 +1,166 @@
+import { isHttpToken, isHttpUrl, isSafeHeaderValue } from './formats.js';
+import { childPointer, type PolicyFindings } from './issues.js';
+import { isJsonObject } from './normalise-fields.js';
+import { translateRe2 } from './regex/re2.js';
+import { HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
+
+/** Free-form JSON (payloads, injected JSON) nested deeper than this is refused: it would only risk the stack. */
+export const MAX_FREE_JSON_DEPTH = 64;
+
+const HEADER_MAPS = ['RESTServiceRequestHeaders', 'injectHeadersIntoRequest', 'injectHeadersIntoResponse'] as const;
+const FREE_JSON = ['responsePayload', 'injectJSONIntoRequest', 'injectJSONIntoResponse'] as const;
+
+/**
+ * Semantic checks of `hooks` (types were checked by the schema; values of a wrong type are skipped):
+ * unique non-empty ids, known event types and actions, no `pass.modifiedResponse` on a `before*`
+ * hook, match rules (known type, a regex that translates from RE2 and compiles), and every field
+ * the action needs (see {@link validateHookBody}). Messages follow matrix-corporal's where it has them.
+ */
+export function validateHooks(hooks: unknown, findings: PolicyFindings): void {
+  if (!Array.isArray(hooks)) return;
+  const indexById = new Map<string, number>();
+  hooks.forEach((hook: unknown, index) => {
+    if (!isJsonObject(hook)) return;
+    const pointer = childPointer('/hooks', index);
+    const id = hook['id'];
+    if (typeof id === 'string' && id !== '') {
+      const first = indexById.get(id);
+      if (first !== undefined) {
+        findings.errors.push({
+          pointer: childPointer(pointer, 'id'),
+          message: `hook at index ${index} (ID = ${id}) has the same ID as the hook at index ${first}; assign unique hook IDs to prevent confusion`,
+        });
+      } else {
+        indexById.set(id, index);
+      }
+    } else if (id === '') {
+      findings.errors.push({ pointer: childPointer(pointer, 'id'), message: 'hook has no id' });
+    }
+    const eventType = hook['eventType'];
+    if (typeof eventType === 'string' && !isOneOf(HOOK_EVENT_TYPES, eventType)) {
+      findings.errors.push({ pointer: childPointer(pointer, 'eventType'), message: `\`${eventType}\` is an invalid event type for hook #${String(id)}` });
+    }
+    if (typeof eventType === 'string' && isBeforeEventType(eventType) && hook['action'] === 'pass.modifiedResponse') {
+      findings.errors.push({
+        pointer: childPointer(pointer, 'action'),
+        message: `action=pass.modifiedResponse cannot be combined with eventType=${eventType}, found in hook #${String(id)}`,
+      });
+    }
+    validateHookBody(hook, pointer, findings);
+  });
+}
+
+/**
+ * Checks what every hook, nested or not, must satisfy: a known action, valid match rules, the
+ * action's required fields (reject: `rejectionErrorCode` + `rejectionErrorMessage`; respond:
+ * `responseStatusCode` and a string payload unless it is JSON-serialised; pass.modifiedRequest:
+ * `injectJSONIntoRequest`; pass.modifiedResponse: `injectJSONIntoResponse`; consult: an http(s)
+ * `RESTServiceURL`), status codes 100–599, header names and values, and nested hooks, recursively.
+ */
+export function validateHookBody(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+  const label = typeof hook['id'] === 'string' && hook['id'] !== '' ? `#${hook['id']}` : `at ${pointer}`;
+  const action = hook['action'];
+  if (typeof action === 'string' && !isOneOf(HOOK_ACTIONS, action)) {
+    findings.errors.push({ pointer: childPointer(pointer, 'action'), message: `\`${action}\` is an invalid action for hook ${label}` });
+  }
+  if (Array.isArray(hook['matchRules'])) validateMatchRules(hook['matchRules'], childPointer(pointer, 'matchRules'), findings);
+  const requireField = (field: string, what: string): void => {
+    if (hook[field] === undefined) findings.errors.push({ pointer: childPointer(pointer, field), message: `${action} hook ${label} needs ${field} (${what})` });
+  };
+  switch (action) {
+    case 'reject':
+      requireField('rejectionErrorCode', 'the Matrix errcode to answer with');
+      requireField('rejectionErrorMessage', 'the error message to answer with');
+      if (hook['rejectionErrorCode'] === '') findings.errors.push({ pointer: childPointer(pointer, 'rejectionErrorCode'), message: 'rejectionErrorCode must not be empty' });
+      break;
+    case 'respond':
+      requireField('responseStatusCode', 'the HTTP status to answer with');
+      checkRespondPayload(hook, pointer, findings);
+      break;
+    case 'pass.modifiedRequest':
+      requireField('injectJSONIntoRequest', 'an object, possibly {}');
+      break;
+    case 'pass.modifiedResponse':
+      requireField('injectJSONIntoResponse', 'an object, possibly {}');
+      break;
+    case 'consult.RESTServiceURL':
+      requireField('RESTServiceURL', 'the http(s) URL of the service');
+      break;
+  }
+  checkFieldFormats(hook, pointer, findings);
+  for (const name of ['RESTServiceAsyncResultHook', 'RESTServiceContingencyHook'] as const) {
+    const nested = hook[name];
+    if (isJsonObject(nested)) validateHookBody(nested, childPointer(pointer, name), findings);
+  }
+}
+
+function validateMatchRules(rules: unknown[], pointer: string, findings: PolicyFindings): void {
+  rules.forEach((rule: unknown, index) => {
+    if (!isJsonObject(rule)) return;
+    const rulePointer = childPointer(pointer, index);
+    if (typeof rule['type'] === 'string' && !isOneOf(MATCH_RULE_TYPES, rule['type'])) {
+      findings.errors.push({ pointer: childPointer(rulePointer, 'type'), message: `\`${rule['type']}\` is an invalid hook match rule type` });
+    }
+    const regex = rule['regex'];
+    if (typeof regex !== 'string') return;
+    const regexPointer = childPointer(rulePointer, 'regex');
+    const translation = translateRe2(regex);
+    if (!translation.ok) {
+      findings.errors.push({ pointer: regexPointer, message: `regex \`${regex}\`: ${translation.message}` });
+      return;
+    }
+    for (const warning of translation.warnings) findings.warnings.push({ pointer: regexPointer, message: `regex \`${regex}\`: ${warning}` });
+    if (regex === '') findings.warnings.push({ pointer: regexPointer, message: 'empty regex: this rule matches everything' });
+  });
+}
+
+function checkRespondPayload(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+  const contentType = hook['responseContentType'] ?? 'application/json';
+  const raw = contentType !== 'application/json' || hook['responseSkipPayloadJSONSerialization'] === true;
+  if (raw && typeof hook['responsePayload'] !== 'string') {
+    findings.errors.push({
+      pointer: childPointer(pointer, 'responsePayload'),
+      message: 'responsePayload must be a string when responseContentType is not application/json or responseSkipPayloadJSONSerialization is true',
+    });
+  }
+}
+
+function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+  const error = (field: string, message: string): void => {
+    findings.errors.push({ pointer: childPointer(pointer, field), message });
+  };
+  const status = hook['responseStatusCode'];
+  if (typeof status === 'number' && Number.isInteger(status) && (status < 100 || status > 599)) error('responseStatusCode', 'must be an HTTP status code from 100 to 599');
+  const url = hook['RESTServiceURL'];
+  if (typeof url === 'string' && !isHttpUrl(url)) error('RESTServiceURL', 'must be an http(s) URL');
+  const method = hook['RESTServiceRequestMethod'];
+  if (typeof method === 'string' && !isHttpToken(method)) error('RESTServiceRequestMethod', 'must be an HTTP method name');
+  const contentType = hook['responseContentType'];
+  if (typeof contentType === 'string' && (contentType === '' || !isSafeHeaderValue(contentType))) {
+    error('responseContentType', 'must be a non-empty header value without line breaks');
+  }
+  for (const field of HEADER_MAPS) {
+    const headers = hook[field];
+    if (!isJsonObject(headers)) continue;
+    for (const [name, value] of Object.entries(headers)) {
+      const headerPointer = childPointer(childPointer(pointer, field), name);
+      if (!isHttpToken(name)) findings.errors.push({ pointer: headerPointer, message: `\`${name}\` is not a valid header name` });
+      if (typeof value === 'string' && !isSafeHeaderValue(value)) findings.errors.push({ pointer: headerPointer, message: 'header values must not contain CR, LF or NUL' });
+    }
+  }
+  for (const field of FREE_JSON) {
+    if (jsonDepthExceeds(hook[field], MAX_FREE_JSON_DEPTH)) error(field, `nested deeper than ${MAX_FREE_JSON_DEPTH} levels`);
+  }
+}
+
+/** True when a JSON value nests arrays/objects more than `max` levels deep (iterative: no stack risk). */
+export function jsonDepthExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    const [item, depth] = entry;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

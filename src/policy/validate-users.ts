@@ -1,0 +1,126 @@
+import { checkAvatarUri, checkCredential } from './formats.js';
+import type { PolicyFindings } from './issues.js';
+import { checkRoomId, checkUserId } from './matrix-ids.js';
+import { isJsonObject } from './normalise-fields.js';
+import { AUTH_TYPES, isOneOf } from './vocabulary.js';
+
+/** Matrix power levels are canonical-JSON integers. */
+const MAX_POWER_LEVEL = Number.MAX_SAFE_INTEGER;
+
+/** What validation knows about one room id. */
+export interface RoomFacts {
+  /** Listed in `managedRoomIds`. */
+  managed: boolean;
+  /** Why the id is invalid; null when valid (an invalid managed id was reported there already). */
+  error: string | null;
+  /** Index of the last user whose joinedRooms listed it (finds repeats without a Set per user). */
+  lastUser: number;
+}
+
+/** What the user checks need from the rest of the document. */
+export interface UserCheckContext {
+  homeserverDomain: string;
+  /** Starts with `managedRoomIds`; other ids are added as met, so each distinct id is checked once. */
+  rooms: Map<string, RoomFacts>;
+}
+
+/**
+ * Semantic checks of `users` (the JSON types were checked by the schema; values of a wrong type
+ * are skipped here): ids (grammar, domain, duplicates exact and case-insensitive), auth type and
+ * credential format, avatar URI, joined rooms (valid, not repeated, managed — a warning), power
+ * levels in the Matrix integer range.
+ */
+export function validateUsers(users: unknown, context: UserCheckContext, findings: PolicyFindings): void {
+  if (!Array.isArray(users)) return;
+  const firstByLowercase = new Map<string, number>();
+  for (let index = 0; index < users.length; index += 1) {
+    const user: unknown = users[index];
+    if (!isJsonObject(user)) continue;
+    const pointer = `/users/${index}`;
+    if (typeof user['id'] === 'string') checkId(user['id'], index, pointer, context, firstByLowercase, findings);
+    checkAuth(user, pointer, findings);
+    if (typeof user['avatarUri'] === 'string' && user['avatarUri'] !== '') {
+      const problem = checkAvatarUri(user['avatarUri']);
+      if (problem !== null) findings.errors.push({ pointer: `${pointer}/avatarUri`, message: problem });
+    }
+    if (Array.isArray(user['joinedRooms'])) checkJoinedRooms(user['joinedRooms'], index, pointer, context, findings);
+  }
+}
+
+function checkId(
+  id: string,
+  index: number,
+  pointer: string,
+  context: UserCheckContext,
+  firstByLowercase: Map<string, number>,
+  findings: PolicyFindings,
+): void {
+  const idPointer = `${pointer}/id`;
+  const verdict = checkUserId(id, context.homeserverDomain);
+  if (verdict.error !== null) findings.errors.push({ pointer: idPointer, message: verdict.error });
+  if (verdict.warning !== null) findings.warnings.push({ pointer: idPointer, message: verdict.warning });
+  if (id === '') return;
+  // Synapse matches logins case-insensitively, so ids that differ only in case name one account.
+  const lowercase = id.toLowerCase();
+  const first = firstByLowercase.get(lowercase);
+  if (first === undefined) {
+    firstByLowercase.set(lowercase, index);
+    return;
+  }
+  findings.errors.push({
+    pointer: idPointer,
+    message: `user \`${id}\` is listed more than once (first at /users/${first}; ids are compared case-insensitively, as Synapse compares logins)`,
+  });
+}
+
+function checkAuth(user: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+  const authType = user['authType'];
+  if (typeof authType !== 'string') return;
+  if (!isOneOf(AUTH_TYPES, authType)) {
+    findings.errors.push({ pointer: `${pointer}/authType`, message: `\`${authType}\` is an invalid auth type` });
+    return;
+  }
+  const credential = user['authCredential'];
+  if (typeof credential !== 'string') return;
+  const problem = checkCredential(authType, credential);
+  if (problem !== null) findings.errors.push({ pointer: `${pointer}/authCredential`, message: problem });
+  else if (credential === '' && (authType === 'plain' || authType === 'passthrough')) {
+    findings.warnings.push({
+      pointer: `${pointer}/authCredential`,
+      message: authType === 'plain' ? 'empty plain password: this user logs in with an empty password' : 'empty initial password for a passthrough user',
+    });
+  }
+}
+
+function checkJoinedRooms(rooms: unknown[], userIndex: number, userPointer: string, context: UserCheckContext, findings: PolicyFindings): void {
+  // The hot loop of large policies (users × rooms): one Map look-up per room, pointer strings
+  // are built only when reported.
+  const at = (index: number, field: string): string => `${userPointer}/joinedRooms/${index}/${field}`;
+  for (let index = 0; index < rooms.length; index += 1) {
+    const room: unknown = rooms[index];
+    if (!isJsonObject(room)) continue;
+    const roomId = room['roomId'];
+    if (typeof roomId === 'string') {
+      let facts = context.rooms.get(roomId);
+      if (facts === undefined) {
+        facts = { managed: false, error: checkRoomId(roomId), lastUser: -1 };
+        context.rooms.set(roomId, facts);
+      }
+      if (facts.error !== null && !facts.managed) {
+        findings.errors.push({ pointer: at(index, 'roomId'), message: facts.error });
+      } else if (facts.lastUser === userIndex) {
+        findings.errors.push({ pointer: at(index, 'roomId'), message: `room \`${roomId}\` is listed more than once for this user` });
+      } else if (!facts.managed) {
+        findings.warnings.push({
+          pointer: at(index, 'roomId'),
+          message: `room \`${roomId}\` is not in managedRoomIds, so membership in it is neither reconciled nor enforced`,
+        });
+      }
+      facts.lastUser = userIndex;
+    }
+    const level = room['powerLevel'];
+    if (typeof level === 'number' && !(Math.abs(level) <= MAX_POWER_LEVEL)) {
+      findings.errors.push({ pointer: at(index, 'powerLevel'), message: `power level must be an integer from -${MAX_POWER_LEVEL} to ${MAX_POWER_LEVEL}` });
+    }
+  }
+}

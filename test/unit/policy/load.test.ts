@@ -1,0 +1,44 @@
+import t from 'tap';
+import { loadPolicyText, loadPolicyValue } from '../../../src/policy/load.js';
+import { readPolicyFixtureText, readRepoText } from '../../fixtures/policy/fixture-files.js';
+
+const options = { homeserverDomain: 'example.com' };
+
+t.test('config/policy.example.json is a valid schema 2 policy without warnings', async (t) => {
+  const loaded = loadPolicyText(readRepoText('config/policy.example.json'), options);
+  t.same(loaded.ok ? loaded.warnings : loaded.errors, []);
+  t.equal(loaded.ok && loaded.meta.sourceSchemaVersion, 2);
+});
+
+t.test('a syntax error stops the pipeline with its line and column', async (t) => {
+  t.same(loadPolicyText('{\n  "schemaVersion": 2\n  "users": []\n}', options), {
+    ok: false,
+    errors: [{ pointer: '', message: "unexpected character '\"'; expected ',' or '}' after an object member", line: 3, column: 3 }],
+    warnings: [],
+  });
+});
+
+t.test('warnings of every stage are kept when there are errors too', async (t) => {
+  const loaded = loadPolicyText('{"schemaVersion": 3, "colour": "red",}', options);
+  t.same(loaded, {
+    ok: false,
+    errors: [{ pointer: '/schemaVersion', message: 'found policy with schema version (3) that we do not support (supported: 1, 2)' }],
+    warnings: [
+      { pointer: '', message: "trailing comma before '}' ignored (not valid JSON)", line: 1, column: 37 },
+      { pointer: '/colour', message: 'unknown key `colour` ignored' },
+    ],
+  });
+});
+
+t.test('loadPolicyValue takes parsed JSON (an API push) the same way', async (t) => {
+  const text = readPolicyFixtureText('base-policy.json');
+  const fromText = loadPolicyText(text, options);
+  const fromValue = loadPolicyValue(JSON.parse(text), options);
+  t.same(fromValue, fromText);
+  t.equal(fromValue.ok, true);
+});
+
+t.test('a policy for another homeserver domain is refused for every user', async (t) => {
+  const loaded = loadPolicyText(readPolicyFixtureText('base-policy.json'), { homeserverDomain: 'example.org' });
+  t.same(loaded.ok ? [] : loaded.errors.map((e) => e.pointer), ['/users/0/id', '/users/1/id']);
+});

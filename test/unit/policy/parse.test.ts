@@ -1,0 +1,85 @@
+import t from 'tap';
+import { parsePolicyText } from '../../../src/policy/parse.js';
+
+t.test('strict JSON parses without warnings', async (t) => {
+  t.same(parsePolicyText('{"a": [1, 2.5e3, -0.5, true, false, null, "x\\u00e9\\n"]}'), {
+    ok: true,
+    value: { a: [1, 2500, -0.5, true, false, null, 'xé\n'] },
+    warnings: [],
+  });
+});
+
+t.test('trailing commas are tolerated, each with a warning naming line, column and pointer', async (t) => {
+  const text = '{\n  "rooms": ["!a:x", "!b:x",],\n  "flags": {"f": true,\n  },\n}';
+  t.same(parsePolicyText(text), {
+    ok: true,
+    value: { rooms: ['!a:x', '!b:x'], flags: { f: true } },
+    warnings: [
+      { pointer: '/rooms', message: "trailing comma before ']' ignored (not valid JSON)", line: 2, column: 27 },
+      { pointer: '/flags', message: "trailing comma before '}' ignored (not valid JSON)", line: 3, column: 22 },
+      { pointer: '', message: "trailing comma before '}' ignored (not valid JSON)", line: 4, column: 4 },
+    ],
+  });
+});
+
+t.test('pointers of trailing commas escape ~ and /', async (t) => {
+  const result = parsePolicyText('{"a/b": {"c~d": [1,]}}');
+  t.same(result.ok ? result.warnings.map((w) => w.pointer) : [], ['/a~1b/c~0d']);
+});
+
+t.test('a byte-order mark is skipped with a warning', async (t) => {
+  t.same(parsePolicyText('\ufeff{"a": 1}'), {
+    ok: true,
+    value: { a: 1 },
+    warnings: [{ pointer: '', message: 'byte-order mark at the start of the policy ignored', line: 1, column: 1 }],
+  });
+});
+
+t.test('the tolerant path gives the same values as JSON.parse', async (t) => {
+  // The trailing comma forces the tolerant parser; __proto__ stays an own property, a repeated
+  // key keeps its last value.
+  const result = parsePolicyText('{"__proto__": {"polluted": true}, "k": 1, "k": 2, "n": [1e2, -3.25E-1],}');
+  t.ok(result.ok);
+  const value = (result.ok ? result.value : {}) as Record<string, unknown>;
+  t.same(Object.keys(value), ['__proto__', 'k', 'n']);
+  t.same(value['k'], 2);
+  t.same(value['n'], [100, -0.325]);
+  t.equal(Object.getPrototypeOf(value), Object.prototype);
+  t.equal(({} as Record<string, unknown>)['polluted'], undefined);
+});
+
+const errors: [string, string, { line: number; column: number; message: string; pointer: string }][] = [
+  ['empty', '', { line: 1, column: 1, pointer: '', message: 'the policy is empty' }],
+  ['blank', '  \n ', { line: 2, column: 2, pointer: '', message: 'the policy is empty' }],
+  ['missing value', '{"a": }', { line: 1, column: 7, pointer: '/a', message: "unexpected character '}'; expected a value" }],
+  ['missing comma', '{\n"a": 1\n"b": 2}', { line: 3, column: 1, pointer: '', message: "unexpected character '\"'; expected ',' or '}' after an object member" }],
+  ['comment', '{"a": 1 // no\n}', { line: 1, column: 9, pointer: '', message: "unexpected character '/'; expected ',' or '}' after an object member" }],
+  ['single quotes', "{'a': 1}", { line: 1, column: 2, pointer: '', message: "unexpected character '''; expected a string key" }],
+  ['unquoted key', '{a: 1}', { line: 1, column: 2, pointer: '', message: "unexpected character 'a'; expected a string key" }],
+  ['two commas', '[1,,2]', { line: 1, column: 4, pointer: '/1', message: "unexpected character ','; expected a value" }],
+  ['lone comma', '[,]', { line: 1, column: 2, pointer: '/0', message: "unexpected character ','; expected a value" }],
+  ['leading zero', '{"n": 01}', { line: 1, column: 7, pointer: '/n', message: 'invalid number' }],
+  ['bare minus', '[-]', { line: 1, column: 2, pointer: '/0', message: 'invalid number' }],
+  ['NaN', '[NaN]', { line: 1, column: 2, pointer: '/0', message: "unexpected character 'N'; expected a value" }],
+  ['truncated literal', '[tru]', { line: 1, column: 2, pointer: '/0', message: "unexpected character 't'; expected a value" }],
+  ['unterminated string', '{"a": "x', { line: 1, column: 9, pointer: '/a', message: 'unexpected end of input in a string' }],
+  ['raw newline in a string', '{"a": "x\ny"}', { line: 1, column: 9, pointer: '/a', message: 'control character in a string (escape it)' }],
+  ['bad escape', '["\\x41"]', { line: 1, column: 3, pointer: '/0', message: 'invalid escape sequence in a string' }],
+  ['short unicode escape', '["\\u12"]', { line: 1, column: 3, pointer: '/0', message: 'invalid \\u escape (four hex digits expected)' }],
+  ['unclosed object', '{"users": [\n', { line: 2, column: 1, pointer: '/users/0', message: 'unexpected end of input; expected a value' }],
+  ['text after the document', '{} {}', { line: 1, column: 4, pointer: '', message: "unexpected character '{'; expected the end of the document" }],
+  ['control character outside strings', '{\u0001}', { line: 1, column: 2, pointer: '', message: 'unexpected character U+0001; expected a string key' }],
+];
+
+for (const [name, text, expected] of errors) {
+  t.test(`syntax error: ${name}`, async (t) => {
+    t.same(parsePolicyText(text), { ok: false, error: expected });
+  });
+}
+
+t.test('nesting beyond 512 levels is refused instead of risking the stack', async (t) => {
+  const deep = `${'['.repeat(600)}${']'.repeat(600)},`;
+  const result = parsePolicyText(deep);
+  t.equal(result.ok, false);
+  t.equal(result.ok ? '' : result.error.message, 'nesting deeper than 512 levels');
+});

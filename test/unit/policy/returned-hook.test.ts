@@ -1,0 +1,73 @@
+import t from 'tap';
+import { compileReturnedHook } from '../../../src/policy/returned-hook.js';
+
+t.test('a valid returned hook compiles to a typeless hook; a missing id is derived from the parent', async (t) => {
+  t.same(compileReturnedHook({ action: 'reject', rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no' }, 'ask'), {
+    ok: true,
+    hook: {
+      id: 'ask-unnamed-response',
+      eventType: null,
+      matchRules: [],
+      skipNextHooksInChain: false,
+      action: 'reject',
+      responseStatusCode: 403,
+      rejectionErrorCode: 'M_FORBIDDEN',
+      rejectionErrorMessage: 'no',
+    },
+    warnings: [],
+  });
+});
+
+t.test('keys in any case; eventType and matchRules are ignored with warnings', async (t) => {
+  const result = compileReturnedHook({
+    ID: 'inner', EventType: 'afterAnyRequest', Action: 'pass.modifiedResponse', InjectJSONIntoResponse: { a: 1 },
+    matchRules: [{ type: 'route', regex: '(' }],
+  }, 'ask');
+  t.same(result, {
+    ok: true,
+    hook: {
+      id: 'inner', eventType: null, matchRules: [], skipNextHooksInChain: false,
+      action: 'pass.modifiedResponse', injectJSONIntoResponse: { a: 1 }, injectHeadersIntoResponse: {},
+    },
+    warnings: [
+      { pointer: '/eventType', message: 'eventType is ignored on a nested hook: it runs right away, where its parent hook runs' },
+      { pointer: '/matchRules', message: 'matchRules of a returned hook are ignored' },
+    ],
+  });
+});
+
+t.test('a returned hook that cannot run is refused with every reason', async (t) => {
+  t.same(compileReturnedHook({ action: 'respond', responseStatusCode: '200', responseContentType: 'text/plain', responsePayload: { a: 1 } }, 'ask'), {
+    ok: false,
+    errors: [
+      { pointer: '/responseStatusCode', message: 'expected an integer, got a string' },
+      { pointer: '/responsePayload', message: 'responsePayload must be a string when responseContentType is not application/json or responseSkipPayloadJSONSerialization is true' },
+    ],
+  });
+  t.same(compileReturnedHook({ action: 'launch' }, 'ask'), {
+    ok: false,
+    errors: [{ pointer: '/action', message: '`launch` is an invalid action for hook #ask-unnamed-response' }],
+  });
+  t.same(compileReturnedHook({}, 'ask'), {
+    ok: false,
+    errors: [{ pointer: '/action', message: '`` is an invalid action for hook #ask-unnamed-response' }],
+  });
+  t.same(compileReturnedHook([1], 'ask'), { ok: false, errors: [{ pointer: '', message: 'the REST service did not return a JSON object' }] });
+});
+
+t.test('a returned consult hook may chain, with its own contingency', async (t) => {
+  const result = compileReturnedHook({
+    action: 'consult.RESTServiceURL', RESTServiceURL: 'http://next.example/', RESTServiceAsync: true,
+    RESTServiceContingencyHook: { id: 'fallback', action: 'pass.unmodified' },
+  }, 'ask');
+  t.match(result, {
+    ok: true,
+    hook: {
+      id: 'ask-unnamed-response',
+      action: 'consult.RESTServiceURL',
+      RESTServiceAsync: true,
+      RESTServiceAsyncResultHook: { id: 'ask-unnamed-response-unnamed-response', action: 'pass.unmodified' },
+      RESTServiceContingencyHook: { id: 'fallback', action: 'pass.unmodified' },
+    },
+  });
+});

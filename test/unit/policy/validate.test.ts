@@ -1,0 +1,42 @@
+import t from 'tap';
+import type { PolicyIssue } from '../../../src/policy/issues.js';
+import { loadPolicyValue } from '../../../src/policy/load.js';
+import { validatePolicy } from '../../../src/policy/validate.js';
+import { patched, readPolicyFixture } from '../../fixtures/policy/fixture-files.js';
+
+interface Row {
+  name: string;
+  set?: Record<string, unknown>;
+  remove?: string[];
+  errors: PolicyIssue[];
+  warnings?: PolicyIssue[];
+}
+
+const base = readPolicyFixture<unknown>('base-policy.json');
+const { rows } = readPolicyFixture<{ rows: Row[] }>('validation.json');
+const plain = (issues: PolicyIssue[]): PolicyIssue[] => issues.map(({ pointer, message }) => ({ pointer, message }));
+
+for (const row of rows) {
+  t.test(row.name, async (t) => {
+    const result = loadPolicyValue(patched(base, row.set, row.remove), { homeserverDomain: 'example.com' });
+    t.same(plain(result.ok ? [] : result.errors), row.errors, 'errors');
+    t.equal(result.ok, row.errors.length === 0, 'ok');
+    if (row.warnings !== undefined) t.same(plain(result.warnings), row.warnings, 'warnings');
+  });
+}
+
+t.test('validatePolicy never throws on arbitrary JSON and reports the top-level type', async (t) => {
+  for (const value of [null, 7, 'policy', [], { users: [null, 1, 'x'], hooks: [[]], flags: [] }]) {
+    const findings = validatePolicy(value, { homeserverDomain: 'example.com' });
+    t.ok(findings.errors.length > 0, JSON.stringify(value));
+  }
+});
+
+t.test('more than 1000 errors are cut, with a count of the rest', async (t) => {
+  const users = Array.from({ length: 1200 }, (_, i) => ({ id: `@u${i}:other.org`, authType: 'plain' }));
+  const result = loadPolicyValue({ schemaVersion: 2, users }, { homeserverDomain: 'example.com' });
+  t.equal(result.ok, false);
+  const errors = result.ok ? [] : result.errors;
+  t.equal(errors.length, 1001);
+  t.same(errors[1000], { pointer: '', message: '… and 200 more errors' });
+});
