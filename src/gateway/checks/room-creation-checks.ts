@@ -2,7 +2,7 @@ import type { PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from './json-body.js';
-import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from './predicates.js';
+import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from '../../policy/permissions.js';
 
 /**
  * Room creation and encryption (matrix-corporal routes 4 and 5, and the upgrade gap).
