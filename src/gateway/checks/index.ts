@@ -12,3 +12,5 @@ export type { JsonBody } from './json-body.js';
 export { ManagedLevelsIndex } from './managed-levels-index.js';
 export { tokenDenial } from './token-rules.js';
 export type { TokenState } from './token-rules.js';
+export { createAliasResolver } from './alias-cache.js';
+export type { AliasLookup, AliasResolverOptions } from './alias-cache.js';
