@@ -14,3 +14,7 @@ export { tokenDenial } from './token-rules.js';
 export type { TokenState } from './token-rules.js';
 export { createAliasResolver } from './alias-cache.js';
 export type { AliasLookup, AliasResolverOptions } from './alias-cache.js';
+export { createDirectoryLookup } from './directory-lookup.js';
+export { createPowerLevelsReader } from './power-levels-reader.js';
+export type { PowerLevelsReader } from './power-levels-reader.js';
+export type { UpstreamLookupOptions } from './upstream-json.js';
