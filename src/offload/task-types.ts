@@ -3,6 +3,7 @@
  * what each returns. Everything here crosses a thread boundary by structured clone, so inputs and
  * outputs are plain data.
  */
+import type { ConsultHookInput, ConsultHookResult } from './consult-hook.js';
 import type { VerifyPasswordInput, VerifyPasswordResult } from './verify-password.js';
 
 /**
@@ -19,13 +20,12 @@ export interface PingValue {
   threadId: number;
 }
 
-/**
- * Every task kind with its input and output. Issue 7 adds `consultHook` here (and its handler in the
- * task table of `tasks.ts`).
- */
+/** Every task kind with its input and output (each has its handler in the task table of `tasks.ts`). */
 export interface TaskMap {
   /** Checks a password against a managed user's credential (see `verify-password.ts`). */
   verifyPassword: { input: VerifyPasswordInput; output: VerifyPasswordResult };
+  /** One `consult.RESTServiceURL` consultation: payload, call, retries, returned hook (see `consult-hook.ts`). */
+  consultHook: { input: ConsultHookInput; output: ConsultHookResult };
   /** Liveness probe: proves a worker thread can run a task, and which one did. */
   ping: { input: Record<string, never>; output: TaskResult<PingValue, never> };
 }

@@ -6,12 +6,14 @@
  */
 import { threadId } from 'node:worker_threads';
 import { Agent } from 'undici';
+import { consultHook } from './consult-hook.js';
 import { verifyPassword } from './verify-password.js';
 import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
 
 /**
- * Connection limits of the worker's HTTP client. Each request carries its own deadline
- * (`UserAuth.RestTimeoutMilliseconds`); these only keep undici's defaults out.
+ * Connection limits of the worker's HTTP client (auth services and hook REST services). Each
+ * request carries its own deadline (`UserAuth.RestTimeoutMilliseconds`, a hook's
+ * `RESTServiceRequestTimeoutMilliseconds`); these only keep undici's defaults out.
  */
 const REST_AGENT_OPTIONS = Object.freeze({
   connect: { timeout: 10_000 },
@@ -25,9 +27,10 @@ const restDispatcher = new Agent(REST_AGENT_OPTIONS);
 
 type TaskTable = { readonly [K in TaskKind]: (input: TaskInput<K>) => Promise<TaskOutput<K>> };
 
-/** One handler per task kind. Issue 7 adds `consultHook`. */
+/** One handler per task kind. */
 const taskTable: TaskTable = Object.freeze({
   verifyPassword: (input) => verifyPassword(input, { dispatcher: restDispatcher }),
+  consultHook: (input) => consultHook(input, { dispatcher: restDispatcher }),
   ping: async () => ({ ok: true as const, value: { threadId } }),
 });
 

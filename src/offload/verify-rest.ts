@@ -7,6 +7,7 @@
  *   → 200 {"auth":{"success":true|false, "mxid"?:"…", "profile"?:{"display_name"?:"…"}}}
  */
 import { request, type Dispatcher } from 'undici';
+import { BodyTooLargeError, discardBody, readBoundedText, transportErrorText } from './http-body.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
 
 /** Largest response body read from an auth service; a bigger one is a bad response. */
@@ -21,9 +22,6 @@ export interface VerifyRestInput {
   /** Deadline for the whole exchange: connect, headers and body. */
   timeoutMs: number;
 }
-
-/** A response body that was refused while reading it. */
-class BodyTooLargeError extends Error {}
 
 /**
  * Calls the service and reads its verdict. The outcome classes matter to the gateway, which may
@@ -70,12 +68,12 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
     });
     const status = response.statusCode;
     if (status !== 200) {
-      discard(response.body);
+      discardBody(response.body);
       return status >= 500
         ? verifyFailure('auth-service-unavailable', `auth service ${service} answered HTTP ${status}`)
         : verifyFailure('auth-service-bad-response', `auth service ${service} answered HTTP ${status}, expected 200`);
     }
-    text = await readBounded(response.body, MAX_REST_RESPONSE_BYTES);
+    text = await readBoundedText(response.body, MAX_REST_RESPONSE_BYTES);
   } catch (err) {
     if (err instanceof BodyTooLargeError) {
       return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);
@@ -84,22 +82,6 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
     return verifyFailure('auth-service-unavailable', `auth service ${service} unreachable: ${transportErrorText(err)}`);
   }
   return parseVerdict(text, service);
-}
-
-/** Reads a UTF-8 body of at most `limit` bytes; destroys the stream and throws beyond that. */
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > limit) {
-      discard(body);
-      throw new BodyTooLargeError();
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /** Reads `{"auth":{"success":bool, "profile":{"display_name":…}}}`; anything else is a bad response. */
@@ -119,22 +101,7 @@ function parseVerdict(text: string, service: string): VerifyPasswordResult {
   return verified(true, typeof displayName === 'string' && displayName !== '' ? displayName : undefined);
 }
 
-/**
- * Drops a body we will not read. Destroying an unfinished undici body emits an `error`
- * (`UND_ERR_ABORTED`); nobody waits for it, so it is swallowed here instead of crashing the worker.
- */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {});
-  body.destroy();
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `ECONNREFUSED`, `UND_ERR_SOCKET`, … or the message: enough to diagnose, never a request detail. */
-function transportErrorText(err: unknown): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,27 +1,6 @@
-/**
- * Non-ASCII characters that Go's `encoding/json` folds onto an ASCII letter. Go (1.21+) compares
- * `unicode.ToUpper(unicode.ToLower(r))` per rune, so the Kelvin sign matches `k`, the long s
- * matches `s`, and both Turkish i's match `i`. Every policy key is ASCII, so no other non-ASCII
- * character can take part in a match.
- */
-const NON_ASCII_FOLDS: ReadonlyMap<string, string> = new Map([
-  ['\u212a', 'K'],
-  ['\u017f', 'S'],
-  ['\u0130', 'I'],
-  ['\u0131', 'I'],
-]);
+import { foldKey } from '../common/key-fold.js';
 
-/**
- * The case-folded form of a JSON object key: `foldKey(a) === foldKey(b)` exactly when Go's
- * `encoding/json` treats `a` and `b` as the same (ASCII) struct field name.
- */
-export function foldKey(key: string): string {
-  let out = '';
-  for (const ch of key) {
-    out += ch.charCodeAt(0) < 0x80 ? ch.toUpperCase() : (NON_ASCII_FOLDS.get(ch) ?? ch);
-  }
-  return out;
-}
+export { foldKey };
 
 /** Field lookup of one object type: exact spelling first, then the folded form (Go's order). */
 export interface FieldTable<F extends string> {

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
 import type { PolicyIssue } from './issues.js';
 import { FLAG_NAMES } from './vocabulary.js';
+import { describeJsonType as describeType } from '../common/json-type-names.js';
 
 const STRING = { type: 'string' };
 const BOOLEAN = { type: 'boolean' };
@@ -113,15 +114,6 @@ function messageOf(error: ErrorObject): string {
   return error.message ?? 'is invalid';
 }
 
-function describeType(type: string): string {
-  switch (type) {
-    case 'integer':
-    case 'object':
-    case 'array': return `an ${type}`;
-    case 'null': return 'null';
-    default: return `a ${type}`;
-  }
-}
 
 /** How a JSON value is named in messages (its kind, never its content: it may be a secret). */
 export function describeValue(value: unknown): string {

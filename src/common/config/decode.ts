@@ -1,5 +1,5 @@
 import { joinPath, typeMismatchMessage, type ConfigIssue } from './issues.js';
-import { foldKey } from './key-fold.js';
+import { foldKey } from '../key-fold.js';
 import { isIntegerLiteral, plainValueOf, setOwn, type JsonNode } from './json-tree.js';
 import { CONFIG_SHAPE, type FieldShape, type StructShape } from './shape.js';
 

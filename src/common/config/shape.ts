@@ -1,4 +1,4 @@
-import { foldKey } from './key-fold.js';
+import { foldKey } from '../key-fold.js';
 
 /**
  * The Go type of one configuration field, which decides how JSON binds to it:

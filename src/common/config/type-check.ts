@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type SchemaObject } from 'ajv';
 import { describeJsonKind, subjectOf, typeMismatchMessage, type ConfigIssue } from './issues.js';
 import { CONFIG_SHAPE, type FieldShape } from './shape.js';
+import { describeJsonType as describeType } from '../json-type-names.js';
 
 /** JSON Schema of the decoded document, generated from {@link CONFIG_SHAPE}. */
 function schemaOf(shape: FieldShape): SchemaObject {
@@ -58,15 +59,6 @@ function messageOf(error: ErrorObject, path: string): string {
   return `${subjectOf(path)} ${error.message ?? 'is invalid'}`;
 }
 
-function describeType(type: string): string {
-  switch (type) {
-    case 'integer':
-    case 'object':
-    case 'array': return `an ${type}`;
-    case 'null': return 'null';
-    default: return `a ${type}`;
-  }
-}
 
 function pointerSegments(pointer: string): string[] {
   if (pointer === '') return [];

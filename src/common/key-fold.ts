@@ -3,7 +3,7 @@
  * the smallest rune of its `unicode.SimpleFold` orbit, so the Kelvin sign (orbit K, k, U+212A)
  * matches `k` and the long s (orbit S, s, U+017F) matches `s`. The Turkish dotless and dotted i
  * have orbits of their own and match nothing (checked against Go 1.26's encoding/json). Every
- * configuration key is ASCII, so no other non-ASCII character can take part in a match.
+ * configuration and policy key is ASCII, so no other non-ASCII character can take part in a match.
  */
 const NON_ASCII_FOLDS: ReadonlyMap<string, string> = new Map([
   ['\u212a', 'K'],

@@ -1,0 +1,36 @@
+import type { Dispatcher } from 'undici';
+import { describeError } from '../../common/errors.js';
+import { consultHook, type ConsultHookInput, type ConsultHookResult } from '../../offload/consult-hook.js';
+import type { OffloadPool } from '../../offload/pool.js';
+
+/** Runs one REST consultation (see `offload/consult-hook.ts`); resolves, never rejects, for expected failures. */
+export interface HookConsultor {
+  consult(input: ConsultHookInput): Promise<ConsultHookResult>;
+}
+
+/**
+ * The consultor the gateway uses: the consultation runs in the thread's Piscina pool (the design
+ * card's shape; the pool's `ConcurrentTasksPerWorker` lets one worker interleave many). No abort
+ * signal is passed: aborting a running Piscina task kills its worker. A pool that cannot take the
+ * task (queue full, closed) or a task that crashed counts as a failed consultation, so the
+ * contingency hook or the fail-closed 503 applies.
+ */
+export function createPooledConsultor(pool: OffloadPool): HookConsultor {
+  return {
+    consult: async (input) => {
+      try {
+        return await pool.run('consultHook', input);
+      } catch (err) {
+        return { ok: false, code: 'consult-failed', message: `the offload pool did not run the consultation: ${describeError(err)}` };
+      }
+    },
+  };
+}
+
+/**
+ * The same consultation on the calling thread's event loop, without the pool. Only for the
+ * benchmark that measures what the pool costs; the gateway never uses it.
+ */
+export function createDirectConsultor(dispatcher: Dispatcher): HookConsultor {
+  return { consult: (input) => consultHook(input, { dispatcher }) };
+}

@@ -1,0 +1,70 @@
+import { matchRuleRegExp } from '../../policy/compile-hook.js';
+import type { SnapshotHook, SnapshotMatchRule } from '../../policy/snapshot.js';
+
+/** A match rule with its regex built (once per snapshot and thread). */
+export interface CompiledRule {
+  readonly regex: RegExp;
+  readonly invert: boolean;
+}
+
+/** A policy hook with its match rules built and split by what they test. */
+export interface CompiledHook {
+  readonly hook: SnapshotHook;
+  readonly methodRules: readonly CompiledRule[];
+  readonly routeRules: readonly CompiledRule[];
+  readonly userRules: readonly CompiledRule[];
+}
+
+/**
+ * Builds a hook's matchers. Called once per hook per snapshot per thread (never per request): the
+ * snapshot carries the regexes as translated sources, `matchRuleRegExp` turns them into `RegExp`s.
+ * Translated patterns carry no `g`/`y` flag, so `test` keeps no state between requests.
+ */
+export function compileHookMatcher(hook: SnapshotHook): CompiledHook {
+  const methodRules: CompiledRule[] = [];
+  const routeRules: CompiledRule[] = [];
+  const userRules: CompiledRule[] = [];
+  for (const rule of hook.matchRules) {
+    const compiled = compileRule(rule);
+    if (rule.type === 'method') methodRules.push(compiled);
+    else if (rule.type === 'route') routeRules.push(compiled);
+    else userRules.push(compiled);
+  }
+  return { hook, methodRules, routeRules, userRules };
+}
+
+function compileRule(rule: SnapshotMatchRule): CompiledRule {
+  return { regex: matchRuleRegExp(rule), invert: rule.invert };
+}
+
+/** Whether every `method` rule of the hook passes for `method` (as the client sent it). */
+export function passesMethodRules(hook: CompiledHook, method: string): boolean {
+  return allPass(hook.methodRules, method);
+}
+
+/** What `route` and `matrixUserID` rules test; `path` is read only when a route rule needs it. */
+export interface MatchSubject {
+  /** The percent-decoded path without the query (matrix-corporal matches Go's `URL.Path`). */
+  readonly path: string;
+  /** The authenticated user, or null. */
+  readonly userId: string | null;
+}
+
+/** Whether every `route` and every `matrixUserID` rule of the hook passes for `subject`. */
+export function passesRequestRules(hook: CompiledHook, subject: MatchSubject): boolean {
+  return (hook.routeRules.length === 0 || allPass(hook.routeRules, subject.path)) && allPass(hook.userRules, subject.userId);
+}
+
+/**
+ * All rules pass (AND); `invert` flips one rule. A rule whose subject is missing (`matrixUserID`
+ * without an authenticated user) does not match, so it passes only when inverted. matrix-corporal
+ * let such a rule pass, so a hook meant "only for @admin:…" also ran for anonymous requests, and
+ * its inverted form ("everyone but @admin:…") never did; that is its quirk 11, fixed here.
+ */
+function allPass(rules: readonly CompiledRule[], subject: string | null): boolean {
+  for (const rule of rules) {
+    const matched = subject !== null && rule.regex.test(subject);
+    if (matched === rule.invert) return false;
+  }
+  return true;
+}

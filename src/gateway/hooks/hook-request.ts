@@ -1,0 +1,122 @@
+import type { PassModifiedResponseHook } from '../../policy/snapshot.js';
+import { unquote } from '../router/unquote.js';
+
+/** What the pipeline knows about a request when hooks run. */
+export interface HookRequestInit {
+  /** As the client sent it. */
+  method: string;
+  /** Undecoded path, as forwarded upstream. */
+  rawPath: string;
+  /** Undecoded query without `?`, `''` when none. */
+  rawQuery: string;
+  /** The authenticated user, or null. */
+  userId: string | null;
+  /** Flat `[name, value, …]` with lower-case names (as uWS delivers them). */
+  headers: readonly string[];
+  /**
+   * Reads the whole request body, bounded (`HttpGateway.MaxInspectedBodyBytes`; rejects with a
+   * 413 `CorporalError` beyond it). Called at most once. Null when the request has no body.
+   */
+  readBody: (() => Promise<Buffer>) | null;
+}
+
+/**
+ * Request headers a hook cannot set: the gateway owns the framing (`Content-Length`,
+ * `Transfer-Encoding`) of what it sends upstream, and `Host` stays the client's (Go's
+ * `Header.Set("Host")` is ignored on requests too).
+ */
+const GATEWAY_OWNED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding']);
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * One request as hooks see and change it, across all its hook phases. Hooks may replace the body
+ * (`pass.modifiedRequest`), set headers, and leave response modifiers for later (a before-hook's
+ * REST service may answer `pass.modifiedResponse`). After the before-hooks the pipeline sends what
+ * is here: {@link headers} when {@link headersChanged}, {@link loadedBody} when it is not null.
+ */
+export class HookRequest {
+  readonly method: string;
+  readonly rawPath: string;
+  readonly rawQuery: string;
+  readonly userId: string | null;
+  /** Current headers (flat, lower-case names); replaced, never mutated, when a hook sets one. */
+  headers: readonly string[];
+  /** A hook set a header. */
+  headersChanged = false;
+  /** A hook replaced the body. */
+  bodyChanged = false;
+  /** `pass.modifiedResponse` hooks yielded by before-hooks' REST services: applied to the upstream response first. */
+  readonly responseModifiers: PassModifiedResponseHook[] = [];
+  private readonly readBody: (() => Promise<Buffer>) | null;
+  private decodedPath: string | null = null;
+  private bodyBytes: Buffer | null = null;
+  private bodyRead: Promise<Buffer> | null = null;
+
+  constructor(init: HookRequestInit) {
+    this.method = init.method;
+    this.rawPath = init.rawPath;
+    this.rawQuery = init.rawQuery;
+    this.userId = init.userId;
+    this.headers = init.headers;
+    this.readBody = init.readBody;
+  }
+
+  /**
+   * The percent-decoded path without the query: what `route` rules and the payload's `path` see
+   * (matrix-corporal: Go's `URL.Path`). Decoded on first use, with Synapse's own decoding.
+   */
+  get path(): string {
+    return (this.decodedPath ??= unquote(this.rawPath));
+  }
+
+  /** The raw request URI: undecoded path plus `?query` (the payload's `URI`). */
+  get uri(): string {
+    return this.rawQuery === '' ? this.rawPath : `${this.rawPath}?${this.rawQuery}`;
+  }
+
+  /** The body once read or replaced; null while nobody needed it. */
+  get loadedBody(): Buffer | null {
+    return this.bodyBytes;
+  }
+
+  /**
+   * The body (read on first call). Empty when the request has none; {@link loadedBody} then stays
+   * null, so nothing is sent upstream in place of the (absent) body. Rejects as `readBody` does.
+   */
+  body(): Promise<Buffer> {
+    if (this.bodyBytes !== null) return Promise.resolve(this.bodyBytes);
+    if (this.readBody === null) return Promise.resolve(EMPTY_BODY);
+    this.bodyRead ??= this.readBody().then((bytes) => (this.bodyBytes ??= bytes));
+    return this.bodyRead;
+  }
+
+  /** Replaces the body and keeps `Content-Length` in the headers true to it. */
+  replaceBody(body: Buffer): void {
+    this.bodyBytes = body;
+    this.bodyChanged = true;
+    this.replaceHeader('content-length', String(body.length));
+  }
+
+  /**
+   * Sets a header as Go's `Header.Set` does: every value of that name (any case) is replaced by
+   * this one. Headers the gateway owns (see above) are left alone; returns whether it was set.
+   */
+  setHeader(name: string, value: string): boolean {
+    const lower = name.toLowerCase();
+    if (GATEWAY_OWNED_REQUEST_HEADERS.has(lower)) return false;
+    this.replaceHeader(lower, value);
+    this.headersChanged = true;
+    return true;
+  }
+
+  private replaceHeader(lower: string, value: string): void {
+    const next: string[] = [];
+    const current = this.headers;
+    for (let i = 0; i + 1 < current.length; i += 2) {
+      if (current[i] !== lower) next.push(current[i]!, current[i + 1]!);
+    }
+    next.push(lower, value);
+    this.headers = next;
+  }
+}
