@@ -29,6 +29,8 @@ export const DECISIONS = Object.freeze({
   missingToken: deny('Missing access token', ErrCode.MissingToken, 401),
   /** 403 (matrix-corporal's status; the spec says 401): the token did not resolve to a user. */
   unknownToken: deny('Failed mapping access token to user id', ErrCode.UnknownToken),
+  /** 401, Synapse's own answer for a locked account (Corporal locks inactive users). */
+  userLocked: deny('User account has been locked', ErrCode.UserLocked, 401),
   /** The body of a route whose check reads it is not a JSON object (matrix-corporal's message). */
   notJson: deny('cannot understand request body payload (not JSON)', ErrCode.BadJson),
   deniedByPolicy: deny('Denied by policy'),

@@ -33,6 +33,8 @@ function currentFor(row: CheckRow): CheckInput['currentPowerLevels'] {
 function tokenState(requester: string): { token: TokenState; userId: string | null } {
   if (requester === SPECIAL_REQUESTERS.anon) return { token: 'none', userId: null };
   if (requester === SPECIAL_REQUESTERS.badtoken) return { token: 'unknown', userId: null };
+  if (requester === SPECIAL_REQUESTERS.invalid) return { token: 'invalid', userId: null };
+  if (requester === SPECIAL_REQUESTERS.locked) return { token: 'locked', userId: null };
   return { token: 'user', userId: mxid(policy, requester) };
 }
 
@@ -88,7 +90,7 @@ t.test('the policed route ids', (t) => {
   t.end();
 });
 
-t.test('every policed route id has rows for managed, unmanaged, corporal and token-less requesters', (t) => {
+t.test('every policed route id has rows for managed, unmanaged, corporal, token-less and refused-token requesters', (t) => {
   const managed = new Set(policy.users.map((u) => u.id.slice(1, u.id.indexOf(':'))));
   for (const id of POLICY_CHECKS.keys()) {
     const requesters = new Set(rows.filter((row) => row.route === id).flatMap((row) => Object.keys(row.expect)));
@@ -97,6 +99,8 @@ t.test('every policed route id has rows for managed, unmanaged, corporal and tok
     t.ok(requesters.has('corporal'), `${id}: the corporal user`);
     t.ok(requesters.has('anon'), `${id}: no token`);
     t.ok(requesters.has('badtoken'), `${id}: an unknown token`);
+    t.ok(requesters.has('invalid'), `${id}: malformed credentials`);
+    t.ok(requesters.has('locked'), `${id}: a locked user`);
   }
   t.end();
 });
