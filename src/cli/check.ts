@@ -1,15 +1,20 @@
 import type { CliArgs } from './args.js';
 import { loadConfigFile } from '../common/config/index.js';
+import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
 import { formatConfigIssues } from './config-errors.js';
+import { formatIssues, plural, readPolicyFile } from './policy-file.js';
 
 /**
- * `corporal check`: load and validate the configuration and print a summary, or every problem
- * with its key path. Returns the exit code (0 valid, 2 invalid).
+ * `corporal check [--policy FILE]`: load and validate the configuration and print a summary, or
+ * every problem with its key path; then validate the policy — `FILE`, or the configured
+ * `static_file` policy when there is no `--policy` — against the configured homeserver domain and
+ * print its summary, or every error with its JSON pointer (and line:column for syntax errors).
+ * Returns the exit code: 0 when everything is valid, 2 otherwise.
  */
 export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const loaded = await loadConfigFile(args.configPath);
   if (!loaded.ok) {
-    out.write(`Configuration ${args.configPath} is invalid (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'}):\n`);
+    out.write(`Configuration ${args.configPath} is invalid (${plural(loaded.errors.length, 'error')}):\n`);
     out.write(`${formatConfigIssues(loaded.errors)}\n`);
     if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
     return 2;
@@ -22,5 +27,37 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`  HTTP API: ${config.HttpApi.Enabled ? config.HttpApi.ListenAddress : 'disabled'}\n`);
   out.write(`  policy provider: ${config.PolicyProvider.Type}\n`);
   if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
-  return 0;
+
+  if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config.Matrix.HomeserverDomainName, out, false);
+  if (config.PolicyProvider.Type !== 'static_file') return 0;
+  return checkPolicyFile(config.PolicyProvider['Path'] as string, config.Matrix.HomeserverDomainName, out, true);
+}
+
+/**
+ * Validates one policy file. `mayBeAbsent`: the configured static_file policy may be deployed
+ * separately, and `serve` runs without it until it appears, so its absence is a warning; a file
+ * named with `--policy` must exist.
+ */
+async function checkPolicyFile(path: string, homeserverDomain: string, out: NodeJS.WritableStream, mayBeAbsent: boolean): Promise<number> {
+  const result = await readPolicyFile(path, homeserverDomain);
+  switch (result.kind) {
+    case 'missing':
+    case 'unreadable':
+      if (result.kind === 'missing' && mayBeAbsent) {
+        out.write(`Warning: policy ${path} (PolicyProvider.Path) does not exist; Corporal runs without a policy (answering 503) until it does.\n`);
+        return 0;
+      }
+      out.write(`Policy ${path} cannot be read: ${result.message}\n`);
+      return 2;
+    case 'invalid':
+      out.write(`Policy ${path} is invalid (${plural(result.errors.length, 'error')}):\n`);
+      out.write(formatIssues(result.errors));
+      if (result.warnings.length > 0) out.write(`Warnings:\n${formatIssues(result.warnings)}`);
+      return 2;
+    case 'valid':
+      out.write(`Policy ${path} is valid for ${homeserverDomain}.\n`);
+      out.write(formatPolicySummary(summarisePolicy(result.snapshot)).map((line) => `  ${line}\n`).join(''));
+      if (result.warnings.length > 0) out.write(`Warnings (${result.warnings.length}):\n${formatIssues(result.warnings)}`);
+      return 0;
+  }
 }

@@ -46,17 +46,36 @@ export interface IdentityEvictMessage extends Envelope<'identity.evict'> {
 export interface ControlInitMessage extends Envelope<'control.init'> {
   config: CorporalConfig;
   configPath: string;
+  /**
+   * Generation and hash of the snapshot the supervisor holds (null before the first): a restarted
+   * child continues its generations above it, so gateway threads never see one go backwards.
+   */
+  inherited: { generation: number; hash: string } | null;
 }
 
 /** Stop: close listeners and providers, finish or abandon the current action, exit 0. */
 export interface ControlShutdownMessage extends Envelope<'control.shutdown'> {}
+
+/** One gateway thread as the supervisor sees it. */
+export interface GatewayThreadState {
+  /** 1-based thread number. */
+  index: number;
+  /** Running and listening. */
+  alive: boolean;
+  /** Generation of the snapshot it enforces (null: none yet, or not running). */
+  generation: number | null;
+  /** Restarts since its last stable run. */
+  restarts: number;
+}
 
 /** Answer to {@link GatewayStatusRequestMessage}. */
 export interface GatewayStatusResponseMessage extends Envelope<'gateway.status.response'> {
   requestId: number;
   threadsAlive: number;
   threadsConfigured: number;
+  /** The lowest generation applied by all live threads (null if one has none). */
   snapshotGeneration: number | null;
+  threads: GatewayThreadState[];
 }
 
 /** Everything the supervisor sends to the control child. */

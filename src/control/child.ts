@@ -1,6 +1,6 @@
 /**
- * Control child entry point and composition root (policy providers and store, reconciler, HTTP
- * API). Forked by the supervisor with `serialization: 'advanced'`; waits for `control.init`.
+ * Control child entry point and composition root: policy store and provider, reconciler, HTTP
+ * API. Forked by the supervisor with `serialization: 'advanced'`; waits for `control.init`.
  *
  * Signals are ignored here: a Ctrl-C reaches the whole process group, and the supervisor decides
  * the shutdown order (drain the gateway first, then stop this child with `control.shutdown`). If
@@ -8,48 +8,165 @@
  */
 import { createLogger, logLevelOf, type Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
-import { ipcMessage, isIpcMessage, type ControlToSupervisor, type SupervisorToControl, type Unversioned } from '../common/ipc.js';
+import { parseListenAddress } from '../common/listen-address.js';
+import {
+  ipcMessage, isIpcMessage, type ControlInitMessage, type ControlToSupervisor, type SupervisorToControl, type Unversioned,
+} from '../common/ipc.js';
+import { PolicyStore } from './policy-store.js';
+import { createPolicyProvider } from './providers/create-provider.js';
+import type { PolicyProvider } from './providers/provider.js';
+import { GatewayStatusClient } from './gateway-status.js';
+import { startHttpApi, type HttpApiServer } from './http-api/api-server.js';
+import { policyRoutes } from './http-api/policy-routes.js';
+import { statusRoute } from './http-api/status-route.js';
+import { reconcileRoutes } from './http-api/reconcile-routes.js';
+import { tokenRoutes } from './http-api/token-routes.js';
+import { ReconcilerHost } from './reconciler-host.js';
 
 const SUPERVISOR_MESSAGE_TYPES: readonly SupervisorToControl['type'][] = ['control.init', 'control.shutdown', 'gateway.status.response'];
-
-let logger: Logger | null = null;
-let stopping = false;
+/** How long in-flight API requests may run on after `control.shutdown`. */
+const API_DRAIN_MS = 5000;
+/**
+ * How long reconciliation actions in flight may run on after `control.shutdown`; then they are
+ * abandoned (the next pass redoes them). Below the supervisor's 10 s grace before it kills us.
+ */
+const RECONCILER_STOP_MS = 7000;
 
 function send(message: Unversioned<ControlToSupervisor>): void {
   if (process.connected) process.send?.(ipcMessage<ControlToSupervisor>(message));
 }
 
-function exit(code: number): void {
-  logger?.flush();
-  process.exit(code);
+/** Everything this process owns, built on `control.init`, torn down on `control.shutdown`. */
+class ControlChild {
+  private logger: Logger | null = null;
+  private provider: PolicyProvider | null = null;
+  private reconciler: ReconcilerHost | null = null;
+  private api: HttpApiServer | null = null;
+  private statusClient: GatewayStatusClient | null = null;
+  private started = false;
+  private stopping = false;
+
+  async init(message: ControlInitMessage): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { config } = message;
+    const logger = createLogger({ level: logLevelOf(config.Misc), component: 'control' });
+    this.logger = logger;
+    logger.info({ pid: process.pid, inheritedGeneration: message.inherited?.generation ?? null }, 'control child started');
+
+    const store = new PolicyStore({
+      homeserverDomain: config.Matrix.HomeserverDomainName,
+      logger,
+      inherited: message.inherited,
+      publish: (snapshot) => send({ type: 'policy.snapshot', snapshot }),
+    });
+    const statusClient = new GatewayStatusClient((request) => send(request));
+    this.statusClient = statusClient;
+    // The reconciler starts in the background and retries its admin session while Synapse is
+    // unreachable; policies that arrive meanwhile wait for it (the newest one is reconciled).
+    const reconciler = new ReconcilerHost({ config, logger });
+    this.reconciler = reconciler;
+    store.onChange((previous, next) => reconciler.onPolicy(previous?.snapshot ?? null, next.snapshot));
+    reconciler.start();
+    const provider = createPolicyProvider(config.PolicyProvider, store, logger);
+    this.provider = provider;
+    // The initial load comes first: a pushed policy must never be overtaken by the restore of an
+    // older saved one (last_seen_store_policy).
+    await provider.start();
+    if (this.stopping) return;
+
+    if (config.HttpApi.Enabled) {
+      const address = parseListenAddress(config.HttpApi.ListenAddress);
+      if (address === null) throw new Error(`invalid HttpApi.ListenAddress ${config.HttpApi.ListenAddress}`);
+      this.api = await startHttpApi({
+        host: address.host,
+        port: address.port,
+        bearerToken: config.HttpApi.AuthorizationBearerToken,
+        timeoutMs: config.HttpApi.TimeoutMilliseconds,
+        logger,
+        routes: [
+          ...policyRoutes({ store, provider, logger }),
+          ...reconcileRoutes({ host: reconciler, store, logger }),
+          ...tokenRoutes({
+            host: reconciler,
+            store,
+            homeserverDomain: config.Matrix.HomeserverDomainName,
+            evict: (tokens) => send({ type: 'identity.evict', tokens, userId: null }),
+            logger,
+          }),
+          statusRoute({ store, provider, gatewayStatus: () => statusClient.request(), reconcilerStatus: () => reconciler.status() }),
+        ],
+      });
+      if (this.stopping) return;
+    } else {
+      logger.info('Not starting HTTP API server');
+    }
+    send({ type: 'control.ready' });
+  }
+
+  onSupervisorMessage(message: SupervisorToControl): void {
+    switch (message.type) {
+      case 'control.init':
+        this.init(message).catch((err) => this.crash(err));
+        break;
+      case 'control.shutdown':
+        this.shutdown().catch((err) => this.crash(err));
+        break;
+      case 'gateway.status.response':
+        this.statusClient?.handleResponse(message);
+        break;
+    }
+  }
+
+  /** Stops the provider, drains the API, stops the reconciler (bounded), exits 0. */
+  async shutdown(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger?.info('control child stopping');
+    await this.provider?.stop();
+    await Promise.all([this.api?.close(Date.now() + API_DRAIN_MS), this.stopReconciler()]);
+    this.exit(0);
+  }
+
+  private async stopReconciler(): Promise<void> {
+    const reconciler = this.reconciler;
+    if (reconciler === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      reconciler.close().then(() => false, (err: unknown) => {
+        this.logger?.warn({ err: describeError(err) }, 'reconciler did not close cleanly');
+        return false;
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), RECONCILER_STOP_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) this.logger?.warn({ waitedMs: RECONCILER_STOP_MS }, 'reconciliation actions still in flight at shutdown; abandoning them');
+  }
+
+  supervisorGone(): void {
+    if (!this.stopping) this.logger?.warn('supervisor went away; control child exiting');
+    this.exit(0);
+  }
+
+  crash(err: unknown): void {
+    this.logger?.fatal({ err: describeError(err) }, 'control child crashed');
+    this.exit(1);
+  }
+
+  private exit(code: number): never {
+    this.logger?.flush();
+    process.exit(code);
+  }
 }
 
+const child = new ControlChild();
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
-process.on('disconnect', () => {
-  if (!stopping) logger?.warn('supervisor went away; control child exiting');
-  exit(0);
-});
-process.on('uncaughtException', (err) => {
-  logger?.fatal({ err: describeError(err) }, 'control child crashed');
-  exit(1);
-});
-
+process.on('disconnect', () => child.supervisorGone());
+process.on('uncaughtException', (err) => child.crash(err));
+process.on('unhandledRejection', (err) => child.crash(err));
 process.on('message', (message: unknown) => {
-  if (!isIpcMessage(message, SUPERVISOR_MESSAGE_TYPES)) return;
-  const typed = message as SupervisorToControl;
-  switch (typed.type) {
-    case 'control.init':
-      logger = createLogger({ level: logLevelOf(typed.config.Misc), component: 'control' });
-      logger.info({ pid: process.pid }, 'control child started');
-      send({ type: 'control.ready' });
-      break;
-    case 'control.shutdown':
-      stopping = true;
-      logger?.info('control child stopping');
-      exit(0);
-      break;
-    case 'gateway.status.response':
-      break;
-  }
+  if (isIpcMessage(message, SUPERVISOR_MESSAGE_TYPES)) child.onSupervisorMessage(message as SupervisorToControl);
 });

@@ -1,6 +1,6 @@
 import type { HttpRequest, TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
 import type { Uws } from './uws.js';
-import { ClientExchange } from './respond.js';
+import { ClientExchange, type ExchangeListener } from './respond.js';
 import { ErrCode } from '../common/matrix-errors.js';
 
 /** Handles one request; must copy what it needs from `req` synchronously (uWS frees it on return). */
@@ -21,7 +21,7 @@ export interface GatewayServerOptions {
  * handles`. {@link close} therefore closes the listen socket and then the whole app (idle
  * keep-alive connections included).
  */
-export class GatewayServer {
+export class GatewayServer implements ExchangeListener {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
   private readonly inFlightExchanges = new Set<ClientExchange>();
@@ -30,8 +30,7 @@ export class GatewayServer {
 
   constructor(private readonly options: GatewayServerOptions) {
     this.app = options.uws.App().any('/*', (res, req) => {
-      let exchange!: ClientExchange;
-      exchange = new ClientExchange(res, () => this.settled(exchange));
+      const exchange = new ClientExchange(res, this);
       this.inFlightExchanges.add(exchange);
       if (this.draining) {
         // A request on a keep-alive connection after the drain began: refuse and close it.
@@ -90,7 +89,8 @@ export class GatewayServer {
     (this.app as TemplatedApp & { close(): void }).close();
   }
 
-  private settled(exchange: ClientExchange): void {
+  /** Internal: an exchange ended (see {@link ExchangeListener}). */
+  exchangeSettled(exchange: ClientExchange): void {
     this.inFlightExchanges.delete(exchange);
     if (this.inFlightExchanges.size === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;

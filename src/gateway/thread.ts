@@ -1,6 +1,7 @@
 /**
- * Gateway thread entry point and composition root: builds this thread's uWS app, request pipeline
- * and policy holder from `workerData`, listens, and follows the supervisor's messages.
+ * Gateway thread entry point and composition root: builds this thread's uWS app, request pipeline,
+ * policy holder, upstream pools and identity cache from `workerData`, listens, and follows the
+ * supervisor's messages. It owns the pools and the cache and closes them when the thread stops.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, logLevelOf } from '../common/logger.js';
@@ -11,6 +12,10 @@ import { loadUws } from './uws.js';
 import { GatewayServer } from './server.js';
 import { PolicyHolder } from './policy-holder.js';
 import { createPipeline } from './pipeline.js';
+import { UpstreamPools } from './upstream/pools.js';
+import { IdentityCache } from './identity/identity-cache.js';
+import { createWhoamiLookup } from './identity/whoami.js';
+import { AccessLog } from './access-log.js';
 import { decodeSnapshot } from '../policy/transport.js';
 
 const port = parentPort;
@@ -27,7 +32,22 @@ const { uws, native } = loadUws(config.HttpGateway.AllowUwsFallback);
 if (!native) logger.warn('uWebSockets.js native module unavailable: running on the slow fallback (HttpGateway.AllowUwsFallback)');
 
 const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.bytes) : null);
-const server = new GatewayServer({ uws, handle: createPipeline() });
+const pools = new UpstreamPools(config);
+const identities = new IdentityCache({
+  maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
+  ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
+  lookup: createWhoamiLookup({ dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
+});
+const pipeline = createPipeline({
+  policy,
+  identities,
+  pools,
+  timeouts: { upstreamMs: config.Matrix.TimeoutMilliseconds, exchangeMs: config.HttpGateway.TimeoutMilliseconds },
+  logger,
+  accessLog: config.HttpGateway.AccessLog ? new AccessLog(logger) : null,
+  publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
+});
+const server = new GatewayServer({ uws, handle: pipeline });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);
 if (!address) throw new Error(`invalid HttpGateway.ListenAddress ${config.HttpGateway.ListenAddress}`);
 
@@ -42,6 +62,7 @@ function crash(err: unknown): void {
   logger.fatal({ err: describeError(err) }, 'gateway thread crashed; closing its sockets');
   try {
     server.close();
+    pools.destroy().catch(() => {});
   } finally {
     logger.flush();
     process.exitCode = 1;
@@ -60,6 +81,17 @@ async function drain(deadline: number): Promise<void> {
   await server.whenIdle(deadline);
   if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
   server.close();
+  identities.clear();
+  // Upstream requests of the exchanges just closed are being aborted; should any still hang at
+  // the deadline, cut them: a drain never outlives its deadline.
+  const closed = await Promise.race([
+    pools.close().then(() => true),
+    new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()), false).unref()),
+  ]);
+  if (!closed) {
+    logger.warn('upstream connections still busy at the drain deadline; destroying them');
+    await pools.destroy();
+  }
   logger.info('gateway thread stopped');
   logger.flush();
   port!.close();
@@ -84,6 +116,7 @@ port.on('message', (message: unknown) => {
       }
       break;
     case 'identity.evict':
+      identities.evict(typed.tokens, typed.userId);
       break;
     case 'gateway.drain':
       drain(typed.deadline).catch((err) => logger.error({ err: describeError(err) }, 'drain failed'));
@@ -95,11 +128,14 @@ server.listen(address.host, address.port).then(
   (boundPort) => {
     logger.info({ host: address.host, port: boundPort, native }, 'gateway thread listening');
     post({ type: 'gateway.listening', port: boundPort });
+    // Confirms the snapshot this thread was started with, so status reports what it really enforces.
+    if (policy.current) post({ type: 'gateway.policy-applied', generation: policy.current.generation });
   },
   () => {
     logger.error({ address: config.HttpGateway.ListenAddress }, 'gateway thread cannot listen');
     post({ type: 'gateway.listen-failed', address: config.HttpGateway.ListenAddress });
     server.close();
+    pools.destroy().catch(() => {});
     logger.flush();
     port.close();
   },

@@ -18,6 +18,8 @@ export interface ControlProcessOptions {
   config: CorporalConfig;
   configPath: string;
   logger: Logger;
+  /** Generation and hash of the snapshot the supervisor holds, passed to every (re)started child. */
+  inherited: () => { generation: number; hash: string } | null;
   onMessage: (message: ControlToSupervisor) => void;
   restart?: RestartTrackerOptions;
 }
@@ -60,7 +62,7 @@ export class ControlProcess {
         if (!this.stopping) this.start();
       }, delayMs);
     });
-    this.send({ type: 'control.init', config: this.options.config, configPath: this.options.configPath });
+    this.send({ type: 'control.init', config: this.options.config, configPath: this.options.configPath, inherited: this.options.inherited() });
   }
 
   /** Sends a message if the child is running (dropped otherwise; the child resyncs on start). */

@@ -3,7 +3,7 @@ import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import {
-  isIpcMessage, type EncodedSnapshot, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
+  isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
 import { RestartTracker, DEFAULT_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 
@@ -75,6 +75,14 @@ export class GatewayThreads {
     const generations = this.slots.filter((s) => s.worker && s.listening).map((s) => s.generation);
     if (generations.length === 0 || generations.some((g) => g === null)) return null;
     return Math.min(...(generations as number[]));
+  }
+
+  /** Each thread's state, in thread order (for the control child's status endpoint). */
+  get states(): GatewayThreadState[] {
+    return this.slots.map((slot) => {
+      const alive = slot.worker !== null && slot.listening;
+      return { index: slot.index, alive, generation: alive ? slot.generation : null, restarts: slot.tracker.restarts };
+    });
   }
 
   /** Sends a message to every running thread. */

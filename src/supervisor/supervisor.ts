@@ -40,6 +40,7 @@ export class Supervisor {
       config: options.config,
       configPath: options.configPath,
       logger: options.logger,
+      inherited: () => (this.lastSnapshot === null ? null : { generation: this.lastSnapshot.generation, hash: this.lastSnapshot.hash }),
       onMessage: (message) => this.fromControl(message),
       ...(options.restart ? { restart: options.restart } : {}),
     });
@@ -83,6 +84,8 @@ export class Supervisor {
         this.threads.broadcast({ ...message, snapshot: this.lastSnapshot });
         break;
       case 'identity.evict':
+        // Counted, never listed: the tokens are secrets.
+        this.options.logger.debug({ tokens: message.tokens.length, userId: message.userId }, 'relaying a token eviction to the gateway threads');
         this.threads.broadcast(message);
         break;
       case 'gateway.status.request':
@@ -92,6 +95,7 @@ export class Supervisor {
           threadsAlive: this.threads.alive,
           threadsConfigured: this.threads.configured,
           snapshotGeneration: this.threads.appliedGeneration,
+          threads: this.threads.states,
         });
         break;
     }

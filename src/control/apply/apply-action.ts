@@ -1,0 +1,42 @@
+import { CorporalError } from '../../common/errors.js';
+import type { Action, ActionType } from '../actions.js';
+import type { ActionScope, ApplyContext } from './apply-context.js';
+import { joinRoom, leaveRoom, setPowerLevels } from './room-handlers.js';
+import { activateUser, createUser, deactivateUser, setAvatar, setDisplayName, setPassword } from './user-handlers.js';
+
+/** Executes one action against Synapse; resolves when done, rejects with a `CorporalError`. */
+export type ActionHandler<A extends Action> = (action: A, ctx: ApplyContext, scope: ActionScope) => Promise<void>;
+
+/** One handler per action type. */
+export const ACTION_HANDLERS: { readonly [T in ActionType]: ActionHandler<Extract<Action, { type: T }>> } = Object.freeze({
+  'user.create': createUser,
+  'user.set_password': setPassword,
+  'user.set_display_name': setDisplayName,
+  'user.set_avatar': setAvatar,
+  'user.activate': activateUser,
+  'user.deactivate': deactivateUser,
+  'room.join': joinRoom,
+  'room.leave': leaveRoom,
+  'room.users_set_power_levels': setPowerLevels,
+});
+
+/** Error code of an action that did not finish within its deadline. */
+export const ACTION_TIMEOUT = 'CORP_ERR_ACTION_TIMEOUT';
+
+/**
+ * Runs the action's handler with a deadline. On timeout the action is reported failed at once;
+ * its calls still in flight end on their own per-call deadlines, and the caller does not start the
+ * user's next action.
+ */
+export async function applyAction(action: Action, ctx: ApplyContext, scope: ActionScope, timeoutMs: number): Promise<void> {
+  const handler = ACTION_HANDLERS[action.type] as ActionHandler<Action>;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CorporalError(ACTION_TIMEOUT, `${action.type} did not finish within ${timeoutMs} ms`, { source: 'upstream', status: 504, retryable: true })), timeoutMs);
+  });
+  try {
+    await Promise.race([handler(action, ctx, scope), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,70 @@
+import type { UserActivateAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
+import { derivedPassword } from '../../common/derived-password.js';
+import { avatarUriHash } from '../plan/avatar-hash.js';
+import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../synapse/account-data-keys.js';
+import { deleteDevices, listDeviceIds, putUser } from '../synapse/admin-users-api.js';
+import { putAccountData, uploadMedia } from '../synapse/client-api.js';
+import type { ActionScope, ApplyContext } from './apply-context.js';
+import { readAvatarSource } from './avatar-source.js';
+
+/**
+ * `user.create`: `PUT /_synapse/admin/v2/users/{id}` with the password and `admin: false`
+ * (`logout_devices: false` keeps sessions if the account appeared since it was observed), then,
+ * for a derived password, the marker that says so.
+ */
+export async function createUser(action: UserCreateAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  await putUser(ctx.http, ctx.admin, action.userId, { password: action.password, admin: false, logout_devices: false });
+  if (action.passwordIsDerived) await recordDerivedPassword(action.userId, ctx, scope);
+}
+
+/** `user.set_password`: the derived password through the admin API (sessions kept), then the marker. */
+export async function setPassword(action: UserSetPasswordAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  await putUser(ctx.http, ctx.admin, action.userId, { password: derivedPassword(ctx.authSharedSecret, action.userId), logout_devices: false });
+  await recordDerivedPassword(action.userId, ctx, scope);
+}
+
+async function recordDerivedPassword(userId: string, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  await putAccountData(ctx.http, scope.userToken(userId), userId, PASSWORD_MARKER_KEY, { secret_tag: passwordMarkerTag(ctx.authSharedSecret) });
+}
+
+/** `user.set_display_name`: admin API, no user token; Synapse propagates it to the user's rooms. */
+export async function setDisplayName(action: UserSetDisplayNameAction, ctx: ApplyContext): Promise<void> {
+  await putUser(ctx.http, ctx.admin, action.userId, { displayname: action.displayName });
+}
+
+/**
+ * `user.set_avatar`: "" removes the avatar (account data untouched, as in matrix-corporal).
+ * Otherwise the image is read from its source, uploaded as the user, set through the admin API,
+ * and its source recorded as `{ "<mxc>": sha512hex(sourceUri) }` under matrix-corporal's key.
+ */
+export async function setAvatar(action: UserSetAvatarAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  if (action.avatarUri === '') {
+    await putUser(ctx.http, ctx.admin, action.userId, { avatar_url: '' });
+    return;
+  }
+  const source = await readAvatarSource(action.avatarUri, { maxBytes: ctx.avatarMaxBytes, timeoutMs: ctx.avatarTimeoutMs, dispatcher: ctx.avatarDispatcher });
+  const user = scope.userToken(action.userId);
+  const mxc = await uploadMedia(ctx.http, user, source.data, source.contentType, 'avatar');
+  await putUser(ctx.http, ctx.admin, action.userId, { avatar_url: mxc });
+  await putAccountData(ctx.http, user, action.userId, AVATAR_SOURCE_HASHES_KEY, { [mxc]: avatarUriHash(action.avatarUri) });
+}
+
+/**
+ * `user.deactivate`: lock the account, then delete its devices. Locking makes Synapse refuse every
+ * token of the user with 401 `M_USER_LOCKED`, admin-minted ones included (those have no device and
+ * survive everything but their own logout or expiry). Deleting the devices ends the user's own
+ * sessions for good, so unlocking later does not revive them.
+ */
+export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyContext): Promise<void> {
+  await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
+  const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
+  if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
+}
+
+/**
+ * `user.activate`: unlock. The profile is not touched: the planner removes matrix-corporal's
+ * "[x] " display-name marker with a `user.set_display_name` after this action.
+ */
+export async function activateUser(action: UserActivateAction, ctx: ApplyContext): Promise<void> {
+  await putUser(ctx.http, ctx.admin, action.userId, { locked: false });
+}

@@ -1,0 +1,45 @@
+import { CorporalError } from '../common/errors.js';
+import type { GatewayStatusRequestMessage, GatewayStatusResponseMessage, Unversioned } from '../common/ipc.js';
+
+/** The gateway threads' state, as the supervisor reports it. */
+export type GatewayStatus = Omit<GatewayStatusResponseMessage, 'v' | 'type' | 'requestId'>;
+
+/** How long the supervisor has to answer. */
+export const GATEWAY_STATUS_TIMEOUT_MS = 2000;
+
+/**
+ * Asks the supervisor for the gateway threads' state over IPC (`gateway.status.request` /
+ * `gateway.status.response`), matching answers to questions by request id.
+ */
+export class GatewayStatusClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (status: GatewayStatus) => void; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly send: (message: Unversioned<GatewayStatusRequestMessage>) => void,
+    private readonly timeoutMs: number = GATEWAY_STATUS_TIMEOUT_MS,
+  ) {}
+
+  /** Resolves with the supervisor's answer; rejects (`CORP_ERR_GATEWAY_STATUS_TIMEOUT`) when none comes in time. */
+  request(): Promise<GatewayStatus> {
+    const requestId = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new CorporalError('CORP_ERR_GATEWAY_STATUS_TIMEOUT', `no answer from the supervisor within ${this.timeoutMs} ms`, { source: 'internal', retryable: true }));
+      }, this.timeoutMs);
+      this.pending.set(requestId, { resolve, timer });
+      this.send({ type: 'gateway.status.request', requestId });
+    });
+  }
+
+  /** Feeds an answer from the supervisor; unknown or late ids are ignored. */
+  handleResponse(message: GatewayStatusResponseMessage): void {
+    const waiter = this.pending.get(message.requestId);
+    if (waiter === undefined) return;
+    this.pending.delete(message.requestId);
+    clearTimeout(waiter.timer);
+    const { v: _v, type: _type, requestId: _id, ...status } = message;
+    waiter.resolve(status);
+  }
+}

@@ -1,0 +1,145 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../common/logger.js';
+import { describeError, hasErrorCode } from '../../common/errors.js';
+import { ErrCode } from '../../common/matrix-errors.js';
+import { requestToken, tokenMatches } from './auth.js';
+import { readBody } from './read-body.js';
+import { compileRoutes, matchRoute, type ApiResponse, type Route } from './route.js';
+
+/** What {@link startHttpApi} needs. */
+export interface HttpApiOptions {
+  host: string;
+  port: number;
+  /** `HttpApi.AuthorizationBearerToken`. */
+  bearerToken: string;
+  /** `HttpApi.TimeoutMilliseconds`: limit for receiving a request (twice that for a stalled connection). */
+  timeoutMs: number;
+  routes: readonly Route[];
+  logger: Logger;
+}
+
+/** A listening HTTP API. */
+export interface HttpApiServer {
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** Stops accepting, lets in-flight requests finish until `deadline` (epoch ms), then closes every connection. */
+  close(deadline: number): Promise<void>;
+}
+
+/** Matrix-style error body, as matrix-corporal's API answers. */
+export function apiError(status: number, errcode: string, message: string, extra: Record<string, unknown> = {}): ApiResponse {
+  return { status, body: { errcode, error: message, ...extra } };
+}
+
+/**
+ * The HTTP API's server (node:http: the traffic is low). Per request: match the route (unknown path
+ * → 404, known path with another method → 405, neither needs auth, as in matrix-corporal) →
+ * authenticate (401 `M_MISSING_TOKEN` / `M_UNKNOWN_TOKEN`) → read the body within the route's
+ * bound (413) → handler → JSON answer with `Access-Control-Allow-Origin: *`. One info log line per
+ * request: method, path (never the query string, which may carry `access_token`), route, status.
+ */
+export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
+  const routes = compileRoutes(options.routes);
+  const { logger } = options;
+  // Receiving a request (headers and body) must finish within the limit, or Node answers 408. A
+  // connection on which nothing moves for twice that long (a client that stops reading a large
+  // answer) is destroyed.
+  const server = createServer({
+    requestTimeout: options.timeoutMs,
+    headersTimeout: options.timeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.timeoutMs / 4))),
+  });
+  server.timeout = options.timeoutMs * 2;
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const startedAt = process.hrtime.bigint();
+    let routeId = '-';
+    const rawUrl = req.url ?? '/';
+    const queryStart = rawUrl.indexOf('?');
+    const rawPath = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : rawUrl.slice(queryStart + 1));
+    const method = req.method ?? 'GET';
+
+    let bodyRead = false;
+    const finish = (response: ApiResponse): void => {
+      // A body left unread (refused early, or too large) ends the connection: otherwise Node would
+      // read and discard it to keep the connection alive.
+      send(res, response, !bodyRead && hasBody(req));
+      const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
+      logger.info({ method, path: rawPath, route: routeId, status: response.status, ms: Math.round(ms * 10) / 10 }, 'HTTP API request');
+    };
+
+    const matched = matchRoute(routes, rawPath);
+    if (matched === null) return finish(apiError(404, ErrCode.Unrecognized, 'Unrecognized request'));
+    const handler = matched.route.methods[method];
+    if (handler === undefined) {
+      res.setHeader('allow', Object.keys(matched.route.methods).join(', '));
+      return finish(apiError(405, ErrCode.Unrecognized, 'Method not allowed'));
+    }
+    routeId = handler.id;
+    const token = requestToken(req.headers, query);
+    if (token === null) return finish(apiError(401, ErrCode.MissingToken, 'Missing access token'));
+    if (!tokenMatches(token, options.bearerToken)) return finish(apiError(401, ErrCode.UnknownToken, 'Bad access token'));
+
+    readBody(req, handler.maxBodyBytes)
+      .then((body) => {
+        bodyRead = true;
+        return handler.handle({ method, params: matched.params, query, headers: req.headers, body });
+      })
+      .then((response) => finish(response), (err: unknown) => {
+        if (hasErrorCode(err, 'CORP_ERR_API_BODY_TOO_LARGE')) {
+          const { status, errcode, message } = err as { status: number; errcode: string; message: string };
+          return finish(apiError(status, errcode, message));
+        }
+        if (req.destroyed) {
+          logger.info({ method, path: rawPath, route: routeId }, 'HTTP API client went away');
+          return;
+        }
+        logger.error({ route: routeId, err: describeError(err) }, 'HTTP API handler failed');
+        finish(apiError(500, ErrCode.Unknown, 'Internal server error'));
+      });
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      server.on('error', (err) => logger.error({ err: describeError(err) }, 'HTTP API server error'));
+      const { port } = server.address() as AddressInfo;
+      logger.info({ host: options.host, port }, 'HTTP API listening');
+      resolve({ port, close: (deadline) => closeServer(server, deadline) });
+    });
+  });
+}
+
+/** True when the request announces a body (`Content-Length` > 0 or a `Transfer-Encoding`). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Writes a JSON answer; `closeConnection` adds `Connection: close`. */
+function send(res: ServerResponse, response: ApiResponse, closeConnection: boolean): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify(response.body);
+  res.statusCode = response.status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('access-control-allow-origin', '*');
+  // Answers may contain the policy (credentials included): never cache them.
+  res.setHeader('cache-control', 'no-store');
+  if (closeConnection) res.setHeader('connection', 'close');
+  res.end(body);
+}
+
+function closeServer(server: Server, deadline: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,87 @@
+import type { Logger } from '../../common/logger.js';
+import { describeError } from '../../common/errors.js';
+import { ErrCode } from '../../common/matrix-errors.js';
+import { parsePolicyText } from '../../policy/parse.js';
+import { describeRejection, type PolicyStore } from '../policy-store.js';
+import { MAX_POLICY_BYTES } from '../policy-limits.js';
+import type { PolicyProvider } from '../providers/provider.js';
+import { apiError } from './api-server.js';
+import { SMALL_BODY_BYTES, type ApiRequest, type ApiResponse, type Route } from './route.js';
+
+/** What the policy endpoints need. */
+export interface PolicyRoutesOptions {
+  store: PolicyStore;
+  provider: PolicyProvider;
+  logger: Logger;
+  /** Largest `PUT /policy` body. Default {@link MAX_POLICY_BYTES}. */
+  maxPolicyBytes?: number;
+}
+
+/** Source label of policies pushed through `PUT /_matrix/corporal/policy`. */
+export const API_POLICY_SOURCE = 'api';
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * matrix-corporal's policy endpoints:
+ * - `GET /_matrix/corporal/policy` → 200 `{"policy": <the policy as received> | null}`;
+ * - `PUT /_matrix/corporal/policy` → 200 `{}`; not JSON → 400 `M_BAD_JSON` "Bad body payload";
+ *   invalid → **400** (matrix-corporal: 200) `M_INVALID_PARAM` "Failed to set policy: …"; both
+ *   list every problem in `issues` (`{pointer, message, line?, column?}`);
+ * - `POST /_matrix/corporal/policy/provider/reload` → 200 `{}` at once; the reload runs in the
+ *   background.
+ */
+export function policyRoutes(options: PolicyRoutesOptions): Route[] {
+  const { store, provider, logger } = options;
+  return [
+    {
+      pattern: '/_matrix/corporal/policy',
+      methods: {
+        GET: { id: 'policy.get', maxBodyBytes: SMALL_BODY_BYTES, handle: () => getPolicy(store) },
+        PUT: { id: 'policy.put', maxBodyBytes: options.maxPolicyBytes ?? MAX_POLICY_BYTES, handle: (request) => putPolicy(store, request) },
+      },
+    },
+    {
+      pattern: '/_matrix/corporal/policy/provider/reload',
+      methods: {
+        POST: {
+          id: 'policy.provider.reload',
+          maxBodyBytes: SMALL_BODY_BYTES,
+          handle: () => {
+            provider.reload().catch((err) => logger.error({ err: describeError(err) }, 'provider reload failed'));
+            return { status: 200, body: {} };
+          },
+        },
+      },
+    },
+  ];
+}
+
+function getPolicy(store: PolicyStore): ApiResponse {
+  const current = store.current;
+  if (current === null) return { status: 200, body: { policy: null } };
+  // The text was accepted, so it parses (tolerantly: it may have trailing commas).
+  const parsed = parsePolicyText(current.text);
+  return { status: 200, body: { policy: parsed.ok ? parsed.value : null } };
+}
+
+async function putPolicy(store: PolicyStore, request: ApiRequest): Promise<ApiResponse> {
+  let text: string;
+  try {
+    text = UTF8.decode(request.body);
+  } catch {
+    return apiError(400, ErrCode.BadJson, 'Bad body payload', { issues: [{ pointer: '', message: 'the body is not valid UTF-8' }] });
+  }
+  const outcome = await store.set({ text }, API_POLICY_SOURCE);
+  if (outcome.kind !== 'invalid') return { status: 200, body: {} };
+  const { rejection } = outcome;
+  const details = { issues: rejection.errors, warnings: rejection.warnings };
+  switch (rejection.stage) {
+    case 'syntax':
+      return apiError(400, ErrCode.BadJson, 'Bad body payload', details);
+    case 'validation':
+      return apiError(400, ErrCode.InvalidParam, `Failed to set policy: ${describeRejection(rejection)}`, details);
+    case 'internal':
+      return apiError(500, ErrCode.Unknown, 'Failed to set policy: internal error');
+  }
+}

@@ -1,0 +1,148 @@
+import { describeError } from '../../common/errors.js';
+import type { Action, RoomUsersSetPowerLevelsAction } from '../actions.js';
+import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
+import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
+import { mapBounded } from '../observe/map-bounded.js';
+import { UserTokenLease } from '../synapse/user-token-lease.js';
+import type { RunFailure, RunSummary } from './run-summary.js';
+
+/** Options of {@link applyPlan}. */
+export interface ApplyPlanOptions {
+  ctx: ApplyContext;
+  /** Users (and then rooms) worked on at once (`Reconciliation.Concurrency`). */
+  concurrency: number;
+  /** Deadline of one action. */
+  actionTimeoutMs: number;
+  /** Asked before every action; true stops starting new ones (a newer policy arrived, or stop). */
+  shouldStop: () => boolean;
+  /** Live counters of the run, updated as actions finish. */
+  progress: Pick<RunSummary, 'actionsDone' | 'actionsFailed' | 'actionsSkipped' | 'failures'>;
+}
+
+/** What {@link applyPlan} did not get done. */
+export interface ApplyPlanResult {
+  /** Users with at least one failed action. */
+  failedUsers: Set<string>;
+  /** Rooms whose power-level action failed → the users it listed. */
+  failedRooms: Map<string, Set<string>>;
+  /** Whether `shouldStop` cut the run short. */
+  interrupted: boolean;
+}
+
+/**
+ * Executes a plan with failure isolation. Actions are grouped by user (the planner's order kept
+ * within each user) and users run in parallel, `concurrency` at a time; power-level actions, one
+ * per room, run after every user, also in parallel. A failed action affects only its user: that
+ * user's later actions still run, except after a failed `user.create` (nothing can follow) or a
+ * timed-out action (its calls may still be in flight). A failed power-level action affects only
+ * its room. Short-lived user tokens are minted per user as needed and logged out when the user's
+ * actions are done.
+ */
+export async function applyPlan(actions: readonly Action[], options: ApplyPlanOptions): Promise<ApplyPlanResult> {
+  const byUser = new Map<string, Action[]>();
+  const roomActions: RoomUsersSetPowerLevelsAction[] = [];
+  for (const action of actions) {
+    if (action.type === 'room.users_set_power_levels') {
+      roomActions.push(action);
+      continue;
+    }
+    const list = byUser.get(action.userId);
+    if (list === undefined) byUser.set(action.userId, [action]);
+    else list.push(action);
+  }
+  const result: ApplyPlanResult = { failedUsers: new Set(), failedRooms: new Map(), interrupted: false };
+  const { progress } = options;
+
+  await mapBounded([...byUser], options.concurrency, async ([userId, userActions]) => {
+    const scope = new LeaseScope(options.ctx);
+    try {
+      for (let index = 0; index < userActions.length; index++) {
+        const action = userActions[index] as Action;
+        if (options.shouldStop()) {
+          result.interrupted = true;
+          progress.actionsSkipped += userActions.length - index;
+          return;
+        }
+        const failure = await run(action, scope, options);
+        if (failure === null) continue;
+        result.failedUsers.add(userId);
+        if (action.type === 'user.create' || failure.code === ACTION_TIMEOUT) {
+          progress.actionsSkipped += userActions.length - index - 1;
+          return;
+        }
+      }
+    } finally {
+      await scope.release();
+    }
+  });
+
+  await mapBounded(roomActions, options.concurrency, async (action) => {
+    if (options.shouldStop()) {
+      result.interrupted = true;
+      progress.actionsSkipped++;
+      return;
+    }
+    const failure = await run(action, NO_USER_TOKENS, options);
+    if (failure !== null) result.failedRooms.set(action.roomId, new Set(Object.keys(action.levels)));
+  });
+  return result;
+}
+
+/** Runs one action; records and returns its failure, or null. */
+async function run(action: Action, scope: ActionScope, options: ApplyPlanOptions): Promise<RunFailure | null> {
+  const { ctx, progress } = options;
+  const subject = subjectOf(action);
+  try {
+    await applyAction(action, ctx, scope, options.actionTimeoutMs);
+    progress.actionsDone++;
+    ctx.logger.info({ action: action.type, ...subject }, 'reconciliation action done');
+    return null;
+  } catch (err) {
+    const failure: RunFailure = { ...subject, actionType: action.type, code: codeOf(err), error: describeError(err) };
+    progress.actionsFailed++;
+    progress.failures.push(failure);
+    ctx.logger.warn({ action: action.type, ...subject, code: failure.code, err: failure.error }, 'reconciliation action failed');
+    return failure;
+  }
+}
+
+function subjectOf(action: Action): { userId?: string; roomId?: string } {
+  if (action.type === 'room.users_set_power_levels') return { roomId: action.roomId };
+  if (action.type === 'room.join' || action.type === 'room.leave') return { userId: action.userId, roomId: action.roomId };
+  return { userId: action.userId };
+}
+
+/** The `CORP_ERR_*` code of a failure (`CORP_ERR_INTERNAL` for anything that is not a Corporal error). */
+export function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('CORP_ERR_') ? code : 'CORP_ERR_INTERNAL';
+}
+
+/** One lease per user acted as, created on first use, all released together. */
+class LeaseScope implements ActionScope {
+  readonly #ctx: ApplyContext;
+  readonly #leases = new Map<string, UserTokenLease>();
+
+  constructor(ctx: ApplyContext) {
+    this.#ctx = ctx;
+  }
+
+  userToken(userId: string): UserTokenLease {
+    let lease = this.#leases.get(userId);
+    if (lease === undefined) {
+      lease = new UserTokenLease(this.#ctx.http, this.#ctx.admin, userId, this.#ctx.logger);
+      this.#leases.set(userId, lease);
+    }
+    return lease;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([...this.#leases.values()].map((lease) => lease.release()));
+  }
+}
+
+const NO_USER_TOKENS: ActionScope = {
+  userToken(userId: string): never {
+    throw new Error(`power-level actions act as the corporal user, never as ${userId}`);
+  },
+};

@@ -1,0 +1,322 @@
+import { CorporalError, describeError } from '../../common/errors.js';
+import type { ReconciliationConfig } from '../../common/config/types.js';
+import type { Logger } from '../../common/logger.js';
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { ApplyContext } from '../apply/apply-context.js';
+import { observe } from '../observe/observe.js';
+import { applyPlan, codeOf, type ApplyPlanResult } from './apply-plan.js';
+import type { DryRun, Planner } from './planner.js';
+import { RetrySchedule } from './retry-schedule.js';
+import type { LoopStatus, RunSummary } from './run-summary.js';
+
+/** Options of {@link ReconcileLoop}. */
+export interface ReconcileLoopOptions {
+  ctx: ApplyContext;
+  reconciliation: ReconciliationConfig;
+  /** `Matrix.AuthSharedSecret`. */
+  authSharedSecret: string;
+  /** Deadline of one action (default: 10 × `Matrix.TimeoutMilliseconds` + one minute of rate-limit waits). */
+  actionTimeoutMs: number;
+  /** The pure planner (`planReconciliation` from `control/plan`). */
+  planner: Planner;
+  logger: Logger;
+  /** How often a long run logs its progress; default 10 s. */
+  progressIntervalMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** Error code of {@link ReconcileLoop.plan} before any policy arrived. */
+export const NO_POLICY = 'CORP_ERR_NO_POLICY';
+
+/**
+ * The reconcile loop: observe → plan → apply, single-flight, level-triggered.
+ *
+ * - {@link onPolicy}: a newer policy generation. The users it changed are reconciled at once
+ *   (`'all'`: a full pass). A run in progress finishes the actions it is executing, then stops and
+ *   the loop starts over on the newest policy (latest policy wins), redoing the interrupted run's
+ *   users.
+ * - {@link trigger}: a full pass now; and one every `ResyncIntervalMilliseconds` after the last
+ *   completed full pass (drift correction; 0 disables).
+ * - Failure isolation: a failed action marks only its user (or room, for power levels) failed;
+ *   each is retried on its own capped exponential backoff with jitter (`RetryIntervalMilliseconds`
+ *   doubling up to `RetryMaxIntervalMilliseconds`) by a run over just the failed users. A pass that
+ *   could not observe or plan is retried the same way.
+ * - Triggers that arrive during a run coalesce into one follow-up run.
+ */
+export class ReconcileLoop {
+  readonly #options: ReconcileLoopOptions;
+  readonly #now: () => number;
+  readonly #retries: RetrySchedule;
+  #policy: PolicySnapshot | null = null;
+  #pendingFull = false;
+  readonly #pendingUsers = new Set<string>();
+  #running: Promise<void> | null = null;
+  #superseded = false;
+  #stopped = false;
+  #current: RunSummary | null = null;
+  #lastRun: RunSummary | null = null;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #resyncTimer: NodeJS.Timeout | null = null;
+  #nextResyncAt: number | null = null;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: ReconcileLoopOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#retries = new RetrySchedule({
+      initialMs: options.reconciliation.RetryIntervalMilliseconds,
+      maxMs: options.reconciliation.RetryMaxIntervalMilliseconds,
+      ...(options.random ? { random: options.random } : {}),
+    });
+  }
+
+  /**
+   * A new policy generation. `changedUserIds`: the users whose policy entry changed (added,
+   * removed or edited), or `'all'` for a full pass (the first policy, or changed managed rooms or
+   * flags). An older or equal generation is ignored.
+   */
+  onPolicy(snapshot: PolicySnapshot, changedUserIds: ReadonlySet<string> | 'all'): void {
+    if (this.#stopped) return;
+    if (this.#policy !== null && snapshot.generation <= this.#policy.generation) {
+      this.#options.logger.debug({ generation: snapshot.generation, current: this.#policy.generation }, 'ignoring an older policy generation');
+      return;
+    }
+    this.#policy = snapshot;
+    if (changedUserIds === 'all') this.#pendingFull = true;
+    else for (const userId of changedUserIds) this.#pendingUsers.add(userId);
+    if (this.#running !== null) this.#superseded = true;
+    this.#kick();
+  }
+
+  /** Requests a full pass now (after the run in progress, if any). */
+  trigger(): void {
+    if (this.#stopped) return;
+    this.#pendingFull = true;
+    this.#kick();
+  }
+
+  /**
+   * Dry run: observes every policy user and managed room and plans, without applying anything.
+   * Rejects with {@link NO_POLICY} before the first policy.
+   */
+  async plan(): Promise<DryRun> {
+    const policy = this.#policy;
+    if (policy === null) throw new CorporalError(NO_POLICY, 'no policy has been loaded yet', { source: 'policy', status: 503 });
+    const observation = await observe(policy, this.#observeOptions());
+    const result = this.#options.planner(observation.state, policy, this.#plannerOptions(undefined));
+    return { ...result, generation: policy.generation, usersObserved: observation.usersObserved, requests: observation.requests };
+  }
+
+  /** The loop's state: the run in progress, the last finished run, the next resync, pending retries. */
+  status(): LoopStatus {
+    return {
+      running: this.#running !== null,
+      policyGeneration: this.#policy?.generation ?? null,
+      current: this.#current === null ? null : copySummary(this.#current),
+      lastRun: this.#lastRun === null ? null : copySummary(this.#lastRun),
+      nextResyncAt: this.#nextResyncAt,
+      retries: this.#retries.list(this.#now()),
+    };
+  }
+
+  /** Resolves once no run is in progress and none is pending (scheduled retries and resyncs aside). */
+  async idle(): Promise<void> {
+    if (this.#running === null && !this.#hasPendingWork()) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Stops: no new runs or actions; waits for the actions in flight. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#clearTimer('retry');
+    this.#clearTimer('resync');
+    this.#nextResyncAt = null;
+    await this.#running;
+  }
+
+  #hasPendingWork(): boolean {
+    return this.#policy !== null && !this.#stopped && (this.#pendingFull || this.#pendingUsers.size > 0);
+  }
+
+  #kick(): void {
+    if (this.#running !== null) return;
+    if (!this.#hasPendingWork()) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+      return;
+    }
+    this.#running = this.#drain()
+      .catch((err: unknown) => this.#options.logger.error({ err: describeError(err) }, 'reconcile loop failed'))
+      .finally(() => {
+        this.#running = null;
+        this.#kick();
+      });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#hasPendingWork() && this.#policy !== null) {
+      const policy = this.#policy;
+      const users = this.#pendingFull ? undefined : new Set(this.#pendingUsers);
+      this.#pendingFull = false;
+      this.#pendingUsers.clear();
+      this.#superseded = false;
+      await this.#run(policy, users);
+    }
+  }
+
+  async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
+    const { ctx, logger } = this.#options;
+    const summary: RunSummary = {
+      kind: users === undefined ? 'full' : 'users',
+      generation: policy.generation,
+      startedAt: this.#now(),
+      finishedAt: null,
+      outcome: 'running',
+      usersObserved: 0,
+      usersTotal: policy.users.size,
+      actionsPlanned: 0,
+      actionsDone: 0,
+      actionsFailed: 0,
+      actionsSkipped: 0,
+      failures: [],
+      warnings: [],
+      skippedRooms: [],
+      requests: 0,
+    };
+    this.#current = summary;
+    const requestsBefore = ctx.http.requestCount;
+    const progressTimer = setInterval(() => {
+      logger.info(
+        { kind: summary.kind, generation: summary.generation, planned: summary.actionsPlanned, done: summary.actionsDone, failed: summary.actionsFailed },
+        'reconciliation in progress',
+      );
+    }, this.#options.progressIntervalMs ?? 10_000).unref();
+    logger.info({ kind: summary.kind, generation: policy.generation, users: users?.size ?? policy.users.size }, 'reconciliation run started');
+    let phase: 'observe' | 'plan' = 'observe';
+    try {
+      const observation = await observe(policy, { ...this.#observeOptions(), ...(users ? { users } : {}) });
+      summary.usersObserved = observation.usersObserved;
+      phase = 'plan';
+      const plan = this.#options.planner(observation.state, policy, this.#plannerOptions(users));
+      summary.actionsPlanned = plan.actions.length;
+      summary.warnings = plan.warnings;
+      summary.skippedRooms = plan.skippedRooms;
+      for (const warning of plan.warnings) logger.warn({ code: warning.code, userId: warning.userId, roomId: warning.roomId }, warning.message);
+      for (const skipped of plan.skippedRooms) logger.warn(skipped, 'managed room skipped');
+      const applied = await applyPlan(plan.actions, {
+        ctx,
+        concurrency: this.#options.reconciliation.Concurrency,
+        actionTimeoutMs: this.#options.actionTimeoutMs,
+        shouldStop: () => this.#superseded || this.#stopped,
+        progress: summary,
+      });
+      summary.outcome = this.#stopped && applied.interrupted ? 'stopped' : applied.interrupted ? 'superseded' : 'completed';
+      this.#recordApplied(users, applied, summary.outcome === 'completed');
+    } catch (err) {
+      summary.outcome = this.#stopped ? 'stopped' : 'failed';
+      summary.failures.push({ actionType: phase, code: codeOf(err), error: describeError(err) });
+      logger.error({ kind: summary.kind, phase, err: describeError(err) }, 'reconciliation run failed');
+      if (!this.#stopped) this.#recordRunFailure(users);
+    } finally {
+      clearInterval(progressTimer);
+      summary.finishedAt = this.#now();
+      summary.requests = ctx.http.requestCount - requestsBefore;
+      this.#current = null;
+      this.#lastRun = summary;
+    }
+    if (summary.outcome === 'superseded') {
+      if (users === undefined) this.#pendingFull = true;
+      else for (const userId of users) this.#pendingUsers.add(userId);
+    }
+    if (summary.outcome === 'completed' && users === undefined) this.#scheduleResync();
+    this.#armRetryTimer();
+    logger.info(
+      {
+        kind: summary.kind,
+        generation: summary.generation,
+        outcome: summary.outcome,
+        users: `${summary.usersObserved}/${summary.usersTotal}`,
+        planned: summary.actionsPlanned,
+        done: summary.actionsDone,
+        failed: summary.actionsFailed,
+        skipped: summary.actionsSkipped,
+        requests: summary.requests,
+        ms: summary.finishedAt - summary.startedAt,
+      },
+      'reconciliation run finished',
+    );
+  }
+
+  /** Retry bookkeeping after the apply phase; successes are only recorded for a run that completed. */
+  #recordApplied(users: Set<string> | undefined, applied: ApplyPlanResult, completed: boolean): void {
+    const now = this.#now();
+    for (const userId of applied.failedUsers) this.#retries.failed({ kind: 'user', userId }, now);
+    for (const [roomId, userIds] of applied.failedRooms) this.#retries.failed({ kind: 'room', roomId, userIds }, now);
+    if (!completed) return;
+    const inScope = (userId: string): boolean => users === undefined || users.has(userId);
+    for (const target of this.#retries.targets()) {
+      if (target.kind === 'user' && inScope(target.userId) && !applied.failedUsers.has(target.userId)) this.#retries.succeeded(target);
+      if (target.kind === 'room' && !applied.failedRooms.has(target.roomId) && [...target.userIds].every(inScope)) this.#retries.succeeded(target);
+    }
+    if (users === undefined) this.#retries.succeeded({ kind: 'pass' });
+  }
+
+  #recordRunFailure(users: Set<string> | undefined): void {
+    const now = this.#now();
+    if (users === undefined) this.#retries.failed({ kind: 'pass' }, now);
+    else for (const userId of users) this.#retries.failed({ kind: 'user', userId }, now);
+  }
+
+  #armRetryTimer(): void {
+    this.#clearTimer('retry');
+    const dueAt = this.#retries.nextDueAt();
+    if (dueAt === null || this.#stopped) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      const due = this.#retries.takeDue(this.#now());
+      if (due.full) this.#pendingFull = true;
+      for (const userId of due.users) this.#pendingUsers.add(userId);
+      this.#armRetryTimer();
+      this.#kick();
+    }, Math.max(0, dueAt - this.#now())).unref();
+  }
+
+  #scheduleResync(): void {
+    this.#clearTimer('resync');
+    const interval = this.#options.reconciliation.ResyncIntervalMilliseconds;
+    if (interval <= 0 || this.#stopped) {
+      this.#nextResyncAt = null;
+      return;
+    }
+    this.#nextResyncAt = this.#now() + interval;
+    this.#resyncTimer = setTimeout(() => {
+      this.#resyncTimer = null;
+      this.#nextResyncAt = null;
+      this.trigger();
+    }, interval).unref();
+  }
+
+  #clearTimer(which: 'retry' | 'resync'): void {
+    const timer = which === 'retry' ? this.#retryTimer : this.#resyncTimer;
+    if (timer !== null) clearTimeout(timer);
+    if (which === 'retry') this.#retryTimer = null;
+    else this.#resyncTimer = null;
+  }
+
+  #observeOptions(): Parameters<typeof observe>[1] {
+    const { ctx, reconciliation } = this.#options;
+    return { http: ctx.http, admin: ctx.admin, authSharedSecret: this.#options.authSharedSecret, concurrency: reconciliation.Concurrency };
+  }
+
+  #plannerOptions(users: ReadonlySet<string> | undefined): Parameters<Planner>[2] {
+    return {
+      deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
+      authSharedSecret: this.#options.authSharedSecret,
+      ...(users ? { users } : {}),
+    };
+  }
+}
+
+function copySummary(summary: RunSummary): RunSummary {
+  return { ...summary, failures: [...summary.failures], warnings: [...summary.warnings], skippedRooms: [...summary.skippedRooms] };
+}

@@ -1,0 +1,101 @@
+import { backoffDelay } from '../../common/backoff.js';
+import type { PendingRetry } from './run-summary.js';
+
+/** What failed: one user, one room (retried through the users its action listed), or a whole pass. */
+export type RetryTarget = { kind: 'user'; userId: string } | { kind: 'room'; roomId: string; userIds: ReadonlySet<string> } | { kind: 'pass' };
+
+interface Entry {
+  target: RetryTarget;
+  attempt: number;
+  /** null while the retry is queued or running. */
+  dueAt: number | null;
+}
+
+/** Options of {@link RetrySchedule}. */
+export interface RetryScheduleOptions {
+  /** `Reconciliation.RetryIntervalMilliseconds`. */
+  initialMs: number;
+  /** `Reconciliation.RetryMaxIntervalMilliseconds`. */
+  maxMs: number;
+  random?: () => number;
+}
+
+/** Work that became due: a full pass, and/or these users. */
+export interface DueWork {
+  full: boolean;
+  users: Set<string>;
+}
+
+/**
+ * Failed users, rooms and passes, each with its own capped exponential backoff with jitter
+ * (initial·2^n, at most `maxMs`, randomised within [d/2, d]). Pure bookkeeping: the loop owns the
+ * timer and asks for {@link nextDueAt} and {@link takeDue}.
+ */
+export class RetrySchedule {
+  readonly #entries = new Map<string, Entry>();
+  readonly #options: RetryScheduleOptions;
+
+  constructor(options: RetryScheduleOptions) {
+    this.#options = options;
+  }
+
+  /** Records one more failure of `target` and schedules its next try. */
+  failed(target: RetryTarget, now: number): void {
+    const key = keyOf(target);
+    const attempt = (this.#entries.get(key)?.attempt ?? -1) + 1;
+    const delay = backoffDelay(attempt, { initialMs: this.#options.initialMs, maxMs: this.#options.maxMs, jitter: true }, this.#options.random);
+    this.#entries.set(key, { target, attempt, dueAt: now + delay });
+  }
+
+  /** Forgets `target`'s failures (it succeeded). */
+  succeeded(target: RetryTarget): void {
+    this.#entries.delete(keyOf(target));
+  }
+
+  /** Whether `target` has a pending or queued retry. */
+  has(target: RetryTarget): boolean {
+    return this.#entries.has(keyOf(target));
+  }
+
+  /** Targets with a retry pending or queued. */
+  targets(): RetryTarget[] {
+    return [...this.#entries.values()].map((entry) => entry.target);
+  }
+
+  /** Earliest due time of a pending retry; null when none. */
+  nextDueAt(): number | null {
+    let next: number | null = null;
+    for (const entry of this.#entries.values()) if (entry.dueAt !== null && (next === null || entry.dueAt < next)) next = entry.dueAt;
+    return next;
+  }
+
+  /** Marks every retry due at `now` as queued and returns the work it needs. */
+  takeDue(now: number): DueWork {
+    const work: DueWork = { full: false, users: new Set() };
+    for (const entry of this.#entries.values()) {
+      if (entry.dueAt === null || entry.dueAt > now) continue;
+      entry.dueAt = null;
+      const target = entry.target;
+      if (target.kind === 'pass') work.full = true;
+      else if (target.kind === 'user') work.users.add(target.userId);
+      else for (const userId of target.userIds) work.users.add(userId);
+    }
+    return work;
+  }
+
+  /** Pending and queued retries, for status reports (queued ones show `dueAt` = `now`). */
+  list(now: number): PendingRetry[] {
+    return [...this.#entries.values()].map((entry) => ({
+      ...(entry.target.kind === 'user' ? { userId: entry.target.userId } : {}),
+      ...(entry.target.kind === 'room' ? { roomId: entry.target.roomId } : {}),
+      attempt: entry.attempt + 1,
+      dueAt: entry.dueAt ?? now,
+    }));
+  }
+}
+
+function keyOf(target: RetryTarget): string {
+  if (target.kind === 'user') return `user:${target.userId}`;
+  if (target.kind === 'room') return `room:${target.roomId}`;
+  return 'pass';
+}

@@ -1,0 +1,139 @@
+import { describeError, hasErrorCode } from '../../common/errors.js';
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { ObservedRoom, ObservedState, ObservedUser } from '../state.js';
+import { NO_AVATAR_HASH } from '../plan/avatar-hash.js';
+import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, isCurrentPasswordMarker } from '../synapse/account-data-keys.js';
+import { getGlobalAccountData, getUser, listUsersPage, type SynapseUser } from '../synapse/admin-users-api.js';
+import { getRoomState } from '../synapse/rooms-api.js';
+import { SynapseErrorCode } from '../synapse/synapse-errors.js';
+import type { Auth, SynapseHttp } from '../synapse/synapse-http.js';
+import { mapBounded } from './map-bounded.js';
+import { observedRoomFromState, unreadableRoom } from './room-state.js';
+
+/** Users fetched one by one (instead of paging through every account) when a run observes at most this many. */
+export const PER_USER_LOOKUP_MAX = 64;
+
+/** Page size of the user list. */
+export const USER_PAGE_SIZE = 500;
+
+/** Options of {@link observe}. */
+export interface ObserveOptions {
+  http: SynapseHttp;
+  admin: Auth;
+  /** `Matrix.AuthSharedSecret`, to tell whether the password marker is current. */
+  authSharedSecret: string;
+  /** Requests in flight at once (`Reconciliation.Concurrency`). */
+  concurrency: number;
+  /** Observe only these policy users (a changed-users run); default every policy user. */
+  users?: ReadonlySet<string>;
+}
+
+/** What {@link observe} found, and what it cost. */
+export interface Observation {
+  state: ObservedState;
+  /** Policy users looked at (existing or not). */
+  usersObserved: number;
+  /** HTTP requests sent to Synapse while observing. */
+  requests: number;
+}
+
+/**
+ * Reads the homeserver state the planner needs, for the policy's users (or the given subset) and
+ * every managed room, and nothing else:
+ * - accounts: the paginated admin user list (locked and deactivated included), or one lookup per
+ *   user for small subsets;
+ * - per existing policy user, its global account data through the admin API (no user token): the
+ *   avatar source hash (matrix-corporal's key) and Corporal's derived-password marker;
+ * - per managed room, once, its whole state through the admin API: joined and banned members,
+ *   power levels and (room v12+) creators.
+ * Requests run in parallel, at most `concurrency` at once. A room whose state cannot be read is
+ * reported `readable: false` with the error; only an unreachable Synapse or a failed account read
+ * fails the whole observation.
+ */
+export async function observe(policy: PolicySnapshot, options: ObserveOptions): Promise<Observation> {
+  const { http } = options;
+  const requestsBefore = http.requestCount;
+  const wanted = options.users === undefined ? [...policy.users.keys()] : [...options.users].filter((userId) => policy.users.has(userId));
+  const accounts = await findAccounts(wanted, options);
+
+  const users = new Map<string, ObservedUser>();
+  const rooms = new Map<string, ObservedRoom>();
+  type Task = { kind: 'user'; account: SynapseUser } | { kind: 'room'; roomId: string };
+  const tasks: Task[] = [
+    ...[...accounts.values()].map((account): Task => ({ kind: 'user', account })),
+    ...[...policy.managedRoomIds].map((roomId): Task => ({ kind: 'room', roomId })),
+  ];
+  await mapBounded(tasks, options.concurrency, async (task) => {
+    if (task.kind === 'user') users.set(task.account.userId, await observeUser(task.account, options));
+    else rooms.set(task.roomId, await observeRoom(task.roomId, options));
+  });
+  return {
+    state: { users: inOrder(wanted, users), rooms: inOrder([...policy.managedRoomIds], rooms) },
+    usersObserved: wanted.length,
+    requests: http.requestCount - requestsBefore,
+  };
+}
+
+/** The accounts among `wanted` that exist on the homeserver. */
+async function findAccounts(wanted: readonly string[], options: ObserveOptions): Promise<Map<string, SynapseUser>> {
+  const found = new Map<string, SynapseUser>();
+  if (options.users !== undefined && wanted.length <= PER_USER_LOOKUP_MAX) {
+    const lookedUp = await mapBounded(wanted, options.concurrency, (userId) => getUser(options.http, options.admin, userId));
+    for (const account of lookedUp) if (account !== null) found.set(account.userId, account);
+    return found;
+  }
+  const wantedSet = new Set(wanted);
+  let from: string | undefined;
+  do {
+    const page = await listUsersPage(options.http, options.admin, from, USER_PAGE_SIZE);
+    for (const account of page.users) if (wantedSet.has(account.userId)) found.set(account.userId, account);
+    from = page.nextToken;
+  } while (from !== undefined);
+  return found;
+}
+
+async function observeUser(account: SynapseUser, options: ObserveOptions): Promise<ObservedUser> {
+  const accountData = await getGlobalAccountData(options.http, options.admin, account.userId);
+  return {
+    id: account.userId,
+    locked: account.locked,
+    deactivated: account.deactivated,
+    displayName: account.displayName,
+    avatarMxcUri: account.avatarUrl,
+    avatarSourceUriHash: recordedAvatarHash(account.avatarUrl, accountData[AVATAR_SOURCE_HASHES_KEY]),
+    derivedPasswordSet: isCurrentPasswordMarker(accountData[PASSWORD_MARKER_KEY], options.authSharedSecret),
+  };
+}
+
+/**
+ * matrix-corporal's reading of the avatar source: sha512("") without an avatar; otherwise the hash
+ * recorded under the current mxc URI, "" when there is none (an avatar set by someone else).
+ */
+function recordedAvatarHash(avatarMxcUri: string, hashes: unknown): string {
+  if (avatarMxcUri === '') return NO_AVATAR_HASH;
+  if (typeof hashes !== 'object' || hashes === null) return '';
+  const recorded = (hashes as Record<string, unknown>)[avatarMxcUri];
+  return typeof recorded === 'string' ? recorded : '';
+}
+
+/** Errors that say nothing about the room but everything about the connection: they fail the observation. */
+const CONNECTION_ERRORS: readonly string[] = [SynapseErrorCode.Unreachable, SynapseErrorCode.Aborted];
+
+async function observeRoom(roomId: string, options: ObserveOptions): Promise<ObservedRoom> {
+  try {
+    return observedRoomFromState(roomId, await getRoomState(options.http, options.admin, roomId));
+  } catch (err) {
+    if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
+    return unreadableRoom(roomId, describeError(err));
+  }
+}
+
+/** A map with `order`'s keys first, in that order (deterministic output whatever the completion order). */
+function inOrder<V>(order: readonly string[], values: Map<string, V>): Map<string, V> {
+  const sorted = new Map<string, V>();
+  for (const key of order) {
+    const value = values.get(key);
+    if (value !== undefined) sorted.set(key, value);
+  }
+  return sorted;
+}

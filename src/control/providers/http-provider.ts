@@ -1,0 +1,258 @@
+import { readFile } from 'node:fs/promises';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Logger } from '../../common/logger.js';
+import { describeError, hasErrorCode } from '../../common/errors.js';
+import { backoffDelay, type BackoffOptions } from '../../common/backoff.js';
+import type { PolicyStore } from '../policy-store.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { MAX_POLICY_BYTES } from '../policy-limits.js';
+
+/** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
+export const DEFAULT_HTTP_PROVIDER_TIMEOUT_MS = 60_000;
+
+/** Retries while no remote fetch has succeeded yet: 1 s doubling to 60 s, jittered. */
+const START_RETRY: BackoffOptions = { initialMs: 1000, maxMs: 60_000, jitter: true };
+
+/** What {@link HttpProvider} needs (the `PolicyProvider` keys, already validated). */
+export interface HttpProviderOptions {
+  uri: string;
+  /** Sent as `Authorization: Bearer …`; null (or "") sends no header. */
+  bearerToken: string | null;
+  /** Fallback copy of the last valid remote policy; null: none. */
+  cachePath: string | null;
+  /** Poll period; null or ≤ 0: no polling. */
+  reloadIntervalMs: number | null;
+  /** Whole-fetch time limit; null or ≤ 0: {@link DEFAULT_HTTP_PROVIDER_TIMEOUT_MS}. */
+  timeoutMs: number | null;
+  store: PolicyStore;
+  logger: Logger;
+  /** Largest policy body accepted. Default {@link MAX_POLICY_BYTES}. */
+  maxBytes?: number;
+  /** Retry schedule while the remote has never answered (tests shorten it). */
+  startRetry?: BackoffOptions;
+}
+
+type FetchResult = { kind: 'policy'; text: string; etag: string | null } | { kind: 'not-modified' };
+
+/**
+ * `http`: pulls the policy with `GET Uri`.
+ *
+ * - Every fetch has a time limit (matrix-corporal had none when `TimeoutMilliseconds` was unset) and
+ *   a body size bound; only status 200 counts (304 when revalidating); up to 5 redirects are
+ *   followed, and the `Authorization` header is dropped when one leaves the origin.
+ * - Periodic polls revalidate with `If-None-Match` when the policy in force is the one that ETag
+ *   belongs to: a 304 then costs nothing (no parse, no new generation, no reconciliation). An
+ *   explicit {@link reload} always fetches the full body.
+ * - At start: the remote first, then `CachePath`. The cache is written only **after** the store
+ *   accepted the remote policy (matrix-corporal wrote it before validating, so one bad remote
+ *   policy replaced a good cache, bug 17), atomically.
+ * - Until a first remote fetch succeeds, it is retried with backoff (independent of
+ *   `ReloadIntervalSeconds`), so a remote that is down at start is picked up once it is back.
+ * - The URI's query and user-info never reach logs or the policy source label (they may hold
+ *   credentials).
+ */
+export class HttpProvider implements PolicyProvider {
+  readonly type = 'http' as const;
+  private readonly health = new ProviderHealth('http');
+  private readonly dispatcher: Dispatcher;
+  private readonly agent: Agent;
+  private readonly source: string;
+  private readonly cacheSource: string | null;
+  private readonly timeoutMs: number;
+  private readonly maxBytes: number;
+  private readonly stopController = new AbortController();
+  private etag: { value: string; hash: string } | null = null;
+  /** Hash of the policy in the cache file (null: unknown or none). */
+  private cachedHash: string | null = null;
+  private remoteSucceeded = false;
+  private failures = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: HttpProviderOptions) {
+    this.agent = new Agent({ connections: 2 });
+    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 5 }));
+    this.source = `http:${safeUri(options.uri)}`;
+    this.cacheSource = options.cachePath === null ? null : `http-cache:${options.cachePath}`;
+    this.timeoutMs = options.timeoutMs !== null && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_HTTP_PROVIDER_TIMEOUT_MS;
+    this.maxBytes = options.maxBytes ?? MAX_POLICY_BYTES;
+  }
+
+  async start(): Promise<void> {
+    await this.serialised(async () => {
+      if (!(await this.pull(false))) await this.loadCache();
+      this.scheduleNext();
+    });
+  }
+
+  reload(): Promise<void> {
+    return this.serialised(async () => {
+      await this.pull(false);
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.stopController.abort();
+      await this.chain;
+      await this.agent.close();
+    })();
+    return this.stopping;
+  }
+
+  status(): ProviderStatus {
+    return this.health.status();
+  }
+
+  /** Loads run one at a time, in order (matrix-corporal's mutex). */
+  private serialised(task: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(() => (this.stopped ? undefined : task()));
+    this.chain = next.catch((err) => this.options.logger.error({ err: describeError(err) }, 'http policy provider failed'));
+    return this.chain;
+  }
+
+  /** Polls every `ReloadIntervalSeconds`; until the remote first succeeds, retries sooner with backoff. */
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    const interval = this.options.reloadIntervalMs !== null && this.options.reloadIntervalMs > 0 ? this.options.reloadIntervalMs : null;
+    let delay = interval;
+    if (!this.remoteSucceeded) {
+      const retry = backoffDelay(Math.max(this.failures - 1, 0), this.options.startRetry ?? START_RETRY);
+      delay = interval === null ? retry : Math.min(retry, interval);
+    }
+    if (delay === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.serialised(async () => {
+        await this.pull(true);
+        this.scheduleNext();
+      }).catch(() => {});
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** One remote fetch offered to the store; true when the store now holds the remote policy. */
+  private async pull(revalidate: boolean): Promise<boolean> {
+    const { logger, store } = this.options;
+    let result: FetchResult;
+    try {
+      result = await this.fetchPolicy(revalidate);
+    } catch (err) {
+      if (this.stopped) return false;
+      this.failures += 1;
+      const message = `fetching ${safeUri(this.options.uri)} failed: ${describeError(err)}`;
+      this.health.failed(message);
+      logger.warn({ source: this.source, failures: this.failures }, message);
+      return false;
+    }
+    if (result.kind === 'not-modified') {
+      this.health.succeeded();
+      this.remoteSucceeded = true;
+      this.failures = 0;
+      logger.debug({ source: this.source }, 'remote policy not modified');
+      return true;
+    }
+    const outcome = await offerPolicy(store, this.health, { text: result.text }, this.source);
+    if (outcome.kind === 'invalid') {
+      this.failures += 1;
+      return false;
+    }
+    this.remoteSucceeded = true;
+    this.failures = 0;
+    this.etag = result.etag === null ? null : { value: result.etag, hash: outcome.policy.hash };
+    await this.writeCache(result.text, outcome.policy.hash);
+    return true;
+  }
+
+  private async fetchPolicy(revalidate: boolean): Promise<FetchResult> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.options.bearerToken !== null) headers['authorization'] = `Bearer ${this.options.bearerToken}`;
+    const conditional = revalidate && this.etag !== null && this.options.store.current?.hash === this.etag.hash;
+    if (conditional) headers['if-none-match'] = this.etag!.value;
+    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.timeoutMs)]);
+    const response = await request(this.options.uri, {
+      method: 'GET',
+      headers,
+      signal,
+      dispatcher: this.dispatcher,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
+    });
+    if (conditional && response.statusCode === 304) {
+      await response.body.dump();
+      return { kind: 'not-modified' };
+    }
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new Error(`unexpected HTTP status ${response.statusCode} (only 200 is accepted)`);
+    }
+    const text = await readBoundedText(response.body, response.headers['content-length'], this.maxBytes);
+    const etag = response.headers['etag'];
+    return { kind: 'policy', text, etag: typeof etag === 'string' && etag !== '' ? etag : null };
+  }
+
+  private async loadCache(): Promise<void> {
+    const { cachePath } = this.options;
+    if (cachePath === null || this.cacheSource === null) return;
+    let text: string;
+    try {
+      text = await readFile(cachePath, 'utf8');
+    } catch (err) {
+      const message = hasErrorCode(err, 'ENOENT') ? `no cached policy at ${cachePath}` : `cannot read the policy cache ${cachePath}: ${describeError(err)}`;
+      this.options.logger.warn({ cachePath }, `${message}; running without a policy until the remote answers`);
+      return;
+    }
+    const outcome = await this.options.store.set({ text }, this.cacheSource);
+    if (outcome.kind === 'invalid') return;
+    this.cachedHash = outcome.policy.hash;
+    this.options.logger.warn({ cachePath }, 'remote policy unavailable at start; using the cached copy');
+  }
+
+  private async writeCache(text: string, hash: string): Promise<void> {
+    const { cachePath, logger } = this.options;
+    if (cachePath === null || this.cachedHash === hash) return;
+    try {
+      await writeFileAtomic(cachePath, text);
+      this.cachedHash = hash;
+    } catch (err) {
+      logger.warn({ cachePath, err: describeError(err) }, 'cannot write the policy cache');
+    }
+  }
+}
+
+/** The URI without user-info, query or fragment, for logs and the policy source label. */
+export function safeUri(uri: string): string {
+  try {
+    const url = new URL(uri);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return '(invalid URI)';
+  }
+}
+
+/** Reads a body as UTF-8 text, refusing more than `maxBytes` (announced or actual). */
+async function readBoundedText(body: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }, contentLength: string | string[] | undefined, maxBytes: number): Promise<string> {
+  const announced = typeof contentLength === 'string' ? Number(contentLength) : Number.NaN;
+  const tooLarge = (): Error => new Error(`the policy is larger than ${maxBytes} bytes`);
+  if (announced > maxBytes) {
+    body.destroy();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}

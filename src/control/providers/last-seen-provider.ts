@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../../common/logger.js';
+import { describeError, hasErrorCode } from '../../common/errors.js';
+import type { CurrentPolicy, PolicyStore } from '../policy-store.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+
+/** What {@link LastSeenProvider} needs. */
+export interface LastSeenProviderOptions {
+  /** `PolicyProvider.CachePath`. */
+  cachePath: string;
+  store: PolicyStore;
+  logger: Logger;
+}
+
+/**
+ * `last_seen_store_policy`, for deployments that push policies through the API: restores the last
+ * accepted policy from `CachePath` at start (a missing file means "none yet"), then saves every
+ * policy the store accepts, from any source, atomically and in acceptance order. `reload()` does
+ * nothing: there is no origin to reload from.
+ */
+export class LastSeenProvider implements PolicyProvider {
+  readonly type = 'last_seen_store_policy' as const;
+  private readonly health = new ProviderHealth('last_seen_store_policy');
+  private readonly source: string;
+  private unsubscribe: (() => void) | null = null;
+  /** Hash of what the file holds, so restoring it does not write it back. */
+  private savedHash: string | null = null;
+  private writes: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: LastSeenProviderOptions) {
+    this.source = `last_seen_store_policy:${options.cachePath}`;
+  }
+
+  async start(): Promise<void> {
+    const { cachePath, logger, store } = this.options;
+    this.unsubscribe = store.onChange((_previous, next) => this.save(next));
+    let text: string;
+    try {
+      text = await readFile(cachePath, 'utf8');
+    } catch (err) {
+      if (hasErrorCode(err, 'ENOENT')) {
+        logger.info({ cachePath }, 'no saved policy yet; waiting for one to be pushed');
+      } else {
+        this.health.failed(`cannot read ${cachePath}: ${describeError(err)}`);
+        logger.error({ cachePath, err: describeError(err) }, 'cannot read the saved policy; waiting for one to be pushed');
+      }
+      return;
+    }
+    await offerPolicy(store, this.health, { text }, this.source);
+  }
+
+  async reload(): Promise<void> {
+    this.options.logger.info('last_seen_store_policy provider: ignoring reload (nothing to reload from)');
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    await this.writes;
+  }
+
+  status(): ProviderStatus {
+    return this.health.status();
+  }
+
+  private save(policy: CurrentPolicy): void {
+    const { cachePath, logger } = this.options;
+    if (policy.source === this.source) {
+      // Restored from the file itself: nothing to write back.
+      this.savedHash = policy.hash;
+      return;
+    }
+    this.writes = this.writes.then(async () => {
+      if (policy.hash === this.savedHash) return;
+      try {
+        await writeFileAtomic(cachePath, policy.text);
+        this.savedHash = policy.hash;
+        this.health.succeeded();
+        logger.debug({ cachePath, generation: policy.generation }, 'policy saved');
+      } catch (err) {
+        this.health.failed(`cannot save the policy to ${cachePath}: ${describeError(err)}`);
+        logger.error({ cachePath, err: describeError(err) }, 'cannot save the policy; it will not survive a restart');
+      }
+    });
+  }
+}

@@ -1,0 +1,63 @@
+import type { ProviderType } from '../../common/config/index.js';
+import { describeRejection, type PolicyInput, type PolicyStore, type SetOutcome } from '../policy-store.js';
+
+/**
+ * A policy provider: where the policy comes from (matrix-corporal's `PolicyProvider`).
+ *
+ * Unlike matrix-corporal, `start()` never fails because the first policy cannot be loaded: the
+ * child keeps running without a policy (the gateway answers 503), keeps watching or retrying, and
+ * reports the problem in {@link status}. A crash loop would help nobody.
+ */
+export interface PolicyProvider {
+  readonly type: ProviderType;
+  /** Initial load, then watching / polling. Resolves once the initial attempt is over. */
+  start(): Promise<void>;
+  /** Loads fresh data from the origin (never from a cache). Resolves when done; never rejects. */
+  reload(): Promise<void>;
+  /** Stops watching / polling and aborts what is in flight. Idempotent. */
+  stop(): Promise<void>;
+  status(): ProviderStatus;
+}
+
+/** What a provider reports for `GET /_matrix/corporal/status`. */
+export interface ProviderStatus {
+  type: ProviderType;
+  /** Epoch ms of the last success: a load the store accepted or found unchanged (last_seen: a save). */
+  lastSuccessAt: number | null;
+  /** The last failure, cleared by the next successful load. */
+  lastError: { at: number; message: string } | null;
+}
+
+/** Tracks a provider's last success and failure for {@link ProviderStatus}. */
+export class ProviderHealth {
+  private lastSuccessAt: number | null = null;
+  private lastError: { at: number; message: string } | null = null;
+
+  constructor(private readonly type: ProviderType, private readonly now: () => number = Date.now) {}
+
+  /** Records a successful load. */
+  succeeded(): void {
+    this.lastSuccessAt = this.now();
+    this.lastError = null;
+  }
+
+  /** Records a failure; `message` must not contain secrets. */
+  failed(message: string): void {
+    this.lastError = { at: this.now(), message };
+  }
+
+  status(): ProviderStatus {
+    return { type: this.type, lastSuccessAt: this.lastSuccessAt, lastError: this.lastError };
+  }
+}
+
+/**
+ * Offers a policy to the store and records the outcome in `health`; returns the outcome. A refused
+ * policy has already been logged by the store.
+ */
+export async function offerPolicy(store: PolicyStore, health: ProviderHealth, input: PolicyInput, source: string): Promise<SetOutcome> {
+  const outcome = await store.set(input, source);
+  if (outcome.kind === 'invalid') health.failed(`policy from ${source} refused: ${describeRejection(outcome.rejection)}`);
+  else health.succeeded();
+  return outcome;
+}

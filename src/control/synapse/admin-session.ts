@@ -1,0 +1,199 @@
+import { CorporalError, describeError } from '../../common/errors.js';
+import { ErrCode } from '../../common/matrix-errors.js';
+import type { Logger } from '../../common/logger.js';
+import { getUser, liftRateLimits } from './admin-users-api.js';
+import { logout, passwordLogin, whoami, type LoginSession } from './client-api.js';
+import { derivedPassword } from '../../common/derived-password.js';
+import { registerWithSharedSecret } from './registration-api.js';
+import { isMatrixError, isUpstreamStatus } from './synapse-errors.js';
+import type { SynapseHttp, TokenSource } from './synapse-http.js';
+
+/** Device id of the admin session Corporal logs in with. */
+export const ADMIN_DEVICE_ID = 'corporal';
+
+/** Error code of every failure to open or renew the admin session. */
+export const ADMIN_SESSION_ERROR = 'CORP_ERR_ADMIN_SESSION';
+
+/** Options of {@link AdminSession}. */
+export interface AdminSessionOptions {
+  http: SynapseHttp;
+  /** `Corporal.UserID`. */
+  userId: string;
+  /** `Corporal.AccessToken`: use this token instead of logging in (null: log in). */
+  accessToken: string | null;
+  /** `Matrix.AuthSharedSecret` (key of the derived password). */
+  authSharedSecret: string;
+  /** `Matrix.RegistrationSharedSecret` ("" disables registering the admin). */
+  registrationSharedSecret: string;
+  /** `Reconciliation.LiftRateLimits`. */
+  liftRateLimits: boolean;
+  /**
+   * Device the session logs in on; default {@link ADMIN_DEVICE_ID}. Another process (the `plan`
+   * command) passes its own: logging out deletes the device, and with it every token on it.
+   */
+  deviceId?: string;
+  logger: Logger;
+}
+
+/** How the session got its token. */
+export type AdminSessionOrigin = 'access-token' | 'login' | 'registered';
+
+/**
+ * The corporal admin user's session, the token every admin call carries.
+ *
+ * - `Corporal.AccessToken` set: that token, checked with whoami. Corporal never logs it out.
+ * - Otherwise: `m.login.password` with the derived password on device {@link ADMIN_DEVICE_ID} (or
+ *   `deviceId`). That succeeds on stock Synapse once the derived password is the account's real
+ *   password, and always with the shared-secret-auth module. When the login is refused and shared-secret
+ *   registration is configured, the admin is registered (`admin: true`, derived password) and the
+ *   login repeated; an account that exists with another password is reported, never changed.
+ *
+ * The account must be a server admin. Its rate limits are lifted at start when configured (this
+ * also covers every token it mints for other users). A token refused as unknown is replaced once
+ * per refusal ({@link renew}); {@link stop} logs out a session Corporal opened.
+ */
+export class AdminSession implements TokenSource {
+  readonly userId: string;
+  readonly #options: AdminSessionOptions;
+  #token: string | null = null;
+  #owned = false;
+  #renewing: Promise<string> | null = null;
+
+  constructor(options: AdminSessionOptions) {
+    this.#options = options;
+    this.userId = options.userId;
+  }
+
+  /** Opens the session (see the class comment); throws `CORP_ERR_ADMIN_SESSION` with the reason. */
+  async start(): Promise<AdminSessionOrigin> {
+    const origin = await this.#open();
+    try {
+      await this.#checkAdmin();
+      if (this.#options.liftRateLimits) await liftRateLimits(this.#options.http, this, this.userId);
+    } catch (err) {
+      await this.stop();
+      throw err instanceof CorporalError && err.code === ADMIN_SESSION_ERROR ? err : sessionError(describeError(err), err);
+    }
+    this.#options.logger.info({ userId: this.userId, origin, rateLimitsLifted: this.#options.liftRateLimits }, 'admin session ready');
+    return origin;
+  }
+
+  /** The current admin token; throws when the session is not open. */
+  async token(): Promise<string> {
+    if (this.#token === null) throw sessionError('the admin session is not open');
+    return this.#token;
+  }
+
+  /**
+   * Replaces a token Synapse refused as unknown by logging in again with the derived password
+   * (also when the refused token was `Corporal.AccessToken`). Concurrent callers share one login.
+   */
+  async renew(stale: string): Promise<string> {
+    if (this.#token !== null && this.#token !== stale) return this.#token;
+    this.#renewing ??= this.#relogin().finally(() => {
+      this.#renewing = null;
+    });
+    return this.#renewing;
+  }
+
+  /** Logs out a session Corporal opened itself (a configured token is left alone). Idempotent. */
+  async stop(): Promise<void> {
+    const token = this.#token;
+    this.#token = null;
+    if (token === null || !this.#owned) return;
+    try {
+      await logout(this.#options.http, token);
+    } catch (err) {
+      this.#options.logger.warn({ err: describeError(err) }, 'admin session logout failed');
+    }
+  }
+
+  async #open(): Promise<AdminSessionOrigin> {
+    if (this.#options.accessToken === null) return this.#logInOrRegister();
+    const owner = await whoami(this.#options.http, this.#options.accessToken).catch((err: unknown) => {
+      throw sessionError(`Corporal.AccessToken was refused by Synapse: ${describeError(err)}`, err);
+    });
+    if (owner !== this.userId) throw sessionError(`Corporal.AccessToken belongs to ${owner}, not to Corporal.UserID ${this.userId}`);
+    this.#token = this.#options.accessToken;
+    this.#owned = false;
+    return 'access-token';
+  }
+
+  async #checkAdmin(): Promise<void> {
+    const self = await getUser(this.#options.http, this, this.userId).catch((err: unknown) => {
+      if (isUpstreamStatus(err, 403)) return null;
+      throw err;
+    });
+    if (self === null || !self.admin) throw sessionError(`${this.userId} is not a Synapse server admin; Corporal needs the admin API`);
+  }
+
+  async #relogin(): Promise<string> {
+    this.#options.logger.warn({ userId: this.userId }, 'admin token refused as unknown; logging in again');
+    const session = await this.#login().catch((err: unknown) => {
+      throw sessionError(`logging in again as ${this.userId} failed: ${describeError(err)}`, err);
+    });
+    this.#adopt(session);
+    return session.accessToken;
+  }
+
+  async #logInOrRegister(): Promise<AdminSessionOrigin> {
+    try {
+      this.#adopt(await this.#login());
+      return 'login';
+    } catch (err) {
+      if (!isUpstreamStatus(err, 403)) throw sessionError(`logging in as ${this.userId} failed: ${describeError(err)}`, err);
+      if (this.#options.registrationSharedSecret === '') {
+        throw sessionError(`Synapse refused the derived password of ${this.userId} and Matrix.RegistrationSharedSecret is empty, so Corporal cannot create it; set Corporal.AccessToken`, err);
+      }
+    }
+    await this.#register();
+    try {
+      this.#adopt(await this.#login());
+    } catch (err) {
+      throw sessionError(`${this.userId} was registered but logging in with its derived password failed: ${describeError(err)}`, err);
+    }
+    return 'registered';
+  }
+
+  async #register(): Promise<void> {
+    const localpart = this.userId.slice(1, this.userId.indexOf(':'));
+    try {
+      const created = await registerWithSharedSecret(this.#options.http, this.#options.registrationSharedSecret, {
+        username: localpart,
+        password: derivedPassword(this.#options.authSharedSecret, this.userId),
+        admin: true,
+      });
+      if (created !== this.userId) throw sessionError(`registering ${this.userId} created ${created} (Synapse lower-cases localparts); fix Corporal.UserID`);
+      this.#options.logger.info({ userId: this.userId }, 'registered the corporal admin user through shared-secret registration');
+    } catch (err) {
+      if (err instanceof CorporalError && err.code === ADMIN_SESSION_ERROR) throw err;
+      if (isMatrixError(err, ErrCode.UserInUse)) {
+        throw sessionError(
+          `${this.userId} exists but Synapse refused its derived password: set that account's password to the derived one, ` +
+            `load the shared-secret-auth module, or set Corporal.AccessToken`,
+          err,
+        );
+      }
+      throw sessionError(`registering ${this.userId} failed: ${describeError(err)}`, err);
+    }
+  }
+
+  async #login(): Promise<LoginSession> {
+    const deviceId = this.#options.deviceId ?? ADMIN_DEVICE_ID;
+    const session = await passwordLogin(this.#options.http, this.userId, derivedPassword(this.#options.authSharedSecret, this.userId), deviceId);
+    if (session.userId !== this.userId) {
+      await logout(this.#options.http, session.accessToken).catch(() => undefined);
+      throw sessionError(`logging in as ${this.userId} opened a session of ${session.userId}`);
+    }
+    return session;
+  }
+
+  #adopt(session: LoginSession): void {
+    this.#token = session.accessToken;
+    this.#owned = true;
+  }
+}
+
+function sessionError(message: string, cause?: unknown): CorporalError {
+  return new CorporalError(ADMIN_SESSION_ERROR, `admin session: ${message}`, { source: 'upstream', status: 502, cause });
+}

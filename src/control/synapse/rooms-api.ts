@@ -1,0 +1,87 @@
+import { arrayField, objectOf, stringField } from './json-fields.js';
+import { isUpstreamStatus } from './synapse-errors.js';
+import type { Auth, SynapseHttp } from './synapse-http.js';
+
+/**
+ * Room calls of the reconciler: state and members through the admin API (no membership of the
+ * corporal user needed to read), joins through the admin join API, kicks and power levels through
+ * the client API as the corporal user, leaves as the user.
+ */
+
+/** A state event as the reconciler reads it. */
+export interface StateEvent {
+  type: string;
+  stateKey: string;
+  sender: string;
+  content: Record<string, unknown>;
+}
+
+/**
+ * Bound of a room's whole state: member events dominate (about 300–600 bytes each), so this allows
+ * rooms of roughly 100 000 members.
+ */
+const ROOM_STATE_MAX_BYTES = 64 * 1024 * 1024;
+
+function roomPath(prefix: string, roomId: string, suffix = ''): string {
+  return `${prefix}/rooms/${encodeURIComponent(roomId)}${suffix}`;
+}
+
+/** The room's whole current state (`GET /_synapse/admin/v1/rooms/{id}/state`): one request per room. */
+export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
+  const call = 'admin.rooms.state';
+  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES });
+  return arrayField(answer, 'state', call).map((raw) => {
+    const event = objectOf(raw, call);
+    const content = event['content'];
+    return {
+      type: stringField(event, 'type', call),
+      stateKey: typeof event['state_key'] === 'string' ? event['state_key'] : '',
+      sender: typeof event['sender'] === 'string' ? event['sender'] : '',
+      content: typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : {},
+    };
+  });
+}
+
+/** Users currently joined (`GET /_synapse/admin/v1/rooms/{id}/members`). */
+export async function getJoinedMembers(http: SynapseHttp, admin: Auth, roomId: string): Promise<string[]> {
+  const call = 'admin.rooms.members';
+  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/members'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES });
+  return arrayField(answer, 'members', call).filter((member): member is string => typeof member === 'string');
+}
+
+/**
+ * Joins `userId` to the room with the admin join API (`POST /_synapse/admin/v1/join/{room}`). For a
+ * room whose join rule is not `public`, Synapse first makes the admin invite the user, so the
+ * corporal user must be joined with invite power. Fails (403) when the user is already joined.
+ */
+export async function adminJoin(http: SynapseHttp, admin: Auth, roomId: string, userId: string): Promise<void> {
+  await http.request({ call: 'admin.rooms.join', method: 'POST', path: `/_synapse/admin/v1/join/${encodeURIComponent(roomId)}`, json: { user_id: userId }, auth: admin });
+}
+
+/** The corporal user kicks `userId` (`POST /_matrix/client/v3/rooms/{id}/kick`). */
+export async function kick(http: SynapseHttp, admin: Auth, roomId: string, userId: string, reason: string): Promise<void> {
+  await http.request({ call: 'client.rooms.kick', method: 'POST', path: roomPath('/_matrix/client/v3', roomId, '/kick'), json: { user_id: userId, reason }, auth: admin });
+}
+
+/** The token's user leaves the room (`POST /_matrix/client/v3/rooms/{id}/leave`). */
+export async function leave(http: SynapseHttp, user: Auth, roomId: string): Promise<void> {
+  await http.request({ call: 'client.rooms.leave', method: 'POST', path: roomPath('/_matrix/client/v3', roomId, '/leave'), json: {}, auth: user });
+}
+
+const POWER_LEVELS_PATH = '/state/m.room.power_levels/';
+
+/** Content of the room's `m.room.power_levels` as the corporal user sees it; null when the room has none (404). */
+export async function getPowerLevels(http: SynapseHttp, admin: Auth, roomId: string): Promise<Record<string, unknown> | null> {
+  const call = 'client.rooms.power_levels.get';
+  try {
+    return await http.requestObject({ call, method: 'GET', path: roomPath('/_matrix/client/v3', roomId, POWER_LEVELS_PATH), auth: admin });
+  } catch (err) {
+    if (isUpstreamStatus(err, 404)) return null;
+    throw err;
+  }
+}
+
+/** Sends a new `m.room.power_levels` event as the corporal user. */
+export async function putPowerLevels(http: SynapseHttp, admin: Auth, roomId: string, content: Record<string, unknown>): Promise<void> {
+  await http.request({ call: 'client.rooms.power_levels.put', method: 'PUT', path: roomPath('/_matrix/client/v3', roomId, POWER_LEVELS_PATH), json: content, auth: admin });
+}

@@ -1,0 +1,262 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { CorporalError } from '../../common/errors.js';
+import { ErrCode } from '../../common/matrix-errors.js';
+import type { Logger } from '../../common/logger.js';
+import { objectOf } from './json-fields.js';
+import { BodyLimitExceededError, readBoundedBody } from './read-bounded-body.js';
+import { DEFAULT_RATE_LIMIT_RETRY, rateLimitWaitMs, type RateLimitRetryOptions } from './rate-limit.js';
+import { SynapseErrorCode } from './synapse-errors.js';
+
+/** HTTP methods the reconciler uses. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/**
+ * A token that can be replaced: the admin session, or a user's short-lived token. When Synapse
+ * refuses the token with `M_UNKNOWN_TOKEN`, the request is repeated once with `renew(stale)`.
+ */
+export interface TokenSource {
+  /** The token to send now. */
+  token(): Promise<string>;
+  /** Called after `stale` was refused as unknown; returns a fresh token or throws. */
+  renew(stale: string): Promise<string>;
+}
+
+/** How a request authenticates: no token, a fixed token, or a renewable one. */
+export type Auth = string | TokenSource | undefined;
+
+/** One call to the homeserver. */
+export interface SynapseRequest {
+  /** Stable name of the call (`admin.users.list`, `client.login`, …) used in logs and error messages. */
+  call: string;
+  method: HttpMethod;
+  /** Path below the base URL, each variable segment already percent-encoded. */
+  path: string;
+  query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  auth?: Auth;
+  /** Sent as JSON. */
+  json?: unknown;
+  /** Sent verbatim (media upload). */
+  bytes?: { data: Uint8Array; contentType: string };
+  /** Largest answer body accepted; default the client's `maxBodyBytes`. */
+  maxBodyBytes?: number;
+  /** Retry `M_LIMIT_EXCEEDED` answers (default true; a 429 means Synapse did not act on the request). */
+  retryRateLimited?: boolean;
+}
+
+/** Options of {@link SynapseHttp}. */
+export interface SynapseHttpOptions {
+  /** `Matrix.HomeserverApiEndpoint` (may carry a path prefix). */
+  baseUrl: string;
+  /** Deadline of one attempt: connect, headers and the whole body (`Matrix.TimeoutMilliseconds`). */
+  timeoutMs: number;
+  /** Keep-alive connections to Synapse. */
+  connections: number;
+  logger: Logger;
+  /** Default bound of answer bodies; default 4 MiB. */
+  maxBodyBytes?: number;
+  rateLimit?: RateLimitRetryOptions;
+  /** Waits between rate-limited attempts; must reject when `signal` aborts (tests record the waits instead of timing them). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Default bound of an answer body. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json: unknown;
+}
+
+/**
+ * The reconciler's one connection pool to Synapse. Every call has a deadline, a bounded answer
+ * body, typed errors (`CorporalError`, source `upstream`, Synapse's status and errcode kept) and
+ * `M_LIMIT_EXCEEDED` retries that honour `retry_after_ms`. Tokens travel only in the
+ * `Authorization` header and are never logged. Owned by the control child's composition root,
+ * which calls {@link close}.
+ */
+export class SynapseHttp {
+  readonly #pool: Pool;
+  readonly #basePath: string;
+  readonly #timeoutMs: number;
+  readonly #maxBodyBytes: number;
+  readonly #rateLimit: RateLimitRetryOptions;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #logger: Logger;
+  /** Aborted by {@link close}: ends every call in flight, rate-limit waits included. */
+  readonly #closing = new AbortController();
+  #requests = 0;
+
+  constructor(options: SynapseHttpOptions) {
+    const base = new URL(options.baseUrl);
+    this.#basePath = base.pathname.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.#rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT_RETRY;
+    this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
+    this.#logger = options.logger;
+    this.#pool = new Pool(base.origin, {
+      connections: options.connections,
+      connectTimeout: options.timeoutMs,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+  }
+
+  /** HTTP requests sent so far (every attempt counts). */
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  /**
+   * Sends the call and returns the parsed JSON body of a 2xx answer (`undefined` for an empty
+   * one). Rate-limited answers are retried as described in {@link RateLimitRetryOptions}; an
+   * `M_UNKNOWN_TOKEN` answer to a {@link TokenSource} is retried once with a renewed token.
+   */
+  async request(request: SynapseRequest): Promise<unknown> {
+    const auth = request.auth;
+    const source = typeof auth === 'object' ? auth : undefined;
+    let token: string | undefined = typeof auth === 'object' ? await auth.token() : auth;
+    let renewed = false;
+    let waitedMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.#send(request, token);
+      if (answer.status >= 200 && answer.status < 300) return answer.json;
+      const error = statusError(request, answer);
+      if (error.errcode === ErrCode.LimitExceeded && (request.retryRateLimited ?? true)) {
+        const waitMs = rateLimitWaitMs(answer.json, answer.headers['retry-after'], this.#rateLimit.defaultWaitMs);
+        if (attempt < this.#rateLimit.maxAttempts && waitedMs + waitMs <= this.#rateLimit.maxTotalWaitMs) {
+          this.#logger.warn({ call: request.call, attempt, waitMs }, 'Synapse rate-limited a call; retrying after the delay it asked for');
+          await this.#wait(request, waitMs);
+          waitedMs += waitMs;
+          continue;
+        }
+      }
+      if (error.errcode === ErrCode.UnknownToken && source !== undefined && !renewed && token !== undefined) {
+        renewed = true;
+        token = await source.renew(token);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  /** {@link request} for calls whose 2xx answer must be a JSON object (a `CORP_ERR_UPSTREAM_BAD_RESPONSE` otherwise). */
+  async requestObject(request: SynapseRequest): Promise<Record<string, unknown>> {
+    return objectOf(await this.request(request), request.call);
+  }
+
+  /** Ends every call in flight (they fail with `CORP_ERR_UPSTREAM_ABORTED`) and closes the pool. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    await this.#pool.destroy();
+  }
+
+  async #wait(request: SynapseRequest, ms: number): Promise<void> {
+    try {
+      await this.#sleep(ms, this.#closing.signal);
+    } catch (err) {
+      throw abortedError(request, err);
+    }
+  }
+
+  async #send(request: SynapseRequest, token: string | undefined): Promise<Answer> {
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = AbortSignal.any([timeout, this.#closing.signal]);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+    let body: string | Uint8Array | undefined;
+    if (request.bytes !== undefined) {
+      body = request.bytes.data;
+      headers['content-type'] = request.bytes.contentType;
+    } else if (request.json !== undefined) {
+      body = JSON.stringify(request.json);
+      headers['content-type'] = 'application/json';
+    }
+    if (this.#closing.signal.aborted) throw abortedError(request, undefined);
+    const started = Date.now();
+    this.#requests++;
+    try {
+      const response = await this.#pool.request({
+        method: request.method,
+        path: this.#basePath + request.path + queryString(request.query),
+        headers,
+        body,
+        signal,
+      });
+      const raw = await readBoundedBody(response.body, request.maxBodyBytes ?? this.#maxBodyBytes, response.headers['content-length']);
+      const status = response.statusCode;
+      this.#logger.debug({ call: request.call, method: request.method, status, ms: Date.now() - started }, 'Synapse call');
+      return { status, headers: response.headers, json: parseJson(request, status, raw) };
+    } catch (err) {
+      if (err instanceof CorporalError) throw err;
+      if (err instanceof BodyLimitExceededError) {
+        throw new CorporalError(SynapseErrorCode.BodyTooLarge, `${request.call}: Synapse's answer exceeds ${err.limit} bytes`, { source: 'upstream', status: 502 });
+      }
+      if (this.#closing.signal.aborted) throw abortedError(request, err);
+      if (timeout.aborted || isUndiciTimeout(err)) {
+        throw new CorporalError(SynapseErrorCode.Timeout, `${request.call}: no answer from Synapse within ${this.#timeoutMs} ms`, {
+          source: 'upstream',
+          status: 504,
+          retryable: true,
+          cause: err,
+        });
+      }
+      throw new CorporalError(SynapseErrorCode.Unreachable, `${request.call}: cannot reach Synapse: ${describeTransportError(err)}`, {
+        source: 'upstream',
+        status: 502,
+        retryable: true,
+        cause: err,
+      });
+    }
+  }
+}
+
+function queryString(query: SynapseRequest['query']): string {
+  if (query === undefined) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function parseJson(request: SynapseRequest, status: number, raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    if (status >= 200 && status < 300) {
+      throw new CorporalError(SynapseErrorCode.BadResponse, `${request.call}: Synapse answered HTTP ${status} with a body that is not JSON`, { source: 'upstream', status: 502 });
+    }
+    return undefined;
+  }
+}
+
+function statusError(request: SynapseRequest, answer: Answer): CorporalError {
+  const body = typeof answer.json === 'object' && answer.json !== null ? (answer.json as { errcode?: unknown; error?: unknown }) : {};
+  const errcode = typeof body.errcode === 'string' ? body.errcode : answer.status === 429 ? ErrCode.LimitExceeded : ErrCode.Unknown;
+  const detail = typeof body.error === 'string' ? `: ${body.error.slice(0, 300)}` : '';
+  return new CorporalError(SynapseErrorCode.Status, `${request.call}: Synapse answered HTTP ${answer.status} ${errcode}${detail}`, {
+    source: 'upstream',
+    status: answer.status,
+    errcode,
+    retryable: answer.status >= 500 || errcode === ErrCode.LimitExceeded,
+  });
+}
+
+function abortedError(request: SynapseRequest, cause: unknown): CorporalError {
+  return new CorporalError(SynapseErrorCode.Aborted, `${request.call}: abandoned`, { source: 'upstream', status: 503, cause });
+}
+
+function isUndiciTimeout(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
+function describeTransportError(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = err instanceof Error ? err.message : String(err);
+  return typeof code === 'string' ? `${code} ${message}` : message;
+}

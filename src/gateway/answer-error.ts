@@ -1,0 +1,20 @@
+import { CorporalError, describeError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { ErrCode } from '../common/matrix-errors.js';
+import type { RequestContext } from './request-context.js';
+
+/**
+ * The one place where a failure becomes an HTTP answer: a `CorporalError` from the client,
+ * upstream or policy side is answered with its status, Matrix errcode and message (written for
+ * clients); anything else — a bug — is logged and answered 500 `M_UNKNOWN` without details.
+ * Nothing is written once the client has gone or a streamed response has started.
+ */
+export function answerError(ctx: RequestContext, err: unknown, logger: Logger): void {
+  if (err instanceof CorporalError && err.source !== 'internal' && err.source !== 'config') {
+    ctx.exchange.sendMatrixError(err.status, err.errcode, err.message);
+    return;
+  }
+  logger.error({ route: ctx.routeId, method: ctx.method, err: describeError(err), code: err instanceof CorporalError ? err.code : undefined }, 'request failed');
+  if (ctx.exchange.responseStarted) ctx.exchange.forceClose();
+  else ctx.exchange.sendMatrixError(500, ErrCode.Unknown, 'Internal server error');
+}

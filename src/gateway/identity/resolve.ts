@@ -1,0 +1,51 @@
+import { CorporalError } from '../../common/errors.js';
+import type { Credentials } from './credentials.js';
+import type { IdentityCache } from './identity-cache.js';
+import { ANONYMOUS, type Identity } from './identity.js';
+
+/**
+ * The identity of a request when it is known without waiting — no credentials, credentials
+ * Synapse rejects outright, or a cache hit — else null (a look-up is needed: {@link lookUpIdentity}).
+ * Kept synchronous so that the common cached request never touches a promise.
+ */
+export function knownIdentity(cache: IdentityCache, credentials: Credentials): Identity | null {
+  switch (credentials.kind) {
+    case 'none':
+      return ANONYMOUS;
+    case 'invalid':
+      return { kind: 'invalid-credentials', message: credentials.message };
+    case 'token':
+      return cache.peek(credentials.token, credentials.masqueradeAs) ?? null;
+  }
+}
+
+/** Looks the token up (single-flight, cached); never rejects: a failed look-up is `unresolved`. */
+export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null): Promise<Identity> {
+  try {
+    return await cache.resolve(token, masqueradeAs);
+  } catch (err) {
+    const error = err instanceof CorporalError
+      ? err
+      : new CorporalError('CORP_ERR_IDENTITY_LOOKUP', 'identity look-up failed', { source: 'internal', cause: err });
+    return { kind: 'unresolved', error };
+  }
+}
+
+/** Tokens to drop from every thread's cache after a successful logout; null when nothing to drop. */
+export interface LogoutEviction {
+  tokens: string[];
+  /** After `/logout/all`: every token of this user (null when the user was not known). */
+  userId: string | null;
+}
+
+/**
+ * What a 2xx upstream answer to `logout` / `logout.all` invalidates: the request's token, and for
+ * `logout.all` every token of its user (known from the identity resolved for this request; when
+ * that failed only the token itself can be dropped, other tokens then expire with their TTL).
+ */
+export function logoutEviction(routeId: string, status: number, credentials: Credentials, identity: Identity): LogoutEviction | null {
+  if (status < 200 || status > 299 || credentials.kind !== 'token') return null;
+  if (routeId === 'logout') return { tokens: [credentials.token], userId: null };
+  if (routeId === 'logout.all') return { tokens: [credentials.token], userId: identity.kind === 'user' ? identity.userId : null };
+  return null;
+}

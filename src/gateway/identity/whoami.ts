@@ -1,0 +1,118 @@
+import type { Dispatcher } from 'undici';
+import { CorporalError } from '../../common/errors.js';
+import { ErrCode } from '../../common/matrix-errors.js';
+import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
+
+/** Looks up who a token (plus an appservice `user_id`, as raw bytes) belongs to. */
+export type IdentityLookup = (token: string, masqueradeAs: Uint8Array | null) => Promise<CachedIdentity>;
+
+/** Options of {@link createWhoamiLookup}. */
+export interface WhoamiLookupOptions {
+  /** The upstream pool (requests go to its origin). */
+  dispatcher: Dispatcher;
+  /** Base path of `Matrix.HomeserverApiEndpoint` (`''` or `/prefix`, no trailing slash). */
+  basePath: string;
+  /** Limit for the whole look-up (`Matrix.TimeoutMilliseconds`). */
+  timeoutMs: number;
+}
+
+/** whoami answers are tiny; anything larger is not a whoami answer. */
+const MAX_WHOAMI_BODY_BYTES = 64 * 1024;
+/** Characters a token may have to travel in an `Authorization: Bearer` header unchanged. */
+const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
+
+/**
+ * `GET /_matrix/client/v3/account/whoami` with the token (and `?user_id=` when the request
+ * masquerades, so that Synapse answers for the same user it will act as), bounded in time and size.
+ *
+ * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
+ * `M_USER_LOCKED`); rejects with a `CorporalError` (`CORP_ERR_WHOAMI_FAILED`) for anything else
+ * (transport errors, timeouts, 5xx, unexpected answers), which must not be cached.
+ */
+export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup {
+  const path = `${options.basePath}/_matrix/client/v3/account/whoami`;
+  return async (token, masqueradeAs) => {
+    // Tokens travel as a Bearer header; one that a header cannot carry unchanged (empty, spaces,
+    // control characters: possible only through the access_token query parameter) goes in the
+    // query, as the client sent it, so that Synapse looks up exactly the same bytes.
+    const inHeader = HEADER_SAFE_TOKEN.test(token);
+    const params: string[] = [];
+    if (!inHeader) params.push(`access_token=${percentEncode(Buffer.from(token, 'latin1'))}`);
+    if (masqueradeAs !== null) params.push(`user_id=${percentEncode(masqueradeAs)}`);
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await options.dispatcher.request({
+        method: 'GET',
+        path: params.length === 0 ? path : `${path}?${params.join('&')}`,
+        headers: inHeader ? { authorization: `Bearer ${token}` } : {},
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+    } catch (cause) {
+      throw failure(`whoami request failed: ${describe(cause)}`, cause);
+    }
+    const body = await readBounded(response.body);
+    const json = parseJson(body);
+    if (response.statusCode === 200) {
+      const userId = json?.['user_id'];
+      if (typeof userId !== 'string' || userId === '') throw failure('whoami answered 200 without a user_id');
+      const deviceId = json?.['device_id'];
+      return { kind: 'user', userId, deviceId: typeof deviceId === 'string' ? deviceId : null, isGuest: json?.['is_guest'] === true };
+    }
+    const errcode = json?.['errcode'];
+    if (errcode === ErrCode.UnknownToken) return UNKNOWN_TOKEN;
+    if (errcode === ErrCode.UserLocked) return LOCKED;
+    throw failure(`whoami answered HTTP ${response.statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}`);
+  };
+}
+
+async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_WHOAMI_BODY_BYTES) {
+        body.destroy();
+        throw failure(`whoami answer exceeds ${MAX_WHOAMI_BODY_BYTES} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (cause) {
+    if (cause instanceof CorporalError) throw cause;
+    throw failure(`reading the whoami answer failed: ${describe(cause)}`, cause);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+function parseJson(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Percent-encodes every byte outside the unreserved set, so Synapse decodes exactly these bytes. */
+function percentEncode(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) {
+    const unreserved = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+      || byte === 0x2d || byte === 0x2e || byte === 0x5f || byte === 0x7e;
+    out += unreserved ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`;
+  }
+  return out;
+}
+
+function failure(message: string, cause?: unknown): CorporalError {
+  return new CorporalError('CORP_ERR_WHOAMI_FAILED', message, {
+    source: 'upstream', status: 502, errcode: ErrCode.Unknown, retryable: true, ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return (err as { code?: unknown }).code ? `${String((err as { code?: unknown }).code)} ${err.message}` : err.message;
+  return String(err);
+}

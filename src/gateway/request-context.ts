@@ -1,0 +1,152 @@
+import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+import type { ClientExchange, ExchangeEvents } from './respond.js';
+import type { RouteMatch } from './router/index.js';
+import type { Credentials } from './identity/credentials.js';
+import { NO_CREDENTIALS } from './identity/credentials.js';
+import { ANONYMOUS, type Identity } from './identity/identity.js';
+import { RequestBody } from './request-body.js';
+import type { ProxyExchange, ResponseBufferRequest } from './upstream/proxy-exchange.js';
+import { parseContentLength } from './upstream/response-headers.js';
+
+/** Told when a request's exchange has ended (the access log). */
+export interface RequestFinishedListener {
+  requestFinished(ctx: RequestContext): void;
+}
+
+/**
+ * Everything the gateway knows about one request, created synchronously in the uWS callback and
+ * passed through every phase (see pipeline.ts). Phases add what they learn (route, identity,
+ * buffered body, upstream status); nothing here refers back to uWS' request object.
+ *
+ * It is also the exchange's event sink: a client abort reaches the request body and the upstream
+ * exchange from here, and the end of the exchange produces the access-log line.
+ */
+export class RequestContext implements ExchangeEvents {
+  /** `performance.now()` at capture. */
+  readonly startedAt: number;
+  /** As sent by the client (case preserved), e.g. `GET`. */
+  readonly method: string;
+  /** The raw (still percent-encoded) path, as forwarded. */
+  readonly rawPath: string;
+  /** The raw query string without `?`, `''` when none. */
+  readonly rawQuery: string;
+  /** Request headers as flat `[name, value, …]`: lower-case names, in order, one entry per line. */
+  readonly headers: readonly string[];
+  /** The peer's IP address. */
+  readonly remoteAddress: string;
+  /** The policy pinned for the whole request; null before the first policy arrived. */
+  readonly snapshot: PolicySnapshot | null;
+  /** The request body while it is being received; null when the request has none. */
+  readonly body: RequestBody | null;
+
+  /** Stable name of what the request turned out to be (route id, or `options`, `info`, `redirect`, …), for logs. */
+  routeId = 'unrouted';
+  /** The router's match for proxied requests. */
+  route: RouteMatch | null = null;
+  /** The credentials presented. */
+  credentials: Credentials = NO_CREDENTIALS;
+  /** Who the request acts as (see identity/identity.ts). */
+  identity: Identity = ANONYMOUS;
+  /** A body read by a phase (check, hook, login): sent upstream instead of streaming {@link body}. */
+  bufferedBody: Buffer | null = null;
+  /** Set by a phase that must see the upstream response (after-hooks) before anything is written. */
+  responseBuffer: ResponseBufferRequest | null = null;
+  /** The upstream exchange once proxying started. */
+  proxy: ProxyExchange | null = null;
+  /** Upstream response status; 0 when there was none. */
+  upstreamStatus = 0;
+
+  constructor(
+    readonly exchange: ClientExchange,
+    req: HttpRequest,
+    snapshot: PolicySnapshot | null,
+    headerCollector: HeaderCollector,
+    private readonly finished: RequestFinishedListener | null,
+  ) {
+    this.startedAt = performance.now();
+    this.method = req.getCaseSensitiveMethod();
+    this.rawPath = req.getUrl();
+    this.rawQuery = req.getQuery() ?? '';
+    this.headers = headerCollector.collect(req);
+    this.remoteAddress = exchange.remoteAddress();
+    this.snapshot = snapshot;
+    exchange.headRequest = this.method === 'HEAD';
+    exchange.observe(this);
+    this.body = createBody(exchange, this.headers);
+  }
+
+  /** The first value of a request header (lower-case name), or null. */
+  header(name: string): string | null {
+    const headers = this.headers;
+    for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i] === name) return headers[i + 1]!;
+    return null;
+  }
+
+  /** Every value of a request header (lower-case name), in order. */
+  headerValues(name: string): string[] {
+    const values: string[] = [];
+    const headers = this.headers;
+    for (let i = 0; i + 1 < headers.length; i += 2) if (headers[i] === name) values.push(headers[i + 1]!);
+    return values;
+  }
+
+  /** ExchangeEvents: the client left. */
+  exchangeAborted(): void {
+    this.body?.abort();
+    this.proxy?.clientAborted();
+  }
+
+  /** ExchangeEvents: the client can take more response body. */
+  exchangeWritable(): void {
+    this.proxy?.clientWritable();
+  }
+
+  /** ExchangeEvents: a request body chunk. */
+  requestData(chunk: ArrayBuffer, isLast: boolean): void {
+    this.body?.data(chunk, isLast);
+  }
+
+  /** ExchangeEvents: the exchange ended. */
+  exchangeSettled(): void {
+    this.proxy?.clientSettled();
+    this.finished?.requestFinished(this);
+  }
+}
+
+/**
+ * Copies a uWS request's headers into a flat array. One per thread: its callback is bound once,
+ * so capturing headers allocates no closure per request.
+ */
+export class HeaderCollector {
+  private target: string[] = [];
+  private readonly add = (name: string, value: string): void => {
+    this.target.push(name, value);
+  };
+
+  /** The request's headers as flat `[name, value, …]` (names lower-case, as uWS gives them). */
+  collect(req: HttpRequest): string[] {
+    const headers: string[] = [];
+    this.target = headers;
+    req.forEach(this.add);
+    this.target = [];
+    return headers;
+  }
+}
+
+/**
+ * A body reader when the request has a body: a `Content-Length` above 0, or any
+ * `Transfer-Encoding` (uWS has already rejected requests that carry both, and decodes chunking).
+ */
+function createBody(exchange: ClientExchange, headers: readonly string[]): RequestBody | null {
+  let contentLength: string | null = null;
+  let chunked = false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i];
+    if (name === 'content-length') contentLength ??= headers[i + 1]!;
+    else if (name === 'transfer-encoding') chunked = true;
+  }
+  if (chunked) return new RequestBody(exchange, null);
+  const length = parseContentLength(contentLength);
+  return length !== null && length > 0 ? new RequestBody(exchange, length) : null;
+}

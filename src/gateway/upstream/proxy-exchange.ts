@@ -1,0 +1,274 @@
+import type { Dispatcher } from 'undici';
+import type { Logger } from '../../common/logger.js';
+import { CorporalError } from '../../common/errors.js';
+import type { RequestContext } from '../request-context.js';
+import type { UpstreamPools } from './pools.js';
+import { buildUpstreamRequestHeaders } from './request-headers.js';
+import { RequestBodyStream } from './request-stream.js';
+import { filterResponseHeaders, parseContentLength } from './response-headers.js';
+import { exchangeTimeouts, isLongPoll, type ExchangeTimeouts, type ProxyTimeoutConfig } from './timeouts.js';
+import { clientGone, describeCause, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
+
+/** A complete upstream response held in memory (for after-hooks). */
+export interface BufferedResponse {
+  status: number;
+  /** The upstream's raw headers, flat `[name, value, …]`, unfiltered. */
+  rawHeaders: Buffer[];
+  body: Buffer;
+}
+
+/**
+ * Asks the proxy to buffer the upstream response (up to `limitBytes` of body) and hand it to
+ * `onResponse` instead of streaming it. `onResponse` then answers the client, e.g. with
+ * {@link sendBufferedResponse}. On failure it gets a `CorporalError` (502/504, or
+ * `CORP_ERR_RESPONSE_TOO_LARGE`), and must answer too. It is not called if the client left.
+ */
+export interface ResponseBufferRequest {
+  limitBytes: number;
+  onResponse(ctx: RequestContext, result: BufferedResponse | CorporalError): void;
+}
+
+/** Told when upstream response headers arrive, before anything is written to the client. */
+export interface UpstreamResponseObserver {
+  upstreamResponded(ctx: RequestContext, status: number): void;
+}
+
+/** What every proxy exchange of a thread shares (built once in the composition root). */
+export interface ProxySettings {
+  pools: UpstreamPools;
+  timeouts: ProxyTimeoutConfig;
+  observer: UpstreamResponseObserver;
+  logger: Logger;
+  /** Answers a failed exchange whose response has not started (the pipeline's error mapping). */
+  answerError(ctx: RequestContext, err: CorporalError): void;
+}
+
+/** Where a proxy exchange is. */
+const enum State {
+  Waiting,
+  Streaming,
+  Buffering,
+  Done,
+}
+
+/**
+ * One proxied request: an undici dispatch handler (controller API) that streams the client
+ * request body upstream and the upstream response to the client, with backpressure both ways.
+ *
+ * - Response: undici data → `ClientExchange.writeBody`; when the client cannot take more,
+ *   `controller.pause()`, and `resume()` when uWS reports the socket writable again.
+ * - Request: the body streams through a {@link RequestBodyStream} (or a phase's buffered body).
+ * - Client abort → `controller.abort()` (or, while the request still queues in the pool, at its
+ *   start); the upstream connection is then closed and the homeserver sees the request cut.
+ * - Upstream failure before the response started → 502/504 Matrix error; after it started → the
+ *   client connection is closed (the status line is already out, so that is the only honest signal).
+ * - Timeouts: see timeouts.ts. A watchdog caps the exchange; past the cap it lives on only while
+ *   body bytes keep moving.
+ *
+ * Every callback becomes a no-op once the exchange is done, whichever side ended it first.
+ */
+export class ProxyExchange implements Dispatcher.DispatchHandler {
+  private state = State.Waiting;
+  private controller: Dispatcher.DispatchController | null = null;
+  /** Set when the exchange ended before undici started the request: abort it as soon as it does. */
+  private pendingAbort: Error | null = null;
+  private requestStream: RequestBodyStream | null = null;
+  private readonly timeouts: ExchangeTimeouts;
+  private watchdog: NodeJS.Timeout | null = null;
+  private lastProgressAt = Number.NEGATIVE_INFINITY;
+  // Buffering (after-hooks).
+  private bufferedStatus = 0;
+  private bufferedHeaders: Buffer[] = [];
+  private bufferedChunks: Buffer[] = [];
+  private bufferedBytes = 0;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly settings: ProxySettings,
+  ) {
+    this.timeouts = exchangeTimeouts(ctx.routeId, ctx.rawQuery, settings.timeouts);
+  }
+
+  /** Sends the request upstream. */
+  start(): void {
+    const ctx = this.ctx;
+    const { pools } = this.settings;
+    let body: Buffer | RequestBodyStream | null = null;
+    let contentLength: string | null = null;
+    if (ctx.bufferedBody !== null) {
+      body = ctx.bufferedBody;
+      contentLength = String(ctx.bufferedBody.length);
+    } else if (ctx.body !== null) {
+      this.requestStream = new RequestBodyStream(ctx.body, this.progressListener);
+      body = this.requestStream;
+      if (ctx.body.declaredLength !== null) contentLength = String(ctx.body.declaredLength);
+    }
+    const path = ctx.rawQuery === '' ? pools.target.basePath + ctx.rawPath : `${pools.target.basePath}${ctx.rawPath}?${ctx.rawQuery}`;
+    const options: Dispatcher.DispatchOptions = {
+      path,
+      method: ctx.method as Dispatcher.HttpMethod,
+      headers: buildUpstreamRequestHeaders(ctx.headers, ctx.remoteAddress, contentLength),
+      body,
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.idleMs,
+    };
+    this.watchdog = setTimeout(this.watchdogFired, this.timeouts.capMs);
+    this.watchdog.unref();
+    (isLongPoll(ctx.routeId) ? pools.longPoll : pools.main).dispatch(options, this);
+  }
+
+  /** The client left: abort the upstream request. */
+  clientAborted(): void {
+    this.finish(clientGone());
+  }
+
+  /** The client can take more response body. */
+  clientWritable(): void {
+    if (this.state === State.Streaming) this.controller?.resume();
+  }
+
+  /** The client exchange ended (response complete, or aborted). */
+  clientSettled(): void {
+    if (this.state === State.Streaming && this.ctx.exchange.finished) {
+      // A fixed-length response completes with its last byte, which may have gone out through
+      // uWS' writable callback while undici was paused: resume it, or undici never reads the end
+      // of the upstream response and the connection never returns to the pool.
+      this.clearWatchdog();
+      this.controller?.resume();
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort !== null) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+    if (this.state !== State.Waiting) return;
+    const ctx = this.ctx;
+    ctx.upstreamStatus = statusCode;
+    this.lastProgressAt = performance.now();
+    this.settings.observer.upstreamResponded(ctx, statusCode);
+    const rawHeaders = controller.rawHeaders as Buffer[];
+    if (ctx.responseBuffer !== null) {
+      this.state = State.Buffering;
+      this.bufferedStatus = statusCode;
+      this.bufferedHeaders = rawHeaders;
+      return;
+    }
+    const exchange = ctx.exchange;
+    const head = filterResponseHeaders(rawHeaders);
+    if (ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
+      this.state = State.Done;
+      this.clearWatchdog();
+      exchange.sendWithoutBody(statusCode, head.headers, statusCode === 204 ? null : head.contentLength);
+      return;
+    }
+    this.state = State.Streaming;
+    exchange.beginResponse(statusCode, head.headers, parseContentLength(head.contentLength));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.state === State.Streaming) {
+      this.lastProgressAt = performance.now();
+      if (!this.ctx.exchange.writeBody(chunk)) controller.pause();
+    } else if (this.state === State.Buffering) {
+      this.lastProgressAt = performance.now();
+      const limit = this.ctx.responseBuffer!.limitBytes;
+      this.bufferedBytes += chunk.length;
+      if (this.bufferedBytes > limit) {
+        this.finish(responseTooLarge(limit));
+        return;
+      }
+      this.bufferedChunks.push(chunk);
+    }
+  }
+
+  onResponseEnd(): void {
+    const state = this.state;
+    if (state !== State.Streaming && state !== State.Buffering) return;
+    this.state = State.Done;
+    this.clearWatchdog();
+    if (state === State.Streaming) {
+      this.ctx.exchange.endResponse();
+      return;
+    }
+    const response: BufferedResponse = {
+      status: this.bufferedStatus,
+      rawHeaders: this.bufferedHeaders,
+      body: Buffer.concat(this.bufferedChunks, this.bufferedBytes),
+    };
+    this.bufferedChunks = [];
+    if (this.ctx.exchange.isOpen) this.ctx.responseBuffer!.onResponse(this.ctx, response);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
+    this.finish(upstreamFailure(error));
+  }
+
+  /**
+   * Ends the exchange with `err` unless it already ended: aborts the upstream side and answers
+   * the client (error answer, or a closed connection once the response started).
+   */
+  private finish(err: CorporalError): void {
+    const state = this.state;
+    if (state === State.Done) return;
+    this.state = State.Done;
+    this.clearWatchdog();
+    this.requestStream?.destroy();
+    if (this.controller !== null) {
+      if (!this.controller.aborted) this.controller.abort(err);
+    } else {
+      this.pendingAbort = err;
+    }
+    const ctx = this.ctx;
+    if (!ctx.exchange.isOpen) return;
+    if (err.source === 'upstream') {
+      this.settings.logger.warn(
+        { route: ctx.routeId, method: ctx.method, code: err.code, cause: describeCause(err), upstreamStatus: ctx.upstreamStatus || undefined },
+        'proxying to the homeserver failed',
+      );
+    }
+    if (state === State.Buffering || (state === State.Waiting && ctx.responseBuffer !== null)) {
+      ctx.responseBuffer!.onResponse(ctx, err);
+    } else if (ctx.exchange.responseStarted) {
+      ctx.exchange.forceClose();
+    } else {
+      this.settings.answerError(ctx, err);
+    }
+  }
+
+  /** Called for each request body chunk sent upstream. */
+  private readonly progressListener = (): void => {
+    this.lastProgressAt = performance.now();
+  };
+
+  private readonly watchdogFired = (): void => {
+    this.watchdog = null;
+    if (this.state === State.Done) return;
+    const idleFor = performance.now() - this.lastProgressAt;
+    if (idleFor < this.timeouts.idleMs) {
+      this.watchdog = setTimeout(this.watchdogFired, this.timeouts.idleMs - idleFor);
+      this.watchdog.unref();
+      return;
+    }
+    this.finish(upstreamTimeout());
+  };
+
+  private clearWatchdog(): void {
+    if (this.watchdog !== null) {
+      clearTimeout(this.watchdog);
+      this.watchdog = null;
+    }
+  }
+}
+
+/** Writes a buffered upstream response (possibly changed by an after-hook) to the client. */
+export function sendBufferedResponse(ctx: RequestContext, response: BufferedResponse): void {
+  const head = filterResponseHeaders(response.rawHeaders);
+  if (ctx.method === 'HEAD' || response.status === 204 || response.status === 304) {
+    ctx.exchange.sendWithoutBody(response.status, head.headers, response.status === 204 ? null : head.contentLength);
+  } else {
+    ctx.exchange.sendUpstream(response.status, head.headers, response.body);
+  }
+}

@@ -1,0 +1,66 @@
+import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+
+/**
+ * The headers sent upstream for a client request, as undici's flat `[name, value, …]` list.
+ *
+ * `received` are the client's headers as uWS delivers them (lower-case names, in order, one
+ * entry per header line). Copied once, in one pass:
+ * - hop-by-hop headers and those named in `Connection` are dropped (protected ones excepted, see
+ *   hop-by-hop.ts); so is `Expect` (uWS already answered `100 Continue`) and the client's
+ *   `Content-Length` (the body sent may differ: `contentLength` is what is actually sent, null for
+ *   no body or a chunked one);
+ * - `Host` stays the client's (as in matrix-corporal), first occurrence only;
+ * - `X-Forwarded-For`: the client's chain (all its header lines joined) plus the peer address,
+ *   as Go's reverse proxy does;
+ * - `X-Forwarded-Proto` and `X-Forwarded-Host` are kept when present (the TLS-terminating proxy in
+ *   front knows the real scheme and host; the gateway itself only speaks plain HTTP), otherwise set
+ *   to `http` and the client's `Host`.
+ */
+export function buildUpstreamRequestHeaders(received: readonly string[], clientAddress: string, contentLength: string | null): string[] {
+  const dropped = droppedByConnection(received);
+  const out: string[] = [];
+  let host: string | null = null;
+  let forwardedFor: string | null = null;
+  let hasForwardedProto = false;
+  let hasForwardedHost = false;
+  for (let i = 0; i + 1 < received.length; i += 2) {
+    const name = received[i]!;
+    const value = received[i + 1]!;
+    switch (name) {
+      case 'host':
+        if (host !== null) continue;
+        host = value;
+        break;
+      case 'content-length':
+      case 'expect':
+        continue;
+      case 'x-forwarded-for':
+        forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case 'x-forwarded-proto':
+        if (hasForwardedProto) continue;
+        hasForwardedProto = true;
+        break;
+      case 'x-forwarded-host':
+        if (hasForwardedHost) continue;
+        hasForwardedHost = true;
+        break;
+      default:
+        if (isHopByHop(name) || (dropped !== null && dropped.has(name))) continue;
+    }
+    out.push(name, value);
+  }
+  out.push('x-forwarded-for', forwardedFor === null ? clientAddress : `${forwardedFor}, ${clientAddress}`);
+  if (!hasForwardedProto) out.push('x-forwarded-proto', 'http');
+  if (!hasForwardedHost && host !== null) out.push('x-forwarded-host', host);
+  if (contentLength !== null) out.push('content-length', contentLength);
+  return out;
+}
+
+function droppedByConnection(received: readonly string[]): ReadonlySet<string> | null {
+  let values: string[] | null = null;
+  for (let i = 0; i + 1 < received.length; i += 2) {
+    if (received[i] === 'connection') (values ??= []).push(received[i + 1]!);
+  }
+  return values === null ? null : connectionTokens(values, true);
+}

@@ -1,0 +1,51 @@
+import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+
+/** The upstream response head as it will be written to the client. */
+export interface ResponseHead {
+  /** Flat `[name, value, …]` of the headers to copy, as the upstream's raw bytes (original case, exact values). */
+  headers: Buffer[];
+  /** The upstream `Content-Length` value (raw), or null when absent. */
+  contentLength: Buffer | null;
+}
+
+/**
+ * Filters the upstream's raw response headers (undici's flat `Buffer[]`) for the client, in one
+ * pass, keeping their bytes: drops hop-by-hop headers and those named in `Connection`, and the
+ * ones uWS writes itself — `Content-Length` (returned separately: uWS frames the body from it),
+ * `Transfer-Encoding` (hop-by-hop; uWS chunks unknown lengths itself) and `Date`. Copying any of
+ * them would send the client duplicate framing headers.
+ */
+export function filterResponseHeaders(raw: readonly Buffer[]): ResponseHead {
+  const names: string[] = new Array<string>(raw.length >> 1);
+  let connectionValues: string[] | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    names[i >> 1] = name;
+    if (name === 'connection') (connectionValues ??= []).push(raw[i + 1]!.toString('latin1'));
+  }
+  const dropped = connectionValues === null ? null : connectionTokens(connectionValues, false);
+  const headers: Buffer[] = [];
+  let contentLength: Buffer | null = null;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = names[i >> 1]!;
+    if (name === 'content-length') {
+      contentLength ??= raw[i + 1]!;
+      continue;
+    }
+    if (name === 'date' || isHopByHop(name) || (dropped !== null && dropped.has(name))) continue;
+    headers.push(raw[i]!, raw[i + 1]!);
+  }
+  return { headers, contentLength };
+}
+
+/** The decimal value of a `Content-Length` header, or null when it is not a plain non-negative integer. */
+export function parseContentLength(value: Buffer | string | null): number | null {
+  if (value === null) return null;
+  const text = typeof value === 'string' ? value.trim() : value.toString('latin1').trim();
+  if (text === '' || text.length > 15) return null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return null;
+  }
+  return Number(text);
+}

@@ -1,0 +1,118 @@
+import t from 'tap';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { observe, PER_USER_LOOKUP_MAX } from '../../../src/control/observe/observe.js';
+import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
+import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../../../src/control/synapse/account-data-keys.js';
+import { avatarUriHash } from '../../../src/control/plan/avatar-hash.js';
+import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
+import { createRoom, joinRoom, login, matrixCall, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
+import { startSynapse } from '../../support/start-synapse.js';
+import { AUTH_SECRET, reconcilerConfig, snapshot, synapseWithClient } from './fixtures/reconciler.js';
+import { planReconciliation } from '../../../src/control/plan/index.js';
+
+const { hs, http, admin } = await synapseWithClient(t);
+
+const alice = await registerUser(hs, { localpart: 'alice', password: 'alice password', displayname: 'Alice' });
+const bob = await registerUser(hs, { localpart: 'bob', password: 'bob password' });
+await registerUser(hs, { localpart: 'unmanaged', password: 'x' });
+const put = (userId: string, body: unknown) => matrixCall(hs.baseUrl, 'PUT', `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, { token: admin, body });
+await put(bob.userId, { locked: true, avatar_url: 'mxc://localhost/someone-elses' });
+await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/avatar_url`, { token: alice.accessToken, body: { avatar_url: 'mxc://localhost/policy-avatar' } });
+await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/${AVATAR_SOURCE_HASHES_KEY}`, {
+  token: alice.accessToken,
+  body: { 'mxc://localhost/policy-avatar': avatarUriHash('https://example.com/a.png') },
+});
+await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/${PASSWORD_MARKER_KEY}`, {
+  token: alice.accessToken,
+  body: { secret_tag: passwordMarkerTag(AUTH_SECRET) },
+});
+
+const v12 = await createRoom(hs.baseUrl, admin, { preset: 'public_chat', room_version: '12' });
+const v10 = await createRoom(hs.baseUrl, admin, { preset: 'public_chat', room_version: '10', power_level_content_override: { users: { [hs.admin.userId]: 100, [alice.userId]: 42 }, users_default: 5 } });
+await joinRoom(hs.baseUrl, alice.accessToken, v12);
+await joinRoom(hs.baseUrl, alice.accessToken, v10);
+const carol = await registerUser(hs, { localpart: 'carol', password: 'carol password' });
+await joinRoom(hs.baseUrl, carol.accessToken, v10);
+await matrixCall(hs.baseUrl, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(v10)}/ban`, { token: admin, body: { user_id: carol.userId } });
+const unmanagedRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
+const missing = '!missing:localhost';
+
+const policy = snapshot(1, [v12, v10, missing], [
+  { id: alice.userId },
+  { id: bob.userId, authType: 'passthrough' },
+  { id: '@notyet:localhost' },
+]);
+
+t.test('a full observation: users, account data, rooms; nothing unmanaged', async (t) => {
+  const observation = await observe(policy, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4 });
+  t.equal(observation.usersObserved, 3);
+  t.same([...observation.state.users.keys()], [alice.userId, bob.userId], 'existing policy users, in policy order');
+  t.same(observation.state.users.get(alice.userId), {
+    id: alice.userId,
+    locked: false,
+    deactivated: false,
+    displayName: 'Alice',
+    avatarMxcUri: 'mxc://localhost/policy-avatar',
+    avatarSourceUriHash: avatarUriHash('https://example.com/a.png'),
+    derivedPasswordSet: true,
+  });
+  t.same(observation.state.users.get(bob.userId), {
+    id: bob.userId,
+    locked: true,
+    deactivated: false,
+    displayName: 'bob',
+    avatarMxcUri: 'mxc://localhost/someone-elses',
+    avatarSourceUriHash: '',
+    derivedPasswordSet: false,
+  }, 'a locked user is seen; an avatar without a recorded source has hash ""');
+
+  t.same([...observation.state.rooms.keys()], [v12, v10, missing], 'managed rooms only, in policy order');
+  t.notOk(observation.state.rooms.has(unmanagedRoom));
+  const room12 = observation.state.rooms.get(v12);
+  t.same(room12?.creators, new Set([hs.admin.userId]), 'v12: the creator has unlimited power');
+  t.same(room12?.joinedMembers, new Set([hs.admin.userId, alice.userId]));
+  t.notOk(hs.admin.userId in (room12?.powerLevelUsers ?? {}), 'and is not in the users map');
+  const room10 = observation.state.rooms.get(v10);
+  t.same(room10?.creators, new Set(), 'v10: no unlimited creators');
+  t.same(room10?.powerLevelUsers, { [hs.admin.userId]: 100, [alice.userId]: 42 });
+  t.equal(room10?.usersDefault, 5);
+  t.same(room10?.bannedMembers, new Set([carol.userId]));
+  t.match(observation.state.rooms.get(missing), { readable: false, error: /404.*M_NOT_FOUND/ });
+  // 1 page of users + 2 account-data reads + 3 room states.
+  t.equal(observation.requests, 6, 'requests: one user page, account data per existing user, state per managed room');
+});
+
+t.test('a subset observation looks users up one by one', async (t) => {
+  const observation = await observe(policy, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4, users: new Set([bob.userId, '@notyet:localhost', '@unmanaged:localhost']) });
+  t.equal(observation.usersObserved, 2, 'users outside the policy are ignored');
+  t.same([...observation.state.users.keys()], [bob.userId]);
+  t.equal(observation.requests, 2 + 1 + 3, 'two lookups, one account-data read, three room states');
+  t.ok(PER_USER_LOOKUP_MAX >= 2);
+});
+
+t.test('latest policy wins: a run superseded by a newer generation stops and the newer policy is reconciled', async (t) => {
+  const lines: { msg?: string; outcome?: string; generation?: number }[] = [];
+  const capture = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString()) as { msg?: string }), done()) }));
+  const hs2 = await startSynapse({ adminLocalpart: 'harness' });
+  t.teardown(() => hs2.stop());
+  const reconciler = await startReconciler({ config: reconcilerConfig(hs2), planner: planReconciliation, logger: capture });
+  t.teardown(() => reconciler.close());
+  const room = await createRoom(hs2.baseUrl, await reconciler.session.token(), { preset: 'public_chat' });
+  const users = Array.from({ length: 6 }, (_, i) => ({ id: `@user${i}:localhost`, displayName: `First ${i}`, joinedRooms: [[room, 0]] as [string, number][] }));
+  reconciler.loop.onPolicy(snapshot(1, [room], users), 'all');
+  // Arrives while generation 1 is still observing: generation 1 must not apply anything.
+  reconciler.loop.onPolicy(snapshot(2, [room], users.map((user) => ({ ...user, displayName: `Second ${user.id}` }))), 'all');
+  reconciler.loop.onPolicy(snapshot(2, [room], []), 'all');
+  await reconciler.loop.idle();
+  const finished = lines.filter((line) => line.msg === 'reconciliation run finished');
+  t.match(finished, [{ generation: 1, outcome: 'superseded' }, { generation: 2, outcome: 'completed' }]);
+  t.equal(finished.length, 2, 'an equal generation is ignored');
+  t.equal(reconciler.loop.status().lastRun?.actionsSkipped, 0);
+  for (const user of users) {
+    const profile = await matrixCall<{ displayname: string }>(hs2.baseUrl, 'GET', `/_matrix/client/v3/profile/${encodeURIComponent(user.id)}`);
+    t.equal(profile.displayname, `Second ${user.id}`);
+  }
+  const session = await login(hs2.baseUrl, passwordLoginBody(users[0]!.id, sharedSecretAuthPassword(AUTH_SECRET, users[0]!.id)));
+  t.equal(session.userId, users[0]!.id);
+});

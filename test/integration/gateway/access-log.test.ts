@@ -1,0 +1,71 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { startHttpUpstream } from './fixtures/http-upstream.js';
+
+/**
+ * The access log as an operator sees it: the gateway runs in a child process (its threads log to
+ * stdout) and this test reads the lines. One line per request with route, status, user, upstream
+ * status and byte counts; never a token.
+ */
+
+const CHILD = fileURLToPath(new URL('./fixtures/access-log-child.js', import.meta.url));
+const HEADER_SECRET = 'syt_header_secret_token';
+const QUERY_SECRET = 'syt_query_secret_token';
+
+const upstream = await startHttpUpstream((req, res) => {
+  req.resume();
+  if ((req.url ?? '').startsWith('/_matrix/client/v3/account/whoami')) {
+    res.end(JSON.stringify({ user_id: '@logged:localhost' }));
+    return;
+  }
+  req.on('end', () => res.end('{"ok":true}'));
+});
+t.teardown(() => upstream.close());
+
+const child = spawn(process.execPath, [CHILD, upstream.url], { stdio: ['pipe', 'pipe', 'pipe'] });
+const stdout: string[] = [];
+createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line));
+const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+const port = await new Promise<number>((resolve, reject) => {
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    const match = /READY (\d+)/.exec(stderr);
+    if (match) resolve(Number(match[1]));
+  });
+  child.once('exit', (code) => reject(new Error(`gateway child exited (${code}): ${stderr}`)));
+});
+const base = `http://127.0.0.1:${port}`;
+
+async function send(path: string, options: Parameters<typeof request>[1] = {}): Promise<number> {
+  const response = await request(`${base}${path}`, options);
+  await response.body.dump();
+  return response.statusCode;
+}
+
+t.test('one line per request, with route, status, user and sizes, never a token', async (t) => {
+  t.equal(await send(`/_matrix/client/v3/joined_rooms?access_token=${QUERY_SECRET}&limit=5`), 200);
+  t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${HEADER_SECRET}` } }), 200);
+  t.equal(await send('/_matrix/media/v3/upload', { method: 'POST', body: Buffer.alloc(1000), headers: { authorization: `Bearer ${HEADER_SECRET}` } }), 200);
+  t.equal(await send('/_matrix/client/v3/sync', { method: 'OPTIONS' }), 200);
+
+  child.stdin.end();
+  t.equal(await exited, 0, 'the gateway stopped cleanly');
+
+  const output = stdout.join('\n');
+  t.notOk(output.includes(HEADER_SECRET), 'no header token in any log line');
+  t.notOk(output.includes(QUERY_SECRET), 'no query token in any log line');
+  const requests = stdout.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['msg'] === 'request');
+  t.equal(requests.length, 4, 'one line per request');
+  const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
+  t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
+    route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',
+    path: '/_matrix/client/v3/joined_rooms?access_token=[redacted]&limit=5',
+  });
+  t.match(byPath('/_matrix/media/v3/upload'), { route: 'media.upload', method: 'POST', status: 200, in: 1000, out: 11, user: '@logged:localhost' });
+  t.match(requests.find((line) => line['method'] === 'OPTIONS'), { route: 'options', status: 200, upstream: 0 });
+  for (const line of requests) t.type(line['ms'], 'number');
+});

@@ -1,0 +1,128 @@
+import t from 'tap';
+import { Agent, request } from 'undici';
+import { startSynapse } from '../../support/start-synapse.js';
+import { login, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
+import { startGateway } from './fixtures/gateway-harness.js';
+import { startCountingProxy, startHttpUpstream } from './fixtures/http-upstream.js';
+
+/**
+ * The token → identity cache, observed at the wire: every whoami the gateway sends is counted by
+ * the upstream (a fake one that answers whoami slowly, or a counting proxy in front of Synapse).
+ */
+
+const WHOAMI = '/_matrix/client/v3/account/whoami';
+
+t.test('single-flight, negative entries and failures, against a counting fake upstream', async (t) => {
+  const whoamiCalls: Array<{ authorization: string | undefined; query: string }> = [];
+  const upstream = await startHttpUpstream((req, res) => {
+    const [path, query = ''] = (req.url ?? '').split('?');
+    req.resume();
+    if (path !== WHOAMI) {
+      res.end('{}');
+      return;
+    }
+    whoamiCalls.push({ authorization: req.headers.authorization, query });
+    const token = req.headers.authorization?.slice('Bearer '.length) ?? '';
+    // Slow enough that all concurrent requests arrive while the first look-up is in flight.
+    setTimeout(() => {
+      if (token.startsWith('good')) {
+        const masquerade = new URLSearchParams(query).get('user_id');
+        res.end(JSON.stringify({ user_id: masquerade ?? `@${token}:localhost`, device_id: 'D' }));
+      } else if (token.startsWith('broken')) {
+        res.statusCode = 500;
+        res.end('{"errcode":"M_UNKNOWN","error":"boom"}');
+      } else {
+        res.statusCode = 401;
+        res.end('{"errcode":"M_UNKNOWN_TOKEN","error":"Unknown access token"}');
+      }
+    }, 300);
+  });
+  t.teardown(() => upstream.close());
+  // One thread: each thread has its own cache, so "one whoami" is per thread.
+  const gw = await startGateway({ upstream: upstream.url, threads: 1 });
+  t.teardown(() => gw.stop());
+  const agent = new Agent({ connections: 1000, pipelining: 1 });
+  t.teardown(() => agent.close());
+  const callsFor = (token: string): number => whoamiCalls.filter((call) => call.authorization === `Bearer ${token}`).length;
+  const burst = async (count: number, token: string, query = ''): Promise<number[]> => Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await request(`${gw.baseUrl}/_matrix/client/v3/joined_rooms${query}`, { dispatcher: agent, headers: { authorization: `Bearer ${token}` } });
+      await response.body.dump();
+      return response.statusCode;
+    }),
+  );
+
+  const statuses = await burst(1000, 'good-fresh');
+  t.equal(statuses.filter((status) => status === 200).length, 1000, 'all 1,000 requests were proxied');
+  t.equal(callsFor('good-fresh'), 1, '1,000 concurrent requests with one new token: one whoami');
+  await burst(50, 'good-fresh');
+  t.equal(callsFor('good-fresh'), 1, 'then served from the cache');
+
+  await burst(200, 'unknown-token');
+  await burst(20, 'unknown-token');
+  t.equal(callsFor('unknown-token'), 1, 'M_UNKNOWN_TOKEN is cached as a negative entry');
+
+  for (let i = 0; i < 3; i++) await burst(1, 'broken-token');
+  t.equal(callsFor('broken-token'), 3, 'failed look-ups are not cached');
+
+  await burst(10, 'good-appservice', '?user_id=%40bridged%3Alocalhost');
+  await burst(10, 'good-appservice');
+  const appservice = whoamiCalls.filter((call) => call.authorization === 'Bearer good-appservice');
+  t.same(appservice.map((call) => call.query).sort(), ['', 'user_id=%40bridged%3Alocalhost'],
+    'a masquerading request is resolved with its user_id, separately from the plain token');
+
+  await burst(3, 'good-q', '');
+  const viaQuery = await request(`${gw.baseUrl}/_matrix/client/v3/joined_rooms?access_token=good-q`, { dispatcher: agent });
+  await viaQuery.body.dump();
+  t.equal(callsFor('good-q'), 1, 'a header token and the same query token share one entry');
+});
+
+t.test('logout evicts the token in every thread; logout/all every token of the user', async (t) => {
+  const hs = await startSynapse();
+  t.teardown(() => hs.stop());
+  const proxy = await startCountingProxy(hs.baseUrl);
+  t.teardown(() => proxy.close());
+  const gw = await startGateway({ upstream: proxy.url, threads: 2 });
+  t.teardown(() => gw.stop());
+  await registerUser(hs, { localpart: 'bob', password: 'bob-password' });
+  const whoamisOf = (token: string): number => proxy.authorizationsOf(WHOAMI).filter((value) => value === `Bearer ${token}`).length;
+
+  /**
+   * Sends requests with `token`, each on a new connection (the kernel spreads connections over
+   * both threads), until the gateway has sent `target` whoami calls for it. Each thread looks a
+   * token up once and then caches it, so 2 calls mean both threads hold an entry.
+   */
+  const driveUntilWhoamis = async (token: string, target: number): Promise<number[]> => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 300 && whoamisOf(token) < target; attempt++) {
+      const response = await request(`${gw.baseUrl}/_matrix/client/v3/joined_rooms`, { headers: { authorization: `Bearer ${token}` }, reset: true });
+      await response.body.dump();
+      statuses.push(response.statusCode);
+    }
+    return statuses;
+  };
+
+  const session = await login(hs.baseUrl, passwordLoginBody('bob', 'bob-password'));
+  await driveUntilWhoamis(session.accessToken, 2);
+  t.equal(whoamisOf(session.accessToken), 2, 'both threads cached the token');
+  await driveUntilWhoamis(session.accessToken, 3);
+  t.equal(whoamisOf(session.accessToken), 2, 'and serve it from their caches');
+
+  const logout = await request(`${gw.baseUrl}/_matrix/client/v3/logout`, { method: 'POST', headers: { authorization: `Bearer ${session.accessToken}` }, body: '{}' });
+  await logout.body.dump();
+  t.equal(logout.statusCode, 200);
+  const after = await driveUntilWhoamis(session.accessToken, 4);
+  t.equal(whoamisOf(session.accessToken), 4, 'after logout both threads had to look the token up again');
+  t.ok(after.every((status) => status === 401), 'and Synapse rejected it');
+
+  const first = await login(hs.baseUrl, passwordLoginBody('bob', 'bob-password'));
+  const second = await login(hs.baseUrl, passwordLoginBody('bob', 'bob-password'));
+  await driveUntilWhoamis(first.accessToken, 2);
+  await driveUntilWhoamis(second.accessToken, 2);
+  t.equal(whoamisOf(second.accessToken), 2, 'both threads cached the second session too');
+  const logoutAll = await request(`${gw.baseUrl}/_matrix/client/v3/logout/all`, { method: 'POST', headers: { authorization: `Bearer ${first.accessToken}` }, body: '{}' });
+  await logoutAll.body.dump();
+  t.equal(logoutAll.statusCode, 200);
+  await driveUntilWhoamis(second.accessToken, 4);
+  t.equal(whoamisOf(second.accessToken), 4, 'logout/all with one token evicted the other token of the user in both threads');
+});

@@ -1,0 +1,64 @@
+import t from 'tap';
+import { request } from 'undici';
+import { startGateway } from './fixtures/gateway-harness.js';
+import { startHttpUpstream } from './fixtures/http-upstream.js';
+import { openSocket, readAtLeast } from './fixtures/raw-client.js';
+
+/**
+ * What the gateway answers itself, before it has a policy: matrix-corporal's fail-closed 503,
+ * and the answers that need no policy (OPTIONS, the info route, redirects, the version guard).
+ */
+
+let proxied = 0;
+const upstream = await startHttpUpstream((req, res) => {
+  proxied++;
+  req.resume();
+  res.end('{}');
+});
+t.teardown(() => upstream.close());
+const gw = await startGateway({ upstream: upstream.url, threads: 2, withPolicy: false });
+t.teardown(() => gw.stop());
+
+async function call(method: string, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const response = await request(`${gw.baseUrl}${path}`, { method });
+  return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+}
+
+t.test('without a policy, proxied routes are refused with 503', async (t) => {
+  const answer = await call('GET', '/_matrix/client/v3/sync');
+  t.equal(answer.status, 503);
+  t.same(JSON.parse(answer.body), { errcode: 'M_UNKNOWN', error: 'Policy does not exist (yet), cannot proceed' });
+  t.equal(answer.headers['access-control-allow-origin'], '*');
+  const upload = await request(`${gw.baseUrl}/_matrix/media/v3/upload`, { method: 'POST', body: Buffer.alloc(100_000) });
+  await upload.body.dump();
+  t.equal(upload.statusCode, 503, 'also with a body the gateway did not read');
+  t.equal(proxied, 0, 'nothing reached the homeserver');
+});
+
+t.test('answers that need no policy', async (t) => {
+  const options = await call('OPTIONS', '/_matrix/client/v3/rooms/!r:hs/send/m.room.message/1');
+  t.equal(options.status, 200);
+  t.equal(options.headers['access-control-allow-methods'], 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
+  t.equal(options.body, '');
+  const info = await call('GET', '/_matrix/client/corporal');
+  t.same([info.status, info.body], [200, 'Matrix Client-Server API protected by Matrix Corporal']);
+  const version = await call('GET', '/_matrix/client/v4/sync');
+  t.same([version.status, JSON.parse(version.body)], [403, { errcode: 'M_FORBIDDEN', error: 'API version not supported by gateway' }]);
+  const redirect = await call('GET', '/_matrix/client/v3//sync?since=1');
+  t.equal(redirect.status, 301);
+  t.equal(redirect.headers['location'], '/_matrix/client/v3/sync?since=1');
+  t.equal(proxied, 0);
+});
+
+t.test('a HEAD request to the info route gets the head only, and the connection stays usable', async (t) => {
+  const socket = await openSocket(gw.port);
+  socket.write('HEAD /_matrix/client/corporal HTTP/1.1\r\nHost: x\r\n\r\n');
+  const head = (await readAtLeast(socket, 1)).toString('latin1');
+  t.match(head, /^HTTP\/1.1 200 /);
+  t.match(head, /Content-Length: 53\r\n/i);
+  t.ok(head.endsWith('\r\n\r\n'), 'no body');
+  socket.write('GET /_matrix/client/corporal HTTP/1.1\r\nHost: x\r\n\r\n');
+  const next = (await readAtLeast(socket, 1)).toString('latin1');
+  t.ok(next.endsWith('Matrix Client-Server API protected by Matrix Corporal'));
+  socket.destroy();
+});

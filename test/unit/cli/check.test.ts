@@ -1,0 +1,103 @@
+import t, { type Test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCheck } from '../../../src/cli/check.js';
+import type { CliArgs } from '../../../src/cli/args.js';
+import { testConfigRaw } from '../../support/corporal-config.js';
+
+const README_POLICY = fileURLToPath(new URL('../../../../test/fixtures/policy/readme-policy.json', import.meta.url));
+
+async function check(t: Test, options: { provider?: Record<string, unknown>; policyPath?: string | null; config?: unknown } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-check-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const raw = testConfigRaw({ gatewayPort: 41080, serverName: 'example.com', policyCachePath: join(dir, 'last-seen.json') });
+  if (options.provider) raw['PolicyProvider'] = options.provider;
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(options.config ?? raw));
+  let output = '';
+  const out = new Writable({ write(chunk: Buffer, _e, done) { output += chunk.toString(); done(); } });
+  const args: CliArgs = { command: 'check', configPath, policyPath: options.policyPath ?? null, json: false, help: false, version: false };
+  const code = await runCheck(args, out);
+  return { code, output, dir };
+}
+
+function writePolicy(dir: string, text: string): string {
+  const path = join(dir, 'policy.json');
+  writeFileSync(path, text);
+  return path;
+}
+
+t.test('--policy: a valid policy is summarised (auth types, active, rooms, hooks by event type); exit 0', async (t) => {
+  const { code, output } = await check(t, { policyPath: README_POLICY });
+  t.equal(code, 0, output);
+  t.match(output, `Policy ${README_POLICY} is valid for example.com.`);
+  t.match(output, /users: 3 \(3 active, 0 inactive\)/);
+  t.match(output, /users by auth type: plain 1, sha1 1, rest 1/);
+  t.match(output, /managed rooms: 2; required memberships: 5/);
+  t.match(output, /hooks: 2 \(beforeAnyRequest 1, beforeAuthenticatedPolicyCheckedRequest 1\)/);
+  t.match(output, /Warnings \(1\):\n  11:23: trailing comma before ']' ignored/);
+});
+
+t.test('--policy: every error with its JSON pointer; exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-check-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = writePolicy(dir, JSON.stringify({
+    schemaVersion: 2,
+    flags: { forbidRoomCreation: 'yes' },
+    users: [{ id: '@x:elsewhere.org', authType: 'md5', authCredential: 'zz' }],
+  }));
+  const { code, output } = await check(t, { policyPath: path });
+  t.equal(code, 2);
+  t.match(output, `Policy ${path} is invalid (3 errors):`);
+  t.match(output, /\n  \/flags\/forbidRoomCreation: expected a boolean/);
+  t.match(output, /\n  \/users\/0\/id: policy user `@x:elsewhere\.org` is not hosted on the managed homeserver domain \(example\.com\)/);
+  t.match(output, /\n  \/users\/0\/authCredential: a md5 credential must be the hex digest/);
+});
+
+t.test('--policy: a syntax error with line:column; a missing file; exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-check-policy-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = writePolicy(dir, '{"schemaVersion": 2,\n  "users": [}');
+  const syntax = await check(t, { policyPath: path });
+  t.equal(syntax.code, 2);
+  t.match(syntax.output, /\n  2:13: unexpected character '}'; expected a value \(at \/users\/0\)/);
+  const missing = await check(t, { policyPath: join(dir, 'nope.json') });
+  t.equal(missing.code, 2);
+  t.match(missing.output, /nope\.json cannot be read: ENOENT/);
+});
+
+t.test('check alone validates the configured static_file policy', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-check-static-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = writePolicy(dir, readFileSync(README_POLICY, 'utf8'));
+  const valid = await check(t, { provider: { Type: 'static_file', Path: path } });
+  t.equal(valid.code, 0);
+  t.match(valid.output, /policy provider: static_file\n/);
+  t.match(valid.output, `Policy ${path} is valid`);
+
+  writeFileSync(path, '{"schemaVersion": 3}');
+  const invalid = await check(t, { provider: { Type: 'static_file', Path: path } });
+  t.equal(invalid.code, 2);
+  t.match(invalid.output, /\/schemaVersion: /);
+
+  const absent = await check(t, { provider: { Type: 'static_file', Path: join(dir, 'later.json') } });
+  t.equal(absent.code, 0, 'the configured file may be deployed later: a warning');
+  t.match(absent.output, /Warning: policy .*later\.json \(PolicyProvider\.Path\) does not exist/);
+});
+
+t.test('check alone with another provider checks the configuration only', async (t) => {
+  const { code, output } = await check(t);
+  t.equal(code, 0);
+  t.match(output, /policy provider: last_seen_store_policy\n/);
+  t.notMatch(output, /Policy /);
+});
+
+t.test('an invalid configuration: exit 2 before any policy is read', async (t) => {
+  const { code, output } = await check(t, { config: { Matrix: {} }, policyPath: README_POLICY });
+  t.equal(code, 2);
+  t.match(output, /is invalid/);
+  t.notMatch(output, /Policy /);
+});

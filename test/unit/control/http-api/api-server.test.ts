@@ -1,0 +1,245 @@
+import t, { type Test } from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHttpApi } from '../../../../src/control/http-api/api-server.js';
+import { policyRoutes } from '../../../../src/control/http-api/policy-routes.js';
+import { statusRoute } from '../../../../src/control/http-api/status-route.js';
+import type { GatewayStatus } from '../../../../src/control/gateway-status.js';
+import { StaticFileProvider } from '../../../../src/control/providers/static-file-provider.js';
+import { captureLogger, testPolicy, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
+
+const TOKEN = 'api-secret-token-0123456789';
+const MAX_POLICY = 64 * 1024;
+
+const GATEWAY: GatewayStatus = {
+  threadsAlive: 2,
+  threadsConfigured: 2,
+  snapshotGeneration: 1,
+  threads: [{ index: 1, alive: true, generation: 1, restarts: 0 }, { index: 2, alive: true, generation: 1, restarts: 0 }],
+};
+
+async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number; gateway?: () => Promise<GatewayStatus> } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-api-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policyPath = join(dir, 'policy.json');
+  writeFileSync(policyPath, testPolicyText('file'));
+  const { logger, lines, raw } = captureLogger();
+  const { store } = testStore({ logger });
+  // A long debounce: in these tests only an explicit reload reads the file.
+  const provider = new StaticFileProvider({ path: policyPath, store, logger, debounceMs: 600_000 });
+  t.teardown(() => provider.stop());
+  const server = await startHttpApi({
+    host: '127.0.0.1',
+    port: 0,
+    bearerToken: options.bearerToken ?? TOKEN,
+    timeoutMs: options.timeoutMs ?? 5000,
+    logger,
+    routes: [
+      ...policyRoutes({ store, provider, logger, maxPolicyBytes: MAX_POLICY }),
+      statusRoute({ store, provider, gatewayStatus: options.gateway ?? (async () => GATEWAY) }),
+    ],
+  });
+  t.teardown(() => server.close(Date.now() + 1000));
+  const base = `http://127.0.0.1:${server.port}`;
+  const call = async (method: string, path: string, init: { token?: string | null; body?: string | Buffer; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    const token = init.token === undefined ? TOKEN : init.token;
+    if (token !== null) headers['authorization'] = `Bearer ${token}`;
+    const response = await fetch(`${base}${path}`, { method, headers, ...(init.body === undefined ? {} : { body: init.body }) });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, json: JSON.parse(text) as Record<string, unknown> };
+  };
+  return { base, port: server.port, store, provider, policyPath, lines, raw, call };
+}
+
+t.test('unknown paths are 404 and wrong methods 405, without auth, as Matrix JSON with CORS', async (t) => {
+  const { call } = await api(t);
+  for (const path of ['/', '/_matrix/corporal', '/_matrix/corporal/policy/', '/_matrix/corporal/Policy', '/_matrix/corporal/policy/extra']) {
+    const answer = await call('GET', path, { token: null });
+    t.equal(answer.status, 404, path);
+    t.same(answer.json, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+    t.equal(answer.headers.get('access-control-allow-origin'), '*');
+  }
+  for (const [method, path] of [['POST', '/_matrix/corporal/policy'], ['DELETE', '/_matrix/corporal/policy'], ['GET', '/_matrix/corporal/policy/provider/reload'], ['PUT', '/_matrix/corporal/status']] as const) {
+    const answer = await call(method, path, { token: null });
+    t.equal(answer.status, 405, `${method} ${path}`);
+    t.same(answer.json, { errcode: 'M_UNRECOGNIZED', error: 'Method not allowed' });
+    t.ok(answer.headers.get('allow'));
+  }
+  t.equal((await call('POST', '/_matrix/corporal/policy', { token: null })).headers.get('allow'), 'GET, PUT');
+});
+
+t.test('authentication: Bearer header or access_token query; 401 missing / bad, compared in constant time', async (t) => {
+  const { base, call } = await api(t);
+  const routes = [['GET', '/_matrix/corporal/policy'], ['PUT', '/_matrix/corporal/policy'], ['POST', '/_matrix/corporal/policy/provider/reload'], ['GET', '/_matrix/corporal/status']] as const;
+  for (const [method, path] of routes) {
+    const missing = await call(method, path, { token: null });
+    t.equal(missing.status, 401, `${method} ${path} without a token`);
+    t.same(missing.json, { errcode: 'M_MISSING_TOKEN', error: 'Missing access token' });
+    t.equal(missing.headers.get('access-control-allow-origin'), '*');
+    for (const bad of ['wrong', `${TOKEN}x`, TOKEN.slice(0, -1)]) {
+      const answer = await call(method, path, { token: bad });
+      t.equal(answer.status, 401);
+      t.same(answer.json, { errcode: 'M_UNKNOWN_TOKEN', error: 'Bad access token' });
+    }
+  }
+  t.equal((await call('GET', '/_matrix/corporal/policy')).status, 200, 'Bearer header');
+  t.equal((await call('GET', '/_matrix/corporal/policy', { token: null, headers: { authorization: `bearer ${TOKEN}` } })).status, 200, 'scheme is case-insensitive');
+  t.equal((await fetch(`${base}/_matrix/corporal/policy?access_token=${TOKEN}`)).status, 200, 'query parameter');
+  t.equal((await fetch(`${base}/_matrix/corporal/policy?access_token=nope`)).status, 401);
+  t.equal((await call('GET', '/_matrix/corporal/policy', { token: null, headers: { authorization: `Basic ${TOKEN}` } })).status, 401, 'another scheme is no token');
+});
+
+t.test('an empty configured token refuses everyone', async (t) => {
+  const { call } = await api(t, { bearerToken: '' });
+  t.equal((await call('GET', '/_matrix/corporal/policy', { token: '' })).status, 401);
+  t.equal((await call('GET', '/_matrix/corporal/policy', { token: 'anything' })).json['errcode'], 'M_UNKNOWN_TOKEN');
+});
+
+t.test('GET and PUT /_matrix/corporal/policy', async (t) => {
+  const { call, store } = await api(t);
+  t.same((await call('GET', '/_matrix/corporal/policy')).json, { policy: null });
+
+  const put = await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('pushed') });
+  t.equal(put.status, 200);
+  t.same(put.json, {});
+  t.equal(store.current?.source, 'api');
+  const got = await call('GET', '/_matrix/corporal/policy');
+  t.same(got.json, { policy: testPolicy('pushed') }, 'the policy as pushed');
+  t.equal(got.headers.get('cache-control'), 'no-store');
+
+  const again = await call('PUT', '/_matrix/corporal/policy', { body: JSON.stringify(testPolicy('pushed')) });
+  t.equal(again.status, 200, 'the same policy again is fine');
+  t.equal(store.current?.generation, 1, 'and changes nothing');
+
+  const trailing = await call('PUT', '/_matrix/corporal/policy', { body: '{"schemaVersion": 2, "users": [],}' });
+  t.equal(trailing.status, 200, 'trailing commas are tolerated, as in files');
+  t.equal(store.current?.generation, 2);
+  t.same((await call('GET', '/_matrix/corporal/policy')).json, { policy: { schemaVersion: 2, users: [] } });
+});
+
+t.test('PUT of something that is not JSON: 400 M_BAD_JSON with the position', async (t) => {
+  const { call, store } = await api(t);
+  for (const body of ['', 'nope', '{"schemaVersion": 2,\n "users": [}']) {
+    const answer = await call('PUT', '/_matrix/corporal/policy', { body });
+    t.equal(answer.status, 400, JSON.stringify(body));
+    t.equal(answer.json['errcode'], 'M_BAD_JSON');
+    t.equal(answer.json['error'], 'Bad body payload');
+    t.match((answer.json['issues'] as unknown[])[0], { line: Number, column: Number, message: String });
+  }
+  const latin1 = await call('PUT', '/_matrix/corporal/policy', { body: Buffer.from([0x7b, 0xff, 0x7d]) });
+  t.equal(latin1.status, 400);
+  t.same(latin1.json['issues'], [{ pointer: '', message: 'the body is not valid UTF-8' }]);
+  t.equal(store.current, null);
+});
+
+t.test('PUT of an invalid policy: 400 M_INVALID_PARAM listing every issue; the old policy stays', async (t) => {
+  const { call, store } = await api(t);
+  await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('good') });
+  const bad = testPolicy('bad');
+  const users = bad['users'] as Array<Record<string, unknown>>;
+  users[0]!['id'] = '@someone:elsewhere.org';
+  users[1]!['authType'] = 'rot13';
+  const answer = await call('PUT', '/_matrix/corporal/policy', { body: JSON.stringify(bad) });
+  t.equal(answer.status, 400);
+  t.equal(answer.json['errcode'], 'M_INVALID_PARAM');
+  t.match(answer.json['error'], /^Failed to set policy: \/users\/0\/id: .*\(and 1 more error\)$/);
+  t.same((answer.json['issues'] as Array<{ pointer: string }>).map((i) => i.pointer), ['/users/0/id', '/users/1/authType']);
+  t.same(answer.json['warnings'], []);
+  t.equal(store.current?.document.identificationStamp, 'test-good');
+});
+
+t.test('bodies are bounded: 413 M_TOO_LARGE, announced or streamed', async (t) => {
+  const { port, call, store } = await api(t);
+  const big = `{"schemaVersion": 2, "identificationStamp": "${'x'.repeat(MAX_POLICY)}"}`;
+  const announced = await call('PUT', '/_matrix/corporal/policy', { body: big });
+  t.equal(announced.status, 413);
+  t.same(announced.json, { errcode: 'M_TOO_LARGE', error: `Request body too large (the limit is ${MAX_POLICY} bytes)` });
+  t.equal(announced.headers.get('connection'), 'close', 'the unread rest is not drained');
+
+  const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: '/_matrix/corporal/policy', headers: { authorization: `Bearer ${TOKEN}`, 'transfer-encoding': 'chunked' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    for (let i = 0; i < 8; i += 1) req.write('x'.repeat(MAX_POLICY / 4));
+    req.end();
+  });
+  t.equal(streamed.status, 413);
+  t.equal(JSON.parse(streamed.body).errcode, 'M_TOO_LARGE');
+
+  const small = await call('POST', '/_matrix/corporal/policy/provider/reload', { body: 'y'.repeat(100 * 1024) });
+  t.equal(small.status, 413, 'endpoints without a policy body take small bodies only');
+  t.equal(store.current, null);
+});
+
+t.test('POST …/provider/reload answers at once and reloads in the background', async (t) => {
+  const { call, store, policyPath } = await api(t);
+  writeFileSync(policyPath, testPolicyText('reloaded'));
+  const answer = await call('POST', '/_matrix/corporal/policy/provider/reload');
+  t.equal(answer.status, 200);
+  t.same(answer.json, {});
+  await waitFor('the reloaded policy', () => store.current?.document.identificationStamp === 'test-reloaded');
+});
+
+t.test('GET /_matrix/corporal/status', async (t) => {
+  const { call } = await api(t, {});
+  const empty = await call('GET', '/_matrix/corporal/status');
+  t.equal(empty.status, 200);
+  t.match(empty.json, { policy: null, lastRejection: null, provider: { type: 'static_file', lastSuccessAt: null, lastError: null }, gateway: GATEWAY, reconciler: null });
+
+  await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('a') });
+  await call('PUT', '/_matrix/corporal/policy', { body: '{"schemaVersion": 7}' });
+  const status = await call('GET', '/_matrix/corporal/status');
+  const policy = status.json['policy'] as Record<string, unknown>;
+  t.match(policy, { generation: 1, hash: /^[0-9a-f]{64}$/, source: 'api', identificationStamp: 'test-a', warnings: [] });
+  t.ok(!Number.isNaN(Date.parse(policy['loadedAt'] as string)), 'loadedAt is an ISO date');
+  t.match(policy['summary'], { users: { total: 2, active: 2, byAuthType: { sha256: 2 } }, managedRooms: 1, hooks: { total: 0 } });
+  t.match(status.json['lastRejection'], { source: 'api', stage: 'validation', at: String, errors: [{ pointer: '/schemaVersion' }] });
+  t.notOk(JSON.stringify(status.json).includes('a'.repeat(64)), 'no credentials in the status');
+});
+
+t.test('status when the supervisor does not answer', async (t) => {
+  const { call } = await api(t, { gateway: async () => { throw new Error('no answer from the supervisor within 2000 ms'); } });
+  const status = await call('GET', '/_matrix/corporal/status');
+  t.equal(status.status, 200);
+  t.same(status.json['gateway'], { error: 'no answer from the supervisor within 2000 ms' });
+});
+
+t.test('paths are matched segment by segment after percent-decoding', async (t) => {
+  const { call } = await api(t);
+  t.equal((await call('GET', '/_matrix/corporal/%70olicy')).status, 200);
+  t.equal((await call('GET', '/_matrix/corporal%2Fpolicy')).status, 404, 'an encoded slash stays inside its segment');
+  t.equal((await call('GET', '/_matrix/corporal/%zz')).status, 404, 'bad percent-encoding is no match');
+});
+
+t.test('a request that is not complete within the time limit is cut off', async (t) => {
+  const { port } = await api(t, { timeoutMs: 300 });
+  const answer = await new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`PUT /_matrix/corporal/policy HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 100\r\n\r\n{`));
+    let received = '';
+    socket.setEncoding('utf8').on('data', (c: string) => { received += c; }).on('close', () => resolve(received));
+  });
+  t.match(answer, /^HTTP\/1\.1 408/, 'answered 408 and closed');
+});
+
+t.test('one info line per request; never the token, the query string or the policy', async (t) => {
+  const { base, call, lines, raw } = await api(t);
+  await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('a') });
+  await fetch(`${base}/_matrix/corporal/policy?access_token=${TOKEN}`);
+  await call('GET', '/_matrix/corporal/status', { token: 'wrong-token-value' });
+  const requestLines = lines.filter((l) => l.msg === 'HTTP API request');
+  t.same(requestLines.map((l) => [l.level, l.method, l.path, l.route, l.status]), [
+    [30, 'PUT', '/_matrix/corporal/policy', 'policy.put', 200],
+    [30, 'GET', '/_matrix/corporal/policy', 'policy.get', 200],
+    [30, 'GET', '/_matrix/corporal/status', 'status.get', 401],
+  ]);
+  const all = raw.join('\n');
+  t.notOk(all.includes(TOKEN));
+  t.notOk(all.includes('wrong-token-value'));
+  t.notOk(all.includes('a'.repeat(64)), 'no credential from the policy');
+});

@@ -1,0 +1,66 @@
+import t from 'tap';
+import { changedUserIds } from '../../../../src/control/loop/changed-users.js';
+import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
+import { FLAG_NAMES } from '../../../../src/policy/vocabulary.js';
+
+function user(id: string, overrides: Partial<SnapshotUser> = {}): SnapshotUser {
+  return {
+    id,
+    active: true,
+    authType: 'plain',
+    authCredential: 'pw',
+    displayName: id,
+    avatarUri: '',
+    joinedRooms: new Map([['!a:hs', 0]]),
+    powerLevelsManaged: true,
+    forbidRoomCreation: null,
+    forbidEncryptedRoomCreation: null,
+    forbidUnencryptedRoomCreation: null,
+    ...overrides,
+  };
+}
+
+function policy(users: SnapshotUser[], rooms = ['!a:hs', '!b:hs'], flags: Partial<PolicySnapshot['flags']> = {}): PolicySnapshot {
+  return {
+    generation: 1,
+    hash: 'h',
+    loadedAt: 0,
+    source: 'test',
+    flags: { ...(Object.fromEntries(FLAG_NAMES.map((name) => [name, false])) as unknown as PolicySnapshot['flags']), ...flags },
+    managedRoomIds: new Set(rooms),
+    users: new Map(users.map((u) => [u.id, u])),
+    userIdsByLowercase: new Map(users.map((u) => [u.id.toLowerCase(), u.id])),
+    hooks: {} as PolicySnapshot['hooks'],
+  };
+}
+
+const base = [user('@a:hs'), user('@b:hs'), user('@c:hs')];
+
+t.test('the first policy, other managed rooms or other flags: everything', async (t) => {
+  t.equal(changedUserIds(null, policy(base)), 'all');
+  t.equal(changedUserIds(policy(base), policy(base, ['!a:hs'])), 'all');
+  t.equal(changedUserIds(policy(base), policy(base, ['!b:hs', '!a:hs', '!c:hs'])), 'all');
+  t.equal(changedUserIds(policy(base), policy(base, undefined, { allowCustomUserAvatars: true })), 'all');
+  t.same(changedUserIds(policy(base), policy(base, ['!b:hs', '!a:hs'])), new Set(), 'room order does not matter');
+});
+
+t.test('added, removed and edited users', async (t) => {
+  const next = [
+    user('@a:hs'),
+    user('@b:hs', { joinedRooms: new Map([['!a:hs', 50]]) }),
+    user('@d:hs'),
+  ];
+  t.same(changedUserIds(policy(base), policy(next)), new Set(['@b:hs', '@d:hs', '@c:hs']));
+  const edits: Partial<SnapshotUser>[] = [
+    { active: false },
+    { authType: 'passthrough' },
+    { authCredential: 'other' },
+    { displayName: 'New' },
+    { avatarUri: 'https://x/a.png' },
+    { powerLevelsManaged: false },
+    { joinedRooms: new Map([['!b:hs', 0]]) },
+    { joinedRooms: new Map([['!a:hs', 0], ['!b:hs', 0]]) },
+  ];
+  for (const edit of edits) t.same(changedUserIds(policy(base), policy([user('@a:hs', edit), base[1]!, base[2]!])), new Set(['@a:hs']), JSON.stringify(Object.keys(edit)));
+  t.same(changedUserIds(policy(base), policy([user('@a:hs', { forbidRoomCreation: true }), base[1]!, base[2]!])), new Set(), 'gateway-only overrides do not count');
+});

@@ -1,0 +1,215 @@
+import t, { type Test } from 'tap';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpProvider, safeUri, type HttpProviderOptions } from '../../../../src/control/providers/http-provider.js';
+import { captureLogger, pause, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
+
+/** What the policy server answers next: a status, a body and headers; `hang` never answers. */
+interface Answer { status?: number; body?: string; headers?: Record<string, string>; hang?: boolean }
+
+/** A real local HTTP server standing in for the policy origin; it records every request's headers. */
+async function policyServer(t: Test, answer: (headers: IncomingHttpHeaders) => Answer) {
+  const requests: IncomingHttpHeaders[] = [];
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.headers);
+    const a = answer(req.headers);
+    if (a.hang) {
+      hanging.push(res);
+      return;
+    }
+    res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
+    res.end(a.body ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const res of hanging) res.destroy();
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/policy.json`, requests };
+}
+
+function setup(t: Test, url: string, options: Partial<HttpProviderOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-http-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { logger, lines, raw } = captureLogger();
+  const { store, published } = testStore({ logger });
+  const cachePath = join(dir, 'cache.json');
+  const provider = new HttpProvider({
+    uri: url, bearerToken: 'provider-secret-token', cachePath, reloadIntervalMs: null, timeoutMs: 2000, store, logger,
+    startRetry: { initialMs: 50, maxMs: 200 },
+    ...options,
+  });
+  t.teardown(() => provider.stop());
+  const stampIs = (variant: string) => () => store.current?.document.identificationStamp === `test-${variant}`;
+  return { store, published, provider, cachePath, lines, raw, stampIs };
+}
+
+t.test('start: GET with the bearer token, policy applied, cache written after acceptance', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const { store, provider, cachePath, raw } = setup(t, server.url);
+  await provider.start();
+  t.equal(server.requests.length, 1);
+  t.equal(server.requests[0]!.authorization, 'Bearer provider-secret-token');
+  t.equal(store.current?.generation, 1);
+  t.equal(store.current?.source, `http:${server.url}`);
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'), 'the cache holds the accepted policy');
+  t.equal(statSync(cachePath).mode & 0o777, 0o600, 'the cache is private');
+  t.notOk(raw.join('\n').includes('provider-secret-token'), 'the token is never logged');
+});
+
+t.test('AuthorizationBearerToken null: no Authorization header', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const { provider } = setup(t, server.url, { bearerToken: null });
+  await provider.start();
+  t.equal(server.requests[0]!.authorization, undefined);
+});
+
+t.test('polling with an ETag: 304 changes nothing; a new body is applied', async (t) => {
+  let body = testPolicyText('a');
+  let etag = '"v1"';
+  const server = await policyServer(t, (headers) => (headers['if-none-match'] === etag ? { status: 304 } : { body, headers: { etag } }));
+  const { store, published, provider, lines, stampIs } = setup(t, server.url, { reloadIntervalMs: 50 });
+  await provider.start();
+  await waitFor('three revalidations', () => server.requests.length >= 4);
+  t.ok(server.requests.slice(1).every((h) => h['if-none-match'] === '"v1"'), 'polls revalidate with If-None-Match');
+  t.equal(published.length, 1, 'no new generation for 304s');
+  t.equal(store.current?.generation, 1);
+  t.notOk(lines.some((l) => l.msg === 'policy unchanged'), 'a 304 is not even offered to the store');
+  t.equal(provider.status().lastError, null);
+
+  body = testPolicyText('b');
+  etag = '"v2"';
+  await waitFor('the new policy', stampIs('b'));
+  t.equal(store.current?.generation, 2);
+});
+
+t.test('no ETag: unchanged content is found unchanged by the store (no new generation)', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const { store, provider } = setup(t, server.url, { reloadIntervalMs: 50 });
+  await provider.start();
+  await waitFor('two more polls', () => server.requests.length >= 3);
+  t.ok(server.requests.every((h) => h['if-none-match'] === undefined));
+  t.equal(store.current?.generation, 1);
+});
+
+t.test('reload() fetches the full body even when an ETag is known', async (t) => {
+  const server = await policyServer(t, (headers) => (headers['if-none-match'] === '"v1"' ? { status: 304 } : { body: testPolicyText('a'), headers: { etag: '"v1"' } }));
+  const { provider } = setup(t, server.url);
+  await provider.start();
+  await provider.reload();
+  t.equal(server.requests.length, 2);
+  t.equal(server.requests[1]!['if-none-match'], undefined);
+});
+
+t.test('a pushed policy in between: the next poll fetches in full instead of trusting the ETag', async (t) => {
+  const server = await policyServer(t, (headers) => (headers['if-none-match'] === '"v1"' ? { status: 304 } : { body: testPolicyText('a'), headers: { etag: '"v1"' } }));
+  const { store, provider, stampIs } = setup(t, server.url, { reloadIntervalMs: 100 });
+  await provider.start();
+  await store.set({ text: testPolicyText('pushed') }, 'api');
+  const seen = server.requests.length;
+  await waitFor('the remote policy to replace the pushed one', stampIs('a'));
+  t.equal(server.requests[seen]!['if-none-match'], undefined);
+});
+
+t.test('remote failing at start, cache present: the cache is used; the remote is retried until it answers', async (t) => {
+  let up = false;
+  const server = await policyServer(t, () => (up ? { body: testPolicyText('b') } : { status: 500, body: 'down' }));
+  const { store, provider, cachePath, stampIs } = setup(t, server.url);
+  writeFileSync(cachePath, testPolicyText('a'));
+  await provider.start();
+  t.equal(store.current?.source, `http-cache:${cachePath}`);
+  t.ok(stampIs('a')());
+  t.match(provider.status().lastError?.message, /unexpected HTTP status 500/);
+  up = true;
+  await waitFor('the remote policy', stampIs('b'));
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('b'), 'the cache follows the remote');
+  t.equal(provider.status().lastError, null);
+});
+
+t.test('remote failing at start, no cache: no policy, no crash; picked up once the remote is back', async (t) => {
+  let up = false;
+  const server = await policyServer(t, () => (up ? { body: testPolicyText('a') } : { status: 503 }));
+  const { store, provider, cachePath, stampIs } = setup(t, server.url);
+  await provider.start();
+  t.equal(store.current, null);
+  t.notOk(existsSync(cachePath));
+  await waitFor('a few retries', () => server.requests.length >= 3);
+  up = true;
+  await waitFor('the policy', stampIs('a'));
+});
+
+t.test('an invalid remote policy is refused and leaves the cache untouched', async (t) => {
+  let body = testPolicyText('a');
+  const server = await policyServer(t, () => ({ body }));
+  const { store, provider, cachePath } = setup(t, server.url);
+  await provider.start();
+  body = '{"schemaVersion": 2, "users": [{"id": "@x:elsewhere.org", "authType": "plain"}]}';
+  await provider.reload();
+  t.equal(store.current?.generation, 1, 'the good policy stays');
+  t.match(provider.status().lastError?.message, /refused/);
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'), 'the cache still holds the good policy');
+});
+
+t.test('an invalid remote policy at start falls back to a good cache', async (t) => {
+  const server = await policyServer(t, () => ({ body: '{"schemaVersion": 2, "users": [' }));
+  const { store, provider, cachePath } = setup(t, server.url);
+  writeFileSync(cachePath, testPolicyText('a'));
+  await provider.start();
+  t.equal(store.current?.source, `http-cache:${cachePath}`);
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'));
+});
+
+t.test('only 200 counts', async (t) => {
+  for (const status of [201, 204, 404, 500]) {
+    const server = await policyServer(t, () => ({ status, body: testPolicyText('a') }));
+    const { store, provider } = setup(t, server.url, { cachePath: null });
+    await provider.start();
+    t.equal(store.current, null, `status ${status}`);
+    t.match(provider.status().lastError?.message, /unexpected HTTP status/);
+  }
+});
+
+t.test('redirects are followed', async (t) => {
+  const target = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const redirecting = await policyServer(t, () => ({ status: 302, headers: { location: target.url } }));
+  const { store, provider } = setup(t, redirecting.url, { cachePath: null });
+  await provider.start();
+  t.equal(redirecting.requests[0]!.authorization, 'Bearer provider-secret-token');
+  t.equal(store.current?.generation, 1);
+  t.equal(target.requests[0]!.authorization, undefined, 'the token does not follow a redirect to another origin');
+});
+
+t.test('the fetch always has a time limit', async (t) => {
+  const server = await policyServer(t, () => ({ hang: true }));
+  const { store, provider } = setup(t, server.url, { timeoutMs: 200, cachePath: null });
+  await provider.start();
+  t.equal(store.current, null);
+  t.match(provider.status().lastError?.message, /fetching .* failed/);
+});
+
+t.test('the body size is bounded, announced or not', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const { store, provider } = setup(t, server.url, { maxBytes: 100, cachePath: null });
+  await provider.start();
+  t.equal(store.current, null);
+  t.match(provider.status().lastError?.message, /larger than 100 bytes/);
+});
+
+t.test('stop() ends polling', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const { provider } = setup(t, server.url, { reloadIntervalMs: 30 });
+  await provider.start();
+  await provider.stop();
+  const count = server.requests.length;
+  await pause(150);
+  t.equal(server.requests.length, count);
+});
+
+t.test('the URI in logs and sources carries no query or user-info', async (t) => {
+  t.equal(safeUri('https://user:pw@policy.example.com:8443/p.json?token=abc#x'), 'https://policy.example.com:8443/p.json');
+});

@@ -1,0 +1,95 @@
+import t, { type Test } from 'tap';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LastSeenProvider } from '../../../../src/control/providers/last-seen-provider.js';
+import { captureLogger, testPolicy, testPolicyText, testStore } from '../../../support/control-plane.js';
+
+function setup(t: Test, dir = mkdtempSync(join(tmpdir(), 'corporal-last-seen-'))) {
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cachePath = join(dir, 'last-seen.json');
+  const { logger, lines } = captureLogger();
+  const { store, published } = testStore({ logger });
+  const provider = new LastSeenProvider({ cachePath, store, logger });
+  t.teardown(() => provider.stop());
+  return { dir, cachePath, store, published, provider, lines };
+}
+
+t.test('no saved policy yet: starts without a policy, not an error', async (t) => {
+  const { store, provider } = setup(t);
+  await provider.start();
+  t.equal(store.current, null);
+  t.equal(provider.status().lastError, null);
+});
+
+t.test('every accepted policy is saved (private, atomically); a restart restores the last one', async (t) => {
+  const { dir, cachePath, store, provider } = setup(t);
+  await provider.start();
+  await store.set({ text: testPolicyText('a') }, 'api');
+  await store.set({ value: testPolicy('b') }, 'api');
+  await store.set({ text: '{"schemaVersion": 2, "users": [' }, 'api');
+  await provider.stop();
+  t.same(JSON.parse(readFileSync(cachePath, 'utf8')), testPolicy('b'), 'the last accepted policy, not the refused one');
+  t.equal(statSync(cachePath).mode & 0o777, 0o600);
+  t.same(readdirSync(dir), ['last-seen.json'], 'no temporary files left behind');
+
+  const next = setup(t, dir);
+  await next.provider.start();
+  t.equal(next.store.current?.document.identificationStamp, 'test-b');
+  t.equal(next.store.current?.source, `last_seen_store_policy:${cachePath}`);
+});
+
+t.test('restoring does not write the file back; an unchanged push does not either', async (t) => {
+  const { cachePath, store, provider } = setup(t);
+  writeFileSync(cachePath, testPolicyText('a'), { mode: 0o600 });
+  const before = statSync(cachePath);
+  await provider.start();
+  await store.set({ value: testPolicy('a') }, 'api');
+  await provider.stop();
+  const after = statSync(cachePath);
+  t.equal(after.ino, before.ino, 'the file was not replaced');
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'));
+});
+
+t.test('quick pushes are saved in acceptance order: the file ends with the last one', async (t) => {
+  const { cachePath, store, provider } = setup(t);
+  await provider.start();
+  await Promise.all(['a', 'b', 'c', 'd', 'e'].map((v) => store.set({ text: testPolicyText(v, 300) }, 'api')));
+  await provider.stop();
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('e', 300));
+});
+
+t.test('an invalid saved policy: no policy, reported; a push replaces it', async (t) => {
+  const { cachePath, store, provider } = setup(t);
+  writeFileSync(cachePath, '{"schemaVersion": 3}');
+  await provider.start();
+  t.equal(store.current, null);
+  t.match(provider.status().lastError?.message, /refused/);
+  await store.set({ text: testPolicyText('a') }, 'api');
+  await provider.stop();
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'));
+  t.equal(provider.status().lastError, null);
+});
+
+t.test('a save that fails is reported, and the policy still applies', async (t) => {
+  const { dir, store, provider } = setup(t);
+  const cachePath = join(dir, 'missing-dir', 'last-seen.json');
+  const { logger, lines } = captureLogger();
+  const broken = new LastSeenProvider({ cachePath, store, logger });
+  await provider.stop();
+  await broken.start();
+  await store.set({ text: testPolicyText('a') }, 'api');
+  await broken.stop();
+  t.equal(store.current?.generation, 1);
+  t.match(broken.status().lastError?.message, /cannot save the policy/);
+  t.notOk(existsSync(cachePath));
+  t.ok(lines.some((l) => l.level === 50 && /will not survive a restart/.test(String(l.msg))));
+});
+
+t.test('reload() is a logged no-op', async (t) => {
+  const { store, provider, lines } = setup(t);
+  await provider.start();
+  await provider.reload();
+  t.equal(store.current, null);
+  t.ok(lines.some((l) => /ignoring reload/.test(String(l.msg))));
+});
