@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { jsonObject, parseJsonBody } from './json-body.js';
 
 /** Where the checks' own look-ups go: the gateway's upstream pool and the endpoint's base path. */
 export interface UpstreamLookupOptions {
@@ -16,7 +17,7 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 /** An upstream answer: its status and its body as a JSON object (null when it is not one). */
 export interface JsonAnswer {
   status: number;
-  json: Record<string, unknown> | null;
+  json: Readonly<Record<string, unknown>> | null;
 }
 
 /**
@@ -42,14 +43,5 @@ export async function getJson(options: UpstreamLookupOptions, path: string, head
     }
     chunks.push(chunk as Buffer);
   }
-  return { status: response.statusCode, json: jsonObjectOf(Buffer.concat(chunks, size).toString('utf8')) };
-}
-
-function jsonObjectOf(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
+  return { status: response.statusCode, json: jsonObject(parseJsonBody(Buffer.concat(chunks, size))) };
 }
