@@ -134,7 +134,7 @@ export class ClientExchange {
 
   /** The client's IP address (see peer-address.ts). Read it synchronously in the request callback. */
   remoteAddress(): string {
-    return formatPeerAddress(Buffer.from(this.res.getRemoteAddressAsText()).toString('latin1'));
+    return formatPeerAddress(new Uint8Array(this.res.getRemoteAddress()));
   }
 
   /** Registers the object told about aborts, writability, request data and the end; one per exchange. */

@@ -99,7 +99,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       body = ctx.bufferedBody;
       contentLength = String(ctx.bufferedBody.length);
     } else if (ctx.body !== null) {
-      this.requestStream = new RequestBodyStream(ctx.body, this.progressListener);
+      this.requestStream = new RequestBodyStream(ctx.body, () => {
+        this.lastProgressAt = performance.now();
+      });
       body = this.requestStream;
       if (ctx.body.declaredLength !== null) contentLength = String(ctx.body.declaredLength);
     }
@@ -112,7 +114,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.idleMs,
     };
-    this.watchdog = setTimeout(this.watchdogFired, this.timeouts.capMs);
+    this.watchdog = setTimeout(watchdogFired, this.timeouts.capMs, this);
     this.watchdog.unref();
     (isLongPoll(ctx.routeId) ? pools.longPoll : pools.main).dispatch(options, this);
   }
@@ -238,22 +240,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Called for each request body chunk sent upstream. */
-  private readonly progressListener = (): void => {
-    this.lastProgressAt = performance.now();
-  };
-
-  private readonly watchdogFired = (): void => {
+  /** The exchange timer fired (see {@link watchdogFired}). */
+  watchdogExpired(): void {
     this.watchdog = null;
     if (this.state === State.Done) return;
     const idleFor = performance.now() - this.lastProgressAt;
     if (idleFor < this.timeouts.idleMs) {
-      this.watchdog = setTimeout(this.watchdogFired, this.timeouts.idleMs - idleFor);
+      this.watchdog = setTimeout(watchdogFired, this.timeouts.idleMs - idleFor, this);
       this.watchdog.unref();
       return;
     }
     this.finish(upstreamTimeout());
-  };
+  }
 
   private clearWatchdog(): void {
     if (this.watchdog !== null) {
@@ -261,6 +259,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.watchdog = null;
     }
   }
+}
+
+/** Timer callback shared by all exchanges (no closure per request). */
+function watchdogFired(exchange: ProxyExchange): void {
+  exchange.watchdogExpired();
 }
 
 /** Writes a buffered upstream response (possibly changed by an after-hook) to the client. */
