@@ -7,6 +7,7 @@ import { parseArgs, USAGE } from './cli/args.js';
 import { corporalVersion } from './cli/version.js';
 import { runServe } from './cli/serve.js';
 import { runCheck } from './cli/check.js';
+import { runPlan } from './cli/plan.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseArgs(argv);
@@ -28,6 +29,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return runServe(args);
     case 'check':
       return runCheck(args);
+    case 'plan':
+      return runPlan(args);
   }
 }
 

@@ -1,13 +1,15 @@
 /** Commands the `corporal` CLI knows. */
-export type CommandName = 'serve' | 'check';
+export type CommandName = 'serve' | 'check' | 'plan';
 
 /** Parsed command line. */
 export interface CliArgs {
   command: CommandName;
   /** `--config`; matrix-corporal's default is `config.json` in the working directory. */
   configPath: string;
-  /** `check --policy FILE`: validate this policy file instead of the configured provider's. */
+  /** `check`/`plan --policy FILE`: this policy file instead of the configured provider's. */
   policyPath: string | null;
+  /** `plan --json`: print the dry run as JSON. */
+  json: boolean;
   help: boolean;
   version: boolean;
 }
@@ -15,9 +17,9 @@ export interface CliArgs {
 /** Result of {@link parseArgs}: the arguments, or a usage error to print (exit 2). */
 export type ParseArgsResult = { ok: true; args: CliArgs } | { ok: false; error: string };
 
-const COMMANDS: readonly CommandName[] = ['serve', 'check'];
+const COMMANDS: readonly CommandName[] = ['serve', 'check', 'plan'];
 const VALUE_FLAGS = new Set(['config', 'policy']);
-const BOOLEAN_FLAGS = new Set(['help', 'version']);
+const BOOLEAN_FLAGS = new Set(['help', 'version', 'json']);
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: corporal [command] [options]
@@ -25,10 +27,13 @@ export const USAGE = `Usage: corporal [command] [options]
 Commands:
   serve            run the gateway and the control plane (default)
   check            load the configuration (and policy), print a summary or every error
+  plan             dry run: compare Synapse with the policy and print the pending actions
+                   (changes nothing)
 
 Options:
   --config PATH    configuration file (default: config.json); -config=PATH also works
-  --policy FILE    check: validate this policy file
+  --policy FILE    check, plan: this policy file instead of the configured provider's
+  --json           plan: print JSON instead of a table
   --help           show this help
   --version        print the version
 `;
@@ -38,7 +43,7 @@ Options:
  * matrix-corporal's spelling) and `=value` or a separate value. Anything unknown is a usage error.
  */
 export function parseArgs(argv: readonly string[]): ParseArgsResult {
-  const args: CliArgs = { command: 'serve', configPath: 'config.json', policyPath: null, help: false, version: false };
+  const args: CliArgs = { command: 'serve', configPath: 'config.json', policyPath: null, json: false, help: false, version: false };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i += 1) {
     const token = argv[i]!;
@@ -57,6 +62,7 @@ export function parseArgs(argv: readonly string[]): ParseArgsResult {
     if (BOOLEAN_FLAGS.has(name)) {
       if (inlineValue !== undefined) return { ok: false, error: `--${name} takes no value` };
       if (name === 'help') args.help = true;
+      else if (name === 'json') args.json = true;
       else args.version = true;
       continue;
     }
@@ -71,6 +77,7 @@ export function parseArgs(argv: readonly string[]): ParseArgsResult {
     if (name === 'config') args.configPath = value;
     else args.policyPath = value;
   }
-  if (args.policyPath !== null && args.command !== 'check') return { ok: false, error: '--policy only applies to check' };
+  if (args.policyPath !== null && args.command === 'serve') return { ok: false, error: '--policy only applies to check and plan' };
+  if (args.json && args.command !== 'plan') return { ok: false, error: '--json only applies to plan' };
   return { ok: true, args };
 }

@@ -1,13 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { CliArgs } from './args.js';
 import { loadConfigFile } from '../common/config/index.js';
-import { describeError, hasErrorCode } from '../common/errors.js';
-import { compilePolicy } from '../policy/compile.js';
-import { hashPolicy } from '../policy/hash.js';
-import { formatIssue, type PolicyIssue } from '../policy/issues.js';
-import { loadPolicyText } from '../policy/load.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
 import { formatConfigIssues } from './config-errors.js';
+import { formatIssues, plural, readPolicyFile } from './policy-file.js';
 
 /**
  * `corporal check [--policy FILE]`: load and validate the configuration and print a summary, or
@@ -44,36 +39,25 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
  * named with `--policy` must exist.
  */
 async function checkPolicyFile(path: string, homeserverDomain: string, out: NodeJS.WritableStream, mayBeAbsent: boolean): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if (mayBeAbsent && hasErrorCode(err, 'ENOENT')) {
-      out.write(`Warning: policy ${path} (PolicyProvider.Path) does not exist; Corporal runs without a policy (answering 503) until it does.\n`);
+  const result = await readPolicyFile(path, homeserverDomain);
+  switch (result.kind) {
+    case 'missing':
+    case 'unreadable':
+      if (result.kind === 'missing' && mayBeAbsent) {
+        out.write(`Warning: policy ${path} (PolicyProvider.Path) does not exist; Corporal runs without a policy (answering 503) until it does.\n`);
+        return 0;
+      }
+      out.write(`Policy ${path} cannot be read: ${result.message}\n`);
+      return 2;
+    case 'invalid':
+      out.write(`Policy ${path} is invalid (${plural(result.errors.length, 'error')}):\n`);
+      out.write(formatIssues(result.errors));
+      if (result.warnings.length > 0) out.write(`Warnings:\n${formatIssues(result.warnings)}`);
+      return 2;
+    case 'valid':
+      out.write(`Policy ${path} is valid for ${homeserverDomain}.\n`);
+      out.write(formatPolicySummary(summarisePolicy(result.snapshot)).map((line) => `  ${line}\n`).join(''));
+      if (result.warnings.length > 0) out.write(`Warnings (${result.warnings.length}):\n${formatIssues(result.warnings)}`);
       return 0;
-    }
-    out.write(`Policy ${path} cannot be read: ${describeError(err)}\n`);
-    return 2;
   }
-  const result = loadPolicyText(text, { homeserverDomain });
-  if (!result.ok) {
-    out.write(`Policy ${path} is invalid (${plural(result.errors.length, 'error')}):\n`);
-    out.write(formatIssues(result.errors));
-    if (result.warnings.length > 0) out.write(`Warnings:\n${formatIssues(result.warnings)}`);
-    return 2;
-  }
-  const hash = hashPolicy(result.document);
-  const snapshot = compilePolicy(result.document, { generation: 0, hash, loadedAt: Date.now(), source: `file:${path}` });
-  out.write(`Policy ${path} is valid for ${homeserverDomain}.\n`);
-  out.write(formatPolicySummary(summarisePolicy(snapshot)).map((line) => `  ${line}\n`).join(''));
-  if (result.warnings.length > 0) out.write(`Warnings (${result.warnings.length}):\n${formatIssues(result.warnings)}`);
-  return 0;
-}
-
-function formatIssues(issues: readonly PolicyIssue[]): string {
-  return issues.map((issue) => `  ${formatIssue(issue)}\n`).join('');
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

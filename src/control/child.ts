@@ -1,7 +1,6 @@
 /**
- * Control child entry point and composition root (policy store and provider, HTTP API; the
- * reconciler joins later). Forked by the supervisor with `serialization: 'advanced'`; waits for
- * `control.init`.
+ * Control child entry point and composition root: policy store and provider, reconciler, HTTP
+ * API. Forked by the supervisor with `serialization: 'advanced'`; waits for `control.init`.
  *
  * Signals are ignored here: a Ctrl-C reaches the whole process group, and the supervisor decides
  * the shutdown order (drain the gateway first, then stop this child with `control.shutdown`). If
@@ -20,10 +19,18 @@ import { GatewayStatusClient } from './gateway-status.js';
 import { startHttpApi, type HttpApiServer } from './http-api/api-server.js';
 import { policyRoutes } from './http-api/policy-routes.js';
 import { statusRoute } from './http-api/status-route.js';
+import { reconcileRoutes } from './http-api/reconcile-routes.js';
+import { tokenRoutes } from './http-api/token-routes.js';
+import { ReconcilerHost } from './reconciler-host.js';
 
 const SUPERVISOR_MESSAGE_TYPES: readonly SupervisorToControl['type'][] = ['control.init', 'control.shutdown', 'gateway.status.response'];
 /** How long in-flight API requests may run on after `control.shutdown`. */
 const API_DRAIN_MS = 5000;
+/**
+ * How long reconciliation actions in flight may run on after `control.shutdown`; then they are
+ * abandoned (the next pass redoes them). Below the supervisor's 10 s grace before it kills us.
+ */
+const RECONCILER_STOP_MS = 7000;
 
 function send(message: Unversioned<ControlToSupervisor>): void {
   if (process.connected) process.send?.(ipcMessage<ControlToSupervisor>(message));
@@ -33,6 +40,7 @@ function send(message: Unversioned<ControlToSupervisor>): void {
 class ControlChild {
   private logger: Logger | null = null;
   private provider: PolicyProvider | null = null;
+  private reconciler: ReconcilerHost | null = null;
   private api: HttpApiServer | null = null;
   private statusClient: GatewayStatusClient | null = null;
   private started = false;
@@ -54,6 +62,12 @@ class ControlChild {
     });
     const statusClient = new GatewayStatusClient((request) => send(request));
     this.statusClient = statusClient;
+    // The reconciler starts in the background and retries its admin session while Synapse is
+    // unreachable; policies that arrive meanwhile wait for it (the newest one is reconciled).
+    const reconciler = new ReconcilerHost({ config, logger });
+    this.reconciler = reconciler;
+    store.onChange((previous, next) => reconciler.onPolicy(previous?.snapshot ?? null, next.snapshot));
+    reconciler.start();
     const provider = createPolicyProvider(config.PolicyProvider, store, logger);
     this.provider = provider;
     // The initial load comes first: a pushed policy must never be overtaken by the restore of an
@@ -72,7 +86,15 @@ class ControlChild {
         logger,
         routes: [
           ...policyRoutes({ store, provider, logger }),
-          statusRoute({ store, provider, gatewayStatus: () => statusClient.request() }),
+          ...reconcileRoutes({ host: reconciler, store, logger }),
+          ...tokenRoutes({
+            host: reconciler,
+            store,
+            homeserverDomain: config.Matrix.HomeserverDomainName,
+            evict: (tokens) => send({ type: 'identity.evict', tokens, userId: null }),
+            logger,
+          }),
+          statusRoute({ store, provider, gatewayStatus: () => statusClient.request(), reconcilerStatus: () => reconciler.status() }),
         ],
       });
       if (this.stopping) return;
@@ -96,14 +118,31 @@ class ControlChild {
     }
   }
 
-  /** Stops the provider, drains the API, exits 0. */
+  /** Stops the provider, drains the API, stops the reconciler (bounded), exits 0. */
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.logger?.info('control child stopping');
     await this.provider?.stop();
-    await this.api?.close(Date.now() + API_DRAIN_MS);
+    await Promise.all([this.api?.close(Date.now() + API_DRAIN_MS), this.stopReconciler()]);
     this.exit(0);
+  }
+
+  private async stopReconciler(): Promise<void> {
+    const reconciler = this.reconciler;
+    if (reconciler === null) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      reconciler.close().then(() => false, (err: unknown) => {
+        this.logger?.warn({ err: describeError(err) }, 'reconciler did not close cleanly');
+        return false;
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), RECONCILER_STOP_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (gaveUp) this.logger?.warn({ waitedMs: RECONCILER_STOP_MS }, 'reconciliation actions still in flight at shutdown; abandoning them');
   }
 
   supervisorGone(): void {

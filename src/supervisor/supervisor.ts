@@ -84,6 +84,8 @@ export class Supervisor {
         this.threads.broadcast({ ...message, snapshot: this.lastSnapshot });
         break;
       case 'identity.evict':
+        // Counted, never listed: the tokens are secrets.
+        this.options.logger.debug({ tokens: message.tokens.length, userId: message.userId }, 'relaying a token eviction to the gateway threads');
         this.threads.broadcast(message);
         break;
       case 'gateway.status.request':

@@ -14,7 +14,35 @@ export interface StatusBody {
     snapshotGeneration: number | null;
     threads: Array<{ index: number; alive: boolean; generation: number | null; restarts: number }>;
   } | { error: string };
-  reconciler: unknown;
+  reconciler: ReconcilerStatusBody | null;
+}
+
+/** One reconciliation run as the status endpoint shows it (the parts these tests read). */
+export interface RunBody {
+  kind: 'full' | 'users';
+  generation: number;
+  startedAt: string;
+  finishedAt: string | null;
+  outcome: string;
+  usersObserved: number;
+  usersTotal: number;
+  actionsPlanned: number;
+  actionsDone: number;
+  actionsFailed: number;
+  failures: Array<{ userId?: string; actionType: string; code: string; error: string }>;
+}
+
+/** `status.reconciler`. */
+export interface ReconcilerStatusBody {
+  state: 'starting' | 'waiting' | 'ready' | 'stopped';
+  readyAt: string | null;
+  failedAttempts: number;
+  lastError: { at: string; message: string } | null;
+  nextAttemptAt: string | null;
+  running: boolean;
+  policyGeneration: number | null;
+  current: RunBody | null;
+  lastRun: RunBody | null;
 }
 
 /** A small client for a running control child's HTTP API. */
@@ -39,9 +67,18 @@ export function apiClient(port: number) {
         }
       }
     },
-    async putPolicy(variant: string): Promise<{ status: number; body: unknown }> {
-      const response = await fetch(`${base}/_matrix/corporal/policy`, { method: 'PUT', headers, body: testPolicyText(variant), signal: AbortSignal.timeout(5000) });
+    /** Pushes `testPolicyText(variant)`, or the given policy object. */
+    async putPolicy(variant: string | Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+      const body = typeof variant === 'string' ? testPolicyText(variant) : JSON.stringify(variant);
+      const response = await fetch(`${base}/_matrix/corporal/policy`, { method: 'PUT', headers, body, signal: AbortSignal.timeout(5000) });
       return { status: response.status, body: await response.json() };
+    },
+    /** Any request to the API, with the test token; the body is sent as JSON unless it is a string. */
+    async call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+      const init: RequestInit = { method, headers, signal: AbortSignal.timeout(30_000) };
+      if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      const response = await fetch(`${base}${path}`, init);
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
     },
     async getPolicy(): Promise<unknown> {
       const response = await fetch(`${base}/_matrix/corporal/policy`, { headers, signal: AbortSignal.timeout(5000) });

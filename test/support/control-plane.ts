@@ -3,6 +3,9 @@ import { pino } from 'pino';
 import type { Logger } from '../../src/common/logger.js';
 import type { EncodedSnapshot } from '../../src/common/ipc.js';
 import { PolicyStore } from '../../src/control/policy-store.js';
+import { ReconcilerHost } from '../../src/control/reconciler-host.js';
+import { testConfig } from './corporal-config.js';
+import { findFreePort } from './free-port.js';
 
 /** The homeserver domain the control-plane tests' policies live on. */
 export const TEST_DOMAIN = 'example.com';
@@ -80,4 +83,23 @@ export async function waitFor(what: string, condition: () => boolean | Promise<b
 /** Waits `ms` (to let an effect that must NOT happen have its chance). */
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A reconciler host whose Synapse is a loopback port nothing listens on, so every start attempt
+ * fails at connect and is retried after `retryMs` (doubling up to `retryMaxMs`; no jitter). The
+ * caller starts and closes it.
+ */
+export async function unreachableReconcilerHost(options: { retryMs: number; retryMaxMs: number; logger?: Logger }) {
+  const port = await findFreePort();
+  const config = testConfig({
+    homeserverUrl: `http://127.0.0.1:${port}`,
+    serverName: TEST_DOMAIN,
+    gatewayPort: 41080,
+    policyCachePath: '/nonexistent/last-seen.json',
+    overrides: { Reconciliation: { RetryIntervalMilliseconds: options.retryMs, RetryMaxIntervalMilliseconds: options.retryMaxMs } },
+  });
+  const captured = captureLogger();
+  const host = new ReconcilerHost({ config, logger: options.logger ?? captured.logger, random: () => 1 });
+  return { host, lines: captured.lines };
 }

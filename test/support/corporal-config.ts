@@ -4,6 +4,9 @@ import type { CorporalConfig } from '../../src/common/config/types.js';
 /** Raw (matrix-corporal-style) configuration sections, as a test writes them. */
 export type RawConfig = Record<string, Record<string, unknown>>;
 
+/** `Matrix.AuthSharedSecret` of {@link testConfigRaw}. */
+export const TEST_AUTH_SHARED_SECRET = 'test-auth-shared-secret';
+
 /** Options of {@link testConfigRaw}. */
 export interface TestConfigOptions {
   homeserverUrl?: string;
@@ -26,7 +29,7 @@ export function testConfigRaw(options: TestConfigOptions): RawConfig {
     Matrix: {
       HomeserverDomainName: serverName,
       HomeserverApiEndpoint: options.homeserverUrl ?? 'http://127.0.0.1:9',
-      AuthSharedSecret: 'test-auth-shared-secret',
+      AuthSharedSecret: TEST_AUTH_SHARED_SECRET,
       RegistrationSharedSecret: 'test-registration-shared-secret',
       TimeoutMilliseconds: 5000,
     },

@@ -1,6 +1,8 @@
 import { describeError } from '../../common/errors.js';
 import { summarisePolicy } from '../../policy/summary.js';
 import type { GatewayStatus } from '../gateway-status.js';
+import type { RunSummary } from '../loop/run-summary.js';
+import type { ReconcilerHostStatus } from '../reconciler-host.js';
 import type { PolicyStore } from '../policy-store.js';
 import type { PolicyProvider } from '../providers/provider.js';
 import { SMALL_BODY_BYTES, type ApiResponse, type Route } from './route.js';
@@ -11,8 +13,8 @@ export interface StatusRouteOptions {
   provider: PolicyProvider;
   /** Asks the supervisor about the gateway threads; may reject (no answer in time). */
   gatewayStatus: () => Promise<GatewayStatus>;
-  /** The reconciler's state (its last run), once there is a reconciler. */
-  reconcilerStatus?: () => unknown;
+  /** The reconciler's state (admin session, run in progress, last run, retries). */
+  reconcilerStatus?: () => ReconcilerHostStatus;
 }
 
 const iso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
@@ -20,8 +22,9 @@ const iso = (epochMs: number | null): string | null => (epochMs === null ? null 
 /**
  * `GET /_matrix/corporal/status` (Corporal only; matrix-corporal had no status endpoint): the policy
  * in force (generation, hash, source, load time, counts — never credentials), the last refused
- * policy with every issue, the provider's last success and error, and the gateway threads (alive /
- * configured, and the generation each one enforces).
+ * policy with every issue, the provider's last success and error, the gateway threads (alive /
+ * configured, and the generation each one enforces) and the reconciler (whether its admin session
+ * is open, the run in progress, the last run, pending retries). Times are ISO 8601 strings.
  */
 export function statusRoute(options: StatusRouteOptions): Route {
   return {
@@ -60,7 +63,25 @@ async function status(options: StatusRouteOptions): Promise<ApiResponse> {
         lastError: providerStatus.lastError === null ? null : { ...providerStatus.lastError, at: iso(providerStatus.lastError.at) },
       },
       gateway,
-      reconciler: options.reconcilerStatus?.() ?? null,
+      reconciler: options.reconcilerStatus === undefined ? null : reconcilerBody(options.reconcilerStatus()),
     },
+  };
+}
+
+function reconcilerBody(status: ReconcilerHostStatus): Record<string, unknown> {
+  const { loop } = status;
+  const run = (summary: RunSummary | null) => (summary === null ? null : { ...summary, startedAt: iso(summary.startedAt), finishedAt: iso(summary.finishedAt) });
+  return {
+    state: status.state,
+    readyAt: iso(status.readyAt),
+    failedAttempts: status.failedAttempts,
+    lastError: status.lastError === null ? null : { ...status.lastError, at: iso(status.lastError.at) },
+    nextAttemptAt: iso(status.nextAttemptAt),
+    running: loop?.running ?? false,
+    policyGeneration: loop?.policyGeneration ?? null,
+    current: run(loop?.current ?? null),
+    lastRun: run(loop?.lastRun ?? null),
+    nextResyncAt: iso(loop?.nextResyncAt ?? null),
+    retries: (loop?.retries ?? []).map((retry) => ({ ...retry, dueAt: iso(retry.dueAt) })),
   };
 }

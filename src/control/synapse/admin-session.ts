@@ -27,6 +27,11 @@ export interface AdminSessionOptions {
   registrationSharedSecret: string;
   /** `Reconciliation.LiftRateLimits`. */
   liftRateLimits: boolean;
+  /**
+   * Device the session logs in on; default {@link ADMIN_DEVICE_ID}. Another process (the `plan`
+   * command) passes its own: logging out deletes the device, and with it every token on it.
+   */
+  deviceId?: string;
   logger: Logger;
 }
 
@@ -37,9 +42,9 @@ export type AdminSessionOrigin = 'access-token' | 'login' | 'registered';
  * The corporal admin user's session, the token every admin call carries.
  *
  * - `Corporal.AccessToken` set: that token, checked with whoami. Corporal never logs it out.
- * - Otherwise: `m.login.password` with the derived password on device {@link ADMIN_DEVICE_ID}. That
- *   succeeds on stock Synapse once the derived password is the account's real password, and
- *   always with the shared-secret-auth module. When the login is refused and shared-secret
+ * - Otherwise: `m.login.password` with the derived password on device {@link ADMIN_DEVICE_ID} (or
+ *   `deviceId`). That succeeds on stock Synapse once the derived password is the account's real
+ *   password, and always with the shared-secret-auth module. When the login is refused and shared-secret
  *   registration is configured, the admin is registered (`admin: true`, derived password) and the
  *   login repeated; an account that exists with another password is reported, never changed.
  *
@@ -174,7 +179,8 @@ export class AdminSession implements TokenSource {
   }
 
   async #login(): Promise<LoginSession> {
-    const session = await passwordLogin(this.#options.http, this.userId, derivedPassword(this.#options.authSharedSecret, this.userId), ADMIN_DEVICE_ID);
+    const deviceId = this.#options.deviceId ?? ADMIN_DEVICE_ID;
+    const session = await passwordLogin(this.#options.http, this.userId, derivedPassword(this.#options.authSharedSecret, this.userId), deviceId);
     if (session.userId !== this.userId) {
       await logout(this.#options.http, session.accessToken).catch(() => undefined);
       throw sessionError(`logging in as ${this.userId} opened a session of ${session.userId}`);

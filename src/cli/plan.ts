@@ -1,0 +1,111 @@
+import type { CliArgs } from './args.js';
+import { loadConfigFile } from '../common/config/index.js';
+import type { CorporalConfig } from '../common/config/types.js';
+import { describeError, hasErrorCode } from '../common/errors.js';
+import { createSilentLogger } from '../common/logger.js';
+import { dryRunReport, formatDryRunReport } from '../control/dry-run-report.js';
+import { observe } from '../control/observe/observe.js';
+import { planReconciliation } from '../control/plan/index.js';
+import { ADMIN_SESSION_ERROR, AdminSession } from '../control/synapse/admin-session.js';
+import { SynapseHttp } from '../control/synapse/synapse-http.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+import { formatConfigIssues } from './config-errors.js';
+import { configuredPolicyFile, formatIssues, plural, readPolicyFile } from './policy-file.js';
+
+/**
+ * Device of the plan command's admin session. Not the serving Corporal's device: logging out at
+ * the end deletes the device and every token on it.
+ */
+export const PLAN_DEVICE_ID = 'corporal-plan';
+
+/** Output streams of {@link runPlan}. */
+export interface PlanStreams {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+}
+
+/**
+ * `corporal plan [--policy FILE] [--json]`: a dry run against the configured Synapse. Loads the
+ * configuration and a policy — `FILE`, or the configured provider's file (static_file `Path`, or
+ * the http/last_seen `CachePath`) without starting any provider — observes Synapse as the
+ * reconciler does and prints the pending actions (a table, or JSON) with secrets redacted. Changes
+ * nothing on Synapse: it only logs in as `Corporal.UserID` (or uses `Corporal.AccessToken`), never
+ * registers it or lifts its rate limits, and logs out at the end.
+ *
+ * Exit code: 0 planned; 2 invalid configuration or policy; 1 Synapse could not be observed.
+ */
+export async function runPlan(args: CliArgs, streams: PlanStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const { out, err } = streams;
+  const loaded = await loadConfigFile(args.configPath);
+  if (!loaded.ok) {
+    err.write(`corporal: invalid configuration ${args.configPath} (${plural(loaded.errors.length, 'error')}):\n${formatConfigIssues(loaded.errors)}\n`);
+    return 2;
+  }
+  const { config } = loaded;
+  const file = args.policyPath === null ? configuredPolicyFile(config.PolicyProvider) : { path: args.policyPath };
+  if ('error' in file) {
+    err.write(`corporal: ${file.error}\n`);
+    return 2;
+  }
+  const policy = await readPolicyFile(file.path, config.Matrix.HomeserverDomainName);
+  switch (policy.kind) {
+    case 'missing':
+    case 'unreadable':
+      err.write(`corporal: policy ${file.path} cannot be read: ${policy.message}\n`);
+      return 2;
+    case 'invalid':
+      err.write(`corporal: policy ${file.path} is invalid (${plural(policy.errors.length, 'error')}):\n${formatIssues(policy.errors)}`);
+      return 2;
+    case 'valid':
+      break;
+  }
+
+  let report;
+  try {
+    report = await dryRun(config, policy.snapshot);
+  } catch (failure) {
+    err.write(`corporal: cannot plan against ${config.Matrix.HomeserverApiEndpoint}: ${describeError(failure)}\n`);
+    if (hasErrorCode(failure, ADMIN_SESSION_ERROR)) {
+      err.write('(plan logs in as Corporal.UserID with its derived password, or uses Corporal.AccessToken; unlike serve it never registers that user)\n');
+    }
+    return 1;
+  }
+  const { snapshot } = policy;
+  if (args.json) {
+    out.write(`${JSON.stringify({ policy: { path: file.path, hash: snapshot.hash, users: snapshot.users.size }, homeserver: config.Matrix.HomeserverApiEndpoint, ...report }, null, 2)}\n`);
+  } else {
+    out.write(`Plan for policy ${file.path} (${plural(snapshot.users.size, 'user')}, hash ${snapshot.hash.slice(0, 12)}) against ${config.Matrix.HomeserverApiEndpoint}\n`);
+    out.write(formatDryRunReport(report).map((line) => `${line}\n`).join(''));
+  }
+  return 0;
+}
+
+/** Opens an admin session, observes, plans; closes everything whatever happens. */
+async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot) {
+  const { Matrix, Corporal, Reconciliation } = config;
+  const logger = createSilentLogger();
+  const http = new SynapseHttp({ baseUrl: Matrix.HomeserverApiEndpoint, timeoutMs: Matrix.TimeoutMilliseconds, connections: Reconciliation.Concurrency, logger });
+  const session = new AdminSession({
+    http,
+    userId: Corporal.UserID,
+    accessToken: Corporal.AccessToken,
+    authSharedSecret: Matrix.AuthSharedSecret,
+    // A dry run changes nothing: no registration of a missing admin, no rate-limit override.
+    registrationSharedSecret: '',
+    liftRateLimits: false,
+    deviceId: PLAN_DEVICE_ID,
+    logger,
+  });
+  try {
+    await session.start();
+    const observation = await observe(snapshot, { http, admin: session, authSharedSecret: Matrix.AuthSharedSecret, concurrency: Reconciliation.Concurrency });
+    const plan = planReconciliation(observation.state, snapshot, {
+      deactivatedDisplayNameMarker: Reconciliation.DeactivatedDisplayNameMarker,
+      authSharedSecret: Matrix.AuthSharedSecret,
+    });
+    return dryRunReport({ ...plan, generation: null, usersObserved: observation.usersObserved, requests: observation.requests });
+  } finally {
+    await session.stop();
+    await http.close();
+  }
+}

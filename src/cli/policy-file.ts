@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import type { PolicyProviderConfig } from '../common/config/types.js';
+import { describeError, hasErrorCode } from '../common/errors.js';
+import { compilePolicy } from '../policy/compile.js';
+import { hashPolicy } from '../policy/hash.js';
+import { formatIssue, type PolicyIssue } from '../policy/issues.js';
+import { loadPolicyText } from '../policy/load.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
+
+/** What {@link readPolicyFile} found. */
+export type PolicyFileResult =
+  | { kind: 'missing'; message: string }
+  | { kind: 'unreadable'; message: string }
+  | { kind: 'invalid'; errors: PolicyIssue[]; warnings: PolicyIssue[] }
+  | { kind: 'valid'; snapshot: PolicySnapshot; warnings: PolicyIssue[] };
+
+/**
+ * Reads, validates (against `homeserverDomain`) and compiles a policy file, as the control child
+ * would (generation 0: nothing is published).
+ */
+export async function readPolicyFile(path: string, homeserverDomain: string): Promise<PolicyFileResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return { kind: hasErrorCode(err, 'ENOENT') ? 'missing' : 'unreadable', message: describeError(err) };
+  }
+  const result = loadPolicyText(text, { homeserverDomain });
+  if (!result.ok) return { kind: 'invalid', errors: result.errors, warnings: result.warnings };
+  const hash = hashPolicy(result.document);
+  const snapshot = compilePolicy(result.document, { generation: 0, hash, loadedAt: Date.now(), source: `file:${path}` });
+  return { kind: 'valid', snapshot, warnings: result.warnings };
+}
+
+/**
+ * The file holding the configured provider's policy without starting the provider: `static_file`'s
+ * `Path`, the `http` provider's `CachePath` (its copy of the last valid remote policy) or
+ * `last_seen_store_policy`'s `CachePath`. A string explains why there is none.
+ */
+export function configuredPolicyFile(provider: PolicyProviderConfig): { path: string } | { error: string } {
+  const key = provider.Type === 'static_file' ? 'Path' : 'CachePath';
+  const path = provider[key];
+  if (typeof path === 'string' && path !== '') return { path };
+  return { error: `PolicyProvider (${provider.Type}) has no ${key} to read a policy from; pass --policy FILE` };
+}
+
+/** Policy issues one per line, indented, each with its pointer (and line:column when known). */
+export function formatIssues(issues: readonly PolicyIssue[]): string {
+  return issues.map((issue) => `  ${formatIssue(issue)}\n`).join('');
+}
+
+/** `3 errors`, `1 error`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apiClient } from './control-plane-api.js';
+import { derivedPassword } from '../../src/common/derived-password.js';
+import { TEST_AUTH_SHARED_SECRET, testConfigRaw, type RawConfig } from './corporal-config.js';
+import { ensureStopped, startCorporalProcess } from './corporal-process.js';
+import { findFreePort } from './free-port.js';
+import { startSynapse, type SynapseHandle } from './start-synapse.js';
+
+/** `Corporal.UserID` of {@link testConfigRaw} on server name `localhost`. */
+export const TEST_CORPORAL_USER = '@corporal:localhost';
+
+/**
+ * A test Synapse whose harness admin is Corporal's own user, created with the password Corporal
+ * derives from {@link TEST_AUTH_SHARED_SECRET}: Corporal logs in as it, and the rooms a test creates
+ * with `hs.admin.accessToken` are Corporal's (joined, power 100). Stopped at teardown.
+ */
+export async function synapseWithCorporalAdmin(t: { teardown(fn: () => unknown): void }): Promise<SynapseHandle> {
+  const hs = await startSynapse({ adminPassword: derivedPassword(TEST_AUTH_SHARED_SECRET, TEST_CORPORAL_USER) });
+  t.teardown(() => hs.stop());
+  return hs;
+}
+
+/** Options of {@link serveAgainst}. */
+export interface ServeAgainstOptions {
+  /** `Matrix.HomeserverApiEndpoint`. */
+  homeserverUrl: string;
+  /** The homeserver's `registration_shared_secret`. */
+  registrationSharedSecret: string;
+  /** Sections merged over `testConfigRaw`'s (one level deep). */
+  overrides?: RawConfig;
+}
+
+/**
+ * A `corporal serve` subprocess (one gateway thread, the HTTP API on, `last_seen_store_policy` in a
+ * temp dir) against a homeserver on server name `localhost`. Stopped and cleaned up at teardown.
+ */
+export async function serveAgainst(t: { teardown(fn: () => unknown): void }, options: ServeAgainstOptions) {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [gatewayPort, apiPort] = [await findFreePort(), await findFreePort()];
+  const overrides = options.overrides ?? {};
+  const raw = testConfigRaw({
+    homeserverUrl: options.homeserverUrl,
+    gatewayPort,
+    apiPort,
+    threads: 1,
+    policyCachePath: join(dir, 'last-seen.json'),
+    overrides: { ...overrides, Matrix: { ...overrides['Matrix'], RegistrationSharedSecret: options.registrationSharedSecret } },
+  });
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(raw));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  return { corporal, api: apiClient(apiPort), dir };
+}
