@@ -25,23 +25,31 @@ export interface JsonAnswer {
  * whole exchange) and in size. Rejects on transport errors, timeouts and oversized answers.
  */
 export async function getJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>): Promise<JsonAnswer> {
-  const response = await options.dispatcher.request({
-    method: 'GET',
-    path: `${options.basePath}${path}`,
-    headers,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    signal: AbortSignal.timeout(options.timeoutMs),
-  });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response.body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_ANSWER_BYTES) {
-      response.body.destroy();
-      throw new Error(`answer to GET ${path} exceeds ${MAX_ANSWER_BYTES} bytes`);
+  // One deadline for the whole look-up, body included (undici's own timeouts are per phase and
+  // restart on every body chunk); cleared as soon as the look-up ends, so no timer outlives it.
+  const abort = new AbortController();
+  const deadline = setTimeout(() => abort.abort(new Error(`GET ${path} timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
+  try {
+    const response = await options.dispatcher.request({
+      method: 'GET',
+      path: `${options.basePath}${path}`,
+      headers,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      signal: abort.signal,
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_ANSWER_BYTES) {
+        response.body.destroy();
+        throw new Error(`answer to GET ${path} exceeds ${MAX_ANSWER_BYTES} bytes`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+    return { status: response.statusCode, json: jsonObject(parseJsonBody(Buffer.concat(chunks, size))) };
+  } finally {
+    clearTimeout(deadline);
   }
-  return { status: response.statusCode, json: jsonObject(parseJsonBody(Buffer.concat(chunks, size))) };
 }

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createDirectoryLookup } from '../../../src/gateway/checks/directory-lookup.js';
 import { createPowerLevelsReader } from '../../../src/gateway/checks/power-levels-reader.js';
@@ -31,6 +33,23 @@ t.test('a failing homeserver rejects instead of answering "no such alias"', asyn
   const dead = new Pool('http://127.0.0.1:9', { connections: 1 });
   t.teardown(() => dead.close());
   await t.rejects(createDirectoryLookup({ dispatcher: dead, basePath: '', timeoutMs: 2000 })(`#lookup:${hs.serverName}`));
+});
+
+t.test('a homeserver that never finishes its answer: the look-ups give up at their deadline', async (t) => {
+  // Headers at once, then a body that trickles forever: undici's per-chunk body timeout alone would never fire.
+  const stalled = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"room_id":');
+    const timer = setInterval(() => res.write(' '), 50);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => stalled.close(() => resolve())));
+  const slow = new Pool(`http://127.0.0.1:${(stalled.address() as AddressInfo).port}`, { connections: 2 });
+  t.teardown(() => slow.destroy());
+  const stalledOptions = { dispatcher: slow, basePath: '', timeoutMs: 500 };
+  await t.rejects(createDirectoryLookup(stalledOptions)(`#lookup:${hs.serverName}`));
+  t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', 'token'), null);
 });
 
 t.test('power levels of a v11 room: users and users_default, no creators', async (t) => {
