@@ -44,21 +44,25 @@ export const tokenMiss: Scenario = {
   },
 };
 
-const MESSAGE_1K = JSON.stringify({ msgtype: 'm.text', body: 'x'.repeat(1024 - 32) });
+/** A 1 KiB `m.text` message body. */
+export const MESSAGE_1K = JSON.stringify({ msgtype: 'm.text', body: 'x'.repeat(1024 - 32) });
 
-/** `PUT …/send/m.room.message/{txn}` with a 1 KiB body, a new txn id each time. */
+/** A PUT load with a JSON body and the cached token, to the path `pathFor()` gives for each request. */
+export function loadWithBody(target: Target, settings: BenchSettings, body: string, pathFor: () => string): Promise<Measurement> {
+  return load(target, settings, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
+    body,
+    requests: [{ setupRequest: (request) => ({ ...request, path: pathFor() }) }],
+  });
+}
+
+/** `PUT …/send/m.room.message/{txn}` with a 1 KiB body, a new txn id each time (policy-checked: `room.send`). */
 export const send1k: Scenario = {
   name: 'send-1k',
-  description: 'PUT …/send with a 1 KiB JSON body',
+  description: 'PUT …/send with a 1 KiB JSON body (policy-checked, managed user)',
   run: (target, settings) => {
     let txn = 0;
-    return load(target, settings, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json' },
-      body: MESSAGE_1K,
-      requests: [{
-        setupRequest: (request) => ({ ...request, path: `/_matrix/client/v3/rooms/!bench:localhost/send/m.room.message/t${txn++}` }),
-      }],
-    });
+    return loadWithBody(target, settings, MESSAGE_1K, () => `/_matrix/client/v3/rooms/!bench:localhost/send/m.room.message/t${txn++}`);
   },
 };

@@ -9,6 +9,18 @@ import { request } from 'undici';
 const FAKE_HOMESERVER = fileURLToPath(new URL('../fake-homeserver.js', import.meta.url));
 const CORPORAL = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
+/**
+ * The bench policy: the benchmark user (`@bench:localhost`, whoami's answer for every token) is
+ * managed and must be in `!bench:localhost`, so that policy-checked scenarios (send-1k) take the
+ * managed-user path of their check.
+ */
+export const BENCH_POLICY = {
+  schemaVersion: 2,
+  flags: {},
+  managedRoomIds: ['!bench:localhost'],
+  users: [{ id: '@bench:localhost', active: true, authType: 'passthrough', joinedRooms: [{ roomId: '!bench:localhost', powerLevel: 0 }] }],
+};
+
 /** A process the benchmark started. */
 export interface BenchProcess {
   pid: number;
@@ -60,8 +72,8 @@ export interface CorporalOptions {
 }
 
 /**
- * Runs Corporal as operators do (`corporal serve --config …`) in front of `upstream`, with an
- * empty `static_file` policy, and waits until the gateway proxies (the policy reached every
+ * Runs Corporal as operators do (`corporal serve --config …`) in front of `upstream`, with
+ * {@link BENCH_POLICY} as a `static_file` policy, and waits until the gateway proxies (the policy reached every
  * thread). Its output goes to /dev/null (the access log, when on, is still written).
  */
 export async function startCorporal(options: CorporalOptions): Promise<BenchProcess> {
@@ -69,7 +81,7 @@ export async function startCorporal(options: CorporalOptions): Promise<BenchProc
   const port = await freePort();
   const policyPath = join(dir, 'policy.json');
   const configPath = join(dir, 'config.json');
-  await writeFile(policyPath, JSON.stringify({ schemaVersion: 2, flags: {}, managedRoomIds: [], users: [] }));
+  await writeFile(policyPath, JSON.stringify(BENCH_POLICY));
   await writeFile(configPath, JSON.stringify({
     Matrix: {
       HomeserverDomainName: 'localhost',
