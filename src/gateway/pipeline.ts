@@ -11,10 +11,8 @@
  *  4. identity  (sync on a cache hit, async on a miss) credentials → identity; never blocks a
  *                       request: a bad token is proxied and Synapse rejects it.
  *     ── before-hooks go here (they see ctx.identity; a hook may answer or change the request) ──
- *     ── policy checks and login interception go here: pure decisions on ctx.route/ctx.identity;
- *        one that needs the body reads it with `readBody(ctx.body, max)` (body.ts) and stores it in
- *        `ctx.bufferedBody`, which is then sent upstream instead of the stream; a denial is a
- *        `CorporalError` passed to `answerError` ──
+ *     ── policy-check phase (checks/check-phase.ts): token rules, the body when the check reads it
+ *        (bounded, kept in `ctx.bufferedBody` and sent upstream instead of the stream), the check ──
  *     ── after-hooks register here: `ctx.responseBuffer` makes the proxy hand over the response ──
  *     authenticate (async for login and UIA routes) login interception and UIA password stages
  *                       (gateway/login/, gateway/uia/). Login chains its answer check in front of
@@ -45,6 +43,7 @@ import { extractCredentials } from './identity/credentials.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
+import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
 import type { GatewayAuthPhases } from './login/gateway-auth.js';
 import type { PhaseContinuation } from './login/login-phase.js';
 
@@ -62,6 +61,8 @@ export interface PipelineDeps {
   accessLog: RequestFinishedListener | null;
   /** Tells every other gateway thread to drop tokens (the local cache is already updated). */
   publishEviction(eviction: LogoutEviction): void;
+  /** The policy-check phase's settings and look-ups (checks/check-phase.ts). */
+  checks: CheckPhaseDeps;
   /** Login interception, UIA password stages and internal REST auth (gateway/login/gateway-auth.ts). */
   auth: GatewayAuthPhases;
 }
@@ -76,10 +77,16 @@ export function createPipeline(deps: PipelineDeps): ExchangeHandler {
 export class Pipeline implements UpstreamResponseObserver {
   private readonly headerCollector = new HeaderCollector();
   private readonly proxySettings: ProxySettings;
+  private readonly checks: CheckPhase;
   /** How the auth phases continue: into the proxy, or into the error mapping. */
   private readonly afterAuth: PhaseContinuation;
 
   constructor(private readonly deps: PipelineDeps) {
+    this.checks = new CheckPhase(deps.checks, {
+      allowed: (ctx) => this.checkAllowed(ctx),
+      denied: (ctx, decision) => ctx.exchange.sendMatrixError(decision.status, decision.errcode, decision.message),
+      failed: (ctx, err) => answerError(ctx, err, deps.logger),
+    });
     this.proxySettings = {
       pools: deps.pools,
       timeouts: deps.timeouts,
@@ -172,15 +179,45 @@ export class Pipeline implements UpstreamResponseObserver {
     }
   }
 
-  /** After identity: (hooks and checks go here, see the module comment), then the proxy. */
+  /**
+   * After identity: before-hooks, the policy-check phase, after-hooks, proxy. The order is
+   * matrix-corporal's (reference §6.4, §7.2) except that identity comes first, so `beforeAnyRequest`
+   * already sees the user (its quirk of running them unauthenticated is fixed).
+   */
   private identified(ctx: RequestContext): void {
+    // ── hooks: beforeAnyRequest; then for routes that are not policy-checked
+    //    beforeAuthenticatedRequest | beforeUnauthenticatedRequest (hooks work fills this in) ──
+
+    // ════ policy-check phase (src/gateway/checks/, docs/firewall.md) ════
+    const check = this.checks.checkFor(ctx);
+    if (check === undefined) {
+      this.authenticate(ctx);
+      return;
+    }
+    const denial = this.checks.tokenDenial(ctx, check);
+    if (denial !== null) {
+      ctx.exchange.sendMatrixError(denial.status, denial.errcode, denial.message);
+      return;
+    }
+    // ── hooks: with a user, beforeAuthenticatedRequest then beforeAuthenticatedPolicyCheckedRequest
+    //    (none without one, as in matrix-corporal); a hook that answers ends the request here ──
+    this.checks.run(ctx, check); // → checkAllowed, or a denial / error answered by the phase
+    // ════ end of the policy-check phase ════
+  }
+
+  /** A policy-checked request passed its check. */
+  private checkAllowed(ctx: RequestContext): void {
+    // ── hooks: schedule afterAnyRequest, and with a user afterAuthenticatedRequest then
+    //    afterAuthenticatedPolicyCheckedRequest (they need ctx.responseBuffer) ──
     this.authenticate(ctx);
   }
 
   /**
-   * Login interception and UIA password stages (gateway/login, gateway/uia): after before-hooks
-   * and policy checks, so they act on the body as hooks left it and only on allowed requests.
-   * Either takes the request over (and proxies it itself once done), or it goes straight on.
+   * ════ authentication phase (src/gateway/login/, src/gateway/uia/, docs/login.md) ════
+   * Login interception and UIA password stages: after before-hooks and policy checks (and after
+   * after-hooks registered their response buffer, which login chains behind its own answer check),
+   * so they act on the body as hooks left it and only on allowed requests. Either takes the request
+   * over (and proxies it itself once done), or it goes straight on to the proxy.
    */
   private authenticate(ctx: RequestContext): void {
     if (ctx.routeId === 'login') {

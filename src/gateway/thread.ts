@@ -19,6 +19,11 @@ import { AccessLog } from './access-log.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { decodeSnapshot } from '../policy/transport.js';
+import { createAliasResolver, createDirectoryLookup, createPowerLevelsReader } from './checks/index.js';
+
+/** Room-alias answers are reused this long by the join/knock checks (a short window; see alias-cache.ts). */
+const ALIAS_TTL_MS = 10_000;
+const ALIAS_CACHE_ENTRIES = 10_000;
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -40,6 +45,7 @@ const identities = new IdentityCache({
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
   lookup: createWhoamiLookup({ dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
 });
+const lookups = { dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const offload = createOffloadPool(config.Offload, { logger });
 const pipeline = createPipeline({
   policy,
@@ -49,6 +55,13 @@ const pipeline = createPipeline({
   logger,
   accessLog: config.HttpGateway.AccessLog ? new AccessLog(logger) : null,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
+  checks: {
+    corporalUserId: config.Corporal.UserID,
+    serverName: config.Matrix.HomeserverDomainName,
+    maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes,
+    resolveAlias: createAliasResolver({ lookup: createDirectoryLookup(lookups), ttlMs: ALIAS_TTL_MS, maxEntries: ALIAS_CACHE_ENTRIES }),
+    readPowerLevels: createPowerLevelsReader(lookups),
+  },
   auth: createGatewayAuthPhases(config, offload, pools, logger),
 });
 const server = new GatewayServer({ uws, handle: pipeline });

@@ -36,6 +36,11 @@ export interface PolicyFlags {
   forbidEncryptedRoomCreation: boolean;
   forbidUnencryptedRoomCreation: boolean;
   allow3pidLogin: boolean;
+  /**
+   * Corporal only: managed users may not add, bind, unbind or delete 3PIDs (`account.3pid.*`
+   * routes). Default false, matrix-corporal's behaviour (it never policed those routes).
+   */
+  forbid3pidChanges: boolean;
 }
 
 /** Authentication types of managed users. */

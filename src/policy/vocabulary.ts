@@ -32,7 +32,7 @@ export const HOOK_ACTIONS: readonly HookAction[] = Object.freeze([
 /** The three match rule types, as a list. */
 export const MATCH_RULE_TYPES: readonly MatchRuleType[] = Object.freeze(['method', 'route', 'matrixUserID']);
 
-/** The eight global flags, in matrix-corporal's order. */
+/** The global flags: matrix-corporal's eight in its order, then Corporal's own (`forbid3pidChanges`). */
 export const FLAG_NAMES: readonly (keyof PolicyFlags)[] = Object.freeze([
   'allowCustomUserDisplayNames',
   'allowCustomUserAvatars',
@@ -42,6 +42,7 @@ export const FLAG_NAMES: readonly (keyof PolicyFlags)[] = Object.freeze([
   'forbidEncryptedRoomCreation',
   'forbidUnencryptedRoomCreation',
   'allow3pidLogin',
+  'forbid3pidChanges',
 ]);
 
 /** True for the `before*` event types (matrix-corporal: the name starts with `before`). */

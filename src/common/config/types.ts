@@ -75,7 +75,7 @@ export interface HttpGatewayConfig {
   UserMappingResolver: UserMappingResolverConfig;
   /** Corporal only: gateway threads (each with its own uWS app on the same port). Default: available cores. */
   Threads: number;
-  /** Corporal only: keep-alive connections to Synapse per gateway thread. Default 128. */
+  /** Corporal only: keep-alive connections to Synapse per gateway thread for all but long-polls (those get their own, uncapped; docs/gateway.md). Default 128. */
   UpstreamConnections: number;
   /** Corporal only: largest request/response body a check or hook may buffer (bytes). Default 1048576. */
   MaxInspectedBodyBytes: number;

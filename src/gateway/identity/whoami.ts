@@ -23,7 +23,8 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
 
 /**
  * `GET /_matrix/client/v3/account/whoami` with the token (and `?user_id=` when the request
- * masquerades, so that Synapse answers for the same user it will act as), bounded in time and size.
+ * masquerades, so that Synapse answers for the same user it will act as), bounded in time (each of
+ * connect, headers and body by `timeoutMs`) and size.
  *
  * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
  * `M_USER_LOCKED`); rejects with a `CorporalError` (`CORP_ERR_WHOAMI_FAILED`) for anything else
@@ -45,9 +46,11 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
         method: 'GET',
         path: params.length === 0 ? path : `${path}?${params.join('&')}`,
         headers: inHeader ? { authorization: `Bearer ${token}` } : {},
+        // Connect, headers and body each bounded by the timeout (the pool's connect timeout is the
+        // same). No AbortSignal.timeout: its timer outlives the call by the whole timeout, and under
+        // a stream of new tokens hundreds of thousands of them piled up.
         headersTimeout: options.timeoutMs,
         bodyTimeout: options.timeoutMs,
-        signal: AbortSignal.timeout(options.timeoutMs),
       });
     } catch (cause) {
       throw failure(`whoami request failed: ${describe(cause)}`, cause);

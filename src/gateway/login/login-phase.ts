@@ -2,9 +2,8 @@
  * The login phase of the pipeline (route id `login`): reads the body, runs login interception,
  * and for forwarded logins vets Synapse's answer before the client sees it.
  */
-import { CorporalError } from '../../common/errors.js';
 import type { RequestContext } from '../request-context.js';
-import { sendBufferedResponse, type BufferedResponse, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
+import { sendBufferedResponse, type BufferedResult, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
 import { inspectedBody } from './inspected-body.js';
 import type { LoginInterceptor } from './login-interceptor.js';
 import type { LoginResponseGuard } from './login-response-guard.js';
@@ -73,20 +72,21 @@ export class LoginPhase {
     const { guard } = this.options;
     ctx.responseBuffer = {
       limitBytes: Math.max(LOGIN_RESPONSE_LIMIT_BYTES, after?.limitBytes ?? 0),
-      onResponse(ctx: RequestContext, result: BufferedResponse | CorporalError): void {
-        if (result instanceof CorporalError) {
+      onResponse(ctx: RequestContext, result: BufferedResult): void {
+        if (!result.ok) {
           if (after !== null) after.onResponse(ctx, result);
-          else next.fail(ctx, result);
+          else next.fail(ctx, result.error);
           return;
         }
-        const decoded = decodeContent(result.body, contentEncodingOf(result.rawHeaders), LOGIN_RESPONSE_LIMIT_BYTES) ?? UNREADABLE;
+        const { response } = result;
+        const decoded = decodeContent(response.body, contentEncodingOf(response.rawHeaders), LOGIN_RESPONSE_LIMIT_BYTES) ?? UNREADABLE;
         // Non-null: with no policy, login interception answers "Missing policy" and never forwards.
-        guard(result.status, decoded, ctx.snapshot!).then(
+        guard(response.status, decoded, ctx.snapshot!).then(
           (answer) => {
             if (!ctx.exchange.isOpen) return;
             if (answer !== null) sendLocalAnswer(ctx.exchange, answer);
             else if (after !== null) after.onResponse(ctx, result);
-            else sendBufferedResponse(ctx, result);
+            else sendBufferedResponse(ctx, response);
           },
           (err: unknown) => next.fail(ctx, err),
         );

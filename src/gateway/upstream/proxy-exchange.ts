@@ -17,15 +17,19 @@ export interface BufferedResponse {
   body: Buffer;
 }
 
+/** What a {@link ResponseBufferRequest} receives: the whole response, or why there is none. */
+export type BufferedResult = { ok: true; response: BufferedResponse } | { ok: false; error: CorporalError };
+
 /**
  * Asks the proxy to buffer the upstream response (up to `limitBytes` of body) and hand it to
  * `onResponse` instead of streaming it. `onResponse` then answers the client, e.g. with
- * {@link sendBufferedResponse}. On failure it gets a `CorporalError` (502/504, or
- * `CORP_ERR_RESPONSE_TOO_LARGE`), and must answer too. It is not called if the client left.
+ * {@link sendBufferedResponse}. On failure it gets the `CorporalError` (502/504, or
+ * `CORP_ERR_RESPONSE_TOO_LARGE`) and must answer too (`answerError`). It is not called if the
+ * client left; if it throws, the client gets a 500.
  */
 export interface ResponseBufferRequest {
   limitBytes: number;
-  onResponse(ctx: RequestContext, result: BufferedResponse | CorporalError): void;
+  onResponse(ctx: RequestContext, result: BufferedResult): void;
 }
 
 /** Told when upstream response headers arrive, before anything is written to the client. */
@@ -40,7 +44,7 @@ export interface ProxySettings {
   observer: UpstreamResponseObserver;
   logger: Logger;
   /** Answers a failed exchange whose response has not started (the pipeline's error mapping). */
-  answerError(ctx: RequestContext, err: CorporalError): void;
+  answerError(ctx: RequestContext, err: unknown): void;
 }
 
 /** Where a proxy exchange is. */
@@ -99,7 +103,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       body = ctx.bufferedBody;
       contentLength = String(ctx.bufferedBody.length);
     } else if (ctx.body !== null) {
-      this.requestStream = new RequestBodyStream(ctx.body, this.progressListener);
+      this.requestStream = new RequestBodyStream(ctx.body, () => {
+        this.lastProgressAt = performance.now();
+      });
       body = this.requestStream;
       if (ctx.body.declaredLength !== null) contentLength = String(ctx.body.declaredLength);
     }
@@ -112,7 +118,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.idleMs,
     };
-    this.watchdog = setTimeout(this.watchdogFired, this.timeouts.capMs);
+    this.watchdog = setTimeout(watchdogFired, this.timeouts.capMs, this);
     this.watchdog.unref();
     (isLongPoll(ctx.routeId) ? pools.longPoll : pools.main).dispatch(options, this);
   }
@@ -199,7 +205,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       body: Buffer.concat(this.bufferedChunks, this.bufferedBytes),
     };
     this.bufferedChunks = [];
-    if (this.ctx.exchange.isOpen) this.ctx.responseBuffer!.onResponse(this.ctx, response);
+    this.deliver({ ok: true, response });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
@@ -230,7 +236,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       );
     }
     if (state === State.Buffering || (state === State.Waiting && ctx.responseBuffer !== null)) {
-      ctx.responseBuffer!.onResponse(ctx, err);
+      this.deliver({ ok: false, error: err });
     } else if (ctx.exchange.responseStarted) {
       ctx.exchange.forceClose();
     } else {
@@ -238,22 +244,29 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** Called for each request body chunk sent upstream. */
-  private readonly progressListener = (): void => {
-    this.lastProgressAt = performance.now();
-  };
+  /** Hands a buffered result to the phase that asked for it (only while the client is there). */
+  private deliver(result: BufferedResult): void {
+    const ctx = this.ctx;
+    if (!ctx.exchange.isOpen) return;
+    try {
+      ctx.responseBuffer!.onResponse(ctx, result);
+    } catch (err) {
+      this.settings.answerError(ctx, err);
+    }
+  }
 
-  private readonly watchdogFired = (): void => {
+  /** The exchange timer fired (see {@link watchdogFired}). */
+  watchdogExpired(): void {
     this.watchdog = null;
     if (this.state === State.Done) return;
     const idleFor = performance.now() - this.lastProgressAt;
     if (idleFor < this.timeouts.idleMs) {
-      this.watchdog = setTimeout(this.watchdogFired, this.timeouts.idleMs - idleFor);
+      this.watchdog = setTimeout(watchdogFired, this.timeouts.idleMs - idleFor, this);
       this.watchdog.unref();
       return;
     }
     this.finish(upstreamTimeout());
-  };
+  }
 
   private clearWatchdog(): void {
     if (this.watchdog !== null) {
@@ -261,6 +274,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.watchdog = null;
     }
   }
+}
+
+/** Timer callback shared by all exchanges (no closure per request). */
+function watchdogFired(exchange: ProxyExchange): void {
+  exchange.watchdogExpired();
 }
 
 /** Writes a buffered upstream response (possibly changed by an after-hook) to the client. */

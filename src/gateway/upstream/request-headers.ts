@@ -60,7 +60,11 @@ export function buildUpstreamRequestHeaders(received: readonly string[], clientA
 function droppedByConnection(received: readonly string[]): ReadonlySet<string> | null {
   let values: string[] | null = null;
   for (let i = 0; i + 1 < received.length; i += 2) {
-    if (received[i] === 'connection') (values ??= []).push(received[i + 1]!);
+    if (received[i] !== 'connection') continue;
+    const value = received[i + 1]!;
+    // The usual values name no header: skip the parsing (almost every request has one).
+    if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive') continue;
+    (values ??= []).push(value);
   }
   return values === null ? null : connectionTokens(values, true);
 }

@@ -16,26 +16,40 @@ export interface ResponseHead {
  * them would send the client duplicate framing headers.
  */
 export function filterResponseHeaders(raw: readonly Buffer[]): ResponseHead {
-  const names: string[] = new Array<string>(raw.length >> 1);
   let connectionValues: string[] | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    names[i >> 1] = name;
-    if (name === 'connection') (connectionValues ??= []).push(raw[i + 1]!.toString('latin1'));
+    const name = raw[i]!;
+    if (name.length === 10 && lowerName(name) === 'connection') (connectionValues ??= []).push(raw[i + 1]!.toString('latin1'));
   }
   const dropped = connectionValues === null ? null : connectionTokens(connectionValues, false);
   const headers: Buffer[] = [];
   let contentLength: Buffer | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = names[i >> 1]!;
-    if (name === 'content-length') {
-      contentLength ??= raw[i + 1]!;
-      continue;
+    const nameBytes = raw[i]!;
+    // Most headers cannot be one of those dropped here; their names are not even decoded.
+    if (dropped !== null || mayBeDropped(nameBytes)) {
+      const name = lowerName(nameBytes);
+      if (name === 'content-length') {
+        contentLength ??= raw[i + 1]!;
+        continue;
+      }
+      if (name === 'date' || isHopByHop(name) || (dropped !== null && dropped.has(name))) continue;
     }
-    if (name === 'date' || isHopByHop(name) || (dropped !== null && dropped.has(name))) continue;
-    headers.push(raw[i]!, raw[i + 1]!);
+    headers.push(nameBytes, raw[i + 1]!);
   }
   return { headers, contentLength };
+}
+
+/** Lengths of `te`, `date`, `trailer`/`upgrade`, `keep-alive`/`connection`, `content-length`, `transfer-encoding`. */
+const DROPPED_NAME_LENGTHS: ReadonlySet<number> = new Set([2, 4, 7, 10, 14, 17]);
+
+/** Cheap pre-check on the raw name: a length of a dropped header, or `Proxy-*`. */
+function mayBeDropped(name: Buffer): boolean {
+  return DROPPED_NAME_LENGTHS.has(name.length) || name[0] === 0x70 /* p */ || name[0] === 0x50 /* P */;
+}
+
+function lowerName(name: Buffer): string {
+  return name.toString('latin1').toLowerCase();
 }
 
 /** The decimal value of a `Content-Length` header, or null when it is not a plain non-negative integer. */

@@ -46,6 +46,7 @@ t.test('the base policy summarised', async (t) => {
       forbidEncryptedRoomCreation: true,
       forbidUnencryptedRoomCreation: false,
       allow3pidLogin: false,
+      forbid3pidChanges: false,
     },
   });
 });

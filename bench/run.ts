@@ -1,0 +1,140 @@
+/**
+ * Gateway benchmarks (`npm run bench`): a fast fake homeserver in its own process (uWS), Corporal
+ * run as `corporal serve` in front of it, and each scenario run twice in the same run — straight at
+ * the fake homeserver, then through the gateway — so that every gateway figure comes with its ratio
+ * to the direct one. Prints one table and writes `bench/results/<timestamp>.json`.
+ *
+ * Usage: `node dist/bench/run.js [scenario…] [--duration=S] [--connections=N] [--threads=N]
+ * [--access-log=on|off] [--list]`. Scenarios: see scenarios/index.ts (default: all).
+ *
+ * Targets reported, not asserted (docs/gateway.md): cached GET ≥ 0.5 × direct with p99 ≤ direct
+ * p99 + 2 ms; streaming RSS growth < 64 MiB; 5,000 long-polls without errors and RSS < 400 MiB.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { SCENARIOS } from './scenarios/index.js';
+import type { BenchSettings, Measurement, Scenario, Target } from './scenarios/scenario.js';
+import { startCorporal, startFakeHomeserver } from './support/processes.js';
+import { RssSampler, rssMiB } from './support/rss.js';
+
+interface Args {
+  scenarios: Scenario[];
+  durationS: number;
+  connections: number;
+  threads: number;
+  accessLog: boolean;
+}
+
+/** One line of the table: a scenario against one target. */
+interface Row extends Measurement {
+  scenario: string;
+  target: Target['kind'];
+  /** Gateway rows: RSS of the Corporal process (MiB) at the peak, and its growth during the run. */
+  rssPeakMiB?: number;
+  rssGrowthMiB?: number;
+  /** Gateway rows: rps ratio to the direct row, and p99 minus the direct p99 (ms). */
+  ratio?: number;
+  p99DeltaMs?: number;
+}
+
+function parseArgs(argv: readonly string[]): Args | null {
+  const args: Args = { scenarios: [], durationS: 10, connections: 50, threads: 2, accessLog: true };
+  for (const arg of argv) {
+    const [flag, value = ''] = arg.split('=', 2) as [string, string?];
+    if (flag === '--list') {
+      for (const scenario of SCENARIOS) process.stdout.write(`${scenario.name.padEnd(16)} ${scenario.description}\n`);
+      return null;
+    } else if (flag === '--duration') args.durationS = Number(value);
+    else if (flag === '--connections') args.connections = Number(value);
+    else if (flag === '--threads') args.threads = Number(value);
+    else if (flag === '--access-log') args.accessLog = value !== 'off';
+    else {
+      const scenario = SCENARIOS.find((candidate) => candidate.name === arg);
+      if (!scenario) throw new Error(`unknown scenario or option ${arg} (--list shows the scenarios)`);
+      args.scenarios.push(scenario);
+    }
+  }
+  if (args.scenarios.length === 0) args.scenarios = [...SCENARIOS];
+  for (const [name, value] of [['duration', args.durationS], ['connections', args.connections], ['threads', args.threads]] as const) {
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  }
+  return args;
+}
+
+/** Makes every gateway thread cache the benchmark token (new connections spread over the threads). */
+async function warmToken(target: Target, token: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const response = await request(`${target.url}/_matrix/client/v3/joined_rooms`, { headers: { authorization: `Bearer ${token}` }, reset: true });
+    await response.body.dump();
+  }
+}
+
+const fixed = (value: number | undefined, digits = 1): string => (value === undefined || Number.isNaN(value) ? '' : value.toFixed(digits));
+
+function table(rows: readonly Row[]): string {
+  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'RSS MiB', 'RSS +MiB', '× direct', 'Δp99 ms', 'notes'];
+  const lines = rows.map((row) => [
+    row.scenario, row.target, fixed(row.rps), fixed(row.p50), fixed(row.p975), fixed(row.p99), String(row.errors),
+    fixed(row.rssPeakMiB, 0), fixed(row.rssGrowthMiB, 0), fixed(row.ratio, 2), fixed(row.p99DeltaMs),
+    Object.entries(row.extra ?? {}).map(([key, value]) => `${key} ${fixed(value)}`).join(', '),
+  ]);
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
+  const format = (cells: string[]): string => cells.map((cell, i) => (i < 2 || i === cells.length - 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return [format(header), widths.map((width) => '-'.repeat(width)).join('  '), ...lines.map(format)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args === null) return;
+  const settings: BenchSettings = { durationS: args.durationS, connections: args.connections, token: 'bench-cached-token' };
+  const homeserver = await startFakeHomeserver();
+  const corporal = await startCorporal({ upstream: `http://127.0.0.1:${homeserver.port}`, threads: args.threads, accessLog: args.accessLog });
+  const direct: Target = { kind: 'direct', url: `http://127.0.0.1:${homeserver.port}`, port: homeserver.port };
+  const gateway: Target = { kind: 'gateway', url: `http://127.0.0.1:${corporal.port}`, port: corporal.port };
+  process.stderr.write(`fake homeserver pid ${homeserver.pid}, corporal pid ${corporal.pid} (${args.threads} gateway threads, access log ${args.accessLog ? 'on' : 'off'}), idle RSS ${rssMiB(corporal.pid).toFixed(0)} MiB\n`);
+  const rows: Row[] = [];
+  try {
+    await warmToken(gateway, settings.token);
+    for (const scenario of args.scenarios) {
+      process.stderr.write(`${scenario.name}: direct…`);
+      const directResult = await scenario.run(direct, settings);
+      rows.push({ scenario: scenario.name, target: 'direct', ...directResult });
+      process.stderr.write(' gateway…');
+      const sampler = new RssSampler(corporal.pid);
+      const gatewayResult = await scenario.run(gateway, settings);
+      const rss = sampler.stop();
+      rows.push({
+        scenario: scenario.name,
+        target: 'gateway',
+        ...gatewayResult,
+        rssPeakMiB: rss.peakMiB,
+        rssGrowthMiB: rss.growthMiB,
+        ratio: directResult.rps > 0 ? gatewayResult.rps / directResult.rps : Number.NaN,
+        p99DeltaMs: gatewayResult.p99 - directResult.p99,
+      });
+      process.stderr.write(' done\n');
+    }
+  } finally {
+    await corporal.stop();
+    await homeserver.stop();
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify({
+    date: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    settings: { durationS: args.durationS, connections: args.connections, threads: args.threads, accessLog: args.accessLog },
+    rows,
+  }, null, 2)}\n`);
+  process.stdout.write(`results: ${file}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+/** Where a scenario sends its load. */
+export interface Target {
+  /** `direct` (the fake homeserver) or `gateway` (Corporal in front of it). */
+  kind: 'direct' | 'gateway';
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  port: number;
+}
+
+/** Settings shared by all scenarios (from the command line). */
+export interface BenchSettings {
+  /** Seconds each load-test scenario runs per target (after a warm-up). */
+  durationS: number;
+  /** Concurrent connections of the load-test scenarios. */
+  connections: number;
+  /** A token the gateway has cached (warmed before the scenarios run). */
+  token: string;
+}
+
+/** What one scenario measured against one target. */
+export interface Measurement {
+  /** Requests (or transfers) per second. */
+  rps: number;
+  /** Latency percentiles in ms (per request or per transfer). */
+  p50: number;
+  p975: number;
+  p99: number;
+  /** Connection errors, timeouts and unexpected statuses. */
+  errors: number;
+  /** Scenario-specific numbers (MiB/s, connections held, …), shown as a note. */
+  extra?: Record<string, number>;
+}
+
+/**
+ * A benchmark scenario: run once against the fake homeserver directly and once through the
+ * gateway, in the same process run, so that the table can show the ratio. New scenarios (policy-
+ * checked routes, logins, hooks) implement this and register in scenarios/index.ts.
+ */
+export interface Scenario {
+  /** Stable name, used on the command line and in results. */
+  name: string;
+  description: string;
+  run(target: Target, settings: BenchSettings): Promise<Measurement>;
+}

@@ -1,0 +1,129 @@
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+
+const FAKE_HOMESERVER = fileURLToPath(new URL('../fake-homeserver.js', import.meta.url));
+const CORPORAL = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/**
+ * The bench policy: the benchmark user (`@bench:localhost`, whoami's answer for every token) is
+ * managed and must be in `!bench:localhost`, so that policy-checked scenarios (send-1k) take the
+ * managed-user path of their check.
+ */
+export const BENCH_POLICY = {
+  schemaVersion: 2,
+  flags: {},
+  managedRoomIds: ['!bench:localhost'],
+  users: [{ id: '@bench:localhost', active: true, authType: 'passthrough', joinedRooms: [{ roomId: '!bench:localhost', powerLevel: 0 }] }],
+};
+
+/** A process the benchmark started. */
+export interface BenchProcess {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Forks the fake homeserver (bench/fake-homeserver.ts) and waits until it listens. */
+export function startFakeHomeserver(): Promise<BenchProcess> {
+  const child = fork(FAKE_HOMESERVER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fake homeserver exited (${code})`)));
+    child.once('message', (message: unknown) => {
+      const port = (message as { port?: number }).port;
+      if (typeof port !== 'number') return reject(new Error('fake homeserver sent no port'));
+      resolve({ pid: child.pid!, port, stop: () => stopChild(child, 'SIGTERM') });
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Options of {@link startCorporal}. */
+export interface CorporalOptions {
+  upstream: string;
+  threads: number;
+  accessLog: boolean;
+}
+
+/**
+ * Runs Corporal as operators do (`corporal serve --config …`) in front of `upstream`, with
+ * {@link BENCH_POLICY} as a `static_file` policy, and waits until the gateway proxies (the policy reached every
+ * thread). Its output goes to /dev/null (the access log, when on, is still written).
+ */
+export async function startCorporal(options: CorporalOptions): Promise<BenchProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'corporal-bench-'));
+  const port = await freePort();
+  const policyPath = join(dir, 'policy.json');
+  const configPath = join(dir, 'config.json');
+  await writeFile(policyPath, JSON.stringify(BENCH_POLICY));
+  await writeFile(configPath, JSON.stringify({
+    Matrix: {
+      HomeserverDomainName: 'localhost',
+      HomeserverApiEndpoint: options.upstream,
+      AuthSharedSecret: 'bench-shared-secret',
+      TimeoutMilliseconds: 45_000,
+    },
+    Corporal: { UserID: '@corporal:localhost' },
+    Reconciliation: { RetryIntervalMilliseconds: 30_000 },
+    HttpGateway: {
+      ListenAddress: `127.0.0.1:${port}`,
+      TimeoutMilliseconds: 60_000,
+      Threads: options.threads,
+      AccessLog: options.accessLog,
+      InternalRESTAuth: { Enabled: false },
+    },
+    HttpApi: { Enabled: false, TimeoutMilliseconds: 15_000 },
+    PolicyProvider: { Type: 'static_file', Path: policyPath },
+    Misc: { LogLevel: 'info' },
+  }));
+  // CORPORAL_BENCH_NODE_ARGS: node flags for the Corporal process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+  const nodeArgs = (process.env['CORPORAL_BENCH_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, CORPORAL, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const stop = async (): Promise<void> => {
+    await stopChild(child, 'SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`corporal exited (${child.exitCode})`);
+    try {
+      const response = await request(`http://127.0.0.1:${port}/_matrix/client/v3/joined_rooms`, { reset: true });
+      await response.body.dump();
+      if (response.statusCode === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('corporal did not start proxying within 30 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { pid: child.pid!, port, stop };
+}

@@ -1,0 +1,79 @@
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { RouteMatch } from '../router/index.js';
+import { DECISIONS, type Decision } from './decision.js';
+import type { JsonBody } from './json-body.js';
+import type { ManagedLevelsIndex } from './managed-levels-index.js';
+
+/**
+ * What the current `m.room.power_levels` (state key `""`) of a room says, read with the
+ * requester's token, plus the room's v12+ creators (unlimited power, never listed in `users`).
+ */
+export interface CurrentPowerLevels {
+  /** `content.users`, levels that are not integers (or integer strings) left out. */
+  readonly users: Readonly<Record<string, number>>;
+  /** `content.users_default` (0 when absent). */
+  readonly usersDefault: number;
+  /** The `m.room.create` sender and `additional_creators` in room versions where they have unlimited power; else empty. */
+  readonly creators: ReadonlySet<string>;
+}
+
+/**
+ * Everything a policy check may look at. Built by the pipeline once the route, the identity and
+ * (for checks with `needsBody`) the body are known. Checks are pure: their only I/O goes through
+ * the two optional functions, which the pipeline injects with timeouts of their own.
+ */
+export interface CheckInput {
+  readonly route: RouteMatch;
+  /** The request method, upper-case (HEAD as GET), as the router matched it. */
+  readonly method: string;
+  /** The user Synapse resolved the access token to (appservice masquerading applied), or null without a token. */
+  readonly userId: string | null;
+  /** The snapshot pinned for this request. */
+  readonly snapshot: PolicySnapshot;
+  /** The parsed body for checks with `needsBody: 'json'`; undefined otherwise. */
+  readonly body: JsonBody | undefined;
+  /** `Corporal.UserID`: exempt from Corporal's own rules and from the room-creation flags. */
+  readonly corporalUserId: string;
+  /** `Matrix.HomeserverDomainName`: the domain of locally registered user ids. */
+  readonly serverName: string;
+  /** Required power levels per managed room, built once per snapshot (see {@link ManagedLevelsIndex}). */
+  readonly levels: ManagedLevelsIndex;
+  /**
+   * Room alias → room id through the client directory API, or null when it does not resolve
+   * (unknown alias, error, timeout). Absent: aliases cannot be checked and are refused.
+   */
+  readonly resolveAlias?: (alias: string) => Promise<string | null>;
+  /**
+   * The room's current power levels read with the requester's token, or null when they cannot be
+   * read. Absent: power-levels changes are compared with the policy alone.
+   */
+  readonly currentPowerLevels?: (roomId: string) => Promise<CurrentPowerLevels | null>;
+}
+
+const MISSING_TOKEN: Decision = DECISIONS.missingToken;
+
+/** How one route id is policed. */
+export interface PolicyCheck {
+  /** True: no token → 401 `M_MISSING_TOKEN`. False: the check also runs for requests without one. */
+  readonly requiresToken: boolean;
+  /** `'json'`: read (bounded) and parse the body before the check; `false`: stream it untouched. */
+  readonly needsBody: 'json' | false;
+  /** The decision; a promise only when the check needs I/O (alias resolution, current power levels). */
+  check(input: CheckInput): Decision | Promise<Decision>;
+}
+
+/**
+ * A check for a route that requires a token: `check` gets the requester's user id. The pipeline
+ * answers 401 before a check runs without one; the null test only keeps the type honest (and
+ * fails closed if a caller forgets).
+ */
+export function authenticatedCheck(
+  needsBody: 'json' | false,
+  check: (input: CheckInput, userId: string) => Decision | Promise<Decision>,
+): PolicyCheck {
+  return Object.freeze({
+    requiresToken: true,
+    needsBody,
+    check: (input: CheckInput) => (input.userId === null ? MISSING_TOKEN : check(input, input.userId)),
+  });
+}

@@ -1,0 +1,160 @@
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { Identity } from '../identity/identity.js';
+import type { RequestContext } from '../request-context.js';
+import type { CheckInput, PolicyCheck } from './check-input.js';
+import type { Decision } from './decision.js';
+import type { PowerLevelsReader } from './power-levels-reader.js';
+import type { TokenState } from './token-rules.js';
+import { readBody } from '../body.js';
+import { parseJsonBody, type JsonBody } from './json-body.js';
+import { ManagedLevelsIndex } from './managed-levels-index.js';
+import { POLICY_CHECKS } from './registry.js';
+import { tokenDenial } from './token-rules.js';
+
+/** What the policy-check phase needs; built once per gateway thread by its composition root. */
+export interface CheckPhaseDeps {
+  /** `Corporal.UserID`. */
+  corporalUserId: string;
+  /** `Matrix.HomeserverDomainName`. */
+  serverName: string;
+  /** `HttpGateway.MaxInspectedBodyBytes`: a larger body on a checked route is 413 `M_TOO_LARGE`. */
+  maxBodyBytes: number;
+  /** Alias → room id (cached; see `createAliasResolver`). */
+  resolveAlias: (alias: string) => Promise<string | null>;
+  /** Current power levels as the requester (see `createPowerLevelsReader`). */
+  readPowerLevels: PowerLevelsReader;
+}
+
+/** How the phase hands a request on: the next phase, a decision to answer, an error to answer. */
+export interface CheckPhaseOutcomes {
+  /** Allowed (or not policy-checked): continue with the next phase (after-hooks, proxy). */
+  allowed(ctx: RequestContext): void;
+  /** Denied: answer with the decision's status and Matrix error. */
+  denied(ctx: RequestContext, decision: Extract<Decision, { allow: false }>): void;
+  /** Reading the body or a look-up failed unexpectedly: answer the error (answer-error.ts). */
+  failed(ctx: RequestContext, err: unknown): void;
+}
+
+const EMPTY_BODY: JsonBody = parseJsonBody(new Uint8Array(0));
+
+/**
+ * The policy-check phase of the pipeline (docs/firewall.md §1): runs after identity (and the
+ * before-hooks), for route ids in {@link POLICY_CHECKS}; every other request goes straight on.
+ *
+ * 1. Token rules ({@link tokenDenial}); a failed identity look-up is answered with its error (fail
+ *    closed: a check must never decide for an unknown requester).
+ * 2. For checks that read the body: read it, bounded (413 `M_TOO_LARGE`), into `ctx.bufferedBody`,
+ *    which is then sent upstream byte for byte instead of the stream; other bodies keep streaming.
+ * 3. The check, synchronous unless it needs a look-up; then `allowed` or `denied`.
+ *
+ * Nothing is allocated per request beyond the check input (and the body buffer where needed); the
+ * managed-levels index is built once per snapshot.
+ */
+export class CheckPhase {
+  private readonly levelsBySnapshot = new WeakMap<PolicySnapshot, ManagedLevelsIndex>();
+
+  constructor(
+    private readonly deps: CheckPhaseDeps,
+    private readonly outcomes: CheckPhaseOutcomes,
+  ) {}
+
+  /** The check for the request's route id, or undefined when the route is not policy-checked. */
+  checkFor(ctx: RequestContext): PolicyCheck | undefined {
+    return ctx.route === null ? undefined : POLICY_CHECKS.get(ctx.route.id);
+  }
+
+  /** Token rules: a denial to answer, or null. Call before the authenticated before-hooks. */
+  tokenDenial(ctx: RequestContext, check: PolicyCheck): Extract<Decision, { allow: false }> | null {
+    return tokenDenial(check, tokenStateOf(ctx.identity));
+  }
+
+  /** Runs the phase for a request whose token rules passed (see the class comment). */
+  run(ctx: RequestContext, check: PolicyCheck): void {
+    if (ctx.identity.kind === 'unresolved') {
+      this.outcomes.failed(ctx, ctx.identity.error);
+      return;
+    }
+    if (check.needsBody !== 'json') {
+      this.decide(ctx, check, undefined);
+      return;
+    }
+    if (ctx.body === null) {
+      this.decide(ctx, check, EMPTY_BODY);
+      return;
+    }
+    readBody(ctx.body, this.deps.maxBodyBytes).then(
+      (bytes) => {
+        ctx.bufferedBody = bytes;
+        if (ctx.exchange.isOpen) this.decide(ctx, check, parseJsonBody(bytes));
+      },
+      (err: unknown) => this.outcomes.failed(ctx, err),
+    );
+  }
+
+  private decide(ctx: RequestContext, check: PolicyCheck, body: JsonBody | undefined): void {
+    const decision = check.check(this.inputOf(ctx, body));
+    if (decision instanceof Promise) {
+      decision.then(
+        (settled) => {
+          if (ctx.exchange.isOpen) this.settle(ctx, settled);
+        },
+        (err: unknown) => this.outcomes.failed(ctx, err),
+      );
+    } else {
+      this.settle(ctx, decision);
+    }
+  }
+
+  private settle(ctx: RequestContext, decision: Decision): void {
+    if (decision.allow) this.outcomes.allowed(ctx);
+    else this.outcomes.denied(ctx, decision);
+  }
+
+  private inputOf(ctx: RequestContext, body: JsonBody | undefined): CheckInput {
+    const snapshot = ctx.snapshot as PolicySnapshot;
+    const route = ctx.route!;
+    const credentials = ctx.credentials;
+    const upper = ctx.method.toUpperCase();
+    return {
+      route,
+      method: upper === 'HEAD' ? 'GET' : upper,
+      userId: ctx.identity.kind === 'user' ? ctx.identity.userId : null,
+      snapshot,
+      body,
+      corporalUserId: this.deps.corporalUserId,
+      serverName: this.deps.serverName,
+      levels: this.levelsFor(snapshot),
+      resolveAlias: this.deps.resolveAlias,
+      // Only this route reads the room as the requester; other requests build no closure.
+      currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token'
+        ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token)
+        : undefined,
+    };
+  }
+
+  private levelsFor(snapshot: PolicySnapshot): ManagedLevelsIndex {
+    let levels = this.levelsBySnapshot.get(snapshot);
+    if (levels === undefined) {
+      levels = new ManagedLevelsIndex(snapshot);
+      this.levelsBySnapshot.set(snapshot, levels);
+    }
+    return levels;
+  }
+}
+
+/** The token state of an identity (a failed look-up counts as a user here: `run` answers it). */
+export function tokenStateOf(identity: Identity): TokenState {
+  switch (identity.kind) {
+    case 'anonymous':
+      return 'none';
+    case 'invalid-credentials':
+      return 'invalid';
+    case 'unknown-token':
+      return 'unknown';
+    case 'locked':
+      return 'locked';
+    case 'user':
+    case 'unresolved':
+      return 'user';
+  }
+}

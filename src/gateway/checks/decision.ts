@@ -1,0 +1,63 @@
+import { ErrCode } from '../../common/matrix-errors.js';
+
+/**
+ * The outcome of a policy check: let the request through to Synapse, or answer it locally with a
+ * Matrix error `{"errcode","error"}` and this HTTP status. Decisions are frozen constants built
+ * at module load (see {@link DECISIONS}); nothing is allocated per request.
+ */
+export type Decision =
+  | { readonly allow: true }
+  | { readonly allow: false; readonly status: number; readonly errcode: string; readonly message: string };
+
+/** A denying {@link Decision}. */
+export type Denial = Extract<Decision, { allow: false }>;
+
+/** The one allowing decision. */
+export const ALLOW: Decision = Object.freeze({ allow: true });
+
+function deny(message: string, errcode: string = ErrCode.Forbidden, status = 403): Denial {
+  return Object.freeze({ allow: false, status, errcode, message });
+}
+
+/**
+ * Every denial the checks produce. The messages of matrix-corporal's rules are its exact strings
+ * (typos included: clients and tests match on them); the `*` entries marked "Corporal" are
+ * Corporal's own rules (docs/firewall.md, migration guide).
+ */
+export const DECISIONS = Object.freeze({
+  /** 401: a policy-checked route that needs a token got none. */
+  missingToken: deny('Missing access token', ErrCode.MissingToken, 401),
+  /** 403 (matrix-corporal's status; the spec says 401): the token did not resolve to a user. */
+  unknownToken: deny('Failed mapping access token to user id', ErrCode.UnknownToken),
+  /** 401, Synapse's own answer for a locked account (Corporal locks inactive users). */
+  userLocked: deny('User account has been locked', ErrCode.UserLocked, 401),
+  /** The body of a route whose check reads it is not a JSON object (matrix-corporal's message). */
+  notJson: deny('cannot understand request body payload (not JSON)', ErrCode.BadJson),
+  deniedByPolicy: deny('Denied by policy'),
+  cannotCreateRooms: deny('Denied by policy (cannot create rooms)'),
+  cannotCreateEncryptedRooms: deny('Denied by policy (cannot create encrypted rooms)'),
+  cannotCreateUnencryptedRooms: deny('Denied by policy (cannot create unencrypted rooms)'),
+  unallowedDisplayName: deny('Denied - unallowed display name'),
+  deactivateDenied: deny('Denied'),
+  unauthenticatedPasswordReset: deny('Denied: unauthenticted password requests are not allowed on this server'),
+  passthroughPasswordChange: deny('Denied: passthrough user, but policy does not allow password changes'),
+  nonPassthroughPasswordChange: deny(
+    'Denied: non-passthrough users are always authenticated against matrix-corporal, so password resets make no sense',
+  ),
+  /** Corporal: joining or knocking on a managed room the user's policy does not list. */
+  roomNotInPolicy: deny('Denied by policy (the policy does not list you in this managed room)'),
+  /** Corporal: a room alias could not be resolved, so the room cannot be checked (fail closed). */
+  aliasUnresolvable: deny('Denied by policy (the room alias could not be resolved to check it)'),
+  /** Corporal: kicking, banning or otherwise removing a member the policy requires in the room. */
+  requiredMember: deny('Denied by policy (the policy requires this user in this room)'),
+  /** Corporal: a power-levels change that moves a managed user's level away from the policy. */
+  powerLevels: deny("Denied by policy (managed users' power levels in this room are set by the policy)"),
+  /** Corporal: upgrading a managed room (the replacement room would be unmanaged). */
+  managedRoomUpgrade: deny('Denied by policy (managed rooms cannot be upgraded)'),
+  /** Corporal: registering a user id the policy manages. */
+  reservedUserId: deny('Denied by policy (this user id is managed by the policy)'),
+  /** Corporal (matrix-corporal's login answer): an inactive managed user minting a login token. */
+  deactivatedInPolicy: deny('Deactivated in policy', ErrCode.UserDeactivated),
+  /** Corporal: a managed user changing 3PIDs while `forbid3pidChanges` is on. */
+  threepidChanges: deny('Denied by policy (3PID changes are not allowed)'),
+});

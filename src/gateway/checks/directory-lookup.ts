@@ -1,0 +1,20 @@
+import type { AliasLookup } from './alias-cache.js';
+import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
+
+/**
+ * Resolves a room alias the way Synapse does for `join/{alias}` and `knock/{alias}`: through its
+ * directory, `GET /_matrix/client/v3/directory/room/{alias}` (no token needed, so one answer serves
+ * every requester and may be cached). 200 → the room id; 404 → null (no such alias); anything else
+ * rejects, and the check refuses the request.
+ */
+export function createDirectoryLookup(options: UpstreamLookupOptions): AliasLookup {
+  return async (alias) => {
+    const answer = await getJson(options, `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, {});
+    if (answer.status === 404) return null;
+    const roomId = answer.json?.['room_id'];
+    if (answer.status !== 200 || typeof roomId !== 'string' || roomId === '') {
+      throw new Error(`directory look-up of an alias answered HTTP ${answer.status}`);
+    }
+    return roomId;
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * Policy checks of the firewalling gateway: which route ids are policed and how (docs/firewall.md).
+ * The pipeline looks a route id up in {@link POLICY_CHECKS}, applies {@link tokenDenial}, reads and
+ * parses the body when the check needs it, then runs the check.
+ */
+export { POLICY_CHECKS } from './registry.js';
+export type { CheckInput, CurrentPowerLevels, PolicyCheck } from './check-input.js';
+export { ALLOW, DECISIONS } from './decision.js';
+export type { Decision, Denial } from './decision.js';
+export { parseJsonBody } from './json-body.js';
+export type { JsonBody } from './json-body.js';
+export { ManagedLevelsIndex } from './managed-levels-index.js';
+export { tokenDenial } from './token-rules.js';
+export type { TokenState } from './token-rules.js';
+export { createAliasResolver } from './alias-cache.js';
+export type { AliasLookup, AliasResolverOptions } from './alias-cache.js';
+export { createDirectoryLookup } from './directory-lookup.js';
+export { createPowerLevelsReader } from './power-levels-reader.js';
+export type { PowerLevelsReader } from './power-levels-reader.js';
+export type { UpstreamLookupOptions } from './upstream-json.js';

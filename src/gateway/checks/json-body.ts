@@ -1,0 +1,50 @@
+/**
+ * A request body as a check sees it, decoded exactly as Synapse decodes JSON bodies
+ * (`synapse/http/servlet.py` `parse_json_value_from_request`): strict UTF-8 (an invalid byte
+ * makes the body "not JSON" instead of being replaced), a BOM is not skipped (Python's
+ * `json.JSONDecoder.decode` rejects it, and so does `JSON.parse`), and an empty body is its own
+ * case because some Synapse servlets accept it as `{}`.
+ *
+ * Why strict: a check must never read a value out of bytes that Synapse would refuse or read
+ * differently. Decoding leniently (U+FFFD replacement) could make Corporal inspect a body
+ * Synapse never executes, which is harmless, but the strictness keeps the two readings identical.
+ */
+export type JsonBody =
+  | { readonly kind: 'json'; readonly value: unknown }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'invalid' };
+
+const EMPTY: JsonBody = Object.freeze({ kind: 'empty' });
+const INVALID: JsonBody = Object.freeze({ kind: 'invalid' });
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Parses a buffered request body (already bounded in size by the caller). */
+export function parseJsonBody(bytes: Uint8Array): JsonBody {
+  if (bytes.byteLength === 0) return EMPTY;
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    return INVALID;
+  }
+  try {
+    return { kind: 'json', value: JSON.parse(text) as unknown };
+  } catch {
+    return INVALID;
+  }
+}
+
+/**
+ * The body as a JSON object, or null when it is absent, empty, not JSON or not an object (Synapse
+ * answers all of these with 400 on the routes whose checks read the body).
+ */
+export function jsonObject(body: JsonBody | undefined): Readonly<Record<string, unknown>> | null {
+  if (body === undefined || body.kind !== 'json') return null;
+  const value = body.value;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** `object[key]` if it is an own property (a body key named `__proto__` or `toString` is just a key). */
+export function ownField(object: Readonly<Record<string, unknown>>, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}

@@ -1,0 +1,35 @@
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+
+const NO_LEVELS: ReadonlyMap<string, number> = new Map();
+
+/**
+ * For each managed room, the managed users whose power level the policy enforces there, with that
+ * level: active users whose `joinedRooms` list the room and whose power levels are managed
+ * (schema-1 users are not), exactly the users the reconciler sets levels for.
+ *
+ * One instance per snapshot, owned by the gateway thread next to the pinned snapshot. A room is
+ * computed on first use (one pass over the users) and kept: power-levels changes in managed rooms
+ * are rare, and most rooms are never asked about, so nothing is built up front.
+ */
+export class ManagedLevelsIndex {
+  private readonly byRoom = new Map<string, ReadonlyMap<string, number>>();
+
+  constructor(private readonly snapshot: PolicySnapshot) {}
+
+  /** User id → required level in `roomId`; empty when the room is not managed. */
+  levelsIn(roomId: string): ReadonlyMap<string, number> {
+    if (!this.snapshot.managedRoomIds.has(roomId)) return NO_LEVELS;
+    let levels = this.byRoom.get(roomId);
+    if (levels === undefined) {
+      const computed = new Map<string, number>();
+      for (const user of this.snapshot.users.values()) {
+        if (!user.active || !user.powerLevelsManaged) continue;
+        const level = user.joinedRooms.get(roomId);
+        if (level !== undefined) computed.set(user.id, level);
+      }
+      levels = computed;
+      this.byRoom.set(roomId, levels);
+    }
+    return levels;
+  }
+}

@@ -1,0 +1,69 @@
+import type { CurrentPowerLevels } from './check-input.js';
+import { parsePowerLevel } from './power-levels-check.js';
+import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
+
+/** Reads a room's current power levels with a requester's token; null when they cannot be read. */
+export type PowerLevelsReader = (roomId: string, accessToken: string) => Promise<CurrentPowerLevels | null>;
+
+/**
+ * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
+ * unlimited power and are never listed in `m.room.power_levels` (MSC4289): "12" and later, and the
+ * "hydra" pre-release of v12. (The reconciler's observer applies the same rule.)
+ */
+export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
+  if (roomVersion === 'org.matrix.hydra.11') return true;
+  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= 12;
+}
+
+/**
+ * The current `m.room.power_levels` (state key `""`) and `m.room.create` of a room, read as the
+ * requester (`Authorization: Bearer`), so the gateway sees exactly what that user may see. A room
+ * without a power-levels event reads as no levels (`users_default` 0). Any other failure (no
+ * access, unknown room, an unreadable create event, timeout) is null: the check then compares the
+ * request with the policy alone.
+ */
+export function createPowerLevelsReader(options: UpstreamLookupOptions): PowerLevelsReader {
+  return async (roomId, accessToken) => {
+    const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`;
+    const headers = { authorization: `Bearer ${accessToken}` };
+    try {
+      const [levels, create] = await Promise.all([
+        getJson(options, `${room}/m.room.power_levels`, headers),
+        getJson(options, `${room}/m.room.create?format=event`, headers),
+      ]);
+      if (create.status !== 200 || create.json === null) return null;
+      if (levels.status === 200 && levels.json !== null) return currentLevels(levels.json, create.json);
+      if (levels.status === 404 && levels.json?.['errcode'] === 'M_NOT_FOUND') return currentLevels({}, create.json);
+      return null;
+    } catch {
+      return null;
+    }
+  };
+}
+
+function currentLevels(content: Record<string, unknown>, createEvent: Record<string, unknown>): CurrentPowerLevels {
+  const users: Record<string, number> = {};
+  const listed = content['users'];
+  if (typeof listed === 'object' && listed !== null && !Array.isArray(listed)) {
+    for (const [userId, value] of Object.entries(listed)) {
+      const level = parsePowerLevel(value);
+      if (!Number.isNaN(level)) users[userId] = level;
+    }
+  }
+  const usersDefault = content['users_default'] === undefined ? 0 : parsePowerLevel(content['users_default']);
+  return { users, usersDefault: Number.isNaN(usersDefault) ? 0 : usersDefault, creators: creatorsOf(createEvent) };
+}
+
+function creatorsOf(createEvent: Record<string, unknown>): ReadonlySet<string> {
+  const creators = new Set<string>();
+  const content = createEvent['content'];
+  if (typeof content !== 'object' || content === null) return creators;
+  const version = (content as Record<string, unknown>)['room_version'];
+  // Rooms created before room versions existed carry none: version "1".
+  if (!creatorsHaveUnlimitedPower(typeof version === 'string' ? version : '1')) return creators;
+  const sender = createEvent['sender'];
+  if (typeof sender === 'string' && sender !== '') creators.add(sender);
+  const additional = (content as Record<string, unknown>)['additional_creators'];
+  if (Array.isArray(additional)) for (const creator of additional) if (typeof creator === 'string') creators.add(creator);
+  return creators;
+}

@@ -1,0 +1,51 @@
+import type { RouteId } from '../router/index.js';
+import type { PolicyCheck } from './check-input.js';
+import { authenticatedCheck } from './check-input.js';
+import { ALLOW } from './decision.js';
+import { accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
+import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
+import { roomCreate, roomStateEncryption, roomUpgrade } from './room-creation-checks.js';
+import {
+  roomJoin, roomJoinOrKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
+} from './room-membership-checks.js';
+import { roomStatePowerLevels } from './power-levels-check.js';
+
+/**
+ * `room.send` (matrix-corporal route 6): always allowed. Being policy-checked means it needs a
+ * token, and the policy-checked hook events fire for it.
+ */
+const roomSend: PolicyCheck = authenticatedCheck(false, () => ALLOW);
+
+/**
+ * The policy check of every policed route id, built once at module load. A route id that is not a
+ * key here is not policy-checked: it goes through the catch-all (hooks, then proxy).
+ *
+ * Each route id stands for one Synapse action under every prefix, encoding, txn form and trailing
+ * slash (the router folds those), so one entry polices every way of reaching that action.
+ */
+export const POLICY_CHECKS: ReadonlyMap<RouteId, PolicyCheck> = new Map<RouteId, PolicyCheck>([
+  // matrix-corporal's ten routes
+  ['room.leave', roomLeave],
+  ['room.kick', roomKickOrBan],
+  ['room.state.member', roomStateMember],
+  ['room.state.encryption', roomStateEncryption],
+  ['room.create', roomCreate],
+  ['room.send', roomSend],
+  ['profile.displayname.set', profileDisplayName],
+  ['profile.avatar_url.set', profileAvatarUrl],
+  ['account.deactivate', accountDeactivate],
+  ['account.password', accountPassword],
+  // Corporal's rules for the gaps matrix-corporal left to hooks
+  ['room.ban', roomKickOrBan],
+  ['room.join', roomJoin],
+  ['room.join_by_alias', roomJoinOrKnockByIdOrAlias],
+  ['room.knock', roomJoinOrKnockByIdOrAlias],
+  ['room.state.power_levels', roomStatePowerLevels],
+  ['room.upgrade', roomUpgrade],
+  ['register', register],
+  ['login.get_token', loginGetToken],
+  ['account.3pid.add', accountThreepid],
+  ['account.3pid.bind', accountThreepid],
+  ['account.3pid.unbind', accountThreepid],
+  ['account.3pid.delete', accountThreepid],
+]);

@@ -1,0 +1,143 @@
+import t, { type Test } from 'tap';
+import { login, matrixCall, matrixRequest, passwordLoginBody, whoami } from '../../support/matrix-client.js';
+import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser } from '../../support/firewall-scenario.js';
+
+/**
+ * Profile, account, registration, login-token and token rules through the real gateway in front of
+ * a real Synapse (registration open, login tokens from an existing session enabled): every denial
+ * in every form leaves the profile, password, 3PIDs and accounts as they were; allowed actions
+ * really change them.
+ */
+
+const s = await startFirewallScenario({
+  enableRegistration: true,
+  extraConfig: { login_via_existing_session: { enabled: true, require_ui_auth: false, token_timeout: '5m' } },
+});
+t.teardown(() => s.stop());
+const { users } = s;
+const hs = s.hs;
+
+const forbidden = (error: string) => ({ errcode: 'M_FORBIDDEN', error });
+const DENIED_BY_POLICY = forbidden('Denied by policy');
+
+async function allDenied(tt: Test, user: ScenarioUser | null, variants: readonly RequestVariant[], body: unknown, status: number, expected: unknown): Promise<void> {
+  for (const variant of variants) {
+    const response = await s.viaGateway(user, variant.method, variant.path, body);
+    tt.same([response.status, response.json], [status, expected], `${variant.label}: ${variant.path}`);
+  }
+}
+
+async function ok(tt: Test, user: ScenarioUser | null, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await s.viaGateway(user, method, path, body);
+  tt.equal(response.status, 200, `${user} ${method} ${path}: ${response.text}`);
+  return (response.json ?? {}) as Record<string, unknown>;
+}
+
+async function profileField(user: ScenarioUser, field: string): Promise<unknown> {
+  const response = await matrixRequest(hs.baseUrl, 'GET', `/_matrix/client/v3/profile/${encodeURIComponent(users[user].userId)}/${field}`);
+  return response.status === 404 ? null : ((response.json as Record<string, unknown>)[field] ?? null);
+}
+
+t.test('display names and avatars of managed users', async (t) => {
+  const own = (key: string, user: ScenarioUser = 'alice') => requestVariants({ method: 'PUT', template: 'profile/{userId}/{key}', params: { userId: users[user].userId, key } });
+  const encodedKey = ['r0', 'v3', 'unstable'].map((prefix) => ({
+    method: 'PUT', path: `/_matrix/client/${prefix}/profile/${encodeURIComponent(users.alice.userId)}/display%6Eame`, label: `${prefix} encoded key`,
+  }));
+  const deletes = ['r0', 'v3'].map((prefix) => ({ method: 'DELETE', path: `/_matrix/client/${prefix}/profile/${encodeURIComponent(users.alice.userId)}/displayname`, label: `${prefix} DELETE` }));
+  await ok(t, 'corporal', 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(users.alice.userId)}/displayname`, { displayname: 'Alice' });
+  await allDenied(t, 'alice', [...own('displayname'), ...encodedKey, ...deletes], { displayname: 'Mallory' }, 403, DENIED_BY_POLICY);
+  await allDenied(t, 'pat', own('avatar_url', 'pat'), { avatar_url: 'mxc://elsewhere/x' }, 403, DENIED_BY_POLICY);
+  t.equal(await profileField('alice', 'displayname'), 'Alice', 'display name unchanged');
+  t.equal(await profileField('pat', 'avatar_url'), null, 'avatar unchanged');
+  await ok(t, 'bob', 'PUT', `/_matrix/client/r0/profile/${encodeURIComponent(users.bob.userId)}/displayname`, { displayname: '[x] Bob' });
+  t.equal(await profileField('bob', 'displayname'), '[x] Bob', 'unmanaged users are not restricted');
+
+  await s.setPolicy({ allowCustomUserDisplayNames: true, allowCustomUserAvatars: true });
+  await allDenied(t, 'alice', [...own('displayname'), ...encodedKey], { displayname: 'A [x] lice' }, 403, forbidden('Denied - unallowed display name'));
+  t.equal(await profileField('alice', 'displayname'), 'Alice');
+  await ok(t, 'alice', 'PUT', encodedKey[1]!.path, { displayname: 'Alice Liddell' });
+  t.equal(await profileField('alice', 'displayname'), 'Alice Liddell', 'allowed by the flag');
+  await ok(t, 'pat', 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(users.pat.userId)}/avatar_url`, { avatar_url: 'mxc://elsewhere/x' });
+  t.equal(await profileField('pat', 'avatar_url'), 'mxc://elsewhere/x');
+  await s.setPolicy();
+});
+
+t.test('deactivation and passwords', async (t) => {
+  const auth = (user: ScenarioUser) => ({ auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: users[user].userId }, password: `${user}-pw` } });
+  await allDenied(t, 'alice', requestVariants({ method: 'POST', template: 'account/deactivate', params: {}, prefixes: ['r0', 'v3', 'unstable'] }), auth('alice'), 403, forbidden('Denied'));
+  t.equal((await whoami(hs.baseUrl, users.alice.accessToken)).userId, users.alice.userId, 'alice is still active');
+
+  const password = requestVariants({ method: 'POST', template: 'account/password', params: {}, prefixes: ['r0', 'v3', 'unstable'] });
+  await allDenied(t, 'alice', password, { new_password: 'changed', logout_devices: false, ...auth('alice') }, 403,
+    forbidden('Denied: non-passthrough users are always authenticated against matrix-corporal, so password resets make no sense'));
+  await allDenied(t, 'pat', password, { new_password: 'changed', logout_devices: false, ...auth('pat') }, 403,
+    forbidden('Denied: passthrough user, but policy does not allow password changes'));
+  await allDenied(t, null, password, { new_password: 'changed' }, 403, forbidden('Denied: unauthenticted password requests are not allowed on this server'));
+  await login(hs.baseUrl, passwordLoginBody('alice', 'alice-pw'));
+  await login(hs.baseUrl, passwordLoginBody('pat', 'pat-pw'));
+  t.pass('old passwords still work');
+
+  await s.setPolicy({ allowCustomPassthroughUserPasswords: true });
+  await ok(t, 'pat', 'POST', '/_matrix/client/v3/account/password', { new_password: 'pat-pw-2', logout_devices: false, ...auth('pat') });
+  await login(hs.baseUrl, passwordLoginBody('pat', 'pat-pw-2'));
+  t.pass('the flag lets a passthrough user change the password');
+  await ok(t, 'bob', 'POST', '/_matrix/client/r0/account/deactivate', auth('bob'));
+  const gone = await matrixRequest(hs.baseUrl, 'POST', '/_matrix/client/v3/login', { body: passwordLoginBody('bob', 'bob-pw') });
+  t.equal(gone.status, 403, 'an unmanaged user may deactivate themselves');
+  await s.setPolicy();
+});
+
+t.test('3PIDs', async (t) => {
+  const email = { medium: 'email', address: 'alice@example.org' };
+  await matrixCall(hs.baseUrl, 'PUT', `/_synapse/admin/v2/users/${encodeURIComponent(users.alice.userId)}`, { token: users.corporal.accessToken, body: { threepids: [email] } });
+  const threepids = async () => (await matrixCall<{ threepids: unknown[] }>(hs.baseUrl, 'GET', '/_matrix/client/v3/account/3pid', { token: users.alice.accessToken })).threepids.length;
+  t.equal(await threepids(), 1);
+  await s.setPolicy({ forbid3pidChanges: true });
+  const denied = forbidden('Denied by policy (3PID changes are not allowed)');
+  for (const action of ['add', 'bind', 'unbind', 'delete']) {
+    await allDenied(t, 'alice', requestVariants({ method: 'POST', template: `account/3pid/${action}`, params: {}, prefixes: ['r0', 'v3'] }), { ...email, sid: 's', client_secret: 'c' }, 403, denied);
+  }
+  await allDenied(t, 'alice', requestVariants({ method: 'POST', template: 'account/3pid', params: {}, prefixes: ['v3'] }), { three_pid_creds: { sid: 's', client_secret: 'c' } }, 403, denied);
+  t.equal(await threepids(), 1, 'the address is still there');
+  await s.setPolicy();
+  await ok(t, 'alice', 'POST', '/_matrix/client/v3/account/3pid/delete', email);
+  t.equal(await threepids(), 0, 'without the flag the change goes through');
+});
+
+t.test('registration of managed ids', async (t) => {
+  const exists = async (localpart: string) =>
+    (await matrixRequest(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(`@${localpart}:${hs.serverName}`)}`, { token: users.corporal.accessToken })).status === 200;
+  const register = requestVariants({ method: 'POST', template: 'register', params: {}, prefixes: ['r0', 'v3', 'unstable'] });
+  for (const username of ['dave', 'DAVE', 'Alice']) {
+    await allDenied(t, null, register, { username, password: 'pw', auth: { type: 'm.login.dummy' } }, 403, forbidden('Denied by policy (this user id is managed by the policy)'));
+  }
+  t.notOk(await exists('dave'), 'dave was not registered');
+  const registered = await ok(t, null, 'POST', '/_matrix/client/v3/register', { username: 'erin', password: 'pw', auth: { type: 'm.login.dummy' } });
+  t.equal(registered['user_id'], `@erin:${hs.serverName}`);
+  t.ok(await exists('erin'), 'other ids register normally');
+});
+
+t.test('login tokens of inactive managed users', async (t) => {
+  await s.setPolicy({}, { carol: { active: false } });
+  const variants = requestVariants({ method: 'POST', template: 'login/get_token', params: {}, prefixes: ['v1', 'v3'] })
+    .concat(requestVariants({ method: 'POST', template: 'login/token', params: {}, prefixes: ['unstable/org.matrix.msc3882'] }));
+  await allDenied(t, 'carol', variants, {}, 403, { errcode: 'M_USER_DEACTIVATED', error: 'Deactivated in policy' });
+  const minted = await ok(t, 'alice', 'POST', '/_matrix/client/v1/login/get_token', {});
+  t.type(minted['login_token'], 'string', 'active users mint login tokens');
+  const session = await login(hs.baseUrl, { type: 'm.login.token', token: minted['login_token'] });
+  t.equal(session.userId, users.alice.userId);
+  await s.setPolicy();
+});
+
+t.test('token rules on policy-checked routes', async (t) => {
+  const leave = `/_matrix/client/v3/rooms/${encodeURIComponent(s.rooms.managed)}/leave`;
+  const none = await s.viaGateway(null, 'POST', leave, {});
+  t.same([none.status, none.json], [401, { errcode: 'M_MISSING_TOKEN', error: 'Missing access token' }]);
+  const unknown = await matrixRequest(s.gateway.baseUrl, 'POST', leave, { token: 'not-a-token', body: {} });
+  t.same([unknown.status, unknown.json], [403, { errcode: 'M_UNKNOWN_TOKEN', error: 'Failed mapping access token to user id' }]);
+  const mixed = await matrixRequest(s.gateway.baseUrl, 'POST', leave, { token: users.bob.accessToken, query: { access_token: users.bob.accessToken }, body: {} });
+  t.same([mixed.status, (mixed.json as { errcode?: string }).errcode], [401, 'M_MISSING_TOKEN'], 'malformed credentials');
+  const viaQuery = await matrixRequest(s.gateway.baseUrl, 'POST', leave, { query: { access_token: users.alice.accessToken }, body: {} });
+  t.same([viaQuery.status, viaQuery.json], [403, DENIED_BY_POLICY], 'a token in the query string is the same user');
+  t.equal(await s.membershipOf(s.rooms.managed, 'alice'), 'join');
+});

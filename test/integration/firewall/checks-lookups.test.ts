@@ -1,0 +1,87 @@
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { createDirectoryLookup } from '../../../src/gateway/checks/directory-lookup.js';
+import { createPowerLevelsReader } from '../../../src/gateway/checks/power-levels-reader.js';
+import { createRoom, matrixCall, registerUser } from '../../support/matrix-client.js';
+import { startSynapse } from '../../support/start-synapse.js';
+
+/**
+ * The checks' own upstream look-ups against a real Synapse 1.163.2: alias resolution through the
+ * client directory API and the current power levels (plus v12 creators) read as the requester.
+ */
+
+const hs = await startSynapse();
+t.teardown(() => hs.stop());
+const pool = new Pool(hs.baseUrl, { connections: 4 });
+t.teardown(() => pool.close());
+const options = { dispatcher: pool, basePath: '', timeoutMs: 5000 };
+
+const alice = await registerUser(hs, { localpart: 'alice', password: 'pw' });
+const bob = await registerUser(hs, { localpart: 'bob', password: 'pw' });
+
+t.test('aliases resolve through the directory; unknown ones are null', async (t) => {
+  const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_alias_name: 'lookup' });
+  const lookup = createDirectoryLookup(options);
+  t.equal(await lookup(`#lookup:${hs.serverName}`), roomId);
+  t.equal(await lookup(`#nothing:${hs.serverName}`), null);
+  await t.rejects(lookup('not-an-alias'), 'Synapse answers 400 to a malformed alias');
+});
+
+t.test('a failing homeserver rejects instead of answering "no such alias"', async (t) => {
+  const dead = new Pool('http://127.0.0.1:9', { connections: 1 });
+  t.teardown(() => dead.close());
+  await t.rejects(createDirectoryLookup({ dispatcher: dead, basePath: '', timeoutMs: 2000 })(`#lookup:${hs.serverName}`));
+});
+
+t.test('a homeserver that never finishes its answer: the look-ups give up at their deadline', async (t) => {
+  // Headers at once, then a body that trickles forever: undici's per-chunk body timeout alone would never fire.
+  const stalled = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"room_id":');
+    const timer = setInterval(() => res.write(' '), 50);
+    res.on('close', () => clearInterval(timer));
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => stalled.close(() => resolve())));
+  const slow = new Pool(`http://127.0.0.1:${(stalled.address() as AddressInfo).port}`, { connections: 2 });
+  t.teardown(() => slow.destroy());
+  const stalledOptions = { dispatcher: slow, basePath: '', timeoutMs: 500 };
+  await t.rejects(createDirectoryLookup(stalledOptions)(`#lookup:${hs.serverName}`));
+  t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', 'token'), null);
+});
+
+t.test('power levels of a v11 room: users and users_default, no creators', async (t) => {
+  const roomId = await createRoom(hs.baseUrl, alice.accessToken, {
+    room_version: '11',
+    invite: [bob.userId],
+    power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 42 }, users_default: 3 },
+  });
+  const read = createPowerLevelsReader(options);
+  const levels = await read(roomId, alice.accessToken);
+  t.same(levels && { users: levels.users, usersDefault: levels.usersDefault, creators: [...levels.creators] }, {
+    users: { [alice.userId]: 100, [bob.userId]: 42 },
+    usersDefault: 3,
+    creators: [],
+  });
+  t.equal(await read(roomId, bob.accessToken), null, 'bob is only invited: Synapse refuses him the state');
+  t.equal(await read('!nosuchroom:' + hs.serverName, alice.accessToken), null);
+});
+
+t.test('v12 rooms: the creator and additional creators', async (t) => {
+  const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_version: '12', creation_content: { additional_creators: [bob.userId] } });
+  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken);
+  t.same(levels && [...levels.creators].sort(), [alice.userId, bob.userId].sort());
+  t.notOk(levels && Object.hasOwn(levels.users, alice.userId), 'creators are not listed in users');
+});
+
+t.test('what the reader sees matches what Synapse stores after a change', async (t) => {
+  const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_version: '10' });
+  const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels`;
+  const content = await matrixCall<Record<string, unknown>>(hs.baseUrl, 'GET', path, { token: alice.accessToken });
+  await matrixCall(hs.baseUrl, 'PUT', path, { token: alice.accessToken, body: { ...content, users: { [alice.userId]: 100, [bob.userId]: 7 }, users_default: 1 } });
+  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken);
+  t.same(levels?.users, { [alice.userId]: 100, [bob.userId]: 7 });
+  t.equal(levels?.usersDefault, 1);
+});

@@ -1,0 +1,122 @@
+import t, { type Test } from 'tap';
+import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser, type VariantSpec } from '../../support/firewall-scenario.js';
+
+/**
+ * Membership checks through the real gateway in front of a real Synapse: every denial is tried in
+ * every form (prefix, encoding, txn form, trailing slash) and must be answered 403 with the exact
+ * error while Synapse's memberships stay as they were; every allowed action must really happen.
+ */
+
+const s = await startFirewallScenario();
+t.teardown(() => s.stop());
+const { rooms, users } = s;
+
+const DENIED_BY_POLICY = { errcode: 'M_FORBIDDEN', error: 'Denied by policy' };
+const REQUIRED_MEMBER = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (the policy requires this user in this room)' };
+const NOT_LISTED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (the policy does not list you in this managed room)' };
+const UNRESOLVABLE = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (the room alias could not be resolved to check it)' };
+
+/** The memberships the denials must leave untouched. */
+async function memberships(): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const room of ['managed', 'open', 'knockable'] as const) {
+    for (const user of ['alice', 'pat', 'carol', 'bob'] as const) out[`${room}/${user}`] = await s.membershipOf(rooms[room], user);
+  }
+  return out;
+}
+
+/** Sends every variant as `user`; each must be denied with `expected`. */
+async function allDenied(tt: Test, user: ScenarioUser, variants: readonly RequestVariant[], body: unknown, expected: { errcode: string; error: string }): Promise<void> {
+  for (const variant of variants) {
+    const response = await s.viaGateway(user, variant.method, variant.path, body);
+    tt.equal(response.status, 403, `${variant.label}: ${variant.path}`);
+    tt.same(response.json, expected, `${variant.label}: body`);
+  }
+}
+
+const before = await memberships();
+t.same(before, {
+  'managed/alice': 'join', 'managed/pat': 'join', 'managed/carol': null, 'managed/bob': 'join',
+  'open/alice': null, 'open/pat': null, 'open/carol': null, 'open/bob': 'join',
+  'knockable/alice': null, 'knockable/pat': null, 'knockable/carol': null, 'knockable/bob': null,
+}, 'scenario memberships');
+
+const roomSpec = (template: string, roomId: string, extra: Partial<VariantSpec> = {}): VariantSpec =>
+  ({ method: 'POST', template, params: { roomId }, txn: true, ...extra });
+
+t.test('denials leave Synapse untouched, in every form', async (t) => {
+  t.test('a managed user cannot leave a required room', async (t) => {
+    await allDenied(t, 'alice', requestVariants(roomSpec('rooms/{roomId}/leave', rooms.managed)), {}, DENIED_BY_POLICY);
+  });
+  t.test('nor kick or ban themselves out of it', async (t) => {
+    for (const action of ['kick', 'ban']) {
+      await allDenied(t, 'pat', requestVariants(roomSpec(`rooms/{roomId}/${action}`, rooms.managed)), { user_id: users.pat.userId }, DENIED_BY_POLICY);
+    }
+  });
+  t.test('nobody but the corporal user removes a required member', async (t) => {
+    for (const action of ['kick', 'ban']) {
+      await allDenied(t, 'bob', requestVariants(roomSpec(`rooms/{roomId}/${action}`, rooms.managed)), { user_id: users.alice.userId, reason: 'x' }, REQUIRED_MEMBER);
+    }
+  });
+  t.test('nor through the state API', async (t) => {
+    const spec: VariantSpec = {
+      method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}',
+      params: { roomId: rooms.managed, eventType: 'm.room.member', stateKey: users.alice.userId },
+    };
+    for (const membership of ['leave', 'ban', 'kick']) await allDenied(t, 'bob', requestVariants(spec), { membership }, REQUIRED_MEMBER);
+    await allDenied(t, 'alice', requestVariants(spec), { membership: 'leave' }, DENIED_BY_POLICY);
+    await allDenied(t, 'alice', requestVariants(spec), { membership: 'join', displayname: 'Renamed' }, DENIED_BY_POLICY);
+  });
+  t.test('a managed user cannot join a managed room the policy does not list', async (t) => {
+    await allDenied(t, 'alice', requestVariants(roomSpec('rooms/{roomId}/join', rooms.open)), {}, NOT_LISTED);
+    await allDenied(t, 'carol', requestVariants(roomSpec('rooms/{roomId}/join', rooms.managed)), {}, NOT_LISTED);
+    await allDenied(t, 'carol', requestVariants({ method: 'POST', template: 'join/{id}', params: { id: rooms.open }, txn: true }), {}, NOT_LISTED);
+    await allDenied(t, 'carol', requestVariants({ method: 'POST', template: 'join/{id}', params: { id: s.aliases.open }, txn: true }), {}, NOT_LISTED);
+    const state: VariantSpec = { method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: rooms.open, eventType: 'm.room.member', stateKey: users.carol.userId } };
+    await allDenied(t, 'carol', requestVariants(state), { membership: 'join' }, NOT_LISTED);
+  });
+  t.test('nor knock on one', async (t) => {
+    const prefixes = ['r0', 'v3', 'unstable'];
+    await allDenied(t, 'carol', requestVariants({ method: 'POST', template: 'knock/{id}', params: { id: rooms.knockable }, prefixes }), { reason: 'please' }, NOT_LISTED);
+    const state: VariantSpec = { method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: rooms.knockable, eventType: 'm.room.member', stateKey: users.carol.userId } };
+    await allDenied(t, 'carol', requestVariants(state), { membership: 'knock' }, NOT_LISTED);
+  });
+  t.test('an alias that does not resolve is refused to managed users', async (t) => {
+    await allDenied(t, 'carol', requestVariants({ method: 'POST', template: 'join/{id}', params: { id: `#nowhere:${s.hs.serverName}` } }), {}, UNRESOLVABLE);
+  });
+  t.same(await memberships(), before, 'no membership changed');
+});
+
+t.test('allowed actions happen', async (t) => {
+  // Through the gateway, checking Synapse afterwards.
+  const expectOk = async (user: ScenarioUser, method: string, path: string, body: unknown = {}): Promise<void> => {
+    const response = await s.viaGateway(user, method, path, body);
+    t.equal(response.status, 200, `${user} ${method} ${path}: ${response.text}`);
+  };
+  await expectOk('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(s.aliases.free)}`);
+  t.equal(await s.membershipOf(rooms.free, 'carol'), 'join', 'carol joined an unmanaged room by alias');
+  await expectOk('carol', 'POST', `/_matrix/client/unstable/rooms/${encodeURIComponent(rooms.free)}/leave`);
+  t.equal(await s.membershipOf(rooms.free, 'carol'), 'leave', 'and left it');
+  await expectOk('bob', 'POST', `/_matrix/client/r0/knock/${encodeURIComponent(rooms.knockable)}`, { reason: 'hi' });
+  t.equal(await s.membershipOf(rooms.knockable, 'bob'), 'knock', 'an unmanaged user may knock on a managed room');
+  await expectOk('bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.open)}/leave/t-bob-1`);
+  t.equal(await s.membershipOf(rooms.open, 'bob'), 'leave', 'an unmanaged user may leave a managed room');
+  await expectOk('bob', 'POST', `/_matrix/client/api/v1/join/${encodeURIComponent(s.aliases.open)}`);
+  t.equal(await s.membershipOf(rooms.open, 'bob'), 'join', 'and join it again by alias');
+  await expectOk('corporal', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}/kick`, { user_id: users.pat.userId });
+  t.equal(await s.membershipOf(rooms.managed, 'pat'), 'leave', 'the corporal user may remove a required member');
+  await expectOk('bob', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}/ban`, { user_id: users.carol.userId });
+  t.equal(await s.membershipOf(rooms.managed, 'carol'), 'ban', 'banning someone the policy does not require there is left to Synapse');
+  await expectOk('bob', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}/unban`, { user_id: users.carol.userId });
+  t.equal(await s.membershipOf(rooms.managed, 'carol'), 'leave');
+});
+
+t.test('the policy decides, not the snapshot at start: listing carol in a room lets her in', async (t) => {
+  await s.setPolicy({}, { carol: { joinedRooms: [{ roomId: rooms.managed, powerLevel: 0 }] } });
+  const response = await s.viaGateway('carol', 'POST', `/_matrix/client/unstable/rooms/${encodeURIComponent(rooms.managed)}/join`, {});
+  t.equal(response.status, 200, response.text);
+  t.equal(await s.membershipOf(rooms.managed, 'carol'), 'join');
+  const leave = await s.viaGateway('carol', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}/leave`, {});
+  t.same([leave.status, leave.json], [403, DENIED_BY_POLICY], 'and now she may not leave');
+  await s.setPolicy();
+});

@@ -1,0 +1,144 @@
+import t, { type Test } from 'tap';
+import { matrixCall } from '../../support/matrix-client.js';
+import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser } from '../../support/firewall-scenario.js';
+
+/**
+ * Room creation, encryption, power levels, upgrades and sending through the real gateway in front
+ * of a real Synapse: every denial in every form leaves Synapse's rooms, encryption state and power
+ * levels as they were; every allowed action really changes them.
+ */
+
+const s = await startFirewallScenario();
+t.teardown(() => s.stop());
+const { rooms, users } = s;
+
+const forbidden = (error: string) => ({ errcode: 'M_FORBIDDEN', error });
+const CANNOT_CREATE = forbidden('Denied by policy (cannot create rooms)');
+const CANNOT_ENCRYPT = forbidden('Denied by policy (cannot create encrypted rooms)');
+const CANNOT_UNENCRYPTED = forbidden('Denied by policy (cannot create unencrypted rooms)');
+const POWER_LEVELS = forbidden("Denied by policy (managed users' power levels in this room are set by the policy)");
+const UPGRADE = forbidden('Denied by policy (managed rooms cannot be upgraded)');
+const ENCRYPTION_STATE = [{ type: 'm.room.encryption', state_key: '', content: { algorithm: 'm.megolm.v1.aes-sha2' } }];
+
+async function roomCount(): Promise<number> {
+  const listed = await matrixCall<{ total_rooms: number }>(s.hs.baseUrl, 'GET', '/_synapse/admin/v1/rooms?limit=1', { token: users.corporal.accessToken });
+  return listed.total_rooms;
+}
+
+async function allDenied(tt: Test, user: ScenarioUser, variants: readonly RequestVariant[], body: unknown, expected: unknown): Promise<void> {
+  for (const variant of variants) {
+    const response = await s.viaGateway(user, variant.method, variant.path, body);
+    tt.same([response.status, response.json], [403, expected], `${variant.label}: ${variant.path}`);
+  }
+}
+
+async function ok(tt: Test, user: ScenarioUser, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await s.viaGateway(user, method, path, body);
+  tt.equal(response.status, 200, `${user} ${method} ${path}: ${response.text}`);
+  return (response.json ?? {}) as Record<string, unknown>;
+}
+
+const createRoomVariants = requestVariants({ method: 'POST', template: 'createRoom', params: {}, txn: true });
+
+t.test('room creation flags', async (t) => {
+  const count = await roomCount();
+  await s.setPolicy({ forbidRoomCreation: true });
+  await allDenied(t, 'alice', createRoomVariants, {}, CANNOT_CREATE);
+  await allDenied(t, 'bob', createRoomVariants, { initial_state: ENCRYPTION_STATE }, CANNOT_CREATE);
+  t.equal(await roomCount(), count, 'no room was created');
+  const created = await ok(t, 'corporal', 'POST', '/_matrix/client/unstable/createRoom', {});
+  t.equal(await roomCount(), count + 1, 'the corporal user is exempt');
+  t.type(created['room_id'], 'string');
+
+  await s.setPolicy({ forbidEncryptedRoomCreation: true });
+  await allDenied(t, 'bob', createRoomVariants, { initial_state: ENCRYPTION_STATE }, CANNOT_ENCRYPT);
+  await allDenied(t, 'alice', createRoomVariants, { initial_state: [{ ...ENCRYPTION_STATE[0], state_key: 'x' }] }, CANNOT_ENCRYPT);
+  t.equal(await roomCount(), count + 1);
+  await ok(t, 'alice', 'PUT', '/_matrix/client/r0/createRoom/t-alice-1', { name: 'plain' });
+  t.equal(await roomCount(), count + 2, 'an unencrypted room is fine');
+
+  await s.setPolicy({ forbidUnencryptedRoomCreation: true }, { alice: { forbidUnencryptedRoomCreation: false } });
+  await allDenied(t, 'bob', createRoomVariants, {}, CANNOT_UNENCRYPTED);
+  t.equal(await roomCount(), count + 2);
+  await ok(t, 'alice', 'POST', '/_matrix/client/v3/createRoom', {});
+  const encrypted = await ok(t, 'bob', 'POST', '/_matrix/client/api/v1/createRoom', { initial_state: ENCRYPTION_STATE });
+  t.equal(await roomCount(), count + 4, "alice's override; bob's encrypted room");
+  t.same(await s.stateOf(encrypted['room_id'] as string, 'm.room.encryption'), ENCRYPTION_STATE[0]?.content);
+  await s.setPolicy();
+});
+
+t.test('turning encryption on', async (t) => {
+  await s.setPolicy({ forbidEncryptedRoomCreation: true });
+  const content = { algorithm: 'm.megolm.v1.aes-sha2' };
+  const noKey = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: rooms.free, eventType: 'm.room.encryption' } });
+  const withKey = (stateKey: string) => requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: rooms.free, eventType: 'm.room.encryption', stateKey } });
+  t.ok(noKey.some((v) => v.path.includes('/state/m%2Eroom%2Eencryption')), 'the encoded event type is among the variants');
+  for (const user of ['bob', 'alice'] as const) {
+    await allDenied(t, user, noKey, content, CANNOT_ENCRYPT);
+    await allDenied(t, user, withKey(''), content, CANNOT_ENCRYPT);
+    await allDenied(t, user, withKey('x'), content, CANNOT_ENCRYPT);
+  }
+  t.equal(await s.stateOf(rooms.free, 'm.room.encryption'), null, 'the room is still unencrypted');
+  t.equal(await s.stateOf(rooms.free, 'm.room.encryption', 'x'), null);
+  await ok(t, 'corporal', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.free)}/state/m.room.encryption/`, content);
+  t.same(await s.stateOf(rooms.free, 'm.room.encryption'), content, 'the corporal user is exempt');
+  await s.setPolicy();
+});
+
+t.test('power levels in a managed room', async (t) => {
+  const path = (prefix: string) => `/_matrix/client/${prefix}/rooms/${encodeURIComponent(rooms.managed)}/state/m.room.power_levels`;
+  const current = async () => (await s.stateOf(rooms.managed, 'm.room.power_levels')) as { users: Record<string, number>; [key: string]: unknown };
+  const before = await current();
+  t.same(before.users, { [users.corporal.userId]: 100, [users.alice.userId]: 50, [users.bob.userId]: 100 });
+  const withUsers = (levels: Record<string, number>, extra: Record<string, unknown> = {}) => ({ ...before, ...extra, users: { ...before.users, ...levels } });
+  const variants = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: rooms.managed, eventType: 'm.room.power_levels', stateKey: '' } })
+    .concat(requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: rooms.managed, eventType: 'm.room.power_levels' } }));
+  await allDenied(t, 'bob', variants, withUsers({ [users.alice.userId]: 0 }), POWER_LEVELS);
+  await allDenied(t, 'bob', variants, withUsers({ [users.pat.userId]: 100 }), POWER_LEVELS);
+  await allDenied(t, 'bob', variants.slice(0, 4), withUsers({}, { users_default: 10 }), POWER_LEVELS);
+  await allDenied(t, 'alice', variants.slice(0, 4), withUsers({ [users.alice.userId]: 100 }), POWER_LEVELS);
+  t.same(await current(), before, 'power levels unchanged');
+
+  await ok(t, 'bob', 'PUT', path('v3'), withUsers({}, { events: { ...(before['events'] as object), 'm.room.topic': 100 } }));
+  t.equal(((await current())['events'] as Record<string, number>)['m.room.topic'], 100, 'an edit that keeps the policy levels goes through');
+
+  // Drift the room directly at Synapse (as if set before the policy said otherwise).
+  await matrixCall(s.hs.baseUrl, 'PUT', path('v3'), { token: users.corporal.accessToken, body: withUsers({ [users.alice.userId]: 75 }) });
+  const drifted = await current();
+  await ok(t, 'bob', 'PUT', path('r0'), { ...drifted, state_default: 60 });
+  t.equal((await current())['state_default'], 60, "an edit that leaves a drifted level as it is goes through (the current event is read)");
+  const response = await s.viaGateway('bob', 'PUT', path('unstable'), { ...drifted, users: { ...drifted.users, [users.alice.userId]: 80 } });
+  t.same([response.status, response.json], [403, POWER_LEVELS], 'moving a drifted level elsewhere is not');
+  t.equal((await current()).users[users.alice.userId], 75);
+  await ok(t, 'bob', 'PUT', path('api/v1'), { ...drifted, users: { ...drifted.users, [users.alice.userId]: 50 } });
+  t.equal((await current()).users[users.alice.userId], 50, 'moving it back to the policy is');
+
+  await ok(t, 'corporal', 'PUT', path('v3'), withUsers({ [users.alice.userId]: 10 }));
+  t.equal((await current()).users[users.alice.userId], 10, 'the corporal user may set any level');
+  await ok(t, 'corporal', 'PUT', path('v3'), before);
+});
+
+t.test('upgrades', async (t) => {
+  const count = await roomCount();
+  const upgrade = requestVariants({ method: 'POST', template: 'rooms/{roomId}/upgrade', params: { roomId: rooms.managed } });
+  await allDenied(t, 'bob', upgrade, { new_version: '11' }, UPGRADE);
+  await allDenied(t, 'alice', upgrade.slice(0, 4), { new_version: '12' }, UPGRADE);
+  t.equal(await roomCount(), count, 'no replacement room');
+  t.equal(await s.stateOf(rooms.managed, 'm.room.tombstone'), null, 'no tombstone');
+
+  const own = (await ok(t, 'bob', 'POST', '/_matrix/client/v3/createRoom', {}))['room_id'] as string;
+  await s.setPolicy({ forbidRoomCreation: true });
+  const denied = await s.viaGateway('bob', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(own)}/upgrade`, { new_version: '11' });
+  t.same([denied.status, denied.json], [403, CANNOT_CREATE], 'an upgrade creates a room');
+  await s.setPolicy();
+  const upgraded = await ok(t, 'bob', 'POST', `/_matrix/client/unstable/rooms/${encodeURIComponent(own)}/upgrade`, { new_version: '11' });
+  t.type(upgraded['replacement_room'], 'string', 'an unmanaged room may be upgraded');
+  t.equal(await roomCount(), count + 2);
+});
+
+t.test('sending is policy-checked only for the token', async (t) => {
+  const sent = await ok(t, 'alice', 'PUT', `/_matrix/client/r0/rooms/${encodeURIComponent(rooms.managed)}/send/m.room.message/t-send-1`, { msgtype: 'm.text', body: 'hi' });
+  t.type(sent['event_id'], 'string');
+  const anonymous = await s.viaGateway(null, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}/send/m.room.message/t-send-2`, { msgtype: 'm.text', body: 'hi' });
+  t.same([anonymous.status, anonymous.json], [401, { errcode: 'M_MISSING_TOKEN', error: 'Missing access token' }]);
+});

@@ -1,0 +1,39 @@
+import t from 'tap';
+import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
+import { loadFixturePolicy, rowSnapshot } from '../../../fixtures/checks/fixture-files.js';
+import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
+
+const snapshot = rowSnapshot(loadFixturePolicy(), {});
+
+t.test('levels the reconciler enforces, per managed room', (t) => {
+  const index = new ManagedLevelsIndex(snapshot);
+  t.same([...index.levelsIn('!managed:hs')].sort(), [['@alice:hs', 50], ['@pat:hs', 0]], 'inactive and schema-1 users are left out');
+  t.same([...index.levelsIn('!open:hs')], []);
+  t.same([...index.levelsIn('!unmanaged:hs')], [], 'listed but not managed');
+  t.same([...index.levelsIn('!free:hs')], []);
+  t.end();
+});
+
+t.test('each room is computed once per index', (t) => {
+  let scans = 0;
+  const users = snapshot.users;
+  const counting: PolicySnapshot = {
+    ...snapshot,
+    users: {
+      get: (id: string) => users.get(id),
+      has: (id: string) => users.has(id),
+      values: () => {
+        scans++;
+        return users.values();
+      },
+    } as unknown as ReadonlyMap<string, SnapshotUser>,
+  };
+  const index = new ManagedLevelsIndex(counting);
+  index.levelsIn('!managed:hs');
+  index.levelsIn('!managed:hs');
+  index.levelsIn('!free:hs');
+  t.equal(scans, 1, 'unmanaged rooms need no scan; a managed room one');
+  index.levelsIn('!open:hs');
+  t.equal(scans, 2);
+  t.end();
+});

@@ -1,0 +1,111 @@
+import t from 'tap';
+import { POLICY_CHECKS } from '../../../../src/gateway/checks/registry.js';
+import type { CheckInput, CurrentPowerLevels } from '../../../../src/gateway/checks/check-input.js';
+import { parseJsonBody } from '../../../../src/gateway/checks/json-body.js';
+import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
+import { tokenDenial, type TokenState } from '../../../../src/gateway/checks/token-rules.js';
+import type { Decision } from '../../../../src/gateway/checks/decision.js';
+import type { RouteId } from '../../../../src/gateway/router/index.js';
+import {
+  SPECIAL_REQUESTERS, loadCheckRows, loadFixturePolicy, mxid, parseExpected, rowBodyBytes, rowMethod, rowSnapshot,
+  type CheckRow, type FixturePolicy,
+} from '../../../fixtures/checks/fixture-files.js';
+
+const policy = loadFixturePolicy();
+const rows = loadCheckRows();
+
+function resolverFor(row: CheckRow): CheckInput['resolveAlias'] {
+  if (row.aliasResolver === 'absent') return undefined;
+  if (row.aliasResolver === 'throws') return () => Promise.reject(new Error('directory unavailable'));
+  const aliases = row.aliases ?? {};
+  return (alias) => Promise.resolve(Object.hasOwn(aliases, alias) ? (aliases[alias] ?? null) : null);
+}
+
+function currentFor(row: CheckRow): CheckInput['currentPowerLevels'] {
+  const current = row.current;
+  if (current === undefined) return undefined;
+  if (current === 'error') return () => Promise.reject(new Error('state unreadable'));
+  if (current === 'unreadable') return () => Promise.resolve(null);
+  const levels: CurrentPowerLevels = { users: current.users ?? {}, usersDefault: current.usersDefault ?? 0, creators: new Set(current.creators ?? []) };
+  return () => Promise.resolve(levels);
+}
+
+function tokenState(requester: string): { token: TokenState; userId: string | null } {
+  if (requester === SPECIAL_REQUESTERS.anon) return { token: 'none', userId: null };
+  if (requester === SPECIAL_REQUESTERS.badtoken) return { token: 'unknown', userId: null };
+  if (requester === SPECIAL_REQUESTERS.invalid) return { token: 'invalid', userId: null };
+  if (requester === SPECIAL_REQUESTERS.locked) return { token: 'locked', userId: null };
+  return { token: 'user', userId: mxid(policy, requester) };
+}
+
+/** Runs one row for one requester the way the pipeline does: token rules, body when needed, check. */
+async function decide(fixture: FixturePolicy, row: CheckRow, requester: string): Promise<Decision> {
+  const check = POLICY_CHECKS.get(row.route as RouteId);
+  if (check === undefined) throw new Error(`${row.route} is not policy-checked`);
+  const { token, userId } = tokenState(requester);
+  const denial = tokenDenial(check, token);
+  if (denial !== null) return denial;
+  const snapshot = rowSnapshot(fixture, row);
+  const input: CheckInput = {
+    route: { id: row.route as RouteId, params: row.params ?? {}, prefix: 'v3' },
+    method: rowMethod(row),
+    userId,
+    snapshot,
+    body: check.needsBody === 'json' ? parseJsonBody(rowBodyBytes(row)) : undefined,
+    corporalUserId: fixture.corporalUserId,
+    serverName: fixture.serverName,
+    levels: new ManagedLevelsIndex(snapshot),
+    resolveAlias: resolverFor(row),
+    currentPowerLevels: currentFor(row),
+  };
+  return check.check(input);
+}
+
+t.test('fixture rows', async (t) => {
+  let cases = 0;
+  for (const row of rows) {
+    for (const [requester, expected] of Object.entries(row.expect)) {
+      const decision = await decide(policy, row, requester);
+      const label = `${row.file}: ${row.route} ${JSON.stringify(row.params ?? {})} as ${requester}${row.note ? ` (${row.note})` : ''}`;
+      t.same(decision, parseExpected(expected), label);
+      cases++;
+    }
+  }
+  t.ok(cases >= 600, `${cases} cases in ${rows.length} rows`);
+});
+
+t.test('the policed route ids', (t) => {
+  t.same(
+    [...POLICY_CHECKS.keys()].sort(),
+    [
+      'account.3pid.add', 'account.3pid.bind', 'account.3pid.delete', 'account.3pid.unbind', 'account.deactivate',
+      'account.password', 'login.get_token', 'profile.avatar_url.set', 'profile.displayname.set', 'register',
+      'room.ban', 'room.create', 'room.join', 'room.join_by_alias', 'room.kick', 'room.knock', 'room.leave',
+      'room.send', 'room.state.encryption', 'room.state.member', 'room.state.power_levels', 'room.upgrade',
+    ],
+  );
+  for (const id of ['other', 'room.state.get', 'room.state.other', 'profile.get', 'profile.field.set', 'sync', 'room.invite', 'room.unban'] as RouteId[]) {
+    t.notOk(POLICY_CHECKS.has(id), `${id} is not policy-checked`);
+  }
+  t.end();
+});
+
+t.test('every policed route id has rows for managed, unmanaged, corporal, token-less and refused-token requesters', (t) => {
+  const managed = new Set(policy.users.map((u) => u.id.slice(1, u.id.indexOf(':'))));
+  for (const id of POLICY_CHECKS.keys()) {
+    const requesters = new Set(rows.filter((row) => row.route === id).flatMap((row) => Object.keys(row.expect)));
+    t.ok([...requesters].some((r) => managed.has(r)), `${id}: a managed user`);
+    t.ok(requesters.has('bob'), `${id}: an unmanaged user`);
+    t.ok(requesters.has('corporal'), `${id}: the corporal user`);
+    t.ok(requesters.has('anon'), `${id}: no token`);
+    t.ok(requesters.has('badtoken'), `${id}: an unknown token`);
+    t.ok(requesters.has('invalid'), `${id}: malformed credentials`);
+    t.ok(requesters.has('locked'), `${id}: a locked user`);
+  }
+  t.end();
+});
+
+t.test('registry entries and decisions are frozen', (t) => {
+  for (const [id, check] of POLICY_CHECKS) t.ok(Object.isFrozen(check), `${id}`);
+  t.end();
+});

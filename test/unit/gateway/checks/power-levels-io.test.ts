@@ -1,0 +1,42 @@
+import t from 'tap';
+import { roomStatePowerLevels } from '../../../../src/gateway/checks/power-levels-check.js';
+import { parseJsonBody } from '../../../../src/gateway/checks/json-body.js';
+import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
+import { DECISIONS } from '../../../../src/gateway/checks/decision.js';
+import type { CheckInput } from '../../../../src/gateway/checks/check-input.js';
+import { loadFixturePolicy, rowSnapshot } from '../../../fixtures/checks/fixture-files.js';
+
+const policy = loadFixturePolicy();
+const snapshot = rowSnapshot(policy, {});
+
+function input(body: unknown, reads: string[]): CheckInput {
+  return {
+    route: { id: 'room.state.power_levels', params: { roomId: '!managed:hs', eventType: 'm.room.power_levels', stateKey: '' }, prefix: 'v3' },
+    method: 'PUT',
+    userId: '@bob:hs',
+    snapshot,
+    body: parseJsonBody(Buffer.from(JSON.stringify(body))),
+    corporalUserId: policy.corporalUserId,
+    serverName: policy.serverName,
+    levels: new ManagedLevelsIndex(snapshot),
+    currentPowerLevels: async (roomId) => {
+      reads.push(roomId);
+      return { users: { '@alice:hs': 100 }, usersDefault: 0, creators: new Set() };
+    },
+  };
+}
+
+t.test('a request that matches the policy is decided without reading the room', async (t) => {
+  const reads: string[] = [];
+  const decision = roomStatePowerLevels.check(input({ users: { '@alice:hs': 50 } }, reads));
+  t.notOk(decision instanceof Promise, 'synchronous');
+  t.same(await decision, { allow: true });
+  t.same(reads, []);
+});
+
+t.test('otherwise the current levels are read once, for the request room', async (t) => {
+  const reads: string[] = [];
+  t.same(await roomStatePowerLevels.check(input({ users: { '@alice:hs': 100 } }, reads)), { allow: true }, 'unchanged drift');
+  t.same(await roomStatePowerLevels.check(input({ users: { '@alice:hs': 75 } }, reads)), DECISIONS.powerLevels);
+  t.same(reads, ['!managed:hs', '!managed:hs']);
+});
