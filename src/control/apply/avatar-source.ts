@@ -1,6 +1,6 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { CorporalError } from '../../common/errors.js';
-import { BodyLimitExceededError, discardBody, readBoundedBody } from '../synapse/read-bounded-body.js';
+import { BodyLimitExceededError, discardBody, readBoundedBody } from '../../common/bounded-body.js';
 
 /** Error code of every failure to read an avatar source. */
 export const AVATAR_SOURCE_ERROR = 'CORP_ERR_AVATAR_SOURCE';

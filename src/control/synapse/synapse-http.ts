@@ -4,7 +4,7 @@ import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
 import { objectOf } from './json-fields.js';
-import { BodyLimitExceededError, readBoundedBody } from './read-bounded-body.js';
+import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
 import { DEFAULT_RATE_LIMIT_RETRY, rateLimitWaitMs, type RateLimitRetryOptions } from './rate-limit.js';
 import { SynapseErrorCode } from './synapse-errors.js';
 

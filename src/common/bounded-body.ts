@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream';
 
-/** Thrown by {@link readBoundedBody} when the body exceeds its limit (the stream is destroyed). */
+/*
+ * Bounded reads of HTTP bodies from services we call (Synapse, REST auth and hook services, avatar
+ * sources): a hostile or broken peer must never make us buffer without bound.
+ */
+
+/** Thrown by {@link readBoundedBody} / {@link readBoundedText} when the body exceeds its limit (the stream is destroyed). */
 export class BodyLimitExceededError extends Error {
   readonly limit: number;
 
@@ -12,8 +17,8 @@ export class BodyLimitExceededError extends Error {
 }
 
 /**
- * Throws a body away without reading it. The error a destroyed undici body emits is swallowed: no
- * one is listening for it any more.
+ * Throws a body away without reading it. Destroying an unfinished undici body emits an `error`
+ * (`UND_ERR_ABORTED`); nobody waits for it, so it is swallowed here instead of crashing the thread.
  */
 export function discardBody(body: Readable): void {
   body.on('error', () => undefined);
@@ -44,4 +49,9 @@ export async function readBoundedBody(body: Readable, maxBytes: number, declared
     chunks.push(buffer);
   }
   return Buffer.concat(chunks, size);
+}
+
+/** {@link readBoundedBody} decoded as UTF-8 (invalid sequences become U+FFFD). */
+export async function readBoundedText(body: Readable, maxBytes: number): Promise<string> {
+  return (await readBoundedBody(body, maxBytes)).toString('utf8');
 }
