@@ -1,40 +1,90 @@
 /**
- * `npm run demo`: a throwaway real Synapse (from the test harness) with Corporal in front of it.
- * Prints where everything listens and runs until Ctrl-C, then stops both and removes the data.
+ * `npm run demo`: a throwaway real Synapse (from the test harness) with Corporal in front of it and
+ * a small policy (two managed users in a managed room) that Corporal reconciles at once. Prints
+ * where everything listens and a few requests to try; runs until Ctrl-C, then stops both and
+ * removes the data.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { derivedPassword } from '../src/common/derived-password.js';
 import { startSynapse } from '../test/support/start-synapse.js';
+import { createRoom } from '../test/support/matrix-client.js';
 import { findFreePort } from '../test/support/free-port.js';
-import { testConfigRaw } from '../test/support/corporal-config.js';
+import { TEST_AUTH_SHARED_SECRET, testConfigRaw } from '../test/support/corporal-config.js';
 import { startCorporalProcess } from '../test/support/corporal-process.js';
+
+const SERVER_NAME = 'localhost';
+const CORPORAL_USER = `@corporal:${SERVER_NAME}`;
+
+/** The demo policy: alice (plain password) and bob (sha256 of "bob-password") in one managed room. */
+function demoPolicy(roomId: string): object {
+  const bobHash = createHash('sha256').update('bob-password', 'utf8').digest('hex');
+  return {
+    schemaVersion: 2,
+    flags: { allowCustomUserDisplayNames: false, forbidRoomCreation: false },
+    managedRoomIds: [roomId],
+    users: [
+      {
+        id: `@alice:${SERVER_NAME}`, active: true, authType: 'plain', authCredential: 'alice-password',
+        displayName: 'Alice (managed)', avatarUri: '', joinedRooms: [{ roomId, powerLevel: 50 }],
+      },
+      {
+        id: `@bob:${SERVER_NAME}`, active: true, authType: 'sha256',
+        authCredential: bobHash,
+        displayName: 'Bob (managed)', avatarUri: '', joinedRooms: [{ roomId, powerLevel: 0 }],
+      },
+    ],
+    hooks: [],
+  };
+}
 
 async function main(): Promise<void> {
   process.stdout.write('Starting a throwaway Synapse (the first run installs it into a cached virtualenv)…\n');
-  const synapse = await startSynapse({ serverName: 'localhost' });
+  // The harness admin is Corporal's own user, with the password Corporal derives for it.
+  const synapse = await startSynapse({ serverName: SERVER_NAME, adminPassword: derivedPassword(TEST_AUTH_SHARED_SECRET, CORPORAL_USER) });
+  const roomId = await createRoom(synapse.baseUrl, synapse.admin.accessToken, { name: 'Managed room', preset: 'private_chat' });
+
   const dir = mkdtempSync(join(tmpdir(), 'corporal-demo-'));
+  const policyPath = join(dir, 'policy.json');
+  writeFileSync(policyPath, JSON.stringify(demoPolicy(roomId), null, 2));
   const gatewayPort = await findFreePort();
   const apiPort = await findFreePort();
   const configPath = join(dir, 'config.json');
   const raw = testConfigRaw({
     homeserverUrl: synapse.baseUrl,
-    serverName: synapse.serverName,
+    serverName: SERVER_NAME,
     gatewayPort,
     apiPort,
-    policyCachePath: join(dir, 'policy.json'),
+    policyCachePath: join(dir, 'unused.json'),
+    overrides: {
+      Matrix: { RegistrationSharedSecret: synapse.registrationSharedSecret },
+      PolicyProvider: { Type: 'static_file', Path: policyPath },
+    },
   });
+  delete raw.PolicyProvider!['CachePath'];
   writeFileSync(configPath, JSON.stringify(raw, null, 2));
   const corporal = startCorporalProcess(['serve', '--config', configPath]);
   await corporal.waitForLog((line) => line.msg === 'corporal started', 30_000);
+  const token = String(raw.HttpApi?.AuthorizationBearerToken);
+  const gateway = `http://127.0.0.1:${gatewayPort}`;
 
   process.stdout.write(`
 Corporal demo is running.
   Synapse (direct):   ${synapse.baseUrl}   (server name ${synapse.serverName}, log ${synapse.logPath})
-  Corporal gateway:   http://127.0.0.1:${gatewayPort}   (health: /_matrix/client/corporal)
-  Corporal HTTP API:  http://127.0.0.1:${apiPort}   (Authorization: Bearer ${String(raw.HttpApi?.AuthorizationBearerToken)})
-  Admin user:         ${synapse.admin.userId} / ${synapse.admin.password}
+  Corporal gateway:   ${gateway}   (point a Matrix client here; health: ${gateway}/_matrix/client/corporal)
+  Corporal HTTP API:  http://127.0.0.1:${apiPort}   (Authorization: Bearer ${token})
   Configuration:      ${configPath}
+  Policy (watched):   ${policyPath}   — edit it and Corporal applies the change
+  Managed room:       ${roomId}
+  Managed users:      @alice:${SERVER_NAME} / alice-password (plain), @bob:${SERVER_NAME} / bob-password (sha256)
+
+Try:
+  curl -s ${gateway}/_matrix/client/v3/login -d '{"type":"m.login.password","identifier":{"type":"m.id.user","user":"alice"},"password":"alice-password"}'
+  curl -s -H 'Authorization: Bearer ${token}' http://127.0.0.1:${apiPort}/_matrix/corporal/status
+  curl -s -H 'Authorization: Bearer ${token}' http://127.0.0.1:${apiPort}/_matrix/corporal/plan
+  (leaving the managed room as alice through the gateway is refused: POST /_matrix/client/v3/rooms/<room>/leave)
 Press Ctrl-C to stop.
 `);
 
