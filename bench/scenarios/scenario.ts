@@ -32,6 +32,19 @@ export interface Measurement {
 }
 
 /**
+ * A Corporal of a scenario's own: the gateway target of that scenario is a Corporal started with
+ * this policy (and environment) instead of the shared one, e.g. a policy with hooks.
+ */
+export interface OwnCorporal {
+  /** The policy document (`static_file`). */
+  policy: unknown;
+  /** Extra environment variables of the Corporal process. */
+  env?: Record<string, string>;
+  /** Stops what the scenario started for it (a hook REST service, …); called after the run. */
+  close(): Promise<void>;
+}
+
+/**
  * A benchmark scenario: run once against the fake homeserver directly and once through the
  * gateway, in the same process run, so that the table can show the ratio. New scenarios (policy-
  * checked routes, logins, hooks) implement this and register in scenarios/index.ts.
@@ -40,5 +53,10 @@ export interface Scenario {
   /** Stable name, used on the command line and in results. */
   name: string;
   description: string;
+  /**
+   * When present, the gateway run goes to a Corporal of its own, started with what this returns
+   * (and stopped after the run); the direct run is unchanged. Default: the shared Corporal.
+   */
+  ownCorporal?(): Promise<OwnCorporal>;
   run(target: Target, settings: BenchSettings): Promise<Measurement>;
 }

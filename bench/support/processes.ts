@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 
 const FAKE_HOMESERVER = fileURLToPath(new URL('../fake-homeserver.js', import.meta.url));
+const HOOK_SERVICE = fileURLToPath(new URL('../hook-service.js', import.meta.url));
 const CORPORAL = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 /**
@@ -42,12 +43,22 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
 
 /** Forks the fake homeserver (bench/fake-homeserver.ts) and waits until it listens. */
 export function startFakeHomeserver(): Promise<BenchProcess> {
-  const child = fork(FAKE_HOMESERVER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return forkListening(FAKE_HOMESERVER, 'fake homeserver');
+}
+
+/** Forks the hook REST service (bench/hook-service.ts) and waits until it listens. */
+export function startHookService(): Promise<BenchProcess> {
+  return forkListening(HOOK_SERVICE, 'hook service');
+}
+
+/** Forks `file`, which reports `{ port }` over IPC once it listens (and exits when the parent disconnects). */
+function forkListening(file: string, name: string): Promise<BenchProcess> {
+  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`fake homeserver exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
     child.once('message', (message: unknown) => {
       const port = (message as { port?: number }).port;
-      if (typeof port !== 'number') return reject(new Error('fake homeserver sent no port'));
+      if (typeof port !== 'number') return reject(new Error(`${name} sent no port`));
       resolve({ pid: child.pid!, port, stop: () => stopChild(child, 'SIGTERM') });
     });
   });
@@ -69,11 +80,15 @@ export interface CorporalOptions {
   upstream: string;
   threads: number;
   accessLog: boolean;
+  /** Default {@link BENCH_POLICY}. */
+  policy?: unknown;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
 }
 
 /**
  * Runs Corporal as operators do (`corporal serve --config …`) in front of `upstream`, with
- * {@link BENCH_POLICY} as a `static_file` policy, and waits until the gateway proxies (the policy reached every
+ * `options.policy` (default {@link BENCH_POLICY}) as a `static_file` policy, and waits until the gateway proxies (the policy reached every
  * thread). Its output goes to /dev/null (the access log, when on, is still written).
  */
 export async function startCorporal(options: CorporalOptions): Promise<BenchProcess> {
@@ -81,7 +96,7 @@ export async function startCorporal(options: CorporalOptions): Promise<BenchProc
   const port = await freePort();
   const policyPath = join(dir, 'policy.json');
   const configPath = join(dir, 'config.json');
-  await writeFile(policyPath, JSON.stringify(BENCH_POLICY));
+  await writeFile(policyPath, JSON.stringify(options.policy ?? BENCH_POLICY));
   await writeFile(configPath, JSON.stringify({
     Matrix: {
       HomeserverDomainName: 'localhost',
@@ -104,7 +119,10 @@ export async function startCorporal(options: CorporalOptions): Promise<BenchProc
   }));
   // CORPORAL_BENCH_NODE_ARGS: node flags for the Corporal process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
   const nodeArgs = (process.env['CORPORAL_BENCH_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, CORPORAL, 'serve', '--config', configPath], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, CORPORAL, 'serve', '--config', configPath], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, ...options.env },
+  });
   const stop = async (): Promise<void> => {
     await stopChild(child, 'SIGTERM');
     await rm(dir, { recursive: true, force: true });

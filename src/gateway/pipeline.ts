@@ -6,25 +6,41 @@
  *                       reader, pin the policy snapshot.
  *  2. route     (sync)  the router's decision; OPTIONS, info, redirects and unsupported API versions
  *                       are answered here, without a policy; so is internal REST auth (async, its
- *                       own answers, gateway/internal-auth/).
+ *                       own answers, gateway/internal-auth/). None of these runs a hook.
  *  3. policy    (sync)  no snapshot yet → 503 (fail closed, as matrix-corporal).
  *  4. identity  (sync on a cache hit, async on a miss) credentials → identity; never blocks a
  *                       request: a bad token is proxied and Synapse rejects it.
- *     ── before-hooks go here (they see ctx.identity; a hook may answer or change the request) ──
- *     ── policy-check phase (checks/check-phase.ts): token rules, the body when the check reads it
- *        (bounded, kept in `ctx.bufferedBody` and sent upstream instead of the stream), the check ──
- *     ── after-hooks register here: `ctx.responseBuffer` makes the proxy hand over the response ──
- *     authenticate (async for login and UIA routes) login interception and UIA password stages
- *                       (gateway/login/, gateway/uia/). Login chains its answer check in front of
- *                       a `ctx.responseBuffer` registered before it, so after-hooks must register
- *                       before this phase.
- *  5. proxy     `ProxyExchange`: streams to and from the homeserver (upstream/).
- *  6. upstream response headers → `upstreamResponded` (logout evictions; a place for metrics).
- *  7. finish    when the exchange settles: one access-log line (access-log.ts).
+ *  5. before-hooks      (gateway/hooks/hook-phase.ts; sync when no hook can fire) the event types
+ *                       of the handler kind (hooks/hook-events.ts, reference §7.2): login
+ *                       beforeAny → beforeUnauthenticated; a policy-checked route beforeAny →
+ *                       beforeAuthenticated → beforeAuthenticatedPolicyChecked with a user, only
+ *                       beforeAny without; any other route beforeAny → beforeAuthenticated |
+ *                       beforeUnauthenticated. Identity is already known (matrix-corporal ran a
+ *                       policy-checked route's beforeAny before resolving the token: quirk 11,
+ *                       fixed). A hook may answer (the request ends), or change the body (then
+ *                       sent as `ctx.bufferedBody`) and headers (`ctx.headers`).
+ *  6. policy check      (checks/check-phase.ts) policy-checked routes only: token rules, the body
+ *                       when the check reads it (bounded; `ctx.bufferedBody`), the check. With a
+ *                       user the token rules always pass, so running all three before types first
+ *                       is matrix-corporal's order (beforeAny → token check → the other two).
+ *  7. after-hooks       (hook-phase.ts) scheduled: afterAny → afterAuthenticated(PolicyChecked)
+ *                       | afterUnauthenticated, as for the before types. When some may run,
+ *                       `ctx.responseBuffer` makes the proxy hand over the whole response and
+ *                       `Accept-Encoding` is not forwarded. A request answered or denied earlier
+ *                       runs no after-hook.
+ *  8. authenticate      (async for login and UIA routes) login interception and UIA password
+ *                       stages (gateway/login/, gateway/uia/), on the body as hooks left it. Login
+ *                       chains its answer check in front of the after-hooks' `ctx.responseBuffer`
+ *                       (registered in 7, before this phase): a refused login runs no after-hook.
+ *  9. proxy     `ProxyExchange`: streams to and from the homeserver (upstream/); or, with after-hooks,
+ *                       buffers the response for them.
+ * 10. upstream response headers → `upstreamResponded` (logout evictions; a place for metrics).
+ * 11. finish    when the exchange settles: one access-log line (access-log.ts).
  *
  * Phases are methods taking the request context; async ones resume through a small continuation
  * and check `ctx.exchange.isOpen` first (the client may have left meanwhile). Nothing is built per
- * request beyond the context, the upstream exchange and their buffers.
+ * request beyond the context, the upstream exchange and their buffers; a request no hook can fire
+ * for (most of them) allocates nothing for hooks and streams.
  */
 import type { ExchangeHandler } from './server.js';
 import type { Logger } from '../common/logger.js';
@@ -46,6 +62,8 @@ import { answerError } from './answer-error.js';
 import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
 import type { GatewayAuthPhases } from './login/gateway-auth.js';
 import type { PhaseContinuation } from './login/login-phase.js';
+import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
+import { hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -65,6 +83,8 @@ export interface PipelineDeps {
   checks: CheckPhaseDeps;
   /** Login interception, UIA password stages and internal REST auth (gateway/login/gateway-auth.ts). */
   auth: GatewayAuthPhases;
+  /** The thread's hook engine and body bound (gateway/hooks/). */
+  hooks: HookPhaseDeps;
 }
 
 /** Builds the request handler of a gateway thread. */
@@ -78,6 +98,7 @@ export class Pipeline implements UpstreamResponseObserver {
   private readonly headerCollector = new HeaderCollector();
   private readonly proxySettings: ProxySettings;
   private readonly checks: CheckPhase;
+  private readonly hooks: HookPhase;
   /** How the auth phases continue: into the proxy, or into the error mapping. */
   private readonly afterAuth: PhaseContinuation;
 
@@ -85,6 +106,11 @@ export class Pipeline implements UpstreamResponseObserver {
     this.checks = new CheckPhase(deps.checks, {
       allowed: (ctx) => this.checkAllowed(ctx),
       denied: (ctx, decision) => ctx.exchange.sendMatrixError(decision.status, decision.errcode, decision.message),
+      failed: (ctx, err) => answerError(ctx, err, deps.logger),
+    });
+    this.hooks = new HookPhase(deps.hooks, {
+      beforePassed: (ctx) => this.beforeHooksPassed(ctx),
+      afterScheduled: (ctx) => this.authenticate(ctx),
       failed: (ctx, err) => answerError(ctx, err, deps.logger),
     });
     this.proxySettings = {
@@ -179,19 +205,26 @@ export class Pipeline implements UpstreamResponseObserver {
     }
   }
 
-  /**
-   * After identity: before-hooks, the policy-check phase, after-hooks, proxy. The order is
-   * matrix-corporal's (reference §6.4, §7.2) except that identity comes first, so `beforeAnyRequest`
-   * already sees the user (its quirk of running them unauthenticated is fixed).
-   */
+  /** After identity: the before-hooks (phase 5). */
   private identified(ctx: RequestContext): void {
-    // ── hooks: beforeAnyRequest; then for routes that are not policy-checked
-    //    beforeAuthenticatedRequest | beforeUnauthenticatedRequest (hooks work fills this in) ──
+    this.hooks.before(ctx, this.hookPhasesOf(ctx));
+  }
 
+  /**
+   * The hook event types of the request: by handler kind (login, policy-checked route, any other
+   * route) and whether the token resolved to a user.
+   */
+  private hookPhasesOf(ctx: RequestContext): HookPhases {
+    const kind = ctx.routeId === 'login' ? 'login' : this.checks.checkFor(ctx) === undefined ? 'catch-all' : 'policy-checked';
+    return hookPhasesOf(kind, ctx.identity.kind === 'user');
+  }
+
+  /** The before-hooks let the request through: the policy-check phase (6), or the after-hooks. */
+  private beforeHooksPassed(ctx: RequestContext): void {
     // ════ policy-check phase (src/gateway/checks/, docs/firewall.md) ════
     const check = this.checks.checkFor(ctx);
     if (check === undefined) {
-      this.authenticate(ctx);
+      this.hooks.after(ctx, this.hookPhasesOf(ctx));
       return;
     }
     const denial = this.checks.tokenDenial(ctx, check);
@@ -199,21 +232,17 @@ export class Pipeline implements UpstreamResponseObserver {
       ctx.exchange.sendMatrixError(denial.status, denial.errcode, denial.message);
       return;
     }
-    // ── hooks: with a user, beforeAuthenticatedRequest then beforeAuthenticatedPolicyCheckedRequest
-    //    (none without one, as in matrix-corporal); a hook that answers ends the request here ──
     this.checks.run(ctx, check); // → checkAllowed, or a denial / error answered by the phase
     // ════ end of the policy-check phase ════
   }
 
-  /** A policy-checked request passed its check. */
+  /** A policy-checked request passed its check: schedule its after-hooks (phase 7). */
   private checkAllowed(ctx: RequestContext): void {
-    // ── hooks: schedule afterAnyRequest, and with a user afterAuthenticatedRequest then
-    //    afterAuthenticatedPolicyCheckedRequest (they need ctx.responseBuffer) ──
-    this.authenticate(ctx);
+    this.hooks.after(ctx, this.hookPhasesOf(ctx));
   }
 
   /**
-   * ════ authentication phase (src/gateway/login/, src/gateway/uia/, docs/login.md) ════
+   * Phase 8. ════ authentication phase (src/gateway/login/, src/gateway/uia/, docs/login.md) ════
    * Login interception and UIA password stages: after before-hooks and policy checks (and after
    * after-hooks registered their response buffer, which login chains behind its own answer check),
    * so they act on the body as hooks left it and only on allowed requests. Either takes the request
@@ -228,14 +257,14 @@ export class Pipeline implements UpstreamResponseObserver {
     this.proxy(ctx);
   }
 
-  /** Phase 5: hand the request to the homeserver. */
+  /** Phase 9: hand the request to the homeserver. */
   private proxy(ctx: RequestContext): void {
     const proxy = new ProxyExchange(ctx, this.proxySettings);
     ctx.proxy = proxy;
     proxy.start();
   }
 
-  /** Phase 6 (UpstreamResponseObserver): upstream headers arrived. */
+  /** Phase 10 (UpstreamResponseObserver): upstream headers arrived. */
   upstreamResponded(ctx: RequestContext, status: number): void {
     const eviction = logoutEviction(ctx.routeId, status, ctx.credentials, ctx.identity);
     if (eviction === null) return;

@@ -3,6 +3,7 @@ import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { ClientExchange, ExchangeEvents } from './respond.js';
 import type { RouteMatch } from './router/index.js';
 import type { Credentials } from './identity/credentials.js';
+import type { HookRequest } from './hooks/hook-request.js';
 import { NO_CREDENTIALS } from './identity/credentials.js';
 import { ANONYMOUS, type Identity } from './identity/identity.js';
 import { RequestBody } from './request-body.js';
@@ -31,8 +32,12 @@ export class RequestContext implements ExchangeEvents {
   readonly rawPath: string;
   /** The raw query string without `?`, `''` when none. */
   readonly rawQuery: string;
-  /** Request headers as flat `[name, value, …]`: lower-case names, in order, one entry per line. */
-  readonly headers: readonly string[];
+  /**
+   * Request headers as flat `[name, value, …]`: lower-case names, in order, one entry per line.
+   * What is sent upstream: a before-hook that sets a header replaces the array (never mutates it),
+   * and so does a phase that must drop one (`Accept-Encoding` when after-hooks read the response).
+   */
+  headers: readonly string[];
   /** The peer's IP address. */
   readonly remoteAddress: string;
   /** The policy pinned for the whole request; null before the first policy arrived. */
@@ -50,6 +55,8 @@ export class RequestContext implements ExchangeEvents {
   identity: Identity = ANONYMOUS;
   /** A body read by a phase (check, hook, login): sent upstream instead of streaming {@link body}. */
   bufferedBody: Buffer | null = null;
+  /** The request as hooks see and change it; null when no hook can fire for it (hooks/hook-phase.ts). */
+  hooks: HookRequest | null = null;
   /** Set by a phase that must see the upstream response (after-hooks) before anything is written. */
   responseBuffer: ResponseBufferRequest | null = null;
   /** The upstream exchange once proxying started. */

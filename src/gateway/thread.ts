@@ -1,7 +1,8 @@
 /**
  * Gateway thread entry point and composition root: builds this thread's uWS app, request pipeline,
- * policy holder, upstream pools and identity cache from `workerData`, listens, and follows the
- * supervisor's messages. It owns the pools and the cache and closes them when the thread stops.
+ * policy holder, upstream pools, identity cache, offload pool and hook engine from `workerData`,
+ * listens, and follows the supervisor's messages. It owns the pools, the cache and the hook
+ * engine and closes them when the thread stops.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, logLevelOf } from '../common/logger.js';
@@ -18,6 +19,7 @@ import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
+import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createPowerLevelsReader } from './checks/index.js';
 
@@ -47,6 +49,7 @@ const identities = new IdentityCache({
 });
 const lookups = { dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const offload = createOffloadPool(config.Offload, { logger });
+const hooks = createThreadHooks(offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const pipeline = createPipeline({
   policy,
   identities,
@@ -63,6 +66,7 @@ const pipeline = createPipeline({
     readPowerLevels: createPowerLevelsReader(lookups),
   },
   auth: createGatewayAuthPhases(config, offload, pools, logger),
+  hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes },
 });
 const server = new GatewayServer({ uws, handle: pipeline });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);
@@ -81,6 +85,7 @@ function crash(err: unknown): void {
     server.close();
     pools.destroy().catch(() => {});
     offload.close().catch(() => {});
+    hooks.close().catch(() => {});
   } finally {
     logger.flush();
     process.exitCode = 1;
@@ -101,6 +106,7 @@ async function drain(deadline: number): Promise<void> {
   server.close();
   identities.clear();
   await offload.close();
+  await hooks.close();
   // Upstream requests of the exchanges just closed are being aborted; should any still hang at
   // the deadline, cut them: a drain never outlives its deadline.
   const closed = await Promise.race([
@@ -156,6 +162,7 @@ server.listen(address.host, address.port).then(
     server.close();
     pools.destroy().catch(() => {});
     offload.close().catch(() => {});
+    hooks.close().catch(() => {});
     logger.flush();
     port.close();
   },

@@ -131,7 +131,12 @@ async function attemptConsultation(
   dispatcher: Dispatcher,
   hookId: string,
 ): Promise<AttemptOutcome> {
-  const signal = AbortSignal.timeout(service.timeoutMs);
+  // One deadline for the whole attempt (connect, headers and the complete body: a service trickling
+  // its answer cannot hold the attempt open), cleared as soon as the attempt ends. Not
+  // AbortSignal.timeout: its timer would outlive every call by the whole timeout (30 s by default),
+  // and under load hundreds of thousands of them would pile up.
+  const deadline = new AbortController();
+  const timer = setTimeout(abortDeadline, service.timeoutMs, deadline);
   let text: string;
   try {
     const response = await request(service.url, {
@@ -139,7 +144,7 @@ async function attemptConsultation(
       headers,
       body,
       dispatcher,
-      signal,
+      signal: deadline.signal,
       headersTimeout: service.timeoutMs,
       bodyTimeout: service.timeoutMs,
     });
@@ -150,8 +155,10 @@ async function attemptConsultation(
     text = await readBoundedText(response.body, maxAnswerBytes);
   } catch (err) {
     if (err instanceof BodyTooLargeError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
-    if (signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
+    if (deadline.signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
     return { ok: false, reason: `unreachable (${transportErrorText(err)})` };
+  } finally {
+    clearTimeout(timer);
   }
   let parsed: unknown;
   try {
@@ -166,6 +173,10 @@ async function attemptConsultation(
     return { ok: false, reason: `the answer is not a valid hook${detail}` };
   }
   return { ok: true, hook: compiled.hook, warnings: compiled.warnings.map((w) => `${w.pointer === '' ? '' : `${w.pointer}: `}${w.message}`) };
+}
+
+function abortDeadline(controller: AbortController): void {
+  controller.abort();
 }
 
 /**

@@ -7,25 +7,12 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import { Agent } from 'undici';
 import { consultHook } from './consult-hook.js';
+import { createRestAgent } from './rest-agent.js';
 import { verifyPassword } from './verify-password.js';
 import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
 
-/**
- * Connection limits of the worker's HTTP client (auth services and hook REST services). Each
- * request carries its own deadline (`UserAuth.RestTimeoutMilliseconds`, a hook's
- * `RESTServiceRequestTimeoutMilliseconds`); these only keep undici's defaults out.
- */
-const REST_AGENT_OPTIONS = Object.freeze({
-  connect: { timeout: 10_000 },
-  keepAliveTimeout: 4_000,
-  keepAliveMaxTimeout: 60_000,
-  headersTimeout: 60_000,
-  bodyTimeout: 60_000,
-});
-
-const restDispatcher = new Agent(REST_AGENT_OPTIONS);
+const restDispatcher = createRestAgent();
 
 /** How much nicer pool workers are than the gateway thread that started them (nice tops out at 19). */
 const WORKER_NICE_INCREMENT = 10;

@@ -44,7 +44,8 @@ const EMPTY_BODY: JsonBody = parseJsonBody(new Uint8Array(0));
  * 1. Token rules ({@link tokenDenial}); a failed identity look-up is answered with its error (fail
  *    closed: a check must never decide for an unknown requester).
  * 2. For checks that read the body: read it, bounded (413 `M_TOO_LARGE`), into `ctx.bufferedBody`,
- *    which is then sent upstream byte for byte instead of the stream; other bodies keep streaming.
+ *    which is then sent upstream byte for byte instead of the stream (a body a before-hook already
+ *    read or changed is taken from there); other bodies keep streaming.
  * 3. The check, synchronous unless it needs a look-up; then `allowed` or `denied`.
  *
  * Nothing is allocated per request beyond the check input (and the body buffer where needed); the
@@ -76,6 +77,11 @@ export class CheckPhase {
     }
     if (check.needsBody !== 'json') {
       this.decide(ctx, check, undefined);
+      return;
+    }
+    if (ctx.bufferedBody !== null) {
+      // A before-hook already read (or replaced) the body: the check decides on what goes upstream.
+      this.decide(ctx, check, parseJsonBody(ctx.bufferedBody));
       return;
     }
     if (ctx.body === null) {

@@ -5,6 +5,7 @@ import { AfterPlan } from './after-plan.js';
 import type { HookConsultor } from './consultor.js';
 import { answerHeaders, BEFORE_HOOK_FAILED, type LocalAnswer } from './hook-answers.js';
 import { HookExecutor } from './hook-executor.js';
+import type { HookPhases } from './hook-events.js';
 import type { HookRequest } from './hook-request.js';
 import { HookTables, matchCandidates, type MatchedChains } from './hook-table.js';
 
@@ -45,6 +46,15 @@ export class HookEngine {
 
   constructor(private readonly deps: HookEngineDeps) {
     this.executor = new HookExecutor({ consultor: deps.consultor, logger: deps.logger, maxAnswerBytes: deps.maxInspectedBodyBytes });
+  }
+
+  /**
+   * Whether any hook of `phases` can fire for a request with this method (its route and user
+   * rules aside). False for most requests: the pipeline then builds no {@link HookRequest} and
+   * the request streams as if there were no hooks. Cached per snapshot, phases and method.
+   */
+  mayFire(snapshot: PolicySnapshot, phases: HookPhases, method: string): boolean {
+    return this.tables.tableFor(snapshot).mayFire(phases.before, phases.after, method);
   }
 
   /**

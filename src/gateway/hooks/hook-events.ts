@@ -41,3 +41,24 @@ export const POLICY_CHECKED_AUTHENTICATED = phases(
  * `*UnauthenticatedRequest` ones there).
  */
 export const POLICY_CHECKED_UNAUTHENTICATED = phases(['beforeAnyRequest'], ['afterAnyRequest']);
+
+/** How the gateway handles a request, as far as hooks care. */
+export type HandlerKind = 'login' | 'policy-checked' | 'catch-all';
+
+/**
+ * The event types that fire for a request (reference §7.2): by handler kind and whether a user is
+ * known. `authenticated` means the access token resolved to a user; an unknown, malformed or
+ * unresolvable token counts as none (matrix-corporal's catch-all proxies such requests as
+ * unauthenticated; its policy-checked handler refuses them after `beforeAnyRequest`). Login is
+ * always unauthenticated.
+ */
+export function hookPhasesOf(kind: HandlerKind, authenticated: boolean): HookPhases {
+  switch (kind) {
+    case 'login':
+      return LOGIN;
+    case 'policy-checked':
+      return authenticated ? POLICY_CHECKED_AUTHENTICATED : POLICY_CHECKED_UNAUTHENTICATED;
+    case 'catch-all':
+      return authenticated ? CATCH_ALL_AUTHENTICATED : CATCH_ALL_UNAUTHENTICATED;
+  }
+}

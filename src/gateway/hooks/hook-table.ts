@@ -25,12 +25,20 @@ const MAX_CACHED_EVENT_LISTS = 32;
  */
 export class HookTable {
   private readonly byType: ReadonlyMap<HookEventType, readonly CompiledHook[]>;
+  /** The snapshot has no hook at all (the common case): every look-up is answered without a cache. */
+  private readonly empty: boolean;
   private readonly cache = new Map<readonly HookEventType[], Map<string, HookCandidates | null>>();
 
   constructor(hooks: SnapshotHooks) {
     const byType = new Map<HookEventType, readonly CompiledHook[]>();
     for (const eventType of HOOK_EVENT_TYPES) byType.set(eventType, hooks[eventType].map(compileHookMatcher));
     this.byType = byType;
+    this.empty = HOOK_EVENT_TYPES.every((eventType) => hooks[eventType].length === 0);
+  }
+
+  /** Whether some hook of `before` or `after` can fire for `method` (cached as {@link candidates}). */
+  mayFire(before: readonly HookEventType[], after: readonly HookEventType[], method: string): boolean {
+    return !this.empty && (this.candidates(before, method) !== null || this.candidates(after, method) !== null);
   }
 
   /**
@@ -38,6 +46,7 @@ export class HookTable {
    * types can fire for that method. Cached by the identity of `eventTypes`: pass constant arrays.
    */
   candidates(eventTypes: readonly HookEventType[], method: string): HookCandidates | null {
+    if (this.empty) return null;
     let byMethod = this.cache.get(eventTypes);
     if (byMethod === undefined) {
       if (this.cache.size >= MAX_CACHED_EVENT_LISTS) return this.computeCandidates(eventTypes, method);

@@ -1,12 +1,12 @@
 import { canonicalHeaderKey } from '../../offload/consult-hook.js';
 import { mergeIntoJsonObject } from './json-merge.js';
+import type { BufferedResponse } from '../upstream/proxy-exchange.js';
 
-/** An upstream response held in memory: raw header bytes as undici gives them (flat `[name, value, …]`). */
-export interface UpstreamResponse {
-  status: number;
-  rawHeaders: readonly Buffer[];
-  body: Buffer;
-}
+/**
+ * An upstream response held in memory: the proxy's buffered response (raw header bytes as undici
+ * gives them, flat `[name, value, …]`). After-hooks never mutate one; they build a new one.
+ */
+export type UpstreamResponse = BufferedResponse;
 
 /** Response headers the gateway owns: a hook cannot set them, they follow the body. */
 const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding']);

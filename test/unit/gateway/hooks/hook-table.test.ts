@@ -1,6 +1,8 @@
 import t from 'tap';
 import { HookTable, HookTables, matchCandidates } from '../../../../src/gateway/hooks/hook-table.js';
-import { CATCH_ALL_AUTHENTICATED, LOGIN, POLICY_CHECKED_AUTHENTICATED } from '../../../../src/gateway/hooks/hook-events.js';
+import {
+  CATCH_ALL_AUTHENTICATED, CATCH_ALL_UNAUTHENTICATED, LOGIN, POLICY_CHECKED_AUTHENTICATED, POLICY_CHECKED_UNAUTHENTICATED, hookPhasesOf,
+} from '../../../../src/gateway/hooks/hook-events.js';
 import type { HookEventType } from '../../../../src/policy/snapshot.js';
 import { hookRequest, snapshotWith } from './fixtures/hook-fixtures.js';
 
@@ -87,4 +89,31 @@ t.test('one table per snapshot, rebuilt for a new one', async (t) => {
   const b = snapshotWith([{ id: 'h', eventType: 'beforeAnyRequest', action: 'pass.unmodified' }], 2);
   t.equal(tables.tableFor(a), tables.tableFor(a));
   t.not(tables.tableFor(a), tables.tableFor(b));
+});
+
+t.test('mayFire: whether a request needs the hook phases at all', async (t) => {
+  const empty = new HookTable(snapshotWith([]).hooks);
+  t.equal(empty.mayFire(CATCH_ALL_AUTHENTICATED.before, CATCH_ALL_AUTHENTICATED.after, 'GET'), false, 'no hooks');
+  t.equal(empty.candidates(CATCH_ALL_AUTHENTICATED.before, 'GET'), null);
+  const table = new HookTable(snapshotWith([
+    { id: 'post-before', eventType: 'beforeAnyRequest', action: 'pass.unmodified', methodMatchesRegex: '^POST$' },
+    { id: 'put-after', eventType: 'afterAuthenticatedRequest', action: 'pass.unmodified', methodMatchesRegex: '^PUT$' },
+    { id: 'login-only', eventType: 'beforeUnauthenticatedRequest', action: 'pass.unmodified', methodMatchesRegex: '^DELETE$' },
+  ]).hooks);
+  t.equal(table.mayFire(CATCH_ALL_AUTHENTICATED.before, CATCH_ALL_AUTHENTICATED.after, 'GET'), false, 'no hook for GET');
+  t.equal(table.mayFire(CATCH_ALL_AUTHENTICATED.before, CATCH_ALL_AUTHENTICATED.after, 'POST'), true, 'a before candidate');
+  t.equal(table.mayFire(CATCH_ALL_AUTHENTICATED.before, CATCH_ALL_AUTHENTICATED.after, 'PUT'), true, 'an after candidate only');
+  t.equal(table.mayFire(CATCH_ALL_UNAUTHENTICATED.before, CATCH_ALL_UNAUTHENTICATED.after, 'PUT'), false, 'not of these event types');
+  t.equal(table.mayFire(CATCH_ALL_UNAUTHENTICATED.before, CATCH_ALL_UNAUTHENTICATED.after, 'DELETE'), true);
+});
+
+t.test('hookPhasesOf: the event types per handler kind (reference §7.2)', async (t) => {
+  t.equal(hookPhasesOf('login', false), LOGIN);
+  t.equal(hookPhasesOf('login', true), LOGIN, 'login is unauthenticated, token or not');
+  t.equal(hookPhasesOf('catch-all', true), CATCH_ALL_AUTHENTICATED);
+  t.equal(hookPhasesOf('catch-all', false), CATCH_ALL_UNAUTHENTICATED);
+  t.equal(hookPhasesOf('policy-checked', true), POLICY_CHECKED_AUTHENTICATED);
+  t.equal(hookPhasesOf('policy-checked', false), POLICY_CHECKED_UNAUTHENTICATED);
+  t.same(LOGIN, { before: ['beforeAnyRequest', 'beforeUnauthenticatedRequest'], after: ['afterAnyRequest', 'afterUnauthenticatedRequest'] });
+  t.same(POLICY_CHECKED_UNAUTHENTICATED, { before: ['beforeAnyRequest'], after: ['afterAnyRequest'] });
 });
