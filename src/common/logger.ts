@@ -21,12 +21,15 @@ export function logLevelOf(misc: MiscConfig): LogLevel {
   return misc.LogLevel ?? (misc.Debug ? 'debug' : 'info');
 }
 
+const BATCH_BYTES = 8_192;
+const FLUSH_INTERVAL_MS = 200;
+
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
   level: LogLevel;
   /** Which process or thread logs (`supervisor`, `gateway-1`, `control`, …). */
   component: string;
-  /** Write synchronously (default true). Gateway threads pass false: writes are queued and flushed asynchronously, batching under load. */
+  /** Write synchronously (default true). Gateway threads pass false: lines are batched and written asynchronously (at the latest after 200 ms). */
   sync?: boolean;
 }
 
@@ -42,7 +45,13 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   const sync = options.sync ?? true;
-  return pino(pinoOptions, pino.destination({ dest: 1, sync }));
+  if (sync) return pino(pinoOptions, pino.destination({ dest: 1, sync: true }));
+  // Asynchronous: lines collect in a buffer written once it holds BATCH_BYTES, and at least every
+  // FLUSH_INTERVAL_MS, so a busy gateway thread makes one write per batch instead of one per
+  // request line, and a quiet one still shows its lines promptly.
+  const logger = pino(pinoOptions, pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES }));
+  setInterval(() => logger.flush(), FLUSH_INTERVAL_MS).unref();
+  return logger;
 }
 
 /** A logger that discards everything (tests, CLI commands that print their own output). */
