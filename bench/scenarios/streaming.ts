@@ -4,21 +4,23 @@ import { MEDIA_BYTES } from '../support/constants.js';
 import { percentiles } from '../support/percentiles.js';
 import type { BenchSettings, Measurement, Scenario, Target } from './scenario.js';
 
-/** Transfers in flight at once, and rounds of them. */
+/** Transfers in flight at once (the `-single` scenarios: one), and rounds of them. */
 const PARALLEL = 4;
 const ROUNDS = 3;
 const MiB = 1024 * 1024;
 
-/** Runs ROUNDS × PARALLEL transfers; each returns its byte count. */
-async function transfers(transfer: (agent: Agent) => Promise<number>): Promise<Measurement> {
-  const agent = new Agent({ connections: PARALLEL, headersTimeout: 60_000, bodyTimeout: 60_000 });
+type Transfer = (agent: Agent, target: Target, settings: BenchSettings) => Promise<number>;
+
+/** Runs ROUNDS × `parallel` transfers; each returns its byte count. */
+async function transfers(parallel: number, transfer: (agent: Agent) => Promise<number>): Promise<Measurement> {
+  const agent = new Agent({ connections: parallel, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const durations: number[] = [];
   let errors = 0;
   let bytes = 0;
   const started = performance.now();
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      await Promise.all(Array.from({ length: PARALLEL }, async () => {
+      await Promise.all(Array.from({ length: parallel }, async () => {
         const begin = performance.now();
         try {
           bytes += await transfer(agent);
@@ -35,11 +37,8 @@ async function transfers(transfer: (agent: Agent) => Promise<number>): Promise<M
   return { rps: durations.length / seconds, ...percentiles(durations), errors, extra: { 'MiB/s': bytes / MiB / seconds } };
 }
 
-/** Downloads of `MEDIA_BYTES` (50 MiB), streamed through. */
-export const download50m: Scenario = {
-  name: 'download-50m',
-  description: `${PARALLEL}×${ROUNDS} downloads of 50 MiB`,
-  run: (target: Target, settings: BenchSettings) => transfers(async (agent) => {
+/** One streamed download of `MEDIA_BYTES` (50 MiB). */
+const download: Transfer = async (agent, target, settings) => {
     const response = await request(`${target.url}/_matrix/client/v1/media/download/localhost/bench`, {
       dispatcher: agent,
       headers: { authorization: `Bearer ${settings.token}` },
@@ -48,7 +47,6 @@ export const download50m: Scenario = {
     for await (const chunk of response.body) received += (chunk as Buffer).length;
     if (response.statusCode !== 200 || received !== MEDIA_BYTES) throw new Error(`download: ${response.statusCode}, ${received} bytes`);
     return received;
-  }),
 };
 
 /** A body of `total` bytes produced in 256 KiB chunks (nothing held in memory). */
@@ -68,11 +66,8 @@ function zeros(total: number): Readable {
   });
 }
 
-/** Uploads of 50 MiB, streamed through. */
-export const upload50m: Scenario = {
-  name: 'upload-50m',
-  description: `${PARALLEL}×${ROUNDS} uploads of 50 MiB`,
-  run: (target: Target, settings: BenchSettings) => transfers(async (agent) => {
+/** One streamed upload of 50 MiB. */
+const upload: Transfer = async (agent, target, settings) => {
     const response = await request(`${target.url}/_matrix/media/v3/upload`, {
       dispatcher: agent,
       method: 'POST',
@@ -82,5 +77,22 @@ export const upload50m: Scenario = {
     const text = await response.body.text();
     if (response.statusCode !== 200) throw new Error(`upload: ${response.statusCode} ${text}`);
     return MEDIA_BYTES;
-  }),
 };
+
+/** A scenario of ROUNDS rounds of `parallel` transfers. */
+function streamingScenario(name: string, what: string, parallel: number, transfer: Transfer): Scenario {
+  return {
+    name,
+    description: `${parallel}×${ROUNDS} ${what} of 50 MiB`,
+    run: (target: Target, settings: BenchSettings) => transfers(parallel, (agent) => transfer(agent, target, settings)),
+  };
+}
+
+/** 50 MiB downloads, streamed through, four at a time. */
+export const download50m = streamingScenario('download-50m', 'downloads', PARALLEL, download);
+/** 50 MiB uploads, streamed through, four at a time. */
+export const upload50m = streamingScenario('upload-50m', 'uploads', PARALLEL, upload);
+/** One 50 MiB download at a time (the issue's "a 50 MiB download" RSS target). */
+export const download50mSingle = streamingScenario('download-50m-single', 'downloads', 1, download);
+/** One 50 MiB upload at a time. */
+export const upload50mSingle = streamingScenario('upload-50m-single', 'uploads', 1, upload);
