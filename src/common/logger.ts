@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import type { MiscConfig, LogLevel } from './config/types.js';
+import type { BatchedLineWriter } from './batched-line-writer.js';
 
 export type { Logger } from 'pino';
 
@@ -21,16 +22,22 @@ export function logLevelOf(misc: MiscConfig): LogLevel {
   return misc.LogLevel ?? (misc.Debug ? 'debug' : 'info');
 }
 
-const BATCH_BYTES = 8_192;
-const FLUSH_INTERVAL_MS = 200;
+/** Where a logger writes its lines, e.g. a {@link BatchedLineWriter}. */
+export interface LineDestination {
+  write(line: string): void;
+  flush?(callback?: (err?: Error) => void): void;
+}
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
   level: LogLevel;
   /** Which process or thread logs (`supervisor`, `gateway-1`, `control`, …). */
   component: string;
-  /** Write synchronously (default true). Gateway threads pass false: lines are batched and written asynchronously (at the latest after 200 ms). */
-  sync?: boolean;
+  /**
+   * Where lines go; default: stdout, written synchronously. Gateway threads pass a
+   * {@link BatchedLineWriter} on stdout: batched, asynchronous, shared with their access log.
+   */
+  destination?: LineDestination;
 }
 
 /**
@@ -44,14 +51,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  const sync = options.sync ?? true;
-  if (sync) return pino(pinoOptions, pino.destination({ dest: 1, sync: true }));
-  // Asynchronous: lines collect in a buffer written once it holds BATCH_BYTES, and at least every
-  // FLUSH_INTERVAL_MS, so a busy gateway thread makes one write per batch instead of one per
-  // request line, and a quiet one still shows its lines promptly.
-  const logger = pino(pinoOptions, pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES }));
-  setInterval(() => logger.flush(), FLUSH_INTERVAL_MS).unref();
-  return logger;
+  return pino(pinoOptions, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that discards everything (tests, CLI commands that print their own output). */

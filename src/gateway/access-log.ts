@@ -1,4 +1,3 @@
-import type { Logger } from '../common/logger.js';
 import { userIdOf } from './identity/identity.js';
 import { redactQuery } from './query.js';
 import type { RequestContext, RequestFinishedListener } from './request-context.js';
@@ -9,38 +8,49 @@ import type { RequestContext, RequestFinishedListener } from './request-context.
  */
 const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set(['access_token', 'token', 'login_token', 'client_secret', 'refresh_token']);
 
+/** Where access-log lines go: the thread's log writer, shared with its logger so that lines keep their order. */
+export interface AccessLogSink {
+  write(line: string): void;
+}
+
+/** pino's number for `info`: access lines read like every other line of the thread's log. */
+const INFO_LEVEL = 30;
+
 /**
  * One info line per request when `HttpGateway.AccessLog` is on:
  * `{route, method, path, status, ms, user, upstream, in, out, aborted}` — route id, status sent
  * (0 if none), duration, the user id when resolved, the upstream status (0 if not proxied or no
  * answer), request/response body bytes. Never a token: the query string is logged with secret
  * values replaced, headers are not logged.
+ *
+ * The line has the shape of the thread's pino lines (`level`, `time`, `component`, fields, `msg`)
+ * but is built here: it is written for every request, and pino's generic serialisation cost about
+ * a fifth of a gateway thread's time on the cached-GET benchmark. Every string field goes through
+ * `JSON.stringify`; the other fields are numbers.
  */
 export class AccessLog implements RequestFinishedListener {
-  private readonly logger: Logger;
+  private readonly prefix: string;
 
-  /**
-   * Logs through a child of `logger` without pino's redaction pass: these lines are built from
-   * known fields that hold no secret (the query is redacted above), and redaction costs about
-   * three times the rest of the line (12 of 17 µs measured).
-   */
-  constructor(logger: Logger) {
-    this.logger = logger.child({}, { redact: [] });
+  /** `component` names the thread, as its logger's `component` binding does. */
+  constructor(
+    private readonly sink: AccessLogSink,
+    component: string,
+  ) {
+    this.prefix = `,"component":${JSON.stringify(component)},"route":`;
   }
 
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
-    this.logger.info({
-      route: ctx.routeId,
-      method: ctx.method,
-      path: ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`,
-      status: exchange.status,
-      ms: Math.round((performance.now() - ctx.startedAt) * 10) / 10,
-      user: userIdOf(ctx.identity) ?? undefined,
-      upstream: ctx.upstreamStatus,
-      in: ctx.body?.received ?? 0,
-      out: exchange.bodyBytesSent,
-      aborted: exchange.aborted || undefined,
-    }, 'request');
+    const path = ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
+    const user = userIdOf(ctx.identity);
+    const ms = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
+    this.sink.write(
+      `{"level":${INFO_LEVEL},"time":"${new Date().toISOString()}"${this.prefix}${JSON.stringify(ctx.routeId)}` +
+        `,"method":${JSON.stringify(ctx.method)},"path":${JSON.stringify(path)},"status":${exchange.status},"ms":${ms}` +
+        (user === null ? '' : `,"user":${JSON.stringify(user)}`) +
+        `,"upstream":${ctx.upstreamStatus},"in":${ctx.body?.received ?? 0},"out":${exchange.bodyBytesSent}` +
+        (exchange.aborted ? ',"aborted":true' : '') +
+        ',"msg":"request"}\n',
+    );
   }
 }

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, logLevelOf } from '../common/logger.js';
+import { BatchedLineWriter } from '../common/batched-line-writer.js';
 import { ipcMessage, isIpcMessage, type Unversioned, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway } from '../common/ipc.js';
 import { parseListenAddress } from '../common/listen-address.js';
 import { describeError } from '../common/errors.js';
@@ -31,7 +32,12 @@ const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
 const data = workerData as GatewayWorkerData & { faultInjection?: boolean };
 const { config } = data;
-const logger = createLogger({ level: logLevelOf(config.Misc), component: `gateway-${data.threadIndex}`, sync: false });
+const component = `gateway-${data.threadIndex}`;
+/** The thread's log output: batched, asynchronous writes to stdout, shared by its logger and access log. */
+const logOutput = new BatchedLineWriter(1, {
+  droppedLine: (count) => `{"level":40,"time":"${new Date().toISOString()}","component":"${component}","dropped":${count},"msg":"log lines dropped: stdout too slow"}\n`,
+});
+const logger = createLogger({ level: logLevelOf(config.Misc), component, destination: logOutput });
 
 function post(message: Unversioned<GatewayToSupervisor>): void {
   port!.postMessage(ipcMessage<GatewayToSupervisor>(message));
@@ -56,7 +62,7 @@ const pipeline = createPipeline({
   pools,
   timeouts: { upstreamMs: config.Matrix.TimeoutMilliseconds, exchangeMs: config.HttpGateway.TimeoutMilliseconds },
   logger,
-  accessLog: config.HttpGateway.AccessLog ? new AccessLog(logger) : null,
+  accessLog: config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
   checks: {
     corporalUserId: config.Corporal.UserID,
@@ -87,7 +93,7 @@ function crash(err: unknown): void {
     offload.close().catch(() => {});
     hooks.close().catch(() => {});
   } finally {
-    logger.flush();
+    logOutput.end();
     process.exitCode = 1;
     port!.close();
     setTimeout(() => process.exit(1), 2000).unref();
@@ -118,7 +124,7 @@ async function drain(deadline: number): Promise<void> {
     await pools.destroy();
   }
   logger.info('gateway thread stopped');
-  logger.flush();
+  logOutput.end();
   port!.close();
 }
 
@@ -163,7 +169,7 @@ server.listen(address.host, address.port).then(
     pools.destroy().catch(() => {});
     offload.close().catch(() => {});
     hooks.close().catch(() => {});
-    logger.flush();
+    logOutput.end();
     port.close();
   },
 );
