@@ -1,45 +1,53 @@
-import { write as fsWrite } from 'node:fs';
+import { fstatSync, write as fsWrite } from 'node:fs';
 
 /** Options of {@link BatchedLineWriter}. */
 export interface BatchedLineWriterOptions {
-  /** Start a write once this many characters are pending (default 64 KiB). */
-  batchChars?: number;
+  /**
+   * Largest single write, in bytes; a write always ends at a line boundary (a longer line goes out
+   * alone). Default: `PIPE_BUF` (4096) when the descriptor is a pipe or socket, where only writes of
+   * at most that size are atomic and other threads and processes write lines too; 64 KiB otherwise.
+   */
+  maxWriteBytes?: number;
   /** Write what is pending at least this often (default 200 ms). */
   flushIntervalMs?: number;
   /**
-   * Lines are dropped (and counted) while more than this many characters wait for a slow or stuck
-   * output (default 16 Mi): a log reader that stalls must not make a gateway thread grow without
+   * Lines are dropped (and counted) while more than this many bytes wait for a slow or stuck
+   * output (default 16 MiB): a log reader that stalls must not make a gateway thread grow without
    * bound.
    */
-  maxPendingChars?: number;
+  maxPendingBytes?: number;
   /** The line written in place of dropped ones once output moves again (must end with `\n`). */
   droppedLine?: (count: number) => string;
 }
 
+/** POSIX guarantees atomic pipe writes up to PIPE_BUF bytes (4096 on Linux). */
+const PIPE_BUF = 4096;
 /** Retry delay after `EAGAIN` (a non-blocking pipe whose reader is behind). */
 const RETRY_MS = 20;
 
 /**
- * Collects log lines and writes them to a file descriptor in large asynchronous batches: one
- * `write(2)` per batch instead of one per line, and the thread never blocks on its output.
+ * Collects log lines and writes them to a file descriptor asynchronously, many lines per
+ * `write(2)`: the thread never blocks on its output and makes one system call per batch instead
+ * of one per line. Used as the pino destination of gateway threads and written to directly by
+ * the access log, so both keep their order. Cheaper than pino's own asynchronous destination under
+ * load, which measures the byte length of its whole pending batch on every line.
  *
- * Used as the pino destination of gateway threads and written to directly by the access log, so
- * both keep their order. Cheaper than pino's own asynchronous destination under load, which
- * measures the byte length of its whole pending batch on every line.
- *
- * Contract: `write` takes complete lines (ending with `\n`); lines reach the descriptor in the
- * order written, except those dropped above `maxPendingChars`, which are replaced by one
- * `droppedLine`. `flush` starts writing everything pending; the thread's event loop stays alive
- * until it is written (so a thread that stops after `flush` loses nothing). Write errors other
+ * Contract: `write` takes complete lines (ending with `\n`). Lines reach the descriptor whole
+ * (on a pipe or socket no other writer's bytes land inside one, see `maxWriteBytes`) and in the
+ * order written, except those dropped above `maxPendingBytes`, which are replaced by one
+ * `droppedLine`. `flush` starts writing everything pending and the event loop stays alive until it
+ * is written, so a thread that stops after `flush` (or `end`) loses nothing. Write errors other
  * than `EAGAIN` (e.g. a closed stdout) drop the batch: there is nowhere else to report them.
  */
 export class BatchedLineWriter {
   private pending: string[] = [];
-  private pendingChars = 0;
-  private writing = false;
+  private pendingBytes = 0;
+  /** The batch being written (or waiting to be retried); null when idle. */
+  private inFlight: Buffer | null = null;
   private dropped = 0;
-  private readonly batchChars: number;
-  private readonly maxPendingChars: number;
+  private ended = false;
+  private readonly maxWriteBytes: number;
+  private readonly maxPendingBytes: number;
   private readonly droppedLine: (count: number) => string;
   private readonly timer: NodeJS.Timeout;
 
@@ -47,8 +55,8 @@ export class BatchedLineWriter {
     private readonly fd: number,
     options: BatchedLineWriterOptions = {},
   ) {
-    this.batchChars = options.batchChars ?? 65_536;
-    this.maxPendingChars = options.maxPendingChars ?? 16 * 1024 * 1024;
+    this.maxWriteBytes = options.maxWriteBytes ?? defaultMaxWriteBytes(fd);
+    this.maxPendingBytes = options.maxPendingBytes ?? 16 * 1024 * 1024;
     this.droppedLine = options.droppedLine ?? ((count) => `{"msg":"${count} log lines dropped: output too slow"}\n`);
     this.timer = setInterval(() => this.flush(), options.flushIntervalMs ?? 200);
     this.timer.unref();
@@ -56,57 +64,85 @@ export class BatchedLineWriter {
 
   /** Queues one line (pino calls this with each formatted line). */
   write(line: string): void {
-    if (this.pendingChars + line.length > this.maxPendingChars) {
+    const bytes = Buffer.byteLength(line);
+    if (this.pendingBytes + bytes > this.maxPendingBytes) {
       this.dropped++;
       return;
     }
-    if (this.dropped > 0) this.appendDropNotice();
+    if (this.dropped > 0) this.queueDropNotice();
     this.pending.push(line);
-    this.pendingChars += line.length;
-    if (this.pendingChars >= this.batchChars) this.flush();
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= this.maxWriteBytes || this.ended) this.flush();
   }
 
-  /** Starts writing everything pending (no-op while a write is in flight: it continues with the rest). */
+  /** Starts writing everything pending (while a write is in flight, it continues with the rest). */
   flush(callback?: (err?: Error) => void): void {
-    if (!this.writing && this.pending.length > 0) this.writeBatch(Buffer.from(this.pending.join('')));
+    if (this.inFlight === null) this.writeNext();
     callback?.();
   }
 
-  /** Stops the periodic flush (the thread is ending); what is pending is still written by {@link flush}. */
+  /** Stops the periodic flush (the thread is ending) and writes what is pending; later lines are written at once. */
   end(): void {
+    this.ended = true;
     clearInterval(this.timer);
     this.flush();
   }
 
-  private appendDropNotice(): void {
+  private queueDropNotice(): void {
     const notice = this.droppedLine(this.dropped);
     this.dropped = 0;
     this.pending.push(notice);
-    this.pendingChars += notice.length;
+    this.pendingBytes += Buffer.byteLength(notice);
+  }
+
+  /** Takes the next batch of whole lines (at most `maxWriteBytes`, or one longer line) and writes it. */
+  private writeNext(): void {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    let count = 0;
+    let bytes = 0;
+    while (count < pending.length) {
+      const lineBytes = Buffer.byteLength(pending[count]!);
+      if (count > 0 && bytes + lineBytes > this.maxWriteBytes) break;
+      bytes += lineBytes;
+      count++;
+    }
+    let text: string;
+    if (count === pending.length) {
+      text = pending.join('');
+      this.pending = [];
+    } else {
+      text = pending.splice(0, count).join('');
+    }
+    this.pendingBytes -= bytes;
+    const batch = Buffer.from(text);
+    this.writeBatch(batch);
   }
 
   private writeBatch(batch: Buffer): void {
-    this.writing = true;
-    this.pending = [];
-    this.pendingChars = 0;
+    this.inFlight = batch;
     fsWrite(this.fd, batch, 0, batch.length, null, (err, written) => {
       if (err && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
-        setTimeout(() => this.writeBatch(this.requeue(batch)), RETRY_MS);
+        setTimeout(() => this.writeBatch(batch), RETRY_MS);
         return;
       }
-      const rest = err ? null : batch.subarray(written);
-      if (rest !== null && rest.length > 0) {
-        this.writeBatch(this.requeue(rest));
+      // A partial write (a blocking pipe interrupted, a full disk) goes on with the rest.
+      if (!err && written < batch.length) {
+        this.writeBatch(batch.subarray(written));
         return;
       }
-      this.writing = false;
-      if (this.pending.length > 0) this.writeBatch(Buffer.from(this.pending.join('')));
+      this.inFlight = null;
+      this.writeNext();
     });
   }
+}
 
-  /** `unwritten` followed by whatever was queued meanwhile, as the next batch. */
-  private requeue(unwritten: Buffer): Buffer {
-    if (this.pending.length === 0) return unwritten;
-    return Buffer.concat([unwritten, Buffer.from(this.pending.join(''))]);
+/** PIPE_BUF for pipes and sockets (atomic writes), 64 KiB for files and devices. */
+function defaultMaxWriteBytes(fd: number): number {
+  try {
+    const stat = fstatSync(fd);
+    return stat.isFIFO() || stat.isSocket() ? PIPE_BUF : 65_536;
+  } catch {
+    return PIPE_BUF;
   }
 }
