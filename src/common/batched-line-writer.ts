@@ -40,7 +40,9 @@ const RETRY_MS = 20;
  * than `EAGAIN` (e.g. a closed stdout) drop the batch: there is nowhere else to report them.
  */
 export class BatchedLineWriter {
+  /** Lines not written yet: `pending[head…]`. */
   private pending: string[] = [];
+  private head = 0;
   private pendingBytes = 0;
   /** The batch being written (or waiting to be retried); null when idle. */
   private inFlight: Buffer | null = null;
@@ -98,25 +100,31 @@ export class BatchedLineWriter {
   /** Takes the next batch of whole lines (at most `maxWriteBytes`, or one longer line) and writes it. */
   private writeNext(): void {
     const pending = this.pending;
-    if (pending.length === 0) return;
-    let count = 0;
+    const start = this.head;
+    if (start === pending.length) return;
+    let end = start;
     let bytes = 0;
-    while (count < pending.length) {
-      const lineBytes = Buffer.byteLength(pending[count]!);
-      if (count > 0 && bytes + lineBytes > this.maxWriteBytes) break;
+    while (end < pending.length) {
+      const lineBytes = Buffer.byteLength(pending[end]!);
+      if (end > start && bytes + lineBytes > this.maxWriteBytes) break;
       bytes += lineBytes;
-      count++;
+      end++;
     }
-    let text: string;
-    if (count === pending.length) {
-      text = pending.join('');
+    const text = start === 0 && end === pending.length ? pending.join('') : pending.slice(start, end).join('');
+    if (end === pending.length) {
       this.pending = [];
+      this.head = 0;
     } else {
-      text = pending.splice(0, count).join('');
+      // A backlog (after a stall) drains batch by batch: advance an index rather than shift the
+      // array each time, and drop the written lines once they are half of it (amortised O(1)).
+      this.head = end;
+      if (end >= 1024 && end * 2 >= pending.length) {
+        this.pending = pending.slice(end);
+        this.head = 0;
+      }
     }
     this.pendingBytes -= bytes;
-    const batch = Buffer.from(text);
-    this.writeBatch(batch);
+    this.writeBatch(Buffer.from(text));
   }
 
   private writeBatch(batch: Buffer): void {
