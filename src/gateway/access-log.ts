@@ -1,3 +1,4 @@
+import type { LineDestination } from '../common/logger.js';
 import { userIdOf } from './identity/identity.js';
 import { redactQuery } from './query.js';
 import type { RequestContext, RequestFinishedListener } from './request-context.js';
@@ -7,11 +8,6 @@ import type { RequestContext, RequestFinishedListener } from './request-context.
  * them in the query), registration/login tokens, 3PID session secrets.
  */
 const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set(['access_token', 'token', 'login_token', 'client_secret', 'refresh_token']);
-
-/** Where access-log lines go: the thread's log writer, shared with its logger so that lines keep their order. */
-export interface AccessLogSink {
-  write(line: string): void;
-}
 
 /** pino's number for `info`: access lines read like every other line of the thread's log. */
 const INFO_LEVEL = 30;
@@ -31,9 +27,12 @@ const INFO_LEVEL = 30;
 export class AccessLog implements RequestFinishedListener {
   private readonly prefix: string;
 
-  /** `component` names the thread, as its logger's `component` binding does. */
+  /**
+   * `sink` is the thread's log output, shared with its logger so that lines keep their order;
+   * `component` names the thread, as its logger's `component` binding does.
+   */
   constructor(
-    private readonly sink: AccessLogSink,
+    private readonly sink: LineDestination,
     component: string,
   ) {
     this.prefix = `,"component":${JSON.stringify(component)},"route":`;
