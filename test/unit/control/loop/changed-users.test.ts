@@ -1,7 +1,7 @@
 import t from 'tap';
 import { changedUserIds } from '../../../../src/control/loop/changed-users.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
-import { FLAG_NAMES } from '../../../../src/policy/vocabulary.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 
 function user(id: string, overrides: Partial<SnapshotUser> = {}): SnapshotUser {
   return {
@@ -21,17 +21,7 @@ function user(id: string, overrides: Partial<SnapshotUser> = {}): SnapshotUser {
 }
 
 function policy(users: SnapshotUser[], rooms = ['!a:hs', '!b:hs'], flags: Partial<PolicySnapshot['flags']> = {}): PolicySnapshot {
-  return {
-    generation: 1,
-    hash: 'h',
-    loadedAt: 0,
-    source: 'test',
-    flags: { ...(Object.fromEntries(FLAG_NAMES.map((name) => [name, false])) as unknown as PolicySnapshot['flags']), ...flags },
-    managedRoomIds: new Set(rooms),
-    users: new Map(users.map((u) => [u.id, u])),
-    userIdsByLowercase: new Map(users.map((u) => [u.id.toLowerCase(), u.id])),
-    hooks: {} as PolicySnapshot['hooks'],
-  };
+  return fixtureSnapshot({ users, managedRoomIds: rooms, flags });
 }
 
 const base = [user('@a:hs'), user('@b:hs'), user('@c:hs')];
