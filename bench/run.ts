@@ -8,7 +8,8 @@
  * [--access-log=on|off] [--list]`. Scenarios: see scenarios/index.ts (default: all).
  *
  * A scenario with `ownCorporal` (e.g. a policy with hooks) runs its gateway half against a Corporal
- * started for it with that policy, and stopped after it; the direct half is unchanged.
+ * started for it with that policy, and stopped after it; one with `ownGateway` (the `floor-*`
+ * scenarios) against a featureless comparison proxy instead. The direct half is unchanged.
  *
  * Targets reported, not asserted (docs/gateway.md): cached GET ≥ 0.5 × direct with p99 ≤ direct
  * p99 + 2 ms; streaming RSS growth < 64 MiB; 5,000 long-polls without errors and RSS < 400 MiB;
@@ -90,13 +91,26 @@ function table(rows: readonly Row[]): string {
   return [format(header), widths.map((width) => '-'.repeat(width)).join('  '), ...lines.map(format)].join('\n');
 }
 
+const upstreamPortOf = (upstream: string): number => Number(new URL(upstream).port);
+
 /**
- * The gateway run of `scenario`, with the RSS of the Corporal it ran against: the shared one, or
- * (`ownCorporal`) one started for it with its policy and stopped afterwards.
+ * The gateway run of `scenario`, with the RSS of the proxy it ran against: the shared Corporal,
+ * one started for it with its policy (`ownCorporal`), or a comparison proxy (`ownGateway`); the
+ * last two are stopped afterwards.
  */
 async function runThroughGateway(
   scenario: Scenario, settings: BenchSettings, shared: BenchProcess, sharedTarget: Target, options: CorporalOptions,
 ): Promise<{ result: Measurement; rss: ReturnType<RssSampler['stop']> }> {
+  if (scenario.ownGateway !== undefined) {
+    const own = await scenario.ownGateway({ upstreamPort: upstreamPortOf(options.upstream), threads: options.threads });
+    try {
+      const sampler = new RssSampler(own.pid);
+      const result = await scenario.run(own.target, settings);
+      return { result, rss: sampler.stop() };
+    } finally {
+      await own.close();
+    }
+  }
   if (scenario.ownCorporal === undefined) {
     const sampler = new RssSampler(shared.pid);
     const result = await scenario.run(sharedTarget, settings);

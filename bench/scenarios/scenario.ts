@@ -44,6 +44,20 @@ export interface OwnCorporal {
   close(): Promise<void>;
 }
 
+/** A comparison proxy that takes Corporal's place in a scenario's gateway half (bench/floor-proxy.ts). */
+export interface OwnGateway {
+  target: Target;
+  /** The proxy's process (its RSS is reported like Corporal's). */
+  pid: number;
+  close(): Promise<void>;
+}
+
+/** Where the gateway half's proxy forwards to, and with how many threads (as Corporal is run). */
+export interface UpstreamSettings {
+  upstreamPort: number;
+  threads: number;
+}
+
 /**
  * A benchmark scenario: run once against the fake homeserver directly and once through the
  * gateway, in the same process run, so that the table can show the ratio. New scenarios (policy-
@@ -58,5 +72,7 @@ export interface Scenario {
    * (and stopped after the run); the direct run is unchanged. Default: the shared Corporal.
    */
   ownCorporal?(): Promise<OwnCorporal>;
+  /** When present, the gateway half goes to the proxy this starts instead of any Corporal. */
+  ownGateway?(upstream: UpstreamSettings): Promise<OwnGateway>;
   run(target: Target, settings: BenchSettings): Promise<Measurement>;
 }

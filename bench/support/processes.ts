@@ -8,6 +8,7 @@ import { request } from 'undici';
 
 const FAKE_HOMESERVER = fileURLToPath(new URL('../fake-homeserver.js', import.meta.url));
 const HOOK_SERVICE = fileURLToPath(new URL('../hook-service.js', import.meta.url));
+const FLOOR_PROXY = fileURLToPath(new URL('../floor-proxy.js', import.meta.url));
 const CORPORAL = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 /**
@@ -51,9 +52,14 @@ export function startHookService(): Promise<BenchProcess> {
   return forkListening(HOOK_SERVICE, 'hook service');
 }
 
+/** Forks the floor proxy (bench/floor-proxy.ts) with `mode`'s upstream client in front of `upstreamPort`. */
+export function startFloorProxy(mode: 'undici' | 'socket', upstreamPort: number, threads: number): Promise<BenchProcess> {
+  return forkListening(FLOOR_PROXY, `floor proxy (${mode})`, [mode, String(upstreamPort), String(threads)]);
+}
+
 /** Forks `file`, which reports `{ port }` over IPC once it listens (and exits when the parent disconnects). */
-function forkListening(file: string, name: string): Promise<BenchProcess> {
-  const child = fork(file, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkListening(file: string, name: string, args: string[] = []): Promise<BenchProcess> {
+  const child = fork(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
     child.once('message', (message: unknown) => {
