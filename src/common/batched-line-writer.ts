@@ -35,8 +35,9 @@ const RETRY_MS = 20;
  * Contract: `write` takes complete lines (ending with `\n`). Lines reach the descriptor whole
  * (on a pipe or socket no other writer's bytes land inside one, see `maxWriteBytes`) and in the
  * order written, except those dropped above `maxPendingBytes`, which are replaced by one
- * `droppedLine`. `flush` starts writing everything pending and the event loop stays alive until it
- * is written, so a thread that stops after `flush` (or `end`) loses nothing. Write errors other
+ * `droppedLine`. A write starts when a full batch (`maxWriteBytes`) is pending, on `flush` and on
+ * the flush interval — never for a few lines that came in while the previous write ran. `flush`
+ * starts writing everything pending and the event loop stays alive until it is written, so a thread that stops after `flush` (or `end`) loses nothing. Write errors other
  * than `EAGAIN` (e.g. a closed stdout) drop the batch: there is nowhere else to report them.
  */
 export class BatchedLineWriter {
@@ -48,6 +49,10 @@ export class BatchedLineWriter {
   private inFlight: Buffer | null = null;
   private dropped = 0;
   private ended = false;
+  /** Lines queued so far, lines handed to `write(2)` so far, and how far a requested flush must go. */
+  private queuedLines = 0;
+  private writtenLines = 0;
+  private flushUntil = 0;
   private readonly maxWriteBytes: number;
   private readonly maxPendingBytes: number;
   private readonly droppedLine: (count: number) => string;
@@ -73,12 +78,15 @@ export class BatchedLineWriter {
     }
     if (this.dropped > 0) this.queueDropNotice();
     this.pending.push(line);
+    this.queuedLines++;
     this.pendingBytes += bytes;
-    if (this.pendingBytes >= this.maxWriteBytes || this.ended) this.flush();
+    if (this.ended) this.flush();
+    else if (this.pendingBytes >= this.maxWriteBytes && this.inFlight === null) this.writeNext();
   }
 
-  /** Starts writing everything pending (while a write is in flight, it continues with the rest). */
+  /** Starts writing everything pending now (while a write is in flight, it continues up to here). */
   flush(callback?: (err?: Error) => void): void {
+    this.flushUntil = this.queuedLines;
     if (this.inFlight === null) this.writeNext();
     callback?.();
   }
@@ -94,6 +102,7 @@ export class BatchedLineWriter {
     const notice = this.droppedLine(this.dropped);
     this.dropped = 0;
     this.pending.push(notice);
+    this.queuedLines++;
     this.pendingBytes += Buffer.byteLength(notice);
   }
 
@@ -124,6 +133,7 @@ export class BatchedLineWriter {
       }
     }
     this.pendingBytes -= bytes;
+    this.writtenLines += end - start;
     this.writeBatch(Buffer.from(text));
   }
 
@@ -140,7 +150,10 @@ export class BatchedLineWriter {
         return;
       }
       this.inFlight = null;
-      this.writeNext();
+      // Go on only with a full batch, an unfinished flush, or at the end. Writing whatever trickled
+      // in during the last write would turn a busy thread's log into a stream of tiny thread-pool
+      // writes (measured: the access log then cost a tenth of the cached-GET throughput).
+      if (this.pendingBytes >= this.maxWriteBytes || this.writtenLines < this.flushUntil || this.ended) this.writeNext();
     });
   }
 }

@@ -26,6 +26,9 @@ const INFO_LEVEL = 30;
  */
 export class AccessLog implements RequestFinishedListener {
   private readonly prefix: string;
+  /** The `time` of the last line and its millisecond: a busy thread writes many lines per millisecond. */
+  private time = '';
+  private timeMs = -1;
 
   /**
    * `sink` is the thread's log output, shared with its logger so that lines keep their order;
@@ -43,8 +46,13 @@ export class AccessLog implements RequestFinishedListener {
     const path = ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
     const user = userIdOf(ctx.identity);
     const ms = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
+    const now = Date.now();
+    if (now !== this.timeMs) {
+      this.timeMs = now;
+      this.time = new Date(now).toISOString();
+    }
     this.sink.write(
-      `{"level":${INFO_LEVEL},"time":"${new Date().toISOString()}"${this.prefix}${JSON.stringify(ctx.routeId)}` +
+      `{"level":${INFO_LEVEL},"time":"${this.time}"${this.prefix}${JSON.stringify(ctx.routeId)}` +
         `,"method":${JSON.stringify(ctx.method)},"path":${JSON.stringify(path)},"status":${exchange.status},"ms":${ms}` +
         (user === null ? '' : `,"user":${JSON.stringify(user)}`) +
         `,"upstream":${ctx.upstreamStatus},"in":${ctx.body?.received ?? 0},"out":${exchange.bodyBytesSent}` +

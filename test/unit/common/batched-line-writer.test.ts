@@ -35,6 +35,23 @@ t.test('every line reaches the file, in order, in batches', async (t) => {
   t.equal(readFileSync(path, 'utf8'), expected.join(''));
 });
 
+t.test('lines that come in during a write wait for a full batch or a flush, not the end of that write', async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'corporal-lines-')), 'out.log');
+  const fd = openSync(path, 'w');
+  const writer = new BatchedLineWriter(fd, { maxWriteBytes: 120, flushIntervalMs: 3_600_000 });
+  const batch = Array.from({ length: 10 }, (_, n) => line(n)).join(''); // 120 bytes: one full batch
+  for (let n = 0; n < 10; n++) writer.write(line(n)); // the 10th starts a write
+  writer.write(line(10)); // comes in while it runs
+  await until(() => readFileSync(path, 'utf8') === batch, 'the full batch');
+  await sleep(50);
+  t.equal(readFileSync(path, 'utf8'), batch, 'the straggler waits (one write per batch under load)');
+  writer.flush();
+  await until(() => readFileSync(path, 'utf8') === batch + line(10), 'the flush');
+  writer.end();
+  closeSync(fd);
+  t.pass('flush writes it');
+});
+
 t.test('a quiet writer still flushes on its interval', async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'corporal-lines-')), 'out.log');
   const fd = openSync(path, 'w');
