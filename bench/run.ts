@@ -5,7 +5,11 @@
  * to the direct one. Prints one table and writes `bench/results/<timestamp>.json`.
  *
  * Usage: `node dist/bench/run.js [scenario…] [--duration=S] [--connections=N] [--threads=N]
- * [--access-log=on|off] [--list]`. Scenarios: see scenarios/index.ts (default: all).
+ * [--access-log=on|off] [--rounds=N] [--list]`. Scenarios: see scenarios/index.ts (default: all).
+ *
+ * `--rounds=N` runs each scenario's direct and gateway halves N times, alternating, and reports
+ * the median of each figure (errors summed, RSS at its largest): on a small machine consecutive
+ * runs of the same load differ by ±10 %, more than the effects one wants to see.
  *
  * A scenario with `ownCorporal` (e.g. a policy with hooks) runs its gateway half against a Corporal
  * started for it with that policy, and stopped after it; one with `ownGateway` (the `floor-*`
@@ -31,6 +35,7 @@ interface Args {
   connections: number;
   threads: number;
   accessLog: boolean;
+  rounds: number;
 }
 
 /** One line of the table: a scenario against one target. */
@@ -46,7 +51,7 @@ interface Row extends Measurement {
 }
 
 function parseArgs(argv: readonly string[]): Args | null {
-  const args: Args = { scenarios: [], durationS: 10, connections: 50, threads: 2, accessLog: true };
+  const args: Args = { scenarios: [], durationS: 10, connections: 50, threads: 2, accessLog: true, rounds: 1 };
   for (const arg of argv) {
     const [flag, value = ''] = arg.split('=', 2) as [string, string?];
     if (flag === '--list') {
@@ -56,6 +61,7 @@ function parseArgs(argv: readonly string[]): Args | null {
     else if (flag === '--connections') args.connections = Number(value);
     else if (flag === '--threads') args.threads = Number(value);
     else if (flag === '--access-log') args.accessLog = value !== 'off';
+    else if (flag === '--rounds') args.rounds = Number(value);
     else {
       const scenario = SCENARIOS.find((candidate) => candidate.name === arg);
       if (!scenario) throw new Error(`unknown scenario or option ${arg} (--list shows the scenarios)`);
@@ -63,7 +69,7 @@ function parseArgs(argv: readonly string[]): Args | null {
     }
   }
   if (args.scenarios.length === 0) args.scenarios = [...SCENARIOS];
-  for (const [name, value] of [['duration', args.durationS], ['connections', args.connections], ['threads', args.threads]] as const) {
+  for (const [name, value] of [['duration', args.durationS], ['connections', args.connections], ['threads', args.threads], ['rounds', args.rounds]] as const) {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
   }
   return args;
@@ -75,6 +81,26 @@ async function warmToken(target: Target, token: string): Promise<void> {
     const response = await request(`${target.url}/_matrix/client/v3/joined_rooms`, { headers: { authorization: `Bearer ${token}` }, reset: true });
     await response.body.dump();
   }
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** Several rounds of one scenario against one target as one measurement: medians, errors summed. */
+function combineRounds(rounds: readonly Measurement[]): Measurement {
+  if (rounds.length === 1) return rounds[0]!;
+  const extraKeys = Object.keys(rounds[0]!.extra ?? {});
+  return {
+    rps: median(rounds.map((round) => round.rps)),
+    p50: median(rounds.map((round) => round.p50)),
+    p975: median(rounds.map((round) => round.p975)),
+    p99: median(rounds.map((round) => round.p99)),
+    errors: rounds.reduce((sum, round) => sum + round.errors, 0),
+    ...(extraKeys.length > 0 ? { extra: Object.fromEntries(extraKeys.map((key) => [key, median(rounds.map((round) => round.extra?.[key] ?? Number.NaN))])) } : {}),
+  };
 }
 
 const fixed = (value: number | undefined, digits = 1): string => (value === undefined || Number.isNaN(value) ? '' : value.toFixed(digits));
@@ -147,11 +173,21 @@ async function main(): Promise<void> {
   try {
     await warmToken(gateway, settings.token);
     for (const scenario of args.scenarios) {
-      process.stderr.write(`${scenario.name}: direct…`);
-      const directResult = await scenario.run(direct, settings);
+      const directRounds: Measurement[] = [];
+      const gatewayRounds: Measurement[] = [];
+      let rss = { peakMiB: 0, growthMiB: 0 };
+      process.stderr.write(`${scenario.name}:`);
+      for (let round = 0; round < args.rounds; round++) {
+        process.stderr.write(' direct…');
+        directRounds.push(await scenario.run(direct, settings));
+        process.stderr.write(' gateway…');
+        const measured = await runThroughGateway(scenario, settings, corporal, gateway, { upstream: corporalOptions.upstream, threads: args.threads, accessLog: args.accessLog });
+        gatewayRounds.push(measured.result);
+        rss = { peakMiB: Math.max(rss.peakMiB, measured.rss.peakMiB), growthMiB: Math.max(rss.growthMiB, measured.rss.growthMiB) };
+      }
+      const directResult = combineRounds(directRounds);
+      const gatewayResult = combineRounds(gatewayRounds);
       rows.push({ scenario: scenario.name, target: 'direct', ...directResult });
-      process.stderr.write(' gateway…');
-      const { result: gatewayResult, rss } = await runThroughGateway(scenario, settings, corporal, gateway, { upstream: corporalOptions.upstream, threads: args.threads, accessLog: args.accessLog });
       rows.push({
         scenario: scenario.name,
         target: 'gateway',
@@ -174,7 +210,7 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify({
     date: new Date().toISOString(),
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
-    settings: { durationS: args.durationS, connections: args.connections, threads: args.threads, accessLog: args.accessLog },
+    settings: { durationS: args.durationS, connections: args.connections, threads: args.threads, accessLog: args.accessLog, rounds: args.rounds },
     rows,
   }, null, 2)}\n`);
   process.stdout.write(`results: ${file}\n`);
