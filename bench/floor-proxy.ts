@@ -64,6 +64,14 @@ function socketForward(upstreamPort: number): Forward {
       idle.push(socket);
       deliver?.(response);
     });
+    socket.on('error', () => {}); // 'close' follows
+    socket.on('close', () => {
+      const at = idle.indexOf(socket);
+      if (at !== -1) idle.splice(at, 1);
+      const deliver = waiting.get(socket);
+      waiting.delete(socket);
+      deliver?.(Buffer.from('HTTP/1.1 502 Bad Gateway\r\n\r\n', 'latin1'));
+    });
     return socket;
   };
   return (path, headers, answer) => {
