@@ -28,6 +28,7 @@ import { SCENARIOS } from './scenarios/index.js';
 import type { BenchSettings, Measurement, Scenario, Target } from './scenarios/scenario.js';
 import { startCorporal, startFakeHomeserver, type BenchProcess, type CorporalOptions } from './support/processes.js';
 import { RssSampler, rssMiB } from './support/rss.js';
+import { combineRounds } from './support/rounds.js';
 
 interface Args {
   scenarios: Scenario[];
@@ -81,26 +82,6 @@ async function warmToken(target: Target, token: string): Promise<void> {
     const response = await request(`${target.url}/_matrix/client/v3/joined_rooms`, { headers: { authorization: `Bearer ${token}` }, reset: true });
     await response.body.dump();
   }
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
-/** Several rounds of one scenario against one target as one measurement: medians, errors summed. */
-function combineRounds(rounds: readonly Measurement[]): Measurement {
-  if (rounds.length === 1) return rounds[0]!;
-  const extraKeys = Object.keys(rounds[0]!.extra ?? {});
-  return {
-    rps: median(rounds.map((round) => round.rps)),
-    p50: median(rounds.map((round) => round.p50)),
-    p975: median(rounds.map((round) => round.p975)),
-    p99: median(rounds.map((round) => round.p99)),
-    errors: rounds.reduce((sum, round) => sum + round.errors, 0),
-    ...(extraKeys.length > 0 ? { extra: Object.fromEntries(extraKeys.map((key) => [key, median(rounds.map((round) => round.extra?.[key] ?? Number.NaN))])) } : {}),
-  };
 }
 
 const fixed = (value: number | undefined, digits = 1): string => (value === undefined || Number.isNaN(value) ? '' : value.toFixed(digits));
@@ -159,12 +140,49 @@ async function runThroughGateway(
   }
 }
 
+/** What a scenario runs against: the fake homeserver, and the shared Corporal in front of it. */
+interface Targets {
+  direct: Target;
+  gateway: Target;
+  corporal: BenchProcess;
+  corporalOptions: CorporalOptions;
+}
+
+/** Runs `scenario` straight and through the gateway, `rounds` times alternating: its two table rows. */
+async function measureScenario(scenario: Scenario, rounds: number, settings: BenchSettings, targets: Targets): Promise<[Row, Row]> {
+  const directRounds: Measurement[] = [];
+  const gatewayRounds: Measurement[] = [];
+  let rss = { peakMiB: 0, growthMiB: 0 };
+  for (let round = 0; round < rounds; round++) {
+    process.stderr.write(' direct…');
+    directRounds.push(await scenario.run(targets.direct, settings));
+    process.stderr.write(' gateway…');
+    const measured = await runThroughGateway(scenario, settings, targets.corporal, targets.gateway, targets.corporalOptions);
+    gatewayRounds.push(measured.result);
+    rss = { peakMiB: Math.max(rss.peakMiB, measured.rss.peakMiB), growthMiB: Math.max(rss.growthMiB, measured.rss.growthMiB) };
+  }
+  const directResult = combineRounds(directRounds);
+  const gatewayResult = combineRounds(gatewayRounds);
+  return [
+    { scenario: scenario.name, target: 'direct', ...directResult },
+    {
+      scenario: scenario.name,
+      target: 'gateway',
+      ...gatewayResult,
+      rssPeakMiB: rss.peakMiB,
+      rssGrowthMiB: rss.growthMiB,
+      ratio: directResult.rps > 0 ? gatewayResult.rps / directResult.rps : Number.NaN,
+      p99DeltaMs: gatewayResult.p99 - directResult.p99,
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args === null) return;
   const settings: BenchSettings = { durationS: args.durationS, connections: args.connections, token: 'bench-cached-token' };
   const homeserver = await startFakeHomeserver();
-  const corporalOptions = { upstream: `http://127.0.0.1:${homeserver.port}`, threads: args.threads, accessLog: args.accessLog };
+  const corporalOptions: CorporalOptions = { upstream: `http://127.0.0.1:${homeserver.port}`, threads: args.threads, accessLog: args.accessLog };
   const corporal = await startCorporal(corporalOptions);
   const direct: Target = { kind: 'direct', url: `http://127.0.0.1:${homeserver.port}`, port: homeserver.port };
   const gateway: Target = { kind: 'gateway', url: `http://127.0.0.1:${corporal.port}`, port: corporal.port };
@@ -173,30 +191,8 @@ async function main(): Promise<void> {
   try {
     await warmToken(gateway, settings.token);
     for (const scenario of args.scenarios) {
-      const directRounds: Measurement[] = [];
-      const gatewayRounds: Measurement[] = [];
-      let rss = { peakMiB: 0, growthMiB: 0 };
       process.stderr.write(`${scenario.name}:`);
-      for (let round = 0; round < args.rounds; round++) {
-        process.stderr.write(' direct…');
-        directRounds.push(await scenario.run(direct, settings));
-        process.stderr.write(' gateway…');
-        const measured = await runThroughGateway(scenario, settings, corporal, gateway, { upstream: corporalOptions.upstream, threads: args.threads, accessLog: args.accessLog });
-        gatewayRounds.push(measured.result);
-        rss = { peakMiB: Math.max(rss.peakMiB, measured.rss.peakMiB), growthMiB: Math.max(rss.growthMiB, measured.rss.growthMiB) };
-      }
-      const directResult = combineRounds(directRounds);
-      const gatewayResult = combineRounds(gatewayRounds);
-      rows.push({ scenario: scenario.name, target: 'direct', ...directResult });
-      rows.push({
-        scenario: scenario.name,
-        target: 'gateway',
-        ...gatewayResult,
-        rssPeakMiB: rss.peakMiB,
-        rssGrowthMiB: rss.growthMiB,
-        ratio: directResult.rps > 0 ? gatewayResult.rps / directResult.rps : Number.NaN,
-        p99DeltaMs: gatewayResult.p99 - directResult.p99,
-      });
+      rows.push(...await measureScenario(scenario, args.rounds, settings, { direct, gateway, corporal, corporalOptions }));
       process.stderr.write(' done\n');
     }
   } finally {
