@@ -55,7 +55,7 @@ const identities = new IdentityCache({
 });
 const lookups = { dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const offload = createOffloadPool(config.Offload, { logger });
-const hooks = createThreadHooks(offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
+const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const pipeline = createPipeline({
   policy,
   identities,

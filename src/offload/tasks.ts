@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import type { OffloadWorkerData } from './pool.js';
 import { consultHook } from './consult-hook.js';
 import { createRestAgent } from './rest-agent.js';
 import { verifyPassword } from './verify-password.js';
@@ -22,15 +24,15 @@ const WORKER_NICE_INCREMENT = 10;
 const CHRT_PATHS = ['/usr/bin/chrt', '/bin/chrt'];
 
 /**
- * Pool workers give the CPU to the gateway threads first: during a storm of bcrypt checks the
- * cores go to proxying, and password checks (and hook consultations) take what is left.
+ * Workers of an `idle` pool (pool.ts, `WorkerPriority`) give the CPU to the gateway threads first: during a storm of bcrypt checks the
+ * cores go to proxying, and password checks take what is left.
  *
  * Linux `SCHED_IDLE` for this worker thread (any user may move a thread there): a gateway thread
  * that wakes up preempts it at once. Measured with bench/login.ts on 2 cores: cached-GET p99 ×1.5
  * during the storm, logins still served at 6–7/s; with the former `nice +10` the same run gave ×4
  * (a niced thread still holds the core for its slice), with `nice +19` ×3. Under sustained
  * saturation password checks slow down rather than proxying; the pool's bounded queue then answers
- * 503 + `Retry-After` instead of letting logins pile up.
+ * 503 + `Retry-After` instead of letting logins pile up. Hook consultations run in a `normal` pool.
  *
  * Where `chrt` is missing or refused, the worker becomes 10 nicer than the thread that started it.
  * Linux keeps both per thread, so they are applied to this thread's id (from /proc/thread-self)
@@ -60,7 +62,7 @@ function scheduleIdle(tid: number): boolean {
   const result = spawnSync(chrt, ['--idle', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5_000 });
   return result.status === 0;
 }
-lowerWorkerPriority();
+if ((workerData as OffloadWorkerData | undefined)?.priority !== 'normal') lowerWorkerPriority();
 
 type TaskTable = { readonly [K in TaskKind]: (input: TaskInput<K>) => Promise<TaskOutput<K>> };
 

@@ -1,5 +1,6 @@
+import type { OffloadConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
-import type { OffloadPool } from '../../offload/pool.js';
+import { createOffloadPool } from '../../offload/pool.js';
 import { createRestAgent } from '../../offload/rest-agent.js';
 import { createDirectConsultor, createPooledConsultor } from './consultor.js';
 import { HookEngine } from './hook-engine.js';
@@ -14,19 +15,22 @@ export const CONSULT_IN_THREAD_ENV = 'CORPORAL_BENCH_CONSULT_IN_THREAD';
 /** A gateway thread's hook engine and what it owns. */
 export interface ThreadHooks {
   engine: HookEngine;
-  /** Releases what the engine owns (the in-thread HTTP client, if any); the pool is the thread's. */
+  /** Releases what the engine owns: its consultation pool (or the in-thread HTTP client). Idempotent. */
   close(): Promise<void>;
 }
 
 /**
- * Builds a gateway thread's hook engine. Consultations run in `pool`, the thread's one offload
- * pool (the one login and REST auth use too), unless {@link CONSULT_IN_THREAD_ENV} is set.
+ * Builds a gateway thread's hook engine. Consultations run in a pool of their own, sized by
+ * `Offload` like the thread's password pool but at normal priority (offload/pool.ts,
+ * `WorkerPriority`): a consulted request must not wait behind the gateway's own load. With
+ * {@link CONSULT_IN_THREAD_ENV} set they run on the gateway thread instead (benchmarks only).
  */
-export function createThreadHooks(pool: OffloadPool, logger: Logger, maxInspectedBodyBytes: number, env: NodeJS.ProcessEnv = process.env): ThreadHooks {
+export function createThreadHooks(offload: OffloadConfig, logger: Logger, maxInspectedBodyBytes: number, env: NodeJS.ProcessEnv = process.env): ThreadHooks {
   if (env[CONSULT_IN_THREAD_ENV] === '1') {
     logger.warn(`${CONSULT_IN_THREAD_ENV}: hook consultations run on the gateway thread, not in the offload pool (benchmarks only)`);
     const agent = createRestAgent();
     return { engine: new HookEngine({ consultor: createDirectConsultor(agent), logger, maxInspectedBodyBytes }), close: () => agent.close() };
   }
-  return { engine: new HookEngine({ consultor: createPooledConsultor(pool), logger, maxInspectedBodyBytes }), close: () => Promise.resolve() };
+  const pool = createOffloadPool(offload, { logger, priority: 'normal' });
+  return { engine: new HookEngine({ consultor: createPooledConsultor(pool), logger, maxInspectedBodyBytes }), close: () => pool.close() };
 }

@@ -35,3 +35,14 @@ t.test(`pool workers yield the CPU (${hasChrt ? 'SCHED_IDLE' : '10 nicer'}), eve
   t.equal(lowered.length, 2, 'the two workers');
   t.equal(after.filter((thread) => thread.nice === base.nice && thread.policy === SCHED_OTHER).length, after.length - 2, 'the rest, this thread included');
 });
+
+t.test('a normal-priority pool (hook consultations) keeps its workers at the thread\'s priority', async (t) => {
+  const base = threads()[0]!;
+  const before = threads().length;
+  const pool = createOffloadPool({ Threads: 2, MaxQueue: 4, ConcurrentTasksPerWorker: 1 }, { logger: createSilentLogger(), priority: 'normal' });
+  t.teardown(() => pool.close());
+  await Promise.all([pool.run('ping', {}), pool.run('ping', {})]);
+  const after = threads();
+  t.ok(after.length >= before + 2, 'the two workers are running');
+  t.equal(after.filter((thread) => thread.policy !== SCHED_OTHER || thread.nice !== base.nice).length, 0, 'no thread was lowered');
+});
