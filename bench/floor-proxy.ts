@@ -15,11 +15,12 @@
  * `floor-proxy.js <undici|socket> <upstream port> <threads>`; reports `{ port }` over IPC once
  * every thread listens, and exits when the parent disconnects.
  */
-import { createServer, connect, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HttpRequest, HttpResponse } from '@trufflesuite/uws-js-unofficial';
 import { Pool, type Dispatcher } from 'undici';
 import { loadUws } from '../src/gateway/uws.js';
+import { freePort } from './support/free-port.js';
 
 type Mode = 'undici' | 'socket';
 
@@ -105,17 +106,6 @@ function serveThread({ mode, upstreamPort, port }: ThreadData): void {
       });
     });
   }).listen('127.0.0.1', port, (socket) => parentPort?.postMessage(socket !== false));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function main(): Promise<void> {

@@ -1,10 +1,10 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { freePort } from './free-port.js';
 
 const FAKE_HOMESERVER = fileURLToPath(new URL('../fake-homeserver.js', import.meta.url));
 const HOOK_SERVICE = fileURLToPath(new URL('../hook-service.js', import.meta.url));
@@ -66,17 +66,6 @@ function forkListening(file: string, name: string, args: string[] = []): Promise
       const port = (message as { port?: number }).port;
       if (typeof port !== 'number') return reject(new Error(`${name} sent no port`));
       resolve({ pid: child.pid!, port, stop: () => stopChild(child, 'SIGTERM') });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
 }
