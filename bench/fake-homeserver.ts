@@ -15,6 +15,7 @@
  * disconnects.
  */
 import { loadUws } from '../src/gateway/uws.js';
+import { listenForParent } from './support/forked-listener.js';
 import type { HttpResponse } from '@trufflesuite/uws-js-unofficial';
 import { MEDIA_BYTES } from './support/constants.js';
 
@@ -103,11 +104,4 @@ const app = uws.App().any('/*', (res, req) => {
   }
 });
 
-app.listen('127.0.0.1', 0, (socket) => {
-  if (!socket) {
-    process.stderr.write('fake homeserver: cannot listen\n');
-    process.exit(1);
-  }
-  process.send?.({ port: uws.us_socket_local_port(socket as never) });
-});
-process.on('disconnect', () => process.exit(0));
+listenForParent(uws, app, 'fake homeserver');

@@ -8,6 +8,7 @@
  * disconnects.
  */
 import { loadUws } from '../src/gateway/uws.js';
+import { listenForParent } from './support/forked-listener.js';
 
 const PASS = '{"action":"pass.unmodified"}';
 
@@ -22,11 +23,4 @@ const app = uws.App().any('/*', (res) => {
   });
 });
 
-app.listen('127.0.0.1', 0, (socket) => {
-  if (!socket) {
-    process.stderr.write('hook service: cannot listen\n');
-    process.exit(1);
-  }
-  process.send?.({ port: uws.us_socket_local_port(socket as never) });
-});
-process.on('disconnect', () => process.exit(0));
+listenForParent(uws, app, 'hook service');
