@@ -37,8 +37,9 @@ const RETRY_MS = 20;
  * order written, except those dropped above `maxPendingBytes`, which are replaced by one
  * `droppedLine`. A write starts when a full batch (`maxWriteBytes`) is pending, on `flush` and on
  * the flush interval — never for a few lines that came in while the previous write ran. `flush`
- * starts writing everything pending and the event loop stays alive until it is written, so a thread that stops after `flush` (or `end`) loses nothing. Write errors other
- * than `EAGAIN` (e.g. a closed stdout) drop the batch: there is nowhere else to report them.
+ * starts writing everything pending and the event loop stays alive until it is written, so a
+ * thread that stops after `flush` (or `end`) loses nothing. Write errors other than `EAGAIN`
+ * (e.g. a closed stdout) drop the batch: there is nowhere else to report them.
  */
 export class BatchedLineWriter {
   /** Lines not written yet: `pending[head…]`. */

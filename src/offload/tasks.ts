@@ -24,8 +24,8 @@ const WORKER_NICE_INCREMENT = 10;
 const CHRT_PATHS = ['/usr/bin/chrt', '/bin/chrt'];
 
 /**
- * Workers of an `idle` pool (pool.ts, `WorkerPriority`) give the CPU to the gateway threads first: during a storm of bcrypt checks the
- * cores go to proxying, and password checks take what is left.
+ * Workers of an `idle` pool (pool.ts, `WorkerPriority`) give the CPU to the gateway threads first:
+ * during a storm of bcrypt checks the cores go to proxying, and password checks take what is left.
  *
  * Linux `SCHED_IDLE` for this worker thread (any user may move a thread there): a gateway thread
  * that wakes up preempts it at once. Measured with bench/login.ts on 2 cores: cached-GET p99 ×1.5

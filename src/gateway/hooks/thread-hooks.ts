@@ -15,7 +15,7 @@ export const CONSULT_IN_THREAD_ENV = 'CORPORAL_BENCH_CONSULT_IN_THREAD';
 /** A gateway thread's hook engine and what it owns. */
 export interface ThreadHooks {
   engine: HookEngine;
-  /** Releases what the engine owns: its consultation pool (or the in-thread HTTP client). Idempotent. */
+  /** Releases what the engine owns: its consultation pool (or the in-thread HTTP client). */
   close(): Promise<void>;
 }
 
