@@ -17,8 +17,11 @@ export const OFFLOAD_CLOSED = 'CORP_ERR_OFFLOAD_CLOSED';
 /** A task threw or its worker died: a bug, 500. */
 export const OFFLOAD_TASK_FAILED = 'CORP_ERR_OFFLOAD_TASK_FAILED';
 
-/** The pool's worker module, next to this file in the compiled output (ESM; Piscina imports it by file URL). */
-const TASKS_FILE = new URL('./tasks.js', import.meta.url).href;
+/**
+ * The pool's worker module, next to this file in the compiled output: the CommonJS shim in front of
+ * tasks.ts (tasks-entry.cts says why Piscina must not `require()` an ES module).
+ */
+const TASKS_FILE = new URL('./tasks-entry.cjs', import.meta.url).href;
 
 /**
  * Piscina 5's rejection messages for a full queue (`maxQueue` > 0, and `maxQueue` = 0). Its errors
