@@ -4,11 +4,10 @@
  *
  * Why a shim: Piscina's worker first `require()`s its file, and on Node.js 20.19+ `require()` of an
  * ES module goes through a native check (module_wrap.cc, `CreateRequiredModuleFacade`) that aborts
- * the whole process — the supervisor and every gateway thread — when the
- * worker is terminated while that module is being instantiated. A pool is destroyed whenever its
- * gateway thread drains or is restarted, so a pool that is still starting hits that window.
- * `require()` of this CommonJS file is plain, and `import()` takes the ES loader, which stops
- * cleanly on termination.
+ * the whole process — the supervisor and every gateway thread — when the worker is terminated while
+ * that module is being instantiated. A pool is destroyed whenever its gateway thread drains or is
+ * restarted, so a pool that is still starting hits that window. `require()` of this CommonJS file
+ * is plain, and `import()` takes the ES loader, which stops cleanly on termination.
  */
 import type { TaskRequest } from './task-types.js' with { 'resolution-mode': 'import' };
 

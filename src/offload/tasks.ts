@@ -1,6 +1,6 @@
 /**
- * Pool worker entry and composition root of a pool worker: Piscina loads this module in each worker
- * thread and calls its default export once per task. The task table maps each {@link TaskKind} to
+ * Pool worker entry and composition root of a pool worker: each worker thread loads this module
+ * (through the CommonJS shim tasks-entry.cts) and calls its default export once per task. The task table maps each {@link TaskKind} to
  * its handler; resources a handler needs (the HTTP client for `rest` services) are built here, once
  * per worker, and die with the worker thread when the pool is destroyed.
  */
