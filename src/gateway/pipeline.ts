@@ -63,7 +63,9 @@ import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
 import type { GatewayAuthPhases } from './login/gateway-auth.js';
 import type { PhaseContinuation } from './login/login-phase.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
-import { hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
+import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
+import { UIA_ROUTE_IDS } from './uia/uia-decision.js';
+import type { PolicySnapshot } from '../policy/snapshot.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -207,7 +209,27 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** After identity: the before-hooks (phase 5). */
   private identified(ctx: RequestContext): void {
+    ctx.check = this.checks.checkFor(ctx) ?? null;
+    if (ctx.identity.kind === 'unresolved' && this.actsOnUser(ctx)) {
+      answerError(ctx, ctx.identity.error, this.deps.logger);
+      return;
+    }
     this.hooks.before(ctx, this.hookPhasesOf(ctx));
+  }
+
+  /**
+   * Whether Corporal would treat this catch-all request differently if it knew the token's user:
+   * a UIA route (a managed user's typed policy password is verified and replaced, never forwarded)
+   * or an authenticated hook that may fire for it. When the token's look-up failed (whoami timed
+   * out or failed), such a request is refused with the look-up's error, because Synapse would
+   * most likely still run it as that user, without the rewrite or the hook: fail closed. Any other
+   * request is proxied and Synapse decides on the token; policy-checked routes refuse an
+   * unresolved identity in their own phase, login does not look at the token.
+   */
+  private actsOnUser(ctx: RequestContext): boolean {
+    if (ctx.route === null || ctx.check !== null || ctx.routeId === 'login') return false;
+    if (UIA_ROUTE_IDS.has(ctx.route.id)) return true;
+    return this.deps.hooks.engine.mayFire(ctx.snapshot as PolicySnapshot, CATCH_ALL_AUTHENTICATED, ctx.method);
   }
 
   /**
@@ -215,15 +237,15 @@ export class Pipeline implements UpstreamResponseObserver {
    * route) and whether the token resolved to a user.
    */
   private hookPhasesOf(ctx: RequestContext): HookPhases {
-    const kind = ctx.routeId === 'login' ? 'login' : this.checks.checkFor(ctx) === undefined ? 'catch-all' : 'policy-checked';
+    const kind = ctx.routeId === 'login' ? 'login' : ctx.check === null ? 'catch-all' : 'policy-checked';
     return hookPhasesOf(kind, ctx.identity.kind === 'user');
   }
 
   /** The before-hooks let the request through: the policy-check phase (6), or the after-hooks. */
   private beforeHooksPassed(ctx: RequestContext): void {
     // ════ policy-check phase (src/gateway/checks/, docs/firewall.md) ════
-    const check = this.checks.checkFor(ctx);
-    if (check === undefined) {
+    const check = ctx.check;
+    if (check === null) {
       this.hooks.after(ctx, this.hookPhasesOf(ctx));
       return;
     }

@@ -4,6 +4,7 @@ import type { ClientExchange, ExchangeEvents } from './respond.js';
 import type { RouteMatch } from './router/index.js';
 import type { Credentials } from './identity/credentials.js';
 import type { HookRequest } from './hooks/hook-request.js';
+import type { PolicyCheck } from './checks/check-input.js';
 import { NO_CREDENTIALS } from './identity/credentials.js';
 import { ANONYMOUS, type Identity } from './identity/identity.js';
 import { RequestBody } from './request-body.js';
@@ -49,6 +50,8 @@ export class RequestContext implements ExchangeEvents {
   routeId = 'unrouted';
   /** The router's match for proxied requests. */
   route: RouteMatch | null = null;
+  /** The route's policy check, once identity is known; null for a route no check applies to. */
+  check: PolicyCheck | null = null;
   /** The credentials presented. */
   credentials: Credentials = NO_CREDENTIALS;
   /** Who the request acts as (see identity/identity.ts). */

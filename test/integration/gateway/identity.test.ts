@@ -126,3 +126,47 @@ t.test('logout evicts the token in every thread; logout/all every token of the u
   await driveUntilWhoamis(second.accessToken, 4);
   t.equal(whoamisOf(second.accessToken), 4, 'logout/all with one token evicted the other token of the user in both threads');
 });
+
+t.test('a failed look-up fails closed where Corporal would act on the user, and only there', async (t) => {
+  const received: string[] = [];
+  const upstream = await startHttpUpstream((req, res) => {
+    const [path = ''] = (req.url ?? '').split('?');
+    req.resume();
+    if (path === WHOAMI) {
+      res.statusCode = 500; // every look-up fails: the token's user stays unknown
+      res.end('{"errcode":"M_UNKNOWN","error":"boom"}');
+      return;
+    }
+    // The control child's own calls (its login as the Corporal user) are not the client's.
+    if (!path.endsWith('/login')) received.push(`${req.method} ${path}`);
+    res.end('{}');
+  });
+  t.teardown(() => upstream.close());
+  const policy = {
+    schemaVersion: 2, flags: {}, managedRoomIds: [], users: [],
+    hooks: [{
+      id: 'members-only', eventType: 'beforeAuthenticatedRequest',
+      matchRules: [{ type: 'method', regex: '^GET$' }, { type: 'route', regex: '/joined_rooms$' }],
+      action: 'reject', responseStatusCode: 403, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'hooked',
+    }],
+  };
+  const gw = await startGateway({ upstream: upstream.url, threads: 1, policy });
+  t.teardown(() => gw.stop());
+  const send = async (method: string, path: string, body?: string): Promise<{ status: number; json: unknown; cors: string | undefined }> => {
+    const response = await request(`${gw.baseUrl}${path}`, { method: method as 'GET', headers: { authorization: 'Bearer some-token', 'content-type': 'application/json' }, body });
+    const text = await response.body.text();
+    return { status: response.statusCode, json: text === '' ? null : JSON.parse(text), cors: response.headers['access-control-allow-origin'] as string | undefined };
+  };
+
+  const uia = await send('DELETE', '/_matrix/client/v3/devices/ABC', JSON.stringify({ auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'typed-policy-password' } }));
+  t.equal(uia.status, 502, 'a UIA route is refused: the typed password could be a managed user\'s policy password');
+  t.match(uia.json, { errcode: 'M_UNKNOWN' });
+  t.equal(uia.cors, '*');
+  const hooked = await send('GET', '/_matrix/client/v3/joined_rooms');
+  t.equal(hooked.status, 502, 'a route an authenticated hook may fire for is refused, not proxied as unauthenticated');
+  t.same(received, [], 'neither reached the homeserver');
+
+  const plain = await send('POST', '/_matrix/client/v3/rooms/!r:localhost/read_markers', '{}');
+  t.equal(plain.status, 200, 'any other request is proxied; the homeserver decides on the token');
+  t.same(received, ['POST /_matrix/client/v3/rooms/!r:localhost/read_markers']);
+});
