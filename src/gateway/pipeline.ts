@@ -190,7 +190,8 @@ export class Pipeline implements UpstreamResponseObserver {
       this.identified(ctx);
       return;
     }
-    if (credentials.kind !== 'token') return; // unreachable: only tokens need a look-up
+    // Only tokens need a look-up; anything else here is a bug, answered 500 by `handle`.
+    if (credentials.kind !== 'token') throw new Error(`no cached identity for credentials of kind ${credentials.kind}`);
     lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs).then(
       (identity) => this.resumeIdentified(ctx, identity),
       (err: unknown) => answerError(ctx, err, this.deps.logger),

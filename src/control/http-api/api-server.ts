@@ -87,7 +87,9 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
         bodyRead = true;
         return handler.handle({ method, params: matched.params, query, headers: req.headers, body });
       })
-      .then((response) => finish(response), (err: unknown) => {
+      // `.catch` after `.then`: a throw in `finish` itself is answered too, never left unhandled.
+      .then(finish)
+      .catch((err: unknown) => {
         if (hasErrorCode(err, 'CORP_ERR_API_BODY_TOO_LARGE')) {
           const { status, errcode, message } = err as { status: number; errcode: string; message: string };
           return finish(apiError(status, errcode, message));
@@ -97,7 +99,8 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
           return;
         }
         logger.error({ route: routeId, err: describeError(err) }, 'HTTP API handler failed');
-        finish(apiError(500, ErrCode.Unknown, 'Internal server error'));
+        if (res.headersSent) res.destroy();
+        else finish(apiError(500, ErrCode.Unknown, 'Internal server error'));
       });
   });
 

@@ -88,24 +88,22 @@ export class CheckPhase {
       this.decide(ctx, check, EMPTY_BODY);
       return;
     }
-    readBody(ctx.body, this.deps.maxBodyBytes).then(
-      (bytes) => {
+    readBody(ctx.body, this.deps.maxBodyBytes)
+      .then((bytes) => {
         ctx.bufferedBody = bytes;
         if (ctx.exchange.isOpen) this.decide(ctx, check, parseJsonBody(bytes));
-      },
-      (err: unknown) => this.outcomes.failed(ctx, err),
-    );
+      })
+      .catch((err: unknown) => this.outcomes.failed(ctx, err));
   }
 
   private decide(ctx: RequestContext, check: PolicyCheck, body: JsonBody | undefined): void {
     const decision = check.check(this.inputOf(ctx, body));
     if (decision instanceof Promise) {
-      decision.then(
-        (settled) => {
+      decision
+        .then((settled) => {
           if (ctx.exchange.isOpen) this.settle(ctx, settled);
-        },
-        (err: unknown) => this.outcomes.failed(ctx, err),
-      );
+        })
+        .catch((err: unknown) => this.outcomes.failed(ctx, err));
     } else {
       this.settle(ctx, decision);
     }

@@ -70,12 +70,11 @@ export class HookPhase {
       this.outcomes.beforePassed(ctx);
       return;
     }
-    Promise.resolve(outcome).then(
-      (settled) => {
+    Promise.resolve(outcome)
+      .then((settled) => {
         if (ctx.exchange.isOpen) this.beforeSettled(ctx, request, settled);
-      },
-      (err: unknown) => this.outcomes.failed(ctx, err),
-    );
+      })
+      .catch((err: unknown) => this.outcomes.failed(ctx, err));
   }
 
   private beforeSettled(ctx: RequestContext, request: HookRequest, outcome: BeforeOutcome): void {
@@ -109,12 +108,11 @@ export class HookPhase {
       this.outcomes.afterScheduled(ctx);
       return;
     }
-    prepared.then(
-      () => {
+    prepared
+      .then(() => {
         if (ctx.exchange.isOpen) this.outcomes.afterScheduled(ctx);
-      },
-      (err: unknown) => this.outcomes.failed(ctx, err),
-    );
+      })
+      .catch((err: unknown) => this.outcomes.failed(ctx, err));
   }
 }
 
@@ -135,12 +133,11 @@ class AfterHooksResponse implements ResponseBufferRequest {
       this.outcomes.failed(ctx, result.error);
       return;
     }
-    this.plan.apply(result.response).then(
-      (response) => {
+    this.plan.apply(result.response)
+      .then((response) => {
         if (ctx.exchange.isOpen) sendBufferedResponse(ctx, response);
-      },
-      (err: unknown) => this.outcomes.failed(ctx, err),
-    );
+      })
+      .catch((err: unknown) => this.outcomes.failed(ctx, err));
   }
 }
 

@@ -81,15 +81,14 @@ export class LoginPhase {
         const { response } = result;
         const decoded = decodeContent(response.body, contentEncodingOf(response.rawHeaders), LOGIN_RESPONSE_LIMIT_BYTES) ?? UNREADABLE;
         // Non-null: with no policy, login interception answers "Missing policy" and never forwards.
-        guard(response.status, decoded, ctx.snapshot!).then(
-          (answer) => {
+        guard(response.status, decoded, ctx.snapshot!)
+          .then((answer) => {
             if (!ctx.exchange.isOpen) return;
             if (answer !== null) sendLocalAnswer(ctx.exchange, answer);
             else if (after !== null) after.onResponse(ctx, result);
             else sendBufferedResponse(ctx, response);
-          },
-          (err: unknown) => next.fail(ctx, err),
-        );
+          })
+          .catch((err: unknown) => next.fail(ctx, err));
       },
     };
   }
