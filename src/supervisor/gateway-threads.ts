@@ -3,7 +3,7 @@ import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import {
-  isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
+  IPC_VERSION, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
 import { RestartTracker, DEFAULT_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 
@@ -92,7 +92,7 @@ export class GatewayThreads {
 
   /** Test only: makes thread `index` (1-based) throw an uncaught exception. */
   injectFault(index: number): void {
-    this.slots[index - 1]?.worker?.postMessage({ v: 1, type: 'gateway.inject-fault' });
+    this.slots[index - 1]?.worker?.postMessage({ v: IPC_VERSION, type: 'gateway.inject-fault' });
   }
 
   /**
@@ -105,7 +105,7 @@ export class GatewayThreads {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
       slot.restartTimer = null;
     }
-    this.broadcast({ v: 1, type: 'gateway.drain', deadline });
+    this.broadcast(ipcMessage<SupervisorToGateway>({ type: 'gateway.drain', deadline }));
     if (this.slots.every((slot) => slot.worker === null)) return Promise.resolve();
     return new Promise((resolve) => this.exitWaiters.push(resolve));
   }
