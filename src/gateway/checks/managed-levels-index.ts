@@ -1,3 +1,4 @@
+import { PackedUserMap } from '../../policy/packed-users.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 
 const NO_LEVELS: ReadonlyMap<string, number> = new Map();
@@ -22,10 +23,16 @@ export class ManagedLevelsIndex {
     let levels = this.byRoom.get(roomId);
     if (levels === undefined) {
       const computed = new Map<string, number>();
-      for (const user of this.snapshot.users.values()) {
-        if (!user.active || !user.powerLevelsManaged) continue;
-        const level = user.joinedRooms.get(roomId);
-        if (level !== undefined) computed.set(user.id, level);
+      const users = this.snapshot.users;
+      if (users instanceof PackedUserMap) {
+        // A gateway thread's snapshot: scan the packed arrays, never materialise every user.
+        users.forEachEnforcedLevel(roomId, (userId, level) => computed.set(userId, level));
+      } else {
+        for (const user of users.values()) {
+          if (!user.active || !user.powerLevelsManaged) continue;
+          const level = user.joinedRooms.get(roomId);
+          if (level !== undefined) computed.set(user.id, level);
+        }
       }
       levels = computed;
       this.byRoom.set(roomId, levels);

@@ -2,15 +2,41 @@ import t from 'tap';
 import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
 import { loadFixturePolicy, rowSnapshot } from '../../../fixtures/checks/fixture-files.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
+import { PackedUserMap } from '../../../../src/policy/packed-users.js';
+import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
 
 const snapshot = rowSnapshot(loadFixturePolicy(), {});
 
-t.test('levels the reconciler enforces, per managed room', (t) => {
-  const index = new ManagedLevelsIndex(snapshot);
-  t.same([...index.levelsIn('!managed:hs')].sort(), [['@alice:hs', 50], ['@pat:hs', 0]], 'inactive and schema-1 users are left out');
-  t.same([...index.levelsIn('!open:hs')], []);
-  t.same([...index.levelsIn('!unmanaged:hs')], [], 'listed but not managed');
-  t.same([...index.levelsIn('!free:hs')], []);
+// The gateway threads enforce the decoded (packed) form, read without materialising users.
+for (const [form, tested] of [['compiled', snapshot], ['decoded', decodeSnapshot(encodeSnapshot(snapshot))]] as const) {
+  t.test(`levels the reconciler enforces, per managed room (${form} snapshot)`, (t) => {
+    const index = new ManagedLevelsIndex(tested);
+    t.same([...index.levelsIn('!managed:hs')].sort(), [['@alice:hs', 50], ['@pat:hs', 0]], 'inactive and schema-1 users are left out');
+    t.same([...index.levelsIn('!open:hs')], []);
+    t.same([...index.levelsIn('!unmanaged:hs')], [], 'listed but not managed');
+    t.same([...index.levelsIn('!free:hs')], []);
+    t.end();
+  });
+}
+
+t.test('a packed snapshot is scanned without building a user object', (t) => {
+  const decoded = decodeSnapshot(encodeSnapshot(snapshot));
+  const users = decoded.users;
+  t.ok(users instanceof PackedUserMap);
+  let materialised = 0;
+  const packed = users as PackedUserMap;
+  const userAt = packed.userAt.bind(packed);
+  packed.userAt = (index: number): SnapshotUser => {
+    materialised++;
+    return userAt(index);
+  };
+  const values = packed.values.bind(packed);
+  packed.values = () => {
+    materialised++;
+    return values();
+  };
+  t.same([...new ManagedLevelsIndex(decoded).levelsIn('!managed:hs')].sort(), [['@alice:hs', 50], ['@pat:hs', 0]]);
+  t.equal(materialised, 0);
   t.end();
 });
 
