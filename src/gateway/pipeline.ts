@@ -65,6 +65,7 @@ import type { PhaseContinuation } from './login/login-phase.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
 import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
 import { UIA_ROUTE_IDS } from './uia/uia-decision.js';
+import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
@@ -134,6 +135,8 @@ export class Pipeline implements UpstreamResponseObserver {
     try {
       if (!this.route(ctx, routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery))) return;
       if (!this.requirePolicy(ctx)) return;
+      ctx.check = this.checks.checkFor(ctx) ?? null;
+      if (!this.refuseFormArguments(ctx)) return;
       this.identify(ctx);
     } catch (err) {
       answerError(ctx, err, this.deps.logger);
@@ -180,6 +183,21 @@ export class Pipeline implements UpstreamResponseObserver {
     return false;
   }
 
+  /**
+   * Phase 3b: a body Synapse would read as arguments (form-encoded, form-arguments.ts) could carry
+   * another access token or appservice `user_id` than the one the gateway resolves, so Synapse
+   * would act as a user the policy was never checked for. Refused (415) on every client and media
+   * API route (every policy-checked route is one; no Matrix client sends forms there) and wherever
+   * else a hook may act on the user; other paths (Synapse's own `/_synapse/client/` SSO pages post
+   * real forms) pass. Returns false when refused.
+   */
+  private refuseFormArguments(ctx: RequestContext): boolean {
+    if (!mayCarryFormArguments(ctx.method, ctx.body !== null, ctx.headers)) return true;
+    if (ctx.route === null || (ctx.route.prefix === '' && !this.catchAllActsOnUser(ctx))) return true;
+    ctx.exchange.sendMatrixError(415, ErrCode.Unrecognized, 'Form-encoded request bodies are not accepted: send JSON with Content-Type: application/json');
+    return false;
+  }
+
   /** Phase 4: credentials → identity; synchronous on a cache hit. */
   private identify(ctx: RequestContext): void {
     const credentials = extractCredentials(ctx.headerValues('authorization'), ctx.rawQuery);
@@ -210,8 +228,10 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** After identity: the before-hooks (phase 5). */
   private identified(ctx: RequestContext): void {
-    ctx.check = this.checks.checkFor(ctx) ?? null;
-    if (ctx.identity.kind === 'unresolved' && this.actsOnUser(ctx)) {
+    // A failed look-up (whoami timed out or failed): Synapse would most likely still run the
+    // request as the token's user, so where Corporal acts on that user the request is refused with
+    // the look-up's error (fail closed; policy-checked routes refuse in their own phase).
+    if (ctx.identity.kind === 'unresolved' && this.catchAllActsOnUser(ctx)) {
       answerError(ctx, ctx.identity.error, this.deps.logger);
       return;
     }
@@ -221,13 +241,10 @@ export class Pipeline implements UpstreamResponseObserver {
   /**
    * Whether Corporal would treat this catch-all request differently if it knew the token's user:
    * a UIA route (a managed user's typed policy password is verified and replaced, never forwarded)
-   * or an authenticated hook that may fire for it. When the token's look-up failed (whoami timed
-   * out or failed), such a request is refused with the look-up's error, because Synapse would
-   * most likely still run it as that user, without the rewrite or the hook: fail closed. Any other
-   * request is proxied and Synapse decides on the token; policy-checked routes refuse an
-   * unresolved identity in their own phase, login does not look at the token.
+   * or an authenticated hook that may fire for it. Policy-checked routes and login are not
+   * catch-all requests (and login does not look at the token).
    */
-  private actsOnUser(ctx: RequestContext): boolean {
+  private catchAllActsOnUser(ctx: RequestContext): boolean {
     if (ctx.route === null || ctx.check !== null || ctx.routeId === 'login') return false;
     if (UIA_ROUTE_IDS.has(ctx.route.id)) return true;
     return this.deps.hooks.engine.mayFire(ctx.snapshot as PolicySnapshot, CATCH_ALL_AUTHENTICATED, ctx.method);
