@@ -14,26 +14,47 @@ import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencrypted
 
 const ENCRYPTION_EVENT_TYPE = 'm.room.encryption';
 
-/** Whether `initial_state` enables encryption, or null when it is not what matrix-corporal could decode. */
-function hasEncryptionInInitialState(initialState: unknown): boolean | null {
-  if (initialState === undefined || initialState === null) return false;
+/** What an `initial_state` says about encryption. */
+interface InitialEncryption {
+  /** Some entry has type `m.room.encryption`, under any state key (matrix-corporal's reading). */
+  readonly mentioned: boolean;
+  /**
+   * Synapse will create the room encrypted from it: the entry it keeps for
+   * (`m.room.encryption`, `""`) — the last one, a missing state key counting as `""` — has content
+   * with a string `algorithm`, the test Synapse applies itself (`handlers/room.py`).
+   */
+  readonly enabled: boolean;
+}
+
+/** Reads `initial_state`, or null when it is not what matrix-corporal could decode. */
+function initialEncryption(initialState: unknown): InitialEncryption | null {
+  if (initialState === undefined || initialState === null) return { mentioned: false, enabled: false };
   if (!Array.isArray(initialState)) return null;
-  let encrypted = false;
+  let mentioned = false;
+  let kept: unknown = undefined;
   for (const entry of initialState as unknown[]) {
     if (entry === null) continue;
     if (typeof entry !== 'object' || Array.isArray(entry)) return null;
-    const type = ownField(entry as Record<string, unknown>, 'type');
+    const fields = entry as Record<string, unknown>;
+    const type = ownField(fields, 'type');
     if (type !== undefined && type !== null && typeof type !== 'string') return null;
-    // Any state key counts, as in matrix-corporal (Synapse only acts on the empty one).
-    if (type === ENCRYPTION_EVENT_TYPE) encrypted = true;
+    if (type !== ENCRYPTION_EVENT_TYPE) continue;
+    mentioned = true;
+    const stateKey = ownField(fields, 'state_key');
+    // Synapse keys the entries by `(type, val.get("state_key", ""))`: the last one wins.
+    if (stateKey === undefined || stateKey === '') kept = ownField(fields, 'content');
   }
-  return encrypted;
+  const enabled = typeof kept === 'object' && kept !== null && !Array.isArray(kept)
+    && typeof ownField(kept as Record<string, unknown>, 'algorithm') === 'string';
+  return { mentioned, enabled };
 }
 
 /**
  * `room.create`: may the user create rooms at all (decided before the body is looked at, as in
- * matrix-corporal), then encrypted or unencrypted ones, "encrypted" meaning an `initial_state`
- * entry of type `m.room.encryption`. Server-side defaults (`encryption_enabled_by_default_for_room_type`,
+ * matrix-corporal), then encrypted or unencrypted ones: `forbidEncryptedRoomCreation` refuses an
+ * `initial_state` entry of type `m.room.encryption` under any state key; `forbidUnencryptedRoomCreation`
+ * refuses a room without one Synapse acts on (empty state key, string `algorithm`: an entry under
+ * another key, or without an algorithm, leaves the room unencrypted for clients). Server-side defaults (`encryption_enabled_by_default_for_room_type`,
  * presets) are not seen, as in matrix-corporal. A body that is not a JSON object, or whose
  * `initial_state` is not a list of objects with string `type`s, is `M_BAD_JSON`.
  */
@@ -42,10 +63,13 @@ export const roomCreate: PolicyCheck = authenticatedCheck('json', (input, userId
   if (!canUserCreateRoom(input.snapshot, userId)) return DECISIONS.cannotCreateRooms;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
-  const encrypted = hasEncryptionInInitialState(ownField(body, 'initial_state'));
-  if (encrypted === null) return DECISIONS.notJson;
-  if (encrypted) return canUserCreateEncryptedRoom(input.snapshot, userId) ? ALLOW : DECISIONS.cannotCreateEncryptedRooms;
-  return canUserCreateUnencryptedRoom(input.snapshot, userId) ? ALLOW : DECISIONS.cannotCreateUnencryptedRooms;
+  const encryption = initialEncryption(ownField(body, 'initial_state'));
+  if (encryption === null) return DECISIONS.notJson;
+  // Both readings fail closed: any encryption entry counts as "encrypted" for the one flag, and
+  // only an entry Synapse acts on counts as "not unencrypted" for the other.
+  if (encryption.mentioned && !canUserCreateEncryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
+  if (!encryption.enabled && !canUserCreateUnencryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateUnencryptedRooms;
+  return ALLOW;
 });
 
 /**

@@ -59,6 +59,10 @@ t.test('room creation flags', async (t) => {
 
   await s.setPolicy({ forbidUnencryptedRoomCreation: true }, { alice: { forbidUnencryptedRoomCreation: false } });
   await allDenied(t, 'bob', createRoomVariants, {}, CANNOT_UNENCRYPTED);
+  // An encryption event under another state key, or without an algorithm, leaves the room
+  // unencrypted for clients (Synapse keys initial_state by (type, state_key)).
+  await allDenied(t, 'bob', createRoomVariants, { initial_state: [{ ...ENCRYPTION_STATE[0], state_key: 'x' }] }, CANNOT_UNENCRYPTED);
+  await allDenied(t, 'bob', createRoomVariants, { initial_state: [{ ...ENCRYPTION_STATE[0], content: {} }] }, CANNOT_UNENCRYPTED);
   t.equal(await roomCount(), count + 2);
   await ok(t, 'alice', 'POST', '/_matrix/client/v3/createRoom', {});
   const encrypted = await ok(t, 'bob', 'POST', '/_matrix/client/api/v1/createRoom', { initial_state: ENCRYPTION_STATE });
