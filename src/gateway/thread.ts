@@ -24,9 +24,6 @@ import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createPowerLevelsReader } from './checks/index.js';
 
-/** Room-alias answers are reused this long by the join/knock checks (a short window; see alias-cache.ts). */
-const ALIAS_TTL_MS = 10_000;
-const ALIAS_CACHE_ENTRIES = 10_000;
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -68,7 +65,7 @@ const pipeline = createPipeline({
     corporalUserId: config.Corporal.UserID,
     serverName: config.Matrix.HomeserverDomainName,
     maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes,
-    resolveAlias: createAliasResolver({ lookup: createDirectoryLookup(lookups), ttlMs: ALIAS_TTL_MS, maxEntries: ALIAS_CACHE_ENTRIES }),
+    resolveAlias: createAliasResolver(createDirectoryLookup(lookups)),
     readPowerLevels: createPowerLevelsReader(lookups),
   },
   auth: createGatewayAuthPhases(config, offload, pools, logger),

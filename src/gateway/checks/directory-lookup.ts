@@ -1,4 +1,4 @@
-import type { AliasLookup } from './alias-cache.js';
+import type { AliasLookup } from './alias-resolver.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
 
 /**

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser, type VariantSpec } from '../../support/firewall-scenario.js';
+import { matrixRequest } from '../../support/matrix-client.js';
 
 /**
  * Membership checks through the real gateway in front of a real Synapse: every denial is tried in
@@ -119,4 +120,23 @@ t.test('the policy decides, not the snapshot at start: listing carol in a room l
   const leave = await s.viaGateway('carol', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}/leave`, {});
   t.same([leave.status, leave.json], [403, DENIED_BY_POLICY], 'and now she may not leave');
   await s.setPolicy();
+});
+
+t.test('an alias re-pointed at a managed room is checked against that room at once', async (t) => {
+  const alias = `#trap:${s.hs.serverName}`;
+  const asBob = (method: string, path: string, body?: unknown) => matrixRequest(s.hs.baseUrl, method, path, { token: users.bob.accessToken, body });
+  const created = await asBob('POST', '/_matrix/client/v3/createRoom', { preset: 'public_chat' });
+  const decoy = (created.json as { room_id: string }).room_id;
+  const directory = `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`;
+  t.equal((await asBob('PUT', directory, { room_id: decoy })).status, 200);
+  // Joined on both gateway threads (connections are spread over them), so any kept answer would be warm.
+  for (let i = 0; i < 4; i++) {
+    const join = await s.viaGateway('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {});
+    t.equal(join.status, 200, 'carol may join an unmanaged room by alias');
+  }
+  t.equal((await asBob('DELETE', directory)).status, 200);
+  t.equal((await asBob('PUT', directory, { room_id: rooms.open })).status, 200, 'bob, a member of a managed room, points the alias at it');
+  const trapped = await s.viaGateway('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {});
+  t.same([trapped.status, trapped.json], [403, NOT_LISTED]);
+  t.equal(await s.membershipOf(rooms.open, 'carol'), null, 'carol is not in the managed room');
 });
