@@ -102,6 +102,7 @@ async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot) {
     const plan = planReconciliation(observation.state, snapshot, {
       deactivatedDisplayNameMarker: Reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: Matrix.AuthSharedSecret,
+      corporalUserId: Corporal.UserID,
     });
     return dryRunReport({ ...plan, generation: null, usersObserved: observation.usersObserved, requests: observation.requests });
   } finally {

@@ -312,6 +312,7 @@ export class ReconcileLoop {
     return {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: this.#options.authSharedSecret,
+      corporalUserId: this.#options.ctx.adminUserId,
       ...(users ? { users } : {}),
     };
   }

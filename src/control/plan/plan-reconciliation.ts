@@ -1,6 +1,6 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState } from '../state.js';
-import type { PlanContext } from './plan-context.js';
+import { warn, type PlanContext } from './plan-context.js';
 import { planUser } from './plan-user.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
 
@@ -12,7 +12,7 @@ import type { Plan, PlanOptions, SkippedRoom } from './types.js';
  * the policy's order only (users in `policy.users` order, each user's rooms in `joinedRooms`
  * order, leaves and skipped rooms in `managedRoomIds` order, power-level groups in the order their
  * rooms are first seen in the policy), never on the iteration order of `observed`.
- * Users not in the policy are never touched.
+ * Users not in the policy are never touched, nor is the corporal user (`options.corporalUserId`).
  */
 export function planReconciliation(observed: ObservedState, policy: PolicySnapshot, options: PlanOptions): Plan {
   const readableRooms = new Map<string, ObservedRoom>();
@@ -36,6 +36,10 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   const only = options.users ?? null;
   for (const user of policy.users.values()) {
     if (only !== null && !only.has(user.id)) continue;
+    if (user.id === options.corporalUserId) {
+      warn(ctx, 'plan.corporal_user_in_policy', user.id, null, `${user.id} is Corporal.UserID; Corporal never reconciles its own account, so its policy entry is ignored`);
+      continue;
+    }
     planUser(ctx, user, observed.users.get(user.id) ?? null);
   }
   appendLevelGroups(ctx);

@@ -13,6 +13,13 @@ export interface PlanOptions {
    */
   authSharedSecret: string;
   /**
+   * Config `Corporal.UserID`. The reconciler never acts on its own account, even when the policy
+   * lists it: locking, logging out, leaving rooms or changing its password would lock Corporal out
+   * of the admin API (and a lock cannot be undone without another admin). Such an entry gives a
+   * `plan.corporal_user_in_policy` warning instead.
+   */
+  corporalUserId: string;
+  /**
    * Plan only for these policy users (a run for "only the changed users"); `null` or absent = all.
    * Each user's actions and warnings are the same as in a full plan; a power-level group then only
    * holds the filtered users' levels.
@@ -27,7 +34,9 @@ export type PlanWarningCode =
   /** The user must be in a managed room they are banned from: Corporal does not unban, join skipped. */
   | 'plan.user_banned'
   /** The account is deactivated (erased) on the homeserver but active in the policy: nothing planned. */
-  | 'plan.account_erased';
+  | 'plan.account_erased'
+  /** The policy lists `Corporal.UserID`: Corporal never reconciles its own account, nothing planned. */
+  | 'plan.corporal_user_in_policy';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {
