@@ -24,6 +24,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`corporal ${corporalVersion()}\n`);
     return 0;
   }
+  // `corporal check | head`: a reader that went away ends a report command quietly, as Unix
+  // tools do, instead of a stack trace. (Not for serve, whose stdout is its log.)
+  if (args.command !== 'serve') exitQuietlyOnBrokenPipe();
   switch (args.command) {
     case 'serve':
       return runServe(args);
@@ -31,6 +34,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return runCheck(args);
     case 'plan':
       return runPlan(args);
+  }
+}
+
+function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
   }
 }
 

@@ -5,9 +5,12 @@ import type { RequestContext, RequestFinishedListener } from './request-context.
 
 /**
  * Query parameters whose values are secrets and never logged: access tokens (Synapse still accepts
- * them in the query), registration/login tokens, 3PID session secrets.
+ * them in the query), registration/login tokens, 3PID session secrets, and the OAuth/OIDC
+ * authorisation `code` and `state` of SSO callbacks when `/_synapse/client/` goes through the gateway.
  */
-const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set(['access_token', 'token', 'login_token', 'client_secret', 'refresh_token']);
+const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set([
+  'access_token', 'token', 'login_token', 'loginToken', 'client_secret', 'refresh_token', 'code', 'state',
+]);
 
 /** pino's number for `info`: access lines read like every other line of the thread's log. */
 const INFO_LEVEL = 30;

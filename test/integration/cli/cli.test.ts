@@ -1,5 +1,6 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,16 @@ t.test('--help and --version exit 0', async (t) => {
   const version = corporal('--version');
   t.equal(version.status, 0);
   t.match(version.stdout, /^corporal \d+\.\d+\.\d+/);
+});
+
+t.test('a report piped into a reader that went away ends quietly (check | head)', async (t) => {
+  const child = spawn(process.execPath, [CORPORAL_MAIN, 'check', '-config=config/matrix-corporal-3.config.json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  t.equal(code, 0, stderr);
+  t.notMatch(stderr, /EPIPE/);
 });
 
 t.test('usage errors exit 2 with the usage text', async (t) => {

@@ -14,6 +14,7 @@ import { startHttpUpstream } from './fixtures/http-upstream.js';
 const CHILD = fileURLToPath(new URL('./fixtures/access-log-child.js', import.meta.url));
 const HEADER_SECRET = 'syt_header_secret_token';
 const QUERY_SECRET = 'syt_query_secret_token';
+const SSO_CODE = 'oidc-authorisation-code-7d1e';
 
 const upstream = await startHttpUpstream((req, res) => {
   req.resume();
@@ -51,6 +52,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${HEADER_SECRET}` } }), 200);
   t.equal(await send('/_matrix/media/v3/upload', { method: 'POST', body: Buffer.alloc(1000), headers: { authorization: `Bearer ${HEADER_SECRET}` } }), 200);
   t.equal(await send('/_matrix/client/v3/sync', { method: 'OPTIONS' }), 200);
+  t.equal(await send(`/_synapse/client/oidc/callback?code=${SSO_CODE}&state=s1`), 200);
 
   child.stdin.end();
   t.equal(await exited, 0, 'the gateway stopped cleanly');
@@ -58,8 +60,9 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   const output = stdout.join('\n');
   t.notOk(output.includes(HEADER_SECRET), 'no header token in any log line');
   t.notOk(output.includes(QUERY_SECRET), 'no query token in any log line');
+  t.notOk(output.includes(SSO_CODE), 'no SSO authorisation code in any log line');
   const requests = stdout.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['msg'] === 'request');
-  t.equal(requests.length, 4, 'one line per request');
+  t.equal(requests.length, 5, 'one line per request');
   const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
   t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
     route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',
