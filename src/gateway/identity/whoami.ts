@@ -1,5 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { CorporalError } from '../../common/errors.js';
+import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
+import { withDeadline } from '../../common/deadline.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
 
@@ -12,7 +14,7 @@ export interface WhoamiLookupOptions {
   dispatcher: Dispatcher;
   /** Base path of `Matrix.HomeserverApiEndpoint` (`''` or `/prefix`, no trailing slash). */
   basePath: string;
-  /** Limit for the whole look-up (`Matrix.TimeoutMilliseconds`). */
+  /** Limit for the whole look-up, body included (`Matrix.TimeoutMilliseconds`). */
   timeoutMs: number;
 }
 
@@ -23,8 +25,8 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
 
 /**
  * `GET /_matrix/client/v3/account/whoami` with the token (and `?user_id=` when the request
- * masquerades, so that Synapse answers for the same user it will act as), bounded in time (each of
- * connect, headers and body by `timeoutMs`) and size.
+ * masquerades, so that Synapse answers for the same user it will act as), bounded in time (the
+ * whole exchange by `timeoutMs`) and size.
  *
  * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
  * `M_USER_LOCKED`); rejects with a `CorporalError` (`CORP_ERR_WHOAMI_FAILED`) for anything else
@@ -40,24 +42,24 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     const params: string[] = [];
     if (!inHeader) params.push(`access_token=${percentEncode(Buffer.from(token, 'latin1'))}`);
     if (masqueradeAs !== null) params.push(`user_id=${percentEncode(masqueradeAs)}`);
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await options.dispatcher.request({
-        method: 'GET',
-        path: params.length === 0 ? path : `${path}?${params.join('&')}`,
-        headers: inHeader ? { authorization: `Bearer ${token}` } : {},
-        // Connect, headers and body each bounded by the timeout (the pool's connect timeout is the
-        // same). No AbortSignal.timeout: its timer outlives the call by the whole timeout, and under
-        // a stream of new tokens hundreds of thousands of them piled up.
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-      });
-    } catch (cause) {
-      throw failure(`whoami request failed: ${describe(cause)}`, cause);
-    }
-    const body = await readBounded(response.body);
+    const { statusCode, body } = await withDeadline(options.timeoutMs, () => `no complete whoami answer within ${options.timeoutMs} ms`, async (signal) => {
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await options.dispatcher.request({
+          method: 'GET',
+          path: params.length === 0 ? path : `${path}?${params.join('&')}`,
+          headers: inHeader ? { authorization: `Bearer ${token}` } : {},
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+          signal,
+        });
+      } catch (cause) {
+        throw failure(`whoami request failed: ${describe(cause)}`, cause);
+      }
+      return { statusCode: response.statusCode, body: await readAnswer(response) };
+    });
     const json = parseJson(body);
-    if (response.statusCode === 200) {
+    if (statusCode === 200) {
       const userId = json?.['user_id'];
       if (typeof userId !== 'string' || userId === '') throw failure('whoami answered 200 without a user_id');
       const deviceId = json?.['device_id'];
@@ -66,27 +68,17 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     const errcode = json?.['errcode'];
     if (errcode === ErrCode.UnknownToken) return UNKNOWN_TOKEN;
     if (errcode === ErrCode.UserLocked) return LOCKED;
-    throw failure(`whoami answered HTTP ${response.statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}`);
+    throw failure(`whoami answered HTTP ${statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}`);
   };
 }
 
-async function readBounded(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
+async function readAnswer(response: Dispatcher.ResponseData): Promise<string> {
   try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_WHOAMI_BODY_BYTES) {
-        body.destroy();
-        throw failure(`whoami answer exceeds ${MAX_WHOAMI_BODY_BYTES} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
+    return (await readBoundedBody(response.body, MAX_WHOAMI_BODY_BYTES, response.headers['content-length'])).toString('utf8');
   } catch (cause) {
-    if (cause instanceof CorporalError) throw cause;
+    if (cause instanceof BodyLimitExceededError) throw failure(`whoami answer exceeds ${MAX_WHOAMI_BODY_BYTES} bytes`);
     throw failure(`reading the whoami answer failed: ${describe(cause)}`, cause);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 function parseJson(text: string): Record<string, unknown> | null {

@@ -1,0 +1,21 @@
+/**
+ * One deadline for a whole outbound exchange (connect, headers and the complete body). undici's
+ * own `headersTimeout`/`bodyTimeout` are per phase and the body timer restarts on every chunk, so a
+ * peer trickling its answer could hold a call open far longer than its limit.
+ */
+
+/**
+ * Runs `work` with a signal that aborts after `ms` (with an `Error` whose message `describe()`
+ * gives). The timer is cleared as soon as `work` settles. Not `AbortSignal.timeout`: its timer
+ * outlives the call by the whole timeout, and under a stream of calls (new tokens, hook
+ * consultations) hundreds of thousands of them piled up.
+ */
+export async function withDeadline<T>(ms: number, describe: () => string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(describe())), ms);
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,54 @@
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { createWhoamiLookup } from '../../../../src/gateway/identity/whoami.js';
+
+/**
+ * The look-up's time limit covers the whole exchange: an answer trickled a byte at a time (each
+ * byte well within undici's per-chunk body timeout) is given up at the deadline, not followed to
+ * its end.
+ */
+t.test('a trickled answer is cut at the deadline', async (t) => {
+  const answer = JSON.stringify({ user_id: '@slow:hs', device_id: 'D' });
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(answer.length) });
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || sent >= answer.length) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      res.write(answer[sent]);
+      sent += 1;
+    }, 40);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(async () => {
+    await pool.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  // 45 bytes × 40 ms ≈ 1.8 s in all; every chunk arrives far within 300 ms.
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 300 });
+  await t.rejects(lookup('some-token', null), { code: 'CORP_ERR_WHOAMI_FAILED', message: /no complete whoami answer within 300 ms/ });
+});
+
+t.test('a prompt answer resolves', async (t) => {
+  const server = createServer((req, res) => {
+    const good = req.headers.authorization === 'Bearer good';
+    res.writeHead(good ? 200 : 401, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(good ? { user_id: '@u:hs', device_id: 'D' } : { errcode: 'M_UNKNOWN_TOKEN' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(async () => {
+    await pool.close();
+    server.close();
+  });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 5000 });
+  t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
+  t.same(await lookup('bad', null), { kind: 'unknown-token' });
+});
