@@ -6,6 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { CorporalError, describeError } from '../common/errors.js';
+import { ErrCode } from '../common/matrix-errors.js';
 import type { Logger } from '../common/logger.js';
 import type { OffloadConfig } from '../common/config/types.js';
 import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
@@ -36,7 +37,7 @@ export class OffloadBusyError extends CorporalError {
   readonly retryAfterSeconds: number;
 
   constructor(retryAfterSeconds: number) {
-    super(OFFLOAD_BUSY, 'the offload pool is busy; retry later', { source: 'internal', status: 503, errcode: 'M_UNKNOWN', retryable: true });
+    super(OFFLOAD_BUSY, 'the offload pool is busy; retry later', { source: 'internal', status: 503, errcode: ErrCode.Unknown, retryable: true });
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -1,10 +1,12 @@
 /**
- * The compiled, plain-data form of a valid policy that gateway threads enforce.
+ * The compiled form of a valid policy that gateway threads enforce.
  *
- * Built once per policy generation by the control child, sent to the supervisor over IPC
- * (`serialization: 'advanced'`, so Maps and Sets survive) and from there to every gateway thread.
- * Plain data only (no class instances, functions or RegExp objects): each thread rebuilds its
- * matchers from the regex sources it carries.
+ * Built once per policy generation by the control child (`compilePolicy`: plain Maps and Sets),
+ * packed into bytes (`transport.ts`) that the supervisor shares with every gateway thread in one
+ * SharedArrayBuffer. A thread decodes them into the same interface, but with `users` and
+ * `userIdsByLowercase` as views over the shared bytes (`PackedUserMap`, `PackedLowercaseIndex`):
+ * thread-local class instances, never to be posted to another thread (send the bytes). No
+ * functions or RegExp objects either way: each thread builds its matchers from the regex sources.
  */
 export interface PolicySnapshot {
   /** Increases by one for every accepted policy; a thread only swaps to a higher generation. */

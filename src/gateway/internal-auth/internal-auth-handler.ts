@@ -26,7 +26,8 @@ export type InternalAuthAnswer =
 export interface InternalAuthHandler {
   /**
    * The checks made before the body is read: not enabled (only `Enabled: true` enables) → 403;
-   * `peerAddress` (the TCP peer's, uWS `getRemoteAddressAsText`) refused → 403. Null: go on.
+   * `peerAddress` (the TCP peer's, as `gateway/peer-address.ts` formats uWS' `getRemoteAddress`:
+   * an IPv4-mapped IPv6 address becomes plain IPv4) refused → 403. Null: go on.
    */
   refuse(peerAddress: string): LocalAnswer | null;
   /**

@@ -1,5 +1,6 @@
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
+import { CLIENT_ABORTED } from '../body.js';
 
 /** Error codes of failed proxy exchanges (also in logs). */
 export const UpstreamErrorCode = {
@@ -53,7 +54,7 @@ export function responseTooLarge(limit: number): CorporalError {
 
 /** The cause attached to an upstream request aborted because the client left (never answered). */
 export function clientGone(): CorporalError {
-  return new CorporalError('CORP_ERR_CLIENT_ABORTED', 'the client closed the connection', { source: 'client', status: 400 });
+  return new CorporalError(CLIENT_ABORTED, 'the client closed the connection', { source: 'client', status: 400 });
 }
 
 /** A short description of an upstream failure's cause for logs (`code message`, no secrets). */

@@ -135,7 +135,7 @@ t.test(`${OPERATIONS} random client aborts`, async (t) => {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   t.comment(`phases: ${JSON.stringify(Object.fromEntries(phases))}`);
-  t.equal([...phases.values()].reduce((a, b) => a + b, 0), OPERATIONS);
+  t.equal(phases.size, 8, 'every kind of abort was exercised');
 
   await waitFor('every upstream request to be closed', () => upstream.open === 0, 15_000);
   t.equal(upstream.open, 0, 'no upstream request outlived its aborted client');
