@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { PolicyProviderConfig } from '../common/config/types.js';
 import { describeError, hasErrorCode } from '../common/errors.js';
 import { compilePolicy } from '../policy/compile.js';
@@ -6,6 +5,8 @@ import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyText } from '../policy/load.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
+import { readBoundedFile } from '../common/bounded-file.js';
+import { MAX_POLICY_BYTES } from '../control/policy-limits.js';
 
 /** What {@link readPolicyFile} found. */
 export type PolicyFileResult =
@@ -21,7 +22,7 @@ export type PolicyFileResult =
 export async function readPolicyFile(path: string, homeserverDomain: string): Promise<PolicyFileResult> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readBoundedFile(path, MAX_POLICY_BYTES);
   } catch (err) {
     return { kind: hasErrorCode(err, 'ENOENT') ? 'missing' : 'unreadable', message: describeError(err) };
   }

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
-import { BodyTooLargeError, discardBody, readBoundedText, transportErrorText } from './http-body.js';
+import { BodyLimitExceededError, discardBody, readBoundedText, takeBasicAuth, transportErrorText } from './http-body.js';
 import type { TaskResult } from './task-types.js';
 
 /** The consulted request as the payload describes it. */
@@ -154,7 +154,7 @@ async function attemptConsultation(
     }
     text = await readBoundedText(response.body, maxAnswerBytes);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
+    if (err instanceof BodyLimitExceededError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
     if (deadline.signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
     return { ok: false, reason: `unreachable (${transportErrorText(err)})` };
   } finally {
@@ -186,12 +186,8 @@ function abortDeadline(controller: AbortController): void {
  */
 function serviceRequestHeaders(extra: Readonly<Record<string, string>>, url: URL): Record<string, string> {
   const byLowerName = new Map<string, [string, string]>([['content-type', ['Content-Type', 'application/json']]]);
-  if (url.username !== '' || url.password !== '') {
-    const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    byLowerName.set('authorization', ['Authorization', `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`]);
-    url.username = '';
-    url.password = '';
-  }
+  const basicAuth = takeBasicAuth(url);
+  if (basicAuth !== null) byLowerName.set('authorization', ['Authorization', basicAuth]);
   for (const [name, value] of Object.entries(extra)) byLowerName.set(name.toLowerCase(), [canonicalHeaderKey(name), value]);
   const headers: Record<string, string> = {};
   for (const [name, value] of byLowerName.values()) headers[name] = value;

@@ -3,11 +3,27 @@
  * consultations): bounded reads and discarding unread bodies (from common/), and transport errors
  * described without request details.
  */
-export { BodyLimitExceededError as BodyTooLargeError, discardBody, readBoundedText } from '../common/bounded-body.js';
+import { errorCode } from '../common/transport-error.js';
 
-/** `ECONNREFUSED`, `UND_ERR_SOCKET`, … or the message: enough to diagnose, never a request detail. */
+/**
+ * Takes user info out of a service URL (`https://user:pass@host/…`) and returns it as an HTTP
+ * Basic `Authorization` value, as Go's client does; null when the URL has none. `url` is changed:
+ * the credentials must not travel in it (nor reach a log through it).
+ */
+export function takeBasicAuth(url: URL): string | null {
+  if (url.username === '' && url.password === '') return null;
+  const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  url.username = '';
+  url.password = '';
+  return `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`;
+}
+
+export { BodyLimitExceededError, discardBody, readBoundedText } from '../common/bounded-body.js';
+
+/**
+ * `ECONNREFUSED`, `UND_ERR_SOCKET`, … or the message when there is no code: these texts reach
+ * logs and hook answers' reasons, so the code alone (an undici message can name the peer).
+ */
 export function transportErrorText(err: unknown): string {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
+  return errorCode(err) ?? (err instanceof Error ? err.message : String(err));
 }

@@ -7,7 +7,7 @@
  *   → 200 {"auth":{"success":true|false, "mxid"?:"…", "profile"?:{"display_name"?:"…"}}}
  */
 import { request, type Dispatcher } from 'undici';
-import { BodyTooLargeError, discardBody, readBoundedText, transportErrorText } from './http-body.js';
+import { BodyLimitExceededError, discardBody, readBoundedText, takeBasicAuth, transportErrorText } from './http-body.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
 
 /** Largest response body read from an auth service; a bigger one is a bad response. */
@@ -47,12 +47,8 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
     return verifyFailure('invalid-credential', 'rest credential is not an http(s) URL');
   }
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-  if (url.username !== '' || url.password !== '') {
-    const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.authorization = `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`;
-    url.username = '';
-    url.password = '';
-  }
+  const basicAuth = takeBasicAuth(url);
+  if (basicAuth !== null) headers.authorization = basicAuth;
   const service = url.origin;
   const signal = AbortSignal.timeout(input.timeoutMs);
   let text: string;
@@ -75,7 +71,7 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
     }
     text = await readBoundedText(response.body, MAX_REST_RESPONSE_BYTES);
   } catch (err) {
-    if (err instanceof BodyTooLargeError) {
+    if (err instanceof BodyLimitExceededError) {
       return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);
     }
     if (signal.aborted) return verifyFailure('auth-service-unavailable', `auth service ${service} did not answer within ${input.timeoutMs} ms`);

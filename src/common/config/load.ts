@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { readBoundedFile } from '../bounded-file.js';
 import { describeError } from '../errors.js';
 import { decodeConfigTree } from './decode.js';
 import { applyConfigDefaults } from './defaults.js';
@@ -48,31 +48,11 @@ export function parseConfigObject(raw: unknown): ConfigResult {
 export async function loadConfigFile(path: string): Promise<ConfigResult> {
   let text: string;
   try {
-    text = await readBounded(path);
+    text = await readBoundedFile(path, MAX_CONFIG_FILE_BYTES);
   } catch (err) {
     return { ok: false, errors: [{ path: '', message: `Cannot read the configuration file: ${describeError(err)}` }], warnings: [] };
   }
   return parseConfigText(text);
-}
-
-async function readBounded(path: string): Promise<string> {
-  const handle = await open(path, 'r');
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new Error(`${path} is not a regular file`);
-    const buffer = Buffer.alloc(MAX_CONFIG_FILE_BYTES + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > MAX_CONFIG_FILE_BYTES) throw new Error(`${path} is larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
-    }
-    // Invalid UTF-8 becomes U+FFFD, as Go's decoder does.
-    return buffer.toString('utf8', 0, length);
-  } finally {
-    await handle.close();
-  }
 }
 
 function decodeConfig(node: JsonNode, earlierErrors: ConfigIssue[], warnings: ConfigIssue[]): ConfigResult {

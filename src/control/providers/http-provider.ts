@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
@@ -7,6 +6,8 @@ import type { PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
+import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
+import { readBoundedFile } from '../../common/bounded-file.js';
 
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
 export const DEFAULT_HTTP_PROVIDER_TIMEOUT_MS = 60_000;
@@ -192,7 +193,13 @@ export class HttpProvider implements PolicyProvider {
       await response.body.dump();
       throw new Error(`unexpected HTTP status ${response.statusCode} (only 200 is accepted)`);
     }
-    const text = await readBoundedText(response.body, response.headers['content-length'], this.maxBytes);
+    let text: string;
+    try {
+      text = (await readBoundedBody(response.body, this.maxBytes, response.headers['content-length'])).toString('utf8');
+    } catch (err) {
+      if (err instanceof BodyLimitExceededError) throw new Error(`the policy is larger than ${this.maxBytes} bytes`);
+      throw err;
+    }
     const etag = response.headers['etag'];
     return { kind: 'policy', text, etag: typeof etag === 'string' && etag !== '' ? etag : null };
   }
@@ -202,7 +209,7 @@ export class HttpProvider implements PolicyProvider {
     if (cachePath === null || this.cacheSource === null) return;
     let text: string;
     try {
-      text = await readFile(cachePath, 'utf8');
+      text = await readBoundedFile(cachePath, MAX_POLICY_BYTES);
     } catch (err) {
       const message = hasErrorCode(err, 'ENOENT') ? `no cached policy at ${cachePath}` : `cannot read the policy cache ${cachePath}: ${describeError(err)}`;
       this.options.logger.warn({ cachePath }, `${message}; running without a policy until the remote answers`);
@@ -234,25 +241,4 @@ export function safeUri(uri: string): string {
   } catch {
     return '(invalid URI)';
   }
-}
-
-/** Reads a body as UTF-8 text, refusing more than `maxBytes` (announced or actual). */
-async function readBoundedText(body: AsyncIterable<Uint8Array> & { destroy(err?: Error): unknown }, contentLength: string | string[] | undefined, maxBytes: number): Promise<string> {
-  const announced = typeof contentLength === 'string' ? Number(contentLength) : Number.NaN;
-  const tooLarge = (): Error => new Error(`the policy is larger than ${maxBytes} bytes`);
-  if (announced > maxBytes) {
-    body.destroy();
-    throw tooLarge();
-  }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      body.destroy();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
 }

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { CurrentPolicy, PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { readBoundedFile } from '../../common/bounded-file.js';
+import { MAX_POLICY_BYTES } from '../policy-limits.js';
 
 /** What {@link LastSeenProvider} needs. */
 export interface LastSeenProviderOptions {
@@ -37,7 +38,7 @@ export class LastSeenProvider implements PolicyProvider {
     this.unsubscribe = store.onChange((_previous, next) => this.save(next));
     let text: string;
     try {
-      text = await readFile(cachePath, 'utf8');
+      text = await readBoundedFile(cachePath, MAX_POLICY_BYTES);
     } catch (err) {
       if (hasErrorCode(err, 'ENOENT')) {
         logger.info({ cachePath }, 'no saved policy yet; waiting for one to be pushed');

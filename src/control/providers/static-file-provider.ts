@@ -1,10 +1,12 @@
 import { watch, type FSWatcher, type Stats } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { PolicyStore } from '../policy-store.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { readBoundedFile } from '../../common/bounded-file.js';
+import { MAX_POLICY_BYTES } from '../policy-limits.js';
 
 /** What {@link StaticFileProvider} needs. */
 export interface StaticFileProviderOptions {
@@ -128,7 +130,7 @@ export class StaticFileProvider implements PolicyProvider {
       const identity = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
       if (!force && identity === this.lastSeen) return;
       this.lastSeen = identity;
-      text = await readFile(this.path, 'utf8');
+      text = await readBoundedFile(this.path, MAX_POLICY_BYTES);
     } catch (err) {
       if (hasErrorCode(err, 'ENOENT')) this.fileMissing(atStart);
       else {

@@ -7,6 +7,7 @@ import { objectOf } from './json-fields.js';
 import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
 import { DEFAULT_RATE_LIMIT_RETRY, rateLimitWaitMs, type RateLimitRetryOptions } from './rate-limit.js';
 import { SynapseErrorCode } from './synapse-errors.js';
+import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
 
 /** HTTP methods the reconciler uses. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -248,15 +249,4 @@ function statusError(request: SynapseRequest, answer: Answer): CorporalError {
 
 function abortedError(request: SynapseRequest, cause: unknown): CorporalError {
   return new CorporalError(SynapseErrorCode.Aborted, `${request.call}: abandoned`, { source: 'upstream', status: 503, cause });
-}
-
-function isUndiciTimeout(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
-}
-
-function describeTransportError(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  return typeof code === 'string' ? `${code} ${message}` : message;
 }

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
 import { withDeadline } from '../../common/deadline.js';
+import { describeTransportError } from '../../common/transport-error.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
 
@@ -54,7 +55,7 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
           signal,
         });
       } catch (cause) {
-        throw failure(`whoami request failed: ${describe(cause)}`, cause);
+        throw failure(`whoami request failed: ${describeTransportError(cause)}`, cause);
       }
       return { statusCode: response.statusCode, body: await readAnswer(response) };
     });
@@ -77,7 +78,7 @@ async function readAnswer(response: Dispatcher.ResponseData): Promise<string> {
     return (await readBoundedBody(response.body, MAX_WHOAMI_BODY_BYTES, response.headers['content-length'])).toString('utf8');
   } catch (cause) {
     if (cause instanceof BodyLimitExceededError) throw failure(`whoami answer exceeds ${MAX_WHOAMI_BODY_BYTES} bytes`);
-    throw failure(`reading the whoami answer failed: ${describe(cause)}`, cause);
+    throw failure(`reading the whoami answer failed: ${describeTransportError(cause)}`, cause);
   }
 }
 
@@ -105,9 +106,4 @@ function failure(message: string, cause?: unknown): CorporalError {
   return new CorporalError('CORP_ERR_WHOAMI_FAILED', message, {
     source: 'upstream', status: 502, errcode: ErrCode.Unknown, retryable: true, ...(cause === undefined ? {} : { cause }),
   });
-}
-
-function describe(err: unknown): string {
-  if (err instanceof Error) return (err as { code?: unknown }).code ? `${String((err as { code?: unknown }).code)} ${err.message}` : err.message;
-  return String(err);
 }

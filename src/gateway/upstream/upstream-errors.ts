@@ -1,6 +1,7 @@
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { CLIENT_ABORTED } from '../body.js';
+import { describeTransportError, errorCode, isUndiciTimeout } from '../../common/transport-error.js';
 
 /** Error codes of failed proxy exchanges (also in logs). */
 export const UpstreamErrorCode = {
@@ -14,9 +15,6 @@ export const UpstreamErrorCode = {
   ResponseTooLarge: 'CORP_ERR_RESPONSE_TOO_LARGE',
 } as const;
 
-const TIMEOUT_CODES: ReadonlySet<string> = new Set([
-  'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT',
-]);
 const UNFORWARDABLE_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
 /**
@@ -26,9 +24,9 @@ const UNFORWARDABLE_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG',
  */
 export function upstreamFailure(err: unknown): CorporalError {
   if (err instanceof CorporalError) return err;
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return upstreamTimeout(err);
-  if (typeof code === 'string' && UNFORWARDABLE_CODES.has(code)) {
+  if (isUndiciTimeout(err)) return upstreamTimeout(err);
+  const code = errorCode(err);
+  if (code !== undefined && UNFORWARDABLE_CODES.has(code)) {
     return new CorporalError(UpstreamErrorCode.Unforwardable, 'The request cannot be forwarded to the homeserver', {
       source: 'client', status: 400, errcode: ErrCode.Unknown, cause: err,
     });
@@ -57,12 +55,7 @@ export function clientGone(): CorporalError {
   return new CorporalError(CLIENT_ABORTED, 'the client closed the connection', { source: 'client', status: 400 });
 }
 
-/** A short description of an upstream failure's cause for logs (`code message`, no secrets). */
+/** A short description of an upstream failure's cause for logs (`code: message`, no secrets). */
 export function describeCause(err: CorporalError): string {
-  const cause = err.cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${cause.message}` : cause.message;
-  }
-  return err.message;
+  return err.cause instanceof Error ? describeTransportError(err.cause) : err.message;
 }
