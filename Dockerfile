@@ -18,8 +18,21 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY config ./config
+# Drop-in for the matrix-corporal image: its binary lived at /matrix-corporal, and deployments
+# (matrix-docker-ansible-deploy) run `/matrix-corporal -config=/etc/matrix-corporal/config.json`.
+# The wrapper execs `node /app/dist/src/main.js "$@"`. chmod here: a checkout may lose the x bit.
+COPY docker/matrix-corporal /matrix-corporal
+RUN chmod 0755 /matrix-corporal
+# matrix-corporal's image ran from /: relative paths in the config (PolicyProvider Path, CachePath)
+# resolve as they did there.
+WORKDIR /
+# Runs as node (uid 1000) by default; `--user UID:GID` works too, as long as that user can read the
+# mounted config (and policy) and write the directories of the CachePath files (docs/deployment.md).
 USER node
 EXPOSE 41080 41081
-HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "fetch('http://127.0.0.1:41080/_matrix/client/corporal').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "/app/dist/src/main.js"]
-CMD ["serve", "--config", "/etc/corporal/config.json"]
+# Probes HttpGateway.ListenAddress from the config in $CORPORAL_CONFIG (default: the path in CMD);
+# set CORPORAL_CONFIG when the command passes another -config.
+HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "/app/dist/src/healthcheck.js"]
+# No ENTRYPOINT: a command given to `docker run` (or the playbook's) replaces CMD as a whole, so
+# `/matrix-corporal -config=…`, `/matrix-corporal check -config=…` and `node …` all work as written.
+CMD ["/matrix-corporal", "-config=/etc/matrix-corporal/config.json"]
