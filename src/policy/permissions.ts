@@ -46,11 +46,6 @@ export function canUserChangeOwnMembershipStateInRoom(snapshot: PolicySnapshot, 
   return !(user.joinedRooms.has(roomId) && snapshot.managedRoomIds.has(roomId));
 }
 
-/** May `userId` leave `roomId`? Same as {@link canUserChangeOwnMembershipStateInRoom}. */
-export function canUserLeaveRoom(snapshot: PolicySnapshot, userId: string, roomId: string): boolean {
-  return canUserChangeOwnMembershipStateInRoom(snapshot, userId, roomId);
-}
-
 /** May users set their own display name? The global flag, for everyone (matrix-corporal ignores the user). */
 export function canUserUseCustomDisplayName(snapshot: PolicySnapshot): boolean {
   return snapshot.flags.allowCustomUserDisplayNames;

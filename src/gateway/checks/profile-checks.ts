@@ -1,6 +1,7 @@
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS } from './decision.js';
 import { jsonObject, ownField } from './json-body.js';
+import { canUserUseCustomAvatar, canUserUseCustomDisplayName } from '../../policy/permissions.js';
 
 /**
  * matrix-corporal's "deactivated" marker: a display name containing it is refused, so that a user
@@ -16,7 +17,7 @@ const DEACTIVATED_MARKER = '[x] ';
  */
 export const profileDisplayName: PolicyCheck = authenticatedCheck('json', (input, userId) => {
   if (input.route.params['userId'] !== userId || !input.snapshot.users.has(userId)) return ALLOW;
-  if (!input.snapshot.flags.allowCustomUserDisplayNames) return DECISIONS.deniedByPolicy;
+  if (!canUserUseCustomDisplayName(input.snapshot)) return DECISIONS.deniedByPolicy;
   if (input.method === 'DELETE') return ALLOW;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
@@ -29,5 +30,5 @@ export const profileDisplayName: PolicyCheck = authenticatedCheck('json', (input
 /** `profile.avatar_url.set` (matrix-corporal route 8, `DELETE` included): own avatar of a managed user needs `allowCustomUserAvatars`. */
 export const profileAvatarUrl: PolicyCheck = authenticatedCheck(false, (input, userId) => {
   if (input.route.params['userId'] !== userId || !input.snapshot.users.has(userId)) return ALLOW;
-  return input.snapshot.flags.allowCustomUserAvatars ? ALLOW : DECISIONS.deniedByPolicy;
+  return canUserUseCustomAvatar(input.snapshot) ? ALLOW : DECISIONS.deniedByPolicy;
 });

@@ -14,12 +14,9 @@
  * - a segment whose percent-decoding is `.` or `..` is non-canonical: `.`, `%2e`, `%2E`, `..`,
  *   `.%2e`, `%2E%2e`, … (`...` is an ordinary segment, as in Go);
  * - `%2F` is not a separator: `a%2F..` is one ordinary segment, which is how Synapse sees it too.
+ *
+ * This function: true when `rawPath` needs no cleaning (no allocation: it runs on every request).
  */
-export function cleanedPathIfNonCanonical(rawPath: string): string | null {
-  return isCanonicalPath(rawPath) ? null : cleanPath(rawPath);
-}
-
-/** True when `rawPath` needs no cleaning (no allocation: this runs on every request). */
 export function isCanonicalPath(rawPath: string): boolean {
   const length = rawPath.length;
   if (length === 0 || rawPath.charCodeAt(0) !== 0x2f) return false;

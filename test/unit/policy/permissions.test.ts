@@ -4,7 +4,7 @@ import { hashPolicy } from '../../../src/policy/hash.js';
 import { loadPolicyValue } from '../../../src/policy/load.js';
 import {
   canUserChangeOwnMembershipStateInRoom, canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom,
-  canUserLeaveRoom, canUserUseCustomAvatar, canUserUseCustomDisplayName,
+  canUserUseCustomAvatar, canUserUseCustomDisplayName,
 } from '../../../src/policy/permissions.js';
 import type { PolicySnapshot } from '../../../src/policy/snapshot.js';
 import { decodeSnapshot, encodeSnapshot } from '../../../src/policy/transport.js';
@@ -18,7 +18,8 @@ interface Assertment {
 }
 
 const CHECKS: Record<Assertment['type'], (snapshot: PolicySnapshot, payload: Assertment['payload']) => boolean> = {
-  leaveRoom: (s, p) => canUserLeaveRoom(s, p.userId, p.roomId ?? ''),
+  // matrix-corporal's CanUserLeaveRoom: the same rule as changing one's own membership.
+  leaveRoom: (s, p) => canUserChangeOwnMembershipStateInRoom(s, p.userId, p.roomId ?? ''),
   changeOwnMembership: (s, p) => canUserChangeOwnMembershipStateInRoom(s, p.userId, p.roomId ?? ''),
   createRoom: (s, p) => canUserCreateRoom(s, p.userId),
   createEncryptedRoom: (s, p) => canUserCreateEncryptedRoom(s, p.userId),
