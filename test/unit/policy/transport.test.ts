@@ -89,3 +89,27 @@ t.test('foreign or damaged bytes are refused with CORP_ERR_SNAPSHOT_FORMAT', asy
     t.ok(hasErrorCode(caught, 'CORP_ERR_SNAPSHOT_FORMAT'), name);
   }
 });
+
+t.test('look-ups stay right past the per-thread memo of materialised users (16,384)', async (t) => {
+  const count = 20_000;
+  const snapshot = compiled({
+    schemaVersion: 2,
+    flags: {},
+    managedRoomIds: ['!r:example.com'],
+    users: Array.from({ length: count }, (_, i) => ({
+      id: `@m${i}:example.com`, active: true, authType: 'plain', authCredential: `pw${i}`,
+      joinedRooms: [{ roomId: '!r:example.com', powerLevel: i % 100 }],
+    })),
+  });
+  const decoded = decodeSnapshot(encodeSnapshot(snapshot));
+  let wrong = 0;
+  // Twice round, so the memo is refilled and reset while look-ups go on.
+  for (let pass = 0; pass < 2; pass += 1) {
+    for (let i = 0; i < count; i += 1) {
+      const user = decoded.users.get(`@m${i}:example.com`);
+      if (user?.id !== `@m${i}:example.com` || user.authCredential !== `pw${i}` || user.joinedRooms.get('!r:example.com') !== i % 100) wrong += 1;
+    }
+  }
+  t.equal(wrong, 0);
+  t.equal([...decoded.users.values()].length, count, 'iteration sees every user once');
+});

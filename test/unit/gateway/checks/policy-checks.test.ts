@@ -6,6 +6,8 @@ import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-level
 import { tokenDenial, type TokenState } from '../../../../src/gateway/checks/token-rules.js';
 import type { Decision } from '../../../../src/gateway/checks/decision.js';
 import type { RouteId } from '../../../../src/gateway/router/index.js';
+import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
+import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
 import {
   SPECIAL_REQUESTERS, loadCheckRows, loadFixturePolicy, mxid, parseExpected, rowBodyBytes, rowMethod, rowSnapshot,
   type CheckRow, type FixturePolicy,
@@ -38,14 +40,23 @@ function tokenState(requester: string): { token: TokenState; userId: string | nu
   return { token: 'user', userId: mxid(policy, requester) };
 }
 
+/**
+ * The two forms of a snapshot: as the control child compiles it, and as a gateway thread enforces
+ * it (packed into bytes and read through `PackedUserMap`/`PackedLowercaseIndex`).
+ */
+const FORMS = {
+  compiled: (snapshot: PolicySnapshot) => snapshot,
+  decoded: (snapshot: PolicySnapshot) => decodeSnapshot(encodeSnapshot(snapshot)),
+} as const;
+
 /** Runs one row for one requester the way the pipeline does: token rules, body when needed, check. */
-async function decide(fixture: FixturePolicy, row: CheckRow, requester: string): Promise<Decision> {
+async function decide(fixture: FixturePolicy, row: CheckRow, requester: string, form: keyof typeof FORMS): Promise<Decision> {
   const check = POLICY_CHECKS.get(row.route as RouteId);
   if (check === undefined) throw new Error(`${row.route} is not policy-checked`);
   const { token, userId } = tokenState(requester);
   const denial = tokenDenial(check, token);
   if (denial !== null) return denial;
-  const snapshot = rowSnapshot(fixture, row);
+  const snapshot = FORMS[form](rowSnapshot(fixture, row));
   const input: CheckInput = {
     route: { id: row.route as RouteId, params: row.params ?? {}, prefix: 'v3' },
     method: rowMethod(row),
@@ -61,18 +72,20 @@ async function decide(fixture: FixturePolicy, row: CheckRow, requester: string):
   return check.check(input);
 }
 
-t.test('fixture rows', async (t) => {
-  let cases = 0;
-  for (const row of rows) {
-    for (const [requester, expected] of Object.entries(row.expect)) {
-      const decision = await decide(policy, row, requester);
-      const label = `${row.file}: ${row.route} ${JSON.stringify(row.params ?? {})} as ${requester}${row.note ? ` (${row.note})` : ''}`;
-      t.same(decision, parseExpected(expected), label);
-      cases++;
+for (const form of Object.keys(FORMS) as Array<keyof typeof FORMS>) {
+  t.test(`fixture rows (${form} snapshot)`, async (t) => {
+    let cases = 0;
+    for (const row of rows) {
+      for (const [requester, expected] of Object.entries(row.expect)) {
+        const decision = await decide(policy, row, requester, form);
+        const label = `${row.file}: ${row.route} ${JSON.stringify(row.params ?? {})} as ${requester}${row.note ? ` (${row.note})` : ''}`;
+        t.same(decision, parseExpected(expected), label);
+        cases++;
+      }
     }
-  }
-  t.ok(cases >= 600, `${cases} cases in ${rows.length} rows`);
-});
+    t.ok(cases >= 600, `${cases} cases in ${rows.length} rows`);
+  });
+}
 
 t.test('the policed route ids', (t) => {
   t.same(

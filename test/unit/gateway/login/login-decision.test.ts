@@ -3,6 +3,8 @@ import { decideLogin, type LoginDecision } from '../../../../src/gateway/login/l
 import { LOGIN_DENIALS } from '../../../../src/gateway/login/login-answers.js';
 import { DOMAIN, loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { readLoginFixture, rowBody, type BodyRow } from '../../../fixtures/login/fixture-rows.js';
+import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
+import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 
 interface DecisionRow extends BodyRow {
   name: string;
@@ -15,6 +17,9 @@ interface DecisionRow extends BodyRow {
 
 const rows = readLoginFixture<DecisionRow>('login-decision.json');
 const snapshots = { default: loginTestSnapshot(), allow3pid: loginTestSnapshot({ flags: { allow3pidLogin: true } }), none: null };
+/** The same policies as a gateway thread reads them (packed bytes; case-insensitive index). */
+const decoded = (snapshot: PolicySnapshot): PolicySnapshot => decodeSnapshot(encodeSnapshot(snapshot));
+const packedSnapshots = { default: decoded(snapshots.default), allow3pid: decoded(snapshots.allow3pid), none: null };
 
 /** The decision reduced to what the fixture states. */
 function summary(decision: LoginDecision): DecisionRow['expect'] {
@@ -28,13 +33,15 @@ function summary(decision: LoginDecision): DecisionRow['expect'] {
   }
 }
 
-t.test('fixture table', async (t) => {
-  t.ok(rows.length > 80, `${rows.length} rows`);
-  for (const row of rows) {
-    const decision = decideLogin(rowBody(row), snapshots[row.policy ?? 'default'], DOMAIN);
-    t.same(summary(decision), row.expect, row.name);
-  }
-});
+for (const [form, set] of [['compiled', snapshots], ['decoded', packedSnapshots]] as const) {
+  t.test(`fixture table (${form} snapshot)`, async (t) => {
+    t.ok(rows.length > 80, `${rows.length} rows`);
+    for (const row of rows) {
+      const decision = decideLogin(rowBody(row), set[row.policy ?? 'default'], DOMAIN);
+      t.same(summary(decision), row.expect, row.name);
+    }
+  });
+}
 
 t.test('every fixed denial is covered by a row', async (t) => {
   const covered = new Set(rows.filter((row) => row.expect.kind === 'deny').map((row) => JSON.stringify(row.expect)));

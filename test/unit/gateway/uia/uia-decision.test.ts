@@ -2,6 +2,7 @@ import t from 'tap';
 import { decideUia, rewriteUiaBody, uiaSubject, UIA_ROUTE_IDS } from '../../../../src/gateway/uia/uia-decision.js';
 import { ROUTE_IDS, type RouteId } from '../../../../src/gateway/router/route-ids.js';
 import { loginTestSnapshot } from '../../../fixtures/login/policy.js';
+import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
 
 const snapshot = loginTestSnapshot();
 const alice = snapshot.users.get('@alice:example.com')!;
@@ -24,7 +25,12 @@ t.test('uiaSubject: managed non-passthrough requesters on UIA routes only', asyn
     ['room.send', '@alice:example.com', undefined, 'not a UIA route'],
     ['other', '@alice:example.com', undefined, 'catch-all'],
   ];
-  for (const [route, requester, expected, name] of rows) t.equal(uiaSubject(route, requester, snapshot)?.id, expected, name);
+  // Also as a gateway thread reads the policy (packed bytes, packed case-insensitive index).
+  const packed = decodeSnapshot(encodeSnapshot(snapshot));
+  for (const [route, requester, expected, name] of rows) {
+    t.equal(uiaSubject(route, requester, snapshot)?.id, expected, name);
+    t.equal(uiaSubject(route, requester, packed)?.id, expected, `${name} (decoded snapshot)`);
+  }
   t.equal(uiaSubject('devices.delete', '@alice:example.com', null), undefined, 'no policy');
 });
 
