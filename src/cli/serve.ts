@@ -8,8 +8,9 @@ import { formatConfigIssues } from './config-errors.js';
 
 /**
  * `corporal serve`: load the configuration, refuse to start on the uWS fallback unless allowed,
- * start the supervisor and run until SIGTERM/SIGINT. Resolves with the exit code when start-up
- * fails; otherwise the process exits from the signal handler.
+ * start the supervisor and run until SIGTERM/SIGINT. Resolves with the exit code when
+ * start-up fails (an invalid config, a listen address already in use, …); otherwise the process
+ * exits from the signal handler.
  */
 export async function runServe(args: CliArgs): Promise<number> {
   const loaded = await loadConfigFile(args.configPath);

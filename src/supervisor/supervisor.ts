@@ -4,6 +4,7 @@ import { describeError } from '../common/errors.js';
 import type { ControlToSupervisor, EncodedSnapshot, GatewayToSupervisor, IdentityEvictMessage } from '../common/ipc.js';
 import { GatewayThreads } from './gateway-threads.js';
 import { ControlProcess } from './control-process.js';
+import { probeListenAddresses, type ListenProbeTarget } from './listen-probe.js';
 import type { RestartTrackerOptions } from './restart-tracker.js';
 
 /** What {@link Supervisor} needs. */
@@ -46,8 +47,13 @@ export class Supervisor {
     });
   }
 
-  /** Starts the gateway threads (all listening) and then the control child; resolves with the gateway port. */
+  /**
+   * Checks that the gateway (and, when enabled, the HTTP API) address is free, then starts the
+   * gateway threads (all listening) and the control child; resolves with the gateway port. Rejects
+   * (nothing started) when an address is taken: see {@link probeListenAddresses}.
+   */
   async start(): Promise<number> {
+    await probeListenAddresses(listenTargets(this.options.config));
     const port = await this.threads.start();
     this.control.start();
     this.options.logger.info({ threads: this.threads.configured, port }, 'corporal started');
@@ -104,6 +110,13 @@ export class Supervisor {
   private fromGateway(_index: number, message: GatewayToSupervisor): void {
     if (message.type === 'identity.evict') this.threads.broadcast(message satisfies IdentityEvictMessage);
   }
+}
+
+/** The addresses the supervisor probes before starting: the gateway's, and the HTTP API's if enabled. */
+function listenTargets(config: CorporalConfig): ListenProbeTarget[] {
+  const targets: ListenProbeTarget[] = [{ key: 'HttpGateway.ListenAddress', address: config.HttpGateway.ListenAddress }];
+  if (config.HttpApi.Enabled) targets.push({ key: 'HttpApi.ListenAddress', address: config.HttpApi.ListenAddress });
+  return targets;
 }
 
 /**
