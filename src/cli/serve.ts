@@ -8,7 +8,7 @@ import { formatConfigIssues } from './config-errors.js';
 
 /**
  * `corporal serve`: load the configuration, refuse to start on the uWS fallback unless allowed,
- * start the supervisor and run until SIGTERM/SIGINT. Resolves with the exit code when
+ * start the supervisor and run until SIGTERM/SIGINT/SIGHUP. Resolves with the exit code when
  * start-up fails (an invalid config, a listen address already in use, …); otherwise the process
  * exits from the signal handler.
  */

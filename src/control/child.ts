@@ -2,9 +2,10 @@
  * Control child entry point and composition root: policy store and provider, reconciler, HTTP
  * API. Forked by the supervisor with `serialization: 'advanced'`; waits for `control.init`.
  *
- * Signals are ignored here: a Ctrl-C reaches the whole process group, and the supervisor decides
- * the shutdown order (drain the gateway first, then stop this child with `control.shutdown`). If
- * the supervisor disappears (the IPC channel closes), the child exits on its own.
+ * Signals (SIGINT, SIGTERM, SIGHUP) are ignored here: a Ctrl-C or a terminal hang-up reaches the
+ * whole process group, and the supervisor decides the shutdown order (drain the gateway first, then
+ * stop this child with `control.shutdown`). If the supervisor disappears (the IPC channel closes),
+ * the child exits on its own.
  */
 import { createLogger, logLevelOf, type Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
@@ -164,6 +165,7 @@ class ControlChild {
 const child = new ControlChild();
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
+process.on('SIGHUP', () => {});
 process.on('disconnect', () => child.supervisorGone());
 process.on('uncaughtException', (err) => child.crash(err));
 process.on('unhandledRejection', (err) => child.crash(err));

@@ -129,7 +129,11 @@ function shareSnapshot(snapshot: EncodedSnapshot): EncodedSnapshot {
   return { generation: snapshot.generation, hash: snapshot.hash, bytes: shared };
 }
 
-/** Installs SIGTERM/SIGINT handling: the first signal drains and exits 0, a second one exits at once. */
+/**
+ * Installs SIGTERM/SIGINT/SIGHUP handling: the first signal drains and exits 0, a second one exits
+ * at once. SIGHUP (a closed terminal or SSH session, a `kill -HUP` meant as a reload) would
+ * otherwise kill the process with no drain; Corporal has no configuration reload to map it to.
+ */
 export function stopOnSignals(supervisor: Supervisor, logger: Logger): void {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -146,4 +150,5 @@ export function stopOnSignals(supervisor: Supervisor, logger: Logger): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', onSignal);
 }

@@ -79,7 +79,7 @@ export interface HttpGatewayConfig {
   UpstreamConnections: number;
   /** Corporal only: largest request/response body a check or hook may buffer (bytes). Default 1048576. */
   MaxInspectedBodyBytes: number;
-  /** Corporal only: how long SIGTERM/SIGINT waits for in-flight requests. Default 10000. */
+  /** Corporal only: how long SIGTERM/SIGINT/SIGHUP waits for in-flight requests. Default 10000. */
   DrainTimeoutMilliseconds: number;
   /** Corporal only: start even when uWebSockets.js' native module cannot load (slow fallback). Default false. */
   AllowUwsFallback: boolean;

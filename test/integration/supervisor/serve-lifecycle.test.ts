@@ -50,6 +50,31 @@ t.test('serve: threads and child start, a killed child is restarted, SIGTERM dra
   t.notOk(corporal.text.join('').includes('Assertion failed'), 'no native assertion');
 });
 
+t.test('serve: SIGHUP (a hang-up reaching the whole process group) drains and exits 0', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  const port = await findFreePort();
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads: 1, policyCachePath: join(dir, 'policy.json') })));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  await corporal.waitForLog((l) => l.msg === 'corporal started');
+  const ready = await corporal.waitForLog((l) => l.msg === 'control child ready');
+  const childPid = ready.pid as number;
+
+  // The control child ignores the hang-up: the supervisor decides the shutdown order.
+  process.kill(childPid, 'SIGHUP');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.doesNotThrow(() => process.kill(childPid, 0), 'the control child survived SIGHUP');
+  t.notOk(corporal.logs.some((l) => l.supervised === 'control child'), 'no control child restart');
+
+  corporal.process.kill('SIGHUP');
+  t.equal(await corporal.exited, 0, 'exit code 0');
+  t.match(corporal.logs.find((l) => l.msg === 'signal received'), { signal: 'SIGHUP' });
+  t.ok(corporal.logs.some((l) => l.msg === 'shutting down: draining'), 'drained');
+  t.ok(corporal.logs.some((l) => l.msg === 'shutdown complete'), 'shutdown completed');
+  t.ok(await portIsFree(port), 'the port is released');
+});
+
 t.test('serve: an unusable listen address fails start-up with exit code 1', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
   const blocker = createServer();
