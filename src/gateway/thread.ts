@@ -22,7 +22,7 @@ import { createOffloadPool } from '../offload/pool.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
-import { createAliasResolver, createDirectoryLookup, createPowerLevelsReader } from './checks/index.js';
+import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
 
 
 const port = parentPort;
@@ -67,6 +67,7 @@ const pipeline = createPipeline({
     maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes,
     resolveAlias: createAliasResolver(createDirectoryLookup(lookups)),
     readPowerLevels: createPowerLevelsReader(lookups),
+    readEncryption: createEncryptionReader(lookups),
   },
   auth: createGatewayAuthPhases(config, offload, pools, logger),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes },

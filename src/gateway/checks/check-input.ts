@@ -3,6 +3,7 @@ import type { RouteMatch } from '../router/index.js';
 import { DECISIONS, type Decision } from './decision.js';
 import type { JsonBody } from './json-body.js';
 import type { ManagedLevelsIndex } from './managed-levels-index.js';
+import type { RoomEncryptionState } from './encryption-reader.js';
 
 /**
  * What the current `m.room.power_levels` (state key `""`) of a room says, read with the
@@ -20,7 +21,7 @@ export interface CurrentPowerLevels {
 /**
  * Everything a policy check may look at. Built by the pipeline once the route, the identity and
  * (for checks with `needsBody`) the body are known. Checks are pure: their only I/O goes through
- * the two optional functions, which the pipeline injects with timeouts of their own.
+ * the optional functions, which the pipeline injects with timeouts of their own.
  */
 export interface CheckInput {
   readonly route: RouteMatch;
@@ -48,6 +49,11 @@ export interface CheckInput {
    * read. Absent: power-levels changes are compared with the policy alone.
    */
   readonly currentPowerLevels?: (roomId: string) => Promise<CurrentPowerLevels | null>;
+  /**
+   * The room's current encryption state read with the requester's token, or null when it cannot
+   * be read. Absent: the room's encryption cannot be checked (an upgrade that needs it is refused).
+   */
+  readonly currentEncryption?: (roomId: string) => Promise<RoomEncryptionState | null>;
 }
 
 const MISSING_TOKEN: Decision = DECISIONS.missingToken;

@@ -10,6 +10,7 @@ import { parseJsonBody, type JsonBody } from './json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
 import { POLICY_CHECKS } from './registry.js';
 import { tokenDenial } from './token-rules.js';
+import type { EncryptionReader } from './encryption-reader.js';
 
 /** What the policy-check phase needs; built once per gateway thread by its composition root. */
 export interface CheckPhaseDeps {
@@ -23,6 +24,8 @@ export interface CheckPhaseDeps {
   resolveAlias: (alias: string) => Promise<string | null>;
   /** Current power levels as the requester (see `createPowerLevelsReader`). */
   readPowerLevels: PowerLevelsReader;
+  /** A room's encryption as the requester (see `createEncryptionReader`). */
+  readEncryption: EncryptionReader;
 }
 
 /** How the phase hands a request on: the next phase, a decision to answer, an error to answer. */
@@ -129,9 +132,12 @@ export class CheckPhase {
       serverName: this.deps.serverName,
       levels: this.levelsFor(snapshot),
       resolveAlias: this.deps.resolveAlias,
-      // Only this route reads the room as the requester; other requests build no closure.
+      // Only these routes read the room as the requester; other requests build no closure.
       currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token'
         ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token)
+        : undefined,
+      currentEncryption: route.id === 'room.upgrade' && credentials.kind === 'token'
+        ? (roomId) => this.deps.readEncryption(roomId, credentials.token)
         : undefined,
     };
   }

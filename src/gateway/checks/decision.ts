@@ -48,6 +48,8 @@ export const DECISIONS = Object.freeze({
   roomNotInPolicy: deny('Denied by policy (the policy does not list you in this managed room)'),
   /** Corporal: a room alias could not be resolved, so the room cannot be checked (fail closed). */
   aliasUnresolvable: deny('Denied by policy (the room alias could not be resolved to check it)'),
+  /** Corporal: an upgrade under an encryption flag, of a room whose encryption could not be read (fail closed). */
+  roomEncryptionUnreadable: deny('Denied by policy (the room\'s encryption could not be read to check the upgrade)'),
   /** Corporal: kicking, banning or otherwise removing a member the policy requires in the room. */
   requiredMember: deny('Denied by policy (the policy requires this user in this room)'),
   /** Corporal: a power-levels change that moves a managed user's level away from the policy. */

@@ -13,6 +13,8 @@ export { ManagedLevelsIndex } from './managed-levels-index.js';
 export { tokenDenial } from './token-rules.js';
 export type { TokenState } from './token-rules.js';
 export { createAliasResolver } from './alias-resolver.js';
+export { createEncryptionReader } from './encryption-reader.js';
+export type { EncryptionReader, RoomEncryptionState } from './encryption-reader.js';
 export type { AliasLookup } from './alias-resolver.js';
 export { createDirectoryLookup } from './directory-lookup.js';
 export { createPowerLevelsReader } from './power-levels-reader.js';

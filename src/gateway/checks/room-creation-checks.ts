@@ -2,6 +2,8 @@ import type { PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from './json-body.js';
+import type { RoomEncryptionState } from './encryption-reader.js';
+import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from '../../policy/permissions.js';
 
 /**
@@ -14,23 +16,17 @@ import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencrypted
 
 const ENCRYPTION_EVENT_TYPE = 'm.room.encryption';
 
-/** What an `initial_state` says about encryption. */
-interface InitialEncryption {
-  /** Some entry has type `m.room.encryption`, under any state key (matrix-corporal's reading). */
-  readonly mentioned: boolean;
-  /**
-   * Synapse will create the room encrypted from it: the entry it keeps for
-   * (`m.room.encryption`, `""`) — the last one, a missing state key counting as `""` — has content
-   * with a string `algorithm`, the test Synapse applies itself (`handlers/room.py`).
-   */
-  readonly enabled: boolean;
-}
-
-/** Reads `initial_state`, or null when it is not what matrix-corporal could decode. */
-function initialEncryption(initialState: unknown): InitialEncryption | null {
-  if (initialState === undefined || initialState === null) return { mentioned: false, enabled: false };
+/**
+ * What `initial_state` makes of the new room's encryption, or null when it is not what
+ * matrix-corporal could decode. `present`: some entry has type `m.room.encryption`, under any
+ * state key (matrix-corporal's reading); `enabled`: the entry Synapse keeps for
+ * (`m.room.encryption`, `""`) — the last one, a missing state key counting as `""` — has content
+ * with a string `algorithm`, the test Synapse applies itself (`handlers/room.py`).
+ */
+function initialEncryption(initialState: unknown): RoomEncryptionState | null {
+  if (initialState === undefined || initialState === null) return { present: false, enabled: false };
   if (!Array.isArray(initialState)) return null;
-  let mentioned = false;
+  let present = false;
   let kept: unknown = undefined;
   for (const entry of initialState as unknown[]) {
     if (entry === null) continue;
@@ -39,14 +35,30 @@ function initialEncryption(initialState: unknown): InitialEncryption | null {
     const type = ownField(fields, 'type');
     if (type !== undefined && type !== null && typeof type !== 'string') return null;
     if (type !== ENCRYPTION_EVENT_TYPE) continue;
-    mentioned = true;
+    present = true;
     const stateKey = ownField(fields, 'state_key');
     // Synapse keys the entries by `(type, val.get("state_key", ""))`: the last one wins.
     if (stateKey === undefined || stateKey === '') kept = ownField(fields, 'content');
   }
   const enabled = typeof kept === 'object' && kept !== null && !Array.isArray(kept)
     && typeof ownField(kept as Record<string, unknown>, 'algorithm') === 'string';
-  return { mentioned, enabled };
+  return { present, enabled };
+}
+
+/**
+ * The encryption flags for a room about to be created with `encryption`. Both readings fail
+ * closed: any encryption event counts as "encrypted" for the one flag, only one Synapse and
+ * clients act on counts as "not unencrypted" for the other.
+ */
+function encryptionDecision(snapshot: PolicySnapshot, userId: string, encryption: RoomEncryptionState): Decision {
+  if (encryption.present && !canUserCreateEncryptedRoom(snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
+  if (!encryption.enabled && !canUserCreateUnencryptedRoom(snapshot, userId)) return DECISIONS.cannotCreateUnencryptedRooms;
+  return ALLOW;
+}
+
+/** Whether either encryption flag restricts `userId` (so an upgrade must look at the room). */
+function encryptionRestricted(snapshot: PolicySnapshot, userId: string): boolean {
+  return !canUserCreateEncryptedRoom(snapshot, userId) || !canUserCreateUnencryptedRoom(snapshot, userId);
 }
 
 /**
@@ -64,12 +76,7 @@ export const roomCreate: PolicyCheck = authenticatedCheck('json', (input, userId
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
   const encryption = initialEncryption(ownField(body, 'initial_state'));
-  if (encryption === null) return DECISIONS.notJson;
-  // Both readings fail closed: any encryption entry counts as "encrypted" for the one flag, and
-  // only an entry Synapse acts on counts as "not unencrypted" for the other.
-  if (encryption.mentioned && !canUserCreateEncryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
-  if (!encryption.enabled && !canUserCreateUnencryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateUnencryptedRooms;
-  return ALLOW;
+  return encryption === null ? DECISIONS.notJson : encryptionDecision(input.snapshot, userId, encryption);
 });
 
 /**
@@ -85,11 +92,21 @@ export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input
 /**
  * `room.upgrade` (Corporal): upgrading a managed room would move its members into a replacement
  * room the policy does not manage, so only the corporal user may. Upgrading any other room creates
- * a room, so it also needs the right to create rooms. (Whether the replacement is encrypted is
- * copied from the old room and not checked.)
+ * a room, so it also needs the right to create rooms and, when an encryption flag restricts the
+ * user, the right to create a room encrypted as the old one is (Synapse copies its
+ * `m.room.encryption`); that is read as the requester, and a room whose encryption cannot be read
+ * is not upgraded (fail closed).
  */
-export const roomUpgrade: PolicyCheck = authenticatedCheck(false, (input, userId): Decision => {
+export const roomUpgrade: PolicyCheck = authenticatedCheck(false, (input, userId): Decision | Promise<Decision> => {
   if (userId === input.corporalUserId) return ALLOW;
-  if (input.snapshot.managedRoomIds.has(input.route.params['roomId'] ?? '')) return DECISIONS.managedRoomUpgrade;
-  return canUserCreateRoom(input.snapshot, userId) ? ALLOW : DECISIONS.cannotCreateRooms;
+  const roomId = input.route.params['roomId'] ?? '';
+  if (input.snapshot.managedRoomIds.has(roomId)) return DECISIONS.managedRoomUpgrade;
+  if (!canUserCreateRoom(input.snapshot, userId)) return DECISIONS.cannotCreateRooms;
+  if (!encryptionRestricted(input.snapshot, userId)) return ALLOW;
+  const read = input.currentEncryption;
+  if (read === undefined) return DECISIONS.roomEncryptionUnreadable;
+  return read(roomId).then(
+    (encryption) => (encryption === null ? DECISIONS.roomEncryptionUnreadable : encryptionDecision(input.snapshot, userId, encryption)),
+    () => DECISIONS.roomEncryptionUnreadable,
+  );
 });

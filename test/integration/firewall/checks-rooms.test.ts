@@ -138,6 +138,23 @@ t.test('upgrades', async (t) => {
   const upgraded = await ok(t, 'bob', 'POST', `/_matrix/client/unstable/rooms/${encodeURIComponent(own)}/upgrade`, { new_version: '11' });
   t.type(upgraded['replacement_room'], 'string', 'an unmanaged room may be upgraded');
   t.equal(await roomCount(), count + 2);
+
+  // Synapse copies m.room.encryption into the replacement room: the encryption flags apply.
+  const plain = upgraded['replacement_room'] as string;
+  const encrypted = (await ok(t, 'bob', 'POST', '/_matrix/client/v3/createRoom', { initial_state: ENCRYPTION_STATE }))['room_id'] as string;
+  await s.setPolicy({ forbidUnencryptedRoomCreation: true });
+  const unencryptedUpgrade = await s.viaGateway('bob', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(plain)}/upgrade`, { new_version: '11' });
+  t.same([unencryptedUpgrade.status, unencryptedUpgrade.json], [403, CANNOT_UNENCRYPTED], 'an unencrypted room is not upgraded into a new unencrypted one');
+  t.equal(await s.stateOf(plain, 'm.room.tombstone'), null, 'no tombstone');
+  const encryptedUpgrade = await ok(t, 'bob', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(encrypted)}/upgrade`, { new_version: '11' });
+  const successor = encryptedUpgrade['replacement_room'] as string;
+  t.same(await s.stateOf(successor, 'm.room.encryption'), ENCRYPTION_STATE[0]?.content, 'an encrypted room may be, and stays encrypted');
+  await s.setPolicy({ forbidEncryptedRoomCreation: true });
+  const encryptedAgain = await s.viaGateway('bob', 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(successor)}/upgrade`, { new_version: '11' });
+  t.same([encryptedAgain.status, encryptedAgain.json], [403, CANNOT_ENCRYPT], 'an encrypted room is not upgraded into a new encrypted one');
+  t.equal(await s.stateOf(successor, 'm.room.tombstone'), null, 'no tombstone');
+  await s.setPolicy();
+  t.equal(await roomCount(), count + 4, 'the refused upgrades created no room');
 });
 
 t.test('sending is policy-checked only for the token', async (t) => {

@@ -32,6 +32,14 @@ function currentFor(row: CheckRow): CheckInput['currentPowerLevels'] {
   return () => Promise.resolve(levels);
 }
 
+function encryptionFor(row: CheckRow): CheckInput['currentEncryption'] {
+  const encryption = row.encryption;
+  if (encryption === undefined) return undefined;
+  if (encryption === 'error') return () => Promise.reject(new Error('state unreadable'));
+  if (encryption === 'unreadable') return () => Promise.resolve(null);
+  return () => Promise.resolve(encryption);
+}
+
 function tokenState(requester: string): { token: TokenState; userId: string | null } {
   if (requester === SPECIAL_REQUESTERS.anon) return { token: 'none', userId: null };
   if (requester === SPECIAL_REQUESTERS.badtoken) return { token: 'unknown', userId: null };
@@ -68,6 +76,7 @@ async function decide(fixture: FixturePolicy, row: CheckRow, requester: string, 
     levels: new ManagedLevelsIndex(snapshot),
     resolveAlias: resolverFor(row),
     currentPowerLevels: currentFor(row),
+    currentEncryption: encryptionFor(row),
   };
   return check.check(input);
 }

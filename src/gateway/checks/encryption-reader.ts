@@ -1,0 +1,35 @@
+import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
+
+/**
+ * What a room's `m.room.encryption` (state key `""`) says, in the two readings of the encryption
+ * flags: `present` — there is such an event (counts as encrypted for `forbidEncryptedRoomCreation`);
+ * `enabled` — its content has a string `algorithm`, as Synapse and clients require (only that
+ * counts as encrypted for `forbidUnencryptedRoomCreation`). Both readings fail closed.
+ */
+export interface RoomEncryptionState {
+  readonly present: boolean;
+  readonly enabled: boolean;
+}
+
+/** Reads a room's encryption state with a requester's token; null when it cannot be read. */
+export type EncryptionReader = (roomId: string, accessToken: string) => Promise<RoomEncryptionState | null>;
+
+/**
+ * `GET …/rooms/{roomId}/state/m.room.encryption` as the requester (`Authorization: Bearer`), so
+ * the gateway sees what that user may see. 404 `M_NOT_FOUND`: not encrypted. Anything else that
+ * is not a 200 with a JSON object (no access, unknown room, timeout): null.
+ */
+export function createEncryptionReader(options: UpstreamLookupOptions): EncryptionReader {
+  return async (roomId, accessToken) => {
+    try {
+      const answer = await getJson(options, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption`, {
+        authorization: `Bearer ${accessToken}`,
+      });
+      if (answer.status === 404 && answer.json?.['errcode'] === 'M_NOT_FOUND') return { present: false, enabled: false };
+      if (answer.status !== 200 || answer.json === null) return null;
+      return { present: true, enabled: typeof answer.json['algorithm'] === 'string' };
+    } catch {
+      return null;
+    }
+  };
+}
