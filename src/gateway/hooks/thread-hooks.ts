@@ -1,8 +1,8 @@
 import type { OffloadConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
-import { createOffloadPool } from '../../offload/pool.js';
+import { createOffloadPool, type OffloadPool } from '../../offload/pool.js';
 import { createRestAgent } from '../../offload/rest-agent.js';
-import { createDirectConsultor, createPooledConsultor } from './consultor.js';
+import { createDirectConsultor, createPooledConsultor, type HookConsultor } from './consultor.js';
 import { HookEngine } from './hook-engine.js';
 
 /**
@@ -22,7 +22,8 @@ export interface ThreadHooks {
 /**
  * Builds a gateway thread's hook engine. Consultations run in a pool of their own, sized by
  * `Offload` like the thread's password pool but at normal priority (offload/pool.ts,
- * `WorkerPriority`): a consulted request must not wait behind the gateway's own load. With
+ * `WorkerPriority`): a consulted request must not wait behind the gateway's own load. The pool
+ * is started by the first consultation. With
  * {@link CONSULT_IN_THREAD_ENV} set they run on the gateway thread instead (benchmarks only).
  */
 export function createThreadHooks(offload: OffloadConfig, logger: Logger, maxInspectedBodyBytes: number, env: NodeJS.ProcessEnv = process.env): ThreadHooks {
@@ -31,6 +32,22 @@ export function createThreadHooks(offload: OffloadConfig, logger: Logger, maxIns
     const agent = createRestAgent();
     return { engine: new HookEngine({ consultor: createDirectConsultor(agent), logger, maxInspectedBodyBytes }), close: () => agent.close() };
   }
-  const pool = createOffloadPool(offload, { logger, priority: 'normal' });
-  return { engine: new HookEngine({ consultor: createPooledConsultor(pool), logger, maxInspectedBodyBytes }), close: () => pool.close() };
+  // The pool starts with the first consultation: most policies have no REST hooks, and its
+  // workers (one undici agent each) would otherwise sit idle in every gateway thread.
+  let pool: OffloadPool | null = null;
+  let pooled: HookConsultor | null = null;
+  let closed = false;
+  const consultor: HookConsultor = {
+    consult: (input) => {
+      if (closed) return Promise.resolve({ ok: false, code: 'consult-failed', message: 'the gateway thread is shutting down' });
+      pool ??= createOffloadPool(offload, { logger, priority: 'normal' });
+      pooled ??= createPooledConsultor(pool);
+      return pooled.consult(input);
+    },
+  };
+  const close = async (): Promise<void> => {
+    closed = true;
+    await pool?.close();
+  };
+  return { engine: new HookEngine({ consultor, logger, maxInspectedBodyBytes }), close };
 }
