@@ -150,6 +150,11 @@ export class PolicyStore {
       ({ value } = input);
       text = JSON.stringify(value);
     }
+    // JSON that is not an object cannot be decoded into a policy at all: a syntax-stage refusal, as
+    // matrix-corporal's decoder failed on it (`M_BAD_JSON` at the API, not `M_INVALID_PARAM`).
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return this.refuse(source, 'syntax', [{ pointer: '', message: 'the policy must be a JSON object' }], parseWarnings);
+    }
     const loaded = loadPolicyValue(value, { homeserverDomain: this.options.homeserverDomain });
     const warnings = [...parseWarnings, ...loaded.warnings];
     if (!loaded.ok) return this.refuse(source, 'validation', loaded.errors, warnings);

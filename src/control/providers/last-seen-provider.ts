@@ -5,6 +5,7 @@ import { writeFileAtomic } from './atomic-write.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
+import { parsePolicyText } from '../../policy/parse.js';
 
 /** What {@link LastSeenProvider} needs. */
 export interface LastSeenProviderOptions {
@@ -75,7 +76,7 @@ export class LastSeenProvider implements PolicyProvider {
     this.writes = this.writes.then(async () => {
       if (policy.hash === this.savedHash) return;
       try {
-        await writeFileAtomic(cachePath, policy.text);
+        await writeFileAtomic(cachePath, strictJson(policy.text));
         this.savedHash = policy.hash;
         this.health.succeeded();
         logger.debug({ cachePath, generation: policy.generation }, 'policy saved');
@@ -85,4 +86,15 @@ export class LastSeenProvider implements PolicyProvider {
       }
     });
   }
+}
+
+/**
+ * The policy as strict JSON: the text as received when it is strict already, else re-serialised.
+ * Corporal accepts trailing commas (as matrix-corporal's README example has them), but
+ * matrix-corporal itself cannot read such a saved file back, and an operator rolling back to it
+ * would have a policy it refuses at start-up.
+ */
+function strictJson(text: string): string {
+  const parsed = parsePolicyText(text);
+  return parsed.ok && parsed.warnings.length > 0 ? JSON.stringify(parsed.value) : text;
 }

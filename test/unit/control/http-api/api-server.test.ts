@@ -133,6 +133,11 @@ t.test('PUT of something that is not JSON: 400 M_BAD_JSON with the position', as
   const latin1 = await call('PUT', '/_matrix/corporal/policy', { body: Buffer.from([0x7b, 0xff, 0x7d]) });
   t.equal(latin1.status, 400);
   t.same(latin1.json['issues'], [{ pointer: '', message: 'the body is not valid UTF-8' }]);
+  for (const body of ['[]', '"hello"', 'null', '5']) {
+    const answer = await call('PUT', '/_matrix/corporal/policy', { body });
+    t.same([answer.status, answer.json['errcode'], answer.json['error']], [400, 'M_BAD_JSON', 'Bad body payload'], `${body}: JSON, but nothing a policy decodes from (as matrix-corporal)`);
+    t.same(answer.json['issues'], [{ pointer: '', message: 'the policy must be a JSON object' }]);
+  }
   t.equal(store.current, null);
 });
 

@@ -93,3 +93,15 @@ t.test('reload() is a logged no-op', async (t) => {
   t.equal(store.current, null);
   t.ok(lines.some((l) => /ignoring reload/.test(String(l.msg))));
 });
+
+t.test('a policy accepted with trailing commas is saved as strict JSON (matrix-corporal must read it after a rollback)', async (t) => {
+  const { cachePath, store, provider } = setup(t);
+  await provider.start();
+  const tolerant = testPolicyText('a').replace(/\}\s*$/, ',}');
+  t.not(tolerant, testPolicyText('a'));
+  t.equal((await store.set({ text: tolerant }, 'api')).kind, 'applied');
+  await provider.stop();
+  const saved = readFileSync(cachePath, 'utf8');
+  t.doesNotThrow(() => JSON.parse(saved), 'the file is strict JSON');
+  t.same(JSON.parse(saved), JSON.parse(testPolicyText('a')));
+});
