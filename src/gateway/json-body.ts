@@ -1,5 +1,5 @@
 /**
- * A request body as a check sees it, decoded exactly as Synapse decodes JSON bodies
+ * A request body as the gateway's checks, login and UIA phases see it, decoded exactly as Synapse decodes JSON bodies
  * (`synapse/http/servlet.py` `parse_json_value_from_request`): strict UTF-8 (an invalid byte
  * makes the body "not JSON" instead of being replaced), a BOM is not skipped (Python's
  * `json.JSONDecoder.decode` rejects it, and so does `JSON.parse`), and an empty body is its own
@@ -34,14 +34,37 @@ export function parseJsonBody(bytes: Uint8Array): JsonBody {
   }
 }
 
+/** A JSON object as decoded from a request body. */
+export type JsonObject = Record<string, unknown>;
+
+/** True for a JSON object (not an array, not null). */
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * The body as a JSON object, or null when it is absent, empty, not JSON or not an object (Synapse
  * answers all of these with 400 on the routes whose checks read the body).
  */
-export function jsonObject(body: JsonBody | undefined): Readonly<Record<string, unknown>> | null {
+export function jsonObject(body: JsonBody | undefined): Readonly<JsonObject> | null {
   if (body === undefined || body.kind !== 'json') return null;
-  const value = body.value;
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return isJsonObject(body.value) ? body.value : null;
+}
+
+/**
+ * Decodes `body` as a JSON object (`parse_json_object_from_request`); null when the bytes are not
+ * UTF-8, not JSON, or JSON that is not an object (Synapse answers 400 to all three). A string is
+ * taken as already decoded. Duplicate keys: the last one wins, in Python's `json` and in
+ * `JSON.parse` alike.
+ */
+export function parseJsonObject(body: Uint8Array | string): JsonObject | null {
+  if (typeof body !== 'string') return jsonObject(parseJsonBody(body)) as JsonObject | null;
+  try {
+    const value: unknown = JSON.parse(body);
+    return isJsonObject(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 /** `object[key]` if it is an own property (a body key named `__proto__` or `toString` is just a key). */

@@ -1,7 +1,7 @@
 import type { PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
-import { jsonObject, ownField } from './json-body.js';
+import { jsonObject, ownField } from '../json-body.js';
 
 /** Account routes: matrix-corporal routes 9 and 10, and Corporal's register, login-token and 3PID rules. */
 

@@ -1,7 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { RouteMatch } from '../router/index.js';
 import { DECISIONS, type Decision } from './decision.js';
-import type { JsonBody } from './json-body.js';
+import type { JsonBody } from '../json-body.js';
 import type { ManagedLevelsIndex } from './managed-levels-index.js';
 import type { RoomEncryptionState } from './encryption-reader.js';
 

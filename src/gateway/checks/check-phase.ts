@@ -6,7 +6,7 @@ import type { Decision } from './decision.js';
 import type { PowerLevelsReader } from './power-levels-reader.js';
 import type { TokenState } from './token-rules.js';
 import { readBody } from '../body.js';
-import { parseJsonBody, type JsonBody } from './json-body.js';
+import { parseJsonBody, type JsonBody } from '../json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
 import { POLICY_CHECKS } from './registry.js';
 import { tokenDenial } from './token-rules.js';

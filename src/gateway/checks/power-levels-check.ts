@@ -1,7 +1,7 @@
 import type { CheckInput, CurrentPowerLevels } from './check-input.js';
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
-import { jsonObject, ownField } from './json-body.js';
+import { jsonObject, ownField } from '../json-body.js';
 
 const INTEGER_STRING = /^\s*[+-]?\d+\s*$/;
 

@@ -1,6 +1,6 @@
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS } from './decision.js';
-import { jsonObject, ownField } from './json-body.js';
+import { jsonObject, ownField } from '../json-body.js';
 import { canUserUseCustomAvatar, canUserUseCustomDisplayName } from '../../policy/permissions.js';
 
 /**

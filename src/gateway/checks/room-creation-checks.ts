@@ -1,7 +1,7 @@
 import type { PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
-import { jsonObject, ownField } from './json-body.js';
+import { jsonObject, ownField } from '../json-body.js';
 import type { RoomEncryptionState } from './encryption-reader.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from '../../policy/permissions.js';

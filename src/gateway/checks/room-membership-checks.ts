@@ -1,7 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { authenticatedCheck, type CheckInput, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
-import { jsonObject, ownField } from './json-body.js';
+import { jsonObject, ownField } from '../json-body.js';
 import { canUserChangeOwnMembershipStateInRoom } from '../../policy/permissions.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { readBoundedBody } from '../../common/bounded-body.js';
 import { withDeadline } from '../../common/deadline.js';
-import { jsonObject, parseJsonBody } from './json-body.js';
+import { jsonObject, parseJsonBody } from '../json-body.js';
 
 /** Where the checks' own look-ups go: the gateway's upstream pool and the endpoint's base path. */
 export interface UpstreamLookupOptions {

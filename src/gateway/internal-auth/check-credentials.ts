@@ -5,7 +5,7 @@
  */
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
-import { isJsonObject, parseJsonObject } from '../login/json-body.js';
+import { isJsonObject, parseJsonObject } from '../json-body.js';
 import { qualifyUserId } from '../login/login-identifier.js';
 import { findManagedUser } from '../login/login-decision.js';
 import { localAnswer, type LocalAnswer } from '../login/local-answer.js';

@@ -4,7 +4,7 @@
  * matrix-corporal's (reference §6.3).
  */
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
-import { parseJsonObject, type JsonObject } from './json-body.js';
+import { parseJsonObject, type JsonObject } from '../json-body.js';
 import { identifyLoginUser, qualifyUserId } from './login-identifier.js';
 import { deniedLoginType, LOGIN_DENIALS, type LoginDenialName } from './login-answers.js';
 import type { LocalAnswer } from './local-answer.js';

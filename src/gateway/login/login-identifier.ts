@@ -7,7 +7,8 @@
  * "user":"alice"}` was checked as bob and logged in as alice. Every precedence rule and every
  * truthiness test below is Synapse's, so the two readings cannot differ.
  */
-import { isJsonObject, isPythonTruthy, type JsonObject } from './json-body.js';
+import { isJsonObject, type JsonObject } from '../json-body.js';
+import { isPythonTruthy } from './json-values.js';
 
 /**
  * What the body identifies:

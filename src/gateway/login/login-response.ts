@@ -6,7 +6,7 @@
  */
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { ErrCode } from '../../common/matrix-errors.js';
-import { isJsonObject, parseJsonObject } from './json-body.js';
+import { isJsonObject, parseJsonObject } from '../json-body.js';
 import { LOGIN_DENIALS } from './login-answers.js';
 import { findManagedUser } from './login-decision.js';
 import { localAnswer, type LocalAnswer } from './local-answer.js';

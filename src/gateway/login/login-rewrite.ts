@@ -1,7 +1,8 @@
 /**
  * The body forwarded to Synapse for a managed user whose password Corporal has verified.
  */
-import { copyObjectWithout, type JsonObject } from './json-body.js';
+import type { JsonObject } from '../json-body.js';
+import { copyObjectWithout } from './json-values.js';
 import { LEGACY_IDENTIFIER_FIELDS } from './login-identifier.js';
 
 /**

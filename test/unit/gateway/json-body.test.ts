@@ -1,5 +1,5 @@
 import t from 'tap';
-import { jsonObject, ownField, parseJsonBody } from '../../../../src/gateway/checks/json-body.js';
+import { jsonObject, ownField, parseJsonBody } from '../../../src/gateway/json-body.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 

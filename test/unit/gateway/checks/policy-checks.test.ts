@@ -1,7 +1,7 @@
 import t from 'tap';
 import { POLICY_CHECKS } from '../../../../src/gateway/checks/registry.js';
 import type { CheckInput, CurrentPowerLevels } from '../../../../src/gateway/checks/check-input.js';
-import { parseJsonBody } from '../../../../src/gateway/checks/json-body.js';
+import { parseJsonBody } from '../../../../src/gateway/json-body.js';
 import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
 import { tokenDenial, type TokenState } from '../../../../src/gateway/checks/token-rules.js';
 import type { Decision } from '../../../../src/gateway/checks/decision.js';

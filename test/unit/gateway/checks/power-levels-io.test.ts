@@ -1,6 +1,6 @@
 import t from 'tap';
 import { roomStatePowerLevels } from '../../../../src/gateway/checks/power-levels-check.js';
-import { parseJsonBody } from '../../../../src/gateway/checks/json-body.js';
+import { parseJsonBody } from '../../../../src/gateway/json-body.js';
 import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
 import { DECISIONS } from '../../../../src/gateway/checks/decision.js';
 import type { CheckInput } from '../../../../src/gateway/checks/check-input.js';

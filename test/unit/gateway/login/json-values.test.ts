@@ -1,5 +1,6 @@
 import t from 'tap';
-import { copyObjectWithout, isPythonTruthy, parseJsonObject } from '../../../../src/gateway/login/json-body.js';
+import { parseJsonObject } from '../../../../src/gateway/json-body.js';
+import { copyObjectWithout, isPythonTruthy } from '../../../../src/gateway/login/json-values.js';
 
 t.test('objects only, strict UTF-8, BOM refused', async (t) => {
   t.same(parseJsonObject(Buffer.from(' {"a":1} \n')), { a: 1 });

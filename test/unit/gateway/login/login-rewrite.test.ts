@@ -1,6 +1,6 @@
 import t from 'tap';
 import { rewriteLoginBody } from '../../../../src/gateway/login/login-rewrite.js';
-import { parseJsonObject } from '../../../../src/gateway/login/json-body.js';
+import { parseJsonObject } from '../../../../src/gateway/json-body.js';
 import { decideLogin } from '../../../../src/gateway/login/login-decision.js';
 import { identifyLoginUser } from '../../../../src/gateway/login/login-identifier.js';
 import { DOMAIN, loginTestSnapshot } from '../../../fixtures/login/policy.js';
