@@ -100,22 +100,3 @@ t.test('http: a remote that is down at start does not crash the child; the polic
   t.equal(await corporal.exited, 0);
 });
 
-t.test('an HTTP API port that is taken: the child fails, is restarted with backoff, and comes up once the port is free', async (t) => {
-  const dir = tempDir(t);
-  const [gatewayPort, apiPort] = [await findFreePort(), await findFreePort()];
-  const blocker = createServer();
-  await new Promise<void>((resolve) => blocker.listen(apiPort, '127.0.0.1', resolve));
-  const raw = testConfigRaw({ gatewayPort, apiPort, threads: 1, serverName: TEST_DOMAIN, policyCachePath: join(dir, 'last-seen.json') });
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(raw));
-  const corporal = startCorporalProcess(['serve', '--config', configPath]);
-  t.teardown(() => ensureStopped(corporal));
-  const crashed = await corporal.waitForLog((l) => l.msg === 'control child crashed');
-  t.match(crashed.err, /EADDRINUSE/);
-  await corporal.waitForLog((l) => l.supervised === 'control child' && l.exitCode === 1);
-  await new Promise<void>((resolve) => blocker.close(() => resolve()));
-  await corporal.waitForLog((l) => l.msg === 'control child ready', 30_000);
-  t.equal((await apiClient(apiPort).status()).policy, null, 'the API answers');
-  corporal.process.kill('SIGTERM');
-  t.equal(await corporal.exited, 0);
-});

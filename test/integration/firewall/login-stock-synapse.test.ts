@@ -101,8 +101,11 @@ t.test('other login types and 3PID logins are refused', async (t) => {
     const answer = await postLogin(gw.baseUrl, body);
     t.same([answer.status, answer.json], [403, expected], JSON.stringify(body));
   }
-  const notJson = await matrixRequest(gw.baseUrl, 'POST', '/_matrix/client/v3/login', { rawBody: 'type=m.login.password', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const notJson = await matrixRequest(gw.baseUrl, 'POST', '/_matrix/client/v3/login', { rawBody: 'type=m.login.password', headers: { 'content-type': 'text/plain' } });
   t.same([notJson.status, notJson.json], [403, { errcode: 'M_BAD_JSON', error: 'Bad input' }]);
+  // Sent as a form, Synapse would also read it as request arguments (firewall.md §1): refused first.
+  const form = await matrixRequest(gw.baseUrl, 'POST', '/_matrix/client/v3/login', { rawBody: 'type=m.login.password', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  t.match([form.status, form.json], [415, { errcode: 'M_UNRECOGNIZED' }]);
 });
 
 t.test('the same body straight at Synapse fails: only the gateway knows the derived password', async (t) => {
