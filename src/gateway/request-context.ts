@@ -64,6 +64,11 @@ export class RequestContext implements ExchangeEvents {
   responseBuffer: ResponseBufferRequest | null = null;
   /** The upstream exchange once proxying started. */
   proxy: ProxyExchange | null = null;
+  /**
+   * Path and query to forward instead of the client's (without the endpoint's base path); null:
+   * as received. Set by a check that pins what Synapse must act on (a join by alias, by room id).
+   */
+  upstreamTarget: string | null = null;
   /** Upstream response status; 0 when there was none. */
   upstreamStatus = 0;
 

@@ -4,6 +4,7 @@ import { DECISIONS, type Decision } from './decision.js';
 import type { JsonBody } from '../json-body.js';
 import type { ManagedLevelsIndex } from './managed-levels-index.js';
 import type { RoomEncryptionState } from './encryption-reader.js';
+import type { AliasTarget } from './alias-resolver.js';
 
 /**
  * What the current `m.room.power_levels` (state key `""`) of a room says, read with the
@@ -43,7 +44,7 @@ export interface CheckInput {
    * Room alias → room id through the client directory API, or null when it does not resolve
    * (unknown alias, error, timeout). Absent: aliases cannot be checked and are refused.
    */
-  readonly resolveAlias?: (alias: string) => Promise<string | null>;
+  readonly resolveAlias?: (alias: string) => Promise<AliasTarget | null>;
   /**
    * The room's current power levels read with the requester's token, or null when they cannot be
    * read. Absent: power-levels changes are compared with the policy alone.

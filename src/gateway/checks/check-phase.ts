@@ -11,6 +11,8 @@ import { ManagedLevelsIndex } from './managed-levels-index.js';
 import { POLICY_CHECKS } from './registry.js';
 import { tokenDenial } from './token-rules.js';
 import type { EncryptionReader } from './encryption-reader.js';
+import type { AliasTarget } from './alias-resolver.js';
+import { pinnedJoinTarget } from './pinned-join.js';
 
 /** What the policy-check phase needs; built once per gateway thread by its composition root. */
 export interface CheckPhaseDeps {
@@ -20,8 +22,8 @@ export interface CheckPhaseDeps {
   serverName: string;
   /** `HttpGateway.MaxInspectedBodyBytes`: a larger body on a checked route is 413 `M_TOO_LARGE`. */
   maxBodyBytes: number;
-  /** Alias → room id (cached; see `createAliasResolver`). */
-  resolveAlias: (alias: string) => Promise<string | null>;
+  /** Alias → room id and servers (see `createAliasResolver`). */
+  resolveAlias: (alias: string) => Promise<AliasTarget | null>;
   /** Current power levels as the requester (see `createPowerLevelsReader`). */
   readPowerLevels: PowerLevelsReader;
   /** A room's encryption as the requester (see `createEncryptionReader`). */
@@ -113,8 +115,14 @@ export class CheckPhase {
   }
 
   private settle(ctx: RequestContext, decision: Decision): void {
-    if (decision.allow) this.outcomes.allowed(ctx);
-    else this.outcomes.denied(ctx, decision);
+    if (!decision.allow) {
+      this.outcomes.denied(ctx, decision);
+      return;
+    }
+    // Allowed for the room an alias resolved to: Synapse must join that room, not resolve the
+    // alias again (it could point elsewhere by now), so the request is forwarded by room id.
+    if (decision.pinnedRoom !== undefined) ctx.upstreamTarget = pinnedJoinTarget(ctx.rawPath, ctx.rawQuery, ctx.route!.prefix, decision.pinnedRoom);
+    this.outcomes.allowed(ctx);
   }
 
   private inputOf(ctx: RequestContext, body: JsonBody | undefined): CheckInput {

@@ -1,12 +1,15 @@
 import { ErrCode } from '../../common/matrix-errors.js';
+import type { AliasTarget } from './alias-resolver.js';
 
 /**
  * The outcome of a policy check: let the request through to Synapse, or answer it locally with a
  * Matrix error `{"errcode","error"}` and this HTTP status. Decisions are frozen constants built
- * at module load (see {@link DECISIONS}); nothing is allocated per request.
+ * at module load (see {@link DECISIONS}); nothing is allocated per request, except for a join or
+ * knock by alias allowed for the room the alias resolved to: `pinnedRoom` makes the gateway
+ * forward it by that room id (check-phase.ts).
  */
 export type Decision =
-  | { readonly allow: true }
+  | { readonly allow: true; readonly pinnedRoom?: AliasTarget }
   | { readonly allow: false; readonly status: number; readonly errcode: string; readonly message: string };
 
 /** A denying {@link Decision}. */

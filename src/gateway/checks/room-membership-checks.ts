@@ -3,6 +3,7 @@ import { authenticatedCheck, type CheckInput, type PolicyCheck } from './check-i
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
 import { canUserChangeOwnMembershipStateInRoom } from '../../policy/permissions.js';
+import type { AliasTarget } from './alias-resolver.js';
 
 /**
  * Checks of the membership routes. Two rules of matrix-corporal (a managed user cannot leave, or
@@ -106,13 +107,15 @@ async function resolveThenDecide(
   input: CheckInput,
   userId: string,
   alias: string,
-  resolve: (alias: string) => Promise<string | null>,
+  resolve: (alias: string) => Promise<AliasTarget | null>,
 ): Promise<Decision> {
-  let roomId: string | null;
+  let target: AliasTarget | null;
   try {
-    roomId = await resolve(alias);
+    target = await resolve(alias);
   } catch {
-    roomId = null;
+    target = null;
   }
-  return roomId === null ? DECISIONS.aliasUnresolvable : entryDecision(input, userId, roomId);
+  if (target === null) return DECISIONS.aliasUnresolvable;
+  const decision = entryDecision(input, userId, target.roomId);
+  return decision.allow ? { allow: true, pinnedRoom: target } : decision;
 }

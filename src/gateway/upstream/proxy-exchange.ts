@@ -109,7 +109,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       body = this.requestStream;
       if (ctx.body.declaredLength !== null) contentLength = String(ctx.body.declaredLength);
     }
-    const path = ctx.rawQuery === '' ? pools.target.basePath + ctx.rawPath : `${pools.target.basePath}${ctx.rawPath}?${ctx.rawQuery}`;
+    const target = ctx.upstreamTarget ?? (ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${ctx.rawQuery}`);
+    const path = pools.target.basePath + target;
     const options: Dispatcher.DispatchOptions = {
       path,
       method: ctx.method as Dispatcher.HttpMethod,

@@ -20,7 +20,10 @@ function resolverFor(row: CheckRow): CheckInput['resolveAlias'] {
   if (row.aliasResolver === 'absent') return undefined;
   if (row.aliasResolver === 'throws') return () => Promise.reject(new Error('directory unavailable'));
   const aliases = row.aliases ?? {};
-  return (alias) => Promise.resolve(Object.hasOwn(aliases, alias) ? (aliases[alias] ?? null) : null);
+  return (alias) => {
+    const roomId = Object.hasOwn(aliases, alias) ? aliases[alias] : undefined;
+    return Promise.resolve(roomId === undefined ? null : { roomId, servers: ['hs'] });
+  };
 }
 
 function currentFor(row: CheckRow): CheckInput['currentPowerLevels'] {
@@ -88,7 +91,13 @@ for (const form of Object.keys(FORMS) as Array<keyof typeof FORMS>) {
       for (const [requester, expected] of Object.entries(row.expect)) {
         const decision = await decide(policy, row, requester, form);
         const label = `${row.file}: ${row.route} ${JSON.stringify(row.params ?? {})} as ${requester}${row.note ? ` (${row.note})` : ''}`;
-        t.same(decision, parseExpected(expected), label);
+        // An allowed join or knock by a resolved alias is pinned to the room it was checked for.
+        const alias = row.params?.['roomIdOrAlias'];
+        const resolved = decision.allow && alias?.startsWith('#') === true ? row.aliases?.[alias] : undefined;
+        if (decision.allow && decision.pinnedRoom !== undefined) {
+          t.same(decision.pinnedRoom, { roomId: resolved, servers: ['hs'] }, `${label}: pinned to the checked room`);
+        }
+        t.same(decision.allow ? { allow: true } : decision, parseExpected(expected), label);
         cases++;
       }
     }
