@@ -24,7 +24,7 @@ const bob = await registerUser(hs, { localpart: 'bob', password: 'pw' });
 t.test('aliases resolve through the directory; unknown ones are null', async (t) => {
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_alias_name: 'lookup' });
   const lookup = createDirectoryLookup(options);
-  t.equal(await lookup(`#lookup:${hs.serverName}`), roomId);
+  t.same(await lookup(`#lookup:${hs.serverName}`), { roomId, servers: [hs.serverName] }, 'the room and the servers to join it through');
   t.equal(await lookup(`#nothing:${hs.serverName}`), null);
   await t.rejects(lookup('not-an-alias'), 'Synapse answers 400 to a malformed alias');
 });
