@@ -7,9 +7,12 @@
  *  2. route     (sync)  the router's decision; OPTIONS, info, redirects and unsupported API versions
  *                       are answered here, without a policy; so is internal REST auth (async, its
  *                       own answers, gateway/internal-auth/). None of these runs a hook.
- *  3. policy    (sync)  no snapshot yet → 503 (fail closed, as matrix-corporal).
- *  4. identity  (sync on a cache hit, async on a miss) credentials → identity; never blocks a
- *                       request: a bad token is proxied and Synapse rejects it.
+ *  3. policy    (sync)  no snapshot yet → 503 (fail closed, as matrix-corporal); then the
+ *                       route's policy check is looked up once, and a body Synapse would read as
+ *                       arguments (a form: a second token) is refused 415 (form-arguments.ts).
+ *  4. identity  (sync on a cache hit, async on a miss) credentials → identity; a bad token is
+ *                       proxied and Synapse rejects it, but a failed look-up fails closed where
+ *                       Corporal acts on the user (UIA routes, authenticated hooks).
  *  5. before-hooks      (gateway/hooks/hook-phase.ts; sync when no hook can fire) the event types
  *                       of the handler kind (hooks/hook-events.ts, reference §7.2): login
  *                       beforeAny → beforeUnauthenticated; a policy-checked route beforeAny →
