@@ -22,6 +22,7 @@ import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
 import { BodyLimitExceededError, discardBody, readBoundedText, takeBasicAuth, transportErrorText } from './http-body.js';
 import type { TaskResult } from './task-types.js';
+import { withDeadline } from '../common/deadline.js';
 
 /** The consulted request as the payload describes it. */
 export interface ConsultedRequest {
@@ -132,34 +133,31 @@ async function attemptConsultation(
   hookId: string,
 ): Promise<AttemptOutcome> {
   // One deadline for the whole attempt (connect, headers and the complete body: a service trickling
-  // its answer cannot hold the attempt open), cleared as soon as the attempt ends. Not
-  // AbortSignal.timeout: its timer would outlive every call by the whole timeout (30 s by default),
-  // and under load hundreds of thousands of them would pile up.
-  const deadline = new AbortController();
-  const timer = setTimeout(abortDeadline, service.timeoutMs, deadline);
-  let text: string;
-  try {
-    const response = await request(service.url, {
-      method: service.method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      dispatcher,
-      signal: deadline.signal,
-      headersTimeout: service.timeoutMs,
-      bodyTimeout: service.timeoutMs,
-    });
-    if (response.statusCode !== 200) {
-      discardBody(response.body);
-      return { ok: false, reason: `HTTP ${response.statusCode}, expected 200` };
+  // its answer cannot hold the attempt open), cleared as soon as the attempt ends.
+  const answer = await withDeadline(service.timeoutMs, () => `no complete answer within ${service.timeoutMs} ms`, async (signal): Promise<{ text: string } | AttemptOutcome> => {
+    try {
+      const response = await request(service.url, {
+        method: service.method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        dispatcher,
+        signal,
+        headersTimeout: service.timeoutMs,
+        bodyTimeout: service.timeoutMs,
+      });
+      if (response.statusCode !== 200) {
+        discardBody(response.body);
+        return { ok: false, reason: `HTTP ${response.statusCode}, expected 200` };
+      }
+      return { text: await readBoundedText(response.body, maxAnswerBytes) };
+    } catch (err) {
+      if (err instanceof BodyLimitExceededError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
+      if (signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
+      return { ok: false, reason: `unreachable (${transportErrorText(err)})` };
     }
-    text = await readBoundedText(response.body, maxAnswerBytes);
-  } catch (err) {
-    if (err instanceof BodyLimitExceededError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
-    if (deadline.signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
-    return { ok: false, reason: `unreachable (${transportErrorText(err)})` };
-  } finally {
-    clearTimeout(timer);
-  }
+  });
+  if (!('text' in answer)) return answer;
+  const { text } = answer;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -173,10 +171,6 @@ async function attemptConsultation(
     return { ok: false, reason: `the answer is not a valid hook${detail}` };
   }
   return { ok: true, hook: compiled.hook, warnings: compiled.warnings.map((w) => `${w.pointer === '' ? '' : `${w.pointer}: `}${w.message}`) };
-}
-
-function abortDeadline(controller: AbortController): void {
-  controller.abort();
 }
 
 /**

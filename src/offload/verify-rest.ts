@@ -9,6 +9,7 @@
 import { request, type Dispatcher } from 'undici';
 import { BodyLimitExceededError, discardBody, readBoundedText, takeBasicAuth, transportErrorText } from './http-body.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
+import { withDeadline } from '../common/deadline.js';
 
 /** Largest response body read from an auth service; a bigger one is a bad response. */
 export const MAX_REST_RESPONSE_BYTES = 64 * 1024;
@@ -50,34 +51,35 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
   const basicAuth = takeBasicAuth(url);
   if (basicAuth !== null) headers.authorization = basicAuth;
   const service = url.origin;
-  const signal = AbortSignal.timeout(input.timeoutMs);
-  let text: string;
-  try {
-    const response = await request(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ user: { id: input.userId, password: input.password } }),
-      dispatcher,
-      signal,
-      headersTimeout: input.timeoutMs,
-      bodyTimeout: input.timeoutMs,
-    });
-    const status = response.statusCode;
-    if (status !== 200) {
-      discardBody(response.body);
-      return status >= 500
-        ? verifyFailure('auth-service-unavailable', `auth service ${service} answered HTTP ${status}`)
-        : verifyFailure('auth-service-bad-response', `auth service ${service} answered HTTP ${status}, expected 200`);
+  return withDeadline(input.timeoutMs, () => `auth service ${service} did not answer within ${input.timeoutMs} ms`, async (signal) => {
+    let text: string;
+    try {
+      const response = await request(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ user: { id: input.userId, password: input.password } }),
+        dispatcher,
+        signal,
+        headersTimeout: input.timeoutMs,
+        bodyTimeout: input.timeoutMs,
+      });
+      const status = response.statusCode;
+      if (status !== 200) {
+        discardBody(response.body);
+        return status >= 500
+          ? verifyFailure('auth-service-unavailable', `auth service ${service} answered HTTP ${status}`)
+          : verifyFailure('auth-service-bad-response', `auth service ${service} answered HTTP ${status}, expected 200`);
+      }
+      text = await readBoundedText(response.body, MAX_REST_RESPONSE_BYTES);
+    } catch (err) {
+      if (err instanceof BodyLimitExceededError) {
+        return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);
+      }
+      if (signal.aborted) return verifyFailure('auth-service-unavailable', `auth service ${service} did not answer within ${input.timeoutMs} ms`);
+      return verifyFailure('auth-service-unavailable', `auth service ${service} unreachable: ${transportErrorText(err)}`);
     }
-    text = await readBoundedText(response.body, MAX_REST_RESPONSE_BYTES);
-  } catch (err) {
-    if (err instanceof BodyLimitExceededError) {
-      return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);
-    }
-    if (signal.aborted) return verifyFailure('auth-service-unavailable', `auth service ${service} did not answer within ${input.timeoutMs} ms`);
-    return verifyFailure('auth-service-unavailable', `auth service ${service} unreachable: ${transportErrorText(err)}`);
-  }
-  return parseVerdict(text, service);
+    return parseVerdict(text, service);
+  });
 }
 
 /** Reads `{"auth":{"success":bool, "profile":{"display_name":…}}}`; anything else is a bad response. */

@@ -2,6 +2,7 @@
  * Ending a session Synapse just created but the gateway refuses to hand out.
  */
 import type { Dispatcher } from 'undici';
+import { withDeadline } from '../../common/deadline.js';
 
 /** Where the homeserver's client API is reached from this gateway thread. */
 export interface HomeserverClient {
@@ -23,18 +24,20 @@ export interface HomeserverClient {
  */
 export async function revokeAccessToken(homeserver: HomeserverClient, accessToken: string): Promise<boolean> {
   try {
-    const response = await homeserver.dispatcher.request({
-      origin: homeserver.origin,
-      path: `${homeserver.basePath}/_matrix/client/v3/logout`,
-      method: 'POST',
-      headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
-      body: '{}',
-      signal: AbortSignal.timeout(homeserver.timeoutMs),
-      headersTimeout: homeserver.timeoutMs,
-      bodyTimeout: homeserver.timeoutMs,
+    return await withDeadline(homeserver.timeoutMs, () => `logout did not finish within ${homeserver.timeoutMs} ms`, async (signal) => {
+      const response = await homeserver.dispatcher.request({
+        origin: homeserver.origin,
+        path: `${homeserver.basePath}/_matrix/client/v3/logout`,
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+        body: '{}',
+        signal,
+        headersTimeout: homeserver.timeoutMs,
+        bodyTimeout: homeserver.timeoutMs,
+      });
+      await response.body.dump({ limit: 64 * 1024 });
+      return response.statusCode >= 200 && response.statusCode < 300;
     });
-    await response.body.dump({ limit: 64 * 1024 });
-    return response.statusCode >= 200 && response.statusCode < 300;
   } catch {
     return false;
   }
