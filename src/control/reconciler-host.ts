@@ -92,6 +92,7 @@ export class ReconcilerHost {
     return `the admin session could not be opened: ${this.#lastError.message}`;
   }
 
+  /** A copy of the host's state for `/status`: lifecycle state, when it became ready, failed session attempts, the last error. */
   status(): ReconcilerHostStatus {
     return {
       state: this.#state,

@@ -44,6 +44,7 @@ export class AccessLog implements RequestFinishedListener {
     this.prefix = `,"component":${JSON.stringify(component)},"route":`;
   }
 
+  /** Writes the request's one access line (called once, when its exchange has settled). */
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
     const path = ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;

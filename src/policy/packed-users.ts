@@ -39,6 +39,7 @@ export class PackedUserMap implements ReadonlyMap<string, SnapshotUser> {
     return this.views.userCount;
   }
 
+  /** The user with exactly this id, materialised (memoised); undefined when the policy has none. */
   get(id: string): SnapshotUser | undefined {
     const index = this.indexOf(id);
     return index < 0 ? undefined : this.userAt(index);
@@ -169,6 +170,7 @@ export class PackedLowercaseIndex implements ReadonlyMap<string, string> {
     return this.views.userCount;
   }
 
+  /** The exact MXID of the policy user whose lower-cased id is `lowercaseId`, or undefined. */
   get(lowercaseId: string): string | undefined {
     const { lower } = this.views;
     const mask = lower.length - 1;

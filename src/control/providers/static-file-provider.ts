@@ -58,15 +58,18 @@ export class StaticFileProvider implements PolicyProvider {
     this.absenceGraceMs = options.absenceGraceMs ?? 5000;
   }
 
+  /** Watches the file's directory, then loads the file once (a missing file is not an error yet). */
   async start(): Promise<void> {
     this.watchDirectory();
     await this.load(true, true);
   }
 
+  /** Reads the file again now, even if it looks unchanged (the API's provider reload). */
   reload(): Promise<void> {
     return this.load(true, false);
   }
 
+  /** Stops watching, cancels pending timers and waits for a load in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.closeWatcher();
@@ -77,6 +80,7 @@ export class StaticFileProvider implements PolicyProvider {
     await this.loading;
   }
 
+  /** The provider's health: last success, last error. */
   status(): ProviderStatus {
     return this.health.status();
   }

@@ -22,6 +22,7 @@ export class RequestBodyStream extends Readable implements BodyConsumer {
     body.attach(this);
   }
 
+  /** A chunk of the client's body: pushed on (copied unless `owned`); the client is paused when undici has enough. */
   bodyChunk(chunk: Uint8Array, owned: boolean): void {
     if (this.destroyed) return;
     this.onProgress();
@@ -29,14 +30,17 @@ export class RequestBodyStream extends Readable implements BodyConsumer {
     if (!this.push(buffer)) this.body.pause();
   }
 
+  /** The client's body is complete. */
   bodyEnd(): void {
     if (!this.destroyed) this.push(null);
   }
 
+  /** The client left mid-body: the stream fails, which aborts the upstream request. */
   bodyAborted(): void {
     this.destroy(new Error('the client aborted the request body'));
   }
 
+  /** undici wants more: let the client send again. */
   override _read(): void {
     this.body.resume();
   }
