@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,17 @@ import { join } from 'node:path';
 import { findFreePort } from '../../support/free-port.js';
 import { testConfigRaw } from '../../support/corporal-config.js';
 import { startCorporalProcess, ensureStopped } from '../../support/corporal-process.js';
+
+/** `corporal serve` with `threads` gateway threads on a free port, stopped at the end of `t`. */
+async function startServe(t: Test, threads: number): Promise<{ port: number; corporal: ReturnType<typeof startCorporalProcess> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  const port = await findFreePort();
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads, policyCachePath: join(dir, 'policy.json') })));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  return { port, corporal };
+}
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -16,12 +27,7 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 t.test('serve: threads and child start, a killed child is restarted, SIGTERM drains and exits 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
-  const port = await findFreePort();
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads: 2, policyCachePath: join(dir, 'policy.json') })));
-  const corporal = startCorporalProcess(['serve', '--config', configPath]);
-  t.teardown(() => ensureStopped(corporal));
+  const { port, corporal } = await startServe(t, 2);
 
   await corporal.waitForLog((l) => l.msg === 'corporal started');
   const listening = corporal.logs.filter((l) => l.msg === 'gateway thread listening');
@@ -51,12 +57,7 @@ t.test('serve: threads and child start, a killed child is restarted, SIGTERM dra
 });
 
 t.test('serve: SIGHUP (a hang-up reaching the whole process group) drains and exits 0', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
-  const port = await findFreePort();
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads: 1, policyCachePath: join(dir, 'policy.json') })));
-  const corporal = startCorporalProcess(['serve', '--config', configPath]);
-  t.teardown(() => ensureStopped(corporal));
+  const { port, corporal } = await startServe(t, 1);
   await corporal.waitForLog((l) => l.msg === 'corporal started');
   const ready = await corporal.waitForLog((l) => l.msg === 'control child ready');
   const childPid = ready.pid as number;
