@@ -12,7 +12,9 @@
  *                       arguments (a form: a second token) is refused 415 (form-arguments.ts).
  *  4. identity  (sync on a cache hit, async on a miss) credentials → identity; a bad token is
  *                       proxied and Synapse rejects it, but a failed look-up fails closed where
- *                       Corporal acts on the user (UIA routes, authenticated hooks).
+ *                       Corporal acts on the user (UIA routes, authenticated hooks). A managed
+ *                       user inactive in the policy is refused 401 `M_USER_LOCKED` here, as
+ *                       Synapse will once the reconciler has locked the account.
  *  5. before-hooks      (gateway/hooks/hook-phase.ts; sync when no hook can fire) the event types
  *                       of the handler kind (hooks/hook-events.ts, reference §7.2): login
  *                       beforeAny → beforeUnauthenticated; a policy-checked route beforeAny →
@@ -68,6 +70,8 @@ import type { PhaseContinuation } from './login/login-phase.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
 import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
 import { UIA_ROUTE_IDS } from './uia/uia-decision.js';
+import { actsAsInactiveUser } from './identity/inactive-in-policy.js';
+import { DECISIONS } from './checks/decision.js';
 import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 
@@ -231,6 +235,13 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** After identity: the before-hooks (phase 5). */
   private identified(ctx: RequestContext): void {
+    // A managed user the policy marks inactive is refused as Synapse refuses a locked account,
+    // without waiting for the reconciler to lock it (identity/inactive-in-policy.ts).
+    if (actsAsInactiveUser(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId)) {
+      const locked = DECISIONS.userLocked;
+      ctx.exchange.sendMatrixError(locked.status, locked.errcode, locked.message);
+      return;
+    }
     // A failed look-up (whoami timed out or failed): Synapse would most likely still run the
     // request as the token's user, so where Corporal acts on that user the request is refused with
     // the look-up's error (fail closed; policy-checked routes refuse in their own phase).

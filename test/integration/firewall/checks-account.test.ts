@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { login, matrixCall, matrixRequest, passwordLoginBody, whoami } from '../../support/matrix-client.js';
+import { createRoom, login, matrixCall, matrixRequest, passwordLoginBody, whoami } from '../../support/matrix-client.js';
 import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser } from '../../support/firewall-scenario.js';
 
 /**
@@ -117,16 +117,42 @@ t.test('registration of managed ids', async (t) => {
   t.ok(await exists('erin'), 'other ids register normally');
 });
 
-t.test('login tokens of inactive managed users', async (t) => {
+t.test('inactive managed users are refused as locked accounts, before the reconciler locks them', async (t) => {
+  const LOCKED = { errcode: 'M_USER_LOCKED', error: 'User account has been locked' };
+  const carolRoom = await createRoom(hs.baseUrl, users.carol.accessToken);
+  const send = (txnId: string, body: string) =>
+    s.viaGateway('carol', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(carolRoom)}/send/m.room.message/${txnId}`, { msgtype: 'm.text', body });
+  const bodiesInRoom = async () => {
+    const path = `/_synapse/admin/v1/rooms/${encodeURIComponent(carolRoom)}/messages?dir=b&limit=100`;
+    const { chunk } = await matrixCall<{ chunk: { content: { body?: unknown } }[] }>(hs.baseUrl, 'GET', path, { token: users.corporal.accessToken });
+    return chunk.map((event) => event.content.body).filter((body) => typeof body === 'string');
+  };
+  const accountData = `/_matrix/client/v3/user/${encodeURIComponent(users.carol.userId)}/account_data/org.example.note`;
+  const spare = await login(hs.baseUrl, passwordLoginBody('carol', 'carol-pw'));
+
   await s.setPolicy({}, { carol: { active: false } });
-  const variants = requestVariants({ method: 'POST', template: 'login/get_token', params: {}, prefixes: ['v1', 'v3'] })
+  const mintToken = requestVariants({ method: 'POST', template: 'login/get_token', params: {}, prefixes: ['v1', 'v3'] })
     .concat(requestVariants({ method: 'POST', template: 'login/token', params: {}, prefixes: ['unstable/org.matrix.msc3882'] }));
-  await allDenied(t, 'carol', variants, {}, 403, { errcode: 'M_USER_DEACTIVATED', error: 'Deactivated in policy' });
+  await allDenied(t, 'carol', mintToken, {}, 401, LOCKED);
+  t.same([(await send('t1', 'while inactive')).json, (await s.viaGateway('carol', 'PUT', accountData, { n: 1 })).status], [LOCKED, 401], 'catch-all writes');
+  t.same((await s.viaGateway('carol', 'GET', '/_matrix/client/v3/sync?timeout=0')).json, LOCKED, 'reads');
+  const otherSession = await matrixRequest(s.gateway.baseUrl, 'GET', '/_matrix/client/v3/account/whoami', { token: spare.accessToken });
+  t.equal(otherSession.status, 401, 'every session of the user');
+  t.notOk((await bodiesInRoom()).includes('while inactive'), 'Synapse has no message of the inactive user');
+  t.equal((await matrixRequest(hs.baseUrl, 'GET', accountData, { token: users.carol.accessToken })).status, 404, 'nor its account data');
+  t.equal((await whoami(hs.baseUrl, users.carol.accessToken)).userId, users.carol.userId, 'Synapse itself still serves the token: the refusal is the gateway\'s');
+  t.equal((await s.viaGateway('carol', 'GET', '/_matrix/client/versions')).status, 200, 'versions, served to locked accounts by Synapse');
+  t.equal((await s.viaGateway('alice', 'GET', '/_matrix/client/v3/sync?timeout=0')).status, 200, 'active users are not affected');
   const minted = await ok(t, 'alice', 'POST', '/_matrix/client/v1/login/get_token', {});
-  t.type(minted['login_token'], 'string', 'active users mint login tokens');
-  const session = await login(hs.baseUrl, { type: 'm.login.token', token: minted['login_token'] });
-  t.equal(session.userId, users.alice.userId);
+  t.equal((await login(hs.baseUrl, { type: 'm.login.token', token: minted['login_token'] })).userId, users.alice.userId, 'active users mint login tokens');
+
+  const loggedOut = await matrixRequest(s.gateway.baseUrl, 'POST', '/_matrix/client/v3/logout', { token: spare.accessToken, body: {} });
+  t.equal(loggedOut.status, 200, 'logout, served to locked accounts by Synapse');
+  t.equal((await matrixRequest(hs.baseUrl, 'GET', '/_matrix/client/v3/account/whoami', { token: spare.accessToken })).status, 401, 'that session is gone at Synapse');
+
   await s.setPolicy();
+  t.equal((await send('t2', 'active again')).status, 200, 'active in the policy again: served at once');
+  t.ok((await bodiesInRoom()).includes('active again'));
 });
 
 t.test('token rules on policy-checked routes', async (t) => {

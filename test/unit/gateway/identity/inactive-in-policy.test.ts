@@ -1,0 +1,47 @@
+import t from 'tap';
+import { actsAsInactiveUser } from '../../../../src/gateway/identity/inactive-in-policy.js';
+import { routeRequest } from '../../../../src/gateway/router/index.js';
+import type { Identity } from '../../../../src/gateway/identity/identity.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
+import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
+
+const CORPORAL = '@corporal:hs';
+const user = (id: string, active: boolean): SnapshotUser => ({
+  id, active, authType: 'plain', authCredential: 'pw', displayName: '', avatarUri: '', joinedRooms: new Map(),
+  powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+});
+const compiled = fixtureSnapshot({ users: [user('@alice:hs', true), user('@ina:hs', false), user(CORPORAL, false)], managedRoomIds: [] });
+const as = (userId: string): Identity => ({ kind: 'user', userId, deviceId: 'D', isGuest: false });
+
+/** [method, path, refused for @ina:hs] — the route id comes from the real router. */
+const ROWS: ReadonlyArray<[string, string, boolean]> = [
+  ['GET', '/_matrix/client/v3/sync', true],
+  ['PUT', '/_matrix/client/v3/rooms/!r:hs/send/m.room.message/t', true],
+  ['POST', '/_matrix/client/v1/login/get_token', true],
+  ['GET', '/_matrix/client/v1/media/download/hs/abc', true],
+  ['GET', '/_synapse/admin/v2/users/@x:hs', true],
+  ['GET', '/_matrix/client/v3/logout', true],
+  ['POST', '/_matrix/client/v3/logout', false],
+  ['POST', '/_matrix/client/r0/logout/all', false],
+  ['POST', '/_matrix/client/v3/login', false],
+  ['GET', '/_matrix/client/versions', false],
+];
+
+for (const [form, snapshot] of [['compiled', compiled], ['decoded', decodeSnapshot(encodeSnapshot(compiled))]] as const) {
+  t.test(`an inactive managed user is refused where Synapse refuses a locked account (${form} snapshot)`, (t) => {
+    for (const [method, path, refused] of ROWS) {
+      const decision = routeRequest(method, path, '');
+      const routeId = decision.kind === 'route' ? decision.match.id : decision.kind;
+      t.equal(actsAsInactiveUser(snapshot, as('@ina:hs'), routeId, path, CORPORAL), refused, `${method} ${path}`);
+      t.equal(actsAsInactiveUser(snapshot, as('@alice:hs'), routeId, path, CORPORAL), false, `active: ${method} ${path}`);
+      t.equal(actsAsInactiveUser(snapshot, as('@bob:hs'), routeId, path, CORPORAL), false, `unmanaged: ${method} ${path}`);
+    }
+    t.equal(actsAsInactiveUser(snapshot, as('@INA:hs'), 'sync', '/_matrix/client/v3/sync', CORPORAL), false, 'ids are exact, as whoami returns them');
+    t.equal(actsAsInactiveUser(snapshot, as(CORPORAL), 'sync', '/_matrix/client/v3/sync', CORPORAL), false, 'Corporal.UserID is never refused');
+    for (const identity of [{ kind: 'anonymous' }, { kind: 'locked' }, { kind: 'unknown-token' }] as const) {
+      t.equal(actsAsInactiveUser(snapshot, identity, 'sync', '/_matrix/client/v3/sync', CORPORAL), false, identity.kind);
+    }
+    t.end();
+  });
+}
