@@ -32,6 +32,11 @@ export interface CheckInput {
   readonly userId: string | null;
   /** The snapshot pinned for this request. */
   readonly snapshot: PolicySnapshot;
+  /**
+   * The request schedules an MSC4140 delayed event (Synapse stores it now and sends it later,
+   * without another check; see delayed-events.ts).
+   */
+  readonly delayed: boolean;
   /** The parsed body for checks with `needsBody: 'json'`; undefined otherwise. */
   readonly body: JsonBody | undefined;
   /** `Corporal.UserID`: exempt from Corporal's own rules and from the room-creation flags. */

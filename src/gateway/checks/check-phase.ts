@@ -9,6 +9,7 @@ import { readBody } from '../body.js';
 import { parseJsonBody, type JsonBody } from '../json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
 import { POLICY_CHECKS } from './registry.js';
+import { schedulesDelayedEvent } from './delayed-events.js';
 import { tokenDenial } from './token-rules.js';
 import type { EncryptionReader } from './encryption-reader.js';
 import type { AliasTarget } from './alias-resolver.js';
@@ -135,6 +136,7 @@ export class CheckPhase {
       method: upper === 'HEAD' ? 'GET' : upper,
       userId: ctx.identity.kind === 'user' ? ctx.identity.userId : null,
       snapshot,
+      delayed: schedulesDelayedEvent(ctx.rawQuery),
       body,
       corporalUserId: this.deps.corporalUserId,
       serverName: this.deps.serverName,

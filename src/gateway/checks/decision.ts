@@ -63,6 +63,8 @@ export const DECISIONS = Object.freeze({
   reservedUserId: deny('Denied by policy (this user id is managed by the policy)'),
   /** Corporal (matrix-corporal's login answer): an inactive managed user minting a login token. */
   deactivatedInPolicy: deny('Deactivated in policy', ErrCode.UserDeactivated),
+  /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */
+  delayedInManagedRoom: deny('Denied by policy (delayed membership and power-level changes in managed rooms are not allowed)'),
   /** Corporal: a managed user changing 3PIDs while `forbid3pidChanges` is on. */
   threepidChanges: deny('Denied by policy (3PID changes are not allowed)'),
 });

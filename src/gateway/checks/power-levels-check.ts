@@ -2,6 +2,7 @@ import type { CheckInput, CurrentPowerLevels } from './check-input.js';
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
+import { delaysChangeInManagedRoom } from './delayed-events.js';
 
 const INTEGER_STRING = /^\s*[+-]?\d+\s*$/;
 
@@ -48,6 +49,7 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
 export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (input, userId) => {
   const roomId = input.route.params['roomId'] ?? '';
   if (userId === input.corporalUserId || input.route.params['stateKey'] !== '') return ALLOW;
+  if (delaysChangeInManagedRoom(input, userId, roomId)) return DECISIONS.delayedInManagedRoom;
   const required = input.levels.levelsIn(roomId);
   if (required.size === 0) return ALLOW;
   const body = jsonObject(input.body);

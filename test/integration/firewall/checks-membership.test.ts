@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser, type VariantSpec } from '../../support/firewall-scenario.js';
-import { matrixRequest } from '../../support/matrix-client.js';
+import { matrixCall, matrixRequest } from '../../support/matrix-client.js';
 
 /**
  * Membership checks through the real gateway in front of a real Synapse: every denial is tried in
@@ -8,7 +8,8 @@ import { matrixRequest } from '../../support/matrix-client.js';
  * error while Synapse's memberships stay as they were; every allowed action must really happen.
  */
 
-const s = await startFirewallScenario();
+// Delayed events (MSC4140) are off unless the server sets a maximum delay.
+const s = await startFirewallScenario({ extraConfig: { max_event_delay_duration: '24h' } });
 t.teardown(() => s.stop());
 const { rooms, users } = s;
 
@@ -139,4 +140,30 @@ t.test('an alias re-pointed at a managed room is checked against that room at on
   const trapped = await s.viaGateway('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(alias)}`, {});
   t.same([trapped.status, trapped.json], [403, NOT_LISTED]);
   t.equal(await s.membershipOf(rooms.open, 'carol'), null, 'carol is not in the managed room');
+});
+
+t.test('MSC4140 delayed membership and power-level events in managed rooms are refused; others are scheduled', async (t) => {
+  const DELAYED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (delayed membership and power-level changes in managed rooms are not allowed)' };
+  const state = (room: string, rest: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/${rest}?org.matrix.msc4140.delay=600000`;
+  const scheduledByBob = async () => {
+    const list = await matrixCall<{ delayed_events: { room_id: string; type: string }[] }>(s.hs.baseUrl, 'GET', '/_matrix/client/unstable/org.matrix.msc4140/delayed_events', { token: users.bob.accessToken });
+    return list.delayed_events.map((event) => `${event.room_id === rooms.managed ? 'managed' : event.room_id === rooms.free ? 'free' : event.room_id} ${event.type}`).sort();
+  };
+  const levels = await s.stateOf(rooms.managed, 'm.room.power_levels');
+  t.equal((levels?.['users'] as Record<string, number>)[users.alice.userId], 50);
+
+  const unchangedLevels = await s.viaGateway('bob', 'PUT', state(rooms.managed, 'm.room.power_levels'), levels);
+  t.same([unchangedLevels.status, unchangedLevels.json], [403, DELAYED], 'even a power-levels event that keeps the policy\'s levels');
+  const ownLeave = await s.viaGateway('bob', 'PUT', state(rooms.managed, `m.room.member/${encodeURIComponent(users.bob.userId)}`), { membership: 'leave' });
+  t.same([ownLeave.status, ownLeave.json], [403, DELAYED], 'an unmanaged member\'s own delayed leave');
+  const encodedKey = await s.viaGateway('bob', 'PUT', state(rooms.managed, 'm.room.power_levels').replace('msc4140.delay', 'msc4140.%64elay'), levels);
+  t.same([encodedKey.status, encodedKey.json], [403, DELAYED], 'the parameter name percent-encoded, as Synapse decodes it');
+
+  t.equal((await s.viaGateway('bob', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(rooms.free)}`, {})).status, 200);
+  const topic = await s.viaGateway('bob', 'PUT', state(rooms.managed, 'm.room.topic'), { topic: 'later' });
+  t.equal(topic.status, 200, `other state types are scheduled: ${topic.text}`);
+  t.type((topic.json as { delay_id?: unknown }).delay_id, 'string', 'Synapse scheduled it (delayed events are on)');
+  t.equal((await s.viaGateway('bob', 'PUT', state(rooms.free, `m.room.member/${encodeURIComponent(users.bob.userId)}`), { membership: 'leave' })).status, 200, 'unmanaged rooms are not restricted');
+  t.same(await scheduledByBob(), ['free m.room.member', 'managed m.room.topic'], 'Synapse holds only the allowed delayed events');
+  t.equal((await s.stateOf(rooms.managed, 'm.room.member', users.bob.userId))?.['membership'], 'join');
 });

@@ -1,3 +1,4 @@
+import { schedulesDelayedEvent } from '../../../../src/gateway/checks/delayed-events.js';
 import t from 'tap';
 import { POLICY_CHECKS } from '../../../../src/gateway/checks/registry.js';
 import type { CheckInput, CurrentPowerLevels } from '../../../../src/gateway/checks/check-input.js';
@@ -73,6 +74,7 @@ async function decide(fixture: FixturePolicy, row: CheckRow, requester: string, 
     method: rowMethod(row),
     userId,
     snapshot,
+    delayed: schedulesDelayedEvent(row.query ?? ''),
     body: check.needsBody === 'json' ? parseJsonBody(rowBodyBytes(row)) : undefined,
     corporalUserId: fixture.corporalUserId,
     serverName: fixture.serverName,

@@ -15,6 +15,7 @@ function input(body: unknown, reads: string[]): CheckInput {
     method: 'PUT',
     userId: '@bob:hs',
     snapshot,
+    delayed: false,
     body: parseJsonBody(Buffer.from(JSON.stringify(body))),
     corporalUserId: policy.corporalUserId,
     serverName: policy.serverName,
