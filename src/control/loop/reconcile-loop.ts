@@ -3,9 +3,11 @@ import type { ReconciliationConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ApplyContext } from '../apply/apply-context.js';
-import { observe } from '../observe/observe.js';
-import { applyPlan, codeOf, type ApplyPlanResult } from './apply-plan.js';
+import { observe, type ObserveOptions } from '../observe/observe.js';
+import type { ApplyPlanResult } from './apply-plan.js';
+import { runOnce } from './run-once.js';
 import type { DryRun, Planner } from './planner.js';
+import type { PlanOptions } from '../plan/types.js';
 import { RetrySchedule } from './retry-schedule.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 
@@ -164,87 +166,34 @@ export class ReconcileLoop {
     }
   }
 
+  /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
-    const { ctx, logger } = this.#options;
-    const summary: RunSummary = {
-      kind: users === undefined ? 'full' : 'users',
-      generation: policy.generation,
-      startedAt: this.#now(),
-      finishedAt: null,
-      outcome: 'running',
-      usersObserved: 0,
-      usersTotal: policy.users.size,
-      actionsPlanned: 0,
-      actionsDone: 0,
-      actionsFailed: 0,
-      actionsSkipped: 0,
-      failures: [],
-      warnings: [],
-      skippedRooms: [],
-      requests: 0,
-    };
-    this.#current = summary;
-    const requestsBefore = ctx.http.requestCount;
-    const progressTimer = setInterval(() => {
-      logger.info(
-        { kind: summary.kind, generation: summary.generation, planned: summary.actionsPlanned, done: summary.actionsDone, failed: summary.actionsFailed },
-        'reconciliation in progress',
-      );
-    }, this.#options.progressIntervalMs ?? 10_000).unref();
-    logger.info({ kind: summary.kind, generation: policy.generation, users: users?.size ?? policy.users.size }, 'reconciliation run started');
-    let phase: 'observe' | 'plan' = 'observe';
-    try {
-      const observation = await observe(policy, { ...this.#observeOptions(), ...(users ? { users } : {}) });
-      summary.usersObserved = observation.usersObserved;
-      phase = 'plan';
-      const plan = this.#options.planner(observation.state, policy, this.#plannerOptions(users));
-      summary.actionsPlanned = plan.actions.length;
-      summary.warnings = plan.warnings;
-      summary.skippedRooms = plan.skippedRooms;
-      for (const warning of plan.warnings) logger.warn({ code: warning.code, userId: warning.userId, roomId: warning.roomId }, warning.message);
-      for (const skipped of plan.skippedRooms) logger.warn(skipped, 'managed room skipped');
-      const applied = await applyPlan(plan.actions, {
-        ctx,
-        concurrency: this.#options.reconciliation.Concurrency,
-        actionTimeoutMs: this.#options.actionTimeoutMs,
-        shouldStop: () => this.#superseded || this.#stopped,
-        progress: summary,
-      });
-      summary.outcome = this.#stopped && applied.interrupted ? 'stopped' : applied.interrupted ? 'superseded' : 'completed';
-      this.#recordApplied(users, applied, summary.outcome === 'completed');
-    } catch (err) {
-      summary.outcome = this.#stopped ? 'stopped' : 'failed';
-      summary.failures.push({ actionType: phase, code: codeOf(err), error: describeError(err) });
-      logger.error({ kind: summary.kind, phase, err: describeError(err) }, 'reconciliation run failed');
-      if (!this.#stopped) this.#recordRunFailure(users);
-    } finally {
-      clearInterval(progressTimer);
-      summary.finishedAt = this.#now();
-      summary.requests = ctx.http.requestCount - requestsBefore;
-      this.#current = null;
-      this.#lastRun = summary;
-    }
+    const { summary, applied } = await runOnce(policy, users, {
+      ctx: this.#options.ctx,
+      logger: this.#options.logger,
+      planner: this.#options.planner,
+      observeOptions: this.#observeOptions(),
+      plannerOptions: this.#plannerOptions(users),
+      concurrency: this.#options.reconciliation.Concurrency,
+      actionTimeoutMs: this.#options.actionTimeoutMs,
+      progressIntervalMs: this.#options.progressIntervalMs ?? 10_000,
+      now: this.#now,
+      shouldStop: () => this.#superseded || this.#stopped,
+      stopping: () => this.#stopped,
+      started: (live) => {
+        this.#current = live;
+      },
+    });
+    this.#current = null;
+    this.#lastRun = summary;
+    if (applied !== null) this.#recordApplied(users, applied, summary.outcome === 'completed');
+    else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {
       if (users === undefined) this.#pendingFull = true;
       else for (const userId of users) this.#pendingUsers.add(userId);
     }
     if (summary.outcome === 'completed' && users === undefined) this.#scheduleResync();
     this.#armRetryTimer();
-    logger.info(
-      {
-        kind: summary.kind,
-        generation: summary.generation,
-        outcome: summary.outcome,
-        users: `${summary.usersObserved}/${summary.usersTotal}`,
-        planned: summary.actionsPlanned,
-        done: summary.actionsDone,
-        failed: summary.actionsFailed,
-        skipped: summary.actionsSkipped,
-        requests: summary.requests,
-        ms: summary.finishedAt - summary.startedAt,
-      },
-      'reconciliation run finished',
-    );
   }
 
   /** Retry bookkeeping after the apply phase; successes are only recorded for a run that completed. */
@@ -303,12 +252,12 @@ export class ReconcileLoop {
     else this.#resyncTimer = null;
   }
 
-  #observeOptions(): Parameters<typeof observe>[1] {
+  #observeOptions(): ObserveOptions {
     const { ctx, reconciliation } = this.#options;
     return { http: ctx.http, admin: ctx.admin, authSharedSecret: this.#options.authSharedSecret, concurrency: reconciliation.Concurrency };
   }
 
-  #plannerOptions(users: ReadonlySet<string> | undefined): Parameters<Planner>[2] {
+  #plannerOptions(users: ReadonlySet<string> | undefined): PlanOptions {
     return {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: this.#options.authSharedSecret,

@@ -1,0 +1,126 @@
+import { describeError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { PlanOptions } from '../plan/types.js';
+import type { ApplyContext } from '../apply/apply-context.js';
+import { observe, type ObserveOptions } from '../observe/observe.js';
+import { applyPlan, codeOf, type ApplyPlanResult } from './apply-plan.js';
+import type { Planner } from './planner.js';
+import type { RunSummary } from './run-summary.js';
+
+/** What one run needs from the loop. */
+export interface RunOnceDeps {
+  ctx: ApplyContext;
+  logger: Logger;
+  planner: Planner;
+  observeOptions: ObserveOptions;
+  /** Planner options for this run (its user filter included). */
+  plannerOptions: PlanOptions;
+  /** Users (and then rooms) worked on at once. */
+  concurrency: number;
+  actionTimeoutMs: number;
+  /** How often a long run logs its progress. */
+  progressIntervalMs: number;
+  now: () => number;
+  /** Asked before every action: a newer policy arrived, or the loop stops. */
+  shouldStop: () => boolean;
+  /** Whether the loop is stopping (an interrupted run is then `stopped`, not `superseded`). */
+  stopping: () => boolean;
+  /** Called once with the live summary, before anything is observed (`ReconcileLoop.status`). */
+  started: (summary: RunSummary) => void;
+}
+
+/** A finished run: its summary, and what the apply phase left undone (null when observe or plan failed). */
+export interface RunResult {
+  summary: RunSummary;
+  applied: ApplyPlanResult | null;
+}
+
+/**
+ * One reconciliation run over `users` (undefined: every policy user): observe → plan → apply,
+ * with a progress line every `progressIntervalMs` and one line when it ends. Never rejects: a
+ * failed observation or plan ends the run `failed` with the error in `summary.failures`. The
+ * caller does the retry and resync bookkeeping from the result.
+ */
+export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string> | undefined, deps: RunOnceDeps): Promise<RunResult> {
+  const { ctx, logger } = deps;
+  const summary = newSummary(policy, users, deps.now());
+  deps.started(summary);
+  const requestsBefore = ctx.http.requestCount;
+  const progressTimer = setInterval(() => {
+    logger.info(
+      { kind: summary.kind, generation: summary.generation, planned: summary.actionsPlanned, done: summary.actionsDone, failed: summary.actionsFailed },
+      'reconciliation in progress',
+    );
+  }, deps.progressIntervalMs).unref();
+  logger.info({ kind: summary.kind, generation: policy.generation, users: users?.size ?? policy.users.size }, 'reconciliation run started');
+  let applied: ApplyPlanResult | null = null;
+  let phase: 'observe' | 'plan' = 'observe';
+  try {
+    const observation = await observe(policy, { ...deps.observeOptions, ...(users ? { users } : {}) });
+    summary.usersObserved = observation.usersObserved;
+    phase = 'plan';
+    const plan = deps.planner(observation.state, policy, deps.plannerOptions);
+    summary.actionsPlanned = plan.actions.length;
+    summary.warnings = plan.warnings;
+    summary.skippedRooms = plan.skippedRooms;
+    for (const warning of plan.warnings) logger.warn({ code: warning.code, userId: warning.userId, roomId: warning.roomId }, warning.message);
+    for (const skipped of plan.skippedRooms) logger.warn(skipped, 'managed room skipped');
+    applied = await applyPlan(plan.actions, {
+      ctx,
+      concurrency: deps.concurrency,
+      actionTimeoutMs: deps.actionTimeoutMs,
+      shouldStop: deps.shouldStop,
+      progress: summary,
+    });
+    summary.outcome = !applied.interrupted ? 'completed' : deps.stopping() ? 'stopped' : 'superseded';
+  } catch (err) {
+    summary.outcome = deps.stopping() ? 'stopped' : 'failed';
+    summary.failures.push({ actionType: phase, code: codeOf(err), error: describeError(err) });
+    logger.error({ kind: summary.kind, phase, err: describeError(err) }, 'reconciliation run failed');
+  } finally {
+    clearInterval(progressTimer);
+    summary.finishedAt = deps.now();
+    summary.requests = ctx.http.requestCount - requestsBefore;
+  }
+  logFinished(logger, summary);
+  return { summary, applied };
+}
+
+function newSummary(policy: PolicySnapshot, users: ReadonlySet<string> | undefined, startedAt: number): RunSummary {
+  return {
+    kind: users === undefined ? 'full' : 'users',
+    generation: policy.generation,
+    startedAt,
+    finishedAt: null,
+    outcome: 'running',
+    usersObserved: 0,
+    usersTotal: policy.users.size,
+    actionsPlanned: 0,
+    actionsDone: 0,
+    actionsFailed: 0,
+    actionsSkipped: 0,
+    failures: [],
+    warnings: [],
+    skippedRooms: [],
+    requests: 0,
+  };
+}
+
+function logFinished(logger: Logger, summary: RunSummary): void {
+  logger.info(
+    {
+      kind: summary.kind,
+      generation: summary.generation,
+      outcome: summary.outcome,
+      users: `${summary.usersObserved}/${summary.usersTotal}`,
+      planned: summary.actionsPlanned,
+      done: summary.actionsDone,
+      failed: summary.actionsFailed,
+      skipped: summary.actionsSkipped,
+      requests: summary.requests,
+      ms: (summary.finishedAt ?? summary.startedAt) - summary.startedAt,
+    },
+    'reconciliation run finished',
+  );
+}
