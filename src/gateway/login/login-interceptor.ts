@@ -9,6 +9,7 @@ import { LOGIN_DENIALS } from './login-answers.js';
 import { rewriteLoginBody } from './login-rewrite.js';
 import { checkPassword, type PasswordChecker } from './check-password.js';
 import type { LocalAnswer } from './local-answer.js';
+import { unmatchablePassword } from './unmatchable-password.js';
 
 /** What login interception needs; built once per gateway thread. */
 export interface LoginInterceptorOptions extends PasswordChecker {
@@ -23,11 +24,15 @@ export interface LoginInterceptorOptions extends PasswordChecker {
  * - `proxy`: forward the body unchanged; Synapse's answer must then pass the login response
  *   guard before it reaches the client;
  * - `proxy-rewritten`: forward `body` (a new body: set Content-Length from it) for `userId`;
+ * - `proxy-refused`: the password is wrong; forward `body`, the login of `userId` with an
+ *   unmatchable password, so that Synapse's failed-login rate limits count the attempt, and answer
+ *   "Failed authentication" whatever Synapse says, except its 429 (the client learns when to retry);
  * - `respond`: answer `answer` locally, forward nothing.
  */
 export type LoginOutcome =
   | { readonly kind: 'proxy'; readonly reason: LoginProxyReason }
   | { readonly kind: 'proxy-rewritten'; readonly body: Buffer; readonly userId: string }
+  | { readonly kind: 'proxy-refused'; readonly body: Buffer; readonly userId: string }
   | { readonly kind: 'respond'; readonly answer: LocalAnswer };
 
 /** Intercepts one login body under the snapshot pinned for the request. */
@@ -36,7 +41,10 @@ export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | nul
 /**
  * Builds the interceptor. For an `authenticate` decision the password is checked with
  * `authenticateUser` in the pool: authenticated → the rewritten body with the derived password;
- * rejected → 403 `M_FORBIDDEN` "Failed authentication"; authenticator error → 403 `M_UNKNOWN`
+ * rejected → the rewritten body with an unmatchable password (`proxy-refused`: the client gets 403
+ * `M_FORBIDDEN` "Failed authentication", or Synapse's 429 once its failed-attempt limit for the
+ * user is reached; answering locally would let anyone guess policy passwords without limit);
+ * authenticator error → 403 `M_UNKNOWN`
  * "Internal authenticator error" (the cause is logged, never the password); the pool busy or
  * closed → 503 with `Retry-After`. Any other pool failure rejects (a bug for the pipeline's 500).
  *
@@ -58,7 +66,7 @@ export function createLoginInterceptor(options: LoginInterceptorOptions): LoginI
       case 'authenticated':
         return { kind: 'proxy-rewritten', body: rewriteLoginBody(decision.body, user.id, derivedPassword(authSharedSecret, user.id)), userId: user.id };
       case 'rejected':
-        return { kind: 'respond', answer: LOGIN_DENIALS['failed-authentication'] };
+        return { kind: 'proxy-refused', body: rewriteLoginBody(decision.body, user.id, unmatchablePassword()), userId: user.id };
       case 'error':
         return { kind: 'respond', answer: LOGIN_DENIALS['authenticator-error'] };
       case 'unavailable':

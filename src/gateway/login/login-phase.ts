@@ -6,7 +6,7 @@ import type { RequestContext } from '../request-context.js';
 import { sendBufferedResponse, type BufferedResult, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
 import { inspectedBody } from './inspected-body.js';
 import type { LoginInterceptor } from './login-interceptor.js';
-import type { LoginResponseGuard } from './login-response-guard.js';
+import type { ForwardedLogin, LoginResponseGuard } from './login-response-guard.js';
 import { sendLocalAnswer } from './local-answer.js';
 import { contentEncodingOf, decodeContent } from './response-encoding.js';
 
@@ -38,7 +38,8 @@ export class LoginPhase {
   /**
    * Runs for a request routed `login` (after before-hooks and checks, so it decides on the body
    * as hooks left it). Local answers end the request; rewritten logins continue with the new body;
-   * unchanged ones continue with their answer routed through the guard.
+   * refused ones (a wrong password) and unchanged ones continue with their answer routed through
+   * the guard.
    */
   run(ctx: RequestContext, next: PhaseContinuation): void {
     inspectedBody(ctx, this.options.maxBodyBytes)
@@ -53,8 +54,13 @@ export class LoginPhase {
             ctx.bufferedBody = outcome.body;
             next.proceed(ctx);
             return;
+          case 'proxy-refused':
+            ctx.bufferedBody = outcome.body;
+            this.guardResponse(ctx, next, 'refused-password');
+            next.proceed(ctx);
+            return;
           case 'proxy':
-            this.guardResponse(ctx, next);
+            this.guardResponse(ctx, next, 'as-sent');
             next.proceed(ctx);
             return;
         }
@@ -67,7 +73,7 @@ export class LoginPhase {
    * hooks) is chained: it gets the answer only if the guard passes it, as a refused login ends the
    * request without after-hooks (matrix-corporal's login deny).
    */
-  private guardResponse(ctx: RequestContext, next: PhaseContinuation): void {
+  private guardResponse(ctx: RequestContext, next: PhaseContinuation, forwarded: ForwardedLogin): void {
     const after: ResponseBufferRequest | null = ctx.responseBuffer;
     const { guard } = this.options;
     ctx.responseBuffer = {
@@ -81,7 +87,7 @@ export class LoginPhase {
         const { response } = result;
         const decoded = decodeContent(response.body, contentEncodingOf(response.rawHeaders), LOGIN_RESPONSE_LIMIT_BYTES) ?? UNREADABLE;
         // Non-null: with no policy, login interception answers "Missing policy" and never forwards.
-        guard(response.status, decoded, ctx.snapshot!)
+        guard(response.status, decoded, ctx.snapshot!, forwarded)
           .then((answer) => {
             if (!ctx.exchange.isOpen) return;
             if (answer !== null) sendLocalAnswer(ctx.exchange, answer);

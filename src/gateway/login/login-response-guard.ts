@@ -3,22 +3,30 @@
  */
 import type { Logger } from '../../common/logger.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
-import { inspectLoginResponse } from './login-response.js';
+import { inspectLoginResponse, inspectRefusedLoginResponse } from './login-response.js';
 import { revokeAccessToken, type HomeserverClient } from './revoke-session.js';
 import type { LocalAnswer } from './local-answer.js';
 
 /**
- * Vets Synapse's answer to a forwarded (`proxy`) login: null = send it to the client unchanged;
- * a {@link LocalAnswer} = send that instead. Before a refusal is answered the new session is
+ * How the vetted login was forwarded: `as-sent` (a `proxy` login: token, 3PID, unmanaged,
+ * passthrough) or `refused-password` (a wrong policy password, forwarded with an unmatchable one).
+ */
+export type ForwardedLogin = 'as-sent' | 'refused-password';
+
+/**
+ * Vets Synapse's answer to a forwarded login: null = send it to the client unchanged; a
+ * {@link LocalAnswer} = send that instead. Before a refusal is answered any new session is
  * logged out upstream, so the token Synapse minted is dead even though nobody ever saw it.
  */
-export type LoginResponseGuard = (status: number, body: Uint8Array, snapshot: PolicySnapshot) => Promise<LocalAnswer | null>;
+export type LoginResponseGuard = (status: number, body: Uint8Array, snapshot: PolicySnapshot, forwarded: ForwardedLogin) => Promise<LocalAnswer | null>;
 
 /** Builds the guard for one gateway thread. */
 export function createLoginResponseGuard(homeserver: HomeserverClient, logger: Logger): LoginResponseGuard {
-  return async (status, body, snapshot) => {
-    const verdict = inspectLoginResponse(status, body, snapshot);
+  return async (status, body, snapshot, forwarded) => {
+    const verdict = forwarded === 'as-sent' ? inspectLoginResponse(status, body, snapshot) : inspectRefusedLoginResponse(status, body);
     if (verdict.kind === 'pass') return null;
+    // A wrong password is an everyday event, not a refused session: nothing to report.
+    if (forwarded === 'refused-password' && verdict.accessToken === null) return verdict.answer;
     const revoked = verdict.accessToken === null ? false : await revokeAccessToken(homeserver, verdict.accessToken);
     const fields = { userId: verdict.userId, errcode: verdict.answer.errcode, revoked };
     if (verdict.accessToken !== null && !revoked) logger.error(fields, 'login refused after the homeserver answered, and its session could not be logged out');

@@ -35,10 +35,26 @@ const PASS: LoginResponseVerdict = Object.freeze({ kind: 'pass' });
 export function inspectLoginResponse(status: number, body: Uint8Array, snapshot: PolicySnapshot): LoginResponseVerdict {
   if (status !== 200) return PASS;
   const parsed = parseJsonObject(body);
-  const accessToken = isJsonObject(parsed) && typeof parsed['access_token'] === 'string' ? parsed['access_token'] : null;
-  const userId = isJsonObject(parsed) && typeof parsed['user_id'] === 'string' ? parsed['user_id'] : null;
+  const accessToken = stringField(parsed, 'access_token');
+  const userId = stringField(parsed, 'user_id');
   if (userId === null) return { kind: 'refuse', accessToken, userId, answer: UNREADABLE_LOGIN_RESPONSE };
   const user = findManagedUser(snapshot, userId);
   if (user !== undefined && !user.active) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS.deactivated };
   return PASS;
+}
+
+/**
+ * Inspects Synapse's answer to a login forwarded with an unmatchable password (the policy password
+ * was wrong): 429 passes (Synapse's failed-login rate limit, with its `retry_after_ms`); anything
+ * else is refused with matrix-corporal's "Failed authentication", and a 200 (which only a broken
+ * password provider could give) also has its session logged out.
+ */
+export function inspectRefusedLoginResponse(status: number, body: Uint8Array): LoginResponseVerdict {
+  if (status === 429) return PASS;
+  const accessToken = status === 200 ? stringField(parseJsonObject(body), 'access_token') : null;
+  return { kind: 'refuse', accessToken, userId: null, answer: LOGIN_DENIALS['failed-authentication'] };
+}
+
+function stringField(parsed: unknown, key: string): string | null {
+  return isJsonObject(parsed) && typeof parsed[key] === 'string' ? parsed[key] : null;
 }

@@ -2,7 +2,7 @@
  * The async shell of UIA password handling: verifies the typed password in the offload pool and
  * produces the body to forward.
  */
-import { randomBytes } from 'node:crypto';
+import { unmatchablePassword } from '../login/unmatchable-password.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import type { SnapshotUser } from '../../policy/snapshot.js';
 import { checkPassword, type PasswordChecker } from '../login/check-password.js';
@@ -55,9 +55,4 @@ export function createUiaInterceptor(options: UiaInterceptorOptions): UiaInterce
     const password = check.kind === 'authenticated' ? derivedPassword(authSharedSecret, user.id) : unmatchablePassword();
     return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, password) };
   };
-}
-
-/** 64 hex digits of fresh randomness: never the derived password (128 digits) nor a stored one. */
-function unmatchablePassword(): string {
-  return randomBytes(32).toString('hex');
 }

@@ -7,7 +7,8 @@ import { ACCOUNTS, CHECKED_ACCOUNTS, passwordLogin, postLogin, startLoginWorld }
  * users' Synapse passwords are their derived passwords, as the reconciler sets them; the
  * reconciler runs (the admin has its derived password) and enforces the same policy meanwhile.
  */
-const world = await startLoginWorld(t, { reconcile: true });
+// Synapse's own failed-login limit (3 failures, then 429), which wrong policy passwords must count against.
+const world = await startLoginWorld(t, { reconcile: true, synapseConfig: { rc_login: { failed_attempts: { per_second: 0.01, burst_count: 3 } } } });
 const { gw, hs } = world;
 
 interface Session {
@@ -116,4 +117,18 @@ t.test('the same body straight at Synapse fails: only the gateway knows the deri
 t.test('GET /login (the flows) is proxied', async (t) => {
   const flows = await matrixCall<{ flows: Array<{ type: string }> }>(gw.baseUrl, 'GET', '/_matrix/client/v3/login');
   t.ok(flows.flows.some((flow) => flow.type === 'm.login.password'));
+});
+
+t.test("wrong policy passwords count against Synapse's failed-login limit", async (t) => {
+  const statuses: number[] = [];
+  for (let attempt = 0; attempt < 6 && statuses.at(-1) !== 429; attempt++) {
+    const answer = await postLogin(gw.baseUrl, passwordLogin('kate', `guess-${attempt}`));
+    statuses.push(answer.status);
+    if (answer.status === 403) t.same(answer.json, { errcode: 'M_FORBIDDEN', error: 'Failed authentication' }, `guess ${attempt}`);
+    else t.match(answer.json, { errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: Number }, `guess ${attempt}: Synapse's 429 reaches the client`);
+  }
+  t.same(statuses, [403, 403, 403, 429], 'three failures, then the limit');
+  const right = await postLogin(gw.baseUrl, passwordLogin('kate', ACCOUNTS.kate.password));
+  t.equal(right.status, 429, 'until the limit refills, as at Synapse, even the right password waits');
+  t.equal((await postLogin(gw.baseUrl, passwordLogin('alice', ACCOUNTS.alice.password))).status, 200, 'other users are not affected');
 });
