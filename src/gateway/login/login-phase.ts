@@ -60,7 +60,7 @@ export class LoginPhase {
             next.proceed(ctx);
             return;
           case 'proxy':
-            this.guardResponse(ctx, next, 'as-sent');
+            this.guardResponse(ctx, next, outcome.reason);
             next.proceed(ctx);
             return;
         }

@@ -6,12 +6,14 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { inspectLoginResponse, inspectRefusedLoginResponse } from './login-response.js';
 import { revokeAccessToken, type HomeserverClient } from './revoke-session.js';
 import type { LocalAnswer } from './local-answer.js';
+import type { LoginProxyReason } from './login-decision.js';
 
 /**
- * How the vetted login was forwarded: `as-sent` (a `proxy` login: token, 3PID, unmanaged,
- * passthrough) or `refused-password` (a wrong policy password, forwarded with an unmatchable one).
+ * How the vetted login was forwarded: as sent (a `proxy` login, by its reason: token, 3PID,
+ * unmanaged, passthrough) or `refused-password` (a wrong policy password, forwarded with an
+ * unmatchable one).
  */
-export type ForwardedLogin = 'as-sent' | 'refused-password';
+export type ForwardedLogin = LoginProxyReason | 'refused-password';
 
 /**
  * Vets Synapse's answer to a forwarded login: null = send it to the client unchanged; a
@@ -23,7 +25,7 @@ export type LoginResponseGuard = (status: number, body: Uint8Array, snapshot: Po
 /** Builds the guard for one gateway thread. */
 export function createLoginResponseGuard(homeserver: HomeserverClient, logger: Logger): LoginResponseGuard {
   return async (status, body, snapshot, forwarded) => {
-    const verdict = forwarded === 'as-sent' ? inspectLoginResponse(status, body, snapshot) : inspectRefusedLoginResponse(status, body);
+    const verdict = forwarded === 'refused-password' ? inspectRefusedLoginResponse(status, body) : inspectLoginResponse(status, body, snapshot, forwarded);
     if (verdict.kind === 'pass') return null;
     // A wrong password is an everyday event, not a refused session: nothing to report.
     if (forwarded === 'refused-password' && verdict.accessToken === null) return verdict.answer;

@@ -8,7 +8,7 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { isJsonObject, parseJsonObject } from '../json-body.js';
 import { LOGIN_DENIALS } from './login-answers.js';
-import { findManagedUser } from './login-decision.js';
+import { findManagedUser, type LoginProxyReason } from './login-decision.js';
 import { localAnswer, type LocalAnswer } from './local-answer.js';
 
 /** Answer when a 200 from `/login` cannot be read: its session cannot be vetted, so it is not handed out. */
@@ -30,16 +30,22 @@ const PASS: LoginResponseVerdict = Object.freeze({ kind: 'pass' });
  * passes (no session was created). A 200 must be a JSON object with a string `user_id`; if not,
  * it is refused with {@link UNREADABLE_LOGIN_RESPONSE} (fail closed). A `user_id` naming an
  * inactive managed user (compared case-insensitively) is refused with matrix-corporal's
- * `M_USER_DEACTIVATED` "Deactivated in policy".
+ * `M_USER_DEACTIVATED` "Deactivated in policy". A 3PID login (`reason` `3pid-login`) of an
+ * active managed user whose password Corporal checks is refused with "Failed authentication":
+ * Synapse accepted the account's Synapse password, which for such a user is the derived password
+ * nobody types — so it was a stale one (set before the user was managed, or by an admin), which the
+ * policy does not control.
  */
-export function inspectLoginResponse(status: number, body: Uint8Array, snapshot: PolicySnapshot): LoginResponseVerdict {
+export function inspectLoginResponse(status: number, body: Uint8Array, snapshot: PolicySnapshot, reason: LoginProxyReason): LoginResponseVerdict {
   if (status !== 200) return PASS;
   const parsed = parseJsonObject(body);
   const accessToken = stringField(parsed, 'access_token');
   const userId = stringField(parsed, 'user_id');
   if (userId === null) return { kind: 'refuse', accessToken, userId, answer: UNREADABLE_LOGIN_RESPONSE };
   const user = findManagedUser(snapshot, userId);
-  if (user !== undefined && !user.active) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS.deactivated };
+  if (user === undefined) return PASS;
+  if (!user.active) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS.deactivated };
+  if (reason === '3pid-login' && user.authType !== 'passthrough') return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS['failed-authentication'] };
   return PASS;
 }
 

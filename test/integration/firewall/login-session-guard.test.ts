@@ -49,6 +49,28 @@ t.test('3PID login allowed by the flag: passthrough users in, inactive users out
   t.match([wrong.status, wrong.json], [403, { errcode: 'M_FORBIDDEN', error: 'Invalid username or password' }], "a failed 3PID login is Synapse's answer");
 });
 
+t.test('3PID login of a managed user with a stale Synapse password: refused, session logged out', async (t) => {
+  // grace's Synapse password is set behind Corporal's back (or predates the policy); her policy
+  // password is another one. Synapse accepts the stale password for her email.
+  await matrixCall(hs.baseUrl, 'PUT', `/_synapse/admin/v2/users/${encodeURIComponent(ACCOUNTS.grace.id)}`, {
+    token: hs.admin.accessToken,
+    body: { password: 'grace-stale', logout_devices: false, threepids: [{ medium: 'email', address: 'grace@example.org' }] },
+  });
+  const body = { type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'grace@example.org' }, password: 'grace-stale' };
+  const direct = await matrixCall<{ user_id: string; access_token: string }>(hs.baseUrl, 'POST', '/_matrix/client/v3/login', { body });
+  t.equal(direct.user_id, ACCOUNTS.grace.id, 'premise: Synapse itself logs her in with the stale password');
+  await matrixCall(hs.baseUrl, 'POST', '/_matrix/client/v3/logout', { token: direct.access_token, body: {} });
+
+  const before = await deviceIds(hs, ACCOUNTS.grace.id);
+  for (const attempt of [body, { type: 'm.login.password', medium: 'email', address: 'grace@example.org', password: 'grace-stale' }]) {
+    const answer = await postLogin(gw.baseUrl, attempt);
+    t.same([answer.status, answer.json], [403, { errcode: 'M_FORBIDDEN', error: 'Failed authentication' }], JSON.stringify(attempt));
+  }
+  t.same(await deviceIds(hs, ACCOUNTS.grace.id), before, 'no session of grace survived');
+  const policyLogin = await postLogin(gw.baseUrl, { ...body, password: ACCOUNTS.grace.password });
+  t.equal(policyLogin.status, 403, 'her policy password is not her Synapse password either: 3PID login is for passthrough and unmanaged users');
+});
+
 t.test('with the flag off, 3PID logins are refused before Synapse', async (t) => {
   await world.setAllow3pidLogin(false);
   const bob = await postLogin(gw.baseUrl, { type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'bob@example.org' }, password: 'bob-pw' });

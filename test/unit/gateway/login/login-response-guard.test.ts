@@ -41,15 +41,15 @@ const session = (userId: string): Buffer => Buffer.from(JSON.stringify({ user_id
 t.test('an allowed session passes without any call', async (t) => {
   const { client, calls } = await logoutEndpoint(t);
   const guard = createLoginResponseGuard(client, createSilentLogger());
-  t.equal(await guard(200, session('@alice:example.com'), snapshot, 'as-sent'), null);
-  t.equal(await guard(403, session('@dave:example.com'), snapshot, 'as-sent'), null);
+  t.equal(await guard(200, session('@alice:example.com'), snapshot, 'token-login'), null);
+  t.equal(await guard(403, session('@dave:example.com'), snapshot, 'token-login'), null);
   t.same(calls, []);
 });
 
 t.test('an inactive user: the new token is logged out, then refused', async (t) => {
   const { client, calls } = await logoutEndpoint(t);
   const guard = createLoginResponseGuard(client, createSilentLogger());
-  t.same(await guard(200, session('@dave:example.com'), snapshot, 'as-sent'), { status: 403, errcode: 'M_USER_DEACTIVATED', message: 'Deactivated in policy' });
+  t.same(await guard(200, session('@dave:example.com'), snapshot, 'token-login'), { status: 403, errcode: 'M_USER_DEACTIVATED', message: 'Deactivated in policy' });
   t.same(calls, [{ path: '/base/_matrix/client/v3/logout', authorization: 'Bearer syt_new' }]);
 });
 
@@ -57,19 +57,19 @@ t.test('refused even when the logout fails or hangs', async (t) => {
   for (const behaviour of [{ status: 500 }, { hang: true }]) {
     const { client, calls } = await logoutEndpoint(t, behaviour);
     const guard = createLoginResponseGuard(client, createSilentLogger());
-    t.match(await guard(200, session('@dave:example.com'), snapshot, 'as-sent'), { status: 403, errcode: 'M_USER_DEACTIVATED' }, JSON.stringify(behaviour));
+    t.match(await guard(200, session('@dave:example.com'), snapshot, 'token-login'), { status: 403, errcode: 'M_USER_DEACTIVATED' }, JSON.stringify(behaviour));
     t.equal(calls.length, 1);
   }
   const unreachable: HomeserverClient = { dispatcher: new Pool('http://127.0.0.1:9'), origin: 'http://127.0.0.1:9', basePath: '', timeoutMs: 300 };
   t.teardown(() => unreachable.dispatcher.destroy());
-  t.match(await createLoginResponseGuard(unreachable, createSilentLogger())(200, session('@dave:example.com'), snapshot, 'as-sent'), { status: 403 }, 'homeserver unreachable');
+  t.match(await createLoginResponseGuard(unreachable, createSilentLogger())(200, session('@dave:example.com'), snapshot, 'token-login'), { status: 403 }, 'homeserver unreachable');
 });
 
 t.test('an unreadable 200 is refused; a token in it is logged out', async (t) => {
   const { client, calls } = await logoutEndpoint(t);
   const guard = createLoginResponseGuard(client, createSilentLogger());
-  t.match(await guard(200, Buffer.from('{"access_token":"syt_x"}'), snapshot, 'as-sent'), { status: 502 });
-  t.match(await guard(200, Buffer.from('garbage'), snapshot, 'as-sent'), { status: 502 });
+  t.match(await guard(200, Buffer.from('{"access_token":"syt_x"}'), snapshot, 'token-login'), { status: 502 });
+  t.match(await guard(200, Buffer.from('garbage'), snapshot, 'token-login'), { status: 502 });
   t.same(calls.map((call) => call.authorization), ['Bearer syt_x']);
 });
 

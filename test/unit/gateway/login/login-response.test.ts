@@ -8,33 +8,47 @@ const session = (userId: string): Buffer => answer({ user_id: userId, access_tok
 
 t.test('only a 200 created a session', async (t) => {
   for (const status of [400, 401, 403, 429, 500, 502]) {
-    t.same(inspectLoginResponse(status, session('@dave:example.com'), snapshot), { kind: 'pass' }, `${status}`);
+    t.same(inspectLoginResponse(status, session('@dave:example.com'), snapshot, 'token-login'), { kind: 'pass' }, `${status}`);
   }
-  t.same(inspectLoginResponse(403, Buffer.from('not json'), snapshot), { kind: 'pass' });
+  t.same(inspectLoginResponse(403, Buffer.from('not json'), snapshot, 'token-login'), { kind: 'pass' });
 });
 
 t.test('sessions of active, unmanaged and passthrough users pass', async (t) => {
   for (const userId of ['@alice:example.com', '@zed:example.com', '@bob:example.com', '@Erin:example.com', '@someone:other.org']) {
-    t.same(inspectLoginResponse(200, session(userId), snapshot), { kind: 'pass' }, userId);
+    t.same(inspectLoginResponse(200, session(userId), snapshot, 'token-login'), { kind: 'pass' }, userId);
   }
 });
 
 t.test('a session of an inactive managed user is refused and names its token', async (t) => {
-  t.same(inspectLoginResponse(200, session('@dave:example.com'), snapshot), {
+  t.same(inspectLoginResponse(200, session('@dave:example.com'), snapshot, 'token-login'), {
     kind: 'refuse',
     accessToken: 'syt_token',
     userId: '@dave:example.com',
     answer: { status: 403, errcode: 'M_USER_DEACTIVATED', message: 'Deactivated in policy' },
   });
-  t.match(inspectLoginResponse(200, session('@DAVE:example.com'), snapshot), { kind: 'refuse', userId: '@DAVE:example.com' }, 'compared case-insensitively');
+  t.match(inspectLoginResponse(200, session('@DAVE:example.com'), snapshot, 'token-login'), { kind: 'refuse', userId: '@DAVE:example.com' }, 'compared case-insensitively');
   const inactivePassthrough = loginTestSnapshot({ users: [{ id: '@bob:example.com', authType: 'passthrough', password: 'p', credential: 'p', active: false }] });
-  t.match(inspectLoginResponse(200, session('@bob:example.com'), inactivePassthrough), { kind: 'refuse' }, 'passthrough users too');
+  t.match(inspectLoginResponse(200, session('@bob:example.com'), inactivePassthrough, 'token-login'), { kind: 'refuse' }, 'passthrough users too');
 });
 
 t.test('an unreadable 200 is refused (fail closed), with the token when there is one', async (t) => {
-  t.same(inspectLoginResponse(200, Buffer.from('<html>'), snapshot), { kind: 'refuse', accessToken: null, userId: null, answer: UNREADABLE_LOGIN_RESPONSE });
-  t.same(inspectLoginResponse(200, answer({ access_token: 'tok' }), snapshot), { kind: 'refuse', accessToken: 'tok', userId: null, answer: UNREADABLE_LOGIN_RESPONSE });
-  t.match(inspectLoginResponse(200, answer({ user_id: 5, access_token: 'tok' }), snapshot), { kind: 'refuse', accessToken: 'tok' });
-  t.match(inspectLoginResponse(200, answer([1]), snapshot), { kind: 'refuse', accessToken: null });
+  t.same(inspectLoginResponse(200, Buffer.from('<html>'), snapshot, 'token-login'), { kind: 'refuse', accessToken: null, userId: null, answer: UNREADABLE_LOGIN_RESPONSE });
+  t.same(inspectLoginResponse(200, answer({ access_token: 'tok' }), snapshot, 'token-login'), { kind: 'refuse', accessToken: 'tok', userId: null, answer: UNREADABLE_LOGIN_RESPONSE });
+  t.match(inspectLoginResponse(200, answer({ user_id: 5, access_token: 'tok' }), snapshot, 'token-login'), { kind: 'refuse', accessToken: 'tok' });
+  t.match(inspectLoginResponse(200, answer([1]), snapshot, 'token-login'), { kind: 'refuse', accessToken: null });
   t.same(UNREADABLE_LOGIN_RESPONSE, { status: 502, errcode: 'M_UNKNOWN', message: 'Unreadable login response from the homeserver' });
+});
+
+t.test('a 3PID login of an active managed user Corporal checks passwords for: a stale Synapse password, refused', async (t) => {
+  const FAILED = { status: 403, errcode: 'M_FORBIDDEN', message: 'Failed authentication' };
+  for (const userId of ['@alice:example.com', '@Erin:example.com', '@ERIN:example.com', '@alice-rest:example.com']) {
+    t.same(inspectLoginResponse(200, session(userId), snapshot, '3pid-login'), { kind: 'refuse', accessToken: 'syt_token', userId, answer: FAILED }, userId);
+  }
+  for (const userId of ['@bob:example.com', '@zed:example.com']) {
+    t.same(inspectLoginResponse(200, session(userId), snapshot, '3pid-login'), { kind: 'pass' }, `${userId}: passthrough and unmanaged users own their Synapse password`);
+  }
+  t.match(inspectLoginResponse(200, session('@dave:example.com'), snapshot, '3pid-login'), { answer: { errcode: 'M_USER_DEACTIVATED' } }, 'inactive first');
+  for (const reason of ['token-login', 'unmanaged', 'passthrough'] as const) {
+    t.same(inspectLoginResponse(200, session('@alice:example.com'), snapshot, reason), { kind: 'pass' }, `${reason}: Synapse vouched by other means`);
+  }
 });
