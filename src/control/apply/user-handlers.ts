@@ -24,7 +24,7 @@ export async function setPassword(action: UserSetPasswordAction, ctx: ApplyConte
 }
 
 async function recordDerivedPassword(userId: string, ctx: ApplyContext, scope: ActionScope): Promise<void> {
-  await putAccountData(ctx.http, scope.userToken(userId), userId, PASSWORD_MARKER_KEY, { secret_tag: passwordMarkerTag(ctx.authSharedSecret) });
+  await putAccountData(ctx.http, scope.userToken(userId), userId, PASSWORD_MARKER_KEY, { secret_tag: passwordMarkerTag(ctx.authSharedSecret, userId) });
 }
 
 /** `user.set_display_name`: admin API, no user token; Synapse propagates it to the user's rooms. */

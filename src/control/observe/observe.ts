@@ -101,7 +101,7 @@ async function observeUser(account: SynapseUser, options: ObserveOptions): Promi
     displayName: account.displayName,
     avatarMxcUri: account.avatarUrl,
     avatarSourceUriHash: recordedAvatarHash(account.avatarUrl, accountData[AVATAR_SOURCE_HASHES_KEY]),
-    derivedPasswordSet: isCurrentPasswordMarker(accountData[PASSWORD_MARKER_KEY], options.authSharedSecret),
+    derivedPasswordSet: isCurrentPasswordMarker(accountData[PASSWORD_MARKER_KEY], options.authSharedSecret, account.userId),
   };
 }
 

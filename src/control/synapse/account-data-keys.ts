@@ -12,21 +12,23 @@ export interface PasswordMarker {
 }
 
 /**
- * The tag recorded in the marker: 8 hex characters of HMAC-SHA256 keyed with the secret over a
- * fixed label. It changes when `AuthSharedSecret` changes, which is all the marker must tell.
- * Why so short and keyed: users can read their own account data, so the tag is an offline oracle
- * for guessing a weak secret; 32 bits leave a brute-force search over any large candidate space
- * with millions of false matches, while a real secret change goes unnoticed only with odds of
- * 1 in 4 billion.
+ * The tag recorded in `userId`'s marker: 8 hex characters of HMAC-SHA256 keyed with the secret over
+ * a fixed label and the exact user id. It changes when `AuthSharedSecret` changes, which is all the
+ * marker must tell. Why keyed, per user and so short: users can write their own account data, so a
+ * tag shared by every account could be copied from any managed account into another one before it
+ * is managed, and the reconciler would then never replace that account's own Synapse password; and
+ * users can read the tag, so it is an offline oracle for guessing a weak secret: 32 bits leave a
+ * brute-force search over any large candidate space with millions of false matches, while a real
+ * secret change goes unnoticed only with odds of 1 in 4 billion.
  */
-export function passwordMarkerTag(authSharedSecret: string): string {
-  return createHmac('sha256', authSharedSecret).update('io.corporal.password-marker.v1', 'utf8').digest('hex').slice(0, 8);
+export function passwordMarkerTag(authSharedSecret: string, userId: string): string {
+  return createHmac('sha256', authSharedSecret).update(`io.corporal.password-marker.v2\n${userId}`, 'utf8').digest('hex').slice(0, 8);
 }
 
-/** True when `content` (account data under {@link PASSWORD_MARKER_KEY}) records the current secret. */
-export function isCurrentPasswordMarker(content: unknown, authSharedSecret: string): boolean {
+/** True when `content` (`userId`'s account data under {@link PASSWORD_MARKER_KEY}) records the current secret for that user. */
+export function isCurrentPasswordMarker(content: unknown, authSharedSecret: string, userId: string): boolean {
   if (typeof content !== 'object' || content === null) return false;
-  return (content as { secret_tag?: unknown }).secret_tag === passwordMarkerTag(authSharedSecret);
+  return (content as { secret_tag?: unknown }).secret_tag === passwordMarkerTag(authSharedSecret, userId);
 }
 
 /**

@@ -17,6 +17,11 @@ const alice = await registerUser(hs, { localpart: 'alice', password: 'alice pass
 const bob = await registerUser(hs, { localpart: 'bob', password: 'bob password' });
 await registerUser(hs, { localpart: 'unmanaged', password: 'x' });
 const put = (userId: string, body: unknown) => matrixCall(hs.baseUrl, 'PUT', `/_synapse/admin/v2/users/${encodeURIComponent(userId)}`, { token: admin, body });
+// bob copies alice's tag into his own account data: it is bound to alice, so it says nothing of bob's password.
+await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(bob.userId)}/account_data/${PASSWORD_MARKER_KEY}`, {
+  token: bob.accessToken,
+  body: { secret_tag: passwordMarkerTag(AUTH_SECRET, alice.userId) },
+});
 await put(bob.userId, { locked: true, avatar_url: 'mxc://localhost/someone-elses' });
 await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/avatar_url`, { token: alice.accessToken, body: { avatar_url: 'mxc://localhost/policy-avatar' } });
 await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/${AVATAR_SOURCE_HASHES_KEY}`, {
@@ -25,7 +30,7 @@ await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponen
 });
 await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/account_data/${PASSWORD_MARKER_KEY}`, {
   token: alice.accessToken,
-  body: { secret_tag: passwordMarkerTag(AUTH_SECRET) },
+  body: { secret_tag: passwordMarkerTag(AUTH_SECRET, alice.userId) },
 });
 
 const v12 = await createRoom(hs.baseUrl, admin, { preset: 'public_chat', room_version: '12' });

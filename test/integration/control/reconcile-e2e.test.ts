@@ -95,7 +95,7 @@ t.test('create: every auth type, display names, avatars from data: and http, joi
   for (const userId of [alice, carol, dave]) {
     const session = await login(hs.baseUrl, passwordLoginBody(userId, sharedSecretAuthPassword(AUTH_SECRET, userId)));
     t.equal(session.userId, userId, `${userId} logs in to stock Synapse with the derived password`);
-    t.same((await accountData(userId))[PASSWORD_MARKER_KEY], { secret_tag: passwordMarkerTag(AUTH_SECRET) }, `${userId} has the password marker`);
+    t.same((await accountData(userId))[PASSWORD_MARKER_KEY], { secret_tag: passwordMarkerTag(AUTH_SECRET, userId) }, `${userId} has the password marker`);
   }
   const bobSession = await login(hs.baseUrl, passwordLoginBody(bob, 'bob initial password'));
   t.equal(bobSession.userId, bob, 'the passthrough user logs in with its initial password');

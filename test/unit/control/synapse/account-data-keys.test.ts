@@ -18,16 +18,19 @@ t.test('the registration MAC matches the harness implementation', async (t) => {
   t.equal(registrationMac('secret', 'nonce', 'bob', 'pw', false), harnessRegistrationMac('secret', 'nonce', 'bob', 'pw', false));
 });
 
-t.test('the password marker: short, tied to the secret, never the password', async (t) => {
+t.test('the password marker: short, tied to the secret and the user, never the password', async (t) => {
   t.equal(PASSWORD_MARKER_KEY, 'io.corporal.password');
-  const tag = passwordMarkerTag('first secret');
+  const tag = passwordMarkerTag('first secret', '@a:hs');
   t.match(tag, /^[0-9a-f]{8}$/);
-  t.equal(passwordMarkerTag('first secret'), tag, 'deterministic');
-  t.not(passwordMarkerTag('second secret'), tag, 'changes with the secret');
+  t.equal(passwordMarkerTag('first secret', '@a:hs'), tag, 'deterministic');
+  t.not(passwordMarkerTag('second secret', '@a:hs'), tag, 'changes with the secret');
+  t.not(passwordMarkerTag('first secret', '@b:hs'), tag, 'differs per user: a tag cannot be copied into another account');
+  t.not(passwordMarkerTag('first secret', '@A:hs'), tag, 'the exact user id');
   t.notOk(derivedPassword('first secret', '@a:hs').includes(tag));
-  t.ok(isCurrentPasswordMarker({ secret_tag: tag }, 'first secret'));
-  t.notOk(isCurrentPasswordMarker({ secret_tag: tag }, 'second secret'));
-  for (const content of [undefined, null, 'x', {}, { secret_tag: 1 }]) t.notOk(isCurrentPasswordMarker(content, 'first secret'));
+  t.ok(isCurrentPasswordMarker({ secret_tag: tag }, 'first secret', '@a:hs'));
+  t.notOk(isCurrentPasswordMarker({ secret_tag: tag }, 'second secret', '@a:hs'));
+  t.notOk(isCurrentPasswordMarker({ secret_tag: tag }, 'first secret', '@b:hs'));
+  for (const content of [undefined, null, 'x', {}, { secret_tag: 1 }]) t.notOk(isCurrentPasswordMarker(content, 'first secret', '@a:hs'));
 });
 
 t.test("avatar source hashes are kept under matrix-corporal's key", async (t) => {
