@@ -27,9 +27,10 @@ export interface InternalAuthHandler {
   /**
    * The checks made before the body is read: not enabled (only `Enabled: true` enables) → 403;
    * `peerAddress` (the TCP peer's, as `gateway/peer-address.ts` formats uWS' `getRemoteAddress`:
-   * an IPv4-mapped IPv6 address becomes plain IPv4) refused → 403. Null: go on.
+   * an IPv4-mapped IPv6 address becomes plain IPv4) refused, or the request `forwarded` by a
+   * reverse proxy (see `createSourceAddressFilter`) → 403. Null: go on.
    */
-  refuse(peerAddress: string): LocalAnswer | null;
+  refuse(peerAddress: string, forwarded: boolean): LocalAnswer | null;
   /**
    * Answers the whole body under the snapshot pinned for the request: {@link decideCheckCredentials},
    * then the password check: right → 200 success with the policy's MXID and display name; wrong →
@@ -47,10 +48,10 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
   const enabled = config.Enabled === true;
   const isAllowedSource = createSourceAddressFilter(config);
   return {
-    refuse(peerAddress) {
+    refuse(peerAddress, forwarded) {
       if (!enabled) return INTERNAL_AUTH_ERRORS.disabled;
-      if (isAllowedSource(peerAddress)) return null;
-      logger.warn({ peerAddress }, 'internal REST auth refused: source address not allowed');
+      if (isAllowedSource(peerAddress, forwarded)) return null;
+      logger.warn({ peerAddress, forwarded }, 'internal REST auth refused: source address not allowed');
       return INTERNAL_AUTH_ERRORS['bad-source-ip'];
     },
     async check(body, snapshot) {

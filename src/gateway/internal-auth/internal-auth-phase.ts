@@ -9,6 +9,8 @@ import { sendLocalAnswer } from '../login/local-answer.js';
 import type { InternalAuthHandler } from './internal-auth-handler.js';
 
 const JSON_HEADERS: readonly HeaderPair[] = [['Content-Type', 'application/json'], ...CORS_HEADERS];
+/** Headers a reverse proxy adds: their presence means the TCP peer is not the real client. */
+const FORWARDING_HEADERS: readonly string[] = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
 
 /** What the phase needs; built once per gateway thread. */
 export interface InternalAuthPhaseOptions {
@@ -24,7 +26,7 @@ export class InternalAuthPhase {
   /** Answers the request (the enabled switch and source address before the body is read); `fail` maps errors (an oversized body: 413). */
   run(ctx: RequestContext, fail: (ctx: RequestContext, err: unknown) => void): void {
     const { handle } = this.options;
-    const refusal = handle.refuse(ctx.remoteAddress);
+    const refusal = handle.refuse(ctx.remoteAddress, FORWARDING_HEADERS.some((name) => ctx.headerValues(name).length > 0));
     if (refusal !== null) {
       sendLocalAnswer(ctx.exchange, refusal);
       return;

@@ -12,8 +12,11 @@ import type { InternalRestAuthConfig } from '../../common/config/types.js';
  */
 const ALWAYS_ALLOWED_CIDRS: readonly string[] = Object.freeze(['127.0.0.0/8', '::1/128', '169.254.0.0/16', 'fe80::/10']);
 
-/** Decides on the peer address of a request: true = may call the endpoint. */
-export type SourceAddressFilter = (peerAddress: string) => boolean;
+/**
+ * Decides on the peer address of a request and whether it came through a reverse proxy (it
+ * carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP`): true = may call the endpoint.
+ */
+export type SourceAddressFilter = (peerAddress: string, forwarded: boolean) => boolean;
 
 /**
  * Builds the filter from `HttpGateway.InternalRESTAuth.IPNetworkWhitelist`: `null` → the private
@@ -24,6 +27,11 @@ export type SourceAddressFilter = (peerAddress: string) => boolean;
  * `X-Forwarded-For`: the endpoint vouches for passwords, and a header is anyone's to write.
  * Text that is not an IP address is refused. IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`) are
  * matched as the IPv4 address they carry (`net.BlockList` does this in both directions).
+ *
+ * A forwarded request is refused unless every address is allowed (`[]`): its TCP peer is the
+ * reverse proxy (loopback or a private network, allowed by default), so the allow-list would let
+ * any Internet client through a proxy that routes this path to the gateway. Synapse's password
+ * provider calls the endpoint directly, without those headers.
  *
  * Throws a `CORP_ERR_CONFIG_INVALID` error for an entry that is not a CIDR (the config loader has
  * already refused those; matrix-corporal panicked).
@@ -39,7 +47,8 @@ export function createSourceAddressFilter(config: InternalRestAuthConfig): Sourc
     }
     allowed.addSubnet(network.address, network.prefix, network.family);
   }
-  return (peerAddress) => {
+  return (peerAddress, forwarded) => {
+    if (forwarded && !allowAll) return false;
     const family = isIPv4(peerAddress) ? 'ipv4' : isIPv6(peerAddress) ? 'ipv6' : null;
     if (family === null) return false;
     return allowAll || allowed.check(peerAddress, family);

@@ -27,7 +27,7 @@ function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool
 
 /** The handler's two steps as the phase takes them. */
 async function ask(handler: InternalAuthHandler, peerAddress: string, body: Buffer, snapshot: PolicySnapshot | null): Promise<InternalAuthAnswer> {
-  const refusal = handler.refuse(peerAddress);
+  const refusal = handler.refuse(peerAddress, false);
   return refusal === null ? handler.check(body, snapshot) : { kind: 'error', answer: refusal };
 }
 
