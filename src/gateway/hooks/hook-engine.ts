@@ -33,8 +33,8 @@ export interface HookEngineDeps {
 
 /**
  * The event-hook engine of one gateway thread (matrix-corporal §7). Per snapshot it builds each
- * hook's matchers once (see `HookTables`); per request it matches hooks on method, decoded path
- * and user, runs before-hook chains and schedules after-hooks.
+ * hook's matchers once (see `HookTables`); per request it matches hooks on method, route path
+ * (decoded but for `%2F`) and user, runs before-hook chains and schedules after-hooks.
  *
  * Fast path: when no hook of the asked event types can match, {@link runBefore} returns
  * {@link CONTINUE} synchronously and {@link scheduleAfter} returns null (the response then streams

@@ -42,17 +42,20 @@ export function passesMethodRules(hook: CompiledHook, method: string): boolean {
   return allPass(hook.methodRules, method);
 }
 
-/** What `route` and `matrixUserID` rules test; `path` is read only when a route rule needs it. */
+/** What `route` and `matrixUserID` rules test; `routePath` is read only when a route rule needs it. */
 export interface MatchSubject {
-  /** The percent-decoded path without the query (matrix-corporal matches Go's `URL.Path`). */
-  readonly path: string;
+  /**
+   * The path without the query, percent-decoded except `%2F` (kept encoded, so it separates no
+   * segment, as in Synapse's routing). matrix-corporal matched the fully decoded `URL.Path`.
+   */
+  readonly routePath: string;
   /** The authenticated user, or null. */
   readonly userId: string | null;
 }
 
 /** Whether every `route` and every `matrixUserID` rule of the hook passes for `subject`. */
 export function passesRequestRules(hook: CompiledHook, subject: MatchSubject): boolean {
-  return (hook.routeRules.length === 0 || allPass(hook.routeRules, subject.path)) && allPass(hook.userRules, subject.userId);
+  return (hook.routeRules.length === 0 || allPass(hook.routeRules, subject.routePath)) && allPass(hook.userRules, subject.userId);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { PassModifiedResponseHook } from '../../policy/snapshot.js';
 import { unquote } from '../router/unquote.js';
+import { unquoteExceptSlash } from '../router/unquote-except-slash.js';
 
 /** What the pipeline knows about a request when hooks run. */
 export interface HookRequestInit {
@@ -50,6 +51,7 @@ export class HookRequest {
   readonly responseModifiers: PassModifiedResponseHook[] = [];
   private readonly readBody: (() => Promise<Buffer>) | null;
   private decodedPath: string | null = null;
+  private decodedRoutePath: string | null = null;
   private bodyBytes: Buffer | null = null;
   private bodyRead: Promise<Buffer> | null = null;
 
@@ -63,11 +65,19 @@ export class HookRequest {
   }
 
   /**
-   * The percent-decoded path without the query: what `route` rules and the payload's `path` see
-   * (matrix-corporal: Go's `URL.Path`). Decoded on first use, with Synapse's own decoding.
+   * The percent-decoded path without the query: the payload's `path` and the logs' (matrix-corporal:
+   * Go's `URL.Path`). Decoded on first use, with Synapse's own decoding.
    */
   get path(): string {
     return (this.decodedPath ??= unquote(this.rawPath));
+  }
+
+  /**
+   * What `route` rules test: the path decoded but for `%2F`, which stays encoded, so that it has
+   * the segments Synapse routes on (see {@link unquoteExceptSlash}). Decoded on first use.
+   */
+  get routePath(): string {
+    return (this.decodedRoutePath ??= unquoteExceptSlash(this.rawPath));
   }
 
   /** The raw request URI: undecoded path plus `?query` (the payload's `URI`). */

@@ -17,6 +17,9 @@ interface MatchCase {
 }
 
 const ROOM_INVITE = '/_matrix/client/r0/rooms/!a%3Aexample.com/invite';
+const SEND_PATH = '/_matrix/client/v3/rooms/!r%3Ax/send/m.room.message';
+/** A rule pinning the txn id to one segment, as policy authors write it. */
+const SEND_MESSAGE = '^/_matrix/client/(r0|v3)/rooms/[^/]+/send/m\\.room\\.message/[^/]+$';
 
 const CASES: MatchCase[] = [
   { name: 'no rules match everything', hook: {}, method: 'GET', rawPath: '/anything', userId: null, matches: true },
@@ -34,6 +37,11 @@ const CASES: MatchCase[] = [
   { name: 'inverted user rule, that user', hook: { matchRules: [{ type: 'matrixUserID', regex: '^@admin:', invert: true }] }, method: 'GET', rawPath: '/x', userId: '@admin:example.com', matches: false },
   { name: 'shorthands are honoured', hook: { routeMatchesRegex: '/ban$', methodMatchesRegex: 'POST' }, method: 'POST', rawPath: '/_matrix/client/r0/rooms/!r:x/ban', userId: null, matches: true },
   { name: 'shorthands are honoured (method)', hook: { routeMatchesRegex: '/ban$', methodMatchesRegex: 'POST' }, method: 'GET', rawPath: '/_matrix/client/r0/rooms/!r:x/ban', userId: null, matches: false },
+  { name: 'route rules: %2F in a parameter adds no segment (Synapse routes on the raw path)', hook: { matchRules: [{ type: 'route', regex: SEND_MESSAGE }] }, method: 'PUT', rawPath: `${SEND_PATH}/t%2F2`, userId: null, matches: true },
+  { name: 'route rules: lower-case %2f neither', hook: { matchRules: [{ type: 'route', regex: SEND_MESSAGE }] }, method: 'PUT', rawPath: `${SEND_PATH}/t%2f2`, userId: null, matches: true },
+  { name: 'route rules: %2F reads %2F', hook: { matchRules: [{ type: 'route', regex: '/send/m\\.room\\.message/t%2F2$' }] }, method: 'PUT', rawPath: `${SEND_PATH}/t%2f2`, userId: null, matches: true },
+  { name: 'route rules: other escapes decode (m%2Eroom%2Emessage)', hook: { matchRules: [{ type: 'route', regex: SEND_MESSAGE }] }, method: 'PUT', rawPath: '/_matrix/client/v3/rooms/!r%3Ax/send/m%2Eroom%2emessage/t1', userId: null, matches: true },
+  { name: 'route rules: a real slash is a segment', hook: { matchRules: [{ type: 'route', regex: SEND_MESSAGE }] }, method: 'PUT', rawPath: `${SEND_PATH}/t/2`, userId: null, matches: false },
   { name: 'RE2 semantics: (?i) and \\z', hook: { matchRules: [{ type: 'route', regex: '(?i)/CREATEROOM\\z' }] }, method: 'POST', rawPath: '/_matrix/client/v3/createRoom', userId: null, matches: true },
 ];
 
@@ -74,11 +82,11 @@ t.test('candidates: null when no hook can fire for the method; cached per list a
   t.equal(odd, null, 'unusual methods are filtered too (just not cached)');
 });
 
-t.test('the decoded path is computed only when a route rule needs it', async (t) => {
+t.test('the route path is computed only when a route rule needs it', async (t) => {
   const snapshot = snapshotWith([{ id: 'users-only', eventType: 'beforeAnyRequest', action: 'pass.unmodified', matrixUserIdMatchesRegex: '^@alice:' }]);
   const table = new HookTable(snapshot.hooks);
   let pathReads = 0;
-  const subject = { get path() { pathReads++; return '/x'; }, userId: '@alice:example.com' };
+  const subject = { get routePath() { pathReads++; return '/x'; }, userId: '@alice:example.com' };
   t.not(matchCandidates(table.candidates(CATCH_ALL_AUTHENTICATED.before, 'GET')!, subject), null);
   t.equal(pathReads, 0);
 });
