@@ -37,9 +37,18 @@ function compileRule(rule: SnapshotMatchRule): CompiledRule {
   return { regex: matchRuleRegExp(rule), invert: rule.invert };
 }
 
-/** Whether every `method` rule of the hook passes for `method` (as the client sent it). */
+/**
+ * Whether every `method` rule of the hook passes for `method` (as the client sent it). A `HEAD`
+ * request passes a rule that `HEAD` or `GET` passes: Synapse runs the GET handler for HEAD (and the
+ * router and the policy checks treat it as GET), so a `^GET$` rule must cover it, while a rule
+ * written for `^HEAD$` keeps working. matrix-corporal tested `HEAD` only.
+ */
 export function passesMethodRules(hook: CompiledHook, method: string): boolean {
-  return allPass(hook.methodRules, method);
+  if (method !== 'HEAD') return allPass(hook.methodRules, method);
+  for (const rule of hook.methodRules) {
+    if (!passes(rule, 'HEAD') && !passes(rule, 'GET')) return false;
+  }
+  return true;
 }
 
 /** What `route` and `matrixUserID` rules test; `routePath` is read only when a route rule needs it. */
@@ -66,8 +75,13 @@ export function passesRequestRules(hook: CompiledHook, subject: MatchSubject): b
  */
 function allPass(rules: readonly CompiledRule[], subject: string | null): boolean {
   for (const rule of rules) {
-    const matched = subject !== null && rule.regex.test(subject);
-    if (matched === rule.invert) return false;
+    if (!passes(rule, subject)) return false;
   }
   return true;
+}
+
+/** One rule: its regex matches `subject` (never a missing one), or, inverted, does not. */
+function passes(rule: CompiledRule, subject: string | null): boolean {
+  const matched = subject !== null && rule.regex.test(subject);
+  return matched !== rule.invert;
 }

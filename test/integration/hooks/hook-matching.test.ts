@@ -5,7 +5,7 @@ import { matrixCall } from '../../support/matrix-client.js';
 /**
  * Match rules against the forms Synapse executes, through Corporal's real gateway in front of a
  * real Synapse: a `route` rule sees the segments Synapse routes on (`%2F` inside a parameter adds
- * none).
+ * none), and a `^GET$` `method` rule covers HEAD (Synapse runs the GET handler for it).
  */
 
 const scenario = await startHookScenario();
@@ -39,4 +39,35 @@ t.test('route rules: %2F in a txn id does not get past a rule pinning it to one 
   t.equal(other.status, 200, `another event type passes: ${other.text}`);
   t.same(await roomBodies('m.hooktest'), ['not a message'], 'the control event is in the room');
   t.same(await roomBodies('m.room.message'), [], 'no rejected message reached the room');
+});
+
+t.test('method rules: HEAD is matched as GET too', async (t) => {
+  await scenario.setHooks([{
+    id: 'no-history', eventType: 'beforeAuthenticatedRequest', methodMatchesRegex: '^GET$',
+    routeMatchesRegex: '^/_matrix/client/(r0|v3)/rooms/[^/]+/messages$', action: 'reject', responseStatusCode: 451,
+    rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }, {
+    id: 'head-only', eventType: 'beforeAuthenticatedRequest', methodMatchesRegex: '^HEAD$',
+    routeMatchesRegex: '/joined_rooms$', action: 'reject', responseStatusCode: 452, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }]);
+  const messages = `${roomPath}/messages?dir=b&limit=5`;
+  const proxiedBefore = scenario.upstream.countOf(`${roomPath}/messages`);
+  t.equal((await scenario.viaGateway('bob', 'GET', messages)).status, 451, 'GET: rejected');
+  const head = await scenario.viaGateway('bob', 'HEAD', messages);
+  t.equal(head.status, 451, 'HEAD: rejected by the ^GET$ rule');
+  t.equal(head.text, '', 'without a body');
+  t.equal(scenario.upstream.countOf(`${roomPath}/messages`), proxiedBefore, 'neither reached Synapse');
+  t.equal((await scenario.viaGateway('bob', 'HEAD', '/_matrix/client/v3/joined_rooms')).status, 452, 'a ^HEAD$ rule still matches HEAD');
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/client/v3/joined_rooms')).status, 200, 'but not GET');
+});
+
+t.test('method rules: a consult hook for GET gets a HEAD request with its method as sent', async (t) => {
+  await scenario.setHooks([{
+    id: 'ask', eventType: 'beforeAuthenticatedRequest', methodMatchesRegex: '^GET$', routeMatchesRegex: '/joined_rooms$',
+    action: 'consult.RESTServiceURL', RESTServiceURL: scenario.serviceHook('ask-head', { action: 'pass.unmodified' }),
+  }]);
+  const from = scenario.service.requests.length;
+  t.equal((await scenario.viaGateway('bob', 'HEAD', '/_matrix/client/v3/joined_rooms')).status, 200);
+  const calls = scenario.service.requests.slice(from);
+  t.same(calls.map((call) => (call.json as { request: { method: string } }).request.method), ['HEAD'], 'consulted once, method HEAD');
 });

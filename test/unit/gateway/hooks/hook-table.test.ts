@@ -26,6 +26,12 @@ const CASES: MatchCase[] = [
   { name: 'method rule', hook: { matchRules: [{ type: 'method', regex: '^POST$' }] }, method: 'POST', rawPath: '/x', userId: null, matches: true },
   { name: 'method rule, other method', hook: { matchRules: [{ type: 'method', regex: '^POST$' }] }, method: 'PUT', rawPath: '/x', userId: null, matches: false },
   { name: 'inverted method rule', hook: { matchRules: [{ type: 'method', regex: '^GET$', invert: true }] }, method: 'PUT', rawPath: '/x', userId: null, matches: true },
+  { name: 'HEAD passes a ^GET$ rule (Synapse runs the GET handler)', hook: { matchRules: [{ type: 'method', regex: '^GET$' }] }, method: 'HEAD', rawPath: '/x', userId: null, matches: true },
+  { name: 'HEAD still passes a ^HEAD$ rule', hook: { matchRules: [{ type: 'method', regex: '^HEAD$' }] }, method: 'HEAD', rawPath: '/x', userId: null, matches: true },
+  { name: 'HEAD does not pass a ^POST$ rule', hook: { matchRules: [{ type: 'method', regex: '^POST$' }] }, method: 'HEAD', rawPath: '/x', userId: null, matches: false },
+  { name: 'HEAD passes an inverted ^GET$ rule (HEAD passes it)', hook: { matchRules: [{ type: 'method', regex: '^GET$', invert: true }] }, method: 'HEAD', rawPath: '/x', userId: null, matches: true },
+  { name: 'HEAD fails an inverted ^(GET|HEAD)$ rule', hook: { matchRules: [{ type: 'method', regex: '^(GET|HEAD)$', invert: true }] }, method: 'HEAD', rawPath: '/x', userId: null, matches: false },
+  { name: 'GET does not pass a ^HEAD$ rule', hook: { matchRules: [{ type: 'method', regex: '^HEAD$' }] }, method: 'GET', rawPath: '/x', userId: null, matches: false },
   { name: 'route rules see the decoded path', hook: { matchRules: [{ type: 'route', regex: '^/_matrix/client/r0/rooms/!a:example.com/invite$' }] }, method: 'POST', rawPath: ROOM_INVITE, userId: null, matches: true },
   { name: 'route rules are unanchored unless anchored', hook: { matchRules: [{ type: 'route', regex: '/invite' }] }, method: 'POST', rawPath: ROOM_INVITE, userId: null, matches: true },
   { name: 'route rule mismatch', hook: { matchRules: [{ type: 'route', regex: '/kick$' }] }, method: 'POST', rawPath: ROOM_INVITE, userId: null, matches: false },
@@ -78,6 +84,9 @@ t.test('candidates: null when no hook can fire for the method; cached per list a
   const first = table.candidates(CATCH_ALL_AUTHENTICATED.before, 'POST');
   t.not(first, null);
   t.equal(table.candidates(CATCH_ALL_AUTHENTICATED.before, 'POST'), first, 'the same list object: cached');
+  const getOnly = new HookTable(snapshotWith([{ id: 'get-only', eventType: 'beforeAnyRequest', action: 'pass.unmodified', methodMatchesRegex: '^GET$' }]).hooks);
+  t.not(getOnly.candidates(CATCH_ALL_AUTHENTICATED.before, 'HEAD'), null, 'a GET-only hook is a candidate for HEAD');
+  t.equal(getOnly.mayFire(CATCH_ALL_AUTHENTICATED.before, CATCH_ALL_AUTHENTICATED.after, 'HEAD'), true);
   const odd = table.candidates(CATCH_ALL_AUTHENTICATED.before, 'PROPFIND');
   t.equal(odd, null, 'unusual methods are filtered too (just not cached)');
 });
