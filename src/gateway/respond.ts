@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse, RecognizedString } from '@trufflesuite/uws-js-unofficial';
 import { matrixErrorJson } from '../common/matrix-errors.js';
+import { isBodyless, mayAnnounceLength } from './bodyless.js';
 import { formatPeerAddress } from './peer-address.js';
 
 /** A response header as written to the client. */
@@ -176,6 +177,11 @@ export class ClientExchange {
    * (used while draining). The connection is also closed when the request body has not been fully
    * received: draining an unwanted upload to keep the connection would cost more than a reconnect.
    * No-op when the exchange is no longer open or a streamed response already started.
+   *
+   * A response that has no body ({@link isBodyless}: HEAD, 1xx, 204, 304) is sent without `body`:
+   * with a `Content-Length` of the body's length where one is allowed ({@link mayAnnounceLength}),
+   * none on 1xx and 204. Such a response asks the client to close with `Connection: close` instead
+   * (uWS would add a `Content-Length` to close it itself; it drains an unread request body).
    */
   send(status: number, headers: readonly HeaderPair[], body: RecognizedString, closeConnection = false): void {
     if (!this.isOpen || this.framing !== Framing.None) return;
@@ -186,8 +192,9 @@ export class ClientExchange {
       this.releaseRequest();
       this.res.writeStatus(statusLine(status));
       for (const [name, value] of headers) this.res.writeHeader(name, value);
-      if (this.headRequest) {
-        this.res.writeHeader('Content-Length', String(length));
+      if (isBodyless(this.headRequest, status)) {
+        if (mayAnnounceLength(status)) this.res.writeHeader('Content-Length', String(length));
+        if (close) this.res.writeHeader('Connection', 'close');
         this.res.endWithoutBody();
       } else {
         this.res.end(body, close);
@@ -224,8 +231,9 @@ export class ClientExchange {
   }
 
   /**
-   * Sends a response without a body (HEAD, 204, 304). `contentLength`, when given, is written as
-   * the `Content-Length` header (the length the body would have had): uWS' own
+   * Sends a response without a body (HEAD, 1xx, 204, 304: {@link isBodyless}). `contentLength`,
+   * when given and allowed for `status` ({@link mayAnnounceLength}: never on 1xx and 204), is
+   * written as the `Content-Length` header (the length the body would have had): uWS' own
    * `endWithoutBody(length)` would wait for that many body bytes and break the keep-alive connection.
    */
   sendWithoutBody(status: number, headers: FlatHeaders, contentLength: RecognizedString | null): void {
@@ -235,7 +243,7 @@ export class ClientExchange {
       this.releaseRequest();
       this.res.writeStatus(statusLine(status));
       writeFlatHeaders(this.res, headers);
-      if (contentLength !== null) this.res.writeHeader('Content-Length', contentLength);
+      if (contentLength !== null && mayAnnounceLength(status)) this.res.writeHeader('Content-Length', contentLength);
       // Called without arguments on purpose: any first argument (even undefined) makes uWS write
       // its own Content-Length. uWS drains a still-incoming request body before the next request.
       this.res.endWithoutBody();

@@ -55,7 +55,7 @@ export function validateHooks(hooks: unknown, findings: PolicyFindings): void {
  * action's required fields (reject: `rejectionErrorCode` + `rejectionErrorMessage`; respond:
  * `responseStatusCode` and a string payload unless it is JSON-serialised; pass.modifiedRequest:
  * `injectJSONIntoRequest`; pass.modifiedResponse: `injectJSONIntoResponse`; consult: an http(s)
- * `RESTServiceURL`), status codes 100–599, header names and values, and nested hooks, recursively.
+ * `RESTServiceURL`), status codes 200–599 (no 1xx: a hook's answer is the final response), header names and values, and nested hooks, recursively.
  */
 export function validateHookBody(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
   const label = typeof hook['id'] === 'string' && hook['id'] !== '' ? `#${hook['id']}` : `at ${pointer}`;
@@ -130,7 +130,9 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
     findings.errors.push({ pointer: childPointer(pointer, field), message });
   };
   const status = hook['responseStatusCode'];
-  if (typeof status === 'number' && Number.isInteger(status) && (status < 100 || status > 599)) error('responseStatusCode', 'must be an HTTP status code from 100 to 599');
+  if (typeof status === 'number' && Number.isInteger(status) && (status < 200 || status > 599)) {
+    error('responseStatusCode', 'must be an HTTP status code from 200 to 599 (a hook answers with a final response; 1xx are interim)');
+  }
   const url = hook['RESTServiceURL'];
   if (typeof url === 'string' && !isHttpUrl(url)) error('RESTServiceURL', 'must be an http(s) URL');
   const method = hook['RESTServiceRequestMethod'];

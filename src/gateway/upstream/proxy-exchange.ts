@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../../common/logger.js';
 import { CorporalError } from '../../common/errors.js';
+import { isBodyless } from '../bodyless.js';
 import type { RequestContext } from '../request-context.js';
 import type { UpstreamPools } from './pools.js';
 import { buildUpstreamRequestHeaders } from './request-headers.js';
@@ -165,10 +166,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     const exchange = ctx.exchange;
     const head = filterResponseHeaders(rawHeaders);
-    if (ctx.method === 'HEAD' || statusCode === 204 || statusCode === 304) {
+    if (isBodyless(exchange.headRequest, statusCode)) {
       this.state = State.Done;
       this.clearWatchdog();
-      exchange.sendWithoutBody(statusCode, head.headers, statusCode === 204 ? null : head.contentLength);
+      exchange.sendWithoutBody(statusCode, head.headers, head.contentLength);
       return;
     }
     this.state = State.Streaming;
@@ -282,11 +283,14 @@ function watchdogFired(exchange: ProxyExchange): void {
   exchange.watchdogExpired();
 }
 
-/** Writes a buffered upstream response (possibly changed by an after-hook) to the client. */
+/**
+ * Writes a buffered upstream response (possibly changed or replaced by an after-hook) to the
+ * client, without its body when it has none ({@link isBodyless}: HEAD, 1xx, 204, 304).
+ */
 export function sendBufferedResponse(ctx: RequestContext, response: BufferedResponse): void {
   const head = filterResponseHeaders(response.rawHeaders);
-  if (ctx.method === 'HEAD' || response.status === 204 || response.status === 304) {
-    ctx.exchange.sendWithoutBody(response.status, head.headers, response.status === 204 ? null : head.contentLength);
+  if (isBodyless(ctx.exchange.headRequest, response.status)) {
+    ctx.exchange.sendWithoutBody(response.status, head.headers, head.contentLength);
   } else {
     ctx.exchange.sendUpstream(response.status, head.headers, response.body);
   }

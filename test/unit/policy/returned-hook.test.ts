@@ -55,6 +55,13 @@ t.test('a returned hook that cannot run is refused with every reason', async (t)
   t.same(compileReturnedHook([1], 'ask'), { ok: false, errors: [{ pointer: '', message: 'the REST service did not return a JSON object' }] });
 });
 
+t.test('a returned hook answering with an interim (1xx) status is refused', async (t) => {
+  const status = { pointer: '/responseStatusCode', message: 'must be an HTTP status code from 200 to 599 (a hook answers with a final response; 1xx are interim)' };
+  t.same(compileReturnedHook({ action: 'respond', responseStatusCode: 100, responsePayload: { a: 1 } }, 'ask'), { ok: false, errors: [status] });
+  t.same(compileReturnedHook({ action: 'reject', responseStatusCode: 101, rejectionErrorCode: 'M_X', rejectionErrorMessage: 'x' }, 'ask'), { ok: false, errors: [status] });
+  t.match(compileReturnedHook({ action: 'respond', responseStatusCode: 204, responsePayload: { a: 1 } }, 'ask'), { ok: true }, '204 is a final status');
+});
+
 t.test('a returned consult hook may chain, with its own contingency', async (t) => {
   const result = compileReturnedHook({
     action: 'consult.RESTServiceURL', RESTServiceURL: 'http://next.example/', RESTServiceAsync: true,
