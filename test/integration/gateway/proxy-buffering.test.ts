@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { request } from 'undici';
 import { parseConfigObject } from '../../../src/common/config/index.js';
 import { createSilentLogger } from '../../../src/common/logger.js';
@@ -10,6 +10,7 @@ import { ClientExchange, type ExchangeListener } from '../../../src/gateway/resp
 import { UpstreamPools } from '../../../src/gateway/upstream/pools.js';
 import { ProxyExchange, sendBufferedResponse, type ProxySettings } from '../../../src/gateway/upstream/proxy-exchange.js';
 import { loadUws } from '../../../src/gateway/uws.js';
+import { listenOnLoopback } from '../../support/uws-listen.js';
 import { startHttpUpstream } from './fixtures/http-upstream.js';
 
 /**
@@ -87,14 +88,9 @@ const app: TemplatedApp = uws.App().any('/*', (res, req) => {
     proxy();
   }
 });
-const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-  app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('cannot listen'))));
-});
-const base = `http://127.0.0.1:${uws.us_socket_local_port(listenSocket as never)}`;
-t.teardown(() => {
-  uws.us_listen_socket_close(listenSocket);
-  (app as TemplatedApp & { close(): void }).close();
-});
+const listening = await listenOnLoopback(uws, app);
+const base = `http://127.0.0.1:${listening.port}`;
+t.teardown(listening.close);
 
 t.test('a phase can read the body and send a different one upstream', async (t) => {
   const response = await request(`${base}/echo`, { method: 'POST', body: 'hello world', headers: { 'x-mode': 'rewrite-request' } });

@@ -1,10 +1,11 @@
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import type { TemplatedApp, us_listen_socket } from '@trufflesuite/uws-js-unofficial';
+import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { hasErrorCode } from '../../../src/common/errors.js';
 import { loadUws } from '../../../src/gateway/uws.js';
+import { listenOnLoopback } from '../../support/uws-listen.js';
 import { ClientExchange, type ExchangeListener } from '../../../src/gateway/respond.js';
 import { HeaderCollector, RequestContext } from '../../../src/gateway/request-context.js';
 import { BODY_TOO_LARGE, CLIENT_ABORTED, readBody } from '../../../src/gateway/body.js';
@@ -46,14 +47,8 @@ const app: TemplatedApp = uws.App().any('/*', (res, req) => {
   if (delay > 0) setTimeout(read, delay);
   else read();
 });
-const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-  app.listen('127.0.0.1', 0, (socket) => (socket ? resolve(socket) : reject(new Error('cannot listen'))));
-});
-const port = uws.us_socket_local_port(listenSocket as never);
-t.teardown(() => {
-  uws.us_listen_socket_close(listenSocket);
-  (app as TemplatedApp & { close(): void }).close();
-});
+const { port, close } = await listenOnLoopback(uws, app);
+t.teardown(close);
 
 /** Sends `head` then `body` chunks on a new connection; resolves with everything received until the server closes or `idleMs` passes. */
 function exchange(head: string, body: Buffer[] = [], idleMs = 500): Promise<{ text: string; closed: boolean }> {
