@@ -30,8 +30,8 @@ export interface FirewallScenario {
   users: Readonly<Record<ScenarioUser, MatrixSession>>;
   rooms: Readonly<Record<ScenarioRoom, string>>;
   aliases: Readonly<{ open: string; free: string }>;
-  /** Compiles and relays the scenario policy with these flags and user fields (a new generation). */
-  setPolicy(flags?: Partial<PolicyFlags>, userFields?: Partial<Record<ScenarioUser, Record<string, unknown>>>): Promise<void>;
+  /** Compiles and relays the scenario policy with these flags, user fields and further managed rooms (a new generation). */
+  setPolicy(flags?: Partial<PolicyFlags>, userFields?: Partial<Record<ScenarioUser, Record<string, unknown>>>, moreManagedRoomIds?: readonly string[]): Promise<void>;
   /** A request through the gateway as `user` (no token when null). */
   viaGateway(user: ScenarioUser | null, method: string, path: string, body?: unknown, rawBody?: string): Promise<MatrixResponse>;
   /** A state event's content read at Synapse (admin API); null when there is none. */
@@ -91,14 +91,14 @@ async function populate(hs: SynapseHandle, gateway: GatewayHandle): Promise<Fire
     users,
     rooms,
     aliases: { open: `#open:${hs.serverName}`, free: `#free:${hs.serverName}` },
-    async setPolicy(flags = {}, userFields = {}) {
+    async setPolicy(flags = {}, userFields = {}, moreManagedRoomIds = []) {
       const managedUser = (name: ScenarioUser, authType: string, joinedRooms: unknown[]) => ({
         id: users[name].userId, active: true, authType, authCredential: `${name}-pw`, joinedRooms, ...userFields[name],
       });
       const document = {
         schemaVersion: 2,
         flags,
-        managedRoomIds: [rooms.managed, rooms.open, rooms.knockable],
+        managedRoomIds: [rooms.managed, rooms.open, rooms.knockable, ...moreManagedRoomIds],
         users: [
           managedUser('alice', 'plain', [{ roomId: rooms.managed, powerLevel: 50 }]),
           managedUser('pat', 'passthrough', [{ roomId: rooms.managed, powerLevel: 0 }]),

@@ -63,6 +63,13 @@ export const DECISIONS = Object.freeze({
   reservedUserId: deny('Denied by policy (this user id is managed by the policy)'),
   /** Corporal (matrix-corporal's login answer): an inactive managed user minting a login token. */
   deactivatedInPolicy: deny('Deactivated in policy', ErrCode.UserDeactivated),
+  /**
+   * Corporal: removing, banning or demoting the corporal user in a managed room; the reconciler
+   * acts there as that user, so it would lose the power to enforce the policy.
+   */
+  corporalUserProtected: deny("Denied by policy (the corporal user cannot be removed from or demoted in a managed room)"),
+  /** Corporal: a power-levels change in a managed room whose current levels could not be read to check it (fail closed). */
+  powerLevelsUnreadable: deny("Denied by policy (the room's power levels could not be read to check the change)"),
   /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */
   delayedInManagedRoom: deny('Denied by policy (delayed membership and power-level changes in managed rooms are not allowed)'),
   /** Corporal: a managed user changing 3PIDs while `forbid3pidChanges` is on. */

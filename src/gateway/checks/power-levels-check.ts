@@ -31,17 +31,17 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
 
 /**
  * `room.state.power_levels` (Corporal): in a managed room, nobody but the corporal user may move a
- * managed user's effective level (`users[u] ?? users_default`) away from the policy's. Only users
- * whose levels the reconciler enforces count (see `ManagedLevelsIndex`), and v12+ creators (whose
- * power is unlimited and who are never listed) are skipped.
+ * managed user's effective level (`users[u] ?? users_default`) away from the policy's, nor lower
+ * the corporal user's own. Only users whose levels the reconciler enforces count (see
+ * `ManagedLevelsIndex`), and v12+ creators (whose power is unlimited and who are never listed) are
+ * skipped.
  *
- * Decided in two steps so the common case needs no I/O: if the proposed content gives every such
- * user their policy level, allow. Otherwise read the current event (requester's token): a user
+ * Decided in two steps: the proposed content against the policy, then the room's current event
+ * (read with the requester's token; without a reader the policy alone decides). A managed user
  * whose level the request does not change is not moved (a room that has drifted is the
  * reconciler's to fix, and must not block unrelated edits such as `events`); any user whose level
- * changes to something other than the policy's is. If the current event cannot be read, compare
- * with the policy alone (fail closed: Synapse also refuses the change from someone who cannot read
- * the room's state).
+ * changes to something other than the policy's is. If the current event cannot be read, the change
+ * is refused (fail closed: Synapse also refuses it from someone who cannot read the room's state).
  *
  * Only the empty state key is policed: `m.room.power_levels` under another state key is inert to
  * Synapse's authorisation.
@@ -49,22 +49,25 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
 export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (input, userId) => {
   const roomId = input.route.params['roomId'] ?? '';
   if (userId === input.corporalUserId || input.route.params['stateKey'] !== '') return ALLOW;
+  if (!input.snapshot.managedRoomIds.has(roomId)) return ALLOW;
   if (delaysChangeInManagedRoom(input, userId, roomId)) return DECISIONS.delayedInManagedRoom;
-  const required = input.levels.levelsIn(roomId);
-  if (required.size === 0) return ALLOW;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
   const users = ownField(body, 'users');
   const usersDefault = ownField(body, 'users_default');
-  let moved: string[] | null = null;
-  for (const [memberId, level] of required) {
-    if (effectiveLevel(users, usersDefault, memberId) !== level) (moved ??= []).push(memberId);
+  const moved: string[] = [];
+  for (const [memberId, level] of input.levels.levelsIn(roomId)) {
+    if (effectiveLevel(users, usersDefault, memberId) !== level) moved.push(memberId);
   }
-  if (moved === null) return ALLOW;
-  if (input.currentPowerLevels === undefined) return DECISIONS.powerLevels;
+  if (input.currentPowerLevels === undefined) return moved.length === 0 ? ALLOW : DECISIONS.powerLevels;
   return compareWithCurrent(input, roomId, moved, users, usersDefault);
 });
 
+/**
+ * The second step, on the room's current event: managed users' levels (see above), and the
+ * corporal user's, which nobody else may lower in a managed room (the reconciler kicks and sets
+ * levels there as that user). Unreadable → refused (fail closed).
+ */
 async function compareWithCurrent(
   input: CheckInput,
   roomId: string,
@@ -78,7 +81,11 @@ async function compareWithCurrent(
   } catch {
     current = null;
   }
-  if (current === null) return DECISIONS.powerLevels;
+  if (current === null) return moved.length === 0 ? DECISIONS.powerLevelsUnreadable : DECISIONS.powerLevels;
+  const corporal = input.corporalUserId;
+  if (!current.creators.has(corporal) && effectiveLevel(users, usersDefault, corporal) < currentLevel(current, corporal)) {
+    return DECISIONS.corporalUserProtected;
+  }
   for (const memberId of moved) {
     if (current.creators.has(memberId)) continue;
     if (effectiveLevel(users, usersDefault, memberId) !== currentLevel(current, memberId)) return DECISIONS.powerLevels;

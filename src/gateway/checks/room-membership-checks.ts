@@ -34,10 +34,16 @@ export function entryDecision(input: CheckInput, userId: string, roomId: string)
   return DECISIONS.roomNotInPolicy;
 }
 
-/** Corporal: removing `targetId` from `roomId` when the policy requires them there, by anyone but the corporal user. */
+/**
+ * Corporal: removing `targetId` from `roomId` when the policy requires them there, by anyone but
+ * the corporal user. The corporal user itself cannot be removed (kicked, banned) from a managed
+ * room either: the reconciler acts there as that user (a v12 room's creator, whose power is
+ * unlimited, could otherwise throw it out and take the room out of the policy's reach).
+ */
 function removalDecision(input: CheckInput, userId: string, targetId: string, roomId: string): Decision {
-  if (userId === input.corporalUserId || !isRequiredMember(input.snapshot, targetId, roomId)) return ALLOW;
-  return DECISIONS.requiredMember;
+  if (userId === input.corporalUserId) return ALLOW;
+  if (targetId === input.corporalUserId && input.snapshot.managedRoomIds.has(roomId)) return DECISIONS.corporalUserProtected;
+  return isRequiredMember(input.snapshot, targetId, roomId) ? DECISIONS.requiredMember : ALLOW;
 }
 
 /** `room.leave` (matrix-corporal route 1). */

@@ -167,3 +167,37 @@ t.test('MSC4140 delayed membership and power-level events in managed rooms are r
   t.same(await scheduledByBob(), ['free m.room.member', 'managed m.room.topic'], 'Synapse holds only the allowed delayed events');
   t.equal((await s.stateOf(rooms.managed, 'm.room.member', users.bob.userId))?.['membership'], 'join');
 });
+
+t.test("the corporal user cannot be thrown out of, or demoted in, a managed room, even by a v12 room's creator", async (t) => {
+  const PROTECTED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (the corporal user cannot be removed from or demoted in a managed room)' };
+  // bob creates a room (v12: his power is unlimited) and gives the corporal user 100; the room is then put under management.
+  const created = await matrixCall<{ room_id: string }>(s.hs.baseUrl, 'POST', '/_matrix/client/v3/createRoom', {
+    token: users.bob.accessToken,
+    body: { preset: 'public_chat', room_version: '12', power_level_content_override: { users: { [users.corporal.userId]: 100 } } },
+  });
+  const room = created.room_id;
+  await matrixCall(s.hs.baseUrl, 'POST', `/_matrix/client/v3/join/${encodeURIComponent(room)}`, { token: users.corporal.accessToken, body: {} });
+  await s.setPolicy({}, {}, [room]);
+  const corporalMembership = async () => (await s.stateOf(room, 'm.room.member', users.corporal.userId))?.['membership'];
+  const corporalLevel = async () => ((await s.stateOf(room, 'm.room.power_levels'))?.['users'] as Record<string, number>)[users.corporal.userId];
+
+  const encodedRoom = encodeURIComponent(room);
+  for (const [method, path, body] of [
+    ['POST', `/_matrix/client/v3/rooms/${encodedRoom}/kick`, { user_id: users.corporal.userId }],
+    ['POST', `/_matrix/client/r0/rooms/${encodedRoom}/ban`, { user_id: users.corporal.userId }],
+    ['PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.member/${encodeURIComponent(users.corporal.userId)}`, { membership: 'leave' }],
+  ] as const) {
+    const answer = await s.viaGateway('bob', method, path, body);
+    t.same([answer.status, answer.json], [403, PROTECTED], `${method} ${path}`);
+  }
+  const demote = await s.viaGateway('bob', 'PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`, { users: { [users.corporal.userId]: 0 } });
+  t.same([demote.status, demote.json], [403, PROTECTED], 'demotion');
+  t.same([await corporalMembership(), await corporalLevel()], ['join', 100], 'Synapse: still joined at 100');
+  const topicLevels = await s.viaGateway('bob', 'PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`, { users: { [users.corporal.userId]: 100 }, events: { 'm.room.topic': 0 } });
+  t.equal(topicLevels.status, 200, `other power-level edits pass: ${topicLevels.text}`);
+
+  // Premise: Synapse itself lets the creator demote the corporal user.
+  await matrixCall(s.hs.baseUrl, 'PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`, { token: users.bob.accessToken, body: { users: { [users.corporal.userId]: 0 } } });
+  t.equal(await corporalLevel(), 0, 'straight at Synapse the creator could');
+  await s.setPolicy();
+});
