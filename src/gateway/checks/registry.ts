@@ -4,7 +4,7 @@ import { authenticatedCheck } from './check-input.js';
 import { ALLOW } from './decision.js';
 import { accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
 import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
-import { roomCreate, roomStateEncryption, roomUpgrade } from './room-creation-checks.js';
+import { roomCreate, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
 import {
   roomJoin, roomJoinOrKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
 } from './room-membership-checks.js';
@@ -42,6 +42,7 @@ export const POLICY_CHECKS: ReadonlyMap<RouteId, PolicyCheck> = new Map<RouteId,
   ['room.knock', roomJoinOrKnockByIdOrAlias],
   ['room.state.power_levels', roomStatePowerLevels],
   ['room.upgrade', roomUpgrade],
+  ['room.state.tombstone', roomStateTombstone],
   ['register', register],
   ['login.get_token', loginGetToken],
   ['account.3pid.add', accountThreepid],

@@ -90,6 +90,15 @@ export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input
 });
 
 /**
+ * `room.state.tombstone` (Corporal): a tombstone marks a room as replaced by another, which clients
+ * then offer to move to: an upgrade by hand. In a managed room only the corporal user may send one
+ * (any state key, like `room.upgrade`, whose replacement room would be unmanaged).
+ */
+export const roomStateTombstone: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+  userId !== input.corporalUserId && input.snapshot.managedRoomIds.has(input.route.params['roomId'] ?? '') ? DECISIONS.managedRoomUpgrade : ALLOW,
+);
+
+/**
  * `room.upgrade` (Corporal): upgrading a managed room would move its members into a replacement
  * room the policy does not manage, so only the corporal user may. Upgrading any other room creates
  * a room, so it also needs the right to create rooms and, when an encryption flag restricts the

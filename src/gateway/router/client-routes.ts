@@ -33,6 +33,8 @@ function stateWriteId(params: Readonly<Record<string, string>>): RouteId {
       return 'room.state.encryption';
     case 'm.room.power_levels':
       return 'room.state.power_levels';
+    case 'm.room.tombstone':
+      return 'room.state.tombstone';
     default:
       return 'room.state.other';
   }

@@ -25,6 +25,7 @@ export const ROUTE_ID_DOCS = [
   ['room.state.member', 'PUT …/rooms/{roomId}/state/m.room.member[/{stateKey}]: a full membership API (stateKey = target).'],
   ['room.state.encryption', 'PUT …/rooms/{roomId}/state/m.room.encryption[/{stateKey}], any state key.'],
   ['room.state.power_levels', 'PUT …/rooms/{roomId}/state/m.room.power_levels[/{stateKey}], any state key.'],
+  ['room.state.tombstone', 'PUT …/rooms/{roomId}/state/m.room.tombstone[/{stateKey}], any state key: marks the room replaced.'],
   ['room.state.other', 'PUT …/rooms/{roomId}/state/{eventType}[/{stateKey}] for every other (decoded) event type.'],
   ['room.state.get', 'GET …/rooms/{roomId}/state[/{eventType}[/{stateKey}]] (read).'],
   ['room.send', 'PUT …/rooms/{roomId}/send/{eventType}/{txnId} or POST …/send/{eventType} (no txnId).'],

@@ -157,6 +157,15 @@ t.test('upgrades', async (t) => {
   t.equal(await roomCount(), count + 4, 'the refused upgrades created no room');
 });
 
+t.test('a tombstone (an upgrade by hand) in a managed room: only the corporal user', async (t) => {
+  const tombstone = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: rooms.managed, eventType: 'm.room.tombstone' } });
+  await allDenied(t, 'bob', tombstone, { replacement_room: rooms.free, body: 'moved' }, UPGRADE);
+  t.equal(await s.stateOf(rooms.managed, 'm.room.tombstone'), null, 'no tombstone in the managed room');
+  const own = (await ok(t, 'bob', 'POST', '/_matrix/client/v3/createRoom', {}))['room_id'] as string;
+  await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(own)}/state/m.room.tombstone`, { replacement_room: rooms.free, body: 'moved' });
+  t.same(await s.stateOf(own, 'm.room.tombstone'), { replacement_room: rooms.free, body: 'moved' }, 'unmanaged rooms are not restricted');
+});
+
 t.test('sending is policy-checked only for the token', async (t) => {
   const sent = await ok(t, 'alice', 'PUT', `/_matrix/client/r0/rooms/${encodeURIComponent(rooms.managed)}/send/m.room.message/t-send-1`, { msgtype: 'm.text', body: 'hi' });
   t.type(sent['event_id'], 'string');

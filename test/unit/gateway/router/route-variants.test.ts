@@ -87,7 +87,7 @@ const BASES: readonly Base[] = [
     values: { ...type('m.room.member'), stateKey: [['%40bob%3As', '@bob:s'], ['@bob:s', '@bob:s']] },
     otherMethods: STATE_READ,
   },
-  ...(['m.room.member', 'm.room.encryption', 'm.room.power_levels', 'm.room.name'] as const).flatMap((eventType): Base[] => {
+  ...(['m.room.member', 'm.room.encryption', 'm.room.power_levels', 'm.room.tombstone', 'm.room.name'] as const).flatMap((eventType): Base[] => {
     const id: RouteId =
       eventType === 'm.room.member'
         ? 'room.state.member'
@@ -95,7 +95,9 @@ const BASES: readonly Base[] = [
           ? 'room.state.encryption'
           : eventType === 'm.room.power_levels'
             ? 'room.state.power_levels'
-            : 'room.state.other';
+            : eventType === 'm.room.tombstone'
+              ? 'room.state.tombstone'
+              : 'room.state.other';
     return [
       {
         id,
