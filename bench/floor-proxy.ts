@@ -5,16 +5,19 @@
  * worker thread per gateway thread, SO_REUSEPORT), and no feature at all: no routing, identity,
  * policy, hooks, header filtering, timeouts or access log.
  *
- * Two upstream clients (first argument):
+ * Three upstream clients (first argument):
  * - `undici`: an undici `Pool` per thread with the dispatch-controller API, as Corporal's proxy
  *   uses it — the floor of Corporal's own stack;
  * - `socket`: bare keep-alive `net.Socket`s and a naive response framing (Content-Length only, one
- *   chunk) — the floor of any Node.js client; unsafe for anything but the fake homeserver's answers.
+ *   chunk) — the floor of any Node.js client; unsafe for anything but the fake homeserver's answers;
+ * - `llhttp`: the same sockets with strict response framing by Node's own C++ llhttp parser (the
+ *   one node:http uses) — what a hand-written client that keeps strict framing would cost.
  *
  * Answers `GET` only (the cached-get scenario). Usage (forked by bench/support/processes.ts):
- * `floor-proxy.js <undici|socket> <upstream port> <threads>`; reports `{ port }` over IPC once
+ * `floor-proxy.js <undici|socket|llhttp> <upstream port> <threads>`; reports `{ port }` over IPC once
  * every thread listens, and exits when the parent disconnects.
  */
+import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { HttpRequest, HttpResponse } from '@trufflesuite/uws-js-unofficial';
@@ -22,7 +25,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { loadUws } from '../src/gateway/uws.js';
 import { freePort } from './support/free-port.js';
 
-type Mode = 'undici' | 'socket';
+type Mode = 'undici' | 'socket' | 'llhttp';
 
 interface ThreadData {
   mode: Mode;
@@ -53,43 +56,96 @@ function undiciForward(upstreamPort: number): Forward {
   };
 }
 
-function socketForward(upstreamPort: number): Forward {
+/** Reads the responses of one upstream connection: fed every chunk read, calls `done` per complete response. */
+type ResponseReader = (data: Buffer) => void;
+/** Makes the reader of a new connection; `done(status, body)` gets each response, in order. */
+type Framing = (done: (status: number, body: Buffer) => void) => ResponseReader;
+
+/** Assumes each read is one whole response (true of the fake homeserver's small answers over loopback). */
+const naiveFraming: Framing = (done) => (data) => {
+  const headEnd = data.indexOf('\r\n\r\n');
+  done(Number(data.toString('latin1', 9, 12)), data.subarray(headEnd + 4));
+};
+
+/** Node's built-in llhttp parser (`_http_common`, as node:http's client uses it): strict framing in C++. */
+interface NodeHttpParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
+  execute(data: Buffer): number | Error;
+  [callback: number]: unknown;
+}
+interface NodeHttpParserClass {
+  new (): NodeHttpParser;
+  RESPONSE: number;
+  kOnHeadersComplete: number;
+  kOnBody: number;
+  kOnMessageComplete: number;
+}
+const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: NodeHttpParserClass };
+
+const llhttpFraming: Framing = (done) => {
+  const parser = new HTTPParser();
+  parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
+  let status = 0;
+  let chunks: Buffer[] = [];
+  parser[HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, _headers: string[], _method: unknown, _url: unknown, statusCode: number) => {
+    status = statusCode;
+    return 0;
+  };
+  parser[HTTPParser.kOnBody] = (chunk: Buffer) => {
+    chunks.push(chunk);
+  };
+  parser[HTTPParser.kOnMessageComplete] = () => {
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    chunks = [];
+    done(status, body);
+  };
+  return (data) => {
+    if (parser.execute(data) instanceof Error) done(502, Buffer.alloc(0));
+  };
+};
+
+/** Bare keep-alive `net.Socket`s, one request at a time each, responses read with `framing`. */
+function socketForward(upstreamPort: number, framing: Framing): Forward {
   const idle: Socket[] = [];
-  const waiting = new WeakMap<Socket, (response: Buffer) => void>();
+  const waiting = new WeakMap<Socket, (status: number, body: Buffer) => void>();
   const open = (): Socket => {
     const socket = connect(upstreamPort, '127.0.0.1');
     socket.setNoDelay(true);
-    socket.on('data', (response: Buffer) => {
+    const read = framing((status, body) => {
       const deliver = waiting.get(socket);
       waiting.delete(socket);
       idle.push(socket);
-      deliver?.(response);
+      deliver?.(status, body);
     });
+    socket.on('data', read);
     socket.on('error', () => {}); // 'close' follows
     socket.on('close', () => {
       const at = idle.indexOf(socket);
       if (at !== -1) idle.splice(at, 1);
       const deliver = waiting.get(socket);
       waiting.delete(socket);
-      deliver?.(Buffer.from('HTTP/1.1 502 Bad Gateway\r\n\r\n', 'latin1'));
+      deliver?.(502, Buffer.alloc(0));
     });
     return socket;
   };
   return (path, headers, answer) => {
     const socket = idle.pop() ?? open();
-    waiting.set(socket, (response) => {
-      const headEnd = response.indexOf('\r\n\r\n');
-      answer(Number(response.toString('latin1', 9, 12)), response.subarray(headEnd + 4));
-    });
+    waiting.set(socket, answer);
     let head = `GET ${path} HTTP/1.1\r\n`;
     for (let i = 0; i + 1 < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     socket.write(`${head}\r\n`, 'latin1');
   };
 }
 
+const FORWARDS: Record<Mode, (upstreamPort: number) => Forward> = {
+  undici: undiciForward,
+  socket: (upstreamPort) => socketForward(upstreamPort, naiveFraming),
+  llhttp: (upstreamPort) => socketForward(upstreamPort, llhttpFraming),
+};
+
 function serveThread({ mode, upstreamPort, port }: ThreadData): void {
   const { uws } = loadUws(false);
-  const forward = mode === 'undici' ? undiciForward(upstreamPort) : socketForward(upstreamPort);
+  const forward = FORWARDS[mode](upstreamPort);
   uws.App().any('/*', (res: HttpResponse, req: HttpRequest) => {
     const query = req.getQuery();
     const path = query ? `${req.getUrl()}?${query}` : req.getUrl();
@@ -110,8 +166,8 @@ function serveThread({ mode, upstreamPort, port }: ThreadData): void {
 
 async function main(): Promise<void> {
   const [mode, upstreamPort, threads] = [process.argv[2] as Mode, Number(process.argv[3]), Number(process.argv[4])];
-  if ((mode !== 'undici' && mode !== 'socket') || !(upstreamPort > 0) || !(threads > 0)) {
-    throw new Error('usage: floor-proxy.js <undici|socket> <upstream port> <threads>');
+  if (!Object.hasOwn(FORWARDS, mode) || !(upstreamPort > 0) || !(threads > 0)) {
+    throw new Error('usage: floor-proxy.js <undici|socket|llhttp> <upstream port> <threads>');
   }
   const port = await freePort();
   const listening = Array.from({ length: threads }, () => new Promise<void>((resolve, reject) => {

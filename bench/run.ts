@@ -27,8 +27,8 @@ import { request } from 'undici';
 import { SCENARIOS } from './scenarios/index.js';
 import type { BenchSettings, Measurement, Scenario, Target } from './scenarios/scenario.js';
 import { startCorporal, startFakeHomeserver, type BenchProcess, type CorporalOptions } from './support/processes.js';
-import { RssSampler, rssMiB } from './support/rss.js';
-import { combineRounds } from './support/rounds.js';
+import { ProcessSampler, rssMiB, type ProcessUsage } from './support/process-sampler.js';
+import { combineRounds, median } from './support/rounds.js';
 
 interface Args {
   scenarios: Scenario[];
@@ -49,6 +49,12 @@ interface Row extends Measurement {
   /** Gateway rows: rps ratio to the direct row, and p99 minus the direct p99 (ms). */
   ratio?: number;
   p99DeltaMs?: number;
+  /**
+   * CPU time (µs, all threads) the serving process spent per request: the fake
+   * homeserver on direct rows, the proxy on gateway rows. Unlike req/s it hardly depends on what
+   * else competes for the cores, so it is the figure to compare proxies by.
+   */
+  cpuUsPerRequest?: number;
 }
 
 function parseArgs(argv: readonly string[]): Args | null {
@@ -87,10 +93,10 @@ async function warmToken(target: Target, token: string): Promise<void> {
 const fixed = (value: number | undefined, digits = 1): string => (value === undefined || Number.isNaN(value) ? '' : value.toFixed(digits));
 
 function table(rows: readonly Row[]): string {
-  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'RSS MiB', 'RSS +MiB', '× direct', 'Δp99 ms', 'notes'];
+  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p97.5 ms', 'p99 ms', 'errors', 'CPU µs/req', 'RSS MiB', 'RSS +MiB', '× direct', 'Δp99 ms', 'notes'];
   const lines = rows.map((row) => [
     row.scenario, row.target, fixed(row.rps), fixed(row.p50), fixed(row.p975), fixed(row.p99), String(row.errors),
-    fixed(row.rssPeakMiB, 0), fixed(row.rssGrowthMiB, 0), fixed(row.ratio, 2), fixed(row.p99DeltaMs),
+    fixed(row.cpuUsPerRequest), fixed(row.rssPeakMiB, 0), fixed(row.rssGrowthMiB, 0), fixed(row.ratio, 2), fixed(row.p99DeltaMs),
     Object.entries(row.extra ?? {}).map(([key, value]) => `${key} ${fixed(value)}`).join(', '),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i]!.length)));
@@ -100,38 +106,42 @@ function table(rows: readonly Row[]): string {
 
 const upstreamPortOf = (upstream: string): number => Number(new URL(upstream).port);
 
+/** CPU µs per request of a run, or NaN for a scenario that does not count its requests. */
+function cpuPerRequest(usage: ProcessUsage, measurement: Measurement): number {
+  return measurement.requests !== undefined && measurement.requests > 0 ? (usage.cpuSeconds * 1e6) / measurement.requests : Number.NaN;
+}
+
+/** Runs `scenario` against `target` while sampling process `pid` (the one serving it). */
+async function runSampled(scenario: Scenario, target: Target, settings: BenchSettings, pid: number): Promise<{ result: Measurement; usage: ProcessUsage }> {
+  const sampler = new ProcessSampler(pid);
+  const result = await scenario.run(target, settings);
+  return { result, usage: sampler.stop() };
+}
+
 /**
- * The gateway run of `scenario`, with the RSS of the proxy it ran against: the shared Corporal,
+ * The gateway run of `scenario`, with the RSS and CPU time of the proxy it ran against: the shared Corporal,
  * one started for it with its policy (`ownCorporal`), or a comparison proxy (`ownGateway`); the
  * last two are stopped afterwards.
  */
 async function runThroughGateway(
   scenario: Scenario, settings: BenchSettings, shared: BenchProcess, sharedTarget: Target, options: CorporalOptions,
-): Promise<{ result: Measurement; rss: ReturnType<RssSampler['stop']> }> {
+): Promise<{ result: Measurement; usage: ProcessUsage }> {
   if (scenario.ownGateway !== undefined) {
     const own = await scenario.ownGateway({ upstreamPort: upstreamPortOf(options.upstream), threads: options.threads });
     try {
-      const sampler = new RssSampler(own.pid);
-      const result = await scenario.run(own.target, settings);
-      return { result, rss: sampler.stop() };
+      return await runSampled(scenario, own.target, settings, own.pid);
     } finally {
       await own.close();
     }
   }
-  if (scenario.ownCorporal === undefined) {
-    const sampler = new RssSampler(shared.pid);
-    const result = await scenario.run(sharedTarget, settings);
-    return { result, rss: sampler.stop() };
-  }
+  if (scenario.ownCorporal === undefined) return runSampled(scenario, sharedTarget, settings, shared.pid);
   const own = await scenario.ownCorporal();
   try {
     const corporal = await startCorporal({ ...options, policy: own.policy, ...(own.env ? { env: own.env } : {}) });
     try {
       const target: Target = { kind: 'gateway', url: `http://127.0.0.1:${corporal.port}`, port: corporal.port };
       await warmToken(target, settings.token);
-      const sampler = new RssSampler(corporal.pid);
-      const result = await scenario.run(target, settings);
-      return { result, rss: sampler.stop() };
+      return await runSampled(scenario, target, settings, corporal.pid);
     } finally {
       await corporal.stop();
     }
@@ -143,6 +153,7 @@ async function runThroughGateway(
 /** What a scenario runs against: the fake homeserver, and the shared Corporal in front of it. */
 interface Targets {
   direct: Target;
+  homeserver: BenchProcess;
   gateway: Target;
   corporal: BenchProcess;
   corporalOptions: CorporalOptions;
@@ -152,23 +163,29 @@ interface Targets {
 async function measureScenario(scenario: Scenario, rounds: number, settings: BenchSettings, targets: Targets): Promise<[Row, Row]> {
   const directRounds: Measurement[] = [];
   const gatewayRounds: Measurement[] = [];
+  const directCpu: number[] = [];
+  const gatewayCpu: number[] = [];
   let rss = { peakMiB: 0, growthMiB: 0 };
   for (let round = 0; round < rounds; round++) {
     process.stderr.write(' direct…');
-    directRounds.push(await scenario.run(targets.direct, settings));
+    const straight = await runSampled(scenario, targets.direct, settings, targets.homeserver.pid);
+    directRounds.push(straight.result);
+    directCpu.push(cpuPerRequest(straight.usage, straight.result));
     process.stderr.write(' gateway…');
     const measured = await runThroughGateway(scenario, settings, targets.corporal, targets.gateway, targets.corporalOptions);
     gatewayRounds.push(measured.result);
-    rss = { peakMiB: Math.max(rss.peakMiB, measured.rss.peakMiB), growthMiB: Math.max(rss.growthMiB, measured.rss.growthMiB) };
+    gatewayCpu.push(cpuPerRequest(measured.usage, measured.result));
+    rss = { peakMiB: Math.max(rss.peakMiB, measured.usage.peakMiB), growthMiB: Math.max(rss.growthMiB, measured.usage.growthMiB) };
   }
   const directResult = combineRounds(directRounds);
   const gatewayResult = combineRounds(gatewayRounds);
   return [
-    { scenario: scenario.name, target: 'direct', ...directResult },
+    { scenario: scenario.name, target: 'direct', ...directResult, cpuUsPerRequest: median(directCpu) },
     {
       scenario: scenario.name,
       target: 'gateway',
       ...gatewayResult,
+      cpuUsPerRequest: median(gatewayCpu),
       rssPeakMiB: rss.peakMiB,
       rssGrowthMiB: rss.growthMiB,
       ratio: directResult.rps > 0 ? gatewayResult.rps / directResult.rps : Number.NaN,
@@ -192,7 +209,7 @@ async function main(): Promise<void> {
     await warmToken(gateway, settings.token);
     for (const scenario of args.scenarios) {
       process.stderr.write(`${scenario.name}:`);
-      rows.push(...await measureScenario(scenario, args.rounds, settings, { direct, gateway, corporal, corporalOptions }));
+      rows.push(...await measureScenario(scenario, args.rounds, settings, { direct, homeserver, gateway, corporal, corporalOptions }));
       process.stderr.write(' done\n');
     }
   } finally {

@@ -5,7 +5,7 @@ const WARM_UP_S = 2;
 
 /** Runs autocannon for a short warm-up, then for the measured duration. */
 async function load(target: Target, settings: BenchSettings, options: Omit<Options, 'url'>): Promise<Measurement> {
-  await autocannon({ ...options, url: target.url, duration: WARM_UP_S, connections: settings.connections });
+  const warmUp = await autocannon({ ...options, url: target.url, duration: WARM_UP_S, connections: settings.connections });
   const result = await autocannon({ ...options, url: target.url, duration: settings.durationS, connections: settings.connections, timeout: 10 });
   return {
     rps: result.requests.average,
@@ -13,6 +13,7 @@ async function load(target: Target, settings: BenchSettings, options: Omit<Optio
     p975: result.latency.p97_5,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+    requests: (warmUp.requests.total ?? 0) + (result.requests.total ?? 0),
   };
 }
 

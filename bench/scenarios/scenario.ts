@@ -27,6 +27,11 @@ export interface Measurement {
   p99: number;
   /** Connection errors, timeouts and unexpected statuses. */
   errors: number;
+  /**
+   * Every request the run made, warm-up included (request-rate scenarios): what the serving
+   * process' CPU time is divided by for the "CPU µs/req" column.
+   */
+  requests?: number;
   /** Scenario-specific numbers (MiB/s, connections held, …), shown as a note. */
   extra?: Record<string, number>;
 }

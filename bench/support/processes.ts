@@ -53,7 +53,7 @@ export function startHookService(): Promise<BenchProcess> {
 }
 
 /** Forks the floor proxy (bench/floor-proxy.ts) with `mode`'s upstream client in front of `upstreamPort`. */
-export function startFloorProxy(mode: 'undici' | 'socket', upstreamPort: number, threads: number): Promise<BenchProcess> {
+export function startFloorProxy(mode: 'undici' | 'socket' | 'llhttp', upstreamPort: number, threads: number): Promise<BenchProcess> {
   return forkListening(FLOOR_PROXY, `floor proxy (${mode})`, [mode, String(upstreamPort), String(threads)]);
 }
 
