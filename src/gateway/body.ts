@@ -1,6 +1,7 @@
 import { CorporalError } from '../common/errors.js';
 import { ErrCode } from '../common/matrix-errors.js';
 import type { BodyConsumer, RequestBody } from './request-body.js';
+import { gatewayBusy, UNBOUNDED_RESERVATION, type BufferReservation } from './buffer-budget.js';
 
 /** First allocation for a body of unknown length (chunked); grows by doubling up to the limit. */
 const INITIAL_CHUNKED_BYTES = 16 * 1024;
@@ -18,15 +19,23 @@ export const CLIENT_ABORTED = 'CORP_ERR_CLIENT_ABORTED';
  *   announces more than `maxBytes`, or as soon as a chunked body exceeds it; reading stops.
  * - Allocates once from `Content-Length` when known; a chunked body grows by doubling, never past
  *   `maxBytes`. Each chunk is copied straight into that buffer (uWS neuters chunks after the callback).
+ * - Every allocation (the first, and each growth) is first reserved from `reservation` (the
+ *   request's share of its thread's {@link BufferBudget}); when it is refused, rejects with
+ *   `GATEWAY_BUSY` (503) and reading stops, as for a body too large.
  * - Rejects with {@link CLIENT_ABORTED} if the client leaves; settles exactly once and writes
  *   nothing after settling.
  *
  * Resolves with exactly the bytes received (a view of the buffer).
  */
-export function readBody(body: RequestBody, maxBytes: number): Promise<Buffer> {
+export function readBody(body: RequestBody, maxBytes: number, reservation: BufferReservation = UNBOUNDED_RESERVATION): Promise<Buffer> {
   if (body.declaredLength !== null && body.declaredLength > maxBytes) return Promise.reject(tooLarge(maxBytes));
+  const initialBytes = body.declaredLength ?? Math.min(INITIAL_CHUNKED_BYTES, maxBytes);
+  if (!reservation.reserveBuffer(initialBytes)) {
+    body.pause();
+    return Promise.reject(gatewayBusy());
+  }
   return new Promise((resolve, reject) => {
-    body.attach(new BoundedBodyReader(body, maxBytes, resolve, reject));
+    body.attach(new BoundedBodyReader(body, maxBytes, initialBytes, reservation, resolve, reject));
   });
 }
 
@@ -35,13 +44,16 @@ class BoundedBodyReader implements BodyConsumer {
   private length = 0;
   private settled = false;
 
+  /** `initialBytes` (already reserved) is the first allocation; growth reserves the difference. */
   constructor(
     private readonly body: RequestBody,
     private readonly maxBytes: number,
+    initialBytes: number,
+    private readonly reservation: BufferReservation,
     private readonly resolve: (body: Buffer) => void,
     private readonly reject: (err: CorporalError) => void,
   ) {
-    this.buffer = Buffer.allocUnsafe(body.declaredLength ?? Math.min(INITIAL_CHUNKED_BYTES, maxBytes));
+    this.buffer = Buffer.allocUnsafe(initialBytes);
   }
 
   bodyChunk(chunk: Uint8Array): void {
@@ -52,7 +64,11 @@ class BoundedBodyReader implements BodyConsumer {
       this.body.pause();
       return;
     }
-    if (needed > this.buffer.length) this.grow(needed);
+    if (needed > this.buffer.length && !this.grow(needed)) {
+      this.fail(gatewayBusy());
+      this.body.pause();
+      return;
+    }
     this.buffer.set(chunk, this.length);
     this.length = needed;
   }
@@ -67,12 +83,16 @@ class BoundedBodyReader implements BodyConsumer {
     this.fail(new CorporalError(CLIENT_ABORTED, 'the client closed the connection while sending the body', { source: 'client', status: 400 }));
   }
 
-  private grow(needed: number): void {
+  /** Grows the buffer to hold `needed` bytes; false when the budget refuses the extra bytes. */
+  private grow(needed: number): boolean {
     let size = Math.max(this.buffer.length, 1);
     while (size < needed) size *= 2;
-    const next = Buffer.allocUnsafe(Math.min(size, this.maxBytes));
+    size = Math.min(size, this.maxBytes);
+    if (!this.reservation.reserveBuffer(size - this.buffer.length)) return false;
+    const next = Buffer.allocUnsafe(size);
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
+    return true;
   }
 
   private fail(err: CorporalError): void {

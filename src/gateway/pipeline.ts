@@ -74,6 +74,7 @@ import { actsAsInactiveUser } from './identity/inactive-in-policy.js';
 import { DECISIONS } from './checks/decision.js';
 import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
+import type { BufferBudget } from './buffer-budget.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -95,6 +96,8 @@ export interface PipelineDeps {
   auth: GatewayAuthPhases;
   /** The thread's hook engine and body bound (gateway/hooks/). */
   hooks: HookPhaseDeps;
+  /** What the thread's requests may hold in buffered bodies together (`HttpGateway.MaxBufferedBytesPerThread`). */
+  bufferBudget: BufferBudget;
 }
 
 /** Builds the request handler of a gateway thread. */
@@ -138,7 +141,7 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** Entry point: the uWS request callback (synchronous part). */
   handle(exchange: ClientExchange, req: HttpRequest): void {
-    const ctx = new RequestContext(exchange, req, this.deps.policy.current, this.headerCollector, this.deps.accessLog);
+    const ctx = new RequestContext(exchange, req, this.deps.policy.current, this.headerCollector, this.deps.accessLog, this.deps.bufferBudget);
     try {
       if (!this.route(ctx, routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery))) return;
       if (!this.requirePolicy(ctx)) return;

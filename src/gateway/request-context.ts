@@ -10,6 +10,7 @@ import { ANONYMOUS, type Identity } from './identity/identity.js';
 import { RequestBody } from './request-body.js';
 import type { ProxyExchange, ResponseBufferRequest } from './upstream/proxy-exchange.js';
 import { parseContentLength } from './upstream/response-headers.js';
+import type { BufferBudget, BufferReservation } from './buffer-budget.js';
 
 /** Told when a request's exchange has ended (the access log). */
 export interface RequestFinishedListener {
@@ -24,7 +25,7 @@ export interface RequestFinishedListener {
  * It is also the exchange's event sink: a client abort reaches the request body and the upstream
  * exchange from here, and the end of the exchange produces the access-log line.
  */
-export class RequestContext implements ExchangeEvents {
+export class RequestContext implements ExchangeEvents, BufferReservation {
   /** `performance.now()` at capture. */
   readonly startedAt: number;
   /** As sent by the client (case preserved), e.g. `GET`. */
@@ -71,13 +72,17 @@ export class RequestContext implements ExchangeEvents {
   upstreamTarget: string | null = null;
   /** Upstream response status; 0 when there was none. */
   upstreamStatus = 0;
+  /** Bytes this request holds of its thread's buffer budget (given back when the exchange ends). */
+  private reservedBytes = 0;
 
+  /** `budget`: the thread's {@link BufferBudget}; null = unbounded (tests). */
   constructor(
     readonly exchange: ClientExchange,
     req: HttpRequest,
     snapshot: PolicySnapshot | null,
     headerCollector: HeaderCollector,
     private readonly finished: RequestFinishedListener | null,
+    private readonly budget: BufferBudget | null = null,
   ) {
     this.startedAt = performance.now();
     this.method = req.getCaseSensitiveMethod();
@@ -106,6 +111,17 @@ export class RequestContext implements ExchangeEvents {
     return values;
   }
 
+  /**
+   * BufferReservation: reserves `bytes` of the thread's budget for a body this request buffers,
+   * held until the exchange ends. Refused once the exchange has ended (nobody would give it back).
+   */
+  reserveBuffer(bytes: number): boolean {
+    if (this.budget === null) return true;
+    if (!this.exchange.isOpen || !this.budget.tryTake(bytes)) return false;
+    this.reservedBytes += bytes;
+    return true;
+  }
+
   /** ExchangeEvents: the client left. */
   exchangeAborted(): void {
     this.body?.abort();
@@ -124,6 +140,10 @@ export class RequestContext implements ExchangeEvents {
 
   /** ExchangeEvents: the exchange ended. */
   exchangeSettled(): void {
+    if (this.reservedBytes > 0) {
+      this.budget!.give(this.reservedBytes);
+      this.reservedBytes = 0;
+    }
     this.proxy?.clientSettled();
     this.finished?.requestFinished(this);
   }

@@ -18,6 +18,7 @@ import { UpstreamPools } from './upstream/pools.js';
 import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
+import { BufferBudget } from './buffer-budget.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
@@ -71,6 +72,8 @@ const pipeline = createPipeline({
   },
   auth: createGatewayAuthPhases(config, offload, pools, logger),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes },
+  bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
+    logger.warn({ inUseBytes, limitBytes }, 'buffer budget spent: requests that need a body buffered are refused (503) until it frees up (HttpGateway.MaxBufferedBytesPerThread)')),
 });
 const server = new GatewayServer({ uws, handle: pipeline });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);

@@ -67,6 +67,7 @@ export function applyConfigDefaults(doc: Section): CorporalConfig {
       Threads: int(gateway, 'Threads', Math.min(availableParallelism(), MAX_DEFAULT_GATEWAY_THREADS)),
       UpstreamConnections: int(gateway, 'UpstreamConnections', 128),
       MaxInspectedBodyBytes: int(gateway, 'MaxInspectedBodyBytes', 1_048_576),
+      MaxBufferedBytesPerThread: int(gateway, 'MaxBufferedBytesPerThread', 268_435_456),
       DrainTimeoutMilliseconds: int(gateway, 'DrainTimeoutMilliseconds', 10_000),
       AllowUwsFallback: bool(gateway, 'AllowUwsFallback', false),
       AccessLog: bool(gateway, 'AccessLog', true),

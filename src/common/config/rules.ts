@@ -69,6 +69,13 @@ export function checkConfigRules(config: CorporalConfig): RuleResult {
       message: `Reconciliation.RetryMaxIntervalMilliseconds (${retryMax}) needs to be at least Reconciliation.RetryIntervalMilliseconds (${retry})`,
     });
   }
+  const { MaxInspectedBodyBytes: perBody, MaxBufferedBytesPerThread: perThread } = config.HttpGateway;
+  if (perThread < perBody) {
+    out.errors.push({
+      path: 'HttpGateway.MaxBufferedBytesPerThread',
+      message: `HttpGateway.MaxBufferedBytesPerThread (${perThread}) needs to be at least HttpGateway.MaxInspectedBodyBytes (${perBody})`,
+    });
+  }
   checkRestAuthWhitelist(config, out);
   if (config.HttpApi.Enabled && config.HttpApi.AuthorizationBearerToken === '') {
     out.warnings.push({ path: 'HttpApi.AuthorizationBearerToken', message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused' });

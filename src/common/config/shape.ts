@@ -80,6 +80,7 @@ export const CONFIG_SHAPE: StructShape = struct({
     Threads: integer,
     UpstreamConnections: integer,
     MaxInspectedBodyBytes: integer,
+    MaxBufferedBytesPerThread: integer,
     DrainTimeoutMilliseconds: integer,
     AllowUwsFallback: boolean,
     AccessLog: boolean,

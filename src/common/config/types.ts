@@ -79,6 +79,11 @@ export interface HttpGatewayConfig {
   UpstreamConnections: number;
   /** Corporal only: largest request/response body a check or hook may buffer (bytes). Default 1048576. */
   MaxInspectedBodyBytes: number;
+  /**
+   * Corporal only: the bytes of buffered (inspected) bodies one gateway thread may hold at once;
+   * a request needing more while it is spent gets 503. Default 268435456 (256 MiB).
+   */
+  MaxBufferedBytesPerThread: number;
   /** Corporal only: how long SIGTERM/SIGINT/SIGHUP waits for in-flight requests. Default 10000. */
   DrainTimeoutMilliseconds: number;
   /** Corporal only: start even when uWebSockets.js' native module cannot load (slow fallback). Default false. */

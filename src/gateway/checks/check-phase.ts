@@ -94,7 +94,7 @@ export class CheckPhase {
       this.decide(ctx, check, EMPTY_BODY);
       return;
     }
-    readBody(ctx.body, this.deps.maxBodyBytes)
+    readBody(ctx.body, this.deps.maxBodyBytes, ctx)
       .then((bytes) => {
         ctx.bufferedBody = bytes;
         if (ctx.exchange.isOpen) this.decide(ctx, check, parseJsonBody(bytes));

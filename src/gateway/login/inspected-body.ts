@@ -11,12 +11,12 @@ const EMPTY = Buffer.alloc(0);
  * (possibly changed by a before-hook) if there is one, else the body read now with `maxBytes`
  * as bound (`HttpGateway.MaxInspectedBodyBytes`; over it, 413 `M_TOO_LARGE`) and kept in
  * `ctx.bufferedBody`, which is then what goes upstream. A request without a body reads as empty
- * and stays without one.
+ * and stays without one. The buffer is reserved from the thread's budget (`ctx`; over it, 503).
  */
 export function inspectedBody(ctx: RequestContext, maxBytes: number): Promise<Buffer> {
   if (ctx.bufferedBody !== null) return Promise.resolve(ctx.bufferedBody);
   if (ctx.body === null) return Promise.resolve(EMPTY);
-  return readBody(ctx.body, maxBytes).then((body) => {
+  return readBody(ctx.body, maxBytes, ctx).then((body) => {
     ctx.bufferedBody = body;
     return body;
   });

@@ -8,6 +8,7 @@ import { buildUpstreamRequestHeaders } from './request-headers.js';
 import { RequestBodyStream } from './request-stream.js';
 import { filterResponseHeaders, parseContentLength } from './response-headers.js';
 import { exchangeTimeouts, isLongPoll, type ExchangeTimeouts, type ProxyTimeoutConfig } from './timeouts.js';
+import { gatewayBusy } from '../buffer-budget.js';
 import { clientGone, describeCause, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
 
 /** A complete upstream response held in memory (for after-hooks). */
@@ -186,6 +187,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.bufferedBytes += chunk.length;
       if (this.bufferedBytes > limit) {
         this.finish(responseTooLarge(limit));
+        return;
+      }
+      if (!this.ctx.reserveBuffer(chunk.length)) {
+        this.finish(gatewayBusy());
         return;
       }
       this.bufferedChunks.push(chunk);

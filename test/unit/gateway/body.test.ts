@@ -10,11 +10,13 @@ import { ClientExchange, type ExchangeListener } from '../../../src/gateway/resp
 import { HeaderCollector, RequestContext } from '../../../src/gateway/request-context.js';
 import { BODY_TOO_LARGE, CLIENT_ABORTED, readBody } from '../../../src/gateway/body.js';
 import { answerError } from '../../../src/gateway/answer-error.js';
+import { BufferBudget, GATEWAY_BUSY } from '../../../src/gateway/buffer-budget.js';
 
 /**
  * The bounded body reader on a real uWS app (uWS is what neuters chunks and drops connections
  * whose data has no reader, so a fake would prove little). Each request is read with a 64 KiB
  * limit and answered with the size and sha256 of what was read, or with the reader's error.
+ * Requests to `/budget` draw their buffers from {@link budget}, a thread budget of 100 KiB.
  */
 
 const LIMIT = 64 * 1024;
@@ -23,23 +25,24 @@ const { uws } = loadUws(false);
 const outcomes: string[] = [];
 const owner: ExchangeListener = { exchangeSettled: () => {} };
 const collector = new HeaderCollector();
+const budget = new BufferBudget(100 * 1024);
 
 const app: TemplatedApp = uws.App().any('/*', (res, req) => {
   const exchange = new ClientExchange(res, owner);
-  const ctx = new RequestContext(exchange, req, null, collector, null);
+  const ctx = new RequestContext(exchange, req, null, collector, null, req.getUrl() === '/budget' ? budget : null);
   const delay = Number(ctx.header('x-attach-after-ms') ?? '0');
   const read = (): void => {
     if (ctx.body === null) {
       exchange.sendText(200, 'no body');
       return;
     }
-    readBody(ctx.body, LIMIT).then(
+    readBody(ctx.body, LIMIT, ctx).then(
       (body) => {
         outcomes.push(`read ${body.length}`);
         exchange.sendText(200, `${body.length} ${createHash('sha256').update(body).digest('hex')}`);
       },
       (err: unknown) => {
-        outcomes.push(hasErrorCode(err, CLIENT_ABORTED) ? 'aborted' : hasErrorCode(err, BODY_TOO_LARGE) ? 'too large' : 'other error');
+        outcomes.push(hasErrorCode(err, CLIENT_ABORTED) ? 'aborted' : hasErrorCode(err, BODY_TOO_LARGE) ? 'too large' : hasErrorCode(err, GATEWAY_BUSY) ? 'busy' : 'other error');
         answerError(ctx, err, logger);
       },
     );
@@ -135,4 +138,64 @@ t.test('no body: nothing to read', async (t) => {
   t.ok(text.endsWith('no body'));
   const empty = await exchange('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n');
   t.ok(empty.text.endsWith('no body'));
+});
+
+t.test("the thread's buffer budget: bodies held at once are bounded together, refusals are 503", async (t) => {
+  outcomes.length = 0;
+  // A first body of 60 KiB is held (the client sends only part of it) …
+  const held = connect(port, '127.0.0.1');
+  await new Promise((resolve) => held.once('connect', resolve));
+  held.write(`POST /budget HTTP/1.1\r\nHost: x\r\nContent-Length: ${60 * 1024}\r\n\r\n`);
+  held.write(Buffer.alloc(1000));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(budget.inUse, 60 * 1024, 'its whole announced length is reserved (that is what is allocated)');
+
+  // … so a second one of 50 KiB does not fit in 100 KiB: 503 at once, connection closed.
+  const refused = await exchange(`POST /budget HTTP/1.1\r\nHost: x\r\nContent-Length: ${50 * 1024}\r\n\r\n`, [], 2000);
+  t.match(refused.text, /^HTTP\/1.1 503 /);
+  t.ok(refused.text.endsWith('{"errcode":"M_UNKNOWN","error":"The gateway is inspecting too many large bodies at once; try again shortly"}'));
+  t.ok(refused.closed);
+
+  // A chunked body grows by doubling from 16 KiB: it is refused when a growth does not fit.
+  const chunk = randomBytes(40 * 1024);
+  const grown = await exchange('POST /budget HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', [
+    Buffer.from('a000\r\n'), chunk, Buffer.from('\r\n0\r\n\r\n'),
+  ], 2000);
+  t.match(grown.text, /^HTTP\/1.1 503 /, '16 KiB fit beside the 60 KiB held; growing to 64 KiB (48 KiB more) did not');
+  t.equal(budget.inUse, 60 * 1024, 'the refused requests hold nothing');
+
+  // A body outside the budget is unaffected, and once the first exchange ends its bytes come back.
+  const body = randomBytes(50 * 1024);
+  t.ok((await exchange(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, [body])).text.endsWith(`${body.length} ${sha(body)}`));
+  const answered = new Promise<string>((resolve) => {
+    let text = '';
+    held.on('data', (data) => {
+      text += data.toString('latin1');
+      if (text.includes(' ')) resolve(text);
+    });
+  });
+  held.write(Buffer.alloc(60 * 1024 - 1000));
+  t.match(await answered, /^HTTP\/1.1 200 /);
+  held.destroy();
+  t.equal(budget.inUse, 0, 'given back when the exchange ended');
+  const after = await exchange(`POST /budget HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, [body]);
+  t.ok(after.text.endsWith(`${body.length} ${sha(body)}`), 'the budget serves again');
+  t.equal(budget.inUse, 0);
+  t.same(outcomes, ['busy', 'busy', `read ${body.length}`, `read ${60 * 1024}`, `read ${body.length}`]);
+});
+
+t.test('a client leaving mid-body gives its reservation back', async (t) => {
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(`POST /budget HTTP/1.1\r\nHost: x\r\nContent-Length: ${LIMIT}\r\n\r\n`);
+      socket.write(Buffer.alloc(1000));
+      setTimeout(() => {
+        t.equal(budget.inUse, LIMIT);
+        socket.destroy();
+        resolve();
+      }, 50);
+    });
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(budget.inUse, 0);
 });

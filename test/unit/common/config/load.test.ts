@@ -54,6 +54,7 @@ t.test('a matrix-corporal 3.x config.json loads unchanged, with its defaults', a
       Threads: Math.min(availableParallelism(), 256),
       UpstreamConnections: 128,
       MaxInspectedBodyBytes: 1048576,
+      MaxBufferedBytesPerThread: 268435456,
       DrainTimeoutMilliseconds: 10000,
       AllowUwsFallback: false,
       AccessLog: true,
@@ -98,6 +99,7 @@ t.test('defaults: Go zero values, matrix-corporal\'s own defaults, Corporal\'s d
     InternalRESTAuth: { Enabled: null, IPNetworkWhitelist: null },
     UserMappingResolver: { CacheSize: 10000, ExpirationTimeMilliseconds: 300000 },
     Threads: Math.min(availableParallelism(), 256), UpstreamConnections: 128, MaxInspectedBodyBytes: 1048576,
+    MaxBufferedBytesPerThread: 268435456,
     DrainTimeoutMilliseconds: 10000, AllowUwsFallback: false, AccessLog: true,
   });
   t.same(config.HttpApi, { Enabled: false, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: '', TimeoutMilliseconds: 3000 });
