@@ -8,8 +8,12 @@ import type { BufferedResponse } from '../upstream/proxy-exchange.js';
  */
 export type UpstreamResponse = BufferedResponse;
 
-/** Response headers the gateway owns: a hook cannot set them, they follow the body. */
-const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding']);
+/**
+ * Response headers the gateway owns: a hook cannot set them, they follow the body. That includes
+ * `Content-Encoding`: a hook can only give a JSON (text) body, so a `gzip` it set would make
+ * clients decode plain bytes and fail; Synapse's own value stays as long as its body does.
+ */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'content-encoding']);
 
 /**
  * The upstream response while after-hooks work on it. Changes are applied to a copy; the original

@@ -74,6 +74,12 @@ t.test('pass.modifiedResponse: JSON merge and headers; Content-Length follows th
   const headersOnly = await applyAfter([after('h', 'pass.modifiedResponse', { injectJSONIntoResponse: {}, injectHeadersIntoResponse: { 'X-A': 'b' } })], upstream(200, ['Content-Type', 'text/plain', 'Content-Length', '3'], 'abc'));
   t.equal(headersOnly.body.toString(), 'abc', 'header-only injection needs no JSON body');
   t.same(headerLines(headersOnly), ['content-type: text/plain', 'content-length: 3', 'x-a: b']);
+
+  const encoding = { 'Content-Encoding': 'gzip', 'X-A': 'b' };
+  const plain = await applyAfter([after('e', 'pass.modifiedResponse', { injectJSONIntoResponse: {}, injectHeadersIntoResponse: encoding })], upstream(200, ['Content-Type', 'text/plain', 'Content-Length', '3'], 'abc'));
+  t.same(headerLines(plain), ['content-type: text/plain', 'content-length: 3', 'x-a: b'], 'a hook cannot declare an encoding the body does not have');
+  const gzipped = await applyAfter([after('e', 'pass.modifiedResponse', { injectJSONIntoResponse: {}, injectHeadersIntoResponse: { 'Content-Encoding': 'identity' } })], upstream(200, ['Content-Encoding', 'gzip', 'Content-Length', '3'], 'zzz'));
+  t.same(headerLines(gzipped), ['content-encoding: gzip', 'content-length: 3'], "nor remove the encoding of Synapse's body it kept");
 });
 
 t.test('pass.modifiedResponse on a body that is not a JSON object: 503, later hooks do not run', async (t) => {
