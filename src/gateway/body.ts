@@ -1,7 +1,7 @@
 import { CorporalError } from '../common/errors.js';
 import { ErrCode } from '../common/matrix-errors.js';
 import type { BodyConsumer, RequestBody } from './request-body.js';
-import { gatewayBusy, UNBOUNDED_RESERVATION, type BufferReservation } from './buffer-budget.js';
+import { gatewayBusy, type BufferReservation } from './buffer-budget.js';
 
 /** First allocation for a body of unknown length (chunked); grows by doubling up to the limit. */
 const INITIAL_CHUNKED_BYTES = 16 * 1024;
@@ -10,6 +10,17 @@ const INITIAL_CHUNKED_BYTES = 16 * 1024;
 export const BODY_TOO_LARGE = 'CORP_ERR_BODY_TOO_LARGE';
 /** Error code when the client left while its body was being read. */
 export const CLIENT_ABORTED = 'CORP_ERR_CLIENT_ABORTED';
+/** Error code of a body that did not arrive in time (answered 408). */
+export const BODY_TIMEOUT = 'CORP_ERR_BODY_TIMEOUT';
+
+/** What {@link readBody} needs from the request whose body it reads (the request context). */
+export interface BodyReadContext extends BufferReservation {
+  /** Milliseconds left for the whole body to arrive (`Infinity`: no deadline). */
+  bodyTimeLeftMs(): number;
+}
+
+/** No budget and no deadline (tests, callers outside the gateway pipeline). */
+export const UNLIMITED_BODY_READ: BodyReadContext = { reserveBuffer: () => true, bodyTimeLeftMs: () => Number.POSITIVE_INFINITY };
 
 /**
  * Reads a whole request body into one buffer, for the phases that must look at it (policy checks,
@@ -19,23 +30,26 @@ export const CLIENT_ABORTED = 'CORP_ERR_CLIENT_ABORTED';
  *   announces more than `maxBytes`, or as soon as a chunked body exceeds it; reading stops.
  * - Allocates once from `Content-Length` when known; a chunked body grows by doubling, never past
  *   `maxBytes`. Each chunk is copied straight into that buffer (uWS neuters chunks after the callback).
- * - Every allocation (the first, and each growth) is first reserved from `reservation` (the
- *   request's share of its thread's {@link BufferBudget}); when it is refused, rejects with
+ * - Every allocation (the first, and each growth) is first reserved from `context` (the
+ *   request's share of its thread's buffer budget); when it is refused, rejects with
  *   `GATEWAY_BUSY` (503) and reading stops, as for a body too large.
+ * - Rejects with {@link BODY_TIMEOUT} (408) when the body is not complete within
+ *   `context.bodyTimeLeftMs()` (the exchange cap, counted from the request's start): a client
+ *   trickling a body must not hold its buffer, and its share of the budget, indefinitely.
  * - Rejects with {@link CLIENT_ABORTED} if the client leaves; settles exactly once and writes
  *   nothing after settling.
  *
  * Resolves with exactly the bytes received (a view of the buffer).
  */
-export function readBody(body: RequestBody, maxBytes: number, reservation: BufferReservation = UNBOUNDED_RESERVATION): Promise<Buffer> {
+export function readBody(body: RequestBody, maxBytes: number, context: BodyReadContext = UNLIMITED_BODY_READ): Promise<Buffer> {
   if (body.declaredLength !== null && body.declaredLength > maxBytes) return Promise.reject(tooLarge(maxBytes));
   const initialBytes = body.declaredLength ?? Math.min(INITIAL_CHUNKED_BYTES, maxBytes);
-  if (!reservation.reserveBuffer(initialBytes)) {
+  if (!context.reserveBuffer(initialBytes)) {
     body.pause();
     return Promise.reject(gatewayBusy());
   }
   return new Promise((resolve, reject) => {
-    body.attach(new BoundedBodyReader(body, maxBytes, initialBytes, reservation, resolve, reject));
+    body.attach(new BoundedBodyReader(body, maxBytes, initialBytes, context, resolve, reject));
   });
 }
 
@@ -43,17 +57,26 @@ class BoundedBodyReader implements BodyConsumer {
   private buffer: Buffer;
   private length = 0;
   private settled = false;
+  private deadline: NodeJS.Timeout | null = null;
 
-  /** `initialBytes` (already reserved) is the first allocation; growth reserves the difference. */
+  /**
+   * `initialBytes` (already reserved) is the first allocation; growth reserves the difference.
+   * The deadline timer is cleared when the read settles (also when attach() delivers it all at once).
+   */
   constructor(
     private readonly body: RequestBody,
     private readonly maxBytes: number,
     initialBytes: number,
-    private readonly reservation: BufferReservation,
+    private readonly context: BodyReadContext,
     private readonly resolve: (body: Buffer) => void,
     private readonly reject: (err: CorporalError) => void,
   ) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
+    const timeLeftMs = context.bodyTimeLeftMs();
+    if (Number.isFinite(timeLeftMs)) {
+      this.deadline = setTimeout(() => this.timedOut(), Math.max(0, timeLeftMs));
+      this.deadline.unref();
+    }
   }
 
   bodyChunk(chunk: Uint8Array): void {
@@ -75,7 +98,7 @@ class BoundedBodyReader implements BodyConsumer {
 
   bodyEnd(): void {
     if (this.settled) return;
-    this.settled = true;
+    this.settle();
     this.resolve(this.buffer.subarray(0, this.length));
   }
 
@@ -88,17 +111,31 @@ class BoundedBodyReader implements BodyConsumer {
     let size = Math.max(this.buffer.length, 1);
     while (size < needed) size *= 2;
     size = Math.min(size, this.maxBytes);
-    if (!this.reservation.reserveBuffer(size - this.buffer.length)) return false;
+    if (!this.context.reserveBuffer(size - this.buffer.length)) return false;
     const next = Buffer.allocUnsafe(size);
     this.buffer.copy(next, 0, 0, this.length);
     this.buffer = next;
     return true;
   }
 
+  private timedOut(): void {
+    this.deadline = null;
+    this.fail(new CorporalError(BODY_TIMEOUT, 'The request body did not arrive in time', { source: 'client', status: 408 }));
+    this.body.pause();
+  }
+
   private fail(err: CorporalError): void {
     if (this.settled) return;
-    this.settled = true;
+    this.settle();
     this.reject(err);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    if (this.deadline !== null) {
+      clearTimeout(this.deadline);
+      this.deadline = null;
+    }
   }
 }
 

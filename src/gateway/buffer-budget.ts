@@ -57,9 +57,6 @@ export interface BufferReservation {
   reserveBuffer(bytes: number): boolean;
 }
 
-/** A reservation that always succeeds (tests and callers outside the gateway pipeline). */
-export const UNBOUNDED_RESERVATION: BufferReservation = { reserveBuffer: () => true };
-
 /** The 503 answered when a buffer for inspection cannot be reserved. */
 export function gatewayBusy(): CorporalError {
   return new CorporalError(GATEWAY_BUSY, 'The gateway is inspecting too many large bodies at once; try again shortly', {

@@ -75,6 +75,7 @@ import { DECISIONS } from './checks/decision.js';
 import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { BufferBudget } from './buffer-budget.js';
+import type { RequestLimits } from './request-context.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -109,6 +110,7 @@ export function createPipeline(deps: PipelineDeps): ExchangeHandler {
 /** See the module comment for the phase order. */
 export class Pipeline implements UpstreamResponseObserver {
   private readonly headerCollector = new HeaderCollector();
+  private readonly limits: RequestLimits;
   private readonly proxySettings: ProxySettings;
   private readonly checks: CheckPhase;
   private readonly hooks: HookPhase;
@@ -116,6 +118,7 @@ export class Pipeline implements UpstreamResponseObserver {
   private readonly afterAuth: PhaseContinuation;
 
   constructor(private readonly deps: PipelineDeps) {
+    this.limits = { budget: deps.bufferBudget, exchangeMs: deps.timeouts.exchangeMs };
     this.checks = new CheckPhase(deps.checks, {
       allowed: (ctx) => this.checkAllowed(ctx),
       denied: (ctx, decision) => ctx.exchange.sendMatrixError(decision.status, decision.errcode, decision.message),
@@ -141,7 +144,7 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** Entry point: the uWS request callback (synchronous part). */
   handle(exchange: ClientExchange, req: HttpRequest): void {
-    const ctx = new RequestContext(exchange, req, this.deps.policy.current, this.headerCollector, this.deps.accessLog, this.deps.bufferBudget);
+    const ctx = new RequestContext(exchange, req, this.deps.policy.current, this.headerCollector, this.deps.accessLog, this.limits);
     try {
       if (!this.route(ctx, routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery))) return;
       if (!this.requirePolicy(ctx)) return;

@@ -10,7 +10,16 @@ import { ANONYMOUS, type Identity } from './identity/identity.js';
 import { RequestBody } from './request-body.js';
 import type { ProxyExchange, ResponseBufferRequest } from './upstream/proxy-exchange.js';
 import { parseContentLength } from './upstream/response-headers.js';
-import type { BufferBudget, BufferReservation } from './buffer-budget.js';
+import type { BufferBudget } from './buffer-budget.js';
+import type { BodyReadContext } from './body.js';
+
+/** What bounds the bodies a thread's requests buffer; one object per thread. */
+export interface RequestLimits {
+  /** The thread's buffer budget (`HttpGateway.MaxBufferedBytesPerThread`). */
+  budget: BufferBudget;
+  /** `HttpGateway.TimeoutMilliseconds`: a body read for inspection must be complete within this of the request's start. */
+  exchangeMs: number;
+}
 
 /** Told when a request's exchange has ended (the access log). */
 export interface RequestFinishedListener {
@@ -25,7 +34,7 @@ export interface RequestFinishedListener {
  * It is also the exchange's event sink: a client abort reaches the request body and the upstream
  * exchange from here, and the end of the exchange produces the access-log line.
  */
-export class RequestContext implements ExchangeEvents, BufferReservation {
+export class RequestContext implements ExchangeEvents, BodyReadContext {
   /** `performance.now()` at capture. */
   readonly startedAt: number;
   /** As sent by the client (case preserved), e.g. `GET`. */
@@ -75,14 +84,14 @@ export class RequestContext implements ExchangeEvents, BufferReservation {
   /** Bytes this request holds of its thread's buffer budget (given back when the exchange ends). */
   private reservedBytes = 0;
 
-  /** `budget`: the thread's {@link BufferBudget}; null = unbounded (tests). */
+  /** `limits`: the thread's {@link RequestLimits}; null = no budget and no body deadline (tests). */
   constructor(
     readonly exchange: ClientExchange,
     req: HttpRequest,
     snapshot: PolicySnapshot | null,
     headerCollector: HeaderCollector,
     private readonly finished: RequestFinishedListener | null,
-    private readonly budget: BufferBudget | null = null,
+    private readonly limits: RequestLimits | null = null,
   ) {
     this.startedAt = performance.now();
     this.method = req.getCaseSensitiveMethod();
@@ -116,10 +125,16 @@ export class RequestContext implements ExchangeEvents, BufferReservation {
    * held until the exchange ends. Refused once the exchange has ended (nobody would give it back).
    */
   reserveBuffer(bytes: number): boolean {
-    if (this.budget === null) return true;
-    if (!this.exchange.isOpen || !this.budget.tryTake(bytes)) return false;
+    if (this.limits === null) return true;
+    if (!this.exchange.isOpen || !this.limits.budget.tryTake(bytes)) return false;
     this.reservedBytes += bytes;
     return true;
+  }
+
+  /** BodyReadContext: what is left of the exchange cap for a body read for inspection. */
+  bodyTimeLeftMs(): number {
+    if (this.limits === null) return Number.POSITIVE_INFINITY;
+    return this.limits.exchangeMs - (performance.now() - this.startedAt);
   }
 
   /** ExchangeEvents: the client left. */
@@ -141,7 +156,7 @@ export class RequestContext implements ExchangeEvents, BufferReservation {
   /** ExchangeEvents: the exchange ended. */
   exchangeSettled(): void {
     if (this.reservedBytes > 0) {
-      this.budget!.give(this.reservedBytes);
+      this.limits!.budget.give(this.reservedBytes);
       this.reservedBytes = 0;
     }
     this.proxy?.clientSettled();

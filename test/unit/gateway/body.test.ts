@@ -7,8 +7,8 @@ import { hasErrorCode } from '../../../src/common/errors.js';
 import { loadUws } from '../../../src/gateway/uws.js';
 import { listenOnLoopback } from '../../support/uws-listen.js';
 import { ClientExchange, type ExchangeListener } from '../../../src/gateway/respond.js';
-import { HeaderCollector, RequestContext } from '../../../src/gateway/request-context.js';
-import { BODY_TOO_LARGE, CLIENT_ABORTED, readBody } from '../../../src/gateway/body.js';
+import { HeaderCollector, RequestContext, type RequestLimits } from '../../../src/gateway/request-context.js';
+import { BODY_TIMEOUT, BODY_TOO_LARGE, CLIENT_ABORTED, readBody } from '../../../src/gateway/body.js';
 import { answerError } from '../../../src/gateway/answer-error.js';
 import { BufferBudget, GATEWAY_BUSY } from '../../../src/gateway/buffer-budget.js';
 
@@ -26,10 +26,15 @@ const outcomes: string[] = [];
 const owner: ExchangeListener = { exchangeSettled: () => {} };
 const collector = new HeaderCollector();
 const budget = new BufferBudget(100 * 1024);
+/** `/budget` draws from {@link budget}; `/deadline` must have its body within 300 ms. */
+const LIMITS: Record<string, RequestLimits> = {
+  '/budget': { budget, exchangeMs: 60_000 },
+  '/deadline': { budget: new BufferBudget(LIMIT), exchangeMs: 300 },
+};
 
 const app: TemplatedApp = uws.App().any('/*', (res, req) => {
   const exchange = new ClientExchange(res, owner);
-  const ctx = new RequestContext(exchange, req, null, collector, null, req.getUrl() === '/budget' ? budget : null);
+  const ctx = new RequestContext(exchange, req, null, collector, null, LIMITS[req.getUrl()] ?? null);
   const delay = Number(ctx.header('x-attach-after-ms') ?? '0');
   const read = (): void => {
     if (ctx.body === null) {
@@ -42,7 +47,7 @@ const app: TemplatedApp = uws.App().any('/*', (res, req) => {
         exchange.sendText(200, `${body.length} ${createHash('sha256').update(body).digest('hex')}`);
       },
       (err: unknown) => {
-        outcomes.push(hasErrorCode(err, CLIENT_ABORTED) ? 'aborted' : hasErrorCode(err, BODY_TOO_LARGE) ? 'too large' : hasErrorCode(err, GATEWAY_BUSY) ? 'busy' : 'other error');
+        outcomes.push(hasErrorCode(err, CLIENT_ABORTED) ? 'aborted' : hasErrorCode(err, BODY_TOO_LARGE) ? 'too large' : hasErrorCode(err, GATEWAY_BUSY) ? 'busy' : hasErrorCode(err, BODY_TIMEOUT) ? 'timeout' : 'other error');
         answerError(ctx, err, logger);
       },
     );
@@ -198,4 +203,18 @@ t.test('a client leaving mid-body gives its reservation back', async (t) => {
   });
   await new Promise((resolve) => setTimeout(resolve, 100));
   t.equal(budget.inUse, 0);
+});
+
+t.test('a body read for inspection must arrive within the exchange cap, counted from the request start', async (t) => {
+  outcomes.length = 0;
+  const body = randomBytes(1000);
+  const inTime = await exchange('POST /deadline HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n', [body]);
+  t.ok(inTime.text.endsWith(`1000 ${sha(body)}`));
+  // A client trickling its body: 10 bytes now, the rest never. Waiting 5 s for the answer stays
+  // below uWS' own idle timeout (10 s), so only the deadline can close this connection.
+  const slow = await exchange('POST /deadline HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n', [Buffer.alloc(10)], 5000);
+  t.match(slow.text, /^HTTP\/1.1 408 /);
+  t.ok(slow.text.endsWith('{"errcode":"M_UNKNOWN","error":"The request body did not arrive in time"}'));
+  t.ok(slow.closed, 'the connection is closed (the body is still pending)');
+  t.same(outcomes, ['read 1000', 'timeout']);
 });
