@@ -3,8 +3,13 @@ import { ErrCode } from '../common/matrix-errors.js';
 import type { BodyConsumer, RequestBody } from './request-body.js';
 import { gatewayBusy, type BufferReservation } from './buffer-budget.js';
 
-/** First allocation for a body of unknown length (chunked); grows by doubling up to the limit. */
-const INITIAL_CHUNKED_BYTES = 16 * 1024;
+/**
+ * Largest first allocation: a body grows from here by doubling as its bytes arrive, up to its
+ * `Content-Length` (or the limit when chunked). Not the whole announced length at once: a client
+ * announcing 1 MiB and sending one byte would otherwise hold 1 MiB of memory and budget for free
+ * (a few hundred such connections per thread made every login answer 503).
+ */
+const FIRST_ALLOCATION_BYTES = 16 * 1024;
 
 /** Error code of a body over the limit (answered 413 `M_TOO_LARGE`). */
 export const BODY_TOO_LARGE = 'CORP_ERR_BODY_TOO_LARGE';
@@ -28,8 +33,9 @@ export const UNLIMITED_BODY_READ: BodyReadContext = { reserveBuffer: () => true,
  *
  * - Rejects with {@link BODY_TOO_LARGE} (413 `M_TOO_LARGE`) at once when `Content-Length`
  *   announces more than `maxBytes`, or as soon as a chunked body exceeds it; reading stops.
- * - Allocates once from `Content-Length` when known; a chunked body grows by doubling, never past
- *   `maxBytes`. Each chunk is copied straight into that buffer (uWS neuters chunks after the callback).
+ * - Allocates at most 16 KiB before any byte arrived (exactly the `Content-Length` when smaller)
+ *   and grows by doubling as bytes arrive, never past the `Content-Length` (or `maxBytes` when
+ *   chunked). Each chunk is copied straight into that buffer (uWS neuters chunks after the callback).
  * - Every allocation (the first, and each growth) is first reserved from `context` (the
  *   request's share of its thread's buffer budget); when it is refused, rejects with
  *   `GATEWAY_BUSY` (503) and reading stops, as for a body too large.
@@ -43,13 +49,15 @@ export const UNLIMITED_BODY_READ: BodyReadContext = { reserveBuffer: () => true,
  */
 export function readBody(body: RequestBody, maxBytes: number, context: BodyReadContext = UNLIMITED_BODY_READ): Promise<Buffer> {
   if (body.declaredLength !== null && body.declaredLength > maxBytes) return Promise.reject(tooLarge(maxBytes));
-  const initialBytes = body.declaredLength ?? Math.min(INITIAL_CHUNKED_BYTES, maxBytes);
+  // The most this body can need: uWS enforces the Content-Length framing.
+  const capacity = body.declaredLength ?? maxBytes;
+  const initialBytes = Math.min(FIRST_ALLOCATION_BYTES, capacity);
   if (!context.reserveBuffer(initialBytes)) {
     body.pause();
     return Promise.reject(gatewayBusy());
   }
   return new Promise((resolve, reject) => {
-    body.attach(new BoundedBodyReader(body, maxBytes, initialBytes, context, resolve, reject));
+    body.attach(new BoundedBodyReader(body, maxBytes, capacity, initialBytes, context, resolve, reject));
   });
 }
 
@@ -60,12 +68,14 @@ class BoundedBodyReader implements BodyConsumer {
   private deadline: NodeJS.Timeout | null = null;
 
   /**
-   * `initialBytes` (already reserved) is the first allocation; growth reserves the difference.
+   * `initialBytes` (already reserved) is the first allocation; growth, never past `capacity`,
+   * reserves the difference.
    * The deadline timer is cleared when the read settles (also when attach() delivers it all at once).
    */
   constructor(
     private readonly body: RequestBody,
     private readonly maxBytes: number,
+    private readonly capacity: number,
     initialBytes: number,
     private readonly context: BodyReadContext,
     private readonly resolve: (body: Buffer) => void,
@@ -110,7 +120,8 @@ class BoundedBodyReader implements BodyConsumer {
   private grow(needed: number): boolean {
     let size = Math.max(this.buffer.length, 1);
     while (size < needed) size *= 2;
-    size = Math.min(size, this.maxBytes);
+    // Never past the Content-Length, yet always room for `needed` (≤ maxBytes, checked before).
+    size = Math.max(needed, Math.min(size, this.capacity));
     if (!this.context.reserveBuffer(size - this.buffer.length)) return false;
     const next = Buffer.allocUnsafe(size);
     this.buffer.copy(next, 0, 0, this.length);
