@@ -7,6 +7,13 @@ import type { RoomEncryptionState } from './encryption-reader.js';
 import type { AliasTarget } from './alias-resolver.js';
 
 /**
+ * The power levels the corporal user needs to reconcile a room: kicking and banning members,
+ * inviting, and sending `m.room.power_levels` (`events["m.room.power_levels"]`, else
+ * `state_default`). Membership events need no send level of their own in Synapse's auth rules.
+ */
+export type CorporalThreshold = 'kick' | 'ban' | 'invite' | 'powerLevels';
+
+/**
  * What the current `m.room.power_levels` (state key `""`) of a room says, read with the
  * requester's token, plus the room's v12+ creators (unlimited power, never listed in `users`).
  */
@@ -15,6 +22,8 @@ export interface CurrentPowerLevels {
   readonly users: Readonly<Record<string, number>>;
   /** `content.users_default` (0 when absent). */
   readonly usersDefault: number;
+  /** The levels the reconciler's actions need (see {@link CorporalThreshold}), Synapse's defaults filled in. */
+  readonly thresholds: Readonly<Record<CorporalThreshold, number>>;
   /** The `m.room.create` sender and `additional_creators` in room versions where they have unlimited power; else empty. */
   readonly creators: ReadonlySet<string>;
 }

@@ -1,4 +1,4 @@
-import type { CheckInput, CurrentPowerLevels } from './check-input.js';
+import type { CheckInput, CorporalThreshold, CurrentPowerLevels } from './check-input.js';
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
@@ -17,6 +17,26 @@ export function parsePowerLevel(value: unknown): number {
   return Number.NaN;
 }
 
+/**
+ * The levels the corporal user needs ({@link CorporalThreshold}) in power-levels `content`, with
+ * Synapse's defaults (`kick`/`ban`/`state_default` 50, `invite` 0) for absent fields. A value
+ * Synapse would not accept reads as NaN (such content is refused by Synapse itself).
+ */
+export function corporalThresholds(content: Readonly<Record<string, unknown>>): Record<CorporalThreshold, number> {
+  const named = (name: string, fallback: number): number => {
+    const value = ownField(content, name);
+    return value === undefined ? fallback : parsePowerLevel(value);
+  };
+  const events = ownField(content, 'events');
+  const powerLevelsLevel = typeof events === 'object' && events !== null && !Array.isArray(events) ? ownField(events as Record<string, unknown>, 'm.room.power_levels') : undefined;
+  return {
+    kick: named('kick', 50),
+    ban: named('ban', 50),
+    invite: named('invite', 0),
+    powerLevels: powerLevelsLevel === undefined ? named('state_default', 50) : parsePowerLevel(powerLevelsLevel),
+  };
+}
+
 /** The effective level of `userId` in power-levels content: `users[userId] ?? users_default ?? 0`. */
 function effectiveLevel(users: unknown, usersDefault: unknown, userId: string): number {
   if (typeof users === 'object' && users !== null && !Array.isArray(users) && Object.hasOwn(users, userId)) {
@@ -32,7 +52,7 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
 /**
  * `room.state.power_levels` (Corporal): in a managed room, nobody but the corporal user may move a
  * managed user's effective level (`users[u] ?? users_default`) away from the policy's, nor lower
- * the corporal user's own. Only users whose levels the reconciler enforces count (see
+ * the corporal user's own or raise a level it needs above it. Only users whose levels the reconciler enforces count (see
  * `ManagedLevelsIndex`), and v12+ creators (whose power is unlimited and who are never listed) are
  * skipped.
  *
@@ -60,17 +80,36 @@ export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (inp
     if (effectiveLevel(users, usersDefault, memberId) !== level) moved.push(memberId);
   }
   if (input.currentPowerLevels === undefined) return moved.length === 0 ? ALLOW : DECISIONS.powerLevels;
-  return compareWithCurrent(input, roomId, moved, users, usersDefault);
+  return compareWithCurrent(input, roomId, body, moved, users, usersDefault);
 });
 
 /**
+ * True when the proposed content takes power from the corporal user (not a creator): its level
+ * lowered, or a level it needs ({@link corporalThresholds}) raised above its new level. A v12
+ * creator, whose own power is unlimited, could otherwise raise `kick`, `ban`, `invite` or the
+ * power-levels send level above the corporal's 100 and lock the reconciler out of the room without
+ * touching its level. A threshold that is already above it and not raised further is left alone:
+ * the room has drifted, and unrelated edits must not be blocked by it.
+ */
+function outranksCorporal(body: Readonly<Record<string, unknown>>, proposedLevel: number, current: CurrentPowerLevels, corporal: string): boolean {
+  if (proposedLevel < currentLevel(current, corporal)) return true;
+  const proposed = corporalThresholds(body);
+  for (const threshold of Object.keys(proposed) as CorporalThreshold[]) {
+    if (proposed[threshold] > proposedLevel && proposed[threshold] > current.thresholds[threshold]) return true;
+  }
+  return false;
+}
+
+/**
  * The second step, on the room's current event: managed users' levels (see above), and the
- * corporal user's, which nobody else may lower in a managed room (the reconciler kicks and sets
- * levels there as that user). Unreadable → refused (fail closed).
+ * corporal user's power, which nobody else may reduce in a managed room (the reconciler kicks,
+ * invites and sets levels there as that user; {@link outranksCorporal}). Unreadable → refused
+ * (fail closed).
  */
 async function compareWithCurrent(
   input: CheckInput,
   roomId: string,
+  body: Readonly<Record<string, unknown>>,
   moved: readonly string[],
   users: unknown,
   usersDefault: unknown,
@@ -83,7 +122,7 @@ async function compareWithCurrent(
   }
   if (current === null) return moved.length === 0 ? DECISIONS.powerLevelsUnreadable : DECISIONS.powerLevels;
   const corporal = input.corporalUserId;
-  if (!current.creators.has(corporal) && effectiveLevel(users, usersDefault, corporal) < currentLevel(current, corporal)) {
+  if (!current.creators.has(corporal) && outranksCorporal(body, effectiveLevel(users, usersDefault, corporal), current, corporal)) {
     return DECISIONS.corporalUserProtected;
   }
   for (const memberId of moved) {

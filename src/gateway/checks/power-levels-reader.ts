@@ -1,5 +1,5 @@
 import type { CurrentPowerLevels } from './check-input.js';
-import { parsePowerLevel } from './power-levels-check.js';
+import { corporalThresholds, parsePowerLevel } from './power-levels-check.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
 
 /** Reads a room's current power levels with a requester's token; null when they cannot be read. */
@@ -51,7 +51,7 @@ function currentLevels(content: Record<string, unknown>, createEvent: Record<str
     }
   }
   const usersDefault = content['users_default'] === undefined ? 0 : parsePowerLevel(content['users_default']);
-  return { users, usersDefault: Number.isNaN(usersDefault) ? 0 : usersDefault, creators: creatorsOf(createEvent) };
+  return { users, usersDefault: Number.isNaN(usersDefault) ? 0 : usersDefault, thresholds: corporalThresholds(content), creators: creatorsOf(createEvent) };
 }
 
 function creatorsOf(createEvent: Record<string, unknown>): ReadonlySet<string> {

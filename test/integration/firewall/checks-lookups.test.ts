@@ -56,13 +56,14 @@ t.test('power levels of a v11 room: users and users_default, no creators', async
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, {
     room_version: '11',
     invite: [bob.userId],
-    power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 42 }, users_default: 3 },
+    power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 42 }, users_default: 3, kick: 60, invite: 5, events: { 'm.room.power_levels': 90 } },
   });
   const read = createPowerLevelsReader(options);
   const levels = await read(roomId, alice.accessToken);
-  t.same(levels && { users: levels.users, usersDefault: levels.usersDefault, creators: [...levels.creators] }, {
+  t.same(levels && { users: levels.users, usersDefault: levels.usersDefault, thresholds: levels.thresholds, creators: [...levels.creators] }, {
     users: { [alice.userId]: 100, [bob.userId]: 42 },
     usersDefault: 3,
+    thresholds: { kick: 60, ban: 50, invite: 5, powerLevels: 90 },
     creators: [],
   });
   t.equal(await read(roomId, bob.accessToken), null, 'bob is only invited: Synapse refuses him the state');

@@ -193,8 +193,17 @@ t.test("the corporal user cannot be thrown out of, or demoted in, a managed room
   const demote = await s.viaGateway('bob', 'PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`, { users: { [users.corporal.userId]: 0 } });
   t.same([demote.status, demote.json], [403, PROTECTED], 'demotion');
   t.same([await corporalMembership(), await corporalLevel()], ['join', 100], 'Synapse: still joined at 100');
-  const topicLevels = await s.viaGateway('bob', 'PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`, { users: { [users.corporal.userId]: 100 }, events: { 'm.room.topic': 0 } });
-  t.equal(topicLevels.status, 200, `other power-level edits pass: ${topicLevels.text}`);
+  // Nor can the creator lock it out by raising the levels it needs above its 100.
+  const levelsPath = `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`;
+  const corporalUsers = { [users.corporal.userId]: 100 };
+  const before = await s.stateOf(room, 'm.room.power_levels');
+  for (const raised of [{ kick: 150 }, { ban: 150 }, { invite: 150 }, { state_default: 150 }, { events: { 'm.room.power_levels': 150 } }]) {
+    const answer = await s.viaGateway('bob', 'PUT', levelsPath, { users: corporalUsers, ...raised });
+    t.same([answer.status, answer.json], [403, PROTECTED], `raising ${JSON.stringify(raised)}`);
+  }
+  t.same(await s.stateOf(room, 'm.room.power_levels'), before, 'Synapse: the power levels are unchanged');
+  const topicLevels = await s.viaGateway('bob', 'PUT', levelsPath, { users: corporalUsers, events: { 'm.room.topic': 0 }, kick: 100 });
+  t.equal(topicLevels.status, 200, `other power-level edits pass, up to the corporal user's level: ${topicLevels.text}`);
 
   // Premise: Synapse itself lets the creator demote the corporal user.
   await matrixCall(s.hs.baseUrl, 'PUT', `/_matrix/client/v3/rooms/${encodedRoom}/state/m.room.power_levels`, { token: users.bob.accessToken, body: { users: { [users.corporal.userId]: 0 } } });

@@ -27,12 +27,20 @@ function resolverFor(row: CheckRow): CheckInput['resolveAlias'] {
   };
 }
 
+/** Synapse's defaults for the levels the corporal user needs (a fixture's `current.thresholds` overrides them). */
+const SYNAPSE_DEFAULT_THRESHOLDS = { kick: 50, ban: 50, invite: 0, powerLevels: 50 };
+
 function currentFor(row: CheckRow): CheckInput['currentPowerLevels'] {
   const current = row.current;
   if (current === undefined) return undefined;
   if (current === 'error') return () => Promise.reject(new Error('state unreadable'));
   if (current === 'unreadable') return () => Promise.resolve(null);
-  const levels: CurrentPowerLevels = { users: current.users ?? {}, usersDefault: current.usersDefault ?? 0, creators: new Set(current.creators ?? []) };
+  const levels: CurrentPowerLevels = {
+    users: current.users ?? {},
+    usersDefault: current.usersDefault ?? 0,
+    thresholds: { ...SYNAPSE_DEFAULT_THRESHOLDS, ...current.thresholds },
+    creators: new Set(current.creators ?? []),
+  };
   return () => Promise.resolve(levels);
 }
 

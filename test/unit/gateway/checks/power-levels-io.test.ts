@@ -22,7 +22,7 @@ function input(body: unknown, reads: string[]): CheckInput {
     levels: new ManagedLevelsIndex(snapshot),
     currentPowerLevels: async (roomId) => {
       reads.push(roomId);
-      return { users: { '@alice:hs': 100 }, usersDefault: 0, creators: new Set() };
+      return { users: { '@alice:hs': 100 }, usersDefault: 0, thresholds: { kick: 50, ban: 50, invite: 0, powerLevels: 50 }, creators: new Set() };
     },
   };
 }
