@@ -20,12 +20,12 @@ export const BODY_TIMEOUT = 'CORP_ERR_BODY_TIMEOUT';
 
 /** What {@link readBody} needs from the request whose body it reads (the request context). */
 export interface BodyReadContext extends BufferReservation {
-  /** Milliseconds left for the whole body to arrive (`Infinity`: no deadline). */
-  bodyTimeLeftMs(): number;
+  /** Milliseconds the whole body may take to arrive, from the start of the read (`Infinity`: no deadline). */
+  bodyReadTimeoutMs(): number;
 }
 
 /** No budget and no deadline (tests, callers outside the gateway pipeline). */
-export const UNLIMITED_BODY_READ: BodyReadContext = { reserveBuffer: () => true, bodyTimeLeftMs: () => Number.POSITIVE_INFINITY };
+export const UNLIMITED_BODY_READ: BodyReadContext = { reserveBuffer: () => true, bodyReadTimeoutMs: () => Number.POSITIVE_INFINITY };
 
 /**
  * Reads a whole request body into one buffer, for the phases that must look at it (policy checks,
@@ -40,7 +40,8 @@ export const UNLIMITED_BODY_READ: BodyReadContext = { reserveBuffer: () => true,
  *   request's share of its thread's buffer budget); when it is refused, rejects with
  *   `GATEWAY_BUSY` (503) and reading stops, as for a body too large.
  * - Rejects with {@link BODY_TIMEOUT} (408) when the body is not complete within
- *   `context.bodyTimeLeftMs()` (the exchange cap, counted from the request's start): a client
+ *   `context.bodyReadTimeoutMs()` of the read's start (the exchange cap; the phases before it,
+ *   e.g. a slow hook consultation, do not eat into the client's time): a client
  *   trickling a body must not hold its buffer, and its share of the budget, indefinitely.
  * - Rejects with {@link CLIENT_ABORTED} if the client leaves; settles exactly once and writes
  *   nothing after settling.
@@ -82,9 +83,9 @@ class BoundedBodyReader implements BodyConsumer {
     private readonly reject: (err: CorporalError) => void,
   ) {
     this.buffer = Buffer.allocUnsafe(initialBytes);
-    const timeLeftMs = context.bodyTimeLeftMs();
-    if (Number.isFinite(timeLeftMs)) {
-      this.deadline = setTimeout(() => this.timedOut(), Math.max(0, timeLeftMs));
+    const timeoutMs = context.bodyReadTimeoutMs();
+    if (Number.isFinite(timeoutMs)) {
+      this.deadline = setTimeout(() => this.timedOut(), timeoutMs);
       this.deadline.unref();
     }
   }

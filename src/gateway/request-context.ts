@@ -17,7 +17,7 @@ import type { BodyReadContext } from './body.js';
 export interface RequestLimits {
   /** The thread's buffer budget (`HttpGateway.MaxBufferedBytesPerThread`). */
   budget: BufferBudget;
-  /** `HttpGateway.TimeoutMilliseconds`: a body read for inspection must be complete within this of the request's start. */
+  /** `HttpGateway.TimeoutMilliseconds`: a body read for inspection must be complete within this of the read's start. */
   exchangeMs: number;
 }
 
@@ -131,10 +131,9 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     return true;
   }
 
-  /** BodyReadContext: what is left of the exchange cap for a body read for inspection. */
-  bodyTimeLeftMs(): number {
-    if (this.limits === null) return Number.POSITIVE_INFINITY;
-    return this.limits.exchangeMs - (performance.now() - this.startedAt);
+  /** BodyReadContext: how long a body read for inspection may take (the exchange cap). */
+  bodyReadTimeoutMs(): number {
+    return this.limits === null ? Number.POSITIVE_INFINITY : this.limits.exchangeMs;
   }
 
   /** ExchangeEvents: the client left. */

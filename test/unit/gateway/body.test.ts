@@ -223,7 +223,7 @@ t.test('a client leaving mid-body gives its reservation back', async (t) => {
   t.equal(budget.inUse, 0);
 });
 
-t.test('a body read for inspection must arrive within the exchange cap, counted from the request start', async (t) => {
+t.test('a body read for inspection must arrive within the exchange cap of the start of its reading', async (t) => {
   outcomes.length = 0;
   const body = randomBytes(1000);
   const inTime = await exchange('POST /deadline HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n', [body]);
