@@ -1,5 +1,6 @@
 import type { SnapshotUser } from '../../policy/snapshot.js';
 import type { ObservedRoom } from '../state.js';
+import { levelChangeRefusal } from './level-settable.js';
 import { warn, type PlanContext } from './plan-context.js';
 
 /** How the memberships of one user are planned. */
@@ -49,12 +50,19 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
  * (`users[user] ?? users_default`). matrix-corporal set the level on every join; an equal level is
  * a no-op write of the whole power-levels event, so it is skipped. Schema-1 users
  * (`powerLevelsManaged: false`) and room creators are never touched: a v12 creator has unlimited
- * power, and MSC4289 forbids listing them in the event's `users`.
+ * power, and MSC4289 forbids listing them in the event's `users`. A change Synapse would refuse
+ * the corporal user (see `levelChangeRefusal`) is a `plan.level_not_settable` warning instead: the
+ * room's one write carries every user, so a single refused entry would drop the others' changes.
  */
 function planPowerLevel(ctx: PlanContext, user: SnapshotUser, room: ObservedRoom, level: number): void {
   if (!user.powerLevelsManaged || room.creators.has(user.id)) return;
   const current = Object.hasOwn(room.powerLevelUsers, user.id) ? room.powerLevelUsers[user.id] : undefined;
   if ((current ?? room.usersDefault) === level) return;
+  const refusal = levelChangeRefusal(room, ctx.options.corporalUserId, user.id, level);
+  if (refusal !== null) {
+    warn(ctx, 'plan.level_not_settable', user.id, room.roomId, `${user.id} should have level ${level} in ${room.roomId}, but Synapse would refuse it: ${refusal}`);
+    return;
+  }
   let group = ctx.levelGroups.get(room.roomId);
   if (group === undefined) {
     group = {};

@@ -33,6 +33,12 @@ export type PlanWarningCode =
   | 'plan.room_not_managed'
   /** The user must be in a managed room they are banned from: Corporal does not unban, join skipped. */
   | 'plan.user_banned'
+  /**
+   * The user's level in a managed room cannot be changed by the corporal user (their current entry
+   * is at or above its level, or the policy level is above it): not planned, the room's other users
+   * still are.
+   */
+  | 'plan.level_not_settable'
   /** The account is deactivated (erased) on the homeserver but active in the policy: nothing planned. */
   | 'plan.account_erased'
   /** The policy lists `Corporal.UserID`: Corporal never reconciles its own account, nothing planned. */

@@ -219,15 +219,15 @@ t.test('failure isolation: an unreadable room fails only that room; a failing jo
   t.equal(run.outcome, 'completed', 'the run completes');
   t.same(run.skippedRooms.map((room) => room.roomId), [missingRoom], 'the unreadable room is reported');
   t.match(run.skippedRooms[0]?.reason, /404|not found/i);
-  t.equal(run.actionsFailed, 2, "the foreign room's join and power levels failed, nothing else");
-  t.match(run.failures, [
-    { userId: erin, roomId: foreignRoom, actionType: 'room.join', code: 'CORP_ERR_UPSTREAM_STATUS', error: /not in room/ },
-    { roomId: foreignRoom, actionType: 'room.users_set_power_levels', code: 'CORP_ERR_UPSTREAM_STATUS' },
-  ]);
+  t.equal(run.actionsFailed, 1, "the foreign room's join failed, nothing else");
+  t.match(run.failures, [{ userId: erin, roomId: foreignRoom, actionType: 'room.join', code: 'CORP_ERR_UPSTREAM_STATUS', error: /not in room/ }]);
+  // The corporal user has no level there (users_default 0), so Synapse would refuse erin's 10: a
+  // warning, not a power-levels write that fails on every retry.
+  t.match(run.warnings, [{ code: 'plan.level_not_settable', userId: erin, roomId: foreignRoom }]);
   t.equal((await profile(erin)).displayname, 'Erin', "the failed user's other actions ran");
   t.ok((await members(publicRoom)).includes(erin));
   const retries = loop.status().retries;
-  t.equal(retries.length, 2);
-  t.match(retries, [{ userId: erin, attempt: 1 }, { roomId: foreignRoom, attempt: 1 }], 'the failed user and room are scheduled for a retry');
+  t.equal(retries.length, 1);
+  t.match(retries, [{ userId: erin, attempt: 1 }], 'the failed user is scheduled for a retry');
   for (const retry of retries) t.ok(retry.dueAt > Date.now(), 'after a backoff delay');
 });

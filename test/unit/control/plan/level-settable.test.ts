@@ -1,0 +1,40 @@
+import t from 'tap';
+import { levelChangeRefusal } from '../../../../src/control/plan/level-settable.js';
+import type { ObservedRoom } from '../../../../src/control/state.js';
+
+const CORPORAL = '@corporal:example.com';
+const A = '@a:example.com';
+
+function room(powerLevelUsers: Record<string, number>, usersDefault = 0, creators: string[] = []): ObservedRoom {
+  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers, usersDefault, creators: new Set(creators) };
+}
+
+t.test('follows Synapse _check_power_levels for another user', async (t) => {
+  const r = room({ [CORPORAL]: 100, [A]: 50 });
+  t.equal(levelChangeRefusal(r, CORPORAL, A, 100), null, 'raising to the corporal level itself is allowed');
+  t.equal(levelChangeRefusal(r, CORPORAL, A, 0), null, 'lowering from below is allowed');
+  t.match(levelChangeRefusal(r, CORPORAL, A, 101), /above the corporal user's own \(100\)/, 'above the corporal level');
+  t.match(levelChangeRefusal(room({ [CORPORAL]: 100, [A]: 100 }), CORPORAL, A, 50), /current level 100 is not below/, 'equal current entry');
+  t.match(levelChangeRefusal(room({ [CORPORAL]: 50, [A]: 60 }), CORPORAL, A, 0), /current level 60 is not below the corporal user's own \(50\)/, 'current entry above');
+});
+
+t.test('only the current users entry counts, not users_default', async (t) => {
+  // Synapse compares the old entry only: a user at users_default (no entry) can be changed.
+  t.equal(levelChangeRefusal(room({ [CORPORAL]: 50 }, 50), CORPORAL, A, 10), null);
+});
+
+t.test("the corporal user's level falls back to users_default", async (t) => {
+  t.match(levelChangeRefusal(room({}, 20), CORPORAL, A, 30), /above the corporal user's own \(20\)/);
+  t.equal(levelChangeRefusal(room({}, 20), CORPORAL, A, 10), null);
+});
+
+t.test('its own entry may be lowered, not raised', async (t) => {
+  t.equal(levelChangeRefusal(room({ [CORPORAL]: 100 }), CORPORAL, CORPORAL, 50), null);
+  t.not(levelChangeRefusal(room({ [CORPORAL]: 100 }), CORPORAL, CORPORAL, 101), null);
+});
+
+t.test('a creator corporal user (room v12) can set anyone to anything', async (t) => {
+  const r = room({ [A]: 9000 }, 0, [CORPORAL]);
+  t.equal(levelChangeRefusal(r, CORPORAL, A, 0), null);
+  t.equal(levelChangeRefusal(r, CORPORAL, A, 1_000_000), null);
+});
