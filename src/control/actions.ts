@@ -59,9 +59,9 @@ export interface UserActivateAction {
 }
 
 /**
- * Lock the account and revoke its sessions (admin-minted tokens included). The profile is not
- * touched: with `Reconciliation.DeactivatedDisplayNameMarker` the planner emits the marked
- * `user.set_display_name` just before this action.
+ * Cancel the user's pending delayed events, lock the account and revoke its sessions (admin-minted
+ * tokens included). The profile is not touched: with `Reconciliation.DeactivatedDisplayNameMarker`
+ * the planner emits the marked `user.set_display_name` just before this action.
  */
 export interface UserDeactivateAction {
   type: 'user.deactivate';

@@ -1,3 +1,4 @@
+import { CorporalError, describeError } from '../../common/errors.js';
 import type { UserActivateAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import { avatarUriHash } from '../plan/avatar-hash.js';
@@ -6,6 +7,7 @@ import { deleteDevices, listDeviceIds, putUser } from '../synapse/admin-users-ap
 import { putAccountData, uploadMedia } from '../synapse/client-api.js';
 import type { ActionScope, ApplyContext } from './apply-context.js';
 import { readAvatarSource } from './avatar-source.js';
+import { cancelPendingDelayedEvents } from './cancel-delayed-events.js';
 
 /**
  * `user.create`: `PUT /_synapse/admin/v2/users/{id}` with the password and `admin: false`
@@ -50,15 +52,32 @@ export async function setAvatar(action: UserSetAvatarAction, ctx: ApplyContext, 
 }
 
 /**
- * `user.deactivate`: lock the account, then delete its devices. Locking makes Synapse refuse every
- * token of the user with 401 `M_USER_LOCKED`, admin-minted ones included (those have no device and
- * survive everything but their own logout or expiry). Deleting the devices ends the user's own
- * sessions for good, so unlocking later does not revive them.
+ * `user.deactivate`: cancel the user's pending delayed events, lock the account, then delete its
+ * devices. Locking makes Synapse refuse every token of the user with 401 `M_USER_LOCKED`,
+ * admin-minted ones included (those have no device and survive everything but their own logout or
+ * expiry). Deleting the devices ends the user's own sessions for good, so unlocking later does not
+ * revive them. Delayed events (MSC4140) must be cancelled first, as the user (a locked user's tokens
+ * are refused): Synapse sends them even for a locked account. A failed cancellation does not hold
+ * up the lock; the action then fails with that error once the account is locked.
  */
-export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyContext): Promise<void> {
+export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  let notCancelled: unknown = null;
+  try {
+    await cancelPendingDelayedEvents(ctx.http, scope.userToken(action.userId));
+  } catch (err) {
+    notCancelled = err;
+  }
   await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
   const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
   if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
+  if (notCancelled !== null) throw delayedEventsNotCancelled(action.userId, notCancelled);
+}
+
+/** Error code of a `user.deactivate` that locked the account but could not cancel its delayed events. */
+export const DELAYED_EVENTS_NOT_CANCELLED = 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED';
+
+function delayedEventsNotCancelled(userId: string, cause: unknown): CorporalError {
+  return new CorporalError(DELAYED_EVENTS_NOT_CANCELLED, `${userId} is locked, but its pending delayed events could not be cancelled: ${describeError(cause)}`, { source: 'upstream', status: 502, cause });
 }
 
 /**

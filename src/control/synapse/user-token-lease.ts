@@ -12,10 +12,10 @@ const EXPIRY_MARGIN_MS = 15_000;
 
 /**
  * Short-lived tokens of one user, minted by the admin (`valid_until_ms` ≈ now + 2 min) only when an
- * action needs to act as the user (leave a room, upload an avatar, write account data), reused for
- * that user's actions in one run, and logged out by {@link release}. Logging out matters: such a
- * token is owned by the admin and would otherwise survive the user's password change and
- * deactivation until it expires (synapse.md §0.5).
+ * action needs to act as the user (leave a room, upload an avatar, write account data, cancel
+ * delayed events), reused for that user's actions in one run, and logged out by {@link release}.
+ * Logging out matters: such a token is owned by the admin and would otherwise survive the user's
+ * password change and deactivation until it expires (synapse.md §0.5).
  */
 export class UserTokenLease implements TokenSource {
   readonly userId: string;

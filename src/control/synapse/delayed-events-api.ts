@@ -1,0 +1,26 @@
+import { arrayField, objectOf, stringField } from './json-fields.js';
+import type { Auth, SynapseHttp } from './synapse-http.js';
+
+/**
+ * Delayed events (MSC4140) of the token's user. Synapse 1.163.2 serves them under the unstable
+ * prefix only (`rest/client/delayed_events.py`: `releases=()`).
+ */
+const DELAYED_EVENTS_PATH = '/_matrix/client/unstable/org.matrix.msc4140/delayed_events';
+
+/**
+ * A user may have `msc4140_max_delayed_events_per_user` (default 100) pending events, each with a
+ * content of up to an event's 64 KiB: 16 MiB leaves room for a raised limit.
+ */
+const DELAYED_EVENTS_MAX_BYTES = 16 * 1024 * 1024;
+
+/** The `delay_id`s of the token's user's pending delayed events (`GET …/delayed_events`). */
+export async function listDelayedEventIds(http: SynapseHttp, user: Auth): Promise<string[]> {
+  const call = 'client.delayed_events.list';
+  const answer = await http.requestObject({ call, method: 'GET', path: DELAYED_EVENTS_PATH, auth: user, maxBodyBytes: DELAYED_EVENTS_MAX_BYTES });
+  return arrayField(answer, 'delayed_events', call).map((event) => stringField(objectOf(event, call), 'delay_id', call));
+}
+
+/** Cancels one pending delayed event (`POST …/delayed_events/{delay_id}/cancel`); 404 when it is no longer pending. */
+export async function cancelDelayedEvent(http: SynapseHttp, user: Auth, delayId: string): Promise<void> {
+  await http.request({ call: 'client.delayed_events.cancel', method: 'POST', path: `${DELAYED_EVENTS_PATH}/${encodeURIComponent(delayId)}/cancel`, json: {}, auth: user });
+}

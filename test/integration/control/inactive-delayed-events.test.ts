@@ -1,0 +1,66 @@
+import t from 'tap';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createSilentLogger } from '../../../src/common/logger.js';
+import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
+import { createRoom, matrixCall } from '../../support/matrix-client.js';
+import { startSynapse } from '../../support/start-synapse.js';
+import { reconcilerConfig, snapshot } from './fixtures/reconciler.js';
+
+/**
+ * Red-team round 3, F5: Synapse cancels a user's delayed events (MSC4140) when it deactivates the
+ * account, not when it locks it, and sends them later without a lock check. Corporal's
+ * `user.deactivate` locks, so it must cancel them itself: a message alice scheduled before she was
+ * made inactive must never appear.
+ */
+
+// Delayed events are off unless the server sets a maximum delay. The harness's admin is the corporal user.
+const hs = await startSynapse({ extraConfig: { max_event_delay_duration: '24h' } });
+t.teardown(() => hs.stop());
+const admin = hs.admin.accessToken;
+const reconciler = await startReconciler({ config: reconcilerConfig(hs, { corporal: { AccessToken: admin } }), logger: createSilentLogger() });
+t.teardown(() => reconciler.close());
+const { loop } = reconciler;
+const room = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
+const alice = '@alice:localhost';
+const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}`;
+
+/** Long enough for the reconcile run in between; the test waits for it without a timing threshold (below). */
+const DELAY_MS = 15_000;
+
+async function reconcile(generation: number, active: boolean) {
+  loop.onPolicy(snapshot(generation, [room], [{ id: alice, active, joinedRooms: [[room, 0]] }]), 'all');
+  await loop.idle();
+  const run = loop.status().lastRun;
+  if (run === null) throw new Error('no run recorded');
+  return run;
+}
+async function scheduleMessage(token: string, body: string): Promise<string> {
+  const path = `${roomPath}/send/m.room.message/${encodeURIComponent(body)}?org.matrix.msc4140.delay=${DELAY_MS}`;
+  return (await matrixCall<{ delay_id: string }>(hs.baseUrl, 'PUT', path, { token, body: { msgtype: 'm.text', body } })).delay_id;
+}
+/** The room's message bodies by sender, as the admin API sees them. */
+async function messages(): Promise<string[]> {
+  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=100`, { token: admin });
+  return answer.chunk.filter((e) => e.type === 'm.room.message').map((e) => `${e.sender} ${e.content.body ?? ''}`);
+}
+
+t.test('a delayed message scheduled before alice is made inactive never appears', async (t) => {
+  t.same((await reconcile(1, true)).failures, [], 'alice created and joined');
+  const aliceToken = (await matrixCall<{ access_token: string }>(hs.baseUrl, 'POST', `/_synapse/admin/v1/users/${encodeURIComponent(alice)}/login`, { token: admin, body: {} })).access_token;
+  await scheduleMessage(aliceToken, 'sent by a locked user');
+  const pending = await matrixCall<{ delayed_events: unknown[] }>(hs.baseUrl, 'GET', '/_matrix/client/unstable/org.matrix.msc4140/delayed_events', { token: aliceToken });
+  t.equal(pending.delayed_events.length, 1, 'alice has one pending delayed message');
+
+  const run = await reconcile(2, false);
+  t.same(run.failures, []);
+  t.ok(run.actionsDone >= 1, 'user.deactivate ran');
+  const user = await matrixCall<{ locked: boolean }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(alice)}`, { token: admin });
+  t.equal(user.locked, true, 'alice is locked');
+  t.notOk((await messages()).includes(`${alice} sent by a locked user`), 'not sent before the lock (the delay covers the run)');
+
+  // A control message with the same delay, scheduled after alice's, is due after it: once it has
+  // been sent, alice's would have been too (Synapse sends due delayed events in send-time order).
+  await scheduleMessage(admin, 'control');
+  while (!(await messages()).includes('@corporal:localhost control')) await sleep(250);
+  t.notOk((await messages()).includes(`${alice} sent by a locked user`), "alice's delayed message never appeared");
+});

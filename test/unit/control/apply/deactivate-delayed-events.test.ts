@@ -1,0 +1,76 @@
+import t from 'tap';
+import type { Dispatcher } from 'undici';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import type { ApplyContext } from '../../../../src/control/apply/apply-context.js';
+import { cancelPendingDelayedEvents } from '../../../../src/control/apply/cancel-delayed-events.js';
+import { DELAYED_EVENTS_NOT_CANCELLED, deactivateUser } from '../../../../src/control/apply/user-handlers.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { json, startScriptedServer } from '../fixtures/scripted-server.js';
+
+/** F5 (red-team 3): a locked user's delayed events still fire, so `user.deactivate` cancels them first. */
+
+const server = await startScriptedServer(json(200, {}));
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 2, logger: createSilentLogger() });
+t.teardown(() => http.close());
+
+const LIST = 'GET /_matrix/client/unstable/org.matrix.msc4140/delayed_events';
+const cancel = (id: string) => `POST /_matrix/client/unstable/org.matrix.msc4140/delayed_events/${id}/cancel`;
+const ALICE = '%40alice%3Aexample.com';
+
+function reset(): void {
+  server.requests.length = 0;
+  server.queue.length = 0;
+}
+const calls = () => server.requests.map((r) => `${r.method} ${r.url.split('?')[0]} ${r.authorization ?? ''}`.trim());
+
+t.test('every pending delayed event is cancelled as the user; one already gone counts as done', async (t) => {
+  reset();
+  server.queue.push(json(200, { delayed_events: [{ delay_id: 'syd_a', room_id: '!r:x' }, { delay_id: 'syd/b', room_id: '!r:x' }] }), json(200, {}), json(404, { errcode: 'M_NOT_FOUND', error: 'gone' }));
+  t.equal(await cancelPendingDelayedEvents(http, 'user-token'), 1);
+  t.same(calls(), [`${LIST} Bearer user-token`, `${cancel('syd_a')} Bearer user-token`, `${cancel('syd%2Fb')} Bearer user-token`]);
+});
+
+t.test('a homeserver without delayed events is handled quietly', async (t) => {
+  for (const answer of [json(404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }), json(405, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }), json(400, { errcode: 'M_UNRECOGNIZED', error: 'x' })]) {
+    reset();
+    server.queue.push(answer);
+    t.equal(await cancelPendingDelayedEvents(http, 'user-token'), 0);
+    t.same(calls(), [`${LIST} Bearer user-token`]);
+  }
+});
+
+t.test('any other failure is thrown', async (t) => {
+  reset();
+  server.queue.push(json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(500, { errcode: 'M_UNKNOWN', error: 'boom' }));
+  await t.rejects(cancelPendingDelayedEvents(http, 'user-token'), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 500 });
+});
+
+const ctx: ApplyContext = {
+  http,
+  admin: { token: async () => 'admin-token', renew: async () => 'admin-token' },
+  adminUserId: '@corporal:example.com',
+  authSharedSecret: 'secret',
+  avatarMaxBytes: 1024,
+  avatarTimeoutMs: 1_000,
+  avatarDispatcher: undefined as unknown as Dispatcher,
+  logger: createSilentLogger(),
+};
+const scope = { userToken: () => ({ token: async () => 'user-token', renew: async () => 'user-token' }) };
+const locked = json(200, { name: '@alice:example.com', locked: true });
+const action = { type: 'user.deactivate', userId: '@alice:example.com' } as const;
+
+t.test('user.deactivate cancels the delayed events before it locks the account', async (t) => {
+  reset();
+  server.queue.push(json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(200, {}), locked, json(200, { devices: [] }));
+  await deactivateUser(action, ctx, scope);
+  t.same(calls(), [`${LIST} Bearer user-token`, `${cancel('syd_a')} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`]);
+  t.same(JSON.parse(server.requests[2]?.body ?? ''), { locked: true });
+});
+
+t.test('a failed cancellation does not hold up the lock, and fails the action afterwards', async (t) => {
+  reset();
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'boom' }), locked, json(200, { devices: [{ device_id: 'D' }] }), json(200, {}));
+  await t.rejects(deactivateUser(action, ctx, scope), { code: DELAYED_EVENTS_NOT_CANCELLED, message: /@alice:example.com is locked, but its pending delayed events could not be cancelled/ });
+  t.same(calls(), [`${LIST} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`, `POST /_synapse/admin/v2/users/${ALICE}/delete_devices Bearer admin-token`]);
+});
