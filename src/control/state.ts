@@ -38,8 +38,8 @@ export interface ObservedUser {
 export interface ObservedRoom {
   roomId: string;
   /**
-   * False when the room's state could not be read (unknown room, corporal not joined, no
-   * permission): the planner then plans nothing for this room and reports it.
+   * False when the room's state could not be read (unknown room, no permission; the admin API reads
+   * rooms the corporal user is not in): the planner then plans nothing for this room and reports it.
    */
   readable: boolean;
   /** Why the room is unreadable (for logs and status). */
