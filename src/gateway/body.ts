@@ -94,13 +94,11 @@ class BoundedBodyReader implements BodyConsumer {
     if (this.settled) return;
     const needed = this.length + chunk.byteLength;
     if (needed > this.maxBytes) {
-      this.fail(tooLarge(this.maxBytes));
-      this.body.pause();
+      this.stopReading(tooLarge(this.maxBytes));
       return;
     }
     if (needed > this.buffer.length && !this.grow(needed)) {
-      this.fail(gatewayBusy());
-      this.body.pause();
+      this.stopReading(gatewayBusy());
       return;
     }
     this.buffer.set(chunk, this.length);
@@ -132,7 +130,12 @@ class BoundedBodyReader implements BodyConsumer {
 
   private timedOut(): void {
     this.deadline = null;
-    this.fail(new CorporalError(BODY_TIMEOUT, 'The request body did not arrive in time', { source: 'client', status: 408 }));
+    this.stopReading(new CorporalError(BODY_TIMEOUT, 'The request body did not arrive in time', { source: 'client', status: 408 }));
+  }
+
+  /** Rejects with `err` and stops reading from the client (the answer then closes the connection). */
+  private stopReading(err: CorporalError): void {
+    this.fail(err);
     this.body.pause();
   }
 
