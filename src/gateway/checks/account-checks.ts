@@ -2,6 +2,7 @@ import type { PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
+import { isCorporalAccountDataType } from '../../common/corporal-account-data.js';
 
 /** Account routes: matrix-corporal routes 9 and 10, and Corporal's register, login-token and 3PID rules. */
 
@@ -32,6 +33,16 @@ export const accountPassword: PolicyCheck = Object.freeze({
 /** `account.3pid.add|bind|unbind|delete` (Corporal): managed users may not when `forbid3pidChanges` is on. */
 export const accountThreepid: PolicyCheck = authenticatedCheck(false, (input, userId) =>
   input.snapshot.flags.forbid3pidChanges && input.snapshot.users.has(userId) ? DECISIONS.threepidChanges : ALLOW,
+);
+
+/**
+ * `account_data.set` (Corporal): nobody may write or delete account data in Corporal's namespaces,
+ * whoever they are. The reconciler trusts those records (the derived-password marker, the avatar's
+ * source hash), so a user who wrote one could keep their own password or avatar once managed. The
+ * type is the decoded one, as Synapse stores it; other types are the user's own business.
+ */
+export const accountDataWrite: PolicyCheck = authenticatedCheck(false, (input) =>
+  isCorporalAccountDataType(input.route.params['type'] ?? '') ? DECISIONS.corporalAccountData : ALLOW,
 );
 
 /** `login.get_token` (Corporal): an inactive managed user cannot mint a login token, as they cannot log in. */

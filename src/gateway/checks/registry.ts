@@ -2,7 +2,7 @@ import type { RouteId } from '../router/index.js';
 import type { PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW } from './decision.js';
-import { accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
+import { accountDataWrite, accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
 import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
 import { roomCreate, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
 import {
@@ -49,4 +49,5 @@ export const POLICY_CHECKS: ReadonlyMap<RouteId, PolicyCheck> = new Map<RouteId,
   ['account.3pid.bind', accountThreepid],
   ['account.3pid.unbind', accountThreepid],
   ['account.3pid.delete', accountThreepid],
+  ['account_data.set', accountDataWrite],
 ]);

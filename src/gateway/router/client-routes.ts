@@ -122,6 +122,14 @@ export const CLIENT_ROUTE_SPECS: readonly RouteSpec[] = [
   { template: 'account/3pid/add', methods: { POST: 'account.3pid.add' }, mirrors: 'ThreepidAddRestServlet (account.py)' },
   { template: 'account/3pid/delete', methods: { POST: 'account.3pid.delete' }, mirrors: 'ThreepidDeleteRestServlet (account.py)' },
 
+  // account_data.py: PUT everywhere; DELETE is MSC3391's, served under unstable/org.matrix.msc3391/
+  // only (over-matched under every prefix). GET is a read and stays `other`.
+  {
+    template: 'user/{userId}/account_data/{type}',
+    methods: { PUT: 'account_data.set', DELETE: 'account_data.set' },
+    mirrors: 'AccountDataServlet, UnstableAccountDataServlet (account_data.py)',
+  },
+
   { template: 'register', methods: { POST: 'register' }, mirrors: 'RegisterRestServlet / RegisterAppServiceOnlyRestServlet (register.py)' },
   {
     template: 'keys/device_signing/upload',

@@ -42,6 +42,7 @@ export const ROUTE_ID_DOCS = [
   ['account.3pid.unbind', 'POST …/account/3pid/unbind.'],
   ['account.3pid.delete', 'POST …/account/3pid/delete.'],
   ['account.whoami', 'GET …/account/whoami (read).'],
+  ['account_data.set', 'PUT …/user/{userId}/account_data/{type}, or DELETE (MSC3391, unstable/org.matrix.msc3391): a write of global account data.'],
   ['devices.delete', 'DELETE …/devices/{deviceId}.'],
   ['devices.delete_many', 'POST …/delete_devices.'],
   ['keys.device_signing.upload', 'POST …/keys/device_signing/upload: cross-signing key upload.'],

@@ -62,6 +62,35 @@ t.test('display names and avatars of managed users', async (t) => {
   await s.setPolicy();
 });
 
+t.test("Corporal's account data is read-only to clients", async (t) => {
+  const MARKER = 'io.corporal.password';
+  const AVATAR_HASHES = 'com.devture.matrix.corporal.avatar_source_uri_hashes';
+  const reserved = forbidden("Denied (this account data type is reserved for Corporal's own records)");
+  const read = async (user: ScenarioUser, type: string): Promise<unknown> => {
+    const path = `/_matrix/client/v3/user/${encodeURIComponent(users[user].userId)}/account_data/${type}`;
+    const response = await matrixRequest(hs.baseUrl, 'GET', path, { token: users[user].accessToken });
+    return response.status === 404 ? null : response.json;
+  };
+  // What the reconciler wrote, straight to Synapse (it never goes through the gateway).
+  const recorded = { secret_tag: 'abcd1234' };
+  await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(users.alice.userId)}/account_data/${MARKER}`, { token: users.alice.accessToken, body: recorded });
+
+  for (const user of ['alice', 'bob', 'corporal'] as const) {
+    for (const type of [MARKER, AVATAR_HASHES]) {
+      const writes = requestVariants({ method: 'PUT', template: 'user/{userId}/account_data/{type}', params: { userId: users[user].userId, type }, prefixes: ['r0', 'v3', 'unstable'] });
+      const deletes = requestVariants({ method: 'DELETE', template: 'user/{userId}/account_data/{type}', params: { userId: users[user].userId, type }, prefixes: ['unstable/org.matrix.msc3391'] });
+      await allDenied(t, user, [...writes, ...deletes], { secret_tag: 'ffffffff', 'mxc://x/y': 'hash' }, 403, reserved);
+      await allDenied(t, user, writes.slice(0, 2), {}, 403, reserved);
+    }
+  }
+  t.same(await read('alice', MARKER), recorded, "alice's marker is the reconciler's");
+  for (const user of ['bob', 'corporal'] as const) t.equal(await read(user, MARKER), null, `${user} has no marker`);
+  for (const user of ['alice', 'bob', 'corporal'] as const) t.equal(await read(user, AVATAR_HASHES), null, `${user} has no avatar hashes`);
+
+  await ok(t, 'alice', 'PUT', `/_matrix/client/v3/user/${encodeURIComponent(users.alice.userId)}/account_data/org.example.settings`, { theme: 'dark' });
+  t.same(await read('alice', 'org.example.settings'), { theme: 'dark' }, 'other types are written as usual');
+});
+
 t.test('deactivation and passwords', async (t) => {
   const auth = (user: ScenarioUser) => ({ auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: users[user].userId }, password: `${user}-pw` } });
   await allDenied(t, 'alice', requestVariants({ method: 'POST', template: 'account/deactivate', params: {}, prefixes: ['r0', 'v3', 'unstable'] }), auth('alice'), 403, forbidden('Denied'));
