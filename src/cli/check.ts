@@ -21,7 +21,8 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   }
   const { config } = loaded;
   out.write(`Configuration ${args.configPath} is valid.\n`);
-  out.write(`  homeserver: ${config.Matrix.HomeserverDomainName} at ${config.Matrix.HomeserverApiEndpoint}\n`);
+  const socket = config.Matrix.HomeserverApiSocketPath;
+  out.write(`  homeserver: ${config.Matrix.HomeserverDomainName} at ${config.Matrix.HomeserverApiEndpoint}${socket === '' ? '' : ` over the Unix socket ${socket}`}\n`);
   out.write(`  corporal user: ${config.Corporal.UserID}\n`);
   out.write(`  gateway: ${config.HttpGateway.ListenAddress}, ${config.HttpGateway.Threads} thread(s)\n`);
   out.write(`  HTTP API: ${config.HttpApi.Enabled ? config.HttpApi.ListenAddress : 'disabled'}\n`);

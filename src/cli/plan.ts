@@ -84,7 +84,13 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
 async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot) {
   const { Matrix, Corporal, Reconciliation } = config;
   const logger = createSilentLogger();
-  const http = new SynapseHttp({ baseUrl: Matrix.HomeserverApiEndpoint, timeoutMs: Matrix.TimeoutMilliseconds, connections: Reconciliation.Concurrency, logger });
+  const http = new SynapseHttp({
+    baseUrl: Matrix.HomeserverApiEndpoint,
+    socketPath: Matrix.HomeserverApiSocketPath,
+    timeoutMs: Matrix.TimeoutMilliseconds,
+    connections: Reconciliation.Concurrency,
+    logger,
+  });
   const session = new AdminSession({
     http,
     userId: Corporal.UserID,

@@ -49,9 +49,9 @@ const pools = new UpstreamPools(config);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
-  lookup: createWhoamiLookup({ dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
+  lookup: createWhoamiLookup({ dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
 });
-const lookups = { dispatcher: pools.main, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
+const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const pipeline = createPipeline({

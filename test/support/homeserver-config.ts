@@ -21,6 +21,8 @@ export interface HomeserverConfigParams {
   enableRegistration: boolean;
   /** Trust `X-Forwarded-For` from the client (set when a gateway sits in front). */
   xForwarded: boolean;
+  /** Also serve the client listener on this Unix socket (Synapse's `listeners: - path:`). */
+  unixSocketPath?: string;
   /** Load devture's shared-secret-auth module with this secret, `m.login.password` support on. */
   sharedSecretAuth?: { sharedSecret: string };
   /** Deep-merged last: objects merge key by key, anything else (arrays included) replaces. */
@@ -73,6 +75,9 @@ export function buildHomeserverConfig(params: HomeserverConfigParams): Record<st
         x_forwarded: params.xForwarded,
         resources: [{ names: ['client'], compress: false }],
       },
+      ...(params.unixSocketPath === undefined
+        ? []
+        : [{ path: params.unixSocketPath, type: 'http', x_forwarded: params.xForwarded, resources: [{ names: ['client'], compress: false }] }]),
     ],
     database: { name: 'sqlite3', args: { database: join(dataDir, 'homeserver.db') } },
     log_config: params.logConfigPath,

@@ -53,5 +53,5 @@ export async function serveAgainst(t: { teardown(fn: () => unknown): void }, opt
   writeFileSync(configPath, JSON.stringify(raw));
   const corporal = startCorporalProcess(['serve', '--config', configPath]);
   t.teardown(() => ensureStopped(corporal));
-  return { corporal, api: apiClient(apiPort), dir };
+  return { corporal, api: apiClient(apiPort), dir, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
 }

@@ -27,6 +27,8 @@ export interface StartSynapseOptions {
   enableRegistration?: boolean;
   /** The listener's `x_forwarded`; default false. */
   xForwarded?: boolean;
+  /** Also serve the client listener on a Unix socket in the data directory (see {@link SynapseHandle.socketPath}). */
+  unixSocket?: boolean;
   /** Deep-merged over the generated configuration (objects merge, other values replace). */
   extraConfig?: Record<string, unknown>;
   /** Localpart of the admin user created at start; default `corporal`. */
@@ -49,6 +51,8 @@ export interface StartSynapseOptions {
 export interface SynapseHandle {
   /** `http://127.0.0.1:<port>` (no trailing slash). */
   baseUrl: string;
+  /** The Unix socket of the same client listener, with `unixSocket`; else undefined. */
+  socketPath?: string;
   serverName: string;
   port: number;
   /** The Synapse process id; also its process group id. */
@@ -114,6 +118,7 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
         ...secrets,
         enableRegistration: options.enableRegistration ?? false,
         xForwarded: options.xForwarded ?? false,
+        ...(options.unixSocket ? { unixSocketPath: join(dataDir, 'client.sock') } : {}),
         ...(options.sharedSecretAuth ? { sharedSecretAuth: options.sharedSecretAuth } : {}),
         ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
       });
@@ -133,6 +138,7 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
         let stopped: Promise<void> | undefined;
         return {
           baseUrl,
+          ...(options.unixSocket ? { socketPath: join(dataDir, 'client.sock') } : {}),
           serverName,
           port,
           pid: synapse.pid,

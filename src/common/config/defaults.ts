@@ -34,6 +34,7 @@ export function applyConfigDefaults(doc: Section): CorporalConfig {
     Matrix: {
       HomeserverDomainName: str(matrix, 'HomeserverDomainName', ''),
       HomeserverApiEndpoint: str(matrix, 'HomeserverApiEndpoint', ''),
+      HomeserverApiSocketPath: str(matrix, 'HomeserverApiSocketPath', ''),
       AuthSharedSecret: str(matrix, 'AuthSharedSecret', ''),
       RegistrationSharedSecret: str(matrix, 'RegistrationSharedSecret', ''),
       TimeoutMilliseconds: int(matrix, 'TimeoutMilliseconds', 0),

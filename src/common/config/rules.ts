@@ -139,10 +139,30 @@ function checkMatrixRules(config: CorporalConfig, out: RuleResult): void {
   if (!isHttpUrl(endpoint)) {
     out.errors.push({ path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008' });
   }
+  checkSocketPath(config.Matrix, out);
   // The managed users' passwords are HMAC-SHA512(AuthSharedSecret, mxid), and Corporal sets them as
   // real Synapse passwords: with an empty key anyone could compute every managed user's password.
   if (config.Matrix.AuthSharedSecret === '') {
     out.errors.push({ path: 'Matrix.AuthSharedSecret', message: 'Matrix.AuthSharedSecret needs to be set: it is the key of the managed users\' passwords' });
+  }
+}
+
+/** Longest path a Unix socket address holds on Linux (`sun_path` is 108 bytes with the final NUL). */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** `Matrix.HomeserverApiSocketPath`: absolute, short enough for `sun_path`, and plain HTTP. */
+function checkSocketPath(matrix: CorporalConfig['Matrix'], out: RuleResult): void {
+  const path = 'Matrix.HomeserverApiSocketPath';
+  const socketPath = matrix.HomeserverApiSocketPath;
+  if (socketPath === '') return;
+  if (!socketPath.startsWith('/')) {
+    out.errors.push({ path, message: `${path} needs to be an absolute path, such as /run/synapse/client.sock (got "${socketPath}")` });
+  } else if (Buffer.byteLength(socketPath, 'utf8') > MAX_SOCKET_PATH_BYTES) {
+    out.errors.push({ path, message: `${path} is longer than the ${MAX_SOCKET_PATH_BYTES} bytes a Unix socket path may have` });
+  }
+  // Synapse cannot serve TLS on a Unix listener; an https endpoint would make every request fail.
+  if (matrix.HomeserverApiEndpoint.toLowerCase().startsWith('https:')) {
+    out.errors.push({ path, message: `${path} needs an http:// Matrix.HomeserverApiEndpoint (a Unix socket carries no TLS; the endpoint's host is only the Host header)` });
   }
 }
 

@@ -43,6 +43,7 @@ export const CONFIG_SHAPE: StructShape = struct({
   Matrix: struct({
     HomeserverDomainName: string,
     HomeserverApiEndpoint: string,
+    HomeserverApiSocketPath: string,
     AuthSharedSecret: string,
     RegistrationSharedSecret: string,
     // A field of matrix-corporal's struct that nothing reads since 2.0: accepted, type-checked, unused.

@@ -27,6 +27,12 @@ export interface MatrixConfig {
   HomeserverDomainName: string;
   /** Base URL of Synapse's client listener, e.g. `http://127.0.0.1:8008`. */
   HomeserverApiEndpoint: string;
+  /**
+   * Corporal: a Unix socket of Synapse's client listener (`listeners: - path: …`); `""` = TCP to
+   * `HomeserverApiEndpoint`. When set, every connection to the homeserver (gateway and reconciler)
+   * goes over this socket, and `HomeserverApiEndpoint` only gives the `Host` header and path prefix.
+   */
+  HomeserverApiSocketPath: string;
   /** Key of the `hex(HMAC-SHA512(key, mxid))` password given to Synapse for managed users. */
   AuthSharedSecret: string;
   /** Synapse `registration_shared_secret` (shared-secret registration). */

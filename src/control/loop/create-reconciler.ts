@@ -42,6 +42,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     baseUrl: Matrix.HomeserverApiEndpoint,
     timeoutMs: Matrix.TimeoutMilliseconds,
     connections: Reconciliation.Concurrency * 2,
+    socketPath: Matrix.HomeserverApiSocketPath,
     logger,
   });
   const session = new AdminSession({

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import { ownCallsDispatcher } from '../../common/own-forwarded-for.js';
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -53,6 +54,8 @@ export interface SynapseHttpOptions {
   timeoutMs: number;
   /** Keep-alive connections to Synapse. */
   connections: number;
+  /** `Matrix.HomeserverApiSocketPath`: connect over this Unix socket instead of TCP; `""`/absent = TCP. */
+  socketPath?: string;
   logger: Logger;
   /** Default bound of answer bodies; default 4 MiB. */
   maxBodyBytes?: number;
@@ -79,6 +82,8 @@ interface Answer {
  */
 export class SynapseHttp {
   readonly #pool: Pool;
+  /** `#pool`, with Corporal's own `X-Forwarded-For` over a Unix socket (common/own-forwarded-for.ts). */
+  readonly #dispatcher: Dispatcher;
   readonly #basePath: string;
   readonly #timeoutMs: number;
   readonly #maxBodyBytes: number;
@@ -102,7 +107,9 @@ export class SynapseHttp {
       connectTimeout: options.timeoutMs,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
+      ...(options.socketPath ? { socketPath: options.socketPath } : {}),
     });
+    this.#dispatcher = ownCallsDispatcher(this.#pool, options.socketPath ?? '');
   }
 
   /** HTTP requests sent so far (every attempt counts). */
@@ -180,7 +187,7 @@ export class SynapseHttp {
     const started = Date.now();
     this.#requests++;
     try {
-      const response = await this.#pool.request({
+      const response = await this.#dispatcher.request({
         method: request.method,
         path: this.#basePath + request.path + queryString(request.query),
         headers,

@@ -33,7 +33,7 @@ export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPoo
   const domain = config.Matrix.HomeserverDomainName;
   const authSharedSecret = config.Matrix.AuthSharedSecret;
   const maxBodyBytes = config.HttpGateway.MaxInspectedBodyBytes;
-  const homeserver = { dispatcher: upstream.main, origin: upstream.target.origin, basePath: upstream.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
+  const homeserver = { dispatcher: upstream.internal, origin: upstream.target.origin, basePath: upstream.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
   return {
     login: new LoginPhase({
       intercept: createLoginInterceptor({ ...checker, domain, authSharedSecret }),

@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import { ownCallsDispatcher } from '../../common/own-forwarded-for.js';
 import type { CorporalConfig } from '../../common/config/types.js';
 import { parseUpstreamTarget, type UpstreamTarget } from './target.js';
 
@@ -19,6 +20,12 @@ export class UpstreamPools {
   readonly target: UpstreamTarget;
   readonly main: Pool;
   readonly longPoll: Pool;
+  /**
+   * `main` for the gateway's own calls (whoami look-ups, check reads, logouts of refused sessions),
+   * which carry no client `X-Forwarded-For`: over a Unix socket it adds Corporal's own (see
+   * common/own-forwarded-for.ts). Proxied requests always carry the client's and use `main`.
+   */
+  readonly internal: Dispatcher;
 
   constructor(config: CorporalConfig) {
     this.target = parseUpstreamTarget(config.Matrix.HomeserverApiEndpoint);
@@ -31,9 +38,12 @@ export class UpstreamPools {
       // Idle connections are dropped well before Twisted's own idle timeout (60 s), so that a
       // request is never sent on a connection the homeserver is just closing.
       keepAliveTimeout: 4_000,
+      // `Matrix.HomeserverApiSocketPath`: the same origin (Host header), reached over a Unix socket.
+      ...(config.Matrix.HomeserverApiSocketPath ? { socketPath: config.Matrix.HomeserverApiSocketPath } : {}),
     };
     this.main = new Pool(this.target.origin, { ...common, connections: config.HttpGateway.UpstreamConnections });
     this.longPoll = new Pool(this.target.origin, { ...common, connections: null });
+    this.internal = ownCallsDispatcher(this.main, config.Matrix.HomeserverApiSocketPath);
   }
 
   /** Waits for running requests to finish, then closes every connection. */

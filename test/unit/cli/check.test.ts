@@ -95,6 +95,16 @@ t.test('check alone with another provider checks the configuration only', async 
   t.notMatch(output, /Policy /);
 });
 
+t.test('the summary names the homeserver socket when one is configured', async (t) => {
+  const tcp = await check(t);
+  t.match(tcp.output, 'homeserver: example.com at http://127.0.0.1:9\n');
+  const raw = testConfigRaw({ gatewayPort: 41080, serverName: 'example.com', policyCachePath: '/tmp/unused.json' });
+  raw['Matrix'] = { ...raw['Matrix'], HomeserverApiSocketPath: '/run/synapse/client.sock' };
+  const unix = await check(t, { config: raw });
+  t.equal(unix.code, 0, unix.output);
+  t.match(unix.output, 'homeserver: example.com at http://127.0.0.1:9 over the Unix socket /run/synapse/client.sock\n');
+});
+
 t.test('an invalid configuration: exit 2 before any policy is read', async (t) => {
   const { code, output } = await check(t, { config: { Matrix: {} }, policyPath: README_POLICY });
   t.equal(code, 2);

@@ -37,6 +37,7 @@ t.test('a matrix-corporal 3.x config.json loads unchanged, with its defaults', a
     Matrix: {
       HomeserverDomainName: 'example.com',
       HomeserverApiEndpoint: 'http://matrix-synapse:8008',
+      HomeserverApiSocketPath: '',
       AuthSharedSecret: 'zc1EHmCdSH7CxP4gFUuoRY7vyNc3Gr2pdRiSHmWLYeBHO7ddGTxmJ9ipTyAZvaZB',
       RegistrationSharedSecret: 'q8GUyYkK;h9ZHaMU=a#M3vE&nRz_pL7*cWxTb4Dk2sF6',
       TimeoutMilliseconds: 45000,
