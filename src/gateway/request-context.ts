@@ -138,8 +138,10 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
 
   /** ExchangeEvents: the client left. */
   exchangeAborted(): void {
-    this.body?.abort();
+    // The proxy first: it ends the upstream request and discards the body stream quietly; the
+    // body's own abort then only reaches readers that are not the proxy (a buffered read).
     this.proxy?.clientAborted();
+    this.body?.abort();
   }
 
   /** ExchangeEvents: the client can take more response body. */

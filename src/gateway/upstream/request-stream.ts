@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
 import type { BodyConsumer, RequestBody } from '../request-body.js';
 
+/** Swallows the stream's own abort error (see the constructor). */
+function ignoreError(): void {}
+
 /** Buffered in the stream before reading from the client pauses. */
 const HIGH_WATER_BYTES = 64 * 1024;
 
@@ -19,6 +22,11 @@ export class RequestBodyStream extends Readable implements BodyConsumer {
     private readonly onProgress: () => void,
   ) {
     super({ highWaterMark: HIGH_WATER_BYTES });
+    // The stream fails only when the client leaves (bodyAborted), and the exchange deals with
+    // that itself. undici listens for errors once it reads the body, but a request queued in the
+    // pool for a free connection has no reader yet: an unheard 'error' would then be an uncaught
+    // exception that kills the gateway thread and every connection on it (red team 4, F2).
+    this.on('error', ignoreError);
     body.attach(this);
   }
 
