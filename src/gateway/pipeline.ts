@@ -223,13 +223,17 @@ export class Pipeline implements UpstreamResponseObserver {
     }
     // Only tokens need a look-up; anything else here is a bug, answered 500 by `handle`.
     if (credentials.kind !== 'token') throw new Error(`no cached identity for credentials of kind ${credentials.kind}`);
-    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs).then(
+    // Only a miss pays for an AbortController: the exchange aborts it if the client leaves.
+    const abandoned = new AbortController();
+    ctx.pendingLookup = abandoned;
+    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, abandoned.signal).then(
       (identity) => this.resumeIdentified(ctx, identity),
       (err: unknown) => answerError(ctx, err, this.deps.logger),
     );
   }
 
   private resumeIdentified(ctx: RequestContext, identity: Identity): void {
+    ctx.pendingLookup = null;
     ctx.identity = identity;
     if (!ctx.exchange.isOpen) return;
     try {

@@ -74,6 +74,8 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   responseBuffer: ResponseBufferRequest | null = null;
   /** The upstream exchange once proxying started. */
   proxy: ProxyExchange | null = null;
+  /** Aborted when the client leaves while its token is being looked up (identity/identity-cache.ts). */
+  pendingLookup: AbortController | null = null;
   /**
    * Path and query to forward instead of the client's (without the endpoint's base path); null:
    * as received. Set by a check that pins what Synapse must act on (a join by alias, by room id).
@@ -138,6 +140,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
 
   /** ExchangeEvents: the client left. */
   exchangeAborted(): void {
+    this.pendingLookup?.abort();
     // The proxy first: it ends the upstream request and discards the body stream quietly; the
     // body's own abort then only reaches readers that are not the proxy (a buffered read).
     this.proxy?.clientAborted();

@@ -12,6 +12,30 @@ export interface IdentityCacheOptions {
   ttlMs: number;
   /** The whoami call. */
   lookup: IdentityLookup;
+  /** Look-ups in flight at once; a new one beyond this fails at once (default {@link MAX_LOOKUPS_IN_FLIGHT}). */
+  maxLookupsInFlight?: number;
+}
+
+/**
+ * Distinct token look-ups one gateway thread runs at once. Beyond this a request with an uncached
+ * token is treated like one whose look-up failed (`unresolved`: refused where Corporal acts on the
+ * user, else left to Synapse), instead of queueing: a flood of random tokens then costs a bounded
+ * amount of memory and homeserver work, and cannot build a backlog that delays later look-ups
+ * for as long as `Matrix.TimeoutMilliseconds` (red team 4, F1).
+ */
+export const MAX_LOOKUPS_IN_FLIGHT = 256;
+
+/**
+ * Negative answers (unknown tokens, locked users) are kept apart from the users' identities, in
+ * an LRU of this fraction of `CacheSize` (at least {@link MIN_NEGATIVE_ENTRIES}): a stream of
+ * random tokens then evicts other random tokens, never the identities of real users.
+ */
+const NEGATIVE_ENTRIES_FRACTION = 0.25;
+const MIN_NEGATIVE_ENTRIES = 100;
+
+/** A look-up in flight: how many requests still wait for it. */
+interface PendingLookup {
+  waiters: number;
 }
 
 /**
@@ -39,6 +63,9 @@ interface FetchContext {
  */
 export class IdentityCache {
   private readonly cache: LRUCache<string, CachedIdentity, FetchContext>;
+  private readonly negatives: LRUCache<string, CachedIdentity>;
+  private readonly pending = new Map<string, PendingLookup>();
+  private readonly maxLookupsInFlight: number;
   private readonly keysByUser = new Map<string, Set<string>>();
   private readonly keysByToken = new Map<string, Set<string>>();
   private readonly lookup: IdentityLookup;
@@ -47,35 +74,71 @@ export class IdentityCache {
   constructor(options: IdentityCacheOptions) {
     this.lookup = options.lookup;
     this.lockedTtlMs = Math.min(options.ttlMs, LOCKED_TTL_MS);
+    this.maxLookupsInFlight = options.maxLookupsInFlight ?? MAX_LOOKUPS_IN_FLIGHT;
     this.cache = new LRUCache<string, CachedIdentity, FetchContext>({
-      max: options.maxEntries,
+      // lru-cache keeps a look-up in flight as an entry: room for every one of them on top of
+      // `maxEntries` identities, so that a look-up never evicts a user's identity.
+      max: options.maxEntries + this.maxLookupsInFlight,
       ttl: options.ttlMs,
       updateAgeOnGet: false,
-      fetchMethod: (_key, _stale, { options: entryOptions, context }) => this.fetchIdentity(context, entryOptions),
+      fetchMethod: (_key, _stale, { options: entryOptions, context, signal }) => this.fetchIdentity(context, entryOptions, signal),
       onInsert: (value, key) => this.indexed(value, key),
       dispose: (value, key) => this.unindexed(value, key),
     });
+    this.negatives = new LRUCache<string, CachedIdentity>({
+      max: Math.max(MIN_NEGATIVE_ENTRIES, Math.ceil(options.maxEntries * NEGATIVE_ENTRIES_FRACTION)),
+      ttl: options.ttlMs,
+      updateAgeOnGet: false,
+    });
   }
 
-  /** Entries currently cached (in-flight look-ups included). */
+  /** Entries currently cached (in-flight look-ups and negative answers included). */
   get size(): number {
-    return this.cache.size;
+    return this.cache.size + this.negatives.size;
+  }
+
+  /** Look-ups in flight now. */
+  get lookupsInFlight(): number {
+    return this.pending.size;
   }
 
   /** The cached identity for these credentials, synchronously; undefined on a miss (or while a look-up is in flight). */
   peek(token: string, masqueradeAs: Uint8Array | null): CachedIdentity | undefined {
-    return this.cache.get(cacheKey(token, masqueradeAs));
+    const key = cacheKey(token, masqueradeAs);
+    return this.cache.get(key) ?? this.negatives.get(key);
   }
 
   /**
    * The identity for these credentials: from the cache, or from one whoami call shared by every
-   * concurrent caller. Rejects with a `CorporalError` when the look-up fails (not cached).
+   * concurrent caller. Rejects with a `CorporalError` when the look-up fails (not cached), and at
+   * once when {@link MAX_LOOKUPS_IN_FLIGHT} other look-ups are running.
    *
-   * There is deliberately no abort signal: aborting a shared look-up would fail every other
-   * request waiting for it. A caller whose client left simply ignores the result.
+   * `abandoned` aborts when this caller's client has left. The shared look-up is cancelled only
+   * once every caller waiting for it has left (cancelling earlier would fail the others): a client
+   * that sends a token and disconnects at once leaves no whoami call behind.
    */
-  async resolve(token: string, masqueradeAs: Uint8Array | null): Promise<CachedIdentity> {
+  async resolve(token: string, masqueradeAs: Uint8Array | null, abandoned?: AbortSignal): Promise<CachedIdentity> {
     const key = cacheKey(token, masqueradeAs);
+    const known = this.cache.get(key) ?? this.negatives.get(key);
+    if (known !== undefined) return known;
+    let pending = this.pending.get(key);
+    if (pending === undefined) {
+      if (this.pending.size >= this.maxLookupsInFlight) throw tooManyLookups(this.maxLookupsInFlight);
+      pending = { waiters: 0 };
+      this.pending.set(key, pending);
+    }
+    pending.waiters++;
+    let left = false;
+    const leave = (cancel: boolean): void => {
+      if (left) return;
+      left = true;
+      if (--pending.waiters > 0) return;
+      if (this.pending.get(key) === pending) this.pending.delete(key);
+      // Deleting an in-flight entry makes lru-cache abort the fetch's signal (the whoami request).
+      if (cancel) this.cache.delete(key);
+    };
+    const onAbandoned = (): void => leave(true);
+    abandoned?.addEventListener('abort', onAbandoned, { once: true });
     // Indexed before the look-up starts, so that evicting the token also cancels a look-up in flight.
     if (masqueradeAs !== null) addToIndex(this.keysByToken, token, key);
     let identity: CachedIdentity | undefined;
@@ -85,10 +148,14 @@ export class IdentityCache {
       // A failed look-up leaves no entry, so nothing would ever dispose its index entry.
       if (masqueradeAs !== null && !this.cache.has(key)) removeFromIndex(this.keysByToken, token, key);
       if (err instanceof CorporalError) throw err;
-      // Also how lru-cache rejects a look-up whose entry was deleted (evicted) while in flight.
+      // Also how lru-cache rejects a look-up whose entry was deleted (evicted, abandoned) while in flight.
       throw lookupFailed(`identity look-up failed: ${describeError(err)}`, err);
+    } finally {
+      abandoned?.removeEventListener('abort', onAbandoned);
+      leave(false);
     }
     if (identity === undefined) throw lookupFailed('the token was evicted while it was being looked up');
+    if (identity.kind !== 'user') this.keepNegative(key, identity);
     return identity;
   }
 
@@ -100,6 +167,7 @@ export class IdentityCache {
     let dropped = 0;
     for (const token of tokens) {
       if (this.cache.delete(cacheKey(token, null))) dropped++;
+      if (this.negatives.delete(cacheKey(token, null))) dropped++;
       const masquerades = this.keysByToken.get(token);
       if (masquerades) for (const key of [...masquerades]) if (this.cache.delete(key)) dropped++;
     }
@@ -113,15 +181,25 @@ export class IdentityCache {
   /** Empties the cache (thread shutdown). */
   clear(): void {
     this.cache.clear();
+    this.negatives.clear();
   }
 
   private async fetchIdentity(
     context: FetchContext,
     entryOptions: LRUCache.FetcherFetchOptions<string, CachedIdentity, FetchContext>,
+    signal: AbortSignal,
   ): Promise<CachedIdentity> {
-    const identity = await this.lookup(context.token, context.masqueradeAs);
+    const identity = await this.lookup(context.token, context.masqueradeAs, signal);
     if (identity.kind === 'locked') entryOptions.ttl = this.lockedTtlMs;
     return identity;
+  }
+
+  /** Moves a negative answer from the identities' LRU into its own (see {@link NEGATIVE_ENTRIES_FRACTION}). */
+  private keepNegative(key: string, identity: CachedIdentity): void {
+    if (this.cache.get(key) !== identity) return;
+    const ttl = this.cache.getRemainingTTL(key);
+    this.cache.delete(key);
+    this.negatives.set(key, identity, { ttl: ttl > 0 && Number.isFinite(ttl) ? ttl : undefined });
   }
 
   /** onInsert: also called with lru-cache's in-flight placeholders, which have no `kind`. */
@@ -169,6 +247,12 @@ function removeFromIndex(index: Map<string, Set<string>>, name: string, key: str
   if (!keys) return;
   keys.delete(key);
   if (keys.size === 0) index.delete(name);
+}
+
+function tooManyLookups(limit: number): CorporalError {
+  return new CorporalError('CORP_ERR_IDENTITY_LOOKUPS_BUSY', `identity look-up refused: ${limit} look-ups already in flight on this thread`, {
+    source: 'upstream', status: 503, errcode: ErrCode.Unknown, retryable: true,
+  });
 }
 
 function lookupFailed(message: string, cause?: unknown): CorporalError {

@@ -19,10 +19,13 @@ export function knownIdentity(cache: IdentityCache, credentials: Credentials): I
   }
 }
 
-/** Looks the token up (single-flight, cached); never rejects: a failed look-up is `unresolved`. */
-export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null): Promise<Identity> {
+/**
+ * Looks the token up (single-flight, cached); never rejects: a failed look-up is `unresolved`.
+ * `abandoned` aborts when the client has left (see {@link IdentityCache.resolve}).
+ */
+export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null, abandoned?: AbortSignal): Promise<Identity> {
   try {
-    return await cache.resolve(token, masqueradeAs);
+    return await cache.resolve(token, masqueradeAs, abandoned);
   } catch (err) {
     const error = err instanceof CorporalError
       ? err

@@ -6,8 +6,11 @@ import { describeTransportError } from '../../common/transport-error.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
 
-/** Looks up who a token (plus an appservice `user_id`, as raw bytes) belongs to. */
-export type IdentityLookup = (token: string, masqueradeAs: Uint8Array | null) => Promise<CachedIdentity>;
+/**
+ * Looks up who a token (plus an appservice `user_id`, as raw bytes) belongs to. `signal` aborts
+ * the look-up when nobody waits for it any more.
+ */
+export type IdentityLookup = (token: string, masqueradeAs: Uint8Array | null, signal?: AbortSignal) => Promise<CachedIdentity>;
 
 /** Options of {@link createWhoamiLookup}. */
 export interface WhoamiLookupOptions {
@@ -35,7 +38,7 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
  */
 export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup {
   const path = `${options.basePath}/_matrix/client/v3/account/whoami`;
-  return async (token, masqueradeAs) => {
+  return async (token, masqueradeAs, abandoned) => {
     // Tokens travel as a Bearer header; one that a header cannot carry unchanged (empty, spaces,
     // control characters: possible only through the access_token query parameter) goes in the
     // query, as the client sent it, so that Synapse looks up exactly the same bytes.
@@ -52,7 +55,7 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
           headers: inHeader ? { authorization: `Bearer ${token}` } : {},
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
-          signal,
+          signal: abandoned === undefined ? signal : AbortSignal.any([signal, abandoned]),
         });
       } catch (cause) {
         throw failure(`whoami request failed: ${describeTransportError(cause)}`, cause);

@@ -1,31 +1,41 @@
 import { Pool, type Dispatcher } from 'undici';
-import { ownCallsDispatcher } from '../../common/own-forwarded-for.js';
 import type { CorporalConfig } from '../../common/config/types.js';
+import { ownCallsDispatcher } from '../../common/own-forwarded-for.js';
 import { parseUpstreamTarget, type UpstreamTarget } from './target.js';
 
 /**
- * The upstream connections of one gateway thread: two undici pools to the homeserver, both
+ * Connections of the pool for the gateway's own calls (token look-ups, check reads, logouts).
+ * They are short and frequent; a small cap keeps a flood of them (random tokens) from taking more
+ * of the homeserver than this, while proxied requests never queue behind them.
+ */
+export const INTERNAL_CONNECTIONS = 32;
+
+/**
+ * The upstream connections of one gateway thread: three undici pools to the homeserver, all
  * keep-alive with pipelining 1 (a slow response must never hold up another request queued
  * behind it on the same connection).
  *
- * - `main`: every request but long-polls, at most `HttpGateway.UpstreamConnections` connections;
- *   requests beyond that queue in the pool.
- * - `longPoll`: `/sync`, sliding sync and `/events`, without a connection cap. A long-poll holds
- *   its connection for up to its `timeout` (typically 30 s) while doing no work, so capping them
- *   would let a few hundred idle syncs queue every other user's sync for tens of seconds (and
- *   starve the main pool if they shared it). matrix-corporal (Go's default transport) does not
- *   cap connections either. The number of long-polls is bounded by the clients connected.
+ * - `main`: proxied requests that answer promptly (no body, or a body already buffered for a
+ *   check or hook), at most `HttpGateway.UpstreamConnections` connections; requests beyond that
+ *   queue in the pool.
+ * - `uncapped`: proxied requests whose connection is held for as long as the client decides:
+ *   long-polls (`/sync`, sliding sync, `/events`) and request bodies streamed from the client. No
+ *   connection cap. A long-poll holds its connection for up to its `timeout` (typically 30 s)
+ *   while doing no work, and a streamed upload for as long as the client takes to send it (Synapse
+ *   reads a whole body before it even authenticates the request). In a capped pool a few hundred
+ *   of them, from one unauthenticated client, would queue every other user's requests for as long
+ *   as they last (red team 4, F4). matrix-corporal (Go's default transport) caps nothing either;
+ *   their number is bounded by the clients connected.
+ * - `internal`: the gateway's own calls, {@link INTERNAL_CONNECTIONS} connections, so that proxied
+ *   requests never wait behind token look-ups (red team 4, F1). Over a Unix socket it adds
+ *   Corporal's own `X-Forwarded-For` (common/own-forwarded-for.ts).
  */
 export class UpstreamPools {
   readonly target: UpstreamTarget;
   readonly main: Pool;
-  readonly longPoll: Pool;
-  /**
-   * `main` for the gateway's own calls (whoami look-ups, check reads, logouts of refused sessions),
-   * which carry no client `X-Forwarded-For`: over a Unix socket it adds Corporal's own (see
-   * common/own-forwarded-for.ts). Proxied requests always carry the client's and use `main`.
-   */
+  readonly uncapped: Pool;
   readonly internal: Dispatcher;
+  private readonly internalPool: Pool;
 
   constructor(config: CorporalConfig) {
     this.target = parseUpstreamTarget(config.Matrix.HomeserverApiEndpoint);
@@ -42,17 +52,18 @@ export class UpstreamPools {
       ...(config.Matrix.HomeserverApiSocketPath ? { socketPath: config.Matrix.HomeserverApiSocketPath } : {}),
     };
     this.main = new Pool(this.target.origin, { ...common, connections: config.HttpGateway.UpstreamConnections });
-    this.longPoll = new Pool(this.target.origin, { ...common, connections: null });
-    this.internal = ownCallsDispatcher(this.main, config.Matrix.HomeserverApiSocketPath);
+    this.uncapped = new Pool(this.target.origin, { ...common, connections: null });
+    this.internalPool = new Pool(this.target.origin, { ...common, connections: INTERNAL_CONNECTIONS });
+    this.internal = ownCallsDispatcher(this.internalPool, config.Matrix.HomeserverApiSocketPath);
   }
 
   /** Waits for running requests to finish, then closes every connection. */
   async close(): Promise<void> {
-    await Promise.all([this.main.close(), this.longPoll.close()]);
+    await Promise.all([this.main.close(), this.uncapped.close(), this.internalPool.close()]);
   }
 
   /** Aborts everything at once (a crashing thread). */
   async destroy(): Promise<void> {
-    await Promise.all([this.main.destroy(), this.longPoll.destroy()]);
+    await Promise.all([this.main.destroy(), this.uncapped.destroy(), this.internalPool.destroy()]);
   }
 }

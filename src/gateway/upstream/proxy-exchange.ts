@@ -123,7 +123,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     };
     this.watchdog = setTimeout(watchdogFired, this.timeouts.capMs, this);
     this.watchdog.unref();
-    (isLongPoll(ctx.routeId) ? pools.longPoll : pools.main).dispatch(options, this);
+    // Connections a client can hold at will go to the uncapped pool (pools.ts).
+    (this.requestStream !== null || isLongPoll(ctx.routeId) ? pools.uncapped : pools.main).dispatch(options, this);
   }
 
   /** The client left: abort the upstream request. */

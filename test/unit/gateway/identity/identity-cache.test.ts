@@ -4,6 +4,19 @@ import { IdentityCache, LOCKED_TTL_MS, cacheKey } from '../../../../src/gateway/
 import type { CachedIdentity } from '../../../../src/gateway/identity/identity.js';
 import { lookUpIdentity, logoutEviction } from '../../../../src/gateway/identity/resolve.js';
 
+/** Callbacks held until the test releases them all at once. */
+function gated(): { wait: (resume: () => void) => void; release: () => void } {
+  let waiting: Array<() => void> = [];
+  return {
+    wait: (resume) => void waiting.push(resume),
+    release: () => {
+      const pending = waiting;
+      waiting = [];
+      for (const resume of pending) resume();
+    },
+  };
+}
+
 /**
  * The cache with a scripted look-up: tokens starting `user` resolve to `@<token>:hs` (or the
  * masqueraded user), `locked` to a locked user, `fail` throw, anything else is unknown. Each look-up
@@ -11,17 +24,13 @@ import { lookUpIdentity, logoutEviction } from '../../../../src/gateway/identity
  */
 function scripted(): { calls: string[]; release: () => void; lookup: (token: string, masqueradeAs: Uint8Array | null) => Promise<CachedIdentity> } {
   const calls: string[] = [];
-  let waiting: Array<() => void> = [];
+  const gate = gated();
   return {
     calls,
-    release: () => {
-      const pending = waiting;
-      waiting = [];
-      for (const resume of pending) resume();
-    },
+    release: gate.release,
     lookup: async (token, masqueradeAs) => {
       calls.push(masqueradeAs === null ? token : `${token}+${Buffer.from(masqueradeAs).toString('latin1')}`);
-      await new Promise<void>((resolve) => waiting.push(resolve));
+      await new Promise<void>((resolve) => gate.wait(resolve));
       if (token.startsWith('fail')) throw new CorporalError('CORP_ERR_WHOAMI_FAILED', 'down', { source: 'upstream', status: 502 });
       if (token.startsWith('locked')) return { kind: 'locked' };
       if (!token.startsWith('user')) return { kind: 'unknown-token' };
@@ -73,7 +82,7 @@ t.test('locked users get a short-lived negative entry', async (t) => {
   await settle();
   script.release();
   t.same(await locked, { kind: 'locked' });
-  const ttl = (cache as unknown as { cache: { getRemainingTTL(key: string): number } }).cache.getRemainingTTL(cacheKey('locked1', null));
+  const ttl = (cache as unknown as { negatives: { getRemainingTTL(key: string): number } }).negatives.getRemainingTTL(cacheKey('locked1', null));
   t.ok(ttl > 0 && ttl <= LOCKED_TTL_MS, `remaining TTL ${ttl} ms ≤ ${LOCKED_TTL_MS}`);
 });
 
@@ -106,7 +115,8 @@ t.test('eviction by token (with its masquerades) and by user; in-flight look-ups
 
 t.test('the reverse indexes follow LRU eviction', async (t) => {
   const script = scripted();
-  const cache = new IdentityCache({ maxEntries: 3, ttlMs: 60_000, lookup: script.lookup });
+  // Room for 3 identities plus 1 look-up in flight: 4 entries once every look-up is done.
+  const cache = new IdentityCache({ maxEntries: 3, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 1 });
   for (const token of ['user1', 'user2', 'user3', 'user4', 'user5']) {
     const pending = cache.resolve(token, token === 'user5' ? new TextEncoder().encode('@m:hs') : null);
     await settle();
@@ -114,7 +124,7 @@ t.test('the reverse indexes follow LRU eviction', async (t) => {
     await pending;
   }
   const internals = cache as unknown as { keysByUser: Map<string, Set<string>>; keysByToken: Map<string, Set<string>> };
-  t.same([...internals.keysByUser.keys()].sort(), ['@m:hs', '@user3:hs', '@user4:hs']);
+  t.same([...internals.keysByUser.keys()].sort(), ['@m:hs', '@user2:hs', '@user3:hs', '@user4:hs']);
   t.same([...internals.keysByToken.keys()], ['user5']);
   cache.evict([], '@m:hs');
   t.same([...internals.keysByToken.keys()], [], 'index entries go with their cache entries');
@@ -137,4 +147,86 @@ t.test('logout evictions: 2xx answers to logout and logout/all only', async (t) 
   t.equal(logoutEviction('logout', 401, token, user), null);
   t.equal(logoutEviction('sync', 200, token, user), null);
   t.equal(logoutEviction('logout', 200, { kind: 'none' }, user), null);
+});
+
+/** A look-up that records the signal it got and waits for it (or for the test) to end it. */
+function abortable(): { signals: AbortSignal[]; finish: () => void; lookup: (token: string, masqueradeAs: Uint8Array | null, signal?: AbortSignal) => Promise<CachedIdentity> } {
+  const signals: AbortSignal[] = [];
+  const gate = gated();
+  return {
+    signals,
+    finish: gate.release,
+    lookup: (token, _masqueradeAs, signal) => {
+      signals.push(signal!);
+      return new Promise((resolve, reject) => {
+        signal!.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+        gate.wait(() => resolve(token.startsWith('user') ? { kind: 'user', userId: `@${token}:hs`, deviceId: null, isGuest: false } : { kind: 'unknown-token' }));
+      });
+    },
+  };
+}
+
+t.test('red team 4 F1: a look-up nobody waits for any more is cancelled', async (t) => {
+  const script = abortable();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
+  const client = new AbortController();
+  const result = lookUpIdentity(cache, 'random-1', null, client.signal);
+  await settle();
+  t.equal(cache.lookupsInFlight, 1);
+  client.abort();
+  t.equal(script.signals[0]!.aborted, true, 'the whoami request is aborted');
+  t.equal(cache.lookupsInFlight, 0, 'and no longer counts');
+  t.match(await result, { kind: 'unresolved' });
+  t.equal(cache.peek('random-1', null), undefined, 'nothing cached');
+});
+
+t.test('a shared look-up survives one of its callers leaving', async (t) => {
+  const script = abortable();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
+  const leaving = new AbortController();
+  const first = lookUpIdentity(cache, 'user7', null, leaving.signal);
+  const second = lookUpIdentity(cache, 'user7', null, new AbortController().signal);
+  await settle();
+  leaving.abort();
+  t.equal(script.signals.length, 1, 'one look-up for both');
+  t.equal(script.signals[0]!.aborted, false, 'still running for the other caller');
+  script.finish();
+  t.match(await second, { kind: 'user', userId: '@user7:hs' });
+  t.match(await first, { kind: 'user' }, 'the caller that left gets the answer too (and ignores it)');
+  t.equal(cache.lookupsInFlight, 0);
+});
+
+t.test('look-ups in flight are capped; past the cap a new token fails at once with 503', async (t) => {
+  const script = abortable();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 2 });
+  const a = cache.resolve('user-a', null);
+  const b = cache.resolve('user-b', null);
+  await settle();
+  await t.rejects(cache.resolve('user-c', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY', status: 503 });
+  const sharedA = cache.resolve('user-a', null);
+  await settle();
+  t.equal(script.signals.length, 2, 'a caller joining a look-up in flight is not refused, and starts none');
+  script.finish();
+  await Promise.all([a, b, sharedA]);
+  t.equal(cache.lookupsInFlight, 0);
+  const c = cache.resolve('user-c', null);
+  await settle();
+  t.equal(cache.lookupsInFlight, 1, 'below the cap again, c is looked up');
+  script.finish();
+  t.match(await c, { kind: 'user', userId: '@user-c:hs' });
+});
+
+t.test('unknown tokens never evict the identities of users', async (t) => {
+  const script = scripted();
+  const cache = new IdentityCache({ maxEntries: 3, ttlMs: 60_000, lookup: script.lookup });
+  const resolveNow = async (token: string): Promise<CachedIdentity> => {
+    const pending = cache.resolve(token, null);
+    await settle();
+    script.release();
+    return pending;
+  };
+  for (const token of ['user1', 'user2', 'user3']) await resolveNow(token);
+  for (let i = 0; i < 50; i++) t.same(await resolveNow(`random-${i}`), { kind: 'unknown-token' });
+  for (const token of ['user1', 'user2', 'user3']) t.match(cache.peek(token, null), { kind: 'user', userId: `@${token}:hs` }, `${token} still cached`);
+  t.same(cache.peek('random-49', null), { kind: 'unknown-token' }, 'negative answers are cached too');
 });
