@@ -5,7 +5,7 @@ import { describeError } from '../common/errors.js';
 import {
   IPC_VERSION, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
-import { RestartTracker, DEFAULT_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
+import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [
@@ -49,7 +49,7 @@ export class GatewayThreads {
       index: i + 1,
       worker: null,
       listening: false,
-      tracker: new RestartTracker(`gateway thread ${i + 1}`, options.logger, options.restart ?? DEFAULT_RESTART_OPTIONS),
+      tracker: new RestartTracker(`gateway thread ${i + 1}`, options.logger, options.restart ?? GATEWAY_THREAD_RESTART_OPTIONS),
       restartTimer: null,
       generation: null,
     }));

@@ -2,7 +2,7 @@ import t from 'tap';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../../../src/common/logger.js';
-import { RestartTracker } from '../../../src/supervisor/restart-tracker.js';
+import { GATEWAY_THREAD_RESTART_OPTIONS, RestartTracker } from '../../../src/supervisor/restart-tracker.js';
 
 function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -34,4 +34,13 @@ t.test('a stable run resets the backoff', async (t) => {
   tracker.started();
   t.equal(tracker.failed(null, 'SIGKILL'), 10);
   t.equal(tracker.failed(null, 'SIGKILL'), 10, 'stableAfterMs 0: every run counts as stable');
+});
+
+t.test('gateway threads come back within 2 s however often they crash', async (t) => {
+  const { logger } = capture();
+  const tracker = new RestartTracker('gateway thread 1', logger, GATEWAY_THREAD_RESTART_OPTIONS);
+  tracker.started();
+  const delays = Array.from({ length: 10 }, () => tracker.failed(1, null));
+  t.same(delays.slice(0, 4), [250, 500, 1000, 2000]);
+  t.ok(delays.every((delay) => delay <= 2000), JSON.stringify(delays));
 });
