@@ -10,6 +10,7 @@ import { ErrCode } from '../common/matrix-errors.js';
 import type { Logger } from '../common/logger.js';
 import type { OffloadConfig } from '../common/config/types.js';
 import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
+import { AdmissionQueue, AdmissionRefusal } from './admission-queue.js';
 
 /** The pool's queue is full: answer 503 with `Retry-After` rather than queue without bound. */
 export const OFFLOAD_BUSY = 'CORP_ERR_OFFLOAD_BUSY';
@@ -17,6 +18,10 @@ export const OFFLOAD_BUSY = 'CORP_ERR_OFFLOAD_BUSY';
 export const OFFLOAD_CLOSED = 'CORP_ERR_OFFLOAD_CLOSED';
 /** A task threw or its worker died: a bug, 500. */
 export const OFFLOAD_TASK_FAILED = 'CORP_ERR_OFFLOAD_TASK_FAILED';
+/** The caller's signal was aborted (its client left): the task never ran, or its result was dropped. Nothing to answer. */
+export const OFFLOAD_ABORTED = 'CORP_ERR_OFFLOAD_ABORTED';
+/** The task waited for a worker longer than the caller's `maxWaitMs` and was dropped unrun: 503. */
+export const OFFLOAD_WAIT_EXPIRED = 'CORP_ERR_OFFLOAD_WAIT_EXPIRED';
 
 /**
  * The pool's worker module, next to this file in the compiled output: the CommonJS shim in front of
@@ -42,18 +47,32 @@ export class OffloadBusyError extends CorporalError {
   }
 }
 
+/** Per-call options of {@link OffloadPool.run}. */
+export interface OffloadRunOptions {
+  /**
+   * Aborted when the result is no longer wanted (the client left). A waiting task is then removed
+   * from the queue and never runs; a running one is not interrupted (that would terminate its
+   * worker and every other task on it), its result is dropped.
+   */
+  signal?: AbortSignal | undefined;
+  /** Longest wait for a worker slot (not counting the run itself); unbounded when absent. */
+  maxWaitMs?: number | undefined;
+}
+
 /** A gateway thread's handle on its pool. */
 export interface OffloadPool {
   /**
    * Runs task `kind` in a pool worker and resolves with its result (expected failures are `ok:
    * false` results). Rejects with a `CorporalError`: {@link OFFLOAD_BUSY} (an
    * {@link OffloadBusyError}) when the queue is full, {@link OFFLOAD_CLOSED} after `close()`,
-   * {@link OFFLOAD_TASK_FAILED} when the task threw or its worker died.
+   * {@link OFFLOAD_TASK_FAILED} when the task threw or its worker died, {@link OFFLOAD_ABORTED}
+   * when `options.signal` was aborted, {@link OFFLOAD_WAIT_EXPIRED} after `options.maxWaitMs` in
+   * the queue.
    *
-   * There is deliberately no abort signal: aborting a running Piscina task terminates its worker
-   * (and every other task on it). If the client leaves, the caller drops the result.
+   * Settles only once the pool no longer holds the task (a running task is awaited even when the
+   * signal fired), so callers may count their tasks in the pool by counting unsettled calls.
    */
-  run<K extends TaskKind>(kind: K, input: TaskInput<K>): Promise<TaskOutput<K>>;
+  run<K extends TaskKind>(kind: K, input: TaskInput<K>, options?: OffloadRunOptions): Promise<TaskOutput<K>>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
   /** The pool's worker threads (diagnostics and tests). */
@@ -97,6 +116,10 @@ export interface OffloadPoolOptions {
  * between rounds) and at most `MaxQueue` waiting tasks; `options.priority` sets the workers' CPU
  * priority.
  *
+ * Waiting tasks wait in an {@link AdmissionQueue}, not in Piscina: Piscina is only ever given as
+ * many tasks as its workers run at once (its own queue holds them just while a worker starts), so
+ * a waiting task can be dropped when its caller goes away.
+ *
  * `atomics: 'disabled'`: with Piscina's default, an idle worker blocks in `Atomics.wait`, which also
  * freezes its event loop, so keep-alive sockets to auth services would go unserviced between tasks
  * and a closed one be reused before its close event is seen. Message-port delivery keeps the event
@@ -104,13 +127,15 @@ export interface OffloadPoolOptions {
  */
 export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOptions): OffloadPool {
   const priority = options.priority ?? 'idle';
+  const capacity = config.Threads * config.ConcurrentTasksPerWorker;
   const piscina = new Piscina<TaskRequest, unknown>({
     filename: TASKS_FILE,
     name: 'default',
     workerData: { priority } satisfies OffloadWorkerData,
     minThreads: config.Threads,
     maxThreads: config.Threads,
-    maxQueue: config.MaxQueue,
+    // Never reached: the admission queue hands over at most `capacity` tasks at a time.
+    maxQueue: capacity,
     concurrentTasksPerWorker: config.ConcurrentTasksPerWorker,
     idleTimeout: 60_000,
     atomics: 'disabled',
@@ -118,34 +143,37 @@ export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOpt
   // Piscina replaces a worker that dies; its running tasks reject on their own. What is left to do
   // is to say so (an EventEmitter 'error' without a listener would throw in the gateway thread).
   piscina.on('error', (err: unknown) => options.logger.error({ err: describeError(err) }, 'offload worker failed'));
-  return new PiscinaOffloadPool(piscina, options.retryAfterSeconds ?? 1);
+  return new PiscinaOffloadPool(piscina, new AdmissionQueue(capacity, config.MaxQueue), options.retryAfterSeconds ?? 1);
 }
 
 class PiscinaOffloadPool implements OffloadPool {
   readonly #piscina: Piscina<TaskRequest, unknown>;
+  readonly #admission: AdmissionQueue;
   readonly #retryAfterSeconds: number;
   #closing: Promise<void> | null = null;
 
-  constructor(piscina: Piscina<TaskRequest, unknown>, retryAfterSeconds: number) {
+  constructor(piscina: Piscina<TaskRequest, unknown>, admission: AdmissionQueue, retryAfterSeconds: number) {
     this.#piscina = piscina;
+    this.#admission = admission;
     this.#retryAfterSeconds = retryAfterSeconds;
   }
 
   get queueSize(): number {
-    return this.#piscina.queueSize;
+    return this.#admission.size + this.#piscina.queueSize;
   }
 
   get threads(): readonly Worker[] {
     return this.#piscina.threads;
   }
 
-  async run<K extends TaskKind>(kind: K, input: TaskInput<K>): Promise<TaskOutput<K>> {
+  async run<K extends TaskKind>(kind: K, input: TaskInput<K>, options: OffloadRunOptions = {}): Promise<TaskOutput<K>> {
     if (this.#closing) throw closedError();
     const request: TaskRequest<K> = { kind, input };
     try {
-      return (await this.#piscina.run(request)) as TaskOutput<K>;
+      return (await this.#admission.run(() => this.#piscina.run(request), options)) as TaskOutput<K>;
     } catch (err) {
       if (this.#closing) throw closedError(err);
+      if (err instanceof AdmissionRefusal) throw this.#refusalError(err, kind);
       if (err instanceof Error && QUEUE_FULL_MESSAGES.has(err.message)) throw new OffloadBusyError(this.#retryAfterSeconds);
       throw new CorporalError(OFFLOAD_TASK_FAILED, `offload task ${kind} failed`, { source: 'internal', status: 500, cause: err });
     }
@@ -154,6 +182,22 @@ class PiscinaOffloadPool implements OffloadPool {
   close(): Promise<void> {
     this.#closing ??= this.#piscina.destroy();
     return this.#closing;
+  }
+
+  #refusalError(refusal: AdmissionRefusal, kind: TaskKind): CorporalError {
+    switch (refusal.reason) {
+      case 'full':
+        return new OffloadBusyError(this.#retryAfterSeconds);
+      case 'aborted':
+        return new CorporalError(OFFLOAD_ABORTED, `offload task ${kind} abandoned by its caller`, { source: 'client', status: 499 });
+      case 'expired':
+        return new CorporalError(OFFLOAD_WAIT_EXPIRED, `offload task ${kind} waited too long for a worker`, {
+          source: 'internal',
+          status: 503,
+          errcode: ErrCode.Unknown,
+          retryable: true,
+        });
+    }
   }
 }
 

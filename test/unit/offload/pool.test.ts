@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { threadId as mainThreadId } from 'node:worker_threads';
 import { hashSync } from 'bcryptjs';
 import type { OffloadConfig } from '../../../src/common/config/types.js';
-import { createOffloadPool, OFFLOAD_BUSY, OFFLOAD_CLOSED, OFFLOAD_TASK_FAILED, type OffloadPool } from '../../../src/offload/pool.js';
+import { createOffloadPool, OFFLOAD_ABORTED, OFFLOAD_BUSY, OFFLOAD_CLOSED, OFFLOAD_TASK_FAILED, OFFLOAD_WAIT_EXPIRED, type OffloadPool } from '../../../src/offload/pool.js';
 import type { TaskKind } from '../../../src/offload/task-types.js';
 import { createSilentLogger } from '../../../src/common/logger.js';
 
@@ -21,8 +21,8 @@ function pool(t: Test, config: Partial<OffloadConfig> = {}, retryAfterSeconds?: 
   return created;
 }
 
-function slowCheck(offload: OffloadPool) {
-  return offload.run('verifyPassword', { authType: 'bcrypt', credential: SLOW_HASH, password: 'slow', userId: '@a:x', restTimeoutMs: 1000 });
+function slowCheck(offload: OffloadPool, signal?: AbortSignal) {
+  return offload.run('verifyPassword', { authType: 'bcrypt', credential: SLOW_HASH, password: 'slow', userId: '@a:x', restTimeoutMs: 1000 }, { signal });
 }
 
 t.test('tasks run in the pool\'s worker threads', async (t) => {
@@ -90,4 +90,49 @@ t.test('an unknown task kind is a bug: it rejects as a failed task', async (t) =
   const offload = pool(t);
   await t.rejects(offload.run('noSuchTask' as TaskKind, {} as never), { code: OFFLOAD_TASK_FAILED, status: 500 });
   t.same(await offload.run('ping', {}).then((r) => r.ok), true, 'the pool keeps working');
+});
+
+t.test('a queued task whose signal aborts is dropped unrun; a running one finishes and its result is dropped', async (t) => {
+  const offload = pool(t, { Threads: 1, ConcurrentTasksPerWorker: 1, MaxQueue: 4 });
+  await offload.run('ping', {});
+  const runningClient = new AbortController();
+  const queuedClient = new AbortController();
+  const running = slowCheck(offload, runningClient.signal);
+  const queued = slowCheck(offload, queuedClient.signal);
+  t.equal(offload.queueSize, 1, 'the second check waits');
+  queuedClient.abort();
+  t.equal(offload.queueSize, 0, 'the abandoned check left the queue at once');
+  await t.rejects(queued, { name: 'CorporalError', code: OFFLOAD_ABORTED });
+  runningClient.abort();
+  await t.rejects(running, { code: OFFLOAD_ABORTED }, 'the running check is not interrupted, its result is dropped');
+  t.same(await offload.run('ping', {}).then((r) => r.ok), true, 'the worker survived');
+});
+
+t.test('abandoned checks do not hold the queue: a check sent after them runs next', async (t) => {
+  const offload = pool(t, { Threads: 1, ConcurrentTasksPerWorker: 1, MaxQueue: 16 });
+  await offload.run('ping', {});
+  const first = slowCheck(offload);
+  const clients = Array.from({ length: 16 }, () => new AbortController());
+  const abandoned = clients.map((client) => slowCheck(offload, client.signal).catch((err: unknown) => err));
+  for (const client of clients) client.abort();
+  const started = performance.now();
+  const legit = await slowCheck(offload);
+  const elapsed = performance.now() - started;
+  t.same(legit, { ok: true, value: { authenticated: true } }, 'the queue had room again');
+  for (const err of await Promise.all(abandoned)) t.match(err, { code: OFFLOAD_ABORTED });
+  await first;
+  const single = performance.now();
+  await slowCheck(offload);
+  t.ok(elapsed < 3 * (performance.now() - single) + 200, `waited for the running check only (${Math.round(elapsed)} ms), not for 16 abandoned ones`);
+});
+
+t.test('a task that waits longer than maxWaitMs is refused with the wait-expired error', async (t) => {
+  const offload = pool(t, { Threads: 1, ConcurrentTasksPerWorker: 1, MaxQueue: 4 });
+  await offload.run('ping', {});
+  const running = slowCheck(offload);
+  await t.rejects(
+    offload.run('verifyPassword', { authType: 'bcrypt', credential: SLOW_HASH, password: 'slow', userId: '@a:x', restTimeoutMs: 1000 }, { maxWaitMs: 1 }),
+    { name: 'CorporalError', code: OFFLOAD_WAIT_EXPIRED, status: 503, retryable: true },
+  );
+  t.same(await running, { ok: true, value: { authenticated: true } });
 });
