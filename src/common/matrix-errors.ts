@@ -30,7 +30,10 @@ export interface MatrixErrorBody {
   error: string;
 }
 
-/** Serialises a Matrix error body; `JSON.stringify` keeps the key order errcode, error. */
-export function matrixErrorJson(errcode: string, message: string): string {
-  return JSON.stringify({ errcode, error: message });
+/**
+ * Serialises a Matrix error body; `JSON.stringify` keeps the key order errcode, error. With
+ * `retryAfterMs` (for `M_LIMIT_EXCEEDED`) the body also carries the spec's `retry_after_ms`.
+ */
+export function matrixErrorJson(errcode: string, message: string, retryAfterMs?: number): string {
+  return JSON.stringify(retryAfterMs === undefined ? { errcode, error: message } : { errcode, error: message, retry_after_ms: retryAfterMs });
 }

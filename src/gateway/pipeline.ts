@@ -223,17 +223,14 @@ export class Pipeline implements UpstreamResponseObserver {
     }
     // Only tokens need a look-up; anything else here is a bug, answered 500 by `handle`.
     if (credentials.kind !== 'token') throw new Error(`no cached identity for credentials of kind ${credentials.kind}`);
-    // Only a miss pays for an AbortController: the exchange aborts it if the client leaves.
-    const abandoned = new AbortController();
-    ctx.pendingLookup = abandoned;
-    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, abandoned.signal).then(
+    // `ctx.signal` (made on first use, so only a miss pays for it) aborts if the client leaves.
+    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx.signal).then(
       (identity) => this.resumeIdentified(ctx, identity),
       (err: unknown) => answerError(ctx, err, this.deps.logger),
     );
   }
 
   private resumeIdentified(ctx: RequestContext, identity: Identity): void {
-    ctx.pendingLookup = null;
     ctx.identity = identity;
     if (!ctx.exchange.isOpen) return;
     try {

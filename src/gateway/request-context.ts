@@ -74,8 +74,6 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   responseBuffer: ResponseBufferRequest | null = null;
   /** The upstream exchange once proxying started. */
   proxy: ProxyExchange | null = null;
-  /** Aborted when the client leaves while its token is being looked up (identity/identity-cache.ts). */
-  pendingLookup: AbortController | null = null;
   /**
    * Path and query to forward instead of the client's (without the endpoint's base path); null:
    * as received. Set by a check that pins what Synapse must act on (a join by alias, by room id).
@@ -85,6 +83,8 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   upstreamStatus = 0;
   /** Bytes this request holds of its thread's buffer budget (given back when the exchange ends). */
   private reservedBytes = 0;
+  /** Behind {@link signal}; created on first use (most requests never need one). */
+  private abortController: AbortController | null = null;
 
   /** `limits`: the thread's {@link RequestLimits}; null = no budget and no body deadline (tests). */
   constructor(
@@ -138,13 +138,27 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     return this.limits === null ? Number.POSITIVE_INFINITY : this.limits.exchangeMs;
   }
 
+  /**
+   * Aborted once nobody can receive the answer any more: the client left or the exchange ended.
+   * Work done on the request's behalf off the event loop (password checks in the offload pool)
+   * takes it, so that a departed client's work is dropped instead of holding a place in a shared
+   * queue. Already aborted when asked for after the exchange ended.
+   */
+  get signal(): AbortSignal {
+    if (this.abortController === null) {
+      this.abortController = new AbortController();
+      if (!this.exchange.isOpen) this.abortController.abort();
+    }
+    return this.abortController.signal;
+  }
+
   /** ExchangeEvents: the client left. */
   exchangeAborted(): void {
-    this.pendingLookup?.abort();
     // The proxy first: it ends the upstream request and discards the body stream quietly; the
     // body's own abort then only reaches readers that are not the proxy (a buffered read).
     this.proxy?.clientAborted();
     this.body?.abort();
+    this.abortController?.abort();
   }
 
   /** ExchangeEvents: the client can take more response body. */
@@ -164,6 +178,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
       this.reservedBytes = 0;
     }
     this.proxy?.clientSettled();
+    this.abortController?.abort();
     this.finished?.requestFinished(this);
   }
 }

@@ -219,10 +219,10 @@ export class ClientExchange {
     this.settle();
   }
 
-  /** Sends a Matrix error `{"errcode","error"}` with CORS headers. */
-  sendMatrixError(status: number, errcode: string, message: string, extraHeaders: readonly HeaderPair[] = [], closeConnection = false): void {
+  /** Sends a Matrix error `{"errcode","error"}` (plus `retry_after_ms` when `retryAfterMs` is given) with CORS headers. */
+  sendMatrixError(status: number, errcode: string, message: string, extraHeaders: readonly HeaderPair[] = [], closeConnection = false, retryAfterMs?: number): void {
     const headers = extraHeaders.length === 0 ? JSON_ERROR_HEADERS : [...JSON_ERROR_HEADERS, ...extraHeaders];
-    this.send(status, headers, matrixErrorJson(errcode, message), closeConnection);
+    this.send(status, headers, matrixErrorJson(errcode, message, retryAfterMs), closeConnection);
   }
 
   /** Sends a plain-text answer with CORS headers. */

@@ -5,7 +5,7 @@
 import { hasErrorCode } from '../common/errors.js';
 import type { UserAuthConfig } from '../common/config/types.js';
 import type { SnapshotUser } from '../policy/snapshot.js';
-import { OFFLOAD_TASK_FAILED, type OffloadPool } from './pool.js';
+import { OFFLOAD_TASK_FAILED, type OffloadPool, type OffloadRunOptions } from './pool.js';
 import type { RestAuthCache } from './rest-auth-cache.js';
 import type { VerifyPasswordErrorCode, VerifyPasswordResult } from './verify-result.js';
 
@@ -31,9 +31,11 @@ export type AuthOutcome =
  * (unreachable, timed out, 5xx) an unexpired remembered success for the same user, password and
  * URL authenticates. A service that answers badly or says no never falls back.
  *
- * Rejects only when the pool cannot take the task: with the `CORP_ERR_OFFLOAD_BUSY`
- * (`OffloadBusyError`, 503 + Retry-After) or `CORP_ERR_OFFLOAD_CLOSED` (503) error of
- * {@link OffloadPool.run}.
+ * `run` goes to {@link OffloadPool.run}: the caller's abort signal (its client left) and the longest
+ * wait for a worker. Rejects only when the pool did not run the task or dropped its result: with
+ * the `CORP_ERR_OFFLOAD_BUSY` (`OffloadBusyError`, 503 + Retry-After), `CORP_ERR_OFFLOAD_CLOSED`
+ * (503), `CORP_ERR_OFFLOAD_WAIT_EXPIRED` (503) or `CORP_ERR_OFFLOAD_ABORTED` (nothing to answer)
+ * error of {@link OffloadPool.run}; the cache is then left untouched.
  */
 export async function authenticateUser(
   pool: OffloadPool,
@@ -41,6 +43,7 @@ export async function authenticateUser(
   user: SnapshotUser,
   password: string,
   config: UserAuthConfig,
+  run: OffloadRunOptions = {},
 ): Promise<AuthOutcome> {
   let result: VerifyPasswordResult;
   try {
@@ -50,7 +53,7 @@ export async function authenticateUser(
       password,
       userId: user.id,
       restTimeoutMs: config.RestTimeoutMilliseconds,
-    });
+    }, run);
   } catch (err) {
     if (!hasErrorCode(err, OFFLOAD_TASK_FAILED)) throw err;
     return { kind: 'error', code: OFFLOAD_TASK_FAILED, message: (err as Error).message };

@@ -35,9 +35,11 @@ export interface InternalAuthHandler {
    * Answers the whole body under the snapshot pinned for the request: {@link decideCheckCredentials},
    * then the password check: right → 200 success with the policy's MXID and display name; wrong →
    * 200 `{"auth":{"success":false}}` (matrix-corporal answered 500 for a wrong bcrypt password);
-   * authenticator error → 500; pool busy or closed → 503 + `Retry-After`.
+   * authenticator error → 500; too many checks for the user → 429; pool busy, closed or too slow
+   * → 503 + `Retry-After`. `signal` (the request's) drops a check still waiting for the pool when
+   * the caller leaves.
    */
-  check(body: Uint8Array, snapshot: PolicySnapshot | null): Promise<InternalAuthAnswer>;
+  check(body: Uint8Array, snapshot: PolicySnapshot | null, signal?: AbortSignal): Promise<InternalAuthAnswer>;
 }
 
 const REJECTED: InternalAuthAnswer = Object.freeze({ kind: 'json', status: 200, body: CREDENTIALS_REJECTED_JSON });
@@ -54,14 +56,14 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
       logger.warn({ peerAddress, forwarded }, 'internal REST auth refused: source address not allowed');
       return INTERNAL_AUTH_ERRORS['bad-source-ip'];
     },
-    async check(body, snapshot) {
+    async check(body, snapshot, signal) {
       const decision = decideCheckCredentials(body, snapshot, domain);
       if (decision.kind === 'error') return { kind: 'error', answer: decision.answer };
       if (decision.kind === 'rejected') {
         logger.debug({ reason: decision.reason }, 'internal REST auth: rejected without a password check');
         return REJECTED;
       }
-      const check = await checkPassword(options, decision.user, decision.password, 'internal-rest-auth');
+      const check = await checkPassword(options, decision.user, decision.password, 'internal-rest-auth', signal);
       switch (check.kind) {
         case 'authenticated':
           return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };

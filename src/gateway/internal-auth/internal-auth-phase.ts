@@ -32,7 +32,7 @@ export class InternalAuthPhase {
       return;
     }
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => handle.check(body, ctx.snapshot))
+      .then((body) => handle.check(body, ctx.snapshot, ctx.signal))
       .then((answer) => {
         if (answer.kind === 'json') ctx.exchange.send(answer.status, JSON_HEADERS, answer.body);
         else sendLocalAnswer(ctx.exchange, answer.answer);

@@ -6,6 +6,7 @@ import type { CorporalConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
 import type { OffloadPool } from '../../offload/pool.js';
 import { createRestAuthCache } from '../../offload/rest-auth-cache.js';
+import { createPasswordCheckLimits } from './password-check-limits.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import { createInternalAuthHandler } from '../internal-auth/internal-auth-handler.js';
 import { InternalAuthPhase } from '../internal-auth/internal-auth-phase.js';
@@ -23,13 +24,15 @@ export interface GatewayAuthPhases {
 }
 
 /**
- * One `rest` fallback cache is shared by the three (a success at login vouches for UIA and the
+ * One `rest` fallback cache and one set of password-check limits are shared by the three (a success at login vouches for UIA and the
  * internal endpoint too, and vice versa). `pool` is the thread's offload pool, `upstream` its
  * connections to the homeserver (used to log out refused sessions). Throws for an invalid
  * `IPNetworkWhitelist` entry (the config loader refuses those first).
  */
 export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPool, upstream: UpstreamPools, logger: Logger): GatewayAuthPhases {
-  const checker = { pool, restCache: createRestAuthCache(config.UserAuth), userAuth: config.UserAuth, logger };
+  // One set of limits for the three: a user's checks count together whichever endpoint sent them.
+  const limits = createPasswordCheckLimits(config.Matrix.TimeoutMilliseconds);
+  const checker = { pool, restCache: createRestAuthCache(config.UserAuth), userAuth: config.UserAuth, logger, limits };
   const domain = config.Matrix.HomeserverDomainName;
   const authSharedSecret = config.Matrix.AuthSharedSecret;
   const maxBodyBytes = config.HttpGateway.MaxInspectedBodyBytes;

@@ -35,8 +35,11 @@ export type LoginOutcome =
   | { readonly kind: 'proxy-refused'; readonly body: Buffer; readonly userId: string }
   | { readonly kind: 'respond'; readonly answer: LocalAnswer };
 
-/** Intercepts one login body under the snapshot pinned for the request. */
-export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | null) => Promise<LoginOutcome>;
+/**
+ * Intercepts one login body under the snapshot pinned for the request; `signal` (the request's) is
+ * aborted when its client leaves, which drops a password check still waiting for the pool.
+ */
+export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | null, signal?: AbortSignal) => Promise<LoginOutcome>;
 
 /**
  * Builds the interceptor. For an `authenticate` decision the password is checked with
@@ -45,15 +48,16 @@ export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | nul
  * `M_FORBIDDEN` "Failed authentication", or Synapse's 429 once its failed-attempt limit for the
  * user is reached; answering locally would let anyone guess policy passwords without limit);
  * authenticator error → 403 `M_UNKNOWN`
- * "Internal authenticator error" (the cause is logged, never the password); the pool busy or
- * closed → 503 with `Retry-After`. Any other pool failure rejects (a bug for the pipeline's 500).
+ * "Internal authenticator error" (the cause is logged, never the password); too many checks for the
+ * user → 429 `M_LIMIT_EXCEEDED`; the pool busy, closed or too slow → 503 with `Retry-After` (see
+ * `checkPassword`). Any other pool failure rejects (a bug for the pipeline's 500).
  *
- * The check is not cancelled if the client leaves (see `OffloadPool.run`); the caller drops the
- * outcome of an aborted request.
+ * A check still waiting for the pool when the client leaves is dropped; a running one finishes
+ * and the caller drops the outcome of the aborted request.
  */
 export function createLoginInterceptor(options: LoginInterceptorOptions): LoginInterceptor {
   const { domain, authSharedSecret, logger } = options;
-  return async (body, snapshot) => {
+  return async (body, snapshot, signal) => {
     const decision = decideLogin(body, snapshot, domain);
     if (decision.kind === 'proxy') return decision;
     if (decision.kind === 'deny') {
@@ -61,7 +65,7 @@ export function createLoginInterceptor(options: LoginInterceptorOptions): LoginI
       return { kind: 'respond', answer: decision.answer };
     }
     const { user } = decision;
-    const check = await checkPassword(options, user, decision.password, 'login');
+    const check = await checkPassword(options, user, decision.password, 'login', signal);
     switch (check.kind) {
       case 'authenticated':
         return { kind: 'proxy-rewritten', body: rewriteLoginBody(decision.body, user.id, derivedPassword(authSharedSecret, user.id)), userId: user.id };

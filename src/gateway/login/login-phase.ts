@@ -43,7 +43,7 @@ export class LoginPhase {
    */
   run(ctx: RequestContext, next: PhaseContinuation): void {
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => this.options.intercept(body, ctx.snapshot))
+      .then((body) => this.options.intercept(body, ctx.snapshot, ctx.signal))
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;
         switch (outcome.kind) {

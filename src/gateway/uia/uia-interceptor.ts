@@ -18,7 +18,8 @@ export interface UiaInterceptorOptions extends PasswordChecker {
 /**
  * - `proxy`: forward `body` (null = the original body, unchanged; otherwise a new body, so set
  *   Content-Length from it);
- * - `respond`: answer locally (only when the pool cannot take the check: 503 + `Retry-After`).
+ * - `respond`: answer locally (only when the check could not be made: 429 for too many checks of
+ *   the user, 503 + `Retry-After` when the pool cannot take it).
  */
 export type UiaOutcome =
   | { readonly kind: 'proxy'; readonly body: Buffer | null }
@@ -26,9 +27,10 @@ export type UiaOutcome =
 
 /**
  * Handles the body of a request on a UIA route by `user` (the `uiaSubject`), whose requester is
- * `requesterId`.
+ * `requesterId`; `signal` (the request's) is aborted when its client leaves, which drops a
+ * password check still waiting for the pool.
  */
-export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array) => Promise<UiaOutcome>;
+export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array, signal?: AbortSignal) => Promise<UiaOutcome>;
 
 const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
 
@@ -43,14 +45,14 @@ const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
  */
 export function createUiaInterceptor(options: UiaInterceptorOptions): UiaInterceptor {
   const { authSharedSecret, logger } = options;
-  return async (user, requesterId, body) => {
+  return async (user, requesterId, body, signal) => {
     const decision = decideUia(user, body);
     if (decision.kind === 'untouched') return UNCHANGED;
     if (decision.kind === 'spoil') {
       logger.info({ userId: user.id, purpose: 'uia' }, 'password check: user inactive in policy');
       return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, unmatchablePassword()) };
     }
-    const check = await checkPassword(options, user, decision.password, 'uia');
+    const check = await checkPassword(options, user, decision.password, 'uia', signal);
     if (check.kind === 'unavailable') return { kind: 'respond', answer: check.answer };
     const password = check.kind === 'authenticated' ? derivedPassword(authSharedSecret, user.id) : unmatchablePassword();
     return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, password) };

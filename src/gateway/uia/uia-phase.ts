@@ -32,7 +32,7 @@ export class UiaPhase {
     const user = uiaSubject(ctx.route.id, requesterId, ctx.snapshot);
     if (user === undefined || requesterId === null) return false;
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => this.options.intercept(user, requesterId, body))
+      .then((body) => this.options.intercept(user, requesterId, body, ctx.signal))
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;
         if (outcome.kind === 'respond') {

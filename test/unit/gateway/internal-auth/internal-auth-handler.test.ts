@@ -3,6 +3,7 @@ import type { InternalRestAuthConfig, UserAuthConfig } from '../../../../src/com
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import { createOffloadPool, type OffloadPool } from '../../../../src/offload/pool.js';
 import { createRestAuthCache } from '../../../../src/offload/rest-auth-cache.js';
+import { createPasswordCheckLimits } from '../../../../src/gateway/login/password-check-limits.js';
 import { createInternalAuthHandler, type InternalAuthAnswer, type InternalAuthHandler } from '../../../../src/gateway/internal-auth/internal-auth-handler.js';
 import { decideCheckCredentials } from '../../../../src/gateway/internal-auth/check-credentials.js';
 import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
@@ -22,6 +23,7 @@ function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool
     restCache: createRestAuthCache(userAuth),
     userAuth,
     logger,
+    limits: createPasswordCheckLimits(60_000),
   });
 }
 

@@ -4,6 +4,7 @@ import { createSilentLogger } from '../../../../src/common/logger.js';
 import { derivedPassword } from '../../../../src/common/derived-password.js';
 import { createOffloadPool, type OffloadPool } from '../../../../src/offload/pool.js';
 import { createRestAuthCache } from '../../../../src/offload/rest-auth-cache.js';
+import { createPasswordCheckLimits } from '../../../../src/gateway/login/password-check-limits.js';
 import { createLoginInterceptor, type LoginInterceptor, type LoginOutcome } from '../../../../src/gateway/login/login-interceptor.js';
 import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { DOMAIN, FIXTURE_USERS, loginTestSnapshot } from '../../../fixtures/login/policy.js';
@@ -17,7 +18,7 @@ const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPer
 t.teardown(() => offload.close());
 
 function interceptor(pool: OffloadPool = offload, auth: UserAuthConfig = userAuth): LoginInterceptor {
-  return createLoginInterceptor({ domain: DOMAIN, authSharedSecret: SECRET, pool, restCache: createRestAuthCache(auth), userAuth: auth, logger });
+  return createLoginInterceptor({ domain: DOMAIN, authSharedSecret: SECRET, pool, restCache: createRestAuthCache(auth), userAuth: auth, logger, limits: createPasswordCheckLimits(60_000) });
 }
 
 async function service(t: Test): Promise<RestAuthService> {

@@ -4,6 +4,7 @@ import { createSilentLogger } from '../../../../src/common/logger.js';
 import { derivedPassword } from '../../../../src/common/derived-password.js';
 import { createOffloadPool, type OffloadPool } from '../../../../src/offload/pool.js';
 import { createRestAuthCache } from '../../../../src/offload/rest-auth-cache.js';
+import { createPasswordCheckLimits } from '../../../../src/gateway/login/password-check-limits.js';
 import { createUiaInterceptor, type UiaInterceptor, type UiaOutcome } from '../../../../src/gateway/uia/uia-interceptor.js';
 import { loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { startRestAuthService } from '../../offload/fixtures/rest-auth-service.js';
@@ -15,7 +16,7 @@ const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPer
 t.teardown(() => offload.close());
 
 function interceptor(pool: OffloadPool = offload): UiaInterceptor {
-  return createUiaInterceptor({ authSharedSecret: SECRET, pool, restCache: createRestAuthCache(userAuth), userAuth, logger });
+  return createUiaInterceptor({ authSharedSecret: SECRET, pool, restCache: createRestAuthCache(userAuth), userAuth, logger, limits: createPasswordCheckLimits(60_000) });
 }
 
 const snapshot = loginTestSnapshot();
