@@ -1,0 +1,108 @@
+import t from 'tap';
+import { connect } from 'node:net';
+import { hashSync } from 'bcryptjs';
+import { derivedPassword } from '../../../src/common/derived-password.js';
+import { startSynapse } from '../../support/start-synapse.js';
+import { registerUser, type MatrixResponse } from '../../support/matrix-client.js';
+import { startGateway } from '../../integration/gateway/fixtures/gateway-harness.js';
+import { passwordLogin, postLogin } from '../../fixtures/login/login-world.js';
+import { loginPolicyDocument } from '../../fixtures/login/policy.js';
+
+/**
+ * Red team 4, F3, in small: wrong-password logins for one bcrypt user from clients that leave at
+ * once must not fill the thread's password-check queue. One gateway thread, one pool slot, a
+ * queue of 8 and a bcrypt cost of about 150 ms per check, so that the queue the old code filled
+ * with departed clients' checks is easy to fill and slow to drain.
+ */
+const SECRET = 'test-shared-secret';
+const victim = { localpart: 'victim', id: '@victim:localhost', password: 'victim-pw' };
+const other = { localpart: 'other', id: '@other:localhost', password: 'other-pw' };
+
+const hs = await startSynapse({});
+t.teardown(() => hs.stop());
+for (const user of [victim, other]) await registerUser(hs, { localpart: user.localpart, password: derivedPassword(SECRET, user.id) });
+const policy = loginPolicyDocument([victim, other].map((user) => ({
+  id: user.id, authType: 'bcrypt' as const, credential: hashSync(user.password, 11), displayName: user.localpart,
+})));
+const gw = await startGateway({
+  upstream: hs.baseUrl,
+  threads: 1,
+  policy,
+  offload: { Threads: 1, ConcurrentTasksPerWorker: 1, MaxQueue: 8 },
+});
+t.teardown(() => gw.stop());
+
+/** A login POST as raw bytes: the attacker's, sent whole and then abandoned. */
+function rawLogin(user: string, password: string): string {
+  const body = JSON.stringify(passwordLogin(user, password));
+  return `POST /_matrix/client/v3/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** One attacker loop: connect, send a wrong-password login for `user`, close after 5 ms; until `until`. */
+async function abandonLoop(user: string, until: number): Promise<number> {
+  let sent = 0;
+  while (Date.now() < until) {
+    await new Promise<void>((resolve) => {
+      const socket = connect(gw.port, '127.0.0.1', () => {
+        socket.write(rawLogin(user, `wrong-${sent}`));
+        setTimeout(() => socket.destroy(), 5);
+      });
+      socket.on('error', () => {});
+      socket.once('close', () => resolve());
+    });
+    sent++;
+  }
+  return sent;
+}
+
+/** The attack: `loops` abandoning clients for `ms`. */
+async function attack(user: string, loops: number, ms: number): Promise<number> {
+  const until = Date.now() + ms;
+  const counts = await Promise.all(Array.from({ length: loops }, () => abandonLoop(user, until)));
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+/** Status and errcode only: never an access token in the test output. */
+function summary(answer: MatrixResponse): string {
+  return `${answer.status} ${(answer.json as { errcode?: string } | null)?.errcode ?? ''}`;
+}
+
+async function timedLogin(user: string, password: string): Promise<{ answer: MatrixResponse; ms: number }> {
+  const started = performance.now();
+  const answer = await postLogin(gw.baseUrl, passwordLogin(user, password));
+  return { answer, ms: performance.now() - started };
+}
+
+// One undisturbed login: what a check plus Synapse's login take here.
+const baseline = await timedLogin(other.localpart, other.password);
+if (baseline.answer.status !== 200) throw new Error(`baseline login failed: ${summary(baseline.answer)}`);
+/** Generous: a few checks' time. The old code's queue of 8 abandoned checks takes more, or answers 503. */
+const PROMPT_MS = Math.max(1000, 4 * baseline.ms);
+
+t.test('abandoned wrong-password logins for one user: another user logs in during the attack, the victim right after it', async (t) => {
+  const flood = attack(victim.localpart, 8, 2500);
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  const during = await timedLogin(other.localpart, other.password);
+  t.equal(during.answer.status, 200, `another managed user logs in during the attack (got ${summary(during.answer)})`);
+  t.ok(during.ms < PROMPT_MS + 1000, `…promptly (${Math.round(during.ms)} ms)`);
+  const sent = await flood;
+  t.ok(sent > 50, `the attack sent ${sent} abandoned logins`);
+  const after = await timedLogin(victim.localpart, victim.password);
+  t.equal(after.answer.status, 200, `the victim logs in right after the attack (got ${summary(after.answer)})`);
+  t.ok(after.ms < PROMPT_MS, `…without waiting for the abandoned checks (${Math.round(after.ms)} ms, baseline ${Math.round(baseline.ms)} ms)`);
+});
+
+t.test('per user: a third concurrent check of one user is answered 429 M_LIMIT_EXCEEDED at once', async (t) => {
+  const answers = await Promise.all([0, 1, 2].map((i) => {
+    // Staggered so that the first two are surely admitted before the third arrives.
+    return new Promise((resolve) => setTimeout(resolve, i * 20)).then(() => timedLogin(victim.localpart, i === 2 ? victim.password : 'wrong'));
+  }));
+  t.same(answers.slice(0, 2).map(({ answer }) => answer.status), [403, 403], 'the first two are checked (wrong passwords)');
+  const third = answers[2]!;
+  t.equal(third.answer.status, 429);
+  t.match(third.answer.json, { errcode: 'M_LIMIT_EXCEEDED', retry_after_ms: 1000 });
+  t.equal(third.answer.headers['retry-after'], '1');
+  t.ok(third.ms < answers[1]!.ms, 'answered before the checks ahead of it finished');
+  const retried = await timedLogin(victim.localpart, victim.password);
+  t.equal(retried.answer.status, 200, 'once they finished, the user logs in');
+});
