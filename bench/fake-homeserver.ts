@@ -11,7 +11,8 @@
  * - `POST /_matrix/media/v3/upload` → reads (and counts) the body, `{"content_uri":…}`
  * - anything else → `{}`
  *
- * Started with `fork()`; reports `{ port }` over IPC once listening and exits when the parent
+ * Started with `fork()` (optional argument: a Unix socket path to serve on as well); reports
+ * `{ port, socketPath? }` over IPC once listening and exits when the parent
  * disconnects.
  */
 import { loadUws } from '../src/gateway/uws.js';
@@ -104,4 +105,5 @@ const app = uws.App().any('/*', (res, req) => {
   }
 });
 
-listenForParent(uws, app, 'fake homeserver');
+// The first argument, when given: a Unix socket to serve on as well (the `cached-get-unix` scenario).
+listenForParent(uws, app, 'fake homeserver', process.argv[2]);

@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { SCENARIOS } from './scenarios/index.js';
-import type { BenchSettings, Measurement, Scenario, Target } from './scenarios/scenario.js';
+import type { BenchSettings, Measurement, Scenario, Target, UpstreamSettings } from './scenarios/scenario.js';
 import { startCorporal, startFakeHomeserver, type BenchProcess, type CorporalOptions } from './support/processes.js';
 import { ProcessSampler, rssMiB, type ProcessUsage } from './support/process-sampler.js';
 import { combineRounds, median } from './support/rounds.js';
@@ -124,10 +124,11 @@ async function runSampled(scenario: Scenario, target: Target, settings: BenchSet
  * last two are stopped afterwards.
  */
 async function runThroughGateway(
-  scenario: Scenario, settings: BenchSettings, shared: BenchProcess, sharedTarget: Target, options: CorporalOptions,
+  scenario: Scenario, settings: BenchSettings, shared: BenchProcess, sharedTarget: Target, options: CorporalOptions, homeserver: BenchProcess,
 ): Promise<{ result: Measurement; usage: ProcessUsage }> {
+  const upstream: UpstreamSettings = { upstreamPort: upstreamPortOf(options.upstream), upstreamSocketPath: homeserver.socketPath ?? '', threads: options.threads };
   if (scenario.ownGateway !== undefined) {
-    const own = await scenario.ownGateway({ upstreamPort: upstreamPortOf(options.upstream), threads: options.threads });
+    const own = await scenario.ownGateway(upstream);
     try {
       return await runSampled(scenario, own.target, settings, own.pid);
     } finally {
@@ -135,9 +136,14 @@ async function runThroughGateway(
     }
   }
   if (scenario.ownCorporal === undefined) return runSampled(scenario, sharedTarget, settings, shared.pid);
-  const own = await scenario.ownCorporal();
+  const own = await scenario.ownCorporal(upstream);
   try {
-    const corporal = await startCorporal({ ...options, policy: own.policy, ...(own.env ? { env: own.env } : {}) });
+    const corporal = await startCorporal({
+      ...options,
+      policy: own.policy,
+      ...(own.env ? { env: own.env } : {}),
+      ...(own.socketPath ? { socketPath: own.socketPath } : {}),
+    });
     try {
       const target: Target = { kind: 'gateway', url: `http://127.0.0.1:${corporal.port}`, port: corporal.port };
       await warmToken(target, settings.token);
@@ -172,7 +178,7 @@ async function measureScenario(scenario: Scenario, rounds: number, settings: Ben
     directRounds.push(straight.result);
     directCpu.push(cpuPerRequest(straight.usage, straight.result));
     process.stderr.write(' gateway…');
-    const measured = await runThroughGateway(scenario, settings, targets.corporal, targets.gateway, targets.corporalOptions);
+    const measured = await runThroughGateway(scenario, settings, targets.corporal, targets.gateway, targets.corporalOptions, targets.homeserver);
     gatewayRounds.push(measured.result);
     gatewayCpu.push(cpuPerRequest(measured.usage, measured.result));
     rss = { peakMiB: Math.max(rss.peakMiB, measured.usage.peakMiB), growthMiB: Math.max(rss.growthMiB, measured.usage.growthMiB) };

@@ -1,5 +1,6 @@
 import autocannon, { type Options } from 'autocannon';
 import type { BenchSettings, Measurement, Scenario, Target } from './scenario.js';
+import { BENCH_POLICY } from '../support/processes.js';
 
 const WARM_UP_S = 2;
 
@@ -26,6 +27,18 @@ export const cachedGet: Scenario = {
     headers: { authorization: `Bearer ${settings.token}` },
     requests: [{ path: '/_matrix/client/v3/joined_rooms' }],
   }),
+};
+
+/**
+ * `cached-get` with Corporal reaching the fake homeserver over a Unix socket
+ * (`Matrix.HomeserverApiSocketPath`); clients still reach Corporal, and the direct half the fake
+ * homeserver, over TCP, so the ratio compares with the same direct baseline as `cached-get`.
+ */
+export const cachedGetUnix: Scenario = {
+  name: 'cached-get-unix',
+  description: 'authenticated GET, token cached, Corporal → homeserver over a Unix socket',
+  ownCorporal: async (upstream) => ({ policy: BENCH_POLICY, socketPath: upstream.upstreamSocketPath, close: async () => {} }),
+  run: cachedGet.run,
 };
 
 /** Every request carries a new token: the gateway asks whoami first (one extra upstream call each). */

@@ -1,4 +1,4 @@
-import { cachedGet, send1k, tokenMiss } from './http-load.js';
+import { cachedGet, cachedGetUnix, send1k, tokenMiss } from './http-load.js';
 import { download50m, download50mSingle, upload50m, upload50mSingle } from './streaming.js';
 import { longPoll5000 } from './long-poll.js';
 import { putPassthrough1k } from './policy-checked.js';
@@ -8,5 +8,5 @@ import type { Scenario } from './scenario.js';
 
 /** Every scenario `bench/run.ts` knows, in the order they run. Add new ones here. */
 export const SCENARIOS: readonly Scenario[] = [
-  cachedGet, floorUndici, floorSocket, floorLlhttp, tokenMiss, send1k, putPassthrough1k, cachedGet20Hooks, hookConsultPooled, hookConsultInThread, download50mSingle, upload50mSingle, download50m, upload50m, longPoll5000,
+  cachedGet, cachedGetUnix, floorUndici, floorSocket, floorLlhttp, tokenMiss, send1k, putPassthrough1k, cachedGet20Hooks, hookConsultPooled, hookConsultInThread, download50mSingle, upload50mSingle, download50m, upload50m, longPoll5000,
 ];

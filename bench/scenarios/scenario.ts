@@ -45,6 +45,8 @@ export interface OwnCorporal {
   policy: unknown;
   /** Extra environment variables of the Corporal process. */
   env?: Record<string, string>;
+  /** Reach the fake homeserver over this Unix socket (`Matrix.HomeserverApiSocketPath`) instead of TCP. */
+  socketPath?: string;
   /** Stops what the scenario started for it (a hook REST service, …); called after the run. */
   close(): Promise<void>;
 }
@@ -60,6 +62,8 @@ export interface OwnGateway {
 /** Where the gateway half's proxy forwards to, and with how many threads (as Corporal is run). */
 export interface UpstreamSettings {
   upstreamPort: number;
+  /** The Unix socket the fake homeserver also serves on. */
+  upstreamSocketPath: string;
   threads: number;
 }
 
@@ -76,7 +80,7 @@ export interface Scenario {
    * When present, the gateway run goes to a Corporal of its own, started with what this returns
    * (and stopped after the run); the direct run is unchanged. Default: the shared Corporal.
    */
-  ownCorporal?(): Promise<OwnCorporal>;
+  ownCorporal?(upstream: UpstreamSettings): Promise<OwnCorporal>;
   /** When present, the gateway half goes to the proxy this starts instead of any Corporal. */
   ownGateway?(upstream: UpstreamSettings): Promise<OwnGateway>;
   run(target: Target, settings: BenchSettings): Promise<Measurement>;

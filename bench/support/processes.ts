@@ -27,6 +27,8 @@ export const BENCH_POLICY = {
 export interface BenchProcess {
   pid: number;
   port: number;
+  /** The Unix socket it also serves on, if any. */
+  socketPath?: string;
   stop(): Promise<void>;
 }
 
@@ -42,9 +44,9 @@ function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-/** Forks the fake homeserver (bench/fake-homeserver.ts) and waits until it listens. */
+/** Forks the fake homeserver (bench/fake-homeserver.ts), on TCP and on a Unix socket, and waits until it listens. */
 export function startFakeHomeserver(): Promise<BenchProcess> {
-  return forkListening(FAKE_HOMESERVER, 'fake homeserver');
+  return forkListening(FAKE_HOMESERVER, 'fake homeserver', [join(tmpdir(), `corporal-bench-hs-${process.pid}.sock`)]);
 }
 
 /** Forks the hook REST service (bench/hook-service.ts) and waits until it listens. */
@@ -57,15 +59,15 @@ export function startFloorProxy(mode: 'undici' | 'socket' | 'llhttp', upstreamPo
   return forkListening(FLOOR_PROXY, `floor proxy (${mode})`, [mode, String(upstreamPort), String(threads)]);
 }
 
-/** Forks `file`, which reports `{ port }` over IPC once it listens (and exits when the parent disconnects). */
+/** Forks `file`, which reports `{ port, socketPath? }` over IPC once it listens (and exits when the parent disconnects). */
 function forkListening(file: string, name: string, args: string[] = []): Promise<BenchProcess> {
   const child = fork(file, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
     child.once('message', (message: unknown) => {
-      const port = (message as { port?: number }).port;
+      const { port, socketPath } = message as { port?: number; socketPath?: string };
       if (typeof port !== 'number') return reject(new Error(`${name} sent no port`));
-      resolve({ pid: child.pid!, port, stop: () => stopChild(child, 'SIGTERM') });
+      resolve({ pid: child.pid!, port, ...(socketPath === undefined ? {} : { socketPath }), stop: () => stopChild(child, 'SIGTERM') });
     });
   });
 }
@@ -79,6 +81,8 @@ export interface CorporalOptions {
   policy?: unknown;
   /** Extra environment variables. */
   env?: Record<string, string>;
+  /** `Matrix.HomeserverApiSocketPath`: reach `upstream` over this Unix socket. */
+  socketPath?: string;
 }
 
 /**
@@ -96,6 +100,7 @@ export async function startCorporal(options: CorporalOptions): Promise<BenchProc
     Matrix: {
       HomeserverDomainName: 'localhost',
       HomeserverApiEndpoint: options.upstream,
+      ...(options.socketPath === undefined ? {} : { HomeserverApiSocketPath: options.socketPath }),
       AuthSharedSecret: 'bench-shared-secret',
       TimeoutMilliseconds: 45_000,
     },
