@@ -223,8 +223,8 @@ export class Pipeline implements UpstreamResponseObserver {
     }
     // Only tokens need a look-up; anything else here is a bug, answered 500 by `handle`.
     if (credentials.kind !== 'token') throw new Error(`no cached identity for credentials of kind ${credentials.kind}`);
-    // `ctx.signal` (made on first use, so only a miss pays for it) aborts if the client leaves.
-    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx.signal).then(
+    // The context reports its client leaving to the look-up (ClientGoneHook).
+    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx).then(
       (identity) => this.resumeIdentified(ctx, identity),
       (err: unknown) => answerError(ctx, err, this.deps.logger),
     );

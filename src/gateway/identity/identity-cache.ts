@@ -33,6 +33,16 @@ export const MAX_LOOKUPS_IN_FLIGHT = 256;
 const NEGATIVE_ENTRIES_FRACTION = 0.25;
 const MIN_NEGATIVE_ENTRIES = 100;
 
+/**
+ * How a caller of {@link IdentityCache.resolve} says that its client has left: `resolve` sets
+ * `onClientGone` while the caller waits, and the caller calls it if its client leaves. A plain
+ * callback slot rather than an AbortSignal, which costs an AbortController, listeners and an
+ * event per token look-up (measurable on a stream of new tokens).
+ */
+export interface ClientGoneHook {
+  onClientGone: (() => void) | null;
+}
+
 /** A look-up in flight: how many requests still wait for it. */
 interface PendingLookup {
   waiters: number;
@@ -113,11 +123,12 @@ export class IdentityCache {
    * concurrent caller. Rejects with a `CorporalError` when the look-up fails (not cached), and at
    * once when {@link MAX_LOOKUPS_IN_FLIGHT} other look-ups are running.
    *
-   * `abandoned` aborts when this caller's client has left. The shared look-up is cancelled only
-   * once every caller waiting for it has left (cancelling earlier would fail the others): a client
-   * that sends a token and disconnects at once leaves no whoami call behind.
+   * `gone` is told how to report that this caller's client has left (see {@link ClientGoneHook}).
+   * The shared look-up is cancelled only once every caller waiting for it has left (cancelling
+   * earlier would fail the others): a client that sends a token and disconnects at once leaves no
+   * whoami call behind.
    */
-  async resolve(token: string, masqueradeAs: Uint8Array | null, abandoned?: AbortSignal): Promise<CachedIdentity> {
+  async resolve(token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook): Promise<CachedIdentity> {
     const key = cacheKey(token, masqueradeAs);
     const known = this.cache.get(key) ?? this.negatives.get(key);
     if (known !== undefined) return known;
@@ -137,8 +148,7 @@ export class IdentityCache {
       // Deleting an in-flight entry makes lru-cache abort the fetch's signal (the whoami request).
       if (cancel) this.cache.delete(key);
     };
-    const onAbandoned = (): void => leave(true);
-    abandoned?.addEventListener('abort', onAbandoned, { once: true });
+    if (gone !== undefined) gone.onClientGone = () => leave(true);
     // Indexed before the look-up starts, so that evicting the token also cancels a look-up in flight.
     if (masqueradeAs !== null) addToIndex(this.keysByToken, token, key);
     let identity: CachedIdentity | undefined;
@@ -151,7 +161,7 @@ export class IdentityCache {
       // Also how lru-cache rejects a look-up whose entry was deleted (evicted, abandoned) while in flight.
       throw lookupFailed(`identity look-up failed: ${describeError(err)}`, err);
     } finally {
-      abandoned?.removeEventListener('abort', onAbandoned);
+      if (gone !== undefined) gone.onClientGone = null;
       leave(false);
     }
     if (identity === undefined) throw lookupFailed('the token was evicted while it was being looked up');

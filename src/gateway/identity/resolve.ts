@@ -1,6 +1,6 @@
 import { CorporalError } from '../../common/errors.js';
 import type { Credentials } from './credentials.js';
-import type { IdentityCache } from './identity-cache.js';
+import type { ClientGoneHook, IdentityCache } from './identity-cache.js';
 import { ANONYMOUS, type Identity } from './identity.js';
 
 /**
@@ -21,11 +21,11 @@ export function knownIdentity(cache: IdentityCache, credentials: Credentials): I
 
 /**
  * Looks the token up (single-flight, cached); never rejects: a failed look-up is `unresolved`.
- * `abandoned` aborts when the client has left (see {@link IdentityCache.resolve}).
+ * `gone` reports the client leaving (see {@link IdentityCache.resolve}).
  */
-export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null, abandoned?: AbortSignal): Promise<Identity> {
+export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook): Promise<Identity> {
   try {
-    return await cache.resolve(token, masqueradeAs, abandoned);
+    return await cache.resolve(token, masqueradeAs, gone);
   } catch (err) {
     const error = err instanceof CorporalError
       ? err

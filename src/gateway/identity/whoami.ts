@@ -55,13 +55,13 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
           headers: inHeader ? { authorization: `Bearer ${token}` } : {},
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
-          signal: abandoned === undefined ? signal : AbortSignal.any([signal, abandoned]),
+          signal,
         });
       } catch (cause) {
         throw failure(`whoami request failed: ${describeTransportError(cause)}`, cause);
       }
       return { statusCode: response.statusCode, body: await readAnswer(response) };
-    });
+    }, abandoned);
     const json = parseJson(body);
     if (statusCode === 200) {
       const userId = json?.['user_id'];

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { CorporalError } from '../../../../src/common/errors.js';
-import { IdentityCache, LOCKED_TTL_MS, cacheKey } from '../../../../src/gateway/identity/identity-cache.js';
+import { IdentityCache, LOCKED_TTL_MS, cacheKey, type ClientGoneHook } from '../../../../src/gateway/identity/identity-cache.js';
 import type { CachedIdentity } from '../../../../src/gateway/identity/identity.js';
 import { lookUpIdentity, logoutEviction } from '../../../../src/gateway/identity/resolve.js';
 
@@ -169,11 +169,12 @@ function abortable(): { signals: AbortSignal[]; finish: () => void; lookup: (tok
 t.test('red team 4 F1: a look-up nobody waits for any more is cancelled', async (t) => {
   const script = abortable();
   const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
-  const client = new AbortController();
-  const result = lookUpIdentity(cache, 'random-1', null, client.signal);
+  const client: ClientGoneHook = { onClientGone: null };
+  const result = lookUpIdentity(cache, 'random-1', null, client);
   await settle();
   t.equal(cache.lookupsInFlight, 1);
-  client.abort();
+  t.type(client.onClientGone, 'function', 'the caller was told how to report its client leaving');
+  client.onClientGone!();
   t.equal(script.signals[0]!.aborted, true, 'the whoami request is aborted');
   t.equal(cache.lookupsInFlight, 0, 'and no longer counts');
   t.match(await result, { kind: 'unresolved' });
@@ -183,17 +184,19 @@ t.test('red team 4 F1: a look-up nobody waits for any more is cancelled', async 
 t.test('a shared look-up survives one of its callers leaving', async (t) => {
   const script = abortable();
   const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
-  const leaving = new AbortController();
-  const first = lookUpIdentity(cache, 'user7', null, leaving.signal);
-  const second = lookUpIdentity(cache, 'user7', null, new AbortController().signal);
+  const leaving: ClientGoneHook = { onClientGone: null };
+  const staying: ClientGoneHook = { onClientGone: null };
+  const first = lookUpIdentity(cache, 'user7', null, leaving);
+  const second = lookUpIdentity(cache, 'user7', null, staying);
   await settle();
-  leaving.abort();
+  leaving.onClientGone!();
   t.equal(script.signals.length, 1, 'one look-up for both');
   t.equal(script.signals[0]!.aborted, false, 'still running for the other caller');
   script.finish();
   t.match(await second, { kind: 'user', userId: '@user7:hs' });
   t.match(await first, { kind: 'user' }, 'the caller that left gets the answer too (and ignores it)');
   t.equal(cache.lookupsInFlight, 0);
+  t.equal(staying.onClientGone, null, 'the hook is cleared once the answer is in');
 });
 
 t.test('look-ups in flight are capped; past the cap a new token fails at once with 503', async (t) => {
