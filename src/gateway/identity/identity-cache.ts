@@ -114,8 +114,7 @@ export class IdentityCache {
 
   /** The cached identity for these credentials, synchronously; undefined on a miss (or while a look-up is in flight). */
   peek(token: string, masqueradeAs: Uint8Array | null): CachedIdentity | undefined {
-    const key = cacheKey(token, masqueradeAs);
-    return this.cache.get(key) ?? this.negatives.get(key);
+    return this.cached(cacheKey(token, masqueradeAs));
   }
 
   /**
@@ -130,7 +129,7 @@ export class IdentityCache {
    */
   async resolve(token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook): Promise<CachedIdentity> {
     const key = cacheKey(token, masqueradeAs);
-    const known = this.cache.get(key) ?? this.negatives.get(key);
+    const known = this.cached(key);
     if (known !== undefined) return known;
     let pending = this.pending.get(key);
     if (pending === undefined) {
@@ -192,6 +191,11 @@ export class IdentityCache {
   clear(): void {
     this.cache.clear();
     this.negatives.clear();
+  }
+
+  /** A user's identity, else a negative answer, cached under `key`. */
+  private cached(key: string): CachedIdentity | undefined {
+    return this.cache.get(key) ?? this.negatives.get(key);
   }
 
   private async fetchIdentity(
