@@ -62,6 +62,7 @@ import { routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
 import { extractCredentials } from './identity/credentials.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
+import type { TrustedProxies } from './upstream/forwarded-for.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
 import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
@@ -86,6 +87,8 @@ export interface PipelineDeps {
   identities: IdentityCache;
   pools: UpstreamPools;
   timeouts: ProxyTimeoutConfig;
+  /** Whose `X-Forwarded-*` headers are believed (`HttpGateway.TrustedProxies`). */
+  trustedProxies: TrustedProxies;
   logger: Logger;
   /** The access log, or null when `HttpGateway.AccessLog` is off. */
   accessLog: RequestFinishedListener | null;
@@ -132,6 +135,7 @@ export class Pipeline implements UpstreamResponseObserver {
     this.proxySettings = {
       pools: deps.pools,
       timeouts: deps.timeouts,
+      trustedProxies: deps.trustedProxies,
       observer: this,
       logger: deps.logger,
       answerError: (ctx, err) => answerError(ctx, err, deps.logger),

@@ -24,6 +24,7 @@ import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
+import { TrustedProxies } from './upstream/forwarded-for.js';
 
 
 const port = parentPort;
@@ -59,6 +60,7 @@ const pipeline = createPipeline({
   identities,
   pools,
   timeouts: { upstreamMs: config.Matrix.TimeoutMilliseconds, exchangeMs: config.HttpGateway.TimeoutMilliseconds },
+  trustedProxies: new TrustedProxies(config.HttpGateway.TrustedProxies),
   logger,
   accessLog: config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),

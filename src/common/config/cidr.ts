@@ -34,3 +34,14 @@ export function parseCidr(text: string): CidrNetwork | null {
   if (isIPv6(address) && !address.includes('%')) return prefix <= 128 ? { address, prefix, family: 'ipv6' } : null;
   return null;
 }
+
+/**
+ * A network written as a CIDR ({@link parseCidr}) or as one address (`10.0.0.5`, `::1`: the whole
+ * prefix), as nginx's `set_real_ip_from` takes them. Returns null when the text is neither.
+ */
+export function parseNetwork(text: string): CidrNetwork | null {
+  if (text.includes('/')) return parseCidr(text);
+  if (isIPv4(text)) return { address: text, prefix: 32, family: 'ipv4' };
+  if (isIPv6(text) && !text.includes('%')) return { address: text, prefix: 128, family: 'ipv6' };
+  return null;
+}

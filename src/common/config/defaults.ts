@@ -72,6 +72,7 @@ export function applyConfigDefaults(doc: Section): CorporalConfig {
       DrainTimeoutMilliseconds: int(gateway, 'DrainTimeoutMilliseconds', 10_000),
       AllowUwsFallback: bool(gateway, 'AllowUwsFallback', false),
       AccessLog: bool(gateway, 'AccessLog', true),
+      TrustedProxies: nullable(gateway, 'TrustedProxies', (v): v is string[] => Array.isArray(v)),
     },
     HttpApi: {
       Enabled: bool(api, 'Enabled', false),

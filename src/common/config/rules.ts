@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { parseListenAddress } from '../listen-address.js';
-import { parseCidr } from './cidr.js';
+import { parseCidr, parseNetwork } from './cidr.js';
 import type { ConfigIssue } from './issues.js';
 import { providerConfigWarnings, validateProviderConfig } from './provider-rules.js';
 import type { CorporalConfig, LogLevel } from './types.js';
@@ -77,6 +77,7 @@ export function checkConfigRules(config: CorporalConfig): RuleResult {
     });
   }
   checkRestAuthWhitelist(config, out);
+  checkTrustedProxies(config, out);
   if (config.HttpApi.Enabled && config.HttpApi.AuthorizationBearerToken === '') {
     out.warnings.push({ path: 'HttpApi.AuthorizationBearerToken', message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused' });
   }
@@ -178,6 +179,22 @@ function checkRestAuthWhitelist(config: CorporalConfig, out: RuleResult): void {
     if (parseCidr(cidr) !== null) return;
     const path = `HttpGateway.InternalRESTAuth.IPNetworkWhitelist[${i}]`;
     out.errors.push({ path, message: `${path} is not a valid CIDR network such as 10.0.0.0/8 or fc00::/7 (got "${cidr}")` });
+  });
+}
+
+/**
+ * `HttpGateway.TrustedProxies`: networks or addresses. Trusting a /0 network gives every client
+ * the choice of the address Synapse records (and rate-limits by): allowed, but said out loud.
+ */
+function checkTrustedProxies(config: CorporalConfig, out: RuleResult): void {
+  (config.HttpGateway.TrustedProxies ?? []).forEach((text, i) => {
+    const path = `HttpGateway.TrustedProxies[${i}]`;
+    const network = parseNetwork(text);
+    if (network === null) {
+      out.errors.push({ path, message: `${path} needs to be an IP address or CIDR network such as 10.0.0.0/8, 192.0.2.10 or fc00::/7 (got "${text}")` });
+    } else if (network.prefix === 0) {
+      out.warnings.push({ path, message: `${path} (${text}) trusts every address: any client can choose the address Synapse records for it (X-Forwarded-For)` });
+    }
   });
 }
 

@@ -85,6 +85,7 @@ export const CONFIG_SHAPE: StructShape = struct({
     DrainTimeoutMilliseconds: integer,
     AllowUwsFallback: boolean,
     AccessLog: boolean,
+    TrustedProxies: { kind: 'string-list' },
   }),
   HttpApi: struct({
     Enabled: boolean,

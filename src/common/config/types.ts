@@ -96,6 +96,12 @@ export interface HttpGatewayConfig {
   AllowUwsFallback: boolean;
   /** Corporal only: log one line per request (never tokens or bodies). Default true. */
   AccessLog: boolean;
+  /**
+   * Corporal only: the reverse proxies (CIDRs or single addresses) whose `X-Forwarded-*` headers
+   * the gateway believes. `null` (default) = loopback, private and link-local networks; `[]` = none
+   * (every TCP peer is the client). See upstream/forwarded-for.ts.
+   */
+  TrustedProxies: string[] | null;
 }
 
 /** The internal REST auth endpoint called by Synapse's REST password provider. */

@@ -4,6 +4,7 @@ import { CorporalError } from '../../common/errors.js';
 import { isBodyless } from '../bodyless.js';
 import type { RequestContext } from '../request-context.js';
 import type { UpstreamPools } from './pools.js';
+import type { TrustedProxies } from './forwarded-for.js';
 import { buildUpstreamRequestHeaders } from './request-headers.js';
 import { RequestBodyStream } from './request-stream.js';
 import { filterResponseHeaders, parseContentLength } from './response-headers.js';
@@ -43,6 +44,8 @@ export interface UpstreamResponseObserver {
 export interface ProxySettings {
   pools: UpstreamPools;
   timeouts: ProxyTimeoutConfig;
+  /** Whose `X-Forwarded-*` headers are believed (`HttpGateway.TrustedProxies`). */
+  trustedProxies: TrustedProxies;
   observer: UpstreamResponseObserver;
   logger: Logger;
   /** Answers a failed exchange whose response has not started (the pipeline's error mapping). */
@@ -116,7 +119,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const options: Dispatcher.DispatchOptions = {
       path,
       method: ctx.method as Dispatcher.HttpMethod,
-      headers: buildUpstreamRequestHeaders(ctx.headers, ctx.remoteAddress, contentLength),
+      headers: buildUpstreamRequestHeaders(ctx.headers, ctx.remoteAddress, this.settings.trustedProxies, contentLength),
       body,
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.idleMs,

@@ -1,3 +1,4 @@
+import { forwardedFor, type TrustedProxies } from './forwarded-for.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 
 /**
@@ -10,17 +11,24 @@ import { connectionTokens, isHopByHop } from './hop-by-hop.js';
  *   `Content-Length` (the body sent may differ: `contentLength` is what is actually sent, null for
  *   no body or a chunked one);
  * - `Host` stays the client's (as in matrix-corporal), first occurrence only;
- * - `X-Forwarded-For`: the client's chain (all its header lines joined) plus the peer address,
- *   as Go's reverse proxy does;
- * - `X-Forwarded-Proto` and `X-Forwarded-Host` are kept when present (the TLS-terminating proxy in
- *   front knows the real scheme and host; the gateway itself only speaks plain HTTP), otherwise set
- *   to `http` and the client's `Host`.
+ * - `X-Forwarded-For`: the chain from the client's address to the TCP peer `peerAddress`, as far
+ *   as `trusted` proxies vouch for it (forwarded-for.ts; matrix-corporal appended the peer to
+ *   whatever the client sent);
+ * - `X-Forwarded-Proto` and `X-Forwarded-Host` are kept when present and the peer is a trusted
+ *   proxy (the TLS-terminating proxy in front knows the real scheme and host; the gateway itself
+ *   only speaks plain HTTP), otherwise set to `http` and the client's `Host`.
  */
-export function buildUpstreamRequestHeaders(received: readonly string[], clientAddress: string, contentLength: string | null): string[] {
+export function buildUpstreamRequestHeaders(
+  received: readonly string[],
+  peerAddress: string,
+  trusted: TrustedProxies,
+  contentLength: string | null,
+): string[] {
   const dropped = droppedByConnection(received);
+  const peerTrusted = trusted.isTrusted(peerAddress);
   const out: string[] = [];
   let host: string | null = null;
-  let forwardedFor: string | null = null;
+  let claimedFor: string | null = null;
   let hasForwardedProto = false;
   let hasForwardedHost = false;
   for (let i = 0; i + 1 < received.length; i += 2) {
@@ -35,14 +43,14 @@ export function buildUpstreamRequestHeaders(received: readonly string[], clientA
       case 'expect':
         continue;
       case 'x-forwarded-for':
-        forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+        if (peerTrusted) claimedFor = claimedFor === null ? value : `${claimedFor}, ${value}`;
         continue;
       case 'x-forwarded-proto':
-        if (hasForwardedProto) continue;
+        if (!peerTrusted || hasForwardedProto) continue;
         hasForwardedProto = true;
         break;
       case 'x-forwarded-host':
-        if (hasForwardedHost) continue;
+        if (!peerTrusted || hasForwardedHost) continue;
         hasForwardedHost = true;
         break;
       default:
@@ -50,7 +58,7 @@ export function buildUpstreamRequestHeaders(received: readonly string[], clientA
     }
     out.push(name, value);
   }
-  out.push('x-forwarded-for', forwardedFor === null ? clientAddress : `${forwardedFor}, ${clientAddress}`);
+  out.push('x-forwarded-for', forwardedFor(claimedFor, peerAddress, trusted));
   if (!hasForwardedProto) out.push('x-forwarded-proto', 'http');
   if (!hasForwardedHost && host !== null) out.push('x-forwarded-host', host);
   if (contentLength !== null) out.push('content-length', contentLength);

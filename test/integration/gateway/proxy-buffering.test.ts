@@ -7,6 +7,7 @@ import { answerError } from '../../../src/gateway/answer-error.js';
 import { readBody } from '../../../src/gateway/body.js';
 import { HeaderCollector, RequestContext } from '../../../src/gateway/request-context.js';
 import { ClientExchange, type ExchangeListener } from '../../../src/gateway/respond.js';
+import { TrustedProxies } from '../../../src/gateway/upstream/forwarded-for.js';
 import { UpstreamPools } from '../../../src/gateway/upstream/pools.js';
 import { ProxyExchange, sendBufferedResponse, type ProxySettings } from '../../../src/gateway/upstream/proxy-exchange.js';
 import { loadUws } from '../../../src/gateway/uws.js';
@@ -51,6 +52,7 @@ t.teardown(() => pools.close());
 const settings: ProxySettings = {
   pools,
   timeouts: { upstreamMs: 5000, exchangeMs: 10_000 },
+  trustedProxies: new TrustedProxies(null),
   observer: { upstreamResponded: () => {} },
   logger,
   answerError: (ctx, err) => answerError(ctx, err, logger),

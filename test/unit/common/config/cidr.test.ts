@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseCidr, PRIVATE_NETWORK_CIDRS } from '../../../../src/common/config/index.js';
+import { parseCidr, parseNetwork, PRIVATE_NETWORK_CIDRS } from '../../../../src/common/config/index.js';
 
 t.test('CIDRs Go\'s net.ParseCIDR accepts', async (t) => {
   const rows: Array<[string, string, number, 'ipv4' | 'ipv6']> = [
@@ -24,4 +24,11 @@ t.test('texts that are not CIDRs', async (t) => {
 
 t.test('the default whitelist parses', async (t) => {
   for (const cidr of PRIVATE_NETWORK_CIDRS) t.not(parseCidr(cidr), null, cidr);
+});
+
+t.test('parseNetwork: a CIDR, or one address as its whole prefix', async (t) => {
+  t.same(parseNetwork('10.0.0.0/8'), { address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+  t.same(parseNetwork('192.0.2.10'), { address: '192.0.2.10', prefix: 32, family: 'ipv4' });
+  t.same(parseNetwork('::1'), { address: '::1', prefix: 128, family: 'ipv6' });
+  for (const text of ['10.0.0.0/33', '010.0.0.1', 'fe80::1%eth0', 'proxy.example', '', '1.2.3.4:80']) t.equal(parseNetwork(text), null, JSON.stringify(text));
 });

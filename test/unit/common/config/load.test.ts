@@ -59,6 +59,7 @@ t.test('a matrix-corporal 3.x config.json loads unchanged, with its defaults', a
       DrainTimeoutMilliseconds: 10000,
       AllowUwsFallback: false,
       AccessLog: true,
+      TrustedProxies: null,
     },
     HttpApi: {
       Enabled: true,
@@ -101,7 +102,7 @@ t.test('defaults: Go zero values, matrix-corporal\'s own defaults, Corporal\'s d
     UserMappingResolver: { CacheSize: 10000, ExpirationTimeMilliseconds: 300000 },
     Threads: Math.min(availableParallelism(), 256), UpstreamConnections: 128, MaxInspectedBodyBytes: 1048576,
     MaxBufferedBytesPerThread: 268435456,
-    DrainTimeoutMilliseconds: 10000, AllowUwsFallback: false, AccessLog: true,
+    DrainTimeoutMilliseconds: 10000, AllowUwsFallback: false, AccessLog: true, TrustedProxies: null,
   });
   t.same(config.HttpApi, { Enabled: false, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: '', TimeoutMilliseconds: 3000 });
   t.same(config.Offload, { Threads: 1, MaxQueue: 512, ConcurrentTasksPerWorker: 32 });
@@ -136,6 +137,10 @@ t.test('warnings about internal REST auth and the HTTP API', async (t) => {
       path: 'HttpGateway.InternalRESTAuth.IPNetworkWhitelist',
       message: 'An empty IP range whitelist defined for HTTP Internal Auth. All IP addresses will be allowed',
       level: 'info',
+    }]],
+    ['TrustedProxies trusting every address', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'HttpGateway.TrustedProxies': ['0.0.0.0/0', '10.0.0.0/8'] }, [{
+      path: 'HttpGateway.TrustedProxies[0]',
+      message: 'HttpGateway.TrustedProxies[0] (0.0.0.0/0) trusts every address: any client can choose the address Synapse records for it (X-Forwarded-For)',
     }]],
     ['API enabled without a token', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'HttpApi.Enabled': true }, [{
       path: 'HttpApi.AuthorizationBearerToken',

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
 import { buildUpstreamRequestHeaders } from '../../../../src/gateway/upstream/request-headers.js';
 
 /** `[name, value]` pairs of a flat header list. */
@@ -8,13 +9,16 @@ function pairs(flat: readonly string[]): Array<[string, string]> {
   return out;
 }
 
+/** The default: loopback, private and link-local peers are proxies. */
+const privateProxies = new TrustedProxies(null);
+
 t.test('end-to-end headers pass in order; hop-by-hop and framing headers do not', async (t) => {
   const received = [
     'host', 'hs.example', 'authorization', 'Bearer t', 'connection', 'keep-alive', 'keep-alive', 'timeout=5',
     'proxy-authorization', 'Basic x', 'proxy-connection', 'close', 'te', 'trailers', 'trailer', 'x', 'transfer-encoding', 'chunked',
     'upgrade', 'websocket', 'expect', '100-continue', 'content-length', '12', 'content-type', 'application/json', 'x-a', '1', 'x-a', '2',
   ];
-  t.same(pairs(buildUpstreamRequestHeaders(received, '10.1.2.3', '12')), [
+  t.same(pairs(buildUpstreamRequestHeaders(received, '10.1.2.3', privateProxies, '12')), [
     ['host', 'hs.example'], ['authorization', 'Bearer t'], ['content-type', 'application/json'], ['x-a', '1'], ['x-a', '2'],
     ['x-forwarded-for', '10.1.2.3'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'hs.example'], ['content-length', '12'],
   ]);
@@ -22,21 +26,35 @@ t.test('end-to-end headers pass in order; hop-by-hop and framing headers do not'
 
 t.test('headers named in Connection are dropped, except those the gateway decides on', async (t) => {
   const received = ['host', 'h', 'connection', 'X-Secret, keep-alive', 'connection', 'authorization,content-type, x-forwarded-for', 'x-secret', 's', 'authorization', 'Bearer t', 'content-type', 'text/plain'];
-  t.same(pairs(buildUpstreamRequestHeaders(received, '1.1.1.1', null)), [
+  t.same(pairs(buildUpstreamRequestHeaders(received, '1.1.1.1', privateProxies, null)), [
     ['host', 'h'], ['authorization', 'Bearer t'], ['content-type', 'text/plain'],
     ['x-forwarded-for', '1.1.1.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
   ]);
 });
 
-t.test('X-Forwarded-*: the chain is extended, incoming proto and host are kept, Host only once', async (t) => {
-  const received = ['host', 'first', 'host', 'second', 'x-forwarded-for', '1.1.1.1, 2.2.2.2', 'x-forwarded-for', '3.3.3.3',
-    'x-forwarded-proto', 'https', 'x-forwarded-proto', 'http', 'x-forwarded-host', 'public.example'];
-  t.same(pairs(buildUpstreamRequestHeaders(received, '::1', null)), [
+const FORWARDED = ['host', 'first', 'host', 'second', 'x-forwarded-for', '1.1.1.1, 2.2.2.2', 'x-forwarded-for', '3.3.3.3',
+  'x-forwarded-proto', 'https', 'x-forwarded-proto', 'http', 'x-forwarded-host', 'public.example'];
+
+t.test('from a trusted proxy: the chain is read up to the client, incoming proto and host are kept, Host only once', async (t) => {
+  t.same(pairs(buildUpstreamRequestHeaders(FORWARDED, '::1', privateProxies, null)), [
     ['host', 'first'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'public.example'],
-    ['x-forwarded-for', '1.1.1.1, 2.2.2.2, 3.3.3.3, ::1'],
+    // 3.3.3.3 is not a proxy: it is the client, and what it claims (1.1.1.1, 2.2.2.2) is dropped.
+    ['x-forwarded-for', '3.3.3.3, ::1'],
   ]);
+  const everyone = new TrustedProxies(['0.0.0.0/0', '::/0']);
+  t.same(pairs(buildUpstreamRequestHeaders(FORWARDED, '::1', everyone, null)).find(([name]) => name === 'x-forwarded-for'),
+    ['x-forwarded-for', '1.1.1.1, 2.2.2.2, 3.3.3.3, ::1'], 'trusting everyone reads the chain as matrix-corporal did');
+});
+
+t.test('from any other peer: the peer is the client, and its X-Forwarded-* headers are replaced', async (t) => {
+  t.same(pairs(buildUpstreamRequestHeaders(FORWARDED, '198.51.100.7', privateProxies, null)), [
+    ['host', 'first'], ['x-forwarded-for', '198.51.100.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'first'],
+  ]);
+  t.same(pairs(buildUpstreamRequestHeaders(FORWARDED, '127.0.0.1', new TrustedProxies([]), null)), [
+    ['host', 'first'], ['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'first'],
+  ], 'TrustedProxies [] trusts not even loopback');
 });
 
 t.test('no Host: no X-Forwarded-Host is invented', async (t) => {
-  t.same(pairs(buildUpstreamRequestHeaders([], '1.2.3.4', null)), [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'http']]);
+  t.same(pairs(buildUpstreamRequestHeaders([], '1.2.3.4', privateProxies, null)), [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'http']]);
 });
