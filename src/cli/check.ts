@@ -25,6 +25,7 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`  homeserver: ${config.Matrix.HomeserverDomainName} at ${config.Matrix.HomeserverApiEndpoint}${socket === '' ? '' : ` over the Unix socket ${socket}`}\n`);
   out.write(`  corporal user: ${config.Corporal.UserID}\n`);
   out.write(`  gateway: ${config.HttpGateway.ListenAddress}, ${config.HttpGateway.Threads} thread(s)\n`);
+  out.write(`  trusted proxies (X-Forwarded-For): ${describeTrustedProxies(config.HttpGateway.TrustedProxies)}\n`);
   out.write(`  HTTP API: ${config.HttpApi.Enabled ? config.HttpApi.ListenAddress : 'disabled'}\n`);
   out.write(`  policy provider: ${config.PolicyProvider.Type}\n`);
   if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
@@ -32,6 +33,13 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config.Matrix.HomeserverDomainName, out, false);
   if (config.PolicyProvider.Type !== 'static_file') return 0;
   return checkPolicyFile(config.PolicyProvider['Path'] as string, config.Matrix.HomeserverDomainName, out, true);
+}
+
+/** `HttpGateway.TrustedProxies` in words: whose `X-Forwarded-*` headers the gateway believes. */
+function describeTrustedProxies(list: readonly string[] | null): string {
+  if (list === null) return 'loopback, private and link-local networks (default)';
+  if (list.length === 0) return 'none (every peer is the client)';
+  return list.join(', ');
 }
 
 /**

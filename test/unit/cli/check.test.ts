@@ -105,6 +105,18 @@ t.test('the summary names the homeserver socket when one is configured', async (
   t.match(unix.output, 'homeserver: example.com at http://127.0.0.1:9 over the Unix socket /run/synapse/client.sock\n');
 });
 
+t.test('the summary says whose X-Forwarded-For the gateway believes', async (t) => {
+  t.match((await check(t)).output, '  trusted proxies (X-Forwarded-For): loopback, private and link-local networks (default)\n');
+  const rows: Array<[string[], string]> = [[[], 'none (every peer is the client)'], [['192.0.2.10', '10.0.0.0/8'], '192.0.2.10, 10.0.0.0/8']];
+  for (const [list, text] of rows) {
+    const raw = testConfigRaw({ gatewayPort: 41080, serverName: 'example.com', policyCachePath: '/tmp/unused.json' });
+    raw['HttpGateway'] = { ...raw['HttpGateway'], TrustedProxies: list };
+    const { code, output } = await check(t, { config: raw });
+    t.equal(code, 0, output);
+    t.match(output, `  trusted proxies (X-Forwarded-For): ${text}\n`);
+  }
+});
+
 t.test('an invalid configuration: exit 2 before any policy is read', async (t) => {
   const { code, output } = await check(t, { config: { Matrix: {} }, policyPath: README_POLICY });
   t.equal(code, 2);
