@@ -4,14 +4,18 @@ import { requestVariants, startFirewallScenario, type RequestVariant, type Scena
 
 /**
  * Profile, account, registration, login-token and token rules through the real gateway in front of
- * a real Synapse (registration open, login tokens from an existing session enabled): every denial
+ * a real Synapse (registration open, login tokens from an existing session and MSC3391 enabled): every denial
  * in every form leaves the profile, password, 3PIDs and accounts as they were; allowed actions
  * really change them.
  */
 
 const s = await startFirewallScenario({
   enableRegistration: true,
-  extraConfig: { login_via_existing_session: { enabled: true, require_ui_auth: false, token_timeout: '5m' } },
+  extraConfig: {
+    login_via_existing_session: { enabled: true, require_ui_auth: false, token_timeout: '5m' },
+    // MSC3391's DELETE of account data is served, so a missed check would really delete.
+    experimental_features: { msc3391_enabled: true },
+  },
 });
 t.teardown(() => s.stop());
 const { users } = s;
@@ -78,7 +82,7 @@ t.test("Corporal's account data is read-only to clients", async (t) => {
   for (const user of ['alice', 'bob', 'corporal'] as const) {
     for (const type of [MARKER, AVATAR_HASHES]) {
       const writes = requestVariants({ method: 'PUT', template: 'user/{userId}/account_data/{type}', params: { userId: users[user].userId, type }, prefixes: ['r0', 'v3', 'unstable'] });
-      const deletes = requestVariants({ method: 'DELETE', template: 'user/{userId}/account_data/{type}', params: { userId: users[user].userId, type }, prefixes: ['unstable/org.matrix.msc3391'] });
+      const deletes = requestVariants({ method: 'DELETE', template: 'user/{userId}/account_data/{type}', params: { userId: users[user].userId, type }, prefixes: ['unstable/org.matrix.msc3391', 'unstable/org/matrix/msc3391'] });
       await allDenied(t, user, [...writes, ...deletes], { secret_tag: 'ffffffff', 'mxc://x/y': 'hash' }, 403, reserved);
       await allDenied(t, user, writes.slice(0, 2), {}, 403, reserved);
     }

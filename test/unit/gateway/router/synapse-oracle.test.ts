@@ -6,7 +6,7 @@
  * allowed, under-matching is the bug this test exists to catch.
  */
 import t from 'tap';
-import { routeRequest } from '../../../../src/gateway/router/route-request.js';
+import { DOTTED_VENDORS, routeRequest } from '../../../../src/gateway/router/route-request.js';
 import { ROUTE_IDS } from '../../../../src/gateway/router/route-ids.js';
 import { loadRouteRows, loadSynapseRouteDump } from '../../../fixtures/routes/fixture-files.js';
 import type { Disagreement } from '../../../fixtures/routes/synapse-oracle.js';
@@ -81,6 +81,24 @@ t.test("Synapse's own unstable/ first segments are never taken as vendor segment
   for (const segment of segments) {
     const decision = routeRequest('GET', `/_matrix/client/unstable/${segment}/rooms/!r:s/state`, '');
     t.match(decision, { kind: 'route', match: { prefix: 'unstable' } }, segment);
+  }
+  t.end();
+});
+
+t.test("the router knows every vendor prefix Synapse compiled with unescaped dots (they match '/' too)", (t) => {
+  const dotted = new Set<string>();
+  for (const { router } of routers) {
+    for (const pattern of router.patterns) {
+      for (const [, vendor] of pattern.matchAll(/unstable\/((?:[A-Za-z0-9_-]|\\\.|\.)+)\//g)) {
+        if (vendor !== undefined && vendor.replaceAll('\\.', '').includes('.')) dotted.add(vendor);
+      }
+    }
+  }
+  t.same([...DOTTED_VENDORS].sort(), [...dotted].sort());
+  for (const vendor of dotted) {
+    // Every dot written as a slash, in front of a route of ours: policed as that route.
+    const decision = routeRequest('POST', `/_matrix/client/unstable/${vendor.replaceAll('.', '/')}/rooms/!r:s/leave`, '');
+    t.match(decision, { kind: 'route', match: { id: 'room.leave', prefix: `unstable/${vendor.replaceAll('.', '/')}` } }, vendor);
   }
   t.end();
 });
