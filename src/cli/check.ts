@@ -35,7 +35,7 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   return checkPolicyFile(config.PolicyProvider['Path'] as string, config.Matrix.HomeserverDomainName, out, true);
 }
 
-/** `HttpGateway.TrustedProxies` in words: whose `X-Forwarded-*` headers the gateway believes. */
+/** `HttpGateway.TrustedProxies` in words: whose `X-Forwarded-For` the gateway believes. */
 function describeTrustedProxies(list: readonly string[] | null): string {
   if (list === null) return 'loopback, private and link-local networks (default)';
   if (list.length === 0) return 'none (every peer is the client)';

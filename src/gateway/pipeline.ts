@@ -87,7 +87,7 @@ export interface PipelineDeps {
   identities: IdentityCache;
   pools: UpstreamPools;
   timeouts: ProxyTimeoutConfig;
-  /** Whose `X-Forwarded-*` headers are believed (`HttpGateway.TrustedProxies`). */
+  /** Whose `X-Forwarded-For` is believed (`HttpGateway.TrustedProxies`). */
   trustedProxies: TrustedProxies;
   logger: Logger;
   /** The access log, or null when `HttpGateway.AccessLog` is off. */

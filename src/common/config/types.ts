@@ -97,8 +97,8 @@ export interface HttpGatewayConfig {
   /** Corporal only: log one line per request (never tokens or bodies). Default true. */
   AccessLog: boolean;
   /**
-   * Corporal only: the reverse proxies (CIDRs or single addresses) whose `X-Forwarded-*` headers
-   * the gateway believes. `null` (default) = loopback, private and link-local networks; `[]` = none
+   * Corporal only: the reverse proxies (CIDRs or single addresses) whose `X-Forwarded-For` the
+   * gateway believes. `null` (default) = loopback, private and link-local networks; `[]` = none
    * (every TCP peer is the client). See upstream/forwarded-for.ts.
    */
   TrustedProxies: string[] | null;

@@ -19,11 +19,14 @@ import { parseNetwork, PRIVATE_NETWORK_CIDRS } from '../../common/config/cidr.js
  */
 const MAX_TRUSTED_HOPS = 16;
 
+/** Entries read at most, empty ones included (a header of commas alone must cost no more than a short one). */
+const MAX_ENTRIES_READ = 64;
+
 /** Distinct addresses whose answer is remembered (cleared when full: `BlockList#check` costs ~1.4 µs). */
 const CACHE_ENTRIES = 4096;
 
 /**
- * The reverse proxies whose `X-Forwarded-*` headers the gateway believes (`HttpGateway.TrustedProxies`).
+ * The reverse proxies whose `X-Forwarded-For` the gateway believes (`HttpGateway.TrustedProxies`).
  */
 export class TrustedProxies {
   private readonly networks = new BlockList();
@@ -69,13 +72,14 @@ export class TrustedProxies {
  * whole. Otherwise the entries are read right to left, each kept, until one is not trusted: that
  * one is the client. An entry that is no IP address stops the walk too, and the hop to its right
  * (trusted, so it sent it) is taken as the client. Empty entries are skipped. When every entry is
- * trusted, the leftmost is the client.
+ * trusted, the leftmost is the client. The walk reads at most 64 entries and passes at most 16
+ * trusted hops; past either bound the last hop passed is taken as the client.
  */
 export function forwardedFor(claimed: string | null, peer: string, trusted: TrustedProxies): string {
   if (claimed === null || !trusted.isTrusted(peer)) return peer;
   let chain = peer;
   let end = claimed.length;
-  for (let hops = 0; end > 0 && hops < MAX_TRUSTED_HOPS; ) {
+  for (let hops = 0, read = 0; end > 0 && hops < MAX_TRUSTED_HOPS && read < MAX_ENTRIES_READ; read++) {
     const start = claimed.lastIndexOf(',', end - 1) + 1;
     const text = claimed.slice(start, end).trim();
     end = start - 1;

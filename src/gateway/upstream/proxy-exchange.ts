@@ -44,7 +44,7 @@ export interface UpstreamResponseObserver {
 export interface ProxySettings {
   pools: UpstreamPools;
   timeouts: ProxyTimeoutConfig;
-  /** Whose `X-Forwarded-*` headers are believed (`HttpGateway.TrustedProxies`). */
+  /** Whose `X-Forwarded-For` is believed (`HttpGateway.TrustedProxies`). */
   trustedProxies: TrustedProxies;
   observer: UpstreamResponseObserver;
   logger: Logger;

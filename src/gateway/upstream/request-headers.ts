@@ -14,9 +14,11 @@ import { connectionTokens, isHopByHop } from './hop-by-hop.js';
  * - `X-Forwarded-For`: the chain from the client's address to the TCP peer `peerAddress`, as far
  *   as `trusted` proxies vouch for it (forwarded-for.ts; matrix-corporal appended the peer to
  *   whatever the client sent);
- * - `X-Forwarded-Proto` and `X-Forwarded-Host` are kept when present and the peer is a trusted
- *   proxy (the TLS-terminating proxy in front knows the real scheme and host; the gateway itself
- *   only speaks plain HTTP), otherwise set to `http` and the client's `Host`.
+ * - `X-Forwarded-Proto` and `X-Forwarded-Host` are kept when present (the TLS-terminating proxy in
+ *   front knows the real scheme and host; the gateway itself only speaks plain HTTP), from any
+ *   peer: Synapse applies them to that one request only (`isSecure`), and replacing them from a
+ *   TLS-terminating load balancer not listed as trusted would send SSO redirects into a loop.
+ *   Otherwise they are set to `http` and the client's `Host`.
  */
 export function buildUpstreamRequestHeaders(
   received: readonly string[],
@@ -46,11 +48,11 @@ export function buildUpstreamRequestHeaders(
         if (peerTrusted) claimedFor = claimedFor === null ? value : `${claimedFor}, ${value}`;
         continue;
       case 'x-forwarded-proto':
-        if (!peerTrusted || hasForwardedProto) continue;
+        if (hasForwardedProto) continue;
         hasForwardedProto = true;
         break;
       case 'x-forwarded-host':
-        if (!peerTrusted || hasForwardedHost) continue;
+        if (hasForwardedHost) continue;
         hasForwardedHost = true;
         break;
       default:

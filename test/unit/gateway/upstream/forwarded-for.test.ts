@@ -66,6 +66,16 @@ t.test('the walk is bounded: past 16 trusted hops the last one examined is the c
   t.notOk(sent.includes('6.6.6.6'));
 });
 
+t.test('empty entries count toward the bound: a header of commas alone reads 64 entries at most', async (t) => {
+  t.equal(forwardedFor(`6.6.6.6${','.repeat(100)}`, '127.0.0.1', defaults), '127.0.0.1', 'the claim behind 100 empty entries is never reached');
+  t.equal(forwardedFor(`203.0.113.9${','.repeat(50)}`, '127.0.0.1', defaults), '203.0.113.9, 127.0.0.1', 'within the bound it is');
+});
+
+t.test('a private client that reaches the gateway directly is taken for a proxy (the documented limit of the default)', async (t) => {
+  t.equal(forwardedFor('6.6.6.6', '10.1.2.3', defaults), '6.6.6.6, 10.1.2.3');
+  t.equal(forwardedFor('6.6.6.6', '10.1.2.3', new TrustedProxies(['10.0.0.5'])), '10.1.2.3', 'listing only the proxy closes it');
+});
+
 t.test('normalizeAddress', async (t) => {
   t.equal(normalizeAddress('1.2.3.4'), '1.2.3.4');
   t.equal(normalizeAddress('1.2.3.4:80'), '1.2.3.4');

@@ -46,12 +46,12 @@ t.test('from a trusted proxy: the chain is read up to the client, incoming proto
     ['x-forwarded-for', '1.1.1.1, 2.2.2.2, 3.3.3.3, ::1'], 'trusting everyone reads the chain as matrix-corporal did');
 });
 
-t.test('from any other peer: the peer is the client, and its X-Forwarded-* headers are replaced', async (t) => {
+t.test('from any other peer: the peer is the client; X-Forwarded-Proto and -Host are kept (a TLS load balancer not listed)', async (t) => {
   t.same(pairs(buildUpstreamRequestHeaders(FORWARDED, '198.51.100.7', privateProxies, null)), [
-    ['host', 'first'], ['x-forwarded-for', '198.51.100.7'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'first'],
+    ['host', 'first'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'public.example'], ['x-forwarded-for', '198.51.100.7'],
   ]);
   t.same(pairs(buildUpstreamRequestHeaders(FORWARDED, '127.0.0.1', new TrustedProxies([]), null)), [
-    ['host', 'first'], ['x-forwarded-for', '127.0.0.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'first'],
+    ['host', 'first'], ['x-forwarded-proto', 'https'], ['x-forwarded-host', 'public.example'], ['x-forwarded-for', '127.0.0.1'],
   ], 'TrustedProxies [] trusts not even loopback');
 });
 
