@@ -28,7 +28,8 @@ Commands:
   serve            run the gateway and the control plane (default)
   check            load the configuration (and policy), print a summary or every error
   plan             dry run: compare Synapse with the policy and print the pending actions
-                   (changes nothing)
+                   (changes no user, room or profile; without Corporal.AccessToken
+                   it logs in as the admin and logs that device out at the end)
 
 Options:
   --config PATH    configuration file (default: config.json); -config=PATH also works

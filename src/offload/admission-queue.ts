@@ -33,9 +33,15 @@ export interface AdmissionOptions {
   signal?: AbortSignal | undefined;
   /** Longest time the task may wait for a slot; unbounded when absent. */
   maxWaitMs?: number | undefined;
+  /**
+   * The task keeps a worker's CPU busy for its whole run (a bcrypt check): it also needs one of
+   * the `cpuConcurrency` CPU slots. Other tasks (I/O: REST calls) overtake it while it waits.
+   */
+  cpuBound?: boolean | undefined;
 }
 
 interface Waiting {
+  readonly cpuBound: boolean;
   readonly start: () => void;
   readonly refuse: (reason: AdmissionRefusalReason) => void;
 }
@@ -45,11 +51,21 @@ export class AdmissionQueue {
   /** Insertion-ordered: the first entry is the oldest; removal from the middle is O(1). */
   readonly #waiting = new Set<Waiting>();
   #running = 0;
+  #cpuRunning = 0;
 
-  /** `concurrency` ≥ 1 tasks at once; `maxQueue` ≥ 0 tasks waiting beyond them. */
+  /**
+   * `concurrency` ≥ 1 tasks at once, of which at most `cpuConcurrency` ≥ 1 CPU-bound ones (default:
+   * no separate limit); `maxQueue` ≥ 0 tasks waiting beyond them.
+   *
+   * Why CPU-bound tasks get their own limit: a worker interleaves its tasks, which suits REST calls
+   * (they wait on the network) but not hashes. 32 bcrypt checks handed to one worker at once all
+   * finish together, after 32 times the time of one, and none of the queue's bounds applies to
+   * them; one per worker at a time, each finishes in the time of one and the rest wait (bounded).
+   */
   constructor(
     private readonly concurrency: number,
     private readonly maxQueue: number,
+    private readonly cpuConcurrency: number = concurrency,
   ) {}
 
   /** Tasks waiting for a slot. */
@@ -73,8 +89,11 @@ export class AdmissionQueue {
    */
   run<T>(task: () => Promise<T>, options: AdmissionOptions = {}): Promise<T> {
     const { signal, maxWaitMs } = options;
+    const cpuBound = options.cpuBound === true;
     if (signal?.aborted) return Promise.reject(new AdmissionRefusal('aborted'));
-    if (this.#running < this.concurrency && this.#waiting.size === 0) return this.#start(task, signal);
+    // No waiting task could start now (#next starts every one that can), so a task that can start
+    // overtakes only tasks that cannot: CPU-bound ones waiting for a CPU slot.
+    if (this.#canStart(cpuBound)) return this.#start(task, signal, cpuBound);
     if (this.#waiting.size >= this.maxQueue) return Promise.reject(new AdmissionRefusal('full'));
     return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -84,9 +103,10 @@ export class AdmissionQueue {
         signal?.removeEventListener('abort', onAbort);
       };
       const entry: Waiting = {
+        cpuBound,
         start: () => {
           leave();
-          this.#start(task, signal).then(resolve, reject);
+          this.#start(task, signal, cpuBound).then(resolve, reject);
         },
         refuse: (reason) => {
           leave();
@@ -102,22 +122,34 @@ export class AdmissionQueue {
     });
   }
 
-  async #start<T>(task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  /** Tasks holding a CPU slot. */
+  get cpuRunning(): number {
+    return this.#cpuRunning;
+  }
+
+  #canStart(cpuBound: boolean): boolean {
+    return this.#running < this.concurrency && (!cpuBound || this.#cpuRunning < this.cpuConcurrency);
+  }
+
+  async #start<T>(task: () => Promise<T>, signal: AbortSignal | undefined, cpuBound: boolean): Promise<T> {
     this.#running++;
+    if (cpuBound) this.#cpuRunning++;
     try {
       const result = await task();
       if (signal?.aborted) throw new AdmissionRefusal('aborted');
       return result;
     } finally {
       this.#running--;
+      if (cpuBound) this.#cpuRunning--;
       this.#next();
     }
   }
 
-  /** Hands the freed slot to the oldest waiting task. */
+  /** Hands the freed slots to the oldest waiting tasks that can start. */
   #next(): void {
-    if (this.#running >= this.concurrency) return;
-    const first = this.#waiting.values().next();
-    if (!first.done) first.value.start();
+    for (const entry of this.#waiting) {
+      if (this.#running >= this.concurrency) return;
+      if (this.#canStart(entry.cpuBound)) entry.start();
+    }
   }
 }

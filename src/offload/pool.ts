@@ -112,9 +112,9 @@ export interface OffloadPoolOptions {
 /**
  * Builds a pool from `Offload` (both pools of a thread use the same settings): `Threads` workers,
  * started at once and kept (min = max, so the idle timeout never shrinks the pool),
- * `ConcurrentTasksPerWorker` tasks per worker (REST calls are I/O and interleave; bcrypt yields
- * between rounds) and at most `MaxQueue` waiting tasks; `options.priority` sets the workers' CPU
- * priority.
+ * `ConcurrentTasksPerWorker` tasks per worker (REST calls are I/O and interleave), of which at most
+ * `Threads` bcrypt checks at once, and at most `MaxQueue` waiting tasks; `options.priority` sets the
+ * workers' CPU priority.
  *
  * Waiting tasks wait in an {@link AdmissionQueue}, not in Piscina: Piscina is only ever given as
  * many tasks as its workers run at once (its own queue holds them just while a worker starts), so
@@ -143,7 +143,8 @@ export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOpt
   // Piscina replaces a worker that dies; its running tasks reject on their own. What is left to do
   // is to say so (an EventEmitter 'error' without a listener would throw in the gateway thread).
   piscina.on('error', (err: unknown) => options.logger.error({ err: describeError(err) }, 'offload worker failed'));
-  return new PiscinaOffloadPool(piscina, new AdmissionQueue(capacity, config.MaxQueue), options.retryAfterSeconds ?? 1);
+  // bcrypt checks: one per worker at a time (admission-queue.ts says why).
+  return new PiscinaOffloadPool(piscina, new AdmissionQueue(capacity, config.MaxQueue, config.Threads), options.retryAfterSeconds ?? 1);
 }
 
 class PiscinaOffloadPool implements OffloadPool {
@@ -170,7 +171,8 @@ class PiscinaOffloadPool implements OffloadPool {
     if (this.#closing) throw closedError();
     const request: TaskRequest<K> = { kind, input };
     try {
-      return (await this.#admission.run(() => this.#piscina.run(request), options)) as TaskOutput<K>;
+      const cpuBound = kind === 'verifyPassword' && (input as TaskInput<'verifyPassword'>).authType === 'bcrypt';
+      return (await this.#admission.run(() => this.#piscina.run(request), { ...options, cpuBound })) as TaskOutput<K>;
     } catch (err) {
       if (this.#closing) throw closedError(err);
       if (err instanceof AdmissionRefusal) throw this.#refusalError(err, kind);

@@ -120,3 +120,35 @@ t.test('a failing task frees its slot', async (t) => {
   await t.rejects(failing, { message: 'boom' });
   t.equal(await next, 'next');
 });
+
+t.test('CPU-bound tasks: at most `cpuConcurrency` at once; other tasks overtake them while they wait', async (t) => {
+  const queue = new AdmissionQueue(4, 8, 1);
+  const [hashA, hashB, rest] = [manualTask('a'), manualTask('b'), manualTask('rest')];
+  const a = queue.run(hashA.run, { cpuBound: true });
+  const b = queue.run(hashB.run, { cpuBound: true });
+  await tick();
+  t.same([queue.running, queue.cpuRunning, queue.size], [1, 1, 1], 'the second hash waits for the CPU slot');
+  const r = queue.run(rest.run);
+  await tick();
+  t.same([rest.started, hashB.started], [true, false], 'an I/O task starts at once, ahead of the waiting hash');
+  rest.finish();
+  t.equal(await r, 'rest');
+  t.equal(hashB.started, false, 'a freed general slot does not start a hash while the CPU slot is taken');
+  hashA.finish();
+  t.equal(await a, 'a');
+  await tick();
+  t.same([hashB.started, queue.cpuRunning, queue.size], [true, 1, 0], 'the freed CPU slot goes to the waiting hash');
+  hashB.finish();
+  t.equal(await b, 'b');
+  t.same([queue.running, queue.cpuRunning], [0, 0]);
+});
+
+t.test('waiting CPU-bound tasks count toward maxQueue', async (t) => {
+  const queue = new AdmissionQueue(4, 1, 1);
+  const running = manualTask(1);
+  const first = queue.run(running.run, { cpuBound: true });
+  const waiting = queue.run(async () => 2, { cpuBound: true });
+  await t.rejects(queue.run(async () => 3, { cpuBound: true }), new AdmissionRefusal('full'));
+  running.finish();
+  t.same(await Promise.all([first, waiting]), [1, 2]);
+});

@@ -124,6 +124,19 @@ t.test('abandoned checks do not hold the queue: a check sent after them runs nex
   await first;
 });
 
+t.test('bcrypt checks run one per worker at a time, whatever ConcurrentTasksPerWorker; other tasks do not wait for them', async (t) => {
+  const offload = pool(t, { Threads: 1, ConcurrentTasksPerWorker: 32, MaxQueue: 2 });
+  await offload.run('ping', {});
+  const settled = Promise.allSettled(Array.from({ length: 6 }, () => slowCheck(offload)));
+  t.equal(offload.queueSize, 2, 'one hash runs, MaxQueue wait: the bounds apply to hashes');
+  const ping = await offload.run('ping', {});
+  t.equal(ping.ok, true, 'a ping runs beside the hash, without waiting');
+  t.equal(offload.queueSize, 2, 'while the hashes still wait');
+  const results = await settled;
+  t.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
+  for (const r of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) t.match(r.reason, { code: OFFLOAD_BUSY });
+});
+
 t.test('a task that waits longer than maxWaitMs is refused with the wait-expired error', async (t) => {
   const offload = pool(t, { Threads: 1, ConcurrentTasksPerWorker: 1, MaxQueue: 4 });
   await offload.run('ping', {});
