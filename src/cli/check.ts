@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { CliArgs } from './args.js';
 import { loadConfigFile } from '../common/config/index.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
@@ -23,6 +24,7 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`Configuration ${args.configPath} is valid.\n`);
   const socket = config.Matrix.HomeserverApiSocketPath;
   out.write(`  homeserver: ${config.Matrix.HomeserverDomainName} at ${config.Matrix.HomeserverApiEndpoint}${socket === '' ? '' : ` over the Unix socket ${socket}`}\n`);
+  if (socket !== '') out.write(socketWarning(socket));
   out.write(`  corporal user: ${config.Corporal.UserID}\n`);
   out.write(`  gateway: ${config.HttpGateway.ListenAddress}, ${config.HttpGateway.Threads} thread(s)\n`);
   out.write(`  trusted proxies (X-Forwarded-For): ${describeTrustedProxies(config.HttpGateway.TrustedProxies)}\n`);
@@ -33,6 +35,20 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config.Matrix.HomeserverDomainName, out, false);
   if (config.PolicyProvider.Type !== 'static_file') return 0;
   return checkPolicyFile(config.PolicyProvider['Path'] as string, config.Matrix.HomeserverDomainName, out, true);
+}
+
+/**
+ * A warning line when the configured Unix socket is missing or is not a socket, else `''`. A
+ * warning, not an error: Synapse may simply not be running yet where `check` runs.
+ */
+function socketWarning(socketPath: string): string {
+  let stats;
+  try {
+    stats = statSync(socketPath);
+  } catch {
+    return `  Warning: ${socketPath} (Matrix.HomeserverApiSocketPath) does not exist here; is Synapse running, with a listener on that path?\n`;
+  }
+  return stats.isSocket() ? '' : `  Warning: ${socketPath} (Matrix.HomeserverApiSocketPath) is not a Unix socket\n`;
 }
 
 /** `HttpGateway.TrustedProxies` in words: whose `X-Forwarded-For` the gateway believes. */

@@ -25,7 +25,10 @@ import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
 import { TrustedProxies } from './upstream/forwarded-for.js';
+import { LogThrottle } from '../common/log-throttle.js';
 
+/** At most one "token look-ups at their limit" warning per this many ms per thread. */
+const LOOKUP_REFUSED_LOG_INTERVAL_MS = 10_000;
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -47,10 +50,16 @@ if (!native) logger.warn('uWebSockets.js native module unavailable: running on t
 
 const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.bytes) : null);
 const pools = new UpstreamPools(config);
+const lookupRefusedLog = new LogThrottle(LOOKUP_REFUSED_LOG_INTERVAL_MS);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
   lookup: createWhoamiLookup({ dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
+  // A flood of new tokens (or a whoami that hangs) makes this fire per request: one line per 10 s.
+  onLookupRefused: (inFlight) => {
+    const suppressed = lookupRefusedLog.admit();
+    if (suppressed !== null) logger.warn({ inFlight, suppressed }, 'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish');
+  },
 });
 const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const offload = createOffloadPool(config.Offload, { logger });

@@ -14,6 +14,8 @@ export interface IdentityCacheOptions {
   lookup: IdentityLookup;
   /** Look-ups in flight at once; a new one beyond this fails at once (default {@link MAX_LOOKUPS_IN_FLIGHT}). */
   maxLookupsInFlight?: number;
+  /** Told each time a look-up is refused for that limit (the thread logs it, throttled). */
+  onLookupRefused?: (inFlight: number) => void;
 }
 
 /**
@@ -80,9 +82,11 @@ export class IdentityCache {
   private readonly keysByToken = new Map<string, Set<string>>();
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
+  private readonly onLookupRefused: ((inFlight: number) => void) | undefined;
 
   constructor(options: IdentityCacheOptions) {
     this.lookup = options.lookup;
+    this.onLookupRefused = options.onLookupRefused;
     this.lockedTtlMs = Math.min(options.ttlMs, LOCKED_TTL_MS);
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? MAX_LOOKUPS_IN_FLIGHT;
     this.cache = new LRUCache<string, CachedIdentity, FetchContext>({
@@ -133,7 +137,10 @@ export class IdentityCache {
     if (known !== undefined) return known;
     let pending = this.pending.get(key);
     if (pending === undefined) {
-      if (this.pending.size >= this.maxLookupsInFlight) throw tooManyLookups(this.maxLookupsInFlight);
+      if (this.pending.size >= this.maxLookupsInFlight) {
+        this.onLookupRefused?.(this.pending.size);
+        throw tooManyLookups(this.maxLookupsInFlight);
+      }
       pending = { waiters: 0 };
       this.pending.set(key, pending);
     }

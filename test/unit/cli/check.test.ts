@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,25 @@ t.test('the summary names the homeserver socket when one is configured', async (
   const unix = await check(t, { config: raw });
   t.equal(unix.code, 0, unix.output);
   t.match(unix.output, 'homeserver: example.com at http://127.0.0.1:9 over the Unix socket /run/synapse/client.sock\n');
+  t.match(unix.output, '  Warning: /run/synapse/client.sock (Matrix.HomeserverApiSocketPath) does not exist here', 'a missing socket is a warning');
+  t.notMatch(tcp.output, 'Warning: ');
+});
+
+t.test('a socket path that exists but is no socket is a warning; a real socket is not', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-check-sock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socketPath = join(dir, 'hs.sock');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  for (const [path, warned] of [[dir, true], [socketPath, false]] as const) {
+    const raw = testConfigRaw({ gatewayPort: 41080, serverName: 'example.com', policyCachePath: '/tmp/unused.json' });
+    raw['Matrix'] = { ...raw['Matrix'], HomeserverApiSocketPath: path };
+    const { code, output } = await check(t, { config: raw });
+    t.equal(code, 0, output);
+    if (warned) t.match(output, `  Warning: ${path} (Matrix.HomeserverApiSocketPath) is not a Unix socket\n`);
+    else t.notMatch(output, '(Matrix.HomeserverApiSocketPath)');
+  }
 });
 
 t.test('the summary says whose X-Forwarded-For the gateway believes', async (t) => {

@@ -1,4 +1,8 @@
 import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createSilentLogger } from '../../../../src/common/logger.js';
@@ -206,4 +210,27 @@ t.test('the user list accepts admin/is_guest/locked/deactivated as booleans or i
   t.equal(server.requests[0]?.url, '/_synapse/admin/v2/users?from=0&limit=100&guests=false&deactivated=true&locked=true', 'locked and deactivated users are asked for');
   server.queue.push(json(200, { users: [{ admin: true }] }));
   await t.rejects(listUsersPage(http, 'tok', undefined, 100), { code: SynapseErrorCode.BadResponse, message: /"name"/ });
+});
+
+t.test('a 500 over a Unix socket names the likeliest cause (no x_forwarded on the listener); over TCP it does not', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-500-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socketPath = join(dir, 'hs.sock');
+  const socketServer = createServer((_req, res) => {
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end('{"errcode":"M_UNKNOWN","error":"Internal server error"}');
+  });
+  await new Promise<void>((resolve) => socketServer.listen(socketPath, resolve));
+  t.teardown(() => new Promise((resolve) => socketServer.close(resolve)));
+  const { http } = client({ baseUrl: 'http://localhost', socketPath });
+  await t.rejects(http.request({ call: 'client.login', method: 'POST', path: '/_matrix/client/v3/login', json: {} }), {
+    code: SynapseErrorCode.Status,
+    status: 500,
+    message: 'client.login: Synapse answered HTTP 500 M_UNKNOWN: Internal server error (over a Unix socket, Synapse answers 500 when its listener lacks `x_forwarded: true`; see docs/deployment.md)',
+  });
+  reset();
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }));
+  await t.rejects(client().http.request({ call: 'client.login', method: 'POST', path: '/p', json: {} }), {
+    message: 'client.login: Synapse answered HTTP 500 M_UNKNOWN: Internal server error',
+  });
 });

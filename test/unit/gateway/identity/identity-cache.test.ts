@@ -201,11 +201,14 @@ t.test('a shared look-up survives one of its callers leaving', async (t) => {
 
 t.test('look-ups in flight are capped; past the cap a new token fails at once with 503', async (t) => {
   const script = abortable();
-  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 2 });
+  const refusals: number[] = [];
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 2, onLookupRefused: (n) => refusals.push(n) });
   const a = cache.resolve('user-a', null);
   const b = cache.resolve('user-b', null);
   await settle();
+  t.same(refusals, [], 'nothing refused below the cap');
   await t.rejects(cache.resolve('user-c', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY', status: 503 });
+  t.same(refusals, [2], 'the refusal is reported (the thread logs it)');
   const sharedA = cache.resolve('user-a', null);
   await settle();
   t.equal(script.signals.length, 2, 'a caller joining a look-up in flight is not refused, and starts none');
