@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { CliArgs } from './args.js';
 import { loadConfigFile } from '../common/config/index.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
@@ -6,8 +6,9 @@ import { formatConfigIssues } from './config-errors.js';
 import { formatIssues, plural, readPolicyFile } from './policy-file.js';
 
 /**
- * `corporal check [--policy FILE]`: load and validate the configuration and print a summary, or
- * every problem with its key path; then validate the policy — `FILE`, or the configured
+ * `corporal check [--policy FILE]`: load and validate the configuration and print a summary (with
+ * the trusted proxies, and a warning when the homeserver socket is missing, not a socket or not
+ * writable by this user), or every problem with its key path; then validate the policy — `FILE`, or the configured
  * `static_file` policy when there is no `--policy` — against the configured homeserver domain and
  * print its summary, or every error with its JSON pointer (and line:column for syntax errors).
  * Returns the exit code: 0 when everything is valid, 2 otherwise.
@@ -42,13 +43,22 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
  * warning, not an error: Synapse may simply not be running yet where `check` runs.
  */
 function socketWarning(socketPath: string): string {
+  const key = `${socketPath} (Matrix.HomeserverApiSocketPath)`;
   let stats;
   try {
     stats = statSync(socketPath);
-  } catch {
-    return `  Warning: ${socketPath} (Matrix.HomeserverApiSocketPath) does not exist here; is Synapse running, with a listener on that path?\n`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return `  Warning: ${key} does not exist here; is Synapse running, with a listener on that path?\n`;
+    return `  Warning: ${key} cannot be inspected: ${(err as Error).message}\n`;
   }
-  return stats.isSocket() ? '' : `  Warning: ${socketPath} (Matrix.HomeserverApiSocketPath) is not a Unix socket\n`;
+  if (!stats.isSocket()) return `  Warning: ${key} is not a Unix socket\n`;
+  try {
+    // Connecting to a Unix socket needs write permission on it: the file mode is the access control.
+    accessSync(socketPath, constants.W_OK);
+  } catch {
+    return `  Warning: ${key}: this user may not connect to it (no write permission)\n`;
+  }
+  return '';
 }
 
 /** `HttpGateway.TrustedProxies` in words: whose `X-Forwarded-For` the gateway believes. */

@@ -11,6 +11,18 @@ import type { Dispatcher } from 'undici';
  */
 export const OWN_FORWARDED_FOR = '127.0.0.1';
 
+/**
+ * Appended to the message of an HTTP 500 from the homeserver when it is reached over a Unix socket
+ * (`socketPath` not `''`), else `''`. Synapse answers 500 wherever it reads the client address if
+ * that listener lacks `x_forwarded: true`: the likeliest mistake with
+ * `Matrix.HomeserverApiSocketPath`, and nothing in Synapse's answer says so.
+ */
+export function socketServerErrorHint(socketPath: string, status: number): string {
+  return socketPath !== '' && status === 500
+    ? ' (if Synapse\'s Unix-socket listener lacks `x_forwarded: true`, it answers 500; see docs/deployment.md)'
+    : '';
+}
+
 /** Headers of an outbound call: undici accepts a flat `[name, value, …]` list or an object. */
 type OutboundHeaders = Dispatcher.DispatchOptions['headers'];
 

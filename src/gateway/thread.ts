@@ -50,18 +50,19 @@ if (!native) logger.warn('uWebSockets.js native module unavailable: running on t
 
 const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.bytes) : null);
 const pools = new UpstreamPools(config);
+/** Every call the gateway makes on its own behalf: the internal pool, `Matrix.TimeoutMilliseconds`. */
+const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const lookupRefusedLog = new LogThrottle(LOOKUP_REFUSED_LOG_INTERVAL_MS);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
-  lookup: createWhoamiLookup({ dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds }),
+  lookup: createWhoamiLookup({ ...lookups, socketPath: config.Matrix.HomeserverApiSocketPath }),
   // A flood of new tokens (or a whoami that hangs) makes this fire per request: one line per 10 s.
-  onLookupRefused: (inFlight) => {
+  onLookupRefused: (limit) => {
     const suppressed = lookupRefusedLog.admit();
-    if (suppressed !== null) logger.warn({ inFlight, suppressed }, 'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish');
+    if (suppressed !== null) logger.warn({ limit, suppressed }, 'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish');
   },
 });
-const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const pipeline = createPipeline({

@@ -1,6 +1,8 @@
 /**
  * The waiting line in front of an offload pool: at most `concurrency` tasks handed to the workers,
- * at most `maxQueue` waiting, in FIFO order. A waiting task leaves the line when its caller's
+ * of which at most `cpuConcurrency` CPU-bound ones, and at most `maxQueue` waiting. Waiting tasks
+ * start oldest first among those that can start: an I/O task overtakes CPU-bound ones waiting for
+ * a CPU slot, never another I/O task. A waiting task leaves the line when its caller's
  * abort signal fires or its wait deadline passes, so that it never runs.
  *
  * Why the pool does not use Piscina's own queue for this: Piscina's `signal` also aborts a
@@ -60,7 +62,9 @@ export class AdmissionQueue {
    * Why CPU-bound tasks get their own limit: a worker interleaves its tasks, which suits REST calls
    * (they wait on the network) but not hashes. 32 bcrypt checks handed to one worker at once all
    * finish together, after 32 times the time of one, and none of the queue's bounds applies to
-   * them; one per worker at a time, each finishes in the time of one and the rest wait (bounded).
+   * them. With `cpuConcurrency` = the pool's threads, a hash runs about as fast as alone and the
+   * rest wait (bounded). Which worker runs one is Piscina's choice (the least busy), so under mixed
+   * REST and bcrypt load two may still share a worker for a while.
    */
   constructor(
     private readonly concurrency: number,

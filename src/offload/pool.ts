@@ -9,7 +9,7 @@ import { CorporalError, describeError } from '../common/errors.js';
 import { ErrCode } from '../common/matrix-errors.js';
 import type { Logger } from '../common/logger.js';
 import type { OffloadConfig } from '../common/config/types.js';
-import type { TaskInput, TaskKind, TaskOutput, TaskRequest } from './task-types.js';
+import { isCpuBound, type TaskInput, type TaskKind, type TaskOutput, type TaskRequest } from './task-types.js';
 import { AdmissionQueue, AdmissionRefusal } from './admission-queue.js';
 
 /** The pool's queue is full: answer 503 with `Retry-After` rather than queue without bound. */
@@ -112,8 +112,8 @@ export interface OffloadPoolOptions {
 /**
  * Builds a pool from `Offload` (both pools of a thread use the same settings): `Threads` workers,
  * started at once and kept (min = max, so the idle timeout never shrinks the pool),
- * `ConcurrentTasksPerWorker` tasks per worker (REST calls are I/O and interleave), of which at most
- * `Threads` bcrypt checks at once, and at most `MaxQueue` waiting tasks; `options.priority` sets the
+ * `ConcurrentTasksPerWorker` tasks per worker (REST calls are I/O and interleave), at most `Threads`
+ * bcrypt checks at once in the whole pool, and at most `MaxQueue` waiting tasks; `options.priority` sets the
  * workers' CPU priority.
  *
  * Waiting tasks wait in an {@link AdmissionQueue}, not in Piscina: Piscina is only ever given as
@@ -143,7 +143,8 @@ export function createOffloadPool(config: OffloadConfig, options: OffloadPoolOpt
   // Piscina replaces a worker that dies; its running tasks reject on their own. What is left to do
   // is to say so (an EventEmitter 'error' without a listener would throw in the gateway thread).
   piscina.on('error', (err: unknown) => options.logger.error({ err: describeError(err) }, 'offload worker failed'));
-  // bcrypt checks: one per worker at a time (admission-queue.ts says why).
+  // bcrypt checks: at most `Threads` at once in the whole pool (admission-queue.ts says why).
+  // Piscina's least-busy balancer still places them: beside REST calls, two can share a worker.
   return new PiscinaOffloadPool(piscina, new AdmissionQueue(capacity, config.MaxQueue, config.Threads), options.retryAfterSeconds ?? 1);
 }
 
@@ -171,8 +172,7 @@ class PiscinaOffloadPool implements OffloadPool {
     if (this.#closing) throw closedError();
     const request: TaskRequest<K> = { kind, input };
     try {
-      const cpuBound = kind === 'verifyPassword' && (input as TaskInput<'verifyPassword'>).authType === 'bcrypt';
-      return (await this.#admission.run(() => this.#piscina.run(request), { ...options, cpuBound })) as TaskOutput<K>;
+      return (await this.#admission.run(() => this.#piscina.run(request), { ...options, cpuBound: isCpuBound(request) })) as TaskOutput<K>;
     } catch (err) {
       if (this.#closing) throw closedError(err);
       if (err instanceof AdmissionRefusal) throw this.#refusalError(err, kind);

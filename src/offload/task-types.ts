@@ -44,3 +44,12 @@ export interface TaskRequest<K extends TaskKind = TaskKind> {
   kind: K;
   input: TaskInput<K>;
 }
+
+/**
+ * True for a task that keeps a worker's CPU busy for its whole run: a bcrypt check (a hash that
+ * takes tens of milliseconds by design). The pool gives such tasks a CPU slot (admission-queue.ts);
+ * REST checks wait on the network, digests take microseconds, hook consultations are HTTP calls.
+ */
+export function isCpuBound(request: TaskRequest): boolean {
+  return request.kind === 'verifyPassword' && (request.input as TaskInput<'verifyPassword'>).authType === 'bcrypt';
+}

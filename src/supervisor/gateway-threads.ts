@@ -20,6 +20,7 @@ export interface GatewayThreadsOptions {
   lastSnapshot: () => EncodedSnapshot | null;
   /** Messages from threads that the supervisor acts on (evictions to relay, …). */
   onMessage: (threadIndex: number, message: GatewayToSupervisor) => void;
+  /** Restart backoff; default {@link GATEWAY_THREAD_RESTART_OPTIONS} (250 ms doubling to 2 s). */
   restart?: RestartTrackerOptions;
   /** Test only: let threads accept the `gateway.inject-fault` message. Never set from config. */
   faultInjection?: boolean;

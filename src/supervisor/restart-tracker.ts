@@ -9,7 +9,7 @@ export interface RestartTrackerOptions extends BackoffOptions {
   crashLoopThreshold: number;
 }
 
-/** Defaults for threads and the control child: 250 ms doubling to 30 s; stable after 60 s. */
+/** Default (the control child): 250 ms doubling to 30 s; stable after 60 s. Gateway threads use {@link GATEWAY_THREAD_RESTART_OPTIONS}. */
 export const DEFAULT_RESTART_OPTIONS: RestartTrackerOptions = {
   initialMs: 250,
   maxMs: 30_000,

@@ -36,6 +36,13 @@ export function parseCidr(text: string): CidrNetwork | null {
 }
 
 /**
+ * `HttpGateway.TrustedProxies` when null: the same private and local ranges as the REST-auth
+ * default (nginx or Traefik on the host or in a container network), named apart so that tightening
+ * one default never silently changes the other.
+ */
+export const DEFAULT_TRUSTED_PROXY_CIDRS: readonly string[] = PRIVATE_NETWORK_CIDRS;
+
+/**
  * A network written as a CIDR ({@link parseCidr}) or as one address (`10.0.0.5`, `::1`: the whole
  * prefix), as nginx's `set_real_ip_from` takes them. Returns null when the text is neither.
  */

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
-import { ownCallsDispatcher } from '../../common/own-forwarded-for.js';
+import { ownCallsDispatcher, socketServerErrorHint } from '../../common/own-forwarded-for.js';
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -90,8 +90,8 @@ export class SynapseHttp {
   readonly #rateLimit: RateLimitRetryOptions;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly #logger: Logger;
-  /** Added to HTTP 500 errors when Synapse is reached over a Unix socket (see {@link statusError}). */
-  readonly #serverErrorHint: string;
+  /** `''` over TCP: see {@link socketServerErrorHint}. */
+  readonly #socketPath: string;
   /** Aborted by {@link close}: ends every call in flight, rate-limit waits included. */
   readonly #closing = new AbortController();
   #requests = 0;
@@ -112,7 +112,7 @@ export class SynapseHttp {
       ...(options.socketPath ? { socketPath: options.socketPath } : {}),
     });
     this.#dispatcher = ownCallsDispatcher(this.#pool, options.socketPath ?? '');
-    this.#serverErrorHint = options.socketPath ? SOCKET_SERVER_ERROR_HINT : '';
+    this.#socketPath = options.socketPath ?? '';
   }
 
   /** HTTP requests sent so far (every attempt counts). */
@@ -134,7 +134,7 @@ export class SynapseHttp {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.#send(request, token);
       if (answer.status >= 200 && answer.status < 300) return answer.json;
-      const error = statusError(request, answer, this.#serverErrorHint);
+      const error = statusError(request, answer, this.#socketPath);
       if (error.errcode === ErrCode.LimitExceeded && (request.retryRateLimited ?? true)) {
         const waitMs = rateLimitWaitMs(answer.json, answer.headers['retry-after'], this.#rateLimit.defaultWaitMs);
         if (attempt < this.#rateLimit.maxAttempts && waitedMs + waitMs <= this.#rateLimit.maxTotalWaitMs) {
@@ -245,19 +245,12 @@ function parseJson(request: SynapseRequest, status: number, raw: Buffer): unknow
   }
 }
 
-/**
- * Synapse's Unix-socket listener answers HTTP 500 to `/login` (and to whatever else reads the client
- * address) when it lacks `x_forwarded: true`: the operator's likeliest mistake with
- * `Matrix.HomeserverApiSocketPath`, and nothing in Synapse's answer says so.
- */
-const SOCKET_SERVER_ERROR_HINT = ' (over a Unix socket, Synapse answers 500 when its listener lacks `x_forwarded: true`; see docs/deployment.md)';
-
-/** The error for a non-2xx answer; `serverErrorHint` is appended to the message of a 500. */
-function statusError(request: SynapseRequest, answer: Answer, serverErrorHint: string): CorporalError {
+/** The error for a non-2xx answer; over a Unix socket a 500 names the likeliest cause. */
+function statusError(request: SynapseRequest, answer: Answer, socketPath: string): CorporalError {
   const body = typeof answer.json === 'object' && answer.json !== null ? (answer.json as { errcode?: unknown; error?: unknown }) : {};
   const errcode = typeof body.errcode === 'string' ? body.errcode : answer.status === 429 ? ErrCode.LimitExceeded : ErrCode.Unknown;
   const detail = typeof body.error === 'string' ? `: ${body.error.slice(0, 300)}` : '';
-  const hint = answer.status === 500 ? serverErrorHint : '';
+  const hint = socketServerErrorHint(socketPath, answer.status);
   return new CorporalError(SynapseErrorCode.Status, `${request.call}: Synapse answered HTTP ${answer.status} ${errcode}${detail}${hint}`, {
     source: 'upstream',
     status: answer.status,

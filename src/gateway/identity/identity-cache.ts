@@ -6,7 +6,10 @@ import type { IdentityLookup } from './whoami.js';
 
 /** Options of {@link IdentityCache}. */
 export interface IdentityCacheOptions {
-  /** Entries kept (`UserMappingResolver.CacheSize`). */
+  /**
+   * Users' identities kept (`UserMappingResolver.CacheSize`). Look-ups in flight take room on top
+   * of this, and negative answers live in a second LRU of a quarter this size (at least 100).
+   */
   maxEntries: number;
   /** Life of every entry, positive or negative (`UserMappingResolver.ExpirationTimeMilliseconds`). */
   ttlMs: number;
@@ -14,8 +17,8 @@ export interface IdentityCacheOptions {
   lookup: IdentityLookup;
   /** Look-ups in flight at once; a new one beyond this fails at once (default {@link MAX_LOOKUPS_IN_FLIGHT}). */
   maxLookupsInFlight?: number;
-  /** Told each time a look-up is refused for that limit (the thread logs it, throttled). */
-  onLookupRefused?: (inFlight: number) => void;
+  /** Told (with the limit) each time a look-up is refused for that limit; the thread logs it, throttled. */
+  onLookupRefused?: (limit: number) => void;
 }
 
 /**
@@ -63,9 +66,12 @@ interface FetchContext {
 }
 
 /**
- * The token → identity cache of one gateway thread: an LRU with TTL (lru-cache 11), negative
- * entries for unknown tokens and locked users, and single-flight look-ups — concurrent misses on
- * one key share one whoami call (`fetch` / `fetchMethod`). Failed look-ups are not cached.
+ * The token → identity cache of one gateway thread: users' identities in an LRU with TTL
+ * (lru-cache 11), negative answers (unknown tokens, locked users) in a second, smaller LRU
+ * ({@link NEGATIVE_ENTRIES_FRACTION}), and single-flight look-ups — concurrent misses on one key
+ * share one whoami call (`fetch` / `fetchMethod`), at most {@link MAX_LOOKUPS_IN_FLIGHT} at once
+ * (more fail at once), cancelled when every request waiting for it has left
+ * ({@link ClientGoneHook}). Failed look-ups are not cached.
  *
  * The key is the token, or the token plus the appservice `user_id` it masquerades as (whoami is
  * asked for that user, so the two are different identities). Keys are built so that no token can
@@ -82,13 +88,16 @@ export class IdentityCache {
   private readonly keysByToken = new Map<string, Set<string>>();
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
-  private readonly onLookupRefused: ((inFlight: number) => void) | undefined;
+  private readonly onLookupRefused: ((limit: number) => void) | undefined;
+  /** Thrown for every look-up refused at the limit: built once, a flood of them must stay cheap. */
+  private readonly lookupsBusy: CorporalError;
 
   constructor(options: IdentityCacheOptions) {
     this.lookup = options.lookup;
     this.onLookupRefused = options.onLookupRefused;
     this.lockedTtlMs = Math.min(options.ttlMs, LOCKED_TTL_MS);
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? MAX_LOOKUPS_IN_FLIGHT;
+    this.lookupsBusy = tooManyLookups(this.maxLookupsInFlight);
     this.cache = new LRUCache<string, CachedIdentity, FetchContext>({
       // lru-cache keeps a look-up in flight as an entry: room for every one of them on top of
       // `maxEntries` identities, so that a look-up never evicts a user's identity.
@@ -138,8 +147,8 @@ export class IdentityCache {
     let pending = this.pending.get(key);
     if (pending === undefined) {
       if (this.pending.size >= this.maxLookupsInFlight) {
-        this.onLookupRefused?.(this.pending.size);
-        throw tooManyLookups(this.maxLookupsInFlight);
+        this.onLookupRefused?.(this.maxLookupsInFlight);
+        throw this.lookupsBusy;
       }
       pending = { waiters: 0 };
       this.pending.set(key, pending);

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { socketServerErrorHint } from '../../common/own-forwarded-for.js';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
 import { withDeadline } from '../../common/deadline.js';
@@ -20,6 +21,8 @@ export interface WhoamiLookupOptions {
   basePath: string;
   /** Limit for the whole look-up, body included (`Matrix.TimeoutMilliseconds`). */
   timeoutMs: number;
+  /** `Matrix.HomeserverApiSocketPath` (`''` over TCP); only names the likeliest cause of a 500. */
+  socketPath?: string;
 }
 
 /** whoami answers are tiny; anything larger is not a whoami answer. */
@@ -72,7 +75,7 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     const errcode = json?.['errcode'];
     if (errcode === ErrCode.UnknownToken) return UNKNOWN_TOKEN;
     if (errcode === ErrCode.UserLocked) return LOCKED;
-    throw failure(`whoami answered HTTP ${statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}`);
+    throw failure(`whoami answered HTTP ${statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}${socketServerErrorHint(options.socketPath ?? '', statusCode)}`);
   };
 }
 

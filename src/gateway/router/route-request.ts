@@ -12,8 +12,10 @@ export interface RouteMatch {
   readonly params: Readonly<Record<string, string>>;
   /**
    * The prefix the route was found under: `v3`, `r0`, `api/v1`, `v1`, `unstable`,
-   * `unstable/<vendor>` (e.g. `unstable/org.matrix.msc3882`), `media/<version>` for the legacy
-   * media tree, or `''` outside both trees.
+   * `unstable/<vendor>` (e.g. `unstable/org.matrix.msc3882`, or `unstable/org/matrix/msc3391` for
+   * a dotted vendor written with slashes: see {@link DOTTED_VENDORS}), `media/<version>` for the
+   * legacy media tree, or `''` outside both trees. Always the path's own raw text, as sent: callers
+   * find the action after it by its length (checks/pinned-join.ts).
    */
   readonly prefix: string;
 }

@@ -11,7 +11,7 @@
  * trusted proxy, and the header sent upstream starts with it.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { parseNetwork, PRIVATE_NETWORK_CIDRS } from '../../common/config/cidr.js';
+import { DEFAULT_TRUSTED_PROXY_CIDRS, parseNetwork } from '../../common/config/cidr.js';
 
 /**
  * Trusted hops examined at most, right to left, before the walk gives up and takes the last one as
@@ -35,10 +35,10 @@ export class TrustedProxies {
 
   /**
    * `list`: CIDRs or single addresses (validated by the config loader; an invalid entry throws);
-   * null = loopback, private and link-local networks ({@link PRIVATE_NETWORK_CIDRS}); `[]` = none.
+   * null = loopback, private and link-local networks ({@link DEFAULT_TRUSTED_PROXY_CIDRS}); `[]` = none.
    */
   constructor(list: readonly string[] | null) {
-    const entries = list ?? PRIVATE_NETWORK_CIDRS;
+    const entries = list ?? DEFAULT_TRUSTED_PROXY_CIDRS;
     this.none = entries.length === 0;
     for (const text of entries) {
       const network = parseNetwork(text);

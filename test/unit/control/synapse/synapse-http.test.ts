@@ -226,7 +226,7 @@ t.test('a 500 over a Unix socket names the likeliest cause (no x_forwarded on th
   await t.rejects(http.request({ call: 'client.login', method: 'POST', path: '/_matrix/client/v3/login', json: {} }), {
     code: SynapseErrorCode.Status,
     status: 500,
-    message: 'client.login: Synapse answered HTTP 500 M_UNKNOWN: Internal server error (over a Unix socket, Synapse answers 500 when its listener lacks `x_forwarded: true`; see docs/deployment.md)',
+    message: 'client.login: Synapse answered HTTP 500 M_UNKNOWN: Internal server error (if Synapse\'s Unix-socket listener lacks `x_forwarded: true`, it answers 500; see docs/deployment.md)',
   });
   reset();
   server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }));

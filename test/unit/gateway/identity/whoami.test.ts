@@ -52,3 +52,20 @@ t.test('a prompt answer resolves', async (t) => {
   t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
   t.same(await lookup('bad', null), { kind: 'unknown-token' });
 });
+
+t.test('a 500 names the likeliest cause when the homeserver is reached over a Unix socket', async (t) => {
+  const server = createServer((_req, res) => {
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end('{"errcode":"M_UNKNOWN","error":"Internal server error"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(async () => {
+    await pool.close();
+    server.close();
+  });
+  const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
+  await t.rejects(overSocket('t', null), { message: 'whoami answered HTTP 500 M_UNKNOWN (if Synapse\'s Unix-socket listener lacks `x_forwarded: true`, it answers 500; see docs/deployment.md)' });
+  const overTcp = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 5000 });
+  await t.rejects(overTcp('t', null), { message: 'whoami answered HTTP 500 M_UNKNOWN' });
+});
