@@ -15,8 +15,9 @@
 export async function withDeadline<T>(ms: number, describe: () => string, work: (signal: AbortSignal) => Promise<T>, linked?: AbortSignal): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error(describe())), ms);
-  const follow = (): void => controller.abort(linked!.reason);
-  if (linked !== undefined) {
+  // The closure only exists when there is a signal to follow (most calls have none).
+  const follow = linked === undefined ? null : (): void => controller.abort(linked.reason);
+  if (linked !== undefined && follow !== null) {
     if (linked.aborted) follow();
     else linked.addEventListener('abort', follow, { once: true });
   }
@@ -24,6 +25,6 @@ export async function withDeadline<T>(ms: number, describe: () => string, work: 
     return await work(controller.signal);
   } finally {
     clearTimeout(timer);
-    linked?.removeEventListener('abort', follow);
+    if (linked !== undefined && follow !== null) linked.removeEventListener('abort', follow);
   }
 }

@@ -7,7 +7,8 @@ import type { Dispatcher } from 'undici';
  * Why: Synapse's Unix listener has no peer address, so it needs `x_forwarded: true` and takes the
  * client's address from `X-Forwarded-For`; a request without one fails with HTTP 500 wherever
  * Synapse reads the address (`/login`, and every authenticated request, which records client
- * IPs). Over TCP Synapse would see Corporal's loopback address, so this is the same answer.
+ * IPs). Over TCP Synapse would see Corporal's own address (loopback when they share a host, as
+ * they must to share a socket), so this is the same answer.
  */
 export const OWN_FORWARDED_FOR = '127.0.0.1';
 

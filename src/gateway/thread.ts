@@ -25,10 +25,7 @@ import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
 import { TrustedProxies } from './upstream/forwarded-for.js';
-import { LogThrottle } from '../common/log-throttle.js';
-
-/** At most one "token look-ups at their limit" warning per this many ms per thread. */
-const LOOKUP_REFUSED_LOG_INTERVAL_MS = 10_000;
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../common/log-throttle.js';
 
 const port = parentPort;
 if (!port) throw new Error('gateway/thread.js must run as a worker thread');
@@ -52,16 +49,14 @@ const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.byt
 const pools = new UpstreamPools(config);
 /** Every call the gateway makes on its own behalf: the internal pool, `Matrix.TimeoutMilliseconds`. */
 const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, timeoutMs: config.Matrix.TimeoutMilliseconds };
-const lookupRefusedLog = new LogThrottle(LOOKUP_REFUSED_LOG_INTERVAL_MS);
+const lookupRefusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
   lookup: createWhoamiLookup({ ...lookups, socketPath: config.Matrix.HomeserverApiSocketPath }),
   // A flood of new tokens (or a whoami that hangs) makes this fire per request: one line per 10 s.
-  onLookupRefused: (limit) => {
-    const suppressed = lookupRefusedLog.admit();
-    if (suppressed !== null) logger.warn({ limit, suppressed }, 'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish');
-  },
+  onLookupRefused: (limit) => warnThrottled(lookupRefusedLog, logger, { limit },
+    'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish'),
 });
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);

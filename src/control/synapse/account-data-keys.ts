@@ -14,8 +14,9 @@ export interface PasswordMarker {
 /**
  * The tag recorded in `userId`'s marker: 8 hex characters of HMAC-SHA256 keyed with the secret over
  * a fixed label and the exact user id. It changes when `AuthSharedSecret` changes, which is all the
- * marker must tell. Why keyed, per user and so short: users can write their own account data, so a
- * tag shared by every account could be copied from any managed account into another one before it
+ * marker must tell. Why keyed, per user and so short: users can write their own account data (the
+ * gateway refuses writes of Corporal's types, but the client API may be reachable around it, so
+ * this stays as defence in depth), so a tag shared by every account could be copied from any managed account into another one before it
  * is managed, and the reconciler would then never replace that account's own Synapse password; and
  * users can read the tag, so it is an offline oracle for guessing a weak secret: 32 bits leave a
  * brute-force search over any large candidate space with millions of false matches, while a real

@@ -1,9 +1,9 @@
 /**
  * Who may call the internal REST auth endpoint: matrix-corporal's source-address rule (reference §6.8).
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { CorporalError } from '../../common/errors.js';
+import { isIP } from 'node:net';
 import { parseCidr, PRIVATE_NETWORK_CIDRS } from '../../common/config/cidr.js';
+import { NetworkSet } from '../../common/config/network-set.js';
 import type { InternalRestAuthConfig } from '../../common/config/types.js';
 
 /**
@@ -39,18 +39,10 @@ export type SourceAddressFilter = (peerAddress: string, forwarded: boolean) => b
 export function createSourceAddressFilter(config: InternalRestAuthConfig): SourceAddressFilter {
   const configured = config.IPNetworkWhitelist ?? PRIVATE_NETWORK_CIDRS;
   const allowAll = configured.length === 0;
-  const allowed = new BlockList();
-  for (const text of [...ALWAYS_ALLOWED_CIDRS, ...configured]) {
-    const network = parseCidr(text);
-    if (network === null) {
-      throw new CorporalError('CORP_ERR_CONFIG_INVALID', `HttpGateway.InternalRESTAuth.IPNetworkWhitelist: ${JSON.stringify(text)} is not a CIDR`, { source: 'config' });
-    }
-    allowed.addSubnet(network.address, network.prefix, network.family);
-  }
+  const allowed = new NetworkSet([...ALWAYS_ALLOWED_CIDRS, ...configured], parseCidr, 'HttpGateway.InternalRESTAuth.IPNetworkWhitelist', 'a CIDR');
   return (peerAddress, forwarded) => {
     if (forwarded && !allowAll) return false;
-    const family = isIPv4(peerAddress) ? 'ipv4' : isIPv6(peerAddress) ? 'ipv6' : null;
-    if (family === null) return false;
-    return allowAll || allowed.check(peerAddress, family);
+    if (!isIP(peerAddress)) return false;
+    return allowAll || allowed.has(peerAddress);
   };
 }

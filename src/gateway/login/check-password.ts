@@ -5,6 +5,7 @@
  */
 import { hasErrorCode } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
+import { warnThrottled } from '../../common/log-throttle.js';
 import type { UserAuthConfig } from '../../common/config/types.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { SnapshotUser } from '../../policy/snapshot.js';
@@ -107,7 +108,5 @@ export async function checkPassword(
 
 /** The refusal warning, throttled; `suppressed` counts the refusals not logged since the last line. */
 function warnRefused(checker: PasswordChecker, user: SnapshotUser, purpose: string, reason: string): void {
-  const suppressed = checker.limits.refusedLog.admit();
-  if (suppressed === null) return;
-  checker.logger.warn({ userId: user.id, purpose, reason, suppressed }, 'password check refused');
+  warnThrottled(checker.limits.refusedLog, checker.logger, { userId: user.id, purpose, reason }, 'password check refused');
 }

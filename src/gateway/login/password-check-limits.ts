@@ -3,7 +3,7 @@
  * (red team 4, F3: wrong-password logins for one user, from clients that left at once, filled the
  * shared queue and made every managed login answer 503).
  */
-import { LogThrottle } from '../../common/log-throttle.js';
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from '../../common/log-throttle.js';
 import { InFlightPerKey } from './in-flight-per-key.js';
 
 /**
@@ -18,7 +18,7 @@ export const MAX_CHECKS_PER_USER = 2;
 export const PER_USER_RETRY_AFTER_MS = 1000;
 
 /** At most one "password check refused" warning per this interval per thread, with a count of the rest. */
-export const REFUSED_LOG_INTERVAL_MS = 10_000;
+export const REFUSED_LOG_INTERVAL_MS = CLIENT_TRIGGERED_LOG_INTERVAL_MS;
 
 /** See the module comment. One per gateway thread, shared by login, UIA and internal REST auth. */
 export interface PasswordCheckLimits {

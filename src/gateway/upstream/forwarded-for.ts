@@ -10,8 +10,9 @@
  * peer, then each entry a trusted hop appended), the client is the first address that is not a
  * trusted proxy, and the header sent upstream starts with it.
  */
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { DEFAULT_TRUSTED_PROXY_CIDRS, parseNetwork } from '../../common/config/cidr.js';
+import { NetworkSet } from '../../common/config/network-set.js';
 
 /**
  * Trusted hops examined at most, right to left, before the walk gives up and takes the last one as
@@ -29,22 +30,19 @@ const CACHE_ENTRIES = 4096;
  * The reverse proxies whose `X-Forwarded-For` the gateway believes (`HttpGateway.TrustedProxies`).
  */
 export class TrustedProxies {
-  private readonly networks = new BlockList();
+  private readonly networks: NetworkSet;
   private readonly answers = new Map<string, boolean>();
   private readonly none: boolean;
 
   /**
-   * `list`: CIDRs or single addresses (validated by the config loader; an invalid entry throws);
-   * null = loopback, private and link-local networks ({@link DEFAULT_TRUSTED_PROXY_CIDRS}); `[]` = none.
+   * `list`: CIDRs or single addresses (validated by the config loader; an invalid entry throws a
+   * `CORP_ERR_CONFIG_INVALID` error); null = loopback, private and link-local networks
+   * ({@link DEFAULT_TRUSTED_PROXY_CIDRS}); `[]` = none.
    */
   constructor(list: readonly string[] | null) {
     const entries = list ?? DEFAULT_TRUSTED_PROXY_CIDRS;
     this.none = entries.length === 0;
-    for (const text of entries) {
-      const network = parseNetwork(text);
-      if (network === null) throw new Error(`not an IP address or CIDR network: ${JSON.stringify(text)}`);
-      this.networks.addSubnet(network.address, network.prefix, network.family);
-    }
+    this.networks = new NetworkSet(entries, parseNetwork, 'HttpGateway.TrustedProxies', 'an IP address or CIDR network');
   }
 
   /**
@@ -55,8 +53,7 @@ export class TrustedProxies {
     if (this.none) return false;
     let answer = this.answers.get(address);
     if (answer === undefined) {
-      const family = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : null;
-      answer = family !== null && this.networks.check(address, family);
+      answer = this.networks.has(address);
       if (this.answers.size >= CACHE_ENTRIES) this.answers.clear();
       this.answers.set(address, answer);
     }
