@@ -82,6 +82,11 @@ export class AdmissionQueue {
     return this.#running;
   }
 
+  /** Tasks holding a CPU slot (diagnostics and tests). */
+  get cpuRunning(): number {
+    return this.#cpuRunning;
+  }
+
   /**
    * Calls `task` once a slot is free and settles with its result. Rejects with an
    * {@link AdmissionRefusal} and never calls `task` when the line is full, when `options.signal`
@@ -124,11 +129,6 @@ export class AdmissionQueue {
         timer = setTimeout(() => entry.refuse('expired'), Math.max(0, maxWaitMs));
       }
     });
-  }
-
-  /** Tasks holding a CPU slot. */
-  get cpuRunning(): number {
-    return this.#cpuRunning;
   }
 
   #canStart(cpuBound: boolean): boolean {

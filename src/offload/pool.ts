@@ -113,8 +113,8 @@ export interface OffloadPoolOptions {
  * Builds a pool from `Offload` (both pools of a thread use the same settings): `Threads` workers,
  * started at once and kept (min = max, so the idle timeout never shrinks the pool),
  * `ConcurrentTasksPerWorker` tasks per worker (REST calls are I/O and interleave), at most `Threads`
- * bcrypt checks at once in the whole pool, and at most `MaxQueue` waiting tasks; `options.priority` sets the
- * workers' CPU priority.
+ * bcrypt checks at once in the whole pool, and at most `MaxQueue` waiting tasks;
+ * `options.priority` sets the workers' CPU priority.
  *
  * Waiting tasks wait in an {@link AdmissionQueue}, not in Piscina: Piscina is only ever given as
  * many tasks as its workers run at once (its own queue holds them just while a worker starts), so

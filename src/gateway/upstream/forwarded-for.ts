@@ -73,7 +73,14 @@ export class TrustedProxies {
  * trusted hops; past either bound the last hop passed is taken as the client.
  */
 export function forwardedFor(claimed: string | null, peer: string, trusted: TrustedProxies): string {
-  if (claimed === null || !trusted.isTrusted(peer)) return peer;
+  return claimed === null || !trusted.isTrusted(peer) ? peer : chainBehindTrustedPeer(claimed, peer, trusted);
+}
+
+/**
+ * {@link forwardedFor} once the peer is known to be a trusted proxy (the header builder has asked
+ * already): the walk through `claimed`, right to left.
+ */
+export function chainBehindTrustedPeer(claimed: string, peer: string, trusted: TrustedProxies): string {
   let chain = peer;
   let end = claimed.length;
   for (let hops = 0, read = 0; end > 0 && hops < MAX_TRUSTED_HOPS && read < MAX_ENTRIES_READ; read++) {

@@ -1,4 +1,4 @@
-import { forwardedFor, type TrustedProxies } from './forwarded-for.js';
+import { chainBehindTrustedPeer, type TrustedProxies } from './forwarded-for.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 
 /**
@@ -60,7 +60,8 @@ export function buildUpstreamRequestHeaders(
     }
     out.push(name, value);
   }
-  out.push('x-forwarded-for', forwardedFor(claimedFor, peerAddress, trusted));
+  // Only a trusted peer's claim was collected (claimedFor stays null otherwise).
+  out.push('x-forwarded-for', claimedFor === null ? peerAddress : chainBehindTrustedPeer(claimedFor, peerAddress, trusted));
   if (!hasForwardedProto) out.push('x-forwarded-proto', 'http');
   if (!hasForwardedHost && host !== null) out.push('x-forwarded-host', host);
   if (contentLength !== null) out.push('content-length', contentLength);
