@@ -5,16 +5,25 @@
  */
 
 /**
- * Runs `work` with a signal that aborts after `ms` (with an `Error` whose message `describe()`
- * gives), or as soon as `linked` aborts (with its reason). The timer and the link are removed as
- * soon as `work` settles. Not `AbortSignal.timeout`: its timer outlives the call by the whole
- * timeout, and under a stream of calls (new tokens, hook consultations) hundreds of thousands of
- * them piled up. Not `AbortSignal.any` for the link: on Node 20 it costs tens of microseconds per
+ * The error a {@link withDeadline} signal aborts with when the time is up: a class of its own so
+ * that callers can tell "too slow" from every other failure (checked with `instanceof`, in the
+ * thread that made the call; it carries no `code`, so log lines read as before).
+ */
+export class DeadlineExceededError extends Error {
+  override readonly name = 'DeadlineExceededError';
+}
+
+/**
+ * Runs `work` with a signal that aborts after `ms` (with a {@link DeadlineExceededError} whose
+ * message `describe()` gives), or as soon as `linked` aborts (with its reason). The timer and the
+ * link are removed as soon as `work` settles. Not `AbortSignal.timeout`: its timer outlives the
+ * call by the whole timeout, and under a stream of calls (new tokens, hook consultations)
+ * hundreds of thousands of them piled up. Not `AbortSignal.any` for the link: on Node 20 it costs tens of microseconds per
  * call, paid on every token look-up.
  */
 export async function withDeadline<T>(ms: number, describe: () => string, work: (signal: AbortSignal) => Promise<T>, linked?: AbortSignal): Promise<T> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(describe())), ms);
+  const timer = setTimeout(() => controller.abort(new DeadlineExceededError(describe())), ms);
   // The closure only exists when there is a signal to follow (most calls have none).
   const follow = linked === undefined ? null : (): void => controller.abort(linked.reason);
   if (linked !== undefined && follow !== null) {

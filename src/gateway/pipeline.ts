@@ -61,6 +61,7 @@ import { CORS_HEADERS } from './respond.js';
 import { routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
 import { extractCredentials } from './identity/credentials.js';
+import { WHOAMI_TIMED_OUT } from './identity/whoami.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import type { TrustedProxies } from './upstream/forwarded-for.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
@@ -255,8 +256,10 @@ export class Pipeline implements UpstreamResponseObserver {
     }
     // A failed look-up (whoami timed out or failed): Synapse would most likely still run the
     // request as the token's user, so where Corporal acts on that user the request is refused with
-    // the look-up's error (fail closed; policy-checked routes refuse in their own phase).
-    if (ctx.identity.kind === 'unresolved' && this.catchAllActsOnUser(ctx)) {
+    // the look-up's error (fail closed; policy-checked routes refuse in their own phase). A look-up
+    // that timed out is answered (504) on every route: Synapse has just failed to answer within
+    // Matrix.TimeoutMilliseconds, and proxying would make the client wait that long once more.
+    if (ctx.identity.kind === 'unresolved' && (ctx.identity.error.code === WHOAMI_TIMED_OUT || this.catchAllActsOnUser(ctx))) {
       answerError(ctx, ctx.identity.error, this.deps.logger);
       return;
     }

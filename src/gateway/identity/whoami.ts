@@ -2,8 +2,8 @@ import type { Dispatcher } from 'undici';
 import { socketServerErrorHint } from '../../common/own-forwarded-for.js';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
-import { withDeadline } from '../../common/deadline.js';
-import { describeTransportError } from '../../common/transport-error.js';
+import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
+import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
 
@@ -36,8 +36,9 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
  * whole exchange by `timeoutMs`) and size.
  *
  * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
- * `M_USER_LOCKED`); rejects with a `CorporalError` (`CORP_ERR_WHOAMI_FAILED`) for anything else
- * (transport errors, timeouts, 5xx, unexpected answers), which must not be cached.
+ * `M_USER_LOCKED`); rejects with a `CorporalError` for anything else, which must not be cached:
+ * {@link WHOAMI_TIMED_OUT} (504) when no complete answer came in time, `CORP_ERR_WHOAMI_FAILED`
+ * (502) for transport errors, 5xx and unexpected answers.
  */
 export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup {
   const path = `${options.basePath}/_matrix/client/v3/account/whoami`;
@@ -108,7 +109,17 @@ function percentEncode(bytes: Uint8Array): string {
   return out;
 }
 
+/** `code` of a look-up that got no complete answer within `Matrix.TimeoutMilliseconds` (504). */
+export const WHOAMI_TIMED_OUT = 'CORP_ERR_WHOAMI_TIMEOUT';
+
+/**
+ * The error of a failed look-up: a 504 {@link WHOAMI_TIMED_OUT} when `cause` is the deadline or one
+ * of undici's timeouts (Synapse did not answer in time), else a 502 `CORP_ERR_WHOAMI_FAILED`.
+ */
 function failure(message: string, cause?: unknown): CorporalError {
+  if (cause instanceof DeadlineExceededError || isUndiciTimeout(cause)) {
+    return new CorporalError(WHOAMI_TIMED_OUT, message, { source: 'upstream', status: 504, errcode: ErrCode.Unknown, retryable: true, cause });
+  }
   return new CorporalError('CORP_ERR_WHOAMI_FAILED', message, {
     source: 'upstream', status: 502, errcode: ErrCode.Unknown, retryable: true, ...(cause === undefined ? {} : { cause }),
   });

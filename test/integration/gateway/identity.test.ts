@@ -170,3 +170,26 @@ t.test('a failed look-up fails closed where Corporal would act on the user, and 
   t.equal(plain.status, 200, 'any other request is proxied; the homeserver decides on the token');
   t.same(received, ['POST /_matrix/client/v3/rooms/!r:localhost/read_markers']);
 });
+
+t.test('a look-up that timed out is answered 504 at once, on every route: the request is not sent again', async (t) => {
+  const received: string[] = [];
+  const upstream = await startHttpUpstream((req, res) => {
+    const [path = ''] = (req.url ?? '').split('?');
+    req.resume();
+    if (path === WHOAMI) return; // a hung homeserver: the look-up never gets an answer
+    if (!path.endsWith('/login')) received.push(`${req.method} ${path}`);
+    res.end('{}');
+  });
+  t.teardown(() => upstream.close());
+  const gw = await startGateway({ upstream: upstream.url, threads: 1, upstreamTimeoutMs: 300 });
+  t.teardown(() => gw.stop());
+
+  const response = await request(`${gw.baseUrl}/_matrix/client/v3/rooms/!r:localhost/read_markers`, {
+    method: 'POST', headers: { authorization: 'Bearer never-answered', 'content-type': 'application/json' }, body: '{}',
+  });
+  const json: unknown = await response.body.json();
+  t.equal(response.statusCode, 504, 'the look-up\'s timeout is the answer');
+  t.match(json, { errcode: 'M_UNKNOWN', error: String });
+  t.equal(response.headers['access-control-allow-origin'], '*');
+  t.same(received, [], 'the request was not proxied to wait for the same homeserver once more');
+});

@@ -33,7 +33,30 @@ t.test('a trickled answer is cut at the deadline', async (t) => {
   });
   // 45 bytes × 40 ms ≈ 1.8 s in all; every chunk arrives far within 300 ms.
   const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 300 });
-  await t.rejects(lookup('some-token', null), { code: 'CORP_ERR_WHOAMI_FAILED', message: /no complete whoami answer within 300 ms/ });
+  await t.rejects(lookup('some-token', null), { code: 'CORP_ERR_WHOAMI_TIMEOUT', status: 504, message: /no complete whoami answer within 300 ms/ });
+});
+
+t.test('no answer at all is a timeout (504); a refused connection is not (502)', async (t) => {
+  const server = createServer(() => { /* never answers */ });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const pool = new Pool(`http://127.0.0.1:${port}`);
+  t.teardown(async () => {
+    await pool.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+  const silent = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 200 });
+  await t.rejects(silent('some-token', null), { code: 'CORP_ERR_WHOAMI_TIMEOUT', status: 504 });
+
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const closedPort = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const refusedPool = new Pool(`http://127.0.0.1:${closedPort}`);
+  t.teardown(() => refusedPool.destroy());
+  const refused = createWhoamiLookup({ dispatcher: refusedPool, basePath: '', timeoutMs: 2000 });
+  await t.rejects(refused('some-token', null), { code: 'CORP_ERR_WHOAMI_FAILED', status: 502 });
 });
 
 t.test('a prompt answer resolves', async (t) => {
