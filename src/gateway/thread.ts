@@ -60,12 +60,13 @@ const identities = new IdentityCache({
 });
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
+const trustedProxies = new TrustedProxies(config.HttpGateway.TrustedProxies);
 const pipeline = createPipeline({
   policy,
   identities,
   pools,
   timeouts: { upstreamMs: config.Matrix.TimeoutMilliseconds, exchangeMs: config.HttpGateway.TimeoutMilliseconds },
-  trustedProxies: new TrustedProxies(config.HttpGateway.TrustedProxies),
+  trustedProxies,
   logger,
   accessLog: config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
@@ -78,7 +79,7 @@ const pipeline = createPipeline({
     readEncryption: createEncryptionReader(lookups),
   },
   auth: createGatewayAuthPhases(config, offload, pools, logger),
-  hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes },
+  hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
     logger.warn({ inUseBytes, limitBytes }, 'buffer budget spent: requests that need a body buffered are refused (503) until it frees up (HttpGateway.MaxBufferedBytesPerThread)')),
 });

@@ -21,7 +21,7 @@ export async function consultInput(hook: ConsultHook, request: HookRequest, resp
       retryAttempts: hook.RESTServiceRetryAttempts,
       retryWaitMs: hook.RESTServiceRetryWaitTimeMilliseconds,
     },
-    request: { uri: request.uri, path: request.path, method: request.method, headers: request.headers, body: exactBytes(body) },
+    request: { uri: request.uri, path: request.path, method: request.method, headers: request.headersForService(), body: exactBytes(body) },
     response: response === null ? null : { status: response.status, headers: response.headerList(), body: exactBytes(response.body) },
     maxAnswerBytes,
   };

@@ -13,12 +13,15 @@ import type { AfterPlan } from './after-plan.js';
 import { CONTINUE, type BeforeOutcome, type HookEngine } from './hook-engine.js';
 import { LOGIN, type HookPhases } from './hook-events.js';
 import { HookRequest } from './hook-request.js';
+import { forwardedForOf, type TrustedProxies } from '../upstream/forwarded-for.js';
 
 /** What the phase needs; built once per gateway thread. */
 export interface HookPhaseDeps {
   engine: HookEngine;
   /** `HttpGateway.MaxInspectedBodyBytes`: bounds a body a hook reads, and a response after-hooks hold. */
   maxBodyBytes: number;
+  /** Whose `X-Forwarded-For` is believed (`HttpGateway.TrustedProxies`): hook services see the verified chain. */
+  trustedProxies: TrustedProxies;
 }
 
 /** How the phase hands a request back to the pipeline. */
@@ -62,6 +65,7 @@ export class HookPhase {
       // Login is unauthenticated by definition (its token, if any, is not looked at there).
       userId: phases === LOGIN ? null : userIdOf(ctx.identity),
       headers: ctx.headers,
+      forwardedFor: (headers) => forwardedForOf(headers, ctx.remoteAddress, this.deps.trustedProxies),
       readBody: ctx.body === null ? null : () => inspectedBody(ctx, this.deps.maxBodyBytes),
     });
     ctx.hooks = request;

@@ -15,6 +15,11 @@ export interface HookRequestInit {
   /** Flat `[name, value, …]` with lower-case names (as uWS delivers them). */
   headers: readonly string[];
   /**
+   * The `X-Forwarded-For` the gateway sends upstream for a request with these `headers`: the
+   * client's address as far as trusted proxies vouch for it (upstream/forwarded-for.ts).
+   */
+  forwardedFor: (headers: readonly string[]) => string;
+  /**
    * Reads the whole request body, bounded (`HttpGateway.MaxInspectedBodyBytes`; rejects with a
    * 413 `CorporalError` beyond it). Called at most once. Null when the request has no body.
    */
@@ -50,6 +55,7 @@ export class HookRequest {
   /** `pass.modifiedResponse` hooks yielded by before-hooks' REST services: applied to the upstream response first. */
   readonly responseModifiers: PassModifiedResponseHook[] = [];
   private readonly readBody: (() => Promise<Buffer>) | null;
+  private readonly forwardedFor: (headers: readonly string[]) => string;
   private decodedPath: string | null = null;
   private decodedRoutePath: string | null = null;
   private bodyBytes: Buffer | null = null;
@@ -62,6 +68,17 @@ export class HookRequest {
     this.userId = init.userId;
     this.headers = init.headers;
     this.readBody = init.readBody;
+    this.forwardedFor = init.forwardedFor;
+  }
+
+  /**
+   * The headers a hook service is shown (the payload's `headers`): the current ones, with every
+   * `X-Forwarded-For` line replaced by the one value Synapse will receive. What the client wrote
+   * there is its own claim, which a service deciding on the address must not be handed as fact
+   * (matrix-corporal passed it through).
+   */
+  headersForService(): readonly string[] {
+    return withHeader(this.headers, 'x-forwarded-for', this.forwardedFor(this.headers));
   }
 
   /**
@@ -121,12 +138,16 @@ export class HookRequest {
   }
 
   private replaceHeader(lower: string, value: string): void {
-    const next: string[] = [];
-    const current = this.headers;
-    for (let i = 0; i + 1 < current.length; i += 2) {
-      if (current[i] !== lower) next.push(current[i]!, current[i + 1]!);
-    }
-    next.push(lower, value);
-    this.headers = next;
+    this.headers = withHeader(this.headers, lower, value);
   }
+}
+
+/** A copy of `headers` with every `lower` line removed and one `lower: value` line appended. */
+function withHeader(headers: readonly string[], lower: string, value: string): string[] {
+  const next: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i] !== lower) next.push(headers[i]!, headers[i + 1]!);
+  }
+  next.push(lower, value);
+  return next;
 }

@@ -77,6 +77,19 @@ export function forwardedFor(claimed: string | null, peer: string, trusted: Trus
 }
 
 /**
+ * {@link forwardedFor} for a request's headers as they stand (flat `[name, value, …]`, lower-case
+ * names; every `X-Forwarded-For` line counts, joined in order): the value the gateway sends
+ * upstream, which is also what hook services are shown.
+ */
+export function forwardedForOf(headers: readonly string[], peer: string, trusted: TrustedProxies): string {
+  let claimed: string | null = null;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (headers[i] === 'x-forwarded-for') claimed = claimed === null ? headers[i + 1]! : `${claimed}, ${headers[i + 1]!}`;
+  }
+  return forwardedFor(claimed, peer, trusted);
+}
+
+/**
  * {@link forwardedFor} once the peer is known to be a trusted proxy (the header builder has asked
  * already): the walk through `claimed`, right to left.
  */

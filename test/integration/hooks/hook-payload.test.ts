@@ -39,7 +39,12 @@ t.test('a policy-checked send: before and after payloads, field by field', async
   const from = service.requests.length;
   const rawPath = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/txn%2F1`;
   const body = JSON.stringify({ msgtype: 'm.text', body: 'héllo' });
-  const answer = await scenario.viaGateway('alice', 'PUT', `${rawPath}?foo=bar%20baz&x=1`, { rawBody: body, headers: { 'content-type': 'application/json', 'x-custom-header': 'Custom' } });
+  const answer = await scenario.viaGateway('alice', 'PUT', `${rawPath}?foo=bar%20baz&x=1`, {
+    rawBody: body,
+    // 6.6.6.6 is what the client at 203.0.113.50 claims; the test's connection (127.0.0.1, trusted
+    // by default) vouches only for 203.0.113.50.
+    headers: { 'content-type': 'application/json', 'x-custom-header': 'Custom', 'x-forwarded-for': '6.6.6.6, 203.0.113.50' },
+  });
   t.equal(answer.status, 200, answer.text);
   const eventId = (answer.json as { event_id: string }).event_id;
 
@@ -58,6 +63,7 @@ t.test('a policy-checked send: before and after payloads, field by field', async
     t.equal(headers['Content-Type'], 'application/json');
     t.equal(headers['Content-Length'], String(Buffer.byteLength(body)));
     t.equal(headers['X-Custom-Header'], 'Custom');
+    t.equal(headers['X-Forwarded-For'], '203.0.113.50, 127.0.0.1', 'X-Forwarded-For: the chain Synapse receives, not the client\'s claim');
     t.notOk('Host' in headers, 'no Host');
     t.ok(Object.keys(headers).every((name) => CANONICAL_HEADER.test(name)), `Go-canonical names: ${Object.keys(headers).join(' ')}`);
     t.same(Object.keys(headers), [...Object.keys(headers)].sort(), 'keys sorted');

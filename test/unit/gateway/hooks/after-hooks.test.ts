@@ -8,7 +8,7 @@ import type { HookRequest } from '../../../../src/gateway/hooks/hook-request.js'
 import type { UpstreamResponse } from '../../../../src/gateway/hooks/response-state.js';
 import type { HookEventType } from '../../../../src/policy/snapshot.js';
 import { startHookRestService } from '../../../support/hook-rest-service.js';
-import { headerLines, hookRequest, snapshotWith, upstream } from './fixtures/hook-fixtures.js';
+import { CLIENT_ADDRESS, headerLines, hookRequest, snapshotWith, upstream } from './fixtures/hook-fixtures.js';
 
 const dispatcher = new Agent({ connect: { timeout: 2000 }, keepAliveTimeout: 1000 });
 t.teardown(() => dispatcher.close());
@@ -128,7 +128,7 @@ t.test('consult in after position: the payload includes the response; the yielde
   const received = await service.waitForRequest('/inject-something-into-response?after');
   t.same(received.json, {
     meta: { hookId: 'c', authenticatedMatrixUserId: '@alice:example.com' },
-    request: { URI: '/_matrix/client/v3/createRoom', path: '/_matrix/client/v3/createRoom', method: 'POST', headers: { 'Content-Type': 'application/json' }, payload: '{"name":"room"}' },
+    request: { URI: '/_matrix/client/v3/createRoom', path: '/_matrix/client/v3/createRoom', method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': CLIENT_ADDRESS }, payload: '{"name":"room"}' },
     response: { statusCode: 200, headers: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache', 'Content-Length': '18', 'Content-Type': 'application/json' }, payload: '{"room_id":"!r:x"}' },
   });
   const rejected = await applyAfter([after('c', 'consult.RESTServiceURL', { RESTServiceURL: `${service.origin}/reject/forbidden` })]);

@@ -7,7 +7,7 @@ import { CATCH_ALL_AUTHENTICATED, POLICY_CHECKED_AUTHENTICATED } from '../../../
 import { CONTINUE, HookEngine, type BeforeOutcome } from '../../../../src/gateway/hooks/hook-engine.js';
 import { MAX_CONSULT_DEPTH } from '../../../../src/gateway/hooks/hook-executor.js';
 import { startHookRestService } from '../../../support/hook-rest-service.js';
-import { hookRequest, snapshotWith } from './fixtures/hook-fixtures.js';
+import { CLIENT_ADDRESS, hookRequest, snapshotWith } from './fixtures/hook-fixtures.js';
 
 const dispatcher = new Agent({ connect: { timeout: 2000 }, keepAliveTimeout: 1000 });
 t.teardown(() => dispatcher.close());
@@ -131,7 +131,7 @@ t.test('consult: the payload describes the request as it is at that point', asyn
       URI: '/_matrix/client/v3/rooms/!r%3Aexample.com/send/m.room.message/t1?access_token=tok',
       path: '/_matrix/client/v3/rooms/!r:example.com/send/m.room.message/t1',
       method: 'PUT',
-      headers: { 'Content-Length': '26', 'Content-Type': 'application/json', 'X-Seen': '1' },
+      headers: { 'Content-Length': '26', 'Content-Type': 'application/json', 'X-Forwarded-For': CLIENT_ADDRESS, 'X-Seen': '1' },
       payload: '{"body":"hi","extra":true}',
     },
     response: null,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { forwardedFor, normalizeAddress, TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
+import { forwardedFor, forwardedForOf, normalizeAddress, TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
 
 const defaults = new TrustedProxies(null);
 
@@ -85,4 +85,11 @@ t.test('normalizeAddress', async (t) => {
   for (const junk of ['1.2.3.4:', '1.2.3.4:x', '[::1', '[::1]x', '[1.2.3.4]', 'fe80::1%eth0', 'example.org', '_hidden', '01.2.3.4', '1.2.3.4:123456']) {
     t.equal(normalizeAddress(junk), null, junk);
   }
+});
+
+t.test('from a request\'s headers: every X-Forwarded-For line counts, in order', async (t) => {
+  const headers = ['host', 'hs', 'x-forwarded-for', '6.6.6.6', 'accept', '*/*', 'x-forwarded-for', '203.0.113.9, 10.0.0.2'];
+  t.equal(forwardedForOf(headers, '127.0.0.1', defaults), '203.0.113.9, 10.0.0.2, 127.0.0.1');
+  t.equal(forwardedForOf(headers, '198.51.100.7', defaults), '198.51.100.7', 'an untrusted peer\'s lines are ignored');
+  t.equal(forwardedForOf(['host', 'hs'], '127.0.0.1', defaults), '127.0.0.1', 'no line: the peer');
 });
