@@ -1,47 +1,10 @@
 import t from 'tap';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { waitFor } from '../../support/control-plane.js';
 import { allThreadsAt } from '../../support/control-plane-api.js';
 import { serveAgainst } from '../../support/serve-against.js';
 import { createRoom, matrixCall } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-
-/**
- * A TCP gate in front of Synapse: while closed, every connection is reset at once (as if nothing
- * listened); once opened, connections are piped through.
- */
-async function startGate(targetPort: number) {
-  let open = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    if (!open) {
-      client.resetAndDestroy();
-      return;
-    }
-    const upstream = connect(targetPort, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    open: () => {
-      open = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { startGate } from '../../support/tcp-gate.js';
 
 t.test('Synapse down at start: the child keeps serving, reports the error, and reconciles once Synapse is back', async (t) => {
   // The harness admin is not the corporal user: Corporal registers @corporal:localhost itself.
