@@ -30,8 +30,9 @@ WORKDIR /
 # mounted config (and policy) and write the directories of the CachePath files (docs/deployment.md).
 USER node
 EXPOSE 41080 41081
-# Probes HttpGateway.ListenAddress from the config in $CORPORAL_CONFIG (default: the path in CMD);
-# set CORPORAL_CONFIG when the command passes another -config.
+# Liveness: probes HttpGateway.ListenAddress from the config in $CORPORAL_CONFIG (default: the path
+# in CMD); set CORPORAL_CONFIG when the command passes another -config. Readiness probes (Kubernetes,
+# load balancers) run `healthcheck.js --ready` instead (docs/deployment.md §4).
 HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "/app/dist/src/healthcheck.js"]
 # No ENTRYPOINT: a command given to `docker run` (or the playbook's) replaces CMD as a whole, so
 # `/matrix-corporal -config=…`, `/matrix-corporal check -config=…` and `node …` all work as written.

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 /** `dist/src/main.js`, the compiled CLI. */
 export const CORPORAL_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/** `dist/src/healthcheck.js`, the compiled container health check. */
+export const HEALTHCHECK_SCRIPT = fileURLToPath(new URL('../../src/healthcheck.js', import.meta.url));
 
 /** One JSON log line written by Corporal. */
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number; component?: string };

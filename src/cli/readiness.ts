@@ -1,0 +1,84 @@
+/**
+ * What the readiness check (`healthcheck.js --ready`) makes of the HTTP API's
+ * `GET /_matrix/corporal/status` answer (docs/http-api.md): Corporal is ready to take traffic when
+ * a policy is loaded, every configured gateway thread is alive and enforces a policy, and the
+ * reconciler has its admin session on Synapse. Pure: no I/O, so every verdict is unit-tested.
+ */
+
+/** The HTTP API's status route (`statusRoute`; not imported, to keep the API server out of this script). */
+export const STATUS_PATH = '/_matrix/corporal/status';
+/** The most status bytes the check reads; real answers are a few KiB (no user lists, no failures beyond a run's). */
+export const STATUS_BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Result of {@link readinessOf}: a one-line summary when ready, else every reason it is not (at least one). */
+export type Readiness = { ready: true; summary: string } | { ready: false; reasons: string[] };
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/**
+ * Judges a parsed status body. Not ready, with one reason each, when:
+ * - `policy` is null (no policy yet: the gateway answers every request it would proxy with 503);
+ * - `gateway` is `{error}` (the supervisor did not answer), fewer threads are alive than
+ *   configured, or (a policy being loaded) a live thread enforces none yet (`snapshotGeneration`
+ *   null);
+ * - `reconciler.state` is anything but `ready`: `waiting` (opening the admin session failed, a retry
+ *   is scheduled), `starting` (an attempt is under way: the first, or a retry, which alternates
+ *   with `waiting` while Synapse is down), `stopped` (shutting down).
+ * A field missing or of the wrong type is a reason too (an answer this check does not understand
+ * proves nothing). The reasons never quote more than the status does, which holds no credentials.
+ */
+export function readinessOf(body: unknown): Readiness {
+  if (!isObject(body)) return { ready: false, reasons: ['the status answer is not a JSON object'] };
+  const policy = policyReason(body['policy']);
+  const reasons = [policy.reason, gatewayReason(body['gateway'], policy.reason === null), reconcilerReason(body['reconciler'])]
+    .filter((reason): reason is string => reason !== null);
+  if (reasons.length > 0) return { ready: false, reasons };
+  const gateway = body['gateway'] as Json;
+  return {
+    ready: true,
+    summary: `policy generation ${policy.generation}, ${gateway['threadsAlive']}/${gateway['threadsConfigured']} gateway threads alive, reconciler ready`,
+  };
+}
+
+function policyReason(policy: unknown): { reason: string | null; generation?: number } {
+  if (policy === null) return { reason: 'no policy loaded yet' };
+  if (!isObject(policy) || !isCount(policy['generation'])) return { reason: 'status.policy is not understood' };
+  return { reason: null, generation: policy['generation'] };
+}
+
+function gatewayReason(gateway: unknown, policyLoaded: boolean): string | null {
+  if (!isObject(gateway)) return 'status.gateway is not understood';
+  if (typeof gateway['error'] === 'string') return `gateway threads unknown: ${gateway['error']}`;
+  const { threadsAlive: alive, threadsConfigured: configured, snapshotGeneration: generation } = gateway;
+  if (!isCount(alive) || !isCount(configured) || !(generation === null || isCount(generation))) return 'status.gateway is not understood';
+  if (configured === 0 || alive < configured) return `${alive}/${configured} gateway threads alive`;
+  // Without a policy no thread can have one: that reason is already given.
+  if (generation === null && policyLoaded) return 'a gateway thread enforces no policy yet';
+  return null;
+}
+
+function reconcilerReason(reconciler: unknown): string | null {
+  if (!isObject(reconciler) || typeof reconciler['state'] !== 'string') return 'status.reconciler is not understood';
+  const { state, failedAttempts, lastError, nextAttemptAt } = reconciler;
+  const error = isObject(lastError) && typeof lastError['message'] === 'string' ? lastError['message'] : null;
+  const attempts = isCount(failedAttempts) ? failedAttempts : 0;
+  const failed = `${attempts} failed attempt${attempts === 1 ? '' : 's'}`;
+  switch (state) {
+    case 'ready':
+      return null;
+    case 'waiting':
+      return `reconciler waiting: ${error ?? 'the admin session could not be opened'}`
+        + ` (${failed}${typeof nextAttemptAt === 'string' ? `, next at ${nextAttemptAt}` : ''})`;
+    case 'starting':
+      return attempts === 0
+        ? 'reconciler starting: the admin session is being opened'
+        : `reconciler starting: retrying the admin session after ${failed} (last: ${error ?? 'unknown'})`;
+    case 'stopped':
+      return 'reconciler stopped (Corporal is shutting down)';
+    default:
+      return `reconciler state ${JSON.stringify(state)} is not understood`;
+  }
+}
