@@ -78,7 +78,7 @@ const pipeline = createPipeline({
     readPowerLevels: createPowerLevelsReader(lookups),
     readEncryption: createEncryptionReader(lookups),
   },
-  auth: createGatewayAuthPhases(config, offload, pools, logger),
+  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
     logger.warn({ inUseBytes, limitBytes }, 'buffer budget spent: requests that need a body buffered are refused (503) until it frees up (HttpGateway.MaxBufferedBytesPerThread)')),

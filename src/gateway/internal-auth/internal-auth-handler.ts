@@ -63,7 +63,9 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
         logger.debug({ reason: decision.reason }, 'internal REST auth: rejected without a password check');
         return REJECTED;
       }
-      const check = await checkPassword(options, decision.user, decision.password, 'internal-rest-auth', signal);
+      // The caller is Synapse (its password provider), not the client: there is no client address
+      // to count by, only the per-user bound.
+      const check = await checkPassword(options, decision.user, decision.password, { purpose: 'internal-rest-auth', signal, clientAddress: null });
       switch (check.kind) {
         case 'authenticated':
           return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };

@@ -12,8 +12,11 @@ import type { SnapshotUser } from '../../policy/snapshot.js';
 import { authenticateUser, type AuthOutcome } from '../../offload/authenticate.js';
 import { OFFLOAD_ABORTED, OFFLOAD_BUSY, OFFLOAD_CLOSED, OFFLOAD_WAIT_EXPIRED, type OffloadBusyError, type OffloadPool } from '../../offload/pool.js';
 import type { RestAuthCache } from '../../offload/rest-auth-cache.js';
+import type { RequestContext } from '../request-context.js';
+import { clientAddressOf, type TrustedProxies } from '../upstream/forwarded-for.js';
+import { clientAddressKey } from './client-address-key.js';
 import { localAnswer, type LocalAnswer } from './local-answer.js';
-import { PER_USER_RETRY_AFTER_MS, type PasswordCheckLimits } from './password-check-limits.js';
+import { CHECK_LIMIT_RETRY_AFTER_MS, type PasswordCheckLimits } from './password-check-limits.js';
 
 /** What a password check needs; one per gateway thread. */
 export interface PasswordChecker {
@@ -34,25 +37,48 @@ export type PasswordCheck = AuthOutcome | { readonly kind: 'unavailable'; readon
 
 const CLOSED = localAnswer(503, ErrCode.Unknown, 'Corporal is shutting down; retry later', [['Retry-After', '1']]);
 const WAIT_EXPIRED = localAnswer(503, ErrCode.Unknown, 'Password checks are overloaded; retry later', [['Retry-After', '1']]);
-const PER_USER_LIMIT = localAnswer(
+const limitExceeded = (message: string): LocalAnswer => localAnswer(
   429,
   ErrCode.LimitExceeded,
-  'Too many password checks in progress for this user; retry later',
-  [['Retry-After', String(Math.ceil(PER_USER_RETRY_AFTER_MS / 1000))]],
-  PER_USER_RETRY_AFTER_MS,
+  message,
+  [['Retry-After', String(Math.ceil(CHECK_LIMIT_RETRY_AFTER_MS / 1000))]],
+  CHECK_LIMIT_RETRY_AFTER_MS,
 );
+const PER_USER_LIMIT = limitExceeded('Too many password checks in progress for this user; retry later');
+const PER_ADDRESS_LIMIT = limitExceeded('Too many password checks in progress from this address; retry later');
 /** Never sent (the client is gone); a value so that the callers need no extra case. */
 const ABANDONED: PasswordCheck = Object.freeze({ kind: 'unavailable', answer: localAnswer(503, ErrCode.Unknown, 'The client left') });
 
+/** Who asks for a password check, for {@link checkPassword}. */
+export interface PasswordCheckRequest {
+  /** Names the caller in logs (`login`, `uia`, `internal-rest-auth`). */
+  purpose: string;
+  /** The request's (`RequestContext.signal`): aborted once its client has gone. */
+  signal?: AbortSignal | undefined;
+  /**
+   * The client's address as Synapse will record it (`forwarded-for.ts`: `clientAddressOf`), or
+   * null when the request does not come from the client (internal REST auth: Synapse asks).
+   */
+  clientAddress: string | null;
+}
+
+/** A {@link PasswordCheckRequest} before its caller names its purpose. */
+export type PasswordCheckRequester = Omit<PasswordCheckRequest, 'purpose'>;
+
+/** The requester of a client's request (login, UIA): its signal and its address as Synapse will record it. */
+export function requesterOf(ctx: RequestContext, trusted: TrustedProxies): PasswordCheckRequester {
+  return { signal: ctx.signal, clientAddress: clientAddressOf(ctx.headers, ctx.remoteAddress, trusted) };
+}
+
 /**
- * Checks `password` for `user` (managed, not passthrough). `purpose` names the caller in logs;
- * `signal` is the request's (`RequestContext.signal`): aborted once its client has gone.
+ * Checks `password` for `user` (managed, not passthrough).
  *
- * Before the pool: a check whose client has already gone is not started; a user with
- * `MAX_CHECKS_PER_USER` checks already in the pool on this thread gets 429 `M_LIMIT_EXCEEDED` with
- * `retry_after_ms` at once, so that attempts against one account cannot fill the queue every user
- * shares. The place is held until the pool lets go of the task (a running bcrypt check whose
- * client left still holds its worker slot until it ends).
+ * Before the pool: a check whose client has already gone is not started. A client address (its
+ * /64 for IPv6) with `MAX_CHECKS_PER_ADDRESS` checks already in the pool on this thread, and a user
+ * with `MAX_CHECKS_PER_USER`, get 429 `M_LIMIT_EXCEEDED` with `retry_after_ms` at once, so that
+ * neither attempts against one account nor one client's attempts against many can fill the queue
+ * every user shares. The places are held until the pool lets go of the task (a running bcrypt
+ * check whose client left still holds its worker slot until it ends).
  *
  * The pool then drops the check unrun if the client leaves while it waits, and answers 503 when it
  * has waited `limits.maxWaitMs`. Its other refusals are 503s too: {@link OFFLOAD_BUSY} carries
@@ -62,16 +88,17 @@ const ABANDONED: PasswordCheck = Object.freeze({ kind: 'unavailable', answer: lo
  * how many were not logged) because any client can cause them at will. Wrong passwords and
  * authenticator errors are logged here (user and cause, never the password).
  */
-export async function checkPassword(
-  checker: PasswordChecker,
-  user: SnapshotUser,
-  password: string,
-  purpose: string,
-  signal?: AbortSignal,
-): Promise<PasswordCheck> {
+export async function checkPassword(checker: PasswordChecker, user: SnapshotUser, password: string, request: PasswordCheckRequest): Promise<PasswordCheck> {
   const { logger, limits } = checker;
+  const { purpose, signal } = request;
   if (signal?.aborted) return ABANDONED;
+  const addressKey = request.clientAddress === null ? null : clientAddressKey(request.clientAddress);
+  if (addressKey !== null && !limits.perAddress.tryAcquire(addressKey)) {
+    warnRefused(checker, user, purpose, 'too many checks in flight from this client address');
+    return { kind: 'unavailable', answer: PER_ADDRESS_LIMIT };
+  }
   if (!limits.perUser.tryAcquire(user.id)) {
+    if (addressKey !== null) limits.perAddress.release(addressKey);
     warnRefused(checker, user, purpose, 'too many checks in flight for this user');
     return { kind: 'unavailable', answer: PER_USER_LIMIT };
   }
@@ -99,6 +126,7 @@ export async function checkPassword(
     return { kind: 'unavailable', answer };
   } finally {
     limits.perUser.release(user.id);
+    if (addressKey !== null) limits.perAddress.release(addressKey);
   }
   if (outcome.kind === 'rejected') logger.info({ userId: user.id, purpose }, 'password check: failed authentication');
   else if (outcome.kind === 'error') logger.warn({ userId: user.id, purpose, code: outcome.code, cause: outcome.message }, 'password check: authenticator error');

@@ -8,6 +8,7 @@ import type { OffloadPool } from '../../offload/pool.js';
 import { createRestAuthCache } from '../../offload/rest-auth-cache.js';
 import { createPasswordCheckLimits } from './password-check-limits.js';
 import type { UpstreamPools } from '../upstream/pools.js';
+import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { createInternalAuthHandler } from '../internal-auth/internal-auth-handler.js';
 import { InternalAuthPhase } from '../internal-auth/internal-auth-phase.js';
 import { createUiaInterceptor } from '../uia/uia-interceptor.js';
@@ -24,12 +25,14 @@ export interface GatewayAuthPhases {
 }
 
 /**
- * One `rest` fallback cache and one set of password-check limits are shared by the three (a success at login vouches for UIA and the
- * internal endpoint too, and vice versa). `pool` is the thread's offload pool, `upstream` its
- * connections to the homeserver (used to log out refused sessions). Throws for an invalid
- * `IPNetworkWhitelist` entry (the config loader refuses those first).
+ * One `rest` fallback cache and one set of password-check limits are shared by the three (a
+ * success at login vouches for UIA and the internal endpoint too, and vice versa). `pool` is the
+ * thread's offload pool, `upstream` its connections to the homeserver (used to log out refused
+ * sessions), `trustedProxies` tells a login's or UIA request's client address (password checks
+ * are counted per address). Throws for an invalid `IPNetworkWhitelist` entry (the config loader
+ * refuses those first).
  */
-export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPool, upstream: UpstreamPools, logger: Logger): GatewayAuthPhases {
+export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPool, upstream: UpstreamPools, trustedProxies: TrustedProxies, logger: Logger): GatewayAuthPhases {
   // One set of limits for the three: a user's checks count together whichever endpoint sent them.
   const limits = createPasswordCheckLimits(config.Matrix.TimeoutMilliseconds);
   const checker = { pool, restCache: createRestAuthCache(config.UserAuth), userAuth: config.UserAuth, logger, limits };
@@ -42,8 +45,9 @@ export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPoo
       intercept: createLoginInterceptor({ ...checker, domain, authSharedSecret }),
       guard: createLoginResponseGuard(homeserver, logger),
       maxBodyBytes,
+      trustedProxies,
     }),
-    uia: new UiaPhase({ intercept: createUiaInterceptor({ ...checker, authSharedSecret }), maxBodyBytes }),
+    uia: new UiaPhase({ intercept: createUiaInterceptor({ ...checker, authSharedSecret }), maxBodyBytes, trustedProxies }),
     internalAuth: new InternalAuthPhase({ handle: createInternalAuthHandler({ ...checker, config: config.HttpGateway.InternalRESTAuth, domain }), maxBodyBytes }),
   };
 }

@@ -14,8 +14,18 @@ import { InFlightPerKey } from './in-flight-per-key.js';
  */
 export const MAX_CHECKS_PER_USER = 2;
 
-/** `retry_after_ms` of the per-user 429: about the time a bcrypt check at a usual cost takes, with margin. */
-export const PER_USER_RETRY_AFTER_MS = 1000;
+/**
+ * Checks per client address (an IPv6 client's /64: `client-address-key.ts`), queued or running, one
+ * gateway thread may have in the pool (red team 6, F1). The per-user bound alone let one client
+ * spread wrong-password logins over many managed users and fill the queue all the same: Synapse's
+ * own `rc_login` limits never see those attempts before the gateway has spent a bcrypt check on
+ * each. Four lets a few people behind one NAT log in at the same moment; Synapse's default
+ * `rc_login.address` (a burst of 5, then one attempt every few minutes) is far stricter.
+ */
+export const MAX_CHECKS_PER_ADDRESS = 4;
+
+/** `retry_after_ms` of the per-user and per-address 429s: about the time a bcrypt check at a usual cost takes, with margin. */
+export const CHECK_LIMIT_RETRY_AFTER_MS = 1000;
 
 /** At most one "password check refused" warning per this interval per thread, with a count of the rest. */
 export const REFUSED_LOG_INTERVAL_MS = CLIENT_TRIGGERED_LOG_INTERVAL_MS;
@@ -24,6 +34,8 @@ export const REFUSED_LOG_INTERVAL_MS = CLIENT_TRIGGERED_LOG_INTERVAL_MS;
 export interface PasswordCheckLimits {
   /** Checks in flight per user id ({@link MAX_CHECKS_PER_USER}). */
   readonly perUser: InFlightPerKey;
+  /** Checks in flight per client address key ({@link MAX_CHECKS_PER_ADDRESS}). */
+  readonly perAddress: InFlightPerKey;
   /** Longest wait of a check for a pool worker before it is answered 503. */
   readonly maxWaitMs: number;
   /** Throttles the "password check refused" warning. */
@@ -40,6 +52,7 @@ export interface PasswordCheckLimits {
 export function createPasswordCheckLimits(maxWaitMs: number, now?: () => number): PasswordCheckLimits {
   return {
     perUser: new InFlightPerKey(MAX_CHECKS_PER_USER),
+    perAddress: new InFlightPerKey(MAX_CHECKS_PER_ADDRESS),
     maxWaitMs,
     refusedLog: new LogThrottle(REFUSED_LOG_INTERVAL_MS, now),
   };

@@ -89,6 +89,13 @@ export function forwardedForOf(headers: readonly string[], peer: string, trusted
   return forwardedFor(claimed, peer, trusted);
 }
 
+/** The client's address as Synapse will record it: the first entry of {@link forwardedForOf}. */
+export function clientAddressOf(headers: readonly string[], peer: string, trusted: TrustedProxies): string {
+  const chain = forwardedForOf(headers, peer, trusted);
+  const comma = chain.indexOf(',');
+  return comma === -1 ? chain : chain.slice(0, comma);
+}
+
 /**
  * {@link forwardedFor} once the peer is known to be a trusted proxy (the header builder has asked
  * already): the walk through `claimed`, right to left.

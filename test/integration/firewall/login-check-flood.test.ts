@@ -3,9 +3,10 @@ import { connect } from 'node:net';
 import { hashSync } from 'bcryptjs';
 import { derivedPassword } from '../../../src/common/derived-password.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { registerUser, type MatrixResponse } from '../../support/matrix-client.js';
+import { matrixRequest, registerUser, type MatrixResponse } from '../../support/matrix-client.js';
 import { startGateway } from '../../integration/gateway/fixtures/gateway-harness.js';
-import { passwordLogin, postLogin } from '../../fixtures/login/login-world.js';
+import { MAX_CHECKS_PER_ADDRESS } from '../../../src/gateway/login/password-check-limits.js';
+import { deviceIds, passwordLogin } from '../../fixtures/login/login-world.js';
 import { loginPolicyDocument } from '../../fixtures/login/policy.js';
 
 /**
@@ -17,11 +18,13 @@ import { loginPolicyDocument } from '../../fixtures/login/policy.js';
 const SECRET = 'test-shared-secret';
 const victim = { localpart: 'victim', id: '@victim:localhost', password: 'victim-pw' };
 const other = { localpart: 'other', id: '@other:localhost', password: 'other-pw' };
+/** Managed users one client spreads its guesses over (red team 6, F1); not registered: Synapse answers 403 either way. */
+const spread = Array.from({ length: MAX_CHECKS_PER_ADDRESS + 2 }, (_, i) => ({ localpart: `spread${i}`, id: `@spread${i}:localhost`, password: `spread${i}-pw` }));
 
 const hs = await startSynapse({});
 t.teardown(() => hs.stop());
 for (const user of [victim, other]) await registerUser(hs, { localpart: user.localpart, password: derivedPassword(SECRET, user.id) });
-const policy = loginPolicyDocument([victim, other].map((user) => ({
+const policy = loginPolicyDocument([victim, other, ...spread].map((user) => ({
   id: user.id, authType: 'bcrypt' as const, credential: hashSync(user.password, 11), displayName: user.localpart,
 })));
 const gw = await startGateway({
@@ -35,7 +38,7 @@ t.teardown(() => gw.stop());
 /** A login POST as raw bytes: the attacker's, sent whole and then abandoned. */
 function rawLogin(user: string, password: string): string {
   const body = JSON.stringify(passwordLogin(user, password));
-  return `POST /_matrix/client/v3/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  return `POST /_matrix/client/v3/login HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.66\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
 
 /** One attacker loop: connect, send a wrong-password login for `user`, close after 5 ms; until `until`. */
@@ -69,8 +72,13 @@ function summary(answer: MatrixResponse): string {
 
 /** Completion order of the logins of a test (no timing thresholds: only what happened first). */
 let finished = 0;
-async function login(user: string, password: string): Promise<{ answer: MatrixResponse; order: number }> {
-  const answer = await postLogin(gw.baseUrl, passwordLogin(user, password));
+/**
+ * A login from the client at `from`: the test's connections come from 127.0.0.1, a trusted proxy
+ * by default, so the gateway takes the client's address from `X-Forwarded-For`. Each user logs in
+ * from an address of its own unless told otherwise, so that only the per-user bound applies.
+ */
+async function login(user: string, password: string, from = `198.51.100.${user.length}`): Promise<{ answer: MatrixResponse; order: number }> {
+  const answer = await matrixRequest(gw.baseUrl, 'POST', '/_matrix/client/v3/login', { body: passwordLogin(user, password), headers: { 'x-forwarded-for': from } });
   return { answer, order: ++finished };
 }
 
@@ -109,4 +117,28 @@ t.test('per user: a third concurrent check of one user is answered 429 M_LIMIT_E
   t.ok(third.order < answers[1]!.order, 'answered before the checks ahead of it finished');
   const retried = await login(victim.localpart, victim.password);
   t.equal(retried.answer.status, 200, 'once they finished, the user logs in');
+});
+
+t.test(`per client address: one client's checks over many users are capped at ${MAX_CHECKS_PER_ADDRESS} at once; another client logs in meanwhile`, async (t) => {
+  const devicesBefore = await deviceIds(hs, other.id);
+  const guesses = Promise.all(spread.map((user, i) => new Promise((resolve) => setTimeout(resolve, i * 20))
+    .then(() => login(user.localpart, 'wrong', '203.0.113.66'))));
+  // The same client, writing each request from a new address of its IPv6 /64, is the same client.
+  const fromV6 = login(spread[0]!.localpart, 'wrong', '2001:db8:1:2::99');
+  const meanwhile = await login(other.localpart, other.password, '198.51.100.200');
+  t.equal(meanwhile.answer.status, 200, `another client logs in while the first holds its ${MAX_CHECKS_PER_ADDRESS} places (got ${summary(meanwhile.answer)})`);
+  t.equal((await deviceIds(hs, other.id)).length, devicesBefore.length + 1, 'and Synapse gave it a new device');
+
+  const answers = await guesses;
+  const checked = answers.slice(0, MAX_CHECKS_PER_ADDRESS);
+  const capped = answers.slice(MAX_CHECKS_PER_ADDRESS);
+  t.same(checked.map(({ answer }) => answer.status), checked.map(() => 403), 'the first ones are checked (wrong passwords)');
+  for (const { answer, order } of capped) {
+    t.equal(answer.status, 429, 'the rest are refused at once, whichever user they name');
+    t.match(answer.json, { errcode: 'M_LIMIT_EXCEEDED', error: 'Too many password checks in progress from this address; retry later', retry_after_ms: 1000 });
+    t.ok(order < checked.at(-1)!.order, 'answered before the checks ahead of them finished');
+  }
+  t.equal((await fromV6).answer.status, 403, 'one IPv6 address alone is checked');
+  const v6 = await Promise.all(spread.slice(1).map((user, i) => login(user.localpart, 'wrong', `2001:db8:1:2::${i + 1}`)));
+  t.ok(v6.some(({ answer }) => answer.status === 429), `addresses of one /64 share the bound (${v6.map(({ answer }) => answer.status).join(' ')})`);
 });

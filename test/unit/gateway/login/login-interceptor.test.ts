@@ -17,8 +17,11 @@ const userAuth: UserAuthConfig = { RestTimeoutMilliseconds: 2000, RestCacheFallb
 const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 }, { logger });
 t.teardown(() => offload.close());
 
-function interceptor(pool: OffloadPool = offload, auth: UserAuthConfig = userAuth): LoginInterceptor {
-  return createLoginInterceptor({ domain: DOMAIN, authSharedSecret: SECRET, pool, restCache: createRestAuthCache(auth), userAuth: auth, logger, limits: createPasswordCheckLimits(60_000) });
+/** The interceptor; each test's client (no signal) has an address of its own, so only the per-user bound applies. */
+function interceptor(pool: OffloadPool = offload, auth: UserAuthConfig = userAuth): (body: Uint8Array, snapshot: PolicySnapshot | null) => ReturnType<LoginInterceptor> {
+  const intercept = createLoginInterceptor({ domain: DOMAIN, authSharedSecret: SECRET, pool, restCache: createRestAuthCache(auth), userAuth: auth, logger, limits: createPasswordCheckLimits(60_000) });
+  let client = 0;
+  return (body, snapshot) => intercept(body, snapshot, { clientAddress: `198.51.100.${++client % 250}` });
 }
 
 async function service(t: Test): Promise<RestAuthService> {

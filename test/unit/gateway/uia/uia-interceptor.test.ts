@@ -6,6 +6,7 @@ import { createOffloadPool, type OffloadPool } from '../../../../src/offload/poo
 import { createRestAuthCache } from '../../../../src/offload/rest-auth-cache.js';
 import { createPasswordCheckLimits } from '../../../../src/gateway/login/password-check-limits.js';
 import { createUiaInterceptor, type UiaInterceptor, type UiaOutcome } from '../../../../src/gateway/uia/uia-interceptor.js';
+import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { startRestAuthService } from '../../offload/fixtures/rest-auth-service.js';
 
@@ -15,8 +16,10 @@ const userAuth: UserAuthConfig = { RestTimeoutMilliseconds: 2000, RestCacheFallb
 const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 }, { logger });
 t.teardown(() => offload.close());
 
-function interceptor(pool: OffloadPool = offload): UiaInterceptor {
-  return createUiaInterceptor({ authSharedSecret: SECRET, pool, restCache: createRestAuthCache(userAuth), userAuth, logger, limits: createPasswordCheckLimits(60_000) });
+/** The interceptor, for one client (no signal) at 198.51.100.1. */
+function interceptor(pool: OffloadPool = offload): (user: SnapshotUser, requesterId: string, body: Uint8Array) => ReturnType<UiaInterceptor> {
+  const intercept = createUiaInterceptor({ authSharedSecret: SECRET, pool, restCache: createRestAuthCache(userAuth), userAuth, logger, limits: createPasswordCheckLimits(60_000) });
+  return (user, requesterId, body) => intercept(user, requesterId, body, { clientAddress: '198.51.100.1' });
 }
 
 const snapshot = loginTestSnapshot();
