@@ -94,7 +94,8 @@ export async function checkPassword(checker: PasswordChecker, user: SnapshotUser
   if (signal?.aborted) return ABANDONED;
   const addressKey = request.clientAddress === null ? null : clientAddressKey(request.clientAddress);
   if (addressKey !== null && !limits.perAddress.tryAcquire(addressKey)) {
-    warnRefused(checker, user, purpose, 'too many checks in flight from this client address');
+    // The address (its /64 for IPv6) is named: it is what an operator blocks in front of the gateway.
+    warnRefused(checker, user, purpose, 'too many checks in flight from this client address', addressKey);
     return { kind: 'unavailable', answer: PER_ADDRESS_LIMIT };
   }
   if (!limits.perUser.tryAcquire(user.id)) {
@@ -135,6 +136,7 @@ export async function checkPassword(checker: PasswordChecker, user: SnapshotUser
 }
 
 /** The refusal warning, throttled; `suppressed` counts the refusals not logged since the last line. */
-function warnRefused(checker: PasswordChecker, user: SnapshotUser, purpose: string, reason: string): void {
-  warnThrottled(checker.limits.refusedLog, checker.logger, { userId: user.id, purpose, reason }, 'password check refused');
+function warnRefused(checker: PasswordChecker, user: SnapshotUser, purpose: string, reason: string, clientAddress?: string): void {
+  const fields = clientAddress === undefined ? { userId: user.id, purpose, reason } : { userId: user.id, purpose, reason, clientAddress };
+  warnThrottled(checker.limits.refusedLog, checker.logger, fields, 'password check refused');
 }

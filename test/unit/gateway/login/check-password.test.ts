@@ -91,7 +91,7 @@ t.test(`at most ${MAX_CHECKS_PER_USER} checks per user in the pool; the next get
 
 t.test(`at most ${MAX_CHECKS_PER_ADDRESS} checks per client address (an IPv6 client's /64), whichever the users; Synapse's own calls are not counted`, async (t) => {
   const pool = new FakePool();
-  const { checker: c } = checker(pool);
+  const { checker: c, lines } = checker(pool);
   const users = Array.from({ length: MAX_CHECKS_PER_ADDRESS + 1 }, (_, i) => managedUser(`@u${i}:example.com`));
   const admitted = users.slice(0, MAX_CHECKS_PER_ADDRESS).map((user) => checkPassword(c, user, 'wrong', req('login', undefined, '203.0.113.66')));
   const refused = await checkPassword(c, users[MAX_CHECKS_PER_ADDRESS]!, 'wrong', req('login', undefined, '203.0.113.66'));
@@ -100,6 +100,8 @@ t.test(`at most ${MAX_CHECKS_PER_ADDRESS} checks per client address (an IPv6 cli
     answer: { status: 429, errcode: 'M_LIMIT_EXCEEDED', message: 'Too many password checks in progress from this address; retry later', retryAfterMs: 1000 },
   }, 'one more user from the same address: refused before the pool');
   t.equal(pool.runs.length, MAX_CHECKS_PER_ADDRESS);
+  t.match(lines.find((line) => line.msg === 'password check refused'), { level: 40, reason: 'too many checks in flight from this client address', clientAddress: '203.0.113.66' },
+    'the warning names the address, for the operator to block');
   const elsewhere = checkPassword(c, CAROL, PASSWORD, req('login', undefined, '198.51.100.7'));
   const synapseAsks = checkPassword(c, DAVE, PASSWORD, req('internal-rest-auth'));
   t.equal(pool.runs.length, MAX_CHECKS_PER_ADDRESS + 2, 'another address, and a check without a client address, still get a place');
