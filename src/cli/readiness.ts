@@ -7,7 +7,11 @@
 
 /** The HTTP API's status route (`statusRoute`; not imported, to keep the API server out of this script). */
 export const STATUS_PATH = '/_matrix/corporal/status';
-/** The most status bytes the check reads; real answers are a few KiB (no user lists, no failures beyond a run's). */
+/**
+ * The most status bytes the check reads. The status route shows at most 100 entries of each list
+ * (failures, warnings, retries, policy issues: `STATUS_LIST_LIMIT`), so its answer stays within
+ * some tens of KiB however large the policy or however badly the last run went.
+ */
 export const STATUS_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /** Result of {@link readinessOf}: a one-line summary when ready, else every reason it is not (at least one). */

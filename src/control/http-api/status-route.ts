@@ -20,6 +20,26 @@ export interface StatusRouteOptions {
 const iso = (epochMs: number | null): string | null => (epochMs === null ? null : new Date(epochMs).toISOString());
 
 /**
+ * Entries of each list the status shows at most (failures, warnings, skipped rooms, retries, policy
+ * issues); the rest are counted in `<list>Omitted`, present only when some were left out. A run
+ * that fails for every user of a large policy would otherwise make this answer tens of MiB, and
+ * monitors (the readiness check among them) poll it; the counters (`actionsFailed`, …) stay exact.
+ */
+export const STATUS_LIST_LIMIT = 100;
+
+/** `body` with each of its `lists` cut to {@link STATUS_LIST_LIMIT} entries and `<list>Omitted` added where cut. */
+function withCappedLists<T extends object>(body: T, lists: ReadonlyArray<keyof T & string>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  for (const name of lists) {
+    const list = body[name];
+    if (!Array.isArray(list) || list.length <= STATUS_LIST_LIMIT) continue;
+    out[name] = list.slice(0, STATUS_LIST_LIMIT);
+    out[`${name}Omitted`] = list.length - STATUS_LIST_LIMIT;
+  }
+  return out;
+}
+
+/**
  * `GET /_matrix/corporal/status` (Corporal only; matrix-corporal had no status endpoint): the policy
  * in force (generation, hash, source, load time, counts — never credentials), the last refused
  * policy with every issue, the provider's last success and error, the gateway threads (alive /
@@ -53,10 +73,10 @@ async function status(options: StatusRouteOptions): Promise<ApiResponse> {
         source: current.source,
         loadedAt: iso(current.loadedAt),
         identificationStamp: current.document.identificationStamp,
-        warnings: current.warnings,
+        ...withCappedLists({ warnings: current.warnings }, ['warnings']),
         summary: summarisePolicy(current.snapshot),
       },
-      lastRejection: rejection === null ? null : { ...rejection, at: iso(rejection.at) },
+      lastRejection: rejection === null ? null : withCappedLists({ ...rejection, at: iso(rejection.at) }, ['errors', 'warnings']),
       provider: {
         type: providerStatus.type,
         lastSuccessAt: iso(providerStatus.lastSuccessAt),
@@ -70,7 +90,9 @@ async function status(options: StatusRouteOptions): Promise<ApiResponse> {
 
 function reconcilerBody(status: ReconcilerHostStatus): Record<string, unknown> {
   const { loop } = status;
-  const run = (summary: RunSummary | null) => (summary === null ? null : { ...summary, startedAt: iso(summary.startedAt), finishedAt: iso(summary.finishedAt) });
+  const run = (summary: RunSummary | null) => (summary === null
+    ? null
+    : withCappedLists({ ...summary, startedAt: iso(summary.startedAt), finishedAt: iso(summary.finishedAt) }, ['failures', 'warnings', 'skippedRooms']));
   return {
     state: status.state,
     readyAt: iso(status.readyAt),
@@ -82,6 +104,6 @@ function reconcilerBody(status: ReconcilerHostStatus): Record<string, unknown> {
     current: run(loop?.current ?? null),
     lastRun: run(loop?.lastRun ?? null),
     nextResyncAt: iso(loop?.nextResyncAt ?? null),
-    retries: (loop?.retries ?? []).map((retry) => ({ ...retry, dueAt: iso(retry.dueAt) })),
+    ...withCappedLists({ retries: (loop?.retries ?? []).map((retry) => ({ ...retry, dueAt: iso(retry.dueAt) })) }, ['retries']),
   };
 }

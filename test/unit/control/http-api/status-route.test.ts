@@ -1,0 +1,67 @@
+import t from 'tap';
+import { STATUS_LIST_LIMIT, statusRoute } from '../../../../src/control/http-api/status-route.js';
+import type { RunFailure, RunSummary } from '../../../../src/control/loop/run-summary.js';
+import type { ReconcilerHostStatus } from '../../../../src/control/reconciler-host.js';
+import { LastSeenProvider } from '../../../../src/control/providers/last-seen-provider.js';
+import { captureLogger, testStore } from '../../../support/control-plane.js';
+
+/**
+ * The status answer stays small whatever the reconciler went through: each list is cut to
+ * STATUS_LIST_LIMIT entries and the rest counted, so that a monitor polling it (the readiness
+ * check) never reads tens of MiB after a run that failed for every user of a large policy.
+ */
+const { logger } = captureLogger();
+const { store } = testStore({ logger });
+
+function failures(count: number): RunFailure[] {
+  return Array.from({ length: count }, (_, i) => ({ userId: `@u${i}:example.com`, actionType: 'user.create', code: 'CORP_ERR_UPSTREAM_UNREACHABLE', error: 'down' }));
+}
+
+function lastRun(failed: number): RunSummary {
+  return {
+    kind: 'full', generation: 1, startedAt: 0, finishedAt: 1, outcome: 'completed', usersObserved: failed, usersTotal: failed,
+    actionsPlanned: failed, actionsDone: 0, actionsFailed: failed, actionsSkipped: 0, failures: failures(failed), warnings: [], skippedRooms: [], requests: failed,
+  };
+}
+
+function reconciler(failed: number, retries: number): ReconcilerHostStatus {
+  return {
+    state: 'ready', readyAt: 0, failedAttempts: 0, lastError: null, nextAttemptAt: null,
+    loop: {
+      running: false, policyGeneration: 1, current: null, lastRun: lastRun(failed), nextResyncAt: null,
+      retries: Array.from({ length: retries }, (_, i) => ({ userId: `@u${i}:example.com`, attempt: 1, dueAt: 0 })),
+    },
+  };
+}
+
+async function statusBody(status: ReconcilerHostStatus): Promise<{ reconciler: Record<string, unknown> & { lastRun: Record<string, unknown> } }> {
+  const route = statusRoute({
+    store,
+    provider: new LastSeenProvider({ cachePath: '/nonexistent/last-seen.json', store, logger }),
+    gatewayStatus: async () => ({ threadsAlive: 1, threadsConfigured: 1, snapshotGeneration: null, threads: [] }),
+    reconcilerStatus: () => status,
+  });
+  const answer = await route.methods.GET!.handle({ method: 'GET', params: {}, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0) });
+  return answer.body as never;
+}
+
+t.test('long lists are cut, and what was left out is counted', async (t) => {
+  const body = await statusBody(reconciler(STATUS_LIST_LIMIT + 150, STATUS_LIST_LIMIT + 7));
+  const run = body.reconciler.lastRun;
+  t.equal((run['failures'] as unknown[]).length, STATUS_LIST_LIMIT);
+  t.equal(run['failuresOmitted'], 150);
+  t.equal(run['actionsFailed'], STATUS_LIST_LIMIT + 150, 'the counters stay exact');
+  t.equal((body.reconciler['retries'] as unknown[]).length, STATUS_LIST_LIMIT);
+  t.equal(body.reconciler['retriesOmitted'], 7);
+  t.ok(JSON.stringify(body).length < 64 * 1024, 'the answer stays small');
+});
+
+t.test('short lists are shown whole, without an omitted count', async (t) => {
+  const body = await statusBody(reconciler(STATUS_LIST_LIMIT, 3));
+  const run = body.reconciler.lastRun;
+  t.equal((run['failures'] as unknown[]).length, STATUS_LIST_LIMIT);
+  t.notOk('failuresOmitted' in run);
+  t.notOk('warningsOmitted' in run);
+  t.equal((body.reconciler['retries'] as unknown[]).length, 3);
+  t.notOk('retriesOmitted' in body.reconciler);
+});
