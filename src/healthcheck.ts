@@ -11,7 +11,8 @@ import { runHealthcheck, verdictWord } from './cli/healthcheck.js';
 
 const out = (line: string): void => { process.stdout.write(`${line}\n`); };
 const parsed = parseHealthcheckArgs(process.argv.slice(2));
-const mode: HealthcheckMode = parsed.ok ? parsed.args.mode : 'liveness';
+// A usage error is still reported in the words of the mode asked for.
+const mode: HealthcheckMode = parsed.ok ? parsed.args.mode : process.argv.includes('--ready') ? 'readiness' : 'liveness';
 
 if (!parsed.ok) {
   out(`${verdictWord(mode, false)}: ${parsed.error}`);

@@ -67,7 +67,8 @@ function gatewayReason(gateway: unknown, policyLoaded: boolean): string | null {
 function reconcilerReason(reconciler: unknown): string | null {
   if (!isObject(reconciler) || typeof reconciler['state'] !== 'string') return 'status.reconciler is not understood';
   const { state, failedAttempts, lastError, nextAttemptAt } = reconciler;
-  const error = isObject(lastError) && typeof lastError['message'] === 'string' ? lastError['message'] : null;
+  // One line of output: an error message may span several (a stack, a quoted body).
+  const error = isObject(lastError) && typeof lastError['message'] === 'string' ? lastError['message'].replace(/\s+/g, ' ') : null;
   const attempts = isCount(failedAttempts) ? failedAttempts : 0;
   const failed = `${attempts} failed attempt${attempts === 1 ? '' : 's'}`;
   switch (state) {

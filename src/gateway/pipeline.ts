@@ -257,13 +257,19 @@ export class Pipeline implements UpstreamResponseObserver {
     // A failed look-up (whoami timed out or failed): Synapse would most likely still run the
     // request as the token's user, so where Corporal acts on that user the request is refused with
     // the look-up's error (fail closed; policy-checked routes refuse in their own phase). A look-up
-    // that timed out is answered (504) on every route: Synapse has just failed to answer within
-    // Matrix.TimeoutMilliseconds, and proxying would make the client wait that long once more.
-    if (ctx.identity.kind === 'unresolved' && (ctx.identity.error.code === WHOAMI_TIMED_OUT || this.catchAllActsOnUser(ctx))) {
+    // that timed out is answered (504) on every route but login, which does not use the identity:
+    // Synapse has just failed to answer within Matrix.TimeoutMilliseconds, and proxying would make
+    // the client wait that long once more.
+    if (ctx.identity.kind === 'unresolved' && (this.lookUpTimedOut(ctx) || this.catchAllActsOnUser(ctx))) {
       answerError(ctx, ctx.identity.error, this.deps.logger);
       return;
     }
     this.hooks.before(ctx, this.hookPhasesOf(ctx));
+  }
+
+  /** The request's token look-up timed out, and the request is not a login (which ignores the identity). */
+  private lookUpTimedOut(ctx: RequestContext): boolean {
+    return ctx.identity.kind === 'unresolved' && ctx.identity.error.code === WHOAMI_TIMED_OUT && ctx.routeId !== 'login';
   }
 
   /**

@@ -14,8 +14,9 @@
  *
  * The payload carries the client's request headers, its access token included, as matrix-corporal
  * sends them (services rely on it), but for `X-Forwarded-For`, which the gateway has already
- * replaced by the chain Synapse receives (`HookRequest.headersForService`). It is never logged, and neither are the
- * service's URL path, query or request headers (they may carry secrets); messages name the origin.
+ * replaced by the chain Synapse receives (`HookRequest.headersForService`). It is never logged,
+ * and neither are the service's URL path, query or request headers (they may carry secrets);
+ * messages name the origin.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';

@@ -12,8 +12,7 @@ import type { SnapshotUser } from '../../policy/snapshot.js';
 import { authenticateUser, type AuthOutcome } from '../../offload/authenticate.js';
 import { OFFLOAD_ABORTED, OFFLOAD_BUSY, OFFLOAD_CLOSED, OFFLOAD_WAIT_EXPIRED, type OffloadBusyError, type OffloadPool } from '../../offload/pool.js';
 import type { RestAuthCache } from '../../offload/rest-auth-cache.js';
-import type { RequestContext } from '../request-context.js';
-import { clientAddressOf, type TrustedProxies } from '../upstream/forwarded-for.js';
+import type { PasswordCheckOrigin } from './check-origin.js';
 import { clientAddressKey } from './client-address-key.js';
 import { localAnswer, type LocalAnswer } from './local-answer.js';
 import { CHECK_LIMIT_RETRY_AFTER_MS, type PasswordCheckLimits } from './password-check-limits.js';
@@ -49,25 +48,10 @@ const PER_ADDRESS_LIMIT = limitExceeded('Too many password checks in progress fr
 /** Never sent (the client is gone); a value so that the callers need no extra case. */
 const ABANDONED: PasswordCheck = Object.freeze({ kind: 'unavailable', answer: localAnswer(503, ErrCode.Unknown, 'The client left') });
 
-/** Who asks for a password check, for {@link checkPassword}. */
-export interface PasswordCheckRequest {
+/** What {@link checkPassword} needs to know of the request: where it comes from, and why. */
+export interface PasswordCheckRequest extends PasswordCheckOrigin {
   /** Names the caller in logs (`login`, `uia`, `internal-rest-auth`). */
   purpose: string;
-  /** The request's (`RequestContext.signal`): aborted once its client has gone. */
-  signal?: AbortSignal | undefined;
-  /**
-   * The client's address as Synapse will record it (`forwarded-for.ts`: `clientAddressOf`), or
-   * null when the request does not come from the client (internal REST auth: Synapse asks).
-   */
-  clientAddress: string | null;
-}
-
-/** A {@link PasswordCheckRequest} before its caller names its purpose. */
-export type PasswordCheckRequester = Omit<PasswordCheckRequest, 'purpose'>;
-
-/** The requester of a client's request (login, UIA): its signal and its address as Synapse will record it. */
-export function requesterOf(ctx: RequestContext, trusted: TrustedProxies): PasswordCheckRequester {
-  return { signal: ctx.signal, clientAddress: clientAddressOf(ctx.headers, ctx.remoteAddress, trusted) };
 }
 
 /**

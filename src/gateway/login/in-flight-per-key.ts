@@ -1,5 +1,5 @@
 /**
- * Counts operations in flight per key (a user id) and refuses a new one past a fixed limit. One
+ * Counts operations in flight per key (a user id, a client address) and refuses a new one past a fixed limit. One
  * per gateway thread; not shared across threads.
  */
 

@@ -7,7 +7,8 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { decideLogin, type LoginProxyReason } from './login-decision.js';
 import { LOGIN_DENIALS } from './login-answers.js';
 import { rewriteLoginBody } from './login-rewrite.js';
-import { checkPassword, type PasswordChecker, type PasswordCheckRequester } from './check-password.js';
+import { checkPassword, type PasswordChecker } from './check-password.js';
+import type { PasswordCheckOrigin } from './check-origin.js';
 import type { LocalAnswer } from './local-answer.js';
 import { unmatchablePassword } from './unmatchable-password.js';
 
@@ -36,11 +37,11 @@ export type LoginOutcome =
   | { readonly kind: 'respond'; readonly answer: LocalAnswer };
 
 /**
- * Intercepts one login body under the snapshot pinned for the request; `requester.signal` (the
+ * Intercepts one login body under the snapshot pinned for the request; `origin.signal` (the
  * request's) is aborted when its client leaves, which drops a password check still waiting for
- * the pool; `requester.clientAddress` counts the check against the client's address.
+ * the pool; `origin.clientAddress` counts the check against the client's address.
  */
-export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | null, requester: PasswordCheckRequester) => Promise<LoginOutcome>;
+export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | null, origin: PasswordCheckOrigin) => Promise<LoginOutcome>;
 
 /**
  * Builds the interceptor. For an `authenticate` decision the password is checked with
@@ -58,7 +59,7 @@ export type LoginInterceptor = (body: Uint8Array, snapshot: PolicySnapshot | nul
  */
 export function createLoginInterceptor(options: LoginInterceptorOptions): LoginInterceptor {
   const { domain, authSharedSecret, logger } = options;
-  return async (body, snapshot, requester) => {
+  return async (body, snapshot, origin) => {
     const decision = decideLogin(body, snapshot, domain);
     if (decision.kind === 'proxy') return decision;
     if (decision.kind === 'deny') {
@@ -66,7 +67,7 @@ export function createLoginInterceptor(options: LoginInterceptorOptions): LoginI
       return { kind: 'respond', answer: decision.answer };
     }
     const { user } = decision;
-    const check = await checkPassword(options, user, decision.password, { ...requester, purpose: 'login' });
+    const check = await checkPassword(options, user, decision.password, { ...origin, purpose: 'login' });
     switch (check.kind) {
       case 'authenticated':
         return { kind: 'proxy-rewritten', body: rewriteLoginBody(decision.body, user.id, derivedPassword(authSharedSecret, user.id)), userId: user.id };

@@ -6,7 +6,7 @@ import type { RequestContext } from '../request-context.js';
 import { sendBufferedResponse, type BufferedResult, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
 import { inspectedBody } from './inspected-body.js';
 import type { LoginInterceptor } from './login-interceptor.js';
-import { requesterOf } from './check-password.js';
+import { checkOriginOf } from './check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import type { ForwardedLogin, LoginResponseGuard } from './login-response-guard.js';
 import { sendLocalAnswer } from './local-answer.js';
@@ -47,7 +47,7 @@ export class LoginPhase {
    */
   run(ctx: RequestContext, next: PhaseContinuation): void {
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => this.options.intercept(body, ctx.snapshot, requesterOf(ctx, this.options.trustedProxies)))
+      .then((body) => this.options.intercept(body, ctx.snapshot, checkOriginOf(ctx, this.options.trustedProxies)))
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;
         switch (outcome.kind) {

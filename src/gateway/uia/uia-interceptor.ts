@@ -5,7 +5,8 @@
 import { unmatchablePassword } from '../login/unmatchable-password.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import type { SnapshotUser } from '../../policy/snapshot.js';
-import { checkPassword, type PasswordChecker, type PasswordCheckRequester } from '../login/check-password.js';
+import { checkPassword, type PasswordChecker } from '../login/check-password.js';
+import type { PasswordCheckOrigin } from '../login/check-origin.js';
 import type { LocalAnswer } from '../login/local-answer.js';
 import { decideUia, rewriteUiaBody } from './uia-decision.js';
 
@@ -27,11 +28,11 @@ export type UiaOutcome =
 
 /**
  * Handles the body of a request on a UIA route by `user` (the `uiaSubject`), whose requester is
- * `requesterId`; `requester.signal` (the request's) is aborted when its client leaves, which drops
- * a password check still waiting for the pool; `requester.clientAddress` counts the check against
+ * `requesterId`; `origin.signal` (the request's) is aborted when its client leaves, which drops
+ * a password check still waiting for the pool; `origin.clientAddress` counts the check against
  * the client's address.
  */
-export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array, requester: PasswordCheckRequester) => Promise<UiaOutcome>;
+export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array, origin: PasswordCheckOrigin) => Promise<UiaOutcome>;
 
 const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
 
@@ -46,14 +47,14 @@ const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
  */
 export function createUiaInterceptor(options: UiaInterceptorOptions): UiaInterceptor {
   const { authSharedSecret, logger } = options;
-  return async (user, requesterId, body, requester) => {
+  return async (user, requesterId, body, origin) => {
     const decision = decideUia(user, body);
     if (decision.kind === 'untouched') return UNCHANGED;
     if (decision.kind === 'spoil') {
       logger.info({ userId: user.id, purpose: 'uia' }, 'password check: user inactive in policy');
       return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, unmatchablePassword()) };
     }
-    const check = await checkPassword(options, user, decision.password, { ...requester, purpose: 'uia' });
+    const check = await checkPassword(options, user, decision.password, { ...origin, purpose: 'uia' });
     if (check.kind === 'unavailable') return { kind: 'respond', answer: check.answer };
     const password = check.kind === 'authenticated' ? derivedPassword(authSharedSecret, user.id) : unmatchablePassword();
     return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, password) };

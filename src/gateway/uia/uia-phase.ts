@@ -5,7 +5,7 @@
 import type { RequestContext } from '../request-context.js';
 import { userIdOf } from '../identity/identity.js';
 import { inspectedBody } from '../login/inspected-body.js';
-import { requesterOf } from '../login/check-password.js';
+import { checkOriginOf } from '../login/check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
 import type { PhaseContinuation } from '../login/login-phase.js';
@@ -36,7 +36,7 @@ export class UiaPhase {
     const user = uiaSubject(ctx.route.id, requesterId, ctx.snapshot);
     if (user === undefined || requesterId === null) return false;
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => this.options.intercept(user, requesterId, body, requesterOf(ctx, this.options.trustedProxies)))
+      .then((body) => this.options.intercept(user, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies)))
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;
         if (outcome.kind === 'respond') {

@@ -65,6 +65,9 @@ const notReady: Array<[string, unknown, RegExp]> = [
   ['reconciler waiting after one attempt', withSection('reconciler', {
     state: 'waiting', failedAttempts: 1, nextAttemptAt: null, lastError: { at: 'x', message: 'M_FORBIDDEN' },
   }), /^reconciler waiting: M_FORBIDDEN \(1 failed attempt\)$/],
+  ['reconciler waiting, a message of several lines', withSection('reconciler', {
+    state: 'waiting', failedAttempts: 1, nextAttemptAt: null, lastError: { at: 'x', message: 'Synapse answered:\n  500\tInternal' },
+  }), /^reconciler waiting: Synapse answered: 500 Internal \(1 failed attempt\)$/],
   ['reconciler starting', withSection('reconciler', { state: 'starting' }), /^reconciler starting: the admin session is being opened$/],
   ['reconciler retrying', withSection('reconciler', { state: 'starting', failedAttempts: 2, lastError: { at: 'x', message: 'ECONNREFUSED' } }),
     /^reconciler starting: retrying the admin session after 2 failed attempts \(last: ECONNREFUSED\)$/],

@@ -110,6 +110,7 @@ t.test(`at most ${MAX_CHECKS_PER_ADDRESS} checks per client address (an IPv6 cli
   t.match(await checkPassword(c, managedUser('@v9:example.com'), 'wrong', req('login', undefined, '2001:db8:1:2:ffff:1:2:3')), { kind: 'unavailable', answer: { status: 429 } },
     'new addresses in the same /64 count as one client');
   const otherNetwork = checkPassword(c, managedUser('@w:example.com'), 'wrong', req('login', undefined, '2001:db8:1:3::1'));
+  t.equal(c.limits.perAddress.inFlight('2001:db8:1:3::/64'), 1, 'the next /64 is another client, with a place of its own');
 
   const carolAgain = checkPassword(c, CAROL, PASSWORD, req('login', undefined, '198.51.100.7'));
   t.match(await checkPassword(c, CAROL, PASSWORD, req('login', undefined, '198.51.100.8')), { kind: 'unavailable', answer: { message: /for this user/ } }, 'the per-user bound still applies');
@@ -126,15 +127,17 @@ t.test('the signal and the wait bound go to the pool; an abandoned check keeps i
   const pool = new FakePool();
   const { checker: c, lines } = checker(pool);
   const client = new AbortController();
-  const abandoned = checkPassword(c, CAROL, PASSWORD, req('login', client.signal));
+  const abandoned = checkPassword(c, CAROL, PASSWORD, req('login', client.signal, '203.0.113.5'));
   t.equal(pool.runs[0]!.options.signal, client.signal);
   t.equal(pool.runs[0]!.options.maxWaitMs, 45_000);
   client.abort();
   await tick();
   t.equal(c.limits.perUser.inFlight(CAROL.id), 1, 'still counted while the pool holds the (running) task');
+  t.equal(c.limits.perAddress.inFlight('203.0.113.5'), 1, 'for its address too');
   pool.runs[0]!.fail(new CorporalError(OFFLOAD_ABORTED, 'dropped', { source: 'client' }));
   t.match(await abandoned, { kind: 'unavailable' }, 'no verdict for a client that left');
   t.equal(c.limits.perUser.inFlight(CAROL.id), 0);
+  t.equal(c.limits.perAddress.size, 0, 'both places given back');
   t.equal(lines.filter((line) => line.level === 40).length, 0, 'a departed client is not worth a warning');
   t.match(await checkPassword(c, CAROL, PASSWORD, req('login', AbortSignal.abort())), { kind: 'unavailable' }, 'already gone: not started');
   t.equal(pool.runs.length, 1);
@@ -143,10 +146,11 @@ t.test('the signal and the wait bound go to the pool; an abandoned check keeps i
 t.test('a check that waited too long is a 503 with Retry-After', async (t) => {
   const pool = new FakePool();
   const { checker: c } = checker(pool);
-  const check = checkPassword(c, CAROL, PASSWORD, req('login'));
+  const check = checkPassword(c, CAROL, PASSWORD, req('login', undefined, '203.0.113.5'));
   pool.runs[0]!.fail(new CorporalError(OFFLOAD_WAIT_EXPIRED, 'waited', { source: 'internal', status: 503 }));
   t.match(await check, { kind: 'unavailable', answer: { status: 503, errcode: 'M_UNKNOWN', headers: [['Retry-After', '1']] } });
   t.equal(c.limits.perUser.size, 0);
+  t.equal(c.limits.perAddress.size, 0, 'the address place is given back too');
 });
 
 t.test(`the "password check refused" warning: at most one per ${REFUSED_LOG_INTERVAL_MS} ms, with the count of the others; never the password`, async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
+import { forwardedForOf, TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
 import { buildUpstreamRequestHeaders } from '../../../../src/gateway/upstream/request-headers.js';
 
 /** `[name, value]` pairs of a flat header list. */
@@ -57,4 +57,18 @@ t.test('from any other peer: the peer is the client; X-Forwarded-Proto and -Host
 
 t.test('no Host: no X-Forwarded-Host is invented', async (t) => {
   t.same(pairs(buildUpstreamRequestHeaders([], '1.2.3.4', privateProxies, null)), [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'http']]);
+});
+
+t.test('the X-Forwarded-For sent upstream is the one hook services are shown (forwardedForOf)', async (t) => {
+  const trusted = new TrustedProxies(null);
+  const cases: Array<[string[], string]> = [
+    [['host', 'hs', 'x-forwarded-for', '6.6.6.6, 203.0.113.9'], '127.0.0.1'],
+    [['x-forwarded-for', '6.6.6.6', 'x-forwarded-for', '10.0.0.2, unknown, 10.0.0.3'], '10.0.0.1'],
+    [['x-forwarded-for', '203.0.113.9'], '198.51.100.7'],
+    [['host', 'hs'], '127.0.0.1'],
+  ];
+  for (const [received, peer] of cases) {
+    const sent = buildUpstreamRequestHeaders(received, peer, trusted, null);
+    t.equal(sent[sent.indexOf('x-forwarded-for') + 1], forwardedForOf(received, peer, trusted), `${JSON.stringify(received)} from ${peer}`);
+  }
 });

@@ -1,0 +1,34 @@
+/**
+ * Where a password check of a client's request (login, UIA) comes from: the request's abort signal,
+ * and the client address its checks are counted against (`password-check-limits.ts`).
+ */
+import type { RequestContext } from '../request-context.js';
+import { clientAddressOf, type TrustedProxies } from '../upstream/forwarded-for.js';
+
+/** The origin of a password check, as `checkPassword` takes it (with the caller's `purpose`). */
+export interface PasswordCheckOrigin {
+  /** The request's (`RequestContext.signal`): aborted once its client has gone. */
+  signal?: AbortSignal | undefined;
+  /**
+   * The address the check is counted against (`MAX_CHECKS_PER_ADDRESS`), or null for none: the
+   * caller is not the client (internal REST auth: Synapse asks), or the address is unknown.
+   */
+  clientAddress: string | null;
+}
+
+/** The origin of `ctx`'s checks: its signal and {@link countedClientAddress}. */
+export function checkOriginOf(ctx: RequestContext, trusted: TrustedProxies): PasswordCheckOrigin {
+  return { signal: ctx.signal, clientAddress: countedClientAddress(ctx.headers, ctx.remoteAddress, trusted) };
+}
+
+/**
+ * The address a request's checks are counted against: the client's as Synapse will record it
+ * (`clientAddressOf`), or null when that address is itself a trusted proxy's. Either a proxy then
+ * did not say whose request it passes on (every client would share one bound, and one client's
+ * four wrong passwords would refuse everyone's logins), or the client sits on a trusted network
+ * and could have claimed any address anyway: counting it would hold back only the innocent.
+ */
+export function countedClientAddress(headers: readonly string[], peer: string, trusted: TrustedProxies): string | null {
+  const address = clientAddressOf(headers, peer, trusted);
+  return trusted.isTrusted(address) ? null : address;
+}
