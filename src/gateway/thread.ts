@@ -24,6 +24,7 @@ import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
+import { CheckReadLimit, MAX_CHECK_READS_IN_FLIGHT } from './checks/upstream-json.js';
 import { TrustedProxies } from './upstream/forwarded-for.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../common/log-throttle.js';
 
@@ -58,6 +59,13 @@ const identities = new IdentityCache({
   onLookupRefused: (limit) => warnThrottled(lookupRefusedLog, logger, { limit },
     'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish'),
 });
+const checkReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+/** The policy checks' reads: the same pool, at most MAX_CHECK_READS_IN_FLIGHT at once (the look-ups above keep the rest). */
+const checkReads = {
+  ...lookups,
+  limit: new CheckReadLimit(MAX_CHECK_READS_IN_FLIGHT, () => warnThrottled(checkReadsLog, logger, { limit: MAX_CHECK_READS_IN_FLIGHT },
+    'policy-check reads at their limit: checks decide as when Synapse cannot be read (a join by alias is refused) until some finish')),
+};
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const trustedProxies = new TrustedProxies(config.HttpGateway.TrustedProxies);
@@ -74,9 +82,9 @@ const pipeline = createPipeline({
     corporalUserId: config.Corporal.UserID,
     serverName: config.Matrix.HomeserverDomainName,
     maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes,
-    resolveAlias: createAliasResolver(createDirectoryLookup(lookups)),
-    readPowerLevels: createPowerLevelsReader(lookups),
-    readEncryption: createEncryptionReader(lookups),
+    resolveAlias: createAliasResolver(createDirectoryLookup(checkReads)),
+    readPowerLevels: createPowerLevelsReader(checkReads),
+    readEncryption: createEncryptionReader(checkReads),
   },
   auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },

@@ -1,7 +1,53 @@
 import type { Dispatcher } from 'undici';
 import { readBoundedBody } from '../../common/bounded-body.js';
 import { withDeadline } from '../../common/deadline.js';
+import { CorporalError } from '../../common/errors.js';
+import { ErrCode } from '../../common/matrix-errors.js';
 import { jsonObject, parseJsonBody } from '../json-body.js';
+
+/**
+ * Policy-check reads (aliases, power levels, encryption) one gateway thread may have in flight:
+ * half of the internal pool's connections (`INTERNAL_CONNECTIONS`), so that the token look-ups
+ * sharing that pool always find connections free. Without a bound (red team 7, F1), a managed user
+ * flooding joins by alias (and leaving at once) queued reads for `Matrix.TimeoutMilliseconds`
+ * each, every other user's new token timed out on its look-up, and their requests got 504.
+ */
+export const MAX_CHECK_READS_IN_FLIGHT = 16;
+
+/** `code` of a read refused at once because {@link CheckReadLimit} is at its bound. */
+export const CHECK_READS_BUSY = 'CORP_ERR_CHECK_READS_BUSY';
+
+/** Counts a thread's policy-check reads in flight; {@link getJson} refuses one past the bound. */
+export class CheckReadLimit {
+  #inFlight = 0;
+
+  /** `limit` ≥ 1 reads at once; `onRefused` is told of each read refused (a throttled warning). */
+  constructor(
+    readonly limit: number = MAX_CHECK_READS_IN_FLIGHT,
+    private readonly onRefused: () => void = () => {},
+  ) {}
+
+  /** Reads in flight now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Runs `read` when a place is free (holding it until `read` settles); else rejects at once with {@link CHECK_READS_BUSY}. */
+  async run<T>(read: () => Promise<T>): Promise<T> {
+    if (this.#inFlight >= this.limit) {
+      this.onRefused();
+      throw new CorporalError(CHECK_READS_BUSY, `${this.limit} policy-check reads already in flight`, {
+        source: 'internal', status: 503, errcode: ErrCode.Unknown, retryable: true,
+      });
+    }
+    this.#inFlight++;
+    try {
+      return await read();
+    } finally {
+      this.#inFlight--;
+    }
+  }
+}
 
 /** Where the checks' own look-ups go: the gateway's upstream pool and the endpoint's base path. */
 export interface UpstreamLookupOptions {
@@ -11,6 +57,8 @@ export interface UpstreamLookupOptions {
   basePath: string;
   /** Limit for one whole look-up, body included (`Matrix.TimeoutMilliseconds`). */
   timeoutMs: number;
+  /** The thread's bound on reads in flight; none when absent. */
+  limit?: CheckReadLimit;
 }
 
 /** The answers the checks read (aliases, state events) are small; a larger one is refused. */
@@ -24,9 +72,14 @@ export interface JsonAnswer {
 
 /**
  * `GET path` against the homeserver with optional headers, bounded in time (headers, body and the
- * whole exchange) and in size. Rejects on transport errors, timeouts and oversized answers.
+ * whole exchange), in size, and by `options.limit`. Rejects on transport errors, timeouts,
+ * oversized answers and when the limit is reached (the callers' checks then fail closed).
  */
 export function getJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>): Promise<JsonAnswer> {
+  return options.limit === undefined ? readJson(options, path, headers) : options.limit.run(() => readJson(options, path, headers));
+}
+
+function readJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>): Promise<JsonAnswer> {
   return withDeadline(options.timeoutMs, () => `GET ${path} timed out after ${options.timeoutMs} ms`, async (signal) => {
     const response = await options.dispatcher.request({
       method: 'GET',

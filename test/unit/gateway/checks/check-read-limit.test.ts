@@ -1,0 +1,46 @@
+import t from 'tap';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { CHECK_READS_BUSY, CheckReadLimit, getJson } from '../../../../src/gateway/checks/upstream-json.js';
+
+/**
+ * Red team 7, F1: the policy checks' reads share the internal pool with token look-ups, so a
+ * thread keeps at most a bound of them in flight; one more is refused at once (its check then
+ * fails closed) instead of queueing for a connection the look-ups need.
+ */
+t.test('reads past the bound are refused at once; a settled read gives its place back', async (t) => {
+  const held: ServerResponse[] = [];
+  const server = createServer((_req, res) => held.push(res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 8 });
+  t.teardown(async () => {
+    await pool.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+  let refusals = 0;
+  const limit = new CheckReadLimit(2, () => refusals++);
+  const options = { dispatcher: pool, basePath: '', timeoutMs: 5000, limit };
+  const first = getJson(options, '/a', {});
+  const second = getJson(options, '/b', {});
+  t.equal(limit.inFlight, 2);
+  await t.rejects(getJson(options, '/c', {}), { code: CHECK_READS_BUSY, status: 503 }, 'a third read is refused');
+  t.equal(refusals, 1, 'and reported');
+  while (held.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.equal(held.length, 2, 'the refused read never reached the homeserver');
+  for (const res of held) res.end('{"ok":true}');
+  t.same(await Promise.all([first, second]), [{ status: 200, json: { ok: true } }, { status: 200, json: { ok: true } }]);
+  t.equal(limit.inFlight, 0, 'places given back');
+  const again = getJson(options, '/d', {});
+  while (held.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+  held[2]!.end('{}');
+  t.same(await again, { status: 200, json: {} }, 'a read is admitted again');
+});
+
+t.test('a failed read gives its place back too', async (t) => {
+  const limit = new CheckReadLimit(1);
+  await t.rejects(limit.run(() => Promise.reject(new Error('down'))), /down/);
+  t.equal(limit.inFlight, 0);
+  t.equal(await limit.run(() => Promise.resolve('ok')), 'ok');
+});
