@@ -131,6 +131,9 @@ async function readStatus(api: { url: string; token: string }, options: ProbeGet
   const answer = await probeGet(api.url, { ...options, headers: { authorization: `Bearer ${api.token}` } });
   // fetch quotes an invalid header value in its error: the token must not reach the output.
   if (!answer.ok) return { ok: false, error: `GET ${api.url}: ${answer.error.split(api.token).join('<HttpApi.AuthorizationBearerToken>')}` };
+  if (answer.status === 401) {
+    return { ok: false, error: `GET ${api.url} answered 401: the running Corporal has another HttpApi.AuthorizationBearerToken than ${HEALTHCHECK_CONFIG_ENV}'s config` };
+  }
   if (answer.status !== 200) return { ok: false, error: `GET ${api.url} answered ${answer.status}` };
   try {
     return { ok: true, body: JSON.parse(answer.body) as unknown };

@@ -62,6 +62,9 @@ import { routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
 import { extractCredentials } from './identity/credentials.js';
 import { WHOAMI_TIMED_OUT } from './identity/whoami.js';
+import { IDENTITY_LOOKUPS_BUSY } from './identity/identity-cache.js';
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../common/log-throttle.js';
+import { describeCause } from './upstream/upstream-errors.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import type { TrustedProxies } from './upstream/forwarded-for.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
@@ -114,6 +117,7 @@ export function createPipeline(deps: PipelineDeps): ExchangeHandler {
 /** See the module comment for the phase order. */
 export class Pipeline implements UpstreamResponseObserver {
   private readonly headerCollector = new HeaderCollector();
+  private readonly lookupFailedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   private readonly limits: RequestLimits;
   private readonly proxySettings: ProxySettings;
   private readonly checks: CheckPhase;
@@ -238,6 +242,11 @@ export class Pipeline implements UpstreamResponseObserver {
   private resumeIdentified(ctx: RequestContext, identity: Identity): void {
     ctx.identity = identity;
     if (!ctx.exchange.isOpen) return;
+    if (identity.kind === 'unresolved' && identity.error.code !== IDENTITY_LOOKUPS_BUSY) {
+      // What the client is told names nothing of the homeserver; the cause is the operator's. The
+      // busy refusal has a warning of its own (thread.ts). Any client can cause these: throttled.
+      warnThrottled(this.lookupFailedLog, this.deps.logger, { code: identity.error.code, cause: describeCause(identity.error) }, 'token look-up failed');
+    }
     try {
       this.identified(ctx);
     } catch (err) {

@@ -279,8 +279,11 @@ function removeFromIndex(index: Map<string, Set<string>>, name: string, key: str
   if (keys.size === 0) index.delete(name);
 }
 
+/** `code` of a look-up refused because the thread has its maximum of look-ups in flight (503). */
+export const IDENTITY_LOOKUPS_BUSY = 'CORP_ERR_IDENTITY_LOOKUPS_BUSY';
+
 function tooManyLookups(limit: number): CorporalError {
-  return new CorporalError('CORP_ERR_IDENTITY_LOOKUPS_BUSY', `identity look-up refused: ${limit} look-ups already in flight on this thread`, {
+  return new CorporalError(IDENTITY_LOOKUPS_BUSY, `identity look-up refused: ${limit} look-ups already in flight on this thread`, {
     source: 'upstream', status: 503, errcode: ErrCode.Unknown, retryable: true,
   });
 }

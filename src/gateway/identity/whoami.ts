@@ -115,12 +115,20 @@ export const WHOAMI_TIMED_OUT = 'CORP_ERR_WHOAMI_TIMEOUT';
 /**
  * The error of a failed look-up: a 504 {@link WHOAMI_TIMED_OUT} when `cause` is the deadline or one
  * of undici's timeouts (Synapse did not answer in time), else a 502 `CORP_ERR_WHOAMI_FAILED`.
+ *
+ * Its message is what the client is told, so it names no address, port or status of the
+ * homeserver (any client with a made-up token can cause one; operator review 3). `detail`, the
+ * operator's account, becomes its `cause` (with the original error as the cause of that), which
+ * the gateway's warning logs.
  */
-function failure(message: string, cause?: unknown): CorporalError {
+function failure(detail: string, cause?: unknown): CorporalError {
+  const reason = new Error(detail, cause === undefined ? undefined : { cause });
   if (cause instanceof DeadlineExceededError || isUndiciTimeout(cause)) {
-    return new CorporalError(WHOAMI_TIMED_OUT, message, { source: 'upstream', status: 504, errcode: ErrCode.Unknown, retryable: true, cause });
+    return new CorporalError(WHOAMI_TIMED_OUT, 'The homeserver did not answer the access token check in time', {
+      source: 'upstream', status: 504, errcode: ErrCode.Unknown, retryable: true, cause: reason,
+    });
   }
-  return new CorporalError('CORP_ERR_WHOAMI_FAILED', message, {
-    source: 'upstream', status: 502, errcode: ErrCode.Unknown, retryable: true, ...(cause === undefined ? {} : { cause }),
+  return new CorporalError('CORP_ERR_WHOAMI_FAILED', 'The access token could not be checked with the homeserver', {
+    source: 'upstream', status: 502, errcode: ErrCode.Unknown, retryable: true, cause: reason,
   });
 }

@@ -14,11 +14,18 @@ export interface PasswordCheckOrigin {
    * caller is not the client (internal REST auth: Synapse asks), or the address is unknown.
    */
   clientAddress: string | null;
+  /**
+   * The client at `clientAddress` sent `X-Forwarded-For` itself (it is the TCP peer, and not a
+   * trusted proxy): a forger, or a proxy of the operator's that `HttpGateway.TrustedProxies` does
+   * not list, in which case every client behind it shares its bound. The refusal warning says so.
+   */
+  sentForwardedFor?: boolean;
 }
 
 /** The origin of `ctx`'s checks: its signal and {@link countedClientAddress}. */
 export function checkOriginOf(ctx: RequestContext, trusted: TrustedProxies): PasswordCheckOrigin {
-  return { signal: ctx.signal, clientAddress: countedClientAddress(ctx.headers, ctx.remoteAddress, trusted) };
+  const clientAddress = countedClientAddress(ctx.headers, ctx.remoteAddress, trusted);
+  return { signal: ctx.signal, clientAddress, sentForwardedFor: clientAddress === ctx.remoteAddress && ctx.headers.includes('x-forwarded-for') };
 }
 
 /**

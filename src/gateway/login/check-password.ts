@@ -78,8 +78,12 @@ export async function checkPassword(checker: PasswordChecker, user: SnapshotUser
   if (signal?.aborted) return ABANDONED;
   const addressKey = request.clientAddress === null ? null : clientAddressKey(request.clientAddress);
   if (addressKey !== null && !limits.perAddress.tryAcquire(addressKey)) {
-    // The address (its /64 for IPv6) is named: it is what an operator blocks in front of the gateway.
-    warnRefused(checker, user, purpose, 'too many checks in flight from this client address', addressKey);
+    // The address is named: it is what an operator blocks in front of the gateway, unless it is a
+    // proxy of theirs that TrustedProxies does not list (the hint says so).
+    warnRefused(checker, user, purpose, 'too many checks in flight from this client address', {
+      clientAddress: request.clientAddress,
+      ...(request.sentForwardedFor === true ? { hint: 'this address sent X-Forwarded-For: if it is a proxy of yours, list it in HttpGateway.TrustedProxies' } : {}),
+    });
     return { kind: 'unavailable', answer: PER_ADDRESS_LIMIT };
   }
   if (!limits.perUser.tryAcquire(user.id)) {
@@ -113,14 +117,15 @@ export async function checkPassword(checker: PasswordChecker, user: SnapshotUser
     limits.perUser.release(user.id);
     if (addressKey !== null) limits.perAddress.release(addressKey);
   }
-  if (outcome.kind === 'rejected') logger.info({ userId: user.id, purpose }, 'password check: failed authentication');
+  // One line per wrong password, with the client's address when known: what fail2ban reads (the
+  // refusal warning above is throttled).
+  if (outcome.kind === 'rejected') logger.info(request.clientAddress === null ? { userId: user.id, purpose } : { userId: user.id, purpose, clientAddress: request.clientAddress }, 'password check: failed authentication');
   else if (outcome.kind === 'error') logger.warn({ userId: user.id, purpose, code: outcome.code, cause: outcome.message }, 'password check: authenticator error');
   else if (outcome.fromCache) logger.warn({ userId: user.id, purpose }, 'password check: accepted from the rest fallback cache (auth service unavailable)');
   return outcome;
 }
 
 /** The refusal warning, throttled; `suppressed` counts the refusals not logged since the last line. */
-function warnRefused(checker: PasswordChecker, user: SnapshotUser, purpose: string, reason: string, clientAddress?: string): void {
-  const fields = clientAddress === undefined ? { userId: user.id, purpose, reason } : { userId: user.id, purpose, reason, clientAddress };
-  warnThrottled(checker.limits.refusedLog, checker.logger, fields, 'password check refused');
+function warnRefused(checker: PasswordChecker, user: SnapshotUser, purpose: string, reason: string, extra: Record<string, unknown> = {}): void {
+  warnThrottled(checker.limits.refusedLog, checker.logger, { userId: user.id, purpose, reason, ...extra }, 'password check refused');
 }

@@ -15,10 +15,17 @@ const CHILD = fileURLToPath(new URL('./fixtures/access-log-child.js', import.met
 const HEADER_SECRET = 'syt_header_secret_token';
 const QUERY_SECRET = 'syt_query_secret_token';
 const SSO_CODE = 'oidc-authorisation-code-7d1e';
+/** A token whose look-up Synapse answers 500: the gateway warns, with the cause, never the token. */
+const FAILING_SECRET = 'syt_failing_lookup_token';
 
 const upstream = await startHttpUpstream((req, res) => {
   req.resume();
   if ((req.url ?? '').startsWith('/_matrix/client/v3/account/whoami')) {
+    if (req.headers.authorization === `Bearer ${FAILING_SECRET}`) {
+      res.statusCode = 500;
+      res.end('{"errcode":"M_UNKNOWN","error":"Internal server error"}');
+      return;
+    }
     res.end(JSON.stringify({ user_id: '@logged:localhost' }));
     return;
   }
@@ -53,6 +60,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.equal(await send('/_matrix/media/v3/upload', { method: 'POST', body: Buffer.alloc(1000), headers: { authorization: `Bearer ${HEADER_SECRET}` } }), 200);
   t.equal(await send('/_matrix/client/v3/sync', { method: 'OPTIONS' }), 200);
   t.equal(await send(`/_synapse/client/oidc/callback?code=${SSO_CODE}&state=s1`), 200);
+  t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${FAILING_SECRET}` } }), 200, 'a failed look-up: proxied (Corporal does not act on the user here)');
 
   child.stdin.end();
   t.equal(await exited, 0, 'the gateway stopped cleanly');
@@ -61,8 +69,12 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.notOk(output.includes(HEADER_SECRET), 'no header token in any log line');
   t.notOk(output.includes(QUERY_SECRET), 'no query token in any log line');
   t.notOk(output.includes(SSO_CODE), 'no SSO authorisation code in any log line');
-  const requests = stdout.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['msg'] === 'request');
-  t.equal(requests.length, 5, 'one line per request');
+  t.notOk(output.includes(FAILING_SECRET), 'no token of a failed look-up either');
+  const lines = stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
+  t.match(lines.find((line) => line['msg'] === 'token look-up failed'), { level: 40, code: 'CORP_ERR_WHOAMI_FAILED', cause: 'whoami answered HTTP 500 M_UNKNOWN' },
+    'a failed token look-up is a warning with its cause');
+  const requests = lines.filter((line) => line['msg'] === 'request');
+  t.equal(requests.length, 6, 'one line per request');
   const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
   t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
     route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',

@@ -193,6 +193,7 @@ t.test('a look-up that timed out is answered 504 at once, on every route but log
   t.match(json, { errcode: 'M_UNKNOWN', error: String });
   t.equal(response.headers['access-control-allow-origin'], '*');
   t.same(received, [], 'the request was not proxied to wait for the same homeserver once more');
+  t.notMatch(JSON.stringify(json), /whoami|127\.0\.0\.1|\d{4,5}/, 'the client is told nothing of the homeserver');
 
   // Login does not use the identity (a token sent with it is Synapse's to check): proxied.
   const login = await request(`${gw.baseUrl}/_matrix/client/v3/login`, {

@@ -216,7 +216,7 @@ t.test('--ready: what the HTTP API answers instead of a status', async (t) => {
   const scene = await readinessScene(t);
   scene.apiStatus = 401;
   scene.apiBody = '{"errcode":"M_UNKNOWN_TOKEN","error":"Bad access token"}';
-  t.match(await scene.run(), { code: 1, line: /^not ready: GET http:\/\/127\.0\.0\.1:\d+\/_matrix\/corporal\/status answered 401$/ });
+  t.match(await scene.run(), { code: 1, line: /^not ready: GET http:\/\/127\.0\.0\.1:\d+\/_matrix\/corporal\/status answered 401: the running Corporal has another HttpApi\.AuthorizationBearerToken than CORPORAL_CONFIG's config$/ });
   scene.apiStatus = 200;
   scene.apiBody = '<html>proxy error</html>';
   t.match(await scene.run(), { code: 1, line: /^not ready: GET \S+\/_matrix\/corporal\/status answered 200 with a body that is not JSON$/ });

@@ -118,9 +118,24 @@ t.test(`at most ${MAX_CHECKS_PER_ADDRESS} checks per client address (an IPv6 cli
 
   for (const run of pool.runs) run.succeed(false);
   await Promise.all([...admitted, elsewhere, synapseAsks, ...v6, otherNetwork, carolAgain]);
+  const failed = lines.filter((line) => line.msg === 'password check: failed authentication');
+  t.equal(failed.filter((line) => line['clientAddress'] === '203.0.113.66').length, MAX_CHECKS_PER_ADDRESS, 'each wrong password is logged with the client address (what fail2ban reads)');
+  t.ok(failed.some((line) => line['userId'] === DAVE.id && !('clientAddress' in line)), 'none for Synapse\'s own calls');
   t.equal(c.limits.perAddress.size, 0, 'every address place is given back');
   t.match(await Promise.race([checkPassword(c, users[0]!, 'wrong', req('login', undefined, '203.0.113.66')), tick().then(() => 'pending')]), 'pending',
     'the address has room again (the check waits in the pool)');
+});
+
+t.test('a refusal for an address that sent X-Forwarded-For itself hints at TrustedProxies', async (t) => {
+  const pool = new FakePool();
+  const { checker: c, lines } = checker(pool);
+  const unlistedProxy = { purpose: 'login', clientAddress: '192.0.2.50', sentForwardedFor: true };
+  for (let i = 0; i < MAX_CHECKS_PER_ADDRESS; i++) void checkPassword(c, managedUser(`@p${i}:example.com`), 'pw', unlistedProxy);
+  t.match(await checkPassword(c, managedUser('@p9:example.com'), 'pw', unlistedProxy), { kind: 'unavailable', answer: { status: 429 } });
+  t.match(lines.find((line) => line.msg === 'password check refused'), {
+    clientAddress: '192.0.2.50', hint: 'this address sent X-Forwarded-For: if it is a proxy of yours, list it in HttpGateway.TrustedProxies',
+  });
+  for (const run of pool.runs) run.succeed(false);
 });
 
 t.test('the signal and the wait bound go to the pool; an abandoned check keeps its place until the pool lets go of it', async (t) => {
