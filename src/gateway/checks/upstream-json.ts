@@ -4,6 +4,7 @@ import { withDeadline } from '../../common/deadline.js';
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { jsonObject, parseJsonBody } from '../json-body.js';
+import { INTERNAL_CONNECTIONS } from '../upstream/pools.js';
 
 /**
  * Policy-check reads (aliases, power levels, encryption) one gateway thread may have in flight:
@@ -12,7 +13,7 @@ import { jsonObject, parseJsonBody } from '../json-body.js';
  * flooding joins by alias (and leaving at once) queued reads for `Matrix.TimeoutMilliseconds`
  * each, every other user's new token timed out on its look-up, and their requests got 504.
  */
-export const MAX_CHECK_READS_IN_FLIGHT = 16;
+export const MAX_CHECK_READS_IN_FLIGHT = INTERNAL_CONNECTIONS / 2;
 
 /** `code` of a read refused at once because {@link CheckReadLimit} is at its bound. */
 export const CHECK_READS_BUSY = 'CORP_ERR_CHECK_READS_BUSY';
