@@ -43,6 +43,7 @@ export interface ReconcilerStatusBody {
   policyGeneration: number | null;
   current: RunBody | null;
   lastRun: RunBody | null;
+  lastFullRun: RunBody | null;
 }
 
 /** A small client for a running control child's HTTP API. */

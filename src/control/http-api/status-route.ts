@@ -1,7 +1,7 @@
 import { describeError } from '../../common/errors.js';
 import { summarisePolicy } from '../../policy/summary.js';
 import type { GatewayStatus } from '../gateway-status.js';
-import type { RunSummary } from '../loop/run-summary.js';
+import type { RunFailure, RunSummary } from '../loop/run-summary.js';
 import type { ReconcilerHostStatus } from '../reconciler-host.js';
 import type { PolicyStore } from '../policy-store.js';
 import type { PolicyProvider } from '../providers/provider.js';
@@ -27,16 +27,28 @@ const iso = (epochMs: number | null): string | null => (epochMs === null ? null 
  */
 export const STATUS_LIST_LIMIT = 100;
 
-/** `body` with each of its `lists` cut to {@link STATUS_LIST_LIMIT} entries and `<list>Omitted` added where cut. */
+/**
+ * `body` with each of its `lists` cut to {@link STATUS_LIST_LIMIT} entries and `<list>Omitted` added
+ * right after the list where cut (key order is what a reader of the raw JSON sees).
+ */
 function withCappedLists<T extends object>(body: T, lists: ReadonlyArray<keyof T & string>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(body as Record<string, unknown>) };
-  for (const name of lists) {
-    const list = body[name];
-    if (!Array.isArray(list) || list.length <= STATUS_LIST_LIMIT) continue;
-    out[name] = list.slice(0, STATUS_LIST_LIMIT);
-    out[`${name}Omitted`] = list.length - STATUS_LIST_LIMIT;
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(body)) {
+    const capped = (lists as readonly string[]).includes(name) && Array.isArray(value) && value.length > STATUS_LIST_LIMIT;
+    out[name] = capped ? value.slice(0, STATUS_LIST_LIMIT) : value;
+    if (capped) out[`${name}Omitted`] = value.length - STATUS_LIST_LIMIT;
   }
   return out;
+}
+
+/**
+ * How many failures of a run each error code had, over the whole list (not only the entries the
+ * status shows): tells "all of it is the outage" from "something else failed too" at a glance.
+ */
+function failuresByCode(failures: readonly RunFailure[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const failure of failures) counts[failure.code] = (counts[failure.code] ?? 0) + 1;
+  return counts;
 }
 
 /**
@@ -44,7 +56,8 @@ function withCappedLists<T extends object>(body: T, lists: ReadonlyArray<keyof T
  * in force (generation, hash, source, load time, counts — never credentials), the last refused
  * policy with every issue, the provider's last success and error, the gateway threads (alive /
  * configured, and the generation each one enforces) and the reconciler (whether its admin session
- * is open, the run in progress, the last run, pending retries). Times are ISO 8601 strings.
+ * is open, the run in progress, the last run and the last full pass, pending retries soonest first).
+ * Times are ISO 8601 strings.
  */
 export function statusRoute(options: StatusRouteOptions): Route {
   return {
@@ -90,9 +103,19 @@ async function status(options: StatusRouteOptions): Promise<ApiResponse> {
 
 function reconcilerBody(status: ReconcilerHostStatus): Record<string, unknown> {
   const { loop } = status;
-  const run = (summary: RunSummary | null) => (summary === null
-    ? null
-    : withCappedLists({ ...summary, startedAt: iso(summary.startedAt), finishedAt: iso(summary.finishedAt) }, ['failures', 'warnings', 'skippedRooms']));
+  const run = (summary: RunSummary | null) => {
+    if (summary === null) return null;
+    const shown: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(summary)) {
+      if (key === 'failures') shown['failuresByCode'] = failuresByCode(summary.failures);
+      shown[key] = value;
+    }
+    shown['startedAt'] = iso(summary.startedAt);
+    shown['finishedAt'] = iso(summary.finishedAt);
+    return withCappedLists(shown, ['failures', 'warnings', 'skippedRooms']);
+  };
+  // Soonest first, so that the capped list shows what happens next.
+  const retries = [...(loop?.retries ?? [])].sort((a, b) => a.dueAt - b.dueAt).map((retry) => ({ ...retry, dueAt: iso(retry.dueAt) }));
   return {
     state: status.state,
     readyAt: iso(status.readyAt),
@@ -103,7 +126,8 @@ function reconcilerBody(status: ReconcilerHostStatus): Record<string, unknown> {
     policyGeneration: loop?.policyGeneration ?? null,
     current: run(loop?.current ?? null),
     lastRun: run(loop?.lastRun ?? null),
+    lastFullRun: run(loop?.lastFullRun ?? null),
     nextResyncAt: iso(loop?.nextResyncAt ?? null),
-    ...withCappedLists({ retries: (loop?.retries ?? []).map((retry) => ({ ...retry, dueAt: iso(retry.dueAt) })) }, ['retries']),
+    ...withCappedLists({ retries }, ['retries']),
   };
 }

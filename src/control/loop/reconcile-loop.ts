@@ -8,7 +8,7 @@ import type { ApplyPlanResult } from './apply-plan.js';
 import { runOnce } from './run-once.js';
 import type { DryRun, Planner } from './planner.js';
 import type { PlanOptions } from '../plan/types.js';
-import { RetrySchedule } from './retry-schedule.js';
+import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 
 /** Options of {@link ReconcileLoop}. */
@@ -58,6 +58,7 @@ export class ReconcileLoop {
   #stopped = false;
   #current: RunSummary | null = null;
   #lastRun: RunSummary | null = null;
+  #lastFullRun: RunSummary | null = null;
   #retryTimer: NodeJS.Timeout | null = null;
   #resyncTimer: NodeJS.Timeout | null = null;
   #nextResyncAt: number | null = null;
@@ -110,13 +111,14 @@ export class ReconcileLoop {
     return { ...result, generation: policy.generation, usersObserved: observation.usersObserved, requests: observation.requests };
   }
 
-  /** The loop's state: the run in progress, the last finished run, the next resync, pending retries. */
+  /** The loop's state: the run in progress, the last finished run and full pass, the next resync, pending retries. */
   status(): LoopStatus {
     return {
       running: this.#running !== null,
       policyGeneration: this.#policy?.generation ?? null,
       current: this.#current === null ? null : copySummary(this.#current),
       lastRun: this.#lastRun === null ? null : copySummary(this.#lastRun),
+      lastFullRun: this.#lastFullRun === null ? null : copySummary(this.#lastFullRun),
       nextResyncAt: this.#nextResyncAt,
       retries: this.#retries.list(this.#now()),
     };
@@ -186,6 +188,7 @@ export class ReconcileLoop {
     });
     this.#current = null;
     this.#lastRun = summary;
+    if (users === undefined) this.#lastFullRun = summary;
     if (applied !== null) this.#recordApplied(users, applied, summary.outcome === 'completed');
     else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {
@@ -198,9 +201,9 @@ export class ReconcileLoop {
 
   /** Retry bookkeeping after the apply phase; successes are only recorded for a run that completed. */
   #recordApplied(users: Set<string> | undefined, applied: ApplyPlanResult, completed: boolean): void {
-    const now = this.#now();
-    for (const userId of applied.failedUsers) this.#retries.failed({ kind: 'user', userId }, now);
-    for (const [roomId, userIds] of applied.failedRooms) this.#retries.failed({ kind: 'room', roomId, userIds }, now);
+    const failed: RetryTarget[] = [...applied.failedUsers].map((userId) => ({ kind: 'user', userId }));
+    for (const [roomId, userIds] of applied.failedRooms) failed.push({ kind: 'room', roomId, userIds });
+    this.#retries.failed(failed, this.#now());
     if (!completed) return;
     const inScope = (userId: string): boolean => users === undefined || users.has(userId);
     for (const target of this.#retries.targets()) {
@@ -211,9 +214,8 @@ export class ReconcileLoop {
   }
 
   #recordRunFailure(users: Set<string> | undefined): void {
-    const now = this.#now();
-    if (users === undefined) this.#retries.failed({ kind: 'pass' }, now);
-    else for (const userId of users) this.#retries.failed({ kind: 'user', userId }, now);
+    const failed: RetryTarget[] = users === undefined ? [{ kind: 'pass' }] : [...users].map((userId) => ({ kind: 'user', userId }));
+    this.#retries.failed(failed, this.#now());
   }
 
   #armRetryTimer(): void {

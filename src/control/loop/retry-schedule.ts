@@ -30,6 +30,13 @@ export interface DueWork {
  * Failed users, rooms and passes, each with its own capped exponential backoff with jitter
  * (initial·2^n, at most `maxMs`, randomised within [d/2, d]). Pure bookkeeping: the loop owns the
  * timer and asks for {@link nextDueAt} and {@link takeDue}.
+ *
+ * Targets that failed together (in one run) share one jitter draw, so those at the same attempt
+ * fall due at the same moment and are retried by one run. With a draw per target, a Synapse outage
+ * during a pass over N users turned into N one-user runs, each logging its own
+ * `reconciliation run failed` error and replacing the last run in `/status` (operator review 3, F3).
+ * The jitter still keeps successive rounds of one batch apart; concurrency within a run is bounded
+ * by `Reconciliation.Concurrency`, so one large retry run is no burst for Synapse.
  */
 export class RetrySchedule {
   readonly #entries = new Map<string, Entry>();
@@ -39,12 +46,16 @@ export class RetrySchedule {
     this.#options = options;
   }
 
-  /** Records one more failure of `target` and schedules its next try. */
-  failed(target: RetryTarget, now: number): void {
-    const key = keyOf(target);
-    const attempt = (this.#entries.get(key)?.attempt ?? -1) + 1;
-    const delay = backoffDelay(attempt, { initialMs: this.#options.initialMs, maxMs: this.#options.maxMs, jitter: true }, this.#options.random);
-    this.#entries.set(key, { target, attempt, dueAt: now + delay });
+  /** Records one more failure of each of `targets`, which failed together, and schedules their next try. */
+  failed(targets: readonly RetryTarget[], now: number): void {
+    if (targets.length === 0) return;
+    const draw = (this.#options.random ?? Math.random)();
+    const backoff = { initialMs: this.#options.initialMs, maxMs: this.#options.maxMs, jitter: true };
+    for (const target of targets) {
+      const key = keyOf(target);
+      const attempt = (this.#entries.get(key)?.attempt ?? -1) + 1;
+      this.#entries.set(key, { target, attempt, dueAt: now + backoffDelay(attempt, backoff, () => draw) });
+    }
   }
 
   /** Forgets `target`'s failures (it succeeded). */

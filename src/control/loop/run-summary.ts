@@ -56,6 +56,11 @@ export interface LoopStatus {
   current: RunSummary | null;
   /** The last finished run. */
   lastRun: RunSummary | null;
+  /**
+   * The last finished full pass (`kind: "full"`, whatever its outcome). Retries and changed users
+   * run as small runs that replace `lastRun` within seconds; this keeps the big picture.
+   */
+  lastFullRun: RunSummary | null;
   /** Epoch ms of the next periodic full pass; null when disabled or not yet scheduled. */
   nextResyncAt: number | null;
   retries: PendingRetry[];

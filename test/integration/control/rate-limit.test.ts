@@ -1,5 +1,4 @@
 import t from 'tap';
-import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { createAvatarDispatcher } from '../../../src/control/apply/avatar-source.js';
@@ -8,30 +7,22 @@ import { AdminSession } from '../../../src/control/synapse/admin-session.js';
 import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { matrixCall } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { AUTH_SECRET, reconcilerConfig, snapshot, startLocalServer } from './fixtures/reconciler.js';
+import { AUTH_SECRET, reconcilerConfig, snapshot, startInterceptingProxy } from './fixtures/reconciler.js';
 import { planReconciliation } from '../../../src/control/plan/index.js';
 
 t.test('an M_LIMIT_EXCEEDED answer is retried after the retry_after_ms Synapse asked for', async (t) => {
   const hs = await startSynapse();
   t.teardown(() => hs.stop());
-  const target = new URL(hs.baseUrl);
   const seen: string[] = [];
   let injected = false;
   // A proxy in front of Synapse that answers the first user-creating PUT with a 429 itself.
-  const proxy = await startLocalServer((req, res) => {
+  const proxy = await startInterceptingProxy(hs.baseUrl, (req, res) => {
     seen.push(`${req.method} ${req.url}`);
-    if (!injected && req.method === 'PUT' && req.url?.startsWith('/_synapse/admin/v2/users/%40alice')) {
-      injected = true;
-      req.resume();
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '9' }).end(JSON.stringify({ errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 750 }));
-      return;
-    }
-    const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
+    if (injected || req.method !== 'PUT' || !req.url?.startsWith('/_synapse/admin/v2/users/%40alice')) return false;
+    injected = true;
+    req.resume();
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '9' }).end(JSON.stringify({ errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 750 }));
+    return true;
   });
   t.teardown(() => proxy.close());
 

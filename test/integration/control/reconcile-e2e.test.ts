@@ -134,6 +134,7 @@ t.test('leave: only the changed user is reconciled', async (t) => {
   t.equal(run.usersObserved, 1);
   t.same(run.failures, []);
   t.equal(run.actionsDone, 1);
+  t.match(loop.status().lastFullRun, { kind: 'full', outcome: 'completed', actionsPlanned: 0, usersObserved: 4 }, 'the last full pass is still shown');
   t.notOk((await members(publicRoom)).includes(alice), 'alice left the public room');
   t.ok((await members(privateRoom)).includes(alice));
   users.alice = { ...users.alice!, joinedRooms: [[privateRoom, 50]] };

@@ -28,8 +28,9 @@ function reconciler(failed: number, retries: number): ReconcilerHostStatus {
   return {
     state: 'ready', readyAt: 0, failedAttempts: 0, lastError: null, nextAttemptAt: null,
     loop: {
-      running: false, policyGeneration: 1, current: null, lastRun: lastRun(failed), nextResyncAt: null,
-      retries: Array.from({ length: retries }, (_, i) => ({ userId: `@u${i}:example.com`, attempt: 1, dueAt: 0 })),
+      running: false, policyGeneration: 1, current: null, lastRun: lastRun(failed), lastFullRun: lastRun(failed), nextResyncAt: null,
+      // Due times out of order: the status shows the soonest first.
+      retries: Array.from({ length: retries }, (_, i) => ({ userId: `@u${i}:example.com`, attempt: 1, dueAt: (i * 7919) % retries })),
     },
   };
 }
@@ -64,4 +65,28 @@ t.test('short lists are shown whole, without an omitted count', async (t) => {
   t.notOk('warningsOmitted' in run);
   t.equal((body.reconciler['retries'] as unknown[]).length, 3);
   t.notOk('retriesOmitted' in body.reconciler);
+});
+
+t.test('a run counts its failures by code over the whole list, next to the capped list', async (t) => {
+  const status = reconciler(STATUS_LIST_LIMIT + 150, 0);
+  const run = status.loop!.lastRun!;
+  run.failures[STATUS_LIST_LIMIT + 120] = { userId: '@x:example.com', actionType: 'room.join', code: 'CORP_ERR_FORBIDDEN', error: 'no' };
+  const shown = (await statusBody(status)).reconciler.lastRun;
+  t.same(shown['failuresByCode'], { CORP_ERR_UPSTREAM_UNREACHABLE: STATUS_LIST_LIMIT + 149, CORP_ERR_FORBIDDEN: 1 }, 'an omitted failure still counts');
+  const keys = Object.keys(shown);
+  t.same(keys.slice(keys.indexOf('failuresByCode'), keys.indexOf('failuresByCode') + 3), ['failuresByCode', 'failures', 'failuresOmitted'], 'the omitted count follows its list');
+  t.equal(shown['startedAt'], new Date(0).toISOString());
+});
+
+t.test('retries are listed soonest first, so that the capped list shows what comes next', async (t) => {
+  const body = await statusBody(reconciler(0, STATUS_LIST_LIMIT + 50));
+  const dueTimes = (body.reconciler['retries'] as Array<{ dueAt: string }>).map((retry) => Date.parse(retry.dueAt));
+  t.same(dueTimes, Array.from({ length: STATUS_LIST_LIMIT }, (_, i) => i));
+});
+
+t.test('the last full pass is shown beside the last run', async (t) => {
+  const status = reconciler(3, 0);
+  status.loop!.lastRun = { ...lastRun(1), kind: 'users', outcome: 'failed' };
+  const body = await statusBody(status);
+  t.match(body.reconciler, { lastRun: { kind: 'users', outcome: 'failed' }, lastFullRun: { kind: 'full', actionsFailed: 3, failuresByCode: { CORP_ERR_UPSTREAM_UNREACHABLE: 3 } } });
 });
