@@ -20,26 +20,41 @@ import type { AuthType, HookEventType, PolicyFlags, SnapshotHook } from './snaps
 
 /** `CPS1`. */
 export const PACKED_MAGIC = 0x31535043;
+/** Layout version in the header; a reader refuses any other. */
 export const PACKED_VERSION = 1;
+/** u32 words of the header. */
 export const HEADER_WORDS = 4;
+/** u32 words of one user record. */
 export const USER_WORDS = 11;
 
-/** Word positions inside a user record. */
+/** Word positions inside a user record: id, credential, display name and avatar are (offset, length) string pairs. */
 export const U_ID = 0;
+/** See {@link U_ID}. */
 export const U_CREDENTIAL = 2;
+/** See {@link U_ID}. */
 export const U_DISPLAY_NAME = 4;
+/** See {@link U_ID}. */
 export const U_AVATAR = 6;
+/** Index of the user's first room in the room table. */
 export const U_FIRST_ROOM = 8;
+/** How many rooms the user has. */
 export const U_ROOM_COUNT = 9;
+/** The packed bit word (below). */
 export const U_BITS = 10;
 
 /** Bit fields of the packed word: active, power levels managed, auth type, three tri-state overrides. */
 export const BIT_ACTIVE = 1;
+/** Set when the policy manages the user's power levels. */
 export const BIT_POWER_LEVELS_MANAGED = 2;
+/** The auth type's index (four bits) starts here. */
 export const AUTH_SHIFT = 2;
+/** Mask of the auth type's index after shifting. */
 export const AUTH_MASK = 0b1111;
+/** Two-bit tri-state override of `forbidRoomCreation`. */
 export const FORBID_ROOM_SHIFT = 6;
+/** Two-bit tri-state override of `forbidEncryptedRoomCreation`. */
 export const FORBID_ENCRYPTED_SHIFT = 8;
+/** Two-bit tri-state override of `forbidUnencryptedRoomCreation`. */
 export const FORBID_UNENCRYPTED_SHIFT = 10;
 
 /** Tri-state override encoding: 0 = null (use the flag), 1 = false, 2 = true. */

@@ -34,9 +34,11 @@ export interface UserIdentity {
 /** What a whoami look-up can yield and the cache may keep (`unresolved` is never cached). */
 export type CachedIdentity = UserIdentity | { readonly kind: 'unknown-token' } | { readonly kind: 'locked' };
 
-/** Shared immutable values for the states without data. */
+/** Shared immutable values for the states without data: no token sent. */
 export const ANONYMOUS: Identity = Object.freeze({ kind: 'anonymous' });
+/** Synapse does not know the token (a negative cache entry). */
 export const UNKNOWN_TOKEN: CachedIdentity = Object.freeze({ kind: 'unknown-token' });
+/** The token's user is locked at Synapse. */
 export const LOCKED: CachedIdentity = Object.freeze({ kind: 'locked' });
 
 /** The user id when the identity is a resolved user, else null. */
