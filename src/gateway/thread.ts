@@ -24,7 +24,7 @@ import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
 import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
-import { CheckReadLimit, MAX_CHECK_READS_IN_FLIGHT } from './checks/upstream-json.js';
+import { CheckReadLimit, MAX_CHECK_READS_IN_FLIGHT, MAX_CHECK_READS_PER_REQUESTER } from './checks/upstream-json.js';
 import { TrustedProxies } from './upstream/forwarded-for.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../common/log-throttle.js';
 
@@ -60,11 +60,22 @@ const identities = new IdentityCache({
     'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish'),
 });
 const checkReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
-/** The policy checks' reads: the same pool, at most MAX_CHECK_READS_IN_FLIGHT at once (the look-ups above keep the rest). */
+const requesterReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+/**
+ * The policy checks' reads: the same pool, at most MAX_CHECK_READS_IN_FLIGHT at once (the look-ups
+ * above keep the rest), MAX_CHECK_READS_PER_REQUESTER of them for one user.
+ */
 const checkReads = {
   ...lookups,
-  limit: new CheckReadLimit(MAX_CHECK_READS_IN_FLIGHT, () => warnThrottled(checkReadsLog, logger, { limit: MAX_CHECK_READS_IN_FLIGHT },
-    'policy-check reads at their limit: checks decide as when Synapse cannot be read (a join by alias is refused) until some finish')),
+  limit: new CheckReadLimit(MAX_CHECK_READS_IN_FLIGHT, (requester) => {
+    if (requester === null) {
+      warnThrottled(checkReadsLog, logger, { limit: MAX_CHECK_READS_IN_FLIGHT },
+        'policy-check reads at their limit: checks decide as when Synapse cannot be read (a join by alias is refused) until some finish');
+    } else {
+      warnThrottled(requesterReadsLog, logger, { limit: MAX_CHECK_READS_PER_REQUESTER, userId: requester },
+        'policy-check reads of one user at their limit: that user\'s checks decide as when Synapse cannot be read until some finish');
+    }
+  }),
 };
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);

@@ -55,10 +55,11 @@ export interface CheckInput {
   /** Required power levels per managed room, built once per snapshot (see {@link ManagedLevelsIndex}). */
   readonly levels: ManagedLevelsIndex;
   /**
-   * Room alias → room id through the client directory API, or null when it does not resolve
-   * (unknown alias, error, timeout). Absent: aliases cannot be checked and are refused.
+   * Room alias → room id through the client directory API, read for `requester` (the user the
+   * request acts as, whose reads are bounded), or null when it does not resolve (unknown alias,
+   * error, timeout). Absent: aliases cannot be checked and are refused.
    */
-  readonly resolveAlias?: (alias: string) => Promise<AliasTarget | null>;
+  readonly resolveAlias?: (alias: string, requester: string) => Promise<AliasTarget | null>;
   /**
    * The room's current power levels read with the requester's token, or null when they cannot be
    * read. Absent: power-levels changes are compared with the policy alone.

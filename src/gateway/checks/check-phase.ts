@@ -23,8 +23,8 @@ export interface CheckPhaseDeps {
   serverName: string;
   /** `HttpGateway.MaxInspectedBodyBytes`: a larger body on a checked route is 413 `M_TOO_LARGE`. */
   maxBodyBytes: number;
-  /** Alias → room id and servers (see `createAliasResolver`). */
-  resolveAlias: (alias: string) => Promise<AliasTarget | null>;
+  /** Alias → room id and servers, read for a requester (see `createAliasResolver`). */
+  resolveAlias: (alias: string, requester: string) => Promise<AliasTarget | null>;
   /** Current power levels as the requester (see `createPowerLevelsReader`). */
   readPowerLevels: PowerLevelsReader;
   /** A room's encryption as the requester (see `createEncryptionReader`). */
@@ -131,10 +131,11 @@ export class CheckPhase {
     const route = ctx.route!;
     const credentials = ctx.credentials;
     const upper = ctx.method.toUpperCase();
+    const userId = ctx.identity.kind === 'user' ? ctx.identity.userId : null;
     return {
       route,
       method: upper === 'HEAD' ? 'GET' : upper,
-      userId: ctx.identity.kind === 'user' ? ctx.identity.userId : null,
+      userId,
       snapshot,
       delayed: schedulesDelayedEvent(ctx.rawQuery),
       body,
@@ -142,12 +143,13 @@ export class CheckPhase {
       serverName: this.deps.serverName,
       levels: this.levelsFor(snapshot),
       resolveAlias: this.deps.resolveAlias,
-      // Only these routes read the room as the requester; other requests build no closure.
-      currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token'
-        ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token)
+      // Only these routes read the room as the requester; other requests build no closure. The
+      // requester is a user here: these checks are authenticated (token rules ran first).
+      currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token' && userId !== null
+        ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token, userId)
         : undefined,
-      currentEncryption: route.id === 'room.upgrade' && credentials.kind === 'token'
-        ? (roomId) => this.deps.readEncryption(roomId, credentials.token)
+      currentEncryption: route.id === 'room.upgrade' && credentials.kind === 'token' && userId !== null
+        ? (roomId) => this.deps.readEncryption(roomId, credentials.token, userId)
         : undefined,
     };
   }

@@ -8,8 +8,8 @@ import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
  * (no such alias); anything else rejects, and the check refuses the request.
  */
 export function createDirectoryLookup(options: UpstreamLookupOptions): AliasLookup {
-  return async (alias) => {
-    const answer = await getJson(options, `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, {});
+  return async (alias, requester) => {
+    const answer = await getJson(options, `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, {}, requester);
     if (answer.status === 404) return null;
     const roomId = answer.json?.['room_id'];
     if (answer.status !== 200 || typeof roomId !== 'string' || roomId === '') {

@@ -11,8 +11,8 @@ export interface RoomEncryptionState {
   readonly enabled: boolean;
 }
 
-/** Reads a room's encryption state with a requester's token; null when it cannot be read. */
-export type EncryptionReader = (roomId: string, accessToken: string) => Promise<RoomEncryptionState | null>;
+/** Reads a room's encryption state with the token of the request acting as `requester`; null when it cannot be read. */
+export type EncryptionReader = (roomId: string, accessToken: string, requester: string) => Promise<RoomEncryptionState | null>;
 
 /**
  * `GET …/rooms/{roomId}/state/m.room.encryption` as the requester (`Authorization: Bearer`), so
@@ -20,11 +20,11 @@ export type EncryptionReader = (roomId: string, accessToken: string) => Promise<
  * is not a 200 with a JSON object (no access, unknown room, timeout): null.
  */
 export function createEncryptionReader(options: UpstreamLookupOptions): EncryptionReader {
-  return async (roomId, accessToken) => {
+  return async (roomId, accessToken, requester) => {
     try {
       const answer = await getJson(options, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption`, {
         authorization: `Bearer ${accessToken}`,
-      });
+      }, requester);
       if (answer.status === 404 && answer.json?.['errcode'] === 'M_NOT_FOUND') return { present: false, enabled: false };
       if (answer.status !== 200 || answer.json === null) return null;
       return { present: true, enabled: typeof answer.json['algorithm'] === 'string' };

@@ -2,8 +2,8 @@ import type { CurrentPowerLevels } from './check-input.js';
 import { corporalThresholds, parsePowerLevel } from './power-levels-check.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
 
-/** Reads a room's current power levels with a requester's token; null when they cannot be read. */
-export type PowerLevelsReader = (roomId: string, accessToken: string) => Promise<CurrentPowerLevels | null>;
+/** Reads a room's current power levels with the token of the request acting as `requester`; null when they cannot be read. */
+export type PowerLevelsReader = (roomId: string, accessToken: string, requester: string) => Promise<CurrentPowerLevels | null>;
 
 /**
  * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
@@ -23,13 +23,13 @@ export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
  * request with the policy alone.
  */
 export function createPowerLevelsReader(options: UpstreamLookupOptions): PowerLevelsReader {
-  return async (roomId, accessToken) => {
+  return async (roomId, accessToken, requester) => {
     const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`;
     const headers = { authorization: `Bearer ${accessToken}` };
     try {
       const [levels, create] = await Promise.all([
-        getJson(options, `${room}/m.room.power_levels`, headers),
-        getJson(options, `${room}/m.room.create?format=event`, headers),
+        getJson(options, `${room}/m.room.power_levels`, headers, requester),
+        getJson(options, `${room}/m.room.create?format=event`, headers, requester),
       ]);
       if (create.status !== 200 || create.json === null) return null;
       if (levels.status === 200 && levels.json !== null) return currentLevels(levels.json, create.json);

@@ -115,11 +115,11 @@ async function resolveThenDecide(
   input: CheckInput,
   userId: string,
   alias: string,
-  resolve: (alias: string) => Promise<AliasTarget | null>,
+  resolve: (alias: string, requester: string) => Promise<AliasTarget | null>,
 ): Promise<Decision> {
   let target: AliasTarget | null;
   try {
-    target = await resolve(alias);
+    target = await resolve(alias, userId);
   } catch {
     target = null;
   }

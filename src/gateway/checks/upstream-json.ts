@@ -15,17 +15,35 @@ import { INTERNAL_CONNECTIONS } from '../upstream/pools.js';
  */
 export const MAX_CHECK_READS_IN_FLIGHT = INTERNAL_CONNECTIONS / 2;
 
+/**
+ * Policy-check reads one requester may have in flight on a thread. The thread bound alone let one
+ * managed user hold every place: joins by aliases on unreachable servers keep a read each for up
+ * to `Matrix.TimeoutMilliseconds` (leaving does not end it), and meanwhile every other user's join
+ * by alias was refused. With this, one user holds at most a quarter of the places.
+ */
+export const MAX_CHECK_READS_PER_REQUESTER = 4;
+
 /** `code` of a read refused at once because {@link CheckReadLimit} is at its bound. */
 export const CHECK_READS_BUSY = 'CORP_ERR_CHECK_READS_BUSY';
 
-/** Counts a thread's policy-check reads in flight; {@link getJson} refuses one past the bound. */
+/**
+ * Counts a thread's policy-check reads in flight, in all and per requester (the user the request
+ * acts as); {@link getJson} refuses a read past either bound. A place is held until its read
+ * settles, not until its client leaves: the read goes on either way.
+ */
 export class CheckReadLimit {
   #inFlight = 0;
+  readonly #byRequester = new Map<string, number>();
 
-  /** `limit` ≥ 1 reads at once; `onRefused` is told of each read refused (a throttled warning). */
+  /**
+   * `limit` ≥ 1 reads at once, `perRequester` ≥ 1 of them for one requester; `onRefused` is told of
+   * each read refused (a throttled warning): with the requester when its own bound refused it,
+   * with null when the thread's did.
+   */
   constructor(
     readonly limit: number = MAX_CHECK_READS_IN_FLIGHT,
-    private readonly onRefused: () => void = () => {},
+    private readonly onRefused: (requester: string | null) => void = () => {},
+    readonly perRequester: number = MAX_CHECK_READS_PER_REQUESTER,
   ) {}
 
   /** Reads in flight now. */
@@ -33,19 +51,30 @@ export class CheckReadLimit {
     return this.#inFlight;
   }
 
-  /** Runs `read` when a place is free (holding it until `read` settles); else rejects at once with {@link CHECK_READS_BUSY}. */
-  async run<T>(read: () => Promise<T>): Promise<T> {
-    if (this.#inFlight >= this.limit) {
-      this.onRefused();
-      throw new CorporalError(CHECK_READS_BUSY, `${this.limit} policy-check reads already in flight`, {
+  /**
+   * Runs `read` for `requester` when a place is free overall and for it (holding both until `read`
+   * settles); else rejects at once with {@link CHECK_READS_BUSY}.
+   */
+  async run<T>(requester: string, read: () => Promise<T>): Promise<T> {
+    const mine = this.#byRequester.get(requester) ?? 0;
+    if (this.#inFlight >= this.limit || mine >= this.perRequester) {
+      const requesterBound = mine >= this.perRequester;
+      this.onRefused(requesterBound ? requester : null);
+      throw new CorporalError(CHECK_READS_BUSY, requesterBound
+        ? `${this.perRequester} policy-check reads of this requester already in flight`
+        : `${this.limit} policy-check reads already in flight`, {
         source: 'internal', status: 503, errcode: ErrCode.Unknown, retryable: true,
       });
     }
     this.#inFlight++;
+    this.#byRequester.set(requester, mine + 1);
     try {
       return await read();
     } finally {
       this.#inFlight--;
+      const left = (this.#byRequester.get(requester) ?? 1) - 1;
+      if (left === 0) this.#byRequester.delete(requester);
+      else this.#byRequester.set(requester, left);
     }
   }
 }
@@ -72,12 +101,13 @@ export interface JsonAnswer {
 }
 
 /**
- * `GET path` against the homeserver with optional headers, bounded in time (headers, body and the
- * whole exchange), in size, and by `options.limit`. Rejects on transport errors, timeouts,
- * oversized answers and when the limit is reached (the callers' checks then fail closed).
+ * `GET path` against the homeserver with optional headers, for the check of a request acting as
+ * `requester`, bounded in time (headers, body and the whole exchange), in size, and by
+ * `options.limit`. Rejects on transport errors, timeouts, oversized answers and when the limit is
+ * reached (the callers' checks then fail closed).
  */
-export function getJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>): Promise<JsonAnswer> {
-  return options.limit === undefined ? readJson(options, path, headers) : options.limit.run(() => readJson(options, path, headers));
+export function getJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>, requester: string): Promise<JsonAnswer> {
+  return options.limit === undefined ? readJson(options, path, headers) : options.limit.run(requester, () => readJson(options, path, headers));
 }
 
 function readJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>): Promise<JsonAnswer> {

@@ -24,15 +24,15 @@ const bob = await registerUser(hs, { localpart: 'bob', password: 'pw' });
 t.test('aliases resolve through the directory; unknown ones are null', async (t) => {
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_alias_name: 'lookup' });
   const lookup = createDirectoryLookup(options);
-  t.same(await lookup(`#lookup:${hs.serverName}`), { roomId, servers: [hs.serverName] }, 'the room and the servers to join it through');
-  t.equal(await lookup(`#nothing:${hs.serverName}`), null);
-  await t.rejects(lookup('not-an-alias'), 'Synapse answers 400 to a malformed alias');
+  t.same(await lookup(`#lookup:${hs.serverName}`, alice.userId), { roomId, servers: [hs.serverName] }, 'the room and the servers to join it through');
+  t.equal(await lookup(`#nothing:${hs.serverName}`, alice.userId), null);
+  await t.rejects(lookup('not-an-alias', alice.userId), 'Synapse answers 400 to a malformed alias');
 });
 
 t.test('a failing homeserver rejects instead of answering "no such alias"', async (t) => {
   const dead = new Pool('http://127.0.0.1:9', { connections: 1 });
   t.teardown(() => dead.close());
-  await t.rejects(createDirectoryLookup({ dispatcher: dead, basePath: '', timeoutMs: 2000 })(`#lookup:${hs.serverName}`));
+  await t.rejects(createDirectoryLookup({ dispatcher: dead, basePath: '', timeoutMs: 2000 })(`#lookup:${hs.serverName}`, alice.userId));
 });
 
 t.test('a homeserver that never finishes its answer: the look-ups give up at their deadline', async (t) => {
@@ -48,8 +48,8 @@ t.test('a homeserver that never finishes its answer: the look-ups give up at the
   const slow = new Pool(`http://127.0.0.1:${(stalled.address() as AddressInfo).port}`, { connections: 2 });
   t.teardown(() => slow.destroy());
   const stalledOptions = { dispatcher: slow, basePath: '', timeoutMs: 500 };
-  await t.rejects(createDirectoryLookup(stalledOptions)(`#lookup:${hs.serverName}`));
-  t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', 'token'), null);
+  await t.rejects(createDirectoryLookup(stalledOptions)(`#lookup:${hs.serverName}`, alice.userId));
+  t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', 'token', alice.userId), null);
 });
 
 t.test('power levels of a v11 room: users and users_default, no creators', async (t) => {
@@ -59,20 +59,20 @@ t.test('power levels of a v11 room: users and users_default, no creators', async
     power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 42 }, users_default: 3, kick: 60, invite: 5, events: { 'm.room.power_levels': 90 } },
   });
   const read = createPowerLevelsReader(options);
-  const levels = await read(roomId, alice.accessToken);
+  const levels = await read(roomId, alice.accessToken, alice.userId);
   t.same(levels && { users: levels.users, usersDefault: levels.usersDefault, thresholds: levels.thresholds, creators: [...levels.creators] }, {
     users: { [alice.userId]: 100, [bob.userId]: 42 },
     usersDefault: 3,
     thresholds: { kick: 60, ban: 50, invite: 5, powerLevels: 90 },
     creators: [],
   });
-  t.equal(await read(roomId, bob.accessToken), null, 'bob is only invited: Synapse refuses him the state');
-  t.equal(await read('!nosuchroom:' + hs.serverName, alice.accessToken), null);
+  t.equal(await read(roomId, bob.accessToken, bob.userId), null, 'bob is only invited: Synapse refuses him the state');
+  t.equal(await read('!nosuchroom:' + hs.serverName, alice.accessToken, alice.userId), null);
 });
 
 t.test('v12 rooms: the creator and additional creators', async (t) => {
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_version: '12', creation_content: { additional_creators: [bob.userId] } });
-  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken);
+  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken, alice.userId);
   t.same(levels && [...levels.creators].sort(), [alice.userId, bob.userId].sort());
   t.notOk(levels && Object.hasOwn(levels.users, alice.userId), 'creators are not listed in users');
 });
@@ -82,7 +82,7 @@ t.test('what the reader sees matches what Synapse stores after a change', async 
   const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels`;
   const content = await matrixCall<Record<string, unknown>>(hs.baseUrl, 'GET', path, { token: alice.accessToken });
   await matrixCall(hs.baseUrl, 'PUT', path, { token: alice.accessToken, body: { ...content, users: { [alice.userId]: 100, [bob.userId]: 7 }, users_default: 1 } });
-  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken);
+  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken, alice.userId);
   t.same(levels?.users, { [alice.userId]: 100, [bob.userId]: 7 });
   t.equal(levels?.usersDefault, 1);
 });
