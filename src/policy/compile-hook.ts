@@ -1,4 +1,5 @@
 import { CorporalError } from '../common/errors.js';
+import { enableLinearRegExpEngine } from '../common/linear-regexp.js';
 import { translateRe2 } from './regex/re2.js';
 import type { HookEventType, SnapshotHook, SnapshotHookBase, SnapshotMatchRule } from './snapshot.js';
 import type { PolicyHookBody, PolicyMatchRule } from './types.js';
@@ -93,7 +94,12 @@ function compileMatchRule(rule: PolicyMatchRule): SnapshotMatchRule {
   return { type: rule.type, regex: rule.regex, source: translation.regex.source, flags: translation.regex.flags, invert: rule.invert };
 }
 
-/** Builds the matcher of a compiled rule; call once per snapshot per thread, never per request. */
+/**
+ * Builds the matcher of a compiled rule; call once per snapshot per thread, never per request.
+ * Turns on V8's linear-time fallback first: these run against what clients send, and a rule
+ * written for RE2 may backtrack exponentially otherwise (see common/linear-regexp.ts).
+ */
 export function matchRuleRegExp(rule: SnapshotMatchRule): RegExp {
+  enableLinearRegExpEngine();
   return new RegExp(rule.source, rule.flags);
 }

@@ -140,17 +140,29 @@ function joinedRoomsOf(rooms: unknown, roomIds: unknown, pointer: string, schema
     return schema === 1 ? roomIdsToRooms(roomIds) : normaliseRooms(rooms, pointer, context);
   }
   if (schema === 2) {
-    if (roomIds !== undefined) ignoredField(pointer, 'joinedRoomIds', 2, context);
+    if (roomIds !== undefined) otherSchemaRooms(pointer, 'joinedRoomIds', roomIds, 2, context);
     return rooms === undefined ? [] : normaliseRooms(rooms, pointer, context);
   }
-  if (rooms !== undefined) ignoredField(pointer, 'joinedRooms', 1, context);
+  if (rooms !== undefined) otherSchemaRooms(pointer, 'joinedRooms', rooms, 1, context);
   return roomIds === undefined ? [] : roomIdsToRooms(roomIds);
 }
 
-function ignoredField(pointer: string, field: string, schema: 1 | 2, context: NormaliseContext): void {
-  context.warnings.push({
+/**
+ * A user's rooms under the other schema version's field. Empty, it is ignored with a warning. Not
+ * empty, the policy is refused: read as this schema, the user would have no rooms, and the
+ * reconciler would take them out of every managed room (red team 8, F2: a generator half-way
+ * through the schema 2 migration emptied every room that way).
+ */
+function otherSchemaRooms(pointer: string, field: string, value: unknown, schema: 1 | 2, context: NormaliseContext): void {
+  const other = schema === 2 ? 1 : 2;
+  if (Array.isArray(value) && value.length === 0) {
+    context.warnings.push({ pointer: childPointer(pointer, field), message: `${field} belongs to schema version ${other} and is ignored in a schemaVersion ${schema} policy` });
+    return;
+  }
+  context.errors.push({
     pointer: childPointer(pointer, field),
-    message: `${field} belongs to schema version ${schema === 2 ? 1 : 2} and is ignored in a schemaVersion ${schema} policy`,
+    message: `${field} belongs to schema version ${other}: in a schemaVersion ${schema} policy this user would have no rooms; `
+      + `use ${schema === 2 ? 'joinedRooms' : 'joinedRoomIds'}, or set schemaVersion to ${other}`,
   });
 }
 

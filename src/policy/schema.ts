@@ -6,7 +6,13 @@ import { describeJsonType as describeType } from '../common/json-type-names.js';
 const STRING = { type: 'string' };
 const BOOLEAN = { type: 'boolean' };
 const INTEGER = { type: 'integer' };
-const COUNT = { type: 'integer', minimum: 0 };
+/** The largest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+/**
+ * Retries of one hook consultation: a running consultation holds a pool slot until its last
+ * attempt, so a huge count against a dead service would hold slots for good.
+ */
+const MAX_RETRY_ATTEMPTS = 100;
 const HEADERS = { type: 'object', additionalProperties: STRING };
 const JSON_OBJECT = { type: 'object' };
 
@@ -21,9 +27,11 @@ const HOOK_BODY_PROPERTIES = {
   RESTServiceURL: STRING,
   RESTServiceRequestMethod: STRING,
   RESTServiceRequestHeaders: HEADERS,
-  RESTServiceRequestTimeoutMilliseconds: { type: 'integer', minimum: 1 },
-  RESTServiceRetryAttempts: COUNT,
-  RESTServiceRetryWaitTimeMilliseconds: COUNT,
+  // Timers in Node take at most 2^31 - 1 ms; a larger value fires after 1 ms, and every
+  // consultation would fail at once (red team 8, F8). The configuration caps its numbers alike.
+  RESTServiceRequestTimeoutMilliseconds: { type: 'integer', minimum: 1, maximum: MAX_TIMER_MS },
+  RESTServiceRetryAttempts: { type: 'integer', minimum: 0, maximum: MAX_RETRY_ATTEMPTS },
+  RESTServiceRetryWaitTimeMilliseconds: { type: 'integer', minimum: 0, maximum: MAX_TIMER_MS },
   RESTServiceAsync: BOOLEAN,
   RESTServiceAsyncResultHook: { $ref: '#/$defs/hookBody' },
   RESTServiceContingencyHook: { $ref: '#/$defs/hookBody' },
@@ -111,6 +119,7 @@ function messageOf(error: ErrorObject): string {
     return `expected ${expected.map(describeType).join(' or ')}, got ${describeValue(error.data)}`;
   }
   if (error.keyword === 'minimum') return `must be at least ${String(error.params['limit'])}`;
+  if (error.keyword === 'maximum') return `must be at most ${String(error.params['limit'])}`;
   return error.message ?? 'is invalid';
 }
 

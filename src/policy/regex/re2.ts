@@ -1,3 +1,5 @@
+import { isLinearTimeEligible } from '../../common/linear-regexp.js';
+import { caseVariants, foldRanges } from './case-fold.js';
 import { PERL_CLASSES, POSIX_CLASSES, complementRanges, literalOutsideClass, writeClass, type CodeRange } from './char-set.js';
 
 /** A JS regular expression as plain data: `new RegExp(source, flags)` rebuilds it. */
@@ -29,11 +31,15 @@ const GENERAL_CATEGORIES = new Set([
  * Exact translations: `.` (RE2: anything but `\n`; JS also stops at `\r`, U+2028, U+2029), `\s`
  * (RE2 has no `\v`/Unicode spaces), `\A`, `\z`, `\a`, octal `\123`, `\x{…}`, `\Q…\E`, `[]a]`,
  * `[[:alpha:]]`, `(?P<name>…)`, `(?s)`/`(?m)` anywhere (done by rewriting `.`, `^`, `$`, so JS never
- * gets the `s`/`m` flags), and a leading `(?i)` (the JS `i` flag). The `u` flag is used only when
- * the pattern needs it (`\p{…}`, code points above U+FFFF).
- * Refused: what RE2 refuses (lookaround, backreferences, counts over 1000, unknown escapes), and
- * what JS cannot express here (`(?U)`, `(?i)` other than at the very start, `\C`).
- * Nested unbounded repetition such as `(a+)+` is accepted with a warning: JS backtracks, RE2 does not.
+ * gets the `s`/`m` flags), and a leading `(?i)` (written out as case classes, `[Ssſ]`, with RE2's
+ * case orbits; the JS `i` flag only where the `u` flag is needed too). The `u` flag is used only
+ * when the pattern needs it (`\p{…}`, code points above U+FFFF).
+ * Refused: what RE2 refuses (lookaround, backreferences, counts over 1000, unknown escapes), what
+ * JS cannot express here (`(?U)`, `(?i)` other than at the very start, `\C`), and a pattern that
+ * could take exponential time here: one that repeats a group containing a choice or a repetition
+ * (`(\w|\d)*`, `(a+)+`) and that V8's linear-time engine cannot run (`(?m)` anchors, `\p{…}`,
+ * `u`-mode case folding, huge counts). RE2 runs every pattern in linear time; JS backtracks, and
+ * only the patterns the linear engine can run are protected by its fallback (common/linear-regexp.ts).
  */
 export function translateRe2(pattern: string): Re2Translation {
   try {
@@ -62,24 +68,31 @@ interface Frame {
   start: number;
   dotAll: boolean;
   multiLine: boolean;
-  /** Whether an unbounded repetition occurs anywhere inside this group so far. */
-  hasUnbounded: boolean;
+  /** Whether an alternation or a repetition occurs anywhere inside this group so far. */
+  hasChoice: boolean;
+  /** Pattern index of the group's opening parenthesis (for messages). */
+  patternStart: number;
 }
 
 /** The last thing emitted that a repetition operator would apply to. */
 interface Atom {
   start: number;
   kind: 'atom' | 'assertion' | 'repeated';
-  hasUnbounded: boolean;
+  /** A group that can match one text in several ways (it contains a choice or a repetition). */
+  ambiguous: boolean;
+  /** Pattern index where the atom starts (for messages). */
+  patternStart: number;
 }
 
 class Translator {
   private pos = 0;
   private out = '';
   private ignoreCase = false;
-  private readonly frames: Frame[] = [{ start: 0, dotAll: false, multiLine: false, hasUnbounded: false }];
+  private readonly frames: Frame[] = [{ start: 0, dotAll: false, multiLine: false, hasChoice: false, patternStart: 0 }];
   private atom: Atom | null = null;
   private readonly warnings: string[] = [];
+  /** The first repetition of an ambiguous group (see `repeat`), which backtracking can make exponential. */
+  private riskyRepetition: string | null = null;
 
   constructor(private readonly pattern: string, private readonly unicode: boolean) {}
 
@@ -87,13 +100,33 @@ class Translator {
     this.leadingFlags();
     while (this.pos < this.pattern.length) this.step();
     if (this.frames.length > 1) throw new Re2Error('missing closing )');
-    const regex = { source: this.out === '' ? '(?:)' : this.out, flags: `${this.ignoreCase ? 'i' : ''}${this.unicode ? 'u' : ''}` };
+    // Case-insensitivity is written out as classes unless the `u` flag is needed anyway: the `i`
+    // flag keeps a pattern off V8's linear-time engine.
+    const regex = { source: this.out === '' ? '(?:)' : this.out, flags: this.unicode ? `${this.ignoreCase ? 'i' : ''}u` : '' };
     try {
       new RegExp(regex.source, regex.flags);
     } catch (err) {
       throw new Re2Error(`cannot be used as a JavaScript regular expression: ${(err as Error).message}`);
     }
+    if (this.riskyRepetition !== null && !isLinearTimeEligible(regex.source, regex.flags)) {
+      throw new Re2Error(
+        `\`${this.riskyRepetition}\` repeats a group that contains a choice or a repetition, which can take exponential time `
+        + `here with ${ineligibleFeature(regex)} (RE2 runs it in linear time); rewrite that group, or drop ${ineligibleFeature(regex)}`,
+      );
+    }
     return { ok: true, regex, warnings: this.warnings };
+  }
+
+  /** A literal code point; under `(?i)` without the `u` flag, the class of its case variants. */
+  private literal(cp: number): string {
+    if (!this.ignoreCase || this.unicode) return literalOutsideClass(cp);
+    const variants = caseVariants(cp);
+    return variants.length === 1 ? literalOutsideClass(cp) : writeClass(variants.map((v) => [v, v] as const), [], false);
+  }
+
+  /** `ranges` as `(?i)` reads them (with every case variant) when case is written out. */
+  private folded(ranges: readonly CodeRange[]): readonly CodeRange[] {
+    return this.ignoreCase && !this.unicode ? foldRanges(ranges) : ranges;
   }
 
   /** `(?i)`, `(?s)`, `(?m)` and combinations at the very start; `i` is only possible here. */
@@ -120,6 +153,7 @@ class Translator {
       case ')': return this.closeGroup();
       case '|':
         this.pos += 1;
+        this.frame.hasChoice = true;
         this.emit('|', null);
         return;
       case '*': case '+': case '?': return this.repeat(c, c === '?' ? 1 : Infinity, 1);
@@ -139,7 +173,7 @@ class Translator {
         return;
       case '\\': return this.escape();
       default:
-        this.emitAtom(literalOutsideClass(this.literalCodePoint()));
+        this.emitAtom(this.literal(this.literalCodePoint()));
     }
   }
 
@@ -150,12 +184,12 @@ class Translator {
 
   private emitAtom(text: string): void {
     const start = this.out.length;
-    this.emit(text, { start, kind: 'atom', hasUnbounded: false });
+    this.emit(text, { start, kind: 'atom', ambiguous: false, patternStart: this.pos });
   }
 
   private emitAssertion(text: string): void {
     const start = this.out.length;
-    this.emit(text, { start, kind: 'assertion', hasUnbounded: false });
+    this.emit(text, { start, kind: 'assertion', ambiguous: false, patternStart: this.pos });
   }
 
   /** Reads one literal character (a whole code point); a surrogate pair needs the `u` flag. */
@@ -167,6 +201,7 @@ class Translator {
   }
 
   private openGroup(): void {
+    const patternStart = this.pos;
     const rest = this.pattern.slice(this.pos);
     const outer = this.frame;
     if (rest.startsWith('(?=') || rest.startsWith('(?!') || rest.startsWith('(?<=') || rest.startsWith('(?<!')) {
@@ -188,7 +223,7 @@ class Translator {
         this.applyFlags(letters, rest.slice(0, scoped[0].length));
         return;
       }
-      this.frames.push({ ...outer, start: this.out.length, hasUnbounded: false });
+      this.frames.push({ ...outer, start: this.out.length, hasChoice: false, patternStart });
       this.applyFlags(letters, rest.slice(0, scoped[0].length));
       this.out += '(?:';
       this.atom = null;
@@ -198,7 +233,7 @@ class Translator {
     } else {
       this.pos += 1;
     }
-    this.frames.push({ ...outer, start: this.out.length, hasUnbounded: false });
+    this.frames.push({ ...outer, start: this.out.length, hasChoice: false, patternStart });
     this.out += opener;
     this.atom = null;
   }
@@ -228,8 +263,8 @@ class Translator {
     const inner = this.frames.pop() as Frame;
     this.pos += 1;
     this.out += ')';
-    this.atom = { start: inner.start, kind: 'atom', hasUnbounded: inner.hasUnbounded };
-    if (inner.hasUnbounded) this.frame.hasUnbounded = true;
+    this.atom = { start: inner.start, kind: 'atom', ambiguous: inner.hasChoice, patternStart: inner.patternStart };
+    if (inner.hasChoice) this.frame.hasChoice = true;
   }
 
   private braces(): void {
@@ -258,14 +293,12 @@ class Translator {
       written += '?';
     }
     if (atom.kind === 'assertion') this.out = `${this.out.slice(0, atom.start)}(?:${this.out.slice(atom.start)})`;
-    if (atom.hasUnbounded && max > 1) {
-      this.warnings.push(
-        `nested repetition \`${operator}\` over a group that repeats without bound can take exponential time in JavaScript (RE2 runs it in linear time); please simplify`,
-      );
-    }
+    // A group that can match one text in several ways, repeated: a backtracking engine may try
+    // every way of splitting the input between the repetitions (`(\w|\d)*`, `(a+)+`).
+    if (atom.ambiguous && max > 1) this.riskyRepetition ??= this.pattern.slice(atom.patternStart, this.pos);
     this.out += written;
-    if (max === Infinity) this.frame.hasUnbounded = true;
-    this.atom = { start: atom.start, kind: 'repeated', hasUnbounded: atom.hasUnbounded || max === Infinity };
+    this.frame.hasChoice = true;
+    this.atom = { start: atom.start, kind: 'repeated', ambiguous: atom.ambiguous, patternStart: atom.patternStart };
   }
 
   private escape(): void {
@@ -286,7 +319,7 @@ class Translator {
       default: {
         const set = this.classEscape();
         if (set !== null) return this.emitAtom(writeClass(set.ranges, set.properties, false));
-        this.emitAtom(literalOutsideClass(this.escapedCodePoint()));
+        this.emitAtom(this.literal(this.escapedCodePoint()));
       }
     }
   }
@@ -296,7 +329,7 @@ class Translator {
     this.pos += 2;
     const end = this.pattern.indexOf('\\E', this.pos);
     const stop = end === -1 ? this.pattern.length : end;
-    while (this.pos < stop) this.emitAtom(literalOutsideClass(this.literalCodePoint()));
+    while (this.pos < stop) this.emitAtom(this.literal(this.literalCodePoint()));
     this.pos = end === -1 ? stop : stop + 2;
   }
 
@@ -310,7 +343,9 @@ class Translator {
     if (perl !== undefined && 'dswDSW'.includes(letter)) {
       this.pos += 2;
       const negated = letter !== letter.toLowerCase();
-      return { ranges: negated ? complementRanges(perl, this.maxCodePoint()) : [...perl], properties: [] };
+      // As RE2: under (?i) the class is folded first, then negated.
+      const set = this.folded(perl);
+      return { ranges: negated ? complementRanges(set, this.maxCodePoint()) : [...set], properties: [] };
     }
     if (letter !== 'p' && letter !== 'P') return null;
     if (!this.unicode) throw new NeedsUnicode();
@@ -381,7 +416,7 @@ class Translator {
       if (posix !== null) {
         const set = POSIX_CLASSES.get(posix[2] ?? '');
         if (set === undefined) throw new Re2Error(`invalid character class range \`${posix[0]}\``);
-        ranges.push(...(posix[1] === '^' ? complementRanges(set, this.maxCodePoint()) : set));
+        ranges.push(...(posix[1] === '^' ? complementRanges(this.folded(set), this.maxCodePoint()) : set));
         this.pos += posix[0].length;
         continue;
       }
@@ -407,12 +442,19 @@ class Translator {
       }
     }
     this.pos += 1;
-    this.emitAtom(writeClass(ranges, properties, negated));
+    this.emitAtom(writeClass(this.folded(ranges), properties, negated));
   }
 
   private classCodePoint(): number {
     return this.pattern[this.pos] === '\\' ? this.escapedCodePoint() : this.literalCodePoint();
   }
+}
+
+/** What keeps `regex` off V8's linear-time engine, for messages. */
+function ineligibleFeature(regex: RegexSource): string {
+  if (regex.flags.includes('u')) return '\\p{…} classes or characters above U+FFFF (they need the `u` flag)';
+  if (regex.source.includes('(?<!') || regex.source.includes('(?!')) return '(?m) (its ^ and $)';
+  return 'repeat counts this large';
 }
 
 /** RE2's single-letter escapes: `\a \f \t \n \r \v`. */
