@@ -31,6 +31,10 @@ export function parsePolicyText(text: string): ParseResult {
   }
 }
 
+
+/** Characters a syntax error may quote: JSON's own punctuation and the usual typos around it. */
+const QUOTABLE: ReadonlySet<number> = new Set([...'{}[]:,"\'/\\;=()<>#'].map((char) => char.codePointAt(0) as number));
+
 class SyntaxFailure extends Error {
   constructor(readonly offset: number, readonly pointer: string, message: string) {
     super(message);
@@ -208,8 +212,12 @@ class TolerantParser {
   private unexpected(pointer: string, expected: string): SyntaxFailure {
     const c = this.text.codePointAt(this.pos);
     if (c === undefined) return new SyntaxFailure(this.pos, pointer, `unexpected end of input; expected ${expected}`);
-    const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).toUpperCase().padStart(4, '0')}` : `'${String.fromCodePoint(c)}'`;
-    return new SyntaxFailure(this.pos, pointer, `unexpected character ${shown}; expected ${expected}`);
+    // Only punctuation and control characters are quoted: a stray letter or digit may be the first
+    // character of an unquoted password or token, and this message is logged and kept in /status.
+    const shown = c < 0x20 || c === 0x7f
+      ? ` U+${c.toString(16).toUpperCase().padStart(4, '0')}`
+      : QUOTABLE.has(c) ? ` '${String.fromCodePoint(c)}'` : '';
+    return new SyntaxFailure(this.pos, pointer, `unexpected character${shown}; expected ${expected}`);
   }
 }
 
