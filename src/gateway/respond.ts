@@ -105,6 +105,13 @@ export class ClientExchange {
   private blockedOffset = 0;
   private chunk: Uint8Array | null = null;
   private lastWriteOk = true;
+  /**
+   * uWS' writable handler is registered on the first write it does not fully take, not with every
+   * streamed response: most responses go out in one write, and the handler (a closure and a native
+   * call) would only ever be dropped. Registering it right after the refused write, before control
+   * returns to the event loop, cannot miss the writable event.
+   */
+  private writableRegistered = false;
   private readonly writeChunkCorked = (): void => this.writeChunk();
   private readonly finishStreamCorked = (): void => this.finishStream();
 
@@ -263,7 +270,6 @@ export class ClientExchange {
     this.totalLength = totalLength ?? 0;
     this.headHeaders = headers;
     this.headPending = true;
-    this.res.onWritable((offset) => this.writable(offset));
   }
 
   /**
@@ -298,6 +304,7 @@ export class ClientExchange {
     this.bodyBytesSent += chunk.byteLength;
     if (this.framing === Framing.Chunked) {
       this.lastWriteOk = this.res.write(chunk);
+      if (!this.lastWriteOk) this.awaitWritable();
       return;
     }
     const offset = this.res.getWriteOffset();
@@ -310,6 +317,7 @@ export class ClientExchange {
       this.blocked = chunk;
       this.blockedOffset = offset;
       this.lastWriteOk = false;
+      this.awaitWritable();
     } else {
       this.lastWriteOk = true;
     }
@@ -327,6 +335,13 @@ export class ClientExchange {
     this.res.writeStatus(statusLine(this.status));
     writeFlatHeaders(this.res, this.headHeaders);
     this.headHeaders = [];
+  }
+
+  /** Registers uWS' writable callback (once per exchange) after a write uWS did not fully take. */
+  private awaitWritable(): void {
+    if (this.writableRegistered) return;
+    this.writableRegistered = true;
+    this.res.onWritable((offset) => this.writable(offset));
   }
 
   /** uWS' writable callback: retries a blocked fixed-length chunk, or reports that chunked writes drained. */
