@@ -44,6 +44,8 @@ const RETRY_MS = 20;
 export class BatchedLineWriter {
   /** Lines not written yet: `pending[head…]`. */
   private pending: string[] = [];
+  /** The UTF-8 length of each pending line (same index): measured once, when the line comes in. */
+  private pendingLengths: number[] = [];
   private head = 0;
   private pendingBytes = 0;
   /** The batch being written (or waiting to be retried); null when idle. */
@@ -79,6 +81,7 @@ export class BatchedLineWriter {
     }
     if (this.dropped > 0) this.queueDropNotice();
     this.pending.push(line);
+    this.pendingLengths.push(bytes);
     this.queuedLines++;
     this.pendingBytes += bytes;
     if (this.ended) this.flush();
@@ -102,20 +105,23 @@ export class BatchedLineWriter {
   private queueDropNotice(): void {
     const notice = this.droppedLine(this.dropped);
     this.dropped = 0;
+    const bytes = Buffer.byteLength(notice);
     this.pending.push(notice);
+    this.pendingLengths.push(bytes);
     this.queuedLines++;
-    this.pendingBytes += Buffer.byteLength(notice);
+    this.pendingBytes += bytes;
   }
 
   /** Takes the next batch of whole lines (at most `maxWriteBytes`, or one longer line) and writes it. */
   private writeNext(): void {
     const pending = this.pending;
+    const lengths = this.pendingLengths;
     const start = this.head;
     if (start === pending.length) return;
     let end = start;
     let bytes = 0;
     while (end < pending.length) {
-      const lineBytes = Buffer.byteLength(pending[end]!);
+      const lineBytes = lengths[end]!;
       if (end > start && bytes + lineBytes > this.maxWriteBytes) break;
       bytes += lineBytes;
       end++;
@@ -123,6 +129,7 @@ export class BatchedLineWriter {
     const text = start === 0 && end === pending.length ? pending.join('') : pending.slice(start, end).join('');
     if (end === pending.length) {
       this.pending = [];
+      this.pendingLengths = [];
       this.head = 0;
     } else {
       // A backlog (after a stall) drains batch by batch: advance an index rather than shift the
@@ -130,6 +137,7 @@ export class BatchedLineWriter {
       this.head = end;
       if (end >= 1024 && end * 2 >= pending.length) {
         this.pending = pending.slice(end);
+        this.pendingLengths = lengths.slice(end);
         this.head = 0;
       }
     }
