@@ -25,7 +25,7 @@ const INFO_LEVEL = 30;
  * The line has the shape of the thread's pino lines (`level`, `time`, `component`, fields, `msg`)
  * but is built here: it is written for every request, and pino's generic serialisation cost about
  * a fifth of a gateway thread's time on the cached-GET benchmark. Every string field goes through
- * `JSON.stringify`; the other fields are numbers.
+ * {@link jsonString} (`JSON.stringify`'s result); the other fields are numbers.
  */
 export class AccessLog implements RequestFinishedListener {
   private readonly prefix: string;
@@ -56,12 +56,26 @@ export class AccessLog implements RequestFinishedListener {
       this.time = new Date(now).toISOString();
     }
     this.sink.write(
-      `{"level":${INFO_LEVEL},"time":"${this.time}"${this.prefix}${JSON.stringify(ctx.routeId)}` +
-        `,"method":${JSON.stringify(ctx.method)},"path":${JSON.stringify(path)},"status":${exchange.status},"ms":${ms}` +
-        (user === null ? '' : `,"user":${JSON.stringify(user)}`) +
+      `{"level":${INFO_LEVEL},"time":"${this.time}"${this.prefix}${jsonString(ctx.routeId)}` +
+        `,"method":${jsonString(ctx.method)},"path":${jsonString(path)},"status":${exchange.status},"ms":${ms}` +
+        (user === null ? '' : `,"user":${jsonString(user)}`) +
         `,"upstream":${ctx.upstreamStatus},"in":${ctx.body?.received ?? 0},"out":${exchange.bodyBytesSent}` +
         (exchange.aborted ? ',"aborted":true' : '') +
         ',"msg":"request"}\n',
     );
   }
+}
+
+/**
+ * `JSON.stringify(text)`, quoting without a copy through the JSON serialiser when nothing needs an
+ * escape: JSON.stringify escapes only `"`, `\`, control characters below U+0020 and lone
+ * surrogates, so for printable ASCII without `"` and `\` (every route id and method, almost every
+ * path and user id) its result is the text in quotes. About 30 ns less per field, four per line.
+ */
+function jsonString(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 /* " */ || c === 0x5c /* \ */) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
