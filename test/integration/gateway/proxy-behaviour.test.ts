@@ -84,6 +84,15 @@ const upstream: HttpUpstream = await startHttpUpstream((req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(256 * MiB) });
       stream(res, entry, 256 * MiB);
       return;
+    case '/download-32':
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(32 * MiB) });
+      stream(res, entry, 32 * MiB);
+      return;
+    case '/download-32-chunked':
+      // No Content-Length: node:http frames the body chunked, and so does the gateway.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      stream(res, entry, 32 * MiB);
+      return;
     case '/never':
       return;
     case '/never-reads':
@@ -193,6 +202,21 @@ t.test('a client that does not read holds the upstream back (download backpressu
   t.ok(written < 64 * MiB, `the upstream wrote only ${Math.round(written / MiB)} MiB of 256 while the client read nothing`);
   socket.destroy();
   await waitFor('the upstream response to be cut', () => seen.get('slow-reader')?.closed === true);
+});
+
+t.test('a client that stops reading for a while, then reads on, gets the whole download (both framings)', async (t) => {
+  for (const path of ['/download-32', '/download-32-chunked']) {
+    const response = await request(`${gw.baseUrl}${path}`, { headers: { 'x-test-id': `pausing-reader${path}` }, reset: true });
+    t.equal(response.statusCode, 200, `${path}: status`);
+    t.equal(response.headers['transfer-encoding'], path.endsWith('chunked') ? 'chunked' : undefined, `${path}: framing`);
+    // Read nothing for a while: the gateway's writes to the client back up (uWS' writable event).
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const body = Buffer.from(await response.body.arrayBuffer());
+    t.equal(body.length, 32 * MiB, `${path}: every byte arrived`);
+    t.ok(body.every((byte) => byte === 0x61), `${path}: unchanged`);
+    await waitFor(`${path}: the upstream response to complete`, () => seen.get(`pausing-reader${path}`)?.responseFinished === true);
+  }
+  await stillServes(t);
 });
 
 t.test('an upstream that does not read holds the client back (upload backpressure)', async (t) => {
