@@ -226,7 +226,7 @@ t.test('loadConfigFile reports file problems as issues and never throws', async 
   });
   const rows: Array<[file: string, pattern: RegExp]> = [
     ['missing.json', /^Cannot read the configuration file: ENOENT: no such file or directory/],
-    ['sub', /^Cannot read the configuration file: .*sub is not a regular file$/],
+    ['sub', /^Cannot read the configuration file: .*sub is not a regular file \(it is a directory\)$/],
     ['big.json', /^Cannot read the configuration file: .*big\.json is larger than 1048576 bytes$/],
     ['broken.json', /^Invalid JSON at 2:16: unexpected character ','; expected a value$/],
   ];
