@@ -1,12 +1,20 @@
-import { watch, type FSWatcher, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { PolicyStore } from '../policy-store.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
+import { BurstDebounce } from './burst-debounce.js';
+import { PolicyPathWatch } from './policy-path-watch.js';
+
+/** Quiet time after the last relevant event before the file is read (matrix-corporal waited 1 s too). */
+export const DEFAULT_DEBOUNCE_MS = 1000;
+
+/** A burst of relevant events is read at most this long after its first event, however long it lasts. */
+export const DEFAULT_MAX_WAIT_MS = 5000;
 
 /** What {@link StaticFileProvider} needs. */
 export interface StaticFileProviderOptions {
@@ -14,8 +22,10 @@ export interface StaticFileProviderOptions {
   path: string;
   store: PolicyStore;
   logger: Logger;
-  /** Quiet time after the last file-system event before the file is read. Default 1000 ms. */
+  /** Quiet time after the last relevant event before the file is read. Default {@link DEFAULT_DEBOUNCE_MS}. */
   debounceMs?: number;
+  /** Longest a burst of relevant events postpones the read. Default {@link DEFAULT_MAX_WAIT_MS}. */
+  maxWaitMs?: number;
   /** How long the file may be missing before that is reported as an error; also the re-check period. Default 5000 ms. */
   absenceGraceMs?: number;
 }
@@ -24,11 +34,13 @@ export interface StaticFileProviderOptions {
  * `static_file`: loads `Path` at start and whenever it changes.
  *
  * It watches the file's **directory**, not the file (matrix-corporal watched the file and lost the
- * watch when an editor replaced it): every way of changing the file — in-place write, rename over
- * it, delete and re-create, a Kubernetes ConfigMap's symlink swap — shows up as an event in the
- * directory. Events are debounced; then the file is `stat`ed and read only when its identity, size
- * or times changed, so unrelated activity in the directory costs a `stat`. The store ignores
- * content it already has, so a spurious read changes nothing.
+ * watch when an editor replaced it), and, when `Path` is a symlink, the directory of every link on
+ * the way and of the resolved file too (re-resolved before every read, as a link can be
+ * re-pointed) — see {@link PolicyPathWatch}. Only events that can concern the file count. They are
+ * debounced ({@link BurstDebounce}: 1 s of quiet, at most 5 s after a burst's first event); then the
+ * file is `stat`ed and read only when its identity, size or times changed. The store ignores content it
+ * already has, so a spurious read changes nothing. Reads are serialised, and never block on a FIFO
+ * or device at the path: that is refused and reported.
  *
  * A missing file is not an error at first (an editor may be between delete and re-create): it is
  * re-checked every `absenceGraceMs` and reported once that long has passed. The current policy
@@ -39,14 +51,13 @@ export class StaticFileProvider implements PolicyProvider {
   private readonly path: string;
   private readonly source: string;
   private readonly health = new ProviderHealth('static_file');
-  private readonly debounceMs: number;
   private readonly absenceGraceMs: number;
-  private watcher: FSWatcher | null = null;
-  private debounceTimer: NodeJS.Timeout | null = null;
+  private readonly watch: PolicyPathWatch;
+  private readonly debounce: BurstDebounce;
   private absenceTimer: NodeJS.Timeout | null = null;
   private absentSince: number | null = null;
   private absenceReported = false;
-  /** Identity of the file version last read (dev, inode, size, times). */
+  /** Identity of the file version last read (see {@link identityOf}). */
   private lastSeen: string | null = null;
   private loading: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -54,13 +65,19 @@ export class StaticFileProvider implements PolicyProvider {
   constructor(private readonly options: StaticFileProviderOptions) {
     this.path = resolve(options.path);
     this.source = `static_file:${this.path}`;
-    this.debounceMs = options.debounceMs ?? 1000;
     this.absenceGraceMs = options.absenceGraceMs ?? 5000;
+    this.debounce = new BurstDebounce(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+      () => this.load(false, false).catch(() => {}));
+    this.watch = new PolicyPathWatch({
+      path: this.path,
+      logger: options.logger,
+      onEvent: () => { if (!this.stopped) this.debounce.poke(); },
+      onFailure: () => this.scheduleAbsenceCheck(),
+    });
   }
 
-  /** Watches the file's directory, then loads the file once (a missing file is not an error yet). */
+  /** Watches the file's directories, then loads the file once (a missing file is not an error yet). */
   async start(): Promise<void> {
-    this.watchDirectory();
     await this.load(true, true);
   }
 
@@ -72,10 +89,9 @@ export class StaticFileProvider implements PolicyProvider {
   /** Stops watching, cancels pending timers and waits for a load in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.closeWatcher();
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.watch.close();
+    this.debounce.cancel();
     if (this.absenceTimer) clearTimeout(this.absenceTimer);
-    this.debounceTimer = null;
     this.absenceTimer = null;
     await this.loading;
   }
@@ -83,38 +99,6 @@ export class StaticFileProvider implements PolicyProvider {
   /** The provider's health: last success, last error. */
   status(): ProviderStatus {
     return this.health.status();
-  }
-
-  private watchDirectory(): void {
-    this.closeWatcher();
-    const dir = dirname(this.path);
-    try {
-      const watcher = watch(dir, { persistent: false }, () => this.scheduleLoad());
-      watcher.on('error', (err) => {
-        // The directory went away (or inotify gave up): keep polling until the file is back.
-        this.options.logger.warn({ dir, err: describeError(err) }, 'policy directory watch failed; re-checking periodically');
-        this.closeWatcher();
-        this.scheduleAbsenceCheck();
-      });
-      this.watcher = watcher;
-    } catch (err) {
-      this.options.logger.warn({ dir, err: describeError(err) }, 'cannot watch the policy directory; re-checking periodically');
-      this.scheduleAbsenceCheck();
-    }
-  }
-
-  private closeWatcher(): void {
-    this.watcher?.close();
-    this.watcher = null;
-  }
-
-  private scheduleLoad(): void {
-    if (this.stopped) return;
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => {
-      this.debounceTimer = null;
-      this.load(false, false).catch(() => {});
-    }, this.debounceMs);
   }
 
   /** Serialised: one read at a time, in order. `force` reads even when the file looks unchanged. */
@@ -127,11 +111,13 @@ export class StaticFileProvider implements PolicyProvider {
   private async loadOnce(force: boolean, atStart: boolean): Promise<void> {
     if (this.stopped) return;
     const { logger } = this.options;
+    // Before every read: a re-pointed link moves what must be watched.
+    if (!(await this.watch.resync())) this.scheduleAbsenceCheck();
     let stats: Stats;
     let text: string;
     try {
       stats = await stat(this.path);
-      const identity = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+      const identity = identityOf(stats);
       if (!force && identity === this.lastSeen) return;
       this.lastSeen = identity;
       text = await readBoundedFile(this.path, MAX_POLICY_BYTES);
@@ -147,7 +133,6 @@ export class StaticFileProvider implements PolicyProvider {
       logger.info({ path: this.path }, 'policy file is back');
       this.absentSince = null;
       this.absenceReported = false;
-      if (this.watcher === null) this.watchDirectory();
     }
     await offerPolicy(this.options.store, this.health, { text }, this.source);
   }
@@ -170,13 +155,17 @@ export class StaticFileProvider implements PolicyProvider {
     this.scheduleAbsenceCheck();
   }
 
-  /** While the file is missing (or the directory cannot be watched), look again every `absenceGraceMs`. */
+  /** While the file is missing (or a directory cannot be watched), look again every `absenceGraceMs`. */
   private scheduleAbsenceCheck(): void {
     if (this.stopped || this.absenceTimer) return;
     this.absenceTimer = setTimeout(() => {
       this.absenceTimer = null;
-      if (this.watcher === null) this.watchDirectory();
       this.load(false, false).catch(() => {});
     }, this.absenceGraceMs);
   }
+}
+
+/** What tells one version of the file from another without reading it: device, inode, size, times. */
+function identityOf(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
 }

@@ -1,21 +1,30 @@
 import t, { type Test } from 'tap';
-import { mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StaticFileProvider } from '../../../../src/control/providers/static-file-provider.js';
+import { StaticFileProvider, type StaticFileProviderOptions } from '../../../../src/control/providers/static-file-provider.js';
 import { captureLogger, pause, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
 
 const DEBOUNCE_MS = 100;
 const ABSENCE_GRACE_MS = 600;
 
-function setup(t: Test, options: { writeFirst?: boolean } = {}) {
+type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs'>>;
+
+/**
+ * A temporary directory and a provider for `path` in it. `layout(dir)` may build the files and
+ * return another `Path` (a symlink, say); the default writes policy `a` at `dir/policy.json`.
+ */
+function setup(t: Test, options: { writeFirst?: boolean; layout?: (dir: string) => string; tuning?: Tuning } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-static-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'policy.json');
-  if (options.writeFirst ?? true) writeFileSync(path, testPolicyText('a'));
+  let path = join(dir, 'policy.json');
+  if (options.layout) path = options.layout(dir);
+  else if (options.writeFirst ?? true) writeFileSync(path, testPolicyText('a'));
   const { logger, lines } = captureLogger();
   const { store, published } = testStore({ logger });
-  const provider = new StaticFileProvider({ path, store, logger, debounceMs: DEBOUNCE_MS, absenceGraceMs: ABSENCE_GRACE_MS });
+  const provider = new StaticFileProvider({
+    path, store, logger, debounceMs: DEBOUNCE_MS, absenceGraceMs: ABSENCE_GRACE_MS, ...options.tuning,
+  });
   t.teardown(() => provider.stop());
   const stampIs = (variant: string) => () => store.current?.document.identificationStamp === `test-${variant}`;
   return { dir, path, store, published, provider, lines, stampIs };
@@ -116,4 +125,79 @@ t.test('reload() reads the file even when it looks unchanged; stop() ends watchi
   writeFileSync(path, testPolicyText('b'));
   await pause(DEBOUNCE_MS * 4);
   t.equal(store.current?.document.identificationStamp, 'test-a', 'no reload after stop');
+});
+
+/** Writes `file` every `everyMs` until the test ends (a log file next to the policy, an editor). */
+function keepWriting(t: Test, file: string, text: () => string, everyMs = 200): void {
+  const timer = setInterval(() => writeFileSync(file, text()), everyMs);
+  t.teardown(() => clearInterval(timer));
+}
+
+t.test('writes to another file every 200 ms do not postpone a policy change (red team 8, F3)', async (t) => {
+  // The quiet time is longer than the gap between the other file's writes, and the burst bound is
+  // out of reach: only ignoring events on other names lets the change through.
+  const { dir, path, provider, stampIs } = setup(t, { tuning: { debounceMs: 1000, maxWaitMs: 3_600_000 } });
+  await provider.start();
+  let line = 0;
+  keepWriting(t, join(dir, 'corporal.log'), () => `request ${++line}\n`);
+  writeFileSync(path, testPolicyText('b'));
+  await waitFor('the changed policy while the other file keeps changing', stampIs('b'));
+});
+
+t.test('events on the policy itself without a pause are read within the burst bound (red team 8, F3)', async (t) => {
+  const { path, provider, stampIs } = setup(t, { tuning: { debounceMs: 1000, maxWaitMs: 1500 } });
+  await provider.start();
+  keepWriting(t, path, () => testPolicyText('b'));
+  await waitFor('the changed policy while it keeps being rewritten', stampIs('b'));
+});
+
+/** `dir/conf/policy.json` → `dir/target/policy.json` (another directory), with policy `a`. */
+function linkIntoOtherDirectory(dir: string): string {
+  mkdirSync(join(dir, 'conf'));
+  mkdirSync(join(dir, 'target'));
+  writeFileSync(join(dir, 'target', 'policy.json'), testPolicyText('a'));
+  symlinkSync(join(dir, 'target', 'policy.json'), join(dir, 'conf', 'policy.json'));
+  return join(dir, 'conf', 'policy.json');
+}
+
+t.test('Path is a symlink into another directory: in-place edits and replacements of the target are read (red team 8, F4)', async (t) => {
+  const { dir, store, provider, stampIs } = setup(t, { layout: linkIntoOtherDirectory });
+  await provider.start();
+  t.equal(store.current?.document.identificationStamp, 'test-a');
+  const target = join(dir, 'target', 'policy.json');
+  writeFileSync(target, testPolicyText('b'));
+  await waitFor('the target edited in place', stampIs('b'));
+  writeFileSync(join(dir, 'target', '.new.json'), testPolicyText('c'));
+  renameSync(join(dir, 'target', '.new.json'), target);
+  await waitFor('the target replaced by rename', stampIs('c'));
+  t.equal(store.current?.generation, 3);
+});
+
+/** A Kubernetes ConfigMap volume: `policy.json → ..data/policy.json`, `..data → ..v1/`. */
+function configMapVolume(dir: string): string {
+  mkdirSync(join(dir, '..v1'));
+  writeFileSync(join(dir, '..v1', 'policy.json'), testPolicyText('a'));
+  symlinkSync('..v1', join(dir, '..data'));
+  symlinkSync(join('..data', 'policy.json'), join(dir, 'policy.json'));
+  return join(dir, 'policy.json');
+}
+
+/** Kubelet's update: a new timestamped directory, `..data` swapped to it by rename, the old one removed. */
+function swapConfigMap(dir: string, from: string, to: string, variant: string): void {
+  mkdirSync(join(dir, to));
+  writeFileSync(join(dir, to, 'policy.json'), testPolicyText(variant));
+  symlinkSync(to, join(dir, '..data_tmp'));
+  renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+  rmSync(join(dir, from), { recursive: true });
+}
+
+t.test('a Kubernetes ConfigMap update (symlink swap) is read, again and again', async (t) => {
+  const { dir, store, provider, stampIs } = setup(t, { layout: configMapVolume });
+  await provider.start();
+  swapConfigMap(dir, '..v1', '..v2', 'b');
+  await waitFor('the first update', stampIs('b'));
+  swapConfigMap(dir, '..v2', '..v3', 'c');
+  await waitFor('the second update', stampIs('c'));
+  t.equal(store.current?.generation, 3);
+  t.same(provider.status().lastError, null);
 });
