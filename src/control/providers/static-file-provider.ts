@@ -16,6 +16,15 @@ export const DEFAULT_DEBOUNCE_MS = 1000;
 /** A burst of relevant events is read at most this long after its first event, however long it lasts. */
 export const DEFAULT_MAX_WAIT_MS = 5000;
 
+/**
+ * How often the file's identity is checked without any event. Why: inotify does not see every
+ * change — an NFS or CIFS file changed by another host, a Docker single-file bind mount written in
+ * place on the host (the event goes to the host's directory, not the container's), a directory
+ * symlink re-pointed somewhere that is not watched. One `stat` every 30 s bounds how long such a
+ * change goes unnoticed, at no real cost.
+ */
+export const PERIODIC_CHECK_INTERVAL_MS = 30_000;
+
 /** What {@link StaticFileProvider} needs. */
 export interface StaticFileProviderOptions {
   /** `PolicyProvider.Path` (relative paths resolve from the working directory). */
@@ -28,6 +37,8 @@ export interface StaticFileProviderOptions {
   maxWaitMs?: number;
   /** How long the file may be missing before that is reported as an error; also the re-check period. Default 5000 ms. */
   absenceGraceMs?: number;
+  /** Period of the identity check that needs no event. Default {@link PERIODIC_CHECK_INTERVAL_MS}. */
+  checkIntervalMs?: number;
 }
 
 /**
@@ -38,7 +49,8 @@ export interface StaticFileProviderOptions {
  * the way and of the resolved file too (re-resolved before every read, as a link can be
  * re-pointed) — see {@link PolicyPathWatch}. Only events that can concern the file count. They are
  * debounced ({@link BurstDebounce}: 1 s of quiet, at most 5 s after a burst's first event); then the
- * file is `stat`ed and read only when its identity, size or times changed. The store ignores content it
+ * file is `stat`ed and read only when its identity, size or times changed. Every 30 s the identity is
+ * also checked without any event, for the changes inotify cannot see. The store ignores content it
  * already has, so a spurious read changes nothing. Reads are serialised, and never block on a FIFO
  * or device at the path: that is refused and reported.
  *
@@ -52,9 +64,11 @@ export class StaticFileProvider implements PolicyProvider {
   private readonly source: string;
   private readonly health = new ProviderHealth('static_file');
   private readonly absenceGraceMs: number;
+  private readonly checkIntervalMs: number;
   private readonly watch: PolicyPathWatch;
   private readonly debounce: BurstDebounce;
   private absenceTimer: NodeJS.Timeout | null = null;
+  private checkTimer: NodeJS.Timeout | null = null;
   private absentSince: number | null = null;
   private absenceReported = false;
   /** Identity of the file version last read (see {@link identityOf}). */
@@ -66,6 +80,7 @@ export class StaticFileProvider implements PolicyProvider {
     this.path = resolve(options.path);
     this.source = `static_file:${this.path}`;
     this.absenceGraceMs = options.absenceGraceMs ?? 5000;
+    this.checkIntervalMs = options.checkIntervalMs ?? PERIODIC_CHECK_INTERVAL_MS;
     this.debounce = new BurstDebounce(options.debounceMs ?? DEFAULT_DEBOUNCE_MS, options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
       () => this.load(false, false).catch(() => {}));
     this.watch = new PolicyPathWatch({
@@ -79,6 +94,7 @@ export class StaticFileProvider implements PolicyProvider {
   /** Watches the file's directories, then loads the file once (a missing file is not an error yet). */
   async start(): Promise<void> {
     await this.load(true, true);
+    this.schedulePeriodicCheck();
   }
 
   /** Reads the file again now, even if it looks unchanged (the API's provider reload). */
@@ -92,7 +108,9 @@ export class StaticFileProvider implements PolicyProvider {
     this.watch.close();
     this.debounce.cancel();
     if (this.absenceTimer) clearTimeout(this.absenceTimer);
+    if (this.checkTimer) clearTimeout(this.checkTimer);
     this.absenceTimer = null;
+    this.checkTimer = null;
     await this.loading;
   }
 
@@ -162,6 +180,29 @@ export class StaticFileProvider implements PolicyProvider {
       this.absenceTimer = null;
       this.load(false, false).catch(() => {});
     }, this.absenceGraceMs);
+  }
+
+  /** Every `checkIntervalMs`: one `stat`; a read only when the identity differs from the last one read. */
+  private schedulePeriodicCheck(): void {
+    if (this.stopped) return;
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = null;
+      this.periodicCheck().finally(() => this.schedulePeriodicCheck());
+    }, this.checkIntervalMs);
+    this.checkTimer.unref();
+  }
+
+  private async periodicCheck(): Promise<void> {
+    let identity: string;
+    try {
+      identity = identityOf(await stat(this.path));
+    } catch (err) {
+      // Gone without an event: let a load start the absence handling. Missing already, or another
+      // error: the absence re-check or the next change reports it, not a log line every period.
+      if (hasErrorCode(err, 'ENOENT') && this.lastSeen !== null) await this.load(false, false);
+      return;
+    }
+    if (identity !== this.lastSeen) await this.load(false, false);
   }
 }
 

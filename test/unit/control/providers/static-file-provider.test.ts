@@ -7,8 +7,10 @@ import { captureLogger, pause, testPolicyText, testStore, waitFor } from '../../
 
 const DEBOUNCE_MS = 100;
 const ABSENCE_GRACE_MS = 600;
+/** Longer than any test: the periodic check plays no part unless a test sets its own period. */
+const NO_PERIODIC_CHECK_MS = 3_600_000;
 
-type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs'>>;
+type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs'>>;
 
 /**
  * A temporary directory and a provider for `path` in it. `layout(dir)` may build the files and
@@ -23,7 +25,7 @@ function setup(t: Test, options: { writeFirst?: boolean; layout?: (dir: string) 
   const { logger, lines } = captureLogger();
   const { store, published } = testStore({ logger });
   const provider = new StaticFileProvider({
-    path, store, logger, debounceMs: DEBOUNCE_MS, absenceGraceMs: ABSENCE_GRACE_MS, ...options.tuning,
+    path, store, logger, debounceMs: DEBOUNCE_MS, absenceGraceMs: ABSENCE_GRACE_MS, checkIntervalMs: NO_PERIODIC_CHECK_MS, ...options.tuning,
   });
   t.teardown(() => provider.stop());
   const stampIs = (variant: string) => () => store.current?.document.identificationStamp === `test-${variant}`;
@@ -136,7 +138,7 @@ function keepWriting(t: Test, file: string, text: () => string, everyMs = 200): 
 t.test('writes to another file every 200 ms do not postpone a policy change (red team 8, F3)', async (t) => {
   // The quiet time is longer than the gap between the other file's writes, and the burst bound is
   // out of reach: only ignoring events on other names lets the change through.
-  const { dir, path, provider, stampIs } = setup(t, { tuning: { debounceMs: 1000, maxWaitMs: 3_600_000 } });
+  const { dir, path, provider, stampIs } = setup(t, { tuning: { debounceMs: 1000, maxWaitMs: NO_PERIODIC_CHECK_MS } });
   await provider.start();
   let line = 0;
   keepWriting(t, join(dir, 'corporal.log'), () => `request ${++line}\n`);
@@ -200,4 +202,28 @@ t.test('a Kubernetes ConfigMap update (symlink swap) is read, again and again', 
   await waitFor('the second update', stampIs('c'));
   t.equal(store.current?.generation, 3);
   t.same(provider.status().lastError, null);
+});
+
+/**
+ * `dir/conf/policy.json → dir/release/current/policy.json`, `dir/release/current → v1/`: re-pointing
+ * `current` happens in `dir/release`, which is on no watched path (the link's directory is `conf`, the
+ * resolved file's `release/v1`), so no watch reports it.
+ */
+function linkThroughDirectoryLink(dir: string): string {
+  mkdirSync(join(dir, 'conf'));
+  mkdirSync(join(dir, 'release', 'v1'), { recursive: true });
+  writeFileSync(join(dir, 'release', 'v1', 'policy.json'), testPolicyText('a'));
+  symlinkSync('v1', join(dir, 'release', 'current'));
+  symlinkSync(join(dir, 'release', 'current', 'policy.json'), join(dir, 'conf', 'policy.json'));
+  return join(dir, 'conf', 'policy.json');
+}
+
+t.test('the periodic check reads a change that no watch reports (red team 8, F4: NFS, bind mounts)', async (t) => {
+  const { dir, provider, stampIs } = setup(t, { layout: linkThroughDirectoryLink, tuning: { checkIntervalMs: 200 } });
+  await provider.start();
+  mkdirSync(join(dir, 'release', 'v2'));
+  writeFileSync(join(dir, 'release', 'v2', 'policy.json'), testPolicyText('b'));
+  symlinkSync('v2', join(dir, 'release', 'next'));
+  renameSync(join(dir, 'release', 'next'), join(dir, 'release', 'current'));
+  await waitFor('the re-pointed release', stampIs('b'));
 });
