@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,8 @@ const DEBOUNCE_MS = 100;
 const ABSENCE_GRACE_MS = 600;
 /** Longer than any test: the periodic check plays no part unless a test sets its own period. */
 const NO_PERIODIC_CHECK_MS = 3_600_000;
+/** Guards the tests that hung on the old code (a FIFO at the path). */
+const HANG_GUARD = { timeout: 30_000 };
 
 type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs'>>;
 
@@ -226,4 +229,20 @@ t.test('the periodic check reads a change that no watch reports (red team 8, F4:
   symlinkSync('v2', join(dir, 'release', 'next'));
   renameSync(join(dir, 'release', 'next'), join(dir, 'release', 'current'));
   await waitFor('the re-pointed release', stampIs('b'));
+});
+
+t.test('a FIFO at the path is refused and reported; a regular file put back is read; stop() returns (red team 8, F7)', HANG_GUARD, async (t) => {
+  const { path, store, provider, lines, stampIs } = setup(t);
+  await provider.start();
+  unlinkSync(path);
+  execFileSync('mkfifo', [path]);
+  await waitFor('the FIFO to be refused', () => /not a regular file \(it is a FIFO\)/.test(provider.status().lastError?.message ?? ''));
+  t.ok(lines.some((l) => l.level === 50 && l.msg === 'cannot read the policy file; the current policy stays in force'));
+  t.equal(store.current?.document.identificationStamp, 'test-a', 'the policy stays in force');
+  unlinkSync(path);
+  writeFileSync(path, testPolicyText('b'));
+  await waitFor('the regular file put back', stampIs('b'));
+  t.same(provider.status().lastError, null);
+  await provider.reload();
+  await provider.stop();
 });
