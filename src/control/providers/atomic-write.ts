@@ -2,29 +2,51 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/** Temporary files of writes in progress in this process (full paths), so a clean-up never removes one. */
+const liveTempFiles = new Set<string>();
+
 /**
  * Replaces `path` with `data` so that a reader (or a crash) only ever sees the old or the new file,
  * never a partial one: write a temporary file in the same directory (same file system, so the
  * rename is atomic), fsync it, rename it over `path`, then fsync the directory so the rename itself
- * survives a power loss. The file is created mode 0600: a policy holds credentials.
+ * survives a power loss. The file is created mode 0600: a policy holds credentials. The temporary
+ * file is named `.<basename>.<pid>.<12 hex>.tmp` ({@link isTempFileOf}); a crash can leave one
+ * behind, see `removeStaleTempFiles`.
  */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o600);
+  liveTempFiles.add(temp);
   try {
+    const handle = await open(temp, 'wx', 0o600);
     try {
-      await handle.writeFile(data, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
+      try {
+        await handle.writeFile(data, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw err;
     }
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw err;
+  } finally {
+    liveTempFiles.delete(temp);
   }
   await syncDirectory(dir);
+}
+
+/** True when `name` (a file name in `path`'s directory) is exactly a temporary file {@link writeFileAtomic} makes for `path`. */
+export function isTempFileOf(name: string, path: string): boolean {
+  const prefix = `.${basename(path)}.`;
+  if (!name.startsWith(prefix)) return false;
+  return /^[1-9][0-9]{0,9}\.[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+}
+
+/** True when `tempPath` is the temporary file of a {@link writeFileAtomic} still running in this process. */
+export function isLiveTempFile(tempPath: string): boolean {
+  return liveTempFiles.has(tempPath);
 }
 
 async function syncDirectory(dir: string): Promise<void> {
