@@ -32,6 +32,38 @@ export interface PolicySnapshotMessage extends Envelope<'policy.snapshot'> {
 }
 
 /**
+ * What the supervisor keeps of the policy in force besides its snapshot, so that a restarted control
+ * child keeps that policy in force instead of reverting to the provider's (docs/policy-providers.md,
+ * "Control-child restarts"). Holds credentials when `pushedText` is set: never logged.
+ */
+export interface RetainedPolicy {
+  /**
+   * The policy's text as UTF-8 when it was pushed through the API (at most the policy size bound);
+   * null when a provider delivered it, since the provider loads it again.
+   */
+  pushedText: Uint8Array | null;
+  /** Its source label (`api`, `static_file:/path`, …). */
+  source: string;
+  /** Content hash of the last valid policy the provider delivered (null: none yet). */
+  providerHash: string | null;
+}
+
+/**
+ * A policy the control child accepted: its snapshot (relayed to the gateway threads as
+ * {@link PolicySnapshotMessage}) and what the supervisor retains for a restarted child.
+ */
+export interface PolicyAcceptedMessage extends Envelope<'policy.accepted'> {
+  snapshot: EncodedSnapshot;
+  retained: RetainedPolicy;
+}
+
+/** The snapshot the supervisor holds, with what it retained: handed to every (re)started control child. */
+export interface InheritedPolicy extends RetainedPolicy {
+  generation: number;
+  hash: string;
+}
+
+/**
  * Drop cached token → user mappings in every gateway thread: the listed tokens, and/or every token
  * of `userId` (after `/logout/all`).
  */
@@ -47,10 +79,11 @@ export interface ControlInitMessage extends Envelope<'control.init'> {
   config: CorporalConfig;
   configPath: string;
   /**
-   * Generation and hash of the snapshot the supervisor holds (null before the first): a restarted
-   * child continues its generations above it, so gateway threads never see one go backwards.
+   * The snapshot the supervisor holds (null before the first): a restarted child continues its
+   * generations above it, so gateway threads never see one go backwards, and restores a pushed
+   * policy from it (see {@link RetainedPolicy}).
    */
-  inherited: { generation: number; hash: string } | null;
+  inherited: InheritedPolicy | null;
 }
 
 /** Stop: close listeners and providers, finish or abandon the current action, exit 0. */
@@ -94,7 +127,7 @@ export interface GatewayStatusRequestMessage extends Envelope<'gateway.status.re
 /** Everything the control child sends to the supervisor. */
 export type ControlToSupervisor =
   | ControlReadyMessage
-  | PolicySnapshotMessage
+  | PolicyAcceptedMessage
   | IdentityEvictMessage
   | GatewayStatusRequestMessage;
 

@@ -37,6 +37,20 @@ function send(message: Unversioned<ControlToSupervisor>): void {
   if (process.connected) process.send?.(ipcMessage<ControlToSupervisor>(message));
 }
 
+/**
+ * Sends a message and resolves once it is written to the IPC channel: from then on the supervisor
+ * receives it even if this process dies at once (the data is in the kernel's socket buffer).
+ */
+function sendAcknowledged(message: Unversioned<ControlToSupervisor>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!process.connected || process.send === undefined) {
+      reject(new Error('the IPC channel to the supervisor is closed'));
+      return;
+    }
+    process.send(ipcMessage<ControlToSupervisor>(message), undefined, undefined, (err: Error | null) => (err ? reject(err) : resolve()));
+  });
+}
+
 /** Everything this process owns, built on `control.init`, torn down on `control.shutdown`. */
 class ControlChild {
   private logger: Logger | null = null;
@@ -59,7 +73,7 @@ class ControlChild {
       homeserverDomain: config.Matrix.HomeserverDomainName,
       logger,
       inherited: message.inherited,
-      publish: (snapshot) => send({ type: 'policy.snapshot', snapshot }),
+      publish: (snapshot, retained) => sendAcknowledged({ type: 'policy.accepted', snapshot, retained }),
     });
     const statusClient = new GatewayStatusClient((request) => send(request));
     this.statusClient = statusClient;
@@ -71,6 +85,9 @@ class ControlChild {
     reconciler.start();
     const provider = createPolicyProvider(config.PolicyProvider, store, logger);
     this.provider = provider;
+    // A policy pushed before a crash of this child comes back first (same generation, nothing
+    // re-sent); the provider then replaces it only with content it had not delivered before.
+    await store.restoreInherited();
     // The initial load comes first: a pushed policy must never be overtaken by the restore of an
     // older saved one (last_seen_store_policy).
     await provider.start();

@@ -1,6 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
-import type { EncodedSnapshot } from '../common/ipc.js';
+import type { EncodedSnapshot, InheritedPolicy, RetainedPolicy } from '../common/ipc.js';
 import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
@@ -9,6 +9,9 @@ import { parsePolicyText } from '../policy/parse.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { encodeSnapshot } from '../policy/transport.js';
 import type { PolicyDocument } from '../policy/types.js';
+
+/** Source label of policies pushed through `PUT /_matrix/corporal/policy`; every other source is a provider's. */
+export const API_POLICY_SOURCE = 'api';
 
 /** A policy as a provider or the API hands it over: text as written, or an already-parsed JSON value. */
 export type PolicyInput = { text: string } | { value: unknown };
@@ -44,11 +47,24 @@ export interface PolicyRejection {
   warnings: PolicyIssue[];
 }
 
-/** What {@link PolicyStore.set} did. */
+/**
+ * What {@link PolicyStore.set} did. `applied` and `unchanged` carry `notDurable`: null once the policy
+ * is where Corporal promises to keep it (snapshot handed to the supervisor, every persister done),
+ * else why it is in force but not kept (no secret in it). `held`: a provider delivered the very
+ * content it had delivered before a control-child restart, so the restored pushed policy stays in
+ * force (`providerHash` is the delivered content's hash).
+ */
 export type SetOutcome =
-  | { kind: 'applied'; policy: CurrentPolicy }
-  | { kind: 'unchanged'; policy: CurrentPolicy }
+  | { kind: 'applied'; policy: CurrentPolicy; notDurable: string | null }
+  | { kind: 'unchanged'; policy: CurrentPolicy; notDurable: string | null }
+  | { kind: 'held'; policy: CurrentPolicy; providerHash: string }
   | { kind: 'invalid'; rejection: PolicyRejection };
+
+/**
+ * Saves an accepted policy somewhere (last_seen_store_policy's file). Resolves once it is saved;
+ * rejects when it cannot be, with an error whose message may be shown to an API client (no secret).
+ */
+export type PolicyPersister = (policy: CurrentPolicy) => Promise<void>;
 
 /**
  * Called after the current policy changed, in order, once per change: `previous` is null for the
@@ -64,16 +80,24 @@ export interface PolicyStoreOptions {
   /**
    * The snapshot the supervisor already holds (from `control.init`): generations continue above
    * it, so they never go backwards across control-child restarts; a policy with the same hash is
-   * taken over under its generation without being sent again.
+   * taken over under its generation without being sent again. With `pushedText`, see
+   * {@link PolicyStore.restoreInherited}.
    */
-  inherited: { generation: number; hash: string } | null;
-  /** Sends a new snapshot to the supervisor (`policy.snapshot`). */
-  publish: (snapshot: EncodedSnapshot) => void;
+  inherited: (Pick<InheritedPolicy, 'generation' | 'hash'> & Partial<RetainedPolicy>) | null;
+  /**
+   * Hands a new snapshot, and what the supervisor should retain with it, to the supervisor
+   * (`policy.accepted`). Resolves once the supervisor holds it (the IPC write completed), rejects
+   * when it cannot be sent.
+   */
+  publish: (snapshot: EncodedSnapshot, retained: RetainedPolicy) => Promise<void> | void;
   now?: () => number;
 }
 
 /** At most this many issues of a refused policy are written to the log (all are kept in status). */
 const LOGGED_ISSUES = 20;
+
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder('utf-8');
 
 /**
  * The control child's single owner of policy state. Every policy, from any provider or the API,
@@ -82,17 +106,28 @@ const LOGGED_ISSUES = 20;
  *
  * Calls to `set` are applied strictly in call order (one at a time), so two quick pushes can never
  * be reconciled or relayed out of order (matrix-corporal notified on unordered goroutines, quirk 18).
+ * A call resolves only after its snapshot was handed to the supervisor and every persister is done,
+ * and the next call waits for that, so saves happen in the same order.
  */
 export class PolicyStore {
   private currentPolicy: CurrentPolicy | null = null;
   private rejection: PolicyRejection | null = null;
   private lastGeneration: number;
   private readonly listeners = new Set<PolicyListener>();
+  private readonly persisters = new Set<PolicyPersister>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
+  /** Content hash of the last valid policy a provider (any source but the API) delivered. */
+  private providerHash: string | null;
+  /**
+   * While a pushed policy restored after a control-child restart is in force: the provider content
+   * that must not replace it (what the provider had delivered before). Null: nothing held.
+   */
+  private heldProviderHash: string | null = null;
 
   constructor(private readonly options: PolicyStoreOptions) {
     this.lastGeneration = options.inherited?.generation ?? 0;
+    this.providerHash = options.inherited?.providerHash ?? null;
     this.now = options.now ?? Date.now;
   }
 
@@ -120,22 +155,76 @@ export class PolicyStore {
   }
 
   /**
-   * Offers a policy. Resolves once it has been applied, found unchanged or refused (a refused
-   * policy leaves the current one in force and is recorded as {@link lastRejection}). Never rejects.
+   * Registers a persister, called (and awaited, in order) for every applied or unchanged policy, so
+   * that pushing the same policy again retries a save that failed. Returns its removal.
+   */
+  addPersister(persister: PolicyPersister): () => void {
+    this.persisters.add(persister);
+    return () => {
+      this.persisters.delete(persister);
+    };
+  }
+
+  /**
+   * After a control-child restart: when the supervisor retained a policy pushed through the API,
+   * applies it again under the generation the gateway already enforces (nothing is re-sent), and
+   * from then on holds back provider deliveries whose content is what the provider had delivered
+   * before (`providerHash`): the push stays in force until the provider's content really changes,
+   * a reload is asked for ({@link releaseHold}) or another policy is pushed. Call before the
+   * provider starts. Resolves with whether a policy was restored.
+   *
+   * Why: a crash is invisible otherwise (fail-static), and re-reading an unchanged file must not
+   * silently undo a pushed deactivation (red-team 8, F5).
+   */
+  async restoreInherited(): Promise<boolean> {
+    const inherited = this.options.inherited;
+    if (!inherited?.pushedText || inherited.source === undefined) return false;
+    const outcome = await this.set({ text: UTF8_DECODER.decode(inherited.pushedText) }, inherited.source);
+    if (outcome.kind !== 'applied') return false;
+    this.heldProviderHash = inherited.providerHash ?? null;
+    this.options.logger.info({ generation: outcome.policy.generation, source: inherited.source, holding: this.heldProviderHash !== null },
+      'pushed policy restored after a control-child restart; the provider replaces it only with different content or on reload');
+    return true;
+  }
+
+  /** Ends the hold of {@link restoreInherited} (an explicit provider reload): the provider's next delivery applies as usual. */
+  releaseHold(): void {
+    if (this.heldProviderHash === null) return;
+    this.heldProviderHash = null;
+    this.options.logger.info('provider reload requested: the restored pushed policy no longer holds back the provider');
+  }
+
+  /**
+   * Offers a policy. Resolves once it has been applied (and made durable, see {@link SetOutcome}),
+   * found unchanged, held or refused (a refused policy leaves the current one in force and is
+   * recorded as {@link lastRejection}). Never rejects.
    */
   set(input: PolicyInput, source: string): Promise<SetOutcome> {
-    const result = this.queue.then(() => {
+    const result = this.queue.then(async () => {
+      let prepared: Prepared | SetOutcome;
       try {
-        return this.apply(input, source);
+        prepared = this.apply(input, source);
       } catch (err) {
         return this.refuse(source, 'internal', [{ pointer: '', message: `internal error: ${describeError(err)}` }], []);
       }
+      return 'delivery' in prepared ? this.makeDurable(prepared) : prepared;
     });
     this.queue = result;
     return result;
   }
 
-  private apply(input: PolicyInput, source: string): SetOutcome {
+  /** Waits for the snapshot hand-over and every persister; never rejects. */
+  private async makeDurable(prepared: Prepared): Promise<SetOutcome> {
+    const problems = await Promise.all([
+      prepared.delivery.then(() => null, (err: unknown) => `the snapshot could not be handed to the supervisor: ${describeError(err)}`),
+      ...[...this.persisters].map((persist) => persist(prepared.policy).then(() => null, (err: unknown) => describeError(err))),
+    ]);
+    const notDurable = problems.filter((problem) => problem !== null).join('; ') || null;
+    if (notDurable !== null) this.options.logger.error({ generation: prepared.policy.generation, problem: notDurable }, 'policy in force but not kept durably');
+    return { kind: prepared.kind, policy: prepared.policy, notDurable };
+  }
+
+  private apply(input: PolicyInput, source: string): Prepared | SetOutcome {
     const { logger } = this.options;
     let value: unknown;
     let text: string;
@@ -162,9 +251,16 @@ export class PolicyStore {
     const hash = hashPolicy(loaded.document);
     const previous = this.currentPolicy;
     this.rejection = null;
+    const fromProvider = source !== API_POLICY_SOURCE;
+    if (fromProvider && previous !== null && this.heldProviderHash === hash && previous.hash !== hash) {
+      logger.info({ source, hash, generation: previous.generation },
+        'provider policy unchanged since before the control-child restart; the pushed policy stays in force');
+      return { kind: 'held', policy: previous, providerHash: hash };
+    }
+    if (fromProvider) this.providerHash = hash;
     if (previous !== null && previous.hash === hash) {
       logger.debug({ source, hash, generation: previous.generation }, 'policy unchanged');
-      return { kind: 'unchanged', policy: previous };
+      return { kind: 'unchanged', policy: previous, delivery: Promise.resolve() };
     }
 
     // A restarted child that loads what the gateway already enforces keeps that generation and
@@ -178,7 +274,9 @@ export class PolicyStore {
     const next: CurrentPolicy = { document: loaded.document, snapshot, encoded, text, hash, generation, source, loadedAt, warnings };
     this.currentPolicy = next;
     this.lastGeneration = generation;
-    if (!takeOver) this.options.publish({ generation, hash, bytes: encoded });
+    // Any change ends the hold of restoreInherited, except the restore itself (a take-over).
+    if (!takeOver) this.heldProviderHash = null;
+    const delivery = takeOver ? Promise.resolve() : this.publish(next);
     logger.info({
       source, generation, hash, users: snapshot.users.size, warnings: warnings.length, resumed: takeOver,
     }, takeOver ? 'policy loaded (already enforced by the gateway)' : 'policy applied');
@@ -190,7 +288,24 @@ export class PolicyStore {
         logger.error({ err: describeError(err) }, 'policy listener failed');
       }
     }
-    return { kind: 'applied', policy: next };
+    return { kind: 'applied', policy: next, delivery };
+  }
+
+  /**
+   * Sends the snapshot and what the supervisor retains with it: the text only for a push, since a
+   * provider reloads its own policy after a restart (and the text can be 256 MiB of credentials).
+   */
+  private publish(policy: CurrentPolicy): Promise<void> {
+    const retained: RetainedPolicy = {
+      pushedText: policy.source === API_POLICY_SOURCE ? UTF8_ENCODER.encode(policy.text) : null,
+      source: policy.source,
+      providerHash: this.providerHash,
+    };
+    try {
+      return Promise.resolve(this.options.publish({ generation: policy.generation, hash: policy.hash, bytes: policy.encoded }, retained));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private refuse(source: string, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[]): SetOutcome {
@@ -201,6 +316,13 @@ export class PolicyStore {
     }, 'policy refused; the current policy stays in force');
     return { kind: 'invalid', rejection };
   }
+}
+
+/** An accepted policy whose snapshot hand-over (`delivery`) and persisters are still to be awaited. */
+interface Prepared {
+  kind: 'applied' | 'unchanged';
+  policy: CurrentPolicy;
+  delivery: Promise<void>;
 }
 
 /** One line describing a refusal: the first error and how many more there are. */

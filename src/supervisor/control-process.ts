@@ -3,12 +3,14 @@ import { fileURLToPath } from 'node:url';
 import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
-import { ipcMessage, isIpcMessage, type ControlToSupervisor, type SupervisorToControl, type Unversioned } from '../common/ipc.js';
+import {
+  ipcMessage, isIpcMessage, type ControlToSupervisor, type InheritedPolicy, type SupervisorToControl, type Unversioned,
+} from '../common/ipc.js';
 import { RestartTracker, DEFAULT_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('../control/child.js', import.meta.url));
 const CONTROL_MESSAGE_TYPES: readonly ControlToSupervisor['type'][] = [
-  'control.ready', 'policy.snapshot', 'identity.evict', 'gateway.status.request',
+  'control.ready', 'policy.accepted', 'identity.evict', 'gateway.status.request',
 ];
 /** How long a stopping child gets before it is killed. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -18,8 +20,8 @@ export interface ControlProcessOptions {
   config: CorporalConfig;
   configPath: string;
   logger: Logger;
-  /** Generation and hash of the snapshot the supervisor holds, passed to every (re)started child. */
-  inherited: () => { generation: number; hash: string } | null;
+  /** The snapshot the supervisor holds and what it retained with it, passed to every (re)started child. */
+  inherited: () => InheritedPolicy | null;
   onMessage: (message: ControlToSupervisor) => void;
   restart?: RestartTrackerOptions;
 }

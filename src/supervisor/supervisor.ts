@@ -1,7 +1,10 @@
 import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
-import type { ControlToSupervisor, EncodedSnapshot, GatewayToSupervisor, IdentityEvictMessage } from '../common/ipc.js';
+import {
+  ipcMessage, type ControlToSupervisor, type EncodedSnapshot, type GatewayToSupervisor, type IdentityEvictMessage, type InheritedPolicy,
+  type RetainedPolicy, type SupervisorToGateway,
+} from '../common/ipc.js';
 import { GatewayThreads } from './gateway-threads.js';
 import { ControlProcess } from './control-process.js';
 import { probeListenAddresses, type ListenProbeTarget } from './listen-probe.js';
@@ -20,12 +23,16 @@ export interface SupervisorOptions {
 /**
  * The main thread: owns lifecycles only. Starts the gateway threads and the control child,
  * restarts whichever dies, keeps the last good policy snapshot and relays it (and token
- * evictions) to every gateway thread, and drains everything on shutdown.
+ * evictions) to every gateway thread, and drains everything on shutdown. With the snapshot it keeps
+ * the text of a policy pushed through the API ({@link RetainedPolicy}) and hands both to a
+ * restarted control child, so that a child crash never reverts a push.
  */
 export class Supervisor {
   readonly threads: GatewayThreads;
   readonly control: ControlProcess;
   private lastSnapshot: EncodedSnapshot | null = null;
+  /** Retained with {@link lastSnapshot}: a pushed policy's text, so a restarted control child keeps it in force. */
+  private retained: RetainedPolicy | null = null;
   private stopPromise: Promise<void> | null = null;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -41,7 +48,7 @@ export class Supervisor {
       config: options.config,
       configPath: options.configPath,
       logger: options.logger,
-      inherited: () => (this.lastSnapshot === null ? null : { generation: this.lastSnapshot.generation, hash: this.lastSnapshot.hash }),
+      inherited: () => this.inherited(),
       onMessage: (message) => this.fromControl(message),
       ...(options.restart ? { restart: options.restart } : {}),
     });
@@ -79,15 +86,24 @@ export class Supervisor {
     return this.stopPromise;
   }
 
+  private inherited(): InheritedPolicy | null {
+    const snapshot = this.lastSnapshot;
+    if (snapshot === null) return null;
+    const retained = this.retained ?? { pushedText: null, source: '', providerHash: null };
+    return { generation: snapshot.generation, hash: snapshot.hash, ...retained };
+  }
+
   private fromControl(message: ControlToSupervisor): void {
     switch (message.type) {
       case 'control.ready':
         this.options.logger.info({ pid: this.control.pid }, 'control child ready');
         break;
-      case 'policy.snapshot':
+      case 'policy.accepted':
         if (this.lastSnapshot !== null && message.snapshot.generation <= this.lastSnapshot.generation) break;
         this.lastSnapshot = shareSnapshot(message.snapshot);
-        this.threads.broadcast({ ...message, snapshot: this.lastSnapshot });
+        this.retained = message.retained;
+        // Only the snapshot goes to the threads: the retained text stays here.
+        this.threads.broadcast(ipcMessage<SupervisorToGateway>({ type: 'policy.snapshot', snapshot: this.lastSnapshot }));
         break;
       case 'identity.evict':
         // Counted, never listed: the tokens are secrets.

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../../src/common/logger.js';
 import type { EncodedSnapshot } from '../../src/common/ipc.js';
-import { PolicyStore } from '../../src/control/policy-store.js';
+import { PolicyStore, type PolicyStoreOptions } from '../../src/control/policy-store.js';
 import { ReconcilerHost } from '../../src/control/reconciler-host.js';
 import { testConfig } from './corporal-config.js';
 import { findFreePort } from './free-port.js';
@@ -51,7 +51,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: Array<R
 }
 
 /** A store as the control child builds it, with the snapshots it publishes collected. */
-export function testStore(options: { inherited?: { generation: number; hash: string } | null; logger?: Logger } = {}): {
+export function testStore(options: { inherited?: PolicyStoreOptions['inherited']; logger?: Logger } = {}): {
   store: PolicyStore;
   published: EncodedSnapshot[];
   lines: Array<Record<string, unknown>>;
@@ -62,7 +62,9 @@ export function testStore(options: { inherited?: { generation: number; hash: str
     homeserverDomain: TEST_DOMAIN,
     logger: options.logger ?? captured.logger,
     inherited: options.inherited ?? null,
-    publish: (snapshot) => published.push(snapshot),
+    publish: (snapshot) => {
+      published.push(snapshot);
+    },
   });
   return { store, published, lines: captured.lines };
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { describeError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { parsePolicyText } from '../../policy/parse.js';
-import { describeRejection, type PolicyStore } from '../policy-store.js';
+import { API_POLICY_SOURCE, describeRejection, type PolicyStore } from '../policy-store.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import type { PolicyProvider } from '../providers/provider.js';
 import { apiError } from './api-server.js';
@@ -17,19 +17,23 @@ export interface PolicyRoutesOptions {
   maxPolicyBytes?: number;
 }
 
-/** Source label of policies pushed through `PUT /_matrix/corporal/policy`. */
-export const API_POLICY_SOURCE = 'api';
+export { API_POLICY_SOURCE };
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * matrix-corporal's policy endpoints:
  * - `GET /_matrix/corporal/policy` → 200 `{"policy": <the policy as received> | null}`;
- * - `PUT /_matrix/corporal/policy` → 200 `{}`; not JSON → 400 `M_BAD_JSON` "Bad body payload";
- *   invalid → **400** (matrix-corporal: 200) `M_INVALID_PARAM` "Failed to set policy: …"; both
- *   list every problem in `issues` (`{pointer, message, line?, column?}`);
+ * - `PUT /_matrix/corporal/policy` → 200 `{}` once the policy is in force **and** kept: its snapshot
+ *   handed to the supervisor (which keeps a pushed policy across control-child restarts) and, with
+ *   `last_seen_store_policy`, saved to `CachePath`; in force but not kept → 500 `M_UNKNOWN`
+ *   "Policy in force but not kept: …" with `"applied": true` (pushing it again retries the save);
+ *   not JSON → 400 `M_BAD_JSON` "Bad body payload"; invalid → **400** (matrix-corporal: 200)
+ *   `M_INVALID_PARAM` "Failed to set policy: …"; both list every problem in `issues`
+ *   (`{pointer, message, line?, column?}`);
  * - `POST /_matrix/corporal/policy/provider/reload` → 200 `{}` at once; the reload runs in the
- *   background.
+ *   background and, after a control-child restart, may replace a restored pushed policy even with
+ *   the provider's unchanged content ({@link PolicyStore.releaseHold}).
  */
 export function policyRoutes(options: PolicyRoutesOptions): Route[] {
   const { store, provider, logger } = options;
@@ -48,6 +52,7 @@ export function policyRoutes(options: PolicyRoutesOptions): Route[] {
           id: 'policy.provider.reload',
           maxBodyBytes: SMALL_BODY_BYTES,
           handle: () => {
+            store.releaseHold();
             provider.reload().catch((err) => logger.error({ err: describeError(err) }, 'provider reload failed'));
             return { status: 200, body: {} };
           },
@@ -73,7 +78,14 @@ async function putPolicy(store: PolicyStore, request: ApiRequest): Promise<ApiRe
     return apiError(400, ErrCode.BadJson, 'Bad body payload', { issues: [{ pointer: '', message: 'the body is not valid UTF-8' }] });
   }
   const outcome = await store.set({ text }, API_POLICY_SOURCE);
-  if (outcome.kind !== 'invalid') return { status: 200, body: {} };
+  if (outcome.kind === 'applied' || outcome.kind === 'unchanged') {
+    if (outcome.notDurable === null) return { status: 200, body: {} };
+    // Not a 200: the client was promised a policy that survives restarts. A 5xx makes a client
+    // retry, and pushing the same policy again retries the save (the store calls its persisters
+    // for an unchanged policy too). `applied` tells it the policy is enforced meanwhile.
+    return apiError(500, ErrCode.Unknown, `Policy in force but not kept: ${outcome.notDurable}. It may not survive a restart; push it again to retry.`, { applied: true });
+  }
+  if (outcome.kind === 'held') throw new Error('a push is never held');
   const { rejection } = outcome;
   const details = { issues: rejection.errors, warnings: rejection.warnings };
   switch (rejection.stage) {

@@ -4,7 +4,8 @@ import { describeError, hasErrorCode } from '../../common/errors.js';
 import { backoffDelay, type BackoffOptions } from '../../common/backoff.js';
 import type { PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
+import { removeStaleTempFiles } from './stale-temp-files.js';
+import { ProviderHealth, deliveredHash, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
@@ -83,6 +84,7 @@ export class HttpProvider implements PolicyProvider {
   }
 
   async start(): Promise<void> {
+    if (this.options.cachePath !== null) await removeStaleTempFiles(this.options.cachePath, this.options.logger);
     await this.serialised(async () => {
       if (!(await this.pull(false))) await this.loadCache();
       this.scheduleNext();
@@ -166,8 +168,9 @@ export class HttpProvider implements PolicyProvider {
     }
     this.remoteSucceeded = true;
     this.failures = 0;
-    this.etag = result.etag === null ? null : { value: result.etag, hash: outcome.policy.hash };
-    await this.writeCache(result.text, outcome.policy.hash);
+    const hash = deliveredHash(outcome);
+    this.etag = result.etag === null ? null : { value: result.etag, hash };
+    await this.writeCache(result.text, hash);
     return true;
   }
 
@@ -217,7 +220,7 @@ export class HttpProvider implements PolicyProvider {
     }
     const outcome = await this.options.store.set({ text }, this.cacheSource);
     if (outcome.kind === 'invalid') return;
-    this.cachedHash = outcome.policy.hash;
+    this.cachedHash = deliveredHash(outcome);
     this.options.logger.warn({ cachePath }, 'remote policy unavailable at start; using the cached copy');
   }
 

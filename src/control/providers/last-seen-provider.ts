@@ -2,6 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { CurrentPolicy, PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { removeStaleTempFiles } from './stale-temp-files.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
@@ -18,8 +19,13 @@ export interface LastSeenProviderOptions {
 /**
  * `last_seen_store_policy`, for deployments that push policies through the API: restores the last
  * accepted policy from `CachePath` at start (a missing file means "none yet"), then saves every
- * policy the store accepts, from any source, atomically and in acceptance order. `reload()` does
- * nothing: there is no origin to reload from.
+ * policy the store accepts, from any source, atomically and in acceptance order, as a persister of
+ * the store (a push is answered only once saved; pushing the same policy again retries a failed
+ * save). `reload()` does nothing: there is no origin to reload from.
+ *
+ * After a control-child restart the store may already hold the policy the supervisor kept (a push
+ * newer than the file, or one whose save failed): the file is then not read, and that policy is
+ * saved instead. Leftover temporary files of a crashed save are removed at start.
  */
 export class LastSeenProvider implements PolicyProvider {
   readonly type = 'last_seen_store_policy' as const;
@@ -28,7 +34,8 @@ export class LastSeenProvider implements PolicyProvider {
   private unsubscribe: (() => void) | null = null;
   /** Hash of what the file holds, so restoring it does not write it back. */
   private savedHash: string | null = null;
-  private writes: Promise<void> = Promise.resolve();
+  /** The save in progress (the store awaits each one before the next policy). */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: LastSeenProviderOptions) {
     this.source = `last_seen_store_policy:${options.cachePath}`;
@@ -36,7 +43,14 @@ export class LastSeenProvider implements PolicyProvider {
 
   async start(): Promise<void> {
     const { cachePath, logger, store } = this.options;
-    this.unsubscribe = store.onChange((_previous, next) => this.save(next));
+    await removeStaleTempFiles(cachePath, logger);
+    this.unsubscribe = store.addPersister((policy) => this.save(policy));
+    const restored = store.current;
+    if (restored !== null) {
+      logger.info({ cachePath, generation: restored.generation }, 'keeping the policy restored after a control-child restart; saving it instead of reading the file');
+      await this.save(restored).catch(() => {});
+      return;
+    }
     let text: string;
     try {
       text = await readBoundedFile(cachePath, MAX_POLICY_BYTES);
@@ -59,32 +73,37 @@ export class LastSeenProvider implements PolicyProvider {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
-    await this.writes;
+    await this.writing.catch(() => {});
   }
 
   status(): ProviderStatus {
     return this.health.status();
   }
 
-  private save(policy: CurrentPolicy): void {
+  /** Writes `policy` unless the file holds it already; rejects (message without secrets) when the write fails. */
+  private save(policy: CurrentPolicy): Promise<void> {
     const { cachePath, logger } = this.options;
     if (policy.source === this.source) {
       // Restored from the file itself: nothing to write back.
       this.savedHash = policy.hash;
-      return;
+      return Promise.resolve();
     }
-    this.writes = this.writes.then(async () => {
-      if (policy.hash === this.savedHash) return;
+    if (policy.hash === this.savedHash) return Promise.resolve();
+    const write = (async () => {
       try {
         await writeFileAtomic(cachePath, strictJson(policy.text));
-        this.savedHash = policy.hash;
-        this.health.succeeded();
-        logger.debug({ cachePath, generation: policy.generation }, 'policy saved');
       } catch (err) {
-        this.health.failed(`cannot save the policy to ${cachePath}: ${describeError(err)}`);
-        logger.error({ cachePath, err: describeError(err) }, 'cannot save the policy; it will not survive a restart');
+        const message = `cannot save the policy to ${cachePath}: ${describeError(err)}`;
+        this.health.failed(message);
+        logger.error({ cachePath, err: describeError(err) }, 'cannot save the policy; it will not survive a restart (pushing it again retries)');
+        throw new Error(message);
       }
-    });
+      this.savedHash = policy.hash;
+      this.health.succeeded();
+      logger.debug({ cachePath, generation: policy.generation }, 'policy saved');
+    })();
+    this.writing = write;
+    return write;
   }
 }
 

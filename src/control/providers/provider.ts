@@ -52,6 +52,14 @@ export class ProviderHealth {
 }
 
 /**
+ * The content hash of what a provider delivered, for an accepted outcome: the policy in force, or,
+ * when the store held the delivery back (a restored push stays in force), the delivered content's.
+ */
+export function deliveredHash(outcome: Exclude<SetOutcome, { kind: 'invalid' }>): string {
+  return outcome.kind === 'held' ? outcome.providerHash : outcome.policy.hash;
+}
+
+/**
  * Offers a policy to the store and records the outcome in `health`; returns the outcome. A refused
  * policy has already been logged by the store.
  */

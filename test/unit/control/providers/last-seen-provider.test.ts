@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LastSeenProvider } from '../../../../src/control/providers/last-seen-provider.js';
@@ -104,4 +104,38 @@ t.test('a policy accepted with trailing commas is saved as strict JSON (matrix-c
   const saved = readFileSync(cachePath, 'utf8');
   t.doesNotThrow(() => JSON.parse(saved), 'the file is strict JSON');
   t.same(JSON.parse(saved), JSON.parse(testPolicyText('a')));
+});
+
+t.test('a failed save is reported to the pusher, and pushing the same policy again retries it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-last-seen-retry-'));
+  const { store, provider } = setup(t, join(dir, 'not-yet'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await provider.start();
+  const failed = await store.set({ text: testPolicyText('a') }, 'api');
+  t.match(failed, { kind: 'applied', notDurable: /cannot save the policy to .*not-yet\/last-seen\.json/ });
+  t.match(provider.status().lastError?.message, /cannot save the policy/);
+  mkdirSync(join(dir, 'not-yet'));
+  t.match(await store.set({ text: testPolicyText('a') }, 'api'), { kind: 'unchanged', notDurable: null });
+  t.equal(readFileSync(join(dir, 'not-yet', 'last-seen.json'), 'utf8'), testPolicyText('a'));
+  t.equal(provider.status().lastError, null);
+});
+
+t.test('after a control-child restart, the policy restored from the supervisor is saved instead of the file being read', async (t) => {
+  const { dir, cachePath } = setup(t);
+  writeFileSync(cachePath, testPolicyText('old'), { mode: 0o600 });
+  writeFileSync(join(dir, '.last-seen.json.99999.0123456789ab.tmp'), 'leftover');
+  const pushed = testStore();
+  await pushed.store.set({ text: testPolicyText('pushed') }, 'api');
+  const { logger } = captureLogger();
+  const { store } = testStore({
+    logger,
+    inherited: { generation: 4, hash: pushed.store.current!.hash, pushedText: new TextEncoder().encode(testPolicyText('pushed')), source: 'api', providerHash: null },
+  });
+  await store.restoreInherited();
+  const provider = new LastSeenProvider({ cachePath, store, logger });
+  t.teardown(() => provider.stop());
+  await provider.start();
+  t.match(store.current, { generation: 4, source: 'api' }, 'the older file did not replace it');
+  t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('pushed'), 'the file now holds it');
+  t.same(readdirSync(dir), ['last-seen.json'], 'the leftover of a crashed save is gone');
 });
