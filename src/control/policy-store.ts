@@ -91,6 +91,29 @@ export interface PolicyStoreOptions {
    */
   publish: (snapshot: EncodedSnapshot, retained: RetainedPolicy) => Promise<void> | void;
   now?: () => number;
+  /** How long `set` waits for the hand-over and the saves (default {@link DURABLE_WAIT_MS}). */
+  durableWaitMs?: number;
+}
+
+/**
+ * How long {@link PolicyStore.set} waits for a policy's hand-over and saves before it answers that
+ * the policy is in force but not kept: a save that hangs (a stalled network file system) must not
+ * stop every later push and provider delivery, which queue behind it.
+ */
+const DURABLE_WAIT_MS = 30_000;
+
+/**
+ * Resolves with null once `work` (named `what`) resolves, or with why not: its error (after
+ * `errorPrefix`, if any), or that the deadline passed.
+ */
+function withinDeadline(work: Promise<void>, deadlineMs: number, what: string, errorPrefix: string | null): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`${what} is still not done after ${deadlineMs} ms (it goes on)`), deadlineMs);
+    timer.unref();
+  });
+  const settled = work.then(() => null, (err: unknown) => (errorPrefix === null ? describeError(err) : `${errorPrefix}: ${describeError(err)}`));
+  return Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** At most this many issues of a refused policy are written to the log (all are kept in status). */
@@ -215,9 +238,10 @@ export class PolicyStore {
 
   /** Waits for the snapshot hand-over and every persister; never rejects. */
   private async makeDurable(prepared: Prepared): Promise<SetOutcome> {
+    const deadlineMs = this.options.durableWaitMs ?? DURABLE_WAIT_MS;
     const problems = await Promise.all([
-      prepared.delivery.then(() => null, (err: unknown) => `the snapshot could not be handed to the supervisor: ${describeError(err)}`),
-      ...[...this.persisters].map((persist) => persist(prepared.policy).then(() => null, (err: unknown) => describeError(err))),
+      withinDeadline(prepared.delivery, deadlineMs, 'the hand-over to the supervisor', 'the snapshot could not be handed to the supervisor'),
+      ...[...this.persisters].map((persist) => withinDeadline(persist(prepared.policy), deadlineMs, 'the save', null)),
     ]);
     const notDurable = problems.filter((problem) => problem !== null).join('; ') || null;
     if (notDurable !== null) this.options.logger.error({ generation: prepared.policy.generation, problem: notDurable }, 'policy in force but not kept durably');

@@ -2,9 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/** Temporary files of writes in progress in this process (full paths), so a clean-up never removes one. */
-const liveTempFiles = new Set<string>();
-
 /**
  * Replaces `path` with `data` so that a reader (or a crash) only ever sees the old or the new file,
  * never a partial one: write a temporary file in the same directory (same file system, so the
@@ -16,37 +13,33 @@ const liveTempFiles = new Set<string>();
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  liveTempFiles.add(temp);
+  const handle = await open(temp, 'wx', 0o600);
   try {
-    const handle = await open(temp, 'wx', 0o600);
     try {
-      try {
-        await handle.writeFile(data, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
-    } catch (err) {
-      await unlink(temp).catch(() => {});
-      throw err;
+      await handle.writeFile(data, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
-  } finally {
-    liveTempFiles.delete(temp);
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
   }
   await syncDirectory(dir);
 }
 
 /** True when `name` (a file name in `path`'s directory) is exactly a temporary file {@link writeFileAtomic} makes for `path`. */
 export function isTempFileOf(name: string, path: string): boolean {
-  const prefix = `.${basename(path)}.`;
-  if (!name.startsWith(prefix)) return false;
-  return /^[1-9][0-9]{0,9}\.[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+  return tempFileWriter(name, path) !== null;
 }
 
-/** True when `tempPath` is the temporary file of a {@link writeFileAtomic} still running in this process. */
-export function isLiveTempFile(tempPath: string): boolean {
-  return liveTempFiles.has(tempPath);
+/** The pid of the process that made `name`, when it is exactly a temporary file {@link writeFileAtomic} makes for `path`; else null. */
+export function tempFileWriter(name: string, path: string): number | null {
+  const prefix = `.${basename(path)}.`;
+  if (!name.startsWith(prefix)) return null;
+  const match = /^([1-9][0-9]{0,9})\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+  return match === null ? null : Number(match[1]);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -34,7 +34,10 @@ export class LastSeenProvider implements PolicyProvider {
   private unsubscribe: (() => void) | null = null;
   /** Hash of what the file holds, so restoring it does not write it back. */
   private savedHash: string | null = null;
-  /** The save in progress (the store awaits each one before the next policy). */
+  /**
+   * The last save queued. Saves run one after another on this chain, so the file ends with the
+   * newest policy even when the store stops waiting for a save that hangs (see `PolicyStore`).
+   */
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: LastSeenProviderOptions) {
@@ -88,8 +91,8 @@ export class LastSeenProvider implements PolicyProvider {
       this.savedHash = policy.hash;
       return Promise.resolve();
     }
-    if (policy.hash === this.savedHash) return Promise.resolve();
-    const write = (async () => {
+    const write = this.writing.catch(() => {}).then(async () => {
+      if (policy.hash === this.savedHash) return;
       try {
         await writeFileAtomic(cachePath, strictJson(policy.text));
       } catch (err) {
@@ -101,7 +104,7 @@ export class LastSeenProvider implements PolicyProvider {
       this.savedHash = policy.hash;
       this.health.succeeded();
       logger.debug({ cachePath, generation: policy.generation }, 'policy saved');
-    })();
+    });
     this.writing = write;
     return write;
   }

@@ -39,6 +39,8 @@ export interface StaticFileProviderOptions {
   absenceGraceMs?: number;
   /** Period of the identity check that needs no event. Default {@link PERIODIC_CHECK_INTERVAL_MS}. */
   checkIntervalMs?: number;
+  /** Reads the file (default `readBoundedFile`); tests put failures in here. */
+  readFile?: (path: string, maxBytes: number) => Promise<string>;
 }
 
 /**
@@ -138,10 +140,14 @@ export class StaticFileProvider implements PolicyProvider {
       const identity = identityOf(stats);
       if (!force && identity === this.lastSeen) return;
       this.lastSeen = identity;
-      text = await readBoundedFile(this.path, MAX_POLICY_BYTES);
+      text = await (this.options.readFile ?? readBoundedFile)(this.path, MAX_POLICY_BYTES);
     } catch (err) {
       if (hasErrorCode(err, 'ENOENT')) this.fileMissing(atStart);
       else {
+        // A system error (EACCES, EIO, EMFILE, …) may pass with the same file: forget its identity so
+        // that the periodic check reads it again. A refusal of this version (not a regular file, too
+        // large) would only repeat: the identity stays until the file changes.
+        if (typeof (err as NodeJS.ErrnoException).code === 'string') this.lastSeen = null;
         this.health.failed(`cannot read ${this.path}: ${describeError(err)}`);
         logger.error({ path: this.path, err: describeError(err) }, 'cannot read the policy file; the current policy stays in force');
       }

@@ -6,7 +6,11 @@ import { mergeRanges, type CodeRange } from './char-set.js';
  */
 const TURKIC_I: ReadonlySet<number> = new Set([0x130, 0x131]);
 
-/** Case orbits of the BMP: each cased code point → every code point of its orbit, sorted. */
+/**
+ * Case orbits of the BMP: each cased code point → every code point of its orbit, sorted. Module
+ * state only as the memo of a pure function, built on first use (about 65,000 case mappings) so that
+ * processes that translate no `(?i)` pattern never pay for it; never changed once built.
+ */
 let orbits: ReadonlyMap<number, readonly number[]> | null = null;
 /** The cased code points (keys of `orbits`), sorted. */
 let cased: readonly number[] = [];

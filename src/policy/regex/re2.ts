@@ -93,6 +93,10 @@ class Translator {
   private readonly warnings: string[] = [];
   /** The first repetition of an ambiguous group (see `repeat`), which backtracking can make exponential. */
   private riskyRepetition: string | null = null;
+  /** Unbounded repetitions (`*`, `+`, `{n,}`) so far: two or more can take high-polynomial time. */
+  private unboundedRepetitions = 0;
+  /** Whether a negated class, class escape or property occurs (see the `(?i)` + `u` check in `run`). */
+  private hasNegation = false;
 
   constructor(private readonly pattern: string, private readonly unicode: boolean) {}
 
@@ -108,11 +112,17 @@ class Translator {
     } catch (err) {
       throw new Re2Error(`cannot be used as a JavaScript regular expression: ${(err as Error).message}`);
     }
-    if (this.riskyRepetition !== null && !isLinearTimeEligible(regex.source, regex.flags)) {
-      throw new Re2Error(
-        `\`${this.riskyRepetition}\` repeats a group that contains a choice or a repetition, which can take exponential time `
-        + `here with ${ineligibleFeature(regex)} (RE2 runs it in linear time); rewrite that group, or drop ${ineligibleFeature(regex)}`,
-      );
+    // JS complements a class before it folds case under `iu`, RE2 after: `(?i)\W` would match `s`.
+    if (this.unicode && this.ignoreCase && this.hasNegation) {
+      throw new Re2Error('(?i) cannot be combined here with a negated class (`[^…]`, `\\W`, `\\P{…}`) in a pattern that also needs '
+        + '\\p{…} classes or characters above U+FFFF: JavaScript would match other characters than RE2');
+    }
+    const risk = this.riskyRepetition !== null
+      ? `\`${this.riskyRepetition}\` repeats a group that contains a choice or a repetition, which can take exponential time`
+      : this.unboundedRepetitions >= 2 ? `its ${this.unboundedRepetitions} unbounded repetitions can take time of a high polynomial degree` : null;
+    if (risk !== null && !isLinearTimeEligible(regex.source, regex.flags)) {
+      const feature = ineligibleFeature(regex);
+      throw new Re2Error(`${risk} here with ${feature} (RE2 runs any pattern in linear time); rewrite it, or drop ${feature}`);
     }
     return { ok: true, regex, warnings: this.warnings };
   }
@@ -296,6 +306,9 @@ class Translator {
     // A group that can match one text in several ways, repeated: a backtracking engine may try
     // every way of splitting the input between the repetitions (`(\w|\d)*`, `(a+)+`).
     if (atom.ambiguous && max > 1) this.riskyRepetition ??= this.pattern.slice(atom.patternStart, this.pos);
+    // Several unbounded repetitions in a row (`.*/rooms/.*/state/.*`) can each take any share of
+    // the subject: polynomial, but of a degree high enough to hold a thread for seconds.
+    if (max === Infinity) this.unboundedRepetitions += 1;
     this.out += written;
     this.frame.hasChoice = true;
     this.atom = { start: atom.start, kind: 'repeated', ambiguous: atom.ambiguous, patternStart: atom.patternStart };
@@ -343,6 +356,7 @@ class Translator {
     if (perl !== undefined && 'dswDSW'.includes(letter)) {
       this.pos += 2;
       const negated = letter !== letter.toLowerCase();
+      if (negated) this.hasNegation = true;
       // As RE2: under (?i) the class is folded first, then negated.
       const set = this.folded(perl);
       return { ranges: negated ? complementRanges(set, this.maxCodePoint()) : [...set], properties: [] };
@@ -356,6 +370,7 @@ class Translator {
     this.pos += match[0].length;
     const name = (braced === null ? match[1] : match[2]) as string;
     const negated = (letter === 'P') !== (braced !== null && match[1] === '^');
+    if (negated) this.hasNegation = true;
     const body = name === 'Any' || GENERAL_CATEGORIES.has(name) ? name : `Script=${name}`;
     return { ranges: [], properties: [`\\${negated ? 'P' : 'p'}{${body}}`] };
   }
@@ -402,6 +417,7 @@ class Translator {
     let negated = false;
     if (this.pattern[this.pos] === '^') {
       negated = true;
+      this.hasNegation = true;
       this.pos += 1;
     }
     const ranges: CodeRange[] = [];
@@ -416,6 +432,7 @@ class Translator {
       if (posix !== null) {
         const set = POSIX_CLASSES.get(posix[2] ?? '');
         if (set === undefined) throw new Re2Error(`invalid character class range \`${posix[0]}\``);
+        if (posix[1] === '^') this.hasNegation = true;
         ranges.push(...(posix[1] === '^' ? complementRanges(this.folded(set), this.maxCodePoint()) : set));
         this.pos += posix[0].length;
         continue;

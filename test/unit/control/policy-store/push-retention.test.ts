@@ -109,3 +109,22 @@ t.test('the pushed text is never logged', async (t) => {
   await outcome;
   t.notOk(raw.some((line) => line.includes('b'.repeat(64))));
 });
+
+t.test('a save that hangs does not hold up the policies after it (quality review 4, S2)', async (t) => {
+  const captured = captureLogger();
+  const store = new PolicyStore({ homeserverDomain: TEST_DOMAIN, logger: captured.logger, inherited: null, publish: () => Promise.resolve(), durableWaitMs: 50 });
+  // The store's deadline timer is unref'd (it must not keep a stopping process alive): keep this one alive.
+  const alive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(alive));
+  let hang = true;
+  const saved: string[] = [];
+  store.addPersister(async (policy: CurrentPolicy) => {
+    if (hang) await new Promise(() => {});
+    saved.push(policy.document.identificationStamp ?? '');
+  });
+  t.match(await store.set({ text: testPolicyText('stuck') }, 'api'), { kind: 'applied', notDurable: /the save is still not done after 50 ms/ }, 'answered at the deadline');
+  hang = false;
+  t.match(await store.set({ text: testPolicyText('next') }, 'api'), { kind: 'applied', notDurable: null }, 'the next policy is applied and saved');
+  t.equal(store.current?.document.identificationStamp, 'test-next');
+  t.same(saved, ['test-next']);
+});

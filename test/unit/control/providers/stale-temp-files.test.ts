@@ -1,5 +1,6 @@
 import t from 'tap';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTempFileOf, writeFileAtomic } from '../../../../src/control/providers/atomic-write.js';
@@ -10,8 +11,10 @@ t.test('only exact leftovers of the target are removed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-stale-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const target = join(dir, 'policy.json');
+  // The pid of a process that has exited: its temporary files are leftovers.
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
   const names = {
-    leftover: '.policy.json.12345.0123456789ab.tmp',
+    leftover: `.policy.json.${dead}.0123456789ab.tmp`,
     ownPid: `.policy.json.${process.pid}.abcdefabcdef.tmp`,
     otherTarget: '.other.json.12345.0123456789ab.tmp',
     shortRandom: '.policy.json.12345.0123.tmp',
@@ -24,13 +27,14 @@ t.test('only exact leftovers of the target are removed', async (t) => {
   symlinkSync('/etc/hostname', join(dir, '.policy.json.12347.0123456789ab.tmp'));
   writeFileSync(target, '{}');
   const { logger, lines } = captureLogger();
-  t.equal(await removeStaleTempFiles(target, logger), 2, 'the leftover and the one of a write no longer running here');
+  t.equal(await removeStaleTempFiles(target, logger), 1, 'the leftover of a process that has exited');
   t.same(readdirSync(dir).sort(), [
+    names.ownPid,
     '.other.json.12345.0123456789ab.tmp', '.policy.json.12345.0123.tmp', '.policy.json.12345.0123456789AB.tmp',
     '.policy.json.12345.0123456789ab.tmp.bak', '.policy.json.12346.0123456789ab.tmp', '.policy.json.12347.0123456789ab.tmp',
     'policy.json', 'policy.json.12345.0123456789ab.tmp',
-  ], 'look-alikes, a directory and a symlink stay');
-  t.ok(lines.some((l) => l.msg === 'removed temporary policy files left behind by a crashed process' && l.removed === 2));
+  ].sort(), 'a running process\'s file, look-alikes, a directory and a symlink stay');
+  t.ok(lines.some((l) => l.msg === 'removed temporary policy files left behind by a crashed process' && l.removed === 1));
   t.equal(await removeStaleTempFiles(join(dir, 'missing', 'x.json'), logger), 0, 'a missing directory is not an error');
 });
 

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readBoundedFile } from '../../../../src/common/bounded-file.js';
 import { StaticFileProvider, type StaticFileProviderOptions } from '../../../../src/control/providers/static-file-provider.js';
 import { captureLogger, pause, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
 
@@ -13,7 +14,7 @@ const NO_PERIODIC_CHECK_MS = 3_600_000;
 /** Guards the tests that hung on the old code (a FIFO at the path). */
 const HANG_GUARD = { timeout: 30_000 };
 
-type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs'>>;
+type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile'>>;
 
 /**
  * A temporary directory and a provider for `path` in it. `layout(dir)` may build the files and
@@ -245,4 +246,21 @@ t.test('a FIFO at the path is refused and reported; a regular file put back is r
   t.same(provider.status().lastError, null);
   await provider.reload();
   await provider.stop();
+});
+
+t.test('a read that failed with a system error is tried again by the periodic check, with no change to the file (quality review 4, S6)', async (t) => {
+  let failures = 0;
+  const readFile = async (path: string, maxBytes: number): Promise<string> => {
+    if (failures < 1) {
+      failures++;
+      throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    }
+    return readBoundedFile(path, maxBytes);
+  };
+  const { provider, store, stampIs } = setup(t, { tuning: { checkIntervalMs: 200, readFile } });
+  await provider.start();
+  t.equal(store.current, null, 'the first read failed');
+  t.match(provider.status().lastError?.message, /EIO/);
+  await waitFor('the same file read again', stampIs('a'));
+  t.same(provider.status().lastError, null);
 });
