@@ -15,9 +15,9 @@ const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
  * Reads a regular file as UTF-8 text (invalid sequences become U+FFFD, as Go's decoder does),
  * refusing one larger than `maxBytes` — by its size before reading, and by the bytes read, should
  * it grow meanwhile — so a runaway file cannot exhaust memory. Memory grows with the file, not
- * with the limit. Never blocks on what is not a regular file: a FIFO, socket, device or directory
- * is refused at once with an error naming what it is (`… is not a regular file (it is a FIFO)`). Errors
- * from `open` (ENOENT, EACCES, …) are passed on unchanged.
+ * with the limit. Never blocks on what is not a regular file: a FIFO, device or directory is refused
+ * at once with an error naming what it is (`… is not a regular file (it is a FIFO)`). Errors from
+ * `open` (ENOENT, EACCES, ENXIO for a socket, …) are passed on unchanged.
  */
 export async function readBoundedFile(path: string, maxBytes: number): Promise<string> {
   const tooLarge = (): Error => new Error(`${path} is larger than ${maxBytes} bytes`);

@@ -147,6 +147,8 @@ export class PolicyStore {
    * that must not replace it (what the provider had delivered before). Null: nothing held.
    */
   private heldProviderHash: string | null = null;
+  /** Whether the current hold was logged at info already. */
+  private holdReported = false;
 
   constructor(private readonly options: PolicyStoreOptions) {
     this.lastGeneration = options.inherited?.generation ?? 0;
@@ -277,8 +279,10 @@ export class PolicyStore {
     this.rejection = null;
     const fromProvider = source !== API_POLICY_SOURCE;
     if (fromProvider && previous !== null && this.heldProviderHash === hash && previous.hash !== hash) {
-      logger.info({ source, hash, generation: previous.generation },
+      // Once per hold at info: an http provider without ETags delivers the same content every poll.
+      logger[this.holdReported ? 'debug' : 'info']({ source, hash, generation: previous.generation },
         'provider policy unchanged since before the control-child restart; the pushed policy stays in force');
+      this.holdReported = true;
       return { kind: 'held', policy: previous, providerHash: hash };
     }
     if (fromProvider) this.providerHash = hash;

@@ -31,9 +31,11 @@ export function parsePolicyText(text: string): ParseResult {
   }
 }
 
-
-/** Characters a syntax error may quote: JSON's own punctuation and the usual typos around it. */
-const QUOTABLE: ReadonlySet<number> = new Set([...'{}[]:,"\'/\\;=()<>#'].map((char) => char.codePointAt(0) as number));
+/**
+ * Characters a syntax error may quote: JSON's own punctuation and two usual typos. Not `=`, `/`,
+ * `\` or `+`, which occur in base64 and URL-like secrets.
+ */
+const QUOTABLE: ReadonlySet<number> = new Set([...'{}[]:,"\';'].map((char) => char.codePointAt(0) as number));
 
 class SyntaxFailure extends Error {
   constructor(readonly offset: number, readonly pointer: string, message: string) {

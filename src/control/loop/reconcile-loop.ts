@@ -188,7 +188,8 @@ export class ReconcileLoop {
     });
     this.#current = null;
     this.#lastRun = summary;
-    if (users === undefined) this.#lastFullRun = summary;
+    // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
+    if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) this.#recordApplied(users, applied, summary.outcome === 'completed');
     else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {

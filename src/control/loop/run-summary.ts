@@ -57,7 +57,8 @@ export interface LoopStatus {
   /** The last finished run. */
   lastRun: RunSummary | null;
   /**
-   * The last finished full pass (`kind: "full"`, whatever its outcome). Retries and changed users
+   * The last full pass that completed or failed (`kind: "full"`; a superseded or stopped one does
+   * not count). Retries and changed users
    * run as small runs that replace `lastRun` within seconds; this keeps the big picture.
    */
   lastFullRun: RunSummary | null;

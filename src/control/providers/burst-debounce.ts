@@ -17,7 +17,8 @@ export class BurstDebounce {
 
   /** Something happened: (re)arm the timer within the burst's bound. */
   poke(): void {
-    const now = Date.now();
+    // Monotonic: a wall-clock step must not end a burst early or stretch it.
+    const now = performance.now();
     this.burstStartedAt ??= now;
     if (this.timer) clearTimeout(this.timer);
     const delay = Math.max(0, Math.min(this.quietMs, this.burstStartedAt + this.maxWaitMs - now));

@@ -19,7 +19,9 @@ export const MAX_CHECK_READS_IN_FLIGHT = INTERNAL_CONNECTIONS / 2;
  * Policy-check reads one requester may have in flight on a thread. The thread bound alone let one
  * managed user hold every place: joins by aliases on unreachable servers keep a read each for up
  * to `Matrix.TimeoutMilliseconds` (leaving does not end it), and meanwhile every other user's join
- * by alias was refused. With this, one user holds at most a quarter of the places.
+ * by alias was refused. With this, one user holds at most a quarter of the places. The requester
+ * is the user the request acts as: an appservice masquerading as many users gets this many per
+ * user (the homeserver trusts appservices anyway).
  */
 export const MAX_CHECK_READS_PER_REQUESTER = 4;
 

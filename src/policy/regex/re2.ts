@@ -97,6 +97,8 @@ class Translator {
   private unboundedRepetitions = 0;
   /** Whether a negated class, class escape or property occurs (see the `(?i)` + `u` check in `run`). */
   private hasNegation = false;
+  /** Whether a `(?m)` anchor was written (as lookaround, which V8's linear-time engine cannot run). */
+  private hasMultilineAnchor = false;
 
   constructor(private readonly pattern: string, private readonly unicode: boolean) {}
 
@@ -121,10 +123,17 @@ class Translator {
       ? `\`${this.riskyRepetition}\` repeats a group that contains a choice or a repetition, which can take exponential time`
       : this.unboundedRepetitions >= 2 ? `its ${this.unboundedRepetitions} unbounded repetitions can take time of a high polynomial degree` : null;
     if (risk !== null && !isLinearTimeEligible(regex.source, regex.flags)) {
-      const feature = ineligibleFeature(regex);
+      const feature = this.ineligibleFeature();
       throw new Re2Error(`${risk} here with ${feature} (RE2 runs any pattern in linear time); rewrite it, or drop ${feature}`);
     }
     return { ok: true, regex, warnings: this.warnings };
+  }
+
+  /** What keeps the pattern off V8's linear-time engine, for messages. */
+  private ineligibleFeature(): string {
+    if (this.unicode) return '\\p{…} classes or characters above U+FFFF (they need the `u` flag)';
+    if (this.hasMultilineAnchor) return '(?m) (its ^ and $)';
+    return 'repeat counts above 16';
   }
 
   /** A literal code point; under `(?i)` without the `u` flag, the class of its case variants. */
@@ -175,10 +184,12 @@ class Translator {
         return;
       case '^':
         this.pos += 1;
+        if (this.frame.multiLine) this.hasMultilineAnchor = true;
         this.emitAssertion(this.frame.multiLine ? '(?<![^\\n])' : '^');
         return;
       case '$':
         this.pos += 1;
+        if (this.frame.multiLine) this.hasMultilineAnchor = true;
         this.emitAssertion(this.frame.multiLine ? '(?![^\\n])' : '$');
         return;
       case '\\': return this.escape();
@@ -465,13 +476,6 @@ class Translator {
   private classCodePoint(): number {
     return this.pattern[this.pos] === '\\' ? this.escapedCodePoint() : this.literalCodePoint();
   }
-}
-
-/** What keeps `regex` off V8's linear-time engine, for messages. */
-function ineligibleFeature(regex: RegexSource): string {
-  if (regex.flags.includes('u')) return '\\p{…} classes or characters above U+FFFF (they need the `u` flag)';
-  if (regex.source.includes('(?<!') || regex.source.includes('(?!')) return '(?m) (its ^ and $)';
-  return 'repeat counts this large';
 }
 
 /** RE2's single-letter escapes: `\a \f \t \n \r \v`. */

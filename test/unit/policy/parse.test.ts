@@ -53,7 +53,7 @@ const errors: [string, string, { line: number; column: number; message: string; 
   ['blank', '  \n ', { line: 2, column: 2, pointer: '', message: 'the policy is empty' }],
   ['missing value', '{"a": }', { line: 1, column: 7, pointer: '/a', message: "unexpected character '}'; expected a value" }],
   ['missing comma', '{\n"a": 1\n"b": 2}', { line: 3, column: 1, pointer: '', message: "unexpected character '\"'; expected ',' or '}' after an object member" }],
-  ['comment', '{"a": 1 // no\n}', { line: 1, column: 9, pointer: '', message: "unexpected character '/'; expected ',' or '}' after an object member" }],
+  ['comment', '{"a": 1 // no\n}', { line: 1, column: 9, pointer: '', message: "unexpected character; expected ',' or '}' after an object member" }],
   ['single quotes', "{'a': 1}", { line: 1, column: 2, pointer: '', message: "unexpected character '''; expected a string key" }],
   ['unquoted key', '{a: 1}', { line: 1, column: 2, pointer: '', message: "unexpected character; expected a string key" }],
   ['two commas', '[1,,2]', { line: 1, column: 4, pointer: '/1', message: "unexpected character ','; expected a value" }],
