@@ -16,6 +16,31 @@ export type Re2Translation =
 /** RE2's limit on `{n,m}` counts. */
 const MAX_REPEAT = 1000;
 
+/** The largest count V8's linear-time engine runs (`a{17}` keeps a pattern off it). */
+const LINEAR_ENGINE_MAX_COUNT = 16;
+
+/** At most this many copies of repeated atoms per pattern from splitting counts (e.g. two `{0,256}`). */
+const MAX_SPLIT_COPIES = 32;
+
+/**
+ * `{min,max}` as a sequence of counts of at most {@link LINEAR_ENGINE_MAX_COUNT} each, whose sum
+ * ranges over the same numbers: `x{20,40}` is `x{16}x{4,16}x{0,8}`. Written so, a large count
+ * keeps the pattern on V8's linear-time engine (it refuses `x{17}`, not seventeen `x`s in a row).
+ */
+function splitCount(min: number, max: number): string[] {
+  const counts: string[] = [];
+  let low = min;
+  let high = max;
+  while (high === Infinity ? low > LINEAR_ENGINE_MAX_COUNT : high > LINEAR_ENGINE_MAX_COUNT) {
+    const take = Math.min(low, LINEAR_ENGINE_MAX_COUNT);
+    counts.push(take === LINEAR_ENGINE_MAX_COUNT ? `{${take}}` : `{${take},${LINEAR_ENGINE_MAX_COUNT}}`);
+    low -= take;
+    high -= LINEAR_ENGINE_MAX_COUNT;
+  }
+  counts.push(high === Infinity ? `{${low},}` : low === high ? `{${low}}` : `{${low},${high}}`);
+  return counts;
+}
+
 /** Unicode general categories JS accepts as `\p{X}`; any other RE2 name is a script. */
 const GENERAL_CATEGORIES = new Set([
   'C', 'Cc', 'Cf', 'Co', 'Cs', 'L', 'Ll', 'Lm', 'Lo', 'Lt', 'Lu', 'M', 'Mc', 'Me', 'Mn', 'N', 'Nd', 'Nl', 'No',
@@ -93,10 +118,12 @@ class Translator {
   private readonly warnings: string[] = [];
   /** The first repetition of an ambiguous group (see `repeat`), which backtracking can make exponential. */
   private riskyRepetition: string | null = null;
-  /** Unbounded repetitions (`*`, `+`, `{n,}`) so far: two or more can take high-polynomial time. */
+  /** Wide repetitions (`*`, `+`, `{n,}`, `{n,m}` with m > 16) so far: two or more can take high-polynomial time. */
   private unboundedRepetitions = 0;
   /** Whether a negated class, class escape or property occurs (see the `(?i)` + `u` check in `run`). */
   private hasNegation = false;
+  /** Copies of repeated atoms written by splitting large counts (see `repeat`). */
+  private splitCopies = 0;
   /** Whether a `(?m)` anchor was written (as lookaround, which V8's linear-time engine cannot run). */
   private hasMultilineAnchor = false;
 
@@ -121,7 +148,7 @@ class Translator {
     }
     const risk = this.riskyRepetition !== null
       ? `\`${this.riskyRepetition}\` repeats a group that contains a choice or a repetition, which can take exponential time`
-      : this.unboundedRepetitions >= 2 ? `its ${this.unboundedRepetitions} unbounded repetitions can take time of a high polynomial degree` : null;
+      : this.unboundedRepetitions >= 2 ? `its ${this.unboundedRepetitions} wide repetitions (\`*\`, \`+\`, counts above ${LINEAR_ENGINE_MAX_COUNT}) can take time of a high polynomial degree` : null;
     if (risk !== null && !isLinearTimeEligible(regex.source, regex.flags)) {
       const feature = this.ineligibleFeature();
       throw new Re2Error(`${risk} here with ${feature} (RE2 runs any pattern in linear time); rewrite it, or drop ${feature}`);
@@ -300,10 +327,10 @@ class Translator {
     if (min > MAX_REPEAT || (max !== Infinity && (max > MAX_REPEAT || max < min))) {
       throw new Re2Error(`invalid repeat count \`${match[0]}\``);
     }
-    this.repeat(match[0], max, match[0].length);
+    this.repeat(match[0], max, match[0].length, min);
   }
 
-  private repeat(operator: string, max: number, length: number): void {
+  private repeat(operator: string, max: number, length: number, min = 0): void {
     const atom = this.atom;
     if (atom === null) throw new Re2Error(`missing argument to repetition operator \`${operator}\``);
     if (atom.kind === 'repeated') throw new Re2Error(`invalid nested repetition operator \`${operator}\``);
@@ -317,10 +344,22 @@ class Translator {
     // A group that can match one text in several ways, repeated: a backtracking engine may try
     // every way of splitting the input between the repetitions (`(\w|\d)*`, `(a+)+`).
     if (atom.ambiguous && max > 1) this.riskyRepetition ??= this.pattern.slice(atom.patternStart, this.pos);
-    // Several unbounded repetitions in a row (`.*/rooms/.*/state/.*`) can each take any share of
-    // the subject: polynomial, but of a degree high enough to hold a thread for seconds.
-    if (max === Infinity) this.unboundedRepetitions += 1;
-    this.out += written;
+    // Several wide repetitions in a row (`.*/rooms/.*/state/.*`, `.{0,1000}.{0,1000}`) can each
+    // take a large share of the subject: polynomial, of a degree high enough to hold a thread for
+    // seconds. A count above the linear engine's own limit is as wide as unbounded here.
+    if (max > LINEAR_ENGINE_MAX_COUNT) this.unboundedRepetitions += 1;
+    const lazy = written.endsWith('?') && operator !== '?' ? '?' : '';
+    const atomText = this.out.slice(atom.start);
+    const counts = operator.startsWith('{') && !atomText.includes('(?<') ? splitCount(min, max) : [];
+    // Split only while the copies stay few: the linear engine's time grows with the pattern's size
+    // (four `.{0,1000}` split took 0.75 s on a 3 KB path); past the budget the count stays whole,
+    // the pattern stays off the engine, and the risk check in `run` decides.
+    if (counts.length > 1 && this.splitCopies + counts.length <= MAX_SPLIT_COPIES) {
+      this.splitCopies += counts.length;
+      this.out += counts.map((count, i) => `${i === 0 ? '' : atomText}${count}${lazy}`).join('');
+    } else {
+      this.out += written;
+    }
     this.frame.hasChoice = true;
     this.atom = { start: atom.start, kind: 'repeated', ambiguous: atom.ambiguous, patternStart: atom.patternStart };
   }
