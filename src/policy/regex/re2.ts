@@ -1,6 +1,6 @@
 import { isLinearTimeEligible } from '../../common/linear-regexp.js';
 import { caseVariants, foldRanges } from './case-fold.js';
-import { PERL_CLASSES, POSIX_CLASSES, complementRanges, literalOutsideClass, writeClass, type CodeRange } from './char-set.js';
+import { PERL_CLASSES, POSIX_CLASSES, complementRanges, literalOutsideClass, mergeRanges, writeClass, type CodeRange } from './char-set.js';
 
 /** A JS regular expression as plain data: `new RegExp(source, flags)` rebuilds it. */
 export interface RegexSource {
@@ -124,6 +124,8 @@ class Translator {
   private hasNegation = false;
   /** Copies of repeated atoms written by splitting large counts (see `repeat`). */
   private splitCopies = 0;
+  /** Whether `\b` or `\B` occurs (see the `(?i)` + `u` check in `run`). */
+  private hasWordBoundary = false;
   /** Whether a `(?m)` anchor was written (as lookaround, which V8's linear-time engine cannot run). */
   private hasMultilineAnchor = false;
 
@@ -142,6 +144,11 @@ class Translator {
       throw new Re2Error(`cannot be used as a JavaScript regular expression: ${(err as Error).message}`);
     }
     // JS complements a class before it folds case under `iu`, RE2 after: `(?i)\W` would match `s`.
+    // Under `iu`, JS counts `ſ` and the Kelvin sign as word characters for `\b`; RE2's `\b` is ASCII.
+    if (this.unicode && this.ignoreCase && this.hasWordBoundary) {
+      throw new Re2Error('(?i) cannot be combined here with \\b or \\B in a pattern that also needs \\p{…} classes or characters '
+        + 'above U+FFFF: JavaScript would see other word boundaries than RE2');
+    }
     if (this.unicode && this.ignoreCase && this.hasNegation) {
       throw new Re2Error('(?i) cannot be combined here with a negated class (`[^…]`, `\\W`, `\\P{…}`) in a pattern that also needs '
         + '\\p{…} classes or characters above U+FFFF: JavaScript would match other characters than RE2');
@@ -207,17 +214,19 @@ class Translator {
       case '[': return this.charClass();
       case '.':
         this.pos += 1;
-        this.emitAtom(this.frame.dotAll ? '[^]' : '[^\\n]');
+        this.emitAtom(this.classText(this.frame.dotAll ? [] : [[0x0a, 0x0a]], [], true));
         return;
       case '^':
         this.pos += 1;
         if (this.frame.multiLine) this.hasMultilineAnchor = true;
-        this.emitAssertion(this.frame.multiLine ? '(?<![^\\n])' : '^');
+        // Not `(?<![^\n])`: under the `u` flag V8 tries positions inside a surrogate pair, where
+        // both halves' lookarounds succeed (fuzzing against Go found `(?m)^$` matching in 😀).
+        this.emitAssertion(this.frame.multiLine ? '(?:^|(?<=\\n))' : '^');
         return;
       case '$':
         this.pos += 1;
         if (this.frame.multiLine) this.hasMultilineAnchor = true;
-        this.emitAssertion(this.frame.multiLine ? '(?![^\\n])' : '$');
+        this.emitAssertion(this.frame.multiLine ? '(?:$|(?=\\n))' : '$');
         return;
       case '\\': return this.escape();
       default:
@@ -288,6 +297,8 @@ class Translator {
 
   /** Applies `(?flags)` / `(?flags:` to the current group; `i` is only possible as a leading flag. */
   private applyFlags(letters: string, written: string): void {
+    // As Go: at most one `-`, and it must be followed by a flag (`(?s-)`, `(?--s)` are refused).
+    if (!/^[A-Za-z]*(?:-[A-Za-z]+)?$/.test(letters)) throw new Re2Error(`invalid or unsupported flags \`${written || letters}\``);
     let on = true;
     for (const letter of letters) {
       if (letter === '-') {
@@ -316,14 +327,15 @@ class Translator {
   }
 
   private braces(): void {
-    const match = /^\{(\d+)(,(\d*))?\}/.exec(this.pattern.slice(this.pos));
+    // As Go: a count with a leading zero (`{01}`) is no count, and the braces are literal text.
+    const match = /^\{(0|[1-9]\d*)(,(0|[1-9]\d*)?)?\}/.exec(this.pattern.slice(this.pos));
     if (match === null) {
       this.pos += 1;
       this.emitAtom('\\{');
       return;
     }
     const min = Number(match[1]);
-    const max = match[2] === undefined ? min : match[3] === '' ? Infinity : Number(match[3]);
+    const max = match[2] === undefined ? min : match[3] === undefined ? Infinity : Number(match[3]);
     if (min > MAX_REPEAT || (max !== Infinity && (max > MAX_REPEAT || max < min))) {
       throw new Re2Error(`invalid repeat count \`${match[0]}\``);
     }
@@ -376,12 +388,13 @@ class Translator {
         return this.emitAssertion('$');
       case 'b': case 'B':
         this.pos += 2;
+        this.hasWordBoundary = true;
         return this.emitAssertion(`\\${next}`);
       case 'Q': return this.quoted();
       case 'C': throw new Re2Error('\\C (any byte) is not supported');
       default: {
         const set = this.classEscape();
-        if (set !== null) return this.emitAtom(writeClass(set.ranges, set.properties, false));
+        if (set !== null) return this.emitAtom(this.classText(set.ranges, set.properties, false));
         this.emitAtom(this.literal(this.escapedCodePoint()));
       }
     }
@@ -401,7 +414,8 @@ class Translator {
    * (nothing consumed) when the escape is a single character.
    */
   private classEscape(): { ranges: CodeRange[]; properties: string[] } | null {
-    const letter = this.pattern[this.pos + 1] as string;
+    const letter = this.pattern[this.pos + 1];
+    if (letter === undefined) throw new Re2Error('trailing backslash at end of expression');
     const perl = PERL_CLASSES.get(letter.toLowerCase());
     if (perl !== undefined && 'dswDSW'.includes(letter)) {
       this.pos += 2;
@@ -428,6 +442,7 @@ class Translator {
   /** At a backslash: the single character an escape stands for (RE2's rules), consumed. */
   private escapedCodePoint(): number {
     const rest = this.pattern.slice(this.pos + 1);
+    if (rest === '') throw new Re2Error('trailing backslash at end of expression');
     const letter = rest[0] as string;
     const simple = SIMPLE_ESCAPES.get(letter);
     if (simple !== undefined) {
@@ -445,6 +460,8 @@ class Translator {
     if (hex !== null) {
       const cp = Number.parseInt(hex[1] ?? hex[2] ?? '', 16);
       if (cp > 0x10ffff) throw new Re2Error(`invalid escape sequence \`\\${hex[0]}\``);
+      // A surrogate is half of a UTF-16 pair, not a character: it could match half of one here.
+      if (cp >= 0xd800 && cp <= 0xdfff) throw new Re2Error(`\`\\${hex[0]}\` is a surrogate code point, not a character`);
       if (cp > 0xffff && !this.unicode) throw new NeedsUnicode();
       this.pos += 1 + hex[0].length;
       return cp;
@@ -457,8 +474,31 @@ class Translator {
     throw new Re2Error(`invalid escape sequence \`\\${letter}\``);
   }
 
+  /** Complements are taken over every code point, as RE2 means them; {@link classText} writes the astral part. */
   private maxCodePoint(): number {
-    return this.unicode ? 0x10ffff : 0xffff;
+    return 0x10ffff;
+  }
+
+  /**
+   * A set of code points as JS source. With the `u` flag, a class. Without it, JS matches UTF-16
+   * units: a set RE2 means to include the characters above U+FFFF (a complement: `.`, `[^…]`,
+   * `\W`) also takes a whole surrogate pair, `(?:[\uD800-\uDBFF][\uDC00-\uDFFF]|[…])`, and never a
+   * lone half; so `^.$` matches 😀 as in Go (fuzzing against Go found `.` and counts over it
+   * matching halves). Astral characters named in the pattern need the `u` flag (a re-run).
+   */
+  private classText(ranges: readonly CodeRange[], properties: readonly string[], negated: boolean): string {
+    if (this.unicode) return writeClass(ranges, properties, negated);
+    const set = negated ? complementRanges(ranges, 0x10ffff) : mergeRanges(ranges);
+    const bmp: CodeRange[] = [];
+    let astral = false;
+    for (const [lo, hi] of set) {
+      if (hi > 0xffff) astral = true;
+      for (const [from, to] of [[lo, Math.min(hi, 0xd7ff)], [Math.max(lo, 0xe000), Math.min(hi, 0xffff)]] as const) if (from <= to) bmp.push([from, to]);
+    }
+    if (astral && !set.some(([lo, hi]) => lo <= 0x10000 && hi >= 0x10ffff)) throw new NeedsUnicode();
+    const units = writeClass(bmp, [], false);
+    // The BMP part first: most subjects are ASCII, and the two alternatives never overlap.
+    return astral ? `(?:${units}|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])` : units;
   }
 
   /** `[...]` with RE2's rules: a leading `]` is literal, `[:name:]` classes, ranges, escapes. */
@@ -478,7 +518,7 @@ class Translator {
       if (c === undefined) throw new Re2Error('missing closing ]');
       if (c === ']' && !first) break;
       first = false;
-      const posix = /^\[:(\^?)([a-z]+):\]/.exec(this.pattern.slice(this.pos));
+      const posix = /^\[:(\^?)([A-Za-z]+):\]/.exec(this.pattern.slice(this.pos));
       if (posix !== null) {
         const set = POSIX_CLASSES.get(posix[2] ?? '');
         if (set === undefined) throw new Re2Error(`invalid character class range \`${posix[0]}\``);
@@ -509,7 +549,7 @@ class Translator {
       }
     }
     this.pos += 1;
-    this.emitAtom(writeClass(this.folded(ranges), properties, negated));
+    this.emitAtom(this.classText(this.folded(ranges), properties, negated));
   }
 
   private classCodePoint(): number {
