@@ -389,6 +389,9 @@ class Translator {
       case 'b': case 'B':
         this.pos += 2;
         this.hasWordBoundary = true;
+        // Without the `u` flag JS also tries the position inside a surrogate pair, which is no
+        // word boundary (both halves are non-word): `\B` must not match there (RE2 never stops there).
+        if (next === 'B' && !this.unicode) return this.emitAssertion('(?:\\B(?![\\uDC00-\\uDFFF]))');
         return this.emitAssertion(`\\${next}`);
       case 'Q': return this.quoted();
       case 'C': throw new Re2Error('\\C (any byte) is not supported');
