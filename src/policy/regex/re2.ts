@@ -119,7 +119,7 @@ class Translator {
   /** The first repetition of an ambiguous group (see `repeat`), which backtracking can make exponential. */
   private riskyRepetition: string | null = null;
   /** Wide repetitions (`*`, `+`, `{n,}`, `{n,m}` with m > 16) so far: two or more can take high-polynomial time. */
-  private unboundedRepetitions = 0;
+  private wideRepetitions = 0;
   /** Whether a negated class, class escape or property occurs (see the `(?i)` + `u` check in `run`). */
   private hasNegation = false;
   /** Copies of repeated atoms written by splitting large counts (see `repeat`). */
@@ -143,19 +143,19 @@ class Translator {
     } catch (err) {
       throw new Re2Error(`cannot be used as a JavaScript regular expression: ${(err as Error).message}`);
     }
-    // JS complements a class before it folds case under `iu`, RE2 after: `(?i)\W` would match `s`.
     // Under `iu`, JS counts `ſ` and the Kelvin sign as word characters for `\b`; RE2's `\b` is ASCII.
     if (this.unicode && this.ignoreCase && this.hasWordBoundary) {
       throw new Re2Error('(?i) cannot be combined here with \\b or \\B in a pattern that also needs \\p{…} classes or characters '
         + 'above U+FFFF: JavaScript would see other word boundaries than RE2');
     }
+    // JS complements a class before it folds case under `iu`, RE2 after: `(?i)\W` would match `s`.
     if (this.unicode && this.ignoreCase && this.hasNegation) {
       throw new Re2Error('(?i) cannot be combined here with a negated class (`[^…]`, `\\W`, `\\P{…}`) in a pattern that also needs '
         + '\\p{…} classes or characters above U+FFFF: JavaScript would match other characters than RE2');
     }
     const risk = this.riskyRepetition !== null
       ? `\`${this.riskyRepetition}\` repeats a group that contains a choice or a repetition, which can take exponential time`
-      : this.unboundedRepetitions >= 2 ? `its ${this.unboundedRepetitions} wide repetitions (\`*\`, \`+\`, counts above ${LINEAR_ENGINE_MAX_COUNT}) can take time of a high polynomial degree` : null;
+      : this.wideRepetitions >= 2 ? `its ${this.wideRepetitions} wide repetitions (\`*\`, \`+\`, counts above ${LINEAR_ENGINE_MAX_COUNT}) can take time of a high polynomial degree` : null;
     if (risk !== null && !isLinearTimeEligible(regex.source, regex.flags)) {
       const feature = this.ineligibleFeature();
       throw new Re2Error(`${risk} here with ${feature} (RE2 runs any pattern in linear time); rewrite it, or drop ${feature}`);
@@ -359,7 +359,7 @@ class Translator {
     // Several wide repetitions in a row (`.*/rooms/.*/state/.*`, `.{0,1000}.{0,1000}`) can each
     // take a large share of the subject: polynomial, of a degree high enough to hold a thread for
     // seconds. A count above the linear engine's own limit is as wide as unbounded here.
-    if (max > LINEAR_ENGINE_MAX_COUNT) this.unboundedRepetitions += 1;
+    if (max > LINEAR_ENGINE_MAX_COUNT) this.wideRepetitions += 1;
     const lazy = written.endsWith('?') && operator !== '?' ? '?' : '';
     const atomText = this.out.slice(atom.start);
     const counts = operator.startsWith('{') && !atomText.includes('(?<') ? splitCount(min, max) : [];
