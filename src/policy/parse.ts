@@ -19,16 +19,56 @@ const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  * line and column). A leading byte-order mark is skipped with a warning. Everything else must be
  * strict RFC 8259 JSON; the first violation is returned with its line and column.
  *
- * Strict JSON goes through `JSON.parse` (fast); only text it refuses is re-read by a small
- * recursive-descent parser, which produces the same values (a repeated key keeps its first
- * position and its last value, as `JSON.parse` does) or the precise error. Never throws.
+ * A key repeated within one object is read as Go's `encoding/json` reads it into a struct, in
+ * document order: the key moves to its last position with its last value (so a case variant
+ * between the two, `"active":false,"Active":true,"active":false`, is overridden as in Go), except
+ * that a later `null` changes nothing (Go: "null has no effect"). Each repetition is a warning.
+ *
+ * Strict JSON goes through `JSON.parse` (fast); only text it refuses, or text that may repeat a key
+ * (`JSON.parse` would keep the first position), is re-read by a small recursive-descent parser,
+ * which produces the values or the precise error. Never throws.
  */
 export function parsePolicyText(text: string): ParseResult {
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text), warnings: [] };
+    value = JSON.parse(text);
   } catch {
     return new TolerantParser(text).parseDocument();
   }
+  if (keyEndMarkers(text) > ownKeyCount(value)) return new TolerantParser(text).parseDocument();
+  return { ok: true, value, warnings: [] };
+}
+
+/**
+ * An upper bound on the number of object keys in JSON text: every key ends with `"`, optional
+ * blanks and `:`, and only string contents can add more. Equal to the parsed value's key count
+ * exactly when no key was repeated (`JSON.parse` keeps one property per repeated key).
+ */
+function keyEndMarkers(text: string): number {
+  const marker = /"[ \t\n\r]*:/g;
+  let count = 0;
+  while (marker.exec(text) !== null) count += 1;
+  return count;
+}
+
+/** Own keys of every object in a parsed JSON value (iterative: the value may be deeply nested). */
+function ownKeyCount(root: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    if (Array.isArray(node)) {
+      for (const element of node) if (typeof element === 'object' && element !== null) pending.push(element);
+      continue;
+    }
+    for (const key in node) {
+      count += 1;
+      const member = (node as Record<string, unknown>)[key];
+      if (typeof member === 'object' && member !== null) pending.push(member);
+    }
+  }
+  return count;
 }
 
 /**
@@ -60,6 +100,8 @@ class TolerantParser {
       const value = this.value('', 0);
       this.skipBlank();
       if (this.pos < this.text.length) throw this.unexpected('', 'the end of the document');
+      // A repeated key is reported after its value was read, so after warnings inside that value.
+      this.warningOffsets.sort((a, b) => a.offset - b.offset);
       const positions = linePositions(this.text, this.warningOffsets.map((w) => w.offset));
       const warnings = this.warningOffsets.map((w, i) => ({ pointer: w.pointer, message: w.message, ...positions[i] }));
       return { ok: true, value, warnings };
@@ -104,13 +146,15 @@ class TolerantParser {
     }
     for (;;) {
       if (this.text[this.pos] !== '"') throw this.unexpected(pointer, 'a string key');
+      const keyOffset = this.pos;
       const key = this.string(pointer);
       this.skipBlank();
       this.expect(':', "':' after an object key", pointer);
       this.skipBlank();
       const member = this.value(childPointer(pointer, key), depth + 1);
+      if (Object.hasOwn(out, key)) this.repeatedKey(out, key, member, keyOffset, pointer);
       // `__proto__` must become an own property (as with JSON.parse), never the prototype.
-      Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
+      else Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
       this.skipBlank();
       if (this.text[this.pos] === '}') {
         this.pos += 1;
@@ -139,6 +183,20 @@ class TolerantParser {
       this.expect(',', "',' or ']' after an array element", pointer);
       if (this.trailingComma(']', pointer)) return out;
     }
+  }
+
+  /**
+   * A key already present in this object: Go decodes members in document order, so the later value
+   * replaces the earlier one and also overrides any case variant of the key written in between;
+   * moving the key to the end reproduces that for the case-insensitive field matching that follows.
+   * A later `null` leaves the earlier value where it was, as `null` never changes a Go field.
+   */
+  private repeatedKey(out: Record<string, unknown>, key: string, member: unknown, offset: number, pointer: string): void {
+    const effect = member === null ? 'the later `null` changes nothing' : 'the later value wins';
+    this.warningOffsets.push({ offset, pointer: childPointer(pointer, key), message: `key \`${key}\` repeated in this object; ${effect}` });
+    if (member === null) return;
+    delete out[key];
+    Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
   }
 
   /** After a comma: if the container closes right away, records the warning and consumes the closer. */

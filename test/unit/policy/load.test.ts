@@ -42,3 +42,17 @@ t.test('a policy for another homeserver domain is refused for every user', async
   const loaded = loadPolicyText(readPolicyFixtureText('base-policy.json'), { homeserverDomain: 'example.org' });
   t.same(loaded.ok ? [] : loaded.errors.map((e) => e.pointer), ['/users/0/id', '/users/1/id']);
 });
+
+t.test('a key repeated around a case variant decides the field as in matrix-corporal (Go, last in document order)', async (t) => {
+  const user = (active: string) =>
+    `{"schemaVersion": 2, "users": [{"id": "@dave:example.com", "authType": "plain", "authCredential": "p", ${active}}]}`;
+  for (const [members, expected] of [
+    ['"active": false, "Active": true, "active": false', false],
+    ['"active": true, "Active": false, "active": true', true],
+    ['"active": true, "Active": false, "active": null', false],
+    ['"Active": false, "active": true, "active": null', true],
+  ] as const) {
+    const loaded = loadPolicyText(user(members), options);
+    t.equal(loaded.ok && loaded.document.users[0]?.active, expected, members);
+  }
+});

@@ -48,6 +48,39 @@ t.test('the tolerant path gives the same values as JSON.parse', async (t) => {
   t.equal(({} as Record<string, unknown>)['polluted'], undefined);
 });
 
+t.test('a repeated key is read in document order, as Go reads it into a struct', async (t) => {
+  // Strict JSON: JSON.parse alone would keep "active" at its first position, so the case variant
+  // "Active" (read after it by the key matching) would win; Go takes the last "active".
+  const text = '{\n  "active": false,\n  "Active": true,\n  "active": false\n}';
+  const result = parsePolicyText(text);
+  t.ok(result.ok);
+  if (!result.ok) return;
+  t.same(Object.entries(result.value as object), [['Active', true], ['active', false]]);
+  t.same(result.warnings, [{ pointer: '/active', message: 'key `active` repeated in this object; the later value wins', line: 4, column: 3 }]);
+});
+
+t.test('a repeated key whose later value is null keeps the earlier value', async (t) => {
+  const result = parsePolicyText('{"a": 1, "A": 2, "a": null}');
+  t.ok(result.ok);
+  if (!result.ok) return;
+  t.same(Object.entries(result.value as object), [['a', 1], ['A', 2]]);
+  t.same(result.warnings.map((w) => w.message), ['key `a` repeated in this object; the later `null` changes nothing']);
+});
+
+t.test('repeated keys are found at any depth, with warnings in document order', async (t) => {
+  // The second "n" is reported before the trailing comma inside its value, although read after it.
+  const result = parsePolicyText('{"users": [{"id": "@a:x", "x": [1,], "id": "@b:x"}], "k": [{"n": 1, "n": [2,]}]}');
+  t.ok(result.ok);
+  if (!result.ok) return;
+  t.same(result.value, { users: [{ x: [1], id: '@b:x' }], k: [{ n: [2] }] });
+  t.same(result.warnings.map((w) => [w.pointer, w.column]), [['/users/0/x', 34], ['/users/0/id', 38], ['/k/0/n', 69], ['/k/0/n', 76]]);
+});
+
+t.test('strings that look like keys do not change the values or add warnings', async (t) => {
+  const text = '{"a": "x\\": y", "b": ["\\" :"], "c": {"d": "\\":"}}';
+  t.same(parsePolicyText(text), { ok: true, value: JSON.parse(text), warnings: [] });
+});
+
 const errors: [string, string, { line: number; column: number; message: string; pointer: string }][] = [
   ['empty', '', { line: 1, column: 1, pointer: '', message: 'the policy is empty' }],
   ['blank', '  \n ', { line: 2, column: 2, pointer: '', message: 'the policy is empty' }],
