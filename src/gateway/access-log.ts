@@ -12,6 +12,12 @@ const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set([
   'access_token', 'token', 'login_token', 'loginToken', 'client_secret', 'refresh_token', 'code', 'state',
 ]);
 
+/**
+ * Logged as the path of a request refused for its length (route `target-too-long`): its target may
+ * be any size uWS accepts, and its query is not worth redacting.
+ */
+const TOO_LONG_PATH = '(longer than the limit, not logged)';
+
 /** pino's number for `info`: access lines read like every other line of the thread's log. */
 const INFO_LEVEL = 30;
 
@@ -47,7 +53,8 @@ export class AccessLog implements RequestFinishedListener {
   /** Writes the request's one access line (called once, when its exchange has settled). */
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
-    const path = ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
+    const path = ctx.routeId === 'target-too-long' ? TOO_LONG_PATH
+      : ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
     const user = userIdOf(ctx.identity);
     const ms = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
     const now = Date.now();

@@ -22,6 +22,8 @@ export interface RouteMatch {
 
 /** The router's verdict on one request. */
 export type RouteDecision =
+  /** Path and query longer than {@link MAX_REQUEST_TARGET_LENGTH}: 414 M_TOO_LARGE. */
+  | { readonly kind: 'target-too-long' }
   /** Non-canonical path: answer 301 with this `Location` (the cleaned path plus the raw query). */
   | { readonly kind: 'redirect'; readonly location: string }
   /** `/_matrix/client/<r|v><digits>/…` other than r0, v1, v3: 403 M_FORBIDDEN "API version not supported by gateway". */
@@ -34,6 +36,15 @@ export type RouteDecision =
   | { readonly kind: 'internal-rest-auth' }
   /** Everything else: a recognised route or the catch-all `other`. */
   | { readonly kind: 'route'; readonly match: RouteMatch };
+
+/**
+ * The longest request target (raw path, `?` and raw query) the gateway routes. Synapse's HTTP
+ * server (Twisted) refuses a request whose request line and headers together exceed 16,384 bytes,
+ * so a longer target can never succeed there; refusing it first also bounds the work that routing,
+ * hook matching and logging do for hostile input (a hook pattern left on the backtracking regular
+ * expression engine may take time quadratic in the path's length: docs/policy.md).
+ */
+export const MAX_REQUEST_TARGET_LENGTH = 16_384;
 
 /** matrix-corporal's health/info path. */
 export const INFO_PATH = '/_matrix/client/corporal';
@@ -61,6 +72,7 @@ const NOT_VENDOR_SEGMENTS: ReadonlySet<string> = new Set([
   ...['sendToDevice', 'sync', 'thirdparty', 'tokenrefresh', 'user', 'user_directory', 'voip'],
 ]);
 
+const TARGET_TOO_LONG: RouteDecision = Object.freeze({ kind: 'target-too-long' });
 const OPTIONS: RouteDecision = Object.freeze({ kind: 'options' });
 const INFO: RouteDecision = Object.freeze({ kind: 'info' });
 const INTERNAL_REST_AUTH: RouteDecision = Object.freeze({ kind: 'internal-rest-auth' });
@@ -84,10 +96,12 @@ const OTHER_BY_PREFIX: ReadonlyMap<string, RouteDecision> = new Map(
  * - `rawQuery` is the undecoded query string without `?` (`''` if none); it only ends up in a
  *   redirect's `Location`.
  *
- * Order: OPTIONS, non-canonical path (redirect), internal REST auth, client tree (info, version
+ * Order: target length, OPTIONS, non-canonical path (redirect), internal REST auth, client tree (info, version
  * guard, routes), media tree, catch-all. See docs/routing.md.
  */
 export function routeRequest(method: string, rawPath: string, rawQuery: string): RouteDecision {
+  const targetLength = rawPath.length + (rawQuery === '' ? 0 : rawQuery.length + 1);
+  if (targetLength > MAX_REQUEST_TARGET_LENGTH) return TARGET_TOO_LONG;
   const normalisedMethod = normaliseMethod(method);
   if (normalisedMethod === 'OPTIONS') return OPTIONS;
   if (!isCanonicalPath(rawPath)) {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { request } from 'undici';
+import { MAX_REQUEST_TARGET_LENGTH } from '../../../src/gateway/router/index.js';
 import { startGateway } from './fixtures/gateway-harness.js';
 import { startHttpUpstream } from './fixtures/http-upstream.js';
 import { openSocket, readAtLeast } from './fixtures/raw-client.js';
@@ -61,4 +62,18 @@ t.test('a HEAD request to the info route gets the head only, and the connection 
   const next = (await readAtLeast(socket, 1)).toString('latin1');
   t.ok(next.endsWith('Matrix Client-Server API protected by Matrix Corporal'));
   socket.destroy();
+});
+
+t.test('a request target longer than Synapse accepts is refused with 414 before anything else', async (t) => {
+  const before = proxied;
+  const longPath = `/_matrix/client/v3/rooms/!r:hs/state/x/${'a'.repeat(MAX_REQUEST_TARGET_LENGTH)}`;
+  const tooLong = await call('PUT', longPath);
+  t.equal(tooLong.status, 414);
+  t.same(JSON.parse(tooLong.body), { errcode: 'M_TOO_LARGE', error: `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} bytes` });
+  t.equal(tooLong.headers['access-control-allow-origin'], '*');
+  const query = `/_matrix/client/v3/sync?filter=${'b'.repeat(MAX_REQUEST_TARGET_LENGTH)}`;
+  t.equal((await call('GET', query)).status, 414, 'the query counts');
+  const atLimit = `/_matrix/client/v3/sync?filter=${'b'.repeat(MAX_REQUEST_TARGET_LENGTH - '/_matrix/client/v3/sync?filter='.length)}`;
+  t.equal((await call('GET', atLimit)).status, 503, 'a target of exactly the limit goes on (to the policy requirement here)');
+  t.equal(proxied, before);
 });

@@ -3,7 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { startSynapse } from '../../support/start-synapse.js';
 import { matrixCall, matrixRequest, createRoom, sendMessage } from '../../support/matrix-client.js';
+import { MAX_REQUEST_TARGET_LENGTH } from '../../../src/gateway/router/index.js';
 import { startGateway } from './fixtures/gateway-harness.js';
+import { openSocket, readAtLeast } from './fixtures/raw-client.js';
 
 /**
  * The data plane against a real Synapse: everything a client does goes through Corporal's real
@@ -124,6 +126,21 @@ t.test('HEAD, unknown token and headers pass through as Synapse answers them', a
   t.equal((mixed.json as { error?: string }).error, 'Mixing Authorization headers and access_token query parameters.');
   const viaQuery = await matrixCall<{ user_id: string }>(gw.baseUrl, 'GET', '/_matrix/client/v3/account/whoami', { query: { access_token: alice.token } });
   t.equal(viaQuery.user_id, alice.userId, 'the access_token query parameter works');
+});
+
+t.test('Synapse refuses every request target the gateway refuses for its length, so the limit takes nothing away', async (t) => {
+  const path = '/_matrix/client/v3/account/whoami?pad=';
+  const target = path + 'p'.repeat(MAX_REQUEST_TARGET_LENGTH + 1 - path.length);
+  const direct = await openSocket(Number(new URL(hs.baseUrl).port));
+  direct.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice.token}\r\n\r\n`);
+  const answer = (await readAtLeast(direct, 1)).toString('latin1');
+  direct.destroy();
+  // Twisted answers 400 when the request line and headers exceed 16,384 bytes, or closes the
+  // connection without an answer when the request line alone does.
+  t.ok(answer === '' || answer.startsWith('HTTP/1.1 400 '), `Synapse: ${JSON.stringify(answer.slice(0, 40))}`);
+  const viaGateway = await matrixRequest(gw.baseUrl, 'GET', target.slice(0, target.indexOf('?')), { token: alice.token, query: { pad: target.slice(path.length) } });
+  t.equal(viaGateway.status, 414);
+  t.equal((viaGateway.json as { errcode?: string }).errcode, 'M_TOO_LARGE');
 });
 
 t.test('with Synapse stopped, the gateway answers 502 with a Matrix error and CORS headers', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { routeRequest } from '../../../../src/gateway/router/route-request.js';
+import { MAX_REQUEST_TARGET_LENGTH, routeRequest } from '../../../../src/gateway/router/route-request.js';
 import type { RouteDecision } from '../../../../src/gateway/router/route-request.js';
 import { loadRouteRows } from '../../../fixtures/routes/fixture-files.js';
 import type { ExpectedDecision } from '../../../fixtures/routes/fixture-files.js';
@@ -42,5 +42,18 @@ t.test('shared decisions cannot be mutated by a caller', (t) => {
   t.ok(Object.isFrozen(other), 'catch-all decision is frozen');
   t.ok(other.kind === 'route' && Object.isFrozen(other.match) && Object.isFrozen(other.match.params));
   t.ok(Object.isFrozen(routeRequest('OPTIONS', '/', '')));
+  t.end();
+});
+
+t.test('a request target longer than MAX_REQUEST_TARGET_LENGTH is refused, whatever the method', (t) => {
+  const base = '/_matrix/client/v3/rooms/!r:s/state/m.room.power_levels/';
+  const pathOf = (length: number) => base + 'k'.repeat(length - base.length);
+  t.equal(routeRequest('PUT', pathOf(MAX_REQUEST_TARGET_LENGTH), '').kind, 'route');
+  t.equal(routeRequest('PUT', pathOf(MAX_REQUEST_TARGET_LENGTH + 1), '').kind, 'target-too-long');
+  t.equal(routeRequest('OPTIONS', pathOf(MAX_REQUEST_TARGET_LENGTH + 1), '').kind, 'target-too-long');
+  t.equal(routeRequest('GET', '//x/' + 'y'.repeat(MAX_REQUEST_TARGET_LENGTH), '').kind, 'target-too-long', 'before the redirect');
+  // The `?` counts: path + 1 + query.
+  t.equal(routeRequest('PUT', pathOf(MAX_REQUEST_TARGET_LENGTH - 11), 'a'.repeat(10)).kind, 'route');
+  t.equal(routeRequest('PUT', pathOf(MAX_REQUEST_TARGET_LENGTH - 10), 'a'.repeat(10)).kind, 'target-too-long');
   t.end();
 });
