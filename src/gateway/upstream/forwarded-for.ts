@@ -23,6 +23,9 @@ const MAX_TRUSTED_HOPS = 16;
 /** Entries read at most, empty ones included (a header of commas alone must cost no more than a short one). */
 const MAX_ENTRIES_READ = 64;
 
+/** Loopback networks; only IPv6 text is looked up here (IPv4 is told by its first octet). */
+const LOOPBACK = new NetworkSet(['127.0.0.0/8', '::1/128'], parseNetwork, 'loopback', 'an IP address or CIDR network');
+
 /** Distinct addresses whose answer is remembered (cleared when full: `BlockList#check` costs ~1.4 µs). */
 const CACHE_ENTRIES = 4096;
 
@@ -68,7 +71,8 @@ export class TrustedProxies {
  * the TCP peer. When the peer is not a trusted proxy it is the client, and `claimed` is ignored
  * whole. Otherwise the entries are read right to left, each kept, until one is not trusted: that
  * one is the client. An entry that is no IP address stops the walk too, and the hop to its right
- * (trusted, so it sent it) is taken as the client. Empty entries are skipped. When every entry is
+ * (trusted, so it sent it) is taken as the client; so does a loopback address (IPv4-mapped
+ * included), as only a proxy on the client's own host can have seen one. Empty entries are skipped. When every entry is
  * trusted, the leftmost is the client. The walk reads at most 64 entries and passes at most 16
  * trusted hops; past either bound the last hop passed is taken as the client.
  */
@@ -109,12 +113,20 @@ export function chainBehindTrustedPeer(claimed: string, peer: string, trusted: T
     end = start - 1;
     if (text === '') continue;
     const address = normalizeAddress(text);
-    if (address === null) return chain;
+    // A loopback entry is the hop's own host speaking, and 127.0.0.1 is the address Synapse
+    // rate-limits Corporal's own logins by (the reconciler's admin session): a client allowed to
+    // choose its address must not be able to choose that one and lock the reconciler out.
+    if (address === null || isLoopback(address)) return chain;
     chain = `${address}, ${chain}`;
     if (!trusted.isTrusted(address)) return chain;
     hops++;
   }
   return chain;
+}
+
+/** True for a loopback address as {@link normalizeAddress} returns it. */
+function isLoopback(address: string): boolean {
+  return address.includes(':') ? LOOPBACK.has(address) : address.startsWith('127.');
 }
 
 /**

@@ -73,3 +73,10 @@ t.test('from a peer that is no trusted proxy: its own address, whatever it claim
   t.notOk(recorded.some(([ip]) => ip === '198.51.100.77'), 'the claimed address is recorded nowhere');
   t.notOk(recorded.some(([ip]) => ip !== '127.0.0.1' && ip !== '203.0.113.7' && ip !== '203.0.113.8'), 'no address but the known ones');
 });
+
+t.test('a loopback claim is never believed: Synapse records the trusted hop that passed it on', async (t) => {
+  // 10.9.8.7 is a private address (trusted by default) that claims to have seen 127.0.0.1, the
+  // address Synapse rate-limits Corporal's own logins by.
+  await connectAs('claims-loopback', behindProxy.baseUrl, '127.0.0.1, 10.9.8.7');
+  t.same(await recordedAddresses('claims-loopback'), ['10.9.8.7']);
+});

@@ -58,6 +58,24 @@ t.test('odd entries: spaces, empties, ports, brackets; junk stops the walk at th
   t.equal(forwardedFor('', '127.0.0.1', defaults), '127.0.0.1');
 });
 
+t.test('a loopback entry stops the walk at the hop that sent it: nobody can claim Corporal\'s own address', async (t) => {
+  // A client on a private network (trusted by default) claiming 127.0.0.1 is recorded as itself.
+  t.equal(forwardedFor('127.0.0.1', '10.0.0.7', defaults), '10.0.0.7');
+  t.equal(forwardedFor('127.0.0.1', '::ffff:10.0.0.7', defaults), '::ffff:10.0.0.7');
+  for (const claim of ['127.0.0.1', '127.8.9.10:443', '::1', '[::1]:80', '::ffff:127.0.0.1', '::ffff:7f00:1', '0:0:0:0:0:0:0:1']) {
+    t.equal(forwardedFor(claim, '10.0.0.7', defaults), '10.0.0.7', claim);
+  }
+  // Through a local nginx that appends: the LAN client that sent the claim is the client.
+  t.equal(forwardedFor('127.0.0.1, 10.0.0.7', '127.0.0.1', defaults), '10.0.0.7, 127.0.0.1');
+  // A process on the local proxy's own host: the proxy's address, as before.
+  t.equal(forwardedFor('127.0.0.1', '127.0.0.1', defaults), '127.0.0.1');
+  // Loopback listed explicitly changes nothing: it is never taken from the header.
+  t.equal(forwardedFor('127.0.0.1', '192.0.2.10', new TrustedProxies(['192.0.2.10', '127.0.0.1'])), '192.0.2.10');
+  // Addresses that only look like loopback are walked as usual.
+  t.equal(forwardedFor('::127.0.0.1', '10.0.0.7', defaults), '::127.0.0.1, 10.0.0.7');
+  t.equal(forwardedFor('128.0.0.1', '10.0.0.7', defaults), '128.0.0.1, 10.0.0.7');
+});
+
 t.test('the walk is bounded: past 16 trusted hops the last one examined is the client', async (t) => {
   const hops = Array.from({ length: 40 }, (_, i) => `10.0.0.${i + 1}`);
   const sent = forwardedFor(['6.6.6.6', ...hops].join(', '), '127.0.0.1', defaults).split(', ');
