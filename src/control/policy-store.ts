@@ -24,10 +24,12 @@ export interface CurrentPolicy {
   encoded: Uint8Array;
   /**
    * The policy as received (text, or the JSON of a pushed value). This, not the normalised
-   * document, is what is persisted and served by `GET /_matrix/corporal/policy`: re-serialising
-   * the normalised form would turn a schema-1 policy into schema 2 and change its meaning.
+   * document, is what is persisted (`last_seen_store_policy`, the `http` provider's cache), so that
+   * a restart reads what the operator wrote, warnings included.
    */
   text: string;
+  /** The schema version the text was written in (a schema-1 document is normalised to schema 2). */
+  sourceSchemaVersion: 1 | 2;
   hash: string;
   generation: number;
   /** Where it came from: `static_file:/path`, `http:https://host/path`, `api`, … */
@@ -299,7 +301,8 @@ export class PolicyStore {
     const loadedAt = this.now();
     const snapshot = compilePolicy(loaded.document, { generation, hash, loadedAt, source });
     const encoded = encodeSnapshot(snapshot);
-    const next: CurrentPolicy = { document: loaded.document, snapshot, encoded, text, hash, generation, source, loadedAt, warnings };
+    const sourceSchemaVersion = loaded.meta.sourceSchemaVersion ?? 2;
+    const next: CurrentPolicy = { document: loaded.document, snapshot, encoded, text, sourceSchemaVersion, hash, generation, source, loadedAt, warnings };
     this.currentPolicy = next;
     this.lastGeneration = generation;
     // Any change ends the hold of restoreInherited, except the restore itself (a take-over).

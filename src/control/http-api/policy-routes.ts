@@ -2,6 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { describeError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { parsePolicyText } from '../../policy/parse.js';
+import type { PolicyDocument } from '../../policy/types.js';
 import { API_POLICY_SOURCE, describeRejection, type PolicyStore } from '../policy-store.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import type { PolicyProvider } from '../providers/provider.js';
@@ -65,9 +66,23 @@ export function policyRoutes(options: PolicyRoutesOptions): Route[] {
 function getPolicy(store: PolicyStore): ApiResponse {
   const current = store.current;
   if (current === null) return { status: 200, body: { policy: null } };
-  // The text was accepted, so it parses (tolerantly: it may have trailing commas).
-  const parsed = parsePolicyText(current.text);
-  return { status: 200, body: { policy: parsed.ok ? parsed.value : null } };
+  // matrix-corporal re-serialised its policy structs: every field present with its default, keys
+  // spelt canonically, unknown keys dropped; scripts written for it read defaults
+  // (`flags.forbidRoomCreation == false`) that the text as received may lack. It refused schema 1,
+  // whose normalised form would not mean the same when pushed back: that one is shown as received.
+  if (current.sourceSchemaVersion === 1) {
+    const parsed = parsePolicyText(current.text); // accepted text: it parses (maybe with warnings)
+    return { status: 200, body: { policy: parsed.ok ? parsed.value : null } };
+  }
+  return { status: 200, body: { policy: withoutDerivedFields(current.document) } };
+}
+
+/**
+ * The document as a policy author writes it: without `powerLevelsManaged`, which normalisation
+ * derives from the schema version and no policy may contain.
+ */
+function withoutDerivedFields(document: PolicyDocument): unknown {
+  return { ...document, users: document.users.map(({ powerLevelsManaged: _derived, ...user }) => user) };
 }
 
 async function putPolicy(store: PolicyStore, request: ApiRequest): Promise<ApiResponse> {

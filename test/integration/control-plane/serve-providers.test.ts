@@ -41,7 +41,7 @@ t.test('last_seen_store_policy: a pushed policy survives a restart of the whole 
   const second = await serve(t, dir, provider);
   const status = await second.api.statusWhenUp();
   t.match(status.policy, { generation: 1, identificationStamp: 'test-pushed', source: `last_seen_store_policy:${provider.CachePath}` });
-  t.same(await second.api.getPolicy(), testPolicy('pushed'));
+  t.has(await second.api.getPolicy(), testPolicy('pushed'), 'the pushed policy (with defaults filled in)');
   await waitFor('the restored policy in every thread', async () => allThreadsAt(await second.api.status(), 1));
   second.corporal.process.kill('SIGTERM');
   t.equal(await second.corporal.exited, 0);

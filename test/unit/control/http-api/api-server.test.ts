@@ -108,7 +108,24 @@ t.test('GET and PUT /_matrix/corporal/policy', async (t) => {
   t.same(put.json, {});
   t.equal(store.current?.source, 'api');
   const got = await call('GET', '/_matrix/corporal/policy');
-  t.same(got.json, { policy: testPolicy('pushed') }, 'the policy as pushed');
+  // As matrix-corporal answered (its structs re-serialised): every field with its default.
+  const pushed = testPolicy('pushed');
+  t.strictSame(got.json, {
+    policy: {
+      schemaVersion: 2,
+      identificationStamp: 'test-pushed',
+      flags: {
+        allowCustomUserDisplayNames: false, allowCustomUserAvatars: false, allowCustomPassthroughUserPasswords: false,
+        allowUnauthenticatedPasswordResets: false, forbidRoomCreation: true, forbidEncryptedRoomCreation: false,
+        forbidUnencryptedRoomCreation: false, allow3pidLogin: false, forbid3pidChanges: false,
+      },
+      managedRoomIds: pushed['managedRoomIds'],
+      hooks: [],
+      users: (pushed['users'] as Record<string, unknown>[]).map((user) => ({
+        ...user, avatarUri: '', forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+      })),
+    },
+  }, 'the normalised policy: defaults filled in');
   t.equal(got.headers.get('cache-control'), 'no-store');
 
   const again = await call('PUT', '/_matrix/corporal/policy', { body: JSON.stringify(testPolicy('pushed')) });
@@ -118,7 +135,28 @@ t.test('GET and PUT /_matrix/corporal/policy', async (t) => {
   const trailing = await call('PUT', '/_matrix/corporal/policy', { body: '{"schemaVersion": 2, "users": [],}' });
   t.equal(trailing.status, 200, 'trailing commas are tolerated, as in files');
   t.equal(store.current?.generation, 2);
-  t.same((await call('GET', '/_matrix/corporal/policy')).json, { policy: { schemaVersion: 2, users: [] } });
+  t.has((await call('GET', '/_matrix/corporal/policy')).json, { policy: { schemaVersion: 2, users: [], hooks: [], managedRoomIds: [] } });
+});
+
+t.test('GET /_matrix/corporal/policy answers a policy that, pushed back, changes nothing', async (t) => {
+  const { call, store } = await api(t);
+  const schema2 = { SchemaVersion: 2, users: [{ id: '@new:example.com', authType: 'plain', authCredential: 'pw', colour: 'red' }] };
+  const schema1 = {
+    schemaVersion: 1,
+    managedRoomIds: ['!room:example.com'],
+    users: [{ id: '@old:example.com', authType: 'plain', authCredential: 'pw', joinedRoomIds: ['!room:example.com'], colour: 'red' }],
+  };
+  for (const [name, policy] of [['schema 2', schema2], ['schema 1', schema1]] as const) {
+    t.equal((await call('PUT', '/_matrix/corporal/policy', { body: JSON.stringify(policy) })).status, 200, name);
+    const generation = store.current?.generation;
+    const got = (await call('GET', '/_matrix/corporal/policy')).json as { policy: Record<string, unknown> };
+    const pushedBack = await call('PUT', '/_matrix/corporal/policy', { body: JSON.stringify(got.policy) });
+    t.equal(pushedBack.status, 200);
+    t.equal(store.current?.generation, generation, `${name}: the same policy, nothing changed`);
+    t.notOk(JSON.stringify(got.policy).includes('powerLevelsManaged'), `${name}: no derived field shown (no policy may contain one)`);
+    if (name === 'schema 2') t.notOk(JSON.stringify(got.policy).includes('colour'), 'unknown keys dropped, as matrix-corporal did');
+    else t.same(got.policy, schema1, 'schema 1 (refused by matrix-corporal) is shown as received');
+  }
 });
 
 t.test('PUT of something that is not JSON: 400 M_BAD_JSON with the position', async (t) => {
