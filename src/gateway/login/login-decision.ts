@@ -5,6 +5,7 @@
  */
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
 import { parseJsonObject, type JsonObject } from '../json-body.js';
+import { failsGoLoginDecoding } from './go-login-fields.js';
 import { identifyLoginUser, qualifyUserId } from './login-identifier.js';
 import { deniedLoginType, LOGIN_DENIALS, type LoginDenialName } from './login-answers.js';
 import type { LocalAnswer } from './local-answer.js';
@@ -49,7 +50,8 @@ function deny(denial: LoginDenialName): LoginDecision {
  * pinned for the request (null before the first policy) and `domain` =
  * `Matrix.HomeserverDomainName`. Rows, in order:
  *
- *  1. not a UTF-8 JSON object, or a non-string `type` → deny `bad-json`
+ *  1. not a UTF-8 JSON object, or a member matrix-corporal decoded as a string (`type`,
+ *     `password`, `user`, `identifier.user`, …) of another type → deny `bad-json`
  *  2. no policy → deny `missing-policy` (fail closed before anything is forwarded)
  *  3. `type` `m.login.token` → proxy `token-login`
  *  4. `type` other than `m.login.password` (JWT, appservice, module types, none) → deny `login-type`
@@ -60,7 +62,7 @@ function deny(denial: LoginDenialName): LoginDecision {
  *  7. not in the policy (compared case-insensitively, as Synapse looks up local users) → proxy `unmanaged`
  *  8. `active: false` → deny `deactivated`
  *  9. `passthrough` → proxy `passthrough`
- * 10. `password` not a string → deny `failed-authentication` (Synapse would refuse it with a 400)
+ * 10. no `password` (or `null`) → deny `failed-authentication`
  * 11. otherwise → authenticate
  *
  * The domain comparison is case-insensitive too: Synapse's lookup lower-cases the whole MXID, so
@@ -68,9 +70,8 @@ function deny(denial: LoginDenialName): LoginDecision {
  */
 export function decideLogin(body: Uint8Array | string, snapshot: PolicySnapshot | null, domain: string): LoginDecision {
   const parsed = parseJsonObject(body);
-  if (parsed === null) return deny('bad-json');
-  const type = Object.hasOwn(parsed, 'type') ? parsed['type'] : '';
-  if (typeof type !== 'string') return deny('bad-json');
+  if (parsed === null || failsGoLoginDecoding(parsed)) return deny('bad-json');
+  const type = typeof parsed['type'] === 'string' ? parsed['type'] : '';
   if (snapshot === null) return deny('missing-policy');
   if (type === 'm.login.token') return PROXY['token-login'];
   if (type !== 'm.login.password') return { kind: 'deny', denial: 'login-type', answer: deniedLoginType(type) };
