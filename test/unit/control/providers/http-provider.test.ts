@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { HttpProvider, safeUri, type HttpProviderOptions } from '../../../../src/control/providers/http-provider.js';
 import { captureLogger, pause, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
 
 /** What the policy server answers next: a status, a body and headers; `hang` never answers. */
-interface Answer { status?: number; body?: string; headers?: Record<string, string>; hang?: boolean }
+interface Answer { status?: number; body?: string | Buffer; headers?: Record<string, string>; hang?: boolean }
 
 /** A real local HTTP server standing in for the policy origin; it records every request's headers. */
 async function policyServer(t: Test, answer: (headers: IncomingHttpHeaders) => Answer) {
@@ -199,6 +200,45 @@ t.test('the body size is bounded, announced or not', async (t) => {
   await provider.start();
   t.equal(store.current, null);
   t.match(provider.status().lastError?.message, /larger than 100 bytes/);
+});
+
+t.test('gzip: asked for as Go asks, decompressed when sent, bounded both ways', async (t) => {
+  const gzipped = gzipSync(testPolicyText('zipped'));
+  const server = await policyServer(t, () => ({ body: gzipped, headers: { 'content-encoding': 'gzip' } }));
+  const { store, provider, stampIs } = setup(t, server.url, { cachePath: null });
+  await provider.start();
+  t.equal(server.requests[0]!['accept-encoding'], 'gzip');
+  t.ok(stampIs('zipped')(), 'the decompressed policy is in force');
+
+  // 1 MiB of spaces compresses to about 1 KiB: the decompressed size is what counts.
+  const bomb = gzipSync(`${' '.repeat(1024 * 1024)}${testPolicyText('bomb')}`);
+  const bombServer = await policyServer(t, () => ({ body: bomb, headers: { 'content-encoding': 'gzip' } }));
+  const bounded = setup(t, bombServer.url, { cachePath: null, maxBytes: 64 * 1024 });
+  await bounded.provider.start();
+  t.equal(bounded.store.current, null);
+  t.match(bounded.provider.status().lastError?.message, /larger than 65536 bytes/);
+
+  // Empty gzip members decompress to nothing: the bytes received are bounded too.
+  const empties = Buffer.concat(Array.from({ length: 5000 }, () => gzipSync('')));
+  const emptyServer = await policyServer(t, () => ({ body: empties, headers: { 'content-encoding': 'gzip' } }));
+  const received = setup(t, emptyServer.url, { cachePath: null, maxBytes: 64 * 1024 });
+  await received.provider.start();
+  t.match(received.provider.status().lastError?.message, /larger than 65536 bytes/);
+  t.equal(store.current?.document.identificationStamp, 'test-zipped');
+});
+
+t.test('corrupt gzip and unsupported encodings are fetch failures with a reason', async (t) => {
+  const cases: [string, Answer, RegExp][] = [
+    ['corrupt gzip', { body: Buffer.from('not gzip at all'), headers: { 'content-encoding': 'gzip' } }, /fetching .* failed: .*(header|gzip|zlib)/i],
+    ['brotli', { body: testPolicyText('br'), headers: { 'content-encoding': 'br' } }, /Content-Encoding "br"; only gzip/],
+  ];
+  for (const [name, answer, reason] of cases) {
+    const server = await policyServer(t, () => answer);
+    const { store, provider } = setup(t, server.url, { cachePath: null });
+    await provider.start();
+    t.equal(store.current, null, name);
+    t.match(provider.status().lastError?.message, reason, name);
+  }
 });
 
 t.test('stop() ends polling', async (t) => {
