@@ -96,8 +96,8 @@ const OTHER_BY_PREFIX: ReadonlyMap<string, RouteDecision> = new Map(
  * - `rawQuery` is the undecoded query string without `?` (`''` if none); it only ends up in a
  *   redirect's `Location`.
  *
- * Order: target length, OPTIONS, non-canonical path (redirect), internal REST auth, client tree (info, version
- * guard, routes), media tree, catch-all. See docs/routing.md.
+ * Order: target length, OPTIONS, non-canonical path (redirect), internal REST auth, client tree
+ * (info, version guard, routes), media tree, catch-all. See docs/routing.md.
  */
 export function routeRequest(method: string, rawPath: string, rawQuery: string): RouteDecision {
   const targetLength = rawPath.length + (rawQuery === '' ? 0 : rawQuery.length + 1);
