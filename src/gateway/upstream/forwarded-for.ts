@@ -73,8 +73,9 @@ export class TrustedProxies {
  * one is the client. An entry that is no IP address stops the walk too, and the hop to its right
  * (trusted, so it sent it) is taken as the client; so does a loopback address (IPv4-mapped
  * included), as only a proxy on the client's own host can have seen one. Empty entries are
- * skipped. When every entry is trusted, the leftmost is the client. The walk reads at most 64 entries and passes at most 16
- * trusted hops; past either bound the last hop passed is taken as the client.
+ * skipped. When every entry is trusted, the leftmost is the client. The walk reads at most 64
+ * entries and passes at most 16 trusted hops; past either bound the last hop passed is taken as
+ * the client.
  */
 export function forwardedFor(claimed: string | null, peer: string, trusted: TrustedProxies): string {
   return claimed === null || !trusted.isTrusted(peer) ? peer : chainBehindTrustedPeer(claimed, peer, trusted);
