@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
  * sources): a hostile or broken peer must never make us buffer without bound.
  */
 
-/** Thrown by {@link readBoundedBody} / {@link readBoundedText} when the body exceeds its limit (the stream is destroyed). */
+/** Thrown by {@link readBoundedBody} when the body exceeds its limit (the stream is destroyed). */
 export class BodyLimitExceededError extends Error {
   readonly limit: number;
 
@@ -49,9 +49,4 @@ export async function readBoundedBody(body: Readable, maxBytes: number, declared
     chunks.push(buffer);
   }
   return Buffer.concat(chunks, size);
-}
-
-/** {@link readBoundedBody} decoded as UTF-8 (invalid sequences become U+FFFD). */
-export async function readBoundedText(body: Readable, maxBytes: number): Promise<string> {
-  return (await readBoundedBody(body, maxBytes)).toString('utf8');
 }

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
-import { BodyLimitExceededError, discardBody, readBoundedText, takeBasicAuth, transportErrorText } from './http-body.js';
+import { ACCEPT_GZIP, BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
 import type { TaskResult } from './task-types.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -151,10 +151,11 @@ async function attemptConsultation(
         discardBody(response.body);
         return { ok: false, reason: `HTTP ${response.statusCode}, expected 200` };
       }
-      return { text: await readBoundedText(response.body, maxAnswerBytes) };
+      return { text: (await readBoundedDecodedBody(response.body, response.headers, maxAnswerBytes)).toString('utf8') };
     } catch (err) {
       if (err instanceof BodyLimitExceededError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
       if (signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
+      if (isDecodingError(err)) return { ok: false, reason: `the answer could not be decoded (${transportErrorText(err)})` };
       return { ok: false, reason: `unreachable (${transportErrorText(err)})` };
     }
   });
@@ -176,12 +177,15 @@ async function attemptConsultation(
 }
 
 /**
- * `Content-Type: application/json`, then the hook's headers, each set case-insensitively (Go
- * `Header.Set`). User info in the URL (`https://user:pass@host/…`) is taken out of it and sent as
+ * `Content-Type: application/json` and `Accept-Encoding: gzip` (Go's client asked for it by itself),
+ * then the hook's headers, each set case-insensitively (Go `Header.Set`). User info in the URL (`https://user:pass@host/…`) is taken out of it and sent as
  * HTTP Basic authentication unless the hook sets `Authorization` itself, as Go's client does.
  */
 function serviceRequestHeaders(extra: Readonly<Record<string, string>>, url: URL): Record<string, string> {
-  const byLowerName = new Map<string, [string, string]>([['content-type', ['Content-Type', 'application/json']]]);
+  const byLowerName = new Map<string, [string, string]>([
+    ['content-type', ['Content-Type', 'application/json']],
+    ['accept-encoding', ['Accept-Encoding', ACCEPT_GZIP]],
+  ]);
   const basicAuth = takeBasicAuth(url);
   if (basicAuth !== null) byLowerName.set('authorization', ['Authorization', basicAuth]);
   for (const [name, value] of Object.entries(extra)) byLowerName.set(name.toLowerCase(), [canonicalHeaderKey(name), value]);

@@ -18,7 +18,8 @@ export function takeBasicAuth(url: URL): string | null {
   return `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`;
 }
 
-export { BodyLimitExceededError, discardBody, readBoundedText } from '../common/bounded-body.js';
+export { BodyLimitExceededError, discardBody } from '../common/bounded-body.js';
+export { ACCEPT_GZIP, isDecodingError, readBoundedDecodedBody } from '../common/decoded-body.js';
 
 /**
  * `ECONNREFUSED`, `UND_ERR_SOCKET`, … or the message when there is no code: these texts reach

@@ -6,6 +6,7 @@
  * Every request is recorded (method, path, headers, body, parsed JSON) so tests can assert the
  * payload field by field, and waited for when the consultation runs in the background (async hooks).
  */
+import { gzipSync } from 'node:zlib';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -147,6 +148,15 @@ export async function startHookRestService(options: HookRestServiceOptions = {})
     }
     if (route.startsWith('/status/')) return sendHook(EXAMPLE_HOOKS.reject, Number(route.slice('/status/'.length)));
     if (route === '/garbled') return sendText(res, 200, 'this is not JSON');
+    if (route === '/gzip/reject') {
+      // Compressed whatever the request asked for, as a server storing its answers gzipped would.
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+      return void res.end(gzipSync(JSON.stringify(EXAMPLE_HOOKS.reject)));
+    }
+    if (route === '/brotli') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'br' });
+      return void res.end(JSON.stringify(EXAMPLE_HOOKS.reject));
+    }
     if (route === '/invalid-hook') return sendHook({ action: 'explode' });
     if (route.startsWith('/flaky/')) {
       const [key = '', failures = '0'] = route.slice('/flaky/'.length).split('/');

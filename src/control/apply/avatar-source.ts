@@ -1,6 +1,7 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { CorporalError } from '../../common/errors.js';
-import { BodyLimitExceededError, discardBody, readBoundedBody } from '../../common/bounded-body.js';
+import { BodyLimitExceededError, discardBody } from '../../common/bounded-body.js';
+import { ACCEPT_GZIP, isDecodingError, readBoundedDecodedBody } from '../../common/decoded-body.js';
 
 /** Error code of every failure to read an avatar source. */
 export const AVATAR_SOURCE_ERROR = 'CORP_ERR_AVATAR_SOURCE';
@@ -56,7 +57,7 @@ export async function readAvatarSource(uri: string, limits: AvatarSourceLimits):
   const where = url.origin;
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
-    const response = await request(url, { method: 'GET', dispatcher: limits.dispatcher, signal, headers: { accept: 'image/*' } });
+    const response = await request(url, { method: 'GET', dispatcher: limits.dispatcher, signal, headers: { accept: 'image/*', 'accept-encoding': ACCEPT_GZIP } });
     if (response.statusCode !== 200) {
       discardBody(response.body);
       throw sourceError(`avatar download from ${where} answered HTTP ${response.statusCode}${response.statusCode >= 300 && response.statusCode < 400 ? ' (too many redirects)' : ''}`);
@@ -66,12 +67,13 @@ export async function readAvatarSource(uri: string, limits: AvatarSourceLimits):
       discardBody(response.body);
       throw sourceError(`avatar download from ${where} is ${contentType === '' ? 'untyped' : contentType}, not an image`);
     }
-    const data = await readBoundedBody(response.body, limits.maxBytes, response.headers['content-length']);
+    const data = await readBoundedDecodedBody(response.body, response.headers, limits.maxBytes);
     return checked({ contentType, data }, limits.maxBytes, where);
   } catch (err) {
     if (err instanceof CorporalError) throw err;
     if (err instanceof BodyLimitExceededError) throw sourceError(`avatar from ${where} exceeds ${limits.maxBytes} bytes`);
     if (signal.aborted) throw sourceError(`avatar download from ${where} took longer than ${limits.timeoutMs} ms`, true);
+    if (isDecodingError(err)) throw sourceError(`avatar from ${where} could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
     throw sourceError(`avatar download from ${where} failed: ${(err as { code?: string }).code ?? (err instanceof Error ? err.message : String(err))}`, true);
   }
 }

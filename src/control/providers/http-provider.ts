@@ -8,7 +8,7 @@ import { removeStaleTempFiles } from './stale-temp-files.js';
 import { ProviderHealth, deliveredHash, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BodyLimitExceededError } from '../../common/bounded-body.js';
-import { POLICY_ACCEPT_ENCODING, readPolicyBody } from './policy-body.js';
+import { ACCEPT_GZIP, readBoundedDecodedBody } from '../../common/decoded-body.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
@@ -176,7 +176,7 @@ export class HttpProvider implements PolicyProvider {
   }
 
   private async fetchPolicy(revalidate: boolean): Promise<FetchResult> {
-    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': POLICY_ACCEPT_ENCODING };
+    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': ACCEPT_GZIP };
     if (this.options.bearerToken !== null) headers['authorization'] = `Bearer ${this.options.bearerToken}`;
     const conditional = revalidate && this.etag !== null && this.options.store.current?.hash === this.etag.hash;
     if (conditional) headers['if-none-match'] = this.etag!.value;
@@ -199,7 +199,7 @@ export class HttpProvider implements PolicyProvider {
     }
     let text: string;
     try {
-      text = await readPolicyBody(response.body, response.headers, this.maxBytes);
+      text = (await readBoundedDecodedBody(response.body, response.headers, this.maxBytes)).toString('utf8');
     } catch (err) {
       if (err instanceof BodyLimitExceededError) throw new Error(`the policy is larger than ${this.maxBytes} bytes`);
       throw err;

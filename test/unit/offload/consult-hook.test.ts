@@ -160,3 +160,10 @@ t.test('through the offload pool', async (t) => {
     { ok: false, code: 'consult-failed', message: /HTTP 404/ },
   ]);
 });
+
+t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip answer is applied, another encoding is a failure', async (t) => {
+  const zipped = await consultHook(input('/gzip/reject'), { dispatcher });
+  t.match(zipped, { ok: true, value: { hook: { action: 'reject' } } });
+  t.equal(requestsTo('/gzip/reject').at(-1)?.headers['accept-encoding'], 'gzip');
+  t.match(await consultHook(input('/brotli'), { dispatcher }), { ok: false, code: 'consult-failed', message: /could not be decoded \(.*"br"/ });
+});

@@ -97,3 +97,10 @@ t.test('messages name the origin only, never the path, query or password', async
     t.notMatch(result.message, /secret|status|token/);
   }
 });
+
+t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip answer is read, a corrupt one is a bad response', async (t) => {
+  service.requests.length = 0;
+  t.same(await ask('/gzip', ALICE, 'x'), { ok: true, value: { authenticated: true } });
+  t.equal(service.requests[0]?.acceptEncoding, 'gzip');
+  t.match(await ask('/corrupt-gzip', ALICE, 'x'), { ok: false, code: 'auth-service-bad-response', message: /could not be decoded/ });
+});

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { gzipSync } from 'node:zlib';
 import { AVATAR_MAX_REDIRECTS, AVATAR_SOURCE_ERROR, createAvatarDispatcher, readAvatarSource } from '../../../../src/control/apply/avatar-source.js';
 import { findFreePort } from '../../../support/free-port.js';
 import { hang, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
@@ -48,6 +49,16 @@ t.test('http(s) downloads: status, type and size are checked; errors name the or
     res.end(Buffer.alloc(800));
   });
   await t.rejects(readAvatarSource(`${server.url}/chunked`, limits), { message: /exceeds 1024 bytes/ }, 'streamed length');
+});
+
+t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip-encoded image is decoded, bounded decoded', async (t) => {
+  server.queue.push((_req, res) => res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' }).end(gzipSync(PNG)));
+  t.same(await readAvatarSource(`${server.url}/zipped.png`, limits), { contentType: 'image/png', data: PNG });
+  t.equal(server.requests.at(-1)?.headers['accept-encoding'], 'gzip');
+  server.queue.push((_req, res) => res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(64 * 1024))));
+  await t.rejects(readAvatarSource(`${server.url}/bomb.png`, limits), { message: /exceeds 1024 bytes/ }, 'the decoded size counts');
+  server.queue.push((_req, res) => res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' }).end(PNG));
+  await t.rejects(readAvatarSource(`${server.url}/corrupt.png`, limits), { code: AVATAR_SOURCE_ERROR, message: /could not be decoded/ });
 });
 
 t.test('redirects are followed up to the limit', async (t) => {
