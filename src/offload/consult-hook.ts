@@ -22,7 +22,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
-import { ACCEPT_GZIP, BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
+import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
+import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
 import type { TaskResult } from './task-types.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -177,15 +178,13 @@ async function attemptConsultation(
 }
 
 /**
- * `Content-Type: application/json` and `Accept-Encoding: gzip` (Go's client asked for it by itself),
- * then the hook's headers, each set case-insensitively (Go `Header.Set`). User info in the URL (`https://user:pass@host/…`) is taken out of it and sent as
+ * `Content-Type: application/json` and the {@link SERVICE_CLIENT_HEADERS} (`Accept-Encoding: gzip`,
+ * `User-Agent`), then the hook's headers, each set case-insensitively (Go `Header.Set`). User info in the URL (`https://user:pass@host/…`) is taken out of it and sent as
  * HTTP Basic authentication unless the hook sets `Authorization` itself, as Go's client does.
  */
 function serviceRequestHeaders(extra: Readonly<Record<string, string>>, url: URL): Record<string, string> {
-  const byLowerName = new Map<string, [string, string]>([
-    ['content-type', ['Content-Type', 'application/json']],
-    ['accept-encoding', ['Accept-Encoding', ACCEPT_GZIP]],
-  ]);
+  const byLowerName = new Map<string, [string, string]>([['content-type', ['Content-Type', 'application/json']]]);
+  for (const [name, value] of Object.entries(SERVICE_CLIENT_HEADERS)) byLowerName.set(name, [canonicalHeaderKey(name), value]);
   const basicAuth = takeBasicAuth(url);
   if (basicAuth !== null) byLowerName.set('authorization', ['Authorization', basicAuth]);
   for (const [name, value] of Object.entries(extra)) byLowerName.set(name.toLowerCase(), [canonicalHeaderKey(name), value]);

@@ -7,7 +7,8 @@
  *   → 200 {"auth":{"success":true|false, "mxid"?:"…", "profile"?:{"display_name"?:"…"}}}
  */
 import { request, type Dispatcher } from 'undici';
-import { ACCEPT_GZIP, BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
+import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
+import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -47,7 +48,7 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return verifyFailure('invalid-credential', 'rest credential is not an http(s) URL');
   }
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', 'accept-encoding': ACCEPT_GZIP };
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...SERVICE_CLIENT_HEADERS };
   const basicAuth = takeBasicAuth(url);
   if (basicAuth !== null) headers.authorization = basicAuth;
   const service = url.origin;
@@ -76,7 +77,9 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
         return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);
       }
       if (signal.aborted) return verifyFailure('auth-service-unavailable', `auth service ${service} did not answer within ${input.timeoutMs} ms`);
-      if (isDecodingError(err)) return verifyFailure('auth-service-bad-response', `auth service ${service} sent an answer that could not be decoded: ${transportErrorText(err)}`);
+      if (isDecodingError(err)) {
+        return verifyFailure('auth-service-bad-response', `auth service ${service} sent an answer that could not be decoded: ${transportErrorText(err)}`);
+      }
       return verifyFailure('auth-service-unavailable', `auth service ${service} unreachable: ${transportErrorText(err)}`);
     }
     return parseVerdict(text, service);

@@ -1,7 +1,8 @@
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, discardBody } from '../../common/bounded-body.js';
-import { ACCEPT_GZIP, isDecodingError, readBoundedDecodedBody } from '../../common/decoded-body.js';
+import { isDecodingError, readBoundedDecodedBody } from '../../common/decoded-body.js';
+import { SERVICE_CLIENT_HEADERS } from '../../common/service-client.js';
 
 /** Error code of every failure to read an avatar source. */
 export const AVATAR_SOURCE_ERROR = 'CORP_ERR_AVATAR_SOURCE';
@@ -57,7 +58,8 @@ export async function readAvatarSource(uri: string, limits: AvatarSourceLimits):
   const where = url.origin;
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
-    const response = await request(url, { method: 'GET', dispatcher: limits.dispatcher, signal, headers: { accept: 'image/*', 'accept-encoding': ACCEPT_GZIP } });
+    const headers = { accept: 'image/*', ...SERVICE_CLIENT_HEADERS };
+    const response = await request(url, { method: 'GET', dispatcher: limits.dispatcher, signal, headers });
     if (response.statusCode !== 200) {
       discardBody(response.body);
       throw sourceError(`avatar download from ${where} answered HTTP ${response.statusCode}${response.statusCode >= 300 && response.statusCode < 400 ? ' (too many redirects)' : ''}`);

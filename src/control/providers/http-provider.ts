@@ -8,7 +8,8 @@ import { removeStaleTempFiles } from './stale-temp-files.js';
 import { ProviderHealth, deliveredHash, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BodyLimitExceededError } from '../../common/bounded-body.js';
-import { ACCEPT_GZIP, readBoundedDecodedBody } from '../../common/decoded-body.js';
+import { readBoundedDecodedBody } from '../../common/decoded-body.js';
+import { SERVICE_CLIENT_HEADERS } from '../../common/service-client.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
@@ -176,7 +177,7 @@ export class HttpProvider implements PolicyProvider {
   }
 
   private async fetchPolicy(revalidate: boolean): Promise<FetchResult> {
-    const headers: Record<string, string> = { accept: 'application/json', 'accept-encoding': ACCEPT_GZIP };
+    const headers: Record<string, string> = { accept: 'application/json', ...SERVICE_CLIENT_HEADERS };
     if (this.options.bearerToken !== null) headers['authorization'] = `Bearer ${this.options.bearerToken}`;
     const conditional = revalidate && this.etag !== null && this.options.store.current?.hash === this.etag.hash;
     if (conditional) headers['if-none-match'] = this.etag!.value;
