@@ -19,7 +19,8 @@ export class DeadlineExceededError extends Error {
  * link are removed as soon as `work` settles. Not `AbortSignal.timeout`: its timer outlives the
  * call by the whole timeout, and under a stream of calls (new tokens, hook consultations)
  * hundreds of thousands of them piled up. Not `AbortSignal.any` for the link: on Node 20 it costs
- * tens of microseconds per call, paid on every token look-up.
+ * tens of microseconds per call, paid on every token look-up, and it leaves an entry in the
+ * linked signal's set of dependants for good (a long-lived signal gathers one per call: soak 9).
  */
 export async function withDeadline<T>(ms: number, describe: () => string, work: (signal: AbortSignal) => Promise<T>, linked?: AbortSignal): Promise<T> {
   const controller = new AbortController();

@@ -10,6 +10,7 @@ import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BodyLimitExceededError } from '../../common/bounded-body.js';
 import { readBoundedDecodedBody } from '../../common/decoded-body.js';
 import { SERVICE_CLIENT_HEADERS } from '../../common/service-client.js';
+import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
@@ -181,7 +182,20 @@ export class HttpProvider implements PolicyProvider {
     if (this.options.bearerToken !== null) headers['authorization'] = `Bearer ${this.options.bearerToken}`;
     const conditional = revalidate && this.etag !== null && this.options.store.current?.hash === this.etag.hash;
     if (conditional) headers['if-none-match'] = this.etag!.value;
-    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(this.timeoutMs)]);
+    // withDeadline, not `AbortSignal.any` over the provider's long-lived stop signal: on Node 20
+    // each `any` left an entry in that signal's dependants for good (one per poll).
+    return withDeadline(this.timeoutMs, () => `no complete answer within ${this.timeoutMs} ms`, async (signal) => {
+      try {
+        return await this.fetchOnce(headers, conditional, signal);
+      } catch (err) {
+        // undici may report the abort in its own words; the deadline's message says what happened.
+        if (signal.aborted && signal.reason instanceof DeadlineExceededError) throw signal.reason;
+        throw err;
+      }
+    }, this.stopController.signal);
+  }
+
+  private async fetchOnce(headers: Record<string, string>, conditional: boolean, signal: AbortSignal): Promise<FetchResult> {
     const response = await request(this.options.uri, {
       method: 'GET',
       headers,
