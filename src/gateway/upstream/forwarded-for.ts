@@ -71,11 +71,11 @@ export class TrustedProxies {
  * the TCP peer. When the peer is not a trusted proxy it is the client, and `claimed` is ignored
  * whole. Otherwise the entries are read right to left, each kept, until one is not trusted: that
  * one is the client. An entry that is no IP address stops the walk too, and the hop to its right
- * (trusted, so it sent it) is taken as the client; so does a loopback address (IPv4-mapped
- * included), as only a proxy on the client's own host can have seen one. Empty entries are
- * skipped. When every entry is trusted, the leftmost is the client. The walk reads at most 64
- * entries and passes at most 16 trusted hops; past either bound the last hop passed is taken as
- * the client.
+ * (trusted, so it sent it) is taken as the client. Empty entries are skipped. When every entry
+ * is trusted, the leftmost is the client. The walk reads at most 64 entries and passes at most 16
+ * trusted hops; past either bound the last hop passed is taken as the client. Whichever way the
+ * walk ends, a loopback address read from the header (IPv4-mapped included) is never the client:
+ * the nearest address to its right that is not one is (or the peer).
  */
 export function forwardedFor(claimed: string | null, peer: string, trusted: TrustedProxies): string {
   return claimed === null || !trusted.isTrusted(peer) ? peer : chainBehindTrustedPeer(claimed, peer, trusted);
@@ -107,6 +107,13 @@ export function clientAddressOf(headers: readonly string[], peer: string, truste
  */
 export function chainBehindTrustedPeer(claimed: string, peer: string, trusted: TrustedProxies): string {
   let chain = peer;
+  // `chain` as far as its leftmost address that is not a loopback one read from the header: what
+  // is returned. A loopback entry is walked over like any hop (a second proxy on the same host
+  // appends one), but never becomes the client: only a proxy on the client's own host can have
+  // seen a loopback peer, and 127.0.0.1 is the address Synapse rate-limits Corporal's own logins
+  // by (the reconciler's admin session), which a client allowed to choose its address must not
+  // be able to choose and exhaust.
+  let clientChain = peer;
   let end = claimed.length;
   for (let hops = 0, read = 0; end > 0 && hops < MAX_TRUSTED_HOPS && read < MAX_ENTRIES_READ; read++) {
     const start = claimed.lastIndexOf(',', end - 1) + 1;
@@ -114,15 +121,13 @@ export function chainBehindTrustedPeer(claimed: string, peer: string, trusted: T
     end = start - 1;
     if (text === '') continue;
     const address = normalizeAddress(text);
-    // A loopback entry is the hop's own host speaking, and 127.0.0.1 is the address Synapse
-    // rate-limits Corporal's own logins by (the reconciler's admin session): a client allowed to
-    // choose its address must not be able to choose that one and lock the reconciler out.
-    if (address === null || isLoopback(address)) return chain;
+    if (address === null) return clientChain;
     chain = `${address}, ${chain}`;
-    if (!trusted.isTrusted(address)) return chain;
+    if (!isLoopback(address)) clientChain = chain;
+    if (!trusted.isTrusted(address)) return clientChain;
     hops++;
   }
-  return chain;
+  return clientChain;
 }
 
 /** True for a loopback address as {@link normalizeAddress} returns it. */

@@ -80,3 +80,9 @@ t.test('a loopback claim is never believed: Synapse records the trusted hop that
   await connectAs('claims-loopback', behindProxy.baseUrl, '127.0.0.1, 10.9.8.7');
   t.same(await recordedAddresses('claims-loopback'), ['10.9.8.7']);
 });
+
+t.test('two proxies on one host: the loopback hop between them is walked over', async (t) => {
+  // As a local nginx appending behind a local cloudflared or HAProxy sends it.
+  await connectAs('two-local-proxies', behindProxy.baseUrl, '203.0.113.77, 127.0.0.1');
+  t.same(await recordedAddresses('two-local-proxies'), ['203.0.113.77']);
+});

@@ -58,7 +58,7 @@ t.test('odd entries: spaces, empties, ports, brackets; junk stops the walk at th
   t.equal(forwardedFor('', '127.0.0.1', defaults), '127.0.0.1');
 });
 
-t.test('a loopback entry stops the walk at the hop that sent it: nobody can claim Corporal\'s own address', async (t) => {
+t.test('a loopback entry is never the client: nobody can claim Corporal\'s own address', async (t) => {
   // A client on a private network (trusted by default) claiming 127.0.0.1 is recorded as itself.
   t.equal(forwardedFor('127.0.0.1', '10.0.0.7', defaults), '10.0.0.7');
   t.equal(forwardedFor('127.0.0.1', '::ffff:10.0.0.7', defaults), '::ffff:10.0.0.7');
@@ -67,6 +67,14 @@ t.test('a loopback entry stops the walk at the hop that sent it: nobody can clai
   }
   // Through a local nginx that appends: the LAN client that sent the claim is the client.
   t.equal(forwardedFor('127.0.0.1, 10.0.0.7', '127.0.0.1', defaults), '10.0.0.7, 127.0.0.1');
+  // Two proxies on one host (cloudflared or HAProxy in front of a local nginx that appends): the
+  // loopback hop is walked over, and the client is the address the first proxy saw.
+  t.equal(forwardedFor('203.0.113.9, 127.0.0.1', '127.0.0.1', defaults), '203.0.113.9, 127.0.0.1, 127.0.0.1');
+  t.equal(forwardedFor('6.6.6.6, 203.0.113.9, ::1, 127.0.0.1', '127.0.0.1', defaults), '203.0.113.9, ::1, 127.0.0.1, 127.0.0.1');
+  // Loopback claims to the left of such a chain, or junk behind one, fall back to the nearest real hop.
+  t.equal(forwardedFor('127.0.0.1, 127.0.0.1', '10.0.0.7', defaults), '10.0.0.7');
+  t.equal(forwardedFor('unknown, 127.0.0.1', '10.0.0.7', defaults), '10.0.0.7');
+  t.equal(forwardedFor('127.0.0.1, 10.0.0.3, 127.0.0.1', '10.0.0.7', defaults), '10.0.0.3, 127.0.0.1, 10.0.0.7');
   // A process on the local proxy's own host: the proxy's address, as before.
   t.equal(forwardedFor('127.0.0.1', '127.0.0.1', defaults), '127.0.0.1');
   // Loopback listed explicitly changes nothing: it is never taken from the header.
