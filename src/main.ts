@@ -4,7 +4,7 @@
  * 1 runtime failure, 2 usage or validation error.
  */
 import { parseArgs, USAGE } from './cli/args.js';
-import { corporalVersion } from './common/version.js';
+import { corporalVersion } from './cli/version.js';
 import { runServe } from './cli/serve.js';
 import { runCheck } from './cli/check.js';
 import { runPlan } from './cli/plan.js';

@@ -41,12 +41,26 @@ export async function readBoundedDecodedBody(
     discardBody(body);
     throw new UnsupportedEncodingError(encoding);
   }
+  if (headers['content-length'] === '0') {
+    // Go's gzip reader gives an empty body here; zlib would call it a truncated stream.
+    discardBody(body);
+    return Buffer.alloc(0);
+  }
   let received = 0;
   body.on('data', (chunk: Buffer) => {
     received += chunk.length;
     if (received > maxBytes) body.destroy(new BodyLimitExceededError(maxBytes));
   });
   return readBoundedBody(pipeline(body, createGunzip(), () => undefined), maxBytes);
+}
+
+/** {@link readBoundedDecodedBody} as UTF-8 text (invalid sequences become U+FFFD, as Go reads them). */
+export async function readBoundedDecodedText(
+  body: Readable,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  maxBytes: number,
+): Promise<string> {
+  return (await readBoundedDecodedBody(body, headers, maxBytes)).toString('utf8');
 }
 
 /** True for the errors {@link readBoundedDecodedBody} gives for an undecodable body (not transport errors). */

@@ -24,8 +24,8 @@ export interface CurrentPolicy {
   encoded: Uint8Array;
   /**
    * The policy as received (text, or the JSON of a pushed value). This, not the normalised
-   * document, is what is persisted (`last_seen_store_policy`, the `http` provider's cache), so that
-   * a restart reads what the operator wrote, warnings included.
+   * document, is what is persisted (`last_seen_store_policy`, as strict JSON; the `http`
+   * provider's cache), so that a restart reads what the operator wrote.
    */
   text: string;
   /** The schema version the text was written in (a schema-1 document is normalised to schema 2). */

@@ -1,6 +1,7 @@
 import type { LineDestination } from '../common/logger.js';
 import { userIdOf } from './identity/identity.js';
 import { redactQuery } from './query.js';
+import { TARGET_TOO_LONG_ROUTE_ID } from './router/index.js';
 import type { RequestContext, RequestFinishedListener } from './request-context.js';
 
 /**
@@ -53,7 +54,7 @@ export class AccessLog implements RequestFinishedListener {
   /** Writes the request's one access line (called once, when its exchange has settled). */
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
-    const path = ctx.routeId === 'target-too-long' ? TOO_LONG_PATH
+    const path = ctx.routeId === TARGET_TOO_LONG_ROUTE_ID ? TOO_LONG_PATH
       : ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
     const user = userIdOf(ctx.identity);
     const ms = Math.round((performance.now() - ctx.startedAt) * 10) / 10;

@@ -58,7 +58,7 @@ import type { ClientExchange } from './respond.js';
 import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
 import { ErrCode } from '../common/matrix-errors.js';
 import { CORS_HEADERS } from './respond.js';
-import { MAX_REQUEST_TARGET_LENGTH, routeRequest, type RouteDecision } from './router/index.js';
+import { MAX_REQUEST_TARGET_LENGTH, TARGET_TOO_LONG_ROUTE_ID, routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
 import { extractCredentials } from './identity/credentials.js';
 import { WHOAMI_TIMED_OUT } from './identity/whoami.js';
@@ -170,8 +170,8 @@ export class Pipeline implements UpstreamResponseObserver {
     const exchange = ctx.exchange;
     switch (decision.kind) {
       case 'target-too-long':
-        ctx.routeId = 'target-too-long';
-        exchange.sendMatrixError(414, ErrCode.TooLarge, `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} bytes`);
+        ctx.routeId = TARGET_TOO_LONG_ROUTE_ID;
+        exchange.sendMatrixError(414, ErrCode.TooLarge, `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} characters`);
         return false;
       case 'options':
         ctx.routeId = 'options';

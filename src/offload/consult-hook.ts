@@ -23,7 +23,7 @@ import { request, type Dispatcher } from 'undici';
 import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
 import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
-import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
+import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, takeBasicAuth, transportErrorText } from './http-body.js';
 import type { TaskResult } from './task-types.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -152,7 +152,7 @@ async function attemptConsultation(
         discardBody(response.body);
         return { ok: false, reason: `HTTP ${response.statusCode}, expected 200` };
       }
-      return { text: (await readBoundedDecodedBody(response.body, response.headers, maxAnswerBytes)).toString('utf8') };
+      return { text: await readBoundedDecodedText(response.body, response.headers, maxAnswerBytes) };
     } catch (err) {
       if (err instanceof BodyLimitExceededError) return { ok: false, reason: `answer larger than ${maxAnswerBytes} bytes` };
       if (signal.aborted) return { ok: false, reason: `no complete answer within ${service.timeoutMs} ms` };
@@ -179,8 +179,9 @@ async function attemptConsultation(
 
 /**
  * `Content-Type: application/json` and the {@link SERVICE_CLIENT_HEADERS} (`Accept-Encoding: gzip`,
- * `User-Agent`), then the hook's headers, each set case-insensitively (Go `Header.Set`). User info in the URL (`https://user:pass@host/…`) is taken out of it and sent as
- * HTTP Basic authentication unless the hook sets `Authorization` itself, as Go's client does.
+ * `User-Agent`), then the hook's headers, each set case-insensitively (Go `Header.Set`). User info
+ * in the URL (`https://user:pass@host/…`) is taken out of it and sent as HTTP Basic authentication
+ * unless the hook sets `Authorization` itself, as Go's client does.
  */
 function serviceRequestHeaders(extra: Readonly<Record<string, string>>, url: URL): Record<string, string> {
   const byLowerName = new Map<string, [string, string]>([['content-type', ['Content-Type', 'application/json']]]);

@@ -19,7 +19,7 @@ export function takeBasicAuth(url: URL): string | null {
 }
 
 export { BodyLimitExceededError, discardBody } from '../common/bounded-body.js';
-export { isDecodingError, readBoundedDecodedBody } from '../common/decoded-body.js';
+export { isDecodingError, readBoundedDecodedText } from '../common/decoded-body.js';
 
 /**
  * `ECONNREFUSED`, `UND_ERR_SOCKET`, … or the message when there is no code: these texts reach

@@ -8,7 +8,7 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
-import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedBody, takeBasicAuth, transportErrorText } from './http-body.js';
+import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, takeBasicAuth, transportErrorText } from './http-body.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -71,7 +71,7 @@ export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher)
           ? verifyFailure('auth-service-unavailable', `auth service ${service} answered HTTP ${status}`)
           : verifyFailure('auth-service-bad-response', `auth service ${service} answered HTTP ${status}, expected 200`);
       }
-      text = (await readBoundedDecodedBody(response.body, response.headers, MAX_REST_RESPONSE_BYTES)).toString('utf8');
+      text = await readBoundedDecodedText(response.body, response.headers, MAX_REST_RESPONSE_BYTES);
     } catch (err) {
       if (err instanceof BodyLimitExceededError) {
         return verifyFailure('auth-service-bad-response', `auth service ${service} sent more than ${MAX_REST_RESPONSE_BYTES} bytes`);

@@ -1,8 +1,8 @@
 import { childPointer, type PolicyIssue } from './issues.js';
 
 /**
- * Outcome of {@link parsePolicyText}: the JSON value and warnings (one per tolerated trailing comma
- * or byte-order mark), or the first syntax error with its line and column.
+ * Outcome of {@link parsePolicyText}: the JSON value and warnings (one per tolerated trailing
+ * comma, byte-order mark or repeated key), or the first syntax error with its line and column.
  */
 export type ParseResult =
   | { ok: true; value: unknown; warnings: PolicyIssue[] }
@@ -19,10 +19,12 @@ const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  * line and column). A leading byte-order mark is skipped with a warning. Everything else must be
  * strict RFC 8259 JSON; the first violation is returned with its line and column.
  *
- * A key repeated within one object is read as Go's `encoding/json` reads it into a struct, in
- * document order: the key moves to its last position with its last value (so a case variant
- * between the two, `"active":false,"Active":true,"active":false`, is overridden as in Go), except
- * that a later `null` changes nothing (Go: "null has no effect"). Each repetition is a warning.
+ * A key repeated within one object counts at its last place, with its last value, as Go's
+ * `encoding/json` reads members in document order (so a case variant between the two,
+ * `"active":false,"Active":true,"active":false`, is overridden as in Go); a later `null` counts as
+ * absent and leaves the earlier value. Go differs in two corners it cannot avoid knowing the field
+ * type for: a later `null` resets a list or pointer field there, and an object written twice is
+ * merged into the first. Each repetition is a warning naming its line, so such text gets fixed.
  *
  * Strict JSON goes through `JSON.parse` (fast); only text it refuses, or text that may repeat a key
  * (`JSON.parse` would keep the first position), is re-read by a small recursive-descent parser,
@@ -35,19 +37,33 @@ export function parsePolicyText(text: string): ParseResult {
   } catch {
     return new TolerantParser(text).parseDocument();
   }
-  if (keyEndMarkers(text) > ownKeyCount(value)) return new TolerantParser(text).parseDocument();
+  const parsedKeys = ownKeyCount(value);
+  // The quick bound first; only text with `":` inside some string needs the exact count.
+  if (keyEndMarkers(text) > parsedKeys && keysInText(text) > parsedKeys) return new TolerantParser(text).parseDocument();
   return { ok: true, value, warnings: [] };
 }
 
 /**
  * An upper bound on the number of object keys in JSON text: every key ends with `"`, optional
- * blanks and `:`, and only string contents can add more. Equal to the parsed value's key count
- * exactly when no key was repeated (`JSON.parse` keeps one property per repeated key).
+ * blanks and `:`, and only string contents can add more.
  */
 function keyEndMarkers(text: string): number {
   const marker = /"[ \t\n\r]*:/g;
   let count = 0;
   while (marker.exec(text) !== null) count += 1;
+  return count;
+}
+
+/**
+ * The number of object keys in valid JSON text: every string is matched from its opening quote
+ * (outside strings JSON has no `"`, so each match starts where a string does), and a key is a
+ * string followed by `:`. Greater than the parsed value's key count exactly when a key is
+ * repeated in some object (`JSON.parse` keeps one property for it).
+ */
+function keysInText(text: string): number {
+  const string = /"(?:[^"\\]|\\.)*"([ \t\n\r]*:)?/g;
+  let count = 0;
+  for (let match = string.exec(text); match !== null; match = string.exec(text)) if (match[1] !== undefined) count += 1;
   return count;
 }
 

@@ -8,7 +8,7 @@ import { removeStaleTempFiles } from './stale-temp-files.js';
 import { ProviderHealth, deliveredHash, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BodyLimitExceededError } from '../../common/bounded-body.js';
-import { readBoundedDecodedBody } from '../../common/decoded-body.js';
+import { readBoundedDecodedText } from '../../common/decoded-body.js';
 import { SERVICE_CLIENT_HEADERS } from '../../common/service-client.js';
 import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
@@ -214,7 +214,7 @@ export class HttpProvider implements PolicyProvider {
     }
     let text: string;
     try {
-      text = (await readBoundedDecodedBody(response.body, response.headers, this.maxBytes)).toString('utf8');
+      text = await readBoundedDecodedText(response.body, response.headers, this.maxBytes);
     } catch (err) {
       if (err instanceof BodyLimitExceededError) throw new Error(`the policy is larger than ${this.maxBytes} bytes`);
       throw err;

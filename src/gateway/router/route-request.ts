@@ -38,13 +38,17 @@ export type RouteDecision =
   | { readonly kind: 'route'; readonly match: RouteMatch };
 
 /**
- * The longest request target (raw path, `?` and raw query) the gateway routes. Synapse's HTTP
+ * The longest request target (raw path, `?` and raw query, in UTF-16 code units as uWS decodes it;
+ * a client percent-encodes, so one per byte) the gateway routes. Synapse's HTTP
  * server (Twisted) refuses a request whose request line and headers together exceed 16,384 bytes,
  * so a longer target can never succeed there; refusing it first also bounds the work that routing,
  * hook matching and logging do for hostile input (a hook pattern left on the backtracking regular
  * expression engine may take time quadratic in the path's length: docs/policy.md).
  */
 export const MAX_REQUEST_TARGET_LENGTH = 16_384;
+
+/** The route id (logs, access log) of a request refused for its target's length. */
+export const TARGET_TOO_LONG_ROUTE_ID = 'target-too-long';
 
 /** matrix-corporal's health/info path. */
 export const INFO_PATH = '/_matrix/client/corporal';

@@ -69,7 +69,7 @@ t.test('a request target longer than Synapse accepts is refused with 414 before 
   const longPath = `/_matrix/client/v3/rooms/!r:hs/state/x/${'a'.repeat(MAX_REQUEST_TARGET_LENGTH)}`;
   const tooLong = await call('PUT', longPath);
   t.equal(tooLong.status, 414);
-  t.same(JSON.parse(tooLong.body), { errcode: 'M_TOO_LARGE', error: `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} bytes` });
+  t.same(JSON.parse(tooLong.body), { errcode: 'M_TOO_LARGE', error: `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} characters` });
   t.equal(tooLong.headers['access-control-allow-origin'], '*');
   const query = `/_matrix/client/v3/sync?filter=${'b'.repeat(MAX_REQUEST_TARGET_LENGTH)}`;
   t.equal((await call('GET', query)).status, 414, 'the query counts');

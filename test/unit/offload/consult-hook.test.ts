@@ -165,6 +165,6 @@ t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip answer is a
   const zipped = await consultHook(input('/gzip/reject'), { dispatcher });
   t.match(zipped, { ok: true, value: { hook: { action: 'reject' } } });
   t.equal(requestsTo('/gzip/reject').at(-1)?.headers['accept-encoding'], 'gzip');
-  t.match(requestsTo('/gzip/reject').at(-1)?.headers['user-agent'], /^Corporal\/\d/);
+  t.equal(requestsTo('/gzip/reject').at(-1)?.headers['user-agent'], 'Corporal');
   t.match(await consultHook(input('/brotli'), { dispatcher }), { ok: false, code: 'consult-failed', message: /could not be decoded \(.*"br"/ });
 });

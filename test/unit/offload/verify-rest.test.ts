@@ -102,6 +102,6 @@ t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip answer is r
   service.requests.length = 0;
   t.same(await ask('/gzip', ALICE, 'x'), { ok: true, value: { authenticated: true } });
   t.equal(service.requests[0]?.acceptEncoding, 'gzip');
-  t.match(service.requests[0]?.userAgent, /^Corporal\/\d/);
+  t.equal(service.requests[0]?.userAgent, 'Corporal');
   t.match(await ask('/corrupt-gzip', ALICE, 'x'), { ok: false, code: 'auth-service-bad-response', message: /could not be decoded/ });
 });

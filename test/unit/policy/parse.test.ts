@@ -119,3 +119,12 @@ t.test('nesting beyond 512 levels is refused instead of risking the stack', asyn
   t.equal(result.ok, false);
   t.equal(result.ok ? '' : result.error.message, 'nesting deeper than 512 levels');
 });
+
+t.test('text whose strings hold `":` is not re-read when no key repeats (deep nesting shows it)', async (t) => {
+  // The tolerant parser refuses nesting beyond 512 levels; JSON.parse does not. Such text parses
+  // only if the quick path kept it, which the exact key count allows.
+  const deep = `${'['.repeat(600)}{"payload": "{\\"a\\": 1}"}${']'.repeat(600)}`;
+  const result = parsePolicyText(deep);
+  t.equal(result.ok, true);
+  t.same(result.ok ? result.warnings : null, []);
+});

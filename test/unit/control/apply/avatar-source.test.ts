@@ -55,7 +55,7 @@ t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip-encoded ima
   server.queue.push((_req, res) => res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' }).end(gzipSync(PNG)));
   t.same(await readAvatarSource(`${server.url}/zipped.png`, limits), { contentType: 'image/png', data: PNG });
   t.equal(server.headers.at(-1)?.['accept-encoding'], 'gzip');
-  t.match(server.headers.at(-1)?.['user-agent'], /^Corporal\/\d/);
+  t.equal(server.headers.at(-1)?.['user-agent'], 'Corporal');
   server.queue.push((_req, res) => res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(64 * 1024))));
   await t.rejects(readAvatarSource(`${server.url}/bomb.png`, limits), { message: /exceeds 1024 bytes/ }, 'the decoded size counts');
   server.queue.push((_req, res) => res.writeHead(200, { 'content-type': 'image/png', 'content-encoding': 'gzip' }).end(PNG));
