@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { CorporalConfig } from '../../common/config/types.js';
 import { ownCallsDispatcher } from '../../common/own-forwarded-for.js';
+import { RecyclingPool } from './recycling-pool.js';
 import { parseUpstreamTarget, type UpstreamTarget } from './target.js';
 
 /**
@@ -25,7 +26,8 @@ export const INTERNAL_CONNECTIONS = 32;
  *   reads a whole body before it even authenticates the request). In a capped pool a few hundred
  *   of them, from one unauthenticated client, would queue every other user's requests for as long
  *   as they last (red team 4, F4). matrix-corporal (Go's default transport) caps nothing either;
- *   their number is bounded by the clients connected.
+ *   their number is bounded by the clients connected. A {@link RecyclingPool}, so that the
+ *   largest burst does not stay in the thread's heap.
  * - `internal`: the gateway's own calls, {@link INTERNAL_CONNECTIONS} connections, so that proxied
  *   requests never wait behind token look-ups (red team 4, F1). Over a Unix socket it adds
  *   Corporal's own `X-Forwarded-For` (common/own-forwarded-for.ts).
@@ -33,7 +35,7 @@ export const INTERNAL_CONNECTIONS = 32;
 export class UpstreamPools {
   readonly target: UpstreamTarget;
   readonly main: Pool;
-  readonly uncapped: Pool;
+  readonly uncapped: RecyclingPool;
   readonly internal: Dispatcher;
   private readonly internalPool: Pool;
 
@@ -52,7 +54,7 @@ export class UpstreamPools {
       ...(config.Matrix.HomeserverApiSocketPath ? { socketPath: config.Matrix.HomeserverApiSocketPath } : {}),
     };
     this.main = new Pool(this.target.origin, { ...common, connections: config.HttpGateway.UpstreamConnections });
-    this.uncapped = new Pool(this.target.origin, { ...common, connections: null });
+    this.uncapped = new RecyclingPool(() => new Pool(this.target.origin, { ...common, connections: null }));
     this.internalPool = new Pool(this.target.origin, { ...common, connections: INTERNAL_CONNECTIONS });
     this.internal = ownCallsDispatcher(this.internalPool, config.Matrix.HomeserverApiSocketPath);
   }
