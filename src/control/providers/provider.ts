@@ -46,6 +46,11 @@ export class ProviderHealth {
     this.lastError = { at: this.now(), message };
   }
 
+  /** Clears the current error if it is still `message` (the condition it described has ended). */
+  cleared(message: string): void {
+    if (this.lastError?.message === message) this.lastError = null;
+  }
+
   status(): ProviderStatus {
     return { type: this.type, lastSuccessAt: this.lastSuccessAt, lastError: this.lastError };
   }

@@ -25,6 +25,17 @@ export const DEFAULT_MAX_WAIT_MS = 5000;
  */
 export const PERIODIC_CHECK_INTERVAL_MS = 30_000;
 
+/**
+ * A `stat` or read of the file still running after this long is reported as an error. Node.js
+ * cannot cancel a file-system call: on a hung NFS or CIFS mount it waits for as long as the server
+ * is away, and every later load waits behind it. Without the report the provider would show its
+ * last success and no error for that whole time.
+ */
+export const STALLED_ACCESS_MS = 30_000;
+
+/** The longest `stop()` waits for a load in progress (a hung mount must not hang a shutdown). */
+export const STOP_WAIT_MS = 5_000;
+
 /** What {@link StaticFileProvider} needs. */
 export interface StaticFileProviderOptions {
   /** `PolicyProvider.Path` (relative paths resolve from the working directory). */
@@ -39,6 +50,10 @@ export interface StaticFileProviderOptions {
   absenceGraceMs?: number;
   /** Period of the identity check that needs no event. Default {@link PERIODIC_CHECK_INTERVAL_MS}. */
   checkIntervalMs?: number;
+  /** When a file-system call still running is reported. Default {@link STALLED_ACCESS_MS}. */
+  stalledAccessMs?: number;
+  /** The longest `stop()` waits for a load in progress. Default {@link STOP_WAIT_MS}. */
+  stopWaitMs?: number;
   /** Reads the file (default `readBoundedFile`); tests put failures in here. */
   readFile?: (path: string, maxBytes: number) => Promise<string>;
 }
@@ -58,7 +73,8 @@ export interface StaticFileProviderOptions {
  *
  * A missing file is not an error at first (an editor may be between delete and re-create): it is
  * re-checked every `absenceGraceMs` and reported once that long has passed. The current policy
- * stays in force meanwhile.
+ * stays in force meanwhile. So it does when a `stat` or read hangs (an NFS server gone): that is
+ * reported after {@link STALLED_ACCESS_MS}, and the report is withdrawn when the call returns.
  */
 export class StaticFileProvider implements PolicyProvider {
   readonly type = 'static_file' as const;
@@ -104,7 +120,10 @@ export class StaticFileProvider implements PolicyProvider {
     return this.load(true, false);
   }
 
-  /** Stops watching, cancels pending timers and waits for a load in progress. */
+  /**
+   * Stops watching, cancels pending timers and waits for a load in progress, at most `stopWaitMs`:
+   * a call hung on the file system is left behind (nothing can cancel it).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.watch.close();
@@ -113,7 +132,13 @@ export class StaticFileProvider implements PolicyProvider {
     if (this.checkTimer) clearTimeout(this.checkTimer);
     this.absenceTimer = null;
     this.checkTimer = null;
-    await this.loading;
+    let giveUp: NodeJS.Timeout | undefined;
+    const gaveUp = await Promise.race([
+      this.loading.then(() => false),
+      new Promise<boolean>((resolve) => { giveUp = setTimeout(resolve, this.options.stopWaitMs ?? STOP_WAIT_MS, true); }),
+    ]);
+    clearTimeout(giveUp);
+    if (gaveUp) this.options.logger.warn({ path: this.path }, 'stopped while a read of the policy file was still running');
   }
 
   /** The provider's health: last success, last error. */
@@ -123,7 +148,7 @@ export class StaticFileProvider implements PolicyProvider {
 
   /** Serialised: one read at a time, in order. `force` reads even when the file looks unchanged. */
   private load(force: boolean, atStart: boolean): Promise<void> {
-    const next = this.loading.then(() => this.loadOnce(force, atStart));
+    const next = this.loading.then(() => this.reportingStall('read', this.loadOnce(force, atStart)));
     this.loading = next.catch(() => {});
     return this.loading;
   }
@@ -198,10 +223,34 @@ export class StaticFileProvider implements PolicyProvider {
     this.checkTimer.unref();
   }
 
+  /**
+   * Passes `work` through; if it has not settled after `stalledAccessMs`, records and logs that the
+   * file system is not answering, and withdraws the record when it settles.
+   */
+  private async reportingStall<T>(what: string, work: Promise<T>): Promise<T> {
+    const limitMs = this.options.stalledAccessMs ?? STALLED_ACCESS_MS;
+    let message: string | null = null;
+    const timer = setTimeout(() => {
+      message = `the ${what} of ${this.path} has not finished after ${limitMs / 1000} s (a hung file system?)`;
+      this.health.failed(message);
+      this.options.logger.error({ path: this.path }, `${message}; the current policy stays in force`);
+    }, limitMs);
+    timer.unref();
+    try {
+      return await work;
+    } finally {
+      clearTimeout(timer);
+      if (message !== null) {
+        this.health.cleared(message);
+        this.options.logger.info({ path: this.path }, `the ${what} of the policy file has finished`);
+      }
+    }
+  }
+
   private async periodicCheck(): Promise<void> {
     let identity: string;
     try {
-      identity = identityOf(await stat(this.path));
+      identity = identityOf(await this.reportingStall('periodic check', stat(this.path)));
     } catch (err) {
       // Gone without an event: let a load start the absence handling. Missing already, or another
       // error: the absence re-check or the next change reports it, not a log line every period.

@@ -14,7 +14,7 @@ const NO_PERIODIC_CHECK_MS = 3_600_000;
 /** Guards the tests that hung on the old code (a FIFO at the path). */
 const HANG_GUARD = { timeout: 30_000 };
 
-type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile'>>;
+type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile' | 'stalledAccessMs' | 'stopWaitMs'>>;
 
 /**
  * A temporary directory and a provider for `path` in it. `layout(dir)` may build the files and
@@ -263,4 +263,48 @@ t.test('a read that failed with a system error is tried again by the periodic ch
   t.match(provider.status().lastError?.message, /EIO/);
   await waitFor('the same file read again', stampIs('a'));
   t.same(provider.status().lastError, null);
+});
+
+/** A `readFile` that hangs (a dead NFS server) until `answer()` is called. */
+function hangingRead() {
+  let answer = (): void => undefined;
+  const answered = new Promise<void>((resolve) => { answer = resolve; });
+  const readFile = async (path: string, maxBytes: number): Promise<string> => {
+    await answered;
+    return readBoundedFile(path, maxBytes);
+  };
+  return { readFile, answer: () => answer() };
+}
+
+t.test('a read that hangs is reported while it hangs; the report is withdrawn when it returns', async (t) => {
+  const { readFile, answer } = hangingRead();
+  const { provider, store, lines, stampIs } = setup(t, { tuning: { readFile, stalledAccessMs: 150 } });
+  const starting = provider.start();
+  await waitFor('the stall to be reported', () => provider.status().lastError !== null);
+  t.match(provider.status().lastError?.message, /read of .*policy\.json has not finished after 0\.15 s/);
+  t.ok(lines.some((l) => l.level === 50 && /hung file system/.test(String(l.msg))), 'logged at error level');
+  t.equal(store.current, null, 'nothing loaded yet');
+  answer();
+  await starting;
+  await waitFor('the policy', stampIs('a'));
+  t.same(provider.status().lastError, null, 'the stall is no longer reported');
+  t.ok(lines.some((l) => l.level === 30 && /has finished/.test(String(l.msg))));
+});
+
+t.test('a short read is not reported', async (t) => {
+  const { provider, lines } = setup(t, { tuning: { stalledAccessMs: 5_000 } });
+  await provider.start();
+  await pause(100);
+  t.same(provider.status().lastError, null);
+  t.notOk(lines.some((l) => /hung file system/.test(String(l.msg))));
+});
+
+t.test('stop() does not wait for ever behind a hung read', HANG_GUARD, async (t) => {
+  const { readFile, answer } = hangingRead();
+  t.teardown(answer);
+  const { provider, lines } = setup(t, { tuning: { readFile, stalledAccessMs: 60_000, stopWaitMs: 200 } });
+  void provider.start();
+  await pause(50);
+  await provider.stop();
+  t.ok(lines.some((l) => l.level === 40 && /still running/.test(String(l.msg))), 'the abandoned read is logged');
 });
