@@ -6,7 +6,7 @@ import { accountDataWrite, accountDeactivate, accountPassword, accountThreepid, 
 import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
 import { roomCreate, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
 import {
-  roomJoin, roomJoinOrKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
+  roomJoin, roomJoinByIdOrAlias, roomKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
 } from './room-membership-checks.js';
 import { roomStatePowerLevels } from './power-levels-check.js';
 
@@ -38,8 +38,8 @@ export const POLICY_CHECKS: ReadonlyMap<RouteId, PolicyCheck> = new Map<RouteId,
   // Corporal's rules for the gaps matrix-corporal left to hooks
   ['room.ban', roomKickOrBan],
   ['room.join', roomJoin],
-  ['room.join_by_alias', roomJoinOrKnockByIdOrAlias],
-  ['room.knock', roomJoinOrKnockByIdOrAlias],
+  ['room.join_by_alias', roomJoinByIdOrAlias],
+  ['room.knock', roomKnockByIdOrAlias],
   ['room.state.power_levels', roomStatePowerLevels],
   ['room.upgrade', roomUpgrade],
   ['room.state.tombstone', roomStateTombstone],

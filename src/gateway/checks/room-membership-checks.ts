@@ -96,26 +96,60 @@ export const roomJoin: PolicyCheck = authenticatedCheck(false, (input, userId) =
 );
 
 /**
- * `room.join_by_alias` and `room.knock` (`join/{roomIdOrAlias}`, `knock/{roomIdOrAlias}`). Synapse
+ * `room.knock` (`knock/{roomIdOrAlias}`), and the entry rule of `room.join_by_alias`. Synapse
  * (`resolve_room_id`) takes a valid room id (`!…`) as is, resolves a valid alias (`#…`) through
  * the directory and refuses anything else with 400. An alias is resolved the same way here (only
  * when the answer can matter: a managed user, not the corporal user); when it cannot be resolved
  * the request is refused, since Synapse might resolve it to a managed room (fail closed).
  */
-export const roomJoinOrKnockByIdOrAlias: PolicyCheck = authenticatedCheck(false, (input, userId) => {
+export const roomKnockByIdOrAlias: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+  entryByIdOrAlias(input, userId, ALLOW_ENTRY));
+
+/**
+ * `room.join_by_alias` (`join/{roomIdOrAlias}[/{txnId}]`): the entry rule as for a knock, and one
+ * more. Synapse copies this body into the member event (unlike `rooms/{id}/join` and knocks, which
+ * keep only `reason`), so `displayname` or `avatar_url` there set a per-room name or avatar, even
+ * for a user already joined (a join over a join is a new member event). In a room the policy
+ * requires the user in, that is refused, as the same change through `state/m.room.member` is (red
+ * team 9, F1). A body that is not a JSON object is refused there too (Synapse answers 400 anyway;
+ * refusing keeps a body Corporal cannot read from ever reaching the member event).
+ */
+export const roomJoinByIdOrAlias: PolicyCheck = authenticatedCheck('json', (input, userId) =>
+  entryByIdOrAlias(input, userId, (roomId) => joinBodyDecision(input, userId, roomId)));
+
+/** The entry rule has allowed a join or knock into `roomId`: what else decides. */
+type AfterEntry = (roomId: string) => Decision;
+
+const ALLOW_ENTRY: AfterEntry = () => ALLOW;
+
+/** Keys of a join body that Synapse puts in the member event as the user's per-room profile. */
+const ROOM_PROFILE_KEYS = ['displayname', 'avatar_url'] as const;
+
+function joinBodyDecision(input: CheckInput, userId: string, roomId: string): Decision {
+  if (!isRequiredMember(input.snapshot, userId, roomId) || input.body?.kind === 'empty') return ALLOW;
+  const body = jsonObject(input.body);
+  if (body === null) return DECISIONS.notJson;
+  return ROOM_PROFILE_KEYS.some((key) => Object.hasOwn(body, key)) ? DECISIONS.deniedByPolicy : ALLOW;
+}
+
+function entryByIdOrAlias(input: CheckInput, userId: string, afterEntry: AfterEntry): Decision | Promise<Decision> {
   const identifier = input.route.params['roomIdOrAlias'] ?? '';
-  if (!identifier.startsWith('#')) return entryDecision(input, userId, identifier);
+  if (!identifier.startsWith('#')) {
+    const decision = entryDecision(input, userId, identifier);
+    return decision.allow ? afterEntry(identifier) : decision;
+  }
   if (userId === input.corporalUserId || !input.snapshot.users.has(userId) || input.snapshot.managedRoomIds.size === 0) return ALLOW;
   const resolve = input.resolveAlias;
   if (resolve === undefined) return DECISIONS.aliasUnresolvable;
-  return resolveThenDecide(input, userId, identifier, resolve);
-});
+  return resolveThenDecide(input, userId, identifier, resolve, afterEntry);
+}
 
 async function resolveThenDecide(
   input: CheckInput,
   userId: string,
   alias: string,
   resolve: (alias: string, requester: string) => Promise<AliasTarget | null>,
+  afterEntry: AfterEntry,
 ): Promise<Decision> {
   let target: AliasTarget | null;
   try {
@@ -124,6 +158,8 @@ async function resolveThenDecide(
     target = null;
   }
   if (target === null) return DECISIONS.aliasUnresolvable;
-  const decision = entryDecision(input, userId, target.roomId);
+  const entry = entryDecision(input, userId, target.roomId);
+  if (!entry.allow) return entry;
+  const decision = afterEntry(target.roomId);
   return decision.allow ? { allow: true, pinnedRoom: target } : decision;
 }

@@ -69,6 +69,15 @@ t.test('denials leave Synapse untouched, in every form', async (t) => {
     await allDenied(t, 'alice', requestVariants(spec), { membership: 'leave' }, DENIED_BY_POLICY);
     await allDenied(t, 'alice', requestVariants(spec), { membership: 'join', displayname: 'Renamed' }, DENIED_BY_POLICY);
   });
+  t.test('nor set a per-room name or avatar in a required room by joining it again (red team 9, F1)', async (t) => {
+    const memberEvent = () => s.stateOf(rooms.managed, 'm.room.member', users.alice.userId);
+    const original = await memberEvent();
+    t.equal(original?.['membership'], 'join');
+    const spec: VariantSpec = { method: 'POST', template: 'join/{id}', params: { id: rooms.managed }, txn: true };
+    await allDenied(t, 'alice', requestVariants(spec), { displayname: '[x] Bob (server admin)', avatar_url: 'mxc://localhost/evil' }, DENIED_BY_POLICY);
+    await allDenied(t, 'alice', requestVariants(spec), { displayname: null }, DENIED_BY_POLICY);
+    t.same(await memberEvent(), original, 'the member event is unchanged');
+  });
   t.test('a managed user cannot join a managed room the policy does not list', async (t) => {
     await allDenied(t, 'alice', requestVariants(roomSpec('rooms/{roomId}/join', rooms.open)), {}, NOT_LISTED);
     await allDenied(t, 'carol', requestVariants(roomSpec('rooms/{roomId}/join', rooms.managed)), {}, NOT_LISTED);
@@ -95,8 +104,11 @@ t.test('allowed actions happen', async (t) => {
     const response = await s.viaGateway(user, method, path, body);
     t.equal(response.status, 200, `${user} ${method} ${path}: ${response.text}`);
   };
-  await expectOk('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(s.aliases.free)}`);
+  await expectOk('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(s.aliases.free)}`, { displayname: 'Carol here' });
   t.equal(await s.membershipOf(rooms.free, 'carol'), 'join', 'carol joined an unmanaged room by alias');
+  t.equal((await s.stateOf(rooms.free, 'm.room.member', users.carol.userId))?.['displayname'], 'Carol here', 'with a per-room name, as it is not a required room');
+  await expectOk('alice', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(rooms.managed)}`, { reason: 'still here' });
+  t.equal((await s.stateOf(rooms.managed, 'm.room.member', users.alice.userId))?.['reason'], 'still here', 'a join body without a profile passes in a required room');
   await expectOk('carol', 'POST', `/_matrix/client/unstable/rooms/${encodeURIComponent(rooms.free)}/leave`);
   t.equal(await s.membershipOf(rooms.free, 'carol'), 'leave', 'and left it');
   await expectOk('bob', 'POST', `/_matrix/client/r0/knock/${encodeURIComponent(rooms.knockable)}`, { reason: 'hi' });
