@@ -92,10 +92,13 @@ export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (inp
  * the room has drifted, and unrelated edits must not be blocked by it.
  */
 function outranksCorporal(body: Readonly<Record<string, unknown>>, proposedLevel: number, current: CurrentPowerLevels, corporal: string): boolean {
-  if (proposedLevel < currentLevel(current, corporal)) return true;
+  // Written as negated `>=`/`<=` so that a level Corporal cannot read (NaN, for which every
+  // comparison is false) counts as outranking: fail closed (red team 9, O1). Synapse refuses such
+  // content from local clients anyway, so nothing Synapse would accept is refused by this.
+  if (!(proposedLevel >= currentLevel(current, corporal))) return true;
   const proposed = corporalThresholds(body);
   for (const threshold of Object.keys(proposed) as CorporalThreshold[]) {
-    if (proposed[threshold] > proposedLevel && proposed[threshold] > current.thresholds[threshold]) return true;
+    if (!(proposed[threshold] <= proposedLevel) && !(proposed[threshold] <= current.thresholds[threshold])) return true;
   }
   return false;
 }
