@@ -71,7 +71,7 @@ export const DECISIONS = Object.freeze({
   /** Corporal: a power-levels change in a managed room whose current levels could not be read to check it (fail closed). */
   powerLevelsUnreadable: deny("Denied by policy (the room's power levels could not be read to check the change)"),
   /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */
-  delayedInManagedRoom: deny('Denied by policy (delayed membership and power-level changes in managed rooms are not allowed)'),
+  delayedPolicedEvent: deny('Denied by policy (delayed membership, power-level, encryption and tombstone events are not allowed)'),
   /** Corporal: a client writing account data in Corporal's own namespaces (common/corporal-account-data.ts). */
   corporalAccountData: deny("Denied (this account data type is reserved for Corporal's own records)"),
   /** Corporal: a managed user changing 3PIDs while `forbid3pidChanges` is on. */

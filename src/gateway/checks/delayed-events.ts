@@ -14,12 +14,16 @@ export function schedulesDelayedEvent(rawQuery: string): boolean {
 }
 
 /**
- * Whether a membership or power-levels state event is delayed into a managed room by anyone but
- * the corporal user. Why refused: Synapse checks nothing more when a delayed event fires, and the
- * sender can restart its timer indefinitely, so a change allowed today (a level the policy does
- * not fix yet) could land after the policy changed, unchecked. Delayed events of other types
- * (MatrixRTC call membership, the reason MSC4140 exists) and in unmanaged rooms are not affected.
+ * Whether a request delays one of the state events the policy governs (membership, power levels
+ * with state key `""`, encryption, tombstone; the caller's route says which), by anyone but the
+ * corporal user, **in any room**. Why refused: Synapse checks nothing more when a delayed event
+ * fires, and the sender can restart its timer indefinitely, so an event allowed today could land
+ * after the policy changed, unchecked: a level the policy does not fix yet, a room added to
+ * `managedRoomIds` later (a delayed tombstone or kick there), an encryption flag set later (red
+ * team 9, F3). Synapse has no admin API to list or cancel other users' delayed events, so the
+ * moment to refuse is scheduling. Delayed events of other types (MatrixRTC call membership,
+ * the reason MSC4140 exists) are not affected.
  */
-export function delaysChangeInManagedRoom(input: CheckInput, userId: string, roomId: string): boolean {
-  return input.delayed && userId !== input.corporalUserId && input.snapshot.managedRoomIds.has(roomId);
+export function delaysPolicedStateEvent(input: CheckInput, userId: string): boolean {
+  return input.delayed && userId !== input.corporalUserId;
 }

@@ -2,7 +2,7 @@ import type { CheckInput, CorporalThreshold, CurrentPowerLevels } from './check-
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
-import { delaysChangeInManagedRoom } from './delayed-events.js';
+import { delaysPolicedStateEvent } from './delayed-events.js';
 
 const INTEGER_STRING = /^\s*[+-]?\d+\s*$/;
 
@@ -69,8 +69,8 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
 export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (input, userId) => {
   const roomId = input.route.params['roomId'] ?? '';
   if (userId === input.corporalUserId || input.route.params['stateKey'] !== '') return ALLOW;
+  if (delaysPolicedStateEvent(input, userId)) return DECISIONS.delayedPolicedEvent;
   if (!input.snapshot.managedRoomIds.has(roomId)) return ALLOW;
-  if (delaysChangeInManagedRoom(input, userId, roomId)) return DECISIONS.delayedInManagedRoom;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
   const users = ownField(body, 'users');

@@ -5,6 +5,7 @@ import { jsonObject, ownField } from '../json-body.js';
 import type { RoomEncryptionState } from './encryption-reader.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from '../../policy/permissions.js';
+import { delaysPolicedStateEvent } from './delayed-events.js';
 
 /**
  * Room creation and encryption (matrix-corporal routes 4 and 5, and the upgrade gap).
@@ -82,21 +83,26 @@ export const roomCreate: PolicyCheck = authenticatedCheck('json', (input, userId
 /**
  * `room.state.encryption`: turning encryption on in an existing room. Every state key is policed
  * (matrix-corporal: only the empty one, so `…/m.room.encryption/x` went through; such an event does
- * not encrypt the room, but policing it costs nothing and removes the question).
+ * not encrypt the room, but policing it costs nothing and removes the question). A delayed one
+ * (MSC4140) is refused in every room (delayed-events.ts).
  */
 export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input, userId): Decision => {
   if (userId === input.corporalUserId) return ALLOW;
-  return canUserCreateEncryptedRoom(input.snapshot, userId) ? ALLOW : DECISIONS.cannotCreateEncryptedRooms;
+  if (!canUserCreateEncryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
+  return delaysPolicedStateEvent(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
 });
 
 /**
  * `room.state.tombstone` (Corporal): a tombstone marks a room as replaced by another, which clients
  * then offer to move to: an upgrade by hand. In a managed room only the corporal user may send one
- * (any state key, like `room.upgrade`, whose replacement room would be unmanaged).
+ * (any state key, like `room.upgrade`, whose replacement room would be unmanaged). A delayed one
+ * is refused in every room, as the room may be managed by the time it lands (delayed-events.ts).
  */
-export const roomStateTombstone: PolicyCheck = authenticatedCheck(false, (input, userId) =>
-  userId !== input.corporalUserId && input.snapshot.managedRoomIds.has(input.route.params['roomId'] ?? '') ? DECISIONS.managedRoomUpgrade : ALLOW,
-);
+export const roomStateTombstone: PolicyCheck = authenticatedCheck(false, (input, userId) => {
+  if (userId === input.corporalUserId) return ALLOW;
+  if (input.snapshot.managedRoomIds.has(input.route.params['roomId'] ?? '')) return DECISIONS.managedRoomUpgrade;
+  return delaysPolicedStateEvent(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
+});
 
 /**
  * `room.upgrade` (Corporal): upgrading a managed room would move its members into a replacement

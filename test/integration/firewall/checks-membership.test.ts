@@ -154,8 +154,8 @@ t.test('an alias re-pointed at a managed room is checked against that room at on
   t.equal(await s.membershipOf(rooms.open, 'carol'), null, 'carol is not in the managed room');
 });
 
-t.test('MSC4140 delayed membership and power-level events in managed rooms are refused; others are scheduled', async (t) => {
-  const DELAYED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (delayed membership and power-level changes in managed rooms are not allowed)' };
+t.test('MSC4140 delayed membership, power-level, encryption and tombstone events are refused in every room; others are scheduled', async (t) => {
+  const DELAYED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (delayed membership, power-level, encryption and tombstone events are not allowed)' };
   const state = (room: string, rest: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/${rest}?org.matrix.msc4140.delay=600000`;
   const scheduledByBob = async () => {
     const list = await matrixCall<{ delayed_events: { room_id: string; type: string }[] }>(s.hs.baseUrl, 'GET', '/_matrix/client/unstable/org.matrix.msc4140/delayed_events', { token: users.bob.accessToken });
@@ -175,8 +175,19 @@ t.test('MSC4140 delayed membership and power-level events in managed rooms are r
   const topic = await s.viaGateway('bob', 'PUT', state(rooms.managed, 'm.room.topic'), { topic: 'later' });
   t.equal(topic.status, 200, `other state types are scheduled: ${topic.text}`);
   t.type((topic.json as { delay_id?: unknown }).delay_id, 'string', 'Synapse scheduled it (delayed events are on)');
-  t.equal((await s.viaGateway('bob', 'PUT', state(rooms.free, `m.room.member/${encodeURIComponent(users.bob.userId)}`), { membership: 'leave' })).status, 200, 'unmanaged rooms are not restricted');
-  t.same(await scheduledByBob(), ['free m.room.member', 'managed m.room.topic'], 'Synapse holds only the allowed delayed events');
+  // Red team 9, F3: refused in unmanaged rooms too, as the room may be managed (or a flag set) by the time they land.
+  for (const [rest, body] of [
+    [`m.room.member/${encodeURIComponent(users.bob.userId)}`, { membership: 'leave' }],
+    ['m.room.power_levels', (await s.stateOf(rooms.free, 'm.room.power_levels'))!],
+    ['m.room.tombstone', { body: 'moved', replacement_room: rooms.open }],
+    ['m.room.encryption', { algorithm: 'm.megolm.v1.aes-sha2' }],
+  ] as const) {
+    const delayed = await s.viaGateway('bob', 'PUT', state(rooms.free, rest), body);
+    t.same([delayed.status, delayed.json], [403, DELAYED], `a delayed ${rest.split('/')[0]} in an unmanaged room`);
+  }
+  const freeTopic = await s.viaGateway('bob', 'PUT', state(rooms.free, 'm.room.topic'), { topic: 'later' });
+  t.equal(freeTopic.status, 200, freeTopic.text);
+  t.same(await scheduledByBob(), ['free m.room.topic', 'managed m.room.topic'], 'Synapse holds only the allowed delayed events');
   t.equal((await s.stateOf(rooms.managed, 'm.room.member', users.bob.userId))?.['membership'], 'join');
 });
 
