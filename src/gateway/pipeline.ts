@@ -38,9 +38,12 @@
  *                       chains its answer check in front of the after-hooks' `ctx.responseBuffer`
  *                       (registered in 7, before this phase): a refused login runs no after-hook.
  *  9. proxy     `ProxyExchange`: streams to and from the homeserver (upstream/); or, with after-hooks,
- *                       buffers the response for them.
+ *                       buffers the response for them. A `createRoom` by a user the policy forbids
+ *                       unencrypted rooms first reads the user's joined rooms
+ *                       (checks/half-created-rooms.ts).
  * 10. upstream response headers → `upstreamResponded` (logout evictions; a place for metrics).
- * 11. finish    when the exchange settles: one access-log line (access-log.ts).
+ * 11. finish    when the exchange settles: one access-log line (access-log.ts); a watched
+ *                       `createRoom` that did not succeed has its half-created room encrypted.
  *
  * Phases are methods taking the request context; async ones resume through a small continuation
  * and check `ctx.exchange.isOpen` first (the client may have left meanwhile). Nothing is built per
@@ -57,6 +60,7 @@ import type { Identity } from './identity/identity.js';
 import type { ClientExchange } from './respond.js';
 import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
 import { ErrCode } from '../common/matrix-errors.js';
+import { describeError } from '../common/errors.js';
 import { CORS_HEADERS } from './respond.js';
 import { MAX_REQUEST_TARGET_LENGTH, TARGET_TOO_LONG_ROUTE_ID, routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
@@ -81,6 +85,7 @@ import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { BufferBudget } from './buffer-budget.js';
 import type { RequestLimits } from './request-context.js';
+import type { HalfCreatedRoomGuard } from './checks/index.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -100,6 +105,8 @@ export interface PipelineDeps {
   publishEviction(eviction: LogoutEviction): void;
   /** The policy-check phase's settings and look-ups (checks/check-phase.ts). */
   checks: CheckPhaseDeps;
+  /** Repairs what a failed `createRoom` of a user restricted to encrypted rooms leaves (checks/half-created-rooms.ts). */
+  halfCreatedRooms: HalfCreatedRoomGuard;
   /** Login interception, UIA password stages and internal REST auth (gateway/login/gateway-auth.ts). */
   auth: GatewayAuthPhases;
   /** The thread's hook engine and body bound (gateway/hooks/). */
@@ -346,9 +353,42 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** Phase 9: hand the request to the homeserver. */
   private proxy(ctx: RequestContext): void {
+    if (this.needsCreationWatch(ctx)) {
+      this.watchCreation(ctx);
+      return;
+    }
+    this.forward(ctx);
+  }
+
+  private forward(ctx: RequestContext): void {
     const proxy = new ProxyExchange(ctx, this.proxySettings);
     ctx.proxy = proxy;
     proxy.start();
+  }
+
+  /** A `createRoom` whose failure could leave a room the policy forbids (checks/half-created-rooms.ts). */
+  private needsCreationWatch(ctx: RequestContext): boolean {
+    return ctx.routeId === 'room.create' && ctx.identity.kind === 'user' && ctx.credentials.kind === 'token'
+      && this.deps.halfCreatedRooms.applies(ctx.snapshot as PolicySnapshot, ctx.identity.userId);
+  }
+
+  /**
+   * Reads the user's joined rooms, then forwards. When they cannot be read the request is refused
+   * (503): without them, a room left behind by a failure could not be found.
+   */
+  private watchCreation(ctx: RequestContext): void {
+    if (ctx.identity.kind !== 'user' || ctx.credentials.kind !== 'token') return;
+    this.deps.halfCreatedRooms.watch(ctx.credentials.token, ctx.identity.userId).then(
+      (watch) => {
+        if (!ctx.exchange.isOpen) return;
+        ctx.creationWatch = watch;
+        this.forward(ctx);
+      },
+      (err: unknown) => {
+        warnThrottled(this.lookupFailedLog, this.deps.logger, { err: describeError(err) }, 'cannot read the joined rooms of a user restricted to encrypted rooms; their createRoom is refused');
+        ctx.exchange.sendMatrixError(503, ErrCode.Unknown, 'Cannot check this room creation now; try again later');
+      },
+    );
   }
 
   /** Phase 10 (UpstreamResponseObserver): upstream headers arrived. */

@@ -5,6 +5,7 @@ import type { RouteMatch } from './router/index.js';
 import type { Credentials } from './identity/credentials.js';
 import type { HookRequest } from './hooks/hook-request.js';
 import type { PolicyCheck } from './checks/check-input.js';
+import type { CreationWatch } from './checks/half-created-rooms.js';
 import { NO_CREDENTIALS } from './identity/credentials.js';
 import { ANONYMOUS, type Identity } from './identity/identity.js';
 import { RequestBody } from './request-body.js';
@@ -88,6 +89,8 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   upstreamTarget: string | null = null;
   /** Upstream response status; 0 when there was none. */
   upstreamStatus = 0;
+  /** Set for a `createRoom` whose failure must be repaired (checks/half-created-rooms.ts). */
+  creationWatch: CreationWatch | null = null;
   /** Bytes this request holds of its thread's buffer budget (given back when the exchange ends). */
   private reservedBytes = 0;
   /** ClientGoneHook: set while the request waits for a token look-up (identity/identity-cache.ts). */
@@ -185,6 +188,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
 
   /** ExchangeEvents: the exchange ended. */
   exchangeSettled(): void {
+    this.creationWatch?.exchangeSettled(this.upstreamStatus);
     if (this.reservedBytes > 0) {
       this.limits!.budget.give(this.reservedBytes);
       this.reservedBytes = 0;

@@ -23,7 +23,7 @@ import { createOffloadPool } from '../offload/pool.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
-import { createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
+import { HalfCreatedRoomGuard, createAliasResolver, createDirectoryLookup, createEncryptionReader, createPowerLevelsReader } from './checks/index.js';
 import { CheckReadLimit, MAX_CHECK_READS_IN_FLIGHT, MAX_CHECK_READS_PER_REQUESTER } from './checks/upstream-json.js';
 import { TrustedProxies } from './upstream/forwarded-for.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../common/log-throttle.js';
@@ -97,6 +97,7 @@ const pipeline = createPipeline({
     readPowerLevels: createPowerLevelsReader(checkReads),
     readEncryption: createEncryptionReader(checkReads),
   },
+  halfCreatedRooms: new HalfCreatedRoomGuard({ lookup: checkReads, corporalUserId: config.Corporal.UserID, logger }),
   auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>

@@ -20,3 +20,5 @@ export { createDirectoryLookup } from './directory-lookup.js';
 export { createPowerLevelsReader } from './power-levels-reader.js';
 export type { PowerLevelsReader } from './power-levels-reader.js';
 export type { UpstreamLookupOptions } from './upstream-json.js';
+export { HalfCreatedRoomGuard } from './half-created-rooms.js';
+export type { CreationWatch } from './half-created-rooms.js';

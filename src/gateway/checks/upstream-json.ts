@@ -109,20 +109,39 @@ export interface JsonAnswer {
  * reached (the callers' checks then fail closed).
  */
 export function getJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>, requester: string): Promise<JsonAnswer> {
-  return options.limit === undefined ? readJson(options, path, headers) : options.limit.run(requester, () => readJson(options, path, headers));
+  const read = (): Promise<JsonAnswer> => requestJson(options, { method: 'GET', path, headers });
+  return options.limit === undefined ? read() : options.limit.run(requester, read);
 }
 
-function readJson(options: UpstreamLookupOptions, path: string, headers: Record<string, string>): Promise<JsonAnswer> {
-  return withDeadline(options.timeoutMs, () => `GET ${path} timed out after ${options.timeoutMs} ms`, async (signal) => {
+/** One call of {@link requestJson}. */
+export interface JsonRequest {
+  method: 'GET' | 'PUT';
+  path: string;
+  headers: Record<string, string>;
+  /** A JSON body (sent with `Content-Type: application/json`). */
+  body?: unknown;
+  /** Largest answer accepted; default 256 KiB. */
+  maxAnswerBytes?: number;
+}
+
+/**
+ * One request to the homeserver, bounded in time (headers, body and the whole exchange) and in the
+ * answer's size, outside any {@link CheckReadLimit}. Rejects on transport errors, timeouts and
+ * oversized answers.
+ */
+export function requestJson(options: UpstreamLookupOptions, request: JsonRequest): Promise<JsonAnswer> {
+  const { method, path, headers } = request;
+  return withDeadline(options.timeoutMs, () => `${method} ${path} timed out after ${options.timeoutMs} ms`, async (signal) => {
     const response = await options.dispatcher.request({
-      method: 'GET',
+      method,
       path: `${options.basePath}${path}`,
-      headers,
+      headers: request.body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: request.body === undefined ? null : JSON.stringify(request.body),
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       signal,
     });
-    const body = await readBoundedBody(response.body, MAX_ANSWER_BYTES, response.headers['content-length']);
+    const body = await readBoundedBody(response.body, request.maxAnswerBytes ?? MAX_ANSWER_BYTES, response.headers['content-length']);
     return { status: response.statusCode, json: jsonObject(parseJsonBody(body)) };
   });
 }

@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { matrixCall } from '../../support/matrix-client.js';
+import { waitFor } from '../../support/control-plane.js';
 import { requestVariants, startFirewallScenario, type RequestVariant, type ScenarioUser } from '../../support/firewall-scenario.js';
 
 /**
@@ -68,6 +69,33 @@ t.test('room creation flags', async (t) => {
   const encrypted = await ok(t, 'bob', 'POST', '/_matrix/client/api/v1/createRoom', { initial_state: ENCRYPTION_STATE });
   t.equal(await roomCount(), count + 4, "alice's override; bob's encrypted room");
   t.same(await s.stateOf(encrypted['room_id'] as string, 'm.room.encryption'), ENCRYPTION_STATE[0]?.content);
+  await s.setPolicy();
+});
+
+t.test('a createRoom that fails half-way leaves no unencrypted room behind (red team 9, F2)', async (t) => {
+  await s.setPolicy({ forbidUnencryptedRoomCreation: true });
+  const joinedRooms = async () =>
+    (await matrixCall<{ joined_rooms: string[] }>(s.hs.baseUrl, 'GET', '/_matrix/client/v3/joined_rooms', { token: users.bob.accessToken })).joined_rooms;
+  const before = new Set(await joinedRooms());
+  // Each passes the check (a valid encryption entry), then fails in Synapse's second batch of events,
+  // after the room's create event and bob's join were stored.
+  const attempts = [
+    { body: { room_version: '11', initial_state: ENCRYPTION_STATE, power_level_content_override: { events: { 'm.room.encryption': 101 } } }, status: 403 },
+    { body: { initial_state: [...ENCRYPTION_STATE, { type: 'm.room.server_acl', state_key: '', content: { allow: [] } }] }, status: 400 },
+  ];
+  for (const { body, status } of attempts) {
+    const response = await s.viaGateway('bob', 'POST', '/_matrix/client/v3/createRoom', body);
+    t.equal(response.status, status, `Synapse refused it: ${response.text}`);
+  }
+  const leftBehind = (await joinedRooms()).filter((roomId) => !before.has(roomId));
+  t.equal(leftBehind.length, 2, 'Synapse kept a room from each failed request (what the repair is for)');
+  const encryptedNow = async (roomId: string) => typeof (await s.stateOf(roomId, 'm.room.encryption'))?.['algorithm'] === 'string';
+  await waitFor('the rooms left behind to be encrypted', async () => (await Promise.all(leftBehind.map(encryptedNow))).every(Boolean));
+  for (const roomId of leftBehind) {
+    t.same(await s.stateOf(roomId, 'm.room.encryption'), { algorithm: 'm.megolm.v1.aes-sha2' }, `${roomId} is encrypted`);
+  }
+  // Rooms the user joined or already had are not touched: bob's free room stays unencrypted.
+  t.equal(await s.stateOf(rooms.free, 'm.room.encryption'), null);
   await s.setPolicy();
 });
 
