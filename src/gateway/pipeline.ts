@@ -38,8 +38,8 @@
  *                       chains its answer check in front of the after-hooks' `ctx.responseBuffer`
  *                       (registered in 7, before this phase): a refused login runs no after-hook.
  *  9. proxy     `ProxyExchange`: streams to and from the homeserver (upstream/); or, with after-hooks,
- *                       buffers the response for them. A `createRoom` by a user the policy forbids
- *                       unencrypted rooms first reads the user's joined rooms
+ *                       buffers the response for them. A `createRoom` or upgrade by a user the policy
+ *                       forbids unencrypted rooms first reads the user's joined rooms
  *                       (checks/half-created-rooms.ts).
  * 10. upstream response headers → `upstreamResponded` (logout evictions; a place for metrics).
  * 11. finish    when the exchange settles: one access-log line (access-log.ts); a watched
@@ -366,9 +366,13 @@ export class Pipeline implements UpstreamResponseObserver {
     proxy.start();
   }
 
-  /** A `createRoom` whose failure could leave a room the policy forbids (checks/half-created-rooms.ts). */
+  /**
+   * A request that creates a room and whose failure could leave one the policy forbids
+   * (checks/half-created-rooms.ts): `createRoom`, and an upgrade (Synapse builds the replacement
+   * room the same way).
+   */
   private needsCreationWatch(ctx: RequestContext): boolean {
-    return ctx.routeId === 'room.create' && ctx.identity.kind === 'user' && ctx.credentials.kind === 'token'
+    return (ctx.routeId === 'room.create' || ctx.routeId === 'room.upgrade') && ctx.identity.kind === 'user' && ctx.credentials.kind === 'token'
       && this.deps.halfCreatedRooms.applies(ctx.snapshot as PolicySnapshot, ctx.identity.userId);
   }
 

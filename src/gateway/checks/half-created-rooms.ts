@@ -13,7 +13,8 @@ import { requestJson, type UpstreamLookupOptions } from './upstream-json.js';
  * nothing when that batch fails. A user under `forbidUnencryptedRoomCreation` passes the check with
  * a valid encryption entry and can make the batch fail on purpose (a power-levels override that
  * puts `m.room.encryption` above them, a server ACL that denies the local server, …). The client
- * gets an error, the room stays: no encryption, no power levels, usable.
+ * gets an error, the room stays: no encryption, no power levels, usable. A room upgrade builds its
+ * replacement room the same way, so it is watched too.
  *
  * The gateway cannot see the batch fail before it happens, and the error does not name the room.
  * So, for such a user's `createRoom`, it reads the user's joined rooms before forwarding it; when
