@@ -72,3 +72,13 @@ t.test('the X-Forwarded-For sent upstream is the one hook services are shown (fo
     t.equal(sent[sent.indexOf('x-forwarded-for') + 1], forwardedForOf(received, peer, trusted), `${JSON.stringify(received)} from ${peer}`);
   }
 });
+
+t.test('Forwarded and X-Real-IP pass from a trusted proxy only', async (t) => {
+  const received = ['host', 'h', 'forwarded', 'for=6.6.6.6', 'x-real-ip', '6.6.6.6', 'x-b', '1'];
+  t.same(pairs(buildUpstreamRequestHeaders(received, '203.0.113.9', privateProxies, null)), [
+    ['host', 'h'], ['x-b', '1'], ['x-forwarded-for', '203.0.113.9'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+  ], 'a client names no address but its own');
+  t.same(pairs(buildUpstreamRequestHeaders(received, '10.0.0.2', privateProxies, null)), [
+    ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-real-ip', '6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+  ], 'a trusted proxy passes them on');
+});
