@@ -125,6 +125,7 @@ export function createPipeline(deps: PipelineDeps): ExchangeHandler {
 export class Pipeline implements UpstreamResponseObserver {
   private readonly headerCollector = new HeaderCollector();
   private readonly lookupFailedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+  private readonly creationWatchLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   private readonly limits: RequestLimits;
   private readonly proxySettings: ProxySettings;
   private readonly checks: CheckPhase;
@@ -381,15 +382,24 @@ export class Pipeline implements UpstreamResponseObserver {
    * (503): without them, a room left behind by a failure could not be found.
    */
   private watchCreation(ctx: RequestContext): void {
-    if (ctx.identity.kind !== 'user' || ctx.credentials.kind !== 'token') return;
-    this.deps.halfCreatedRooms.watch(ctx.credentials.token, ctx.identity.userId).then(
+    const { identity, credentials } = ctx;
+    if (identity.kind !== 'user' || credentials.kind !== 'token') return;
+    const userId = identity.userId;
+    // An appservice token acts as the masqueraded user: so must the repair's calls.
+    const masqueradeAs = credentials.masqueradeAs === null ? null : userId;
+    this.deps.halfCreatedRooms.watch({ accessToken: credentials.token, masqueradeAs }, userId).then(
       (watch) => {
         if (!ctx.exchange.isOpen) return;
         ctx.creationWatch = watch;
-        this.forward(ctx);
+        try {
+          this.forward(ctx);
+        } catch (err) {
+          answerError(ctx, err, this.deps.logger);
+        }
       },
       (err: unknown) => {
-        warnThrottled(this.lookupFailedLog, this.deps.logger, { err: describeError(err) }, 'cannot read the joined rooms of a user restricted to encrypted rooms; their createRoom is refused');
+        warnThrottled(this.creationWatchLog, this.deps.logger, { userId, err: describeError(err) },
+          'cannot read the joined rooms of a user restricted to encrypted rooms; their room creation is refused');
         ctx.exchange.sendMatrixError(503, ErrCode.Unknown, 'Cannot check this room creation now; try again later');
       },
     );

@@ -89,7 +89,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   upstreamTarget: string | null = null;
   /** Upstream response status; 0 when there was none. */
   upstreamStatus = 0;
-  /** Set for a `createRoom` whose failure must be repaired (checks/half-created-rooms.ts). */
+  /** Set for a room creation (`createRoom`, upgrade) whose failure must be repaired (checks/half-created-rooms.ts). */
   creationWatch: CreationWatch | null = null;
   /** Bytes this request holds of its thread's buffer budget (given back when the exchange ends). */
   private reservedBytes = 0;

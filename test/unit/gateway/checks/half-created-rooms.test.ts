@@ -1,45 +1,171 @@
-import t from 'tap';
-import { Pool } from 'undici';
-import pino from 'pino';
+import t, { type Test } from 'tap';
+import { MockAgent, type Dispatcher } from 'undici';
 import { CreationWatch, HalfCreatedRoomGuard } from '../../../../src/gateway/checks/half-created-rooms.js';
+import { REPAIR_ENCRYPTION_CONTENT, RepairCalls, RoomRepairQueue, type RepairJob } from '../../../../src/gateway/checks/half-created-room-repair.js';
+import { CheckReadLimit } from '../../../../src/gateway/checks/upstream-json.js';
+import { captureLogger } from '../../../support/control-plane.js';
 
-/** A guard that records the repair passes it is asked for instead of calling the homeserver. */
-class RecordingGuard extends HalfCreatedRoomGuard {
-  readonly passes: Array<readonly number[]> = [];
-  override async repairAfter(delaysMs: readonly number[]): Promise<void> {
-    this.passes.push(delaysMs);
-  }
+// The repair's waits use unref'd timers (they must not hold a stopping thread open); this keeps
+// the test process alive while they run.
+const keepAlive = setInterval(() => undefined, 1_000);
+t.teardown(() => clearInterval(keepAlive));
+
+const ORIGIN = 'http://hs.test';
+const BOB = '@bob:hs';
+const room = (id: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(id)}/state`;
+
+/** An undici mock of the homeserver's client API (no network), and the calls made to it. */
+function mockHomeserver(t: Test) {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  t.teardown(() => agent.close());
+  const pool = agent.get(ORIGIN);
+  const puts: Array<{ path: string; body: unknown }> = [];
+  return {
+    agent,
+    pool,
+    puts,
+    lookup: { dispatcher: pool as unknown as Dispatcher, basePath: '', timeoutMs: 5_000 },
+    joined: (rooms: string[], query = '') => pool.intercept({ path: `/_matrix/client/v3/joined_rooms${query}`, method: 'GET' }).reply(200, { joined_rooms: rooms }),
+    create: (id: string, sender: string, ts: number) =>
+      pool.intercept({ path: `${room(id)}/m.room.create?format=event`, method: 'GET' }).reply(200, { type: 'm.room.create', sender, origin_server_ts: ts, content: {} }),
+    encryption: (id: string, content: object | null) => content === null
+      ? pool.intercept({ path: `${room(id)}/m.room.encryption`, method: 'GET' }).reply(404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' })
+      : pool.intercept({ path: `${room(id)}/m.room.encryption`, method: 'GET' }).reply(200, content),
+    put: (id: string, status: number, answer: object) =>
+      pool.intercept({ path: `${room(id)}/m.room.encryption`, method: 'PUT' }).reply(status, (options) => {
+        puts.push({ path: String(options.path), body: JSON.parse(String(options.body)) });
+        return answer;
+      }),
+  };
 }
 
-const pool = new Pool('http://127.0.0.1:9');
-t.teardown(() => pool.destroy());
-const guard = () => new RecordingGuard({
-  lookup: { dispatcher: pool, basePath: '', timeoutMs: 45_000 },
-  corporalUserId: '@corporal:hs',
-  logger: pino({ level: 'silent' }),
-});
-const watchOf = (g: HalfCreatedRoomGuard) => new CreationWatch(g, 'token', '@bob:hs', new Set(['!old:hs']), Date.now());
-
-t.test('a createRoom the homeserver accepted needs no repair', async (t) => {
-  for (const status of [200, 201, 299]) {
-    const g = guard();
-    watchOf(g).exchangeSettled(status);
-    t.same(g.passes, [], `HTTP ${status}`);
-  }
-});
-
-t.test('a refused one is looked at once, at once', async (t) => {
-  for (const status of [400, 403, 429, 500, 502, 504, 302]) {
-    const g = guard();
-    watchOf(g).exchangeSettled(status);
-    t.same(g.passes, [[0]], `HTTP ${status}`);
-  }
-});
-
-t.test('one without an answer (client gone, timeout) once more when the homeserver must be done', async (t) => {
-  const g = guard();
-  const watch = watchOf(g);
+t.test('the watch: nothing after a 2xx; one look after a refusal; two without an answer; once per request', async (t) => {
+  const runs: Array<readonly number[]> = [];
+  for (const status of [200, 201, 299]) new CreationWatch(45_000, (passes) => runs.push(passes)).exchangeSettled(status);
+  t.same(runs, [], 'created whole');
+  for (const status of [302, 400, 403, 429, 500, 502, 504]) new CreationWatch(45_000, (passes) => runs.push(passes)).exchangeSettled(status);
+  t.same(runs, Array(7).fill([0]), 'refused: once, at once');
+  runs.length = 0;
+  const watch = new CreationWatch(45_000, (passes) => runs.push(passes));
   watch.exchangeSettled(0);
   watch.exchangeSettled(0);
-  t.same(g.passes, [[0, 45_000]], 'and only once per request');
+  t.same(runs, [[0, 45_000]], 'no answer: at once and once Synapse must be done; only once');
 });
+
+t.test('a failed creation: only the fresh, unencrypted room this user created is encrypted; one unreadable room stops nothing', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger, lines } = captureLogger();
+  const guard = new HalfCreatedRoomGuard({ lookup: hs.lookup, corporalUserId: '@corporal:hs', logger });
+  hs.joined(['!old:hs']);
+  const watch = await guard.watch({ accessToken: 'secret-token', masqueradeAs: null }, BOB);
+  t.ok(watch);
+  const now = Date.now();
+  hs.joined(['!old:hs', '!bad:hs', '!other:hs', '!stale:hs', '!enc:hs', '!half:hs']);
+  hs.pool.intercept({ path: `${room('!bad:hs')}/m.room.create?format=event`, method: 'GET' }).reply(504, { errcode: 'M_UNKNOWN' });
+  hs.create('!other:hs', '@eve:hs', now);
+  hs.create('!stale:hs', BOB, now - 3_600_000);
+  hs.create('!enc:hs', BOB, now);
+  hs.encryption('!enc:hs', { algorithm: 'm.megolm.v1.aes-sha2' });
+  hs.create('!half:hs', BOB, now);
+  hs.encryption('!half:hs', null);
+  hs.put('!half:hs', 429, { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 5 });
+  hs.put('!half:hs', 200, { event_id: '$e' });
+  watch!.exchangeSettled(403);
+  await guard.whenIdle();
+
+  t.same(hs.puts, [
+    { path: `${room('!half:hs')}/m.room.encryption`, body: REPAIR_ENCRYPTION_CONTENT },
+    { path: `${room('!half:hs')}/m.room.encryption`, body: REPAIR_ENCRYPTION_CONTENT },
+  ], 'sent to the half-created room only, again after a 429');
+  t.ok(lines.some((l) => l.level === 40 && l['roomId'] === '!half:hs' && /now encrypted/.test(String(l.msg))), 'the repair is logged');
+  t.same(lines.filter((l) => l.level === 50).map((l) => l['roomId']), ['!bad:hs'], 'the unreadable room, and only it, is named at error level');
+  t.notOk(lines.some((l) => JSON.stringify(l).includes('secret-token')), 'the token is never logged');
+  t.same(hs.agent.pendingInterceptors(), [], 'every expected call was made');
+});
+
+t.test('a room that cannot be encrypted is reported for the operator', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger, lines } = captureLogger();
+  const guard = new HalfCreatedRoomGuard({ lookup: hs.lookup, corporalUserId: '@corporal:hs', logger });
+  hs.joined([]);
+  const watch = await guard.watch({ accessToken: 't', masqueradeAs: null }, BOB);
+  hs.joined(['!raced:hs']);
+  hs.create('!raced:hs', BOB, Date.now());
+  hs.encryption('!raced:hs', null);
+  hs.put('!raced:hs', 403, { errcode: 'M_FORBIDDEN', error: 'user_level (100) < send_level (101)' });
+  watch!.exchangeSettled(400);
+  await guard.whenIdle();
+  t.ok(lines.some((l) => l.level === 50 && l['roomId'] === '!raced:hs' && l['errcode'] === 'M_FORBIDDEN' && /DELETE \/_synapse\/admin\/v2\/rooms/.test(String(l.msg))));
+});
+
+t.test('an appservice token acts as the masqueraded user in every call', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger } = captureLogger();
+  const guard = new HalfCreatedRoomGuard({ lookup: hs.lookup, corporalUserId: '@corporal:hs', logger });
+  const as = `?user_id=${encodeURIComponent(BOB)}`;
+  hs.joined([], as);
+  const watch = await guard.watch({ accessToken: 'as-token', masqueradeAs: BOB }, BOB);
+  hs.joined(['!half:hs'], as);
+  hs.pool.intercept({ path: `${room('!half:hs')}/m.room.create?format=event&user_id=${encodeURIComponent(BOB)}`, method: 'GET' })
+    .reply(200, { sender: BOB, origin_server_ts: Date.now() });
+  hs.pool.intercept({ path: `${room('!half:hs')}/m.room.encryption${as}`, method: 'GET' }).reply(404, { errcode: 'M_NOT_FOUND' });
+  hs.pool.intercept({ path: `${room('!half:hs')}/m.room.encryption${as}`, method: 'PUT' }).reply(200, { event_id: '$e' });
+  watch!.exchangeSettled(403);
+  await guard.whenIdle();
+  t.same(hs.agent.pendingInterceptors(), []);
+});
+
+t.test('a token Synapse does not know: no watch (it refuses the creation itself); other failures reject', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger } = captureLogger();
+  const guard = new HalfCreatedRoomGuard({ lookup: { ...hs.lookup, limit: new CheckReadLimit(16) }, corporalUserId: '@corporal:hs', logger });
+  hs.pool.intercept({ path: '/_matrix/client/v3/joined_rooms', method: 'GET' }).reply(401, { errcode: 'M_UNKNOWN_TOKEN' });
+  t.equal(await guard.watch({ accessToken: 'gone', masqueradeAs: null }, BOB), null);
+  hs.pool.intercept({ path: '/_matrix/client/v3/joined_rooms', method: 'GET' }).reply(502, {});
+  await t.rejects(guard.watch({ accessToken: 't', masqueradeAs: null }, BOB), /HTTP 502/);
+});
+
+t.test('more new rooms than a repair looks at are reported', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger, lines } = captureLogger();
+  const queue = new RoomRepairQueue(new RepairCalls(hs.lookup), logger);
+  const many = Array.from({ length: 25 }, (_, i) => `!r${i}:hs`);
+  hs.joined(many);
+  for (const id of many.slice(0, 20)) hs.create(id, '@eve:hs', Date.now());
+  queue.add(job({ passDelaysMs: [0] }));
+  await queue.whenIdle();
+  t.ok(lines.some((l) => l.level === 50 && l['newRooms'] === 25 && l['lookedAt'] === 20));
+  t.same(hs.agent.pendingInterceptors(), [], 'the first 20 were looked at');
+});
+
+t.test('the queue runs a bounded number at once and skips, loudly, beyond its bound', async (t) => {
+  const { logger, lines } = captureLogger();
+  let running = 0;
+  let most = 0;
+  const release: Array<() => void> = [];
+  const calls = {
+    joinedRooms: async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise<void>((resolve) => release.push(resolve));
+      running--;
+      return new Set<string>();
+    },
+  } as unknown as RepairCalls;
+  const queue = new RoomRepairQueue(calls, logger, 2, 3);
+  for (let i = 0; i < 6; i++) queue.add(job({ userId: `@u${i}:hs` }));
+  t.ok(lines.some((l) => l.level === 50 && l['userId'] === '@u5:hs'), 'the sixth is skipped and named');
+  let idle = false;
+  void queue.whenIdle().then(() => { idle = true; });
+  for (let turn = 0; turn < 100 && !idle; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const resolve of release.splice(0)) resolve();
+  }
+  t.ok(idle, 'the five queued repairs all ran');
+  t.equal(most, 2, 'never more than two at once');
+});
+
+function job(fields: Partial<RepairJob>): RepairJob {
+  return { accessToken: 't', userId: BOB, masqueradeAs: null, roomsBefore: new Set(), startedAt: Date.now(), passDelaysMs: [0], ...fields };
+}
