@@ -46,9 +46,12 @@ export class ProviderHealth {
     this.lastError = { at: this.now(), message };
   }
 
-  /** Clears the current error if it is still `message` (the condition it described has ended). */
-  cleared(message: string): void {
-    if (this.lastError?.message === message) this.lastError = null;
+  /**
+   * The condition `message` described has ended: if it is still the current error, the error
+   * before it (`previous`, which may still hold, or null) is current again.
+   */
+  withdrawn(message: string, previous: { at: number; message: string } | null): void {
+    if (this.lastError?.message === message) this.lastError = previous;
   }
 
   status(): ProviderStatus {

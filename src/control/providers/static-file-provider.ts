@@ -54,6 +54,8 @@ export interface StaticFileProviderOptions {
   stalledAccessMs?: number;
   /** The longest `stop()` waits for a load in progress. Default {@link STOP_WAIT_MS}. */
   stopWaitMs?: number;
+  /** `stat`s the file (default `fs.stat`); tests put hangs in here. */
+  statFile?: (path: string) => Promise<Stats>;
   /** Reads the file (default `readBoundedFile`); tests put failures in here. */
   readFile?: (path: string, maxBytes: number) => Promise<string>;
 }
@@ -148,7 +150,7 @@ export class StaticFileProvider implements PolicyProvider {
 
   /** Serialised: one read at a time, in order. `force` reads even when the file looks unchanged. */
   private load(force: boolean, atStart: boolean): Promise<void> {
-    const next = this.loading.then(() => this.reportingStall('read', this.loadOnce(force, atStart)));
+    const next = this.loading.then(() => this.loadOnce(force, atStart));
     this.loading = next.catch(() => {});
     return this.loading;
   }
@@ -157,15 +159,15 @@ export class StaticFileProvider implements PolicyProvider {
     if (this.stopped) return;
     const { logger } = this.options;
     // Before every read: a re-pointed link moves what must be watched.
-    if (!(await this.watch.resync())) this.scheduleAbsenceCheck();
+    if (!(await this.reportingStall('watch update', this.watch.resync()))) this.scheduleAbsenceCheck();
     let stats: Stats;
     let text: string;
     try {
-      stats = await stat(this.path);
+      stats = await this.reportingStall('stat', this.stat());
       const identity = identityOf(stats);
-      if (!force && identity === this.lastSeen) return;
+      if (this.stopped || (!force && identity === this.lastSeen)) return;
       this.lastSeen = identity;
-      text = await (this.options.readFile ?? readBoundedFile)(this.path, MAX_POLICY_BYTES);
+      text = await this.reportingStall('read', (this.options.readFile ?? readBoundedFile)(this.path, MAX_POLICY_BYTES));
     } catch (err) {
       if (hasErrorCode(err, 'ENOENT')) this.fileMissing(atStart);
       else {
@@ -178,6 +180,8 @@ export class StaticFileProvider implements PolicyProvider {
       }
       return;
     }
+    // A read that outlived stop() (a hung mount) must not change the policy after the provider stopped.
+    if (this.stopped) return;
     if (this.absentSince !== null) {
       logger.info({ path: this.path }, 'policy file is back');
       this.absentSince = null;
@@ -223,15 +227,22 @@ export class StaticFileProvider implements PolicyProvider {
     this.checkTimer.unref();
   }
 
+  private stat(): Promise<Stats> {
+    return (this.options.statFile ?? stat)(this.path);
+  }
+
   /**
-   * Passes `work` through; if it has not settled after `stalledAccessMs`, records and logs that the
-   * file system is not answering, and withdraws the record when it settles.
+   * Passes `work`, one file-system call, through; if it has not settled after `stalledAccessMs`,
+   * records and logs that the file system is not answering, and withdraws the record when it
+   * settles (the error before it, if any, is current again).
    */
   private async reportingStall<T>(what: string, work: Promise<T>): Promise<T> {
     const limitMs = this.options.stalledAccessMs ?? STALLED_ACCESS_MS;
     let message: string | null = null;
+    let previous: { at: number; message: string } | null = null;
     const timer = setTimeout(() => {
       message = `the ${what} of ${this.path} has not finished after ${limitMs / 1000} s (a hung file system?)`;
+      previous = this.health.status().lastError;
       this.health.failed(message);
       this.options.logger.error({ path: this.path }, `${message}; the current policy stays in force`);
     }, limitMs);
@@ -241,7 +252,7 @@ export class StaticFileProvider implements PolicyProvider {
     } finally {
       clearTimeout(timer);
       if (message !== null) {
-        this.health.cleared(message);
+        this.health.withdrawn(message, previous);
         this.options.logger.info({ path: this.path }, `the ${what} of the policy file has finished`);
       }
     }
@@ -250,7 +261,7 @@ export class StaticFileProvider implements PolicyProvider {
   private async periodicCheck(): Promise<void> {
     let identity: string;
     try {
-      identity = identityOf(await this.reportingStall('periodic check', stat(this.path)));
+      identity = identityOf(await this.reportingStall('stat', this.stat()));
     } catch (err) {
       // Gone without an event: let a load start the absence handling. Missing already, or another
       // error: the absence re-check or the next change reports it, not a log line every period.

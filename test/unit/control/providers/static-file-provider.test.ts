@@ -1,5 +1,6 @@
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ const NO_PERIODIC_CHECK_MS = 3_600_000;
 /** Guards the tests that hung on the old code (a FIFO at the path). */
 const HANG_GUARD = { timeout: 30_000 };
 
-type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile' | 'stalledAccessMs' | 'stopWaitMs'>>;
+type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile' | 'statFile' | 'stalledAccessMs' | 'stopWaitMs'>>;
 
 /**
  * A temporary directory and a provider for `path` in it. `layout(dir)` may build the files and
@@ -307,4 +308,52 @@ t.test('stop() does not wait for ever behind a hung read', HANG_GUARD, async (t)
   await pause(50);
   await provider.stop();
   t.ok(lines.some((l) => l.level === 40 && /still running/.test(String(l.msg))), 'the abandoned read is logged');
+});
+
+/** A `stat` that hangs, once `hang()` is called, until `answer()` (a dead NFS server coming back). */
+function stallableStat() {
+  let hanging: Promise<void> | null = null;
+  let answer = (): void => undefined;
+  return {
+    statFile: async (path: string) => {
+      if (hanging !== null) await hanging;
+      return stat(path);
+    },
+    hang: () => { hanging = new Promise<void>((resolve) => { answer = resolve; }); },
+    answer: () => { hanging = null; answer(); },
+  };
+}
+
+t.test('a periodic stat that hangs is reported, and withdrawn when it returns with nothing to reload (quality review 6, S9)', async (t) => {
+  const stall = stallableStat();
+  const { provider, store } = setup(t, { tuning: { statFile: stall.statFile, checkIntervalMs: 100, stalledAccessMs: 150 } });
+  await provider.start();
+  t.equal(store.current?.generation, 1);
+  stall.hang();
+  await waitFor('the stall to be reported', () => /stat of .* has not finished/.test(provider.status().lastError?.message ?? ''));
+  stall.answer();
+  await waitFor('the report to be withdrawn', () => provider.status().lastError === null);
+  t.equal(store.current?.generation, 1, 'nothing was reloaded');
+});
+
+t.test('withdrawing a stall report brings back the error it covered (quality review 6, S2)', async (t) => {
+  const stall = stallableStat();
+  const { provider } = setup(t, { writeFirst: false, tuning: { statFile: stall.statFile, checkIntervalMs: 100, stalledAccessMs: 150 } });
+  await provider.start();
+  t.match(provider.status().lastError?.message, /does not exist/);
+  stall.hang();
+  await waitFor('the stall to be reported', () => /has not finished/.test(provider.status().lastError?.message ?? ''));
+  stall.answer();
+  await waitFor('the earlier error to be back', () => /does not exist/.test(provider.status().lastError?.message ?? ''));
+});
+
+t.test('a read that outlives stop() changes no policy (quality review 6, S1)', HANG_GUARD, async (t) => {
+  const { readFile, answer } = hangingRead();
+  const { provider, store } = setup(t, { tuning: { readFile, stalledAccessMs: 60_000, stopWaitMs: 100 } });
+  void provider.start();
+  await pause(50);
+  await provider.stop();
+  answer();
+  await pause(200);
+  t.equal(store.current, null, 'the late read was dropped');
 });
