@@ -19,7 +19,7 @@ export const RECYCLE_IDLE_CLIENTS = 256;
  * lifetime, and every later dispatch scans past the busy ones at the front (soak 9, finding 2).
  *
  * Every {@link RECYCLE_CHECK_INTERVAL_MS} (and on {@link recycleIfWasteful}), when more than
- * {@link RECYCLE_IDLE_CLIENTS} of the pool's Clients have no connection, new requests go to a
+ * `idleClientLimit` (default {@link RECYCLE_IDLE_CLIENTS}) of the pool's Clients have no connection, new requests go to a
  * fresh pool and the old one is closed: its running requests finish on their own connections,
  * then it releases everything. Nothing in flight is touched.
  */
@@ -30,6 +30,7 @@ export class RecyclingPool {
   private seenClients = new WeakSet<object>();
   private readonly retiring = new Set<Pool>();
   private readonly timer: NodeJS.Timeout;
+  private closed = false;
 
   /**
    * @param createPool makes a pool (uncapped, same options each time); called now and on each
@@ -60,16 +61,28 @@ export class RecyclingPool {
     return this.retiring.size;
   }
 
+  /** Connected Clients of the current pool (walks them: for checks and tests, not per request). */
+  get connectedCount(): number {
+    return this.current.stats.connected;
+  }
+
   /**
    * Replaces the current pool if more than the limit of its Clients have no connection.
    * Returns whether it did. Counting connections walks the pool's Clients once, which is why
    * this runs on a timer and not per request.
    */
   recycleIfWasteful(): boolean {
+    if (this.closed) return false;
     const unconnected = this.clientsOfCurrent - this.current.stats.connected;
     if (unconnected <= this.idleClientLimit) return false;
+    let fresh: Pool;
+    try {
+      fresh = this.openPool();
+    } catch {
+      return false; // keep serving from the pool there is; the next check tries again
+    }
     const old = this.current;
-    this.current = this.openPool();
+    this.current = fresh;
     this.retiring.add(old);
     // close() lets running requests finish (a streamed upload may take long); the old pool and
     // its Clients are released when they have.
@@ -79,12 +92,14 @@ export class RecyclingPool {
 
   /** Waits for running requests of every pool to finish, then closes every connection. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await Promise.all([this.current.close(), ...[...this.retiring].map((pool) => pool.close().catch(() => undefined))]);
   }
 
   /** Aborts everything at once (a crashing thread). */
   async destroy(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     await Promise.all([this.current.destroy(), ...[...this.retiring].map((pool) => pool.destroy().catch(() => undefined))]);
   }

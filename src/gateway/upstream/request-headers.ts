@@ -19,8 +19,8 @@ import { connectionTokens, isHopByHop } from './hop-by-hop.js';
  *   peer: Synapse applies them to that one request only (`isSecure`), and replacing them from a
  *   TLS-terminating load balancer not listed as trusted would send SSO redirects into a loop.
  *   Otherwise they are set to `http` and the client's `Host`.
- * - `Forwarded` and `X-Real-IP`, the other two ways of naming a client address, pass only from a
- *   trusted peer. Synapse reads neither, but a module, a proxy behind the gateway or a log reader
+ * - `Forwarded` and `X-Real-IP`, the standard and the most common other way of naming a client
+ *   address, pass only from a trusted peer (and unless `Connection` names them). Synapse reads neither, but a module, a proxy behind the gateway or a log reader
  *   might, and from anyone else they are whatever the client chose (matrix-corporal passed them).
  */
 export function buildUpstreamRequestHeaders(
@@ -52,7 +52,7 @@ export function buildUpstreamRequestHeaders(
         continue;
       case 'forwarded':
       case 'x-real-ip':
-        if (!peerTrusted) continue;
+        if (!peerTrusted || (dropped !== null && dropped.has(name))) continue;
         break;
       case 'x-forwarded-proto':
         if (hasForwardedProto) continue;

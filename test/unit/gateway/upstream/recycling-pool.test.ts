@@ -7,7 +7,7 @@ import { Pool, request, type Dispatcher } from 'undici';
 import { RecyclingPool } from '../../../../src/gateway/upstream/recycling-pool.js';
 
 /** A server that holds every `/held` request until `releaseAll()`, and answers the rest at once. */
-async function startHoldingServer(): Promise<{ origin: string; releaseAll: () => void; heldCount: () => number; close: () => Promise<void> }> {
+async function startHoldingServer(): Promise<{ origin: string; releaseAll: () => void; releaseOne: () => void; heldCount: () => number; close: () => Promise<void> }> {
   const held: ServerResponse[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     req.resume();
@@ -22,9 +22,21 @@ async function startHoldingServer(): Promise<{ origin: string; releaseAll: () =>
   return {
     origin: `http://127.0.0.1:${port}`,
     releaseAll: () => { for (const res of held.splice(0)) res.end('released'); },
+    releaseOne: () => { held.shift()?.end('released'); },
     heldCount: () => held.length,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+}
+
+/** A recycling pool over uncapped pools that drop idle connections after 200 ms, and the pools it made. */
+function recordingPool(origin: string, idleClientLimit: number): { pool: RecyclingPool; created: Pool[] } {
+  const created: Pool[] = [];
+  const pool = new RecyclingPool(() => {
+    const made = new Pool(origin, { connections: null, pipelining: 1, keepAliveTimeout: 200, keepAliveMaxTimeout: 200 });
+    created.push(made);
+    return made;
+  }, idleClientLimit);
+  return { pool, created };
 }
 
 async function waitFor(condition: () => boolean, what: string): Promise<void> {
@@ -43,12 +55,7 @@ async function get(pool: RecyclingPool, url: string): Promise<string> {
 t.test('a burst leaves no Clients behind once their connections are gone; running requests finish', async (t) => {
   const server = await startHoldingServer();
   t.teardown(server.close);
-  const created: Pool[] = [];
-  const pool = new RecyclingPool(() => {
-    const made = new Pool(server.origin, { connections: null, pipelining: 1, keepAliveTimeout: 200, keepAliveMaxTimeout: 200 });
-    created.push(made);
-    return made;
-  }, 50);
+  const { pool, created } = recordingPool(server.origin, 50);
   t.teardown(() => pool.destroy());
 
   const burst = Array.from({ length: 120 }, () => get(pool, server.origin + '/held'));
@@ -78,27 +85,23 @@ t.test('a burst leaves no Clients behind once their connections are gone; runnin
 t.test('a few idle Clients are tolerated', async (t) => {
   const server = await startHoldingServer();
   t.teardown(server.close);
-  let pools = 0;
-  const pool = new RecyclingPool(() => {
-    pools++;
-    return new Pool(server.origin, { connections: null, pipelining: 1, keepAliveTimeout: 200, keepAliveMaxTimeout: 200 });
-  }, 50);
+  const { pool, created } = recordingPool(server.origin, 50);
   t.teardown(() => pool.destroy());
 
   const burst = Array.from({ length: 30 }, () => get(pool, server.origin + '/held'));
   await waitFor(() => server.heldCount() === 30, 'the burst to reach the server');
   server.releaseAll();
   await Promise.all(burst);
-  await sleep(600);
+  await waitFor(() => pool.connectedCount === 0, 'every connection to close');
   t.notOk(pool.recycleIfWasteful(), '30 disconnected Clients are under the limit of 50');
-  t.equal(pools, 1);
+  t.equal(created.length, 1);
   t.equal(pool.clientCount, 30);
 });
 
 t.test('close() waits for running requests of the current and the retiring pools', async (t) => {
   const server = await startHoldingServer();
   t.teardown(server.close);
-  const pool = new RecyclingPool(() => new Pool(server.origin, { connections: null, pipelining: 1, keepAliveTimeout: 200, keepAliveMaxTimeout: 200 }), 0);
+  const { pool } = recordingPool(server.origin, 0);
   const first = get(pool, server.origin + '/held');
   await waitFor(() => server.heldCount() === 1, 'the first request');
   // Limit 0: a single disconnected Client is enough; none yet, as the one Client is connected.
@@ -111,4 +114,39 @@ t.test('close() waits for running requests of the current and the retiring pools
   t.equal(await first, 'released');
   await closing;
   t.ok(closed);
+});
+
+t.test('close() also waits for a retiring pool\'s running request; a closed pool is never replaced again', async (t) => {
+  const server = await startHoldingServer();
+  t.teardown(server.close);
+  const { pool, created } = recordingPool(server.origin, 0);
+  // Two Clients: one finishes and disconnects, one stays running; the pool is then replaced.
+  const short = get(pool, server.origin + '/held');
+  const running = get(pool, server.origin + '/held');
+  await waitFor(() => server.heldCount() === 2, 'both requests');
+  server.releaseOne();
+  await short;
+  await waitFor(() => pool.recycleIfWasteful(), 'the pool to be replaced');
+  t.equal(pool.retiringCount, 1);
+  let closed = false;
+  const closing = pool.close().then(() => { closed = true; });
+  await sleep(100);
+  t.notOk(closed, 'close() waits for the retiring pool');
+  server.releaseAll();
+  t.equal(await running, 'released');
+  await closing;
+  t.ok(created[0]!.closed && created[1]!.closed, 'both pools closed');
+  t.notOk(pool.recycleIfWasteful(), 'no pool is opened after close()');
+  t.equal(created.length, 2);
+});
+
+t.test('events of a replaced pool do not count for the current one', async (t) => {
+  const server = await startHoldingServer();
+  t.teardown(server.close);
+  const { pool, created } = recordingPool(server.origin, 0);
+  t.teardown(() => pool.destroy());
+  t.equal(await get(pool, server.origin + '/fast'), 'ok');
+  await waitFor(() => pool.recycleIfWasteful(), 'the pool to be replaced');
+  created[0]!.emit('connect', new URL(server.origin), [created[0]!, {} as never]);
+  t.equal(pool.clientCount, 0, 'a late event of the old pool is ignored');
 });

@@ -81,4 +81,7 @@ t.test('Forwarded and X-Real-IP pass from a trusted proxy only', async (t) => {
   t.same(pairs(buildUpstreamRequestHeaders(received, '10.0.0.2', privateProxies, null)), [
     ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-real-ip', '6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
   ], 'a trusted proxy passes them on');
+  t.same(pairs(buildUpstreamRequestHeaders([...received, 'connection', 'x-real-ip'], '10.0.0.2', privateProxies, null)), [
+    ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+  ], 'unless its Connection header names them');
 });
