@@ -111,8 +111,24 @@ export interface GatewayStatusResponseMessage extends Envelope<'gateway.status.r
   threads: GatewayThreadState[];
 }
 
+/**
+ * A gateway thread could not finish checking a room creation that did not complete (the user's
+ * token was logged out meanwhile, or its repair queue was full): the control child repairs it
+ * through the admin API (common/half-created-room-repair.ts). Relayed by the supervisor. Carries no
+ * token.
+ */
+export interface RoomsRepairMessage extends Envelope<'rooms.repair'> {
+  userId: string;
+  /** The user's joined rooms before the request. */
+  roomsBefore: string[];
+  /** When the request was forwarded (ms since the epoch). */
+  startedAt: number;
+  /** Waits before each look, from receipt (ms). */
+  passDelaysMs: number[];
+}
+
 /** Everything the supervisor sends to the control child. */
-export type SupervisorToControl = ControlInitMessage | ControlShutdownMessage | GatewayStatusResponseMessage;
+export type SupervisorToControl = ControlInitMessage | ControlShutdownMessage | GatewayStatusResponseMessage | RoomsRepairMessage;
 
 // ---- control child → supervisor -------------------------------------------------------------
 
@@ -163,7 +179,8 @@ export type GatewayToSupervisor =
   | GatewayListeningMessage
   | GatewayListenFailedMessage
   | GatewayPolicyAppliedMessage
-  | IdentityEvictMessage;
+  | IdentityEvictMessage
+  | RoomsRepairMessage;
 
 /** Data a gateway thread is started with (`workerData`). */
 export interface GatewayWorkerData {

@@ -23,8 +23,10 @@ import { statusRoute } from './http-api/status-route.js';
 import { reconcileRoutes } from './http-api/reconcile-routes.js';
 import { tokenRoutes } from './http-api/token-routes.js';
 import { ReconcilerHost } from './reconciler-host.js';
+import { createAdminRepairQueue } from './half-created-rooms.js';
+import type { RoomRepairQueue, RepairJob } from '../common/half-created-room-repair.js';
 
-const SUPERVISOR_MESSAGE_TYPES: readonly SupervisorToControl['type'][] = ['control.init', 'control.shutdown', 'gateway.status.response'];
+const SUPERVISOR_MESSAGE_TYPES: readonly SupervisorToControl['type'][] = ['control.init', 'control.shutdown', 'gateway.status.response', 'rooms.repair'];
 /** How long in-flight API requests may run on after `control.shutdown`. */
 const API_DRAIN_MS = 5000;
 /**
@@ -58,6 +60,8 @@ class ControlChild {
   private reconciler: ReconcilerHost | null = null;
   private api: HttpApiServer | null = null;
   private statusClient: GatewayStatusClient | null = null;
+  /** Room creations a gateway thread could not finish checking (common/half-created-room-repair.ts). */
+  private roomRepairs: RoomRepairQueue<RepairJob> | null = null;
   private started = false;
   private stopping = false;
 
@@ -81,6 +85,7 @@ class ControlChild {
     // unreachable; policies that arrive meanwhile wait for it (the newest one is reconciled).
     const reconciler = new ReconcilerHost({ config, logger });
     this.reconciler = reconciler;
+    this.roomRepairs = createAdminRepairQueue(() => reconciler.reconciler, logger);
     store.onChange((previous, next) => reconciler.onPolicy(previous?.snapshot ?? null, next.snapshot));
     reconciler.start();
     const provider = createPolicyProvider(config.PolicyProvider, store, logger);
@@ -132,6 +137,9 @@ class ControlChild {
         break;
       case 'gateway.status.response':
         this.statusClient?.handleResponse(message);
+        break;
+      case 'rooms.repair':
+        this.roomRepairs?.add({ userId: message.userId, roomsBefore: new Set(message.roomsBefore), startedAt: message.startedAt, passDelaysMs: message.passDelaysMs });
         break;
     }
   }

@@ -97,7 +97,13 @@ const pipeline = createPipeline({
     readPowerLevels: createPowerLevelsReader(checkReads),
     readEncryption: createEncryptionReader(checkReads),
   },
-  halfCreatedRooms: new HalfCreatedRoomGuard({ lookup: checkReads, corporalUserId: config.Corporal.UserID, logger }),
+  halfCreatedRooms: new HalfCreatedRoomGuard({
+    lookup: checkReads,
+    corporalUserId: config.Corporal.UserID,
+    logger,
+    handOff: ({ userId, roomsBefore, startedAt, passDelaysMs }) =>
+      post({ type: 'rooms.repair', userId, roomsBefore: [...roomsBefore], startedAt, passDelaysMs: [...passDelaysMs] }),
+  }),
   auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>

@@ -9,7 +9,7 @@ import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOpti
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [
-  'gateway.listening', 'gateway.listen-failed', 'gateway.policy-applied', 'identity.evict',
+  'gateway.listening', 'gateway.listen-failed', 'gateway.policy-applied', 'identity.evict', 'rooms.repair',
 ];
 
 /** What {@link GatewayThreads} needs from the supervisor. */

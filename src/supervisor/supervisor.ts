@@ -125,6 +125,7 @@ export class Supervisor {
 
   private fromGateway(_index: number, message: GatewayToSupervisor): void {
     if (message.type === 'identity.evict') this.threads.broadcast(message satisfies IdentityEvictMessage);
+    else if (message.type === 'rooms.repair') this.control.send(message);
   }
 }
 

@@ -14,6 +14,8 @@ export interface StateEvent {
   stateKey: string;
   sender: string;
   content: Record<string, unknown>;
+  /** `origin_server_ts`, when the answer has it. */
+  originServerTs?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: strin
       stateKey: typeof event['state_key'] === 'string' ? event['state_key'] : '',
       sender: typeof event['sender'] === 'string' ? event['sender'] : '',
       content: typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : {},
+      ...(typeof event['origin_server_ts'] === 'number' ? { originServerTs: event['origin_server_ts'] } : {}),
     };
   });
 }

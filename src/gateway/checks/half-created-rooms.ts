@@ -1,7 +1,8 @@
 import type { Logger } from '../../common/logger.js';
 import { canUserCreateUnencryptedRoom } from '../../policy/permissions.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
-import { RepairCalls, RoomRepairQueue } from './half-created-room-repair.js';
+import { CannotActAsUser, RoomRepairQueue, type RepairJob } from '../../common/half-created-room-repair.js';
+import { UserTokenRepairCalls, type GatewayRepairJob } from './half-created-room-repair.js';
 import type { UpstreamLookupOptions } from './upstream-json.js';
 
 /**
@@ -19,7 +20,8 @@ import type { UpstreamLookupOptions } from './upstream-json.js';
  * So, for such a user's room creation, it reads the user's joined rooms before forwarding it; when
  * the request does not succeed, it reads them again, and in each new room the user created during
  * the request that is not encrypted, it sends `m.room.encryption` as the user
- * (half-created-room-repair.ts). That makes the room what the policy allows, and touches nothing
+ * (common/half-created-room-repair.ts). When the token is gone by then (the user logged it out), the
+ * job goes to the control process, which acts through the admin API. That makes the room what the policy allows, and touches nothing
  * the user did not just create: a room they created meanwhile by an allowed request is encrypted
  * anyway. A half-created room has no power-levels event, so its creator may send it; if that fails
  * (the user raced to add one), the room is reported at error level for the operator to delete.
@@ -38,6 +40,8 @@ export interface HalfCreatedRoomsDeps {
   /** `Corporal.UserID` (exempt from the flags). */
   corporalUserId: string;
   logger: Logger;
+  /** Gives a job the thread cannot finish to the control process (without the token). */
+  handOff?: (job: RepairJob) => void;
 }
 
 /** Watches one room creation (`createRoom` or an upgrade) by a restricted user; see the module comment. */
@@ -73,12 +77,18 @@ export class CreationWatch {
  * joined rooms before them, and queues the repair of a failed one.
  */
 export class HalfCreatedRoomGuard {
-  private readonly calls: RepairCalls;
-  private readonly queue: RoomRepairQueue;
+  private readonly calls: UserTokenRepairCalls;
+  private readonly queue: RoomRepairQueue<GatewayRepairJob>;
 
   constructor(private readonly deps: HalfCreatedRoomsDeps) {
-    this.calls = new RepairCalls(deps.lookup);
-    this.queue = new RoomRepairQueue(this.calls, deps.logger);
+    this.calls = new UserTokenRepairCalls(deps.lookup);
+    const handOff = deps.handOff;
+    this.queue = new RoomRepairQueue<GatewayRepairJob>({
+      calls: this.calls,
+      logger: deps.logger,
+      // The token stays in this thread: the control process acts through the admin API.
+      handOff: handOff === undefined ? undefined : ({ userId, roomsBefore, startedAt, passDelaysMs }) => handOff({ userId, roomsBefore, startedAt, passDelaysMs }),
+    });
   }
 
   /** Whether a room creation by `userId` needs watching: the policy forbids them unencrypted rooms. */
@@ -96,8 +106,13 @@ export class HalfCreatedRoomGuard {
     const startedAt = Date.now();
     const read = () => this.calls.joinedRooms(credentials);
     const limit = this.deps.lookup.limit;
-    const roomsBefore = limit === undefined ? await read() : await limit.run(userId, read);
-    if (roomsBefore === null) return null;
+    let roomsBefore: Set<string>;
+    try {
+      roomsBefore = limit === undefined ? await read() : await limit.run(userId, read);
+    } catch (err) {
+      if (err instanceof CannotActAsUser) return null;
+      throw err;
+    }
     return new CreationWatch(this.deps.lookup.timeoutMs, (passDelaysMs) => this.queue.add({
       ...credentials, userId, roomsBefore, startedAt, passDelaysMs,
     }));

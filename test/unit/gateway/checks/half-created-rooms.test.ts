@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap';
 import { MockAgent, type Dispatcher } from 'undici';
 import { CreationWatch, HalfCreatedRoomGuard } from '../../../../src/gateway/checks/half-created-rooms.js';
-import { REPAIR_ENCRYPTION_CONTENT, RepairCalls, RoomRepairQueue, type RepairJob } from '../../../../src/gateway/checks/half-created-room-repair.js';
+import { REPAIR_ENCRYPTION_CONTENT, RoomRepairQueue, type RepairCalls, type RepairJob } from '../../../../src/common/half-created-room-repair.js';
+import { UserTokenRepairCalls, type GatewayRepairJob } from '../../../../src/gateway/checks/half-created-room-repair.js';
 import { CheckReadLimit } from '../../../../src/gateway/checks/upstream-json.js';
 import { captureLogger } from '../../../support/control-plane.js';
 
@@ -129,7 +130,7 @@ t.test('a token Synapse does not know: no watch (it refuses the creation itself)
 t.test('more new rooms than a repair looks at are reported', async (t) => {
   const hs = mockHomeserver(t);
   const { logger, lines } = captureLogger();
-  const queue = new RoomRepairQueue(new RepairCalls(hs.lookup), logger);
+  const queue = new RoomRepairQueue<GatewayRepairJob>({ calls: new UserTokenRepairCalls(hs.lookup), logger });
   const many = Array.from({ length: 25 }, (_, i) => `!r${i}:hs`);
   hs.joined(many);
   for (const id of many.slice(0, 20)) hs.create(id, '@eve:hs', Date.now());
@@ -152,8 +153,8 @@ t.test('the queue runs a bounded number at once and skips, loudly, beyond its bo
       running--;
       return new Set<string>();
     },
-  } as unknown as RepairCalls;
-  const queue = new RoomRepairQueue(calls, logger, 2, 3);
+  } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 2, maxQueued: 3 });
   for (let i = 0; i < 6; i++) queue.add(job({ userId: `@u${i}:hs` }));
   t.ok(lines.some((l) => l.level === 50 && l['userId'] === '@u5:hs'), 'the sixth is skipped and named');
   let idle = false;
@@ -166,6 +167,44 @@ t.test('the queue runs a bounded number at once and skips, loudly, beyond its bo
   t.equal(most, 2, 'never more than two at once');
 });
 
-function job(fields: Partial<RepairJob>): RepairJob {
+function job(fields: Partial<GatewayRepairJob>): GatewayRepairJob {
   return { accessToken: 't', userId: BOB, masqueradeAs: null, roomsBefore: new Set(), startedAt: Date.now(), passDelaysMs: [0], ...fields };
 }
+
+t.test('a token logged out before the repair: the job goes to the control process, without the token', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger } = captureLogger();
+  const handedOff: RepairJob[] = [];
+  const guard = new HalfCreatedRoomGuard({ lookup: hs.lookup, corporalUserId: '@corporal:hs', logger, handOff: (job) => handedOff.push(job) });
+  hs.joined(['!old:hs']);
+  const watch = await guard.watch({ accessToken: 'secret-token', masqueradeAs: null }, BOB);
+  hs.pool.intercept({ path: '/_matrix/client/v3/joined_rooms', method: 'GET' }).reply(401, { errcode: 'M_UNKNOWN_TOKEN' });
+  watch!.exchangeSettled(0);
+  await guard.whenIdle();
+  t.equal(handedOff.length, 1);
+  t.same(Object.keys(handedOff[0]!).sort(), ['passDelaysMs', 'roomsBefore', 'startedAt', 'userId'], 'no token in the job');
+  t.same([...handedOff[0]!.roomsBefore], ['!old:hs']);
+  t.same(handedOff[0]!.passDelaysMs, [0, 5_000], 'the passes still to do');
+});
+
+t.test('a token logged out between two calls of a room: handed off too', async (t) => {
+  const hs = mockHomeserver(t);
+  const { logger } = captureLogger();
+  const handedOff: RepairJob[] = [];
+  const queue = new RoomRepairQueue<GatewayRepairJob>({ calls: new UserTokenRepairCalls(hs.lookup), logger, handOff: (job) => handedOff.push(job) });
+  hs.joined(['!half:hs']);
+  hs.create('!half:hs', BOB, Date.now());
+  hs.pool.intercept({ path: `${room('!half:hs')}/m.room.encryption`, method: 'GET' }).reply(401, { errcode: 'M_UNKNOWN_TOKEN' });
+  queue.add(job({}));
+  await queue.whenIdle();
+  t.equal(handedOff.length, 1);
+});
+
+t.test('a full queue hands jobs off when it can', async (t) => {
+  const { logger } = captureLogger();
+  const handedOff: RepairJob[] = [];
+  const calls = { joinedRooms: () => new Promise<Set<string>>(() => undefined) } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1, maxQueued: 1, handOff: (job) => handedOff.push(job) });
+  for (let i = 0; i < 3; i++) queue.add(job({ userId: `@u${i}:hs` }));
+  t.same(handedOff.map((j) => j.userId), ['@u2:hs']);
+});
