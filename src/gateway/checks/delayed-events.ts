@@ -24,6 +24,6 @@ export function schedulesDelayedEvent(rawQuery: string): boolean {
  * moment to refuse is scheduling. Delayed events of other types (MatrixRTC call membership,
  * the reason MSC4140 exists) are not affected.
  */
-export function delaysPolicedStateEvent(input: CheckInput, userId: string): boolean {
+export function isDelayedByNonCorporalUser(input: CheckInput, userId: string): boolean {
   return input.delayed && userId !== input.corporalUserId;
 }

@@ -2,7 +2,7 @@ import type { CheckInput, CorporalThreshold, CurrentPowerLevels } from './check-
 import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
-import { delaysPolicedStateEvent } from './delayed-events.js';
+import { isDelayedByNonCorporalUser } from './delayed-events.js';
 
 const INTEGER_STRING = /^\s*[+-]?\d+\s*$/;
 
@@ -69,7 +69,7 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
 export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (input, userId) => {
   const roomId = input.route.params['roomId'] ?? '';
   if (userId === input.corporalUserId || input.route.params['stateKey'] !== '') return ALLOW;
-  if (delaysPolicedStateEvent(input, userId)) return DECISIONS.delayedPolicedEvent;
+  if (isDelayedByNonCorporalUser(input, userId)) return DECISIONS.delayedPolicedEvent;
   if (!input.snapshot.managedRoomIds.has(roomId)) return ALLOW;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
@@ -94,7 +94,8 @@ export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (inp
 function outranksCorporal(body: Readonly<Record<string, unknown>>, proposedLevel: number, current: CurrentPowerLevels, corporal: string): boolean {
   // Written as negated `>=`/`<=` so that a level Corporal cannot read (NaN, for which every
   // comparison is false) counts as outranking: fail closed (red team 9, O1). Synapse refuses such
-  // content from local clients anyway, so nothing Synapse would accept is refused by this.
+  // proposed content from local clients anyway. A *current* event with an unreadable level (an old
+  // room version, a federated event) makes every change by others refused here: also fail closed.
   if (!(proposedLevel >= currentLevel(current, corporal))) return true;
   const proposed = corporalThresholds(body);
   for (const threshold of Object.keys(proposed) as CorporalThreshold[]) {

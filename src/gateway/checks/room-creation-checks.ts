@@ -5,7 +5,7 @@ import { jsonObject, ownField } from '../json-body.js';
 import type { RoomEncryptionState } from './encryption-reader.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from '../../policy/permissions.js';
-import { delaysPolicedStateEvent } from './delayed-events.js';
+import { isDelayedByNonCorporalUser } from './delayed-events.js';
 
 /**
  * Room creation and encryption (matrix-corporal routes 4 and 5, and the upgrade gap).
@@ -89,7 +89,7 @@ export const roomCreate: PolicyCheck = authenticatedCheck('json', (input, userId
 export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input, userId): Decision => {
   if (userId === input.corporalUserId) return ALLOW;
   if (!canUserCreateEncryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
-  return delaysPolicedStateEvent(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
+  return isDelayedByNonCorporalUser(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
 });
 
 /**
@@ -101,7 +101,7 @@ export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input
 export const roomStateTombstone: PolicyCheck = authenticatedCheck(false, (input, userId) => {
   if (userId === input.corporalUserId) return ALLOW;
   if (input.snapshot.managedRoomIds.has(input.route.params['roomId'] ?? '')) return DECISIONS.managedRoomUpgrade;
-  return delaysPolicedStateEvent(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
+  return isDelayedByNonCorporalUser(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
 });
 
 /**

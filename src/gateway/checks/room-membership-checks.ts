@@ -2,7 +2,7 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { authenticatedCheck, type CheckInput, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
-import { delaysPolicedStateEvent } from './delayed-events.js';
+import { isDelayedByNonCorporalUser } from './delayed-events.js';
 import { canUserChangeOwnMembershipStateInRoom } from '../../policy/permissions.js';
 import type { AliasTarget } from './alias-resolver.js';
 
@@ -81,7 +81,7 @@ export const roomStateMember: PolicyCheck = authenticatedCheck('json', (input, u
   const roomId = input.route.params['roomId'] ?? '';
   const target = input.route.params['stateKey'] ?? '';
   if (target === userId && isRequiredMember(input.snapshot, userId, roomId)) return DECISIONS.deniedByPolicy;
-  if (delaysPolicedStateEvent(input, userId)) return DECISIONS.delayedPolicedEvent;
+  if (isDelayedByNonCorporalUser(input, userId)) return DECISIONS.delayedPolicedEvent;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
   const membership = ownField(body, 'membership');
@@ -126,6 +126,7 @@ const ALLOW_ENTRY: AfterEntry = () => ALLOW;
 const ROOM_PROFILE_KEYS = ['displayname', 'avatar_url'] as const;
 
 function joinBodyDecision(input: CheckInput, userId: string, roomId: string): Decision {
+  // An empty body is `{}` to Synapse, which then fills the member event from the global profile.
   if (!isRequiredMember(input.snapshot, userId, roomId) || input.body?.kind === 'empty') return ALLOW;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
