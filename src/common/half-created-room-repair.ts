@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from './errors.js';
 import type { Logger } from './logger.js';
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from './log-throttle.js';
 
 /**
  * The repair of rooms that a room creation left behind half-made (red team 9, F2; the gateway's
@@ -13,8 +13,11 @@ import type { Logger } from './logger.js';
 /** The encryption event the repair sends (what clients send for a new encrypted room). */
 export const REPAIR_ENCRYPTION_CONTENT = Object.freeze({ algorithm: 'm.megolm.v1.aes-sha2' });
 
-/** At most this many new rooms are looked at per repair (one is expected); more is logged. */
-export const MAX_NEW_ROOMS_PER_REPAIR = 20;
+/**
+ * At most this many new rooms are looked at per pass (one is expected; Synapse's default join rate
+ * limit lets a user join about 10 rooms at once); the ids of the next ones are logged.
+ */
+export const MAX_NEW_ROOMS_PER_REPAIR = 100;
 
 /**
  * A room whose create event is older than the request's start by more than this is not the
@@ -77,21 +80,33 @@ export interface RoomRepairQueueOptions<J extends RepairJob> {
   maxQueued?: number;
 }
 
+/** One look at a job's rooms that is due. */
+interface Pass<J extends RepairJob> {
+  readonly job: J;
+  /** Rooms already dealt with by an earlier pass of the job. */
+  readonly settled: Set<string>;
+  /** This pass's delay and the later ones, from the job's start (ms). */
+  readonly delaysMs: readonly number[];
+}
+
 /**
- * Runs repairs {@link MAX_REPAIRS_IN_FLIGHT} at a time, so that a burst of failed creations cannot
- * take the connections other work shares; at most {@link MAX_QUEUED_REPAIRS} wait.
+ * Runs repairs {@link MAX_REPAIRS_IN_FLIGHT} passes at a time, so that a burst of failed creations
+ * cannot take the connections other work shares; at most {@link MAX_QUEUED_REPAIRS} wait. A job's
+ * later pass waits on a timer, holding no place (a client that aborts its requests must not stall
+ * everyone's repairs for `Matrix.TimeoutMilliseconds`: red team 9, second verification).
  *
- * A repair looks at the user's joined rooms once per pass; in each room that is new since before
- * the request, that the user created during it and that is not encrypted, it sends
- * `m.room.encryption` as the user. That touches nothing the policy would not allow: the user may
- * only create encrypted rooms anyway.
+ * A pass looks at the user's joined rooms; in each room that is new since before the request, that
+ * the user created during it and that is not encrypted, it sends `m.room.encryption` as the user.
+ * That touches nothing the policy would not allow: the user may only create encrypted rooms anyway.
  */
 export class RoomRepairQueue<J extends RepairJob> {
-  private readonly waiting: J[] = [];
+  private readonly waiting: Array<Pass<J>> = [];
   private running = 0;
+  private scheduled = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
+  private readonly giveUpLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 
   constructor(private readonly options: RoomRepairQueueOptions<J>) {
     this.maxInFlight = options.maxInFlight ?? MAX_REPAIRS_IN_FLIGHT;
@@ -100,85 +115,117 @@ export class RoomRepairQueue<J extends RepairJob> {
 
   /** Queues a repair; never throws. */
   add(job: J): void {
-    if (this.waiting.length >= this.maxQueued) {
-      this.giveUp(job, 'too many room creations to check at once');
-      return;
-    }
-    this.waiting.push(job);
-    this.next();
+    this.schedule({ job, settled: new Set(), delaysMs: job.passDelaysMs }, 0);
   }
 
-  /** Resolves when no repair runs or waits (tests, shutdown). */
+  /** Resolves when no pass runs, waits or is due later (tests, shutdown). */
   whenIdle(): Promise<void> {
-    if (this.running === 0 && this.waiting.length === 0) return Promise.resolve();
+    if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private isIdle(): boolean {
+    return this.running === 0 && this.waiting.length === 0 && this.scheduled === 0;
+  }
+
+  /** Queues `pass` when it is due, `elapsedMs` after its job started. */
+  private schedule(pass: Pass<J>, elapsedMs: number): void {
+    const [delayMs] = pass.delaysMs;
+    if (delayMs === undefined) return;
+    if (delayMs <= elapsedMs) {
+      this.enqueue(pass);
+      return;
+    }
+    this.scheduled++;
+    // Unref'd: a pass due later must not keep a stopping process alive.
+    setTimeout(() => {
+      this.scheduled--;
+      this.enqueue(pass);
+      this.settleIfIdle();
+    }, delayMs - elapsedMs).unref();
+  }
+
+  private enqueue(pass: Pass<J>): void {
+    if (this.waiting.length >= this.maxQueued) {
+      this.giveUp(pass.job, pass.delaysMs, 'too many room creations to check at once');
+      return;
+    }
+    this.waiting.push(pass);
+    this.next();
   }
 
   private next(): void {
     while (this.running < this.maxInFlight && this.waiting.length > 0) {
-      const job = this.waiting.shift()!;
+      const pass = this.waiting.shift()!;
       this.running++;
-      void this.repair(job).finally(() => {
+      void this.runPass(pass).finally(() => {
         this.running--;
         this.next();
-        if (this.running === 0 && this.waiting.length === 0) {
-          const waiters = this.idleWaiters;
-          this.idleWaiters = [];
-          for (const resolve of waiters) resolve();
-        }
+        this.settleIfIdle();
       });
     }
   }
 
-  private giveUp(job: J, why: string): void {
-    if (this.options.handOff !== undefined) {
-      this.options.logger.info({ userId: job.userId, why }, 'handing the check of a room creation that did not complete to the control process');
-      this.options.handOff(job);
-      return;
-    }
-    this.options.logger.error({ userId: job.userId, why },
-      'a room left unencrypted by a room creation of this user that did not complete may remain; look for it with the admin API');
+  private settleIfIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
-  /** The passes of one job, one room at a time. Never rejects. */
-  private async repair(job: J): Promise<void> {
+  /** Hands the job's remaining passes (from `delaysMs[0]` on) off, or logs that it is dropped. */
+  private giveUp(job: J, delaysMs: readonly number[], why: string): void {
+    const first = delaysMs[0] ?? 0;
+    const remaining = { ...job, passDelaysMs: delaysMs.map((d) => d - first) };
+    if (this.options.handOff !== undefined) {
+      this.options.logger.info({ userId: job.userId, why }, 'handing the check of a room creation that did not complete to the control process');
+      this.options.handOff(remaining);
+      return;
+    }
+    // A burst of these is the user's doing: throttled.
+    const suppressed = this.giveUpLog.admit();
+    if (suppressed !== null) {
+      this.options.logger.error({ userId: job.userId, why, suppressed },
+        'a room left unencrypted by a room creation of this user that did not complete may remain; look for it with the admin API');
+    }
+  }
+
+  /** One pass: the rooms new since the request, one at a time; then the next pass is scheduled. Never rejects. */
+  private async runPass(pass: Pass<J>): Promise<void> {
+    const { job, settled, delaysMs } = pass;
     const { calls, logger } = this.options;
-    const settled = new Set<string>();
-    let waited = 0;
-    for (const delayMs of job.passDelaysMs) {
-      // Unref'd: a pending pass must not keep a stopping process alive.
-      if (delayMs > waited) await sleep(delayMs - waited, undefined, { ref: false });
-      waited = delayMs;
-      let now: ReadonlySet<string>;
+    const next = (): void => this.schedule({ job, settled, delaysMs: delaysMs.slice(1) }, delaysMs[0] ?? 0);
+    let now: ReadonlySet<string>;
+    try {
+      now = await calls.joinedRooms(job);
+    } catch (err) {
+      if (err instanceof CannotActAsUser) {
+        this.giveUp(job, delaysMs, err.message);
+        return;
+      }
+      logger.error({ userId: job.userId, err: describeError(err) }, 'cannot look for a room left unencrypted by a room creation that did not complete');
+      next();
+      return;
+    }
+    const fresh = [...now].filter((roomId) => !job.roomsBefore.has(roomId) && !settled.has(roomId));
+    if (fresh.length > MAX_NEW_ROOMS_PER_REPAIR) {
+      logger.error({ userId: job.userId, newRooms: fresh.length, skipped: fresh.slice(MAX_NEW_ROOMS_PER_REPAIR, MAX_NEW_ROOMS_PER_REPAIR * 2) },
+        'more new rooms than a repair looks at after a room creation that did not complete; check the skipped rooms with the admin API');
+    }
+    for (const roomId of fresh.slice(0, MAX_NEW_ROOMS_PER_REPAIR)) {
+      // One room that cannot be read must not keep the others from being looked at.
       try {
-        now = await calls.joinedRooms(job);
+        if (await this.repairRoom(job, roomId)) settled.add(roomId);
       } catch (err) {
         if (err instanceof CannotActAsUser) {
-          this.giveUp({ ...job, passDelaysMs: job.passDelaysMs.filter((d) => d >= delayMs).map((d) => d - delayMs) }, err.message);
+          this.giveUp(job, delaysMs, err.message);
           return;
         }
-        logger.error({ userId: job.userId, err: describeError(err) }, 'cannot look for a room left unencrypted by a room creation that did not complete');
-        continue;
-      }
-      const fresh = [...now].filter((roomId) => !job.roomsBefore.has(roomId) && !settled.has(roomId));
-      if (fresh.length > MAX_NEW_ROOMS_PER_REPAIR) {
-        logger.error({ userId: job.userId, newRooms: fresh.length, lookedAt: MAX_NEW_ROOMS_PER_REPAIR },
-          'more new rooms than a repair looks at after a room creation that did not complete; check this user\'s rooms with the admin API');
-      }
-      for (const roomId of fresh.slice(0, MAX_NEW_ROOMS_PER_REPAIR)) {
-        // One room that cannot be read must not keep the others from being looked at.
-        try {
-          if (await this.repairRoom(job, roomId)) settled.add(roomId);
-        } catch (err) {
-          if (err instanceof CannotActAsUser) {
-            this.giveUp({ ...job, passDelaysMs: [0] }, err.message);
-            return;
-          }
-          logger.error({ userId: job.userId, roomId, err: describeError(err) },
-            'cannot check a room that a room creation that did not complete may have left unencrypted');
-        }
+        logger.error({ userId: job.userId, roomId, err: describeError(err) },
+          'cannot check a room that a room creation that did not complete may have left unencrypted');
       }
     }
+    next();
   }
 
   /** True when nothing is left to do in `roomId`; false when it had to stay unencrypted (logged). */

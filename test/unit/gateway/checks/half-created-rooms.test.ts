@@ -131,13 +131,13 @@ t.test('more new rooms than a repair looks at are reported', async (t) => {
   const hs = mockHomeserver(t);
   const { logger, lines } = captureLogger();
   const queue = new RoomRepairQueue<GatewayRepairJob>({ calls: new UserTokenRepairCalls(hs.lookup), logger });
-  const many = Array.from({ length: 25 }, (_, i) => `!r${i}:hs`);
+  const many = Array.from({ length: 103 }, (_, i) => `!r${i}:hs`);
   hs.joined(many);
-  for (const id of many.slice(0, 20)) hs.create(id, '@eve:hs', Date.now());
+  for (const id of many.slice(0, 100)) hs.create(id, '@eve:hs', Date.now());
   queue.add(job({ passDelaysMs: [0] }));
   await queue.whenIdle();
-  t.ok(lines.some((l) => l.level === 50 && l['newRooms'] === 25 && l['lookedAt'] === 20));
-  t.same(hs.agent.pendingInterceptors(), [], 'the first 20 were looked at');
+  t.ok(lines.some((l) => l.level === 50 && l['newRooms'] === 103 && JSON.stringify(l['skipped']) === JSON.stringify(many.slice(100))), 'the skipped rooms are named');
+  t.same(hs.agent.pendingInterceptors(), [], 'the first 100 were looked at');
 });
 
 t.test('the queue runs a bounded number at once and skips, loudly, beyond its bound', async (t) => {
@@ -207,4 +207,21 @@ t.test('a full queue hands jobs off when it can', async (t) => {
   const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1, maxQueued: 1, handOff: (job) => handedOff.push(job) });
   for (let i = 0; i < 3; i++) queue.add(job({ userId: `@u${i}:hs` }));
   t.same(handedOff.map((j) => j.userId), ['@u2:hs']);
+});
+
+t.test('a job waiting for its later pass holds no place in the queue (red team 9, second verification)', async (t) => {
+  const { logger } = captureLogger();
+  const looked: string[] = [];
+  const calls = {
+    joinedRooms: async (j: RepairJob) => { looked.push(j.userId); return new Set<string>(); },
+  } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1 });
+  queue.add(job({ userId: '@aborted:hs', passDelaysMs: [0, 60_000] }));
+  queue.add(job({ userId: '@next:hs', passDelaysMs: [0] }));
+  for (let turn = 0; turn < 100 && looked.length < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+  t.same(looked, ['@aborted:hs', '@next:hs'], 'the next job ran while the first waits for its second pass');
+  let idle = false;
+  void queue.whenIdle().then(() => { idle = true; });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.notOk(idle, 'a pass due later keeps the queue from being idle');
 });
