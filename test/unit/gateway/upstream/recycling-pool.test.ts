@@ -52,14 +52,20 @@ async function get(pool: RecyclingPool, url: string): Promise<string> {
   return body.text();
 }
 
+/** Starts `count` requests the server holds, and waits until all reached it. */
+async function heldBurst(pool: RecyclingPool, server: { origin: string; heldCount: () => number }, count: number): Promise<Array<Promise<string>>> {
+  const burst = Array.from({ length: count }, () => get(pool, server.origin + '/held'));
+  await waitFor(() => server.heldCount() === count, `a burst of ${count} to reach the server`);
+  return burst;
+}
+
 t.test('a burst leaves no Clients behind once their connections are gone; running requests finish', async (t) => {
   const server = await startHoldingServer();
   t.teardown(server.close);
   const { pool, created } = recordingPool(server.origin, 50);
   t.teardown(() => pool.destroy());
 
-  const burst = Array.from({ length: 120 }, () => get(pool, server.origin + '/held'));
-  await waitFor(() => server.heldCount() === 120, 'the burst to reach the server');
+  const burst = await heldBurst(pool, server, 120);
   t.equal(pool.clientCount, 120, 'one Client per concurrent request');
   t.notOk(pool.recycleIfWasteful(), 'busy Clients are not dead weight');
   server.releaseAll();
@@ -88,8 +94,7 @@ t.test('a few idle Clients are tolerated', async (t) => {
   const { pool, created } = recordingPool(server.origin, 50);
   t.teardown(() => pool.destroy());
 
-  const burst = Array.from({ length: 30 }, () => get(pool, server.origin + '/held'));
-  await waitFor(() => server.heldCount() === 30, 'the burst to reach the server');
+  const burst = await heldBurst(pool, server, 30);
   server.releaseAll();
   await Promise.all(burst);
   await waitFor(() => pool.connectedCount === 0, 'every connection to close');
