@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,6 +52,18 @@ async function get(pool: RecyclingPool, url: string): Promise<string> {
   return body.text();
 }
 
+/**
+ * A holding server and a recording pool in front of it, both ended at teardown (destroying a pool a
+ * test already closed changes nothing).
+ */
+async function poolBehindServer(t: Test, idleClientLimit: number) {
+  const server = await startHoldingServer();
+  t.teardown(server.close);
+  const recorded = recordingPool(server.origin, idleClientLimit);
+  t.teardown(() => recorded.pool.destroy());
+  return { server, ...recorded };
+}
+
 /** Starts `count` requests the server holds, and waits until all reached it. */
 async function heldBurst(pool: RecyclingPool, server: { origin: string; heldCount: () => number }, count: number): Promise<Array<Promise<string>>> {
   const burst = Array.from({ length: count }, () => get(pool, server.origin + '/held'));
@@ -60,10 +72,7 @@ async function heldBurst(pool: RecyclingPool, server: { origin: string; heldCoun
 }
 
 t.test('a burst leaves no Clients behind once their connections are gone; running requests finish', async (t) => {
-  const server = await startHoldingServer();
-  t.teardown(server.close);
-  const { pool, created } = recordingPool(server.origin, 50);
-  t.teardown(() => pool.destroy());
+  const { server, pool, created } = await poolBehindServer(t, 50);
 
   const burst = await heldBurst(pool, server, 120);
   t.equal(pool.clientCount, 120, 'one Client per concurrent request');
@@ -89,10 +98,7 @@ t.test('a burst leaves no Clients behind once their connections are gone; runnin
 });
 
 t.test('a few idle Clients are tolerated', async (t) => {
-  const server = await startHoldingServer();
-  t.teardown(server.close);
-  const { pool, created } = recordingPool(server.origin, 50);
-  t.teardown(() => pool.destroy());
+  const { server, pool, created } = await poolBehindServer(t, 50);
 
   const burst = await heldBurst(pool, server, 30);
   server.releaseAll();
@@ -104,9 +110,7 @@ t.test('a few idle Clients are tolerated', async (t) => {
 });
 
 t.test('close() waits for running requests of the current and the retiring pools', async (t) => {
-  const server = await startHoldingServer();
-  t.teardown(server.close);
-  const { pool } = recordingPool(server.origin, 0);
+  const { server, pool } = await poolBehindServer(t, 0);
   const first = get(pool, server.origin + '/held');
   await waitFor(() => server.heldCount() === 1, 'the first request');
   // Limit 0: a single disconnected Client is enough; none yet, as the one Client is connected.
@@ -122,9 +126,7 @@ t.test('close() waits for running requests of the current and the retiring pools
 });
 
 t.test('close() also waits for a retiring pool\'s running request; a closed pool is never replaced again', async (t) => {
-  const server = await startHoldingServer();
-  t.teardown(server.close);
-  const { pool, created } = recordingPool(server.origin, 0);
+  const { server, pool, created } = await poolBehindServer(t, 0);
   // Two Clients: one finishes and disconnects, one stays running; the pool is then replaced.
   const short = get(pool, server.origin + '/held');
   const running = get(pool, server.origin + '/held');
@@ -146,10 +148,7 @@ t.test('close() also waits for a retiring pool\'s running request; a closed pool
 });
 
 t.test('events of a replaced pool do not count for the current one', async (t) => {
-  const server = await startHoldingServer();
-  t.teardown(server.close);
-  const { pool, created } = recordingPool(server.origin, 0);
-  t.teardown(() => pool.destroy());
+  const { server, pool, created } = await poolBehindServer(t, 0);
   t.equal(await get(pool, server.origin + '/fast'), 'ok');
   await waitFor(() => pool.recycleIfWasteful(), 'the pool to be replaced');
   created[0]!.emit('connect', new URL(server.origin), [created[0]!, {} as never]);
