@@ -83,6 +83,25 @@ const POLL_REQUEST_TIMEOUT_MS = 2_000;
  * if a test process ends without it, the process reaper kills Synapse anyway.
  */
 export async function startSynapse(options: StartSynapseOptions = {}): Promise<SynapseHandle> {
+  const hs = await startSynapseWithoutAdmin(options);
+  try {
+    const adminPassword = options.adminPassword ?? randomSecret();
+    const admin = await registerUser(hs, { localpart: options.adminLocalpart ?? 'corporal', password: adminPassword, admin: true });
+    return { ...hs, admin: { userId: admin.userId, password: adminPassword, accessToken: admin.accessToken } };
+  } catch (err) {
+    await hs.stop();
+    throw err;
+  }
+}
+
+/** A running test homeserver with no user on it ({@link startSynapseWithoutAdmin}). */
+export type BareSynapseHandle = Omit<SynapseHandle, 'admin'>;
+
+/**
+ * {@link startSynapse} without registering the admin user: for a homeserver whose shared-secret
+ * registration is off (under MAS, say). `adminLocalpart` and `adminPassword` are ignored.
+ */
+export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}): Promise<BareSynapseHandle> {
   const installation = options.installation ?? (await provisionSynapse());
   const serverName = options.serverName ?? 'localhost';
   const registrationSharedSecret = options.registrationSharedSecret ?? randomSecret();
@@ -130,11 +149,6 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
       const ready = await waitUntilReady(baseUrl, synapse, startTimeoutMs);
       if (ready) {
         const startupMs = Date.now() - spawnedAt;
-        const adminPassword = options.adminPassword ?? randomSecret();
-        const admin = await registerUser(
-          { baseUrl, registrationSharedSecret },
-          { localpart: options.adminLocalpart ?? 'corporal', password: adminPassword, admin: true },
-        );
         let stopped: Promise<void> | undefined;
         return {
           baseUrl,
@@ -144,7 +158,6 @@ export async function startSynapse(options: StartSynapseOptions = {}): Promise<S
           pid: synapse.pid,
           dataDir,
           registrationSharedSecret,
-          admin: { userId: admin.userId, password: adminPassword, accessToken: admin.accessToken },
           logPath,
           startupMs,
           stop: () => (stopped ??= cleanUp()),

@@ -3,6 +3,7 @@ import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
 import { getUser, liftRateLimits } from './admin-users-api.js';
 import { logout, passwordLogin, whoami, type LoginSession } from './client-api.js';
+import { authIsDelegated, delegatedAuthMessage } from './delegated-auth.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import { registerWithSharedSecret } from './registration-api.js';
 import { isMatrixError, isUpstreamStatus } from './synapse-errors.js';
@@ -64,8 +65,12 @@ export class AdminSession implements TokenSource {
     this.userId = options.userId;
   }
 
-  /** Opens the session (see the class comment); throws `CORP_ERR_ADMIN_SESSION` with the reason. */
+  /**
+   * Opens the session (see the class comment); throws `CORP_ERR_ADMIN_SESSION` with the reason. A
+   * Synapse that delegates authentication to MAS is named as the reason before anything is tried.
+   */
   async start(): Promise<AdminSessionOrigin> {
+    await this.#refuseDelegatedAuth();
     const origin = await this.#open();
     try {
       await this.#checkAdmin();
@@ -106,6 +111,13 @@ export class AdminSession implements TokenSource {
     } catch (err) {
       this.#options.logger.warn({ err: describeError(err) }, 'admin session logout failed');
     }
+  }
+
+  async #refuseDelegatedAuth(): Promise<void> {
+    const evidence = await authIsDelegated(this.#options.http).catch((err: unknown) => {
+      throw sessionError(`Synapse did not answer: ${describeError(err)}`, err);
+    });
+    if (evidence !== null) throw sessionError(delegatedAuthMessage(evidence));
   }
 
   async #open(): Promise<AdminSessionOrigin> {

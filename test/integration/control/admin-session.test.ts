@@ -7,7 +7,8 @@ import { ADMIN_SESSION_ERROR, AdminSession, type AdminSessionOptions } from '../
 import { SynapseHttp } from '../../../src/control/synapse/synapse-http.js';
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
 import { login, matrixCall, matrixRequest, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
-import { startSynapse } from '../../support/start-synapse.js';
+import { findFreePort } from '../../support/free-port.js';
+import { startSynapse, startSynapseWithoutAdmin } from '../../support/start-synapse.js';
 import { AUTH_SECRET, reconcilerConfig, snapshot } from './fixtures/reconciler.js';
 import { planReconciliation } from '../../../src/control/plan/index.js';
 
@@ -68,6 +69,25 @@ t.test('stock Synapse: the session registers the admin, renews a token Synapse f
   const again = new AdminSession(sessionOptions(http, { registrationSharedSecret: hs.registrationSharedSecret }));
   t.equal(await again.start(), 'login', 'next start: the registered admin logs in with its derived password');
   await again.stop();
+});
+
+t.test('Synapse under MAS: the session names the delegation before trying anything', async (t) => {
+  // Synapse starts in MAS mode without MAS running: it asks MAS only when a token must be checked.
+  const hs = await startSynapseWithoutAdmin({
+    extraConfig: {
+      matrix_authentication_service: { enabled: true, endpoint: `http://127.0.0.1:${await findFreePort()}/`, secret: 'corporal-test-mas-secret' },
+      password_config: { enabled: false },
+    },
+  });
+  t.teardown(() => hs.stop());
+  const http = new SynapseHttp({ baseUrl: hs.baseUrl, timeoutMs: 10_000, connections: 2, logger });
+  t.teardown(() => http.close());
+  const mas = /^admin session: Synapse does not serve GET \/_matrix\/client\/v3\/login \(404 M_UNRECOGNIZED\): it delegates authentication to the Matrix Authentication Service/;
+
+  await t.rejects(new AdminSession(sessionOptions(http, { registrationSharedSecret: hs.registrationSharedSecret })).start(), { code: ADMIN_SESSION_ERROR, message: mas }, 'logging in');
+  await t.rejects(new AdminSession(sessionOptions(http, { accessToken: 'mas_personal_session_token' })).start(), { code: ADMIN_SESSION_ERROR, message: mas }, 'a configured token');
+  t.equal(http.requestCount, 2, 'one probe each: no login, registration or whoami was tried');
+  t.equal((await matrixRequest(hs.baseUrl, 'GET', '/_matrix/client/v3/login')).status, 404, 'what the probe saw');
 });
 
 t.test('token API', async (t) => {
