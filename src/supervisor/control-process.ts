@@ -67,12 +67,18 @@ export class ControlProcess {
     this.send({ type: 'control.init', config: this.options.config, configPath: this.options.configPath, inherited: this.options.inherited() });
   }
 
-  /** Sends a message if the child is running (dropped otherwise; the child resyncs on start). */
-  send(message: Unversioned<SupervisorToControl>): void {
+  /**
+   * Sends a message if the child is running and returns true; returns false, having sent nothing,
+   * while there is no connected child (the child resyncs state on start; the caller decides
+   * whether a dropped message is worth a log line). A send that fails later is logged here.
+   */
+  send(message: Unversioned<SupervisorToControl>): boolean {
     const child = this.child;
-    if (child?.connected) child.send(ipcMessage<SupervisorToControl>(message), (err) => {
+    if (!child?.connected) return false;
+    child.send(ipcMessage<SupervisorToControl>(message), (err) => {
       if (err) this.options.logger.warn({ err: describeError(err) }, 'message to control child not delivered');
     });
+    return true;
   }
 
   /** Asks the child to stop; kills it if it has not exited after a grace period. */

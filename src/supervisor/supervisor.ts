@@ -2,7 +2,7 @@ import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import {
-  ipcMessage, type ControlToSupervisor, type EncodedSnapshot, type GatewayToSupervisor, type IdentityEvictMessage, type InheritedPolicy,
+  ipcMessage, type ControlToSupervisor, type EncodedSnapshot, type GatewayToSupervisor, type IdentityEvictMessage, type InheritedPolicy, type RoomsRepairMessage,
   type RetainedPolicy, type SupervisorToGateway,
 } from '../common/ipc.js';
 import { GatewayThreads } from './gateway-threads.js';
@@ -125,7 +125,20 @@ export class Supervisor {
 
   private fromGateway(_index: number, message: GatewayToSupervisor): void {
     if (message.type === 'identity.evict') this.threads.broadcast(message satisfies IdentityEvictMessage);
-    else if (message.type === 'rooms.repair') this.control.send(message);
+    else if (message.type === 'rooms.repair') this.handOffRepair(message);
+  }
+
+  /**
+   * Relays a half-created room repair to the control child. Nothing else would ever look at that
+   * room again, so a repair dropped while the child restarts is logged for the operator (with the
+   * user, never a token: the message carries none).
+   */
+  private handOffRepair(message: RoomsRepairMessage): void {
+    if (this.control.send(message)) return;
+    this.options.logger.error(
+      { userId: message.userId, startedAt: message.startedAt },
+      'half-created room repair dropped: the control child is not running; check the rooms this user created around that time',
+    );
   }
 }
 
