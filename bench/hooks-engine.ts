@@ -40,7 +40,7 @@ function snapshotWith(hooks: object[]): PolicySnapshot {
 }
 
 function request(rawPath: string): HookRequest {
-  return new HookRequest({ method: 'PUT', rawPath, rawQuery: '', userId: '@alice:example.com', headers: HEADERS, forwardedFor: () => '127.0.0.1', readBody: () => Promise.resolve(BODY) });
+  return new HookRequest({ method: 'PUT', rawPath, rawQuery: '', userId: '@alice:example.com', headers: HEADERS, forwardedFor: () => '127.0.0.1', peerTrusted: true, readBody: () => Promise.resolve(BODY) });
 }
 
 /** 20 hooks over all event types of a catch-all request, none matching a send-message request. */

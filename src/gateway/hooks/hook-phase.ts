@@ -66,6 +66,7 @@ export class HookPhase {
       userId: phases === LOGIN ? null : userIdOf(ctx.identity),
       headers: ctx.headers,
       forwardedFor: (headers) => forwardedForOf(headers, ctx.remoteAddress, this.deps.trustedProxies),
+      peerTrusted: this.deps.trustedProxies.isTrusted(ctx.remoteAddress),
       readBody: ctx.body === null ? null : () => inspectedBody(ctx, this.deps.maxBodyBytes),
     });
     ctx.hooks = request;

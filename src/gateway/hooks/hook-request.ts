@@ -20,6 +20,11 @@ export interface HookRequestInit {
    */
   forwardedFor: (headers: readonly string[]) => string;
   /**
+   * The client's TCP peer is a trusted proxy (`HttpGateway.TrustedProxies`), so its `Forwarded`
+   * and `X-Real-IP` go upstream (upstream/request-headers.ts); from anyone else they do not.
+   */
+  peerTrusted: boolean;
+  /**
    * Reads the whole request body, bounded (`HttpGateway.MaxInspectedBodyBytes`; rejects with a
    * 413 `CorporalError` beyond it). Called at most once. Null when the request has no body.
    */
@@ -56,6 +61,7 @@ export class HookRequest {
   readonly responseModifiers: PassModifiedResponseHook[] = [];
   private readonly readBody: (() => Promise<Buffer>) | null;
   private readonly forwardedFor: (headers: readonly string[]) => string;
+  private readonly peerTrusted: boolean;
   private decodedPath: string | null = null;
   private decodedRoutePath: string | null = null;
   private bodyBytes: Buffer | null = null;
@@ -69,16 +75,19 @@ export class HookRequest {
     this.headers = init.headers;
     this.readBody = init.readBody;
     this.forwardedFor = init.forwardedFor;
+    this.peerTrusted = init.peerTrusted;
   }
 
   /**
    * The headers a hook service is shown (the payload's `headers`): the current ones, with every
-   * `X-Forwarded-For` line replaced by the one value Synapse will receive. What the client wrote
+   * `X-Forwarded-For` line replaced by the one value Synapse will receive, and `Forwarded` and
+   * `X-Real-IP` left out unless the peer is a trusted proxy, as upstream. What the client wrote
    * there is its own claim, which a service deciding on the address must not be handed as fact
-   * (matrix-corporal passed it through).
+   * (matrix-corporal passed all three through).
    */
   headersForService(): readonly string[] {
-    return withHeader(this.headers, 'x-forwarded-for', this.forwardedFor(this.headers));
+    const vouched = this.peerTrusted ? this.headers : withoutHeaders(this.headers, (name) => UNVOUCHED_ADDRESS_HEADERS.has(name));
+    return withHeader(vouched, 'x-forwarded-for', this.forwardedFor(this.headers));
   }
 
   /**
@@ -142,12 +151,21 @@ export class HookRequest {
   }
 }
 
-/** A copy of `headers` with every `lower` line removed and one `lower: value` line appended. */
-function withHeader(headers: readonly string[], lower: string, value: string): string[] {
+/** Client-address headers that only a trusted proxy's word makes worth passing on. */
+const UNVOUCHED_ADDRESS_HEADERS: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip']);
+
+/** A copy of `headers` without the lines whose (lower-case) name `drop` picks. */
+function withoutHeaders(headers: readonly string[], drop: (lower: string) => boolean): string[] {
   const next: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
-    if (headers[i] !== lower) next.push(headers[i]!, headers[i + 1]!);
+    if (!drop(headers[i]!)) next.push(headers[i]!, headers[i + 1]!);
   }
+  return next;
+}
+
+/** A copy of `headers` with every `lower` line removed and one `lower: value` line appended. */
+function withHeader(headers: readonly string[], lower: string, value: string): string[] {
+  const next = withoutHeaders(headers, (name) => name === lower);
   next.push(lower, value);
   return next;
 }

@@ -138,6 +138,19 @@ t.test('consult: the payload describes the request as it is at that point', asyn
   });
 });
 
+t.test('consult: Forwarded and X-Real-IP reach the service only from a trusted proxy, as upstream', async (t) => {
+  const claimed = ['forwarded', 'for=6.6.6.6', 'x-real-ip', '6.6.6.6', 'x-forwarded-for', '6.6.6.6'];
+  for (const peerTrusted of [false, true]) {
+    const path = `/dump?address-claims-${peerTrusted}`;
+    const request = hookRequest({ headers: ['host', 'matrix.example.com', ...claimed], peerTrusted });
+    await runBefore([consult('c', path)], request);
+    const headers = ((await service.waitForRequest(path)).json as { request: { headers: Record<string, string> } }).request.headers;
+    const expected = peerTrusted ? { Forwarded: 'for=6.6.6.6', 'X-Forwarded-For': CLIENT_ADDRESS, 'X-Real-Ip': '6.6.6.6' } : { 'X-Forwarded-For': CLIENT_ADDRESS };
+    t.same(headers, expected, peerTrusted ? 'trusted peer: passed on' : 'any other peer: left out');
+    t.same(request.headers.slice(2), claimed, 'what goes upstream is decided there (upstream/request-headers.ts), not changed here');
+  }
+});
+
 t.test('consult: skip on the consult hook or on the yielded hook ends the chain', async (t) => {
   const rejectAfter = { id: 'later', eventType: 'beforeAnyRequest', action: 'reject', rejectionErrorCode: 'M_X', rejectionErrorMessage: 'later' };
   service.defineHook('pass-skip', { action: 'pass.unmodified', skipNextHooksInChain: true });
