@@ -4,7 +4,7 @@ import { createLogger, logLevelOf } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import { loadUws } from '../gateway/uws.js';
 import { Supervisor, stopOnSignals } from '../supervisor/supervisor.js';
-import { formatConfigIssues } from './config-errors.js';
+import { formatConfigIssues, logConfigWarnings } from './config-errors.js';
 
 /**
  * `corporal serve`: load the configuration, refuse to start on the uWS fallback unless allowed,
@@ -20,7 +20,7 @@ export async function runServe(args: CliArgs): Promise<number> {
   }
   const { config } = loaded;
   const logger = createLogger({ level: logLevelOf(config.Misc), component: 'supervisor' });
-  for (const warning of loaded.warnings) logger.warn({ key: warning.path }, warning.message);
+  logConfigWarnings(logger, loaded.warnings);
 
   try {
     loadUws(config.HttpGateway.AllowUwsFallback);

@@ -42,6 +42,7 @@ const RANGES: ReadonlyArray<readonly [path: string, min: number, max: number]> =
   ['HttpGateway.Threads', 1, 256],
   ['HttpGateway.UpstreamConnections', 1, INT_MAX],
   ['HttpGateway.MaxInspectedBodyBytes', 1024, INT_MAX],
+  ['HttpGateway.MaxBufferedBytesPerThread', 1024, INT_MAX],
   ['HttpGateway.DrainTimeoutMilliseconds', 0, INT_MAX],
   ['Offload.Threads', 1, 256],
   ['Offload.MaxQueue', 0, INT_MAX],
