@@ -137,8 +137,8 @@ t.test('a failed look-up fails closed where Corporal would act on the user, and 
       res.end('{"errcode":"M_UNKNOWN","error":"boom"}');
       return;
     }
-    // The control child's own calls (its login as the Corporal user) are not the client's.
-    if (!path.endsWith('/login')) received.push(`${req.method} ${path}`);
+    // Only the client's requests (the control child's own calls carry no such token).
+    if (req.headers.authorization === 'Bearer some-token') received.push(`${req.method} ${path}`);
     res.end('{}');
   });
   t.teardown(() => upstream.close());
