@@ -1,8 +1,3 @@
-import { ErrCode } from '../../common/matrix-errors.js';
-import { CorporalError } from '../../common/errors.js';
-import { isMatrixError, isUpstreamStatus, SynapseErrorCode } from './synapse-errors.js';
-import type { SynapseHttp } from './synapse-http.js';
-
 /**
  * Whether Synapse delegates authentication to the Matrix Authentication Service (MSC3861, the
  * `matrix_authentication_service` section of homeserver.yaml).
@@ -13,6 +8,11 @@ import type { SynapseHttp } from './synapse-http.js';
  * server, so the admin session asks before anything else and names the cause, instead of failing
  * later on whichever call first meets a missing endpoint.
  */
+
+import { ErrCode } from '../../common/matrix-errors.js';
+import { CorporalError } from '../../common/errors.js';
+import { isMatrixError, isUpstreamStatus, SynapseErrorCode } from './synapse-errors.js';
+import type { SynapseHttp } from './synapse-http.js';
 
 /** Why {@link authIsDelegated} said yes: the evidence, for the error message. */
 export type DelegatedAuthEvidence = 'login-not-served' | 'oauth-metadata-served';
@@ -25,8 +25,8 @@ export type DelegatedAuthEvidence = 'login-not-served' | 'oauth-metadata-served'
  *   answers 404 `M_UNRECOGNIZED`), even if a proxy in front of Synapse hands `/login` to MAS.
  *
  * The second is asked only when the first was answered. Returns the evidence, or null when neither
- * holds; any other answer (a 5xx, a proxy's 403 or HTML page) proves nothing and is not thrown, so the admin
- * session's next call reports it in its own words. A call that got no answer at all (unreachable,
+ * holds; any other answer (a 5xx, a proxy's 403 or HTML page) proves nothing and is not thrown,
+ * so the admin session's next call reports it in its own words. A call that got no answer at all (unreachable,
  * timed out, aborted) is thrown: asking again would only wait as long a second time.
  */
 export async function authIsDelegated(http: SynapseHttp): Promise<DelegatedAuthEvidence | null> {
