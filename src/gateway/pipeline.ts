@@ -161,7 +161,7 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** Entry point: the uWS request callback (synchronous part). */
   handle(exchange: ClientExchange, req: HttpRequest): void {
-    const ctx = new RequestContext(exchange, req, this.deps.policy.current, this.headerCollector, this.deps.accessLog, this.limits);
+    const ctx = new RequestContext(exchange, req, this.deps.policy, this.headerCollector, this.deps.accessLog, this.limits);
     try {
       if (!this.route(ctx, routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery))) return;
       if (!this.requirePolicy(ctx)) return;

@@ -3,9 +3,10 @@ import type { PolicySnapshot } from '../policy/snapshot.js';
 /**
  * The policy snapshot a gateway thread currently enforces.
  *
- * A request pins `current` once, at its start, and uses that snapshot until it ends, so a policy
- * swap never changes the rules halfway through a request. `null` until the first policy arrives:
- * the gateway then fails closed (503), as matrix-corporal does.
+ * A request pins `current` at its start, so a policy swap never changes the rules halfway through
+ * a phase; a phase that decides only once the body is complete moves the request to the newest
+ * (`RequestContext.refreshSnapshot`). `null` until the first policy arrives: the gateway then
+ * fails closed (503), as matrix-corporal does.
  */
 export class PolicyHolder {
   constructor(private snapshot: PolicySnapshot | null = null) {}

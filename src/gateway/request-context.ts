@@ -34,6 +34,11 @@ export interface RequestFinishedListener {
  */
 const EXCHANGE_OVER = Object.freeze(new Error('the client left or the exchange ended'));
 
+/** Where a request finds the thread's newest policy (the gateway's `PolicyHolder`). */
+export interface PolicySource {
+  readonly current: PolicySnapshot | null;
+}
+
 /**
  * Everything the gateway knows about one request, created synchronously in the uWS callback and
  * passed through every phase (see pipeline.ts). Phases add what they learn (route, identity,
@@ -59,8 +64,12 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   headers: readonly string[];
   /** The peer's IP address. */
   readonly remoteAddress: string;
-  /** The policy pinned for the whole request; null before the first policy arrived. */
-  readonly snapshot: PolicySnapshot | null;
+  /**
+   * The policy the request is decided on; null before the first policy arrived. Pinned at the
+   * start, so that one phase's rules never change halfway through it, and moved forward only by
+   * {@link refreshSnapshot}.
+   */
+  snapshot: PolicySnapshot | null;
   /** The request body while it is being received; null when the request has none. */
   readonly body: RequestBody | null;
 
@@ -102,7 +111,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   constructor(
     readonly exchange: ClientExchange,
     req: HttpRequest,
-    snapshot: PolicySnapshot | null,
+    private readonly policy: PolicySource | null,
     headerCollector: HeaderCollector,
     private readonly finished: RequestFinishedListener | null,
     private readonly limits: RequestLimits | null = null,
@@ -113,10 +122,30 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     this.rawQuery = req.getQuery() ?? '';
     this.headers = headerCollector.collect(req);
     this.remoteAddress = exchange.remoteAddress();
-    this.snapshot = snapshot;
+    this.snapshot = policy?.current ?? null;
     exchange.headRequest = this.method === 'HEAD';
     exchange.observe(this);
     this.body = createBody(exchange, this.headers);
+  }
+
+  /** Whether {@link snapshot} is still the thread's newest policy. */
+  hasNewestSnapshot(): boolean {
+    const current = this.policy?.current ?? null;
+    return current === null || current === this.snapshot;
+  }
+
+  /**
+   * Re-pins {@link snapshot} to the thread's newest policy; returns true when that changed it. A
+   * phase whose decision waits for the whole body calls this once the body is in: the client
+   * chooses when that is, and Synapse acts on the request only then, so the decision must be the
+   * policy's at that moment, not at the request's start (a body trickled in across a policy change
+   * would otherwise be judged by rules that no longer apply).
+   */
+  refreshSnapshot(): boolean {
+    const current = this.policy?.current ?? null;
+    if (current === null || current === this.snapshot) return false;
+    this.snapshot = current;
+    return true;
   }
 
   /** The first value of a request header (lower-case name), or null. */

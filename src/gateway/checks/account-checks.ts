@@ -7,7 +7,7 @@ import { isCorporalAccountDataType } from '../../common/corporal-account-data.js
 /** Account routes: matrix-corporal routes 9 and 10, and Corporal's register, login-token and 3PID rules. */
 
 /** `account.deactivate` (route 9): managed users cannot deactivate themselves. */
-export const accountDeactivate: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+export const accountDeactivate: PolicyCheck = authenticatedCheck('whole', (input, userId) =>
   input.snapshot.users.has(userId) ? DECISIONS.deactivateDenied : ALLOW,
 );
 
@@ -19,7 +19,7 @@ export const accountDeactivate: PolicyCheck = authenticatedCheck(false, (input, 
  */
 export const accountPassword: PolicyCheck = Object.freeze({
   requiresToken: false,
-  needsBody: false,
+  needsBody: 'whole',
   check(input): Decision {
     const { snapshot, userId } = input;
     if (userId === null) return snapshot.flags.allowUnauthenticatedPasswordResets ? ALLOW : DECISIONS.unauthenticatedPasswordReset;
@@ -31,7 +31,7 @@ export const accountPassword: PolicyCheck = Object.freeze({
 } satisfies PolicyCheck);
 
 /** `account.3pid.add|bind|unbind|delete` (Corporal): managed users may not when `forbid3pidChanges` is on. */
-export const accountThreepid: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+export const accountThreepid: PolicyCheck = authenticatedCheck('whole', (input, userId) =>
   input.snapshot.flags.forbid3pidChanges && input.snapshot.users.has(userId) ? DECISIONS.threepidChanges : ALLOW,
 );
 
@@ -39,14 +39,15 @@ export const accountThreepid: PolicyCheck = authenticatedCheck(false, (input, us
  * `account_data.set` (Corporal): nobody may write or delete account data in Corporal's namespaces,
  * whoever they are. The reconciler trusts those records (the derived-password marker, the avatar's
  * source hash), so a user who wrote one could keep their own password or avatar once managed. The
- * type is the decoded one, as Synapse stores it; other types are the user's own business.
+ * type is the decoded one, as Synapse stores it; other types are the user's own business. No
+ * policy changes the decision, so the body (account data can be large) streams.
  */
 export const accountDataWrite: PolicyCheck = authenticatedCheck(false, (input) =>
   isCorporalAccountDataType(input.route.params['type'] ?? '') ? DECISIONS.corporalAccountData : ALLOW,
 );
 
 /** `login.get_token` (Corporal): an inactive managed user cannot mint a login token, as they cannot log in. */
-export const loginGetToken: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+export const loginGetToken: PolicyCheck = authenticatedCheck('whole', (input, userId) =>
   input.snapshot.users.get(userId)?.active === false ? DECISIONS.deactivatedInPolicy : ALLOW,
 );
 

@@ -74,12 +74,21 @@ export interface CheckInput {
 
 const MISSING_TOKEN: Decision = DECISIONS.missingToken;
 
+/** What a check needs of the request body before it decides (see {@link PolicyCheck.needsBody}). */
+export type BodyNeed = 'json' | 'whole' | false;
+
 /** How one route id is policed. */
 export interface PolicyCheck {
   /** True: no token → 401 `M_MISSING_TOKEN`. False: the check also runs for requests without one. */
   readonly requiresToken: boolean;
-  /** `'json'`: read (bounded) and parse the body before the check; `false`: stream it untouched. */
-  readonly needsBody: 'json' | false;
+  /**
+   * `'json'`: read (bounded) and parse the body before the check. `'whole'`: read it (bounded) but
+   * do not parse it: the check does not look at it, but its decision depends on the policy, and
+   * Synapse acts on the request only once the body is complete, which the client may delay; the
+   * decision is therefore made then, on the policy of that moment. `false`: stream it untouched
+   * (only for checks whose decision no policy change can turn, or that have no body).
+   */
+  readonly needsBody: BodyNeed;
   /** The decision; a promise only when the check needs I/O (alias resolution, current power levels). */
   check(input: CheckInput): Decision | Promise<Decision>;
 }
@@ -90,7 +99,7 @@ export interface PolicyCheck {
  * fails closed if a caller forgets).
  */
 export function authenticatedCheck(
-  needsBody: 'json' | false,
+  needsBody: BodyNeed,
   check: (input: CheckInput, userId: string) => Decision | Promise<Decision>,
 ): PolicyCheck {
   return Object.freeze({

@@ -2,10 +2,11 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { Identity } from '../identity/identity.js';
 import type { RequestContext } from '../request-context.js';
 import type { CheckInput, PolicyCheck } from './check-input.js';
-import type { Decision } from './decision.js';
+import { DECISIONS, type Decision } from './decision.js';
 import type { PowerLevelsReader } from './power-levels-reader.js';
 import type { TokenState } from './token-rules.js';
-import { readBody } from '../body.js';
+import { inspectedBody } from '../login/inspected-body.js';
+import { actsAsInactiveUser } from '../identity/inactive-in-policy.js';
 import { parseJsonBody, type JsonBody } from '../json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
 import { POLICY_CHECKS } from './registry.js';
@@ -41,7 +42,8 @@ export interface CheckPhaseOutcomes {
   failed(ctx: RequestContext, err: unknown): void;
 }
 
-const EMPTY_BODY: JsonBody = parseJsonBody(new Uint8Array(0));
+/** How often a check that needed a look-up is made again when the policy changed meanwhile. */
+const MAX_REDECISIONS = 2;
 
 /**
  * The policy-check phase of the pipeline (docs/firewall.md §1): runs after identity (and the
@@ -49,10 +51,16 @@ const EMPTY_BODY: JsonBody = parseJsonBody(new Uint8Array(0));
  *
  * 1. Token rules ({@link tokenDenial}); a failed identity look-up is answered with its error (fail
  *    closed: a check must never decide for an unknown requester).
- * 2. For checks that read the body: read it, bounded (413 `M_TOO_LARGE`), into `ctx.bufferedBody`,
- *    which is then sent upstream byte for byte instead of the stream (a body a before-hook already
- *    read or changed is taken from there); other bodies keep streaming.
- * 3. The check, synchronous unless it needs a look-up; then `allowed` or `denied`.
+ * 2. For checks that read the body or whose decision depends on the policy (`needsBody` `'json'`
+ *    or `'whole'`): read it, bounded (413 `M_TOO_LARGE`), into `ctx.bufferedBody`, which is then
+ *    sent upstream byte for byte instead of the stream (a body a before-hook already read or
+ *    changed is taken from there). Other bodies keep streaming.
+ * 3. The check, on the policy current once the body is complete ({@link RequestContext.refreshSnapshot}):
+ *    Synapse acts on a request only when its body is complete, and the client chooses when that
+ *    is, so a decision on the policy of the request's start could let through what a newer policy
+ *    forbids, after the reconciler has already applied it. A user whom the newer policy makes
+ *    inactive is refused as in the identity phase. A check that needed a look-up is made again
+ *    when the policy changed meanwhile (at most twice; then 503). Then `allowed` or `denied`.
  *
  * Nothing is allocated per request beyond the check input (and the body buffer where needed); the
  * managed-levels index is built once per snapshot.
@@ -81,38 +89,43 @@ export class CheckPhase {
       this.outcomes.failed(ctx, ctx.identity.error);
       return;
     }
-    if (check.needsBody !== 'json') {
-      this.decide(ctx, check, undefined);
+    if (check.needsBody === false) {
+      this.decide(ctx, check, undefined, 0);
       return;
     }
-    if (ctx.bufferedBody !== null) {
-      // A before-hook already read (or replaced) the body: the check decides on what goes upstream.
-      this.decide(ctx, check, parseJsonBody(ctx.bufferedBody));
-      return;
-    }
-    if (ctx.body === null) {
-      this.decide(ctx, check, EMPTY_BODY);
-      return;
-    }
-    readBody(ctx.body, this.deps.maxBodyBytes, ctx)
+    // A body a before-hook already read (or replaced) is taken as it is: the check decides on what
+    // goes upstream. A request without a body reads as empty.
+    inspectedBody(ctx, this.deps.maxBodyBytes)
       .then((bytes) => {
-        ctx.bufferedBody = bytes;
-        if (ctx.exchange.isOpen) this.decide(ctx, check, parseJsonBody(bytes));
+        if (ctx.exchange.isOpen) this.decide(ctx, check, check.needsBody === 'json' ? parseJsonBody(bytes) : undefined, 0);
       })
       .catch((err: unknown) => this.outcomes.failed(ctx, err));
   }
 
-  private decide(ctx: RequestContext, check: PolicyCheck, body: JsonBody | undefined): void {
-    const decision = check.check(this.inputOf(ctx, body));
-    if (decision instanceof Promise) {
-      decision
-        .then((settled) => {
-          if (ctx.exchange.isOpen) this.settle(ctx, settled);
-        })
-        .catch((err: unknown) => this.outcomes.failed(ctx, err));
-    } else {
-      this.settle(ctx, decision);
+  /** `redecisions`: how often the check was made again because the policy changed during a look-up. */
+  private decide(ctx: RequestContext, check: PolicyCheck, body: JsonBody | undefined, redecisions: number): void {
+    if (ctx.refreshSnapshot() && this.actsAsInactive(ctx)) {
+      this.outcomes.denied(ctx, DECISIONS.userLocked);
+      return;
     }
+    const snapshot = ctx.snapshot as PolicySnapshot;
+    const decision = check.check(this.inputOf(ctx, snapshot, body));
+    if (!(decision instanceof Promise)) {
+      this.settle(ctx, decision);
+      return;
+    }
+    decision
+      .then((settled) => {
+        if (!ctx.exchange.isOpen) return;
+        if (ctx.hasNewestSnapshot()) this.settle(ctx, settled);
+        else if (redecisions < MAX_REDECISIONS) this.decide(ctx, check, body, redecisions + 1);
+        else this.outcomes.denied(ctx, DECISIONS.policyChanging);
+      })
+      .catch((err: unknown) => this.outcomes.failed(ctx, err));
+  }
+
+  private actsAsInactive(ctx: RequestContext): boolean {
+    return actsAsInactiveUser(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.corporalUserId);
   }
 
   private settle(ctx: RequestContext, decision: Decision): void {
@@ -126,8 +139,7 @@ export class CheckPhase {
     this.outcomes.allowed(ctx);
   }
 
-  private inputOf(ctx: RequestContext, body: JsonBody | undefined): CheckInput {
-    const snapshot = ctx.snapshot as PolicySnapshot;
+  private inputOf(ctx: RequestContext, snapshot: PolicySnapshot, body: JsonBody | undefined): CheckInput {
     const route = ctx.route!;
     const credentials = ctx.credentials;
     const upper = ctx.method.toUpperCase();

@@ -34,6 +34,8 @@ export const DECISIONS = Object.freeze({
   unknownToken: deny('Failed mapping access token to user id', ErrCode.UnknownToken),
   /** 401, Synapse's own answer for a locked account (Corporal locks inactive users). */
   userLocked: deny('User account has been locked', ErrCode.UserLocked, 401),
+  /** 503, Corporal: the policy kept changing while the check looked something up (retry). */
+  policyChanging: deny('The policy changed while this request was being checked; try again', ErrCode.Unknown, 503),
   /** The body of a route whose check reads it is not a JSON object (matrix-corporal's message). */
   notJson: deny('cannot understand request body payload (not JSON)', ErrCode.BadJson),
   deniedByPolicy: deny('Denied by policy'),

@@ -28,7 +28,7 @@ export const profileDisplayName: PolicyCheck = authenticatedCheck('json', (input
 });
 
 /** `profile.avatar_url.set` (matrix-corporal route 8, `DELETE` included): own avatar of a managed user needs `allowCustomUserAvatars`. */
-export const profileAvatarUrl: PolicyCheck = authenticatedCheck(false, (input, userId) => {
+export const profileAvatarUrl: PolicyCheck = authenticatedCheck('whole', (input, userId) => {
   if (input.route.params['userId'] !== userId || !input.snapshot.users.has(userId)) return ALLOW;
   return canUserUseCustomAvatar(input.snapshot) ? ALLOW : DECISIONS.deniedByPolicy;
 });

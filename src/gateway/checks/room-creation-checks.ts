@@ -86,7 +86,7 @@ export const roomCreate: PolicyCheck = authenticatedCheck('json', (input, userId
  * not encrypt the room, but policing it costs nothing and removes the question). A delayed one
  * (MSC4140) is refused in every room (delayed-events.ts).
  */
-export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input, userId): Decision => {
+export const roomStateEncryption: PolicyCheck = authenticatedCheck('whole', (input, userId): Decision => {
   if (userId === input.corporalUserId) return ALLOW;
   if (!canUserCreateEncryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
   return isDelayedByNonCorporalUser(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
@@ -98,7 +98,7 @@ export const roomStateEncryption: PolicyCheck = authenticatedCheck(false, (input
  * (any state key, like `room.upgrade`, whose replacement room would be unmanaged). A delayed one
  * is refused in every room, as the room may be managed by the time it lands (delayed-events.ts).
  */
-export const roomStateTombstone: PolicyCheck = authenticatedCheck(false, (input, userId) => {
+export const roomStateTombstone: PolicyCheck = authenticatedCheck('whole', (input, userId) => {
   if (userId === input.corporalUserId) return ALLOW;
   if (input.snapshot.managedRoomIds.has(input.route.params['roomId'] ?? '')) return DECISIONS.managedRoomUpgrade;
   return isDelayedByNonCorporalUser(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
@@ -112,7 +112,7 @@ export const roomStateTombstone: PolicyCheck = authenticatedCheck(false, (input,
  * `m.room.encryption`); that is read as the requester, and a room whose encryption cannot be read
  * is not upgraded (fail closed).
  */
-export const roomUpgrade: PolicyCheck = authenticatedCheck(false, (input, userId): Decision | Promise<Decision> => {
+export const roomUpgrade: PolicyCheck = authenticatedCheck('whole', (input, userId): Decision | Promise<Decision> => {
   if (userId === input.corporalUserId) return ALLOW;
   const roomId = input.route.params['roomId'] ?? '';
   if (input.snapshot.managedRoomIds.has(roomId)) return DECISIONS.managedRoomUpgrade;

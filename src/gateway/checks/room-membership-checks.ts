@@ -47,7 +47,7 @@ function removalDecision(input: CheckInput, userId: string, targetId: string, ro
 }
 
 /** `room.leave` (matrix-corporal route 1). */
-export const roomLeave: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+export const roomLeave: PolicyCheck = authenticatedCheck('whole', (input, userId) =>
   isRequiredMember(input.snapshot, userId, input.route.params['roomId'] ?? '') ? DECISIONS.deniedByPolicy : ALLOW,
 );
 
@@ -91,7 +91,7 @@ export const roomStateMember: PolicyCheck = authenticatedCheck('json', (input, u
 });
 
 /** `room.join` (`rooms/{roomId}/join`): Synapse takes the room id literally here (no alias lookup). */
-export const roomJoin: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+export const roomJoin: PolicyCheck = authenticatedCheck('whole', (input, userId) =>
   entryDecision(input, userId, input.route.params['roomId'] ?? ''),
 );
 
@@ -102,7 +102,7 @@ export const roomJoin: PolicyCheck = authenticatedCheck(false, (input, userId) =
  * when the answer can matter: a managed user, not the corporal user); when it cannot be resolved
  * the request is refused, since Synapse might resolve it to a managed room (fail closed).
  */
-export const roomKnockByIdOrAlias: PolicyCheck = authenticatedCheck(false, (input, userId) =>
+export const roomKnockByIdOrAlias: PolicyCheck = authenticatedCheck('whole', (input, userId) =>
   entryByIdOrAlias(input, userId, ALLOW_ENTRY));
 
 /**

@@ -32,7 +32,10 @@ export class InternalAuthPhase {
       return;
     }
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => handle.check(body, ctx.snapshot, ctx.signal))
+      .then((body) => {
+        ctx.refreshSnapshot(); // the policy's credentials of the moment the body is complete
+        return handle.check(body, ctx.snapshot, ctx.signal);
+      })
       .then((answer) => {
         if (answer.kind === 'json') ctx.exchange.send(answer.status, JSON_HEADERS, answer.body);
         else sendLocalAnswer(ctx.exchange, answer.answer);

@@ -47,7 +47,12 @@ export class LoginPhase {
    */
   run(ctx: RequestContext, next: PhaseContinuation): void {
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => this.options.intercept(body, ctx.snapshot, checkOriginOf(ctx, this.options.trustedProxies)))
+      .then((body) => {
+        // Judged on the policy of the moment the body is complete (a credential the newest policy
+        // replaced no longer logs in); see RequestContext.refreshSnapshot.
+        ctx.refreshSnapshot();
+        return this.options.intercept(body, ctx.snapshot, checkOriginOf(ctx, this.options.trustedProxies));
+      })
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;
         switch (outcome.kind) {

@@ -34,7 +34,8 @@ export type UiaOutcome =
  */
 export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array, origin: PasswordCheckOrigin) => Promise<UiaOutcome>;
 
-const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
+/** Forward the body as the client sent it. */
+export const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
 
 /**
  * Builds the interceptor. A verified password is replaced by the derived password. A wrong one,

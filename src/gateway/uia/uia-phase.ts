@@ -10,7 +10,7 @@ import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
 import type { PhaseContinuation } from '../login/login-phase.js';
 import { uiaSubject } from './uia-decision.js';
-import type { UiaInterceptor } from './uia-interceptor.js';
+import { UNCHANGED, type UiaInterceptor } from './uia-interceptor.js';
 
 /** What the phase needs; built once per gateway thread. */
 export interface UiaPhaseOptions {
@@ -35,8 +35,14 @@ export class UiaPhase {
     const requesterId = userIdOf(ctx.identity);
     const user = uiaSubject(ctx.route.id, requesterId, ctx.snapshot);
     if (user === undefined || requesterId === null) return false;
+    const route = ctx.route;
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => this.options.intercept(user, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies)))
+      .then((body) => {
+        // The credential checked is the newest policy's once the body is complete (a password the
+        // policy has since replaced must not pass); the user may have left Corporal's care meanwhile.
+        const current = ctx.refreshSnapshot() ? uiaSubject(route.id, requesterId, ctx.snapshot) : user;
+        return current === undefined ? UNCHANGED : this.options.intercept(current, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
+      })
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;
         if (outcome.kind === 'respond') {
