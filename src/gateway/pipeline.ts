@@ -79,8 +79,7 @@ import type { PhaseContinuation } from './login/login-phase.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
 import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
 import { UIA_ROUTE_IDS } from './uia/uia-decision.js';
-import { actsAsInactiveUser } from './identity/inactive-in-policy.js';
-import { DECISIONS } from './checks/decision.js';
+import { identityRefusal } from './identity/inactive-in-policy.js';
 import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { BufferBudget } from './buffer-budget.js';
@@ -270,9 +269,9 @@ export class Pipeline implements UpstreamResponseObserver {
   private identified(ctx: RequestContext): void {
     // A managed user the policy marks inactive is refused as Synapse refuses a locked account,
     // without waiting for the reconciler to lock it (identity/inactive-in-policy.ts).
-    if (actsAsInactiveUser(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId)) {
-      const locked = DECISIONS.userLocked;
-      ctx.exchange.sendMatrixError(locked.status, locked.errcode, locked.message);
+    const refusal = identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId);
+    if (refusal !== null) {
+      ctx.exchange.sendMatrixError(refusal.status, refusal.errcode, refusal.message);
       return;
     }
     // A failed look-up (whoami timed out or failed): Synapse would most likely still run the

@@ -49,7 +49,7 @@ export function checkUserId(id: string, homeserverDomain: string): IdVerdict {
   }
   return {
     error: null,
-    warning: `user id \`${id}\` is only valid as a historical id (the localpart grammar is a-z, 0-9 and ._=-/+); Synapse will not register a new account with it`,
+    warning: `user id \`${id}\` is only valid as a historical id (the localpart grammar is a-z, 0-9 and ._=-/+); Synapse will not register a new account with it, and the gateway refuses an account whose id differs from it only in case`,
   };
 }
 

@@ -2,11 +2,11 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { Identity } from '../identity/identity.js';
 import type { RequestContext } from '../request-context.js';
 import type { CheckInput, PolicyCheck } from './check-input.js';
-import { DECISIONS, type Decision } from './decision.js';
+import { DECISIONS, type Decision, type Denial } from './decision.js';
 import type { PowerLevelsReader } from './power-levels-reader.js';
 import type { TokenState } from './token-rules.js';
 import { inspectedBody } from '../login/inspected-body.js';
-import { actsAsInactiveUser } from '../identity/inactive-in-policy.js';
+import { identityRefusal } from '../identity/inactive-in-policy.js';
 import { parseJsonBody, type JsonBody } from '../json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
 import { POLICY_CHECKS } from './registry.js';
@@ -58,8 +58,8 @@ const MAX_REDECISIONS = 2;
  * 3. The check, on the policy current once the body is complete ({@link RequestContext.refreshSnapshot}):
  *    Synapse acts on a request only when its body is complete, and the client chooses when that
  *    is, so a decision on the policy of the request's start could let through what a newer policy
- *    forbids, after the reconciler has already applied it. A user whom the newer policy makes
- *    inactive is refused as in the identity phase. A check that needed a look-up is made again
+ *    forbids, after the reconciler has already applied it. A user whom the newer policy refuses
+ *    outright (inactive, say) is refused as in the identity phase. A check that needed a look-up is made again
  *    when the policy changed meanwhile (at most twice; then 503). Then `allowed` or `denied`.
  *
  * Nothing is allocated per request beyond the check input (and the body buffer where needed); the
@@ -104,8 +104,9 @@ export class CheckPhase {
 
   /** `redecisions`: how often the check was made again because the policy changed during a look-up. */
   private decide(ctx: RequestContext, check: PolicyCheck, body: JsonBody | undefined, redecisions: number): void {
-    if (ctx.refreshSnapshot() && this.actsAsInactive(ctx)) {
-      this.outcomes.denied(ctx, DECISIONS.userLocked);
+    const refusal = ctx.refreshSnapshot() ? this.identityRefusal(ctx) : null;
+    if (refusal !== null) {
+      this.outcomes.denied(ctx, refusal);
       return;
     }
     const snapshot = ctx.snapshot as PolicySnapshot;
@@ -124,8 +125,8 @@ export class CheckPhase {
       .catch((err: unknown) => this.outcomes.failed(ctx, err));
   }
 
-  private actsAsInactive(ctx: RequestContext): boolean {
-    return actsAsInactiveUser(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.corporalUserId);
+  private identityRefusal(ctx: RequestContext): Denial | null {
+    return identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.corporalUserId);
   }
 
   private settle(ctx: RequestContext, decision: Decision): void {

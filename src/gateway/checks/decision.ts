@@ -15,6 +15,9 @@ export type Decision =
 /** A denying {@link Decision}. */
 export type Denial = Extract<Decision, { allow: false }>;
 
+/** Why an account whose id differs only in case from a policy user's is refused (checks and login). */
+export const CASE_VARIANT_MESSAGE = "Denied by policy (this account's user id differs only in case from one the policy manages; the policy must name it exactly)";
+
 /** The one allowing decision. */
 export const ALLOW: Decision = Object.freeze({ allow: true });
 
@@ -34,6 +37,8 @@ export const DECISIONS = Object.freeze({
   unknownToken: deny('Failed mapping access token to user id', ErrCode.UnknownToken),
   /** 401, Synapse's own answer for a locked account (Corporal locks inactive users). */
   userLocked: deny('User account has been locked', ErrCode.UserLocked, 401),
+  /** Corporal: an account whose id differs only in case from a policy user's (identity/inactive-in-policy.ts). */
+  caseVariantOfManagedUser: deny(CASE_VARIANT_MESSAGE),
   /** 503, Corporal: the policy kept changing while the check looked something up (retry). */
   policyChanging: deny('The policy changed while this request was being checked; try again', ErrCode.Unknown, 503),
   /** The body of a route whose check reads it is not a JSON object (matrix-corporal's message). */

@@ -1,6 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { RouteId } from '../router/index.js';
 import type { Identity } from './identity.js';
+import { DECISIONS, type Denial } from '../checks/decision.js';
 
 /**
  * Routes Synapse 1.163.2 serves to a locked account (`allow_locked=True`): logging out, and
@@ -11,17 +12,29 @@ const SERVED_WHEN_LOCKED: ReadonlySet<string> = new Set<RouteId>(['logout', 'log
 const VERSIONS_PATH = '/_matrix/client/versions';
 
 /**
- * Whether a request acts as a managed user whom the policy marks inactive, on a route that Synapse
- * refuses to a locked account.
+ * Why the policy refuses every request of this identity, or null: the rules that depend on who
+ * the token's user is, not on what the request does.
  *
- * Why: the reconciler locks an inactive user's account and deletes its devices, but only when its
- * run reaches them (seconds on a large policy, longer while Synapse is unreachable); until then the
- * user's tokens would still work. The gateway refuses them as Synapse will once the account is
- * locked (401 `M_USER_LOCKED`), from the moment a thread holds the policy. `Corporal.UserID` is
- * never refused: the reconciler never acts on it either (`plan.corporal_user_in_policy`).
+ * - `DECISIONS.userLocked`: a managed user whom the policy marks inactive, on a route that Synapse
+ *   refuses to a locked account. The reconciler locks an inactive user's account and deletes its
+ *   devices, but only when its run reaches them (seconds on a large policy, longer while Synapse
+ *   is unreachable); until then the user's tokens would still work. The gateway refuses them as
+ *   Synapse will once the account is locked (401 `M_USER_LOCKED`), from the moment a thread holds
+ *   the policy.
+ * - `DECISIONS.caseVariantOfManagedUser`: an account whose id differs only in case from a policy
+ *   user's (`@carol` for a policy's `@Carol`, or a legacy `@Alice` beside a managed `@alice`).
+ *   Login matches ids ignoring case, as Synapse's own login does, so such an account logs in as
+ *   that policy user; every other rule, and the reconciler, matches ids exactly, so it would then
+ *   be treated as unmanaged: free to leave the rooms the policy requires, and never locked when
+ *   the policy makes it inactive. Refused (fail closed) until the policy names the account exactly.
+ *
+ * Logging out and `/versions` stay open to both. `Corporal.UserID` is never refused: the
+ * reconciler never acts on it either (`plan.corporal_user_in_policy`).
  */
-export function actsAsInactiveUser(snapshot: PolicySnapshot, identity: Identity, routeId: string, rawPath: string, corporalUserId: string): boolean {
-  if (identity.kind !== 'user' || identity.userId === corporalUserId) return false;
-  if (snapshot.users.get(identity.userId)?.active !== false) return false;
-  return !SERVED_WHEN_LOCKED.has(routeId) && rawPath !== VERSIONS_PATH;
+export function identityRefusal(snapshot: PolicySnapshot, identity: Identity, routeId: string, rawPath: string, corporalUserId: string): Denial | null {
+  if (identity.kind !== 'user' || identity.userId === corporalUserId) return null;
+  if (SERVED_WHEN_LOCKED.has(routeId) || rawPath === VERSIONS_PATH) return null;
+  const user = snapshot.users.get(identity.userId);
+  if (user !== undefined) return user.active ? null : DECISIONS.userLocked;
+  return snapshot.userIdsByLowercase.has(identity.userId.toLowerCase()) ? DECISIONS.caseVariantOfManagedUser : null;
 }

@@ -3,6 +3,7 @@
  * (reference §6.3), byte for byte: clients and monitoring may match on them.
  */
 import { ErrCode } from '../../common/matrix-errors.js';
+import { CASE_VARIANT_MESSAGE } from '../checks/decision.js';
 import { localAnswer, type LocalAnswer } from './local-answer.js';
 
 /** Every fixed denial of login interception, by stable name (the names appear in logs and fixtures). */
@@ -23,6 +24,11 @@ export const LOGIN_DENIALS = Object.freeze({
   'authenticator-error': localAnswer(403, ErrCode.Unknown, 'Internal authenticator error'),
   /** Wrong password (or none). */
   'failed-authentication': localAnswer(403, ErrCode.Forbidden, 'Failed authentication'),
+  /**
+   * Corporal: Synapse logged in an account whose id differs only in case from a policy user's
+   * (the gateway refuses every request of such an account: identity/inactive-in-policy.ts).
+   */
+  'case-variant': localAnswer(403, ErrCode.Forbidden, CASE_VARIANT_MESSAGE),
 });
 
 /** Name of a fixed login denial. */

@@ -30,7 +30,8 @@ const PASS: LoginResponseVerdict = Object.freeze({ kind: 'pass' });
  * passes (no session was created). A 200 must be a JSON object with a string `user_id`; if not,
  * it is refused with {@link UNREADABLE_LOGIN_RESPONSE} (fail closed). A `user_id` naming an
  * inactive managed user (compared case-insensitively) is refused with matrix-corporal's
- * `M_USER_DEACTIVATED` "Deactivated in policy". A 3PID login (`reason` `3pid-login`) of an
+ * `M_USER_DEACTIVATED` "Deactivated in policy"; one that matches an active managed user only
+ * ignoring case, with the `case-variant` denial. A 3PID login (`reason` `3pid-login`) of an
  * active managed user whose password Corporal checks is refused with "Failed authentication":
  * Synapse accepted the account's Synapse password, which for such a user is the derived password
  * nobody types — so it was a stale one (set before the user was managed, or by an admin), which the
@@ -45,6 +46,8 @@ export function inspectLoginResponse(status: number, body: Uint8Array, snapshot:
   const user = findManagedUser(snapshot, userId);
   if (user === undefined) return PASS;
   if (!user.active) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS.deactivated };
+  // Not the policy's account, only one its id matches ignoring case: no session (see LOGIN_DENIALS).
+  if (user.id !== userId) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS['case-variant'] };
   if (reason === '3pid-login' && user.authType !== 'passthrough') return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS['failed-authentication'] };
   return PASS;
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { actsAsInactiveUser } from '../../../../src/gateway/identity/inactive-in-policy.js';
+import { identityRefusal } from '../../../../src/gateway/identity/inactive-in-policy.js';
+import { DECISIONS } from '../../../../src/gateway/checks/decision.js';
 import { routeRequest } from '../../../../src/gateway/router/index.js';
 import type { Identity } from '../../../../src/gateway/identity/identity.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
@@ -29,18 +30,19 @@ const ROWS: ReadonlyArray<[string, string, boolean]> = [
 ];
 
 for (const [form, snapshot] of [['compiled', compiled], ['decoded', decodeSnapshot(encodeSnapshot(compiled))]] as const) {
-  t.test(`an inactive managed user is refused where Synapse refuses a locked account (${form} snapshot)`, (t) => {
+  t.test(`who the policy refuses outright, where Synapse refuses a locked account (${form} snapshot)`, (t) => {
     for (const [method, path, refused] of ROWS) {
       const decision = routeRequest(method, path, '');
       const routeId = decision.kind === 'route' ? decision.match.id : decision.kind;
-      t.equal(actsAsInactiveUser(snapshot, as('@ina:hs'), routeId, path, CORPORAL), refused, `${method} ${path}`);
-      t.equal(actsAsInactiveUser(snapshot, as('@alice:hs'), routeId, path, CORPORAL), false, `active: ${method} ${path}`);
-      t.equal(actsAsInactiveUser(snapshot, as('@bob:hs'), routeId, path, CORPORAL), false, `unmanaged: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@ina:hs'), routeId, path, CORPORAL), refused ? DECISIONS.userLocked : null, `inactive: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@INA:hs'), routeId, path, CORPORAL), refused ? DECISIONS.caseVariantOfManagedUser : null, `case variant of an inactive user: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@Alice:hs'), routeId, path, CORPORAL), refused ? DECISIONS.caseVariantOfManagedUser : null, `case variant of an active user: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@alice:hs'), routeId, path, CORPORAL), null, `active: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@bob:hs'), routeId, path, CORPORAL), null, `unmanaged: ${method} ${path}`);
     }
-    t.equal(actsAsInactiveUser(snapshot, as('@INA:hs'), 'sync', '/_matrix/client/v3/sync', CORPORAL), false, 'ids are exact, as whoami returns them');
-    t.equal(actsAsInactiveUser(snapshot, as(CORPORAL), 'sync', '/_matrix/client/v3/sync', CORPORAL), false, 'Corporal.UserID is never refused');
+    t.equal(identityRefusal(snapshot, as(CORPORAL), 'sync', '/_matrix/client/v3/sync', CORPORAL), null, 'Corporal.UserID is never refused');
     for (const identity of [{ kind: 'anonymous' }, { kind: 'locked' }, { kind: 'unknown-token' }] as const) {
-      t.equal(actsAsInactiveUser(snapshot, identity, 'sync', '/_matrix/client/v3/sync', CORPORAL), false, identity.kind);
+      t.equal(identityRefusal(snapshot, identity, 'sync', '/_matrix/client/v3/sync', CORPORAL), null, identity.kind);
     }
     t.end();
   });

@@ -47,6 +47,7 @@ t.test('every fixed denial is covered by a row', async (t) => {
   const covered = new Set(rows.filter((row) => row.expect.kind === 'deny').map((row) => JSON.stringify(row.expect)));
   for (const [name, answer] of Object.entries(LOGIN_DENIALS)) {
     if (name === 'authenticator-error') continue; // decided by the password check, see login-interceptor.test
+    if (name === 'case-variant') continue; // decided on Synapse's answer, see login-response.test
     t.ok(covered.has(JSON.stringify({ kind: 'deny', ...answer })), name);
   }
 });

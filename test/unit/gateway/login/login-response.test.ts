@@ -31,6 +31,19 @@ t.test('a session of an inactive managed user is refused and names its token', a
   t.match(inspectLoginResponse(200, session('@bob:example.com'), inactivePassthrough, 'token-login'), { kind: 'refuse' }, 'passthrough users too');
 });
 
+t.test('a session of an account whose id only matches a managed user ignoring case is refused, whatever the path', async (t) => {
+  const CASE_VARIANT = {
+    status: 403, errcode: 'M_FORBIDDEN',
+    message: "Denied by policy (this account's user id differs only in case from one the policy manages; the policy must name it exactly)",
+  };
+  for (const reason of ['token-login', 'unmanaged', 'passthrough', '3pid-login'] as const) {
+    for (const userId of ['@ERIN:example.com', '@erin:example.com', '@Alice:example.com', '@BOB:example.com']) {
+      t.same(inspectLoginResponse(200, session(userId), snapshot, reason), { kind: 'refuse', accessToken: 'syt_token', userId, answer: CASE_VARIANT }, `${reason} ${userId}`);
+    }
+  }
+  t.match(inspectLoginResponse(200, session('@DAVE:example.com'), snapshot, 'token-login'), { answer: { errcode: 'M_USER_DEACTIVATED' } }, 'a variant of an inactive user: inactive first');
+});
+
 t.test('an unreadable 200 is refused (fail closed), with the token when there is one', async (t) => {
   t.same(inspectLoginResponse(200, Buffer.from('<html>'), snapshot, 'token-login'), { kind: 'refuse', accessToken: null, userId: null, answer: UNREADABLE_LOGIN_RESPONSE });
   t.same(inspectLoginResponse(200, answer({ access_token: 'tok' }), snapshot, 'token-login'), { kind: 'refuse', accessToken: 'tok', userId: null, answer: UNREADABLE_LOGIN_RESPONSE });
@@ -41,7 +54,7 @@ t.test('an unreadable 200 is refused (fail closed), with the token when there is
 
 t.test('a 3PID login of an active managed user Corporal checks passwords for: a stale Synapse password, refused', async (t) => {
   const FAILED = { status: 403, errcode: 'M_FORBIDDEN', message: 'Failed authentication' };
-  for (const userId of ['@alice:example.com', '@Erin:example.com', '@ERIN:example.com', '@alice-rest:example.com']) {
+  for (const userId of ['@alice:example.com', '@Erin:example.com', '@alice-rest:example.com']) {
     t.same(inspectLoginResponse(200, session(userId), snapshot, '3pid-login'), { kind: 'refuse', accessToken: 'syt_token', userId, answer: FAILED }, userId);
   }
   for (const userId of ['@bob:example.com', '@zed:example.com']) {
