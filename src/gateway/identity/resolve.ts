@@ -34,7 +34,7 @@ export async function lookUpIdentity(cache: IdentityCache, token: string, masque
   }
 }
 
-/** Tokens to drop from every thread's cache after a successful logout; null when nothing to drop. */
+/** Tokens to drop from every thread's cache after a successful logout or revocation; null when nothing to drop. */
 export interface LogoutEviction {
   tokens: string[];
   /** After `/logout/all`: every token of this user (null when the user was not known). */
@@ -42,13 +42,23 @@ export interface LogoutEviction {
 }
 
 /**
- * What a 2xx upstream answer to `logout` / `logout.all` invalidates: the request's token, and for
- * `logout.all` every token of its user (known from the identity resolved for this request; when
- * that failed only the token itself can be dropped, other tokens then expire with their TTL).
+ * Routes whose 2xx answer can end other sessions of the requester: a password change (Synapse logs
+ * out the user's other devices unless `logout_devices: false`) and device deletion. Which tokens
+ * died is not in the answer, so every cached token of the user is dropped; live ones (the
+ * requester's own, say) cost one look-up each on their next use.
+ */
+const REVOKING_ROUTES: ReadonlySet<string> = new Set(['logout.all', 'account.password', 'devices.delete', 'devices.delete_many']);
+
+/**
+ * What a 2xx upstream answer invalidates in the token caches: after `logout` the request's token;
+ * after `logout.all`, a password change or a device deletion also every token of its user (known
+ * from the identity resolved for this request; when that failed only the token itself can be
+ * dropped, other tokens then expire with their TTL). Without this, hooks would go on treating a
+ * token Synapse has revoked as its user until the TTL ran out (Synapse itself refuses it).
  */
 export function logoutEviction(routeId: string, status: number, credentials: Credentials, identity: Identity): LogoutEviction | null {
   if (status < 200 || status > 299 || credentials.kind !== 'token') return null;
   if (routeId === 'logout') return { tokens: [credentials.token], userId: null };
-  if (routeId === 'logout.all') return { tokens: [credentials.token], userId: identity.kind === 'user' ? identity.userId : null };
+  if (REVOKING_ROUTES.has(routeId)) return { tokens: [credentials.token], userId: identity.kind === 'user' ? identity.userId : null };
   return null;
 }

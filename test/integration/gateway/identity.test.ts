@@ -125,6 +125,25 @@ t.test('logout evicts the token in every thread; logout/all every token of the u
   t.equal(logoutAll.statusCode, 200);
   await driveUntilWhoamis(second.accessToken, 4);
   t.equal(whoamisOf(second.accessToken), 4, 'logout/all with one token evicted the other token of the user in both threads');
+
+  // Deleting another device of the user revokes that device's token: it is evicted too.
+  const third = await login(hs.baseUrl, passwordLoginBody('bob', 'bob-password'));
+  const fourth = await login(hs.baseUrl, passwordLoginBody('bob', 'bob-password'));
+  await driveUntilWhoamis(fourth.accessToken, 2);
+  t.equal(whoamisOf(fourth.accessToken), 2, 'both threads cached the fourth session');
+  const deleteDevice = async (body: unknown) => {
+    const response = await request(`${gw.baseUrl}/_matrix/client/v3/devices/${encodeURIComponent(fourth.deviceId)}`, {
+      method: 'DELETE', headers: { authorization: `Bearer ${third.accessToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: response.statusCode, json: (await response.body.json()) as { session?: string } };
+  };
+  const challenge = await deleteDevice({});
+  t.equal(challenge.status, 401, 'UIA first (a refusal evicts nothing)');
+  const deleted = await deleteDevice({ auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password: 'bob-password', session: challenge.json.session } });
+  t.equal(deleted.status, 200, 'the device is deleted');
+  const afterDeletion = await driveUntilWhoamis(fourth.accessToken, 4);
+  t.equal(whoamisOf(fourth.accessToken), 4, 'its token was evicted in both threads');
+  t.ok(afterDeletion.every((status) => status === 401), 'and Synapse rejects it');
 });
 
 t.test('a failed look-up fails closed where Corporal would act on the user, and only there', async (t) => {

@@ -138,11 +138,15 @@ t.test('cache keys cannot collide between a token and a (token, user) pair', asy
   t.equal(keys.size, 6);
 });
 
-t.test('logout evictions: 2xx answers to logout and logout/all only', async (t) => {
+t.test('evictions: 2xx answers to logout, logout/all, a password change and device deletions only', async (t) => {
   const token = { kind: 'token', token: 'tok', masqueradeAs: null } as const;
   const user = { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false } as const;
   t.same(logoutEviction('logout', 200, token, user), { tokens: ['tok'], userId: null });
-  t.same(logoutEviction('logout.all', 200, token, user), { tokens: ['tok'], userId: '@u:hs' });
+  for (const routeId of ['logout.all', 'account.password', 'devices.delete', 'devices.delete_many']) {
+    t.same(logoutEviction(routeId, 200, token, user), { tokens: ['tok'], userId: '@u:hs' }, `${routeId}: every token of the user`);
+    t.equal(logoutEviction(routeId, 401, token, user), null, `${routeId}: not on a refusal (UIA's 401)`);
+  }
+  t.equal(logoutEviction('account.password', 200, { kind: 'none' }, { kind: 'anonymous' }), null, 'a password reset without a token names nobody');
   t.same(logoutEviction('logout.all', 200, token, { kind: 'unknown-token' }), { tokens: ['tok'], userId: null });
   t.equal(logoutEviction('logout', 401, token, user), null);
   t.equal(logoutEviction('sync', 200, token, user), null);
