@@ -7,6 +7,12 @@ export interface ObservedState {
   users: ReadonlyMap<string, ObservedUser>;
   /** Every managed room, by room id. */
   rooms: ReadonlyMap<string, ObservedRoom>;
+  /**
+   * Policy users with no account of their exact id but one whose id differs only in case (policy
+   * id → account id; absent or empty when none was found). Synapse's login and registration treat
+   * such ids as one, so Corporal can neither create the policy's account nor manage that one.
+   */
+  caseVariants?: ReadonlyMap<string, string>;
 }
 
 /** One existing homeserver account. */

@@ -54,7 +54,7 @@ export async function observe(policy: PolicySnapshot, options: ObserveOptions): 
   const { http } = options;
   const requestsBefore = http.requestCount;
   const wanted = options.users === undefined ? [...policy.users.keys()] : [...options.users].filter((userId) => policy.users.has(userId));
-  const accounts = await findAccounts(wanted, options);
+  const { accounts, caseVariants } = await findAccounts(wanted, options);
 
   const users = new Map<string, ObservedUser>();
   const rooms = new Map<string, ObservedRoom>();
@@ -68,28 +68,45 @@ export async function observe(policy: PolicySnapshot, options: ObserveOptions): 
     else rooms.set(task.roomId, await observeRoom(task.roomId, options));
   });
   return {
-    state: { users: inOrder(wanted, users), rooms: inOrder([...policy.managedRoomIds], rooms) },
+    state: { users: inOrder(wanted, users), rooms: inOrder([...policy.managedRoomIds], rooms), caseVariants },
     usersObserved: wanted.length,
     requests: http.requestCount - requestsBefore,
   };
 }
 
-/** The accounts among `wanted` that exist on the homeserver. */
-async function findAccounts(wanted: readonly string[], options: ObserveOptions): Promise<Map<string, SynapseUser>> {
-  const found = new Map<string, SynapseUser>();
+/**
+ * The accounts among `wanted` that exist on the homeserver, and for the wanted ids without one, an
+ * account whose id differs only in case (see `ObservedState.caseVariants`). One by one, only the
+ * lower-cased form of a mixed-case policy id is tried (Synapse creates only lower-case ids); the
+ * full list finds every variant.
+ */
+async function findAccounts(wanted: readonly string[], options: ObserveOptions): Promise<{ accounts: Map<string, SynapseUser>; caseVariants: Map<string, string> }> {
+  const accounts = new Map<string, SynapseUser>();
+  const caseVariants = new Map<string, string>();
   if (options.users !== undefined && wanted.length <= PER_USER_LOOKUP_MAX) {
-    const lookedUp = await mapBounded(wanted, options.concurrency, (userId) => getUser(options.http, options.admin, userId));
-    for (const account of lookedUp) if (account !== null) found.set(account.userId, account);
-    return found;
+    await mapBounded(wanted, options.concurrency, async (userId) => {
+      const account = await getUser(options.http, options.admin, userId);
+      if (account !== null) accounts.set(account.userId, account);
+      else if (userId !== userId.toLowerCase() && (await getUser(options.http, options.admin, userId.toLowerCase())) !== null) caseVariants.set(userId, userId.toLowerCase());
+    });
+    return { accounts, caseVariants };
   }
   const wantedSet = new Set(wanted);
+  const wantedByLowercase = new Map(wanted.map((userId) => [userId.toLowerCase(), userId]));
   let from: string | undefined;
   do {
     const page = await listUsersPage(options.http, options.admin, from, USER_PAGE_SIZE);
-    for (const account of page.users) if (wantedSet.has(account.userId)) found.set(account.userId, account);
+    for (const account of page.users) {
+      if (wantedSet.has(account.userId)) accounts.set(account.userId, account);
+      else {
+        const policyId = wantedByLowercase.get(account.userId.toLowerCase());
+        if (policyId !== undefined) caseVariants.set(policyId, account.userId);
+      }
+    }
     from = page.nextToken;
   } while (from !== undefined);
-  return found;
+  for (const userId of accounts.keys()) caseVariants.delete(userId);
+  return { accounts, caseVariants };
 }
 
 async function observeUser(account: SynapseUser, options: ObserveOptions): Promise<ObservedUser> {

@@ -40,7 +40,14 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
       warn(ctx, 'plan.corporal_user_in_policy', user.id, null, `${user.id} is Corporal.UserID; Corporal never reconciles its own account, so its policy entry is ignored`);
       continue;
     }
-    planUser(ctx, user, observed.users.get(user.id) ?? null);
+    const current = observed.users.get(user.id) ?? null;
+    const variant = current === null ? observed.caseVariants?.get(user.id) : undefined;
+    if (variant !== undefined) {
+      warn(ctx, 'plan.user_id_case_mismatch', user.id, null,
+        `${user.id} has no account, but ${variant} differs from it only in case; name the account exactly in the policy (the gateway refuses ${variant} until then)`);
+      continue;
+    }
+    planUser(ctx, user, current);
   }
   appendLevelGroups(ctx);
   return { actions: ctx.actions, warnings: ctx.warnings, skippedRooms };

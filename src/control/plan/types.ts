@@ -42,7 +42,12 @@ export type PlanWarningCode =
   /** The account is deactivated (erased) on the homeserver but active in the policy: nothing planned. */
   | 'plan.account_erased'
   /** The policy lists `Corporal.UserID`: Corporal never reconciles its own account, nothing planned. */
-  | 'plan.corporal_user_in_policy';
+  | 'plan.corporal_user_in_policy'
+  /**
+   * No account has the policy's id, but one differs from it only in case: nothing planned (creating
+   * the id fails in Synapse, and the gateway refuses the other account until the policy names it).
+   */
+  | 'plan.user_id_case_mismatch';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {

@@ -96,6 +96,20 @@ t.test('a subset observation looks users up one by one', async (t) => {
   t.ok(PER_USER_LOOKUP_MAX >= 2);
 });
 
+t.test('a policy id whose account differs only in case is reported, by both ways of finding accounts', async (t) => {
+  // @carol exists; the policy names @Carol. Synapse creates only lower-case ids, so this is the form met in practice.
+  const mixed = snapshot(1, [v10], [{ id: alice.userId }, { id: '@Carol:localhost' }, { id: '@Notyet:localhost' }]);
+  const full = await observe(mixed, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4 });
+  t.same([...full.state.users.keys()], [alice.userId], 'no account of the exact id');
+  t.same(full.state.caseVariants, new Map([['@Carol:localhost', carol.userId]]), 'the full user list finds the variant');
+  const subset = await observe(mixed, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4, users: new Set(['@Carol:localhost', '@Notyet:localhost']) });
+  t.same(subset.state.caseVariants, new Map([['@Carol:localhost', carol.userId]]), 'so does the one-by-one look-up');
+  t.equal(subset.requests, 4 + 1, 'two look-ups per mixed-case id without an account, one room state');
+  const plan = planReconciliation(full.state, mixed, { deactivatedDisplayNameMarker: false, authSharedSecret: AUTH_SECRET, corporalUserId: hs.admin.userId });
+  t.match(plan.warnings, [{ code: 'plan.user_id_case_mismatch', userId: '@Carol:localhost' }], 'the planner warns');
+  t.notOk(plan.actions.some((action) => 'userId' in action && action.userId === '@Carol:localhost'), 'and plans nothing for it');
+});
+
 t.test('latest policy wins: a run superseded by a newer generation stops and the newer policy is reconciled', async (t) => {
   const lines: { msg?: string; outcome?: string; generation?: number }[] = [];
   const capture = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString()) as { msg?: string }), done()) }));

@@ -88,5 +88,6 @@ function reverseObserved(observed: ObservedState): ObservedState {
   return {
     users: new Map([...observed.users].reverse()),
     rooms: new Map(rooms.map((room) => [room.roomId, room])),
+    caseVariants: new Map([...(observed.caseVariants ?? [])].reverse()),
   };
 }
