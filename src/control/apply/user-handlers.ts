@@ -10,12 +10,13 @@ import { readAvatarSource } from './avatar-source.js';
 import { cancelPendingDelayedEvents } from './cancel-delayed-events.js';
 
 /**
- * `user.create`: `PUT /_synapse/admin/v2/users/{id}` with the password and `admin: false`
- * (`logout_devices: false` keeps sessions if the account appeared since it was observed), then,
- * for a derived password, the marker that says so.
+ * `user.create`: `PUT /_synapse/admin/v2/users/{id}` with the password and `admin: false`, then,
+ * for a derived password, the marker that says so. `logout_devices: true`: a new account has no
+ * sessions, and an account that appeared since it was observed was made by someone else (an SSO
+ * or appservice registration, which the gateway does not see) and keeps none of theirs.
  */
 export async function createUser(action: UserCreateAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
-  await putUser(ctx.http, ctx.admin, action.userId, { password: action.password, admin: false, logout_devices: false });
+  await putUser(ctx.http, ctx.admin, action.userId, { password: action.password, admin: false, logout_devices: true });
   if (action.passwordIsDerived) await recordDerivedPassword(action.userId, ctx, scope);
 }
 

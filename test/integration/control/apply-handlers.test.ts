@@ -48,6 +48,19 @@ t.test('one handler per action type', async (t) => {
   ]);
 });
 
+t.test('user.create of an account that appeared since it was observed ends the sessions of whoever made it', async (t) => {
+  const squatter = await registerUser(hs, { localpart: 'appeared', password: 'squatter password' });
+  t.same(await apply({ type: 'user.create', userId: squatter.userId, password: 'policy password', passwordIsDerived: false }), []);
+  const whoami = await matrixRequest(hs.baseUrl, 'GET', '/_matrix/client/v3/account/whoami', { token: squatter.accessToken });
+  t.equal(whoami.status, 401, "Synapse: the earlier session's token is dead");
+  const devices = await matrixCall<{ devices: unknown[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(squatter.userId)}/devices`, { token: admin });
+  t.same(devices.devices, [], 'and its device is gone');
+  const login = await matrixRequest(hs.baseUrl, 'POST', '/_matrix/client/v3/login', {
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'appeared' }, password: 'policy password' },
+  });
+  t.equal(login.status, 200, 'the password is the one the policy gave');
+});
+
 t.test('user.activate unlocks and leaves the profile to the planner', async (t) => {
   const bob = await registerUser(hs, { localpart: 'bob', password: 'pw', displayname: '[x] Bob' });
   await matrixCall(hs.baseUrl, 'PUT', `/_synapse/admin/v2/users/${encodeURIComponent(bob.userId)}`, { token: admin, body: { locked: true } });
