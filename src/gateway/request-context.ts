@@ -96,6 +96,12 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
    * as received. Set by a check that pins what Synapse must act on (a join by alias, by room id).
    */
   upstreamTarget: string | null = null;
+  /**
+   * A phase let the request through on what {@link snapshot} says (a policy check whose decision
+   * depends on it, login interception, a UIA password check): if a newer policy arrives before the
+   * request gets its upstream connection, it is not sent (upstream/proxy-exchange.ts).
+   */
+  decidedOnPolicy = false;
   /** Upstream response status; 0 when there was none. */
   upstreamStatus = 0;
   /** Set for a room creation (`createRoom`, upgrade) whose failure must be repaired (checks/half-created-rooms.ts). */

@@ -137,6 +137,7 @@ export class CheckPhase {
     // Allowed for the room an alias resolved to: Synapse must join that room, not resolve the
     // alias again (it could point elsewhere by now), so the request is forwarded by room id.
     if (decision.pinnedRoom !== undefined) ctx.upstreamTarget = pinnedJoinTarget(ctx.rawPath, ctx.rawQuery, ctx.route!.prefix, decision.pinnedRoom);
+    if (ctx.check?.needsBody !== false) ctx.decidedOnPolicy = true;
     this.outcomes.allowed(ctx);
   }
 

@@ -43,15 +43,16 @@ export interface LogoutEviction {
 
 /**
  * Routes whose 2xx answer can end other sessions of the requester: a password change (Synapse logs
- * out the user's other devices unless `logout_devices: false`) and device deletion. Which tokens
+ * out the user's other devices unless `logout_devices: false`), device deletion and deactivation
+ * (every session; allowed to unmanaged users). Which tokens
  * died is not in the answer, so every cached token of the user is dropped; live ones (the
  * requester's own, say) cost one look-up each on their next use.
  */
-const REVOKING_ROUTES: ReadonlySet<string> = new Set(['logout.all', 'account.password', 'devices.delete', 'devices.delete_many']);
+const REVOKING_ROUTES: ReadonlySet<string> = new Set(['logout.all', 'account.password', 'account.deactivate', 'devices.delete', 'devices.delete_many']);
 
 /**
  * What a 2xx upstream answer invalidates in the token caches: after `logout` the request's token;
- * after `logout.all`, a password change or a device deletion also every token of its user (known
+ * after `logout.all`, a password change, a device deletion or a deactivation also every token of its user (known
  * from the identity resolved for this request; when that failed only the token itself can be
  * dropped, other tokens then expire with their TTL). Without this, hooks would go on treating a
  * token Synapse has revoked as its user until the TTL ran out (Synapse itself refuses it).

@@ -51,6 +51,7 @@ export class LoginPhase {
         // Judged on the policy of the moment the body is complete (a credential the newest policy
         // replaced no longer logs in); see RequestContext.refreshSnapshot.
         ctx.refreshSnapshot();
+        ctx.decidedOnPolicy = true;
         return this.options.intercept(body, ctx.snapshot, checkOriginOf(ctx, this.options.trustedProxies));
       })
       .then((outcome) => {

@@ -41,7 +41,9 @@ export class UiaPhase {
         // The credential checked is the newest policy's once the body is complete (a password the
         // policy has since replaced must not pass); the user may have left Corporal's care meanwhile.
         const current = ctx.refreshSnapshot() ? uiaSubject(route.id, requesterId, ctx.snapshot) : user;
-        return current === undefined ? UNCHANGED : this.options.intercept(current, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
+        if (current === undefined) return UNCHANGED;
+        ctx.decidedOnPolicy = true;
+        return this.options.intercept(current, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
       })
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;

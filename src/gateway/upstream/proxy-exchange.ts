@@ -10,7 +10,7 @@ import { RequestBodyStream } from './request-stream.js';
 import { filterResponseHeaders, parseContentLength } from './response-headers.js';
 import { exchangeTimeouts, isLongPoll, type ExchangeTimeouts, type ProxyTimeoutConfig } from './timeouts.js';
 import { gatewayBusy } from '../buffer-budget.js';
-import { clientGone, describeCause, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
+import { clientGone, describeCause, policyChangedWhileQueued, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
 
 /** A complete upstream response held in memory (for after-hooks). */
 export interface BufferedResponse {
@@ -151,9 +151,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
+  /** Called when the request has its upstream connection, right before undici writes it. */
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.pendingAbort !== null) controller.abort(this.pendingAbort);
+    if (this.pendingAbort !== null) {
+      controller.abort(this.pendingAbort);
+      return;
+    }
+    // A request can wait here for a connection of the capped pool, and a client that holds every
+    // connection (responses it does not read) decides how long: a request let through on the
+    // policy of then must not reach Synapse after a newer policy has been applied (red team 10).
+    if (this.ctx.decidedOnPolicy && !this.ctx.hasNewestSnapshot()) this.finish(policyChangedWhileQueued());
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {

@@ -1,6 +1,7 @@
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { CLIENT_ABORTED } from '../body.js';
+import { DECISIONS } from '../checks/decision.js';
 import { describeTransportError, errorCode, isUndiciTimeout } from '../../common/transport-error.js';
 
 /** Error codes of failed proxy exchanges (also in logs). */
@@ -13,6 +14,8 @@ export const UpstreamErrorCode = {
   Unforwardable: 'CORP_ERR_UNFORWARDABLE_REQUEST',
   /** A response to buffer (for an after-hook) is larger than allowed: 502. */
   ResponseTooLarge: 'CORP_ERR_RESPONSE_TOO_LARGE',
+  /** A request let through on a policy replaced while it waited for a connection: 503. */
+  PolicyChanged: 'CORP_ERR_POLICY_CHANGED',
 } as const;
 
 const UNFORWARDABLE_CODES: ReadonlySet<string> = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
@@ -47,6 +50,16 @@ export function upstreamTimeout(cause?: unknown): CorporalError {
 export function responseTooLarge(limit: number): CorporalError {
   return new CorporalError(UpstreamErrorCode.ResponseTooLarge, `The homeserver's response exceeds ${limit} bytes`, {
     source: 'upstream', status: 502, errcode: ErrCode.Unknown,
+  });
+}
+
+/**
+ * 503 for a request let through on a policy that was replaced while it waited for an upstream
+ * connection; the client may send it again, to be decided on the newer one.
+ */
+export function policyChangedWhileQueued(): CorporalError {
+  return new CorporalError(UpstreamErrorCode.PolicyChanged, DECISIONS.policyChanging.message, {
+    source: 'policy', status: 503, errcode: ErrCode.Unknown, retryable: true,
   });
 }
 

@@ -142,7 +142,7 @@ t.test('evictions: 2xx answers to logout, logout/all, a password change and devi
   const token = { kind: 'token', token: 'tok', masqueradeAs: null } as const;
   const user = { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false } as const;
   t.same(logoutEviction('logout', 200, token, user), { tokens: ['tok'], userId: null });
-  for (const routeId of ['logout.all', 'account.password', 'devices.delete', 'devices.delete_many']) {
+  for (const routeId of ['logout.all', 'account.password', 'account.deactivate', 'devices.delete', 'devices.delete_many']) {
     t.same(logoutEviction(routeId, 200, token, user), { tokens: ['tok'], userId: '@u:hs' }, `${routeId}: every token of the user`);
     t.equal(logoutEviction(routeId, 401, token, user), null, `${routeId}: not on a refusal (UIA's 401)`);
   }
