@@ -94,3 +94,20 @@ export function allThreadsAt(status: StatusBody, generation: number): boolean {
   if ('error' in gateway) return false;
   return gateway.threads.length === gateway.threadsConfigured && gateway.threads.every((thread) => thread.alive && thread.generation === generation);
 }
+
+/**
+ * Pushes `policy` through the HTTP API and waits until every gateway thread enforces it and the
+ * reconciler has finished a run on it (throws when the push is refused or that takes over 60 s).
+ */
+export async function pushAndSettle(api: ReturnType<typeof apiClient>, policy: Record<string, unknown>): Promise<void> {
+  const generation = ((await api.status()).policy?.generation ?? 0) + 1;
+  const put = await api.putPolicy(policy);
+  if (put.status !== 200) throw new Error(`policy push answered ${put.status}: ${JSON.stringify(put.body)}`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const status = await api.status();
+    if (allThreadsAt(status, generation) && status.reconciler?.lastRun?.generation === generation && status.reconciler?.running === false) return;
+    if (Date.now() > deadline) throw new Error(`generation ${generation} was not enforced and reconciled within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

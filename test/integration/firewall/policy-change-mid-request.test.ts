@@ -1,7 +1,7 @@
 import t from 'tap';
 import { connect } from 'node:net';
 import { derivedPassword } from '../../../src/common/derived-password.js';
-import { allThreadsAt } from '../../support/control-plane-api.js';
+import { pushAndSettle } from '../../support/control-plane-api.js';
 import { pause, waitFor } from '../../support/control-plane.js';
 import { TEST_AUTH_SHARED_SECRET } from '../../support/corporal-config.js';
 import { createRoom, matrixCall, matrixRequest, registerUser } from '../../support/matrix-client.js';
@@ -35,18 +35,6 @@ const alice = (password: string, rooms: string[]) => ({
 });
 const FIRST = { schemaVersion: 2, flags: {}, managedRoomIds: [managed], users: [alice('first password', [managed])] };
 const SECOND = { schemaVersion: 2, flags: { forbidRoomCreation: true }, managedRoomIds: [managed, laterManaged], users: [alice('second password', [])] };
-
-/** Pushes a policy and waits until the gateway enforces it and the reconciler has applied it. */
-async function pushAndSettle(policy: Record<string, unknown>): Promise<void> {
-  const generation = ((await api.status()).policy?.generation ?? 0) + 1;
-  const put = await api.putPolicy(policy);
-  if (put.status !== 200) throw new Error(`policy push answered ${put.status}: ${JSON.stringify(put.body)}`);
-  await waitFor(`generation ${generation} enforced and reconciled`, async () => {
-    const status = await api.status();
-    const run = status.reconciler?.lastRun;
-    return allThreadsAt(status, generation) && run?.generation === generation && status.reconciler?.running === false;
-  }, 60_000, 50);
-}
 
 /** A request whose headers and first body bytes are sent now, and the rest of its body by `finish`. */
 function heldRequest(method: string, path: string, token: string | null, head: string, tail: string): { finish(): Promise<{ status: number; body: string }> } {
@@ -99,7 +87,7 @@ async function joinedRooms(token: string): Promise<string[]> {
 t.test('requests opened under one policy and completed under the next are judged by the next', async (t) => {
   await api.statusWhenUp();
   await waitFor('the reconciler is ready', async () => (await api.status()).reconciler?.state === 'ready', 30_000);
-  await pushAndSettle(FIRST);
+  await pushAndSettle(api, FIRST);
   t.ok((await members(managed)).includes('@alice:localhost'), 'first policy: alice is in the managed room');
   const login = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/login', {
     body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'first password' },
@@ -117,7 +105,7 @@ t.test('requests opened under one policy and completed under the next are judged
     '{"type":"m.login.password","identifier":{"type":"m.id.user","user":"alice"}', ',"password":"first password"}');
   await pause(300);
 
-  await pushAndSettle(SECOND);
+  await pushAndSettle(api, SECOND);
   t.notOk((await members(managed)).includes('@alice:localhost'), 'second policy applied: alice was taken out of the managed room');
 
   const answers = { rejoin: await rejoin.finish(), tombstone: await tombstone.finish(), create: await create.finish(), login: await oldPassword.finish() };

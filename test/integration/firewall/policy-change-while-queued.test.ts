@@ -1,7 +1,7 @@
 import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { derivedPassword } from '../../../src/common/derived-password.js';
-import { allThreadsAt } from '../../support/control-plane-api.js';
+import { pushAndSettle } from '../../support/control-plane-api.js';
 import { pause, waitFor } from '../../support/control-plane.js';
 import { TEST_AUTH_SHARED_SECRET } from '../../support/corporal-config.js';
 import { createRoom, matrixCall, matrixRequest, registerUser } from '../../support/matrix-client.js';
@@ -34,16 +34,6 @@ const { api, gatewayUrl } = await serveAgainst(t, {
   homeserverUrl: hs.baseUrl, registrationSharedSecret: hs.registrationSharedSecret, overrides: { HttpGateway: { UpstreamConnections: CONNECTIONS } },
 });
 const gatewayPort = Number(new URL(gatewayUrl).port);
-
-async function pushAndSettle(policy: Record<string, unknown>): Promise<void> {
-  const generation = ((await api.status()).policy?.generation ?? 0) + 1;
-  const put = await api.putPolicy(policy);
-  if (put.status !== 200) throw new Error(`policy push answered ${put.status}: ${JSON.stringify(put.body)}`);
-  await waitFor(`generation ${generation} enforced and reconciled`, async () => {
-    const status = await api.status();
-    return allThreadsAt(status, generation) && status.reconciler?.lastRun?.generation === generation && status.reconciler?.running === false;
-  }, 60_000, 50);
-}
 
 /** A raw HTTP/1.1 exchange on its own connection; `answer()` is what came back so far. */
 function rawRequest(text: string): { socket: Socket; answer: () => string } {
@@ -85,7 +75,7 @@ t.test('requests let through on a policy replaced while they waited for a connec
   await api.statusWhenUp();
   await waitFor('the reconciler is ready', async () => (await api.status()).reconciler?.state === 'ready', 30_000);
   const alice = (password: string) => ({ id: '@alice:localhost', active: true, authType: 'plain', authCredential: password, joinedRooms: [] });
-  await pushAndSettle({ schemaVersion: 2, flags: {}, managedRoomIds: [], users: [alice('first password')] });
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [], users: [alice('first password')] });
   const loginBody = JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'first password' });
   const devices = async () => (await matrixCall<{ devices: unknown[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${enc('@alice:localhost')}/devices`, { token: admin })).devices.length;
   const devicesBefore = await devices();
@@ -97,7 +87,7 @@ t.test('requests let through on a policy replaced while they waited for a connec
   t.equal(tombstone.answer(), '', 'the tombstone, allowed, waits for a connection');
   t.equal(login.answer(), '', 'so does the login, checked');
 
-  await pushAndSettle({ schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice('second password')] });
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice('second password')] });
   release();
 
   t.match(await settledAnswer(tombstone), /^HTTP\/1\.1 503[\s\S]*The policy changed while this request was being checked; try again/, 'the tombstone: 503');
