@@ -79,6 +79,7 @@ import type { PhaseContinuation } from './login/login-phase.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
 import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
 import { UIA_ROUTE_IDS } from './uia/uia-decision.js';
+import { hooksDiffer } from './hooks/hooks-fingerprint.js';
 import { identityRefusal } from './identity/inactive-in-policy.js';
 import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
@@ -151,6 +152,7 @@ export class Pipeline implements UpstreamResponseObserver {
       observer: this,
       logger: deps.logger,
       answerError: (ctx, err) => answerError(ctx, err, deps.logger),
+      hooksChangedFor: (ctx) => this.hooksChangedFor(ctx),
     };
     this.afterAuth = {
       proceed: (ctx) => this.proxy(ctx),
@@ -402,6 +404,18 @@ export class Pipeline implements UpstreamResponseObserver {
         ctx.exchange.sendMatrixError(503, ErrCode.Unknown, 'Cannot check this room creation now; try again later');
       },
     );
+  }
+
+  /**
+   * For a request whose body is still streaming when a newer policy arrives: whether that policy's
+   * before-hooks differ from the ones that ran and may fire for the request, so that the request
+   * must not be completed upstream (upstream/request-stream.ts).
+   */
+  private hooksChangedFor(ctx: RequestContext): boolean {
+    const newest = this.deps.policy.current;
+    const pinned = ctx.snapshot;
+    if (newest === null || pinned === null || !hooksDiffer(pinned, newest)) return false;
+    return this.deps.hooks.engine.mayFire(newest, this.hookPhasesOf(ctx), ctx.method);
   }
 
   /** Phase 10 (UpstreamResponseObserver): upstream headers arrived. */

@@ -96,17 +96,19 @@ export function allThreadsAt(status: StatusBody, generation: number): boolean {
 }
 
 /**
- * Pushes `policy` through the HTTP API and waits until every gateway thread enforces it and the
- * reconciler has finished a run on it (throws when the push is refused or that takes over 60 s).
+ * Pushes `policy` through the HTTP API and waits until every gateway thread enforces it and, unless
+ * `reconciled` is false (a change of hooks only, which needs no run), the reconciler has finished a
+ * run on it. Throws when the push is refused or that takes over 60 s.
  */
-export async function pushAndSettle(api: ReturnType<typeof apiClient>, policy: Record<string, unknown>): Promise<void> {
+export async function pushAndSettle(api: ReturnType<typeof apiClient>, policy: Record<string, unknown>, reconciled = true): Promise<void> {
   const generation = ((await api.status()).policy?.generation ?? 0) + 1;
   const put = await api.putPolicy(policy);
   if (put.status !== 200) throw new Error(`policy push answered ${put.status}: ${JSON.stringify(put.body)}`);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const status = await api.status();
-    if (allThreadsAt(status, generation) && status.reconciler?.lastRun?.generation === generation && status.reconciler?.running === false) return;
+    const runDone = !reconciled || (status.reconciler?.lastRun?.generation === generation && status.reconciler?.running === false);
+    if (allThreadsAt(status, generation) && runDone) return;
     if (Date.now() > deadline) throw new Error(`generation ${generation} was not enforced and reconciled within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -50,6 +50,11 @@ export interface ProxySettings {
   logger: Logger;
   /** Answers a failed exchange whose response has not started (the pipeline's error mapping). */
   answerError(ctx: RequestContext, err: unknown): void;
+  /**
+   * For a request whose body streamed while a newer policy arrived: true when the newer policy's
+   * before-hooks differ from those that ran and may fire for the request.
+   */
+  hooksChangedFor(ctx: RequestContext): boolean;
 }
 
 /** Where a proxy exchange is. */
@@ -110,7 +115,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     } else if (ctx.body !== null) {
       this.requestStream = new RequestBodyStream(ctx.body, () => {
         this.lastProgressAt = performance.now();
-      });
+      }, () => this.mayCompleteBody());
       body = this.requestStream;
       if (ctx.body.declaredLength !== null) contentLength = String(ctx.body.declaredLength);
     }
@@ -149,6 +154,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.clearWatchdog();
       this.controller?.resume();
     }
+  }
+
+  /**
+   * Whether a streamed body may be completed upstream (the last chunk written): not when a newer
+   * policy arrived meanwhile whose before-hooks, had they run, could have answered the request
+   * instead (`ProxySettings.hooksChangedFor`). The exchange is then answered 503.
+   */
+  private mayCompleteBody(): boolean {
+    const ctx = this.ctx;
+    if (ctx.hasNewestSnapshot() || !this.settings.hooksChangedFor(ctx)) return true;
+    this.finish(policyChangedWhileQueued());
+    return false;
   }
 
   /** Called when the request has its upstream connection, right before undici writes it. */

@@ -123,3 +123,28 @@ t.test('requests opened under one policy and completed under the next are judged
   });
   t.equal(fresh.status, 200, 'the second policy\'s password logs in');
 });
+
+t.test('a streamed body completed after a policy change that adds a matching hook is not completed upstream', async (t) => {
+  const messages = async (): Promise<string> => JSON.stringify(await matrixCall(hs.baseUrl, 'GET', `/_matrix/client/v3/rooms/${enc(laterManaged)}/messages?dir=b&limit=20`, { token: admin }));
+  const send = (txn: string, text: string) => heldRequest('PUT', `/_matrix/client/v3/rooms/${enc(laterManaged)}/send/m.room.message/${txn}`, bob.accessToken,
+    `{"msgtype":"m.text","body":"${text}"`, '}');
+  const sendRule = [{ type: 'route', regex: '/send/' }];
+  const passSends = { id: 'pass-sends', eventType: 'beforeAuthenticatedRequest', action: 'pass.unmodified', matchRules: sendRule };
+  const noSends = { id: 'no-sends', eventType: 'beforeAuthenticatedRequest', action: 'reject', matchRules: sendRule, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no sends' };
+  await pushAndSettle(api, { ...SECOND, hooks: [passSends] }, false);
+
+  const sameHooks = send('t1', 'across a change of users only');
+  await pause(300);
+  await pushAndSettle(api, { ...SECOND, users: [alice('third password', [])], hooks: [passSends] });
+  t.match(await sameHooks.finish(), { status: 200 }, 'the hooks, which match it, did not change: the send completes');
+
+  const newHook = send('t2', 'across a new reject hook');
+  await pause(300);
+  await pushAndSettle(api, { ...SECOND, users: [alice('third password', [])], hooks: [passSends, noSends] }, false);
+  t.match(await newHook.finish(), { status: 503, body: /The policy changed while this request was being checked; try again/ }, 'a hook now matches it: 503');
+  const after = await messages();
+  t.match(after, /across a change of users only/, 'Synapse: the first message is there');
+  t.notMatch(after, /across a new reject hook/, 'Synapse: the second never arrived');
+  const fresh = await matrixRequest(gatewayUrl, 'PUT', `/_matrix/client/v3/rooms/${enc(laterManaged)}/send/m.room.message/t3`, { token: bob.accessToken, body: { msgtype: 'm.text', body: 'fresh' } });
+  t.match(fresh, { status: 403, json: { error: 'no sends' } }, 'sent again, the hook answers it');
+});

@@ -56,6 +56,7 @@ const settings: ProxySettings = {
   observer: { upstreamResponded: () => {} },
   logger,
   answerError: (ctx, err) => answerError(ctx, err, logger),
+  hooksChangedFor: () => false,
 };
 
 const { uws } = loadUws(false);
