@@ -407,14 +407,15 @@ export class Pipeline implements UpstreamResponseObserver {
   }
 
   /**
-   * For a request whose body is still streaming when a newer policy arrives: whether that policy's
-   * before-hooks differ from the ones that ran and may fire for the request, so that the request
-   * must not be completed upstream (upstream/request-stream.ts).
+   * Whether the thread's newest policy has before-hooks that differ from the ones that ran for the
+   * request (they run once, at its start) and may fire for it: then the request must not reach
+   * the homeserver (upstream/proxy-exchange.ts asks when it is about to be written, and again
+   * before a streamed body's last byte).
    */
   private hooksChangedFor(ctx: RequestContext): boolean {
     const newest = this.deps.policy.current;
-    const pinned = ctx.snapshot;
-    if (newest === null || pinned === null || !hooksDiffer(pinned, newest)) return false;
+    const ran = ctx.beforeHooksSnapshot ?? ctx.snapshot;
+    if (newest === null || ran === null || newest === ran || !hooksDiffer(ran, newest)) return false;
     return this.deps.hooks.engine.mayFire(newest, this.hookPhasesOf(ctx), ctx.method);
   }
 

@@ -102,6 +102,12 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
    * request gets its upstream connection, it is not sent (upstream/proxy-exchange.ts).
    */
   decidedOnPolicy = false;
+  /**
+   * The snapshot whose before-hooks were run for the request (they run once, at its start); null
+   * before they ran. A newer policy with other hooks stops the request before it reaches the
+   * homeserver (upstream/proxy-exchange.ts).
+   */
+  beforeHooksSnapshot: PolicySnapshot | null = null;
   /** Upstream response status; 0 when there was none. */
   upstreamStatus = 0;
   /** Set for a room creation (`createRoom`, upgrade) whose failure must be repaired (checks/half-created-rooms.ts). */

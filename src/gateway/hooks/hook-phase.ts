@@ -53,6 +53,7 @@ export class HookPhase {
    */
   before(ctx: RequestContext, phases: HookPhases): void {
     const snapshot = ctx.snapshot as PolicySnapshot;
+    ctx.beforeHooksSnapshot = snapshot;
     const { engine } = this.deps;
     if (!engine.mayFire(snapshot, phases, ctx.method)) {
       this.outcomes.beforePassed(ctx);

@@ -51,8 +51,8 @@ export interface ProxySettings {
   /** Answers a failed exchange whose response has not started (the pipeline's error mapping). */
   answerError(ctx: RequestContext, err: unknown): void;
   /**
-   * For a request whose body streamed while a newer policy arrived: true when the newer policy's
-   * before-hooks differ from those that ran and may fire for the request.
+   * True when the newest policy's before-hooks differ from those that ran for the request and may
+   * fire for it (asked when the request is about to be written, and before a streamed body ends).
    */
   hooksChangedFor(ctx: RequestContext): boolean;
 }
@@ -157,13 +157,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Whether a streamed body may be completed upstream (the last chunk written): not when a newer
+   * Whether a streamed body may be completed upstream (its last byte written): not when a newer
    * policy arrived meanwhile whose before-hooks, had they run, could have answered the request
    * instead (`ProxySettings.hooksChangedFor`). The exchange is then answered 503.
    */
   private mayCompleteBody(): boolean {
-    const ctx = this.ctx;
-    if (ctx.hasNewestSnapshot() || !this.settings.hooksChangedFor(ctx)) return true;
+    if (!this.settings.hooksChangedFor(this.ctx)) return true;
     this.finish(policyChangedWhileQueued());
     return false;
   }
@@ -178,7 +177,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     // A request can wait here for a connection of the capped pool, and a client that holds every
     // connection (responses it does not read) decides how long: a request let through on the
     // policy of then must not reach Synapse after a newer policy has been applied (red team 10).
-    if (this.ctx.decidedOnPolicy && !this.ctx.hasNewestSnapshot()) this.finish(policyChangedWhileQueued());
+    const ctx = this.ctx;
+    if ((ctx.decidedOnPolicy && !ctx.hasNewestSnapshot()) || this.settings.hooksChangedFor(ctx)) this.finish(policyChangedWhileQueued());
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {

@@ -26,6 +26,8 @@ const laterManaged = await createRoom(hs.baseUrl, admin, {
   preset: 'public_chat', room_version: '11', power_level_content_override: { users: { [CORPORAL]: 100, [bob.userId]: 100 } },
 });
 await matrixCall(hs.baseUrl, 'POST', `/_matrix/client/v3/join/${enc(laterManaged)}`, { token: bob.accessToken, body: {} });
+const eve = await registerUser(hs, { localpart: 'eve', password: 'eve password' });
+const openRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat', room_version: '11' });
 
 const { api, gatewayUrl } = await serveAgainst(t, { homeserverUrl: hs.baseUrl, registrationSharedSecret: hs.registrationSharedSecret });
 const gatewayPort = Number(new URL(gatewayUrl).port);
@@ -131,6 +133,7 @@ t.test('a streamed body completed after a policy change that adds a matching hoo
   const sendRule = [{ type: 'route', regex: '/send/' }];
   const passSends = { id: 'pass-sends', eventType: 'beforeAuthenticatedRequest', action: 'pass.unmodified', matchRules: sendRule };
   const noSends = { id: 'no-sends', eventType: 'beforeAuthenticatedRequest', action: 'reject', matchRules: sendRule, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no sends' };
+  const noJoins = { id: 'no-joins', eventType: 'beforeAuthenticatedRequest', action: 'reject', matchRules: [{ type: 'route', regex: '/join$' }], rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no joins' };
   await pushAndSettle(api, { ...SECOND, hooks: [passSends] }, false);
 
   const sameHooks = send('t1', 'across a change of users only');
@@ -139,9 +142,15 @@ t.test('a streamed body completed after a policy change that adds a matching hoo
   t.match(await sameHooks.finish(), { status: 200 }, 'the hooks, which match it, did not change: the send completes');
 
   const newHook = send('t2', 'across a new reject hook');
+  // A policy-checked route: its body is buffered and its check made on the newest policy, but its
+  // before-hooks ran on the old one.
+  const join = heldRequest('POST', `/_matrix/client/v3/rooms/${enc(openRoom)}/join`, eve.accessToken, '{"reason":"x"', '}');
   await pause(300);
-  await pushAndSettle(api, { ...SECOND, users: [alice('third password', [])], hooks: [passSends, noSends] }, false);
-  t.match(await newHook.finish(), { status: 503, body: /The policy changed while this request was being checked; try again/ }, 'a hook now matches it: 503');
+  await pushAndSettle(api, { ...SECOND, users: [alice('third password', [])], hooks: [passSends, noSends, noJoins] }, false);
+  t.match(await newHook.finish(), { status: 503, body: /The policy changed while this request was being checked; try again/ }, 'a hook now matches the streamed send: 503');
+  t.match(await join.finish(), { status: 503, body: /The policy changed while this request was being checked; try again/ }, 'and the buffered join: 503');
+  const joined = (await matrixCall<{ members: string[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${enc(openRoom)}/members`, { token: admin })).members;
+  t.notOk(joined.includes(eve.userId), 'Synapse: eve did not join');
   const after = await messages();
   t.match(after, /across a change of users only/, 'Synapse: the first message is there');
   t.notMatch(after, /across a new reject hook/, 'Synapse: the second never arrived');
