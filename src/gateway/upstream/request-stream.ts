@@ -15,15 +15,17 @@ const HIGH_WATER_BYTES = 64 * 1024;
  * A client abort destroys the stream with an error, which makes undici abort the upstream request
  * (the homeserver sees the connection reset and never gets a truncated body as complete).
  *
- * The body's last byte is held back until `mayEnd()` says yes once the body is complete (each
- * chunk goes on at once but for its last byte, which goes with the next chunk): the homeserver
- * acts on a request only when its body is complete, and the client chooses when that is, so what
- * was decided at the request's start is checked once more before the homeserver can act (a no
- * destroys the stream, as an abort does).
+ * The body's last byte is held back until `mayEnd()` says yes once the body is complete: the
+ * homeserver acts on a request only when its body is complete, and the client chooses when that
+ * is, so what was decided at the request's start is checked once more before the homeserver can
+ * act (a no destroys the stream, as an abort does). Chunks go on in a microtask, all but that last
+ * byte, so a body whose last chunk arrives with its end (every small body) is written whole, once.
  */
 export class RequestBodyStream extends Readable implements BodyConsumer {
-  /** The last byte received, not yet pushed (see the class comment). */
-  private held: Buffer | null = null;
+  /** Received and not yet pushed: at most the last byte once a flush has run (see the class comment). */
+  private unsent: Buffer[] = [];
+  private flushQueued = false;
+  private ended = false;
 
   /**
    * `onProgress` is called for every chunk received from the client (the exchange's idle clock);
@@ -48,24 +50,36 @@ export class RequestBodyStream extends Readable implements BodyConsumer {
     if (this.destroyed) return;
     this.onProgress();
     if (chunk.length === 0) return;
-    const buffer = owned ? (chunk as Buffer) : Buffer.copyBytesFrom(chunk);
-    const previous = this.held;
-    this.held = buffer.subarray(buffer.length - 1);
-    let wantsMore = previous === null || this.push(previous);
-    if (buffer.length > 1) wantsMore = this.push(buffer.subarray(0, buffer.length - 1)) && wantsMore;
-    if (!wantsMore) this.body.pause();
+    this.unsent.push(owned ? (chunk as Buffer) : Buffer.copyBytesFrom(chunk));
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushAllButLastByte());
+    }
   }
 
-  /** The client's body is complete: the last chunk goes on only if `mayEnd()` allows it. */
+  /** The client's body is complete: what is left goes on only if `mayEnd()` allows it. */
   bodyEnd(): void {
     if (this.destroyed) return;
+    this.ended = true;
     if (!this.mayEnd()) {
       this.destroy(new Error('the request may no longer be completed'));
       return;
     }
-    if (this.held !== null) this.push(this.held);
-    this.held = null;
+    for (const buffer of this.unsent) this.push(buffer);
+    this.unsent = [];
     this.push(null);
+  }
+
+  private flushAllButLastByte(): void {
+    this.flushQueued = false;
+    const unsent = this.unsent;
+    if (this.destroyed || this.ended || unsent.length === 0) return;
+    const last = unsent[unsent.length - 1]!;
+    let wantsMore = true;
+    for (let i = 0; i < unsent.length - 1; i++) wantsMore = this.push(unsent[i]) && wantsMore;
+    if (last.length > 1) wantsMore = this.push(last.subarray(0, last.length - 1)) && wantsMore;
+    this.unsent = [last.subarray(last.length - 1)];
+    if (!wantsMore) this.body.pause();
   }
 
   /** The client left mid-body: the stream fails, which aborts the upstream request. */
