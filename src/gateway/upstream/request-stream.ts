@@ -29,7 +29,7 @@ export class RequestBodyStream extends Readable implements BodyConsumer {
 
   /**
    * `onProgress` is called for every chunk received from the client (the exchange's idle clock);
-   * `mayEnd` once the client's body is complete, before its last chunk goes on.
+   * `mayEnd` once the client's body is complete, before what is left of it goes on.
    */
   constructor(
     private readonly body: RequestBody,
@@ -45,7 +45,10 @@ export class RequestBodyStream extends Readable implements BodyConsumer {
     body.attach(this);
   }
 
-  /** A chunk of the client's body: pushed on (copied unless `owned`); the client is paused when undici has enough. */
+  /**
+   * A chunk of the client's body (copied unless `owned`): pushed on in a microtask but for the
+   * body's last byte so far; the client is paused when undici has enough.
+   */
   bodyChunk(chunk: Uint8Array, owned: boolean): void {
     if (this.destroyed) return;
     this.onProgress();
