@@ -86,6 +86,16 @@ export class IdentityCache {
   private readonly maxLookupsInFlight: number;
   private readonly keysByUser = new Map<string, Set<string>>();
   private readonly keysByToken = new Map<string, Set<string>>();
+  /**
+   * Bumped by every user-wide eviction. A look-up in flight for another token of that user cannot
+   * be cancelled (its user is known only from the answer), so a user's identity answered across
+   * any user-wide eviction is used for the requests that waited for it but not kept: Synapse may
+   * have given it just before the revocation, and the cache would then hold a dead token for a
+   * whole TTL. Evictions are rare; the cost is one whoami more for a look-up that overlapped one.
+   */
+  private userEvictions = 0;
+  /** Identities answered across a user-wide eviction (see {@link userEvictions}): dropped once delivered. */
+  private readonly outdated = new WeakSet<CachedIdentity>();
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
   private readonly onLookupRefused: ((limit: number) => void) | undefined;
@@ -180,6 +190,8 @@ export class IdentityCache {
       leave(false);
     }
     if (identity === undefined) throw lookupFailed('the token was evicted while it was being looked up');
+    // Dropped in the microtask checkpoint that settles the look-up: no later request can find it.
+    if (this.outdated.has(identity) && this.cache.peek(key) === identity) this.cache.delete(key);
     if (identity.kind !== 'user') this.keepNegative(key, identity);
     return identity;
   }
@@ -197,6 +209,7 @@ export class IdentityCache {
       if (masquerades) for (const key of [...masquerades]) if (this.cache.delete(key)) dropped++;
     }
     if (userId !== null) {
+      this.userEvictions++;
       const keys = this.keysByUser.get(userId);
       if (keys) for (const key of [...keys]) if (this.cache.delete(key)) dropped++;
     }
@@ -219,7 +232,9 @@ export class IdentityCache {
     entryOptions: LRUCache.FetcherFetchOptions<string, CachedIdentity, FetchContext>,
     signal: AbortSignal,
   ): Promise<CachedIdentity> {
+    const evictionsBefore = this.userEvictions;
     const identity = await this.lookup(context.token, context.masqueradeAs, signal);
+    if (identity.kind === 'user' && this.userEvictions !== evictionsBefore) this.outdated.add(identity);
     if (identity.kind === 'locked') entryOptions.ttl = this.lockedTtlMs;
     return identity;
   }

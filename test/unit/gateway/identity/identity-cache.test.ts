@@ -113,6 +113,29 @@ t.test('eviction by token (with its masquerades) and by user; in-flight look-ups
   t.equal(cache.peek('userD', null), undefined, 'and not stored');
 });
 
+t.test('V4: a user identity answered across a user-wide eviction serves its waiters but is not kept', async (t) => {
+  const script = scripted();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
+  // The look-up of a second token of @userE:hs is in flight when the user's tokens are revoked
+  // (logout/all elsewhere): its user is unknown until the answer, so it cannot be cancelled.
+  const inFlight = Promise.all([cache.resolve('userE', null), cache.resolve('userE', null)]);
+  await settle();
+  cache.evict([], '@userE:hs');
+  script.release();
+  const answers = await inFlight;
+  t.ok(answers.every((identity) => identity.kind === 'user' && identity.userId === '@userE:hs'), 'the requests that waited get the answer');
+  t.equal(cache.peek('userE', null), undefined, 'but it is not cached for a TTL');
+  t.equal(cache.size, 0);
+
+  const again = cache.resolve('userE', null);
+  await settle();
+  script.release();
+  await again;
+  t.same(script.calls, ['userE', 'userE'], 'the next use asks Synapse again');
+  t.ok(cache.peek('userE', null), 'a look-up that overlapped no eviction is kept');
+  t.equal(cache.evict([], '@userE:hs'), 1, 'and indexed under its user');
+});
+
 t.test('the reverse indexes follow LRU eviction', async (t) => {
   const script = scripted();
   // Room for 3 identities plus 1 look-up in flight: 4 entries once every look-up is done.
