@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { CliArgs } from './args.js';
+import type { CorporalConfig } from '../common/config/types.js';
 import { loadConfigFile } from '../common/config/index.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
 import { formatConfigIssues } from './config-errors.js';
@@ -33,9 +34,9 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`  policy provider: ${config.PolicyProvider.Type}\n`);
   if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
 
-  if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config.Matrix.HomeserverDomainName, out, false);
+  if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config, out, false);
   if (config.PolicyProvider.Type !== 'static_file') return 0;
-  return checkPolicyFile(config.PolicyProvider['Path'] as string, config.Matrix.HomeserverDomainName, out, true);
+  return checkPolicyFile(config.PolicyProvider['Path'] as string, config, out, true);
 }
 
 /**
@@ -73,8 +74,9 @@ function describeTrustedProxies(list: readonly string[] | null): string {
  * separately, and `serve` runs without it until it appears, so its absence is a warning; a file
  * named with `--policy` must exist.
  */
-async function checkPolicyFile(path: string, homeserverDomain: string, out: NodeJS.WritableStream, mayBeAbsent: boolean): Promise<number> {
-  const result = await readPolicyFile(path, homeserverDomain);
+async function checkPolicyFile(path: string, config: CorporalConfig, out: NodeJS.WritableStream, mayBeAbsent: boolean): Promise<number> {
+  const homeserverDomain = config.Matrix.HomeserverDomainName;
+  const result = await readPolicyFile(path, homeserverDomain, config.Corporal.UserID);
   switch (result.kind) {
     case 'missing':
     case 'unreadable':

@@ -47,7 +47,7 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
     err.write(`corporal: ${file.error}\n`);
     return 2;
   }
-  const policy = await readPolicyFile(file.path, config.Matrix.HomeserverDomainName);
+  const policy = await readPolicyFile(file.path, config.Matrix.HomeserverDomainName, config.Corporal.UserID);
   switch (policy.kind) {
     case 'missing':
     case 'unreadable':

@@ -1,6 +1,6 @@
 import type { PolicyProviderConfig } from '../common/config/types.js';
 import { describeError, hasErrorCode } from '../common/errors.js';
-import { compilePolicy } from '../policy/compile.js';
+import { compilePolicy, corporalUserWarnings } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyText } from '../policy/load.js';
@@ -17,9 +17,10 @@ export type PolicyFileResult =
 
 /**
  * Reads, validates (against `homeserverDomain`) and compiles a policy file, as the control child
- * would (generation 0: nothing is published).
+ * would (generation 0: nothing is published; an entry for `corporalUserId` is left out with a
+ * warning).
  */
-export async function readPolicyFile(path: string, homeserverDomain: string): Promise<PolicyFileResult> {
+export async function readPolicyFile(path: string, homeserverDomain: string, corporalUserId: string): Promise<PolicyFileResult> {
   let text: string;
   try {
     text = await readBoundedFile(path, MAX_POLICY_BYTES);
@@ -29,8 +30,8 @@ export async function readPolicyFile(path: string, homeserverDomain: string): Pr
   const result = loadPolicyText(text, { homeserverDomain });
   if (!result.ok) return { kind: 'invalid', errors: result.errors, warnings: result.warnings };
   const hash = hashPolicy(result.document);
-  const snapshot = compilePolicy(result.document, { generation: 0, hash, loadedAt: Date.now(), source: `file:${path}` });
-  return { kind: 'valid', snapshot, warnings: result.warnings };
+  const snapshot = compilePolicy(result.document, { generation: 0, hash, loadedAt: Date.now(), source: `file:${path}`, corporalUserId });
+  return { kind: 'valid', snapshot, warnings: [...result.warnings, ...corporalUserWarnings(result.document, corporalUserId)] };
 }
 
 /**

@@ -75,6 +75,7 @@ class ControlChild {
 
     const store = new PolicyStore({
       homeserverDomain: config.Matrix.HomeserverDomainName,
+      corporalUserId: config.Corporal.UserID,
       logger,
       inherited: message.inherited,
       publish: (snapshot, retained) => sendAcknowledged({ type: 'policy.accepted', snapshot, retained }),

@@ -1,7 +1,7 @@
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import type { EncodedSnapshot, InheritedPolicy, RetainedPolicy } from '../common/ipc.js';
-import { compilePolicy } from '../policy/compile.js';
+import { compilePolicy, corporalUserWarnings } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyValue } from '../policy/load.js';
@@ -78,6 +78,8 @@ export type PolicyListener = (previous: CurrentPolicy | null, next: CurrentPolic
 export interface PolicyStoreOptions {
   /** `Matrix.HomeserverDomainName`: every managed user must be on it. */
   homeserverDomain: string;
+  /** `Corporal.UserID`: a policy entry for it is left out of the snapshot, with a warning (policy/compile.ts). */
+  corporalUserId: string;
   logger: Logger;
   /**
    * The snapshot the supervisor already holds (from `control.init`): generations continue above
@@ -275,6 +277,8 @@ export class PolicyStore {
     const loaded = loadPolicyValue(value, { homeserverDomain: this.options.homeserverDomain });
     const warnings = [...parseWarnings, ...loaded.warnings];
     if (!loaded.ok) return this.refuse(source, 'validation', loaded.errors, warnings);
+    const { corporalUserId } = this.options;
+    warnings.push(...corporalUserWarnings(loaded.document, corporalUserId));
 
     const hash = hashPolicy(loaded.document);
     const previous = this.currentPolicy;
@@ -299,7 +303,7 @@ export class PolicyStore {
     const takeOver = previous === null && inherited !== null && inherited.hash === hash;
     const generation = takeOver ? inherited.generation : this.lastGeneration + 1;
     const loadedAt = this.now();
-    const snapshot = compilePolicy(loaded.document, { generation, hash, loadedAt, source });
+    const snapshot = compilePolicy(loaded.document, { generation, hash, loadedAt, source, corporalUserId });
     const encoded = encodeSnapshot(snapshot);
     const sourceSchemaVersion = loaded.meta.sourceSchemaVersion ?? 2;
     const next: CurrentPolicy = { document: loaded.document, snapshot, encoded, text, sourceSchemaVersion, hash, generation, source, loadedAt, warnings };

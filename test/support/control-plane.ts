@@ -10,6 +10,9 @@ import { findFreePort } from './free-port.js';
 /** The homeserver domain the control-plane tests' policies live on. */
 export const TEST_DOMAIN = 'example.com';
 
+/** `Corporal.UserID` of the stores built here. */
+export const TEST_CORPORAL_USER_ID = `@corporal:${TEST_DOMAIN}`;
+
 /** A small valid policy (schema 2); `variant` changes a display name, so each variant hashes differently. */
 export function testPolicy(variant = 'a', users = 2): Record<string, unknown> {
   return {
@@ -60,6 +63,7 @@ export function testStore(options: { inherited?: PolicyStoreOptions['inherited']
   const published: EncodedSnapshot[] = [];
   const store = new PolicyStore({
     homeserverDomain: TEST_DOMAIN,
+    corporalUserId: TEST_CORPORAL_USER_ID,
     logger: options.logger ?? captured.logger,
     inherited: options.inherited ?? null,
     publish: (snapshot) => {

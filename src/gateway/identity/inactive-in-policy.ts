@@ -28,8 +28,8 @@ const VERSIONS_PATH = '/_matrix/client/versions';
  *   be treated as unmanaged: free to leave the rooms the policy requires, and never locked when
  *   the policy makes it inactive. Refused (fail closed) until the policy names the account exactly.
  *
- * Logging out and `/versions` stay open to both. `Corporal.UserID` is never refused: the
- * reconciler never acts on it either (`plan.corporal_user_in_policy`).
+ * Logging out and `/versions` stay open to both. `Corporal.UserID` is never refused: a policy
+ * entry for it never reaches the snapshot (policy/compile.ts), and the reconciler never acts on it.
  */
 export function identityRefusal(snapshot: PolicySnapshot, identity: Identity, routeId: string, rawPath: string, corporalUserId: string): Denial | null {
   if (identity.kind !== 'user' || identity.userId === corporalUserId) return null;

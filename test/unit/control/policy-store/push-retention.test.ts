@@ -1,7 +1,7 @@
 import t from 'tap';
 import { PolicyStore, type CurrentPolicy } from '../../../../src/control/policy-store.js';
 import type { EncodedSnapshot, RetainedPolicy } from '../../../../src/common/ipc.js';
-import { captureLogger, TEST_DOMAIN, testPolicyText, testStore } from '../../../support/control-plane.js';
+import { captureLogger, TEST_CORPORAL_USER_ID, TEST_DOMAIN, testPolicyText, testStore } from '../../../support/control-plane.js';
 
 /** A store whose publish hands back what it sent and lets the test decide when the supervisor "holds" it. */
 function deferredStore(inherited: ConstructorParameters<typeof PolicyStore>[0]['inherited'] = null) {
@@ -9,6 +9,7 @@ function deferredStore(inherited: ConstructorParameters<typeof PolicyStore>[0]['
   const sent: Array<{ snapshot: EncodedSnapshot; retained: RetainedPolicy; ack: (err?: Error) => void }> = [];
   const store = new PolicyStore({
     homeserverDomain: TEST_DOMAIN,
+    corporalUserId: TEST_CORPORAL_USER_ID,
     logger: captured.logger,
     inherited,
     publish: (snapshot, retained) => new Promise<void>((resolve, reject) => {
@@ -112,7 +113,7 @@ t.test('the pushed text is never logged', async (t) => {
 
 t.test('a save that hangs does not hold up the policies after it (quality review 4, S2)', async (t) => {
   const captured = captureLogger();
-  const store = new PolicyStore({ homeserverDomain: TEST_DOMAIN, logger: captured.logger, inherited: null, publish: () => Promise.resolve(), durableWaitMs: 50 });
+  const store = new PolicyStore({ homeserverDomain: TEST_DOMAIN, corporalUserId: TEST_CORPORAL_USER_ID, logger: captured.logger, inherited: null, publish: () => Promise.resolve(), durableWaitMs: 50 });
   // The store's deadline timer is unref'd (it must not keep a stopping process alive): keep this one alive.
   const alive = setInterval(() => {}, 1000);
   t.teardown(() => clearInterval(alive));
