@@ -10,6 +10,7 @@ import { checkOriginOf } from './check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import type { ForwardedLogin, LoginResponseGuard } from './login-response-guard.js';
 import { sendLocalAnswer } from './local-answer.js';
+import { isServedLoginPath, LOGIN_DENIALS } from './login-answers.js';
 import { contentEncodingOf, decodeContent } from './response-encoding.js';
 
 /** Largest login answer buffered for inspection; a login answer is a few hundred bytes. */
@@ -46,6 +47,10 @@ export class LoginPhase {
    * the guard.
    */
   run(ctx: RequestContext, next: PhaseContinuation): void {
+    if (!isServedLoginPath(ctx.rawPath)) {
+      sendLocalAnswer(ctx.exchange, LOGIN_DENIALS['unserved-path']);
+      return;
+    }
     inspectedBody(ctx, this.options.maxBodyBytes)
       .then((body) => {
         // Judged on the policy of the moment the body is complete (a credential the newest policy

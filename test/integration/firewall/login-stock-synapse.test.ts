@@ -119,6 +119,22 @@ t.test('GET /login (the flows) is proxied', async (t) => {
   t.ok(flows.flows.some((flow) => flow.type === 'm.login.password'));
 });
 
+t.test('login forms the router polices but Synapse does not serve: 404 before any password check', async (t) => {
+  // Router parity review F1: the password was checked there, Synapse's 404 told a right one from a
+  // wrong one, and Synapse's failed-login limit never counted the guesses.
+  const acct = CHECKED_ACCOUNTS[0]!;
+  for (const path of ['/_matrix/client/v1/login', '/_matrix/client/v3/login/', '/_matrix/client/unstable/com.example/login', '/_matrix/client/api/v1/login/']) {
+    const answers = [];
+    for (const password of ['wrong-1', 'wrong-2', 'wrong-3', 'wrong-4', acct.password]) {
+      const answer = await matrixRequest(gw.baseUrl, 'POST', path, { body: passwordLogin(acct.localpart, password) });
+      answers.push({ status: answer.status, json: answer.json });
+    }
+    t.same(answers, Array(5).fill({ status: 404, json: { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' } }), `${path}: the same 404 for right and wrong passwords`);
+  }
+  const session = await loginThroughGateway(passwordLogin(acct.localpart, acct.password));
+  t.equal(session.user_id, acct.id, 'the served path still logs in (and was not rate-limited by those)');
+});
+
 t.test("wrong policy passwords count against Synapse's failed-login limit", async (t) => {
   const statuses: number[] = [];
   for (let attempt = 0; attempt < 6 && statuses.at(-1) !== 429; attempt++) {
