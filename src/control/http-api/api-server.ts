@@ -44,7 +44,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
   const { logger } = options;
   // Receiving a request (headers and body) must finish within the limit, or Node answers 408. A
   // connection on which nothing moves for twice that long (a client that stops reading a large
-  // answer) is destroyed.
+  // answer, or sends nothing more) is destroyed, unless its request is still being handled.
   const server = createServer({
     requestTimeout: options.timeoutMs,
     headersTimeout: options.timeoutMs,
@@ -62,12 +62,25 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     const method = req.method ?? 'GET';
 
     let bodyRead = false;
+    let answered = false;
+    // The idle limit (`server.timeout`) is for connections that stall, not for a handler still
+    // working on its answer: a client waiting for it sends nothing, and Node would destroy the
+    // socket, so a push whose save is slow (up to DURABLE_WAIT_MS) lost its documented answer
+    // (500, `"applied": true`) to a closed connection (red team 11, F3). With a listener, Node
+    // leaves the socket alone; once the answer is out, a client that stops reading it is cut.
+    res.on('timeout', () => {
+      if (answered) res.destroy();
+    });
     const finish = (response: ApiResponse): void => {
+      answered = true;
       // A body left unread (refused early, or too large) ends the connection: otherwise Node would
       // read and discard it to keep the connection alive.
-      send(res, response, !bodyRead && hasBody(req));
+      const delivered = !req.socket.destroyed;
+      if (delivered) send(res, response, !bodyRead && hasBody(req));
       const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
-      logger.info({ method, path: rawPath, route: routeId, status: response.status, ms: Math.round(ms * 10) / 10 }, 'HTTP API request');
+      logger.info({
+        method, path: rawPath, route: routeId, status: response.status, ms: Math.round(ms * 10) / 10, ...(delivered ? {} : { delivered: false }),
+      }, 'HTTP API request');
     };
 
     const matched = matchRoute(routes, rawPath);

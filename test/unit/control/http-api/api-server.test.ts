@@ -270,6 +270,28 @@ t.test('a request that is not complete within the time limit is cut off', async 
   t.match(answer, /^HTTP\/1\.1 408/, 'answered 408 and closed');
 });
 
+t.test('red team 11 F3: a handler slower than the idle limit still gets its answer out', async (t) => {
+  const { logger, lines } = captureLogger();
+  const server = await startHttpApi({
+    host: '127.0.0.1',
+    port: 0,
+    bearerToken: TOKEN,
+    timeoutMs: 100, // idle limit 200 ms
+    logger,
+    routes: [{
+      pattern: '/_matrix/corporal/slow',
+      methods: { GET: { id: 'slow', maxBodyBytes: 0, handle: () => new Promise((resolve) => setTimeout(() => resolve({ status: 500, body: { applied: true } }), 600)) } },
+    }],
+  });
+  t.teardown(() => server.close(Date.now() + 1000));
+  const answer = await fetch(`http://127.0.0.1:${server.port}/_matrix/corporal/slow`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  t.equal(answer.status, 500);
+  t.same(await answer.json(), { applied: true }, 'the answer arrives after three idle limits');
+  t.match(lines.find((line) => line['route'] === 'slow'), { status: 500 });
+  t.notOk(lines.some((line) => line['delivered'] === false));
+
+});
+
 t.test('one info line per request; never the token, the query string or the policy', async (t) => {
   const { base, call, lines, raw } = await api(t);
   await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('a') });
