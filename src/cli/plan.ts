@@ -6,17 +6,12 @@ import { createSilentLogger } from '../common/logger.js';
 import { dryRunReport, formatDryRunReport } from '../control/dry-run-report.js';
 import { observe } from '../control/observe/observe.js';
 import { planReconciliation } from '../control/plan/index.js';
-import { ADMIN_SESSION_ERROR, AdminSession } from '../control/synapse/admin-session.js';
+import { ADMIN_SESSION_ERROR, AdminSession, PLAN_DEVICE_ID } from '../control/synapse/admin-session.js';
 import { SynapseHttp } from '../control/synapse/synapse-http.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { formatConfigIssues } from './config-errors.js';
 import { configuredPolicyFile, formatIssues, plural, readPolicyFile } from './policy-file.js';
 
-/**
- * Device of the plan command's admin session. Not the serving Corporal's device: logging out at
- * the end deletes the device and every token on it.
- */
-export const PLAN_DEVICE_ID = 'corporal-plan';
 
 /** Output streams of {@link runPlan}. */
 export interface PlanStreams {

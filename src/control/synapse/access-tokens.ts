@@ -3,6 +3,7 @@ import { ErrCode } from '../../common/matrix-errors.js';
 import { getUser, loginAsUser } from './admin-users-api.js';
 import { logout, passwordLogin } from './client-api.js';
 import { derivedPassword } from '../../common/derived-password.js';
+import { ADMIN_DEVICE_ID, PLAN_DEVICE_ID } from './admin-session.js';
 import type { SynapseHttp, TokenSource } from './synapse-http.js';
 
 /** Error codes of {@link AccessTokens.mintAccessToken}'s refusals. */
@@ -10,7 +11,16 @@ export const AccessTokenErrorCode = {
   UserNotFound: 'CORP_ERR_USER_NOT_FOUND',
   UserLocked: 'CORP_ERR_USER_LOCKED',
   UserDeactivated: 'CORP_ERR_USER_DEACTIVATED',
+  ReservedDevice: 'CORP_ERR_RESERVED_DEVICE',
 } as const;
+
+/**
+ * Devices of Corporal's own sessions. A token minted for the corporal user on one of them would
+ * share it: Corporal's logout at shutdown (or the plan command's at its end) deletes the device
+ * with every token on it, and revoking the operator's token logged Corporal's admin session out
+ * (red team 11, F4).
+ */
+const RESERVED_DEVICE_IDS: ReadonlySet<string> = new Set([ADMIN_DEVICE_ID, PLAN_DEVICE_ID]);
 
 /** Options of {@link AccessTokens.mintAccessToken} (matrix-corporal's `access-token/new` body). */
 export interface MintAccessTokenOptions {
@@ -43,7 +53,8 @@ export class AccessTokens {
    * A new access token of `userId`. For an ordinary user: the admin login-as-user API, with
    * `valid_until_ms` when `validitySeconds` > 0 (no device is created; `deviceId` is ignored, as in
    * matrix-corporal). For the corporal user itself (the admin API refuses "login as self"): a
-   * fresh password login with the derived password on `deviceId`, validity ignored.
+   * fresh password login with the derived password on `deviceId` (not one of Corporal's own
+   * devices), validity ignored.
    *
    * Refuses (typed `CorporalError`s, see {@link AccessTokenErrorCode}) a user Synapse does not
    * know, and a **locked** or deactivated one: Synapse would mint a token for them anyway, and a
@@ -52,6 +63,9 @@ export class AccessTokens {
   async mintAccessToken(userId: string, options: MintAccessTokenOptions): Promise<string> {
     const { http, admin, corporalUserId, authSharedSecret } = this.#options;
     if (userId === corporalUserId) {
+      if (RESERVED_DEVICE_IDS.has(options.deviceId)) {
+        throw refusal(AccessTokenErrorCode.ReservedDevice, `device ${options.deviceId} is reserved for Corporal's own sessions; choose another deviceId`, 400, ErrCode.InvalidParam);
+      }
       return (await passwordLogin(http, userId, derivedPassword(authSharedSecret, userId), options.deviceId)).accessToken;
     }
     const user = await getUser(http, admin, userId);

@@ -12,6 +12,12 @@ import type { SynapseHttp, TokenSource } from './synapse-http.js';
 /** Device id of the admin session Corporal logs in with. */
 export const ADMIN_DEVICE_ID = 'corporal';
 
+/**
+ * Device of the plan command's admin session. Not the serving Corporal's device: logging out at
+ * the end deletes the device and every token on it.
+ */
+export const PLAN_DEVICE_ID = 'corporal-plan';
+
 /** Error code of every failure to open or renew the admin session. */
 export const ADMIN_SESSION_ERROR = 'CORP_ERR_ADMIN_SESSION';
 

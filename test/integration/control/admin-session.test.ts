@@ -117,6 +117,10 @@ t.test('shared-secret-auth module: the admin logs in with the derived password; 
   t.teardown(() => reconciler.close());
   const self = await reconciler.tokens.mintAccessToken('@corporal:localhost', { deviceId: 'CORPDEVICE' });
   t.same(await matrixCall(hs.baseUrl, 'GET', '/_matrix/client/v3/account/whoami', { token: self }), { user_id: '@corporal:localhost', device_id: 'CORPDEVICE', is_guest: false }, 'a token of the corporal user itself comes from a password login on the requested device');
+  for (const deviceId of ['corporal', 'corporal-plan']) {
+    await t.rejects(reconciler.tokens.mintAccessToken('@corporal:localhost', { deviceId }), { code: AccessTokenErrorCode.ReservedDevice, status: 400, errcode: 'M_INVALID_PARAM' },
+      `red team 11 F4: not on Corporal's own device ${deviceId} (its logout would kill the token, and revoking the token would log Corporal out)`);
+  }
 
   const alice = '@alice:localhost';
   reconciler.loop.onPolicy(snapshot(1, [], [{ id: alice, displayName: 'Alice' }]), 'all');
