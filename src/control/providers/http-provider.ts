@@ -5,6 +5,7 @@ import { backoffDelay, type BackoffOptions } from '../../common/backoff.js';
 import type { PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { removeStaleTempFiles } from './stale-temp-files.js';
+import { restrictPolicyFileMode } from './policy-file-mode.js';
 import { ProviderHealth, deliveredHash, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BodyLimitExceededError } from '../../common/bounded-body.js';
@@ -87,7 +88,10 @@ export class HttpProvider implements PolicyProvider {
   }
 
   async start(): Promise<void> {
-    if (this.options.cachePath !== null) await removeStaleTempFiles(this.options.cachePath, this.options.logger);
+    if (this.options.cachePath !== null) {
+      await removeStaleTempFiles(this.options.cachePath, this.options.logger);
+      await restrictPolicyFileMode(this.options.cachePath, this.options.logger);
+    }
     await this.serialised(async () => {
       if (!(await this.pull(false))) await this.loadCache();
       this.scheduleNext();

@@ -3,6 +3,7 @@ import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { CurrentPolicy, PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { removeStaleTempFiles } from './stale-temp-files.js';
+import { restrictPolicyFileMode } from './policy-file-mode.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
@@ -47,6 +48,7 @@ export class LastSeenProvider implements PolicyProvider {
   async start(): Promise<void> {
     const { cachePath, logger, store } = this.options;
     await removeStaleTempFiles(cachePath, logger);
+    await restrictPolicyFileMode(cachePath, logger);
     this.unsubscribe = store.addPersister((policy) => this.save(policy));
     const restored = store.current;
     if (restored !== null) {

@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LastSeenProvider } from '../../../../src/control/providers/last-seen-provider.js';
@@ -49,6 +49,18 @@ t.test('restoring does not write the file back; an unchanged push does not eithe
   const after = statSync(cachePath);
   t.equal(after.ino, before.ino, 'the file was not replaced');
   t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'));
+});
+
+t.test('red team 11 F7: a saved policy readable by others is made private at start, without a rewrite', async (t) => {
+  const { cachePath, store, provider, lines } = setup(t);
+  writeFileSync(cachePath, testPolicyText('a'));
+  chmodSync(cachePath, 0o644); // as a migration from matrix-corporal may leave it
+  const before = statSync(cachePath);
+  await provider.start();
+  t.equal(store.current?.document.identificationStamp, testPolicy('a')['identificationStamp'], 'restored');
+  t.equal(statSync(cachePath).mode & 0o777, 0o600);
+  t.equal(statSync(cachePath).ino, before.ino, 'the same file');
+  t.ok(lines.some((line) => line['msg'] === 'the saved policy was readable by others; its mode is now 0600' && line['was'] === '644'));
 });
 
 t.test('quick pushes are saved in acceptance order: the file ends with the last one', async (t) => {
