@@ -153,8 +153,8 @@ function routeClientTree(method: string, rest: string): RouteDecision {
  */
 export const DOTTED_VENDORS: readonly string[] = Object.freeze([
   'im.nheko.summary', 'io.element.msc4306', 'io.element.msc4308', 'io.element.msc4388', 'org.matrix.msc1763',
-  'org.matrix.msc2965', 'org.matrix.msc3391', 'org.matrix.msc3882', 'org.matrix.msc3983', 'org.matrix.msc4108',
-  'org.matrix.simplified_msc3575',
+  'org.matrix.msc2965', 'org.matrix.msc3391', 'org.matrix.msc3720', 'org.matrix.msc3814.v1', 'org.matrix.msc3882',
+  'org.matrix.msc3983', 'org.matrix.msc4108', 'org.matrix.simplified_msc3575',
 ]);
 
 /** {@link DOTTED_VENDORS} as Python reads them, followed by `/`: letters literal, each dot any character. */
