@@ -1,11 +1,9 @@
-import type { PolicyFindings, PolicyIssue } from './issues.js';
-import { normalisePolicy, sourcePointer, type NormaliseMeta } from './normalise.js';
+import { FindingsCollector } from './findings.js';
+import type { PolicyIssue } from './issues.js';
+import { normalisePolicyInto, sourcePointer, type NormaliseMeta } from './normalise.js';
 import { parsePolicyText } from './parse.js';
 import type { PolicyDocument } from './types.js';
-import { validatePolicy, type ValidateOptions } from './validate.js';
-
-/** At most this many errors (and, separately, warnings) are reported; a last entry counts the rest. */
-export const MAX_REPORTED_ISSUES = 1000;
+import { validatePolicyInto, type ValidateOptions } from './validate.js';
 
 /** Outcome of {@link loadPolicyText} / {@link loadPolicyValue}. */
 export type LoadResult =
@@ -15,31 +13,28 @@ export type LoadResult =
 /**
  * The whole front half of a policy change: parse (tolerant of trailing commas) → normalise →
  * validate. On success the document is ready for `hashPolicy` and `compilePolicy`. Pointers in the
- * findings refer to the document as written (see `sourcePointer`). Pure.
+ * findings refer to the document as written (see `sourcePointer`). At most `MAX_REPORTED_ISSUES`
+ * errors and as many warnings are listed, the stages' issues in that order; a last entry counts
+ * the rest. Pure.
  */
 export function loadPolicyText(text: string, options: ValidateOptions): LoadResult {
   const parsed = parsePolicyText(text);
   if (!parsed.ok) return { ok: false, errors: [parsed.error], warnings: [] };
-  return loadParsed(parsed.value, parsed.warnings, options);
+  const findings = new FindingsCollector();
+  for (const warning of parsed.warnings) findings.warnings.push(warning);
+  return loadParsed(parsed.value, findings, options);
 }
 
 /** {@link loadPolicyText} for an already-parsed JSON value (an HTTP API push, say). */
 export function loadPolicyValue(value: unknown, options: ValidateOptions): LoadResult {
-  return loadParsed(value, [], options);
+  return loadParsed(value, new FindingsCollector(), options);
 }
 
-function loadParsed(value: unknown, parseWarnings: PolicyIssue[], options: ValidateOptions): LoadResult {
-  const normalised = normalisePolicy(value);
-  const validated: PolicyFindings = validatePolicy(normalised.document, options);
-  const relocate = (issue: PolicyIssue): PolicyIssue => ({ ...issue, pointer: sourcePointer(normalised.meta, issue.pointer) });
-  const errors = capped([...normalised.errors, ...validated.errors.map(relocate)], 'errors');
-  const warnings = capped([...parseWarnings, ...normalised.warnings, ...validated.warnings.map(relocate)], 'warnings');
+function loadParsed(value: unknown, findings: FindingsCollector, options: ValidateOptions): LoadResult {
+  // One collector for every stage: the bound holds for all of them together, as the report does.
+  const { document, meta } = normalisePolicyInto(value, findings);
+  validatePolicyInto(document, options, findings.withPointers((pointer) => sourcePointer(meta, pointer)));
+  const { errors, warnings } = findings.report();
   if (errors.length > 0) return { ok: false, errors, warnings };
-  return { ok: true, document: normalised.document, meta: normalised.meta, warnings };
-}
-
-function capped(issues: PolicyIssue[], what: string): PolicyIssue[] {
-  if (issues.length <= MAX_REPORTED_ISSUES) return issues;
-  const rest = issues.length - MAX_REPORTED_ISSUES;
-  return [...issues.slice(0, MAX_REPORTED_ISSUES), { pointer: '', message: `… and ${rest} more ${what}` }];
+  return { ok: true, document, meta, warnings };
 }

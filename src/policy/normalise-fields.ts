@@ -1,8 +1,9 @@
-import { childPointer, type PolicyFindings } from './issues.js';
+import type { FindingsSink } from './findings.js';
+import { childPointer } from './issues.js';
 import { fieldTable, foldKey, lookupField, type FieldTable } from './key-fold.js';
 
 /** Findings collected while normalising, plus the pointer aliases of synthesised nodes. */
-export interface NormaliseContext extends PolicyFindings {
+export interface NormaliseContext extends FindingsSink {
   /** Pointer of a match rule made from a shorthand key → pointer of that key. */
   shorthandRules: Map<string, string>;
 }

@@ -1,3 +1,4 @@
+import { FindingsCollector, type FindingsSink } from './findings.js';
 import { childPointer, type PolicyFindings } from './issues.js';
 import { isJsonObject, objectShape, readFields, readFieldsInto, type NormaliseContext } from './normalise-fields.js';
 import { normaliseHook } from './normalise-hook.js';
@@ -13,11 +14,17 @@ export interface NormaliseMeta {
   shorthandRules: ReadonlyMap<string, string>;
 }
 
-/** Outcome of {@link normalisePolicy}. `document` is meaningful only when `errors` is empty. */
-export interface NormaliseResult extends PolicyFindings {
+/** The normalised document and what was learnt on the way ({@link normalisePolicyInto}). */
+export interface Normalised {
   document: PolicyDocument;
   meta: NormaliseMeta;
 }
+
+/**
+ * Outcome of {@link normalisePolicy}. `document` is meaningful only when `errors` is empty. The
+ * lists are bounded as {@link FindingsCollector.report} bounds them.
+ */
+export interface NormaliseResult extends Normalised, PolicyFindings {}
 
 const TOP_SHAPE = objectShape(
   ['schemaVersion', 'identificationStamp', 'flags', 'managedRoomIds', 'hooks', 'users'],
@@ -49,7 +56,16 @@ const ROOM_SHAPE = objectShape(['roomId', 'powerLevel']);
  * their pointer. Pure: the input is not modified (the output may share leaf objects with it).
  */
 export function normalisePolicy(value: unknown): NormaliseResult {
-  const context: NormaliseContext = { errors: [], warnings: [], shorthandRules: new Map() };
+  const findings = new FindingsCollector();
+  return { ...normalisePolicyInto(value, findings), ...findings.report() };
+}
+
+/**
+ * {@link normalisePolicy}, putting its errors and warnings into `findings` (the pipeline passes
+ * one collector to every stage, so that the issues of all stages are bounded together).
+ */
+export function normalisePolicyInto(value: unknown, findings: FindingsSink): Normalised {
+  const context: NormaliseContext = { errors: findings.errors, warnings: findings.warnings, shorthandRules: new Map() };
   const raw = isJsonObject(value) ? value : {};
   if (!isJsonObject(value)) context.errors.push({ pointer: '', message: 'the policy must be a JSON object' });
   const top = readFields(raw, TOP_SHAPE, () => '', context);
@@ -62,8 +78,7 @@ export function normalisePolicy(value: unknown): NormaliseResult {
     hooks: mapObjects(top.hooks, '/hooks', (hook, pointer) => normaliseHook(hook, pointer, context)),
     users: mapObjects(top.users, '/users', (user, pointer) => normaliseUser(user, pointer, sourceSchemaVersion ?? 2, context)),
   } as PolicyDocument;
-  const { errors, warnings, shorthandRules } = context;
-  return { document, meta: { sourceSchemaVersion, shorthandRules }, errors, warnings };
+  return { document, meta: { sourceSchemaVersion, shorthandRules: context.shorthandRules } };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { compileHook } from './compile-hook.js';
+import { FindingsCollector } from './findings.js';
 import { childPointer, type PolicyIssue } from './issues.js';
 import { isJsonObject, type NormaliseContext } from './normalise-fields.js';
 import { normaliseHookBody } from './normalise-hook.js';
@@ -23,12 +24,15 @@ export type ReturnedHookResult =
  */
 export function compileReturnedHook(value: unknown, parentId: string): ReturnedHookResult {
   if (!isJsonObject(value)) return { ok: false, errors: [{ pointer: '', message: 'the REST service did not return a JSON object' }] };
-  const context: NormaliseContext = { errors: [], warnings: [], shorthandRules: new Map() };
+  // The service's answer is bounded only by the gateway's body limit: its issues are bounded here.
+  const findings = new FindingsCollector();
+  const context: NormaliseContext = { errors: findings.errors, warnings: findings.warnings, shorthandRules: new Map() };
   const body = normaliseHookBody(value, '', context);
   const hook = { ...body, matchRules: [], id: body.id === '' ? `${parentId}-unnamed-response` : body.id };
-  const findings = { errors: [...context.errors, ...checkHookBodyShape(hook)], warnings: context.warnings };
+  checkHookBodyShape(hook, findings.errors);
   validateHookBody(hook as unknown as Record<string, unknown>, '', findings);
   if (!Array.isArray(body.matchRules) || body.matchRules.length > 0) findings.warnings.push({ pointer: childPointer('', 'matchRules'), message: 'matchRules of a returned hook are ignored' });
-  if (findings.errors.length > 0) return { ok: false, errors: findings.errors };
-  return { ok: true, hook: compileHook(hook, null), warnings: findings.warnings };
+  const { errors, warnings } = findings.report();
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, hook: compileHook(hook, null), warnings };
 }

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
-import type { PolicyIssue } from './issues.js';
+import type { IssueSink } from './findings.js';
 import { FLAG_NAMES } from './vocabulary.js';
 import { describeJsonType as describeType } from '../common/json-type-names.js';
 
@@ -96,21 +96,21 @@ const validateShape = ajv.compile(POLICY_SCHEMA);
 const validateHookShape = ajv.compile({ $defs: POLICY_SCHEMA['$defs'], $ref: '#/$defs/hookBody' });
 
 /**
- * Checks the JSON types of a normalised document against {@link POLICY_SCHEMA} and returns one
- * error per mismatch (`/users/3/active: expected a boolean, got a string`), all at once.
+ * Checks the JSON types of a normalised document against {@link POLICY_SCHEMA} and pushes one
+ * error per mismatch (`/users/3/active: expected a boolean, got a string`) into `errors`.
  */
-export function checkPolicyShape(document: unknown): PolicyIssue[] {
-  return issuesOf(validateShape, document);
+export function checkPolicyShape(document: unknown, errors: IssueSink): void {
+  pushIssues(validateShape, document, errors);
 }
 
 /** {@link checkPolicyShape} for a single normalised hook body without event type (a REST-returned hook). */
-export function checkHookBodyShape(hook: unknown): PolicyIssue[] {
-  return issuesOf(validateHookShape, hook);
+export function checkHookBodyShape(hook: unknown, errors: IssueSink): void {
+  pushIssues(validateHookShape, hook, errors);
 }
 
-function issuesOf(validate: ValidateFunction, value: unknown): PolicyIssue[] {
-  if (validate(value)) return [];
-  return (validate.errors ?? []).map((error) => ({ pointer: error.instancePath, message: messageOf(error) }));
+function pushIssues(validate: ValidateFunction, value: unknown, errors: IssueSink): void {
+  if (validate(value)) return;
+  for (const error of validate.errors ?? []) errors.push({ pointer: error.instancePath, message: messageOf(error) });
 }
 
 function messageOf(error: ErrorObject): string {

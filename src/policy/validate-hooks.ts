@@ -1,5 +1,6 @@
 import { isHttpToken, isHttpUrl, isSafeHeaderValue } from './formats.js';
-import { childPointer, type PolicyFindings } from './issues.js';
+import type { FindingsSink } from './findings.js';
+import { childPointer } from './issues.js';
 import { isJsonObject } from './normalise-fields.js';
 import { translateRe2 } from './regex/re2.js';
 import { HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
@@ -16,7 +17,7 @@ const FREE_JSON = ['responsePayload', 'injectJSONIntoRequest', 'injectJSONIntoRe
  * hook, match rules (known type, a regex that translates from RE2 and compiles), and every field
  * the action needs (see {@link validateHookBody}). Messages follow matrix-corporal's where it has them.
  */
-export function validateHooks(hooks: unknown, findings: PolicyFindings): void {
+export function validateHooks(hooks: unknown, findings: FindingsSink): void {
   if (!Array.isArray(hooks)) return;
   const indexById = new Map<string, number>();
   hooks.forEach((hook: unknown, index) => {
@@ -57,7 +58,7 @@ export function validateHooks(hooks: unknown, findings: PolicyFindings): void {
  * `injectJSONIntoRequest`; pass.modifiedResponse: `injectJSONIntoResponse`; consult: an http(s)
  * `RESTServiceURL`), status codes 200–599 (no 1xx: a hook's answer is the final response), header names and values, and nested hooks, recursively.
  */
-export function validateHookBody(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+export function validateHookBody(hook: Record<string, unknown>, pointer: string, findings: FindingsSink): void {
   const label = typeof hook['id'] === 'string' && hook['id'] !== '' ? `#${hook['id']}` : `at ${pointer}`;
   const action = hook['action'];
   if (typeof action === 'string' && !isOneOf(HOOK_ACTIONS, action)) {
@@ -94,7 +95,7 @@ export function validateHookBody(hook: Record<string, unknown>, pointer: string,
   }
 }
 
-function validateMatchRules(rules: unknown[], pointer: string, findings: PolicyFindings): void {
+function validateMatchRules(rules: unknown[], pointer: string, findings: FindingsSink): void {
   rules.forEach((rule: unknown, index) => {
     if (!isJsonObject(rule)) return;
     const rulePointer = childPointer(pointer, index);
@@ -114,7 +115,7 @@ function validateMatchRules(rules: unknown[], pointer: string, findings: PolicyF
   });
 }
 
-function checkRespondPayload(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+function checkRespondPayload(hook: Record<string, unknown>, pointer: string, findings: FindingsSink): void {
   const contentType = hook['responseContentType'] ?? 'application/json';
   const raw = contentType !== 'application/json' || hook['responseSkipPayloadJSONSerialization'] === true;
   if (raw && typeof hook['responsePayload'] !== 'string') {
@@ -125,7 +126,7 @@ function checkRespondPayload(hook: Record<string, unknown>, pointer: string, fin
   }
 }
 
-function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findings: FindingsSink): void {
   const error = (field: string, message: string): void => {
     findings.errors.push({ pointer: childPointer(pointer, field), message });
   };

@@ -1,5 +1,5 @@
 import { checkAvatarUri, checkCredential } from './formats.js';
-import type { PolicyFindings } from './issues.js';
+import type { FindingsSink } from './findings.js';
 import { checkRoomId, checkUserId } from './matrix-ids.js';
 import { isJsonObject } from './normalise-fields.js';
 import { AUTH_TYPES, isOneOf } from './vocabulary.js';
@@ -30,7 +30,7 @@ export interface UserCheckContext {
  * credential format, avatar URI, joined rooms (valid, not repeated, managed — a warning), power
  * levels in the Matrix integer range.
  */
-export function validateUsers(users: unknown, context: UserCheckContext, findings: PolicyFindings): void {
+export function validateUsers(users: unknown, context: UserCheckContext, findings: FindingsSink): void {
   if (!Array.isArray(users)) return;
   const firstByLowercase = new Map<string, number>();
   for (let index = 0; index < users.length; index += 1) {
@@ -53,7 +53,7 @@ function checkId(
   pointer: string,
   context: UserCheckContext,
   firstByLowercase: Map<string, number>,
-  findings: PolicyFindings,
+  findings: FindingsSink,
 ): void {
   const idPointer = `${pointer}/id`;
   const verdict = checkUserId(id, context.homeserverDomain);
@@ -73,7 +73,7 @@ function checkId(
   });
 }
 
-function checkAuth(user: Record<string, unknown>, pointer: string, findings: PolicyFindings): void {
+function checkAuth(user: Record<string, unknown>, pointer: string, findings: FindingsSink): void {
   const authType = user['authType'];
   if (typeof authType !== 'string') return;
   if (!isOneOf(AUTH_TYPES, authType)) {
@@ -92,7 +92,7 @@ function checkAuth(user: Record<string, unknown>, pointer: string, findings: Pol
   }
 }
 
-function checkJoinedRooms(rooms: unknown[], userIndex: number, userPointer: string, context: UserCheckContext, findings: PolicyFindings): void {
+function checkJoinedRooms(rooms: unknown[], userIndex: number, userPointer: string, context: UserCheckContext, findings: FindingsSink): void {
   // The hot loop of large policies (users × rooms): one Map look-up per room, pointer strings
   // are built only when reported.
   const at = (index: number, field: string): string => `${userPointer}/joinedRooms/${index}/${field}`;

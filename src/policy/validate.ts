@@ -1,3 +1,4 @@
+import { FindingsCollector, type FindingsSink } from './findings.js';
 import { childPointer, type PolicyFindings } from './issues.js';
 import { checkRoomId } from './matrix-ids.js';
 import { isJsonObject } from './normalise-fields.js';
@@ -12,25 +13,32 @@ export interface ValidateOptions {
 }
 
 /**
- * Validates a normalised policy document (the output of `normalisePolicy`) and returns **every**
- * error and warning at once, each with the JSON pointer of the offending value. The policy may be
- * compiled only when `errors` is empty. Pure; the document is not modified.
+ * Validates a normalised policy document (the output of `normalisePolicy`) and returns its errors
+ * and warnings, each with the JSON pointer of the offending value: all of them, up to the bound of
+ * {@link FindingsCollector.report}. The policy may be compiled only when `errors` is empty. Pure;
+ * the document is not modified.
  *
  * Order: JSON types (ajv, {@link checkPolicyShape}), then semantics: managed room ids, users
  * (validate-users.ts), hooks (validate-hooks.ts). Values of a wrong type are reported once, by the
  * type check, and skipped by the semantic checks.
  */
 export function validatePolicy(document: unknown, options: ValidateOptions): PolicyFindings {
-  const findings: PolicyFindings = { errors: checkPolicyShape(document), warnings: [] };
-  if (!isJsonObject(document)) return findings;
+  const findings = new FindingsCollector();
+  validatePolicyInto(document, options, findings);
+  return findings.report();
+}
+
+/** {@link validatePolicy}, putting its errors and warnings into `findings`. */
+export function validatePolicyInto(document: unknown, options: ValidateOptions, findings: FindingsSink): void {
+  checkPolicyShape(document, findings.errors);
+  if (!isJsonObject(document)) return;
   const rooms = checkManagedRooms(document['managedRoomIds'], findings);
   validateUsers(document['users'], { homeserverDomain: options.homeserverDomain, rooms }, findings);
   validateHooks(document['hooks'], findings);
-  return findings;
 }
 
 /** Checks `managedRoomIds`; returns the room facts the user checks start from. */
-function checkManagedRooms(roomIds: unknown, findings: PolicyFindings): Map<string, RoomFacts> {
+function checkManagedRooms(roomIds: unknown, findings: FindingsSink): Map<string, RoomFacts> {
   const rooms = new Map<string, RoomFacts>();
   if (!Array.isArray(roomIds)) return rooms;
   roomIds.forEach((roomId: unknown, index) => {

@@ -1,0 +1,80 @@
+import type { PolicyFindings, PolicyIssue } from './issues.js';
+
+/** At most this many errors (and, separately, warnings) are reported; a last entry counts the rest. */
+export const MAX_REPORTED_ISSUES = 1000;
+
+/** Where a check puts the issues it finds. A plain array is one; the pipeline passes an {@link IssueList}. */
+export interface IssueSink {
+  push(issue: PolicyIssue): void;
+}
+
+/** The error and warning sinks a check writes to ({@link PolicyFindings} arrays are one). */
+export interface FindingsSink {
+  readonly errors: IssueSink;
+  readonly warnings: IssueSink;
+}
+
+/**
+ * Keeps the first `limit` issues pushed, in order, and only counts the others.
+ *
+ * Why: a broken or hostile policy can have an issue per array element, millions of them in a few
+ * MiB of text. Keeping every one before cutting the list exhausted the control child's heap (red
+ * team 11, F2); with this list memory stays bounded whatever is pushed.
+ */
+export class IssueList implements IssueSink {
+  private readonly kept: PolicyIssue[] = [];
+  private pushed = 0;
+
+  constructor(private readonly limit = MAX_REPORTED_ISSUES) {}
+
+  /** Keeps `issue` while fewer than `limit` are kept; counts it in any case. */
+  push(issue: PolicyIssue): void {
+    this.pushed += 1;
+    if (this.kept.length < this.limit) this.kept.push(issue);
+  }
+
+  /** How many issues were pushed, kept or not. */
+  get count(): number {
+    return this.pushed;
+  }
+
+  /** True once a further issue would only be counted. */
+  get full(): boolean {
+    return this.kept.length >= this.limit;
+  }
+
+  /** The kept issues, then, when some were only counted, one last entry `… and K more <what>`. */
+  report(what: 'errors' | 'warnings'): PolicyIssue[] {
+    const rest = this.pushed - this.kept.length;
+    if (rest === 0) return [...this.kept];
+    return [...this.kept, { pointer: '', message: `… and ${rest} more ${what}` }];
+  }
+}
+
+/** An {@link IssueList} each for errors and warnings: what one run of the policy pipeline found. */
+export class FindingsCollector implements FindingsSink {
+  readonly errors: IssueList;
+  readonly warnings: IssueList;
+
+  constructor(limit = MAX_REPORTED_ISSUES) {
+    this.errors = new IssueList(limit);
+    this.warnings = new IssueList(limit);
+  }
+
+  /**
+   * A sink onto this collector that rewrites each issue's pointer with `map`. Only issues that are
+   * kept are rewritten, so the cost of `map` stays bounded too.
+   */
+  withPointers(map: (pointer: string) => string): FindingsSink {
+    return { errors: mappedSink(this.errors, map), warnings: mappedSink(this.warnings, map) };
+  }
+
+  /** Both lists as {@link IssueList.report} gives them. */
+  report(): PolicyFindings {
+    return { errors: this.errors.report('errors'), warnings: this.warnings.report('warnings') };
+  }
+}
+
+function mappedSink(list: IssueList, map: (pointer: string) => string): IssueSink {
+  return { push: (issue) => list.push(list.full ? issue : { ...issue, pointer: map(issue.pointer) }) };
+}
