@@ -1,5 +1,6 @@
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, SchemaObject } from 'ajv';
 import type { IssueSink } from './findings.js';
+import { ShapeCompiler } from './shape-walk.js';
 import { FLAG_NAMES } from './vocabulary.js';
 import { describeJsonType as describeType } from '../common/json-type-names.js';
 
@@ -91,32 +92,30 @@ export const POLICY_SCHEMA: SchemaObject = {
 };
 
 // Compiled once from constant input (house rule 2 allows this at module scope).
-const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, verbose: true, strict: true });
-const validateShape = ajv.compile(POLICY_SCHEMA);
-const validateHookShape = ajv.compile({ $defs: POLICY_SCHEMA['$defs'], $ref: '#/$defs/hookBody' });
+const shapes = new ShapeCompiler(shapeMessage);
+const checkDocument = shapes.compile(POLICY_SCHEMA);
+const checkHookBody = shapes.compile({ $defs: POLICY_SCHEMA['$defs'], $ref: '#/$defs/hookBody' });
 
 /**
  * Checks the JSON types of a normalised document against {@link POLICY_SCHEMA} and pushes one
- * error per mismatch (`/users/3/active: expected a boolean, got a string`) into `errors`.
+ * error per mismatch (`/users/3/active: expected a boolean, got a string`) into `errors`, in the
+ * order ajv reports them. Holds only a few ajv errors at a time, however many there are (see
+ * `ShapeCompiler`).
  */
 export function checkPolicyShape(document: unknown, errors: IssueSink): void {
-  pushIssues(validateShape, document, errors);
+  checkDocument(document, errors);
 }
 
 /** {@link checkPolicyShape} for a single normalised hook body without event type (a REST-returned hook). */
 export function checkHookBodyShape(hook: unknown, errors: IssueSink): void {
-  pushIssues(validateHookShape, hook, errors);
+  checkHookBody(hook, errors);
 }
 
-function pushIssues(validate: ValidateFunction, value: unknown, errors: IssueSink): void {
-  if (validate(value)) return;
-  for (const error of validate.errors ?? []) errors.push({ pointer: error.instancePath, message: messageOf(error) });
-}
-
-function messageOf(error: ErrorObject): string {
+/** The message of an ajv error about `value`; it names the value's kind, never its content. */
+export function shapeMessage(error: ErrorObject, value: unknown): string {
   if (error.keyword === 'type') {
     const expected = ([] as string[]).concat(error.params['type'] as string | string[]);
-    return `expected ${expected.map(describeType).join(' or ')}, got ${describeValue(error.data)}`;
+    return `expected ${expected.map(describeType).join(' or ')}, got ${describeValue(value)}`;
   }
   if (error.keyword === 'minimum') return `must be at least ${String(error.params['limit'])}`;
   if (error.keyword === 'maximum') return `must be at most ${String(error.params['limit'])}`;

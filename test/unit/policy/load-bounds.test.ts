@@ -1,0 +1,50 @@
+import t from 'tap';
+import { fileURLToPath } from 'node:url';
+import { describeExit, runCommand, tailLines } from '../../support/run-command.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/load-long-array.js', import.meta.url));
+/** 12 M elements: about 23 MiB of `1,1,…`, far below the 256 MiB body bound. */
+const ELEMENTS = 12_000_000;
+/** The text and the parsed array need about 130 MiB; every issue kept took about 4 GiB (red team 11, F2). */
+const HEAP_MIB = 256;
+
+async function loadInSmallHeap(element: string): Promise<unknown> {
+  const result = await runCommand(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, CHILD, element, String(ELEMENTS)], {
+    timeoutMs: 300_000, // only against a hang: nothing here measures time
+    displayAs: `load-long-array ${element}`,
+  });
+  if (result.signal !== null || result.exitCode !== 0) throw new Error(`${describeExit(result)}\n${tailLines(result.output, 15)}`);
+  return JSON.parse(tailLines(result.output, 1));
+}
+
+const INVALID_X = '`x` is not a valid Matrix room id (expected !opaque:server, or ! and 43 URL-safe base64 characters for room version 12)';
+
+const CASES = [
+  {
+    name: '12 M wrongly typed room ids are refused within a 256 MiB heap, with the capped list',
+    element: '1',
+    errors: {
+      count: 1001,
+      first: { pointer: '/managedRoomIds/0', message: 'expected a string, got an integer' },
+      last: { pointer: '', message: `… and ${ELEMENTS - 1000} more errors` },
+    },
+    warnings: { count: 0 },
+  },
+  {
+    // The schema is satisfied; the semantic check warns once per repeat.
+    name: '12 M repeats of one invalid room id are refused within a 256 MiB heap, with the capped list',
+    element: '"x"',
+    errors: { count: 1, first: { pointer: '/managedRoomIds/0', message: INVALID_X }, last: { pointer: '/managedRoomIds/0', message: INVALID_X } },
+    warnings: {
+      count: 1001,
+      first: { pointer: '/managedRoomIds/1', message: 'room `x` is listed more than once' },
+      last: { pointer: '', message: `… and ${ELEMENTS - 1 - 1000} more warnings` },
+    },
+  },
+];
+
+for (const { name, element, errors, warnings } of CASES) {
+  t.test(name, async (t) => {
+    t.same(await loadInSmallHeap(element), { ok: false, errors, warnings });
+  });
+}
