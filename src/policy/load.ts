@@ -1,7 +1,7 @@
 import { FindingsCollector } from './findings.js';
 import type { PolicyIssue } from './issues.js';
 import { normalisePolicyInto, sourcePointer, type NormaliseMeta } from './normalise.js';
-import { parsePolicyText } from './parse.js';
+import { parsePolicyTextInto } from './parse.js';
 import type { PolicyDocument } from './types.js';
 import { validatePolicyInto, type ValidateOptions } from './validate.js';
 
@@ -18,10 +18,9 @@ export type LoadResult =
  * the rest. Pure.
  */
 export function loadPolicyText(text: string, options: ValidateOptions): LoadResult {
-  const parsed = parsePolicyText(text);
-  if (!parsed.ok) return { ok: false, errors: [parsed.error], warnings: [] };
   const findings = new FindingsCollector();
-  for (const warning of parsed.warnings) findings.warnings.push(warning);
+  const parsed = parsePolicyTextInto(text, findings.warnings);
+  if (!parsed.ok) return { ok: false, errors: [parsed.error], warnings: [] };
   return loadParsed(parsed.value, findings, options);
 }
 

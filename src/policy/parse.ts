@@ -1,11 +1,19 @@
+import { IssueList, type IssueSink } from './findings.js';
 import { childPointer, type PolicyIssue } from './issues.js';
+import { LineCounter } from './line-counter.js';
 
 /**
  * Outcome of {@link parsePolicyText}: the JSON value and warnings (one per tolerated trailing
- * comma, byte-order mark or repeated key), or the first syntax error with its line and column.
+ * comma, byte-order mark or repeated key, bounded as `IssueList.report` bounds them), or the
+ * first syntax error with its line and column.
  */
 export type ParseResult =
   | { ok: true; value: unknown; warnings: PolicyIssue[] }
+  | { ok: false; error: PolicyIssue };
+
+/** Outcome of {@link parsePolicyTextInto}: the warnings went to the sink. */
+export type ParseOutcome =
+  | { ok: true; value: unknown }
   | { ok: false; error: PolicyIssue };
 
 /** Nesting deeper than this is refused instead of risking the call stack. */
@@ -31,16 +39,26 @@ const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
  * which produces the values or the precise error. Never throws.
  */
 export function parsePolicyText(text: string): ParseResult {
+  const warnings = new IssueList();
+  const parsed = parsePolicyTextInto(text, warnings);
+  return parsed.ok ? { ok: true, value: parsed.value, warnings: warnings.report('warnings') } : parsed;
+}
+
+/**
+ * {@link parsePolicyText}, putting the warnings into `warnings`, in document order, as they are
+ * found (after a syntax error the sink may hold warnings about the text before it).
+ */
+export function parsePolicyTextInto(text: string, warnings: IssueSink): ParseOutcome {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    return new TolerantParser(text).parseDocument();
+    return new TolerantParser(text, warnings).parseDocument();
   }
   const parsedKeys = ownKeyCount(value);
   // The quick bound first; only text with `":` inside some string needs the exact count.
-  if (keyEndMarkers(text) > parsedKeys && keysInText(text) > parsedKeys) return new TolerantParser(text).parseDocument();
-  return { ok: true, value, warnings: [] };
+  if (keyEndMarkers(text) > parsedKeys && keysInText(text) > parsedKeys) return new TolerantParser(text, warnings).parseDocument();
+  return { ok: true, value };
 }
 
 /**
@@ -101,14 +119,17 @@ class SyntaxFailure extends Error {
 
 class TolerantParser {
   private pos = 0;
-  private readonly warningOffsets: { offset: number; pointer: string; message: string }[] = [];
+  /** Warnings are found in document order (see `object`), so their positions take one pass. */
+  private readonly lines: LineCounter;
 
-  constructor(private readonly text: string) {}
+  constructor(private readonly text: string, private readonly warnings: IssueSink) {
+    this.lines = new LineCounter(text);
+  }
 
-  parseDocument(): ParseResult {
+  parseDocument(): ParseOutcome {
     try {
       if (this.text.charCodeAt(0) === 0xfeff) {
-        this.warningOffsets.push({ offset: 0, pointer: '', message: 'byte-order mark at the start of the policy ignored' });
+        this.warn(0, '', 'byte-order mark at the start of the policy ignored');
         this.pos = 1;
       }
       this.skipBlank();
@@ -116,16 +137,16 @@ class TolerantParser {
       const value = this.value('', 0);
       this.skipBlank();
       if (this.pos < this.text.length) throw this.unexpected('', 'the end of the document');
-      // A repeated key is reported after its value was read, so after warnings inside that value.
-      this.warningOffsets.sort((a, b) => a.offset - b.offset);
-      const positions = linePositions(this.text, this.warningOffsets.map((w) => w.offset));
-      const warnings = this.warningOffsets.map((w, i) => ({ pointer: w.pointer, message: w.message, ...positions[i] }));
-      return { ok: true, value, warnings };
+      return { ok: true, value };
     } catch (err) {
       if (!(err instanceof SyntaxFailure)) throw err;
-      const [at] = linePositions(this.text, [err.offset]);
+      const at = new LineCounter(this.text).at(err.offset);
       return { ok: false, error: { pointer: err.pointer, message: err.message, ...at } };
     }
+  }
+
+  private warn(offset: number, pointer: string, message: string): void {
+    this.warnings.push({ pointer, message, ...this.lines.at(offset) });
   }
 
   private skipBlank(): void {
@@ -167,8 +188,12 @@ class TolerantParser {
       this.skipBlank();
       this.expect(':', "':' after an object key", pointer);
       this.skipBlank();
+      const repeated = Object.hasOwn(out, key);
+      // Warned before the value is read, so that warnings come in document order (a warning
+      // inside the value comes after); a later `null` is known by its first letters.
+      if (repeated) this.warnRepeatedKey(key, keyOffset, pointer, this.text.startsWith('null', this.pos));
       const member = this.value(childPointer(pointer, key), depth + 1);
-      if (Object.hasOwn(out, key)) this.repeatedKey(out, key, member, keyOffset, pointer);
+      if (repeated) this.repeatMember(out, key, member);
       // `__proto__` must become an own property (as with JSON.parse), never the prototype.
       else Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
       this.skipBlank();
@@ -207,12 +232,15 @@ class TolerantParser {
    * moving the key to the end reproduces that for the case-insensitive field matching that follows.
    * A later `null` leaves the earlier value where it was, as `null` never changes a Go field.
    */
-  private repeatedKey(out: Record<string, unknown>, key: string, member: unknown, offset: number, pointer: string): void {
-    const effect = member === null ? 'the later `null` changes nothing' : 'the later value wins';
-    this.warningOffsets.push({ offset, pointer: childPointer(pointer, key), message: `key \`${key}\` repeated in this object; ${effect}` });
+  private repeatMember(out: Record<string, unknown>, key: string, member: unknown): void {
     if (member === null) return;
     delete out[key];
     Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
+  }
+
+  private warnRepeatedKey(key: string, offset: number, pointer: string, laterIsNull: boolean): void {
+    const effect = laterIsNull ? 'the later `null` changes nothing' : 'the later value wins';
+    this.warn(offset, childPointer(pointer, key), `key \`${key}\` repeated in this object; ${effect}`);
   }
 
   /** After a comma: if the container closes right away, records the warning and consumes the closer. */
@@ -220,7 +248,7 @@ class TolerantParser {
     const commaAt = this.pos - 1;
     this.skipBlank();
     if (this.text[this.pos] !== closer) return false;
-    this.warningOffsets.push({ offset: commaAt, pointer, message: `trailing comma before '${closer}' ignored (not valid JSON)` });
+    this.warn(commaAt, pointer, `trailing comma before '${closer}' ignored (not valid JSON)`);
     this.pos += 1;
     return true;
   }
@@ -300,20 +328,3 @@ class TolerantParser {
 const SIMPLE_ESCAPES: ReadonlyMap<string, string> = new Map([
   ['"', '"'], ['\\', '\\'], ['/', '/'], ['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t'],
 ]);
-
-/** 1-based line and column of each offset (offsets ascending), in one pass over the text. */
-function linePositions(text: string, offsets: readonly number[]): { line: number; column: number }[] {
-  const out: { line: number; column: number }[] = [];
-  let line = 1;
-  let lineStart = 0;
-  let scanned = 0;
-  for (const offset of offsets) {
-    for (let i = text.indexOf('\n', scanned); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
-      line += 1;
-      lineStart = i + 1;
-    }
-    scanned = Math.max(scanned, lineStart);
-    out.push({ line, column: offset - lineStart + 1 });
-  }
-  return out;
-}

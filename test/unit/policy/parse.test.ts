@@ -128,3 +128,41 @@ t.test('text whose strings hold `":` is not re-read when no key repeats (deep ne
   t.equal(result.ok, true);
   t.same(result.ok ? result.warnings : null, []);
 });
+
+t.test('warnings are bounded: the first 1000 in document order, then a count of the rest', async (t) => {
+  // Repeated keys and trailing commas, in nested objects: each object warns about its repeated key
+  // before the trailing comma inside that key's value.
+  const text = `[${'\n{"k": 1, "k": [0,]},'.repeat(1500)}\n0]`;
+  const result = parsePolicyText(text);
+  t.ok(result.ok);
+  const warnings = result.ok ? result.warnings : [];
+  t.equal(warnings.length, 1001);
+  t.same(warnings.slice(0, 3), [
+    { pointer: '/0/k', message: 'key `k` repeated in this object; the later value wins', line: 2, column: 10 },
+    { pointer: '/0/k', message: "trailing comma before ']' ignored (not valid JSON)", line: 2, column: 17 },
+    { pointer: '/1/k', message: 'key `k` repeated in this object; the later value wins', line: 3, column: 10 },
+  ]);
+  t.same(warnings[999], { pointer: '/499/k', message: "trailing comma before ']' ignored (not valid JSON)", line: 501, column: 17 });
+  t.same(warnings[1000], { pointer: '', message: '… and 2000 more warnings' });
+});
+
+t.test('the positions of many warnings on one long line take one pass over the text', async (t) => {
+  // Looking for the next line break from each warning's offset read the rest of the line once per
+  // warning: quadratic in the length of a one-line policy. Counts the characters indexOf reads.
+  const text = `[${'[0,],'.repeat(5000)}0]`;
+  const indexOf = String.prototype.indexOf;
+  let read = 0;
+  String.prototype.indexOf = function (this: string, search: string, from?: number): number {
+    const found = indexOf.call(this, search, from);
+    if (this === text) read += (found === -1 ? this.length : found) - (from ?? 0);
+    return found;
+  };
+  let result;
+  try {
+    result = parsePolicyText(text);
+  } finally {
+    String.prototype.indexOf = indexOf;
+  }
+  t.equal(result.ok && result.warnings[999]?.column, 5 * 999 + 4, "the comma in the 1000th inner array");
+  t.ok(read <= 2 * text.length, `${read} characters read for a text of ${text.length}`);
+});
