@@ -41,6 +41,7 @@ export function readFieldsInto<F extends string, T extends Partial<Record<F, unk
 ): T {
   const { table } = shape;
   let seen = 0;
+  let firstKeys: Map<number, string> | undefined;
   for (const key in raw) {
     if (!Object.hasOwn(raw, key)) continue;
     const index = lookupField(table, key);
@@ -52,7 +53,15 @@ export function readFieldsInto<F extends string, T extends Partial<Record<F, unk
     }
     const value = raw[key];
     if (value === null) continue;
-    if ((seen & (1 << index)) !== 0) repeatedField(raw, key, index, shape, pointer(), context);
+    if ((seen & (1 << index)) !== 0) {
+      // Looked up once per object: finding the earlier key at each repeat read all the keys again,
+      // quadratic in an object of case variants (authCredential alone has 2^14).
+      firstKeys ??= firstKeyPerField(raw, table);
+      context.warnings.push({
+        pointer: childPointer(pointer(), key),
+        message: `\`${key}\` sets the same field as \`${firstKeys.get(index) ?? key}\` earlier in this object; the later value wins`,
+      });
+    }
     seen |= 1 << index;
     (target as Record<string, unknown>)[table.fields[index] as string] = value;
   }
@@ -69,10 +78,13 @@ export function readFields<F extends string>(
   return readFieldsInto(raw, shape, {}, pointer, context);
 }
 
-function repeatedField<F extends string>(raw: Record<string, unknown>, key: string, index: number, shape: ObjectShape<F>, pointer: string, context: NormaliseContext): void {
-  const earlier = Object.keys(raw).find((other) => other !== key && raw[other] !== null && lookupField(shape.table, other) === index);
-  context.warnings.push({
-    pointer: childPointer(pointer, key),
-    message: `\`${key}\` sets the same field as \`${earlier ?? key}\` earlier in this object; the later value wins`,
-  });
+/** Field position → the first key (in document order, null values skipped) that sets it. */
+function firstKeyPerField<F extends string>(raw: Record<string, unknown>, table: FieldTable<F>): Map<number, string> {
+  const first = new Map<number, string>();
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key) || raw[key] === null) continue;
+    const index = lookupField(table, key);
+    if (index !== undefined && !first.has(index)) first.set(index, key);
+  }
+  return first;
 }

@@ -46,3 +46,20 @@ t.test('sourcePointer maps synthesised nodes back to what the author wrote', asy
   t.equal(sourcePointer(schema2, '/hooks/0/matchRules/0'), '/hooks/0/routeMatchesRegex');
   t.equal(sourcePointer(schema2, '/hooks/0/id'), '/hooks/0/id');
 });
+
+t.test('an object of many keys for one field is read with its keys listed a bounded number of times', async (t) => {
+  // Every case variant of a field sets it again. Looking for the earlier key at each repeat listed
+  // the object's keys once per repeat: quadratic (2^14 variants of authCredential fit in 300 KiB).
+  const variants = Array.from({ length: 40 }, (_, n) => [...'authCredential'].map((c, i) => ((n >> i) & 1 ? c.toUpperCase() : c.toLowerCase())).join(''));
+  let listings = 0;
+  const user = new Proxy(Object.fromEntries(variants.map((key) => [key, 'x'])), {
+    ownKeys(target) {
+      listings += 1;
+      return Reflect.ownKeys(target);
+    },
+  });
+  const { warnings } = normalisePolicy({ schemaVersion: 2, users: [user] });
+  t.equal(warnings.length, 39);
+  t.same(warnings[38], { pointer: `/users/0/${variants[39]}`, message: `\`${variants[39]}\` sets the same field as \`authcredential\` earlier in this object; the later value wins` });
+  t.ok(listings <= 2, `keys listed ${listings} times`);
+});
