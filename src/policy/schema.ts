@@ -1,10 +1,17 @@
 import type { ErrorObject, SchemaObject } from 'ajv';
 import type { IssueSink } from './findings.js';
 import { ShapeCompiler } from './shape-walk.js';
+import { ILL_FORMED_MESSAGE, WELL_FORMED_KEYWORD } from './well-formed.js';
 import { FLAG_NAMES } from './vocabulary.js';
 import { describeJsonType as describeType } from '../common/json-type-names.js';
 
-const STRING = { type: 'string' };
+// Every string in the schema is `wellFormed` (see well-formed.ts); free JSON is checked by validate-hooks.ts.
+const STRING = { type: 'string', wellFormed: true };
+/**
+ * A string that the semantic checks hold to an ASCII grammar or a closed vocabulary (ids, auth
+ * types), which refuses a lone surrogate already: not checked twice, in the bulk of a large policy.
+ */
+const GRAMMAR_STRING = { type: 'string' };
 const BOOLEAN = { type: 'boolean' };
 const INTEGER = { type: 'integer' };
 /** The largest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
@@ -59,9 +66,9 @@ export const POLICY_SCHEMA: SchemaObject = {
   $defs: { hookBody: { type: 'object', properties: HOOK_BODY_PROPERTIES } },
   type: 'object',
   properties: {
-    identificationStamp: { type: ['string', 'null'] },
+    identificationStamp: { type: ['string', 'null'], wellFormed: true },
     flags: { type: 'object', properties: Object.fromEntries(FLAG_NAMES.map((name) => [name, BOOLEAN])) },
-    managedRoomIds: { type: 'array', items: STRING },
+    managedRoomIds: { type: 'array', items: GRAMMAR_STRING },
     hooks: {
       type: 'array',
       items: { type: 'object', properties: { ...HOOK_BODY_PROPERTIES, eventType: STRING } },
@@ -71,15 +78,15 @@ export const POLICY_SCHEMA: SchemaObject = {
       items: {
         type: 'object',
         properties: {
-          id: STRING,
+          id: GRAMMAR_STRING,
           active: BOOLEAN,
-          authType: STRING,
+          authType: GRAMMAR_STRING,
           authCredential: STRING,
           displayName: STRING,
           avatarUri: STRING,
           joinedRooms: {
             type: 'array',
-            items: { type: 'object', properties: { roomId: STRING, powerLevel: INTEGER } },
+            items: { type: 'object', properties: { roomId: GRAMMAR_STRING, powerLevel: INTEGER } },
           },
           forbidRoomCreation: NULLABLE_BOOLEAN,
           forbidEncryptedRoomCreation: NULLABLE_BOOLEAN,
@@ -92,7 +99,7 @@ export const POLICY_SCHEMA: SchemaObject = {
 };
 
 // Compiled once from constant input (house rule 2 allows this at module scope).
-const shapes = new ShapeCompiler(shapeMessage);
+const shapes = new ShapeCompiler(shapeMessage, [WELL_FORMED_KEYWORD]);
 const checkDocument = shapes.compile(POLICY_SCHEMA);
 const checkHookBody = shapes.compile({ $defs: POLICY_SCHEMA['$defs'], $ref: '#/$defs/hookBody' });
 
@@ -119,6 +126,7 @@ export function shapeMessage(error: ErrorObject, value: unknown): string {
   }
   if (error.keyword === 'minimum') return `must be at least ${String(error.params['limit'])}`;
   if (error.keyword === 'maximum') return `must be at most ${String(error.params['limit'])}`;
+  if (error.keyword === WELL_FORMED_KEYWORD.keyword) return ILL_FORMED_MESSAGE;
   return error.message ?? 'is invalid';
 }
 

@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type KeywordDefinition, type SchemaObject, type ValidateFunction } from 'ajv';
 import type { IssueSink } from './findings.js';
 import { childPointer } from './issues.js';
 
@@ -9,7 +9,7 @@ export type ShapeCheck = (value: unknown, errors: IssueSink) => void;
 export type ShapeMessage = (error: ErrorObject, value: unknown) => string;
 
 /** Keywords that apply to the value they are on; each schema node is checked for these alone. */
-const OWN_KEYWORDS: ReadonlySet<string> = new Set(['type', 'minimum', 'maximum']);
+const OWN_KEYWORDS: readonly string[] = ['type', 'minimum', 'maximum'];
 
 interface ShapeNode {
   /** The whole subtree, checked without `allErrors` (it stops at the first error); null for a leaf. */
@@ -50,7 +50,8 @@ class LazyValidator {
  * without `allErrors`, and a valid subtree is skipped: a valid document costs what ajv alone costs,
  * and one bad user among 100,000 is found without walking the others.
  *
- * Only the keywords the policy schema uses are supported; any other throws at compile time, so a
+ * Only the keywords the policy schema uses are supported, and custom keywords given to the
+ * constructor (which must apply to their value alone); any other throws at compile time, so a
  * schema change cannot silently escape the walk.
  */
 export class ShapeCompiler {
@@ -58,8 +59,15 @@ export class ShapeCompiler {
   private readonly whole = new Ajv({ allErrors: false, allowUnionTypes: true, strict: true });
   private readonly detailed = new Ajv({ allErrors: true, allowUnionTypes: true, strict: true });
   private readonly ownValidators = new Map<string, LazyValidator>();
+  private readonly ownKeywords: ReadonlySet<string>;
 
-  constructor(private readonly message: ShapeMessage) {}
+  constructor(private readonly message: ShapeMessage, keywords: readonly KeywordDefinition[] = []) {
+    for (const keyword of keywords) {
+      this.whole.addKeyword(keyword);
+      this.detailed.addKeyword(keyword);
+    }
+    this.ownKeywords = new Set([...OWN_KEYWORDS, ...keywords.map((keyword) => keyword.keyword as string)]);
+  }
 
   /** A check of `schema`; `$ref`s must point into its own `$defs` (`#/$defs/name`). */
   compile(schema: SchemaObject): ShapeCheck {
@@ -77,7 +85,7 @@ export class ShapeCompiler {
     built.set(target, node); // before the children: a hook body nests hook bodies
     const own: SchemaObject = {};
     for (const [keyword, value] of Object.entries(target)) {
-      if (OWN_KEYWORDS.has(keyword)) own[keyword] = value;
+      if (this.ownKeywords.has(keyword)) own[keyword] = value;
       else if (keyword === 'properties') {
         node.properties = Object.entries(value as Record<string, SchemaObject>).map(([name, child]) => [name, this.node(child, defs, built)]);
       } else if (keyword === 'items') node.items = this.node(value as SchemaObject, defs, built);

@@ -4,6 +4,7 @@ import { childPointer } from './issues.js';
 import { isJsonObject } from './normalise-fields.js';
 import { translateRe2 } from './regex/re2.js';
 import { HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
+import { checkWellFormedJson } from './well-formed.js';
 
 /** Free-form JSON (payloads, injected JSON) nested deeper than this is refused: it would only risk the stack. */
 export const MAX_FREE_JSON_DEPTH = 64;
@@ -153,6 +154,7 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
   }
   for (const field of FREE_JSON) {
     if (jsonDepthExceeds(hook[field], MAX_FREE_JSON_DEPTH)) error(field, `nested deeper than ${MAX_FREE_JSON_DEPTH} levels`);
+    checkWellFormedJson(hook[field], childPointer(pointer, field), findings.errors);
   }
 }
 

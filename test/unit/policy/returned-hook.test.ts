@@ -78,3 +78,15 @@ t.test('a returned consult hook may chain, with its own contingency', async (t) 
     },
   });
 });
+
+t.test('a returned hook with a lone surrogate in a string or in its JSON is refused, without quoting it', async (t) => {
+  const message = 'must be well-formed Unicode text: it has a lone surrogate (a \\uD800–\\uDFFF escape without its pair)';
+  t.same(compileReturnedHook({ action: 'respond', responseStatusCode: 200, responseContentType: 'text/plain', responsePayload: 'Al\ud800ice' }, 'ask'), {
+    ok: false,
+    errors: [{ pointer: '/responsePayload', message }],
+  });
+  t.same(compileReturnedHook({ action: 'pass.modifiedRequest', injectJSONIntoRequest: { a: { b: ['\udc00'] } } }, 'ask'), {
+    ok: false,
+    errors: [{ pointer: '/injectJSONIntoRequest/a/b/0', message }],
+  });
+});

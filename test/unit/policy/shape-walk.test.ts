@@ -3,9 +3,10 @@ import t from 'tap';
 import type { PolicyIssue } from '../../../src/policy/issues.js';
 import { POLICY_SCHEMA, checkPolicyShape, shapeMessage } from '../../../src/policy/schema.js';
 import { ShapeCompiler } from '../../../src/policy/shape-walk.js';
+import { WELL_FORMED_KEYWORD } from '../../../src/policy/well-formed.js';
 
 // What checkPolicyShape reported before the walk: ajv alone, every error at once.
-const reference = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true }).compile(POLICY_SCHEMA);
+const reference = new Ajv({ allErrors: true, verbose: true, allowUnionTypes: true, strict: true }).addKeyword(WELL_FORMED_KEYWORD).compile(POLICY_SCHEMA);
 const defs = POLICY_SCHEMA['$defs'] as Record<string, SchemaObject>;
 
 function referenceIssues(document: unknown): PolicyIssue[] {
@@ -54,7 +55,7 @@ function replaced(document: unknown, path: (string | number)[], value: unknown):
   return copy;
 }
 
-const WRONG = [null, true, 0, -1, 1.5, 3e9, 's', [], [1, 's', null], {}, { k: 1, id: 2 }];
+const WRONG = [null, true, 0, -1, 1.5, 3e9, 's', 'Al\ud800ice', [], [1, 's', null], {}, { k: 1, id: 2 }];
 
 t.test('the walk reports what ajv alone reported, in the same order', async (t) => {
   const full = sample(POLICY_SCHEMA, 0);
