@@ -154,18 +154,24 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
   }
   for (const field of FREE_JSON) {
     if (jsonDepthExceeds(hook[field], MAX_FREE_JSON_DEPTH)) error(field, `nested deeper than ${MAX_FREE_JSON_DEPTH} levels`);
-    checkWellFormedJson(hook[field], childPointer(pointer, field), findings.errors);
+    checkWellFormedJson(hook[field], childPointer(pointer, field), findings.errors, MAX_FREE_JSON_DEPTH);
   }
 }
 
-/** True when a JSON value nests arrays/objects more than `max` levels deep (iterative: no stack risk). */
+/**
+ * True when a JSON value nests arrays/objects more than `max` levels deep. Recursive to at most
+ * `max + 1` levels, so neither the stack nor memory grows with the value's size (a stack of every
+ * pending member held each element of a long array at once).
+ */
 export function jsonDepthExceeds(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
-    const [item, depth] = entry;
-    if (typeof item !== 'object' || item === null) continue;
-    if (depth >= max) return true;
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  if (typeof value !== 'object' || value === null) return false;
+  if (max <= 0) return true;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) if (jsonDepthExceeds(value[index], max - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && jsonDepthExceeds((value as Record<string, unknown>)[key], max - 1)) return true;
   }
   return false;
 }

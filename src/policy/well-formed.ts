@@ -33,26 +33,34 @@ export function isWellFormed(text: string): boolean {
 /**
  * Checks free-form JSON (a hook's payload or injected JSON, which the schema does not descend):
  * one error per string that is not well-formed, at its pointer, and one per object with such a
- * key, at the object (the key itself would put the lone surrogate into the pointer). Iterative.
+ * key, at the object (the key itself would put the lone surrogate into the pointer).
+ *
+ * Recursive to at most `maxDepth` levels (deeper JSON is refused by the depth check anyway), so
+ * memory is bounded by that depth however wide the value: an explicit stack of every pending
+ * member would hold each element of a long array at once, with its pointer.
  */
-export function checkWellFormedJson(value: unknown, pointer: string, errors: IssueSink): void {
-  const stack: [unknown, string][] = [[value, pointer]];
-  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
-    const [item, at] = entry;
-    if (typeof item === 'string') {
-      if (!isWellFormed(item)) errors.push({ pointer: at, message: ILL_FORMED_MESSAGE });
-      continue;
-    }
-    if (typeof item !== 'object' || item === null) continue;
-    if (Array.isArray(item)) {
-      for (let index = item.length - 1; index >= 0; index -= 1) stack.push([item[index], `${at}/${index}`]);
-      continue;
-    }
-    const keys = Object.keys(item);
-    if (!keys.every(isWellFormed)) errors.push({ pointer: at, message: ILL_FORMED_KEY_MESSAGE });
-    for (let index = keys.length - 1; index >= 0; index -= 1) {
-      const key = keys[index] as string;
-      stack.push([(item as Record<string, unknown>)[key], isWellFormed(key) ? childPointer(at, key) : at]);
-    }
+export function checkWellFormedJson(value: unknown, pointer: string, errors: IssueSink, maxDepth: number): void {
+  walk(value, pointer, null, errors, maxDepth);
+}
+
+/** `token` (null: none) extends `parent` to the value's pointer, built only when it is needed. */
+function walk(value: unknown, parent: string, token: string | number | null, errors: IssueSink, depthLeft: number): void {
+  if (typeof value === 'string') {
+    if (!isWellFormed(value)) errors.push({ pointer: token === null ? parent : childPointer(parent, token), message: ILL_FORMED_MESSAGE });
+    return;
   }
+  if (typeof value !== 'object' || value === null || depthLeft <= 0) return;
+  const pointer = token === null ? parent : childPointer(parent, token);
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index += 1) walk(value[index], pointer, index, errors, depthLeft - 1);
+    return;
+  }
+  let illFormedKey = false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const wellFormed = isWellFormed(key);
+    illFormedKey ||= !wellFormed;
+    walk((value as Record<string, unknown>)[key], pointer, wellFormed ? key : null, errors, depthLeft - 1);
+  }
+  if (illFormedKey) errors.push({ pointer, message: ILL_FORMED_KEY_MESSAGE });
 }

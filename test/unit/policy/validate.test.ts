@@ -2,6 +2,7 @@ import t from 'tap';
 import type { PolicyIssue } from '../../../src/policy/issues.js';
 import { loadPolicyValue } from '../../../src/policy/load.js';
 import { validatePolicy } from '../../../src/policy/validate.js';
+import { MAX_FREE_JSON_DEPTH, jsonDepthExceeds } from '../../../src/policy/validate-hooks.js';
 import { patched, readPolicyFixture } from '../../fixtures/policy/fixture-files.js';
 
 interface Row {
@@ -39,4 +40,17 @@ t.test('more than 1000 errors are cut, with a count of the rest', async (t) => {
   const errors = result.ok ? [] : result.errors;
   t.equal(errors.length, 1001);
   t.same(errors[1000], { pointer: '', message: '… and 200 more errors' });
+});
+
+t.test('free JSON may nest 64 levels of arrays or objects, not 65', async (t) => {
+  const nested = (levels: number, wrap: (inner: unknown) => unknown): unknown => {
+    let value: unknown = 'leaf';
+    for (let level = 0; level < levels; level += 1) value = wrap(value);
+    return value;
+  };
+  for (const [kind, wrap] of [['arrays', (inner: unknown) => [0, inner]], ['objects', (inner: unknown) => ({ a: 0, b: inner })]] as const) {
+    t.equal(jsonDepthExceeds(nested(MAX_FREE_JSON_DEPTH, wrap), MAX_FREE_JSON_DEPTH), false, `${kind}: 64 levels`);
+    t.equal(jsonDepthExceeds(nested(MAX_FREE_JSON_DEPTH + 1, wrap), MAX_FREE_JSON_DEPTH), true, `${kind}: 65 levels`);
+  }
+  t.equal(jsonDepthExceeds('text', 0), false, 'a scalar has no depth');
 });
