@@ -6,7 +6,15 @@ export const MAX_REPORTED_ISSUES = 1000;
 /** Where a check puts the issues it finds. A plain array is one; the pipeline passes an {@link IssueList}. */
 export interface IssueSink {
   push(issue: PolicyIssue): void;
+  /**
+   * True once a further issue is only counted: a producer may then push {@link COUNTED_ONLY}
+   * instead of building a message that would be thrown away.
+   */
+  readonly full?: boolean;
 }
+
+/** The issue to push into a {@link IssueSink.full} sink: it is counted, never kept. */
+export const COUNTED_ONLY: PolicyIssue = Object.freeze({ pointer: '', message: 'counted only' });
 
 /** The error and warning sinks a check writes to ({@link PolicyFindings} arrays are one). */
 export interface FindingsSink {
@@ -76,5 +84,10 @@ export class FindingsCollector implements FindingsSink {
 }
 
 function mappedSink(list: IssueList, map: (pointer: string) => string): IssueSink {
-  return { push: (issue) => list.push(list.full ? issue : { ...issue, pointer: map(issue.pointer) }) };
+  return {
+    push: (issue) => list.push(list.full ? issue : { ...issue, pointer: map(issue.pointer) }),
+    get full() {
+      return list.full;
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject, type KeywordDefinition, type SchemaObject, type ValidateFunction } from 'ajv';
-import type { IssueSink } from './findings.js';
+import { COUNTED_ONLY, type IssueSink } from './findings.js';
 import { childPointer } from './issues.js';
 
 /** Checks a value against a compiled schema and pushes one issue per mismatch into `errors`. */
@@ -48,7 +48,9 @@ class LazyValidator {
  * order, pushing into a bounded sink. Memory is bounded by the schema's depth; time is one small
  * check per value. Before a node's children are walked, its whole subtree is checked at once
  * without `allErrors`, and a valid subtree is skipped: a valid document costs what ajv alone costs,
- * and one bad user among 100,000 is found without walking the others.
+ * and one bad user among 100,000 is found without walking the others. The walk does not stop once
+ * the sink is full: it goes on counting, so that "… and K more errors" stays exact, at the cost of
+ * one small check per value (12 M wrongly typed elements: about 0.6 s).
  *
  * Only the keywords the policy schema uses are supported, and custom keywords given to the
  * constructor (which must apply to their value alone); any other throws at compile time, so a
@@ -116,7 +118,8 @@ export class ShapeCompiler {
     if (node.whole !== null && node.whole.get()(value)) return;
     const own = node.own?.get();
     if (own !== undefined && !own(value)) {
-      for (const error of own.errors ?? []) errors.push({ pointer, message: this.message(error, value) });
+      // Past the reported bound only the count matters: no message is built (most of the time spent).
+      for (const error of own.errors ?? []) errors.push(errors.full === true ? COUNTED_ONLY : { pointer, message: this.message(error, value) });
     }
     if (typeof value !== 'object' || value === null) return;
     if (Array.isArray(value)) {

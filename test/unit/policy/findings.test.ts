@@ -28,7 +28,9 @@ t.test('a pointer-mapping sink maps only the issues that are kept', async (t) =>
     mapped.push(pointer);
     return `/mapped${pointer}`;
   });
+  t.equal(sink.errors.full, false);
   for (let n = 1; n < 5; n += 1) sink.errors.push(issue(n));
+  t.equal(sink.errors.full, true, 'a producer can see that it may skip building issues');
   sink.warnings.push(issue(9));
   t.same(mapped, ['/x/1', '/x/9'], 'the counted-only issues are not mapped');
   t.same(findings.report(), {
