@@ -12,7 +12,13 @@ export type ShapeMessage = (error: ErrorObject, value: unknown) => string;
 const OWN_KEYWORDS: readonly string[] = ['type', 'minimum', 'maximum'];
 
 interface ShapeNode {
-  /** The whole subtree, checked without `allErrors` (it stops at the first error); null for a leaf. */
+  /** The node's schema, `$ref`s resolved (with the root's `$defs` when they are needed). */
+  subtree: SchemaObject;
+  /**
+   * The whole subtree, checked without `allErrors` (it stops at the first error), for the root and
+   * array elements that have children; null otherwise. Not on every node: each check above a value
+   * may list an object's keys again before it fails (`for…in` collects them all first).
+   */
   whole: LazyValidator | null;
   /** The node's own keywords; null when it has none (`{}`). */
   own: LazyValidator | null;
@@ -48,7 +54,8 @@ class LazyValidator {
  * order, pushing into a bounded sink. Memory is bounded by the schema's depth; time is one small
  * check per value. Before a node's children are walked, its whole subtree is checked at once
  * without `allErrors`, and a valid subtree is skipped: a valid document costs what ajv alone costs,
- * and one bad user among 100,000 is found without walking the others. The walk does not stop once
+ * and one bad user among 100,000 is found without walking the others (done at the root and for
+ * each array element, see `ShapeNode.whole`). The walk does not stop once
  * the sink is full: it goes on counting, so that "… and K more errors" stays exact, at the cost of
  * one small check per value (12 M wrongly typed elements: about 0.6 s).
  *
@@ -74,7 +81,7 @@ export class ShapeCompiler {
   /** A check of `schema`; `$ref`s must point into its own `$defs` (`#/$defs/name`). */
   compile(schema: SchemaObject): ShapeCheck {
     const { $defs: defs = {}, ...rest } = schema as SchemaObject & { $defs?: Record<string, SchemaObject> };
-    const root = this.node(rest, defs, new Map());
+    const root = this.checkedWhole(this.node(rest, defs, new Map()));
     root.whole?.get(); // the one every check runs: compiled now, as ajv alone was
     return (value, errors) => this.walk(root, value, '', errors);
   }
@@ -83,22 +90,28 @@ export class ShapeCompiler {
     const target = resolveRef(schema, defs);
     const existing = built.get(target);
     if (existing !== undefined) return existing;
-    const node: ShapeNode = { whole: null, own: null, properties: [], items: null, additionalProperties: null };
+    const subtree = Object.keys(defs).length === 0 ? target : { ...target, $defs: defs };
+    const node: ShapeNode = { subtree, whole: null, own: null, properties: [], items: null, additionalProperties: null };
     built.set(target, node); // before the children: a hook body nests hook bodies
     const own: SchemaObject = {};
     for (const [keyword, value] of Object.entries(target)) {
       if (this.ownKeywords.has(keyword)) own[keyword] = value;
       else if (keyword === 'properties') {
         node.properties = Object.entries(value as Record<string, SchemaObject>).map(([name, child]) => [name, this.node(child, defs, built)]);
-      } else if (keyword === 'items') node.items = this.node(value as SchemaObject, defs, built);
+      } else if (keyword === 'items') node.items = this.checkedWhole(this.node(value as SchemaObject, defs, built));
       else if (keyword === 'additionalProperties') node.additionalProperties = this.node(value as SchemaObject, defs, built);
       else throw new Error(`the shape walk does not support the schema keyword ${keyword}`);
     }
     // ajv applies additionalProperties only to keys that properties does not name; not walked here.
     if ('properties' in target && 'additionalProperties' in target) throw new Error('the shape walk does not support properties with additionalProperties');
     node.own = Object.keys(own).length === 0 ? null : this.ownValidator(own);
-    if (node.properties.length > 0 || node.items !== null || node.additionalProperties !== null) {
-      node.whole = new LazyValidator(this.whole, Object.keys(defs).length === 0 ? target : { ...target, $defs: defs });
+    return node;
+  }
+
+  /** `node`, with its subtree checked at once before it is walked when it has children. */
+  private checkedWhole(node: ShapeNode): ShapeNode {
+    if (node.whole === null && (node.properties.length > 0 || node.items !== null || node.additionalProperties !== null)) {
+      node.whole = new LazyValidator(this.whole, node.subtree);
     }
     return node;
   }
