@@ -3,7 +3,7 @@ import type { RouteMatch } from '../router/index.js';
 import { DECISIONS, type Decision } from './decision.js';
 import type { JsonBody } from '../json-body.js';
 import type { ManagedLevelsIndex } from './managed-levels-index.js';
-import type { RoomEncryptionState } from './encryption-reader.js';
+import type { CurrentRoomEncryption } from './encryption-reader.js';
 import type { AliasTarget } from './alias-resolver.js';
 
 /**
@@ -67,9 +67,10 @@ export interface CheckInput {
   readonly currentPowerLevels?: (roomId: string) => Promise<CurrentPowerLevels | null>;
   /**
    * The room's current encryption state read with the requester's token, or null when it cannot
-   * be read. Absent: the room's encryption cannot be checked (an upgrade that needs it is refused).
+   * be read. Absent: the room's encryption cannot be checked (an upgrade or a redaction that needs
+   * it is refused).
    */
-  readonly currentEncryption?: (roomId: string) => Promise<RoomEncryptionState | null>;
+  readonly currentEncryption?: (roomId: string) => Promise<CurrentRoomEncryption | null>;
 }
 
 const MISSING_TOKEN: Decision = DECISIONS.missingToken;

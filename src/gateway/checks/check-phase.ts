@@ -162,7 +162,7 @@ export class CheckPhase {
       currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token' && userId !== null
         ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token, userId)
         : undefined,
-      currentEncryption: route.id === 'room.upgrade' && credentials.kind === 'token' && userId !== null
+      currentEncryption: (route.id === 'room.upgrade' || route.id === 'room.redact') && credentials.kind === 'token' && userId !== null
         ? (roomId) => this.deps.readEncryption(roomId, credentials.token, userId)
         : undefined,
     };

@@ -60,6 +60,10 @@ export const DECISIONS = Object.freeze({
   aliasUnresolvable: deny('Denied by policy (the room alias could not be resolved to check it)'),
   /** Corporal: an upgrade under an encryption flag, of a room whose encryption could not be read (fail closed). */
   roomEncryptionUnreadable: deny('Denied by policy (the room\'s encryption could not be read to check the upgrade)'),
+  /** Corporal: a redaction of a room's `m.room.encryption` event by a user who must keep rooms encrypted. */
+  cannotUnencryptRoom: deny('Denied by policy (cannot make rooms unencrypted)'),
+  /** Corporal: the room's encryption could not be read to tell whether a redaction removes it (fail closed). */
+  redactionTargetUnreadable: deny('Denied by policy (the room\'s encryption could not be read to check the redaction)'),
   /** Corporal: kicking, banning or otherwise removing a member the policy requires in the room. */
   requiredMember: deny('Denied by policy (the policy requires this user in this room)'),
   /** Corporal: a power-levels change that moves a managed user's level away from the policy. */

@@ -11,23 +11,37 @@ export interface RoomEncryptionState {
   readonly enabled: boolean;
 }
 
+/** A room's current encryption as read from the homeserver: {@link RoomEncryptionState} and the event's id. */
+export interface CurrentRoomEncryption extends RoomEncryptionState {
+  /** The `m.room.encryption` event's id (null when there is none, or the answer did not name it). */
+  readonly eventId: string | null;
+}
+
+const NOT_ENCRYPTED: CurrentRoomEncryption = Object.freeze({ present: false, enabled: false, eventId: null });
+
 /** Reads a room's encryption state with the token of the request acting as `requester`; null when it cannot be read. */
-export type EncryptionReader = (roomId: string, accessToken: string, requester: string) => Promise<RoomEncryptionState | null>;
+export type EncryptionReader = (roomId: string, accessToken: string, requester: string) => Promise<CurrentRoomEncryption | null>;
 
 /**
- * `GET …/rooms/{roomId}/state/m.room.encryption` as the requester (`Authorization: Bearer`), so
- * the gateway sees what that user may see. 404 `M_NOT_FOUND`: not encrypted. Anything else that
- * is not a 200 with a JSON object (no access, unknown room, timeout): null.
+ * `GET …/rooms/{roomId}/state/m.room.encryption?format=event` as the requester (`Authorization:
+ * Bearer`), so the gateway sees what that user may see. 404 `M_NOT_FOUND`: not encrypted. Anything
+ * else that is not a 200 with a JSON object (no access, unknown room, timeout): null.
  */
 export function createEncryptionReader(options: UpstreamLookupOptions): EncryptionReader {
   return async (roomId, accessToken, requester) => {
     try {
-      const answer = await getJson(options, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption`, {
+      const answer = await getJson(options, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption?format=event`, {
         authorization: `Bearer ${accessToken}`,
       }, requester);
-      if (answer.status === 404 && answer.json?.['errcode'] === 'M_NOT_FOUND') return { present: false, enabled: false };
+      if (answer.status === 404 && answer.json?.['errcode'] === 'M_NOT_FOUND') return NOT_ENCRYPTED;
       if (answer.status !== 200 || answer.json === null) return null;
-      return { present: true, enabled: typeof answer.json['algorithm'] === 'string' };
+      const content = answer.json['content'];
+      const eventId = answer.json['event_id'];
+      return {
+        present: true,
+        enabled: typeof content === 'object' && content !== null && typeof (content as Record<string, unknown>)['algorithm'] === 'string',
+        eventId: typeof eventId === 'string' ? eventId : null,
+      };
     } catch {
       return null;
     }

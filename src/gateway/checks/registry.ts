@@ -4,7 +4,7 @@ import { authenticatedCheck } from './check-input.js';
 import { ALLOW } from './decision.js';
 import { accountDataWrite, accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
 import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
-import { roomCreate, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
+import { roomCreate, roomRedact, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
 import {
   roomJoin, roomJoinByIdOrAlias, roomKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
 } from './room-membership-checks.js';
@@ -43,6 +43,7 @@ export const POLICY_CHECKS: ReadonlyMap<RouteId, PolicyCheck> = new Map<RouteId,
   ['room.state.power_levels', roomStatePowerLevels],
   ['room.upgrade', roomUpgrade],
   ['room.state.tombstone', roomStateTombstone],
+  ['room.redact', roomRedact],
   ['register', register],
   ['login.get_token', loginGetToken],
   ['account.3pid.add', accountThreepid],

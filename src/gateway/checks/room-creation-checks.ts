@@ -93,6 +93,29 @@ export const roomStateEncryption: PolicyCheck = authenticatedCheck('whole', (inp
 });
 
 /**
+ * `room.redact` (Corporal): redacting a room's current `m.room.encryption` event empties its
+ * content (every room version strips it), which leaves the room without an algorithm: unencrypted
+ * for clients that read it from then on, although the Matrix spec says encryption, once on, stays
+ * on (router parity review, F2). A user whom `forbidUnencryptedRoomCreation` restricts may not do
+ * that; their other redactions pass after one state read as the requester. A room whose
+ * encryption cannot be read is not redacted in (fail closed). Other users, who may create
+ * unencrypted rooms anyway, are not read for.
+ */
+export const roomRedact: PolicyCheck = authenticatedCheck('whole', (input, userId): Decision | Promise<Decision> => {
+  if (userId === input.corporalUserId || canUserCreateUnencryptedRoom(input.snapshot, userId)) return ALLOW;
+  const read = input.currentEncryption;
+  if (read === undefined) return DECISIONS.redactionTargetUnreadable;
+  const eventId = input.route.params['eventId'] ?? '';
+  return read(input.route.params['roomId'] ?? '').then(
+    (encryption) => {
+      if (encryption === null) return DECISIONS.redactionTargetUnreadable;
+      return encryption.present && encryption.eventId === eventId ? DECISIONS.cannotUnencryptRoom : ALLOW;
+    },
+    () => DECISIONS.redactionTargetUnreadable,
+  );
+});
+
+/**
  * `room.state.tombstone` (Corporal): a tombstone marks a room as replaced by another, which clients
  * then offer to move to: an upgrade by hand. In a managed room only the corporal user may send one
  * (any state key, like `room.upgrade`, whose replacement room would be unmanaged). A delayed one

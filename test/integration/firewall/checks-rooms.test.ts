@@ -185,6 +185,21 @@ t.test('upgrades', async (t) => {
   t.equal(await roomCount(), count + 4, 'the refused upgrades created no room');
 });
 
+t.test('redacting the encryption event under forbidUnencryptedRoomCreation (router parity F2)', async (t) => {
+  const room = (await ok(t, 'bob', 'POST', '/_matrix/client/v3/createRoom', { initial_state: ENCRYPTION_STATE }))['room_id'] as string;
+  const encryptionEvent = await matrixCall<{ event_id: string }>(s.hs.baseUrl, 'GET',
+    `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.encryption?format=event`, { token: users.bob.accessToken });
+  const message = (await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/t-redact-1`, { msgtype: 'm.text', body: 'x' }))['event_id'] as string;
+  await s.setPolicy({ forbidUnencryptedRoomCreation: true });
+  const redact = requestVariants({ method: 'POST', template: 'rooms/{roomId}/redact/{eventId}', params: { roomId: room, eventId: encryptionEvent.event_id }, txn: true });
+  await allDenied(t, 'bob', redact, { reason: 'off' }, forbidden('Denied by policy (cannot make rooms unencrypted)'));
+  t.same(await s.stateOf(room, 'm.room.encryption'), ENCRYPTION_STATE[0]?.content, 'the room stays encrypted');
+  await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(message)}/t-redact-2`, { reason: 'typo' });
+  await s.setPolicy();
+  await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(encryptionEvent.event_id)}/t-redact-3`, {});
+  t.same(await s.stateOf(room, 'm.room.encryption'), {}, 'without the flag the redaction goes through (and empties the event)');
+});
+
 t.test('a tombstone (an upgrade by hand) in a managed room: only the corporal user', async (t) => {
   const tombstone = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: rooms.managed, eventType: 'm.room.tombstone' } });
   await allDenied(t, 'bob', tombstone, { replacement_room: rooms.free, body: 'moved' }, UPGRADE);

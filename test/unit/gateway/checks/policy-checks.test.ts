@@ -122,7 +122,8 @@ t.test('the policed route ids', (t) => {
       'account.3pid.add', 'account.3pid.bind', 'account.3pid.delete', 'account.3pid.unbind', 'account.deactivate',
       'account.password', 'account_data.set', 'login.get_token', 'profile.avatar_url.set', 'profile.displayname.set', 'register',
       'room.ban', 'room.create', 'room.join', 'room.join_by_alias', 'room.kick', 'room.knock', 'room.leave',
-      'room.send', 'room.state.encryption', 'room.state.member', 'room.state.power_levels', 'room.state.tombstone', 'room.upgrade',
+      'room.redact', 'room.send', 'room.state.encryption', 'room.state.member', 'room.state.power_levels', 'room.state.tombstone',
+      'room.upgrade',
     ],
   );
   for (const id of ['other', 'room.state.get', 'room.state.other', 'profile.get', 'profile.field.set', 'sync', 'room.invite', 'room.unban'] as RouteId[]) {
