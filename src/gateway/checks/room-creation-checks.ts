@@ -108,7 +108,8 @@ export const roomRedact: PolicyCheck = authenticatedCheck('whole', (input, userI
   const eventId = input.route.params['eventId'] ?? '';
   return read(input.route.params['roomId'] ?? '').then(
     (encryption) => {
-      if (encryption === null) return DECISIONS.redactionTargetUnreadable;
+      // An encryption event whose id the answer did not give cannot be told apart: fail closed.
+      if (encryption === null || (encryption.present && encryption.eventId === null)) return DECISIONS.redactionTargetUnreadable;
       return encryption.present && encryption.eventId === eventId ? DECISIONS.cannotUnencryptRoom : ALLOW;
     },
     () => DECISIONS.redactionTargetUnreadable,
