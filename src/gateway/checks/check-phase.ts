@@ -9,12 +9,16 @@ import { inspectedBody } from '../login/inspected-body.js';
 import { identityRefusal } from '../identity/inactive-in-policy.js';
 import { parseJsonBody, type JsonBody } from '../json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
+import type { RouteId } from '../router/index.js';
 import { POLICY_CHECKS } from './registry.js';
 import { schedulesDelayedEvent } from './delayed-events.js';
 import { tokenDenial } from './token-rules.js';
 import type { EncryptionReader } from './encryption-reader.js';
 import type { AliasTarget } from './alias-resolver.js';
 import { pinnedJoinTarget } from './pinned-join.js';
+
+/** The routes whose check reads the room's encryption as the requester (an upgrade copies it; a redaction may empty it). */
+const READS_ENCRYPTION: ReadonlySet<RouteId> = new Set<RouteId>(['room.upgrade', 'room.redact', 'room.send.redaction', 'room.state.redaction']);
 
 /** What the policy-check phase needs; built once per gateway thread by its composition root. */
 export interface CheckPhaseDeps {
@@ -162,7 +166,7 @@ export class CheckPhase {
       currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token' && userId !== null
         ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token, userId)
         : undefined,
-      currentEncryption: (route.id === 'room.upgrade' || route.id === 'room.redact') && credentials.kind === 'token' && userId !== null
+      currentEncryption: READS_ENCRYPTION.has(route.id) && credentials.kind === 'token' && userId !== null
         ? (roomId) => this.deps.readEncryption(roomId, credentials.token, userId)
         : undefined,
     };

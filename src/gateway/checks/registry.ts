@@ -4,7 +4,7 @@ import { authenticatedCheck } from './check-input.js';
 import { ALLOW } from './decision.js';
 import { accountDataWrite, accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
 import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
-import { roomCreate, roomRedact, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
+import { roomCreate, roomRedact, roomRedactionEvent, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
 import {
   roomJoin, roomJoinByIdOrAlias, roomKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
 } from './room-membership-checks.js';
@@ -44,6 +44,8 @@ export const POLICY_CHECKS: ReadonlyMap<RouteId, PolicyCheck> = new Map<RouteId,
   ['room.upgrade', roomUpgrade],
   ['room.state.tombstone', roomStateTombstone],
   ['room.redact', roomRedact],
+  ['room.send.redaction', roomRedactionEvent],
+  ['room.state.redaction', roomRedactionEvent],
   ['register', register],
   ['login.get_token', loginGetToken],
   ['account.3pid.add', accountThreepid],

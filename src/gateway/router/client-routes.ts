@@ -1,5 +1,5 @@
 import type { RouteId } from './route-ids.js';
-import type { RouteSpec } from './route-spec.js';
+import type { RouteIdResolver, RouteSpec } from './route-spec.js';
 import { compileRouteFamilies } from './route-spec.js';
 
 /**
@@ -35,9 +35,20 @@ function stateWriteId(params: Readonly<Record<string, string>>): RouteId {
       return 'room.state.power_levels';
     case 'm.room.tombstone':
       return 'room.state.tombstone';
+    case 'm.room.redaction':
+      return 'room.state.redaction';
     default:
       return 'room.state.other';
   }
+}
+
+/**
+ * The id of an event send, from the *decoded* event type: Synapse treats an `m.room.redaction`
+ * sent through `send` (and through `state`) as a redaction of its `content.redacts` (room v11+),
+ * so it must meet the same rule as the `redact` endpoint (verification round 12, F1).
+ */
+function sendId(params: Readonly<Record<string, string>>): RouteId {
+  return params['eventType'] === 'm.room.redaction' ? 'room.send.redaction' : 'room.send';
 }
 
 /**
@@ -57,7 +68,7 @@ function profileWriteId(params: Readonly<Record<string, string>>): RouteId {
 }
 
 /** Synapse's `register_txn_path`: `POST <path>` and `PUT <path>/{txnId}`. */
-function txnRoutes(template: string, id: RouteId, mirrors: string): RouteSpec[] {
+function txnRoutes(template: string, id: RouteId | RouteIdResolver, mirrors: string): RouteSpec[] {
   return [
     { template, methods: { POST: id }, mirrors },
     { template: `${template}/{txnId}`, methods: { PUT: id }, mirrors },
@@ -81,7 +92,7 @@ export const CLIENT_ROUTE_SPECS: readonly RouteSpec[] = [
   { template: 'rooms/{roomId}/state', methods: { GET: 'room.state.get' }, mirrors: 'RoomStateRestServlet (room.py)' },
   ...txnRoutes('join/{roomIdOrAlias}', 'room.join_by_alias', 'JoinRoomAliasServlet (room.py)'),
   ...MEMBERSHIP_ACTIONS.flatMap(([action, id, mirrors]) => txnRoutes(`rooms/{roomId}/${action}`, id, mirrors)),
-  ...txnRoutes('rooms/{roomId}/send/{eventType}', 'room.send', 'RoomSendEventRestServlet (room.py)'),
+  ...txnRoutes('rooms/{roomId}/send/{eventType}', sendId, 'RoomSendEventRestServlet (room.py)'),
   ...txnRoutes('rooms/{roomId}/redact/{eventId}', 'room.redact', 'RoomRedactEventRestServlet (room.py)'),
   ...txnRoutes('createRoom', 'room.create', 'RoomCreateRestServlet (room.py)'),
   { template: 'rooms/{roomId}/upgrade', methods: { POST: 'room.upgrade' }, mirrors: 'RoomUpgradeRestServlet (room_upgrade_rest_servlet.py)' },

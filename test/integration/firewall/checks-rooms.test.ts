@@ -192,7 +192,12 @@ t.test('redacting the encryption event under forbidUnencryptedRoomCreation (rout
   const message = (await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/m.room.message/t-redact-1`, { msgtype: 'm.text', body: 'x' }))['event_id'] as string;
   await s.setPolicy({ forbidUnencryptedRoomCreation: true });
   const redact = requestVariants({ method: 'POST', template: 'rooms/{roomId}/redact/{eventId}', params: { roomId: room, eventId: encryptionEvent.event_id }, txn: true });
-  await allDenied(t, 'bob', redact, { reason: 'off' }, forbidden('Denied by policy (cannot make rooms unencrypted)'));
+  const cannotUnencrypt = forbidden('Denied by policy (cannot make rooms unencrypted)');
+  await allDenied(t, 'bob', redact, { reason: 'off' }, cannotUnencrypt);
+  // Verification round 12, F1: an m.room.redaction sent as an event redacts `content.redacts` (room v11+).
+  const asEvent = { redacts: encryptionEvent.event_id };
+  await allDenied(t, 'bob', requestVariants({ method: 'POST', template: 'rooms/{roomId}/send/{eventType}', params: { roomId: room, eventType: 'm.room.redaction' }, txn: true }), asEvent, cannotUnencrypt);
+  await allDenied(t, 'bob', requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: room, eventType: 'm.room.redaction', stateKey: 'x' } }), asEvent, cannotUnencrypt);
   t.same(await s.stateOf(room, 'm.room.encryption'), ENCRYPTION_STATE[0]?.content, 'the room stays encrypted');
   await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(message)}/t-redact-2`, { reason: 'typo' });
   await s.setPolicy();

@@ -122,7 +122,8 @@ t.test('the policed route ids', (t) => {
       'account.3pid.add', 'account.3pid.bind', 'account.3pid.delete', 'account.3pid.unbind', 'account.deactivate',
       'account.password', 'account_data.set', 'login.get_token', 'profile.avatar_url.set', 'profile.displayname.set', 'register',
       'room.ban', 'room.create', 'room.join', 'room.join_by_alias', 'room.kick', 'room.knock', 'room.leave',
-      'room.redact', 'room.send', 'room.state.encryption', 'room.state.member', 'room.state.power_levels', 'room.state.tombstone',
+      'room.redact', 'room.send', 'room.send.redaction', 'room.state.encryption', 'room.state.member', 'room.state.power_levels',
+      'room.state.redaction', 'room.state.tombstone',
       'room.upgrade',
     ],
   );

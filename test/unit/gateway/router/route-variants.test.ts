@@ -87,7 +87,7 @@ const BASES: readonly Base[] = [
     values: { ...type('m.room.member'), stateKey: [['%40bob%3As', '@bob:s'], ['@bob:s', '@bob:s']] },
     otherMethods: STATE_READ,
   },
-  ...(['m.room.member', 'm.room.encryption', 'm.room.power_levels', 'm.room.tombstone', 'm.room.name'] as const).flatMap((eventType): Base[] => {
+  ...(['m.room.member', 'm.room.encryption', 'm.room.power_levels', 'm.room.tombstone', 'm.room.redaction', 'm.room.name'] as const).flatMap((eventType): Base[] => {
     const id: RouteId =
       eventType === 'm.room.member'
         ? 'room.state.member'
@@ -97,7 +97,9 @@ const BASES: readonly Base[] = [
             ? 'room.state.power_levels'
             : eventType === 'm.room.tombstone'
               ? 'room.state.tombstone'
-              : 'room.state.other';
+              : eventType === 'm.room.redaction'
+                ? 'room.state.redaction'
+                : 'room.state.other';
     return [
       {
         id,
@@ -123,6 +125,13 @@ const BASES: readonly Base[] = [
     template: 'rooms/{roomId}/send/{eventType}',
     txn: true,
     values: { eventType: [['m.room.message', 'm.room.message'], ['m%2Eroom%2Emessage', 'm.room.message']] },
+  },
+  {
+    id: 'room.send.redaction',
+    method: 'POST',
+    template: 'rooms/{roomId}/send/{eventType}',
+    txn: true,
+    values: { eventType: [['m.room.redaction', 'm.room.redaction'], ['m.room.red%61ction', 'm.room.redaction']] },
   },
   { id: 'room.redact', method: 'POST', template: 'rooms/{roomId}/redact/{eventId}', txn: true, values: { eventId: [['%24ev', '$ev'], ['$ev', '$ev']] } },
   { id: 'room.upgrade', method: 'POST', template: 'rooms/{roomId}/upgrade' },

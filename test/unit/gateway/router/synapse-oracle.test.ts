@@ -27,7 +27,7 @@ const defaultRouter = new SynapseRouter(dump.tables['default'] ?? []);
 const VALUES = [
   '!r:s', '%21r%3As', '!a%2Fb:s', '!JzRiugyebQ1d6zzLr6BzLZa8p8fd0M6j0V6PWnfLGQU', '@u:s', '%40u%3As', '#a:s', '%23a%3As',
   'm.room.member', 'm%2Eroom%2Emember', 'm.room.encryption', 'm%2eroom%2eencryption', 'm.room.encr%79ption',
-  'm.room.power_levels', 'm.room.power%5Flevels', 'm.room.tombstone', 'm.room.tomb%73tone', 'm.room.name', 'm.room.message', 'displayname', 'display%6Eame',
+  'm.room.power_levels', 'm.room.power%5Flevels', 'm.room.tombstone', 'm.room.tomb%73tone', 'm.room.redaction', 'm.room.red%61ction', 'm.room.name', 'm.room.message', 'displayname', 'display%6Eame',
   'avatar_url', 'avatar%5Furl', 'm.tz', 'org.example.foo', 'x', 't1', 't%2F1', '$ev', '%24ev', '%E2%9C%93',
   'caf%C3%A9', '%F0%9F%98%80', '%zz', '%C3', '%', 'join', 'leave', 'state', 'send', 'login', 'token', 'sync',
   'm.login.password', 'oidc-github', 'example.org', 'AbCdEf', 'f.png', 'pushrules/global/', 'a/b', '', 'rooms',
