@@ -15,9 +15,19 @@ export interface HttpApiOptions {
   bearerToken: string;
   /** `HttpApi.TimeoutMilliseconds`: limit for receiving a request (twice that for a stalled connection). */
   timeoutMs: number;
+  /** Longest a handler may take before its connection is closed (default {@link HANDLER_LIMIT_MS}). */
+  handlerLimitMs?: number;
   routes: readonly Route[];
   logger: Logger;
 }
+
+/**
+ * How long a request's handler may work before its connection is closed anyway. Every handler has
+ * bounds of its own (a push waits at most for its save deadline, a Synapse call for its timeout);
+ * this only keeps a handler that never answers from holding its connection for ever. Generous,
+ * as a plan of a large homeserver takes minutes.
+ */
+export const HANDLER_LIMIT_MS = 10 * 60_000;
 
 /** A listening HTTP API. */
 export interface HttpApiServer {
@@ -42,6 +52,7 @@ export function apiError(status: number, errcode: string, message: string, extra
 export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
   const routes = compileRoutes(options.routes);
   const { logger } = options;
+  const handlerLimitMs = options.handlerLimitMs ?? HANDLER_LIMIT_MS;
   // Receiving a request (headers and body) must finish within the limit, or Node answers 408. A
   // connection on which nothing moves for twice that long (a client that stops reading a large
   // answer, or sends nothing more) is destroyed, unless its request is still being handled.
@@ -67,9 +78,14 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     // working on its answer: a client waiting for it sends nothing, and Node would destroy the
     // socket, so a push whose save is slow (up to DURABLE_WAIT_MS) lost its documented answer
     // (500, `"applied": true`) to a closed connection (red team 11, F3). With a listener, Node
-    // leaves the socket alone; once the answer is out, a client that stops reading it is cut.
+    // leaves the socket alone; once the answer is out, a client that stops reading it is cut, and
+    // a handler still working after `handlerLimitMs` loses its connection (verification round 12).
     res.on('timeout', () => {
-      if (answered) res.destroy();
+      if (answered || Number(process.hrtime.bigint() - startedAt) / 1e6 >= handlerLimitMs) {
+        res.destroy();
+        return;
+      }
+      req.socket.setTimeout(server.timeout); // look again later: the idle timer fires once per arming
     });
     const finish = (response: ApiResponse): void => {
       answered = true;

@@ -307,6 +307,28 @@ t.test('red team 11 F3: a handler slower than the idle limit still gets its answ
 
 });
 
+t.test('verification round 12: a handler that never answers loses its connection after the handler limit', async (t) => {
+  const { logger } = captureLogger();
+  const server = await startHttpApi({
+    host: '127.0.0.1',
+    port: 0,
+    bearerToken: TOKEN,
+    timeoutMs: 100, // idle limit 200 ms
+    handlerLimitMs: 500,
+    logger,
+    routes: [{ pattern: '/_matrix/corporal/never', methods: { GET: { id: 'never', maxBodyBytes: 0, handle: () => new Promise(() => undefined) } } }],
+  });
+  t.teardown(() => server.close(Date.now() + 100));
+  const closed = await new Promise<boolean>((resolve) => {
+    const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET /_matrix/corporal/never HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`));
+    socket.resume();
+    socket.on('close', () => resolve(true));
+    socket.on('error', () => undefined);
+    setTimeout(() => resolve(false), 5_000).unref();
+  });
+  t.ok(closed, 'closed once the handler limit passed');
+});
+
 t.test('one info line per request; never the token, the query string or the policy', async (t) => {
   const { base, call, lines, raw } = await api(t);
   await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('a') });
