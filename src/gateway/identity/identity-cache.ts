@@ -87,14 +87,18 @@ export class IdentityCache {
   private readonly keysByUser = new Map<string, Set<string>>();
   private readonly keysByToken = new Map<string, Set<string>>();
   /**
-   * Bumped by every user-wide eviction. A look-up in flight for another token of that user cannot
-   * be cancelled (its user is known only from the answer), so a user's identity answered across
-   * any user-wide eviction is used for the requests that waited for it but not kept: Synapse may
-   * have given it just before the revocation, and the cache would then hold a dead token for a
-   * whole TTL. Evictions are rare; the cost is one whoami more for a look-up that overlapped one.
+   * The users of the latest user-wide evictions, newest last ({@link RECENT_USER_EVICTIONS} at
+   * most), and how many there have been in all. A look-up in flight for another token of an
+   * evicted user cannot be cancelled (its user is known only from the answer), so an identity
+   * answered across an eviction of its own user is used for the requests that waited for it but
+   * not kept: Synapse may have given it just before the revocation, and the cache would then hold
+   * a dead token for a whole TTL. Only that user's evictions count, so other users' logouts cannot
+   * keep every new token out of the cache (verification round 12); when more evictions happened
+   * during a look-up than are remembered, the answer is not kept either (fail closed).
    */
+  private readonly recentUserEvictions: string[] = [];
   private userEvictions = 0;
-  /** Identities answered across a user-wide eviction (see {@link userEvictions}): dropped once delivered. */
+  /** Identities answered across an eviction of their user (see {@link recentUserEvictions}): dropped once delivered. */
   private readonly outdated = new WeakSet<CachedIdentity>();
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
@@ -210,6 +214,8 @@ export class IdentityCache {
     }
     if (userId !== null) {
       this.userEvictions++;
+      this.recentUserEvictions.push(userId);
+      if (this.recentUserEvictions.length > RECENT_USER_EVICTIONS) this.recentUserEvictions.shift();
       const keys = this.keysByUser.get(userId);
       if (keys) for (const key of [...keys]) if (this.cache.delete(key)) dropped++;
     }
@@ -234,9 +240,19 @@ export class IdentityCache {
   ): Promise<CachedIdentity> {
     const evictionsBefore = this.userEvictions;
     const identity = await this.lookup(context.token, context.masqueradeAs, signal);
-    if (identity.kind === 'user' && this.userEvictions !== evictionsBefore) this.outdated.add(identity);
+    if (identity.kind === 'user' && this.evictedSince(identity.userId, evictionsBefore)) this.outdated.add(identity);
     if (identity.kind === 'locked') entryOptions.ttl = this.lockedTtlMs;
     return identity;
+  }
+
+  /** Whether `userId` had a user-wide eviction after the `evictionsBefore`-th (true when that is no longer known). */
+  private evictedSince(userId: string, evictionsBefore: number): boolean {
+    const since = this.userEvictions - evictionsBefore;
+    if (since === 0) return false;
+    const recent = this.recentUserEvictions;
+    if (since > recent.length) return true;
+    for (let i = recent.length - since; i < recent.length; i++) if (recent[i] === userId) return true;
+    return false;
   }
 
   /** Moves a negative answer from the identities' LRU into its own (see {@link NEGATIVE_ENTRIES_FRACTION}). */
@@ -259,6 +275,9 @@ export class IdentityCache {
 }
 
 const MASQUERADE_KEY = 0x4d; // 'M'
+
+/** User-wide evictions remembered for look-ups in flight (see `IdentityCache.recentUserEvictions`). */
+const RECENT_USER_EVICTIONS = 256;
 
 /**
  * `T<token>` for a plain token; `M<length of token>:<token><user_id bytes as latin1>` for an

@@ -134,6 +134,22 @@ t.test('V4: a user identity answered across a user-wide eviction serves its wait
   t.same(script.calls, ['userE', 'userE'], 'the next use asks Synapse again');
   t.ok(cache.peek('userE', null), 'a look-up that overlapped no eviction is kept');
   t.equal(cache.evict([], '@userE:hs'), 1, 'and indexed under its user');
+
+  // Only evictions of the answer's own user count: other users' logouts cannot keep tokens out.
+  const overlapped = cache.resolve('userF', null);
+  await settle();
+  cache.evict([], '@someone-else:hs');
+  script.release();
+  await overlapped;
+  t.ok(cache.peek('userF', null), "an eviction of another user does not stop caching");
+
+  // More evictions during a look-up than are remembered: not kept (fail closed).
+  const flooded = cache.resolve('userG', null);
+  await settle();
+  for (let i = 0; i < 300; i++) cache.evict([], `@other${i}:hs`);
+  script.release();
+  await flooded;
+  t.equal(cache.peek('userG', null), undefined, 'too many evictions to tell: not cached');
 });
 
 t.test('the reverse indexes follow LRU eviction', async (t) => {
