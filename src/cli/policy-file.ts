@@ -4,6 +4,7 @@ import { compilePolicy, corporalUserWarnings } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyText } from '../policy/load.js';
+import { policyHeapProblem, processHeapLimitBytes } from '../policy/memory-estimate.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { readBoundedFile } from '../common/bounded-file.js';
 import { MAX_POLICY_BYTES } from '../control/policy-limits.js';
@@ -27,6 +28,8 @@ export async function readPolicyFile(path: string, homeserverDomain: string, cor
   } catch (err) {
     return { kind: hasErrorCode(err, 'ENOENT') ? 'missing' : 'unreadable', message: describeError(err) };
   }
+  const heapProblem = policyHeapProblem(text, processHeapLimitBytes());
+  if (heapProblem !== null) return { kind: 'invalid', errors: [heapProblem], warnings: [] };
   const result = loadPolicyText(text, { homeserverDomain });
   if (!result.ok) return { kind: 'invalid', errors: result.errors, warnings: result.warnings };
   const hash = hashPolicy(result.document);

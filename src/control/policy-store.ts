@@ -5,6 +5,7 @@ import { compilePolicy, corporalUserWarnings } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyValue } from '../policy/load.js';
+import { policyHeapProblem, processHeapLimitBytes } from '../policy/memory-estimate.js';
 import { parsePolicyText } from '../policy/parse.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { encodeSnapshot } from '../policy/transport.js';
@@ -43,8 +44,11 @@ export interface CurrentPolicy {
 export interface PolicyRejection {
   at: number;
   source: string;
-  /** `syntax`: not JSON; `validation`: JSON, but not a valid policy; `internal`: compiling it failed (a bug). */
-  stage: 'syntax' | 'validation' | 'internal';
+  /**
+   * `size`: too large to load in this process' heap (refused before parsing); `syntax`: not JSON;
+   * `validation`: JSON, but not a valid policy; `internal`: compiling it failed (a bug).
+   */
+  stage: 'size' | 'syntax' | 'validation' | 'internal';
   errors: PolicyIssue[];
   warnings: PolicyIssue[];
 }
@@ -97,6 +101,8 @@ export interface PolicyStoreOptions {
   now?: () => number;
   /** How long `set` waits for the hand-over and the saves (default {@link DURABLE_WAIT_MS}). */
   durableWaitMs?: number;
+  /** The heap a policy text is measured against (`policyHeapProblem`; default: this process' heap limit). */
+  heapLimitBytes?: number;
 }
 
 /**
@@ -260,6 +266,8 @@ export class PolicyStore {
     let text: string;
     let parseWarnings: PolicyIssue[] = [];
     if ('text' in input) {
+      const heapProblem = policyHeapProblem(input.text, this.options.heapLimitBytes ?? processHeapLimitBytes());
+      if (heapProblem !== null) return this.refuse(source, 'size', [heapProblem], []);
       const parsed = parsePolicyText(input.text);
       if (!parsed.ok) return this.refuse(source, 'syntax', [parsed.error], []);
       ({ value } = parsed);

@@ -54,7 +54,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: Array<R
 }
 
 /** A store as the control child builds it, with the snapshots it publishes collected. */
-export function testStore(options: { inherited?: PolicyStoreOptions['inherited']; logger?: Logger } = {}): {
+export function testStore(options: { inherited?: PolicyStoreOptions['inherited']; logger?: Logger; heapLimitBytes?: number } = {}): {
   store: PolicyStore;
   published: EncodedSnapshot[];
   lines: Array<Record<string, unknown>>;
@@ -66,6 +66,7 @@ export function testStore(options: { inherited?: PolicyStoreOptions['inherited']
     corporalUserId: TEST_CORPORAL_USER_ID,
     logger: options.logger ?? captured.logger,
     inherited: options.inherited ?? null,
+    ...(options.heapLimitBytes === undefined ? {} : { heapLimitBytes: options.heapLimitBytes }),
     publish: (snapshot) => {
       published.push(snapshot);
     },

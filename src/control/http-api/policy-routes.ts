@@ -29,7 +29,8 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  *   handed to the supervisor (which keeps a pushed policy across control-child restarts) and, with
  *   `last_seen_store_policy`, saved to `CachePath`; in force but not kept → 500 `M_UNKNOWN`
  *   "Policy in force but not kept: …" with `"applied": true` (pushing it again retries the save);
- *   not JSON → 400 `M_BAD_JSON` "Bad body payload"; invalid → **400** (matrix-corporal: 200)
+ *   not JSON → 400 `M_BAD_JSON` "Bad body payload"; too large for the control process' heap
+ *   (`policyHeapProblem`) → 413 `M_TOO_LARGE` "Failed to set policy: …"; invalid → **400** (matrix-corporal: 200)
  *   `M_INVALID_PARAM` "Failed to set policy: …"; both list every problem in `issues`
  *   (`{pointer, message, line?, column?}`);
  * - `POST /_matrix/corporal/policy/provider/reload` → 200 `{}` at once; the reload runs in the
@@ -104,6 +105,8 @@ async function putPolicy(store: PolicyStore, request: ApiRequest): Promise<ApiRe
   const { rejection } = outcome;
   const details = { issues: rejection.errors, warnings: rejection.warnings };
   switch (rejection.stage) {
+    case 'size':
+      return apiError(413, ErrCode.TooLarge, `Failed to set policy: ${describeRejection(rejection)}`, details);
     case 'syntax':
       return apiError(400, ErrCode.BadJson, 'Bad body payload', details);
     case 'validation':

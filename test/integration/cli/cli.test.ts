@@ -74,3 +74,13 @@ t.test('check of a missing file exits 2', async (t) => {
   t.equal(run.status, 2);
   t.match(run.stdout, /nonexistent/);
 });
+
+t.test('check of a policy too large for the heap refuses it before parsing and says what to do', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-cli-'));
+  const policy = join(dir, 'policy.json');
+  // 2 M empty objects: 6 MiB of text, about 1 GiB estimated, against a 64 MiB heap.
+  writeFileSync(policy, `{"schemaVersion":2,"users":[],"managedRoomIds":[${'{},'.repeat(1_999_999)}{}]}`);
+  const result = spawnSync(process.execPath, ['--max-old-space-size=64', CORPORAL_MAIN, 'check', '-config=config/matrix-corporal-3.config.json', '--policy', policy], { cwd: REPO, encoding: 'utf8', timeout: 30_000 });
+  t.equal(result.status, 2, result.stderr);
+  t.match(result.stdout, /the policy would need about \d+ MiB of memory to load, more than \d+ MiB \(half of this process' \d+ MiB heap\); give Corporal a larger heap/);
+});

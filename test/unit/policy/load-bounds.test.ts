@@ -62,3 +62,13 @@ for (const { name, element, where, ok, errors, warnings } of CASES) {
     t.same(await loadInSmallHeap(element, where), { ok, errors, warnings });
   });
 }
+
+t.test('a policy whose parsed form would exhaust the heap is refused before parsing; the store goes on', async (t) => {
+  // 20 M empty objects: 60 MiB of text, well over 1 GiB once parsed.
+  const child = fileURLToPath(new URL('./fixtures/store-many-containers.js', import.meta.url));
+  const result = await runCommand(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, child, '20000000'], { timeoutMs: 300_000, displayAs: 'store-many-containers' });
+  if (result.signal !== null || result.exitCode !== 0) throw new Error(`${describeExit(result)}\n${tailLines(result.output, 15)}`);
+  const outcome = JSON.parse(tailLines(result.output, 1)) as { huge: { kind: string; stage?: string; message?: string }; small: string };
+  t.has(outcome, { huge: { kind: 'invalid', stage: 'size' }, small: 'applied' });
+  t.match(outcome.huge.message, /^the policy would need about \d+ MiB of memory to load/);
+});

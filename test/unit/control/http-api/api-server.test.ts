@@ -21,13 +21,13 @@ const GATEWAY: GatewayStatus = {
   threads: [{ index: 1, alive: true, generation: 1, restarts: 0 }, { index: 2, alive: true, generation: 1, restarts: 0 }],
 };
 
-async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number; gateway?: () => Promise<GatewayStatus> } = {}) {
+async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number; gateway?: () => Promise<GatewayStatus>; heapLimitBytes?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-api-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policyPath = join(dir, 'policy.json');
   writeFileSync(policyPath, testPolicyText('file'));
   const { logger, lines, raw } = captureLogger();
-  const { store } = testStore({ logger });
+  const { store } = testStore({ logger, ...(options.heapLimitBytes === undefined ? {} : { heapLimitBytes: options.heapLimitBytes }) });
   // A long debounce: in these tests only an explicit reload reads the file.
   const provider = new StaticFileProvider({ path: policyPath, store, logger, debounceMs: 600_000 });
   t.teardown(() => provider.stop());
@@ -192,6 +192,19 @@ t.test('PUT of an invalid policy: 400 M_INVALID_PARAM listing every issue; the o
   t.match(answer.json['error'], /^Failed to set policy: \/users\/0\/id: .*\(and 1 more error\)$/);
   t.same((answer.json['issues'] as Array<{ pointer: string }>).map((i) => i.pointer), ['/users/0/id', '/users/1/authType']);
   t.same(answer.json['warnings'], []);
+  t.equal(store.current?.document.identificationStamp, 'test-good');
+});
+
+t.test('PUT of a policy too large for the heap: 413 M_TOO_LARGE before parsing; the old policy stays', async (t) => {
+  const { call, store } = await api(t, { heapLimitBytes: 1024 * 1024 });
+  t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('good') })).status, 200, 'a small policy fits');
+  // 2,000 empty arrays estimate about 1 MiB, more than half of the 1 MiB heap.
+  const containers = `{"schemaVersion": 2, "users": [], "managedRoomIds": [${'[],'.repeat(1999)}[]]}`;
+  const answer = await call('PUT', '/_matrix/corporal/policy', { body: containers });
+  t.equal(answer.status, 413);
+  t.equal(answer.json['errcode'], 'M_TOO_LARGE');
+  t.match(answer.json['error'], /^Failed to set policy: \(document\): the policy would need about \d+ MiB of memory to load, more than \d+ MiB \(half of this process' 1 MiB heap\); give Corporal a larger heap \(NODE_OPTIONS=--max-old-space-size=\d+ or more\)/);
+  t.equal(store.lastRejection?.stage, 'size');
   t.equal(store.current?.document.identificationStamp, 'test-good');
 });
 
