@@ -1,55 +1,13 @@
 import { CorporalError } from '../common/errors.js';
+import type { BufferBudget } from '../common/buffer-budget.js';
 import { ErrCode } from '../common/matrix-errors.js';
 
-/** Error code when a thread's buffer budget is spent (answered 503 `M_UNKNOWN`). */
-export const GATEWAY_BUSY = 'CORP_ERR_GATEWAY_BUSY';
-
-/** Minimum time between two warnings about refused buffers. */
-const WARN_INTERVAL_MS = 10_000;
-
 /**
- * How many bytes of request and response bodies one gateway thread may hold in memory at once
- * for inspection (`HttpGateway.MaxBufferedBytesPerThread`).
- *
- * `MaxInspectedBodyBytes` bounds each body; this bounds their sum. Without it, many concurrent
- * clients sending large bodies to checked routes — or an after-hook on large responses — pin
- * N × `MaxInspectedBodyBytes`, and an out-of-memory crash would drop every connection of the
- * process, syncs included. With it, only the requests that need a buffer beyond the budget are
- * refused (503) while it is spent; streamed requests are never affected.
+ * Error code when a thread's {@link BufferBudget} (`HttpGateway.MaxBufferedBytesPerThread`) is spent
+ * (answered 503 `M_UNKNOWN`): only the requests that need a buffer beyond it are refused while it
+ * is spent; streamed requests are never affected.
  */
-export class BufferBudget {
-  /** Bytes currently held by requests of this thread. */
-  inUse = 0;
-  private lastWarnedAt = Number.NEGATIVE_INFINITY;
-
-  /**
-   * `warn` is told when a request is refused, at most once per {@link WARN_INTERVAL_MS} (an
-   * operator should know, but a flood of refusals must not flood the log).
-   */
-  constructor(
-    readonly limitBytes: number,
-    private readonly warn: (inUseBytes: number, limitBytes: number) => void = () => {},
-  ) {}
-
-  /** Takes `bytes` from the budget if they fit; false (and nothing taken) otherwise. */
-  tryTake(bytes: number): boolean {
-    if (this.inUse + bytes <= this.limitBytes) {
-      this.inUse += bytes;
-      return true;
-    }
-    const now = performance.now();
-    if (now - this.lastWarnedAt >= WARN_INTERVAL_MS) {
-      this.lastWarnedAt = now;
-      this.warn(this.inUse, this.limitBytes);
-    }
-    return false;
-  }
-
-  /** Returns `bytes` taken earlier. */
-  give(bytes: number): void {
-    this.inUse = Math.max(0, this.inUse - bytes);
-  }
-}
+export const GATEWAY_BUSY = 'CORP_ERR_GATEWAY_BUSY';
 
 /** What a body reader draws its buffer bytes from: a request's share of its thread's {@link BufferBudget}. */
 export interface BufferReservation {

@@ -83,7 +83,7 @@ import { hooksDiffer } from './hooks/hooks-fingerprint.js';
 import { identityRefusal } from './identity/inactive-in-policy.js';
 import { mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
-import type { BufferBudget } from './buffer-budget.js';
+import type { BufferBudget } from '../common/buffer-budget.js';
 import type { RequestLimits } from './request-context.js';
 import type { HalfCreatedRoomGuard } from './checks/index.js';
 

@@ -11,7 +11,7 @@ import { ANONYMOUS, type Identity } from './identity/identity.js';
 import { RequestBody } from './request-body.js';
 import type { ProxyExchange, ResponseBufferRequest } from './upstream/proxy-exchange.js';
 import { parseContentLength } from './upstream/response-headers.js';
-import type { BufferBudget } from './buffer-budget.js';
+import type { BufferBudget } from '../common/buffer-budget.js';
 import type { BodyReadContext } from './body.js';
 
 /** What bounds the bodies a thread's requests buffer; one object per thread. */

@@ -18,7 +18,7 @@ import { UpstreamPools } from './upstream/pools.js';
 import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
-import { BufferBudget } from './buffer-budget.js';
+import { BufferBudget } from '../common/buffer-budget.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';

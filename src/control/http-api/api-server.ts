@@ -4,7 +4,8 @@ import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { requestToken, tokenMatches } from './auth.js';
-import { readBody } from './read-body.js';
+import { BufferBudget } from '../../common/buffer-budget.js';
+import { readBody, type BodyReservation } from './read-body.js';
 import { compileRoutes, matchRoute, type ApiResponse, type Route } from './route.js';
 
 /** What {@link startHttpApi} needs. */
@@ -17,6 +18,11 @@ export interface HttpApiOptions {
   timeoutMs: number;
   /** Longest a handler may take before its connection is closed (default {@link HANDLER_LIMIT_MS}). */
   handlerLimitMs?: number;
+  /**
+   * Most bytes of request bodies held at once, across requests (default: the largest route bound,
+   * so one policy push of the largest size at a time, many small requests beside each other).
+   */
+  maxHeldBodyBytes?: number;
   routes: readonly Route[];
   logger: Logger;
 }
@@ -46,13 +52,17 @@ export function apiError(status: number, errcode: string, message: string, extra
  * The HTTP API's server (node:http: the traffic is low). Per request: match the route (unknown path
  * → 404, known path with another method → 405, neither needs auth, as in matrix-corporal) →
  * authenticate (401 `M_MISSING_TOKEN` / `M_UNKNOWN_TOKEN`) → read the body within the route's
- * bound (413) → handler → JSON answer with `Access-Control-Allow-Origin: *`. One info log line per
+ * bound (413) and the server's budget for bodies held at once (503) → handler → JSON answer with `Access-Control-Allow-Origin: *`. One info log line per
  * request: method, path (never the query string, which may carry `access_token`), route, status.
  */
 export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
   const routes = compileRoutes(options.routes);
   const { logger } = options;
   const handlerLimitMs = options.handlerLimitMs ?? HANDLER_LIMIT_MS;
+  const largestBody = Math.max(0, ...options.routes.flatMap((route) => Object.values(route.methods).map((method) => method.maxBodyBytes)));
+  const bodyBudget = new BufferBudget(options.maxHeldBodyBytes ?? largestBody, (inUseBytes, limitBytes) => {
+    logger.warn({ inUseBytes, limitBytes }, 'HTTP API request body refused: the bodies being held fill the budget (503)');
+  });
   // Receiving a request (headers and body) must finish within the limit, or Node answers 408. A
   // connection on which nothing moves for twice that long (a client that stops reading a large
   // answer, or sends nothing more) is destroyed, unless its request is still being handled.
@@ -111,7 +121,9 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     if (token === null) return finish(apiError(401, ErrCode.MissingToken, 'Missing access token'));
     if (!tokenMatches(token, options.bearerToken)) return finish(apiError(401, ErrCode.UnknownToken, 'Bad access token'));
 
-    readBody(req, handler.maxBodyBytes)
+    // Held until the request is answered: the handler works on the body (a push decodes it to text).
+    const reservation: BodyReservation = { budget: bodyBudget, reserved: 0 };
+    readBody(req, handler.maxBodyBytes, reservation)
       .then((body) => {
         bodyRead = true;
         return handler.handle({ method, params: matched.params, query, headers: req.headers, body });
@@ -119,7 +131,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
       // `.catch` after `.then`: a throw in `finish` itself is answered too, never left unhandled.
       .then(finish)
       .catch((err: unknown) => {
-        if (hasErrorCode(err, 'CORP_ERR_API_BODY_TOO_LARGE')) {
+        if (hasErrorCode(err, 'CORP_ERR_API_BODY_TOO_LARGE') || hasErrorCode(err, 'CORP_ERR_API_BUSY')) {
           const { status, errcode, message } = err as { status: number; errcode: string; message: string };
           return finish(apiError(status, errcode, message));
         }
@@ -130,7 +142,8 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
         logger.error({ route: routeId, err: describeError(err) }, 'HTTP API handler failed');
         if (res.headersSent) res.destroy();
         else finish(apiError(500, ErrCode.Unknown, 'Internal server error'));
-      });
+      })
+      .finally(() => bodyBudget.give(reservation.reserved));
   });
 
   return new Promise((resolve, reject) => {

@@ -273,6 +273,59 @@ t.test('paths are matched segment by segment after percent-decoding', async (t) 
   t.equal((await call('GET', '/_matrix/corporal/%zz')).status, 404, 'bad percent-encoding is no match');
 });
 
+/** Opens a PUT /policy that announces `length` bytes and sends only its first byte; resolves once the server holds it. */
+async function heldPush(t: Test, port: number, lines: Array<Record<string, unknown>>, length: number): Promise<{ socket: ReturnType<typeof connect>; received: () => string }> {
+  let received = '';
+  const socket = connect(port, '127.0.0.1', () => socket.write(`PUT /_matrix/corporal/policy HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: ${length}\r\n\r\n{`));
+  socket.setEncoding('utf8').on('data', (c: string) => { received += c; });
+  t.teardown(() => socket.destroy());
+  await new Promise((resolve) => socket.once('connect', resolve));
+  // The server reserves the announced length when it starts reading; a status call behind it shows
+  // that it has got that far (requests are handled in arrival order on separate connections).
+  await waitFor('the held push to be read', async () => lines.length > 0 || (await fetch(`http://127.0.0.1:${port}/_matrix/corporal/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).ok);
+  return { socket, received: () => received };
+}
+
+t.test('request bodies held at once are bounded: a second large push gets 503 while the first is held', async (t) => {
+  const { port, call, lines, store } = await api(t);
+  const held = await heldPush(t, port, lines, MAX_POLICY - 10);
+  const busy = await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('second') });
+  t.equal(busy.status, 503);
+  t.same(busy.json, { errcode: 'M_UNKNOWN', error: 'The HTTP API is receiving too many large request bodies at once; try again shortly' });
+  t.equal(busy.headers.get('connection'), 'close', 'its body is not read');
+  t.ok(lines.some((line) => line['msg'] === 'HTTP API request body refused: the bodies being held fill the budget (503)'), 'warned');
+  t.equal((await call('GET', '/_matrix/corporal/policy')).status, 200, 'requests without a body go on');
+
+  // Streamed (chunked) bodies draw on the budget chunk by chunk.
+  const chunked = await new Promise<number>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'PUT', path: '/_matrix/corporal/policy', headers: { authorization: `Bearer ${TOKEN}`, 'transfer-encoding': 'chunked' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.write(testPolicyText('chunked'));
+    req.end();
+  });
+  t.equal(chunked, 503);
+
+  // The first push completes: its bytes come back, and the next push fits.
+  const body = `{"schemaVersion": 2, "users": [], "identificationStamp": "${'h'.repeat(MAX_POLICY - 10 - 60)}"`;
+  held.socket.write(`${body.slice(1)}${' '.repeat(MAX_POLICY - 10 - body.length - 1)}}`);
+  await waitFor('the held push to be answered', () => /^HTTP\/1\.1 200/.test(held.received()));
+  t.equal(store.current?.document.identificationStamp, 'h'.repeat(MAX_POLICY - 10 - 60));
+  t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('third') })).status, 200);
+  t.equal(store.current?.document.identificationStamp, 'test-third');
+});
+
+t.test('a push whose client goes away mid-body gives its bytes back', async (t) => {
+  const { port, call, lines } = await api(t);
+  const held = await heldPush(t, port, lines, MAX_POLICY - 10);
+  t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('x') })).status, 503, 'held');
+  held.socket.destroy();
+  await waitFor('the server to notice', () => lines.some((line) => line['msg'] === 'HTTP API client went away'));
+  t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('after') })).status, 200, 'the budget is whole again');
+});
+
 t.test('a request that is not complete within the time limit is cut off', async (t) => {
   const { port } = await api(t, { timeoutMs: 300 });
   const answer = await new Promise<string>((resolve) => {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { BufferBudget } from '../../../src/gateway/buffer-budget.js';
+import { BufferBudget } from '../../../src/common/buffer-budget.js';
 
 t.test('takes what fits, refuses what does not, and takes nothing when refusing', async (t) => {
   const budget = new BufferBudget(100);
