@@ -43,6 +43,8 @@ export const DECISIONS = Object.freeze({
   policyChanging: deny('The policy changed while this request was being checked; try again', ErrCode.Unknown, 503),
   /** The body of a route whose check reads it is not a JSON object (matrix-corporal's message). */
   notJson: deny('cannot understand request body payload (not JSON)', ErrCode.BadJson),
+  /** Corporal: an `m.room.redaction` whose `redacts` is not an event id, from a user the redaction rule restricts. */
+  redactsNotString: deny('`redacts` must be an event id (a string)', ErrCode.BadJson),
   deniedByPolicy: deny('Denied by policy'),
   cannotCreateRooms: deny('Denied by policy (cannot create rooms)'),
   cannotCreateEncryptedRooms: deny('Denied by policy (cannot create encrypted rooms)'),
@@ -82,7 +84,7 @@ export const DECISIONS = Object.freeze({
   /** Corporal: a power-levels change in a managed room whose current levels could not be read to check it (fail closed). */
   powerLevelsUnreadable: deny("Denied by policy (the room's power levels could not be read to check the change)"),
   /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */
-  delayedPolicedEvent: deny('Denied by policy (delayed membership, power-level, encryption and tombstone events are not allowed)'),
+  delayedPolicedEvent: deny('Denied by policy (delayed membership, power-level, encryption, tombstone and redaction events are not allowed)'),
   /** Corporal: a client writing account data in Corporal's own namespaces (common/corporal-account-data.ts). */
   corporalAccountData: deny("Denied (this account data type is reserved for Corporal's own records)"),
   /** Corporal: a managed user changing 3PIDs while `forbid3pidChanges` is on. */

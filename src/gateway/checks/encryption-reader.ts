@@ -17,6 +17,16 @@ export interface CurrentRoomEncryption extends RoomEncryptionState {
   readonly eventId: string | null;
 }
 
+/**
+ * Whether `m.room.encryption` content turns encryption on: a JSON object with a string `algorithm`,
+ * the test Synapse applies (`handlers/room.py`) and clients need. Anything else — `{}`, a number,
+ * redacted (emptied) content — leaves the room unencrypted for clients that read it.
+ */
+export function hasEncryptionAlgorithm(content: unknown): boolean {
+  return typeof content === 'object' && content !== null && !Array.isArray(content)
+    && typeof (content as Record<string, unknown>)['algorithm'] === 'string';
+}
+
 const NOT_ENCRYPTED: CurrentRoomEncryption = Object.freeze({ present: false, enabled: false, eventId: null });
 
 /** Reads a room's encryption state with the token of the request acting as `requester`; null when it cannot be read. */
@@ -39,7 +49,7 @@ export function createEncryptionReader(options: UpstreamLookupOptions): Encrypti
       const eventId = answer.json['event_id'];
       return {
         present: true,
-        enabled: typeof content === 'object' && content !== null && typeof (content as Record<string, unknown>)['algorithm'] === 'string',
+        enabled: hasEncryptionAlgorithm(content),
         eventId: typeof eventId === 'string' ? eventId : null,
       };
     } catch {

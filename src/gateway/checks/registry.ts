@@ -4,7 +4,8 @@ import { authenticatedCheck } from './check-input.js';
 import { ALLOW } from './decision.js';
 import { accountDataWrite, accountDeactivate, accountPassword, accountThreepid, loginGetToken, register } from './account-checks.js';
 import { profileAvatarUrl, profileDisplayName } from './profile-checks.js';
-import { roomCreate, roomRedact, roomRedactionEvent, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
+import { roomCreate, roomStateEncryption, roomStateTombstone, roomUpgrade } from './room-creation-checks.js';
+import { roomRedact, roomRedactionEvent } from './redaction-checks.js';
 import {
   roomJoin, roomJoinByIdOrAlias, roomKnockByIdOrAlias, roomKickOrBan, roomLeave, roomStateMember,
 } from './room-membership-checks.js';

@@ -2,13 +2,14 @@ import type { CheckInput, PolicyCheck } from './check-input.js';
 import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
-import type { RoomEncryptionState } from './encryption-reader.js';
+import { hasEncryptionAlgorithm, type RoomEncryptionState } from './encryption-reader.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { canUserCreateEncryptedRoom, canUserCreateRoom, canUserCreateUnencryptedRoom } from '../../policy/permissions.js';
 import { isDelayedByNonCorporalUser } from './delayed-events.js';
 
 /**
- * Room creation and encryption (matrix-corporal routes 4 and 5, and the upgrade gap).
+ * Room creation and encryption (matrix-corporal routes 4 and 5), upgrades and tombstones (the
+ * upgrade gap). Redactions that could remove a room's encryption: redaction-checks.ts.
  *
  * The global `forbid*RoomCreation` flags keep applying to unmanaged users, as in matrix-corporal
  * (a deployment may rely on them), but the corporal user is exempt (reference §11.19): it acts for
@@ -41,9 +42,7 @@ function initialEncryption(initialState: unknown): RoomEncryptionState | null {
     // Synapse keys the entries by `(type, val.get("state_key", ""))`: the last one wins.
     if (stateKey === undefined || stateKey === '') kept = ownField(fields, 'content');
   }
-  const enabled = typeof kept === 'object' && kept !== null && !Array.isArray(kept)
-    && typeof ownField(kept as Record<string, unknown>, 'algorithm') === 'string';
-  return { present, enabled };
+  return { present, enabled: hasEncryptionAlgorithm(kept) };
 }
 
 /**
@@ -81,64 +80,24 @@ export const roomCreate: PolicyCheck = authenticatedCheck('json', (input, userId
 });
 
 /**
- * `room.state.encryption`: turning encryption on in an existing room. Every state key is policed
- * (matrix-corporal: only the empty one, so `…/m.room.encryption/x` went through; such an event does
- * not encrypt the room, but policing it costs nothing and removes the question). A delayed one
- * (MSC4140) is refused in every room (delayed-events.ts).
+ * `room.state.encryption`: changing a room's encryption. Every state key is policed for
+ * `forbidEncryptedRoomCreation` (matrix-corporal: only the empty one, so `…/m.room.encryption/x`
+ * went through; such an event does not encrypt the room, but policing it costs nothing and removes
+ * the question). For `forbidUnencryptedRoomCreation` (Corporal): the event under the empty state
+ * key replaces the room's encryption, and content without a string `algorithm` (`{}`) leaves the
+ * room unencrypted for clients, as a redaction of the event would (quality review 5, M2), so a
+ * user that flag restricts may only send content that keeps it on. A delayed one (MSC4140) is
+ * refused in every room (delayed-events.ts).
  */
-export const roomStateEncryption: PolicyCheck = authenticatedCheck('whole', (input, userId): Decision => {
+export const roomStateEncryption: PolicyCheck = authenticatedCheck('json', (input, userId): Decision => {
   if (userId === input.corporalUserId) return ALLOW;
   if (!canUserCreateEncryptedRoom(input.snapshot, userId)) return DECISIONS.cannotCreateEncryptedRooms;
-  return isDelayedByNonCorporalUser(input, userId) ? DECISIONS.delayedPolicedEvent : ALLOW;
-});
-
-/**
- * `room.redact` (Corporal): redacting a room's current `m.room.encryption` event empties its
- * content (every room version strips it), which leaves the room without an algorithm: unencrypted
- * for clients that read it from then on, although the Matrix spec says encryption, once on, stays
- * on (router parity review, F2). A user whom `forbidUnencryptedRoomCreation` restricts may not do
- * that; their other redactions pass after one state read as the requester. A room whose
- * encryption cannot be read is not redacted in (fail closed). Other users, who may create
- * unencrypted rooms anyway, are not read for.
- */
-export const roomRedact: PolicyCheck = authenticatedCheck('whole', (input, userId) => {
-  if (!mustKeepRoomsEncrypted(input, userId)) return ALLOW;
-  return redactionDecision(input, input.route.params['eventId'] ?? '');
-});
-
-/**
- * `room.send.redaction` and `room.state.redaction` (Corporal): an `m.room.redaction` event sent
- * through `send` or `state` is a redaction of its `content.redacts` (room v11+), so it meets the
- * {@link roomRedact} rule (verification round 12, F1: it went around it). Without a string
- * `redacts` it redacts nothing (Synapse refuses it or sends an event that redacts nothing).
- */
-export const roomRedactionEvent: PolicyCheck = authenticatedCheck('json', (input, userId) => {
-  if (!mustKeepRoomsEncrypted(input, userId)) return ALLOW;
+  if (isDelayedByNonCorporalUser(input, userId)) return DECISIONS.delayedPolicedEvent;
+  if (canUserCreateUnencryptedRoom(input.snapshot, userId) || input.route.params['stateKey'] !== '') return ALLOW;
   const body = jsonObject(input.body);
   if (body === null) return DECISIONS.notJson;
-  const redacts = ownField(body, 'redacts');
-  if (redacts === undefined) return ALLOW;
-  if (typeof redacts !== 'string') return DECISIONS.notJson;
-  return redactionDecision(input, redacts);
+  return hasEncryptionAlgorithm(body) ? ALLOW : DECISIONS.cannotUnencryptRoom;
 });
-
-function mustKeepRoomsEncrypted(input: CheckInput, userId: string): boolean {
-  return userId !== input.corporalUserId && !canUserCreateUnencryptedRoom(input.snapshot, userId);
-}
-
-/** Refuses redacting `eventId` when it is the room's current encryption event (read as the requester). */
-function redactionDecision(input: CheckInput, eventId: string): Decision | Promise<Decision> {
-  const read = input.currentEncryption;
-  if (read === undefined) return DECISIONS.redactionTargetUnreadable;
-  return read(input.route.params['roomId'] ?? '').then(
-    (encryption) => {
-      // An encryption event whose id the answer did not give cannot be told apart: fail closed.
-      if (encryption === null || (encryption.present && encryption.eventId === null)) return DECISIONS.redactionTargetUnreadable;
-      return encryption.present && encryption.eventId === eventId ? DECISIONS.cannotUnencryptRoom : ALLOW;
-    },
-    () => DECISIONS.redactionTargetUnreadable,
-  );
-}
 
 /**
  * `room.state.tombstone` (Corporal): a tombstone marks a room as replaced by another, which clients

@@ -154,8 +154,8 @@ t.test('an alias re-pointed at a managed room is checked against that room at on
   t.equal(await s.membershipOf(rooms.open, 'carol'), null, 'carol is not in the managed room');
 });
 
-t.test('MSC4140 delayed membership, power-level, encryption and tombstone events are refused in every room; others are scheduled', async (t) => {
-  const DELAYED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (delayed membership, power-level, encryption and tombstone events are not allowed)' };
+t.test('MSC4140 delayed membership, power-level, encryption, tombstone and redaction events are refused in every room; others are scheduled', async (t) => {
+  const DELAYED = { errcode: 'M_FORBIDDEN', error: 'Denied by policy (delayed membership, power-level, encryption, tombstone and redaction events are not allowed)' };
   const state = (room: string, rest: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/${rest}?org.matrix.msc4140.delay=600000`;
   const scheduledByBob = async () => {
     const list = await matrixCall<{ delayed_events: { room_id: string; type: string }[] }>(s.hs.baseUrl, 'GET', '/_matrix/client/unstable/org.matrix.msc4140/delayed_events', { token: users.bob.accessToken });
@@ -185,6 +185,12 @@ t.test('MSC4140 delayed membership, power-level, encryption and tombstone events
     const delayed = await s.viaGateway('bob', 'PUT', state(rooms.free, rest), body);
     t.same([delayed.status, delayed.json], [403, DELAYED], `a delayed ${rest.split('/')[0]} in an unmanaged room`);
   }
+  // Quality review 5, M1: a redaction sent as an event, delayed, would land unchecked after forbidUnencryptedRoomCreation.
+  const message = (await s.viaGateway('bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.free)}/send/m.room.message/t-delayed-1`, { msgtype: 'm.text', body: 'x' })).json as { event_id: string };
+  const delayedSend = await s.viaGateway('bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.free)}/send/m.room.redaction/t-delayed-2?org.matrix.msc4140.delay=600000`, { redacts: message.event_id });
+  t.same([delayedSend.status, delayedSend.json], [403, DELAYED], 'a delayed redaction sent as an event');
+  const delayedStateRedaction = await s.viaGateway('bob', 'PUT', state(rooms.free, 'm.room.redaction/x'), { redacts: message.event_id });
+  t.same([delayedStateRedaction.status, delayedStateRedaction.json], [403, DELAYED], 'a delayed redaction sent as state');
   const freeTopic = await s.viaGateway('bob', 'PUT', state(rooms.free, 'm.room.topic'), { topic: 'later' });
   t.equal(freeTopic.status, 200, freeTopic.text);
   t.same(await scheduledByBob(), ['free m.room.topic', 'managed m.room.topic'], 'Synapse holds only the allowed delayed events');

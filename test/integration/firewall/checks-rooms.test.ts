@@ -198,10 +198,18 @@ t.test('redacting the encryption event under forbidUnencryptedRoomCreation (rout
   const asEvent = { redacts: encryptionEvent.event_id };
   await allDenied(t, 'bob', requestVariants({ method: 'POST', template: 'rooms/{roomId}/send/{eventType}', params: { roomId: room, eventType: 'm.room.redaction' }, txn: true }), asEvent, cannotUnencrypt);
   await allDenied(t, 'bob', requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: room, eventType: 'm.room.redaction', stateKey: 'x' } }), asEvent, cannotUnencrypt);
+  // Quality review 5, M2: replacing the event with one without an algorithm has the same effect.
+  const encryptionState = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: room, eventType: 'm.room.encryption' } });
+  await allDenied(t, 'bob', encryptionState, {}, cannotUnencrypt);
+  await allDenied(t, 'bob', encryptionState, { algorithm: 1 }, cannotUnencrypt);
   t.same(await s.stateOf(room, 'm.room.encryption'), ENCRYPTION_STATE[0]?.content, 'the room stays encrypted');
+  await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.encryption`, { algorithm: 'm.megolm.v1.aes-sha2', rotation_period_ms: 604800000 });
+  t.same(await s.stateOf(room, 'm.room.encryption'), { algorithm: 'm.megolm.v1.aes-sha2', rotation_period_ms: 604800000 }, 'content that keeps encryption on goes through');
   await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(message)}/t-redact-2`, { reason: 'typo' });
   await s.setPolicy();
-  await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(encryptionEvent.event_id)}/t-redact-3`, {});
+  const current = await matrixCall<{ event_id: string }>(s.hs.baseUrl, 'GET',
+    `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.encryption?format=event`, { token: users.bob.accessToken });
+  await ok(t, 'bob', 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/redact/${encodeURIComponent(current.event_id)}/t-redact-3`, {});
   t.same(await s.stateOf(room, 'm.room.encryption'), {}, 'without the flag the redaction goes through (and empties the event)');
 });
 
