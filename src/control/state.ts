@@ -38,6 +38,14 @@ export interface ObservedUser {
    * (`hex(HMAC-SHA512(AuthSharedSecret, mxid))`) for the current secret, as recorded in account data.
    */
   derivedPasswordSet: boolean;
+  /**
+   * Set when the user's account data could not be read (an answer over its bound, a timeout, an
+   * error status): why. `avatarSourceUriHash` and `derivedPasswordSet` then mean nothing, and the
+   * planner leaves the password and the avatar alone (with a warning) and plans the rest. The
+   * account data is the user's to fill (red team 12, F1): one user's must not stop the others'
+   * reconciliation, nor their own lock.
+   */
+  accountDataError?: string;
 }
 
 /** One managed room as seen by the corporal admin user. */

@@ -47,7 +47,8 @@ export interface Observation {
  * - per managed room, once, its whole state through the admin API: joined and banned members,
  *   power levels and (room v12+) creators.
  * Requests run in parallel, at most `concurrency` at once. A room whose state cannot be read is
- * reported `readable: false` with the error; only an unreachable Synapse or a failed account read
+ * reported `readable: false` with the error, a user whose account data cannot be read with
+ * `accountDataError`; only an unreachable Synapse or a failed read of the accounts themselves
  * fails the whole observation.
  */
 export async function observe(policy: PolicySnapshot, options: ObserveOptions): Promise<Observation> {
@@ -110,13 +111,26 @@ async function findAccounts(wanted: readonly string[], options: ObserveOptions):
 }
 
 async function observeUser(account: SynapseUser, options: ObserveOptions): Promise<ObservedUser> {
-  const accountData = await getGlobalAccountData(options.http, options.admin, account.userId);
-  return {
+  const observed: ObservedUser = {
     id: account.userId,
     locked: account.locked,
     deactivated: account.deactivated,
     displayName: account.displayName,
     avatarMxcUri: account.avatarUrl,
+    avatarSourceUriHash: '',
+    derivedPasswordSet: false,
+  };
+  let accountData: Record<string, unknown>;
+  try {
+    accountData = await getGlobalAccountData(options.http, options.admin, account.userId);
+  } catch (err) {
+    // The user decides how much account data there is: a read that fails for that reason is
+    // this user's problem, not the pass's (red team 12, F1). A lost connection is everyone's.
+    if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
+    return { ...observed, accountDataError: describeError(err) };
+  }
+  return {
+    ...observed,
     avatarSourceUriHash: recordedAvatarHash(account.avatarUrl, accountData[AVATAR_SOURCE_HASHES_KEY]),
     derivedPasswordSet: isCurrentPasswordMarker(accountData[PASSWORD_MARKER_KEY], options.authSharedSecret, account.userId),
   };

@@ -39,13 +39,20 @@ function planActiveUser(ctx: PlanContext, user: SnapshotUser, current: ObservedU
     });
   } else {
     if (current.locked) ctx.actions.push({ type: 'user.activate', userId: user.id });
-    // Accounts created by matrix-corporal have a random password; give them the derived one once so
-    // that logins work on stock Synapse. Passthrough users own their password.
-    if (!isPassthrough && !current.derivedPasswordSet) ctx.actions.push({ type: 'user.set_password', userId: user.id });
+    if (current.accountDataError !== undefined) {
+      // What the account data records (the password marker, the avatar's source) is unknown: guessing
+      // would reset the password (logging the user out) or re-upload the avatar on every pass.
+      warn(ctx, 'plan.account_data_unreadable', user.id, null,
+        `the account data of ${user.id} could not be read (${current.accountDataError}); its password and avatar are left as they are`);
+    } else if (!isPassthrough && !current.derivedPasswordSet) {
+      // Accounts created by matrix-corporal have a random password; give them the derived one once so
+      // that logins work on stock Synapse. Passthrough users own their password.
+      ctx.actions.push({ type: 'user.set_password', userId: user.id });
+    }
   }
   const displayName = plannedDisplayName(ctx.policy.flags, user, current);
   if (displayName !== null) ctx.actions.push({ type: 'user.set_display_name', userId: user.id, displayName });
-  const avatarUri = plannedAvatarUri(ctx.policy.flags, user, current);
+  const avatarUri = current?.accountDataError === undefined ? plannedAvatarUri(ctx.policy.flags, user, current) : null;
   if (avatarUri !== null) ctx.actions.push({ type: 'user.set_avatar', userId: user.id, avatarUri });
   planMemberships(ctx, user, { isActive: true, viaKick: false });
 }

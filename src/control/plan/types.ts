@@ -47,7 +47,12 @@ export type PlanWarningCode =
    * No account has the policy's id, but one differs from it only in case: nothing planned (creating
    * the id fails in Synapse, and the gateway refuses the other account until the policy names it).
    */
-  | 'plan.user_id_case_mismatch';
+  | 'plan.user_id_case_mismatch'
+  /**
+   * The user's account data could not be read (`ObservedUser.accountDataError`): the password
+   * migration and the avatar are not planned for them; everything else is.
+   */
+  | 'plan.account_data_unreadable';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {

@@ -1,7 +1,7 @@
 import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { getUser, loginAsUser } from './admin-users-api.js';
-import { logout, passwordLogin } from './client-api.js';
+import { logout, passwordLogin, whoamiDevice } from './client-api.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import { ADMIN_DEVICE_ID, PLAN_DEVICE_ID } from './admin-session.js';
 import type { SynapseHttp, TokenSource } from './synapse-http.js';
@@ -18,7 +18,8 @@ export const AccessTokenErrorCode = {
  * Devices of Corporal's own sessions. A token minted for the corporal user on one of them would
  * share it: Corporal's logout at shutdown (or the plan command's at its end) deletes the device
  * with every token on it, and revoking the operator's token logged Corporal's admin session out
- * (red team 11, F4).
+ * (red team 11, F4). The device of the token Corporal acts with now (`Corporal.AccessToken`'s,
+ * whatever it is) is reserved as well (quality review 5, S4).
  */
 const RESERVED_DEVICE_IDS: ReadonlySet<string> = new Set([ADMIN_DEVICE_ID, PLAN_DEVICE_ID]);
 
@@ -54,7 +55,7 @@ export class AccessTokens {
    * `valid_until_ms` when `validitySeconds` > 0 (no device is created; `deviceId` is ignored, as in
    * matrix-corporal). For the corporal user itself (the admin API refuses "login as self"): a
    * fresh password login with the derived password on `deviceId` (not one of Corporal's own
-   * devices), validity ignored.
+   * devices, nor the device of the token Corporal acts with: one whoami), validity ignored.
    *
    * Refuses (typed `CorporalError`s, see {@link AccessTokenErrorCode}) a user Synapse does not
    * know, and a **locked** or deactivated one: Synapse would mint a token for them anyway, and a
@@ -63,7 +64,7 @@ export class AccessTokens {
   async mintAccessToken(userId: string, options: MintAccessTokenOptions): Promise<string> {
     const { http, admin, corporalUserId, authSharedSecret } = this.#options;
     if (userId === corporalUserId) {
-      if (RESERVED_DEVICE_IDS.has(options.deviceId)) {
+      if (RESERVED_DEVICE_IDS.has(options.deviceId) || (await whoamiDevice(http, admin)).deviceId === options.deviceId) {
         throw refusal(AccessTokenErrorCode.ReservedDevice, `device ${options.deviceId} is reserved for Corporal's own sessions; choose another deviceId`, 400, ErrCode.InvalidParam);
       }
       return (await passwordLogin(http, userId, derivedPassword(authSharedSecret, userId), options.deviceId)).accessToken;

@@ -37,7 +37,8 @@ export interface PutUserBody {
   locked?: boolean;
 }
 
-const USER_ACCOUNT_DATA_MAX_BYTES = 16 * 1024 * 1024;
+/** Largest answer of the account-data read (all of a user's account data, which the user fills). */
+export const USER_ACCOUNT_DATA_MAX_BYTES = 16 * 1024 * 1024;
 
 function userPath(userId: string, suffix = ''): string {
   return `/_synapse/admin/v2/users/${encodeURIComponent(userId)}${suffix}`;

@@ -39,8 +39,15 @@ export async function logout(http: SynapseHttp, token: string): Promise<void> {
 
 /** Whose token this is (`GET /_matrix/client/v3/account/whoami`). */
 export async function whoami(http: SynapseHttp, token: Auth): Promise<string> {
+  return (await whoamiDevice(http, token)).userId;
+}
+
+/** Whose token this is, and its device (null for a token without one, such as one minted by the admin API). */
+export async function whoamiDevice(http: SynapseHttp, token: Auth): Promise<{ userId: string; deviceId: string | null }> {
   const call = 'client.whoami';
-  return stringField(await http.requestObject({ call, method: 'GET', path: '/_matrix/client/v3/account/whoami', auth: token }), 'user_id', call);
+  const answer = await http.requestObject({ call, method: 'GET', path: '/_matrix/client/v3/account/whoami', auth: token });
+  const deviceId = answer['device_id'];
+  return { userId: stringField(answer, 'user_id', call), deviceId: typeof deviceId === 'string' ? deviceId : null };
 }
 
 /** Uploads bytes to the media repository as the token's user (`POST /_matrix/media/v3/upload`); returns the mxc URI. */
