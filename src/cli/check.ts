@@ -87,7 +87,7 @@ async function checkPolicyFile(path: string, config: CorporalConfig, out: NodeJS
       out.write(`Policy ${path} cannot be read: ${result.message}\n`);
       return 2;
     case 'invalid':
-      out.write(`Policy ${path} is invalid (${plural(result.errors.length, 'error')}):\n`);
+      out.write(`Policy ${path} is invalid (${plural(result.errorCount, 'error')}):\n`);
       out.write(formatIssues(result.errors));
       if (result.warnings.length > 0) out.write(`Warnings:\n${formatIssues(result.warnings)}`);
       return 2;

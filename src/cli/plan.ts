@@ -49,7 +49,7 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
       err.write(`corporal: policy ${file.path} cannot be read: ${policy.message}\n`);
       return 2;
     case 'invalid':
-      err.write(`corporal: policy ${file.path} is invalid (${plural(policy.errors.length, 'error')}):\n${formatIssues(policy.errors)}`);
+      err.write(`corporal: policy ${file.path} is invalid (${plural(policy.errorCount, 'error')}):\n${formatIssues(policy.errors)}`);
       return 2;
     case 'valid':
       break;

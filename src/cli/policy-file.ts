@@ -1,6 +1,6 @@
 import type { PolicyProviderConfig } from '../common/config/types.js';
 import { describeError, hasErrorCode } from '../common/errors.js';
-import { compilePolicy, corporalUserWarnings } from '../policy/compile.js';
+import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyText } from '../policy/load.js';
@@ -13,7 +13,7 @@ import { MAX_POLICY_BYTES } from '../control/policy-limits.js';
 export type PolicyFileResult =
   | { kind: 'missing'; message: string }
   | { kind: 'unreadable'; message: string }
-  | { kind: 'invalid'; errors: PolicyIssue[]; warnings: PolicyIssue[] }
+  | { kind: 'invalid'; errors: PolicyIssue[]; warnings: PolicyIssue[]; errorCount: number }
   | { kind: 'valid'; snapshot: PolicySnapshot; warnings: PolicyIssue[] };
 
 /**
@@ -29,12 +29,12 @@ export async function readPolicyFile(path: string, homeserverDomain: string, cor
     return { kind: hasErrorCode(err, 'ENOENT') ? 'missing' : 'unreadable', message: describeError(err) };
   }
   const heapProblem = policyHeapProblem(text, processHeapLimitBytes());
-  if (heapProblem !== null) return { kind: 'invalid', errors: [heapProblem], warnings: [] };
-  const result = loadPolicyText(text, { homeserverDomain });
-  if (!result.ok) return { kind: 'invalid', errors: result.errors, warnings: result.warnings };
+  if (heapProblem !== null) return { kind: 'invalid', errors: [heapProblem], warnings: [], errorCount: 1 };
+  const result = loadPolicyText(text, { homeserverDomain, corporalUserId });
+  if (!result.ok) return { kind: 'invalid', errors: result.errors, warnings: result.warnings, errorCount: result.errorCount };
   const hash = hashPolicy(result.document);
   const snapshot = compilePolicy(result.document, { generation: 0, hash, loadedAt: Date.now(), source: `file:${path}`, corporalUserId });
-  return { kind: 'valid', snapshot, warnings: [...result.warnings, ...corporalUserWarnings(result.document, corporalUserId)] };
+  return { kind: 'valid', snapshot, warnings: result.warnings };
 }
 
 /**

@@ -1,12 +1,11 @@
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import type { EncodedSnapshot, InheritedPolicy, RetainedPolicy } from '../common/ipc.js';
-import { compilePolicy, corporalUserWarnings } from '../policy/compile.js';
+import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
 import { formatIssue, type PolicyIssue } from '../policy/issues.js';
-import { loadPolicyValue } from '../policy/load.js';
+import { loadPolicyText, loadPolicyValue, type LoadResult } from '../policy/load.js';
 import { policyHeapProblem, processHeapLimitBytes } from '../policy/memory-estimate.js';
-import { parsePolicyText } from '../policy/parse.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { encodeSnapshot } from '../policy/transport.js';
 import type { PolicyDocument } from '../policy/types.js';
@@ -49,8 +48,11 @@ export interface PolicyRejection {
    * `validation`: JSON, but not a valid policy; `internal`: compiling it failed (a bug).
    */
   stage: 'size' | 'syntax' | 'validation' | 'internal';
+  /** At most `MAX_REPORTED_ISSUES` errors, then one entry counting the rest. */
   errors: PolicyIssue[];
   warnings: PolicyIssue[];
+  /** How many errors there were in all. */
+  errorCount: number;
 }
 
 /**
@@ -240,7 +242,7 @@ export class PolicyStore {
       try {
         prepared = this.apply(input, source);
       } catch (err) {
-        return this.refuse(source, 'internal', [{ pointer: '', message: `internal error: ${describeError(err)}` }], []);
+        return this.refuse(source, 'internal', [{ pointer: '', message: `internal error: ${describeError(err)}` }], [], 1);
       }
       return 'delivery' in prepared ? this.makeDurable(prepared) : prepared;
     });
@@ -261,32 +263,20 @@ export class PolicyStore {
   }
 
   private apply(input: PolicyInput, source: string): Prepared | SetOutcome {
-    const { logger } = this.options;
-    let value: unknown;
+    const { logger, homeserverDomain, corporalUserId } = this.options;
+    let loaded: LoadResult;
     let text: string;
-    let parseWarnings: PolicyIssue[] = [];
     if ('text' in input) {
       const heapProblem = policyHeapProblem(input.text, this.options.heapLimitBytes ?? processHeapLimitBytes());
-      if (heapProblem !== null) return this.refuse(source, 'size', [heapProblem], []);
-      const parsed = parsePolicyText(input.text);
-      if (!parsed.ok) return this.refuse(source, 'syntax', [parsed.error], []);
-      ({ value } = parsed);
+      if (heapProblem !== null) return this.refuse(source, 'size', [heapProblem], [], 1);
+      loaded = loadPolicyText(input.text, { homeserverDomain, corporalUserId });
       text = input.text;
-      parseWarnings = parsed.warnings;
     } else {
-      ({ value } = input);
-      text = JSON.stringify(value);
+      loaded = loadPolicyValue(input.value, { homeserverDomain, corporalUserId });
+      text = JSON.stringify(input.value);
     }
-    // JSON that is not an object cannot be decoded into a policy at all: a syntax-stage refusal, as
-    // matrix-corporal's decoder failed on it (`M_BAD_JSON` at the API, not `M_INVALID_PARAM`).
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return this.refuse(source, 'syntax', [{ pointer: '', message: 'the policy must be a JSON object' }], parseWarnings);
-    }
-    const loaded = loadPolicyValue(value, { homeserverDomain: this.options.homeserverDomain });
-    const warnings = [...parseWarnings, ...loaded.warnings];
-    if (!loaded.ok) return this.refuse(source, 'validation', loaded.errors, warnings);
-    const { corporalUserId } = this.options;
-    warnings.push(...corporalUserWarnings(loaded.document, corporalUserId));
+    if (!loaded.ok) return this.refuse(source, loaded.stage, loaded.errors, loaded.warnings, loaded.errorCount);
+    const { warnings } = loaded;
 
     const hash = hashPolicy(loaded.document);
     const previous = this.currentPolicy;
@@ -351,11 +341,11 @@ export class PolicyStore {
     }
   }
 
-  private refuse(source: string, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[]): SetOutcome {
-    const rejection: PolicyRejection = { at: this.now(), source, stage, errors, warnings };
+  private refuse(source: string, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[], errorCount: number): SetOutcome {
+    const rejection: PolicyRejection = { at: this.now(), source, stage, errors, warnings, errorCount };
     this.rejection = rejection;
     this.options.logger.error({
-      source, stage, errorCount: errors.length, errors: errors.slice(0, LOGGED_ISSUES).map(formatIssue),
+      source, stage, errorCount, errors: errors.slice(0, LOGGED_ISSUES).map(formatIssue),
     }, 'policy refused; the current policy stays in force');
     return { kind: 'invalid', rejection };
   }
@@ -372,6 +362,6 @@ interface Prepared {
 export function describeRejection(rejection: PolicyRejection): string {
   const [first] = rejection.errors;
   const head = first === undefined ? 'invalid policy' : formatIssue(first);
-  const more = rejection.errors.length - 1;
+  const more = rejection.errorCount - 1;
   return more > 0 ? `${head} (and ${more} more error${more === 1 ? '' : 's'})` : head;
 }

@@ -1,6 +1,6 @@
 import { compileHook } from './compile-hook.js';
 import type { HookEventType, PolicySnapshot, SnapshotHook, SnapshotUser } from './snapshot.js';
-import type { PolicyIssue } from './issues.js';
+import { isCorporalUserEntry } from './corporal-user-entry.js';
 import type { PolicyDocument } from './types.js';
 import { HOOK_EVENT_TYPES } from './vocabulary.js';
 
@@ -15,32 +15,11 @@ export interface CompileOptions {
   /** Where the policy came from (`static_file:/path`, `http:https://…`, `api`, …). */
   source: string;
   /**
-   * `Corporal.UserID`: an entry for it (ids compared ignoring case) is left out of the snapshot,
-   * see {@link corporalUserWarnings}. Absent: none is left out (a file checked without a config).
+   * `Corporal.UserID`: an entry for it (`isCorporalUserEntry`) is left out of the snapshot; loading
+   * the policy with the same id warned about it. Absent: none is left out (a file checked without
+   * a config).
    */
   corporalUserId?: string;
-}
-
-/**
- * One warning per policy entry for `corporalUserId` (ids compared ignoring case), which
- * {@link compilePolicy} leaves out. Corporal's own account is a Synapse server admin whose
- * password is derived from the shared secret: the reconciler never manages it, and an entry for
- * it must not make the gateway manage it either. Login would check the entry's credential (a
- * `plain` password, say) and then log in with the derived one, handing the admin account to
- * whoever knows the policy credential (red team 11, F1). Case is ignored because login matches
- * policy users ignoring case.
- */
-export function corporalUserWarnings(document: PolicyDocument, corporalUserId: string): PolicyIssue[] {
-  const wanted = corporalUserId.toLowerCase();
-  const warnings: PolicyIssue[] = [];
-  document.users.forEach((user, index) => {
-    if (user.id.toLowerCase() !== wanted) return;
-    warnings.push({
-      pointer: `/users/${index}`,
-      message: `${user.id} is Corporal.UserID: Corporal never manages its own account, so this entry is ignored (its credential logs nobody in)`,
-    });
-  });
-  return warnings;
 }
 
 /**
@@ -53,9 +32,9 @@ export function corporalUserWarnings(document: PolicyDocument, corporalUserId: s
 export function compilePolicy(document: PolicyDocument, options: CompileOptions): PolicySnapshot {
   const users = new Map<string, SnapshotUser>();
   const userIdsByLowercase = new Map<string, string>();
-  const leftOut = options.corporalUserId?.toLowerCase() ?? null;
+  const { corporalUserId } = options;
   for (const user of document.users) {
-    if (user.id.toLowerCase() === leftOut) continue;
+    if (corporalUserId !== undefined && isCorporalUserEntry(user.id, corporalUserId)) continue;
     const joinedRooms = new Map<string, number>();
     for (const room of user.joinedRooms) joinedRooms.set(room.roomId, room.powerLevel);
     users.set(user.id, {

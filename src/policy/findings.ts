@@ -1,5 +1,12 @@
 import type { PolicyFindings, PolicyIssue } from './issues.js';
 
+/** {@link PolicyFindings} as a bounded collector reports them, with how many there were in all. */
+export interface CountedFindings extends PolicyFindings {
+  /** Errors found, kept or only counted (≥ `errors.length` − 1: the last entry may be the summary). */
+  errorCount: number;
+  warningCount: number;
+}
+
 /** At most this many errors (and, separately, warnings) are reported; a last entry counts the rest. */
 export const MAX_REPORTED_ISSUES = 1000;
 
@@ -77,9 +84,14 @@ export class FindingsCollector implements FindingsSink {
     return { errors: mappedSink(this.errors, map), warnings: mappedSink(this.warnings, map) };
   }
 
-  /** Both lists as {@link IssueList.report} gives them. */
-  report(): PolicyFindings {
-    return { errors: this.errors.report('errors'), warnings: this.warnings.report('warnings') };
+  /** Both lists as {@link IssueList.report} gives them, and the counts. */
+  report(): CountedFindings {
+    return {
+      errors: this.errors.report('errors'),
+      warnings: this.warnings.report('warnings'),
+      errorCount: this.errors.count,
+      warningCount: this.warnings.count,
+    };
   }
 }
 

@@ -3,6 +3,7 @@ import { childPointer, type PolicyFindings } from './issues.js';
 import { checkRoomId } from './matrix-ids.js';
 import { isJsonObject } from './normalise-fields.js';
 import { checkPolicyShape } from './schema.js';
+import { checkCorporalUserEntries } from './corporal-user-entry.js';
 import { validateHooks } from './validate-hooks.js';
 import { validateUsers, type RoomFacts } from './validate-users.js';
 
@@ -10,6 +11,8 @@ import { validateUsers, type RoomFacts } from './validate-users.js';
 export interface ValidateOptions {
   /** `Matrix.HomeserverDomainName`: every managed user must be on it. */
   homeserverDomain: string;
+  /** `Corporal.UserID`: an entry for it is warned about (corporal-user-entry.ts). Absent: no such check. */
+  corporalUserId?: string;
 }
 
 /**
@@ -35,6 +38,10 @@ export function validatePolicyInto(document: unknown, options: ValidateOptions, 
   const rooms = checkManagedRooms(document['managedRoomIds'], findings);
   validateUsers(document['users'], { homeserverDomain: options.homeserverDomain, rooms }, findings);
   validateHooks(document['hooks'], findings);
+  const users = document['users'];
+  if (options.corporalUserId !== undefined && Array.isArray(users)) {
+    checkCorporalUserEntries(users, options.corporalUserId, findings.warnings);
+  }
 }
 
 /** Checks `managedRoomIds`; returns the room facts the user checks start from. */

@@ -36,6 +36,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   const only = options.users ?? null;
   for (const user of policy.users.values()) {
     if (only !== null && !only.has(user.id)) continue;
+    // A backstop: snapshots compiled with Corporal.UserID never hold its entry (compile.ts).
     if (user.id === options.corporalUserId) {
       warn(ctx, 'plan.corporal_user_in_policy', user.id, null, `${user.id} is Corporal.UserID; Corporal never reconciles its own account, so its policy entry is ignored`);
       continue;

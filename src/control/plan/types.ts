@@ -15,8 +15,9 @@ export interface PlanOptions {
   /**
    * Config `Corporal.UserID`. The reconciler never acts on its own account, even when the policy
    * lists it: locking, logging out, leaving rooms or changing its password would lock Corporal out
-   * of the admin API (and a lock cannot be undone without another admin). Such an entry gives a
-   * `plan.corporal_user_in_policy` warning instead.
+   * of the admin API (and a lock cannot be undone without another admin). Loading a policy leaves
+   * such an entry out (policy/corporal-user-entry.ts); one that reaches the planner anyway (a
+   * snapshot compiled without `Corporal.UserID`) gives a `plan.corporal_user_in_policy` warning.
    */
   corporalUserId: string;
   /**

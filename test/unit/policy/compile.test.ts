@@ -1,5 +1,5 @@
 import t from 'tap';
-import { compilePolicy, corporalUserWarnings } from '../../../src/policy/compile.js';
+import { compilePolicy } from '../../../src/policy/compile.js';
 import { matchRuleRegExp } from '../../../src/policy/compile-hook.js';
 import { hashPolicy } from '../../../src/policy/hash.js';
 import { loadPolicyText, loadPolicyValue } from '../../../src/policy/load.js';
@@ -142,18 +142,21 @@ t.test('the snapshot is plain data: it survives structured clone unchanged', asy
 
 t.test("red team 11 F1: an entry for Corporal.UserID (in any case) is left out of the snapshot, with a warning", async (t) => {
   for (const listedAs of ['@corporal:example.com', '@Corporal:example.com']) {
-    const document = documentOf(JSON.stringify({
+    const text = JSON.stringify({
       schemaVersion: 2,
       users: [
         { id: '@alice:example.com', active: true, authType: 'plain', authCredential: 'a' },
         { id: listedAs, active: true, authType: 'plain', authCredential: 'guessme' },
       ],
-    }));
+    });
+    const document = documentOf(text);
     const snapshot = compilePolicy(document, { generation: 1, hash: hashPolicy(document), loadedAt: 0, source: 'api', corporalUserId: '@corporal:example.com' });
     t.same([...snapshot.users.keys()], ['@alice:example.com'], listedAs);
     t.same([...snapshot.userIdsByLowercase.keys()], ['@alice:example.com'], 'login cannot find it either');
-    t.same(corporalUserWarnings(document, '@corporal:example.com').map((warning) => warning.pointer), ['/users/1']);
-    t.same(corporalUserWarnings(document, '@nobody:example.com'), []);
+    const loaded = loadPolicyText(text, { homeserverDomain: 'example.com', corporalUserId: '@corporal:example.com' });
+    const aboutCorporal = (result: typeof loaded) => (result.ok ? result.warnings : []).filter((warning) => warning.message.includes('Corporal.UserID'));
+    t.same(aboutCorporal(loaded), [{ pointer: '/users/1', message: `${listedAs} is Corporal.UserID: Corporal never manages its own account, so this entry is ignored (its credential logs nobody in)` }]);
+    t.same(aboutCorporal(loadPolicyText(text, { homeserverDomain: 'example.com', corporalUserId: '@nobody:example.com' })), []);
     t.equal(compile(document).users.size, 2, 'without the option (a file checked with no config) nothing is left out');
   }
 });

@@ -36,5 +36,7 @@ t.test('a pointer-mapping sink maps only the issues that are kept', async (t) =>
   t.same(findings.report(), {
     errors: [issue(0), { pointer: '/mapped/x/1', message: 'm1' }, { pointer: '', message: '… and 3 more errors' }],
     warnings: [{ pointer: '/mapped/x/9', message: 'm9' }],
+    errorCount: 5,
+    warningCount: 1,
   });
 });

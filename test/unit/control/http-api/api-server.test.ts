@@ -193,6 +193,13 @@ t.test('PUT of an invalid policy: 400 M_INVALID_PARAM listing every issue; the o
   t.same((answer.json['issues'] as Array<{ pointer: string }>).map((i) => i.pointer), ['/users/0/id', '/users/1/authType']);
   t.same(answer.json['warnings'], []);
   t.equal(store.current?.document.identificationStamp, 'test-good');
+
+  // Quality review 5, S2: the count names every error, also those past the listed 1,000.
+  const many = await call('PUT', '/_matrix/corporal/policy', { body: JSON.stringify({ schemaVersion: 2, users: [], managedRoomIds: Array.from({ length: 5000 }, (_, i) => i) }) });
+  t.equal(many.status, 400);
+  t.match(many.json['error'], /^Failed to set policy: \/managedRoomIds\/0: expected a string, got an integer \(and 4999 more errors\)$/);
+  t.equal((many.json['issues'] as unknown[]).length, 1001);
+  t.equal(store.lastRejection?.errorCount, 5000);
 });
 
 t.test('PUT of a policy too large for the heap: 413 M_TOO_LARGE before parsing; the old policy stays', async (t) => {
