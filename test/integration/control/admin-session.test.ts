@@ -122,6 +122,16 @@ t.test('shared-secret-auth module: the admin logs in with the derived password; 
       `red team 11 F4: not on Corporal's own device ${deviceId} (its logout would kill the token, and revoking the token would log Corporal out)`);
   }
 
+  // Quality review 5, S4: with Corporal.AccessToken, the device of that token is Corporal's too.
+  const operatorSession = await login(hs.baseUrl, { ...passwordLoginBody('@corporal:localhost', sharedSecretAuthPassword(AUTH_SECRET, '@corporal:localhost')), device_id: 'OPERATORDEV' });
+  const withToken = await startReconciler({ config: reconcilerConfig(hs, { corporal: { AccessToken: operatorSession.accessToken } }), planner: planReconciliation, logger });
+  t.teardown(() => withToken.close());
+  await t.rejects(withToken.tokens.mintAccessToken('@corporal:localhost', { deviceId: 'OPERATORDEV' }), { code: AccessTokenErrorCode.ReservedDevice, status: 400 },
+    "not on the device of the configured token (revoking the new token would delete the device, and Corporal's token with it)");
+  const beside = await withToken.tokens.mintAccessToken('@corporal:localhost', { deviceId: 'BESIDE' });
+  await withToken.tokens.revokeAccessToken(beside);
+  t.same(await matrixCall(hs.baseUrl, 'GET', '/_matrix/client/v3/account/whoami', { token: operatorSession.accessToken }), { user_id: '@corporal:localhost', device_id: 'OPERATORDEV', is_guest: false }, 'the configured token still works');
+
   const alice = '@alice:localhost';
   reconciler.loop.onPolicy(snapshot(1, [], [{ id: alice, displayName: 'Alice' }]), 'all');
   await reconciler.loop.idle();
