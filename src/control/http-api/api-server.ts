@@ -33,7 +33,7 @@ export interface HttpApiOptions {
  * this only keeps a handler that never answers from holding its connection for ever. Generous,
  * as a plan of a large homeserver takes minutes.
  */
-export const HANDLER_LIMIT_MS = 10 * 60_000;
+const HANDLER_LIMIT_MS = 10 * 60_000;
 
 /** A listening HTTP API. */
 export interface HttpApiServer {
@@ -75,6 +75,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = process.hrtime.bigint();
+    const elapsedMs = (): number => Number(process.hrtime.bigint() - startedAt) / 1e6;
     let routeId = '-';
     const rawUrl = req.url ?? '/';
     const queryStart = rawUrl.indexOf('?');
@@ -91,7 +92,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     // leaves the socket alone; once the answer is out, a client that stops reading it is cut, and
     // a handler still working after `handlerLimitMs` loses its connection (verification round 12).
     res.on('timeout', () => {
-      if (answered || Number(process.hrtime.bigint() - startedAt) / 1e6 >= handlerLimitMs) {
+      if (answered || elapsedMs() >= handlerLimitMs) {
         res.destroy();
         return;
       }
@@ -103,7 +104,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
       // read and discard it to keep the connection alive.
       const delivered = !req.socket.destroyed;
       if (delivered) send(res, response, !bodyRead && hasBody(req));
-      const ms = Number(process.hrtime.bigint() - startedAt) / 1e6;
+      const ms = elapsedMs();
       logger.info({
         method, path: rawPath, route: routeId, status: response.status, ms: Math.round(ms * 10) / 10, ...(delivered ? {} : { delivered: false }),
       }, 'HTTP API request');

@@ -380,6 +380,38 @@ t.test('red team 11 F3: a handler slower than the idle limit still gets its answ
 
 });
 
+t.test('quality review 5, S5: a client that stops reading an answer is cut after the idle limit, not the handler limit', async (t) => {
+  const { logger } = captureLogger();
+  const size = 32 * 1024 * 1024; // more than loopback socket buffers hold
+  const server = await startHttpApi({
+    host: '127.0.0.1',
+    port: 0,
+    bearerToken: TOKEN,
+    timeoutMs: 100, // idle limit 200 ms
+    handlerLimitMs: 600_000,
+    logger,
+    routes: [{ pattern: '/_matrix/corporal/big', methods: { GET: { id: 'big', maxBodyBytes: 0, handle: () => ({ status: 200, body: { data: 'x'.repeat(size) } }) } } }],
+  });
+  t.teardown(() => server.close(Date.now() + 100));
+  const received = await new Promise<number>((resolve) => {
+    let bytes = 0;
+    const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET /_matrix/corporal/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`));
+    socket.on('error', () => undefined);
+    socket.once('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      socket.pause();
+      // Many idle limits later, read on: a cut connection ends short of the answer.
+      setTimeout(() => {
+        socket.on('data', (more: Buffer) => { bytes += more.length; });
+        socket.on('close', () => resolve(bytes));
+        socket.resume();
+        setTimeout(() => resolve(bytes), 5_000).unref();
+      }, 2_000);
+    });
+  });
+  t.ok(received < size, `the connection was cut: ${received} of ${size}+ bytes arrived`);
+});
+
 t.test('verification round 12: a handler that never answers loses its connection after the handler limit', async (t) => {
   const { logger } = captureLogger();
   const server = await startHttpApi({

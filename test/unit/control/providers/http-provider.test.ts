@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -131,6 +131,29 @@ t.test('remote failing at start, cache present: the cache is used; the remote is
   // The cache is written after the store has accepted the policy (never before), so it may lag the stamp.
   await waitFor('the cache to follow the remote', () => readFileSync(cachePath, 'utf8') === testPolicyText('b'));
   t.equal(provider.status().lastError, null);
+});
+
+t.test('red team 11 F7: a saved policy readable by others is made private at start, without a rewrite; a symlink is left alone', async (t) => {
+  const server = await policyServer(t, () => ({ status: 500, body: 'down' }));
+  const { provider, cachePath, lines, stampIs } = setup(t, server.url);
+  writeFileSync(cachePath, testPolicyText('a'));
+  chmodSync(cachePath, 0o644); // as a migration from matrix-corporal may leave it
+  const before = statSync(cachePath);
+  await provider.start();
+  t.ok(stampIs('a')(), 'the cache is used');
+  t.equal(statSync(cachePath).mode & 0o777, 0o600);
+  t.equal(statSync(cachePath).ino, before.ino, 'the same file');
+  t.ok(lines.some((line) => line['msg'] === 'the saved policy was readable by others; its mode is now 0600' && line['was'] === '644'));
+
+  const target = `${cachePath}.elsewhere`;
+  writeFileSync(target, testPolicyText('a'));
+  chmodSync(target, 0o644);
+  const linked = setup(t, server.url);
+  symlinkSync(target, linked.cachePath);
+  await linked.provider.start();
+  t.equal(statSync(target).mode & 0o777, 0o644, 'the file a symlink points at is not changed');
+  t.ok(lstatSync(linked.cachePath).isSymbolicLink());
+  t.notOk(linked.lines.some((line) => String(line['msg']).includes('mode')), 'and nothing is logged about it');
 });
 
 t.test('remote failing at start, no cache: no policy, no crash; picked up once the remote is back', async (t) => {
