@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHttpApi } from '../../../../src/control/http-api/api-server.js';
+import type { RouteMethod } from '../../../../src/control/http-api/route.js';
 import { policyRoutes } from '../../../../src/control/http-api/policy-routes.js';
 import { statusRoute } from '../../../../src/control/http-api/status-route.js';
 import type { GatewayStatus } from '../../../../src/control/gateway-status.js';
@@ -343,20 +344,24 @@ t.test('a request that is not complete within the time limit is cut off', async 
   t.match(answer, /^HTTP\/1\.1 408/, 'answered 408 and closed');
 });
 
-t.test('red team 11 F3: a handler slower than the idle limit still gets its answer out; idle connections are closed', async (t) => {
+/** A server with one GET route, `id`, answered by `handle`; the idle limit is 200 ms (`timeoutMs` 100). */
+async function oneRouteServer(t: Test, id: string, handle: RouteMethod['handle'], handlerLimitMs?: number) {
   const { logger, lines } = captureLogger();
   const server = await startHttpApi({
     host: '127.0.0.1',
     port: 0,
     bearerToken: TOKEN,
-    timeoutMs: 100, // idle limit 200 ms
+    timeoutMs: 100,
+    ...(handlerLimitMs === undefined ? {} : { handlerLimitMs }),
     logger,
-    routes: [{
-      pattern: '/_matrix/corporal/slow',
-      methods: { GET: { id: 'slow', maxBodyBytes: 0, handle: () => new Promise((resolve) => setTimeout(() => resolve({ status: 500, body: { applied: true } }), 600)) } },
-    }],
+    routes: [{ pattern: `/_matrix/corporal/${id}`, methods: { GET: { id, maxBodyBytes: 0, handle } } }],
   });
   t.teardown(() => server.close(Date.now() + 1000));
+  return { server, lines };
+}
+
+t.test('red team 11 F3: a handler slower than the idle limit still gets its answer out; idle connections are closed', async (t) => {
+  const { server, lines } = await oneRouteServer(t, 'slow', () => new Promise((resolve) => setTimeout(() => resolve({ status: 500, body: { applied: true } }), 600)));
   const answer = await fetch(`http://127.0.0.1:${server.port}/_matrix/corporal/slow`, { headers: { authorization: `Bearer ${TOKEN}` } });
   t.equal(answer.status, 500);
   t.same(await answer.json(), { applied: true }, 'the answer arrives after three idle limits');
@@ -381,18 +386,8 @@ t.test('red team 11 F3: a handler slower than the idle limit still gets its answ
 });
 
 t.test('quality review 5, S5: a client that stops reading an answer is cut after the idle limit, not the handler limit', async (t) => {
-  const { logger } = captureLogger();
   const size = 32 * 1024 * 1024; // more than loopback socket buffers hold
-  const server = await startHttpApi({
-    host: '127.0.0.1',
-    port: 0,
-    bearerToken: TOKEN,
-    timeoutMs: 100, // idle limit 200 ms
-    handlerLimitMs: 600_000,
-    logger,
-    routes: [{ pattern: '/_matrix/corporal/big', methods: { GET: { id: 'big', maxBodyBytes: 0, handle: () => ({ status: 200, body: { data: 'x'.repeat(size) } }) } } }],
-  });
-  t.teardown(() => server.close(Date.now() + 100));
+  const { server } = await oneRouteServer(t, 'big', () => ({ status: 200, body: { data: 'x'.repeat(size) } }), 600_000);
   const received = await new Promise<number>((resolve) => {
     let bytes = 0;
     const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET /_matrix/corporal/big HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`));
@@ -413,17 +408,7 @@ t.test('quality review 5, S5: a client that stops reading an answer is cut after
 });
 
 t.test('verification round 12: a handler that never answers loses its connection after the handler limit', async (t) => {
-  const { logger } = captureLogger();
-  const server = await startHttpApi({
-    host: '127.0.0.1',
-    port: 0,
-    bearerToken: TOKEN,
-    timeoutMs: 100, // idle limit 200 ms
-    handlerLimitMs: 500,
-    logger,
-    routes: [{ pattern: '/_matrix/corporal/never', methods: { GET: { id: 'never', maxBodyBytes: 0, handle: () => new Promise(() => undefined) } } }],
-  });
-  t.teardown(() => server.close(Date.now() + 100));
+  const { server } = await oneRouteServer(t, 'never', () => new Promise(() => undefined), 500);
   const closed = await new Promise<boolean>((resolve) => {
     const socket = connect(server.port, '127.0.0.1', () => socket.write(`GET /_matrix/corporal/never HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`));
     socket.resume();
