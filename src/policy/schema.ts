@@ -9,7 +9,9 @@ import { describeJsonType as describeType } from '../common/json-type-names.js';
 const STRING = { type: 'string', wellFormed: true };
 /**
  * A string that the semantic checks hold to an ASCII grammar or a closed vocabulary (ids, auth
- * types), which refuses a lone surrogate already: not checked twice, in the bulk of a large policy.
+ * types, hook actions and event types, match-rule types, HTTP methods), which refuses a lone
+ * surrogate already: not checked twice (one error per value, as validate.ts promises), and not in
+ * the bulk of a large policy.
  */
 const GRAMMAR_STRING = { type: 'string' };
 const BOOLEAN = { type: 'boolean' };
@@ -28,12 +30,12 @@ const HOOK_BODY_PROPERTIES = {
   id: STRING,
   matchRules: {
     type: 'array',
-    items: { type: 'object', properties: { type: STRING, regex: STRING, invert: BOOLEAN } },
+    items: { type: 'object', properties: { type: GRAMMAR_STRING, regex: STRING, invert: BOOLEAN } },
   },
-  action: STRING,
+  action: GRAMMAR_STRING,
   skipNextHooksInChain: BOOLEAN,
   RESTServiceURL: STRING,
-  RESTServiceRequestMethod: STRING,
+  RESTServiceRequestMethod: GRAMMAR_STRING,
   RESTServiceRequestHeaders: HEADERS,
   // Timers in Node take at most 2^31 - 1 ms; a larger value fires after 1 ms, and every
   // consultation would fail at once (red team 8, F8). The configuration caps its numbers alike.
@@ -71,7 +73,7 @@ export const POLICY_SCHEMA: SchemaObject = {
     managedRoomIds: { type: 'array', items: GRAMMAR_STRING },
     hooks: {
       type: 'array',
-      items: { type: 'object', properties: { ...HOOK_BODY_PROPERTIES, eventType: STRING } },
+      items: { type: 'object', properties: { ...HOOK_BODY_PROPERTIES, eventType: GRAMMAR_STRING } },
     },
     users: {
       type: 'array',

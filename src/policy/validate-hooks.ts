@@ -159,8 +159,11 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
     }
   }
   for (const field of FREE_JSON) {
-    if (jsonDepthExceeds(hook[field], MAX_FREE_JSON_DEPTH)) error(field, `nested deeper than ${MAX_FREE_JSON_DEPTH} levels`);
-    checkWellFormedJson(hook[field], childPointer(pointer, field), findings.errors, MAX_FREE_JSON_DEPTH);
+    const value = hook[field];
+    // The injected JSON must be an object: of another type, the type check has reported it already.
+    if (field !== 'responsePayload' && !isJsonObject(value)) continue;
+    if (jsonDepthExceeds(value, MAX_FREE_JSON_DEPTH)) error(field, `nested deeper than ${MAX_FREE_JSON_DEPTH} levels`);
+    checkWellFormedJson(value, childPointer(pointer, field), findings.errors, MAX_FREE_JSON_DEPTH);
   }
 }
 
