@@ -12,7 +12,6 @@ import type { PolicySnapshot } from '../policy/snapshot.js';
 import { formatConfigIssues } from './config-errors.js';
 import { configuredPolicyFile, formatIssues, plural, readPolicyFile } from './policy-file.js';
 
-
 /** Output streams of {@link runPlan}. */
 export interface PlanStreams {
   out: NodeJS.WritableStream;

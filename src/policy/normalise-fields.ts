@@ -8,6 +8,11 @@ export interface NormaliseContext extends FindingsSink {
   shorthandRules: Map<string, string>;
 }
 
+/** A fresh {@link NormaliseContext} writing to `findings`. */
+export function normaliseContext(findings: FindingsSink): NormaliseContext {
+  return { errors: findings.errors, warnings: findings.warnings, shorthandRules: new Map() };
+}
+
 /** The known fields of one object type, and legacy keys that are dropped without a warning. */
 export interface ObjectShape<F extends string> {
   /** At most 31 fields: presence is tracked in a bit mask. */

@@ -1,6 +1,6 @@
 import { FindingsCollector, type FindingsSink } from './findings.js';
 import { childPointer, type PolicyFindings } from './issues.js';
-import { isJsonObject, objectShape, readFields, readFieldsInto, type NormaliseContext } from './normalise-fields.js';
+import { isJsonObject, normaliseContext, objectShape, readFields, readFieldsInto, type NormaliseContext } from './normalise-fields.js';
 import { normaliseHook } from './normalise-hook.js';
 import type { PolicyFlags } from './snapshot.js';
 import type { PolicyDocument, PolicyJoinedRoom, PolicyUser } from './types.js';
@@ -65,7 +65,7 @@ export function normalisePolicy(value: unknown): NormaliseResult {
  * one collector to every stage, so that the issues of all stages are bounded together).
  */
 export function normalisePolicyInto(value: unknown, findings: FindingsSink): Normalised {
-  const context: NormaliseContext = { errors: findings.errors, warnings: findings.warnings, shorthandRules: new Map() };
+  const context = normaliseContext(findings);
   const raw = isJsonObject(value) ? value : {};
   if (!isJsonObject(value)) context.errors.push({ pointer: '', message: 'the policy must be a JSON object' });
   const top = readFields(raw, TOP_SHAPE, () => '', context);

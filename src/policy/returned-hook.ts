@@ -1,7 +1,7 @@
 import { compileHook } from './compile-hook.js';
 import { FindingsCollector } from './findings.js';
 import { childPointer, type PolicyIssue } from './issues.js';
-import { isJsonObject, type NormaliseContext } from './normalise-fields.js';
+import { isJsonObject, normaliseContext } from './normalise-fields.js';
 import { normaliseHookBody } from './normalise-hook.js';
 import type { SnapshotHook } from './snapshot.js';
 import { checkHookBodyShape } from './schema.js';
@@ -26,7 +26,7 @@ export function compileReturnedHook(value: unknown, parentId: string): ReturnedH
   if (!isJsonObject(value)) return { ok: false, errors: [{ pointer: '', message: 'the REST service did not return a JSON object' }] };
   // The service's answer is bounded only by the gateway's body limit: its issues are bounded here.
   const findings = new FindingsCollector();
-  const context: NormaliseContext = { errors: findings.errors, warnings: findings.warnings, shorthandRules: new Map() };
+  const context = normaliseContext(findings);
   const body = normaliseHookBody(value, '', context);
   const hook = { ...body, matchRules: [], id: body.id === '' ? `${parentId}-unnamed-response` : body.id };
   checkHookBodyShape(hook, findings.errors);

@@ -132,7 +132,6 @@ export function shapeMessage(error: ErrorObject, value: unknown): string {
   return error.message ?? 'is invalid';
 }
 
-
 /** How a JSON value is named in messages (its kind, never its content: it may be a secret). */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null';

@@ -90,7 +90,10 @@ export interface PolicyCheck {
    * (only for checks whose decision no policy change can turn, or that have no body).
    */
   readonly needsBody: BodyNeed;
-  /** The decision; a promise only when the check needs I/O (alias resolution, current power levels). */
+  /**
+   * The decision; a promise only when the check needs I/O (alias resolution, current power levels,
+   * the room's current encryption for upgrades and redactions).
+   */
   check(input: CheckInput): Decision | Promise<Decision>;
 }
 

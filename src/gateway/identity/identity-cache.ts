@@ -71,7 +71,8 @@ interface FetchContext {
  * ({@link NEGATIVE_ENTRIES_FRACTION}), and single-flight look-ups — concurrent misses on one key
  * share one whoami call (`fetch` / `fetchMethod`), at most {@link MAX_LOOKUPS_IN_FLIGHT} at once
  * (more fail at once), cancelled when every request waiting for it has left
- * ({@link ClientGoneHook}). Failed look-ups are not cached.
+ * ({@link ClientGoneHook}). Failed look-ups are not cached, nor an answer
+ * whose look-up spanned an eviction of its own user (docs/gateway.md §3).
  *
  * The key is the token, or the token plus the appservice `user_id` it masquerades as (whoami is
  * asked for that user, so the two are different identities). Keys are built so that no token can
