@@ -10,7 +10,8 @@ import { checkOriginOf } from './check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import type { ForwardedLogin, LoginResponseGuard } from './login-response-guard.js';
 import { sendLocalAnswer } from './local-answer.js';
-import { isServedLoginPath, LOGIN_DENIALS } from './login-answers.js';
+import { LOGIN_DENIALS } from './login-answers.js';
+import { isServedLoginPath } from './served-login-paths.js';
 import { contentEncodingOf, decodeContent } from './response-encoding.js';
 
 /** Largest login answer buffered for inspection; a login answer is a few hundred bytes. */
