@@ -133,5 +133,25 @@ async function compareWithCurrent(
     if (current.creators.has(memberId)) continue;
     if (effectiveLevel(users, usersDefault, memberId) !== currentLevel(current, memberId)) return DECISIONS.powerLevels;
   }
-  return ALLOW;
+  return raisesInactiveUser(input, users, usersDefault, current) ? DECISIONS.powerLevels : ALLOW;
+}
+
+/**
+ * True when the proposed content raises an inactive managed user listed in its `users` above
+ * their current level. The reconciler does not set inactive users' levels (they are locked), but
+ * it kicks them from rooms their policy no longer lists, and a user raised to the corporal user's
+ * level could never be kicked, nor brought back to the policy's level once reactivated (red team
+ * 12, F3). Lowering them, or leaving them, stays allowed. A `users_default` raise that lifts an
+ * inactive user without an entry is not caught here (the room's membership is not read); it
+ * moves every active managed user without an entry too, which the rule above refuses.
+ */
+function raisesInactiveUser(input: CheckInput, users: unknown, usersDefault: unknown, current: CurrentPowerLevels): boolean {
+  if (typeof users !== 'object' || users === null || Array.isArray(users)) return false;
+  for (const memberId of Object.keys(users)) {
+    const policyUser = input.snapshot.users.get(memberId);
+    if (policyUser === undefined || policyUser.active || current.creators.has(memberId)) continue;
+    // Negated `<=`: an unreadable proposed level counts as a raise (fail closed).
+    if (!(effectiveLevel(users, usersDefault, memberId) <= currentLevel(current, memberId))) return true;
+  }
+  return false;
 }

@@ -148,6 +148,12 @@ t.test('power levels in a managed room', async (t) => {
   await ok(t, 'corporal', 'PUT', path('v3'), withUsers({ [users.alice.userId]: 10 }));
   t.equal((await current()).users[users.alice.userId], 10, 'the corporal user may set any level');
   await ok(t, 'corporal', 'PUT', path('v3'), before);
+
+  // Red team 12, F3: an inactive managed user may not be raised (at the corporal user's level, the reconciler could never kick them).
+  await s.setPolicy({}, { pat: { active: false } });
+  await allDenied(t, 'bob', variants.slice(0, 2), withUsers({ [users.pat.userId]: 100 }), POWER_LEVELS);
+  t.same(await current(), before, 'the inactive user was not raised');
+  await s.setPolicy();
 });
 
 t.test('upgrades', async (t) => {
