@@ -4,4 +4,4 @@ export type { Plan, PlanOptions, PlanWarning, PlanWarningCode, SkippedRoom } fro
 export { derivedPassword } from '../../common/derived-password.js';
 export { avatarUriHash, NO_AVATAR_HASH } from './avatar-hash.js';
 export { DEACTIVATED_DISPLAY_NAME_MARKER, hasDeactivatedMarker, stripDeactivatedMarkers } from './display-name-marker.js';
-export { redactAction, REDACTED } from './redact-action.js';
+export { redactAction, redactedAvatarUri, REDACTED } from './redact-action.js';

@@ -6,6 +6,7 @@ import {
   NO_AVATAR_HASH,
   REDACTED,
   redactAction,
+  redactedAvatarUri,
   stripDeactivatedMarkers,
 } from '../../../../src/control/plan/index.js';
 
@@ -51,4 +52,19 @@ t.test('redactAction hides the password of user.create only', async (t) => {
   t.equal(create.password, 'secret', 'the action itself is not changed');
   const join = { type: 'room.join', userId: '@a:example.com', roomId: '!a:example.com' } as const;
   t.equal(redactAction(join), join);
+});
+
+t.test('redactAction shows an avatar URI by its origin and a hash prefix only (red team 12, F7)', async (t) => {
+  const uri = 'https://user:pw@img.example.com:8443/a/b.png?token=s3cr3t#frag';
+  const avatar = { type: 'user.set_avatar', userId: '@a:example.com', avatarUri: uri } as const;
+  const redacted = redactAction(avatar);
+  t.strictSame(redacted, { ...avatar, avatarUri: `https://img.example.com:8443/… sha512:${avatarUriHash(uri).slice(0, 12)}` });
+  t.notMatch((redacted as typeof avatar).avatarUri, /s3cr3t|user|pw|b\.png|frag/, 'no path, query, fragment or userinfo');
+  t.equal(avatar.avatarUri, uri, 'the action itself is not changed');
+  t.not(redactedAvatarUri(`${uri}x`), redactedAvatarUri(uri), 'two URIs stay apart');
+  t.equal(redactedAvatarUri('data:image/png;base64,AAAA'), `data:… sha512:${avatarUriHash('data:image/png;base64,AAAA').slice(0, 12)}`);
+  t.equal(redactedAvatarUri('ftp://x/y?k'), `… sha512:${avatarUriHash('ftp://x/y?k').slice(0, 12)}`, 'another scheme shows nothing');
+  t.equal(redactedAvatarUri('not a url'), `… sha512:${avatarUriHash('not a url').slice(0, 12)}`);
+  const removal = { type: 'user.set_avatar', userId: '@a:example.com', avatarUri: '' } as const;
+  t.equal(redactAction(removal), removal, 'a removal ("") is shown as is');
 });
