@@ -67,8 +67,28 @@ export interface ObservedRoom {
   /** `content.users_default` (0 when absent). */
   usersDefault: number;
   /**
+   * The levels the reconciler's actions need in this room, from `m.room.power_levels` with
+   * Synapse's defaults when absent (also when there is no such event): `kick` (50), `invite` (0),
+   * and `setPowerLevels`, the level to send `m.room.power_levels` itself
+   * (`events["m.room.power_levels"]`, else `state_default`, else 50).
+   */
+  actionLevels: ActionLevels;
+  /**
    * Room v12+ creators (the `m.room.create` sender and `additional_creators`): unlimited power,
    * never listed in `users`, and never touched by Corporal.
    */
   creators: ReadonlySet<string>;
 }
+
+/** The levels the corporal user needs for the reconciler's actions in a room (see `ObservedRoom.actionLevels`). */
+export interface ActionLevels {
+  /** `kick`: to take a locked user out of a room (`room.leave` with `viaKick`). */
+  kick: number;
+  /** `invite`: the admin join API invites as the corporal user into a room that is not public. */
+  invite: number;
+  /** The send level of `m.room.power_levels`: `room.users_set_power_levels`. */
+  setPowerLevels: number;
+}
+
+/** Synapse's defaults for {@link ActionLevels} (`event_auth.get_named_level`, `get_send_level`). */
+export const DEFAULT_ACTION_LEVELS: Readonly<ActionLevels> = Object.freeze({ kick: 50, invite: 0, setPowerLevels: 50 });

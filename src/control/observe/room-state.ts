@@ -1,4 +1,4 @@
-import type { ObservedRoom } from '../state.js';
+import { DEFAULT_ACTION_LEVELS, type ActionLevels, type ObservedRoom } from '../state.js';
 import type { StateEvent } from '../synapse/rooms-api.js';
 
 /**
@@ -27,6 +27,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
   const banned = new Set<string>();
   const powerLevelUsers: Record<string, number> = {};
   let usersDefault = 0;
+  let actionLevels: ActionLevels = { ...DEFAULT_ACTION_LEVELS };
   const creators = new Set<string>();
   for (const event of events) {
     if (event.type === 'm.room.member') {
@@ -42,6 +43,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
         }
       }
       usersDefault = powerLevel(event.content['users_default']) ?? 0;
+      actionLevels = actionLevelsOf(event.content);
     } else if (event.type === 'm.room.create' && event.stateKey === '') {
       const version = event.content['room_version'];
       // Rooms created before room versions existed carry no room_version: version "1".
@@ -52,10 +54,28 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       }
     }
   }
-  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, creators };
+  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, actionLevels, creators };
+}
+
+/**
+ * The levels the reconciler needs, read from power-levels `content` as Synapse reads them: a named
+ * level (`kick`, `invite`, `state_default`) that is absent takes its default; the send level of
+ * `m.room.power_levels` is its `events` entry, else `state_default`.
+ */
+function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevels {
+  const named = (name: string, fallback: number): number => (Object.hasOwn(content, name) ? powerLevel(content[name]) : undefined) ?? fallback;
+  const events = content['events'];
+  const eventLevel = typeof events === 'object' && events !== null && !Array.isArray(events) && Object.hasOwn(events, 'm.room.power_levels')
+    ? powerLevel((events as Record<string, unknown>)['m.room.power_levels'])
+    : undefined;
+  return {
+    kick: named('kick', DEFAULT_ACTION_LEVELS.kick),
+    invite: named('invite', DEFAULT_ACTION_LEVELS.invite),
+    setPowerLevels: eventLevel ?? named('state_default', DEFAULT_ACTION_LEVELS.setPowerLevels),
+  };
 }
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */
 export function unreadableRoom(roomId: string, error: string): ObservedRoom {
-  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, creators: new Set() };
+  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, creators: new Set() };
 }

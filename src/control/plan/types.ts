@@ -53,7 +53,18 @@ export type PlanWarningCode =
    * The user's account data could not be read (`ObservedUser.accountDataError`): the password
    * migration and the avatar are not planned for them; everything else is.
    */
-  | 'plan.account_data_unreadable';
+  | 'plan.account_data_unreadable'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): the corporal user is not joined
+   * to a readable managed room, so kicks, power-level changes and joins into a room that is not
+   * public will fail there.
+   */
+  | 'plan.corporal_not_joined'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): the corporal user's level in a
+   * readable managed room is below `kick`, `invite` or the level to send `m.room.power_levels`.
+   */
+  | 'plan.corporal_lacks_power';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {

@@ -222,9 +222,10 @@ t.test('failure isolation: an unreadable room fails only that room; a failing jo
   t.match(run.skippedRooms[0]?.reason, /404|not found/i);
   t.equal(run.actionsFailed, 1, "the foreign room's join failed, nothing else");
   t.match(run.failures, [{ userId: erin, roomId: foreignRoom, actionType: 'room.join', code: 'CORP_ERR_UPSTREAM_STATUS', error: /not in room/ }]);
-  // The corporal user has no level there (users_default 0), so Synapse would refuse erin's 10: a
-  // warning, not a power-levels write that fails on every retry.
-  t.match(run.warnings, [{ code: 'plan.level_not_settable', userId: erin, roomId: foreignRoom }]);
+  // The corporal user is not in that room: the full pass says so (red team 12, F2), and Synapse would
+  // refuse erin's 10: a warning, not a power-levels write that fails on every retry.
+  t.same(run.warnings.filter((w) => w.roomId === foreignRoom).map((w) => w.code), ['plan.corporal_not_joined', 'plan.corporal_lacks_power', 'plan.level_not_settable']);
+  t.match(run.warnings.find((w) => w.code === 'plan.level_not_settable'), { userId: erin, roomId: foreignRoom, message: /the corporal user is not joined to the room/ });
   t.equal((await profile(erin)).displayname, 'Erin', "the failed user's other actions ran");
   t.ok((await members(publicRoom)).includes(erin));
   const retries = loop.status().retries;

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { creatorsHaveUnlimitedPower, observedRoomFromState, unreadableRoom } from '../../../../src/control/observe/room-state.js';
 import type { StateEvent } from '../../../../src/control/synapse/rooms-api.js';
+import { DEFAULT_ACTION_LEVELS } from '../../../../src/control/state.js';
 
 const create = (version: string | undefined, sender: string, additional?: unknown): StateEvent => ({
   type: 'm.room.create',
@@ -35,8 +36,18 @@ t.test('members, bans, power levels and v12 creators from one state read', async
     bannedMembers: new Set(['@b:hs']),
     powerLevelUsers: { '@a:hs': 50, '@g:hs': 75 },
     usersDefault: 10,
+    actionLevels: DEFAULT_ACTION_LEVELS,
     creators: new Set(['@c:hs', '@d:hs']),
   });
+});
+
+t.test("the levels the reconciler needs: kick, invite, and m.room.power_levels' send level (red team 12, F2)", async (t) => {
+  const levels = (content: Record<string, unknown>) => observedRoomFromState('!r', [powerLevels(content)]).actionLevels;
+  t.same(levels({}), { kick: 50, invite: 0, setPowerLevels: 50 }, "Synapse's defaults");
+  t.same(levels({ kick: 60, invite: 70, state_default: 80 }), { kick: 60, invite: 70, setPowerLevels: 80 }, 'state_default without an events entry');
+  t.same(levels({ state_default: 80, events: { 'm.room.power_levels': 90, 'm.room.name': 10 } }), { kick: 50, invite: 0, setPowerLevels: 90 }, 'the events entry wins');
+  t.same(levels({ events: [] }).setPowerLevels, 50, 'a malformed events map is ignored');
+  t.same(observedRoomFromState('!none', [member('@c:hs', 'join')]).actionLevels, DEFAULT_ACTION_LEVELS, 'no power-levels event: the defaults');
 });
 
 t.test('older rooms have no unlimited creators; a room without power levels reads as empty', async (t) => {
@@ -49,5 +60,5 @@ t.test('older rooms have no unlimited creators; a room without power levels read
 });
 
 t.test('an unreadable room carries its error and nothing else', async (t) => {
-  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, creators: new Set() });
+  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, creators: new Set() });
 });

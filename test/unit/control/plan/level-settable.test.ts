@@ -1,12 +1,13 @@
 import t from 'tap';
 import { levelChangeRefusal } from '../../../../src/control/plan/level-settable.js';
-import type { ObservedRoom } from '../../../../src/control/state.js';
+import { DEFAULT_ACTION_LEVELS, type ObservedRoom } from '../../../../src/control/state.js';
 
 const CORPORAL = '@corporal:example.com';
 const A = '@a:example.com';
 
-function room(powerLevelUsers: Record<string, number>, usersDefault = 0, creators: string[] = []): ObservedRoom {
-  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers, usersDefault, creators: new Set(creators) };
+function room(powerLevelUsers: Record<string, number>, usersDefault = 0, creators: string[] = [], joined = [CORPORAL], setPowerLevels = 0): ObservedRoom {
+  const actionLevels = { ...DEFAULT_ACTION_LEVELS, setPowerLevels };
+  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(joined), bannedMembers: new Set(), powerLevelUsers, usersDefault, actionLevels, creators: new Set(creators) };
 }
 
 t.test('follows Synapse _check_power_levels for another user', async (t) => {
@@ -37,4 +38,15 @@ t.test('a creator corporal user (room v12) can set anyone to anything', async (t
   const r = room({ [A]: 9000 }, 0, [CORPORAL]);
   t.equal(levelChangeRefusal(r, CORPORAL, A, 0), null);
   t.equal(levelChangeRefusal(r, CORPORAL, A, 1_000_000), null);
+});
+
+t.test('the corporal user must be joined, and may send m.room.power_levels (red team 12, F2)', async (t) => {
+  t.equal(levelChangeRefusal(room({ [CORPORAL]: 100 }, 0, [], [A]), CORPORAL, A, 10), 'the corporal user is not joined to the room', 'not joined comes first');
+  t.equal(levelChangeRefusal(room({}, 0, [CORPORAL], []), CORPORAL, A, 10), 'the corporal user is not joined to the room', 'even as a creator');
+  t.equal(levelChangeRefusal(room({ [CORPORAL]: 50 }, 0, [], [CORPORAL], 50), CORPORAL, A, 10), null, 'at the send level');
+  t.equal(
+    levelChangeRefusal(room({ [CORPORAL]: 50 }, 0, [], [CORPORAL], 51), CORPORAL, A, 10),
+    "the corporal user's own level (50) is below the level to send m.room.power_levels (51)",
+  );
+  t.equal(levelChangeRefusal(room({}, 0, [CORPORAL], [CORPORAL], 9000), CORPORAL, A, 10), null, 'a creator always may');
 });

@@ -1,0 +1,74 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../src/common/logger.js';
+import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
+import { planReconciliation } from '../../../src/control/plan/index.js';
+import { createRoom, joinRoom, matrixCall, registerUser } from '../../support/matrix-client.js';
+import { startSynapse } from '../../support/start-synapse.js';
+import { reconcilerConfig, snapshot } from './fixtures/reconciler.js';
+
+/**
+ * Red team 12, F2: a room's v12 creator, acting straight on Synapse (as a remote server or an
+ * appservice could; the gateway protects the corporal user only on requests that pass through it),
+ * demotes and then kicks the corporal user in a managed room. Every full pass must say so.
+ */
+
+t.test("the full pass reports the corporal user's demotion, then its removal", async (t) => {
+  const hs = await startSynapse({ adminLocalpart: 'harness' });
+  t.teardown(() => hs.stop());
+  const reconciler = await startReconciler({ config: reconcilerConfig(hs), planner: planReconciliation, logger: createSilentLogger() });
+  t.teardown(() => reconciler.close());
+  const { loop } = reconciler;
+  const corporal = '@corporal:localhost';
+  const corporalToken = await reconciler.session.token();
+
+  // owner (unmanaged) creates a v12 room, so it is a creator with unlimited power; the corporal user is put in at 100.
+  const owner = await registerUser(hs, { localpart: 'owner', password: 'owner password' });
+  const room = await createRoom(hs.baseUrl, owner.accessToken, { preset: 'public_chat', room_version: '12' });
+  const stateUrl = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.power_levels/`;
+  const setLevels = async (change: (content: Record<string, unknown>) => Record<string, unknown>) => {
+    const content = await matrixCall<Record<string, unknown>>(hs.baseUrl, 'GET', stateUrl, { token: owner.accessToken });
+    await matrixCall(hs.baseUrl, 'PUT', stateUrl, { token: owner.accessToken, body: change(content) });
+  };
+  await setLevels((content) => ({ ...content, users: { [corporal]: 100 } }));
+  await joinRoom(hs.baseUrl, corporalToken, room);
+
+  let generation = 0;
+  const fullPass = async (aliceLevel: number) => {
+    loop.onPolicy(snapshot(++generation, [room], [{ id: '@alice:localhost', joinedRooms: [[room, aliceLevel]] }]), 'all');
+    await loop.idle();
+    const run = loop.status().lastRun;
+    if (run === null) throw new Error('no run recorded');
+    t.equal(run.kind, 'full');
+    return run;
+  };
+  const roomWarnings = (run: { warnings: { code: string; userId: string; roomId: string | null; message: string }[] }) =>
+    run.warnings.filter((w) => w.roomId === room).map((w) => [w.code, w.userId, w.message]);
+
+  let run = await fullPass(0);
+  t.equal(run.outcome, 'completed');
+  t.same(run.warnings, [], 'baseline: the corporal user is joined at 100, nothing to report');
+
+  // Demoted to 0, kick and invite raised to 50, straight on Synapse.
+  await setLevels((content) => ({ ...content, users: { [corporal]: 0 }, kick: 50, invite: 50 }));
+  const levels = await matrixCall<{ users: Record<string, number> }>(hs.baseUrl, 'GET', stateUrl, { token: owner.accessToken });
+  t.equal(levels.users[corporal], 0, 'Synapse: the corporal user is at 0');
+  run = await fullPass(0);
+  t.equal(run.outcome, 'completed');
+  t.same(roomWarnings(run), [
+    ['plan.corporal_lacks_power', corporal, `the corporal user's level in ${room} (0) is below the level to kick (50), to invite (50), to send m.room.power_levels (100); the reconciler's actions that need it will fail there`],
+  ], 'the demotion is reported, naming what is missing');
+
+  // Kicked, straight on Synapse.
+  await matrixCall(hs.baseUrl, 'POST', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/kick`, { token: owner.accessToken, body: { user_id: corporal } });
+  const members = await matrixCall<{ members: string[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(room)}/members`, { token: corporalToken });
+  t.notOk(members.members.includes(corporal), 'Synapse: the corporal user is no longer a member');
+  run = await fullPass(50);
+  t.equal(run.outcome, 'completed');
+  t.same(roomWarnings(run).map(([code, userId]) => [code, userId]), [
+    ['plan.corporal_not_joined', corporal],
+    ['plan.corporal_lacks_power', corporal],
+    ['plan.level_not_settable', '@alice:localhost'],
+  ], 'the removal is reported');
+  t.match(run.warnings.find((w) => w.code === 'plan.level_not_settable')?.message, /Synapse would refuse it: the corporal user is not joined to the room$/, 'and a level change says why it cannot be made');
+  t.same(run.failures, [], 'no power-levels write was attempted');
+});
