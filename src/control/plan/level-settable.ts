@@ -1,5 +1,5 @@
 import type { ObservedRoom } from '../state.js';
-import { corporalLevel } from './corporal-standing.js';
+import { corporalLevel, usersEntry } from './corporal-standing.js';
 
 /**
  * Why the corporal user cannot move `userId`'s `users` entry in `room` to `target`, or `null` when
@@ -21,7 +21,7 @@ export function levelChangeRefusal(room: ObservedRoom, corporalUserId: string, u
   const sendLevel = room.actionLevels.setPowerLevels;
   if (own < sendLevel) return `the corporal user's own level (${own}) is below the level to send m.room.power_levels (${sendLevel})`;
   if (target > own) return `the level ${target} is above the corporal user's own (${own})`;
-  const current = Object.hasOwn(room.powerLevelUsers, userId) ? room.powerLevelUsers[userId] : undefined;
+  const current = usersEntry(room, userId);
   if (userId !== corporalUserId && current !== undefined && current >= own) {
     return `their current level ${current} is not below the corporal user's own (${own})`;
   }

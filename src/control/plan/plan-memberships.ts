@@ -1,5 +1,6 @@
 import type { SnapshotUser } from '../../policy/snapshot.js';
 import type { ObservedRoom } from '../state.js';
+import { effectiveLevel, kickRefusal } from './corporal-standing.js';
 import { levelChangeRefusal } from './level-settable.js';
 import { warn, type PlanContext } from './plan-context.js';
 
@@ -18,7 +19,8 @@ export interface MembershipMode {
 /**
  * Appends the user's `room.join` (in `joinedRooms` order) and `room.leave` actions (managed rooms
  * the user is in but should not be, in `managedRoomIds` order), and collects power levels into
- * `ctx.levelGroups`. Rooms that are not readable are left alone (they are reported once, in
+ * `ctx.levelGroups`. A kick (`viaKick`) Synapse would refuse the corporal user is a
+ * `plan.kick_not_possible` warning instead (see `kickRefusal`). Rooms that are not readable are left alone (they are reported once, in
  * `Plan.skippedRooms`); rooms that are not managed are warned about and skipped.
  */
 export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: MembershipMode): void {
@@ -41,8 +43,21 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
     if (mode.isActive) planPowerLevel(ctx, user, room, level);
   }
   for (const roomId of ctx.joinedManagedRooms.get(user.id) ?? []) {
-    if (!user.joinedRooms.has(roomId)) ctx.actions.push({ type: 'room.leave', userId: user.id, roomId, viaKick: mode.viaKick });
+    if (user.joinedRooms.has(roomId)) continue;
+    const refusal = mode.viaKick ? kickRefusalIn(ctx, roomId, user.id) : null;
+    if (refusal !== null) {
+      // A kick Synapse refuses would fail on every retry and every pass (red team 12, F3).
+      warn(ctx, 'plan.kick_not_possible', user.id, roomId, `${user.id} should not be in ${roomId}, but their account is locked and Synapse would refuse the corporal user's kick: ${refusal}`);
+      continue;
+    }
+    ctx.actions.push({ type: 'room.leave', userId: user.id, roomId, viaKick: mode.viaKick });
   }
+}
+
+/** {@link kickRefusal} in a room of `ctx.joinedManagedRooms` (always readable). */
+function kickRefusalIn(ctx: PlanContext, roomId: string, userId: string): string | null {
+  const room = ctx.readableRooms.get(roomId);
+  return room === undefined ? null : kickRefusal(room, ctx.options.corporalUserId, userId);
 }
 
 /**
@@ -56,8 +71,7 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
  */
 function planPowerLevel(ctx: PlanContext, user: SnapshotUser, room: ObservedRoom, level: number): void {
   if (!user.powerLevelsManaged || room.creators.has(user.id)) return;
-  const current = Object.hasOwn(room.powerLevelUsers, user.id) ? room.powerLevelUsers[user.id] : undefined;
-  if ((current ?? room.usersDefault) === level) return;
+  if (effectiveLevel(room, user.id) === level) return;
   const refusal = levelChangeRefusal(room, ctx.options.corporalUserId, user.id, level);
   if (refusal !== null) {
     warn(ctx, 'plan.level_not_settable', user.id, room.roomId, `${user.id} should have level ${level} in ${room.roomId}, but Synapse would refuse it: ${refusal}`);

@@ -55,6 +55,12 @@ export type PlanWarningCode =
    */
   | 'plan.account_data_unreadable'
   /**
+   * A locked user must leave a managed room, but Synapse would refuse the corporal user's kick (it
+   * is not joined, below `kick`, or not above the user's level, or the user is a v12 creator): not
+   * planned.
+   */
+  | 'plan.kick_not_possible'
+  /**
    * Room warning (full plans only, `userId` is the corporal user): the corporal user is not joined
    * to a readable managed room, so kicks, power-level changes and joins into a room that is not
    * public will fail there.
