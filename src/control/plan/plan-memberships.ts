@@ -65,12 +65,20 @@ function kickRefusalIn(ctx: PlanContext, roomId: string, userId: string): string
  * (`users[user] ?? users_default`). matrix-corporal set the level on every join; an equal level is
  * a no-op write of the whole power-levels event, so it is skipped. Schema-1 users
  * (`powerLevelsManaged: false`) and room creators are never touched: a v12 creator has unlimited
- * power, and MSC4289 forbids listing them in the event's `users`. A change Synapse would refuse
+ * power, and MSC4289 forbids listing them in the event's `users`; a creator gets a
+ * `plan.user_is_creator` warning instead, since the policy's level has no effect on them. A change Synapse would refuse
  * the corporal user (see `levelChangeRefusal`) is a `plan.level_not_settable` warning instead: the
  * room's one write carries every user, so a single refused entry would drop the others' changes.
  */
 function planPowerLevel(ctx: PlanContext, user: SnapshotUser, room: ObservedRoom, level: number): void {
-  if (!user.powerLevelsManaged || room.creators.has(user.id)) return;
+  if (!user.powerLevelsManaged) return;
+  if (room.creators.has(user.id)) {
+    // The policy's level has no effect on a creator: say so, or an operator adopting a
+    // user-created v12 room cannot tell (red team 12, F5).
+    warn(ctx, 'plan.user_is_creator', user.id, room.roomId,
+      `${user.id} should have level ${level} in ${room.roomId}, but is a creator of that room (room v12): a creator's power is unlimited and no power-levels change can lower it`);
+    return;
+  }
   if (effectiveLevel(room, user.id) === level) return;
   const refusal = levelChangeRefusal(room, ctx.options.corporalUserId, user.id, level);
   if (refusal !== null) {

@@ -61,6 +61,11 @@ export type PlanWarningCode =
    */
   | 'plan.kick_not_possible'
   /**
+   * The user is a creator of a managed room (room v12+), whose power is unlimited whatever the
+   * policy's level: nothing planned for their level there.
+   */
+  | 'plan.user_is_creator'
+  /**
    * Room warning (full plans only, `userId` is the corporal user): the corporal user is not joined
    * to a readable managed room, so kicks, power-level changes and joins into a room that is not
    * public will fail there.
