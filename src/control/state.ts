@@ -62,7 +62,11 @@ export interface ObservedRoom {
   joinedMembers: ReadonlySet<string>;
   /** Users currently banned. */
   bannedMembers: ReadonlySet<string>;
-  /** `content.users` of `m.room.power_levels` (empty when there is no such event). */
+  /**
+   * `content.users` of `m.room.power_levels` (empty when there is no such event): the entries whose
+   * level Corporal reads exactly as Synapse does (`observe/power-level-values.ts`); an entry it
+   * cannot read is left out here and named in `nonIntegerLevels`.
+   */
   powerLevelUsers: Readonly<Record<string, number>>;
   /** `content.users_default` (0 when absent). */
   usersDefault: number;
@@ -73,6 +77,13 @@ export interface ObservedRoom {
    * (`events["m.room.power_levels"]`, else `state_default`, else 50).
    */
   actionLevels: ActionLevels;
+  /**
+   * The fields of `m.room.power_levels` that are not JSON integers (`kick`, `users["@x:hs"]`, …;
+   * empty when there are none or no event): possible only in room versions 1–9, from a remote
+   * server. Synapse refuses such content in a new event, so Corporal does not write this room's
+   * power levels, and it cannot tell those levels it does not read exactly (red team 12, F4).
+   */
+  nonIntegerLevels: readonly string[];
   /**
    * Room v12+ creators (the `m.room.create` sender and `additional_creators`): unlimited power,
    * never listed in `users`, and never touched by Corporal.

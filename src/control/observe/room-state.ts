@@ -1,5 +1,6 @@
 import { DEFAULT_ACTION_LEVELS, type ActionLevels, type ObservedRoom } from '../state.js';
 import type { StateEvent } from '../synapse/rooms-api.js';
+import { nonIntegerLevelFields, powerLevel } from './power-level-values.js';
 
 /**
  * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
@@ -11,16 +12,6 @@ export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
   return /^\d+$/.test(roomVersion) && Number(roomVersion) >= 12;
 }
 
-/**
- * A power level as found in `m.room.power_levels`: an integer, or (older room versions) a string
- * holding one; anything else is ignored.
- */
-function powerLevel(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  if (typeof value === 'string' && /^\s*[+-]?\d+\s*$/.test(value)) return Number(value);
-  return undefined;
-}
-
 /** An {@link ObservedRoom} from the room's whole current state. */
 export function observedRoomFromState(roomId: string, events: readonly StateEvent[]): ObservedRoom {
   const joined = new Set<string>();
@@ -28,6 +19,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
   const powerLevelUsers: Record<string, number> = {};
   let usersDefault = 0;
   let actionLevels: ActionLevels = { ...DEFAULT_ACTION_LEVELS };
+  let nonIntegerLevels: string[] = [];
   const creators = new Set<string>();
   for (const event of events) {
     if (event.type === 'm.room.member') {
@@ -44,6 +36,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       }
       usersDefault = powerLevel(event.content['users_default']) ?? 0;
       actionLevels = actionLevelsOf(event.content);
+      nonIntegerLevels = nonIntegerLevelFields(event.content);
     } else if (event.type === 'm.room.create' && event.stateKey === '') {
       const version = event.content['room_version'];
       // Rooms created before room versions existed carry no room_version: version "1".
@@ -54,7 +47,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       }
     }
   }
-  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, actionLevels, creators };
+  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators };
 }
 
 /**
@@ -77,5 +70,5 @@ function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevel
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */
 export function unreadableRoom(roomId: string, error: string): ObservedRoom {
-  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, creators: new Set() };
+  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set() };
 }

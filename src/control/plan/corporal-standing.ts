@@ -40,15 +40,28 @@ export function missingActionLevels(room: ObservedRoom, corporalUserId: string):
  * kicker must be joined, at least at `kick`, and above the target's level
  * (`users[target] ?? users_default`, users_default included, unlike level changes). A v12 creator
  * (power 2^53) is above every listed level, and nobody is above a creator, so a creator can never
- * be kicked.
+ * be kicked. In a room whose power levels hold values that are not integers (`nonIntegerLevels`)
+ * the levels are not compared.
  */
 export function kickRefusal(room: ObservedRoom, corporalUserId: string, userId: string): string | null {
   if (!room.joinedMembers.has(corporalUserId)) return 'the corporal user is not joined to the room';
   if (room.creators.has(userId)) return 'they are a creator of the room (room v12), whom nobody can kick';
+  // Levels Corporal cannot read exactly decide nothing: the kick is tried (and fails visibly).
+  if (room.nonIntegerLevels.length > 0) return null;
   const own = corporalLevel(room, corporalUserId);
   const kickLevel = room.actionLevels.kick;
   if (own < kickLevel) return `the corporal user's own level (${own}) is below the level to kick (${kickLevel})`;
   const target = effectiveLevel(room, userId);
   if (own <= target) return `their level ${target} is not below the corporal user's own (${own})`;
   return null;
+}
+
+/** Fields listed in a {@link nonIntegerLevelsSummary} before "and N more". */
+const LISTED_FIELDS = 5;
+
+/** `room.nonIntegerLevels` for a message: the first few field names, then how many more. */
+export function nonIntegerLevelsSummary(room: ObservedRoom): string {
+  const fields = room.nonIntegerLevels;
+  const listed = fields.slice(0, LISTED_FIELDS).join(', ');
+  return fields.length > LISTED_FIELDS ? `${listed} and ${fields.length - LISTED_FIELDS} more` : listed;
 }

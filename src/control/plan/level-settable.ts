@@ -1,11 +1,12 @@
 import type { ObservedRoom } from '../state.js';
-import { corporalLevel, usersEntry } from './corporal-standing.js';
+import { corporalLevel, nonIntegerLevelsSummary, usersEntry } from './corporal-standing.js';
 
 /**
  * Why the corporal user cannot move `userId`'s `users` entry in `room` to `target`, or `null` when
  * Synapse will accept it. The corporal user must be joined (Synapse refuses state events from
- * non-members; said first, since its level then says little) and at least at the level to send
- * `m.room.power_levels`. Then Synapse's rules (`event_auth._check_power_levels`, 1.163.2) for the
+ * non-members; said first, since its level then says little); the room's power levels must all be
+ * integers (its write carries the whole event, and Synapse refuses any other value in a new event:
+ * red team 12, F4); and it must be at least at the level to send `m.room.power_levels`. Then Synapse's rules (`event_auth._check_power_levels`, 1.163.2) for the
  * sender of a power-levels event that changes another user's entry: the current entry (not
  * `users_default`) must be below the sender's level — "remove ops level equal to your own" when it
  * is equal, "greater than your own" when above — and the new value must not exceed the sender's
@@ -16,6 +17,9 @@ import { corporalLevel, usersEntry } from './corporal-standing.js';
  */
 export function levelChangeRefusal(room: ObservedRoom, corporalUserId: string, userId: string, target: number): string | null {
   if (!room.joinedMembers.has(corporalUserId)) return 'the corporal user is not joined to the room';
+  if (room.nonIntegerLevels.length > 0) {
+    return `the room's m.room.power_levels holds values that are not integers (${nonIntegerLevelsSummary(room)}), which Synapse refuses in Corporal's write`;
+  }
   if (room.creators.has(corporalUserId)) return null;
   const own = corporalLevel(room, corporalUserId);
   const sendLevel = room.actionLevels.setPowerLevels;

@@ -1,7 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState } from '../state.js';
 import { warn, type PlanContext } from './plan-context.js';
-import { warnCorporalStanding } from './plan-corporal-standing.js';
+import { warnAboutRooms } from './plan-room-warnings.js';
 import { planUser } from './plan-user.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
 
@@ -36,7 +36,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   };
   const only = options.users ?? null;
   // Room warnings belong to full plans: a filtered plan holds only its users' part.
-  if (only === null) warnCorporalStanding(ctx);
+  if (only === null) warnAboutRooms(ctx);
   for (const user of policy.users.values()) {
     if (only !== null && !only.has(user.id)) continue;
     // A backstop: snapshots compiled with Corporal.UserID never hold its entry (compile.ts).

@@ -75,7 +75,13 @@ export type PlanWarningCode =
    * Room warning (full plans only, `userId` is the corporal user): the corporal user's level in a
    * readable managed room is below `kick`, `invite` or the level to send `m.room.power_levels`.
    */
-  | 'plan.corporal_lacks_power';
+  | 'plan.corporal_lacks_power'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): the room's `m.room.power_levels`
+   * holds values that are not integers (`ObservedRoom.nonIntegerLevels`): no levels are written
+   * there, and the corporal user's own power is not checked.
+   */
+  | 'plan.power_levels_not_integers';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {

@@ -37,6 +37,7 @@ t.test('members, bans, power levels and v12 creators from one state read', async
     powerLevelUsers: { '@a:hs': 50, '@g:hs': 75 },
     usersDefault: 10,
     actionLevels: DEFAULT_ACTION_LEVELS,
+    nonIntegerLevels: ['users["@g:hs"]', 'users["@h:hs"]', 'users["@i:hs"]'],
     creators: new Set(['@c:hs', '@d:hs']),
   });
 });
@@ -47,6 +48,7 @@ t.test("the levels the reconciler needs: kick, invite, and m.room.power_levels' 
   t.same(levels({ kick: 60, invite: 70, state_default: 80 }), { kick: 60, invite: 70, setPowerLevels: 80 }, 'state_default without an events entry');
   t.same(levels({ state_default: 80, events: { 'm.room.power_levels': 90, 'm.room.name': 10 } }), { kick: 50, invite: 0, setPowerLevels: 90 }, 'the events entry wins');
   t.same(levels({ events: [] }).setPowerLevels, 50, 'a malformed events map is ignored');
+  t.same(levels({ kick: '5_0', invite: true, state_default: '60' }), { kick: 50, invite: 0, setPowerLevels: 60 }, 'unreadable values count as absent here (nonIntegerLevels names them)');
   t.same(observedRoomFromState('!none', [member('@c:hs', 'join')]).actionLevels, DEFAULT_ACTION_LEVELS, 'no power-levels event: the defaults');
 });
 
@@ -60,5 +62,5 @@ t.test('older rooms have no unlimited creators; a room without power levels read
 });
 
 t.test('an unreadable room carries its error and nothing else', async (t) => {
-  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, creators: new Set() });
+  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set() });
 });

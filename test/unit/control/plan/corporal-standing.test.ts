@@ -5,7 +5,7 @@ import type { ActionLevels, ObservedRoom } from '../../../../src/control/state.j
 const CORPORAL = '@corporal:example.com';
 const A = '@a:example.com';
 
-function room(powerLevelUsers: Record<string, number>, options: { usersDefault?: number; creators?: string[]; joined?: string[]; levels?: Partial<ActionLevels> } = {}): ObservedRoom {
+function room(powerLevelUsers: Record<string, number>, options: { usersDefault?: number; creators?: string[]; joined?: string[]; levels?: Partial<ActionLevels>; nonInteger?: string[] } = {}): ObservedRoom {
   return {
     roomId: '!r:example.com',
     readable: true,
@@ -15,6 +15,7 @@ function room(powerLevelUsers: Record<string, number>, options: { usersDefault?:
     powerLevelUsers,
     usersDefault: options.usersDefault ?? 0,
     actionLevels: { kick: 50, invite: 0, setPowerLevels: 50, ...options.levels },
+    nonIntegerLevels: options.nonInteger ?? [],
     creators: new Set(options.creators ?? []),
   };
 }
@@ -42,4 +43,10 @@ t.test('kicks follow Synapse: joined, at least kick, above the target (red team 
   t.equal(kickRefusal(room({ [CORPORAL]: 100 }, { joined: [A] }), CORPORAL, A), 'the corporal user is not joined to the room');
   t.equal(kickRefusal(room({ [A]: 9000 }, { creators: [CORPORAL], levels: { kick: 9000 } }), CORPORAL, A), null, 'a creator kicks anyone who is not one');
   t.equal(kickRefusal(room({}, { creators: [CORPORAL, A] }), CORPORAL, A), 'they are a creator of the room (room v12), whom nobody can kick');
+});
+
+t.test('with levels that are not all integers, only membership and creators decide a kick (red team 12, F4)', async (t) => {
+  t.equal(kickRefusal(room({ [CORPORAL]: 10, [A]: 100 }, { nonInteger: ['users["@q:example.com"]'] }), CORPORAL, A), null, 'the levels are not compared: the kick is tried');
+  t.equal(kickRefusal(room({}, { nonInteger: ['kick'], joined: [A] }), CORPORAL, A), 'the corporal user is not joined to the room');
+  t.match(kickRefusal(room({}, { nonInteger: ['kick'], creators: [A] }), CORPORAL, A), /creator/);
 });

@@ -5,9 +5,9 @@ import { DEFAULT_ACTION_LEVELS, type ObservedRoom } from '../../../../src/contro
 const CORPORAL = '@corporal:example.com';
 const A = '@a:example.com';
 
-function room(powerLevelUsers: Record<string, number>, usersDefault = 0, creators: string[] = [], joined = [CORPORAL], setPowerLevels = 0): ObservedRoom {
+function room(powerLevelUsers: Record<string, number>, usersDefault = 0, creators: string[] = [], joined = [CORPORAL], setPowerLevels = 0, nonIntegerLevels: string[] = []): ObservedRoom {
   const actionLevels = { ...DEFAULT_ACTION_LEVELS, setPowerLevels };
-  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(joined), bannedMembers: new Set(), powerLevelUsers, usersDefault, actionLevels, creators: new Set(creators) };
+  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(joined), bannedMembers: new Set(), powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators: new Set(creators) };
 }
 
 t.test('follows Synapse _check_power_levels for another user', async (t) => {
@@ -49,4 +49,12 @@ t.test('the corporal user must be joined, and may send m.room.power_levels (red 
     "the corporal user's own level (50) is below the level to send m.room.power_levels (51)",
   );
   t.equal(levelChangeRefusal(room({}, 0, [CORPORAL], [CORPORAL], 9000), CORPORAL, A, 10), null, 'a creator always may');
+});
+
+t.test('no write into power levels that are not all integers, not even as a creator (red team 12, F4)', async (t) => {
+  const r = room({ [CORPORAL]: 100 }, 0, [CORPORAL], [CORPORAL], 0, ['users["@x:example.com"]', 'kick']);
+  t.equal(levelChangeRefusal(r, CORPORAL, A, 10), `the room's m.room.power_levels holds values that are not integers (users["@x:example.com"], kick), which Synapse refuses in Corporal's write`);
+  const many = room({ [CORPORAL]: 100 }, 0, [], [CORPORAL], 0, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  t.match(levelChangeRefusal(many, CORPORAL, A, 10), /\(a, b, c, d, e and 2 more\)/, 'a long list is cut');
+  t.equal(levelChangeRefusal(room({}, 0, [], [], 0, ['kick']), CORPORAL, A, 10), 'the corporal user is not joined to the room', 'not joined still comes first');
 });

@@ -3,6 +3,9 @@ import type { Action } from '../../../../src/control/actions.js';
 import { planReconciliation } from '../../../../src/control/plan/index.js';
 import type { Plan } from '../../../../src/control/plan/index.js';
 import type { ObservedRoom, ObservedState } from '../../../../src/control/state.js';
+import { observedRoomFromState } from '../../../../src/control/observe/room-state.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 
 import { loadPlanFixtures } from '../../../fixtures/plan/plan-fixtures.js';
 
@@ -57,6 +60,33 @@ t.test('an empty users filter plans nothing', async (t) => {
     const plan = planReconciliation(fixture.observed, fixture.policy, { ...fixture.options, users: new Set() });
     t.strictSame(plan.actions, [], fixture.name);
     t.strictSame(plan.warnings, [], fixture.name);
+  }
+});
+
+t.test('levels Synapse reads with int() but Corporal cannot read exactly: no write, a warning (red team 12, F4)', async (t) => {
+  // The red team's reproduction (pl-parse.mjs): a v9 room where a remote server set @x's level.
+  const C = '@corporal:example.com';
+  const X = '@x:example.com';
+  const Y = '@y:example.com';
+  const R = '!r:example.com';
+  for (const xLevel of ['5_0', '1_00', '\uff15\uff10', 50.5, true]) {
+    const room = observedRoomFromState(R, [
+      { type: 'm.room.create', stateKey: '', sender: '@owner:example.com', content: { room_version: '9' } },
+      ...[C, X, Y].map((userId) => ({ type: 'm.room.member', stateKey: userId, sender: userId, content: { membership: 'join' } })),
+      { type: 'm.room.power_levels', stateKey: '', sender: '@remote:evil.example', content: { users: { [C]: 100, [X]: xLevel }, users_default: 0 } },
+    ]);
+    const observedUser = (id: string) => ({ id, locked: false, deactivated: false, displayName: '', avatarMxcUri: '', avatarSourceUriHash: '', derivedPasswordSet: true });
+    const user = (id: string, level: number): SnapshotUser => ({
+      id, active: true, authType: 'plain', authCredential: '', displayName: '', avatarUri: '', joinedRooms: new Map([[R, level]]),
+      powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+    });
+    for (const xPolicy of [0, 20]) {
+      const policy = fixtureSnapshot({ users: [user(X, xPolicy), user(Y, 20)], managedRoomIds: [R] });
+      const plan = planReconciliation({ users: new Map([X, Y].map((id) => [id, observedUser(id)])), rooms: new Map([[R, room]]) }, policy, { deactivatedDisplayNameMarker: false, authSharedSecret: 's', corporalUserId: C });
+      const label = `${JSON.stringify(xLevel)}, policy ${xPolicy}`;
+      t.notOk(plan.actions.some((action) => action.type === 'room.users_set_power_levels'), `${label}: no power-levels write`);
+      t.match(plan.warnings[0], { code: 'plan.power_levels_not_integers', roomId: R, message: /users\["@x:example\.com"\]/ }, `${label}: the room is reported`);
+    }
   }
 });
 

@@ -1,0 +1,60 @@
+/**
+ * Reading `m.room.power_levels` values exactly as Synapse does, or not at all (red team 12, F4).
+ *
+ * Synapse reads a level with Python `int(value)`. In room versions 10 and later
+ * (`enforce_int_power_levels`) only JSON integers can be in the event; in versions 1–9 an event from
+ * a remote server may also hold strings that `int()` accepts in ways a simple parser gets wrong
+ * (`"5_0"` = 50, full-width `"５０"` = 50, `" 50 "`), floats (`50.5` = 50, versions 1–5) and booleans
+ * (`true` = 1). Rather than copy `int()` (Unicode digits, underscores, whitespace classes), Corporal
+ * reads only what it can read exactly and treats the rest as unknown. The gateway's
+ * `parsePowerLevel` (src/gateway/checks/power-levels-check.ts) applies the same rule; keep the two
+ * in step (the gateway may not import control code).
+ */
+
+/** An ASCII decimal integer with ASCII whitespace around: `int()` reads it the same way. 15 digits keep it exact in a double. */
+const EXACT_INTEGER_STRING = /^[\t\n\v\f\r ]*[+-]?[0-9]{1,15}[\t\n\v\f\r ]*$/;
+
+/**
+ * The level Synapse reads from `value`, when Corporal can tell it exactly: a JSON number that is a
+ * safe integer (Synapse's canonical-JSON range, ±(2^53−1); a float such as `50.0` has already become
+ * 50, as `int(50.0)` does), or a string of at most 15 ASCII digits with an optional sign and ASCII
+ * whitespace around. Anything else (booleans, fractional or huge numbers, `null`, underscores,
+ * non-ASCII digits or spaces) is `undefined`: unknown, never a guess.
+ */
+export function powerLevel(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
+  if (typeof value === 'string' && EXACT_INTEGER_STRING.test(value)) return Number(value);
+  return undefined;
+}
+
+/** Fields of power-levels content that Synapse's `POWER_LEVELS_SCHEMA` requires to be integers. */
+const INTEGER_FIELDS: readonly string[] = ['ban', 'events_default', 'invite', 'kick', 'redact', 'state_default', 'users_default'];
+/** Fields that must be objects of integers. */
+const INTEGER_MAP_FIELDS: readonly string[] = ['events', 'notifications', 'users'];
+
+/**
+ * The fields of power-levels `content` that Synapse refuses in a new local event
+ * (`EventValidator.validate_new`, `POWER_LEVELS_SCHEMA`: integers within ±(2^53−1), in every room
+ * version): each value that is not a JSON safe integer, as `kick` or `users["@x:hs"]`, and each of
+ * `events`, `notifications`, `users` that is not an object. Corporal's write of the room's power
+ * levels carries the whole content, so Synapse refuses it while this is not empty — also for a
+ * string such as `"50"` that Corporal can read. Empty for a room whose event came from Synapse's
+ * own client API.
+ */
+export function nonIntegerLevelFields(content: Readonly<Record<string, unknown>>): string[] {
+  const fields: string[] = [];
+  const isInteger = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value);
+  for (const name of INTEGER_FIELDS) {
+    if (Object.hasOwn(content, name) && !isInteger(content[name])) fields.push(name);
+  }
+  for (const name of INTEGER_MAP_FIELDS) {
+    if (!Object.hasOwn(content, name)) continue;
+    const map = content[name];
+    if (typeof map !== 'object' || map === null || Array.isArray(map)) {
+      fields.push(name);
+      continue;
+    }
+    for (const [key, value] of Object.entries(map)) if (!isInteger(value)) fields.push(`${name}[${JSON.stringify(key)}]`);
+  }
+  return fields;
+}

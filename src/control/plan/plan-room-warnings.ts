@@ -1,0 +1,34 @@
+import { corporalLevel, missingActionLevels, nonIntegerLevelsSummary } from './corporal-standing.js';
+import { warn, type PlanContext } from './plan-context.js';
+
+/**
+ * Room warnings, for each readable managed room in `managedRoomIds` order, about what the corporal
+ * user can do there: `plan.corporal_not_joined` when it is not joined; `plan.power_levels_not_integers`
+ * when the room's power levels hold values that are not integers, so that Corporal neither writes
+ * them nor can tell every level (red team 12, F4); otherwise `plan.corporal_lacks_power` when its
+ * level is below one the reconciler needs (kick, invite, send `m.room.power_levels`; a v12 creator
+ * has them all). The gateway refuses demotions and kicks of the corporal user, but only for
+ * requests that pass through it: a remote server, a v12 creator on another homeserver or an
+ * appservice talking to Synapse directly can still do either (red team 12, F2), and Corporal would
+ * otherwise only find out when an action fails. Checked on every full plan, so status and alerts
+ * show it before that; the warnings name the corporal user as `userId`.
+ */
+export function warnAboutRooms(ctx: PlanContext): void {
+  const corporal = ctx.options.corporalUserId;
+  for (const room of ctx.readableRooms.values()) {
+    if (!room.joinedMembers.has(corporal)) {
+      warn(ctx, 'plan.corporal_not_joined', corporal, room.roomId,
+        `the corporal user ${corporal} is not joined to ${room.roomId}: it cannot kick or set power levels there, nor join users to it unless it is public; invite it back and give it enough power`);
+    }
+    if (room.nonIntegerLevels.length > 0) {
+      warn(ctx, 'plan.power_levels_not_integers', corporal, room.roomId,
+        `m.room.power_levels in ${room.roomId} holds values that are not integers (${nonIntegerLevelsSummary(room)}): Synapse refuses such content in a new event, so Corporal sets no levels there and cannot check its own power; have a room admin send the event again with integers`);
+      continue;
+    }
+    const missing = missingActionLevels(room, corporal);
+    if (missing.length > 0) {
+      warn(ctx, 'plan.corporal_lacks_power', corporal, room.roomId,
+        `the corporal user's level in ${room.roomId} (${corporalLevel(room, corporal)}) is below the level to ${missing.join(', to ')}; the reconciler's actions that need it will fail there`);
+    }
+  }
+}
