@@ -53,7 +53,9 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
 /**
  * The levels the reconciler needs, read from power-levels `content` as Synapse reads them: a named
  * level (`kick`, `invite`, `state_default`) that is absent takes its default; the send level of
- * `m.room.power_levels` is its `events` entry, else `state_default`.
+ * `m.room.power_levels` is its `events` entry, else `state_default`. A value Corporal cannot read
+ * exactly counts as absent here; `nonIntegerLevels` names it, and the planner then compares none of
+ * the room's levels.
  */
 function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevels {
   const named = (name: string, fallback: number): number => (Object.hasOwn(content, name) ? powerLevel(content[name]) : undefined) ?? fallback;
