@@ -1,3 +1,5 @@
+import { exactPowerLevel } from '../../common/power-level-value.js';
+
 /**
  * Reading `m.room.power_levels` values exactly as Synapse does, or not at all (red team 12, F4).
  *
@@ -6,26 +8,12 @@
  * a remote server may also hold strings that `int()` accepts in ways a simple parser gets wrong
  * (`"5_0"` = 50, full-width `"５０"` = 50, `" 50 "`), floats (`50.5` = 50, versions 1–5) and booleans
  * (`true` = 1). Rather than copy `int()` (Unicode digits, underscores, whitespace classes), Corporal
- * reads only what it can read exactly and treats the rest as unknown. The gateway's
- * `parsePowerLevel` (src/gateway/checks/power-levels-check.ts) applies the same rule; keep the two
- * in step (the gateway may not import control code).
+ * reads only what it can read exactly and treats the rest as unknown (common/power-level-value.ts,
+ * shared with the gateway's `parsePowerLevel`).
  */
 
-/** An ASCII decimal integer with ASCII whitespace around: `int()` reads it the same way. 15 digits keep it exact in a double. */
-const EXACT_INTEGER_STRING = /^[\t\n\v\f\r ]*[+-]?[0-9]{1,15}[\t\n\v\f\r ]*$/;
-
-/**
- * The level Synapse reads from `value`, when Corporal can tell it exactly: a JSON number that is a
- * safe integer (Synapse's canonical-JSON range, ±(2^53−1); a float such as `50.0` has already become
- * 50, as `int(50.0)` does), or a string of at most 15 ASCII digits with an optional sign and ASCII
- * whitespace around. Anything else (booleans, fractional or huge numbers, `null`, underscores,
- * non-ASCII digits or spaces) is `undefined`: unknown, never a guess.
- */
-export function powerLevel(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : undefined;
-  if (typeof value === 'string' && EXACT_INTEGER_STRING.test(value)) return Number(value);
-  return undefined;
-}
+/** {@link exactPowerLevel}: the level Synapse reads from `value`, or `undefined` when it cannot be told exactly. */
+export const powerLevel = exactPowerLevel;
 
 /** Fields of power-levels content that Synapse's `POWER_LEVELS_SCHEMA` requires to be integers. */
 const INTEGER_FIELDS: readonly string[] = ['ban', 'events_default', 'invite', 'kick', 'redact', 'state_default', 'users_default'];

@@ -18,9 +18,9 @@ export type CorporalThreshold = 'kick' | 'ban' | 'invite' | 'powerLevels';
  * requester's token, plus the room's v12+ creators (unlimited power, never listed in `users`).
  */
 export interface CurrentPowerLevels {
-  /** `content.users`, levels that are not integers (or integer strings) left out. */
+  /** `content.users`; a level Corporal cannot read exactly (`parsePowerLevel`) is NaN. */
   readonly users: Readonly<Record<string, number>>;
-  /** `content.users_default` (0 when absent). */
+  /** `content.users_default` (0 when absent, NaN when unreadable). */
   readonly usersDefault: number;
   /** The levels the reconciler's actions need (see {@link CorporalThreshold}), Synapse's defaults filled in. */
   readonly thresholds: Readonly<Record<CorporalThreshold, number>>;

@@ -3,24 +3,16 @@ import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
 import { isDelayedByNonCorporalUser } from './delayed-events.js';
-
-/** An ASCII decimal integer with ASCII whitespace around: Python `int()` reads it the same way. 15 digits keep it exact. */
-const EXACT_INTEGER_STRING = /^[\t\n\v\f\r ]*[+-]?[0-9]{1,15}[\t\n\v\f\r ]*$/;
+import { exactPowerLevel } from '../../common/power-level-value.js';
 
 /**
- * A power level as Synapse reads it from `m.room.power_levels` (Python `int(value)`), when Corporal
- * can tell it exactly: a JSON number that is a safe integer, or (room versions before 10) a string
- * of at most 15 ASCII digits with an optional sign and ASCII whitespace around. Anything else is
- * NaN, which equals no level and fails every comparison, so a value Corporal cannot read never
- * counts as "the policy's level" and never as below the corporal user's: fail closed. `int()` also
- * reads `"5_0"` (50), full-width digits, `50.5` and `true` (red team 12, F4); copying it would be
- * easy to get wrong, so they are unknown here, exactly as in the reconciler
- * (src/control/observe/power-level-values.ts, which this must match; the gateway cannot import it).
+ * A power level as Synapse reads it from `m.room.power_levels`, when Corporal can tell it exactly
+ * ({@link exactPowerLevel}, the reconciler's rule too); anything else is NaN, which equals no level
+ * and fails every comparison, so a value Corporal cannot read never counts as "the policy's level"
+ * and never as below the corporal user's: fail closed.
  */
 export function parsePowerLevel(value: unknown): number {
-  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : Number.NaN;
-  if (typeof value === 'string' && EXACT_INTEGER_STRING.test(value)) return Number(value);
-  return Number.NaN;
+  return exactPowerLevel(value) ?? Number.NaN;
 }
 
 /**

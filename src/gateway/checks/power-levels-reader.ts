@@ -45,13 +45,12 @@ function currentLevels(content: Record<string, unknown>, createEvent: Record<str
   const users: Record<string, number> = {};
   const listed = content['users'];
   if (typeof listed === 'object' && listed !== null && !Array.isArray(listed)) {
-    for (const [userId, value] of Object.entries(listed)) {
-      const level = parsePowerLevel(value);
-      if (!Number.isNaN(level)) users[userId] = level;
-    }
+    // An entry Corporal cannot read stays, as NaN: it fails every comparison, so a change near
+    // it is refused (fail closed). Left out, the user would count as at `users_default`.
+    for (const [userId, value] of Object.entries(listed)) users[userId] = parsePowerLevel(value);
   }
   const usersDefault = content['users_default'] === undefined ? 0 : parsePowerLevel(content['users_default']);
-  return { users, usersDefault: Number.isNaN(usersDefault) ? 0 : usersDefault, thresholds: corporalThresholds(content), creators: creatorsOf(createEvent) };
+  return { users, usersDefault, thresholds: corporalThresholds(content), creators: creatorsOf(createEvent) };
 }
 
 function creatorsOf(createEvent: Record<string, unknown>): ReadonlySet<string> {

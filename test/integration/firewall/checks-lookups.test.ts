@@ -52,6 +52,23 @@ t.test('a homeserver that never finishes its answer: the look-ups give up at the
   t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', 'token', alice.userId), null);
 });
 
+t.test('levels Corporal cannot read exactly (a federated event in an old room version) stay, as NaN', async (t) => {
+  // Synapse refuses such content from local clients, so a stand-in homeserver answers it.
+  const federated = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(req.url?.includes('m.room.create')
+      ? { type: 'm.room.create', sender: '@creator:hs', content: { room_version: '9' } }
+      : { users: { '@corporal:hs': '1_00', '@x:hs': true, '@ok:hs': ' 42 ' }, users_default: '５' }));
+  });
+  await new Promise<void>((resolve) => federated.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => federated.close(() => resolve())));
+  const dispatcher = new Pool(`http://127.0.0.1:${(federated.address() as AddressInfo).port}`, { connections: 2 });
+  t.teardown(() => dispatcher.close());
+  const levels = await createPowerLevelsReader({ dispatcher, basePath: '', timeoutMs: 5000 })('!r:hs', 'token', alice.userId);
+  t.same(levels && { users: levels.users, usersDefault: levels.usersDefault }, { users: { '@corporal:hs': Number.NaN, '@x:hs': Number.NaN, '@ok:hs': 42 }, usersDefault: Number.NaN },
+    'left out, the corporal user would count as at users_default, and a demotion check would pass');
+});
+
 t.test('power levels of a v11 room: users and users_default, no creators', async (t) => {
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, {
     room_version: '11',
