@@ -1,18 +1,43 @@
 import { getHeapStatistics } from 'node:v8';
 import type { PolicyIssue } from './issues.js';
+import { POLICY_SCHEMA } from './schema.js';
 
-/**
- * Heap held per JSON object or array while a policy is loaded. Measured through parse, validation
- * and compilation (2026-11-27): 190–440 B per container for realistic policies (users with rooms),
- * about 600 B per user for policies of minimal users, 70–150 B for empty containers that parsing
- * alone builds. 512 B stays above the realistic cases; for pathological text (`[],[],…`) it
- * over-estimates, which only refuses sooner what would be refused anyway.
+/*
+ * Heap a policy takes while it is loaded (parsed, validated, compiled, hashed, encoded), per thing
+ * counted in its text. Calibrated on 2026-11-27 against the peak heap (`--trace-gc`) of a real
+ * `PolicyStore.set`: 1 M minimal users (76 M characters) peaked at 815 MB; 200 k users with 5 rooms
+ * each (77 M characters) at 363 MB; and the shapes verification round 13 built to pass the first
+ * estimate (F1): 3 M distinct keys in one object 483 MB, 2 M one-key objects 586 MB, 40 M
+ * two-byte characters 313 MB, 8 M numbers 230 MB, 12 M escapes behind a trailing comma 87 MB. Each
+ * figure below keeps the estimate above all of them (each also loaded in a heap of twice its
+ * estimate, the smallest the guard accepts); realistic policies are over-estimated by 1.2–1.9 ×.
  */
-const BYTES_PER_CONTAINER = 512;
-/** Heap per element of an array or member of an object (a slot, a small number: 8–16 B). */
-const BYTES_PER_ELEMENT = 16;
-/** Heap per character of text: the strings of the parsed value, and the text itself, held meanwhile. */
-const BYTES_PER_CHARACTER = 2;
+/** What each counted thing costs, in bytes; the counts come from {@link estimatePolicyHeapBytes}'s pass. */
+const BYTES_PER: Readonly<Record<keyof Counts, number>> = {
+  /** A user: an object directly in a top-level list (users, hooks, or any other list there). */
+  entries: 600,
+  /** Any other object or array. */
+  containers: 96,
+  /** A member under a key of the policy's own vocabulary (its name is shared by every object). */
+  knownMembers: 24,
+  /** A member under any other key: the key is a string of its own, the object a dictionary. */
+  otherMembers: 160,
+  /** An element or member separator: a slot, a small value. */
+  separators: 24,
+};
+/** A character, in text of one-byte characters (U+0000–U+00FF) only: the text, the values, the hash's copy. */
+const BYTES_PER_CHARACTER = 4;
+/** A character, in text with any other: every copy takes two bytes a character. */
+const BYTES_PER_WIDE_CHARACTER = 9;
+
+/** What the pass counts outside strings. */
+interface Counts {
+  entries: number;
+  containers: number;
+  knownMembers: number;
+  otherMembers: number;
+  separators: number;
+}
 
 /**
  * The share of the heap one policy may need. The policy in force stays in memory until the new one
@@ -21,27 +46,74 @@ const BYTES_PER_CHARACTER = 2;
  */
 const HEAP_SHARE = 0.5;
 
+/** Every key the policy schema names (users', hooks', flags' fields…), at any depth, and schema 1's `joinedRoomIds`. */
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...propertyNames(POLICY_SCHEMA), 'joinedRoomIds']);
+const LONGEST_KNOWN_KEY = Math.max(...[...KNOWN_KEYS].map((key) => key.length));
+
 /**
- * About how many bytes of heap loading `text` takes (parsing, validating, compiling), from one
- * linear pass counting containers, elements and characters outside strings; not exact, but above
- * what the measured policies took. Linear in the text, allocates nothing; any text (also invalid
- * JSON) gets an estimate.
+ * About how many bytes of heap loading `text` takes, from one linear pass that counts objects and
+ * arrays (by depth), members (by whether their key is one of the policy's), separators and
+ * characters outside strings, and whether any character is above U+00FF; not exact, but above what
+ * every measured policy took. Linear in the text; allocates only the short keys it compares. Any
+ * text (also invalid JSON) gets an estimate.
  */
 export function estimatePolicyHeapBytes(text: string): number {
-  let containers = 0;
-  let separators = 0;
+  const counts: Counts = { entries: 0, containers: 0, knownMembers: 0, otherMembers: 0, separators: 0 };
+  let depth = 0;
   let index = 0;
   while (index < text.length) {
     const code = text.charCodeAt(index);
     if (code === 0x22 /* " */) {
-      index = endOfString(text, index + 1);
+      const end = endOfString(text, index + 1);
+      if (isFollowedByColon(text, end)) {
+        const keyLength = end - index - 2;
+        const known = keyLength <= LONGEST_KNOWN_KEY && KNOWN_KEYS.has(text.slice(index + 1, end - 1));
+        counts[known ? 'knownMembers' : 'otherMembers'] += 1;
+      }
+      index = end;
       continue;
     }
-    if (code === 0x7b /* { */ || code === 0x5b /* [ */) containers += 1;
-    else if (code === 0x2c /* , */) separators += 1;
+    if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
+      depth += 1;
+      counts[depth === 3 && code === 0x7b ? 'entries' : 'containers'] += 1;
+    } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
+      depth -= 1;
+    } else if (code === 0x2c /* , */) {
+      counts.separators += 1;
+    }
     index += 1;
   }
-  return containers * BYTES_PER_CONTAINER + (containers + separators) * BYTES_PER_ELEMENT + text.length * BYTES_PER_CHARACTER;
+  const perCharacter = WIDE_CHARACTER.test(text) ? BYTES_PER_WIDE_CHARACTER : BYTES_PER_CHARACTER;
+  let bytes = text.length * perCharacter;
+  for (const kind of Object.keys(counts) as (keyof Counts)[]) bytes += counts[kind] * BYTES_PER[kind];
+  return bytes;
+}
+
+/** A character that makes a string two bytes a character. */
+const WIDE_CHARACTER = /[^\u0000-\u00ff]/;
+
+/** Whether the next character after `from` that is not JSON whitespace is `:`. */
+function isFollowedByColon(text: string, from: number): boolean {
+  let index = from;
+  for (;;) {
+    const code = text.charCodeAt(index);
+    if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) index += 1;
+    else return code === 0x3a;
+  }
+}
+
+/** The property names of a JSON Schema, recursively (`properties`, `items`, `$defs`, `additionalProperties`). */
+function propertyNames(schema: unknown): string[] {
+  if (typeof schema !== 'object' || schema === null) return [];
+  const names: string[] = [];
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (keyword === 'properties' && typeof value === 'object' && value !== null) {
+      for (const [name, sub] of Object.entries(value)) names.push(name, ...propertyNames(sub));
+    } else if (typeof value === 'object' && value !== null) {
+      names.push(...propertyNames(value));
+    }
+  }
+  return names;
 }
 
 /** The index just past the `"` closing the string whose contents start at `from` (or the end of the text). */

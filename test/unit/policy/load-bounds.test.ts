@@ -63,12 +63,28 @@ for (const { name, element, where, ok, errors, warnings } of CASES) {
   });
 }
 
-t.test('a policy whose parsed form would exhaust the heap is refused before parsing; the store goes on', async (t) => {
+const CRAFTED = [
   // 20 M empty objects: 60 MiB of text, well over 1 GiB once parsed.
-  const child = fileURLToPath(new URL('./fixtures/store-many-containers.js', import.meta.url));
-  const result = await runCommand(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, child, '20000000'], { timeoutMs: 300_000, displayAs: 'store-many-containers' });
-  if (result.signal !== null || result.exitCode !== 0) throw new Error(`${describeExit(result)}\n${tailLines(result.output, 15)}`);
-  const outcome = JSON.parse(tailLines(result.output, 1)) as { huge: { kind: string; stage?: string; message?: string }; small: string };
-  t.has(outcome, { huge: { kind: 'invalid', stage: 'size' }, small: 'applied' });
-  t.match(outcome.huge.message, /^the policy would need about \d+ MiB of memory to load/);
-});
+  { kind: 'containers', count: 20_000_000, outcome: 'refused' },
+  // Verification round 13, F1: three texts the first estimate let through, each of which aborted a
+  // 256 MiB heap. Escapes are now parsed into flat strings, so that one fits.
+  { kind: 'escapes', count: 12_000_000, outcome: 'applied' },
+  { kind: 'wide', count: 45_000_000, outcome: 'refused' },
+  { kind: 'keys', count: 3_600_000, outcome: 'refused' },
+] as const;
+
+for (const { kind, count, outcome } of CRAFTED) {
+  t.test(`crafted policy (${kind}) in a small heap: ${outcome}, never an aborted process; the store goes on`, async (t) => {
+    const child = fileURLToPath(new URL('./fixtures/store-crafted-policy.js', import.meta.url));
+    const result = await runCommand(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, child, kind, String(count)], { timeoutMs: 300_000, displayAs: `store-crafted-policy ${kind}` });
+    if (result.signal !== null || result.exitCode !== 0) throw new Error(`${describeExit(result)}\n${tailLines(result.output, 15)}`);
+    const report = JSON.parse(tailLines(result.output, 1)) as { crafted: { kind: string; stage?: string; message?: string }; small: string };
+    t.equal(report.small, 'applied');
+    if (outcome === 'applied') {
+      t.same(report.crafted, { kind: 'applied' });
+      return;
+    }
+    t.has(report.crafted, { kind: 'invalid', stage: 'size' });
+    t.match(report.crafted.message, /^the policy would need about \d+ MiB of memory to load/);
+  });
+}

@@ -2,27 +2,37 @@ import t from 'tap';
 import { estimatePolicyHeapBytes, policyHeapProblem } from '../../../src/policy/memory-estimate.js';
 
 const MIB = 1024 * 1024;
+const estimate = estimatePolicyHeapBytes;
 
-t.test('containers cost most; strings are skipped, escapes and all', async (t) => {
-  const base = estimatePolicyHeapBytes('{"a":1}');
-  t.equal(base, 512 + 16 + 7 * 2, 'one container, one member, seven characters');
-  t.equal(estimatePolicyHeapBytes('[[],[],[]]') - estimatePolicyHeapBytes('[1,2,3]     '), 3 * (512 + 16) - 2 * 2, 'three more containers');
-  // Brackets and commas inside strings are text, not structure.
-  t.equal(estimatePolicyHeapBytes('["{[,]}"]'), 512 + 16 + 9 * 2);
-  // An escaped quote does not end the string; an escaped backslash before the quote does.
-  t.equal(estimatePolicyHeapBytes('["\\"{["]'), 512 + 16 + 8 * 2);
-  t.equal(estimatePolicyHeapBytes('["\\\\",[]]'), 2 * 512 + 3 * 16 + 9 * 2);
-  // Invalid text still gets an estimate: an unterminated string runs to the end.
-  t.equal(estimatePolicyHeapBytes('["{{{{'), 512 + 16 + 6 * 2);
-  t.equal(estimatePolicyHeapBytes(''), 0);
+t.test('containers, entries of top-level lists, members by key, separators and characters', async (t) => {
+  t.equal(estimate(''), 0);
+  t.equal(estimate('{"a":1}'), 96 + 160 + 7 * 4, 'one container, one member under a key of no policy');
+  t.equal(estimate('{"id":1}'), 96 + 24 + 8 * 4, 'a key of the policy vocabulary is cheap');
+  t.equal(estimate('{"users":[{},{}]}'), 2 * 96 + 2 * 600 + 24 + 24 + 17 * 4, 'objects directly in a top-level list are entries (users)');
+  t.equal(estimate('[[[[]]]]'), 4 * 96 + 8 * 4, 'arrays are never entries');
+  t.equal(estimate('{"x":[[{}]]}'), 3 * 96 + 96 + 160 + 12 * 4, 'deeper objects are containers');
+});
+
+t.test('strings are skipped, escapes and all; a key is a string followed by a colon', async (t) => {
+  t.equal(estimate('["{[,]}"]'), 96 + 9 * 4, 'brackets and commas inside strings are text');
+  t.equal(estimate('["\\"{[:"]'), 96 + 9 * 4, 'an escaped quote does not end the string');
+  t.equal(estimate('["\\\\",[]]'), 2 * 96 + 24 + 9 * 4, 'an escaped backslash before the quote does');
+  t.equal(estimate('{"a" :1,"b"\n:2}'), 96 + 2 * 160 + 24 + 15 * 4, 'blanks before the colon');
+  t.equal(estimate('["a", ":"]'), 96 + 24 + 10 * 4, 'a string followed by a string holding a colon is no key');
+  t.equal(estimate('["{{{{'), 96 + 6 * 4, 'an unterminated string runs to the end');
+});
+
+t.test('text with a character above U+00FF costs more a character', async (t) => {
+  t.equal(estimate('"ÿÿ"'), 4 * 4);
+  t.equal(estimate('"€€"'), 4 * 9);
 });
 
 t.test('a policy that needs more than half the heap is a problem, named with what to do', async (t) => {
-  const text = `[${'{},'.repeat(999)}{}]`; // about 0.5 MiB estimated
-  const needed = estimatePolicyHeapBytes(text);
+  const text = `[${'{},'.repeat(999)}{}]`;
+  const needed = estimate(text);
   t.equal(policyHeapProblem(text, 2 * needed), null, 'exactly half fits');
   const problem = policyHeapProblem(text, 2 * needed - 2);
   t.equal(problem?.pointer, '');
-  t.match(problem?.message, /^the policy would need about 1 MiB of memory to load, more than 1 MiB \(half of this process' 2 MiB heap\); give Corporal a larger heap \(NODE_OPTIONS=--max-old-space-size=\d+ or more\)/);
+  t.match(problem?.message, /^the policy would need about 1 MiB of memory to load, more than 1 MiB \(half of this process' 1 MiB heap\); give Corporal a larger heap \(NODE_OPTIONS=--max-old-space-size=\d+ or more\)/);
   t.equal(policyHeapProblem('{"schemaVersion":2,"users":[]}', 64 * MIB), null);
 });

@@ -206,8 +206,8 @@ t.test('PUT of an invalid policy: 400 M_INVALID_PARAM listing every issue; the o
 t.test('PUT of a policy too large for the heap: 413 M_TOO_LARGE before parsing; the old policy stays', async (t) => {
   const { call, store } = await api(t, { heapLimitBytes: 1024 * 1024 });
   t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('good') })).status, 200, 'a small policy fits');
-  // 2,000 empty arrays estimate about 1 MiB, more than half of the 1 MiB heap.
-  const containers = `{"schemaVersion": 2, "users": [], "managedRoomIds": [${'[],'.repeat(1999)}[]]}`;
+  // 2,000 objects in a top-level list estimate more than 1 MiB, more than half of the 1 MiB heap.
+  const containers = `{"schemaVersion": 2, "users": [], "managedRoomIds": [${'{},'.repeat(1999)}{}]}`;
   const answer = await call('PUT', '/_matrix/corporal/policy', { body: containers });
   t.equal(answer.status, 413);
   t.equal(answer.json['errcode'], 'M_TOO_LARGE');
