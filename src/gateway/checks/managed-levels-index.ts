@@ -14,6 +14,7 @@ const NO_LEVELS: ReadonlyMap<string, number> = new Map();
  */
 export class ManagedLevelsIndex {
   private readonly byRoom = new Map<string, ReadonlyMap<string, number>>();
+  private inactive: readonly string[] | null = null;
 
   constructor(private readonly snapshot: PolicySnapshot) {}
 
@@ -38,5 +39,19 @@ export class ManagedLevelsIndex {
       this.byRoom.set(roomId, levels);
     }
     return levels;
+  }
+
+  /**
+   * The policy's inactive users (locked on the homeserver), whatever their rooms: one pass over the
+   * users on first use, kept for the snapshot. Their levels must not rise in a managed room (see
+   * `roomStatePowerLevels`).
+   */
+  inactiveUserIds(): readonly string[] {
+    if (this.inactive === null) {
+      const ids: string[] = [];
+      for (const user of this.snapshot.users.values()) if (!user.active) ids.push(user.id);
+      this.inactive = ids;
+    }
+    return this.inactive;
   }
 }

@@ -135,20 +135,19 @@ async function compareWithCurrent(
 }
 
 /**
- * True when the proposed content raises an inactive managed user listed in its `users` above
- * their current level. The reconciler does not set inactive users' levels (they are locked), but
- * it kicks them from rooms their policy no longer lists, and a user raised to the corporal user's
- * level could never be kicked, nor brought back to the policy's level once reactivated (red team
- * 12, F3). Lowering them, or leaving them, stays allowed. A `users_default` raise that lifts an
- * inactive user without an entry is not caught here (the room's membership is not read); it
- * moves every active managed user without an entry too, which the rule above refuses.
+ * True when the proposed content raises an inactive managed user above their current effective
+ * level (`users[u] ?? users_default`), listed or not. The reconciler does not set inactive users'
+ * levels (they are locked), but it kicks them from rooms their policy no longer lists, and a user
+ * raised to the corporal user's level could never be kicked, nor brought back to the policy's level
+ * once reactivated (red team 12, F3). Every inactive user of the policy is compared, in the room or
+ * not (the gateway does not read the membership): a `users_default` raise, or an entry dropped
+ * under a raised default, lifts them as surely as an entry does (verification round 13, F2).
+ * Lowering them, or leaving them, stays allowed.
  */
 function raisesInactiveUser(input: CheckInput, users: unknown, usersDefault: unknown, current: CurrentPowerLevels): boolean {
-  if (typeof users !== 'object' || users === null || Array.isArray(users)) return false;
-  for (const memberId of Object.keys(users)) {
-    const policyUser = input.snapshot.users.get(memberId);
-    if (policyUser === undefined || policyUser.active || current.creators.has(memberId)) continue;
-    // Negated `<=`: an unreadable proposed level counts as a raise (fail closed).
+  for (const memberId of input.levels.inactiveUserIds()) {
+    if (current.creators.has(memberId)) continue;
+    // Negated `<=`: an unreadable level, proposed or current, counts as a raise (fail closed).
     if (!(effectiveLevel(users, usersDefault, memberId) <= currentLevel(current, memberId))) return true;
   }
   return false;

@@ -152,7 +152,13 @@ t.test('power levels in a managed room', async (t) => {
   // Red team 12, F3: an inactive managed user may not be raised (at the corporal user's level, the reconciler could never kick them).
   await s.setPolicy({}, { pat: { active: false } });
   await allDenied(t, 'bob', variants.slice(0, 2), withUsers({ [users.pat.userId]: 100 }), POWER_LEVELS);
-  t.same(await current(), before, 'the inactive user was not raised');
+  // Verification round 13, F2: through users_default, with every active managed user listed, or with pat's entry dropped.
+  await allDenied(t, 'bob', variants.slice(0, 2), withUsers({}, { users_default: 100 }), POWER_LEVELS);
+  await ok(t, 'corporal', 'PUT', path('v3'), withUsers({ [users.pat.userId]: 0 }));
+  const withPat = await current();
+  await allDenied(t, 'bob', variants.slice(0, 2), { ...withPat, users: before.users, users_default: 100 }, POWER_LEVELS);
+  t.same(await current(), withPat, 'the inactive user was not raised');
+  await ok(t, 'corporal', 'PUT', path('v3'), before);
   await s.setPolicy();
 });
 
