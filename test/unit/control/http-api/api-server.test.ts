@@ -344,8 +344,8 @@ t.test('a request that is not complete within the time limit is cut off', async 
   t.match(answer, /^HTTP\/1\.1 408/, 'answered 408 and closed');
 });
 
-/** A server with one GET route, `id`, answered by `handle`; the idle limit is 200 ms (`timeoutMs` 100). */
-async function oneRouteServer(t: Test, id: string, handle: RouteMethod['handle'], handlerLimitMs?: number) {
+/** A server with one route, `id` (GET unless `method` says otherwise), answered by `handle`; the idle limit is 200 ms (`timeoutMs` 100). */
+async function oneRouteServer(t: Test, id: string, handle: RouteMethod['handle'], handlerLimitMs?: number, method = 'GET') {
   const { logger, lines } = captureLogger();
   const server = await startHttpApi({
     host: '127.0.0.1',
@@ -354,11 +354,24 @@ async function oneRouteServer(t: Test, id: string, handle: RouteMethod['handle']
     timeoutMs: 100,
     ...(handlerLimitMs === undefined ? {} : { handlerLimitMs }),
     logger,
-    routes: [{ pattern: `/_matrix/corporal/${id}`, methods: { GET: { id, maxBodyBytes: 0, handle } } }],
+    routes: [{ pattern: `/_matrix/corporal/${id}`, methods: { [method]: { id, maxBodyBytes: 1024, handle } } }],
   });
   t.teardown(() => server.close(Date.now() + 1000));
   return { server, lines };
 }
+
+t.test('verification round 13, F4: a handler that throws is answered 500, also after its body was read', async (t) => {
+  const { server, lines } = await oneRouteServer(t, 'broken', () => {
+    throw new Error('boom');
+  }, undefined, 'PUT');
+  for (const body of ['', '{"ten":"bytes"}']) {
+    const answer = await fetch(`http://127.0.0.1:${server.port}/_matrix/corporal/broken`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}` }, body });
+    t.equal(answer.status, 500);
+    t.same(await answer.json(), { errcode: 'M_UNKNOWN', error: 'Internal server error' });
+  }
+  t.ok(lines.some((line) => line['msg'] === 'HTTP API handler failed'), 'logged as a failure, not as a client gone');
+  t.notOk(lines.some((line) => line['msg'] === 'HTTP API client went away'));
+});
 
 t.test('red team 11 F3: a handler slower than the idle limit still gets its answer out; idle connections are closed', async (t) => {
   const { server, lines } = await oneRouteServer(t, 'slow', () => new Promise((resolve) => setTimeout(() => resolve({ status: 500, body: { applied: true } }), 600)));
