@@ -14,8 +14,12 @@ import { POLICY_SCHEMA } from './schema.js';
  */
 /** What each counted thing costs, in bytes; the counts come from {@link estimatePolicyHeapBytes}'s pass. */
 const BYTES_PER: Readonly<Record<keyof Counts, number>> = {
-  /** A user: an object directly in a top-level list (users, hooks, or any other list there). */
+  /** A user: an object directly in a top-level list other than `hooks`. */
   entries: 600,
+  /** A hook: an object directly in the top-level `hooks` list (compiled rules, headers, payloads). */
+  hooks: 4096,
+  /** A character of a match-rule regex (a string under the key `regex`): its translation to a JavaScript pattern. */
+  regexCharacters: 64,
   /** Any other object or array. */
   containers: 96,
   /** A member under a key of the policy's own vocabulary (its name is shared by every object). */
@@ -33,6 +37,8 @@ const BYTES_PER_WIDE_CHARACTER = 9;
 /** What the pass counts outside strings. */
 interface Counts {
   entries: number;
+  hooks: number;
+  regexCharacters: number;
   containers: number;
   knownMembers: number;
   otherMembers: number;
@@ -52,30 +58,42 @@ const LONGEST_KNOWN_KEY = Math.max(...[...KNOWN_KEYS].map((key) => key.length));
 
 /**
  * About how many bytes of heap loading `text` takes, from one linear pass that counts objects and
- * arrays (by depth), members (by whether their key is one of the policy's), separators and
- * characters outside strings, and whether any character is above U+00FF; not exact, but above what
+ * arrays (by depth; users and hooks apart), members (by whether their key is one of the policy's),
+ * separators, characters, those of match-rule regexes, and whether any character is above U+00FF; not exact, but above what
  * every measured policy took. Linear in the text; allocates only the short keys it compares. Any
  * text (also invalid JSON) gets an estimate.
  */
 export function estimatePolicyHeapBytes(text: string): number {
-  const counts: Counts = { entries: 0, containers: 0, knownMembers: 0, otherMembers: 0, separators: 0 };
+  const counts: Counts = { entries: 0, hooks: 0, regexCharacters: 0, containers: 0, knownMembers: 0, otherMembers: 0, separators: 0 };
   let depth = 0;
   let index = 0;
+  // The last key of the policy vocabulary seen (null after any other key), and the top-level key
+  // of the list being read: they tell regexes and hooks apart.
+  let lastKey: string | null = null;
+  let topLevelKey: string | null = null;
+  let listKey: string | null = null;
   while (index < text.length) {
     const code = text.charCodeAt(index);
     if (code === 0x22 /* " */) {
       const end = endOfString(text, index + 1);
       if (isFollowedByColon(text, end)) {
         const keyLength = end - index - 2;
-        const known = keyLength <= LONGEST_KNOWN_KEY && KNOWN_KEYS.has(text.slice(index + 1, end - 1));
+        const key = keyLength <= LONGEST_KNOWN_KEY ? text.slice(index + 1, end - 1) : null;
+        const known = key !== null && KNOWN_KEYS.has(key);
         counts[known ? 'knownMembers' : 'otherMembers'] += 1;
+        lastKey = known ? key : null;
+        if (depth === 1) topLevelKey = lastKey;
+      } else if (lastKey === 'regex') {
+        counts.regexCharacters += end - index - 2;
       }
       index = end;
       continue;
     }
     if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
       depth += 1;
-      counts[depth === 3 && code === 0x7b ? 'entries' : 'containers'] += 1;
+      if (depth === 2) listKey = topLevelKey;
+      if (depth === 3 && code === 0x7b) counts[listKey === 'hooks' ? 'hooks' : 'entries'] += 1;
+      else counts.containers += 1;
     } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
       depth -= 1;
     } else if (code === 0x2c /* , */) {

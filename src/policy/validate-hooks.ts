@@ -6,6 +6,13 @@ import { translateRe2 } from './regex/re2.js';
 import { HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
 import { checkWellFormedJson } from './well-formed.js';
 
+/**
+ * A match-rule regex longer than this is refused before it is translated. Real rules are a few
+ * dozen characters; the translation to a JavaScript pattern takes about 50 bytes of heap per
+ * character, so one long regex in a small policy could exhaust the heap (verification round 13b).
+ */
+export const MAX_HOOK_REGEX_LENGTH = 8192;
+
 /** Free-form JSON (payloads, injected JSON) nested deeper than this is refused: it would only risk the stack. */
 export const MAX_FREE_JSON_DEPTH = 64;
 
@@ -106,6 +113,10 @@ function validateMatchRules(rules: unknown[], pointer: string, findings: Finding
     const regex = rule['regex'];
     if (typeof regex !== 'string') return;
     const regexPointer = childPointer(rulePointer, 'regex');
+    if (regex.length > MAX_HOOK_REGEX_LENGTH) {
+      findings.errors.push({ pointer: regexPointer, message: `regex of ${regex.length} characters: longer than ${MAX_HOOK_REGEX_LENGTH}` });
+      return;
+    }
     const translation = translateRe2(regex);
     if (!translation.ok) {
       findings.errors.push({ pointer: regexPointer, message: `regex \`${regex}\`: ${translation.message}` });

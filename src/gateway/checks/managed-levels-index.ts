@@ -14,7 +14,7 @@ const NO_LEVELS: ReadonlyMap<string, number> = new Map();
  */
 export class ManagedLevelsIndex {
   private readonly byRoom = new Map<string, ReadonlyMap<string, number>>();
-  private inactive: readonly string[] | null = null;
+  private inactiveCount: number | null = null;
 
   constructor(private readonly snapshot: PolicySnapshot) {}
 
@@ -42,16 +42,16 @@ export class ManagedLevelsIndex {
   }
 
   /**
-   * The policy's inactive users (locked on the homeserver), whatever their rooms: one pass over the
-   * users on first use, kept for the snapshot. Their levels must not rise in a managed room (see
-   * `roomStatePowerLevels`).
+   * How many of the policy's users are inactive (locked on the homeserver), whatever their rooms:
+   * one pass over the users on first use, kept for the snapshot. Their levels must not rise in a
+   * managed room (see `roomStatePowerLevels`).
    */
-  inactiveUserIds(): readonly string[] {
-    if (this.inactive === null) {
-      const ids: string[] = [];
-      for (const user of this.snapshot.users.values()) if (!user.active) ids.push(user.id);
-      this.inactive = ids;
+  inactiveUserCount(): number {
+    if (this.inactiveCount === null) {
+      let count = 0;
+      for (const user of this.snapshot.users.values()) if (!user.active) count += 1;
+      this.inactiveCount = count;
     }
-    return this.inactive;
+    return this.inactiveCount;
   }
 }

@@ -139,16 +139,27 @@ async function compareWithCurrent(
  * level (`users[u] ?? users_default`), listed or not. The reconciler does not set inactive users'
  * levels (they are locked), but it kicks them from rooms their policy no longer lists, and a user
  * raised to the corporal user's level could never be kicked, nor brought back to the policy's level
- * once reactivated (red team 12, F3). Every inactive user of the policy is compared, in the room or
- * not (the gateway does not read the membership): a `users_default` raise, or an entry dropped
- * under a raised default, lifts them as surely as an entry does (verification round 13, F2).
- * Lowering them, or leaving them, stays allowed.
+ * once reactivated (red team 12, F3). A `users_default` raise, or an entry dropped under a raised
+ * default, lifts them as surely as an entry does (verification round 13, F2).
+ *
+ * In time linear in the two events' `users`, not in the policy's inactive users (a room admin can
+ * repeat the request; verification round 13b): users with an entry in either event are compared
+ * one by one; every other inactive user of the policy — in the room or not, as the gateway does
+ * not read the membership — moves from the current `users_default` to the proposed one, so a
+ * raise of it is refused while there is one such user. Lowering, or leaving, stays allowed.
  */
 function raisesInactiveUser(input: CheckInput, users: unknown, usersDefault: unknown, current: CurrentPowerLevels): boolean {
-  for (const memberId of input.levels.inactiveUserIds()) {
-    if (current.creators.has(memberId)) continue;
+  const listed = new Set(Object.keys(current.users));
+  if (typeof users === 'object' && users !== null && !Array.isArray(users)) for (const userId of Object.keys(users)) listed.add(userId);
+  let inactiveListed = 0;
+  for (const userId of listed) {
+    const policyUser = input.snapshot.users.get(userId);
+    if (policyUser === undefined || policyUser.active) continue;
+    inactiveListed += 1;
+    if (current.creators.has(userId)) continue;
     // Negated `<=`: an unreadable level, proposed or current, counts as a raise (fail closed).
-    if (!(effectiveLevel(users, usersDefault, memberId) <= currentLevel(current, memberId))) return true;
+    if (!(effectiveLevel(users, usersDefault, userId) <= currentLevel(current, userId))) return true;
   }
-  return false;
+  const proposedDefault = usersDefault === undefined ? 0 : parsePowerLevel(usersDefault);
+  return input.levels.inactiveUserCount() > inactiveListed && !(proposedDefault <= current.usersDefault);
 }

@@ -10,6 +10,8 @@ t.test('containers, entries of top-level lists, members by key, separators and c
   t.equal(estimate('{"id":1}'), 96 + 24 + 8 * 4, 'a key of the policy vocabulary is cheap');
   t.equal(estimate('{"users":[{},{}]}'), 2 * 96 + 2 * 600 + 24 + 24 + 17 * 4, 'objects directly in a top-level list are entries (users)');
   t.equal(estimate('[[[[]]]]'), 4 * 96 + 8 * 4, 'arrays are never entries');
+  t.equal(estimate('{"hooks":[{}]}'), 2 * 96 + 24 + 4096 + 14 * 4, 'an object in the top-level hooks list is a hook');
+  t.equal(estimate('{"regex":"abc","x":"abc"}'), 96 + 24 + 3 * 64 + 160 + 24 + 25 * 4, 'a regex costs by its characters; another string does not');
   t.equal(estimate('{"x":[[{}]]}'), 3 * 96 + 96 + 160 + 12 * 4, 'deeper objects are containers');
 });
 

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { PolicyIssue } from '../../../src/policy/issues.js';
 import { loadPolicyValue } from '../../../src/policy/load.js';
+import { MAX_HOOK_REGEX_LENGTH } from '../../../src/policy/validate-hooks.js';
 import { validatePolicy } from '../../../src/policy/validate.js';
 import { MAX_FREE_JSON_DEPTH, jsonDepthExceeds } from '../../../src/policy/validate-hooks.js';
 import { patched, readPolicyFixture } from '../../fixtures/policy/fixture-files.js';
@@ -53,4 +54,15 @@ t.test('free JSON may nest 64 levels of arrays or objects, not 65', async (t) =>
     t.equal(jsonDepthExceeds(nested(MAX_FREE_JSON_DEPTH + 1, wrap), MAX_FREE_JSON_DEPTH), true, `${kind}: 65 levels`);
   }
   t.equal(jsonDepthExceeds('text', 0), false, 'a scalar has no depth');
+});
+
+t.test('verification round 13b: a match-rule regex over the length bound is refused before translation, without quoting it', async (t) => {
+  const policy = (regex: string) => ({
+    schemaVersion: 2,
+    users: [],
+    hooks: [{ id: 'h', eventType: 'beforeAnyRequest', matchRules: [{ type: 'route', regex }], action: 'reject', rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no' }],
+  });
+  t.equal(loadPolicyValue(policy(`^${'a'.repeat(MAX_HOOK_REGEX_LENGTH - 1)}`), { homeserverDomain: 'example.com' }).ok, true, 'at the bound');
+  const long = loadPolicyValue(policy(`(?m)${'$'.repeat(MAX_HOOK_REGEX_LENGTH)}`), { homeserverDomain: 'example.com' });
+  t.same(long.ok ? [] : long.errors, [{ pointer: '/hooks/0/matchRules/0/regex', message: `regex of ${MAX_HOOK_REGEX_LENGTH + 4} characters: longer than ${MAX_HOOK_REGEX_LENGTH}` }]);
 });
