@@ -8,7 +8,8 @@ import { POLICY_SCHEMA } from './schema.js';
  * `PolicyStore.set`: 1 M minimal users (76 M characters) peaked at 815 MB; 200 k users with 5 rooms
  * each (77 M characters) at 363 MB; and the shapes verification round 13 built to pass the first
  * estimate (F1): 3 M distinct keys in one object 483 MB, 2 M one-key objects 586 MB, 40 M
- * two-byte characters 313 MB, 8 M numbers 230 MB, 12 M escapes behind a trailing comma 87 MB. Each
+ * two-byte characters 313 MB, 8 M numbers 230 MB, 12 M escapes behind a trailing comma 87 MB; and
+ * round 13b's: 10 k hooks 31–36 MB, hook regexes about 50 B a character once translated. Each
  * figure below keeps the estimate above all of them (each also loaded in a heap of twice its
  * estimate, the smallest the guard accepts); realistic policies are over-estimated by 1.2–1.9 ×.
  */
@@ -34,7 +35,7 @@ const BYTES_PER_CHARACTER = 4;
 /** A character, in text with any other: every copy takes two bytes a character. */
 const BYTES_PER_WIDE_CHARACTER = 9;
 
-/** What the pass counts outside strings. */
+/** What the pass counts: structure outside strings, and the characters of regexes. */
 interface Counts {
   entries: number;
   hooks: number;
