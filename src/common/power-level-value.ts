@@ -18,3 +18,41 @@ export function exactPowerLevel(value: unknown): number | undefined {
   if (typeof value === 'string' && EXACT_INTEGER_STRING.test(value)) return Number(value);
   return undefined;
 }
+
+/**
+ * The levels named in `m.room.power_levels` content that the reconciler's actions need: `kick`,
+ * `ban`, `invite`, and the level to send `m.room.power_levels` itself (its `events` entry, else
+ * `state_default`).
+ */
+export interface NamedPowerLevels {
+  kick: number;
+  ban: number;
+  invite: number;
+  setPowerLevels: number;
+}
+
+/** Synapse's levels for those names when the content does not give them (`event_auth.get_named_level`, `get_send_level`). */
+export const DEFAULT_NAMED_POWER_LEVELS: Readonly<NamedPowerLevels> = Object.freeze({ kick: 50, ban: 50, invite: 0, setPowerLevels: 50 });
+
+/**
+ * {@link NamedPowerLevels} read from power-levels `content` as Synapse reads them: an absent name
+ * takes its default; a value {@link exactPowerLevel} cannot read becomes `unreadable(fallback)`,
+ * the caller's choice (the gateway fails closed with NaN; the reconciler, which then compares no
+ * level of the room, takes the fallback). The one place that knows Synapse's defaults and the
+ * send-level rule, for both.
+ */
+export function namedPowerLevels(content: Readonly<Record<string, unknown>>, unreadable: (fallback: number) => number): NamedPowerLevels {
+  const named = (name: string, fallback: number): number => {
+    if (!Object.hasOwn(content, name)) return fallback;
+    return exactPowerLevel(content[name]) ?? unreadable(fallback);
+  };
+  const stateDefault = named('state_default', DEFAULT_NAMED_POWER_LEVELS.setPowerLevels);
+  const events = content['events'];
+  const hasEventLevel = typeof events === 'object' && events !== null && !Array.isArray(events) && Object.hasOwn(events, 'm.room.power_levels');
+  return {
+    kick: named('kick', DEFAULT_NAMED_POWER_LEVELS.kick),
+    ban: named('ban', DEFAULT_NAMED_POWER_LEVELS.ban),
+    invite: named('invite', DEFAULT_NAMED_POWER_LEVELS.invite),
+    setPowerLevels: hasEventLevel ? exactPowerLevel((events as Record<string, unknown>)['m.room.power_levels']) ?? unreadable(stateDefault) : stateDefault,
+  };
+}

@@ -1,3 +1,5 @@
+import { DEFAULT_NAMED_POWER_LEVELS } from '../common/power-level-value.js';
+
 /**
  * What the reconciler observed on the homeserver, for the policy's users and managed rooms only.
  * Produced by `control/observe`, consumed by the pure planner (`control/plan`). Plain data.
@@ -101,5 +103,9 @@ export interface ActionLevels {
   setPowerLevels: number;
 }
 
-/** Synapse's defaults for {@link ActionLevels} (`event_auth.get_named_level`, `get_send_level`). */
-export const DEFAULT_ACTION_LEVELS: Readonly<ActionLevels> = Object.freeze({ kick: 50, invite: 0, setPowerLevels: 50 });
+/** Synapse's defaults for {@link ActionLevels} (`DEFAULT_NAMED_POWER_LEVELS`). */
+export const DEFAULT_ACTION_LEVELS: Readonly<ActionLevels> = Object.freeze({
+  kick: DEFAULT_NAMED_POWER_LEVELS.kick,
+  invite: DEFAULT_NAMED_POWER_LEVELS.invite,
+  setPowerLevels: DEFAULT_NAMED_POWER_LEVELS.setPowerLevels,
+});

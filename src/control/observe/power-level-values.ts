@@ -1,5 +1,3 @@
-import { exactPowerLevel } from '../../common/power-level-value.js';
-
 /**
  * Reading `m.room.power_levels` values exactly as Synapse does, or not at all (red team 12, F4).
  *
@@ -8,12 +6,10 @@ import { exactPowerLevel } from '../../common/power-level-value.js';
  * a remote server may also hold strings that `int()` accepts in ways a simple parser gets wrong
  * (`"5_0"` = 50, full-width `"５０"` = 50, `" 50 "`), floats (`50.5` = 50, versions 1–5) and booleans
  * (`true` = 1). Rather than copy `int()` (Unicode digits, underscores, whitespace classes), Corporal
- * reads only what it can read exactly and treats the rest as unknown (common/power-level-value.ts,
- * shared with the gateway's `parsePowerLevel`).
+ * reads only what it can read exactly and treats the rest as unknown (`exactPowerLevel`,
+ * common/power-level-value.ts, shared with the gateway's `parsePowerLevel`). This file names the
+ * fields Synapse would refuse in a new event.
  */
-
-/** {@link exactPowerLevel}: the level Synapse reads from `value`, or `undefined` when it cannot be told exactly. */
-export const powerLevel = exactPowerLevel;
 
 /** Fields of power-levels content that Synapse's `POWER_LEVELS_SCHEMA` requires to be integers. */
 const INTEGER_FIELDS: readonly string[] = ['ban', 'events_default', 'invite', 'kick', 'redact', 'state_default', 'users_default'];

@@ -1,6 +1,7 @@
 import { DEFAULT_ACTION_LEVELS, type ActionLevels, type ObservedRoom } from '../state.js';
 import type { StateEvent } from '../synapse/rooms-api.js';
-import { nonIntegerLevelFields, powerLevel } from './power-level-values.js';
+import { nonIntegerLevelFields } from './power-level-values.js';
+import { exactPowerLevel, namedPowerLevels } from '../../common/power-level-value.js';
 
 /**
  * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
@@ -30,11 +31,11 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       const users = event.content['users'];
       if (typeof users === 'object' && users !== null && !Array.isArray(users)) {
         for (const [userId, value] of Object.entries(users)) {
-          const level = powerLevel(value);
+          const level = exactPowerLevel(value);
           if (level !== undefined) powerLevelUsers[userId] = level;
         }
       }
-      usersDefault = powerLevel(event.content['users_default']) ?? 0;
+      usersDefault = exactPowerLevel(event.content['users_default']) ?? 0;
       actionLevels = actionLevelsOf(event.content);
       nonIntegerLevels = nonIntegerLevelFields(event.content);
     } else if (event.type === 'm.room.create' && event.stateKey === '') {
@@ -51,23 +52,13 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
 }
 
 /**
- * The levels the reconciler needs, read from power-levels `content` as Synapse reads them: a named
- * level (`kick`, `invite`, `state_default`) that is absent takes its default; the send level of
- * `m.room.power_levels` is its `events` entry, else `state_default`. A value Corporal cannot read
- * exactly counts as absent here; `nonIntegerLevels` names it, and the planner then compares none of
- * the room's levels.
+ * The levels the reconciler needs, read from power-levels `content` as Synapse reads them
+ * (`namedPowerLevels`). A value Corporal cannot read exactly takes the fallback here;
+ * `nonIntegerLevels` names it, and the planner then compares none of the room's levels.
  */
 function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevels {
-  const named = (name: string, fallback: number): number => (Object.hasOwn(content, name) ? powerLevel(content[name]) : undefined) ?? fallback;
-  const events = content['events'];
-  const eventLevel = typeof events === 'object' && events !== null && !Array.isArray(events) && Object.hasOwn(events, 'm.room.power_levels')
-    ? powerLevel((events as Record<string, unknown>)['m.room.power_levels'])
-    : undefined;
-  return {
-    kick: named('kick', DEFAULT_ACTION_LEVELS.kick),
-    invite: named('invite', DEFAULT_ACTION_LEVELS.invite),
-    setPowerLevels: eventLevel ?? named('state_default', DEFAULT_ACTION_LEVELS.setPowerLevels),
-  };
+  const { kick, invite, setPowerLevels } = namedPowerLevels(content, (fallback) => fallback);
+  return { kick, invite, setPowerLevels };
 }
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */

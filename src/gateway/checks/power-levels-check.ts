@@ -3,7 +3,7 @@ import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
 import { isDelayedByNonCorporalUser } from './delayed-events.js';
-import { exactPowerLevel } from '../../common/power-level-value.js';
+import { exactPowerLevel, namedPowerLevels } from '../../common/power-level-value.js';
 
 /**
  * A power level as Synapse reads it from `m.room.power_levels`, when Corporal can tell it exactly
@@ -17,22 +17,12 @@ export function parsePowerLevel(value: unknown): number {
 
 /**
  * The levels the corporal user needs ({@link CorporalThreshold}) in power-levels `content`, with
- * Synapse's defaults (`kick`/`ban`/`state_default` 50, `invite` 0) for absent fields. A value
- * Synapse would not accept reads as NaN (such content is refused by Synapse itself).
+ * Synapse's defaults for absent fields (`namedPowerLevels`). A value Synapse would not accept
+ * reads as NaN (such content is refused by Synapse itself).
  */
 export function corporalThresholds(content: Readonly<Record<string, unknown>>): Record<CorporalThreshold, number> {
-  const named = (name: string, fallback: number): number => {
-    const value = ownField(content, name);
-    return value === undefined ? fallback : parsePowerLevel(value);
-  };
-  const events = ownField(content, 'events');
-  const powerLevelsLevel = typeof events === 'object' && events !== null && !Array.isArray(events) ? ownField(events as Record<string, unknown>, 'm.room.power_levels') : undefined;
-  return {
-    kick: named('kick', 50),
-    ban: named('ban', 50),
-    invite: named('invite', 0),
-    powerLevels: powerLevelsLevel === undefined ? named('state_default', 50) : parsePowerLevel(powerLevelsLevel),
-  };
+  const { kick, ban, invite, setPowerLevels } = namedPowerLevels(content, () => Number.NaN);
+  return { kick, ban, invite, powerLevels: setPowerLevels };
 }
 
 /** The effective level of `userId` in power-levels content: `users[userId] ?? users_default ?? 0`. */

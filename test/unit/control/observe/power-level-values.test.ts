@@ -1,5 +1,6 @@
 import t from 'tap';
-import { nonIntegerLevelFields, powerLevel } from '../../../../src/control/observe/power-level-values.js';
+import { nonIntegerLevelFields } from '../../../../src/control/observe/power-level-values.js';
+import { exactPowerLevel as powerLevel } from '../../../../src/common/power-level-value.js';
 import { parsePowerLevel } from '../../../../src/gateway/checks/power-levels-check.js';
 
 /**
