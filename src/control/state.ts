@@ -65,11 +65,23 @@ export interface ObservedRoom {
   /** Users currently banned. */
   bannedMembers: ReadonlySet<string>;
   /**
-   * `content.users` of `m.room.power_levels` (empty when there is no such event): the entries whose
-   * level Corporal reads exactly as Synapse does (`observe/power-level-values.ts`); an entry it
-   * cannot read is left out here and named in `nonIntegerLevels`.
+   * `content.users` of `m.room.power_levels`: the entries whose level Corporal reads exactly as
+   * Synapse does (`observe/power-level-values.ts`); an entry it cannot read is left out here and
+   * named in `nonIntegerLevels`. When there is no such event (`hasPowerLevels` false), Synapse's
+   * implicit levels instead: the room's creator at 100 (before room v12), nobody else.
    */
   powerLevelUsers: Readonly<Record<string, number>>;
+  /**
+   * Whether the room has an `m.room.power_levels` event (state key `""`). Rooms made by
+   * `createRoom` always do; one without it (a remote or hand-built room) gets none from Corporal,
+   * since writing one would strip the creator's implicit power.
+   */
+  hasPowerLevels: boolean;
+  /**
+   * `content.replacement_room` of the room's `m.room.tombstone` (state key `""`) when it is a
+   * string, else `null`: clients treat the room as replaced by that one.
+   */
+  replacementRoom: string | null;
   /** `content.users_default` (0 when absent). */
   usersDefault: number;
   /**

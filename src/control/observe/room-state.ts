@@ -4,13 +4,41 @@ import { nonIntegerLevelFields } from './power-level-values.js';
 import { exactPowerLevel, namedPowerLevels } from '../../common/power-level-value.js';
 
 /**
+ * Whether `roomVersion` is a numbered version at least `version`, counting the "hydra"
+ * pre-release of v12 as 12; other named (experimental) versions are not.
+ */
+function roomVersionAtLeast(roomVersion: string, version: number): boolean {
+  if (roomVersion === 'org.matrix.hydra.11') return 12 >= version;
+  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= version;
+}
+
+/**
  * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
  * unlimited power and are never listed in `m.room.power_levels` (MSC4289): "12" and later, and the
  * "hydra" pre-release of v12.
  */
 export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
-  if (roomVersion === 'org.matrix.hydra.11') return true;
-  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= 12;
+  return roomVersionAtLeast(roomVersion, 12);
+}
+
+/**
+ * Room versions whose creator is the `m.room.create` sender rather than `content.creator`
+ * (`implicit_room_creator` in Synapse): "11" and later.
+ */
+function creatorIsSender(roomVersion: string): boolean {
+  return roomVersionAtLeast(roomVersion, 11);
+}
+
+/**
+ * The user Synapse gives level 100 in a room without `m.room.power_levels`
+ * (`event_auth.get_user_power_level`, 1.163.2), or `null`: the create event's sender from
+ * room v11, its `content.creator` before. (v12 creators have unlimited power anyway.)
+ */
+function implicitCreator(create: StateEvent): string | null {
+  const version = create.content['room_version'];
+  if (creatorIsSender(typeof version === 'string' ? version : '1')) return create.sender === '' ? null : create.sender;
+  const creator = create.content['creator'];
+  return typeof creator === 'string' ? creator : null;
 }
 
 /** An {@link ObservedRoom} from the room's whole current state. */
@@ -22,12 +50,16 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
   let actionLevels: ActionLevels = { ...DEFAULT_ACTION_LEVELS };
   let nonIntegerLevels: string[] = [];
   const creators = new Set<string>();
+  let hasPowerLevels = false;
+  let createEvent: StateEvent | null = null;
+  let replacementRoom: string | null = null;
   for (const event of events) {
     if (event.type === 'm.room.member') {
       const membership = event.content['membership'];
       if (membership === 'join') joined.add(event.stateKey);
       else if (membership === 'ban') banned.add(event.stateKey);
     } else if (event.type === 'm.room.power_levels' && event.stateKey === '') {
+      hasPowerLevels = true;
       const users = event.content['users'];
       if (typeof users === 'object' && users !== null && !Array.isArray(users)) {
         for (const [userId, value] of Object.entries(users)) {
@@ -38,7 +70,11 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       usersDefault = exactPowerLevel(event.content['users_default']) ?? 0;
       actionLevels = actionLevelsOf(event.content);
       nonIntegerLevels = nonIntegerLevelFields(event.content);
+    } else if (event.type === 'm.room.tombstone' && event.stateKey === '') {
+      const replacement = event.content['replacement_room'];
+      replacementRoom = typeof replacement === 'string' ? replacement : null;
     } else if (event.type === 'm.room.create' && event.stateKey === '') {
+      createEvent = event;
       const version = event.content['room_version'];
       // Rooms created before room versions existed carry no room_version: version "1".
       if (creatorsHaveUnlimitedPower(typeof version === 'string' ? version : '1')) {
@@ -48,7 +84,13 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       }
     }
   }
-  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators };
+  if (!hasPowerLevels && createEvent !== null) {
+    // Without the event Synapse still gives the creator 100: the planner must see that level to
+    // judge kicks and the corporal user's own standing as Synapse will.
+    const creator = implicitCreator(createEvent);
+    if (creator !== null) powerLevelUsers[creator] = 100;
+  }
+  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators, hasPowerLevels, replacementRoom };
 }
 
 /**
@@ -63,5 +105,5 @@ function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevel
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */
 export function unreadableRoom(roomId: string, error: string): ObservedRoom {
-  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set() };
+  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null };
 }

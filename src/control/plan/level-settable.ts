@@ -4,7 +4,8 @@ import { corporalLevel, nonIntegerLevelsSummary, usersEntry } from './corporal-s
 /**
  * Why the corporal user cannot move `userId`'s `users` entry in `room` to `target`, or `null` when
  * Synapse will accept it. The corporal user must be joined (Synapse refuses state events from
- * non-members; said first, since its level then says little); the room's power levels must all be
+ * non-members; said first, since its level then says little); the room must have a power-levels
+ * event (`setPowerLevels` refuses to create one); the room's power levels must all be
  * integers (its write carries the whole event, and Synapse refuses any other value in a new event:
  * red team 12, F4); and it must be at least at the level to send `m.room.power_levels`. Then Synapse's rules (`event_auth._check_power_levels`, 1.163.2) for the
  * sender of a power-levels event that changes another user's entry: the current entry (not
@@ -17,6 +18,9 @@ import { corporalLevel, nonIntegerLevelsSummary, usersEntry } from './corporal-s
  */
 export function levelChangeRefusal(room: ObservedRoom, corporalUserId: string, userId: string, target: number): string | null {
   if (!room.joinedMembers.has(corporalUserId)) return 'the corporal user is not joined to the room';
+  if (!room.hasPowerLevels) {
+    return "the room has no m.room.power_levels event, and Corporal does not create one (it would take the creator's implicit level 100 away)";
+  }
   if (room.nonIntegerLevels.length > 0) {
     return `the room's m.room.power_levels holds values that are not integers (${nonIntegerLevelsSummary(room)}), which Synapse refuses in Corporal's write`;
   }

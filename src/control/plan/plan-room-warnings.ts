@@ -2,8 +2,9 @@ import { corporalLevel, missingActionLevels, nonIntegerLevelsSummary } from './c
 import { warn, type PlanContext } from './plan-context.js';
 
 /**
- * Room warnings, for each readable managed room in `managedRoomIds` order, about what the corporal
- * user can do there: `plan.corporal_not_joined` when it is not joined; `plan.power_levels_not_integers`
+ * Room warnings, for each readable managed room in `managedRoomIds` order: `plan.room_replaced`
+ * when the room has a tombstone naming its replacement; then about what the corporal user can do
+ * there: `plan.corporal_not_joined` when it is not joined; `plan.power_levels_not_integers`
  * when the room's power levels hold values that are not integers, so that Corporal neither writes
  * them nor can tell every level (red team 12, F4); otherwise `plan.corporal_lacks_power` when its
  * level is below one the reconciler needs (kick, invite, send `m.room.power_levels`; a v12 creator
@@ -16,6 +17,13 @@ import { warn, type PlanContext } from './plan-context.js';
 export function warnAboutRooms(ctx: PlanContext): void {
   const corporal = ctx.options.corporalUserId;
   for (const room of ctx.readableRooms.values()) {
+    if (room.replacementRoom !== null) {
+      // The gateway refuses tombstones in managed rooms, but a remote server or a client talking
+      // to Synapse directly can still send one; clients then move their users to the new room,
+      // while the policy keeps them in this one (red team 12).
+      warn(ctx, 'plan.room_replaced', corporal, room.roomId,
+        `${room.roomId} has an m.room.tombstone naming ${room.replacementRoom} as its replacement: clients will move users there, but the policy still manages ${room.roomId}; list the new room in the policy (or drop the old one) if the move is intended`);
+    }
     if (!room.joinedMembers.has(corporal)) {
       warn(ctx, 'plan.corporal_not_joined', corporal, room.roomId,
         `the corporal user ${corporal} is not joined to ${room.roomId}: it cannot kick or set power levels there, nor join users to it unless it is public; invite it back and give it enough power`);

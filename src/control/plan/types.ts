@@ -81,7 +81,13 @@ export type PlanWarningCode =
    * holds values that are not integers (`ObservedRoom.nonIntegerLevels`): no levels are written
    * there, and the corporal user's own power is not checked.
    */
-  | 'plan.power_levels_not_integers';
+  | 'plan.power_levels_not_integers'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): the room has an
+   * `m.room.tombstone` naming a replacement room (`ObservedRoom.replacementRoom`), which clients
+   * move their users to; the policy still manages this one.
+   */
+  | 'plan.room_replaced';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {

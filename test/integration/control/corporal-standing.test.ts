@@ -108,3 +108,26 @@ t.test("a locked user at the corporal user's level is a warning, not a kick fail
   t.same(loop.status().retries, [], 'nothing to retry');
   t.ok((await members()).includes(xavier), 'Synapse: xavier is still a member, as the warning says');
 });
+
+t.test('a tombstone sent around the gateway is reported on every full pass (red team 12)', async (t) => {
+  const { hs, loop, owner, room } = await roomOwnedByAnotherUser(t);
+  const replacement = await createRoom(hs.baseUrl, owner.accessToken, { preset: 'public_chat', room_version: '12' });
+  const fullPass = async (generation: number) => {
+    loop.onPolicy(snapshot(generation, [room], [{ id: '@alice:localhost', joinedRooms: [[room, 0]] }]), 'all');
+    await loop.idle();
+    const run = loop.status().lastRun;
+    if (run === null) throw new Error('no run recorded');
+    return run;
+  };
+  t.same((await fullPass(1)).warnings, [], 'baseline: nothing to report');
+
+  await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/state/m.room.tombstone/`, {
+    token: owner.accessToken,
+    body: { body: 'This room has moved', replacement_room: replacement },
+  });
+  const run = await fullPass(2);
+  t.equal(run.outcome, 'completed');
+  t.same(run.warnings.map((w) => [w.code, w.userId, w.roomId]), [['plan.room_replaced', corporal, room]]);
+  t.match(run.warnings[0]?.message, `naming ${replacement} as its replacement`, 'the warning names the new room');
+  t.same(run.failures, [], 'the old room is still managed as before');
+});

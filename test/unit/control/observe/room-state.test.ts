@@ -39,6 +39,8 @@ t.test('members, bans, power levels and v12 creators from one state read', async
     actionLevels: DEFAULT_ACTION_LEVELS,
     nonIntegerLevels: ['users["@g:hs"]', 'users["@h:hs"]', 'users["@i:hs"]'],
     creators: new Set(['@c:hs', '@d:hs']),
+    hasPowerLevels: true,
+    replacementRoom: null,
   });
 });
 
@@ -61,6 +63,31 @@ t.test('older rooms have no unlimited creators; a room without power levels read
   t.same(observedRoomFromState('!p', [powerLevels({ users: [] })]).powerLevelUsers, {}, 'a malformed users map is ignored');
 });
 
+t.test("without power levels, the creator Synapse gives 100: content.creator before v11, the sender from v11 (red team 12)", async (t) => {
+  const createWith = (version: string | undefined, sender: string, creator?: unknown): StateEvent => {
+    const event = create(version, sender);
+    return creator === undefined ? event : { ...event, content: { ...event.content, creator } };
+  };
+  const levels = (...events: StateEvent[]) => observedRoomFromState('!r', events);
+  t.same(levels(createWith('10', '@s:hs', '@c:hs')).powerLevelUsers, { '@c:hs': 100 }, 'v10: content.creator, not the sender');
+  t.same(levels(createWith(undefined, '@s:hs', '@c:hs')).powerLevelUsers, { '@c:hs': 100 }, 'no room_version: v1');
+  t.same(levels(createWith('10', '@s:hs', 42)).powerLevelUsers, {}, 'v10 with a creator that is not a string: nobody');
+  t.same(levels(createWith('11', '@s:hs', '@c:hs')).powerLevelUsers, { '@s:hs': 100 }, 'v11: the sender');
+  t.equal(levels(createWith('11', '@s:hs')).hasPowerLevels, false);
+  const withEvent = levels(createWith('11', '@s:hs'), powerLevels({ users: { '@a:hs': 50 } }));
+  t.same(withEvent.powerLevelUsers, { '@a:hs': 50 }, 'with a power-levels event, only its users map counts');
+  t.equal(withEvent.hasPowerLevels, true);
+  t.equal(levels(createWith('11', '@s:hs'), { type: 'm.room.power_levels', stateKey: 'x', sender: '@s:hs', content: {} }).hasPowerLevels, false, 'another state key is not the power-levels event');
+});
+
+t.test('a tombstone names the replacement room (red team 12)', async (t) => {
+  const tombstone = (stateKey: string, content: Record<string, unknown>): StateEvent => ({ type: 'm.room.tombstone', stateKey, sender: '@s:hs', content });
+  t.equal(observedRoomFromState('!r', [tombstone('', { body: 'moved', replacement_room: '!new:hs' })]).replacementRoom, '!new:hs');
+  t.equal(observedRoomFromState('!r', [tombstone('', { replacement_room: 7 })]).replacementRoom, null, 'a replacement that is not a string');
+  t.equal(observedRoomFromState('!r', [tombstone('x', { replacement_room: '!new:hs' })]).replacementRoom, null, 'another state key');
+  t.equal(observedRoomFromState('!r', [member('@a:hs', 'join')]).replacementRoom, null, 'no tombstone');
+});
+
 t.test('an unreadable room carries its error and nothing else', async (t) => {
-  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set() });
+  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null });
 });

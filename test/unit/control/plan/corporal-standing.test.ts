@@ -17,6 +17,8 @@ function room(powerLevelUsers: Record<string, number>, options: { usersDefault?:
     actionLevels: { kick: 50, invite: 0, setPowerLevels: 50, ...options.levels },
     nonIntegerLevels: options.nonInteger ?? [],
     creators: new Set(options.creators ?? []),
+    hasPowerLevels: true,
+    replacementRoom: null,
   };
 }
 
