@@ -6,7 +6,8 @@ import { DEACTIVATED_DISPLAY_NAME_MARKER, hasDeactivatedMarker, stripDeactivated
 /**
  * The display name to set for an active policy user, or `null` to leave it.
  *
- * - New account: the policy name when it is not "".
+ * - New account: the policy name, "" included (Synapse's default, the localpart, is not the
+ *   policy's); with `allowCustomUserDisplayNames`, only when it is not "".
  * - `allowCustomUserDisplayNames`: the policy name only when the current (unmarked) name is "" and
  *   the policy's is not; otherwise a name carrying matrix-corporal's "[x] " marker is replaced by
  *   the same name without it, so an active user never shows as deactivated.
@@ -15,7 +16,12 @@ import { DEACTIVATED_DISPLAY_NAME_MARKER, hasDeactivatedMarker, stripDeactivated
  *   that itself starts with the marker is kept as written (comparing exactly is what converges).
  */
 export function plannedDisplayName(flags: PolicyFlags, user: SnapshotUser, current: ObservedUser | null): string | null {
-  if (current === null) return user.displayName === '' ? null : user.displayName;
+  if (current === null) {
+    // Synapse names a new account after its localpart. Without custom names the policy's "" must
+    // replace that too, and doing it at creation (before any join) saves a second run whose
+    // profile change would reach every room the user has joined by then.
+    return user.displayName === '' && flags.allowCustomUserDisplayNames ? null : user.displayName;
+  }
   if (!flags.allowCustomUserDisplayNames) return current.displayName === user.displayName ? null : user.displayName;
   const unmarked = stripDeactivatedMarkers(current.displayName);
   if (unmarked === '' && user.displayName !== '') return user.displayName;

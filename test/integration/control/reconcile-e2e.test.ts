@@ -233,3 +233,19 @@ t.test('failure isolation: an unreadable room fails only that room; a failing jo
   t.match(retries, [{ userId: erin, attempt: 1 }], 'the failed user is scheduled for a retry');
   for (const retry of retries) t.ok(retry.dueAt > Date.now(), 'after a backoff delay');
 });
+
+t.test('a new user without a display name converges in one pass (run last: it adds a user to the policy): the localpart Synapse gives is cleared at creation', async (t) => {
+  const nameless = '@nameless:localhost';
+  const specs: UserSpec[] = [...Object.values(users), { id: nameless, authType: 'plain', joinedRooms: [[publicRoom, 0]] }];
+  // Runs for this one user, so that what earlier tests left elsewhere does not count.
+  const created = await reconcile(policyOf(specs), new Set([nameless]));
+  t.same(created.failures, []);
+  t.equal(created.actionsDone, 3, 'create, the name, the join');
+  const account = await matrixCall<{ displayname: string | null }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(nameless)}`, { token: admin });
+  t.equal(account.displayname ?? '', '', 'no name, not the localpart');
+  const again = await reconcile(policyOf(specs), new Set([nameless]));
+  t.equal(again.generation, created.generation + 1, 'a run of its own');
+  t.equal(again.actionsPlanned, 0, 'nothing left for a second pass');
+  const memberEvent = await matrixCall<{ displayname?: string }>(hs.baseUrl, 'GET', `/_matrix/client/v3/rooms/${encodeURIComponent(publicRoom)}/state/m.room.member/${encodeURIComponent(nameless)}`, { token: admin });
+  t.equal(memberEvent.displayname ?? '', '', 'the join carried no name either');
+});
