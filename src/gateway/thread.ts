@@ -114,6 +114,10 @@ const address = parseListenAddress(config.HttpGateway.ListenAddress);
 if (!address) throw new Error(`invalid HttpGateway.ListenAddress ${config.HttpGateway.ListenAddress}`);
 
 let draining = false;
+/** The deadline of the running drain (epoch ms). */
+let drainDeadline = Infinity;
+/** Ends the running drain's waits at once (see {@link drain}); a no-op until a drain starts. */
+let cutDrain: () => void = () => undefined;
 
 /**
  * A worker thread that ends with uWS sockets open aborts the whole process (a native assertion in
@@ -137,12 +141,23 @@ function crash(err: unknown): void {
 process.on('uncaughtException', crash);
 process.on('unhandledRejection', crash);
 
+/**
+ * Stops accepting, waits for in-flight requests until `deadline`, then closes every socket and
+ * lets the thread end. A drain already running is cut short when asked again with an earlier
+ * deadline (the supervisor's second signal): its waits end at once, and the thread still closes
+ * its sockets before it ends (see {@link crash} for why it must).
+ */
 async function drain(deadline: number): Promise<void> {
-  if (draining) return;
+  if (draining) {
+    if (deadline < drainDeadline) cutDrain();
+    return;
+  }
   draining = true;
+  drainDeadline = deadline;
+  const cut = new Promise<false>((resolve) => { cutDrain = () => resolve(false); });
   server.startDrain();
   logger.info({ inFlight: server.inFlight }, 'draining');
-  await server.whenIdle(deadline);
+  await Promise.race([server.whenIdle(deadline), cut]);
   if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
   server.close();
   identities.clear();
@@ -153,6 +168,7 @@ async function drain(deadline: number): Promise<void> {
   const closed = await Promise.race([
     pools.close().then(() => true),
     new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()), false).unref()),
+    cut,
   ]);
   if (!closed) {
     logger.warn('upstream connections still busy at the drain deadline; destroying them');

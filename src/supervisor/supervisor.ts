@@ -86,6 +86,19 @@ export class Supervisor {
     return this.stopPromise;
   }
 
+  /**
+   * Cuts a graceful stop short (a second signal): every gateway thread ends its drain at once,
+   * closing its sockets, and this resolves when all have exited, or after `graceMs` at the latest.
+   * A thread must close its uWS sockets before the process exits: a worker that ends with them
+   * open trips a native assertion in Node, which aborts the process (SIGABRT) with a stack trace.
+   */
+  stopNow(graceMs = 2000): Promise<void> {
+    return new Promise((resolve) => {
+      setTimeout(resolve, graceMs).unref();
+      this.threads.drain(Date.now()).then(resolve, resolve);
+    });
+  }
+
   private inherited(): InheritedPolicy | null {
     const snapshot = this.lastSnapshot;
     if (snapshot === null) return null;
@@ -160,21 +173,26 @@ function shareSnapshot(snapshot: EncodedSnapshot): EncodedSnapshot {
 }
 
 /**
- * Installs SIGTERM/SIGINT/SIGHUP handling: the first signal drains and exits 0, a second one exits
- * at once. SIGHUP (a closed terminal or SSH session, a `kill -HUP` meant as a reload) would
- * otherwise kill the process with no drain; Corporal has no configuration reload to map it to.
+ * Installs SIGTERM/SIGINT/SIGHUP handling: the first signal drains and exits 0, a second one cuts
+ * the drain short (the gateway threads close their sockets at once) and exits 1. SIGHUP (a closed
+ * terminal or SSH session, a `kill -HUP` meant as a reload) would otherwise kill the process with
+ * no drain; Corporal has no configuration reload to map it to.
  */
 export function stopOnSignals(supervisor: Supervisor, logger: Logger): void {
   let signalled = false;
+  // 1 once a second signal cut the drain short, whichever of the two stops finishes first.
+  let exitCode = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {
       logger.warn({ signal }, 'second signal: exiting without waiting for the drain');
-      process.exit(1);
+      exitCode = 1;
+      supervisor.stopNow().then(() => { logger.flush(); process.exit(1); });
+      return;
     }
     signalled = true;
     logger.info({ signal }, 'signal received');
     supervisor.stop().then(
-      () => { logger.flush(); process.exit(0); },
+      () => { logger.flush(); process.exit(exitCode); },
       (err) => { logger.error({ err: describeError(err) }, 'shutdown failed'); logger.flush(); process.exit(1); },
     );
   };
