@@ -26,7 +26,7 @@ const MAX_TIMER_MILLISECONDS = 2_147_483_647;
 export function validateProviderConfig(provider: Record<string, unknown>): ConfigIssue[] {
   const type = provider['Type'];
   if (!Object.hasOwn(provider, 'Type') || type === null || type === '') {
-    return [{ path: 'PolicyProvider.Type', message: 'provider configuration is missing a type' }];
+    return [{ path: 'PolicyProvider.Type', message: `provider configuration is missing a type${miscasedHint(provider, 'Type')}` }];
   }
   switch (type) {
     case 'static_file':
@@ -58,7 +58,9 @@ export function providerConfigWarnings(provider: Record<string, unknown>): Confi
 
 function requireNonEmptyString(provider: Record<string, unknown>, key: string, missingMessage: string): ConfigIssue[] {
   const value = provider[key];
-  if (!Object.hasOwn(provider, key) || value === null || value === '') return [{ path: `PolicyProvider.${key}`, message: missingMessage }];
+  if (!Object.hasOwn(provider, key) || value === null || value === '') {
+    return [{ path: `PolicyProvider.${key}`, message: `${missingMessage}${miscasedHint(provider, key)}` }];
+  }
   if (typeof value !== 'string') return [{ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} is expected to be a string` }];
   return [];
 }
@@ -66,7 +68,10 @@ function requireNonEmptyString(provider: Record<string, unknown>, key: string, m
 function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] {
   const missing = PROVIDER_KEYS.http.filter((key) => !Object.hasOwn(provider, key));
   if (missing.length > 0) {
-    return missing.map((key) => ({ path: `PolicyProvider.${key}`, message: `HTTP provider is missing a required configuration key: ${key}` }));
+    return missing.map((key) => ({
+      path: `PolicyProvider.${key}`,
+      message: `HTTP provider is missing a required configuration key: ${key}${miscasedHint(provider, key)}`,
+    }));
   }
   const issues: ConfigIssue[] = [];
   const uri = provider['Uri'];
@@ -80,6 +85,17 @@ function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] 
   issues.push(...numberOrNull(provider, 'ReloadIntervalSeconds', MAX_RELOAD_INTERVAL_SECONDS));
   issues.push(...numberOrNull(provider, 'TimeoutMilliseconds', MAX_TIMER_MILLISECONDS));
   return issues;
+}
+
+/**
+ * A hint for a required key that is missing while another spelling of it is present (`type`,
+ * `path`): every other section of the configuration is case-insensitive, this map is not (as in
+ * matrix-corporal), so the operator is told which key was not taken. `''` when there is none.
+ */
+function miscasedHint(provider: Record<string, unknown>, key: string): string {
+  const found = Object.keys(provider).filter((name) => name !== key && name.toLowerCase() === key.toLowerCase());
+  if (found.length === 0) return '';
+  return ` (found ${found.map((name) => `\`${name}\``).join(', ')}: PolicyProvider keys are case-sensitive)`;
 }
 
 /** matrix-corporal's number-or-null rule, plus the bound a Node timer can hold (≤ 0 means "off"). */

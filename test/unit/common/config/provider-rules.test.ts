@@ -23,3 +23,12 @@ t.test('keys a provider does not read are warned about, by their exact spelling'
   t.same(providerConfigWarnings({ Type: 'last_seen_store_policy', CachePath: 'c' }), []);
   t.same(providerConfigWarnings({ Type: 'constructor' }), [], 'an unknown type has no key list');
 });
+
+t.test('a required key missing under another spelling is named: PolicyProvider keys are case-sensitive', async (t) => {
+  t.same(validateProviderConfig({ Type: 'last_seen_store_policy', cachePath: 'c.json', CACHEPATH: 'd.json' }), [
+    { path: 'PolicyProvider.CachePath', message: 'Last Seen Store Policy provider requires a CachePath (found `cachePath`, `CACHEPATH`: PolicyProvider keys are case-sensitive)' },
+  ]);
+  t.same(validateProviderConfig({ Type: 'http', URI: 'http://127.0.0.1/p', AuthorizationBearerToken: null, CachePath: null, ReloadIntervalSeconds: null, TimeoutMilliseconds: null }), [
+    { path: 'PolicyProvider.Uri', message: 'HTTP provider is missing a required configuration key: Uri (found `URI`: PolicyProvider keys are case-sensitive)' },
+  ]);
+});
