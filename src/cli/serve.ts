@@ -16,6 +16,8 @@ export async function runServe(args: CliArgs): Promise<number> {
   const loaded = await loadConfigFile(args.configPath);
   if (!loaded.ok) {
     process.stderr.write(`corporal: invalid configuration ${args.configPath}:\n${formatConfigIssues(loaded.errors)}\n`);
+    // The warnings too: an unknown (misspelt) key is often why a required one is missing.
+    if (loaded.warnings.length > 0) process.stderr.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
     return 2;
   }
   const { config } = loaded;

@@ -99,3 +99,18 @@ t.test('serve: an invalid config exits 2 before starting anything', async (t) =>
   t.equal(await corporal.exited, 2);
   t.match(corporal.text.join(''), /Matrix\.TimeoutMilliseconds needs to be a positive number/);
 });
+
+t.test('serve: an invalid config is reported with its warnings, so a misspelt key is named', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
+  const raw = testConfigRaw({ gatewayPort: 1, threads: 1, policyCachePath: join(dir, 'policy.json') });
+  const { HomeserverApiEndpoint: endpoint, ...matrix } = raw.Matrix!;
+  raw.Matrix = { ...matrix, HomeserverApiEndpont: endpoint };
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(raw));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  t.equal(await corporal.exited, 2);
+  const text = corporal.text.join('');
+  t.match(text, /Matrix\.HomeserverApiEndpoint: Matrix\.HomeserverApiEndpoint needs to be an http\(s\) URL/);
+  t.match(text, /Matrix\.HomeserverApiEndpont is not a known configuration key; it is ignored/);
+});
