@@ -14,6 +14,7 @@ import { createRoom } from '../test/support/matrix-client.js';
 import { findFreePort } from '../test/support/free-port.js';
 import { TEST_AUTH_SHARED_SECRET, testConfigRaw } from '../test/support/corporal-config.js';
 import { startCorporalProcess } from '../test/support/corporal-process.js';
+import { demoInstructions } from './demo-instructions.js';
 
 const SERVER_NAME = 'localhost';
 const CORPORAL_USER = `@corporal:${SERVER_NAME}`;
@@ -70,23 +71,17 @@ async function main(): Promise<void> {
   const token = String(raw.HttpApi?.AuthorizationBearerToken);
   const gateway = `http://127.0.0.1:${gatewayPort}`;
 
-  process.stdout.write(`
-Corporal demo is running.
-  Synapse (direct):   ${synapse.baseUrl}   (server name ${synapse.serverName}, log ${synapse.logPath})
-  Corporal gateway:   ${gateway}   (point a Matrix client here; health: ${gateway}/_matrix/client/corporal)
-  Corporal HTTP API:  http://127.0.0.1:${apiPort}   (Authorization: Bearer ${token})
-  Configuration:      ${configPath}
-  Policy (watched):   ${policyPath}   — edit it and Corporal applies the change
-  Managed room:       ${roomId}
-  Managed users:      @alice:${SERVER_NAME} / alice-password (plain), @bob:${SERVER_NAME} / bob-password (sha256)
-
-Try:
-  curl -s ${gateway}/_matrix/client/v3/login -d '{"type":"m.login.password","identifier":{"type":"m.id.user","user":"alice"},"password":"alice-password"}'
-  curl -s -H 'Authorization: Bearer ${token}' http://127.0.0.1:${apiPort}/_matrix/corporal/status
-  curl -s -H 'Authorization: Bearer ${token}' http://127.0.0.1:${apiPort}/_matrix/corporal/plan
-  (leaving the managed room as alice through the gateway is refused: POST /_matrix/client/v3/rooms/<room>/leave)
-Press Ctrl-C to stop.
-`);
+  process.stdout.write(demoInstructions({
+    synapseUrl: synapse.baseUrl,
+    serverName: synapse.serverName,
+    synapseLog: synapse.logPath,
+    gatewayUrl: gateway,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    apiToken: token,
+    configPath,
+    policyPath,
+    roomId,
+  }));
 
   let stopping = false;
   const stop = async (): Promise<void> => {
