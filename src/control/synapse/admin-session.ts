@@ -181,14 +181,15 @@ export class AdminSession implements TokenSource {
         password: derivedPassword(this.#options.authSharedSecret, this.userId),
         admin: true,
       });
-      if (created !== this.userId) throw sessionError(`registering ${this.userId} created ${created} (Synapse lower-cases localparts); fix Corporal.UserID`);
+      if (created !== this.userId) throw sessionError(registeredOtherMessage(this.userId, created));
       this.#options.logger.info({ userId: this.userId }, 'registered the corporal admin user through shared-secret registration');
     } catch (err) {
       if (err instanceof CorporalError && err.code === ADMIN_SESSION_ERROR) throw err;
       if (isMatrixError(err, ErrCode.UserInUse)) {
         throw sessionError(
           `${this.userId} exists but Synapse refused its derived password: set that account's password to the derived one, ` +
-            `load the shared-secret-auth module, or set Corporal.AccessToken`,
+            `load the shared-secret-auth module, or set Corporal.AccessToken (if Synapse's server_name is not ` +
+            `Matrix.HomeserverDomainName, the account it found is ${localpart} on its own server name: fix the domain instead)`,
           err,
         );
       }
@@ -210,6 +211,22 @@ export class AdminSession implements TokenSource {
     this.#token = session.accessToken;
     this.#owned = true;
   }
+}
+
+/**
+ * Why registering `wanted` created `created`: another server name means Matrix.HomeserverDomainName
+ * (of which Corporal.UserID must be) is not Synapse's server_name, which nothing else shows as
+ * plainly (its logins are refused as if the password were wrong); else Synapse lower-cased the localpart.
+ */
+function registeredOtherMessage(wanted: string, created: string): string {
+  const serverName = created.slice(created.indexOf(':') + 1);
+  const domain = wanted.slice(wanted.indexOf(':') + 1);
+  if (serverName !== domain) {
+    return `registering ${wanted} created ${created}: Synapse's server_name is ${serverName}, not ${domain}; set ` +
+      `Matrix.HomeserverDomainName and Corporal.UserID to ${serverName}. ${created} now exists with the password derived for ` +
+      `${wanted}: reset it to the derived one afterwards, or set Corporal.AccessToken`;
+  }
+  return `registering ${wanted} created ${created} (Synapse lower-cases localparts); fix Corporal.UserID`;
 }
 
 function sessionError(message: string, cause?: unknown): CorporalError {

@@ -71,6 +71,22 @@ t.test('stock Synapse: the session registers the admin, renews a token Synapse f
   await again.stop();
 });
 
+t.test("stock Synapse: a Corporal.UserID on another domain than Synapse's server_name is named as such", async (t) => {
+  const hs = await startSynapse({ adminLocalpart: 'harness' });
+  t.teardown(() => hs.stop());
+  const http = new SynapseHttp({ baseUrl: hs.baseUrl, timeoutMs: 10_000, connections: 2, logger });
+  t.teardown(() => http.close());
+  const wrongDomain = sessionOptions(http, { userId: '@corporal:example.org', registrationSharedSecret: hs.registrationSharedSecret });
+  await t.rejects(new AdminSession(wrongDomain).start(), {
+    code: ADMIN_SESSION_ERROR,
+    message: /created @corporal:localhost: Synapse's server_name is localhost, not example\.org; set Matrix\.HomeserverDomainName/,
+  }, 'a fresh server: registration shows the server name');
+  await t.rejects(new AdminSession(wrongDomain).start(), {
+    code: ADMIN_SESSION_ERROR,
+    message: /exists but Synapse refused its derived password.*if Synapse's server_name is not Matrix\.HomeserverDomainName/,
+  }, 'the account exists: the domain is named as a possible cause');
+});
+
 t.test('Synapse under MAS: the session names the delegation before trying anything', async (t) => {
   // Synapse starts in MAS mode without MAS running: it asks MAS only when a token must be checked.
   const hs = await startSynapseWithoutAdmin({
