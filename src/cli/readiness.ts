@@ -24,7 +24,8 @@ const isCount = (value: unknown): value is number => typeof value === 'number' &
 
 /**
  * Judges a parsed status body. Not ready, with one reason each, when:
- * - `policy` is null (no policy yet: the gateway answers every request it would proxy with 503);
+ * - `policy` is null (no policy yet: the gateway answers every request it would proxy with 503),
+ *   with why when the status tells it (the last refusal, or the provider's last error);
  * - `gateway` is `{error}` (the supervisor did not answer), fewer threads are alive than
  *   configured, or (a policy being loaded) a live thread enforces none yet (`snapshotGeneration`
  *   null);
@@ -36,7 +37,7 @@ const isCount = (value: unknown): value is number => typeof value === 'number' &
  */
 export function readinessOf(body: unknown): Readiness {
   if (!isObject(body)) return { ready: false, reasons: ['the status answer is not a JSON object'] };
-  const policy = policyReason(body['policy']);
+  const policy = policyReason(body['policy'], body);
   const reasons = [policy.reason, gatewayReason(body['gateway'], policy.reason === null), reconcilerReason(body['reconciler'])]
     .filter((reason): reason is string => reason !== null);
   if (reasons.length > 0) return { ready: false, reasons };
@@ -47,11 +48,32 @@ export function readinessOf(body: unknown): Readiness {
   };
 }
 
-function policyReason(policy: unknown): { reason: string | null; generation?: number } {
-  if (policy === null) return { reason: 'no policy loaded yet' };
+function policyReason(policy: unknown, body: Json): { reason: string | null; generation?: number } {
+  if (policy === null) return { reason: `no policy loaded yet${whyNoPolicy(body)}` };
   if (!isObject(policy) || !isCount(policy['generation'])) return { reason: 'status.policy is not understood' };
   return { reason: null, generation: policy['generation'] };
 }
+
+/**
+ * Why no policy is loaded, as the status tells it: the last policy refused (its first error and
+ * how many there were), else the provider's last error (a missing file, a failed fetch); `''` when
+ * it tells neither (no policy pushed yet to `last_seen_store_policy`). One line.
+ */
+function whyNoPolicy(body: Json): string {
+  const rejection = body['lastRejection'];
+  if (isObject(rejection) && Array.isArray(rejection['errors']) && isObject(rejection['errors'][0])) {
+    const first = rejection['errors'][0];
+    const count = isCount(rejection['errorCount']) ? rejection['errorCount'] : rejection['errors'].length;
+    const where = typeof first['pointer'] === 'string' && first['pointer'] !== '' ? `${first['pointer']}: ` : '';
+    const more = count > 1 ? ` (and ${count - 1} more error${count === 2 ? '' : 's'})` : '';
+    return oneLine(` (the last policy was refused: ${where}${String(first['message'])}${more})`);
+  }
+  const provider = body['provider'];
+  const error = isObject(provider) && isObject(provider['lastError']) ? provider['lastError']['message'] : undefined;
+  return typeof error === 'string' ? oneLine(` (${error})`) : '';
+}
+
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
 
 function gatewayReason(gateway: unknown, policyLoaded: boolean): string | null {
   if (!isObject(gateway)) return 'status.gateway is not understood';
@@ -68,7 +90,7 @@ function reconcilerReason(reconciler: unknown): string | null {
   if (!isObject(reconciler) || typeof reconciler['state'] !== 'string') return 'status.reconciler is not understood';
   const { state, failedAttempts, lastError, nextAttemptAt } = reconciler;
   // One line of output: an error message may span several (a stack, a quoted body).
-  const error = isObject(lastError) && typeof lastError['message'] === 'string' ? lastError['message'].replace(/\s+/g, ' ') : null;
+  const error = isObject(lastError) && typeof lastError['message'] === 'string' ? oneLine(lastError['message']) : null;
   const attempts = isCount(failedAttempts) ? failedAttempts : 0;
   const failed = `${attempts} failed attempt${attempts === 1 ? '' : 's'}`;
   switch (state) {

@@ -53,6 +53,16 @@ t.test('ready: a policy, every thread alive with a policy, the reconciler ready'
 
 const notReady: Array<[string, unknown, RegExp]> = [
   ['no policy', withSection('policy', null), /^no policy loaded yet$/],
+  ['no policy: the last one was refused', { ...withSection('policy', null), lastRejection: {
+    at: 'x', source: 'static_file:/etc/matrix-corporal/policy.json', stage: 'validation', warnings: [], errorCount: 3,
+    errors: [{ pointer: '/users/0/id', message: 'policy user `@a:example.org` is not hosted on the managed homeserver domain (example.com)' }],
+  } }, /^no policy loaded yet \(the last policy was refused: \/users\/0\/id: policy user `@a:example\.org` is not hosted on the managed homeserver domain \(example\.com\) \(and 2 more errors\)\)$/],
+  ['no policy: a syntax error at the top', { ...withSection('policy', null), lastRejection: {
+    at: 'x', source: 'api', stage: 'syntax', warnings: [], errorCount: 1, errors: [{ pointer: '', message: 'unexpected end of input', line: 1, column: 2 }],
+  } }, /^no policy loaded yet \(the last policy was refused: unexpected end of input\)$/],
+  ['no policy: the provider failed', { ...withSection('policy', null), provider: {
+    type: 'static_file', lastSuccessAt: null, lastError: { at: 'x', message: 'policy file /etc/matrix-corporal/policy.json does not exist' },
+  } }, /^no policy loaded yet \(policy file \/etc\/matrix-corporal\/policy\.json does not exist\)$/],
   ['a thread down', withSection('gateway', { threadsAlive: 1 }), /^1\/2 gateway threads alive$/],
   ['no thread configured', withSection('gateway', { threadsAlive: 0, threadsConfigured: 0 }), /^0\/0 gateway threads alive$/],
   ['a thread without a policy', withSection('gateway', { snapshotGeneration: null }), /^a gateway thread enforces no policy yet$/],
