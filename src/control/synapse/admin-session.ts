@@ -193,7 +193,9 @@ export class AdminSession implements TokenSource {
           err,
         );
       }
-      throw sessionError(`registering ${this.userId} failed: ${describeError(err)}`, err);
+      // Synapse answers 403 to shared-secret registration only for a MAC made with another secret.
+      const hint = isUpstreamStatus(err, 403) ? ": Matrix.RegistrationSharedSecret is not Synapse's registration_shared_secret" : '';
+      throw sessionError(`registering ${this.userId} failed: ${describeError(err)}${hint}`, err);
     }
   }
 

@@ -87,6 +87,17 @@ t.test("stock Synapse: a Corporal.UserID on another domain than Synapse's server
   }, 'the account exists: the domain is named as a possible cause');
 });
 
+t.test('stock Synapse: a registration refused for its MAC names Matrix.RegistrationSharedSecret', async (t) => {
+  const hs = await startSynapse({ adminLocalpart: 'harness' });
+  t.teardown(() => hs.stop());
+  const http = new SynapseHttp({ baseUrl: hs.baseUrl, timeoutMs: 10_000, connections: 2, logger });
+  t.teardown(() => http.close());
+  await t.rejects(new AdminSession(sessionOptions(http, { registrationSharedSecret: 'not the secret' })).start(), {
+    code: ADMIN_SESSION_ERROR,
+    message: /registering @corporal:localhost failed: .*403.*: Matrix\.RegistrationSharedSecret is not Synapse's registration_shared_secret$/,
+  });
+});
+
 t.test('Synapse under MAS: the session names the delegation before trying anything', async (t) => {
   // Synapse starts in MAS mode without MAS running: it asks MAS only when a token must be checked.
   const hs = await startSynapseWithoutAdmin({
