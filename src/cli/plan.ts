@@ -92,6 +92,7 @@ async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot) {
     authSharedSecret: Matrix.AuthSharedSecret,
     // A dry run changes nothing: no registration of a missing admin, no rate-limit override.
     registrationSharedSecret: '',
+    neverRegister: true,
     liftRateLimits: false,
     deviceId: PLAN_DEVICE_ID,
     logger,

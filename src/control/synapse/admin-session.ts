@@ -32,6 +32,11 @@ export interface AdminSessionOptions {
   authSharedSecret: string;
   /** `Matrix.RegistrationSharedSecret` ("" disables registering the admin). */
   registrationSharedSecret: string;
+  /**
+   * Never register the admin, whatever `registrationSharedSecret` is (the `plan` command changes
+   * nothing), and say so when its login is refused instead of blaming an empty secret.
+   */
+  neverRegister?: boolean;
   /** `Reconciliation.LiftRateLimits`. */
   liftRateLimits: boolean;
   /**
@@ -160,6 +165,14 @@ export class AdminSession implements TokenSource {
       return 'login';
     } catch (err) {
       if (!isUpstreamStatus(err, 403)) throw sessionError(`logging in as ${this.userId} failed: ${describeError(err)}`, err);
+      if (this.#options.neverRegister === true) {
+        throw sessionError(
+          `Synapse refused the derived password of ${this.userId}, and this command never registers it: if it does not exist yet, ` +
+            `start serve once (it registers it through Matrix.RegistrationSharedSecret); if it does, set its password to the derived ` +
+            `one, load the shared-secret-auth module, or set Corporal.AccessToken`,
+          err,
+        );
+      }
       if (this.#options.registrationSharedSecret === '') {
         throw sessionError(`Synapse refused the derived password of ${this.userId} and Matrix.RegistrationSharedSecret is empty, so Corporal cannot create it; set Corporal.AccessToken`, err);
       }

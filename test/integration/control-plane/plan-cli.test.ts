@@ -123,5 +123,7 @@ t.test('plan: exit 1 when Synapse cannot be observed', async (t) => {
   const refused = await corporal('plan', '--config', otherSecret, '--policy', policyPath);
   t.equal(refused.code, 1, 'a refused derived password');
   t.match(refused.stderr, /admin session: .*\n\(plan logs in as Corporal\.UserID .* it never registers that user\)/);
+  t.match(refused.stderr, /refused the derived password of @corporal:localhost, and this command never registers it: .*start serve once/);
+  t.notMatch(refused.stderr, /RegistrationSharedSecret is empty/, 'the configured secret is not called empty');
   t.equal((await matrixRequest(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(CORPORAL)}`, { token: admin })).status, 200);
 });
