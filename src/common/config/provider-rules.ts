@@ -66,24 +66,22 @@ function requireNonEmptyString(provider: Record<string, unknown>, key: string, m
 }
 
 function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] {
-  const missing = PROVIDER_KEYS.http.filter((key) => !Object.hasOwn(provider, key));
-  if (missing.length > 0) {
-    return missing.map((key) => ({
-      path: `PolicyProvider.${key}`,
-      message: `HTTP provider is missing a required configuration key: ${key}${miscasedHint(provider, key)}`,
-    }));
-  }
-  const issues: ConfigIssue[] = [];
+  // Every error at once: the missing keys, then what is wrong with the keys that are there.
+  const present = (key: string): boolean => Object.hasOwn(provider, key);
+  const issues: ConfigIssue[] = PROVIDER_KEYS.http.filter((key) => !present(key)).map((key) => ({
+    path: `PolicyProvider.${key}`,
+    message: `HTTP provider is missing a required configuration key: ${key}${miscasedHint(provider, key)}`,
+  }));
   const uri = provider['Uri'];
-  if (typeof uri !== 'string') issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri is expected to be a string' });
-  else if (!isHttpUrl(uri)) issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri needs to be an http(s) URL' });
+  if (present('Uri') && typeof uri !== 'string') issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri is expected to be a string' });
+  else if (present('Uri') && !isHttpUrl(uri as string)) issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri needs to be an http(s) URL' });
   // matrix-corporal requires a string here; null (no Authorization header) is accepted too.
-  for (const key of ['AuthorizationBearerToken', 'CachePath']) {
+  for (const key of ['AuthorizationBearerToken', 'CachePath'].filter(present)) {
     const value = provider[key];
     if (value !== null && typeof value !== 'string') issues.push({ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} is expected to be a string or null` });
   }
-  issues.push(...numberOrNull(provider, 'ReloadIntervalSeconds', MAX_RELOAD_INTERVAL_SECONDS));
-  issues.push(...numberOrNull(provider, 'TimeoutMilliseconds', MAX_TIMER_MILLISECONDS));
+  if (present('ReloadIntervalSeconds')) issues.push(...numberOrNull(provider, 'ReloadIntervalSeconds', MAX_RELOAD_INTERVAL_SECONDS));
+  if (present('TimeoutMilliseconds')) issues.push(...numberOrNull(provider, 'TimeoutMilliseconds', MAX_TIMER_MILLISECONDS));
   return issues;
 }
 
