@@ -77,7 +77,7 @@ const enum State {
  * - Upstream failure before the response started → 502/504 Matrix error; after it started → the
  *   client connection is closed (the status line is already out, so that is the only honest signal).
  * - Timeouts: see timeouts.ts. A watchdog caps the exchange; past the cap it lives on only while
- *   body bytes keep moving.
+ *   body bytes keep moving, and never for a response being buffered ({@link watchdogExpired}).
  *
  * Every callback becomes a no-op once the exchange is done, whichever side ended it first.
  */
@@ -90,6 +90,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private readonly timeouts: ExchangeTimeouts;
   private watchdog: NodeJS.Timeout | null = null;
   private lastProgressAt = Number.NEGATIVE_INFINITY;
+  /** When a buffered response must be complete (see {@link watchdogExpired}); set as buffering starts. */
+  private bufferDeadline = Number.POSITIVE_INFINITY;
   // Buffering (after-hooks).
   private bufferedStatus = 0;
   private bufferedHeaders: Buffer[] = [];
@@ -190,6 +192,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const rawHeaders = controller.rawHeaders as Buffer[];
     if (ctx.responseBuffer !== null) {
       this.state = State.Buffering;
+      this.bufferDeadline = this.lastProgressAt + this.timeouts.idleMs;
       this.bufferedStatus = statusCode;
       this.bufferedHeaders = rawHeaders;
       return;
@@ -291,11 +294,27 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  /** The exchange timer fired (see {@link watchdogFired}). */
+  /**
+   * The exchange timer fired (see {@link watchdogFired}). Past the cap, a moving body keeps the
+   * exchange alive — but not a response being buffered: none of it reaches the client, and a
+   * homeserver trickling a byte now and then would hold the client and the buffer for as long as
+   * it liked (the limit then being only the buffer's size). It must be complete by the cap, or
+   * within the upstream budget of its headers when they came later (after a long upload).
+   */
   watchdogExpired(): void {
     this.watchdog = null;
     if (this.state === State.Done) return;
-    const idleFor = performance.now() - this.lastProgressAt;
+    const now = performance.now();
+    if (this.state === State.Buffering) {
+      if (now < this.bufferDeadline) {
+        this.watchdog = setTimeout(watchdogFired, this.bufferDeadline - now, this);
+        this.watchdog.unref();
+        return;
+      }
+      this.finish(upstreamTimeout());
+      return;
+    }
+    const idleFor = now - this.lastProgressAt;
     if (idleFor < this.timeouts.idleMs) {
       this.watchdog = setTimeout(watchdogFired, this.timeouts.idleMs - idleFor, this);
       this.watchdog.unref();

@@ -30,6 +30,21 @@ const upstream = await startHttpUpstream((req, res) => {
       res.end('x'.repeat(5000));
       return;
     }
+    if (req.url === '/trickle') {
+      // Headers at once, then a blank every 50 ms for 3 s, then `{}`: never silent long enough for
+      // an idle timeout, and long past the short settings' exchange cap.
+      res.setHeader('Content-Type', 'application/json');
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (++sent < 60) res.write(' ');
+        else {
+          clearInterval(timer);
+          res.end('{}');
+        }
+      }, 50);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     res.setHeader('Content-Type', 'application/json');
     res.setHeader('X-Upstream', 'yes');
     res.end(JSON.stringify({ body, contentLength: req.headers['content-length'] ?? null }));
@@ -59,6 +74,9 @@ const settings: ProxySettings = {
   hooksChangedFor: () => false,
 };
 
+/** Exchange cap 600 ms, idle limit 300 ms: what the trickling upstream outlasts. */
+const shortSettings: ProxySettings = { ...settings, timeouts: { upstreamMs: 300, exchangeMs: 600 } };
+
 const { uws } = loadUws(false);
 const owner: ExchangeListener = { exchangeSettled: () => {} };
 const collector = new HeaderCollector();
@@ -66,7 +84,7 @@ const app: TemplatedApp = uws.App().any('/*', (res, req) => {
   const ctx = new RequestContext(new ClientExchange(res, owner), req, null, collector, null);
   const mode = ctx.header('x-mode');
   const proxy = (): void => {
-    ctx.proxy = new ProxyExchange(ctx, settings);
+    ctx.proxy = new ProxyExchange(ctx, ctx.header('x-timeouts') === 'short' ? shortSettings : settings);
     ctx.proxy.start();
   };
   if (mode === 'rewrite-request' && ctx.body !== null) {
@@ -117,4 +135,13 @@ t.test('a response over the buffer limit is refused with 502', async (t) => {
   const response = await request(`${base}/big`, { headers: { 'x-mode': 'rewrite-response' } });
   t.equal(response.statusCode, 502);
   t.same(await response.body.json(), { errcode: 'M_UNKNOWN', error: "The homeserver's response exceeds 1000 bytes" });
+});
+
+t.test('a response being buffered must be complete within the exchange cap, even while bytes keep coming', async (t) => {
+  // Nothing of a buffered response reaches the client, so its progress buys no time past the cap
+  // (a streamed one's does): a homeserver trickling its answer would otherwise hold the client, and
+  // the buffer, for as long as it likes (review audit 14).
+  const response = await request(`${base}/trickle`, { headers: { 'x-mode': 'rewrite-response', 'x-timeouts': 'short' } });
+  t.equal(response.statusCode, 504);
+  t.same(await response.body.json(), { errcode: 'M_UNKNOWN', error: 'The homeserver did not answer in time' });
 });
