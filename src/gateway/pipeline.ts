@@ -4,7 +4,7 @@
  *  1. capture   (sync)  `RequestContext`: copy method, raw path, raw query, headers and peer address
  *                       out of uWS, register the abort handler and (if there is a body) the body
  *                       reader, pin the policy snapshot.
- *  2. route     (sync)  the router's decision; OPTIONS, info, redirects and unsupported API versions
+ *  2. route     (sync)  the router's decision; CONNECT, OPTIONS, info, redirects and unsupported API versions
  *                       are answered here, without a policy; so is internal REST auth (async, its
  *                       own answers, gateway/internal-auth/). None of these runs a hook.
  *  3. policy    (sync)  no snapshot yet → 503 (fail closed, as matrix-corporal); then the
@@ -181,6 +181,10 @@ export class Pipeline implements UpstreamResponseObserver {
       case 'target-too-long':
         ctx.routeId = TARGET_TOO_LONG_ROUTE_ID;
         exchange.sendMatrixError(414, ErrCode.TooLarge, `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} characters`);
+        return false;
+      case 'connect':
+        ctx.routeId = 'connect';
+        exchange.sendMatrixError(405, ErrCode.Unrecognized, 'Unrecognized request');
         return false;
       case 'options':
         ctx.routeId = 'options';

@@ -28,6 +28,12 @@ export type RouteDecision =
   | { readonly kind: 'redirect'; readonly location: string }
   /** `/_matrix/client/<r|v><digits>/…` other than r0, v1, v3: 403 M_FORBIDDEN "API version not supported by gateway". */
   | { readonly kind: 'unsupported-version' }
+  /**
+   * Any CONNECT request: 405 M_UNRECOGNIZED, locally, never proxied. Synapse serves no CONNECT,
+   * and undici (the proxy's client) takes any answer to one for a tunnel it hands over, so a
+   * proxied CONNECT would wait for the exchange cap and be answered a false 504.
+   */
+  | { readonly kind: 'connect' }
   /** Any OPTIONS request: answered locally with the CORS headers, never proxied. */
   | { readonly kind: 'options' }
   /** GET /_matrix/client/corporal: the health/info answer. */
@@ -77,6 +83,7 @@ const NOT_VENDOR_SEGMENTS: ReadonlySet<string> = new Set([
 ]);
 
 const TARGET_TOO_LONG: RouteDecision = Object.freeze({ kind: 'target-too-long' });
+const CONNECT: RouteDecision = Object.freeze({ kind: 'connect' });
 const OPTIONS: RouteDecision = Object.freeze({ kind: 'options' });
 const INFO: RouteDecision = Object.freeze({ kind: 'info' });
 const INTERNAL_REST_AUTH: RouteDecision = Object.freeze({ kind: 'internal-rest-auth' });
@@ -100,13 +107,14 @@ const OTHER_BY_PREFIX: ReadonlyMap<string, RouteDecision> = new Map(
  * - `rawQuery` is the undecoded query string without `?` (`''` if none); it only ends up in a
  *   redirect's `Location`.
  *
- * Order: target length, OPTIONS, non-canonical path (redirect), internal REST auth, client tree
+ * Order: target length, CONNECT, OPTIONS, non-canonical path (redirect), internal REST auth, client tree
  * (info, version guard, routes), media tree, catch-all. See docs/routing.md.
  */
 export function routeRequest(method: string, rawPath: string, rawQuery: string): RouteDecision {
   const targetLength = rawPath.length + (rawQuery === '' ? 0 : rawQuery.length + 1);
   if (targetLength > MAX_REQUEST_TARGET_LENGTH) return TARGET_TOO_LONG;
   const normalisedMethod = normaliseMethod(method);
+  if (normalisedMethod === 'CONNECT') return CONNECT;
   if (normalisedMethod === 'OPTIONS') return OPTIONS;
   if (!isCanonicalPath(rawPath)) {
     return { kind: 'redirect', location: rawQuery === '' ? cleanPath(rawPath) : `${cleanPath(rawPath)}?${rawQuery}` };

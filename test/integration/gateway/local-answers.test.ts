@@ -77,3 +77,18 @@ t.test('a request target longer than Synapse accepts is refused with 414 before 
   t.equal((await call('GET', atLimit)).status, 503, 'a target of exactly the limit goes on (to the policy requirement here)');
   t.equal(proxied, before);
 });
+
+t.test('CONNECT is refused with 405 M_UNRECOGNIZED at once, never proxied', async (t) => {
+  // Proxied, undici took Synapse's answer for a tunnel and the request hung until the exchange cap,
+  // then got a 504 blaming the homeserver, with a warning (audit 14, F2). Raw, since undici would
+  // read this client's CONNECT as a tunnel too.
+  const before = proxied;
+  const socket = await openSocket(gw.port);
+  socket.write('CONNECT /_matrix/client/v3/account/whoami HTTP/1.1\r\nHost: x\r\n\r\n');
+  const answer = (await readAtLeast(socket, 1)).toString('latin1');
+  socket.destroy();
+  t.match(answer, /^HTTP\/1.1 405 /);
+  t.match(answer, /access-control-allow-origin: \*\r\n/i);
+  t.same(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' });
+  t.equal(proxied, before);
+});

@@ -57,3 +57,13 @@ t.test('a request target longer than MAX_REQUEST_TARGET_LENGTH is refused, whate
   t.equal(routeRequest('PUT', pathOf(MAX_REQUEST_TARGET_LENGTH - 10), 'a'.repeat(10)).kind, 'target-too-long');
   t.end();
 });
+
+t.test('CONNECT is answered locally, on any path, before a redirect or a route', (t) => {
+  // undici, the proxy's client, takes any answer to a CONNECT for a tunnel and never reports it:
+  // proxied, the request waited for the whole exchange cap and got a false 504 (audit 14, F2).
+  for (const path of ['/_matrix/client/v3/account/whoami', '/_matrix/client/v3//sync', '/_matrix/client/corporal', '/anything']) {
+    t.equal(routeRequest('CONNECT', path, '').kind, 'connect', path);
+  }
+  t.equal(routeRequest('connect', '/_matrix/client/v3/sync', '').kind, 'connect', 'any case, as methods are compared');
+  t.end();
+});
