@@ -10,7 +10,8 @@ import { RequestBodyStream } from './request-stream.js';
 import { filterResponseHeaders, parseContentLength } from './response-headers.js';
 import { exchangeTimeouts, isLongPoll, type ExchangeTimeouts, type ProxyTimeoutConfig } from './timeouts.js';
 import { gatewayBusy } from '../buffer-budget.js';
-import { clientGone, describeCause, policyChangedWhileQueued, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
+import { clientGone, describeCause, policyChangedWhileQueued, requestHeadTooLarge, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
+import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from './header-section.js';
 
 /** A complete upstream response held in memory (for after-hooks). */
 export interface BufferedResponse {
@@ -123,10 +124,16 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     const target = ctx.upstreamTarget ?? (ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${ctx.rawQuery}`);
     const path = pools.target.basePath + target;
+    const headers = buildUpstreamRequestHeaders(ctx.headers, ctx.remoteAddress, this.settings.trustedProxies, contentLength);
+    // A head Synapse's HTTP server would refuse, or drop unanswered, is the client's error: not sent.
+    if (exceedsUpstreamHeadLimit(ctx.method, path, headers, pools.target.origin, body !== null && contentLength === null)) {
+      this.finish(requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES));
+      return;
+    }
     const options: Dispatcher.DispatchOptions = {
       path,
       method: ctx.method as Dispatcher.HttpMethod,
-      headers: buildUpstreamRequestHeaders(ctx.headers, ctx.remoteAddress, this.settings.trustedProxies, contentLength),
+      headers,
       body,
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.idleMs,

@@ -12,6 +12,8 @@ export const UpstreamErrorCode = {
   Timeout: 'CORP_ERR_UPSTREAM_TIMEOUT',
   /** The request cannot be expressed upstream (e.g. a header value undici refuses): 400. */
   Unforwardable: 'CORP_ERR_UNFORWARDABLE_REQUEST',
+  /** The request line and headers are longer than Synapse's HTTP server takes (header-section.ts): 431. */
+  HeadTooLarge: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE',
   /** A response to buffer (for an after-hook) is larger than allowed: 502. */
   ResponseTooLarge: 'CORP_ERR_RESPONSE_TOO_LARGE',
   /** A request let through on a policy replaced while it waited for a connection: 503. */
@@ -43,6 +45,13 @@ export function upstreamFailure(err: unknown): CorporalError {
 export function upstreamTimeout(cause?: unknown): CorporalError {
   return new CorporalError(UpstreamErrorCode.Timeout, 'The homeserver did not answer in time', {
     source: 'upstream', status: 504, errcode: ErrCode.Unknown, retryable: true, ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The 431 for a request whose line and headers are longer than `limit` bytes, the homeserver's limit. */
+export function requestHeadTooLarge(limit: number): CorporalError {
+  return new CorporalError(UpstreamErrorCode.HeadTooLarge, `Request line and headers longer than the homeserver accepts (${limit} bytes)`, {
+    source: 'client', status: 431, errcode: ErrCode.TooLarge,
   });
 }
 

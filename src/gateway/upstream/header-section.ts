@@ -1,0 +1,33 @@
+/**
+ * The most bytes Synapse's HTTP server takes in a request's head: Twisted's
+ * `HTTPChannel.totalHeadersSize`, over the request line and every header line, each counted
+ * without its CRLF. Past it Twisted answers a bare `400`, or, when one line alone is longer than
+ * its line limit (also 16,384), closes the connection without any answer, which the proxy could
+ * only report as an unreachable homeserver: a 502, and a warning, that any client could cause at
+ * will (audit 14, F3). The gateway refuses such a request itself (431 `M_TOO_LARGE`).
+ */
+export const UPSTREAM_HEAD_LIMIT_BYTES = 16_384;
+
+/** `connection: keep-alive`, the line undici adds to every request it writes to a pool. */
+const CONNECTION_LINE = 'connection: keep-alive'.length;
+/** `transfer-encoding: chunked`, added by undici to a body of unknown length. */
+const CHUNKED_LINE = 'transfer-encoding: chunked'.length;
+
+/**
+ * Whether the head undici will write for this request — `<method> <path> HTTP/1.1`, the
+ * `headers` (flat `[name, value, …]`, written as `name: value`), the host of `upstreamOrigin`
+ * (`http://host:port`) when `headers` have no `host`, and undici's own lines — is longer than
+ * {@link UPSTREAM_HEAD_LIMIT_BYTES}, counted as Twisted counts it. Header strings hold one byte
+ * per character (uWS passes bytes through as Latin-1; undici writes them back the same way).
+ */
+export function exceedsUpstreamHeadLimit(method: string, path: string, headers: readonly string[], upstreamOrigin: string, chunked: boolean): boolean {
+  let size = method.length + 1 + path.length + ' HTTP/1.1'.length + CONNECTION_LINE + (chunked ? CHUNKED_LINE : 0);
+  let hasHost = false;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name === 'host') hasHost = true;
+    size += name.length + 2 + headers[i + 1]!.length;
+  }
+  if (!hasHost) size += 'host: '.length + upstreamOrigin.length - upstreamOrigin.indexOf('//') - 2;
+  return size > UPSTREAM_HEAD_LIMIT_BYTES;
+}

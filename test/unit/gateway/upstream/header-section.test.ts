@@ -1,0 +1,30 @@
+import t from 'tap';
+import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../../../../src/gateway/upstream/header-section.js';
+
+const ORIGIN = 'http://synapse:8008';
+/** The head undici writes for `GET /p` with these headers, as Twisted counts it (lines without CRLF). */
+function twistedCount(headers: readonly string[], chunked = false): number {
+  const lines = ['GET /p HTTP/1.1', 'connection: keep-alive', ...(chunked ? ['transfer-encoding: chunked'] : [])];
+  if (!headers.includes('host')) lines.push('host: synapse:8008');
+  for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
+  return lines.reduce((sum, line) => sum + line.length, 0);
+}
+
+t.test('a head of exactly the limit passes, one byte more does not', async (t) => {
+  const fixed = twistedCount(['host', 'hs', 'x-pad', '']);
+  const atLimit = ['host', 'hs', 'x-pad', 'p'.repeat(UPSTREAM_HEAD_LIMIT_BYTES - fixed)];
+  t.equal(twistedCount(atLimit), UPSTREAM_HEAD_LIMIT_BYTES);
+  t.equal(exceedsUpstreamHeadLimit('GET', '/p', atLimit, ORIGIN, false), false);
+  const past = ['host', 'hs', 'x-pad', 'p'.repeat(UPSTREAM_HEAD_LIMIT_BYTES - fixed + 1)];
+  t.equal(exceedsUpstreamHeadLimit('GET', '/p', past, ORIGIN, false), true);
+});
+
+t.test('the request line, the host undici adds and its chunked line count', async (t) => {
+  const noHost = ['x-pad', 'p'.repeat(UPSTREAM_HEAD_LIMIT_BYTES - twistedCount(['x-pad', '']))];
+  t.equal(exceedsUpstreamHeadLimit('GET', '/p', noHost, ORIGIN, false), false);
+  t.equal(exceedsUpstreamHeadLimit('GET', '/p', noHost, 'http://synapse:80088', false), true, 'a longer upstream host');
+  t.equal(exceedsUpstreamHeadLimit('GET', '/p', noHost, ORIGIN, true), true, 'a body of unknown length');
+  t.equal(exceedsUpstreamHeadLimit('GET', '/pp', noHost, ORIGIN, false), true, 'a longer path');
+  t.equal(exceedsUpstreamHeadLimit('PUT', '/p', noHost, ORIGIN, false), false, 'same-length method');
+  t.equal(exceedsUpstreamHeadLimit('POST', '/p', noHost, ORIGIN, false), true, 'a longer method');
+});
