@@ -7,6 +7,7 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { checkPassword, type PasswordChecker } from '../login/check-password.js';
 import type { LocalAnswer } from '../login/local-answer.js';
 import { createSourceAddressFilter } from './source-address-filter.js';
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../../common/log-throttle.js';
 import { CREDENTIALS_REJECTED_JSON, credentialsAcceptedJson, decideCheckCredentials, INTERNAL_AUTH_ERRORS } from './check-credentials.js';
 
 /** What the endpoint needs; built once per gateway thread. */
@@ -49,11 +50,14 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
   const { config, domain, logger } = options;
   const enabled = config.Enabled === true;
   const isAllowedSource = createSourceAddressFilter(config);
+  // Any client can cause a refusal: behind the usual reverse proxy every request to the path is a
+  // forwarded one. Throttled, so that a stream of them cannot flood the log.
+  const refusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   return {
     refuse(peerAddress, forwarded) {
       if (!enabled) return INTERNAL_AUTH_ERRORS.disabled;
       if (isAllowedSource(peerAddress, forwarded)) return null;
-      logger.warn({ peerAddress, forwarded }, 'internal REST auth refused: source address not allowed');
+      warnThrottled(refusedLog, logger, { peerAddress, forwarded }, 'internal REST auth refused: source address not allowed');
       return INTERNAL_AUTH_ERRORS['bad-source-ip'];
     },
     async check(body, snapshot, signal) {

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { pino } from 'pino';
 import type { InternalRestAuthConfig, UserAuthConfig } from '../../../../src/common/config/types.js';
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import { createOffloadPool, type OffloadPool } from '../../../../src/offload/pool.js';
@@ -15,14 +16,14 @@ const userAuth: UserAuthConfig = { RestTimeoutMilliseconds: 2000, RestCacheFallb
 const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 }, { logger });
 t.teardown(() => offload.close());
 
-function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool = offload): InternalAuthHandler {
+function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool = offload, log = logger): InternalAuthHandler {
   return createInternalAuthHandler({
     config: { Enabled: true, IPNetworkWhitelist: null, ...config },
     domain: DOMAIN,
     pool,
     restCache: createRestAuthCache(userAuth),
     userAuth,
-    logger,
+    logger: log,
     limits: createPasswordCheckLimits(60_000),
   });
 }
@@ -103,4 +104,12 @@ t.test('a closed pool answers 503', async (t) => {
   const closed = createOffloadPool({ Threads: 1, MaxQueue: 1, ConcurrentTasksPerWorker: 1 }, { logger });
   await closed.close();
   t.match(await ask(handler({}, closed), '127.0.0.1', body('alice', 'alice-pw'), snapshot), { kind: 'error', answer: { status: 503 } });
+});
+
+t.test('refusals by source address are logged at most once per interval: any client behind the reverse proxy can cause them', async (t) => {
+  const lines: string[] = [];
+  const refusing = handler({ IPNetworkWhitelist: ['10.0.0.0/8'] }, offload, pino({ level: 'info' }, { write: (line: string) => lines.push(line) }));
+  for (let i = 0; i < 100; i++) t.not(refusing.refuse('127.0.0.1', true), null);
+  t.equal(lines.length, 1, 'one warning for 100 refusals (audit 14, F4)');
+  t.match(JSON.parse(lines[0]!), { level: 40, peerAddress: '127.0.0.1', forwarded: true, suppressed: 0, msg: 'internal REST auth refused: source address not allowed' });
 });
