@@ -259,9 +259,10 @@ export class Pipeline implements UpstreamResponseObserver {
   private resumeIdentified(ctx: RequestContext, identity: Identity): void {
     ctx.identity = identity;
     if (!ctx.exchange.isOpen) return;
-    if (identity.kind === 'unresolved' && identity.error.code !== IDENTITY_LOOKUPS_BUSY) {
+    if (identity.kind === 'unresolved' && identity.error.code !== IDENTITY_LOOKUPS_BUSY && identity.error.source !== 'client') {
       // What the client is told names nothing of the homeserver; the cause is the operator's. The
-      // busy refusal has a warning of its own (thread.ts). Any client can cause these: throttled.
+      // busy refusal has a warning of its own (thread.ts), and a token too long to ask about is the
+      // client's own error. Any client can cause these: throttled.
       warnThrottled(this.lookupFailedLog, this.deps.logger, { code: identity.error.code, cause: describeCause(identity.error) }, 'token look-up failed');
     }
     try {

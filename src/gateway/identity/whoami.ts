@@ -6,6 +6,8 @@ import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
 import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
+import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../upstream/header-section.js';
+import { requestHeadTooLarge } from '../upstream/upstream-errors.js';
 
 /**
  * Looks up who a token (plus an appservice `user_id`, as raw bytes) belongs to. `signal` aborts
@@ -19,6 +21,8 @@ export interface WhoamiLookupOptions {
   dispatcher: Dispatcher;
   /** Base path of `Matrix.HomeserverApiEndpoint` (`''` or `/prefix`, no trailing slash). */
   basePath: string;
+  /** Origin of `Matrix.HomeserverApiEndpoint` (`http://host:port`): the `Host` the request carries. */
+  origin: string;
   /** Limit for the whole look-up, body included (`Matrix.TimeoutMilliseconds`). */
   timeoutMs: number;
   /** `Matrix.HomeserverApiSocketPath` (`''` over TCP); only names the likeliest cause of a 500. */
@@ -38,7 +42,8 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
  * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
  * `M_USER_LOCKED`); rejects with a `CorporalError` for anything else, which must not be cached:
  * {@link WHOAMI_TIMED_OUT} (504) when no complete answer came in time, `CORP_ERR_WHOAMI_FAILED`
- * (502) for transport errors, 5xx and unexpected answers.
+ * (502) for transport errors, 5xx and unexpected answers; and `CORP_ERR_REQUEST_HEAD_TOO_LARGE`
+ * (431), without asking, for a token too long for Synapse's HTTP server to take in a request head.
  */
 export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup {
   const path = `${options.basePath}/_matrix/client/v3/account/whoami`;
@@ -50,13 +55,19 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     const params: string[] = [];
     if (!inHeader) params.push(`access_token=${percentEncode(Buffer.from(token, 'latin1'))}`);
     if (masqueradeAs !== null) params.push(`user_id=${percentEncode(masqueradeAs)}`);
+    const requestPath = params.length === 0 ? path : `${path}?${params.join('&')}`;
+    const headers = inHeader ? ['authorization', `Bearer ${token}`] : [];
+    // Synapse drops such a request unanswered, which would read as a homeserver failure (a 502 and
+    // a warning) that any client could cause with a long enough token (audit 14). Synapse knows no
+    // such token, and the proxy refuses the same head (proxy-exchange.ts): the client's error.
+    if (exceedsUpstreamHeadLimit('GET', requestPath, headers, options.origin, false)) throw requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES);
     const { statusCode, body } = await withDeadline(options.timeoutMs, () => `no complete whoami answer within ${options.timeoutMs} ms`, async (signal) => {
       let response: Dispatcher.ResponseData;
       try {
         response = await options.dispatcher.request({
           method: 'GET',
-          path: params.length === 0 ? path : `${path}?${params.join('&')}`,
-          headers: inHeader ? { authorization: `Bearer ${token}` } : {},
+          path: requestPath,
+          headers,
           headersTimeout: options.timeoutMs,
           bodyTimeout: options.timeoutMs,
           signal,

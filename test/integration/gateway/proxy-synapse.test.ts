@@ -174,6 +174,16 @@ t.test('a request head longer than Synapse takes is refused 431 by the gateway, 
   }
 });
 
+t.test('a token too long for Synapse to take is refused 431 where the gateway looks it up, not reported as a failed check', async (t) => {
+  const token = 'x'.repeat(UPSTREAM_HEAD_LIMIT_BYTES);
+  // createRoom is policy-checked: it needs the token's user (before, a 502 "could not be checked").
+  for (const [method, path] of [['POST', '/_matrix/client/v3/createRoom'], ['GET', '/_matrix/client/v3/account/whoami']] as const) {
+    const answer = await matrixRequest(gw.baseUrl, method, path, { token, ...(method === 'POST' ? { body: {} } : {}) });
+    t.equal(answer.status, 431, `${method} ${path}`);
+    t.match(answer.json, { errcode: 'M_TOO_LARGE' });
+  }
+});
+
 t.test('with Synapse stopped, the gateway answers 502 with a Matrix error and CORS headers', async (t) => {
   await hs.stop();
   const response = await matrixRequest(gw.baseUrl, 'GET', '/_matrix/client/versions');

@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createWhoamiLookup } from '../../../../src/gateway/identity/whoami.js';
 
+/** The `Host` the look-ups claim; only its length counts (towards the head limit). */
+const ORIGIN = 'http://127.0.0.1:8008';
+
 /**
  * The look-up's time limit covers the whole exchange: an answer trickled a byte at a time (each
  * byte well within undici's per-chunk body timeout) is given up at the deadline, not followed to
@@ -32,7 +35,7 @@ t.test('a trickled answer is cut at the deadline', async (t) => {
     server.close();
   });
   // 45 bytes × 40 ms ≈ 1.8 s in all; every chunk arrives far within 300 ms.
-  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 300 });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 300 });
   await t.rejects(lookup('some-token', null), {
     code: 'CORP_ERR_WHOAMI_TIMEOUT', status: 504, message: 'The homeserver did not answer the access token check in time',
     cause: { message: /no complete whoami answer within 300 ms/ },
@@ -49,7 +52,7 @@ t.test('no answer at all is a timeout (504); a refused connection is not (502)',
     server.closeAllConnections();
     server.close();
   });
-  const silent = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 200 });
+  const silent = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 200 });
   await t.rejects(silent('some-token', null), { code: 'CORP_ERR_WHOAMI_TIMEOUT', status: 504 });
 
   const closed = createServer();
@@ -58,7 +61,7 @@ t.test('no answer at all is a timeout (504); a refused connection is not (502)',
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const refusedPool = new Pool(`http://127.0.0.1:${closedPort}`);
   t.teardown(() => refusedPool.destroy());
-  const refused = createWhoamiLookup({ dispatcher: refusedPool, basePath: '', timeoutMs: 2000 });
+  const refused = createWhoamiLookup({ dispatcher: refusedPool, basePath: '', origin: ORIGIN, timeoutMs: 2000 });
   await t.rejects(refused('some-token', null), { code: 'CORP_ERR_WHOAMI_FAILED', status: 502 });
 });
 
@@ -74,7 +77,7 @@ t.test('a prompt answer resolves', async (t) => {
     await pool.close();
     server.close();
   });
-  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 5000 });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
   t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
   t.same(await lookup('bad', null), { kind: 'unknown-token' });
 });
@@ -90,11 +93,31 @@ t.test('a 500 names the likeliest cause when the homeserver is reached over a Un
     await pool.close();
     server.close();
   });
-  const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
+  const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
   await t.rejects(overSocket('t', null), {
     message: 'The access token could not be checked with the homeserver',
     cause: { message: 'whoami answered HTTP 500 M_UNKNOWN (if Synapse\'s Unix-socket listener lacks `x_forwarded: true`, it answers 500; see docs/deployment.md)' },
   });
-  const overTcp = createWhoamiLookup({ dispatcher: pool, basePath: '', timeoutMs: 5000 });
+  const overTcp = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
   await t.rejects(overTcp('t', null), { cause: { message: 'whoami answered HTTP 500 M_UNKNOWN' } });
+});
+
+t.test('a token too long for a request head Synapse takes is refused (431) without asking (audit 14)', async (t) => {
+  let asked = 0;
+  const server = createServer((_req, res) => {
+    asked++;
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"errcode":"M_UNKNOWN_TOKEN"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(async () => {
+    await pool.close();
+    server.close();
+  });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
+  t.same(await lookup('t'.repeat(15_000), null), { kind: 'unknown-token' }, 'a long token within the limit is asked');
+  t.equal(asked, 1);
+  await t.rejects(lookup('t'.repeat(16_384), null), { code: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE', status: 431, errcode: 'M_TOO_LARGE' }, 'in the header');
+  await t.rejects(lookup(' '.repeat(6_000), null), { code: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE' }, 'in the query, where each space takes 3 bytes (%20)');
+  t.equal(asked, 1, 'neither was sent');
 });
