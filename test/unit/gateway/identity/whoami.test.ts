@@ -1,11 +1,23 @@
-import t from 'tap';
-import { createServer } from 'node:http';
+import t, { type Test } from 'tap';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createWhoamiLookup } from '../../../../src/gateway/identity/whoami.js';
 
 /** The `Host` the look-ups claim; only its length counts (towards the head limit). */
 const ORIGIN = 'http://127.0.0.1:8008';
+
+/** A homeserver answering with `handler` on 127.0.0.1, and a pool to it; both closed at teardown. */
+async function answering(t: Test, handler: RequestListener): Promise<Pool> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  t.teardown(async () => {
+    await pool.close();
+    server.close();
+  });
+  return pool;
+}
 
 /**
  * The look-up's time limit covers the whole exchange: an answer trickled a byte at a time (each
@@ -66,33 +78,23 @@ t.test('no answer at all is a timeout (504); a refused connection is not (502)',
 });
 
 t.test('a prompt answer resolves', async (t) => {
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const good = req.headers.authorization === 'Bearer good';
     res.writeHead(good ? 200 : 401, { 'content-type': 'application/json' });
     res.end(JSON.stringify(good ? { user_id: '@u:hs', device_id: 'D' } : { errcode: 'M_UNKNOWN_TOKEN' }));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  t.teardown(async () => {
-    await pool.close();
-    server.close();
-  });
+  };
+  const pool = await answering(t, handler);
   const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
   t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
   t.same(await lookup('bad', null), { kind: 'unknown-token' });
 });
 
 t.test('a 500 names the likeliest cause when the homeserver is reached over a Unix socket', async (t) => {
-  const server = createServer((_req, res) => {
+  const handler: RequestListener = (_req, res) => {
     res.writeHead(500, { 'content-type': 'application/json' });
     res.end('{"errcode":"M_UNKNOWN","error":"Internal server error"}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  t.teardown(async () => {
-    await pool.close();
-    server.close();
-  });
+  };
+  const pool = await answering(t, handler);
   const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
   await t.rejects(overSocket('t', null), {
     message: 'The access token could not be checked with the homeserver',
@@ -104,16 +106,11 @@ t.test('a 500 names the likeliest cause when the homeserver is reached over a Un
 
 t.test('a token too long for a request head Synapse takes is refused (431) without asking (audit 14)', async (t) => {
   let asked = 0;
-  const server = createServer((_req, res) => {
+  const handler: RequestListener = (_req, res) => {
     asked++;
     res.writeHead(401, { 'content-type': 'application/json' }).end('{"errcode":"M_UNKNOWN_TOKEN"}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  t.teardown(async () => {
-    await pool.close();
-    server.close();
-  });
+  };
+  const pool = await answering(t, handler);
   const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
   t.same(await lookup('t'.repeat(15_000), null), { kind: 'unknown-token' }, 'a long token within the limit is asked');
   t.equal(asked, 1);
