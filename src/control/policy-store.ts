@@ -280,6 +280,7 @@ export class PolicyStore {
 
     const hash = hashPolicy(loaded.document);
     const previous = this.currentPolicy;
+    const clearsRejection = this.rejection !== null;
     this.rejection = null;
     const fromProvider = source !== API_POLICY_SOURCE;
     if (fromProvider && previous !== null && this.heldProviderHash === hash && previous.hash !== hash) {
@@ -291,7 +292,10 @@ export class PolicyStore {
     }
     if (fromProvider) this.providerHash = hash;
     if (previous !== null && previous.hash === hash) {
-      logger.debug({ source, hash, generation: previous.generation }, 'policy unchanged');
+      // After a refusal, say that the error is gone: fixing a broken file back to the content in
+      // force changes nothing else, and an operator watching the log would otherwise see only the error.
+      if (clearsRejection) logger.info({ source, hash, generation: previous.generation }, 'policy valid again; unchanged from the policy in force');
+      else logger.debug({ source, hash, generation: previous.generation }, 'policy unchanged');
       return { kind: 'unchanged', policy: previous, delivery: Promise.resolve() };
     }
 

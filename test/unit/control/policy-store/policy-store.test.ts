@@ -55,6 +55,21 @@ t.test('an invalid policy is refused: the old one stays, the error is recorded w
   await store.set({ text: testPolicyText('d') }, 'test:d');
   t.equal(store.lastRejection, null, 'an accepted policy clears the last rejection');
   t.equal(store.current?.generation, 2, 'refusals do not use up generations');
+  t.notOk(lines.some((l) => l.msg === 'policy valid again; unchanged from the policy in force'), 'a new policy has its own log line');
+});
+
+t.test('the policy in force offered again after a refusal clears it and says so (operator review 14)', async (t) => {
+  const { store, lines } = testStore();
+  await store.set({ text: testPolicyText('a') }, 'test:a');
+  await store.set({ text: '{"schemaVersion": 2,' }, 'test:a');
+  t.equal(store.lastRejection?.stage, 'syntax');
+  const outcome = await store.set({ text: testPolicyText('a') }, 'test:a');
+  t.equal(outcome.kind, 'unchanged');
+  t.equal(store.lastRejection, null);
+  const confirmations = () => lines.filter((l) => l.msg === 'policy valid again; unchanged from the policy in force');
+  t.match(confirmations(), [{ level: 30, source: 'test:a', generation: 1 }], 'one info line');
+  await store.set({ text: testPolicyText('a') }, 'test:a');
+  t.equal(confirmations().length, 1, 'not repeated while nothing was refused');
 });
 
 t.test('the same content again is a no-op: no generation, no publish, no listener', async (t) => {
