@@ -350,9 +350,18 @@ export class PolicyStore {
     this.rejection = rejection;
     this.options.logger.error({
       source, stage, errorCount, errors: errors.slice(0, LOGGED_ISSUES).map(formatIssue),
-    }, 'policy refused; the current policy stays in force');
+    }, `policy refused; ${whatStaysInForce(this.currentPolicy)}`);
     return { kind: 'invalid', rejection };
   }
+}
+
+/**
+ * The end of an error message about a policy that could not be taken: what the gateway goes on
+ * enforcing. Before the first policy there is none, and every request is answered 503; "the
+ * current policy stays in force" would hide that (operator review 14).
+ */
+export function whatStaysInForce(current: CurrentPolicy | null): string {
+  return current !== null ? 'the current policy stays in force' : 'no policy is in force yet (the gateway answers 503)';
 }
 
 /** An accepted policy whose snapshot hand-over (`delivery`) and persisters are still to be awaited. */

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
-import type { PolicyStore } from '../policy-store.js';
+import { whatStaysInForce, type PolicyStore } from '../policy-store.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
@@ -176,7 +176,7 @@ export class StaticFileProvider implements PolicyProvider {
         // large) would only repeat: the identity stays until the file changes.
         if (typeof (err as NodeJS.ErrnoException).code === 'string') this.lastSeen = null;
         this.health.failed(`cannot read ${this.path}: ${describeError(err)}`);
-        logger.error({ path: this.path, err: describeError(err) }, 'cannot read the policy file; the current policy stays in force');
+        logger.error({ path: this.path, err: describeError(err) }, `cannot read the policy file; ${whatStaysInForce(this.options.store.current)}`);
       }
       return;
     }
@@ -244,7 +244,7 @@ export class StaticFileProvider implements PolicyProvider {
       message = `the ${what} of ${this.path} has not finished after ${limitMs / 1000} s (a hung file system?)`;
       previous = this.health.status().lastError;
       this.health.failed(message);
-      this.options.logger.error({ path: this.path }, `${message}; the current policy stays in force`);
+      this.options.logger.error({ path: this.path }, `${message}; ${whatStaysInForce(this.options.store.current)}`);
     }, limitMs);
     timer.unref();
     try {

@@ -58,6 +58,13 @@ t.test('an invalid policy is refused: the old one stays, the error is recorded w
   t.notOk(lines.some((l) => l.msg === 'policy valid again; unchanged from the policy in force'), 'a new policy has its own log line');
 });
 
+t.test('a refusal before any policy says that none is in force (operator review 14)', async (t) => {
+  const { store, lines } = testStore();
+  await store.set({ text: '{"schemaVersion": 2,' }, 'test:a');
+  t.ok(lines.some((l) => l.level === 50 && l.msg === 'policy refused; no policy is in force yet (the gateway answers 503)'));
+  t.notOk(lines.some((l) => l.msg === 'policy refused; the current policy stays in force'));
+});
+
 t.test('the policy in force offered again after a refusal clears it and says so (operator review 14)', async (t) => {
   const { store, lines } = testStore();
   await store.set({ text: testPolicyText('a') }, 'test:a');

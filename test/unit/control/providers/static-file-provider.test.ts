@@ -357,3 +357,11 @@ t.test('a read that outlives stop() changes no policy (quality review 6, S1)', H
   await pause(200);
   t.equal(store.current, null, 'the late read was dropped');
 });
+
+t.test('a policy path that cannot be read at start says that no policy is in force (operator review 14)', async (t) => {
+  const { path, store, provider, lines } = setup(t, { writeFirst: false });
+  mkdirSync(path);
+  await provider.start();
+  t.equal(store.current, null);
+  t.ok(lines.some((l) => l.level === 50 && l.msg === 'cannot read the policy file; no policy is in force yet (the gateway answers 503)'));
+});
