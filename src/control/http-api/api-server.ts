@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { answerClientError } from './client-error.js';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
@@ -72,6 +73,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.timeoutMs / 4))),
   });
   server.timeout = options.timeoutMs * 2;
+  server.on('clientError', answerClientError);
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const startedAt = process.hrtime.bigint();

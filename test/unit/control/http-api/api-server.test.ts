@@ -342,6 +342,28 @@ t.test('a request that is not complete within the time limit is cut off', async 
     socket.setEncoding('utf8').on('data', (c: string) => { received += c; }).on('close', () => resolve(received));
   });
   t.match(answer, /^HTTP\/1\.1 408/, 'answered 408 and closed');
+  t.same(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), { errcode: 'M_UNKNOWN', error: 'Request not received within the time limit' }, 'with a Matrix error');
+});
+
+t.test('requests Node cannot parse get a Matrix error too, and the connection closes (audit 14)', async (t) => {
+  const { port } = await api(t);
+  const exchange = (raw: string) => new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+    let received = '';
+    socket.setEncoding('utf8').on('data', (c: string) => { received += c; }).on('close', () => resolve(received)).on('error', () => undefined);
+  });
+  const table: Array<[string, string, number, string]> = [
+    ['a malformed request line', 'NOT HTTP AT ALL\r\n\r\n', 400, 'M_UNKNOWN'],
+    ['a bad header', 'GET /_matrix/corporal/policy HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n', 400, 'M_UNKNOWN'],
+    ['headers over 16 KiB', `GET /_matrix/corporal/policy HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`, 431, 'M_TOO_LARGE'],
+  ];
+  for (const [what, raw, status, errcode] of table) {
+    const answer = await exchange(raw);
+    t.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `), `${what}: ${status}`);
+    t.match(answer, /\r\naccess-control-allow-origin: \*\r\n/i, `${what}: the CORS header`);
+    t.match(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)), { errcode }, `${what}: a Matrix error`);
+  }
+  t.equal((await exchange(`GET /_matrix/corporal/policy HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: close\r\n\r\n`)).split('\r\n')[0], 'HTTP/1.1 200 OK', 'the server still answers');
 });
 
 /** A server with one route, `id` (GET unless `method` says otherwise), answered by `handle`; the idle limit is 200 ms (`timeoutMs` 100). */
