@@ -12,22 +12,31 @@ export const UPSTREAM_HEAD_LIMIT_BYTES = 16_384;
 const CONNECTION_LINE = 'connection: keep-alive'.length;
 /** `transfer-encoding: chunked`, added by undici to a body of unknown length. */
 const CHUNKED_LINE = 'transfer-encoding: chunked'.length;
+/** `content-length: 0`, added by undici to a request without a body whose method expects one. */
+const EMPTY_LENGTH_LINE = 'content-length: 0'.length;
+/** The methods undici sends `content-length: 0` for when they have no body (`expectsPayload`, client-h1.js). */
+const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH', 'QUERY', 'PROPFIND', 'PROPPATCH']);
 
 /**
  * Whether the head undici will write for this request — `<method> <path> HTTP/1.1`, the
  * `headers` (flat `[name, value, …]`, written as `name: value`), the host of `upstreamOrigin`
- * (`http://host:port`) when `headers` have no `host`, and undici's own lines — is longer than
- * {@link UPSTREAM_HEAD_LIMIT_BYTES}, counted as Twisted counts it. Header strings hold one byte
- * per character (uWS passes bytes through as Latin-1; undici writes them back the same way).
+ * (`http://host:port`) when `headers` have no `host`, and undici's own lines, among them the
+ * `content-length: 0` it adds to a bodiless `POST`, `PUT` or `PATCH` (no `content-length` in
+ * `headers`, not `chunked`) — is longer than {@link UPSTREAM_HEAD_LIMIT_BYTES}, counted as
+ * Twisted counts it. Header strings hold one byte per character (uWS passes bytes through as
+ * Latin-1; undici writes them back the same way).
  */
 export function exceedsUpstreamHeadLimit(method: string, path: string, headers: readonly string[], upstreamOrigin: string, chunked: boolean): boolean {
   let size = method.length + 1 + path.length + ' HTTP/1.1'.length + CONNECTION_LINE + (chunked ? CHUNKED_LINE : 0);
   let hasHost = false;
+  let hasLength = false;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i]!;
     if (name === 'host') hasHost = true;
+    else if (name === 'content-length') hasLength = true;
     size += name.length + 2 + headers[i + 1]!.length;
   }
+  if (!chunked && !hasLength && PAYLOAD_METHODS.has(method)) size += EMPTY_LENGTH_LINE;
   if (!hasHost) size += 'host: '.length + upstreamOrigin.length - upstreamOrigin.indexOf('//') - 2;
   return size > UPSTREAM_HEAD_LIMIT_BYTES;
 }

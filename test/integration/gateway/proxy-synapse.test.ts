@@ -174,6 +174,34 @@ t.test('a request head longer than Synapse takes is refused 431 by the gateway, 
   }
 });
 
+t.test('the longest head the gateway sends, whatever lines undici adds to it, is one Synapse takes', async (t) => {
+  const path = '/_matrix/client/v3/logout';
+  const status = async (request: (padding: string) => string): Promise<(padding: number) => Promise<string>> => async (padding) => {
+    const socket = await openSocket(gw.port);
+    socket.write(request('p'.repeat(padding)));
+    const answer = (await readAtLeast(socket, 12)).toString('latin1');
+    socket.destroy();
+    return answer;
+  };
+  const shapes = {
+    // undici adds `content-length: 0` to a POST without a body.
+    'a POST without a body': await status((pad) => `POST ${path} HTTP/1.1\r\nhost: x\r\nx-pad: ${pad}\r\nconnection: close\r\n\r\n`),
+    'a POST with a body': await status((pad) => `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\nx-pad: ${pad}\r\nconnection: close\r\n\r\n{}`),
+  };
+  for (const [shape, answerTo] of Object.entries(shapes)) {
+    // The longest padding the gateway does not refuse 431: it sends that head, and Synapse must take it.
+    let sent = 0;
+    let refused = UPSTREAM_HEAD_LIMIT_BYTES;
+    while (refused - sent > 1) {
+      const mid = (sent + refused) >> 1;
+      if ((await answerTo(mid)).startsWith('HTTP/1.1 431 ')) refused = mid;
+      else sent = mid;
+    }
+    const answer = await answerTo(sent);
+    t.match(answer, /^HTTP\/1.1 401 /, `${shape}: Synapse's own answer (no token), not its bare 400`);
+  }
+});
+
 t.test('a token too long for Synapse to take is refused 431 where the gateway looks it up, not reported as a failed check', async (t) => {
   const token = 'x'.repeat(UPSTREAM_HEAD_LIMIT_BYTES);
   // createRoom is policy-checked: it needs the token's user (before, a 502 "could not be checked").

@@ -3,8 +3,8 @@ import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../../../..
 
 const ORIGIN = 'http://synapse:8008';
 /** The head undici writes for `GET /p` with these headers, as Twisted counts it (lines without CRLF). */
-function twistedCount(headers: readonly string[], chunked = false): number {
-  const lines = ['GET /p HTTP/1.1', 'connection: keep-alive', ...(chunked ? ['transfer-encoding: chunked'] : [])];
+function twistedCount(headers: readonly string[], chunked = false, method = 'GET'): number {
+  const lines = [`${method} /p HTTP/1.1`, 'connection: keep-alive', ...(chunked ? ['transfer-encoding: chunked'] : [])];
   if (!headers.includes('host')) lines.push('host: synapse:8008');
   for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]}: ${headers[i + 1]}`);
   return lines.reduce((sum, line) => sum + line.length, 0);
@@ -25,6 +25,21 @@ t.test('the request line, the host undici adds and its chunked line count', asyn
   t.equal(exceedsUpstreamHeadLimit('GET', '/p', noHost, 'http://synapse:80088', false), true, 'a longer upstream host');
   t.equal(exceedsUpstreamHeadLimit('GET', '/p', noHost, ORIGIN, true), true, 'a body of unknown length');
   t.equal(exceedsUpstreamHeadLimit('GET', '/pp', noHost, ORIGIN, false), true, 'a longer path');
-  t.equal(exceedsUpstreamHeadLimit('PUT', '/p', noHost, ORIGIN, false), false, 'same-length method');
+  t.equal(exceedsUpstreamHeadLimit('PUT', '/p', noHost, ORIGIN, false), true, 'a bodiless PUT: undici adds content-length: 0');
   t.equal(exceedsUpstreamHeadLimit('POST', '/p', noHost, ORIGIN, false), true, 'a longer method');
+});
+
+t.test('a bodiless POST, PUT or PATCH counts the content-length: 0 undici adds to it', async (t) => {
+  for (const method of ['POST', 'PUT', 'PATCH']) {
+    const withLine = ['host', 'hs', 'content-length', '0', 'x-pad', ''];
+    const atLimit = ['host', 'hs', 'x-pad', 'p'.repeat(UPSTREAM_HEAD_LIMIT_BYTES - twistedCount(withLine, false, method))];
+    t.equal(exceedsUpstreamHeadLimit(method, '/p', atLimit, ORIGIN, false), false, `${method}: at the limit with undici's line`);
+    const past = ['host', 'hs', 'x-pad', `${atLimit[3]!}p`];
+    t.equal(exceedsUpstreamHeadLimit(method, '/p', past, ORIGIN, false), true, `${method}: one byte past it`);
+  }
+  const past = ['host', 'hs', 'x-pad', 'p'.repeat(UPSTREAM_HEAD_LIMIT_BYTES - twistedCount(['host', 'hs', 'x-pad', ''], false, 'POST') - 16)];
+  t.equal(exceedsUpstreamHeadLimit('POST', '/p', past, ORIGIN, false), true, 'the line is counted');
+  t.equal(exceedsUpstreamHeadLimit('POST', '/p', [...past, 'content-length', '0'], ORIGIN, false), true, 'once, when the headers have it');
+  t.equal(exceedsUpstreamHeadLimit('POST', '/p', past, ORIGIN, true), true, 'not for a chunked body (its own line counts)');
+  t.equal(exceedsUpstreamHeadLimit('GET', '/pp', past, ORIGIN, false), false, 'nor for a GET (no line added)');
 });
