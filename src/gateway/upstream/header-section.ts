@@ -8,8 +8,10 @@
  */
 export const UPSTREAM_HEAD_LIMIT_BYTES = 16_384;
 
-/** `connection: keep-alive`, the line undici adds to every request it writes to a pool. */
+/** `connection: keep-alive`, the line undici adds to a request it writes to a pool. */
 const CONNECTION_LINE = 'connection: keep-alive'.length;
+/** `connection: close`, its line instead for a `HEAD` (undici closes the connection after one). */
+const CONNECTION_CLOSE_LINE = 'connection: close'.length;
 /** `transfer-encoding: chunked`, added by undici to a body of unknown length. */
 const CHUNKED_LINE = 'transfer-encoding: chunked'.length;
 /** `content-length: 0`, added by undici to a request without a body whose method expects one. */
@@ -20,14 +22,16 @@ const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH', 'Q
 /**
  * Whether the head undici will write for this request — `<method> <path> HTTP/1.1`, the
  * `headers` (flat `[name, value, …]`, written as `name: value`), the host of `upstreamOrigin`
- * (`http://host:port`) when `headers` have no `host`, and undici's own lines, among them the
- * `content-length: 0` it adds to a bodiless `POST`, `PUT` or `PATCH` (no `content-length` in
- * `headers`, not `chunked`) — is longer than {@link UPSTREAM_HEAD_LIMIT_BYTES}, counted as
- * Twisted counts it. Header strings hold one byte per character (uWS passes bytes through as
- * Latin-1; undici writes them back the same way).
+ * (`http://host:port`) when `headers` have no `host`, and undici's own lines: its `connection`
+ * line (`close` for a `HEAD`), and the `content-length: 0` it adds to a bodiless `POST`, `PUT` or
+ * `PATCH` (no `content-length` in `headers`, not `chunked`) — is longer than
+ * {@link UPSTREAM_HEAD_LIMIT_BYTES}, counted as Twisted counts it. Each character counts as one
+ * byte: undici writes the head as Latin-1 (whatever bytes the client sent: uWS hands header values
+ * over decoded as UTF-8).
  */
 export function exceedsUpstreamHeadLimit(method: string, path: string, headers: readonly string[], upstreamOrigin: string, chunked: boolean): boolean {
-  let size = method.length + 1 + path.length + ' HTTP/1.1'.length + CONNECTION_LINE + (chunked ? CHUNKED_LINE : 0);
+  let size = method.length + 1 + path.length + ' HTTP/1.1'.length + (chunked ? CHUNKED_LINE : 0);
+  size += method === 'HEAD' ? CONNECTION_CLOSE_LINE : CONNECTION_LINE;
   let hasHost = false;
   let hasLength = false;
   for (let i = 0; i + 1 < headers.length; i += 2) {

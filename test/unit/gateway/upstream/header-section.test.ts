@@ -43,3 +43,11 @@ t.test('a bodiless POST, PUT or PATCH counts the content-length: 0 undici adds t
   t.equal(exceedsUpstreamHeadLimit('POST', '/p', past, ORIGIN, true), true, 'not for a chunked body (its own line counts)');
   t.equal(exceedsUpstreamHeadLimit('GET', '/pp', past, ORIGIN, false), false, 'nor for a GET (no line added)');
 });
+
+t.test('a HEAD counts the connection: close undici writes for it, not keep-alive', async (t) => {
+  const base = ['host', 'hs', 'x-pad', ''];
+  const fixed = twistedCount(base, false, 'HEAD') - 'keep-alive'.length + 'close'.length;
+  const atLimit = ['host', 'hs', 'x-pad', 'p'.repeat(UPSTREAM_HEAD_LIMIT_BYTES - fixed)];
+  t.equal(exceedsUpstreamHeadLimit('HEAD', '/p', atLimit, ORIGIN, false), false, 'at the limit');
+  t.equal(exceedsUpstreamHeadLimit('HEAD', '/p', ['host', 'hs', 'x-pad', `${atLimit[3]!}p`], ORIGIN, false), true, 'one byte past it');
+});
