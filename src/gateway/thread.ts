@@ -49,7 +49,7 @@ if (!native) logger.warn('uWebSockets.js native module unavailable: running on t
 const policy = new PolicyHolder(data.snapshot ? decodeSnapshot(data.snapshot.bytes) : null);
 const pools = new UpstreamPools(config);
 /** Every call the gateway makes on its own behalf: the internal pool, `Matrix.TimeoutMilliseconds`. */
-const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, origin: pools.target.origin, timeoutMs: config.Matrix.TimeoutMilliseconds };
+const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, host: pools.target.host, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const lookupRefusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,

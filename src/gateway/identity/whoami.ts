@@ -21,8 +21,8 @@ export interface WhoamiLookupOptions {
   dispatcher: Dispatcher;
   /** Base path of `Matrix.HomeserverApiEndpoint` (`''` or `/prefix`, no trailing slash). */
   basePath: string;
-  /** Origin of `Matrix.HomeserverApiEndpoint` (`http://host:port`): the `Host` the request carries. */
-  origin: string;
+  /** `host:port` of `Matrix.HomeserverApiEndpoint` (`UpstreamTarget.host`): the `Host` the request carries. */
+  host: string;
   /** Limit for the whole look-up, body included (`Matrix.TimeoutMilliseconds`). */
   timeoutMs: number;
   /** `Matrix.HomeserverApiSocketPath` (`''` over TCP); only names the likeliest cause of a 500. */
@@ -60,7 +60,7 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     // Synapse drops such a request unanswered, which would read as a homeserver failure (a 502 and
     // a warning) that any client could cause with a long enough token (audit 14). Synapse knows no
     // such token, and the proxy refuses the same head (proxy-exchange.ts): the client's error.
-    if (exceedsUpstreamHeadLimit('GET', requestPath, headers, options.origin, false)) throw requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES);
+    if (exceedsUpstreamHeadLimit('GET', requestPath, headers, options.host, false)) throw requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES);
     const { statusCode, body } = await withDeadline(options.timeoutMs, () => `no complete whoami answer within ${options.timeoutMs} ms`, async (signal) => {
       let response: Dispatcher.ResponseData;
       try {

@@ -14,6 +14,8 @@ const CONNECTION_LINE = 'connection: keep-alive'.length;
 const CONNECTION_CLOSE_LINE = 'connection: close'.length;
 /** `transfer-encoding: chunked`, added by undici to a body of unknown length. */
 const CHUNKED_LINE = 'transfer-encoding: chunked'.length;
+/** `host: `, before the upstream host undici writes when the headers have none. */
+const HOST_NAME_AND_SEPARATOR = 'host: '.length;
 /** `content-length: 0`, added by undici to a request without a body whose method expects one. */
 const EMPTY_LENGTH_LINE = 'content-length: 0'.length;
 /** The methods undici sends `content-length: 0` for when they have no body (`expectsPayload`, client-h1.js). */
@@ -21,15 +23,15 @@ const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['PUT', 'POST', 'PATCH', 'Q
 
 /**
  * Whether the head undici will write for this request — `<method> <path> HTTP/1.1`, the
- * `headers` (flat `[name, value, …]`, written as `name: value`), the host of `upstreamOrigin`
- * (`http://host:port`) when `headers` have no `host`, and undici's own lines: its `connection`
+ * `headers` (flat `[name, value, …]`, written as `name: value`), `host: <upstreamHost>` (the
+ * upstream target's `host`, precomputed) when `headers` have no `host`, and undici's own lines: its `connection`
  * line (`close` for a `HEAD`), and the `content-length: 0` it adds to a bodiless `POST`, `PUT` or
  * `PATCH` (no `content-length` in `headers`, not `chunked`) — is longer than
  * {@link UPSTREAM_HEAD_LIMIT_BYTES}, counted as Twisted counts it. Each character counts as one
  * byte: undici writes the head as Latin-1 (whatever bytes the client sent: uWS hands header values
  * over decoded as UTF-8).
  */
-export function exceedsUpstreamHeadLimit(method: string, path: string, headers: readonly string[], upstreamOrigin: string, chunked: boolean): boolean {
+export function exceedsUpstreamHeadLimit(method: string, path: string, headers: readonly string[], upstreamHost: string, chunked: boolean): boolean {
   let size = method.length + 1 + path.length + ' HTTP/1.1'.length + (chunked ? CHUNKED_LINE : 0);
   size += method === 'HEAD' ? CONNECTION_CLOSE_LINE : CONNECTION_LINE;
   let hasHost = false;
@@ -41,6 +43,6 @@ export function exceedsUpstreamHeadLimit(method: string, path: string, headers: 
     size += name.length + 2 + headers[i + 1]!.length;
   }
   if (!chunked && !hasLength && PAYLOAD_METHODS.has(method)) size += EMPTY_LENGTH_LINE;
-  if (!hasHost) size += 'host: '.length + upstreamOrigin.length - upstreamOrigin.indexOf('//') - 2;
+  if (!hasHost) size += HOST_NAME_AND_SEPARATOR + upstreamHost.length;
   return size > UPSTREAM_HEAD_LIMIT_BYTES;
 }

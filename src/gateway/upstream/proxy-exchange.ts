@@ -126,7 +126,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const path = pools.target.basePath + target;
     const headers = buildUpstreamRequestHeaders(ctx.headers, ctx.remoteAddress, this.settings.trustedProxies, contentLength);
     // A head Synapse's HTTP server would refuse, or drop unanswered, is the client's error: not sent.
-    if (exceedsUpstreamHeadLimit(ctx.method, path, headers, pools.target.origin, body !== null && contentLength === null)) {
+    if (exceedsUpstreamHeadLimit(ctx.method, path, headers, pools.target.host, body !== null && contentLength === null)) {
       this.finish(requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES));
       return;
     }

@@ -2,6 +2,8 @@
 export interface UpstreamTarget {
   /** `http://host:port` (what an undici pool connects to). */
   origin: string;
+  /** `host:port` (no port when it is the scheme's default): the `Host` undici writes to the origin. */
+  host: string;
   /** The endpoint's path without a trailing slash (`''` for none), prepended to every request path. */
   basePath: string;
 }
@@ -13,5 +15,5 @@ export interface UpstreamTarget {
 export function parseUpstreamTarget(endpoint: string): UpstreamTarget {
   const url = new URL(endpoint);
   const basePath = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
-  return { origin: url.origin, basePath };
+  return { origin: url.origin, host: url.host, basePath };
 }

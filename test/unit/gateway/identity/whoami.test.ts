@@ -5,7 +5,7 @@ import { Pool } from 'undici';
 import { createWhoamiLookup } from '../../../../src/gateway/identity/whoami.js';
 
 /** The `Host` the look-ups claim; only its length counts (towards the head limit). */
-const ORIGIN = 'http://127.0.0.1:8008';
+const HOST = '127.0.0.1:8008';
 
 /** A homeserver answering with `handler` on 127.0.0.1, and a pool to it; both closed at teardown. */
 async function answering(t: Test, handler: RequestListener): Promise<Pool> {
@@ -47,7 +47,7 @@ t.test('a trickled answer is cut at the deadline', async (t) => {
     server.close();
   });
   // 45 bytes × 40 ms ≈ 1.8 s in all; every chunk arrives far within 300 ms.
-  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 300 });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 300 });
   await t.rejects(lookup('some-token', null), {
     code: 'CORP_ERR_WHOAMI_TIMEOUT', status: 504, message: 'The homeserver did not answer the access token check in time',
     cause: { message: /no complete whoami answer within 300 ms/ },
@@ -64,7 +64,7 @@ t.test('no answer at all is a timeout (504); a refused connection is not (502)',
     server.closeAllConnections();
     server.close();
   });
-  const silent = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 200 });
+  const silent = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 200 });
   await t.rejects(silent('some-token', null), { code: 'CORP_ERR_WHOAMI_TIMEOUT', status: 504 });
 
   const closed = createServer();
@@ -73,7 +73,7 @@ t.test('no answer at all is a timeout (504); a refused connection is not (502)',
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const refusedPool = new Pool(`http://127.0.0.1:${closedPort}`);
   t.teardown(() => refusedPool.destroy());
-  const refused = createWhoamiLookup({ dispatcher: refusedPool, basePath: '', origin: ORIGIN, timeoutMs: 2000 });
+  const refused = createWhoamiLookup({ dispatcher: refusedPool, basePath: '', host: HOST, timeoutMs: 2000 });
   await t.rejects(refused('some-token', null), { code: 'CORP_ERR_WHOAMI_FAILED', status: 502 });
 });
 
@@ -84,7 +84,7 @@ t.test('a prompt answer resolves', async (t) => {
     res.end(JSON.stringify(good ? { user_id: '@u:hs', device_id: 'D' } : { errcode: 'M_UNKNOWN_TOKEN' }));
   };
   const pool = await answering(t, handler);
-  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
   t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
   t.same(await lookup('bad', null), { kind: 'unknown-token' });
 });
@@ -95,12 +95,12 @@ t.test('a 500 names the likeliest cause when the homeserver is reached over a Un
     res.end('{"errcode":"M_UNKNOWN","error":"Internal server error"}');
   };
   const pool = await answering(t, handler);
-  const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
+  const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
   await t.rejects(overSocket('t', null), {
     message: 'The access token could not be checked with the homeserver',
     cause: { message: 'whoami answered HTTP 500 M_UNKNOWN (if Synapse\'s Unix-socket listener lacks `x_forwarded: true`, it answers 500; see docs/deployment.md)' },
   });
-  const overTcp = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
+  const overTcp = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
   await t.rejects(overTcp('t', null), { cause: { message: 'whoami answered HTTP 500 M_UNKNOWN' } });
 });
 
@@ -111,7 +111,7 @@ t.test('a token too long for a request head Synapse takes is refused (431) witho
     res.writeHead(401, { 'content-type': 'application/json' }).end('{"errcode":"M_UNKNOWN_TOKEN"}');
   };
   const pool = await answering(t, handler);
-  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', origin: ORIGIN, timeoutMs: 5000 });
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
   t.same(await lookup('t'.repeat(15_000), null), { kind: 'unknown-token' }, 'a long token within the limit is asked');
   t.equal(asked, 1);
   await t.rejects(lookup('t'.repeat(16_384), null), { code: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE', status: 431, errcode: 'M_TOO_LARGE' }, 'in the header');
