@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { socketServerErrorHint } from '../../common/own-forwarded-for.js';
+import { OWN_FORWARDED_FOR, socketServerErrorHint } from '../../common/own-forwarded-for.js';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
 import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
@@ -25,7 +25,10 @@ export interface WhoamiLookupOptions {
   host: string;
   /** Limit for the whole look-up, body included (`Matrix.TimeoutMilliseconds`). */
   timeoutMs: number;
-  /** `Matrix.HomeserverApiSocketPath` (`''` over TCP); only names the likeliest cause of a 500. */
+  /**
+   * `Matrix.HomeserverApiSocketPath` (`''` over TCP): names the likeliest cause of a 500, and
+   * counts the `X-Forwarded-For` the dispatcher then adds (own-forwarded-for.ts) in the head's size.
+   */
   socketPath?: string;
 }
 
@@ -47,6 +50,8 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
  */
 export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup {
   const path = `${options.basePath}/_matrix/client/v3/account/whoami`;
+  // Over a Unix socket the internal dispatcher adds Corporal's own X-Forwarded-For to the head.
+  const addedHeaders = options.socketPath ? ['x-forwarded-for', OWN_FORWARDED_FOR] : [];
   return async (token, masqueradeAs, abandoned) => {
     // Tokens travel as a Bearer header; one that a header cannot carry unchanged (empty, spaces,
     // control characters: possible only through the access_token query parameter) goes in the
@@ -60,7 +65,7 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     // Synapse drops such a request unanswered, which would read as a homeserver failure (a 502 and
     // a warning) that any client could cause with a long enough token (audit 14). Synapse knows no
     // such token, and the proxy refuses the same head (proxy-exchange.ts): the client's error.
-    if (exceedsUpstreamHeadLimit('GET', requestPath, headers, options.host, false)) throw requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES);
+    if (exceedsUpstreamHeadLimit('GET', requestPath, [...headers, ...addedHeaders], options.host, false)) throw requestHeadTooLarge(UPSTREAM_HEAD_LIMIT_BYTES);
     const { statusCode, body } = await withDeadline(options.timeoutMs, () => `no complete whoami answer within ${options.timeoutMs} ms`, async (signal) => {
       let response: Dispatcher.ResponseData;
       try {

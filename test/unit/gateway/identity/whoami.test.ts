@@ -3,6 +3,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createWhoamiLookup } from '../../../../src/gateway/identity/whoami.js';
+import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../../../../src/gateway/upstream/header-section.js';
 
 /** The `Host` the look-ups claim; only its length counts (towards the head limit). */
 const HOST = '127.0.0.1:8008';
@@ -17,6 +18,16 @@ async function answering(t: Test, handler: RequestListener): Promise<Pool> {
     server.close();
   });
   return pool;
+}
+
+/** A homeserver that knows no token (401 `M_UNKNOWN_TOKEN`), its pool, and how often it was asked. */
+async function unknownToEveryToken(t: Test): Promise<{ pool: Pool; asked: () => number }> {
+  let asked = 0;
+  const pool = await answering(t, (_req, res) => {
+    asked++;
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"errcode":"M_UNKNOWN_TOKEN"}');
+  });
+  return { pool, asked: () => asked };
 }
 
 /**
@@ -105,16 +116,26 @@ t.test('a 500 names the likeliest cause when the homeserver is reached over a Un
 });
 
 t.test('a token too long for a request head Synapse takes is refused (431) without asking (audit 14)', async (t) => {
-  let asked = 0;
-  const handler: RequestListener = (_req, res) => {
-    asked++;
-    res.writeHead(401, { 'content-type': 'application/json' }).end('{"errcode":"M_UNKNOWN_TOKEN"}');
-  };
-  const pool = await answering(t, handler);
+  const { pool, asked } = await unknownToEveryToken(t);
   const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
   t.same(await lookup('t'.repeat(15_000), null), { kind: 'unknown-token' }, 'a long token within the limit is asked');
-  t.equal(asked, 1);
+  t.equal(asked(), 1);
   await t.rejects(lookup('t'.repeat(16_384), null), { code: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE', status: 431, errcode: 'M_TOO_LARGE' }, 'in the header');
   await t.rejects(lookup(' '.repeat(6_000), null), { code: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE' }, 'in the query, where each space takes 3 bytes (%20)');
-  t.equal(asked, 1, 'neither was sent');
+  t.equal(asked(), 1, 'neither was sent');
+});
+
+t.test('over a Unix socket, the X-Forwarded-For the dispatcher adds counts towards the head limit', async (t) => {
+  const { pool, asked } = await unknownToEveryToken(t);
+  const overTcp = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
+  // The longest header token a look-up over TCP still sends.
+  let length = UPSTREAM_HEAD_LIMIT_BYTES;
+  while (exceedsUpstreamHeadLimit('GET', '/_matrix/client/v3/account/whoami', ['authorization', `Bearer ${'t'.repeat(length)}`], HOST, false)) length--;
+  t.same(await overTcp('t'.repeat(length), null), { kind: 'unknown-token' }, 'over TCP: asked');
+  t.equal(asked(), 1);
+  // Over a socket the same token's head carries `x-forwarded-for: 127.0.0.1` too: past the limit.
+  const overSocket = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000, socketPath: '/run/synapse/client.sock' });
+  await t.rejects(overSocket('t'.repeat(length), null), { code: 'CORP_ERR_REQUEST_HEAD_TOO_LARGE', status: 431 }, 'over a socket: refused');
+  t.same(await overSocket('t'.repeat(length - 'x-forwarded-for: 127.0.0.1'.length), null), { kind: 'unknown-token' }, 'and asked once it fits');
+  t.equal(asked(), 2);
 });
