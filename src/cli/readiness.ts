@@ -5,6 +5,8 @@
  * reconciler has its admin session on Synapse. Pure: no I/O, so every verdict is unit-tested.
  */
 
+import { summariseErrors, type PolicyIssue } from '../policy/issues.js';
+
 /** The HTTP API's status route (`statusRoute`; not imported, to keep the API server out of this script). */
 export const STATUS_PATH = '/_matrix/corporal/status';
 /**
@@ -56,17 +58,16 @@ function policyReason(policy: unknown, body: Json): { reason: string | null; gen
 
 /**
  * Why no policy is loaded, as the status tells it: the last policy refused (its first error and
- * how many there were), else the provider's last error (a missing file, a failed fetch); `''` when
- * it tells neither (no policy pushed yet to `last_seen_store_policy`). One line.
+ * how many there were, as the store itself describes a refusal), else the provider's last error (a
+ * missing file, a failed fetch); `''` when it tells neither (no policy pushed yet to
+ * `last_seen_store_policy`). One line.
  */
 function whyNoPolicy(body: Json): string {
   const rejection = body['lastRejection'];
-  if (isObject(rejection) && Array.isArray(rejection['errors']) && isObject(rejection['errors'][0])) {
-    const first = rejection['errors'][0];
-    const count = isCount(rejection['errorCount']) ? rejection['errorCount'] : rejection['errors'].length;
-    const where = typeof first['pointer'] === 'string' && first['pointer'] !== '' ? `${first['pointer']}: ` : '';
-    const more = count > 1 ? ` (and ${count - 1} more error${count === 2 ? '' : 's'})` : '';
-    return oneLine(` (the last policy was refused: ${where}${String(first['message'])}${more})`);
+  const first = isObject(rejection) && Array.isArray(rejection['errors']) ? asIssue(rejection['errors'][0]) : null;
+  if (isObject(rejection) && first !== null) {
+    const count = isCount(rejection['errorCount']) ? rejection['errorCount'] : (rejection['errors'] as unknown[]).length;
+    return oneLine(` (the last policy was refused: ${summariseErrors([first], count)})`);
   }
   const provider = body['provider'];
   const error = isObject(provider) && isObject(provider['lastError']) ? provider['lastError']['message'] : undefined;
@@ -74,6 +75,18 @@ function whyNoPolicy(body: Json): string {
 }
 
 const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
+
+/** A status `lastRejection.errors` entry as a {@link PolicyIssue}, or `null` when it is not one. */
+function asIssue(value: unknown): PolicyIssue | null {
+  if (!isObject(value) || typeof value['message'] !== 'string') return null;
+  const { pointer, message, line, column } = value;
+  return {
+    pointer: typeof pointer === 'string' ? pointer : '',
+    message,
+    ...(isCount(line) ? { line } : {}),
+    ...(isCount(column) ? { column } : {}),
+  };
+}
 
 function gatewayReason(gateway: unknown, policyLoaded: boolean): string | null {
   if (!isObject(gateway)) return 'status.gateway is not understood';

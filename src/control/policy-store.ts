@@ -3,7 +3,7 @@ import { describeError } from '../common/errors.js';
 import type { EncodedSnapshot, InheritedPolicy, RetainedPolicy } from '../common/ipc.js';
 import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
-import { formatIssue, type PolicyIssue } from '../policy/issues.js';
+import { formatIssue, summariseErrors, type PolicyIssue } from '../policy/issues.js';
 import { loadPolicyText, loadPolicyValue, type LoadResult } from '../policy/load.js';
 import { policyHeapProblem, processHeapLimitBytes } from '../policy/memory-estimate.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
@@ -373,8 +373,5 @@ interface Prepared {
 
 /** One line describing a refusal: the first error and how many more there are. */
 export function describeRejection(rejection: PolicyRejection): string {
-  const [first] = rejection.errors;
-  const head = first === undefined ? 'invalid policy' : formatIssue(first);
-  const more = rejection.errorCount - 1;
-  return more > 0 ? `${head} (and ${more} more error${more === 1 ? '' : 's'})` : head;
+  return summariseErrors(rejection.errors, rejection.errorCount);
 }

@@ -30,3 +30,14 @@ export function formatIssue(issue: PolicyIssue): string {
   const alsoPointer = issue.line !== undefined && issue.pointer !== '' ? ` (at ${issue.pointer})` : '';
   return `${where}: ${issue.message}${alsoPointer}`;
 }
+
+/**
+ * One line for a refused policy: its first error ({@link formatIssue}) and how many more there
+ * are (`errorCount` counts them all, `errors` may list fewer); `invalid policy` when none is listed.
+ */
+export function summariseErrors(errors: readonly PolicyIssue[], errorCount: number): string {
+  const [first] = errors;
+  const head = first === undefined ? 'invalid policy' : formatIssue(first);
+  const more = errorCount - 1;
+  return more > 0 ? `${head} (and ${more} more error${more === 1 ? '' : 's'})` : head;
+}

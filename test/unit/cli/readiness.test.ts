@@ -59,7 +59,7 @@ const notReady: Array<[string, unknown, RegExp]> = [
   } }, /^no policy loaded yet \(the last policy was refused: \/users\/0\/id: policy user `@a:example\.org` is not hosted on the managed homeserver domain \(example\.com\) \(and 2 more errors\)\)$/],
   ['no policy: a syntax error at the top', { ...withSection('policy', null), lastRejection: {
     at: 'x', source: 'api', stage: 'syntax', warnings: [], errorCount: 1, errors: [{ pointer: '', message: 'unexpected end of input', line: 1, column: 2 }],
-  } }, /^no policy loaded yet \(the last policy was refused: unexpected end of input\)$/],
+  } }, /^no policy loaded yet \(the last policy was refused: 1:2: unexpected end of input\)$/],
   ['no policy: the provider failed', { ...withSection('policy', null), provider: {
     type: 'static_file', lastSuccessAt: null, lastError: { at: 'x', message: 'policy file /etc/matrix-corporal/policy.json does not exist' },
   } }, /^no policy loaded yet \(policy file \/etc\/matrix-corporal\/policy\.json does not exist\)$/],
