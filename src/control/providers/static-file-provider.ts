@@ -199,8 +199,7 @@ export class StaticFileProvider implements PolicyProvider {
         this.absenceReported = true;
         const message = `policy file ${this.path} does not exist`;
         this.health.failed(message);
-        this.options.logger.error({ path: this.path },
-          this.options.store.current ? `${message}; the current policy stays in force` : `${message}; running without a policy until it appears`);
+        this.options.logger.error({ path: this.path }, `${message}; ${whatStaysInForce(this.options.store.current)}`);
       }
     } else {
       this.options.logger.debug({ path: this.path }, 'policy file is absent; waiting for it to reappear');

@@ -92,10 +92,12 @@ t.test('an absence that persists is reported; the policy stays; the file coming 
 });
 
 t.test('a missing file at start: no policy, reported at once, loaded when it appears', async (t) => {
-  const { path, store, provider, stampIs } = setup(t, { writeFirst: false });
+  const { path, store, provider, stampIs, lines } = setup(t, { writeFirst: false });
   await provider.start();
   t.equal(store.current, null);
   t.match(provider.status().lastError?.message, /does not exist/);
+  t.ok(lines.some((l) => l.level === 50 && l.msg === `policy file ${path} does not exist; no policy is in force yet (the gateway answers 503)`),
+    'the log says what is in force, as every other policy error does (review quality 14)');
   writeFileSync(path, testPolicyText('a'));
   await waitFor('the policy to appear', stampIs('a'));
 });
