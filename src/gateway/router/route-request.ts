@@ -29,9 +29,10 @@ export type RouteDecision =
   /** `/_matrix/client/<r|v><digits>/…` other than r0, v1, v3: 403 M_FORBIDDEN "API version not supported by gateway". */
   | { readonly kind: 'unsupported-version' }
   /**
-   * Any CONNECT request: 405 M_UNRECOGNIZED, locally, never proxied. Synapse serves no CONNECT,
-   * and undici (the proxy's client) takes any answer to one for a tunnel it hands over, so a
-   * proxied CONNECT would wait for the exchange cap and be answered a false 504.
+   * Any CONNECT request that reaches the router (uWebSockets.js answers none whose target is not
+   * a path, such as `CONNECT host:443`): 405 M_UNRECOGNIZED, locally, never proxied. Synapse
+   * serves no CONNECT, and undici (the proxy's client) takes any answer to one for a tunnel it
+   * hands over, so a proxied CONNECT would wait for the exchange cap and be answered a false 504.
    */
   | { readonly kind: 'connect' }
   /** Any OPTIONS request: answered locally with the CORS headers, never proxied. */
