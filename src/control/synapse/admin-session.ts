@@ -168,7 +168,7 @@ export class AdminSession implements TokenSource {
       if (this.#options.neverRegister === true) {
         throw sessionError(
           `Synapse refused the derived password of ${this.userId}, and this command never registers it: if it does not exist yet, ` +
-            `start serve once (it registers it through Matrix.RegistrationSharedSecret); if it does, set its password to the derived ` +
+            `start serve once with Matrix.RegistrationSharedSecret set (serve registers it through that secret); if it does, set its password to the derived ` +
             `one, load the shared-secret-auth module, or set Corporal.AccessToken`,
           err,
         );
