@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import type { CliArgs } from './args.js';
 import type { CorporalConfig } from '../common/config/types.js';
 import { loadConfigFile } from '../common/config/index.js';
+import { withoutUserInfo } from '../common/config/url.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
 import { formatConfigIssues } from './config-errors.js';
 import { formatIssues, plural, readPolicyFile } from './policy-file.js';
@@ -25,7 +26,7 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   const { config } = loaded;
   out.write(`Configuration ${args.configPath} is valid.\n`);
   const socket = config.Matrix.HomeserverApiSocketPath;
-  out.write(`  homeserver: ${config.Matrix.HomeserverDomainName} at ${config.Matrix.HomeserverApiEndpoint}${socket === '' ? '' : ` over the Unix socket ${socket}`}\n`);
+  out.write(`  homeserver: ${config.Matrix.HomeserverDomainName} at ${withoutUserInfo(config.Matrix.HomeserverApiEndpoint)}${socket === '' ? '' : ` over the Unix socket ${socket}`}\n`);
   if (socket !== '') out.write(socketWarning(socket));
   out.write(`  corporal user: ${config.Corporal.UserID}\n`);
   out.write(`  gateway: ${config.HttpGateway.ListenAddress}, ${config.HttpGateway.Threads} thread(s)\n`);

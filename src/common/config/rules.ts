@@ -4,7 +4,7 @@ import { parseCidr, parseNetwork } from './cidr.js';
 import type { ConfigIssue } from './issues.js';
 import { providerConfigWarnings, validateProviderConfig } from './provider-rules.js';
 import type { CorporalConfig, LogLevel } from './types.js';
-import { isHttpUrl } from './url.js';
+import { hasUserInfo, isHttpUrl } from './url.js';
 
 /** Errors and warnings of {@link checkConfigRules}. */
 export interface RuleResult {
@@ -140,6 +140,10 @@ function checkMatrixRules(config: CorporalConfig, out: RuleResult): void {
   }
   if (!isHttpUrl(endpoint)) {
     out.errors.push({ path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008' });
+  } else if (hasUserInfo(endpoint)) {
+    // Corporal connects to the endpoint's origin and never sends these; a password written there
+    // would only end up wherever the endpoint is shown (`corporal check`, an operator's notes).
+    out.warnings.push({ path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint holds a user name or password, which Corporal never sends: remove them' });
   }
   checkSocketPath(config.Matrix, out);
   // The managed users' passwords are HMAC-SHA512(AuthSharedSecret, mxid), and Corporal sets them as

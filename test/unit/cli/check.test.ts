@@ -143,3 +143,17 @@ t.test('an invalid configuration: exit 2 before any policy is read', async (t) =
   t.match(output, /is invalid/);
   t.notMatch(output, /Policy /);
 });
+
+t.test('a user name or password in Matrix.HomeserverApiEndpoint is warned about and never printed (audit 14)', async (t) => {
+  const raw = testConfigRaw({ gatewayPort: 41080, serverName: 'example.com', policyCachePath: join(tmpdir(), 'corporal-check-unused.json') });
+  const matrix = raw['Matrix'] as Record<string, unknown>;
+  const endpoint = new URL(String(matrix['HomeserverApiEndpoint']));
+  endpoint.username = 'someone';
+  endpoint.password = 'endpoint-secret-0123';
+  matrix['HomeserverApiEndpoint'] = endpoint.href;
+  const { code, output } = await check(t, { config: raw });
+  t.equal(code, 0, 'still valid');
+  t.notMatch(output, 'endpoint-secret-0123');
+  t.notMatch(output, 'someone@');
+  t.match(output, 'Matrix.HomeserverApiEndpoint holds a user name or password, which Corporal never sends: remove them');
+});
