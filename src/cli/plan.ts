@@ -11,6 +11,7 @@ import { SynapseHttp } from '../control/synapse/synapse-http.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { formatConfigIssues } from './config-errors.js';
 import { configuredPolicyFile, formatIssues, plural, readPolicyFile } from './policy-file.js';
+import { withoutUserInfo } from '../common/config/url.js';
 
 /** Output streams of {@link runPlan}. */
 export interface PlanStreams {
@@ -58,7 +59,7 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
   try {
     report = await dryRun(config, policy.snapshot);
   } catch (failure) {
-    err.write(`corporal: cannot plan against ${config.Matrix.HomeserverApiEndpoint}: ${describeError(failure)}\n`);
+    err.write(`corporal: cannot plan against ${withoutUserInfo(config.Matrix.HomeserverApiEndpoint)}: ${describeError(failure)}\n`);
     if (hasErrorCode(failure, ADMIN_SESSION_ERROR)) {
       err.write('(plan logs in as Corporal.UserID with its derived password, or uses Corporal.AccessToken; unlike serve it never registers that user)\n');
     }
