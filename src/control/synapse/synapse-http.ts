@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool, type Dispatcher } from 'undici';
 import { ownCallsDispatcher, socketServerErrorHint } from '../../common/own-forwarded-for.js';
@@ -113,6 +114,10 @@ export class SynapseHttp {
       ...(options.socketPath ? { socketPath: options.socketPath } : {}),
     });
     this.#dispatcher = ownCallsDispatcher(this.#pool, options.socketPath ?? '');
+    // Every call in flight follows `#closing` with one listener, removed when the call settles
+    // (withDeadline): more than ten at once is normal at `Concurrency` 8 and up, not a leak, and
+    // Node's MaxListenersExceededWarning would tell operators otherwise.
+    setMaxListeners(0, this.#closing.signal);
     this.#socketPath = options.socketPath ?? '';
   }
 

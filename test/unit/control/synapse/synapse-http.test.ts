@@ -49,6 +49,19 @@ t.test('a 2xx answer: parsed JSON, bearer token, query, base path, request count
   t.equal(http.requestCount, 1);
 });
 
+t.test('many calls in flight at once raise no MaxListenersExceededWarning (one closing listener each)', async (t) => {
+  reset();
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(warning.name);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+  const { http } = client({ connections: 4 });
+  await Promise.all(Array.from({ length: 40 }, () => http.request({ call: 'test.many', method: 'GET', path: '/many', auth: 'tok' })));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(http.requestCount, 40);
+  t.same(warnings.filter((name) => name === 'MaxListenersExceededWarning'), []);
+});
+
 t.test('M_LIMIT_EXCEEDED waits retry_after_ms, else Retry-After, else the default', async (t) => {
   reset();
   const { http, waits } = client();
