@@ -2,13 +2,10 @@ import { CorporalError } from '../common/errors.js';
 import { REPAIR_ENCRYPTION_CONTENT, RoomRepairQueue, type RepairCalls, type RepairJob, type RoomCreation } from '../common/half-created-room-repair.js';
 import type { Logger } from '../common/logger.js';
 import type { Reconciler } from './loop/create-reconciler.js';
-import { arrayField } from './synapse/json-fields.js';
+import { getJoinedRoomIds } from './synapse/admin-users-api.js';
 import { getRoomState, type StateEvent } from './synapse/rooms-api.js';
 import { SynapseErrorCode } from './synapse/synapse-errors.js';
 import { UserTokenLease } from './synapse/user-token-lease.js';
-
-/** Joined-room lists: 16 MiB is about 350,000 rooms (as the gateway's bound). */
-const MAX_JOINED_ROOMS_BYTES = 16 * 1024 * 1024;
 
 /**
  * The control child's repair calls for rooms a room creation left half-made (red team 9, F2), for
@@ -22,11 +19,7 @@ export class AdminRepairCalls implements RepairCalls<RepairJob> {
 
   async joinedRooms(job: RepairJob): Promise<Set<string>> {
     const { http, session } = this.parts();
-    const call = 'admin.users.joined_rooms';
-    const answer = await http.requestObject({
-      call, method: 'GET', path: `/_synapse/admin/v1/users/${encodeURIComponent(job.userId)}/joined_rooms`, auth: session, maxBodyBytes: MAX_JOINED_ROOMS_BYTES,
-    });
-    return new Set(arrayField(answer, 'joined_rooms', call).filter((roomId): roomId is string => typeof roomId === 'string'));
+    return new Set(await getJoinedRoomIds(http, session, job.userId));
   }
 
   async creation(_job: RepairJob, roomId: string): Promise<RoomCreation> {

@@ -7,8 +7,14 @@ import { DEFAULT_NAMED_POWER_LEVELS } from '../common/power-level-value.js';
 export interface ObservedState {
   /** Policy users that exist on the homeserver, by MXID. A policy user absent here does not exist yet. */
   users: ReadonlyMap<string, ObservedUser>;
-  /** Every managed room, by room id. */
+  /** Every managed room, by room id, except those in `unreadRooms`. */
   rooms: ReadonlyMap<string, ObservedRoom>;
+  /**
+   * Managed rooms left unread on purpose (absent or empty when none): an observation of a few users
+   * reads only the rooms they are in or should be in. The planner neither plans for these rooms
+   * nor reports them skipped.
+   */
+  unreadRooms?: ReadonlySet<string>;
   /**
    * Policy users with no account of their exact id but one whose id differs only in case (policy
    * id → account id; absent or empty when none was found). Synapse's login and registration treat

@@ -3,7 +3,7 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState, ObservedUser } from '../state.js';
 import { NO_AVATAR_HASH } from '../plan/avatar-hash.js';
 import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, isCurrentPasswordMarker } from '../synapse/account-data-keys.js';
-import { getGlobalAccountData, getUser, listUsersPage, type SynapseUser } from '../synapse/admin-users-api.js';
+import { getGlobalAccountData, getJoinedRoomIds, getUser, listUsersPage, type SynapseUser } from '../synapse/admin-users-api.js';
 import { getRoomState } from '../synapse/rooms-api.js';
 import { SynapseErrorCode } from '../synapse/synapse-errors.js';
 import type { Auth, SynapseHttp } from '../synapse/synapse-http.js';
@@ -45,7 +45,10 @@ export interface Observation {
  * - per existing policy user, its global account data through the admin API (no user token): the
  *   avatar source hash (matrix-corporal's key) and Corporal's derived-password marker;
  * - per managed room, once, its whole state through the admin API: joined and banned members,
- *   power levels and (room v12+) creators.
+ *   power levels and (room v12+) creators. When the users are looked up one by one, only the
+ *   managed rooms they are in (one joined-rooms read per existing user) or should be in are read;
+ *   the others are listed in `ObservedState.unreadRooms`, so that a changed user costs a few
+ *   requests, not the state of every managed room.
  * Requests run in parallel, at most `concurrency` at once. A room whose state cannot be read is
  * reported `readable: false` with the error, a user whose account data cannot be read with
  * `accountDataError`; only an unreachable Synapse or a failed read of the accounts themselves
@@ -55,21 +58,24 @@ export async function observe(policy: PolicySnapshot, options: ObserveOptions): 
   const { http } = options;
   const requestsBefore = http.requestCount;
   const wanted = options.users === undefined ? [...policy.users.keys()] : [...options.users].filter((userId) => policy.users.has(userId));
-  const { accounts, caseVariants } = await findAccounts(wanted, options);
+  const oneByOne = isOneByOne(wanted, options);
+  const { accounts, caseVariants } = await findAccounts(wanted, oneByOne, options);
+  const roomIds = oneByOne ? await roomsOf(wanted, accounts, policy, options) : [...policy.managedRoomIds];
 
   const users = new Map<string, ObservedUser>();
   const rooms = new Map<string, ObservedRoom>();
   type Task = { kind: 'user'; account: SynapseUser } | { kind: 'room'; roomId: string };
   const tasks: Task[] = [
     ...[...accounts.values()].map((account): Task => ({ kind: 'user', account })),
-    ...[...policy.managedRoomIds].map((roomId): Task => ({ kind: 'room', roomId })),
+    ...roomIds.map((roomId): Task => ({ kind: 'room', roomId })),
   ];
   await mapBounded(tasks, options.concurrency, async (task) => {
     if (task.kind === 'user') users.set(task.account.userId, await observeUser(task.account, options));
     else rooms.set(task.roomId, await observeRoom(task.roomId, options));
   });
+  const unreadRooms = new Set([...policy.managedRoomIds].filter((roomId) => !rooms.has(roomId)));
   return {
-    state: { users: inOrder(wanted, users), rooms: inOrder([...policy.managedRoomIds], rooms), caseVariants },
+    state: { users: inOrder(wanted, users), rooms: inOrder([...policy.managedRoomIds], rooms), caseVariants, ...(unreadRooms.size > 0 ? { unreadRooms } : {}) },
     usersObserved: wanted.length,
     requests: http.requestCount - requestsBefore,
   };
@@ -81,10 +87,10 @@ export async function observe(policy: PolicySnapshot, options: ObserveOptions): 
  * lower-cased form of a mixed-case policy id is tried (Synapse creates only lower-case ids); the
  * full list finds every variant.
  */
-async function findAccounts(wanted: readonly string[], options: ObserveOptions): Promise<{ accounts: Map<string, SynapseUser>; caseVariants: Map<string, string> }> {
+async function findAccounts(wanted: readonly string[], oneByOne: boolean, options: ObserveOptions): Promise<{ accounts: Map<string, SynapseUser>; caseVariants: Map<string, string> }> {
   const accounts = new Map<string, SynapseUser>();
   const caseVariants = new Map<string, string>();
-  if (options.users !== undefined && wanted.length <= PER_USER_LOOKUP_MAX) {
+  if (oneByOne) {
     await mapBounded(wanted, options.concurrency, async (userId) => {
       const account = await getUser(options.http, options.admin, userId);
       if (account !== null) accounts.set(account.userId, account);
@@ -108,6 +114,33 @@ async function findAccounts(wanted: readonly string[], options: ObserveOptions):
   } while (from !== undefined);
   for (const userId of accounts.keys()) caseVariants.delete(userId);
   return { accounts, caseVariants };
+}
+
+/** Whether the accounts are looked up one by one: a subset of at most {@link PER_USER_LOOKUP_MAX} users. */
+function isOneByOne(wanted: readonly string[], options: ObserveOptions): boolean {
+  return options.users !== undefined && wanted.length <= PER_USER_LOOKUP_MAX;
+}
+
+/**
+ * The managed rooms the planner needs for `wanted` alone, in `managedRoomIds` order: those their
+ * policy entries list (joins, power levels, bans) and those their accounts are joined to (leaves,
+ * kicks). A joined-rooms read that fails for another reason than the connection falls back to every
+ * managed room.
+ */
+async function roomsOf(wanted: readonly string[], accounts: ReadonlyMap<string, SynapseUser>, policy: PolicySnapshot, options: ObserveOptions): Promise<string[]> {
+  const all = [...policy.managedRoomIds];
+  const needed = new Set<string>();
+  for (const userId of wanted) for (const roomId of policy.users.get(userId)?.joinedRooms.keys() ?? []) needed.add(roomId);
+  let fallBack = false;
+  await mapBounded([...accounts.keys()], options.concurrency, async (userId) => {
+    try {
+      for (const roomId of await getJoinedRoomIds(options.http, options.admin, userId)) needed.add(roomId);
+    } catch (err) {
+      if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
+      fallBack = true;
+    }
+  });
+  return fallBack ? all : all.filter((roomId) => needed.has(roomId));
 }
 
 async function observeUser(account: SynapseUser, options: ObserveOptions): Promise<ObservedUser> {

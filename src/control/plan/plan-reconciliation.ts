@@ -20,6 +20,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   const skippedRooms: SkippedRoom[] = [];
   for (const roomId of policy.managedRoomIds) {
     const room = observed.rooms.get(roomId);
+    if (room === undefined && observed.unreadRooms?.has(roomId) === true) continue;
     if (room === undefined) skippedRooms.push({ roomId, reason: 'room was not observed' });
     else if (!room.readable) skippedRooms.push({ roomId, reason: room.error ?? 'room state could not be read' });
     else readableRooms.set(roomId, room);

@@ -111,6 +111,22 @@ export async function getGlobalAccountData(http: SynapseHttp, admin: Auth, userI
   return objectField(objectField(answer, 'account_data', call), 'global', call);
 }
 
+/** Bound of a joined-rooms answer: 16 MiB is about 350,000 rooms (as the gateway's). */
+export const JOINED_ROOMS_MAX_BYTES = 16 * 1024 * 1024;
+
+/** The rooms `userId` is joined to (`GET /_synapse/admin/v1/users/{id}/joined_rooms`), read without a token of the user. */
+export async function getJoinedRoomIds(http: SynapseHttp, admin: Auth, userId: string): Promise<string[]> {
+  const call = 'admin.users.joined_rooms';
+  const answer = await http.requestObject({
+      call,
+      method: 'GET',
+      path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/joined_rooms`,
+      auth: admin,
+      maxBodyBytes: JOINED_ROOMS_MAX_BYTES,
+    });
+  return arrayField(answer, 'joined_rooms', call).filter((roomId): roomId is string => typeof roomId === 'string');
+}
+
 /**
  * A token for `userId` minted by the admin (`POST /_synapse/admin/v1/users/{id}/login`). No device
  * is created, and the token survives the user's password change and deactivation (synapse.md §0.5):

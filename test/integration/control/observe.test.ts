@@ -92,8 +92,23 @@ t.test('a subset observation looks users up one by one', async (t) => {
   const observation = await observe(policy, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4, users: new Set([bob.userId, '@notyet:localhost', '@unmanaged:localhost']) });
   t.equal(observation.usersObserved, 2, 'users outside the policy are ignored');
   t.same([...observation.state.users.keys()], [bob.userId]);
-  t.equal(observation.requests, 2 + 1 + 3, 'two lookups, one account-data read, three room states');
+  t.equal(observation.requests, 2 + 1 + 1, 'two lookups, one account-data read, one joined-rooms read; no room is bob\'s');
+  t.same(observation.state.rooms, new Map(), 'no room state read');
+  t.same(observation.state.unreadRooms, new Set([v12, v10, missing]));
   t.ok(PER_USER_LOOKUP_MAX >= 2);
+});
+
+t.test('a subset observation reads only the managed rooms its users are in or should be in', async (t) => {
+  const other = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
+  // alice should be in v10 only, but is joined to v12 too: that room is read, or her leave would go unplanned.
+  const partial = snapshot(2, [v12, other, v10], [{ id: alice.userId, joinedRooms: [[v10, 42]] }, { id: bob.userId, joinedRooms: [[other, 0]] }]);
+  const observation = await observe(partial, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4, users: new Set([alice.userId]) });
+  t.same([...observation.state.rooms.keys()], [v12, v10], 'the joined room and the policy room, in policy order');
+  t.same(observation.state.unreadRooms, new Set([other]), 'not bob\'s room');
+  t.equal(observation.requests, 1 + 1 + 1 + 2, 'one lookup, one account-data read, one joined-rooms read, two room states');
+  const plan = planReconciliation(observation.state, partial, { deactivatedDisplayNameMarker: false, authSharedSecret: AUTH_SECRET, corporalUserId: hs.admin.userId, users: new Set([alice.userId]) });
+  t.same(plan.actions.filter((action) => action.type.startsWith('room.')), [{ type: 'room.leave', userId: alice.userId, roomId: v12, viaKick: false }], 'the leave is planned');
+  t.same(plan.skippedRooms, [], 'the unread room is not reported skipped');
 });
 
 t.test('a policy id whose account differs only in case is reported, by both ways of finding accounts', async (t) => {
@@ -104,7 +119,7 @@ t.test('a policy id whose account differs only in case is reported, by both ways
   t.same(full.state.caseVariants, new Map([['@Carol:localhost', carol.userId]]), 'the full user list finds the variant');
   const subset = await observe(mixed, { http, admin, authSharedSecret: AUTH_SECRET, concurrency: 4, users: new Set(['@Carol:localhost', '@Notyet:localhost']) });
   t.same(subset.state.caseVariants, new Map([['@Carol:localhost', carol.userId]]), 'so does the one-by-one look-up');
-  t.equal(subset.requests, 4 + 1, 'two look-ups per mixed-case id without an account, one room state');
+  t.equal(subset.requests, 4, 'two look-ups per mixed-case id without an account; no room state (no policy rooms, no accounts)');
   const plan = planReconciliation(full.state, mixed, { deactivatedDisplayNameMarker: false, authSharedSecret: AUTH_SECRET, corporalUserId: hs.admin.userId });
   t.match(plan.warnings, [{ code: 'plan.user_id_case_mismatch', userId: '@Carol:localhost' }], 'the planner warns');
   t.notOk(plan.actions.some((action) => 'userId' in action && action.userId === '@Carol:localhost'), 'and plans nothing for it');

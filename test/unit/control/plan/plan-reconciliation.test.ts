@@ -4,6 +4,7 @@ import { planReconciliation } from '../../../../src/control/plan/index.js';
 import type { Plan } from '../../../../src/control/plan/index.js';
 import type { ObservedRoom, ObservedState } from '../../../../src/control/state.js';
 import { observedRoomFromState } from '../../../../src/control/observe/room-state.js';
+import { NO_AVATAR_HASH } from '../../../../src/control/plan/avatar-hash.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 
@@ -88,6 +89,30 @@ t.test('levels Synapse reads with int() but Corporal cannot read exactly: no wri
       t.match(plan.warnings[0], { code: 'plan.power_levels_not_integers', roomId: R, message: /users\["@x:example\.com"\]/ }, `${label}: the room is reported`);
     }
   }
+});
+
+t.test('rooms an observation left unread on purpose are neither planned for nor reported skipped', async (t) => {
+  const C = '@corporal:example.com';
+  const X = '@x:example.com';
+  const [R, U, M] = ['!read:example.com', '!unread:example.com', '!missing:example.com'];
+  const room = observedRoomFromState(R, [
+    { type: 'm.room.create', stateKey: '', sender: C, content: { room_version: '10' } },
+    { type: 'm.room.member', stateKey: C, sender: C, content: { membership: 'join' } },
+    { type: 'm.room.power_levels', stateKey: '', sender: C, content: { users: { [C]: 100 } } },
+  ]);
+  const x: SnapshotUser = {
+    id: X, active: true, authType: 'plain', authCredential: '', displayName: '', avatarUri: '', joinedRooms: new Map([[R, 0]]),
+    powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+  };
+  const policy = fixtureSnapshot({ users: [x], managedRoomIds: [R, U, M] });
+  const observed: ObservedState = {
+    users: new Map([[X, { id: X, locked: false, deactivated: false, displayName: '', avatarMxcUri: '', avatarSourceUriHash: NO_AVATAR_HASH, derivedPasswordSet: true }]]),
+    rooms: new Map([[R, room]]),
+    unreadRooms: new Set([U]),
+  };
+  const plan = planReconciliation(observed, policy, { deactivatedDisplayNameMarker: false, authSharedSecret: 's', corporalUserId: C, users: new Set([X]) });
+  t.strictSame(plan.actions, [{ type: 'room.join', userId: X, roomId: R }]);
+  t.strictSame(plan.skippedRooms, [{ roomId: M, reason: 'room was not observed' }], 'only the room that should have been read is reported');
 });
 
 /** The full plan's actions for one user: its own actions, and its entries of the power-level groups. */
