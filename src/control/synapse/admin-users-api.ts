@@ -118,12 +118,8 @@ export const JOINED_ROOMS_MAX_BYTES = 16 * 1024 * 1024;
 export async function getJoinedRoomIds(http: SynapseHttp, admin: Auth, userId: string): Promise<string[]> {
   const call = 'admin.users.joined_rooms';
   const answer = await http.requestObject({
-      call,
-      method: 'GET',
-      path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/joined_rooms`,
-      auth: admin,
-      maxBodyBytes: JOINED_ROOMS_MAX_BYTES,
-    });
+    call, method: 'GET', path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/joined_rooms`, auth: admin, maxBodyBytes: JOINED_ROOMS_MAX_BYTES,
+  });
   return arrayField(answer, 'joined_rooms', call).filter((roomId): roomId is string => typeof roomId === 'string');
 }
 
