@@ -73,8 +73,10 @@ function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] 
     message: `HTTP provider is missing a required configuration key: ${key}${miscasedHint(provider, key)}`,
   }));
   const uri = provider['Uri'];
-  if (present('Uri') && typeof uri !== 'string') issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri is expected to be a string' });
-  else if (present('Uri') && !isHttpUrl(uri as string)) issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri needs to be an http(s) URL' });
+  if (present('Uri')) {
+    if (typeof uri !== 'string') issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri is expected to be a string' });
+    else if (!isHttpUrl(uri)) issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri needs to be an http(s) URL' });
+  }
   // matrix-corporal requires a string here; null (no Authorization header) is accepted too.
   for (const key of ['AuthorizationBearerToken', 'CachePath'].filter(present)) {
     const value = provider[key];
