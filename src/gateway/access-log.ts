@@ -1,6 +1,7 @@
 import type { LineDestination } from '../common/logger.js';
 import { userIdOf } from './identity/identity.js';
 import { redactQuery } from './query.js';
+import { redactPathSecrets } from './secret-path.js';
 import { TARGET_TOO_LONG_ROUTE_ID } from './router/index.js';
 import type { RequestContext, RequestFinishedListener } from './request-context.js';
 
@@ -27,7 +28,8 @@ const INFO_LEVEL = 30;
  * `{route, method, path, status, ms, user, upstream, in, out, aborted}` — route id, status sent
  * (0 if none), duration, the user id when resolved, the upstream status (0 if not proxied or no
  * answer), request/response body bytes. Never a token: the query string is logged with secret
- * values replaced, headers are not logged.
+ * values replaced, so are the path segments that are capabilities (secret-path.ts), headers are not
+ * logged.
  *
  * The line has the shape of the thread's pino lines (`level`, `time`, `component`, fields, `msg`)
  * but is built here: it is written for every request, and pino's generic serialisation cost about
@@ -54,8 +56,9 @@ export class AccessLog implements RequestFinishedListener {
   /** Writes the request's one access line (called once, when its exchange has settled). */
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
+    const rawPath = redactPathSecrets(ctx.rawPath);
     const path = ctx.routeId === TARGET_TOO_LONG_ROUTE_ID ? TOO_LONG_PATH
-      : ctx.rawQuery === '' ? ctx.rawPath : `${ctx.rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
+      : ctx.rawQuery === '' ? rawPath : `${rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
     const user = userIdOf(ctx.identity);
     const ms = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
     const now = Date.now();

@@ -65,7 +65,7 @@ export class AfterPlan {
   }
 
   private fail(response: ResponseState, hookId: string, reason: string, eventType: HookEventType | null): UpstreamResponse {
-    this.logger.error({ hookId, eventType, method: this.request.method, path: this.request.path, reason }, 'after-hook execution failed');
+    this.logger.error({ hookId, eventType, method: this.request.method, path: this.request.loggedPath, reason }, 'after-hook execution failed');
     response.answer(AFTER_HOOK_FAILED.status, AFTER_HOOK_FAILED.contentType, AFTER_HOOK_FAILED.body);
     return response.result();
   }

@@ -95,7 +95,7 @@ export class HookEngine {
         const step = await this.executor.before(hook, request);
         if (step.kind === 'answered') return respondWith(step.answer, step.hookId, false);
         if (step.kind === 'failed') {
-          this.deps.logger.error({ hookId: step.hookId, eventType: eventTypes[i], method: request.method, path: request.path, reason: step.reason }, 'hook execution failed');
+          this.deps.logger.error({ hookId: step.hookId, eventType: eventTypes[i], method: request.method, path: request.loggedPath, reason: step.reason }, 'hook execution failed');
           return respondWith(BEFORE_HOOK_FAILED, step.hookId, true);
         }
         if (step.skip) break;

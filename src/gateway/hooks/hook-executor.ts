@@ -151,7 +151,7 @@ export class HookExecutor {
 
   private traceHook(hook: SnapshotHook, position: 'before' | 'after', request: HookRequest): void {
     if (this.deps.logger.isLevelEnabled('debug')) {
-      this.deps.logger.debug({ hookId: hook.id, action: hook.action, position, method: request.method, path: request.path }, 'executing hook');
+      this.deps.logger.debug({ hookId: hook.id, action: hook.action, position, method: request.method, path: request.loggedPath }, 'executing hook');
     }
   }
 }

@@ -1,6 +1,7 @@
 import type { PassModifiedResponseHook } from '../../policy/snapshot.js';
 import { unquote } from '../router/unquote.js';
 import { unquoteExceptSlash } from '../router/unquote-except-slash.js';
+import { redactPathSecrets } from '../secret-path.js';
 
 /** What the pipeline knows about a request when hooks run. */
 export interface HookRequestInit {
@@ -91,11 +92,16 @@ export class HookRequest {
   }
 
   /**
-   * The percent-decoded path without the query: the payload's `path` and the logs' (matrix-corporal:
-   * Go's `URL.Path`). Decoded on first use, with Synapse's own decoding.
+   * The percent-decoded path without the query: the payload's `path` (matrix-corporal: Go's
+   * `URL.Path`). Decoded on first use, with Synapse's own decoding.
    */
   get path(): string {
     return (this.decodedPath ??= unquote(this.rawPath));
+  }
+
+  /** {@link path} for log lines: without the path segments that are capabilities (secret-path.ts). */
+  get loggedPath(): string {
+    return redactPathSecrets(this.path);
   }
 
   /**

@@ -15,6 +15,8 @@ const CHILD = fileURLToPath(new URL('./fixtures/access-log-child.js', import.met
 const HEADER_SECRET = 'syt_header_secret_token';
 const QUERY_SECRET = 'syt_query_secret_token';
 const SSO_CODE = 'oidc-authorisation-code-7d1e';
+/** A capability in the path: the id of an MSC4108 rendezvous session (QR-code login). */
+const RENDEZVOUS_ID = 'rendezvous-session-5f2a';
 /** A token whose look-up Synapse answers 500: the gateway warns, with the cause, never the token. */
 const FAILING_SECRET = 'syt_failing_lookup_token';
 
@@ -60,6 +62,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.equal(await send('/_matrix/media/v3/upload', { method: 'POST', body: Buffer.alloc(1000), headers: { authorization: `Bearer ${HEADER_SECRET}` } }), 200);
   t.equal(await send('/_matrix/client/v3/sync', { method: 'OPTIONS' }), 200);
   t.equal(await send(`/_synapse/client/oidc/callback?code=${SSO_CODE}&state=s1`), 200);
+  t.equal(await send(`/_synapse/client/rendezvous/${RENDEZVOUS_ID}`), 200);
   t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${FAILING_SECRET}` } }), 200, 'a failed look-up: proxied (Corporal does not act on the user here)');
 
   child.stdin.end();
@@ -69,18 +72,20 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.notOk(output.includes(HEADER_SECRET), 'no header token in any log line');
   t.notOk(output.includes(QUERY_SECRET), 'no query token in any log line');
   t.notOk(output.includes(SSO_CODE), 'no SSO authorisation code in any log line');
+  t.notOk(output.includes(RENDEZVOUS_ID), 'no rendezvous id in any log line');
   t.notOk(output.includes(FAILING_SECRET), 'no token of a failed look-up either');
   const lines = stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.match(lines.find((line) => line['msg'] === 'token look-up failed'), { level: 40, code: 'CORP_ERR_WHOAMI_FAILED', cause: 'whoami answered HTTP 500 M_UNKNOWN' },
     'a failed token look-up is a warning with its cause');
   const requests = lines.filter((line) => line['msg'] === 'request');
-  t.equal(requests.length, 6, 'one line per request');
+  t.equal(requests.length, 7, 'one line per request');
   const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
   t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
     route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',
     path: '/_matrix/client/v3/joined_rooms?access_token=[redacted]&limit=5',
   });
   t.match(byPath('/_matrix/media/v3/upload'), { route: 'media.upload', method: 'POST', status: 200, in: 1000, out: 11, user: '@logged:localhost' });
+  t.match(byPath('/_synapse/client/rendezvous/'), { path: '/_synapse/client/rendezvous/[redacted]', status: 200, upstream: 200 });
   t.match(requests.find((line) => line['method'] === 'OPTIONS'), { route: 'options', status: 200, upstream: 0 });
   for (const line of requests) t.type(line['ms'], 'number');
 });

@@ -1,0 +1,39 @@
+/**
+ * Path segments that are secrets, for logs.
+ *
+ * A few Synapse endpoints carry a capability in the path rather than in the query or a header:
+ * - `/_synapse/client/rendezvous/{id}` (MSC4108 QR-code login) and
+ *   `/_matrix/client/unstable/io.element.msc4388/rendezvous/{id}`: whoever knows the rendezvous id
+ *   can read and write the session that hands a new device its credentials;
+ * - `/_synapse/admin/v1/registration_tokens/{token}` (an admin reading, changing or deleting a
+ *   token): the registration token itself.
+ *
+ * The check is on the raw path: a client that uses these endpoints spells the marker segment as
+ * shown (an encoded spelling could only hide a value its own sender chose to expose).
+ */
+
+/** Segments after which every following segment is a secret. */
+const MARKERS = ['/rendezvous/', '/registration_tokens/'] as const;
+
+/** `/registration_tokens/new` creates a token (in the body); `new` itself is not a secret. */
+const NOT_A_SECRET = 'new';
+
+/** Written in place of each secret segment. */
+const REDACTED = '[redacted]';
+
+/**
+ * `rawPath` with every segment after a `rendezvous` or `registration_tokens` segment replaced by
+ * `[redacted]` (except `registration_tokens/new`); other paths are returned as they are, without a
+ * copy.
+ */
+export function redactPathSecrets(rawPath: string): string {
+  for (const marker of MARKERS) {
+    const at = rawPath.indexOf(marker);
+    if (at === -1) continue;
+    const rest = rawPath.slice(at + marker.length);
+    if (rest === '' || rest === NOT_A_SECRET || rest === `${NOT_A_SECRET}/`) return rawPath;
+    const redactedRest = rest.split('/').map((segment) => (segment === '' ? '' : REDACTED)).join('/');
+    return `${rawPath.slice(0, at + marker.length)}${redactedRest}`;
+  }
+  return rawPath;
+}
