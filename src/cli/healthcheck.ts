@@ -44,7 +44,9 @@ export function probeUrlOf(listenAddress: string, path = HEALTHCHECK_PATH, setti
   if (address === null) return { ok: false, error: `${setting} ${JSON.stringify(listenAddress)} is not host:port` };
   if (address.port === 0) return { ok: false, error: `${setting} has port 0 (a random port), which cannot be probed` };
   let host: string;
-  if (isIPv6(address.host)) {
+  if (address.host === null) {
+    host = '127.0.0.1';
+  } else if (isIPv6(address.host)) {
     host = `[${address.host}]`;
     // The URL parser normalises every spelling of the unspecified address to [::].
     if (new URL(`http://${host}/`).hostname === '[::]') host = '127.0.0.1';

@@ -41,17 +41,23 @@ export class GatewayServer implements ExchangeListener {
     });
   }
 
-  /** Listens on host:port (port 0 = any free port); resolves with the bound port. */
-  listen(host: string, port: number): Promise<number> {
+  /**
+   * Listens on host:port (port 0 = any free port; host null = every interface, dual-stack where
+   * the host has IPv6); resolves with the bound port.
+   */
+  listen(host: string | null, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (socket) => {
+      const listening = (socket: us_listen_socket | false): void => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${host}:${port}`));
+          reject(new Error(`cannot listen on ${host ?? '*'}:${port}`));
           return;
         }
         this.listenSocket = socket;
         resolve(this.options.uws.us_socket_local_port(socket as never));
-      });
+      };
+      // Without a host, uSockets binds `::` with IPV6_V6ONLY off, or 0.0.0.0 without IPv6.
+      if (host === null) this.app.listen(port, listening);
+      else this.app.listen(host, port, listening);
     });
   }
 

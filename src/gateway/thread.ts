@@ -208,7 +208,7 @@ port.on('message', (message: unknown) => {
 
 server.listen(address.host, address.port).then(
   (boundPort) => {
-    logger.info({ host: address.host, port: boundPort, native }, 'gateway thread listening');
+    logger.info({ host: address.host ?? '*', port: boundPort, native }, 'gateway thread listening');
     post({ type: 'gateway.listening', port: boundPort });
     // Confirms the snapshot this thread was started with, so status reports what it really enforces.
     if (policy.current) post({ type: 'gateway.policy-applied', generation: policy.current.generation });

@@ -45,12 +45,12 @@ export async function probeListenAddresses(targets: readonly ListenProbeTarget[]
   }
 }
 
-function bindExclusive(target: ListenProbeTarget, host: string, port: number): Promise<Server> {
+function bindExclusive(target: ListenProbeTarget, host: string | null, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', (err: NodeJS.ErrnoException) => reject(unavailable(target, reasonOf(err), err)));
     // `exclusive` keeps a cluster worker from sharing the primary's handle; reusePort stays off.
-    server.listen({ host, port, exclusive: true }, () => resolve(server));
+    server.listen({ host: host ?? undefined, port, exclusive: true }, () => resolve(server));
   });
 }
 

@@ -11,7 +11,8 @@ import { compileRoutes, matchRoute, type ApiResponse, type Route } from './route
 
 /** What {@link startHttpApi} needs. */
 export interface HttpApiOptions {
-  host: string;
+  /** The address to bind; null for every interface (IPv6 and IPv4, see ListenAddress). */
+  host: string | null;
   port: number;
   /** `HttpApi.AuthorizationBearerToken`. */
   bearerToken: string;
@@ -152,11 +153,11 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => {
+    server.listen(options.port, options.host ?? undefined, () => {
       server.off('error', reject);
       server.on('error', (err) => logger.error({ err: describeError(err) }, 'HTTP API server error'));
       const { port } = server.address() as AddressInfo;
-      logger.info({ host: options.host, port }, 'HTTP API listening');
+      logger.info({ host: options.host ?? '*', port }, 'HTTP API listening');
       resolve({ port, close: (deadline) => closeServer(server, deadline) });
     });
   });
