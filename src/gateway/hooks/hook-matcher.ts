@@ -51,20 +51,40 @@ export function passesMethodRules(hook: CompiledHook, method: string): boolean {
   return true;
 }
 
-/** What `route` and `matrixUserID` rules test; `routePath` is read only when a route rule needs it. */
+/** What `route` and `matrixUserID` rules test; `routePaths` is read only when a route rule needs it. */
 export interface MatchSubject {
   /**
    * The path without the query, percent-decoded except `%2F` (kept encoded, so it separates no
-   * segment, as in Synapse's routing). matrix-corporal matched the fully decoded `URL.Path`.
+   * segment, as in Synapse's routing), first, then its other spellings under the prefixes Synapse
+   * serves the same endpoint at (equivalent-paths.ts). matrix-corporal matched the fully decoded
+   * `URL.Path`, and that path only.
    */
-  readonly routePath: string;
+  readonly routePaths: readonly string[];
   /** The authenticated user, or null. */
   readonly userId: string | null;
 }
 
 /** Whether every `route` and every `matrixUserID` rule of the hook passes for `subject`. */
 export function passesRequestRules(hook: CompiledHook, subject: MatchSubject): boolean {
-  return (hook.routeRules.length === 0 || allPass(hook.routeRules, subject.routePath)) && allPass(hook.userRules, subject.userId);
+  return (hook.routeRules.length === 0 || allRoutesPass(hook.routeRules, subject.routePaths)) && allPass(hook.userRules, subject.userId);
+}
+
+/**
+ * Route rules: a rule's regex matches the request when it matches one spelling of its path, and an
+ * inverted rule passes only when it matches none (the endpoint is the same under each spelling).
+ */
+function allRoutesPass(rules: readonly CompiledRule[], paths: readonly string[]): boolean {
+  for (const rule of rules) {
+    if (matchesAny(rule.regex, paths) === rule.invert) return false;
+  }
+  return true;
+}
+
+function matchesAny(regex: RegExp, subjects: readonly string[]): boolean {
+  for (const subject of subjects) {
+    if (regex.test(subject)) return true;
+  }
+  return false;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { PassModifiedResponseHook } from '../../policy/snapshot.js';
 import { unquote } from '../router/unquote.js';
 import { unquoteExceptSlash } from '../router/unquote-except-slash.js';
 import { redactPathSecrets } from '../secret-path.js';
+import { equivalentRoutePaths } from './equivalent-paths.js';
 
 /** What the pipeline knows about a request when hooks run. */
 export interface HookRequestInit {
@@ -65,6 +66,7 @@ export class HookRequest {
   private readonly peerTrusted: boolean;
   private decodedPath: string | null = null;
   private decodedRoutePath: string | null = null;
+  private routePathForms: readonly string[] | null = null;
   private bodyBytes: Buffer | null = null;
   private bodyRead: Promise<Buffer> | null = null;
 
@@ -110,6 +112,11 @@ export class HookRequest {
    */
   get routePath(): string {
     return (this.decodedRoutePath ??= unquoteExceptSlash(this.rawPath));
+  }
+
+  /** {@link routePath} and its other spellings (equivalent-paths.ts): what `route` rules test. Built on first use. */
+  get routePaths(): readonly string[] {
+    return (this.routePathForms ??= equivalentRoutePaths(this.routePath));
   }
 
   /** The raw request URI: undecoded path plus `?query` (the payload's `URI`). */

@@ -71,3 +71,30 @@ t.test('method rules: a consult hook for GET gets a HEAD request with its method
   const calls = scenario.service.requests.slice(from);
   t.same(calls.map((call) => (call.json as { request: { method: string } }).request.method), ['HEAD'], 'consulted once, method HEAD');
 });
+
+t.test('route rules: a rule written for (r0|v3) holds under every prefix Synapse serves the endpoint at', async (t) => {
+  await scenario.setHooks([{
+    id: 'no-messages', eventType: 'beforeAuthenticatedRequest', methodMatchesRegex: '^PUT$',
+    routeMatchesRegex: '^/_matrix/client/(r0|v3)/rooms/[^/]+/send/m\\.room\\.message/[^/]+$',
+    action: 'reject', rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }, {
+    id: 'no-logins', eventType: 'beforeUnauthenticatedRequest', methodMatchesRegex: '^POST$',
+    routeMatchesRegex: '^/_matrix/client/v3/login$', action: 'reject', rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }, {
+    id: 'only-v3-joined-rooms', eventType: 'beforeAuthenticatedRequest', methodMatchesRegex: '^GET$',
+    matchRules: [{ type: 'route', regex: '^/_matrix/client/v3/joined_rooms$', invert: true }, { type: 'route', regex: '/joined_rooms$' }],
+    action: 'reject', responseStatusCode: 453, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }]);
+  const encodedRoom = encodeURIComponent(room);
+  for (const prefix of ['v3', 'r0', 'unstable', 'api/v1']) {
+    const answer = await scenario.viaGateway('bob', 'PUT', `/_matrix/client/${prefix}/rooms/${encodedRoom}/send/m.room.message/p-${prefix.replace('/', '-')}`,
+      { body: { msgtype: 'm.text', body: `via ${prefix}` } });
+    t.same([answer.status, answer.json], [403, REJECTED], `send under ${prefix}: rejected by the hook`);
+    const login = await scenario.viaGateway(null, 'POST', `/_matrix/client/${prefix}/login`,
+      { body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password: 'wrong' } });
+    t.same([login.status, login.json], [403, REJECTED], `login under ${prefix}: rejected by the hook`);
+    const joined = await scenario.viaGateway('bob', 'GET', `/_matrix/client/${prefix}/joined_rooms`);
+    t.equal(joined.status, 200, `an inverted rule that names v3 excludes ${prefix} too: the same endpoint`);
+  }
+  t.same(await roomBodies('m.room.message'), [], 'no rejected message reached the room (read at Synapse)');
+});

@@ -95,7 +95,7 @@ t.test('the route path is computed only when a route rule needs it', async (t) =
   const snapshot = snapshotWith([{ id: 'users-only', eventType: 'beforeAnyRequest', action: 'pass.unmodified', matrixUserIdMatchesRegex: '^@alice:' }]);
   const table = new HookTable(snapshot.hooks);
   let pathReads = 0;
-  const subject = { get routePath() { pathReads++; return '/x'; }, userId: '@alice:example.com' };
+  const subject = { get routePaths() { pathReads++; return ['/x']; }, userId: '@alice:example.com' };
   t.not(matchCandidates(table.candidates(CATCH_ALL_AUTHENTICATED.before, 'GET')!, subject), null);
   t.equal(pathReads, 0);
 });
