@@ -3,6 +3,7 @@ import { authenticatedCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
 import { isCorporalAccountDataType } from '../../common/corporal-account-data.js';
+import { hasLoginStage } from './uia-stages.js';
 
 /** Account routes: matrix-corporal routes 9 and 10, and Corporal's register, login-token and 3PID rules. */
 
@@ -14,15 +15,20 @@ export const accountDeactivate: PolicyCheck = authenticatedCheck('whole', (input
 /**
  * `account.password` (route 10), the one matrix-corporal route that runs without a token: the
  * forgotten-password flow cannot be tied to a user, so `allowUnauthenticatedPasswordResets`
- * decides for everyone. With a token: unmanaged users may; `passthrough` users only with
- * `allowCustomPassthroughUserPasswords`; other managed users never (Corporal checks their passwords).
+ * decides for everyone (and even then a password stage is refused: {@link hasLoginStage}). With a
+ * token: unmanaged users may; `passthrough` users only with `allowCustomPassthroughUserPasswords`;
+ * other managed users never (Corporal checks their passwords).
  */
 export const accountPassword: PolicyCheck = Object.freeze({
   requiresToken: false,
-  needsBody: 'whole',
+  needsBody: 'json',
   check(input): Decision {
     const { snapshot, userId } = input;
-    if (userId === null) return snapshot.flags.allowUnauthenticatedPasswordResets ? ALLOW : DECISIONS.unauthenticatedPasswordReset;
+    if (userId === null) {
+      if (!snapshot.flags.allowUnauthenticatedPasswordResets) return DECISIONS.unauthenticatedPasswordReset;
+      const body = jsonObject(input.body);
+      return body !== null && hasLoginStage(body) ? DECISIONS.loginStageWithoutToken : ALLOW;
+    }
     const user = snapshot.users.get(userId);
     if (user === undefined) return ALLOW;
     if (user.authType !== 'passthrough') return DECISIONS.nonPassthroughPasswordChange;
@@ -58,7 +64,8 @@ export const loginGetToken: PolicyCheck = authenticatedCheck('whole', (input, us
  * registration (`type: m.login.application_service`); both are compared case-insensitively with
  * the policy's users, which refuses case variants of a managed id as well. A request without a
  * string `username` gets a generated id and is left alone; a body that is not a JSON object is
- * `M_BAD_JSON` (Synapse answers 400 to it anyway).
+ * `M_BAD_JSON` (Synapse answers 400 to it anyway). No registration flow has a password stage, so
+ * one is refused ({@link hasLoginStage}): Synapse would check it against any user it names.
  */
 export const register: PolicyCheck = Object.freeze({
   requiresToken: false,
@@ -66,6 +73,7 @@ export const register: PolicyCheck = Object.freeze({
   check(input): Decision {
     const body = jsonObject(input.body);
     if (body === null) return DECISIONS.notJson;
+    if (hasLoginStage(body)) return DECISIONS.loginStageWithoutToken;
     const username = ownField(body, 'username');
     if (typeof username !== 'string') return ALLOW;
     const candidate = `@${username}:${input.serverName}`.toLowerCase();

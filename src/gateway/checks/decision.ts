@@ -72,6 +72,11 @@ export const DECISIONS = Object.freeze({
   powerLevels: deny("Denied by policy (managed users' power levels in this room are set by the policy)"),
   /** Corporal: upgrading a managed room (the replacement room would be unmanaged). */
   managedRoomUpgrade: deny('Denied by policy (managed rooms cannot be upgraded)'),
+  /**
+   * Corporal: a password (or other login) stage on a route that runs without a token, where no flow
+   * has one and Synapse would test any user's password without a rate limit (checks/uia-stages.ts).
+   */
+  loginStageWithoutToken: deny('Denied (a password stage is not part of registration or of a password reset; it is checked only with an access token)'),
   /** Corporal: registering a user id the policy manages. */
   reservedUserId: deny('Denied by policy (this user id is managed by the policy)'),
   /** Corporal (matrix-corporal's login answer): an inactive managed user minting a login token. */

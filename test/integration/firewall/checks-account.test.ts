@@ -150,6 +150,25 @@ t.test('registration of managed ids', async (t) => {
   t.ok(await exists('erin'), 'other ids register normally');
 });
 
+t.test('a password stage on registration is refused: it would test any user\'s password without a rate limit', async (t) => {
+  // An unmanaged user of its own (earlier tests change bob's password and end his sessions).
+  const gina = await matrixCall<{ access_token: string }>(hs.baseUrl, 'POST', '/_matrix/client/v3/register', {
+    body: { username: 'gina', password: 'gina-pw', auth: { type: 'm.login.dummy' } },
+  });
+  const start = await matrixRequest(hs.baseUrl, 'POST', '/_matrix/client/v3/register', { body: {} });
+  const session = (start.json as { session: string }).session;
+  const probe = (password: string) => ({
+    auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'gina' }, password, session },
+  });
+  const direct = await matrixRequest(hs.baseUrl, 'POST', '/_matrix/client/v3/register', { body: probe('gina-pw') });
+  t.match(direct.json, { completed: ['m.login.password'] }, 'straight at Synapse, the right password shows as a completed stage');
+  const register = requestVariants({ method: 'POST', template: 'register', params: {}, prefixes: ['r0', 'v3', 'unstable'] });
+  const refused = forbidden('Denied (a password stage is not part of registration or of a password reset; it is checked only with an access token)');
+  await allDenied(t, null, register, probe('gina-pw'), 403, refused);
+  const withToken = await matrixRequest(s.gateway.baseUrl, 'POST', '/_matrix/client/v3/register', { token: gina.access_token, body: probe('gina-pw') });
+  t.same([withToken.status, withToken.json], [403, refused], 'with a token as well');
+});
+
 t.test('inactive managed users are refused as locked accounts, before the reconciler locks them', async (t) => {
   const LOCKED = { errcode: 'M_USER_LOCKED', error: 'User account has been locked' };
   const carolRoom = await createRoom(hs.baseUrl, users.carol.accessToken);
