@@ -189,6 +189,11 @@ export interface GatewayWorkerData {
   threadIndex: number;
   /** The last good snapshot, so a (re)started thread enforces policy at once. */
   snapshot: EncodedSnapshot | null;
+  /**
+   * The internal REST auth endpoint's wrong-password counts, one table for all threads (a
+   * restarted thread gets the same one): gateway/internal-auth/failed-attempts.ts.
+   */
+  failedAttempts: SharedArrayBuffer;
 }
 
 /** A message of union `M` without its version field (distributes over the union). */

@@ -104,7 +104,7 @@ const pipeline = createPipeline({
     handOff: ({ userId, roomsBefore, startedAt, passDelaysMs }) =>
       post({ type: 'rooms.repair', userId, roomsBefore: [...roomsBefore], startedAt, passDelaysMs: [...passDelaysMs] }),
   }),
-  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger),
+  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger, data.failedAttempts),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
     logger.warn({ inUseBytes, limitBytes }, 'buffer budget spent: requests that need a body buffered are refused (503) until it frees up (HttpGateway.MaxBufferedBytesPerThread)')),

@@ -6,6 +6,7 @@ import {
   IPC_VERSION, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
 import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
+import { createFailedAttemptsTable } from '../gateway/internal-auth/failed-attempts.js';
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [
@@ -43,6 +44,8 @@ export class GatewayThreads {
   private readonly slots: Slot[];
   private stopping = false;
   private exitWaiters: Array<() => void> = [];
+  /** Shared by every thread, restarted ones included (see GatewayWorkerData.failedAttempts). */
+  private readonly failedAttempts = createFailedAttemptsTable();
 
   constructor(private readonly options: GatewayThreadsOptions) {
     const count = options.config.HttpGateway.Threads;
@@ -116,6 +119,7 @@ export class GatewayThreads {
       config: this.options.config,
       threadIndex: slot.index,
       snapshot: this.options.lastSnapshot(),
+      failedAttempts: this.failedAttempts,
       faultInjection: this.options.faultInjection === true,
     };
     const worker = new Worker(THREAD_ENTRY, { workerData, name: `gateway-${slot.index}` });

@@ -5,10 +5,12 @@
 import type { InternalRestAuthConfig } from '../../common/config/types.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { checkPassword, type PasswordChecker } from '../login/check-password.js';
-import type { LocalAnswer } from '../login/local-answer.js';
+import { localAnswer, type LocalAnswer } from '../login/local-answer.js';
 import { createSourceAddressFilter } from './source-address-filter.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../../common/log-throttle.js';
 import { CREDENTIALS_REJECTED_JSON, credentialsAcceptedJson, decideCheckCredentials, INTERNAL_AUTH_ERRORS } from './check-credentials.js';
+import { FailedAttempts } from './failed-attempts.js';
+import { ErrCode } from '../../common/matrix-errors.js';
 
 /** What the endpoint needs; built once per gateway thread. */
 export interface InternalAuthOptions extends PasswordChecker {
@@ -16,6 +18,8 @@ export interface InternalAuthOptions extends PasswordChecker {
   config: InternalRestAuthConfig;
   /** `Matrix.HomeserverDomainName`. */
   domain: string;
+  /** Wrong passwords per user (default: Synapse's `rc_login.failed_attempts` numbers). */
+  failedAttempts?: FailedAttempts;
 }
 
 /** The answer: 200 with a JSON body (`application/json`), or a Matrix error. */
@@ -36,7 +40,8 @@ export interface InternalAuthHandler {
    * Answers the whole body under the snapshot pinned for the request: {@link decideCheckCredentials},
    * then the password check: right → 200 success with the policy's MXID and display name; wrong →
    * 200 `{"auth":{"success":false}}` (matrix-corporal answered 500 for a wrong bcrypt password);
-   * authenticator error → 500; too many checks for the user → 429; pool busy, closed or too slow
+   * authenticator error → 500; too many checks in flight, or too many wrong passwords lately
+   * (failed-attempts.ts), for the user → 429; pool busy, closed or too slow
    * → 503 + `Retry-After`. `signal` (the request's) drops a check still waiting for the pool when
    * the caller leaves.
    */
@@ -53,6 +58,8 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
   // Any client can cause a refusal: behind the usual reverse proxy every request to the path is a
   // forwarded one. Throttled, so that a stream of them cannot flood the log.
   const refusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+  const failedAttempts = options.failedAttempts ?? new FailedAttempts();
+  const throttledLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   return {
     refuse(peerAddress, forwarded) {
       if (!enabled) return INTERNAL_AUTH_ERRORS.disabled;
@@ -67,13 +74,19 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
         logger.debug({ reason: decision.reason }, 'internal REST auth: rejected without a password check');
         return REJECTED;
       }
+      const waitMs = failedAttempts.waitMs(decision.user.id);
+      if (waitMs > 0) {
+        warnThrottled(throttledLog, logger, { userId: decision.user.id }, 'internal REST auth: too many wrong passwords for a user; checks refused (429) for a while');
+        return { kind: 'error', answer: tooManyFailures(waitMs) };
+      }
       // The caller is Synapse (its password provider), not the client: there is no client address
-      // to count by, only the per-user bound.
+      // to count by, only the per-user bounds.
       const check = await checkPassword(options, decision.user, decision.password, { purpose: 'internal-rest-auth', signal, clientAddress: null });
       switch (check.kind) {
         case 'authenticated':
           return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };
         case 'rejected':
+          failedAttempts.failed(decision.user.id);
           return REJECTED;
         case 'error':
           return { kind: 'error', answer: INTERNAL_AUTH_ERRORS['authenticator-error'] };
@@ -82,4 +95,9 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
       }
     },
   };
+}
+
+/** 429 `M_LIMIT_EXCEEDED` for a user over the wrong-password bound, with the wait until the next check. */
+function tooManyFailures(waitMs: number): LocalAnswer {
+  return localAnswer(429, ErrCode.LimitExceeded, 'Too many wrong passwords for this user; retry later', [['Retry-After', String(Math.ceil(waitMs / 1000))]], waitMs);
 }

@@ -10,6 +10,7 @@ import { createPasswordCheckLimits } from './password-check-limits.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { createInternalAuthHandler } from '../internal-auth/internal-auth-handler.js';
+import { FailedAttempts } from '../internal-auth/failed-attempts.js';
 import { InternalAuthPhase } from '../internal-auth/internal-auth-phase.js';
 import { createUiaInterceptor } from '../uia/uia-interceptor.js';
 import { UiaPhase } from '../uia/uia-phase.js';
@@ -29,10 +30,18 @@ export interface GatewayAuthPhases {
  * success at login vouches for UIA and the internal endpoint too, and vice versa). `pool` is the
  * thread's offload pool, `upstream` its connections to the homeserver (used to log out refused
  * sessions), `trustedProxies` tells a login's or UIA request's client address (password checks
- * are counted per address). Throws for an invalid `IPNetworkWhitelist` entry (the config loader
+ * are counted per address), `failedAttemptsTable` the wrong-password counts of the internal REST
+ * auth endpoint that every thread shares. Throws for an invalid `IPNetworkWhitelist` entry (the config loader
  * refuses those first).
  */
-export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPool, upstream: UpstreamPools, trustedProxies: TrustedProxies, logger: Logger): GatewayAuthPhases {
+export function createGatewayAuthPhases(
+  config: CorporalConfig,
+  pool: OffloadPool,
+  upstream: UpstreamPools,
+  trustedProxies: TrustedProxies,
+  logger: Logger,
+  failedAttemptsTable: SharedArrayBuffer,
+): GatewayAuthPhases {
   // One set of limits for the three: a user's checks count together whichever endpoint sent them.
   const limits = createPasswordCheckLimits(config.Matrix.TimeoutMilliseconds);
   const checker = { pool, restCache: createRestAuthCache(config.UserAuth), userAuth: config.UserAuth, logger, limits };
@@ -48,6 +57,11 @@ export function createGatewayAuthPhases(config: CorporalConfig, pool: OffloadPoo
       trustedProxies,
     }),
     uia: new UiaPhase({ intercept: createUiaInterceptor({ ...checker, authSharedSecret }), maxBodyBytes, trustedProxies }),
-    internalAuth: new InternalAuthPhase({ handle: createInternalAuthHandler({ ...checker, config: config.HttpGateway.InternalRESTAuth, domain }), maxBodyBytes }),
+    internalAuth: new InternalAuthPhase({ handle: createInternalAuthHandler({
+      ...checker,
+      config: config.HttpGateway.InternalRESTAuth,
+      domain,
+      failedAttempts: new FailedAttempts(failedAttemptsTable),
+    }), maxBodyBytes }),
   };
 }

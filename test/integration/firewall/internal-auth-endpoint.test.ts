@@ -22,6 +22,18 @@ t.test('right and wrong passwords, every auth type', async (t) => {
   }
 });
 
+t.test('wrong passwords for one user are bounded: then 429, the right password included (red team 15, F3)', async (t) => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 4 && statuses.at(-1) !== 429; i++) statuses.push((await check(gw.baseUrl, ACCOUNTS.henry.id, `guess-${i}`)).status);
+  t.equal(statuses[0], 200, `the first guesses are checked (${statuses.join(', ')})`);
+  t.equal(statuses.at(-1), 429, 'then refused');
+  const right = await check(gw.baseUrl, ACCOUNTS.henry.id, ACCOUNTS.henry.password);
+  t.match([right.status, right.json], [429, { errcode: 'M_LIMIT_EXCEEDED' }], 'the right password is not checked either');
+  t.ok(Number(right.headers['retry-after']) >= 1, 'with Retry-After');
+  const other = await check(gw.baseUrl, ACCOUNTS.alice.id, ACCOUNTS.alice.password);
+  t.same([other.status, (other.json as { auth: { success: boolean } }).auth.success], [200, true], 'another user is not affected');
+});
+
 t.test('users Corporal does not vouch for, and bad requests', async (t) => {
   for (const [id, password] of [['bob', 'bob-pw'], ['dave', 'dave-pw'], ['zed', 'zed-pw'], ['@alice:elsewhere.org', 'alice-pw'], ['', 'x']]) {
     const answer = await check(gw.baseUrl, id, password);

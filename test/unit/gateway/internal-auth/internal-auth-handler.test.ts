@@ -7,6 +7,7 @@ import { createRestAuthCache } from '../../../../src/offload/rest-auth-cache.js'
 import { createPasswordCheckLimits } from '../../../../src/gateway/login/password-check-limits.js';
 import { createInternalAuthHandler, type InternalAuthAnswer, type InternalAuthHandler } from '../../../../src/gateway/internal-auth/internal-auth-handler.js';
 import { decideCheckCredentials } from '../../../../src/gateway/internal-auth/check-credentials.js';
+import { FailedAttempts } from '../../../../src/gateway/internal-auth/failed-attempts.js';
 import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { DOMAIN, FIXTURE_USERS, loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { startRestAuthService } from '../../offload/fixtures/rest-auth-service.js';
@@ -16,8 +17,9 @@ const userAuth: UserAuthConfig = { RestTimeoutMilliseconds: 2000, RestCacheFallb
 const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 }, { logger });
 t.teardown(() => offload.close());
 
-function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool = offload, log = logger): InternalAuthHandler {
+function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool = offload, log = logger, failedAttempts?: FailedAttempts): InternalAuthHandler {
   return createInternalAuthHandler({
+    ...(failedAttempts === undefined ? {} : { failedAttempts }),
     config: { Enabled: true, IPNetworkWhitelist: null, ...config },
     domain: DOMAIN,
     pool,
@@ -60,6 +62,17 @@ t.test('every auth type: right password succeeds with the policy id and name, wr
     t.same(await ask(handle, '10.0.0.5', body(user.id, `${user.password}-wrong`), snapshot), REJECTED, `${user.authType} wrong`);
   }
   t.same(await ask(handle, '::1', body('ERIN', 'erin-pw'), snapshot), accepted('@Erin:example.com'), 'localpart, other case');
+});
+
+t.test('wrong passwords per user are bounded as Synapse bounds failed logins: then 429 without a check (red team 15, F3)', async (t) => {
+  let now = 1_000_000;
+  const handle = handler({}, offload, logger, new FailedAttempts(undefined, 3, 0.17, () => now));
+  for (let i = 0; i < 3; i++) t.same(await ask(handle, '10.0.0.5', body('alice', `guess-${i}`), snapshot), REJECTED, `wrong guess ${i + 1}: checked`);
+  const limited = await ask(handle, '10.0.0.5', body('alice', 'alice-pw'), snapshot);
+  t.match(limited, { kind: 'error', answer: { status: 429, errcode: 'M_LIMIT_EXCEEDED', retryAfterMs: 5882 } }, 'the fourth, the right password included, is not checked');
+  t.same(await ask(handle, '10.0.0.5', body('carol', 'carol-pw'), snapshot), accepted('@carol:example.com'), 'other users are not affected');
+  now += 6000;
+  t.same(await ask(handle, '10.0.0.5', body('alice', 'alice-pw'), snapshot), accepted('@alice:example.com'), 'once the bucket has a token again, the right password works');
 });
 
 t.test('rest users, and a rest service that is down', async (t) => {
