@@ -3,7 +3,7 @@ import type { FindingsSink } from './findings.js';
 import { childPointer } from './issues.js';
 import { isJsonObject } from './normalise-fields.js';
 import { translateRe2 } from './regex/re2.js';
-import { HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
+import { GATEWAY_OWNED_REQUEST_HEADERS, HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
 import { checkWellFormedJson } from './well-formed.js';
 
 /**
@@ -161,6 +161,12 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
     for (const name in headers) {
       if (!Object.hasOwn(headers, name)) continue;
       const value = headers[name];
+      if (field === 'injectHeadersIntoRequest' && GATEWAY_OWNED_REQUEST_HEADERS.has(name.toLowerCase())) {
+        findings.warnings.push({
+          pointer: childPointer(childPointer(pointer, field), name),
+          message: `\`${name}\` is set by the gateway, not by hooks: this entry is ignored`,
+        });
+      }
       const nameOk = isHttpToken(name);
       const valueOk = typeof value !== 'string' || isSafeHeaderValue(value);
       if (nameOk && valueOk) continue;

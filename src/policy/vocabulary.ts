@@ -54,3 +54,14 @@ export function isBeforeEventType(eventType: string): boolean {
 export function isOneOf<T extends string>(table: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (table as readonly string[]).includes(value);
 }
+
+/**
+ * Request headers (lower case) a hook cannot set; `injectHeadersIntoRequest` entries for them, and
+ * a REST service's, are ignored (the policy validator warns). The gateway owns the framing
+ * (`Content-Length`, `Transfer-Encoding`) of what it sends upstream; `Host` stays the client's
+ * (Go's `Header.Set("Host")` is ignored on requests too); and `Authorization` names the user the
+ * gateway resolved, whose request the policy check and the hooks decided on: another token set
+ * after them would make Synapse act for a user nobody checked (red team 15, F4; matrix-corporal
+ * let hooks set it).
+ */
+export const GATEWAY_OWNED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'authorization']);

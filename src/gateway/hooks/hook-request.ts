@@ -1,4 +1,5 @@
 import type { PassModifiedResponseHook } from '../../policy/snapshot.js';
+import { GATEWAY_OWNED_REQUEST_HEADERS } from '../../policy/vocabulary.js';
 import { unquote } from '../router/unquote.js';
 import { unquoteExceptSlash } from '../router/unquote-except-slash.js';
 import { redactPathSecrets } from '../secret-path.js';
@@ -33,12 +34,6 @@ export interface HookRequestInit {
   readBody: (() => Promise<Buffer>) | null;
 }
 
-/**
- * Request headers a hook cannot set: the gateway owns the framing (`Content-Length`,
- * `Transfer-Encoding`) of what it sends upstream, and `Host` stays the client's (Go's
- * `Header.Set("Host")` is ignored on requests too).
- */
-const GATEWAY_OWNED_REQUEST_HEADERS: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding']);
 
 const EMPTY_BODY = Buffer.alloc(0);
 
@@ -149,7 +144,8 @@ export class HookRequest {
 
   /**
    * Sets a header as Go's `Header.Set` does: every value of that name (any case) is replaced by
-   * this one. Headers the gateway owns (see above) are left alone; returns whether it was set.
+   * this one. Headers the gateway owns (`GATEWAY_OWNED_REQUEST_HEADERS`) are left alone; returns
+   * whether it was set.
    */
   setHeader(name: string, value: string): boolean {
     const lower = name.toLowerCase();

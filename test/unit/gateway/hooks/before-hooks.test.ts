@@ -80,9 +80,13 @@ t.test('pass.modifiedRequest: JSON merge, headers, header-only injection (refere
   t.equal(headerOnly.bodyReads, 0, 'the body is neither read nor needed');
   t.same(headerOnly.headers.slice(-2), ['x-only', 'yes']);
 
-  const framing = hookRequest({ body: '{}' });
-  await runBefore([{ id: 'f', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: {}, injectHeadersIntoRequest: { 'Content-Length': '1', Host: 'evil', 'Transfer-Encoding': 'chunked' } }], framing);
-  t.same(framing.headers, ['host', 'matrix.example.com', 'content-type', 'application/json'], 'framing headers and Host are the gateway\'s');
+  const framing = hookRequest({ body: '{}', headers: ['host', 'matrix.example.com', 'content-type', 'application/json', 'authorization', 'Bearer checked'] });
+  await runBefore([{
+    id: 'f', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: {},
+    injectHeadersIntoRequest: { 'Content-Length': '1', Host: 'evil', 'Transfer-Encoding': 'chunked', Authorization: 'Bearer someone-else' },
+  }], framing);
+  t.same(framing.headers, ['host', 'matrix.example.com', 'content-type', 'application/json', 'authorization', 'Bearer checked'],
+    'framing headers, Host and Authorization (the user the gateway checked) are the gateway\'s');
 
   const proto = hookRequest({ body: '{}' });
   await runBefore([{ id: 'p', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: JSON.parse('{"__proto__":{"polluted":true}}') as object }], proto);
