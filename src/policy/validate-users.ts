@@ -93,7 +93,7 @@ function checkAuth(user: Record<string, unknown>, pointer: string, findings: Fin
   else if (credential === '' && (authType === 'plain' || authType === 'passthrough')) {
     findings.warnings.push({
       pointer: `${pointer}/authCredential`,
-      message: authType === 'plain' ? 'empty plain password: this user logs in with an empty password' : 'empty initial password for a passthrough user',
+      message: authType === 'plain' ? 'empty plain password: nobody can log in as this user (an empty password is never accepted)' : 'empty initial password for a passthrough user',
     });
   }
 }
