@@ -2,45 +2,81 @@
  * The spellings of one endpoint that Synapse serves under different prefixes, for hook `route`
  * rules.
  *
- * Synapse registers most client servlets under several prefixes at once (`r0`, `v3` and
- * `unstable`; many also under `api/v1`, some under `v1`), and its media repository under
- * `/_matrix/media/{r0,v1,v3}` as well as `/_matrix/client/v1/media` (authenticated media). A route
- * rule written for one spelling, such as `^/_matrix/client/(r0|v3)/login$` (what matrix-corporal's
- * examples show), would otherwise let the same request through under another: `api/v1/login`
- * logs in all the same (red team 15, F1). So a rule is tested against every spelling, and it
- * matches when one of them does. Matching a spelling that Synapse does not serve is harmless: that
- * request ends in Synapse's 404 whether a hook fired or not.
+ * Synapse registers most client servlets under several prefixes at once: the release spellings
+ * `r0` and `v3` (or `v1` for newer endpoints), and also `unstable` and, for older ones, `api/v1`;
+ * a few under a vendor prefix as well (`unstable/im.nheko.summary/summary/{room}` is
+ * `v1/room_summary/{room}`). A route rule written for one spelling, such as
+ * `^/_matrix/client/(r0|v3)/login$` (what matrix-corporal's examples show), would otherwise let
+ * the same request through under another: `api/v1/login` logs in all the same (red team 15, F1).
+ *
+ * Rules are therefore tested against the path as sent and against its **release spellings**: a
+ * client path under any of `api/v1`, `r0`, `v1`, `v3`, `unstable` is also tested under `r0`, `v1`
+ * and `v3`, a vendor alias below under its stable path, and a media path under `/_matrix/media/`
+ * `r0`, `v1` and `v3`. It is one way only: a path under a release prefix is never tested as
+ * `unstable` or `api/v1`, so a rule aimed at those (`^/_matrix/client/unstable/`) keeps matching
+ * only them; and the two media trees stay apart (`/_matrix/client/v1/media/…`, authenticated media,
+ * is not `/_matrix/media/…`), so a rule aimed at one does not block the other (verification 15).
+ * Testing a spelling that Synapse does not serve is harmless: that request ends in Synapse's 404
+ * whether a hook fired or not.
  */
 
 const CLIENT_ROOT = '/_matrix/client/';
 const MEDIA_ROOT = '/_matrix/media/';
 /** The client prefixes that stand for the same servlets (vendor prefixes `unstable/<vendor>` are not among them). */
-const CLIENT_PREFIXES: readonly string[] = ['v3', 'r0', 'api/v1', 'v1', 'unstable'];
+const CLIENT_PREFIXES: readonly string[] = ['v3', 'r0', 'v1', 'api/v1', 'unstable'];
+/** Release spellings of the client tree: what every client path is also tested as. */
+const CLIENT_RELEASES: readonly string[] = ['v3', 'r0', 'v1'];
 /** The media tree's version segments (Synapse mounts one media resource under each). */
 const MEDIA_VERSIONS: readonly string[] = ['v3', 'r0', 'v1'];
 
+/** A dot of an unescaped vendor prefix in Synapse's pattern: Python's `.` (any character but a newline). */
+const ANY = '[^\\n]';
+
 /**
- * `routePath` (as route rules see it) followed by its other spellings: for
- * `/_matrix/client/<prefix>/<rest>` with a prefix of {@link CLIENT_PREFIXES}, the same `<rest>`
- * under each other one; when `<rest>` is `media/…`, or for `/_matrix/media/<version>/<rest>`, also
- * every media-tree spelling. Any other path has no other spelling: `[routePath]`.
+ * Vendor-prefixed paths that Synapse 1.163.2 serves, by default, with the same servlet as a stable
+ * path (from its route tables: the servlets that register both), and that stable path.
+ */
+const VENDOR_ALIASES: readonly (readonly [pattern: RegExp, stable: (match: RegExpExecArray) => string])[] = [
+  [new RegExp(`^/_matrix/client/unstable/im${ANY}nheko${ANY}summary/rooms/([^/]*)/summary$`), (m) => `${CLIENT_ROOT}v1/room_summary/${m[1]}`],
+  [new RegExp(`^/_matrix/client/unstable/im${ANY}nheko${ANY}summary/summary/([^/]*)$`), (m) => `${CLIENT_ROOT}v1/room_summary/${m[1]}`],
+  [/^\/_matrix\/client\/unstable\/org\.matrix\.msc2432\/rooms\/([^/]*)\/aliases$/, (m) => `${CLIENT_ROOT}v3/rooms/${m[1]}/aliases`],
+  [new RegExp(`^/_matrix/client/unstable/org${ANY}matrix${ANY}msc3882/login/token$`), () => `${CLIENT_ROOT}v1/login/get_token`],
+  [new RegExp(`^/_matrix/client/unstable/org${ANY}matrix${ANY}msc2965/auth_metadata$`), () => `${CLIENT_ROOT}v1/auth_metadata`],
+];
+
+/**
+ * `routePath` (as route rules see it) followed by its release spellings (see the module comment);
+ * `[routePath]` for a path that has none.
  */
 export function equivalentRoutePaths(routePath: string): readonly string[] {
-  const client = splitPrefix(routePath, CLIENT_ROOT, CLIENT_PREFIXES);
+  const forms = [routePath];
+  const vendorStable = stableOfVendorAlias(routePath);
+  const clientPath = vendorStable ?? routePath;
+  if (vendorStable !== null) forms.push(vendorStable);
+  const client = splitPrefix(clientPath, CLIENT_ROOT, CLIENT_PREFIXES);
   if (client !== null) {
-    const forms = [routePath];
-    for (const prefix of CLIENT_PREFIXES) if (prefix !== client.prefix) forms.push(`${CLIENT_ROOT}${prefix}/${client.rest}`);
-    if (client.rest.startsWith('media/')) for (const version of MEDIA_VERSIONS) forms.push(`${MEDIA_ROOT}${version}/${client.rest.slice('media/'.length)}`);
+    for (const release of CLIENT_RELEASES) addForm(forms, `${CLIENT_ROOT}${release}/${client.rest}`);
     return forms;
   }
   const media = splitPrefix(routePath, MEDIA_ROOT, MEDIA_VERSIONS);
   if (media !== null) {
-    const forms = [routePath];
-    for (const version of MEDIA_VERSIONS) if (version !== media.prefix) forms.push(`${MEDIA_ROOT}${version}/${media.rest}`);
-    for (const prefix of CLIENT_PREFIXES) forms.push(`${CLIENT_ROOT}${prefix}/media/${media.rest}`);
-    return forms;
+    for (const version of MEDIA_VERSIONS) addForm(forms, `${MEDIA_ROOT}${version}/${media.rest}`);
   }
-  return [routePath];
+  return forms;
+}
+
+function addForm(forms: string[], form: string): void {
+  if (!forms.includes(form)) forms.push(form);
+}
+
+/** The stable path of a vendor alias in {@link VENDOR_ALIASES}, or null. */
+function stableOfVendorAlias(path: string): string | null {
+  if (!path.startsWith(`${CLIENT_ROOT}unstable/`)) return null;
+  for (const [pattern, stable] of VENDOR_ALIASES) {
+    const match = pattern.exec(path);
+    if (match !== null) return stable(match);
+  }
+  return null;
 }
 
 /** `path` as `<root><prefix>/<rest>` for one of `prefixes`, or null. */

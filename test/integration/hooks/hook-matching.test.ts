@@ -98,3 +98,29 @@ t.test('route rules: a rule written for (r0|v3) holds under every prefix Synapse
   }
   t.same(await roomBodies('m.room.message'), [], 'no rejected message reached the room (read at Synapse)');
 });
+
+t.test('route rules: spellings are widened one way only, and vendor aliases are covered', async (t) => {
+  await scenario.setHooks([{
+    id: 'no-unstable', eventType: 'beforeAuthenticatedRequest', methodMatchesRegex: '^GET$', routeMatchesRegex: '^/_matrix/client/unstable/',
+    action: 'reject', responseStatusCode: 454, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }, {
+    id: 'no-legacy-media', eventType: 'beforeAnyRequest', routeMatchesRegex: '^/_matrix/media/',
+    action: 'reject', responseStatusCode: 455, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }]);
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/client/unstable/joined_rooms')).status, 454, 'a rule aimed at unstable matches unstable');
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/client/v3/joined_rooms')).status, 200, 'but not the release spelling of the same endpoint');
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/media/v3/config')).status, 455, 'a rule aimed at the legacy media tree matches it');
+  const authenticatedMedia = await scenario.viaGateway('bob', 'GET', '/_matrix/client/v1/media/config');
+  t.equal(authenticatedMedia.status, 200, `but not authenticated media: ${authenticatedMedia.text}`);
+
+  await scenario.setHooks([{
+    id: 'no-previews', eventType: 'beforeAuthenticatedRequest', routeMatchesRegex: '^/_matrix/client/v1/room_summary/',
+    action: 'reject', responseStatusCode: 456, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }]);
+  const encodedRoom = encodeURIComponent(room);
+  t.equal((await scenario.viaGateway('bob', 'GET', `/_matrix/client/v1/room_summary/${encodedRoom}`)).status, 456);
+  for (const vendor of [`im.nheko.summary/summary/${encodedRoom}`, `im.nheko.summary/rooms/${encodedRoom}/summary`]) {
+    const answer = await scenario.viaGateway('bob', 'GET', `/_matrix/client/unstable/${vendor}`);
+    t.equal(answer.status, 456, `the vendor spelling ${vendor.split('/')[1]} is the same endpoint`);
+  }
+});

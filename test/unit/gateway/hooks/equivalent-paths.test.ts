@@ -1,28 +1,41 @@
 import t from 'tap';
 import { equivalentRoutePaths } from '../../../../src/gateway/hooks/equivalent-paths.js';
 
-t.test('a client path is spelled under every client prefix, itself first', async (t) => {
+t.test('a client path is also spelled under every release prefix, itself first', async (t) => {
   t.same(equivalentRoutePaths('/_matrix/client/api/v1/login'), [
-    '/_matrix/client/api/v1/login',
-    '/_matrix/client/v3/login', '/_matrix/client/r0/login', '/_matrix/client/v1/login', '/_matrix/client/unstable/login',
+    '/_matrix/client/api/v1/login', '/_matrix/client/v3/login', '/_matrix/client/r0/login', '/_matrix/client/v1/login',
   ]);
-  t.same(equivalentRoutePaths('/_matrix/client/v3/rooms/!r:x/send/m.room.message/t%2F1').slice(1, 3), [
-    '/_matrix/client/r0/rooms/!r:x/send/m.room.message/t%2F1', '/_matrix/client/api/v1/rooms/!r:x/send/m.room.message/t%2F1',
+  t.same(equivalentRoutePaths('/_matrix/client/unstable/rooms/!r:x/send/m.room.message/t%2F1'), [
+    '/_matrix/client/unstable/rooms/!r:x/send/m.room.message/t%2F1',
+    '/_matrix/client/v3/rooms/!r:x/send/m.room.message/t%2F1',
+    '/_matrix/client/r0/rooms/!r:x/send/m.room.message/t%2F1',
+    '/_matrix/client/v1/rooms/!r:x/send/m.room.message/t%2F1',
   ], 'the rest of the path is kept as it is');
+  t.same(equivalentRoutePaths('/_matrix/client/v3/sync'), ['/_matrix/client/v3/sync', '/_matrix/client/r0/sync', '/_matrix/client/v1/sync']);
 });
 
-t.test('media: both trees', async (t) => {
-  const forms = equivalentRoutePaths('/_matrix/media/r0/download/x/abc');
-  t.equal(forms[0], '/_matrix/media/r0/download/x/abc');
-  t.ok(forms.includes('/_matrix/media/v3/download/x/abc'));
-  t.ok(forms.includes('/_matrix/client/v1/media/download/x/abc'), 'authenticated media');
-  t.ok(equivalentRoutePaths('/_matrix/client/v1/media/thumbnail/x/abc').includes('/_matrix/media/v3/thumbnail/x/abc'));
+t.test('one way only: a release spelling is never tested as unstable or api/v1', async (t) => {
+  for (const form of equivalentRoutePaths('/_matrix/client/v3/sync')) t.notMatch(form, /\/(unstable|api\/v1)\//, form);
+});
+
+t.test('vendor aliases Synapse serves with a stable servlet', async (t) => {
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/im.nheko.summary/summary/!r:x').includes('/_matrix/client/v1/room_summary/!r:x'));
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/im/nheko/summary/rooms/!r:x/summary').includes('/_matrix/client/v1/room_summary/!r:x'),
+    'the dots of Synapse\'s unescaped vendor pattern match a slash too');
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc2432/rooms/!r:x/aliases').includes('/_matrix/client/r0/rooms/!r:x/aliases'));
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc3882/login/token').includes('/_matrix/client/v1/login/get_token'));
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc2965/auth_metadata').includes('/_matrix/client/v1/auth_metadata'));
+});
+
+t.test('media: the media tree\'s versions; the two trees stay apart', async (t) => {
+  t.same(equivalentRoutePaths('/_matrix/media/r0/download/x/abc'), [
+    '/_matrix/media/r0/download/x/abc', '/_matrix/media/v3/download/x/abc', '/_matrix/media/v1/download/x/abc',
+  ]);
+  for (const form of equivalentRoutePaths('/_matrix/client/v1/media/config')) t.notMatch(form, /^\/_matrix\/media\//, form);
 });
 
 t.test('paths without another spelling', async (t) => {
-  for (const path of ['/_matrix/client/unstable/org.matrix.msc3575/sync', '/_synapse/admin/v1/users', '/_matrix/client/versions', '/_matrix/client/v3']) {
-    const forms = equivalentRoutePaths(path);
-    t.equal(forms[0], path, path);
-    if (!path.includes('/unstable/')) t.equal(forms.length, 1, `${path}: alone`);
+  for (const path of ['/_synapse/admin/v1/users', '/_matrix/client/versions', '/_matrix/client/v3', '/_matrix/key/v2/server']) {
+    t.same(equivalentRoutePaths(path), [path], path);
   }
 });
