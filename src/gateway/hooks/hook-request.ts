@@ -4,6 +4,7 @@ import { unquote } from '../router/unquote.js';
 import { unquoteExceptSlash } from '../router/unquote-except-slash.js';
 import { redactPathSecrets } from '../secret-path.js';
 import { equivalentRoutePaths } from './equivalent-paths.js';
+import { mayCarryFormArguments } from '../form-arguments.js';
 
 /** What the pipeline knows about a request when hooks run. */
 export interface HookRequestInit {
@@ -144,12 +145,15 @@ export class HookRequest {
 
   /**
    * Sets a header as Go's `Header.Set` does: every value of that name (any case) is replaced by
-   * this one. Headers the gateway owns (`GATEWAY_OWNED_REQUEST_HEADERS`) are left alone; returns
-   * whether it was set.
+   * this one. Headers the gateway owns (`GATEWAY_OWNED_REQUEST_HEADERS`) are left alone, and so is
+   * a `Content-Type` under which Synapse would read the body as form arguments: it would take an
+   * `access_token` or `user_id` from it, and act for another user than the one checked, as with
+   * `Authorization` (form-arguments.ts; verification 15). Returns whether it was set.
    */
   setHeader(name: string, value: string): boolean {
     const lower = name.toLowerCase();
     if (GATEWAY_OWNED_REQUEST_HEADERS.has(lower)) return false;
+    if (lower === 'content-type' && mayCarryFormArguments(this.method, true, [lower, value])) return false;
     this.replaceHeader(lower, value);
     this.headersChanged = true;
     return true;

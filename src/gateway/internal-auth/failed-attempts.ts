@@ -49,19 +49,30 @@ export class FailedAttempts {
     this.tolerance = (burst - 1) * this.interval;
   }
 
-  /** Milliseconds until `userId` may be checked again; 0 when a check may run now. */
-  waitMs(userId: string): number {
-    const wait = Number(Atomics.load(this.slots, slotOf(userId))) - this.now() - this.tolerance;
-    return wait > 0 ? Math.ceil(wait) : 0;
-  }
-
-  /** Counts one wrong password for `userId`. */
-  failed(userId: string): void {
+  /**
+   * Takes one check from `userId`'s budget: 0 when it may run now (counted as a failure until
+   * {@link refund}ed), else the milliseconds until one may. Taken before the check, not after it,
+   * so that checks running at the same time (in several threads) each see the others' debit.
+   */
+  take(userId: string): number {
     const slot = slotOf(userId);
     for (;;) {
       const before = Atomics.load(this.slots, slot);
+      const now = this.now();
+      const due = Math.max(Number(before), now);
+      if (due - now > this.tolerance) return Math.ceil(due - now - this.tolerance);
       // Rounded down: sub-millisecond remainders must not add up to a refusal inside the burst.
-      const after = BigInt(Math.floor(Math.max(Number(before), this.now()) + this.interval));
+      const after = BigInt(Math.floor(due + this.interval));
+      if (Atomics.compareExchange(this.slots, slot, before, after) === before) return 0;
+    }
+  }
+
+  /** Gives back a check {@link take}n for `userId` that was not a wrong password (right, or no verdict). */
+  refund(userId: string): void {
+    const slot = slotOf(userId);
+    for (;;) {
+      const before = Atomics.load(this.slots, slot);
+      const after = BigInt(Math.floor(Number(before) - this.interval));
       if (Atomics.compareExchange(this.slots, slot, before, after) === before) return;
     }
   }

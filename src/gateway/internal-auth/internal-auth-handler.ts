@@ -74,19 +74,21 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
         logger.debug({ reason: decision.reason }, 'internal REST auth: rejected without a password check');
         return REJECTED;
       }
-      const waitMs = failedAttempts.waitMs(decision.user.id);
+      const userId = decision.user.id;
+      const waitMs = failedAttempts.take(userId);
       if (waitMs > 0) {
-        warnThrottled(throttledLog, logger, { userId: decision.user.id }, 'internal REST auth: too many wrong passwords for a user; checks refused (429) for a while');
+        warnThrottled(throttledLog, logger, { userId }, 'internal REST auth: too many wrong passwords for a user; checks refused (429) for a while');
         return { kind: 'error', answer: tooManyFailures(waitMs) };
       }
       // The caller is Synapse (its password provider), not the client: there is no client address
       // to count by, only the per-user bounds.
       const check = await checkPassword(options, decision.user, decision.password, { purpose: 'internal-rest-auth', signal, clientAddress: null });
+      // Only a wrong password keeps the check it took.
+      if (check.kind !== 'rejected') failedAttempts.refund(userId);
       switch (check.kind) {
         case 'authenticated':
           return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };
         case 'rejected':
-          failedAttempts.failed(decision.user.id);
           return REJECTED;
         case 'error':
           return { kind: 'error', answer: INTERNAL_AUTH_ERRORS['authenticator-error'] };

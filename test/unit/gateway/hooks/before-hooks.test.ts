@@ -88,6 +88,15 @@ t.test('pass.modifiedRequest: JSON merge, headers, header-only injection (refere
   t.same(framing.headers, ['host', 'matrix.example.com', 'content-type', 'application/json', 'authorization', 'Bearer checked'],
     'framing headers, Host and Authorization (the user the gateway checked) are the gateway\'s');
 
+  const withContentType = async (value: string): Promise<readonly string[]> => {
+    const request = hookRequest({ body: '{}' });
+    await runBefore([{ id: 'ct', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: {}, injectHeadersIntoRequest: { 'Content-Type': value } }], request);
+    return request.headers;
+  };
+  t.same(await withContentType('application/x-www-form-urlencoded'), ['host', 'matrix.example.com', 'content-type', 'application/json'],
+    'a form Content-Type on a POST is not set: Synapse would read access_token from the body');
+  t.same(await withContentType('application/json; charset=utf-8'), ['host', 'matrix.example.com', 'content-type', 'application/json; charset=utf-8'], 'another Content-Type is');
+
   const proto = hookRequest({ body: '{}' });
   await runBefore([{ id: 'p', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: JSON.parse('{"__proto__":{"polluted":true}}') as object }], proto);
   t.equal(proto.loadedBody?.toString(), '{"__proto__":{"polluted":true}}', 'an injected __proto__ is a plain key');
