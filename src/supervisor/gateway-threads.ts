@@ -6,7 +6,7 @@ import {
   IPC_VERSION, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
 import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
-import { createFailedAttemptsTable } from '../gateway/internal-auth/failed-attempts.js';
+import { createFailedAttemptsTable } from '../common/failed-attempts-table.js';
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [

@@ -10,6 +10,8 @@ import { createSourceAddressFilter } from './source-address-filter.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../../common/log-throttle.js';
 import { CREDENTIALS_REJECTED_JSON, credentialsAcceptedJson, decideCheckCredentials, INTERNAL_AUTH_ERRORS } from './check-credentials.js';
 import { FailedAttempts } from './failed-attempts.js';
+import { timingSafeEqual } from 'node:crypto';
+import { derivedPassword } from '../../common/derived-password.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 
 /** What the endpoint needs; built once per gateway thread. */
@@ -18,6 +20,8 @@ export interface InternalAuthOptions extends PasswordChecker {
   config: InternalRestAuthConfig;
   /** `Matrix.HomeserverDomainName`. */
   domain: string;
+  /** `Matrix.AuthSharedSecret`: the derived passwords the gateway itself hands Synapse are no guesses. */
+  authSharedSecret: string;
   /** Wrong passwords per user (default: Synapse's `rc_login.failed_attempts` numbers). */
   failedAttempts?: FailedAttempts;
 }
@@ -59,7 +63,7 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
   // forwarded one. Throttled, so that a stream of them cannot flood the log.
   const refusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   const failedAttempts = options.failedAttempts ?? new FailedAttempts();
-  const throttledLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+  const tooManyFailuresLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   return {
     refuse(peerAddress, forwarded) {
       if (!enabled) return INTERNAL_AUTH_ERRORS.disabled;
@@ -75,16 +79,20 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
         return REJECTED;
       }
       const userId = decision.user.id;
-      const waitMs = failedAttempts.take(userId);
-      if (waitMs > 0) {
-        warnThrottled(throttledLog, logger, { userId }, 'internal REST auth: too many wrong passwords for a user; checks refused (429) for a while');
-        return { kind: 'error', answer: tooManyFailures(waitMs) };
+      // A login or UIA stage the gateway passed on carries the user's derived password, and Synapse
+      // asks its password modules (this endpoint, when the REST module is kept) before its own
+      // database: answered "no" as always, but not counted, or every third login would lock the user.
+      if (isDerivedPassword(options.authSharedSecret, userId, decision.password)) return REJECTED;
+      const taken = failedAttempts.take(userId);
+      if (!taken.allowed) {
+        warnThrottled(tooManyFailuresLog, logger, { userId }, 'internal REST auth: too many wrong passwords for a user; checks refused (429) for a while');
+        return { kind: 'error', answer: tooManyFailures(taken.waitMs) };
       }
       // The caller is Synapse (its password provider), not the client: there is no client address
       // to count by, only the per-user bounds.
       const check = await checkPassword(options, decision.user, decision.password, { purpose: 'internal-rest-auth', signal, clientAddress: null });
-      // Only a wrong password keeps the check it took.
-      if (check.kind !== 'rejected') failedAttempts.refund(userId);
+      // Only a wrong password keeps the share it took.
+      if (check.kind !== 'rejected') failedAttempts.refund(userId, taken.ticket);
       switch (check.kind) {
         case 'authenticated':
           return { kind: 'json', status: 200, body: credentialsAcceptedJson(decision.user) };
@@ -102,4 +110,11 @@ export function createInternalAuthHandler(options: InternalAuthOptions): Interna
 /** 429 `M_LIMIT_EXCEEDED` for a user over the wrong-password bound, with the wait until the next check. */
 function tooManyFailures(waitMs: number): LocalAnswer {
   return localAnswer(429, ErrCode.LimitExceeded, 'Too many wrong passwords for this user; retry later', [['Retry-After', String(Math.ceil(waitMs / 1000))]], waitMs);
+}
+
+/** Whether `password` is `userId`'s derived password (compared in constant time). */
+function isDerivedPassword(authSharedSecret: string, userId: string, password: string): boolean {
+  const expected = Buffer.from(derivedPassword(authSharedSecret, userId), 'utf8');
+  const given = Buffer.from(password, 'utf8');
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }

@@ -61,6 +61,7 @@ export function createGatewayAuthPhases(
       ...checker,
       config: config.HttpGateway.InternalRESTAuth,
       domain,
+      authSharedSecret,
       failedAttempts: new FailedAttempts(failedAttemptsTable),
     }), maxBodyBytes }),
   };

@@ -23,9 +23,12 @@ t.test('right and wrong passwords, every auth type', async (t) => {
 });
 
 t.test('wrong passwords for one user are bounded: then 429, the right password included (red team 15, F3)', async (t) => {
+  // Henry had one wrong password in the first test: two more are checked (three if the budget has
+  // refilled since, 5.9 s), then the next is refused.
   const statuses: number[] = [];
   for (let i = 0; i < 4 && statuses.at(-1) !== 429; i++) statuses.push((await check(gw.baseUrl, ACCOUNTS.henry.id, `guess-${i}`)).status);
-  t.equal(statuses[0], 200, `the first guesses are checked (${statuses.join(', ')})`);
+  const checked = statuses.filter((status) => status === 200).length;
+  t.ok(checked === 2 || checked === 3, `a burst of 3 wrong passwords is checked (${statuses.join(', ')})`);
   t.equal(statuses.at(-1), 429, 'then refused');
   const right = await check(gw.baseUrl, ACCOUNTS.henry.id, ACCOUNTS.henry.password);
   t.match([right.status, right.json], [429, { errcode: 'M_LIMIT_EXCEEDED' }], 'the right password is not checked either');

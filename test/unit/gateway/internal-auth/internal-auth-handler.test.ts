@@ -8,11 +8,13 @@ import { createPasswordCheckLimits } from '../../../../src/gateway/login/passwor
 import { createInternalAuthHandler, type InternalAuthAnswer, type InternalAuthHandler } from '../../../../src/gateway/internal-auth/internal-auth-handler.js';
 import { decideCheckCredentials } from '../../../../src/gateway/internal-auth/check-credentials.js';
 import { FailedAttempts } from '../../../../src/gateway/internal-auth/failed-attempts.js';
+import { derivedPassword } from '../../../../src/common/derived-password.js';
 import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { DOMAIN, FIXTURE_USERS, loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { startRestAuthService } from '../../offload/fixtures/rest-auth-service.js';
 
 const logger = createSilentLogger();
+const SHARED_SECRET = 'internal-auth-test-shared-secret';
 const userAuth: UserAuthConfig = { RestTimeoutMilliseconds: 2000, RestCacheFallback: false, RestCacheTtlMilliseconds: 60_000, RestCacheSize: 10 };
 const offload = createOffloadPool({ Threads: 1, MaxQueue: 64, ConcurrentTasksPerWorker: 8 }, { logger });
 t.teardown(() => offload.close());
@@ -22,6 +24,7 @@ function handler(config: Partial<InternalRestAuthConfig> = {}, pool: OffloadPool
     ...(failedAttempts === undefined ? {} : { failedAttempts }),
     config: { Enabled: true, IPNetworkWhitelist: null, ...config },
     domain: DOMAIN,
+    authSharedSecret: SHARED_SECRET,
     pool,
     restCache: createRestAuthCache(userAuth),
     userAuth,
@@ -73,6 +76,22 @@ t.test('wrong passwords per user are bounded as Synapse bounds failed logins: th
   t.same(await ask(handle, '10.0.0.5', body('carol', 'carol-pw'), snapshot), accepted('@carol:example.com'), 'other users are not affected');
   now += 6000;
   t.same(await ask(handle, '10.0.0.5', body('alice', 'alice-pw'), snapshot), accepted('@alice:example.com'), 'once the bucket has a token again, the right password works');
+});
+
+t.test("the derived password the gateway hands Synapse is answered no, and not counted (Synapse asks its REST module before its database)", async (t) => {
+  const handle = handler({}, offload, logger, new FailedAttempts(undefined, 3, 0.17, () => 7_000_000));
+  for (let i = 0; i < 5; i++) {
+    t.same(await ask(handle, '10.0.0.5', body('carol', derivedPassword(SHARED_SECRET, '@carol:example.com')), snapshot), REJECTED, `login ${i + 1} through the gateway`);
+  }
+  t.same(await ask(handle, '10.0.0.5', body('carol', 'carol-pw'), snapshot), accepted('@carol:example.com'), 'the user is not locked out');
+});
+
+t.test('checks without a verdict give their share back', async (t) => {
+  const closed = createOffloadPool({ Threads: 1, MaxQueue: 4, ConcurrentTasksPerWorker: 1 }, { logger });
+  await closed.close();
+  const attempts = new FailedAttempts(undefined, 3, 0.17, () => 8_000_000);
+  for (let i = 0; i < 5; i++) t.match(await ask(handler({}, closed, logger, attempts), '10.0.0.5', body('alice', 'alice-pw'), snapshot), { kind: 'error', answer: { status: 503 } });
+  t.same(await ask(handler({}, offload, logger, attempts), '10.0.0.5', body('alice', 'alice-pw'), snapshot), accepted('@alice:example.com'), 'five 503s later, still allowed');
 });
 
 t.test('rest users, and a rest service that is down', async (t) => {
