@@ -19,9 +19,8 @@
  * Testing a spelling that Synapse does not serve is harmless: that request ends in Synapse's 404
  * whether a hook fired or not.
  */
+import { CLIENT_ROOT, MEDIA_ROOT, pythonDots } from '../router/route-request.js';
 
-const CLIENT_ROOT = '/_matrix/client/';
-const MEDIA_ROOT = '/_matrix/media/';
 /** The client prefixes that stand for the same servlets (vendor prefixes `unstable/<vendor>` are not among them). */
 const CLIENT_PREFIXES: readonly string[] = ['v3', 'r0', 'v1', 'api/v1', 'unstable'];
 /** Release spellings of the client tree: what every client path is also tested as. */
@@ -29,19 +28,19 @@ const CLIENT_RELEASES: readonly string[] = ['v3', 'r0', 'v1'];
 /** The media tree's version segments (Synapse mounts one media resource under each). */
 const MEDIA_VERSIONS: readonly string[] = ['v3', 'r0', 'v1'];
 
-/** A dot of an unescaped vendor prefix in Synapse's pattern: Python's `.` (any character but a newline). */
-const ANY = '[^\\n]';
-
 /**
- * Vendor-prefixed paths that Synapse 1.163.2 serves, by default, with the same servlet as a stable
- * path (from its route tables: the servlets that register both), and that stable path.
+ * Vendor-prefixed paths that Synapse 1.163.2 serves with the same servlet as a stable path, and
+ * that stable path: every servlet of its route tables that registers both (a test checks this
+ * against the dumped tables). The first two are served by default; the others with
+ * `login_via_existing_session`, with MAS, and with MSC4133 (extended profile fields) enabled.
  */
 const VENDOR_ALIASES: readonly (readonly [pattern: RegExp, stable: (match: RegExpExecArray) => string])[] = [
-  [new RegExp(`^/_matrix/client/unstable/im${ANY}nheko${ANY}summary/rooms/([^/]*)/summary$`), (m) => `${CLIENT_ROOT}v1/room_summary/${m[1]}`],
-  [new RegExp(`^/_matrix/client/unstable/im${ANY}nheko${ANY}summary/summary/([^/]*)$`), (m) => `${CLIENT_ROOT}v1/room_summary/${m[1]}`],
+  [new RegExp(`^/_matrix/client/unstable/${pythonDots('im.nheko.summary')}/rooms/([^/]*)/summary$`), (m) => `${CLIENT_ROOT}v1/room_summary/${m[1]}`],
+  [new RegExp(`^/_matrix/client/unstable/${pythonDots('im.nheko.summary')}/summary/([^/]*)$`), (m) => `${CLIENT_ROOT}v1/room_summary/${m[1]}`],
   [/^\/_matrix\/client\/unstable\/org\.matrix\.msc2432\/rooms\/([^/]*)\/aliases$/, (m) => `${CLIENT_ROOT}v3/rooms/${m[1]}/aliases`],
-  [new RegExp(`^/_matrix/client/unstable/org${ANY}matrix${ANY}msc3882/login/token$`), () => `${CLIENT_ROOT}v1/login/get_token`],
-  [new RegExp(`^/_matrix/client/unstable/org${ANY}matrix${ANY}msc2965/auth_metadata$`), () => `${CLIENT_ROOT}v1/auth_metadata`],
+  [new RegExp(`^/_matrix/client/unstable/${pythonDots('org.matrix.msc3882')}/login/token$`), () => `${CLIENT_ROOT}v1/login/get_token`],
+  [new RegExp(`^/_matrix/client/unstable/${pythonDots('org.matrix.msc2965')}/auth_metadata$`), () => `${CLIENT_ROOT}v1/auth_metadata`],
+  [/^\/_matrix\/client\/unstable\/uk\.tcpip\.msc4133\/profile\/([^/]*)\/([^/]*)$/, (m) => `${CLIENT_ROOT}v3/profile/${m[1]}/${m[2]}`],
 ];
 
 /**

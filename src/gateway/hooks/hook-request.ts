@@ -35,7 +35,6 @@ export interface HookRequestInit {
   readBody: (() => Promise<Buffer>) | null;
 }
 
-
 const EMPTY_BODY = Buffer.alloc(0);
 
 /**
@@ -61,7 +60,6 @@ export class HookRequest {
   private readonly forwardedFor: (headers: readonly string[]) => string;
   private readonly peerTrusted: boolean;
   private decodedPath: string | null = null;
-  private decodedRoutePath: string | null = null;
   private routePathForms: readonly string[] | null = null;
   private bodyBytes: Buffer | null = null;
   private bodyRead: Promise<Buffer> | null = null;
@@ -103,16 +101,12 @@ export class HookRequest {
   }
 
   /**
-   * What `route` rules test: the path decoded but for `%2F`, which stays encoded, so that it has
-   * the segments Synapse routes on (see {@link unquoteExceptSlash}). Decoded on first use.
+   * What `route` rules test: the path as sent, decoded but for `%2F`, which stays encoded, so that
+   * it has the segments Synapse routes on (see {@link unquoteExceptSlash}), followed by its other
+   * spellings (equivalent-paths.ts). Built on first use.
    */
-  get routePath(): string {
-    return (this.decodedRoutePath ??= unquoteExceptSlash(this.rawPath));
-  }
-
-  /** {@link routePath} and its other spellings (equivalent-paths.ts): what `route` rules test. Built on first use. */
   get routePaths(): readonly string[] {
-    return (this.routePathForms ??= equivalentRoutePaths(this.routePath));
+    return (this.routePathForms ??= equivalentRoutePaths(unquoteExceptSlash(this.rawPath)));
   }
 
   /** The raw request URI: undecoded path plus `?query` (the payload's `URI`). */

@@ -62,8 +62,10 @@ export const INFO_PATH = '/_matrix/client/corporal';
 /** matrix-corporal's internal REST auth endpoint (for the REST password-provider module). */
 export const INTERNAL_REST_AUTH_PATH = '/_matrix/corporal/_matrix-internal/identity/v1/check_credentials';
 
-const CLIENT_ROOT = '/_matrix/client/';
-const MEDIA_ROOT = '/_matrix/media/';
+/** Where the client-server API's paths start. */
+export const CLIENT_ROOT = '/_matrix/client/';
+/** Where the legacy media repository's paths start. */
+export const MEDIA_ROOT = '/_matrix/media/';
 /** matrix-corporal's version guard: these versions pass, any other `r<digits>`/`v<digits>` is refused. */
 const SUPPORTED_VERSIONS: ReadonlySet<string> = new Set(['r0', 'v1', 'v3']);
 const VERSION_SEGMENT = /^[rv][0-9]+$/;
@@ -166,8 +168,16 @@ export const DOTTED_VENDORS: readonly string[] = Object.freeze([
   'org.matrix.msc3983', 'org.matrix.msc4108', 'org.matrix.simplified_msc3575',
 ]);
 
+/**
+ * A regular-expression source for `text` as Synapse's unescaped patterns read it: each `.` is
+ * Python's any character but a newline (a `/` included); `text` has no other special character.
+ */
+export function pythonDots(text: string): string {
+  return text.replace(/\./g, '[^\\n]');
+}
+
 /** {@link DOTTED_VENDORS} as Python reads them, followed by `/`: letters literal, each dot any character. */
-const DOTTED_VENDOR_PREFIX = new RegExp(`^(?:${DOTTED_VENDORS.map((vendor) => vendor.replace(/\./g, '[^\\n]')).join('|')})(?=/)`);
+const DOTTED_VENDOR_PREFIX = new RegExp(`^(?:${DOTTED_VENDORS.map(pythonDots).join('|')})(?=/)`);
 
 /**
  * `segments` follow `unstable/` and start with a vendor: Synapse serves some routes only under a

@@ -96,6 +96,8 @@ t.test('route rules: a rule written for (r0|v3) holds under every prefix Synapse
     const joined = await scenario.viaGateway('bob', 'GET', `/_matrix/client/${prefix}/joined_rooms`);
     t.equal(joined.status, 200, `an inverted rule that names v3 excludes ${prefix} too: the same endpoint`);
   }
+  const control = await scenario.viaGateway('bob', 'GET', '/_matrix/client/v3/elsewhere/joined_rooms');
+  t.equal(control.status, 453, 'the inverted rule\'s hook does fire for another endpoint ending in /joined_rooms');
   t.same(await roomBodies('m.room.message'), [], 'no rejected message reached the room (read at Synapse)');
 });
 

@@ -97,12 +97,16 @@ function callsOf(from: number): number {
   return service.requests.slice(from).filter((request) => request.path === '/reject/with-33-percent-chance').length;
 }
 
-t.test("the README's route regexes name r0 only: other prefixes are not matched", async (t) => {
+t.test("the README's route regexes name r0 only, and match the same endpoint under every prefix (matrix-corporal's did not)", async (t) => {
   service.rejectProbability = 1;
-  const from = service.requests.length;
-  const created = await scenario.viaGateway(null, 'POST', '/_matrix/client/v3/createRoom', { body: {}, headers: { authorization: `Bearer ${john.accessToken}` } });
-  t.equal(created.status, 200, 'v3 createRoom is not consulted (docs/hooks.md: write (r0|v3) to cover both)');
-  t.equal(callsOf(from), 0);
+  const roomsBefore = await getJoinedRooms(hs.baseUrl, john.accessToken);
+  for (const prefix of ['v3', 'unstable', 'api/v1']) {
+    const from = service.requests.length;
+    const created = await scenario.viaGateway(null, 'POST', `/_matrix/client/${prefix}/createRoom`, { body: {}, headers: { authorization: `Bearer ${john.accessToken}` } });
+    t.equal(created.status, 403, `${prefix} createRoom is consulted and rejected`);
+    t.equal(callsOf(from), 1);
+  }
+  t.same(await getJoinedRooms(hs.baseUrl, john.accessToken), roomsBefore, 'no room was created (read at Synapse)');
 });
 
 t.test('without the policy hooks the same ban goes through (the refusal above was the hook)', async (t) => {

@@ -1,5 +1,10 @@
 import t from 'tap';
 import { equivalentRoutePaths } from '../../../../src/gateway/hooks/equivalent-paths.js';
+import { loadSynapseRouteDump } from '../../../fixtures/routes/fixture-files.js';
+import { SeededRandom, samplePattern, synapsePatternToRegExp } from '../../../fixtures/routes/synapse-oracle.js';
+
+/** A Synapse pattern under a vendor prefix (`unstable/<name with a dot>/`, the dot escaped or not). */
+const VENDOR = /\/unstable\/[A-Za-z0-9_-]+(?:\\?\.[A-Za-z0-9_-]+)+\//;
 
 t.test('a client path is also spelled under every release prefix, itself first', async (t) => {
   t.same(equivalentRoutePaths('/_matrix/client/api/v1/login'), [
@@ -38,4 +43,26 @@ t.test('paths without another spelling', async (t) => {
   for (const path of ['/_synapse/admin/v1/users', '/_matrix/client/versions', '/_matrix/client/v3', '/_matrix/key/v2/server']) {
     t.same(equivalentRoutePaths(path), [path], path);
   }
+});
+
+t.test("against Synapse's route tables: every vendor spelling of a servlet that also has a stable path is covered", async (t) => {
+  const dump = loadSynapseRouteDump();
+  const rng = new SeededRandom(15);
+  let checked = 0;
+  for (const [table, routes] of Object.entries(dump.tables)) {
+    const byServlet = new Map<string, string[]>();
+    for (const route of routes) byServlet.set(route.servlet, [...(byServlet.get(route.servlet) ?? []), route.pattern]);
+    for (const [servlet, patterns] of byServlet) {
+      const vendor = patterns.filter((pattern) => VENDOR.test(pattern));
+      const stable = patterns.filter((pattern) => !VENDOR.test(pattern)).map(synapsePatternToRegExp);
+      if (vendor.length === 0 || stable.length === 0) continue;
+      for (const pattern of vendor) {
+        const path = samplePattern(pattern, rng, ['!r:s', '@u:s']);
+        const forms = equivalentRoutePaths(path);
+        t.ok(forms.some((form) => stable.some((regex) => regex.test(form))), `${table} ${servlet}: ${path} is also tested as a stable path`);
+        checked++;
+      }
+    }
+  }
+  t.ok(checked >= 4, `${checked} vendor spellings checked`);
 });
