@@ -56,9 +56,9 @@ export class AccessLog implements RequestFinishedListener {
   /** Writes the request's one access line (called once, when its exchange has settled). */
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
-    const rawPath = redactPathSecrets(ctx.rawPath);
+    const loggedPath = redactPathSecrets(ctx.rawPath);
     const path = ctx.routeId === TARGET_TOO_LONG_ROUTE_ID ? TOO_LONG_PATH
-      : ctx.rawQuery === '' ? rawPath : `${rawPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
+      : ctx.rawQuery === '' ? loggedPath : `${loggedPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
     const user = userIdOf(ctx.identity);
     const ms = Math.round((performance.now() - ctx.startedAt) * 10) / 10;
     const now = Date.now();

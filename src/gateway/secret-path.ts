@@ -8,8 +8,9 @@
  * - `/_synapse/admin/v1/registration_tokens/{token}` (an admin reading, changing or deleting a
  *   token): the registration token itself.
  *
- * The check is on the raw path: a client that uses these endpoints spells the marker segment as
- * shown (an encoded spelling could only hide a value its own sender chose to expose).
+ * The check is on the path as given — raw in the access log, decoded in hook log lines: a client
+ * that uses these endpoints spells the marker segment as shown (an encoded spelling could only
+ * hide a value its own sender chose to expose).
  */
 
 /** Segments after which every following segment is a secret. */
@@ -22,18 +23,18 @@ const NOT_A_SECRET = 'new';
 const REDACTED = '[redacted]';
 
 /**
- * `rawPath` with every segment after a `rendezvous` or `registration_tokens` segment replaced by
+ * `path` with every segment after a `rendezvous` or `registration_tokens` segment replaced by
  * `[redacted]` (except `registration_tokens/new`); other paths are returned as they are, without a
  * copy.
  */
-export function redactPathSecrets(rawPath: string): string {
+export function redactPathSecrets(path: string): string {
   for (const marker of MARKERS) {
-    const at = rawPath.indexOf(marker);
+    const at = path.indexOf(marker);
     if (at === -1) continue;
-    const rest = rawPath.slice(at + marker.length);
-    if (rest === '' || rest === NOT_A_SECRET || rest === `${NOT_A_SECRET}/`) return rawPath;
+    const rest = path.slice(at + marker.length);
+    if (rest === '' || rest === NOT_A_SECRET || rest === `${NOT_A_SECRET}/`) return path;
     const redactedRest = rest.split('/').map((segment) => (segment === '' ? '' : REDACTED)).join('/');
-    return `${rawPath.slice(0, at + marker.length)}${redactedRest}`;
+    return `${path.slice(0, at + marker.length)}${redactedRest}`;
   }
-  return rawPath;
+  return path;
 }

@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { CorporalConfig, LogLevel, PolicyProviderConfig } from './types.js';
 
-/** `HttpGateway.ListenAddress` when empty: matrix-corporal's documented gateway port, all interfaces. */
+/** `HttpGateway.ListenAddress` when empty: matrix-corporal's documented gateway port, every IPv4 interface. */
 export const DEFAULT_GATEWAY_LISTEN_ADDRESS = '0.0.0.0:41080';
-/** `HttpApi.ListenAddress` when empty: matrix-corporal's documented API port, all interfaces. */
+/** `HttpApi.ListenAddress` when empty: matrix-corporal's documented API port, every IPv4 interface. */
 export const DEFAULT_API_LISTEN_ADDRESS = '0.0.0.0:41081';
 
 /** The default thread count stays within the validated range (1–256) even on very large machines. */

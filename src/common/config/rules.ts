@@ -174,7 +174,7 @@ function checkSocketPath(matrix: CorporalConfig['Matrix'], out: RuleResult): voi
 
 function checkListenAddress(out: RuleResult, path: string, address: string): void {
   const parsed = parseListenAddress(address);
-  if (parsed !== null && (parsed.host === null || (parsed.host !== '' && (isIP(parsed.host) !== 0 || isHostName(parsed.host))))) return;
+  if (parsed !== null && (parsed.host === null || isIP(parsed.host) !== 0 || isHostName(parsed.host))) return;
   out.errors.push({ path, message: `${path} needs to be host:port, such as 0.0.0.0:41080, [::]:41080 or :41080 (got "${address}")` });
 }
 

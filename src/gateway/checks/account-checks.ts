@@ -27,7 +27,8 @@ export const accountPassword: PolicyCheck = Object.freeze({
     if (userId === null) {
       if (!snapshot.flags.allowUnauthenticatedPasswordResets) return DECISIONS.unauthenticatedPasswordReset;
       const body = jsonObject(input.body);
-      return body !== null && hasLoginStage(body) ? DECISIONS.loginStageWithoutToken : ALLOW;
+      if (body === null) return DECISIONS.notJson;
+      return hasLoginStage(body) ? DECISIONS.loginStageWithoutToken : ALLOW;
     }
     const user = snapshot.users.get(userId);
     if (user === undefined) return ALLOW;

@@ -76,7 +76,7 @@ export const DECISIONS = Object.freeze({
    * Corporal: a password (or other login) stage on a route that runs without a token, where no flow
    * has one and Synapse would test any user's password without a rate limit (checks/uia-stages.ts).
    */
-  loginStageWithoutToken: deny('Denied (a password stage is not part of registration or of a password reset; it is checked only with an access token)'),
+  loginStageWithoutToken: deny('Denied (a password stage is not part of registration, nor of a password reset without an access token)'),
   /** Corporal: registering a user id the policy manages. */
   reservedUserId: deny('Denied by policy (this user id is managed by the policy)'),
   /** Corporal (matrix-corporal's login answer): an inactive managed user minting a login token. */

@@ -10,7 +10,9 @@ const CHECKER_STAGES: ReadonlySet<string> = new Set([
 
 /**
  * Whether `body` carries an `auth` stage that Synapse would check as a login: any `type` it has
- * no stage checker for. Synapse's `check_ui_auth` tests whatever stage a client sends, in the
+ * no (enabled) stage checker for. Synapse registers only the checkers its configuration enables,
+ * so an allowed type whose checker is off (`m.login.recaptcha` without reCAPTCHA) also goes to
+ * `validate_login`, which refuses it unless a password module claims the type: harmless. Synapse's `check_ui_auth` tests whatever stage a client sends, in the
  * route's flows or not, and hands every type without a checker to `validate_login`
  * (`m.login.password`, and the login types of password modules), which checks the password of
  * whichever user the stage names and is not held back by `rc_login.failed_attempts`. On a route

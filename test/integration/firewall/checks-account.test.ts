@@ -163,7 +163,7 @@ t.test('a password stage on registration is refused: it would test any user\'s p
   const direct = await matrixRequest(hs.baseUrl, 'POST', '/_matrix/client/v3/register', { body: probe('gina-pw') });
   t.match(direct.json, { completed: ['m.login.password'] }, 'straight at Synapse, the right password shows as a completed stage');
   const register = requestVariants({ method: 'POST', template: 'register', params: {}, prefixes: ['r0', 'v3', 'unstable'] });
-  const refused = forbidden('Denied (a password stage is not part of registration or of a password reset; it is checked only with an access token)');
+  const refused = forbidden('Denied (a password stage is not part of registration, nor of a password reset without an access token)');
   await allDenied(t, null, register, probe('gina-pw'), 403, refused);
   const withToken = await matrixRequest(s.gateway.baseUrl, 'POST', '/_matrix/client/v3/register', { token: gina.access_token, body: probe('gina-pw') });
   t.same([withToken.status, withToken.json], [403, refused], 'with a token as well');
