@@ -2,7 +2,7 @@ import { isHttpToken, isHttpUrl, isSafeHeaderValue } from './formats.js';
 import type { FindingsSink } from './findings.js';
 import { childPointer } from './issues.js';
 import { isJsonObject } from './normalise-fields.js';
-import { translateRe2 } from './regex/re2.js';
+import { translateRe2, type RegexSource } from './regex/re2.js';
 import { GATEWAY_OWNED_REQUEST_HEADERS, HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
 import { checkWellFormedJson } from './well-formed.js';
 
@@ -124,7 +124,39 @@ function validateMatchRules(rules: unknown[], pointer: string, findings: Finding
     }
     for (const warning of translation.warnings) findings.warnings.push({ pointer: regexPointer, message: `regex \`${regex}\`: ${warning}` });
     if (regex === '') findings.warnings.push({ pointer: regexPointer, message: 'empty regex: this rule matches everything' });
+    const media = rule['type'] === 'route' ? oneMediaTreeWarning(regex, translation.regex) : null;
+    if (media !== null) findings.warnings.push({ pointer: regexPointer, message: media });
   });
+}
+
+/** Route rules longer than this are not checked for naming one media tree only. */
+const MAX_MEDIA_LINT_LENGTH = 1000;
+
+/** Media endpoints Synapse serves under both trees, as the path after the tree's prefix. */
+const SHARED_MEDIA_ENDPOINTS: readonly string[] = ['download/example.org/abcdef', 'download/example.org/abcdef/f.png', 'thumbnail/example.org/abcdef', 'config', 'preview_url'];
+
+/**
+ * Synapse serves media downloads, thumbnails, the media config and URL previews under two trees:
+ * the legacy `/_matrix/media/{r0,v1,v3}/…` and the authenticated `/_matrix/client/v1/media/…`.
+ * Route rules treat them as different paths (a rule aimed at the legacy API, to retire it, must
+ * not block the other), so a rule that matches an endpoint in one tree and not in the other is
+ * probably meant for both: said out loud (verification 15b). Tested on sample paths, with the
+ * rule's translated regex.
+ */
+function oneMediaTreeWarning(regex: string, translated: RegexSource): string | null {
+  // Only short rules that name media are compiled here: the check must not add to what a crafted
+  // policy of huge regexes costs to validate (load-bounds.test.ts).
+  if (regex.length > MAX_MEDIA_LINT_LENGTH || !regex.includes('media')) return null;
+  const test = new RegExp(translated.source, translated.flags);
+  for (const endpoint of SHARED_MEDIA_ENDPOINTS) {
+    const legacy = ['r0', 'v1', 'v3'].some((version) => test.test(`/_matrix/media/${version}/${endpoint}`));
+    const authenticated = test.test(`/_matrix/client/v1/media/${endpoint}`);
+    if (legacy === authenticated) continue;
+    return legacy
+      ? `regex \`${regex}\` matches the legacy media API (/_matrix/media/…/${endpoint}) but not authenticated media (/_matrix/client/v1/media/${endpoint}), which serves the same; add that path if the rule is meant for media as such`
+      : `regex \`${regex}\` matches authenticated media (/_matrix/client/v1/media/${endpoint}) but not the legacy media API (/_matrix/media/…/${endpoint}), which serves the same; add that path if the rule is meant for media as such`;
+  }
+  return null;
 }
 
 function checkRespondPayload(hook: Record<string, unknown>, pointer: string, findings: FindingsSink): void {

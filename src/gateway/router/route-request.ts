@@ -85,6 +85,15 @@ const NOT_VENDOR_SEGMENTS: ReadonlySet<string> = new Set([
   ...['sendToDevice', 'sync', 'thirdparty', 'tokenrefresh', 'user', 'user_directory', 'voip'],
 ]);
 
+/**
+ * Whether the segments after `unstable/` start with a vendor segment (`org.matrix.msc3575/sync`)
+ * rather than a route of Synapse's own (`pushrules/…`): a first segment that is not one of
+ * {@link NOT_VENDOR_SEGMENTS}, with more after it.
+ */
+export function startsWithVendor(segments: readonly string[]): boolean {
+  return segments.length > 1 && !NOT_VENDOR_SEGMENTS.has(segments[0] ?? '');
+}
+
 const TARGET_TOO_LONG: RouteDecision = Object.freeze({ kind: 'target-too-long' });
 const CONNECT: RouteDecision = Object.freeze({ kind: 'connect' });
 const OPTIONS: RouteDecision = Object.freeze({ kind: 'options' });
@@ -150,7 +159,7 @@ function routeClientTree(method: string, rest: string): RouteDecision {
   }
 
   const segments = remainder.split('/');
-  if (prefix === 'unstable' && segments.length > 1 && !NOT_VENDOR_SEGMENTS.has(segments[0] ?? '')) {
+  if (prefix === 'unstable' && startsWithVendor(segments)) {
     return routeUnderVendor(method, segments);
   }
   return routeSegments(method, segments, prefix);

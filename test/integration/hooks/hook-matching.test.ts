@@ -126,3 +126,21 @@ t.test('route rules: spellings are widened one way only, and vendor aliases are 
     t.equal(answer.status, 456, `the vendor spelling ${vendor.split('/')[1]} is the same endpoint`);
   }
 });
+
+t.test('route rules: an inverted "stable API only" rule still catches vendor endpoints and their dot spellings', async (t) => {
+  await scenario.setHooks([{
+    id: 'stable-only', eventType: 'beforeAuthenticatedRequest',
+    matchRules: [{ type: 'route', regex: '^/_matrix/(client/(r0|v3|v1)/|media/)', invert: true }],
+    action: 'reject', responseStatusCode: 457, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }]);
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/client/v3/joined_rooms')).status, 200, 'a release path passes');
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/client/unstable/joined_rooms')).status, 200, 'and its unstable spelling (the same endpoint)');
+  t.equal((await scenario.viaGateway('bob', 'GET', '/_matrix/client/unstable/org.matrix.msc4140/delayed_events')).status, 457, 'a vendor endpoint is caught');
+  await scenario.setHooks([{
+    id: 'no-sliding-sync', eventType: 'beforeAuthenticatedRequest', routeMatchesRegex: '^/_matrix/client/unstable/org\\.matrix\\.simplified_msc3575/sync$',
+    action: 'reject', responseStatusCode: 458, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'Rejected by a hook',
+  }]);
+  for (const vendor of ['org.matrix.simplified_msc3575', 'org_matrix_simplified_msc3575', 'org/matrix/simplified_msc3575']) {
+    t.equal((await scenario.viaGateway('bob', 'POST', `/_matrix/client/unstable/${vendor}/sync`, { body: {} })).status, 458, `${vendor}: the same servlet for Synapse`);
+  }
+});

@@ -27,7 +27,7 @@ t.test('vendor aliases Synapse serves with a stable servlet', async (t) => {
   t.ok(equivalentRoutePaths('/_matrix/client/unstable/im.nheko.summary/summary/!r:x').includes('/_matrix/client/v1/room_summary/!r:x'));
   t.ok(equivalentRoutePaths('/_matrix/client/unstable/im/nheko/summary/rooms/!r:x/summary').includes('/_matrix/client/v1/room_summary/!r:x'),
     'the dots of Synapse\'s unescaped vendor pattern match a slash too');
-  t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc2432/rooms/!r:x/aliases').includes('/_matrix/client/r0/rooms/!r:x/aliases'));
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc2432/rooms/!r:x/aliases').includes('/_matrix/client/r0/rooms/!r:x/aliases'), 'the stable path, in its release spellings too');
   t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc3882/login/token').includes('/_matrix/client/v1/login/get_token'));
   t.ok(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.msc2965/auth_metadata').includes('/_matrix/client/v1/auth_metadata'));
 });
@@ -43,6 +43,16 @@ t.test('paths without another spelling', async (t) => {
   for (const path of ['/_synapse/admin/v1/users', '/_matrix/client/versions', '/_matrix/client/v3', '/_matrix/key/v2/server']) {
     t.same(equivalentRoutePaths(path), [path], path);
   }
+});
+
+t.test('vendor paths are not spelled as releases; dotted vendors are also spelled with their dots', async (t) => {
+  t.same(equivalentRoutePaths('/_matrix/client/unstable/org.matrix.simplified_msc3575/sync'), ['/_matrix/client/unstable/org.matrix.simplified_msc3575/sync'],
+    'no v3 spelling: Synapse serves no such endpoint, and an inverted "stable only" rule must not pass it');
+  t.same(equivalentRoutePaths('/_matrix/client/unstable/org_matrix_simplified_msc3575/sync'), [
+    '/_matrix/client/unstable/org_matrix_simplified_msc3575/sync', '/_matrix/client/unstable/org.matrix.simplified_msc3575/sync',
+  ], "Synapse's unescaped dots match any character");
+  t.same(equivalentRoutePaths('/_matrix/client/unstable/pushers/remove'), ['/_matrix/client/unstable/pushers/remove'], 'served under unstable alone');
+  t.ok(equivalentRoutePaths('/_matrix/client/r0/admin/whois/@u:x').includes('/_synapse/admin/v1/whois/@u:x'), 'the admin whois servlet in the client tree');
 });
 
 t.test("against Synapse's route tables: every vendor spelling of a servlet that also has a stable path is covered", async (t) => {
@@ -65,4 +75,31 @@ t.test("against Synapse's route tables: every vendor spelling of a servlet that 
     }
   }
   t.ok(checked >= 4, `${checked} vendor spellings checked`);
+});
+
+t.test("against Synapse's route tables: unstable is spelled as a release exactly when Synapse serves the servlet under one", async (t) => {
+  const dump = loadSynapseRouteDump();
+  const rng = new SeededRandom(16);
+  const counts = { alone: 0, withRelease: 0 };
+  const prefixListOf = (pattern: string): string[] => {
+    const match = /^\^\/_matrix\/client\/(?:\(([^)]*)\)|([^/(]+))\//.exec(pattern);
+    return (match?.[1] ?? match?.[2] ?? '').split('|');
+  };
+  const isRelease = (prefix: string): boolean => prefix === 'r0' || prefix === 'v3' || prefix === 'v1';
+  for (const routes of Object.values(dump.tables)) {
+    const releasedServlets = new Set(routes.filter((route) => prefixListOf(route.pattern).some(isRelease)).map((route) => route.servlet));
+    for (const route of routes) {
+      if (!prefixListOf(route.pattern).includes('unstable')) continue;
+      const path = samplePattern(route.pattern.replace(/^\^\/_matrix\/client\/(?:\([^)]*\)|[^/(]+)\//, '^/_matrix/client/unstable/'), rng, ['x', '!r:s']);
+      const released = equivalentRoutePaths(path).filter((form) => /^\/_matrix\/client\/(r0|v1|v3)\//.test(form));
+      if (releasedServlets.has(route.servlet)) {
+        t.ok(released.length > 0, `${route.servlet} ${route.pattern}: ${path} is also tested as a release`);
+        counts.withRelease++;
+      } else {
+        t.same(released, [], `${route.servlet} ${route.pattern}: ${path} is served under unstable alone`);
+        counts.alone++;
+      }
+    }
+  }
+  t.ok(counts.alone >= 4 && counts.withRelease > 100, JSON.stringify(counts));
 });
