@@ -1,6 +1,6 @@
 /**
- * The internal REST auth endpoint's async shell: enabled switch, source address, decision,
- * password check in the offload pool.
+ * The internal REST auth endpoint's async shell: enabled switch, source address, decision, the
+ * bound on wrong passwords (failed-attempts.ts), password check in the offload pool.
  */
 import type { InternalRestAuthConfig } from '../../common/config/types.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
