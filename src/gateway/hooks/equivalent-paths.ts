@@ -16,7 +16,8 @@
  *   (`unstable/org.matrix.msc3575/sync` is no `v3` endpoint: spelling it so would make an inverted
  *   "stable API only" rule let it through; verification 15b);
  * - a vendor path whose vendor Synapse compiled with unescaped dots is also tested with the dots
- *   written as dots (`unstable/org_matrix_simplified_msc3575/sync` runs that vendor's servlet);
+ *   written as dots (`unstable/org_matrix_simplified_msc3575/sync` runs that vendor's servlet), and
+ *   so is the one other path Synapse compiled so (`register/m.login.registration_token/validity`);
  * - the aliases below (a vendor path, or a client path of an admin servlet) as the path Synapse
  *   serves with the same servlet;
  * - a media path under `/_matrix/media/` `r0`, `v1` and `v3`.
@@ -41,6 +42,14 @@ const MEDIA_VERSIONS: readonly string[] = ['v3', 'r0', 'v1'];
  * route tables; a test checks this), as the path after `unstable/`: never spelled as a release.
  */
 const UNSTABLE_ONLY = /^(?:pushers\/remove|add_threepid\/(?:email|msisdn)\/submit_token|registration\/[^/]*\/submit_token)\/?$/;
+
+/**
+ * Paths after the client prefix that Synapse compiled with unescaped dots outside a vendor prefix
+ * (from its route tables; a test checks this), with the pattern they match: a `.` there is any
+ * character, so `register/m_login_registration_token/validity` runs that servlet.
+ */
+const DOTTED_CLIENT_PATHS: readonly (readonly [path: string, pattern: RegExp])[] = ['register/m.login.registration_token/validity']
+  .map((path) => [path, new RegExp(`^${pythonDots(path)}/?$`)] as const);
 
 /** Each vendor Synapse compiled with unescaped dots, with the pattern it matches after `unstable/`. */
 const DOTTED_VENDOR_PATTERNS: readonly (readonly [vendor: string, pattern: RegExp])[] =
@@ -85,7 +94,9 @@ function addSpellings(forms: string[], path: string): void {
     const canonical = withDottedVendor(client.rest);
     if (canonical !== null) addForm(forms, `${CLIENT_ROOT}unstable/${canonical}`);
   } else if (!(client.prefix === 'unstable' && UNSTABLE_ONLY.test(client.rest))) {
-    for (const release of CLIENT_RELEASES) addForm(forms, `${CLIENT_ROOT}${release}/${client.rest}`);
+    const rest = withDottedClientPath(client.rest);
+    if (rest !== client.rest) addForm(forms, `${CLIENT_ROOT}${client.prefix}/${rest}`);
+    for (const release of CLIENT_RELEASES) addForm(forms, `${CLIENT_ROOT}${release}/${rest}`);
   }
   for (const form of forms.slice()) {
     const same = aliasOf(form);
@@ -107,6 +118,14 @@ function aliasOf(path: string): string | null {
     if (match !== null) return same(match);
   }
   return null;
+}
+
+/** `rest` (after the client prefix) written with its dots when Synapse's pattern takes it for a {@link DOTTED_CLIENT_PATHS} path. */
+function withDottedClientPath(rest: string): string {
+  for (const [path, pattern] of DOTTED_CLIENT_PATHS) {
+    if (pattern.test(rest)) return rest.endsWith('/') ? `${path}/` : path;
+  }
+  return rest;
 }
 
 /**

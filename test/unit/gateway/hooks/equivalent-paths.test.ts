@@ -53,6 +53,8 @@ t.test('vendor paths are not spelled as releases; dotted vendors are also spelle
   ], "Synapse's unescaped dots match any character");
   t.same(equivalentRoutePaths('/_matrix/client/unstable/pushers/remove'), ['/_matrix/client/unstable/pushers/remove'], 'served under unstable alone');
   t.ok(equivalentRoutePaths('/_matrix/client/r0/admin/whois/@u:x').includes('/_synapse/admin/v1/whois/@u:x'), 'the admin whois servlet in the client tree');
+  t.ok(equivalentRoutePaths('/_matrix/client/v1/register/m_login_registration_token/validity').includes('/_matrix/client/v1/register/m.login.registration_token/validity'),
+    'the one non-vendor path Synapse compiled with unescaped dots');
 });
 
 t.test("against Synapse's route tables: every vendor spelling of a servlet that also has a stable path is covered", async (t) => {
@@ -102,4 +104,25 @@ t.test("against Synapse's route tables: unstable is spelled as a release exactly
     }
   }
   t.ok(counts.alone >= 4 && counts.withRelease > 100, JSON.stringify(counts));
+});
+
+t.test("against Synapse's route tables: a path compiled with unescaped dots outside a vendor prefix is also spelled with its dots", async (t) => {
+  const dump = loadSynapseRouteDump();
+  const rng = new SeededRandom(17);
+  const seen = new Set<string>();
+  for (const routes of Object.values(dump.tables)) {
+    for (const route of routes) {
+      const rest = route.pattern.replace(/^\^\/_matrix\/client\/(?:\([^)]*\)|[^/(]+)\//, '');
+      if (rest === route.pattern || /^unstable\//.test(rest) || VENDOR.test(route.pattern)) continue;
+      if (!/(?<!\\)\.(?![^[]*\])/.test(rest.replace(/\(\?P<[^>]+>[^)]*\)/g, ''))) continue;
+      const path = samplePattern(route.pattern, rng, ['x']);
+      const variant = path.replace(/^(\/_matrix\/client\/(?:api\/v1|[^/]+)\/)(.*)$/, (_, prefix: string, tail: string) => `${prefix}${tail.replaceAll('.', '_')}`);
+      if (variant === path || seen.has(variant) || !synapsePatternToRegExp(route.pattern).test(variant)) continue;
+      seen.add(variant);
+      // The pattern as an operator would write it, dots escaped: one spelling must match it.
+      const escaped = synapsePatternToRegExp(route.pattern.replace(/(?<!\\)\.(?![^[]*\])/g, '\\.'));
+      t.ok(equivalentRoutePaths(variant).some((form) => escaped.test(form)), `${variant} is also tested with its dots`);
+    }
+  }
+  t.ok(seen.size >= 1, `${seen.size} such paths`);
 });
