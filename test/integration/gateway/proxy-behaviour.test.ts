@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { request } from 'undici';
 import { startGateway, type GatewayHandle } from './fixtures/gateway-harness.js';
-import { startHttpUpstream, type HttpUpstream } from './fixtures/http-upstream.js';
+import { startHttpUpstream, trickle, type HttpUpstream } from './fixtures/http-upstream.js';
 import { openSocket, readAtLeast, waitFor } from './fixtures/raw-client.js';
 
 /**
@@ -106,16 +106,7 @@ const upstream: HttpUpstream = await startHttpUpstream((req, res) => {
     case '/trickle': {
       // 10 chunks, 300 ms apart: longer than the exchange cap in total, never idle for long.
       res.writeHead(200, { 'content-type': 'text/plain' });
-      let sent = 0;
-      const timer = setInterval(() => {
-        sent++;
-        if (sent < 10) res.write(`chunk ${sent}\n`);
-        else {
-          clearInterval(timer);
-          res.end('done\n');
-        }
-      }, 300);
-      res.on('close', () => clearInterval(timer));
+      trickle(res, 10, 300, (i) => `chunk ${i}\n`, 'done\n');
       return;
     }
     case '/stall-body':

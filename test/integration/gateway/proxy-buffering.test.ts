@@ -12,7 +12,7 @@ import { UpstreamPools } from '../../../src/gateway/upstream/pools.js';
 import { ProxyExchange, sendBufferedResponse, type ProxySettings } from '../../../src/gateway/upstream/proxy-exchange.js';
 import { loadUws } from '../../../src/gateway/uws.js';
 import { listenOnLoopback } from '../../support/uws-listen.js';
-import { startHttpUpstream } from './fixtures/http-upstream.js';
+import { startHttpUpstream, trickle } from './fixtures/http-upstream.js';
 
 /**
  * The two buffering APIs later phases build on, exercised as those phases will: a handler on a
@@ -34,15 +34,7 @@ const upstream = await startHttpUpstream((req, res) => {
       // Headers at once, then a blank every 50 ms for 3 s, then `{}`: never silent long enough for
       // an idle timeout, and long past the short settings' exchange cap.
       res.setHeader('Content-Type', 'application/json');
-      let sent = 0;
-      const timer = setInterval(() => {
-        if (++sent < 60) res.write(' ');
-        else {
-          clearInterval(timer);
-          res.end('{}');
-        }
-      }, 50);
-      res.on('close', () => clearInterval(timer));
+      trickle(res, 60, 50, () => ' ', '{}');
       return;
     }
     res.setHeader('Content-Type', 'application/json');
