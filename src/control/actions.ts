@@ -1,7 +1,7 @@
 /**
  * Reconciliation actions: what the planner decides and the applier executes. Action types are the
  * stable strings of matrix-corporal (`user.create`, `room.join`, …) plus Corporal's own
- * (`user.set_password`, `room.kick`).
+ * (`user.set_password`); a kick is a `room.leave` with `viaKick`.
  */
 export type Action =
   | UserCreateAction

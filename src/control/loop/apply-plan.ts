@@ -3,7 +3,7 @@ import type { Action, RoomUsersSetPowerLevelsAction } from '../actions.js';
 import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
 import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
 import { mapBounded } from '../observe/map-bounded.js';
-import { UserTokenLease } from '../synapse/user-token-lease.js';
+import { UserTokenLease, leaseReleasedError } from '../synapse/user-token-lease.js';
 import type { RunFailure, RunSummary } from './run-summary.js';
 
 /** Options of {@link applyPlan}. */
@@ -34,9 +34,10 @@ export interface ApplyPlanResult {
  * within each user) and users run in parallel, `concurrency` at a time; power-level actions, one
  * per room, run after every user, also in parallel. A failed action affects only its user: that
  * user's later actions still run, except after a failed `user.create` (nothing can follow) or a
- * timed-out action (its calls may still be in flight). A failed power-level action affects only
- * its room. Short-lived user tokens are minted per user as needed and logged out when the user's
- * actions are done.
+ * timed-out action (its calls may still be in flight; only a lock still runs, see
+ * {@link stillToRun}). A failed power-level action affects only its room. Short-lived user
+ * tokens are minted per user as needed and logged out when the user's actions are done or given
+ * up; an action abandoned at its deadline cannot mint one after that (`UserTokenLease`).
  */
 export async function applyPlan(actions: readonly Action[], options: ApplyPlanOptions): Promise<ApplyPlanResult> {
   const byUser = new Map<string, Action[]>();
@@ -55,21 +56,20 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
 
   await mapBounded([...byUser], options.concurrency, async ([userId, userActions]) => {
     const scope = new LeaseScope(options.ctx);
+    const queue = [...userActions];
     try {
-      for (let index = 0; index < userActions.length; index++) {
-        const action = userActions[index] as Action;
+      for (let action = queue.shift(); action !== undefined; action = queue.shift()) {
         if (options.shouldStop()) {
           result.interrupted = true;
-          progress.actionsSkipped += userActions.length - index;
+          progress.actionsSkipped += queue.length + 1;
           return;
         }
         const failure = await run(action, scope, options);
         if (failure === null) continue;
         result.failedUsers.add(userId);
-        if (action.type === 'user.create' || failure.code === ACTION_TIMEOUT) {
-          progress.actionsSkipped += userActions.length - index - 1;
-          return;
-        }
+        const kept = stillToRun(action, failure, queue);
+        progress.actionsSkipped += queue.length - kept.length;
+        queue.splice(0, queue.length, ...kept);
       }
     } finally {
       await scope.release();
@@ -86,6 +86,19 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
     if (failure !== null) result.failedRooms.set(action.roomId, new Set(Object.keys(action.levels)));
   });
   return result;
+}
+
+/**
+ * What of a user's `rest` of actions still runs after `action` failed: nothing after a failed
+ * `user.create`. After a timed-out action, whose calls may still be in flight, the rest waits for
+ * the retry, except the lock of a user the policy made inactive: it goes through the admin API
+ * only, and postponing it by a retry interval would leave the account usable by anyone who reaches
+ * Synapse without going through the gateway.
+ */
+function stillToRun(action: Action, failure: RunFailure, rest: readonly Action[]): readonly Action[] {
+  if (action.type === 'user.create') return [];
+  if (failure.code === ACTION_TIMEOUT) return rest.filter((next) => next.type === 'user.deactivate');
+  return rest;
 }
 
 /** Runs one action; records and returns its failure, or null. */
@@ -118,16 +131,21 @@ export function codeOf(err: unknown): string {
   return typeof code === 'string' && code.startsWith('CORP_ERR_') ? code : 'CORP_ERR_INTERNAL';
 }
 
-/** One lease per user acted as, created on first use, all released together. */
+/**
+ * One lease per user acted as, created on first use, all released together. A released scope
+ * makes no new lease: an action abandoned at its deadline may ask for one afterwards.
+ */
 class LeaseScope implements ActionScope {
   readonly #ctx: ApplyContext;
   readonly #leases = new Map<string, UserTokenLease>();
+  #released = false;
 
   constructor(ctx: ApplyContext) {
     this.#ctx = ctx;
   }
 
   userToken(userId: string): UserTokenLease {
+    if (this.#released) throw leaseReleasedError(userId);
     let lease = this.#leases.get(userId);
     if (lease === undefined) {
       lease = new UserTokenLease(this.#ctx.http, this.#ctx.admin, userId, this.#ctx.logger);
@@ -137,6 +155,7 @@ class LeaseScope implements ActionScope {
   }
 
   async release(): Promise<void> {
+    this.#released = true;
     await Promise.all([...this.#leases.values()].map((lease) => lease.release()));
   }
 }

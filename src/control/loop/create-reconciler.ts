@@ -97,9 +97,11 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
 }
 
 /**
- * Deadline of one action: the longest action makes about ten sequential calls (avatar: download,
- * token, upload, profile, account data, logout), each bounded by `Matrix.TimeoutMilliseconds`,
- * plus one rate-limit budget.
+ * Deadline of one action: room for ten sequential calls that each use their whole
+ * `Matrix.TimeoutMilliseconds`, plus one minute of rate-limit waits. Most actions make two to six
+ * calls (avatar: download, token, upload, profile, account data); `user.deactivate` makes one more
+ * per pending delayed event, and each call may wait out rate limits on its own, so a very slow
+ * Synapse can make a healthy action run past it (docs/reconciliation-apply.md).
  */
 export function defaultActionTimeoutMs(callTimeoutMs: number): number {
   return 10 * callTimeoutMs + DEFAULT_RATE_LIMIT_RETRY.maxTotalWaitMs;

@@ -17,7 +17,7 @@ export interface ReconcileLoopOptions {
   reconciliation: ReconciliationConfig;
   /** `Matrix.AuthSharedSecret`. */
   authSharedSecret: string;
-  /** Deadline of one action (default: 10 × `Matrix.TimeoutMilliseconds` + one minute of rate-limit waits). */
+  /** Deadline of one action (`defaultActionTimeoutMs` in create-reconciler.ts gives the usual value). */
   actionTimeoutMs: number;
   /** The pure planner (`planReconciliation` from `control/plan`). */
   planner: Planner;
@@ -130,7 +130,10 @@ export class ReconcileLoop {
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Stops: no new runs or actions; waits for the actions in flight. Idempotent. */
+  /**
+   * Stops: no new runs or actions; waits for the run in progress, whose actions in flight finish
+   * or reach their deadline (an action abandoned at its deadline is not waited for). Idempotent.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#clearTimer('retry');

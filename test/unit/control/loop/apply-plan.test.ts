@@ -1,0 +1,102 @@
+import t from 'tap';
+import type { Dispatcher } from 'undici';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import type { Action } from '../../../../src/control/actions.js';
+import type { ApplyContext } from '../../../../src/control/apply/apply-context.js';
+import { applyPlan } from '../../../../src/control/loop/apply-plan.js';
+import type { RunFailure } from '../../../../src/control/loop/run-summary.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { json, startScriptedServer, type ReceivedRequest, type Script } from '../fixtures/scripted-server.js';
+
+/**
+ * What `applyPlan` does after an action runs past its deadline (quality review 16, #2 and #5): the
+ * abandoned handler keeps running, so it must not leave a user token behind, and the lock of an
+ * inactive user must not wait for the retry.
+ */
+
+const ALICE = '@alice:example.com';
+const ALICE_PATH = '%40alice%3Aexample.com';
+let minted = 0;
+let slow: RegExp | null = null;
+
+/** Answers like Synapse's admin and client APIs; requests whose path matches `slow` take 300 ms. */
+const synapse: Script = (req, res) => {
+  const answer = (): void => {
+    if (req.url.endsWith('/login')) return json(200, { access_token: `user-token-${++minted}` })(req, res);
+    if (req.url.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) return json(200, { delayed_events: [] })(req, res);
+    if (req.url.includes('/devices')) return json(200, { devices: [] })(req, res);
+    if (req.method === 'PUT' && req.url === `/_synapse/admin/v2/users/${ALICE_PATH}`) return json(200, { name: ALICE })(req, res);
+    return json(200, {})(req, res);
+  };
+  if (slow?.test(req.url)) setTimeout(answer, 300);
+  else answer();
+};
+
+const server = await startScriptedServer(synapse);
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 4, logger: createSilentLogger() });
+t.teardown(() => http.close());
+const ctx: ApplyContext = {
+  http,
+  admin: { token: async () => 'admin-token', renew: async () => 'admin-token' },
+  adminUserId: '@corporal:example.com',
+  authSharedSecret: 'secret',
+  avatarMaxBytes: 1024,
+  avatarTimeoutMs: 1_000,
+  avatarDispatcher: undefined as unknown as Dispatcher,
+  logger: createSilentLogger(),
+};
+
+async function apply(actions: Action[]): Promise<{ failed: string[]; skipped: number }> {
+  server.requests.length = 0;
+  minted = 0;
+  const progress = { actionsDone: 0, actionsFailed: 0, actionsSkipped: 0, failures: [] as RunFailure[] };
+  await applyPlan(actions, { ctx, concurrency: 2, actionTimeoutMs: 100, shouldStop: () => false, progress });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the abandoned handler goes on meanwhile
+  return { failed: progress.failures.map((failure) => failure.code), skipped: progress.actionsSkipped };
+}
+
+const tokensMinted = (): string[] => Array.from({ length: minted }, (_, i) => `Bearer user-token-${i + 1}`);
+const loggedOut = (requests: ReceivedRequest[]): string[] => requests.filter((r) => r.url === '/_matrix/client/v3/logout').map((r) => r.authorization ?? '');
+
+t.test('a handler past its deadline cannot mint a user token any more', async (t) => {
+  slow = /\/_synapse\/admin\/v2\/users\//; // the password PUT outlasts the deadline; the marker write as the user comes after it
+  const { failed } = await apply([{ type: 'user.set_password', userId: ALICE }]);
+  t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
+  t.equal(minted, 0, 'no token minted after the lease was released');
+  t.notOk(server.requests.some((r) => r.url.includes('/account_data/')), 'the abandoned handler wrote nothing as the user');
+});
+
+t.test('a token whose minting was in flight at the deadline is logged out when it arrives', async (t) => {
+  slow = /\/login$/;
+  const { failed } = await apply([{ type: 'room.leave', userId: ALICE, roomId: '!r:example.com', viaKick: false }]);
+  t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
+  t.equal(minted, 1);
+  t.same(loggedOut(server.requests), tokensMinted());
+  t.notOk(server.requests.some((r) => r.url.includes('/leave')), 'the leave was not sent with it');
+});
+
+t.test('after a timed-out action only the lock of the user still runs', async (t) => {
+  slow = /\/leave$/;
+  const { failed, skipped } = await apply([
+    { type: 'room.leave', userId: ALICE, roomId: '!r:example.com', viaKick: false },
+    { type: 'user.set_display_name', userId: ALICE, displayName: '[x] Alice' },
+    { type: 'user.deactivate', userId: ALICE },
+  ]);
+  t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
+  t.equal(skipped, 1, 'the display name waits for the retry');
+  const puts = server.requests.filter((r) => r.method === 'PUT' && r.url === `/_synapse/admin/v2/users/${ALICE_PATH}`).map((r) => JSON.parse(r.body) as unknown);
+  t.same(puts, [{ locked: true }], 'the account is locked at once, and nothing else was put');
+  t.same(loggedOut(server.requests).sort(), tokensMinted(), 'every user token minted was logged out');
+});
+
+t.test('a timed-out action without a lock after it ends the user\'s actions', async (t) => {
+  slow = /\/leave$/;
+  const { failed, skipped } = await apply([
+    { type: 'room.leave', userId: ALICE, roomId: '!r:example.com', viaKick: false },
+    { type: 'room.join', userId: ALICE, roomId: '!s:example.com' },
+  ]);
+  t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
+  t.equal(skipped, 1);
+  t.notOk(server.requests.some((r) => r.url.includes('!s:example.com') || r.url.includes('%21s%3Aexample.com')), 'the join was not started');
+});
