@@ -1,10 +1,9 @@
 import t from 'tap';
-import type { Dispatcher } from 'undici';
 import { createSilentLogger } from '../../../../src/common/logger.js';
-import type { ApplyContext } from '../../../../src/control/apply/apply-context.js';
 import { cancelPendingDelayedEvents } from '../../../../src/control/apply/cancel-delayed-events.js';
 import { DELAYED_EVENTS_NOT_CANCELLED, deactivateUser } from '../../../../src/control/apply/user-handlers.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer } from '../fixtures/scripted-server.js';
 
 /** F5 (red-team 3): a locked user's delayed events still fire, so `user.deactivate` cancels them first. */
@@ -46,16 +45,7 @@ t.test('any other failure is thrown', async (t) => {
   await t.rejects(cancelPendingDelayedEvents(http, 'user-token'), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 500 });
 });
 
-const ctx: ApplyContext = {
-  http,
-  admin: { token: async () => 'admin-token', renew: async () => 'admin-token' },
-  adminUserId: '@corporal:example.com',
-  authSharedSecret: 'secret',
-  avatarMaxBytes: 1024,
-  avatarTimeoutMs: 1_000,
-  avatarDispatcher: undefined as unknown as Dispatcher,
-  logger: createSilentLogger(),
-};
+const ctx = scriptedApplyContext(http);
 const scope = { userToken: () => ({ token: async () => 'user-token', renew: async () => 'user-token' }) };
 const locked = json(200, { name: '@alice:example.com', locked: true });
 const action = { type: 'user.deactivate', userId: '@alice:example.com' } as const;

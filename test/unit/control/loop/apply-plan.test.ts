@@ -1,11 +1,10 @@
 import t from 'tap';
-import type { Dispatcher } from 'undici';
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import type { Action } from '../../../../src/control/actions.js';
-import type { ApplyContext } from '../../../../src/control/apply/apply-context.js';
 import { applyPlan } from '../../../../src/control/loop/apply-plan.js';
 import type { RunFailure } from '../../../../src/control/loop/run-summary.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer, type ReceivedRequest, type Script } from '../fixtures/scripted-server.js';
 
 /**
@@ -36,16 +35,7 @@ const server = await startScriptedServer(synapse);
 t.teardown(() => server.close());
 const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 4, logger: createSilentLogger() });
 t.teardown(() => http.close());
-const ctx: ApplyContext = {
-  http,
-  admin: { token: async () => 'admin-token', renew: async () => 'admin-token' },
-  adminUserId: '@corporal:example.com',
-  authSharedSecret: 'secret',
-  avatarMaxBytes: 1024,
-  avatarTimeoutMs: 1_000,
-  avatarDispatcher: undefined as unknown as Dispatcher,
-  logger: createSilentLogger(),
-};
+const ctx = scriptedApplyContext(http);
 
 async function apply(actions: Action[]): Promise<{ failed: string[]; skipped: number }> {
   server.requests.length = 0;
