@@ -13,8 +13,14 @@ export interface ApplyPlanOptions {
   concurrency: number;
   /** Deadline of one action. */
   actionTimeoutMs: number;
-  /** Asked before every action; true stops starting new ones (a newer policy arrived, or stop). */
+  /** Asked before every action; true stops starting new ones (a newer policy for everyone, or stop). */
   shouldStop: () => boolean;
+  /**
+   * Asked before each action of a user, and of a power-level action for each user it lists: true
+   * when a newer policy changed that user. Such actions are left to the run the newer policy
+   * queued; the run goes on for everyone else, whose policy entries did not change.
+   */
+  userSuperseded?: (userId: string) => boolean;
   /** Live counters of the run, updated as actions finish. */
   progress: Pick<RunSummary, 'actionsDone' | 'actionsFailed' | 'actionsSkipped' | 'failures'>;
 }
@@ -25,6 +31,8 @@ export interface ApplyPlanResult {
   failedUsers: Set<string>;
   /** Rooms whose power-level action failed → the users it listed. */
   failedRooms: Map<string, Set<string>>;
+  /** Users whose actions were left to a later run because a newer policy changed them (or a room action listing them). */
+  deferredUsers: Set<string>;
   /** Whether `shouldStop` cut the run short. */
   interrupted: boolean;
 }
@@ -51,16 +59,19 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
     if (list === undefined) byUser.set(action.userId, [action]);
     else list.push(action);
   }
-  const result: ApplyPlanResult = { failedUsers: new Set(), failedRooms: new Map(), interrupted: false };
+  const result: ApplyPlanResult = { failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false };
   const { progress } = options;
+  const superseded = options.userSuperseded ?? ((): boolean => false);
 
   await mapBounded([...byUser], options.concurrency, async ([userId, userActions]) => {
     const scope = new LeaseScope(options.ctx);
     const queue = [...userActions];
     try {
       for (let action = queue.shift(); action !== undefined; action = queue.shift()) {
-        if (options.shouldStop()) {
-          result.interrupted = true;
+        const interrupted = options.shouldStop();
+        if (interrupted || superseded(userId)) {
+          if (interrupted) result.interrupted = true;
+          else result.deferredUsers.add(userId);
           progress.actionsSkipped += queue.length + 1;
           return;
         }
@@ -79,6 +90,12 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
   await mapBounded(roomActions, options.concurrency, async (action) => {
     if (options.shouldStop()) {
       result.interrupted = true;
+      progress.actionsSkipped++;
+      return;
+    }
+    const userIds = Object.keys(action.levels);
+    if (userIds.some(superseded)) {
+      for (const userId of userIds) result.deferredUsers.add(userId);
       progress.actionsSkipped++;
       return;
     }

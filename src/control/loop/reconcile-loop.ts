@@ -35,9 +35,12 @@ export const NO_POLICY = 'CORP_ERR_NO_POLICY';
  * The reconcile loop: observe → plan → apply, single-flight, level-triggered.
  *
  * - {@link onPolicy}: a newer policy generation. The users it changed are reconciled at once
- *   (`'all'`: a full pass). A run in progress finishes the actions it is executing, then stops and
- *   the loop starts over on the newest policy (latest policy wins), redoing the interrupted run's
- *   users.
+ *   (`'all'`: a full pass). A run in progress does nothing more for the changed users (the actions
+ *   it is executing finish) and goes on for the others, whose policy entries are the same in both
+ *   generations; the changed users are then reconciled on the newest policy. A change for everyone
+ *   (`'all'`) stops the run before its next action instead, and the loop starts over on the newest
+ *   policy (latest policy wins), redoing the interrupted run's users. So policies that change a
+ *   few users more often than a run takes no longer keep every run from finishing.
  * - {@link trigger}: a full pass now; and one every `ResyncIntervalMilliseconds` after the last
  *   completed full pass (drift correction; 0 disables).
  * - Failure isolation: a failed action marks only its user (or room, for power levels) failed;
@@ -54,7 +57,10 @@ export class ReconcileLoop {
   #pendingFull = false;
   readonly #pendingUsers = new Set<string>();
   #running: Promise<void> | null = null;
+  /** A newer policy for everyone arrived during the run in progress. */
   #superseded = false;
+  /** Users a newer policy changed during the run in progress. */
+  readonly #supersededUsers = new Set<string>();
   #stopped = false;
   #current: RunSummary | null = null;
   #lastRun: RunSummary | null = null;
@@ -88,7 +94,10 @@ export class ReconcileLoop {
     this.#policy = snapshot;
     if (changedUserIds === 'all') this.#pendingFull = true;
     else for (const userId of changedUserIds) this.#pendingUsers.add(userId);
-    if (this.#running !== null) this.#superseded = true;
+    if (this.#running !== null) {
+      if (changedUserIds === 'all') this.#superseded = true;
+      else for (const userId of changedUserIds) this.#supersededUsers.add(userId);
+    }
     this.#kick();
   }
 
@@ -167,6 +176,7 @@ export class ReconcileLoop {
       this.#pendingFull = false;
       this.#pendingUsers.clear();
       this.#superseded = false;
+      this.#supersededUsers.clear();
       await this.#run(policy, users);
     }
   }
@@ -184,6 +194,7 @@ export class ReconcileLoop {
       progressIntervalMs: this.#options.progressIntervalMs ?? 10_000,
       now: this.#now,
       shouldStop: () => this.#superseded || this.#stopped,
+      userSuperseded: (userId) => this.#supersededUsers.has(userId),
       stopping: () => this.#stopped,
       started: (live) => {
         this.#current = live;
@@ -199,6 +210,9 @@ export class ReconcileLoop {
       if (users === undefined) this.#pendingFull = true;
       else for (const userId of users) this.#pendingUsers.add(userId);
     }
+    // Users a newer policy changed are pending already; a power-level action deferred with them
+    // also lists users it did not change, whose levels in that room the next run must redo.
+    for (const userId of applied?.deferredUsers ?? []) this.#pendingUsers.add(userId);
     if (summary.outcome === 'completed' && users === undefined) this.#scheduleResync();
     this.#armRetryTimer();
   }
@@ -209,7 +223,7 @@ export class ReconcileLoop {
     for (const [roomId, userIds] of applied.failedRooms) failed.push({ kind: 'room', roomId, userIds });
     this.#retries.failed(failed, this.#now());
     if (!completed) return;
-    const inScope = (userId: string): boolean => users === undefined || users.has(userId);
+    const inScope = (userId: string): boolean => (users === undefined || users.has(userId)) && !applied.deferredUsers.has(userId);
     for (const target of this.#retries.targets()) {
       if (target.kind === 'user' && inScope(target.userId) && !applied.failedUsers.has(target.userId)) this.#retries.succeeded(target);
       if (target.kind === 'room' && !applied.failedRooms.has(target.roomId) && [...target.userIds].every(inScope)) this.#retries.succeeded(target);

@@ -22,8 +22,10 @@ export interface RunOnceDeps {
   /** How often a long run logs its progress. */
   progressIntervalMs: number;
   now: () => number;
-  /** Asked before every action: a newer policy arrived, or the loop stops. */
+  /** Asked before every action: a newer policy for everyone arrived, or the loop stops. */
   shouldStop: () => boolean;
+  /** Asked before each action of a user: a newer policy changed that user (`ApplyPlanOptions.userSuperseded`). */
+  userSuperseded: (userId: string) => boolean;
   /** Whether the loop is stopping (an interrupted run is then `stopped`, not `superseded`). */
   stopping: () => boolean;
   /** Called once with the live summary, before anything is observed (`ReconcileLoop.status`). */
@@ -71,6 +73,7 @@ export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string>
       concurrency: deps.concurrency,
       actionTimeoutMs: deps.actionTimeoutMs,
       shouldStop: deps.shouldStop,
+      userSuperseded: deps.userSuperseded,
       progress: summary,
     });
     summary.outcome = !applied.interrupted ? 'completed' : deps.stopping() ? 'stopped' : 'superseded';

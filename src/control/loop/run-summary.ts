@@ -28,7 +28,10 @@ export interface RunSummary {
   actionsPlanned: number;
   actionsDone: number;
   actionsFailed: number;
-  /** Planned actions not attempted (their user failed earlier, or the run was superseded/stopped). */
+  /**
+   * Planned actions not attempted: their user failed earlier, a newer policy changed their user
+   * (the run it queued does them), or the run was superseded/stopped.
+   */
   actionsSkipped: number;
   failures: RunFailure[];
   warnings: PlanWarning[];

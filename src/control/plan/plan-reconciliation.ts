@@ -16,9 +16,10 @@ import type { Plan, PlanOptions, SkippedRoom } from './types.js';
  * Users not in the policy are never touched, nor is the corporal user (`options.corporalUserId`).
  */
 export function planReconciliation(observed: ObservedState, policy: PolicySnapshot, options: PlanOptions): Plan {
+  const only = options.users ?? null;
   // An observation that left rooms unread holds only some users' part: planned for everyone, it
   // would silently drop those rooms' leaves and create every unobserved user (verify 14b).
-  if (options.users === undefined && (observed.unreadRooms?.size ?? 0) > 0) {
+  if (only === null && (observed.unreadRooms?.size ?? 0) > 0) {
     throw new Error('an observation of a few users (with managed rooms left unread) cannot make a full plan: pass the same users');
   }
   const readableRooms = new Map<string, ObservedRoom>();
@@ -40,7 +41,6 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     warnings: [],
     levelGroups: new Map(),
   };
-  const only = options.users ?? null;
   // Room warnings belong to full plans: a filtered plan holds only its users' part.
   if (only === null) warnAboutRooms(ctx);
   for (const user of policy.users.values()) {

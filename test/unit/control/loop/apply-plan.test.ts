@@ -24,7 +24,8 @@ const synapse: Script = (req, res) => {
     if (req.url.endsWith('/login')) return json(200, { access_token: `user-token-${++minted}` })(req, res);
     if (req.url.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) return json(200, { delayed_events: [] })(req, res);
     if (req.url.includes('/devices')) return json(200, { devices: [] })(req, res);
-    if (req.method === 'PUT' && req.url === `/_synapse/admin/v2/users/${ALICE_PATH}`) return json(200, { name: ALICE })(req, res);
+    if (req.method === 'PUT' && req.url.startsWith('/_synapse/admin/v2/users/')) return json(200, { name: decodeURIComponent(req.url.split('/').at(-1) ?? '') })(req, res);
+    if (req.url.endsWith('/state/m.room.power_levels')) return json(200, req.method === 'GET' ? { users: {} } : { event_id: '$levels' })(req, res);
     return json(200, {})(req, res);
   };
   if (slow?.test(req.url)) setTimeout(answer, 300);
@@ -89,4 +90,23 @@ t.test('a timed-out action without a lock after it ends the user\'s actions', as
   t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
   t.equal(skipped, 1);
   t.notOk(server.requests.some((r) => r.url.includes('!s:example.com') || r.url.includes('%21s%3Aexample.com')), 'the join was not started');
+});
+
+t.test('the actions of users a newer policy changed are deferred, with the power levels that list them', async (t) => {
+  slow = null;
+  server.requests.length = 0;
+  const BOB = '@bob:example.com';
+  const progress = { actionsDone: 0, actionsFailed: 0, actionsSkipped: 0, failures: [] as RunFailure[] };
+  const result = await applyPlan([
+    { type: 'user.set_display_name', userId: ALICE, displayName: 'Alice' },
+    { type: 'user.set_display_name', userId: BOB, displayName: 'Bob' },
+    { type: 'room.users_set_power_levels', roomId: '!r:example.com', levels: { [ALICE]: 50, '@carol:example.com': 0 } },
+    { type: 'room.users_set_power_levels', roomId: '!s:example.com', levels: { [BOB]: 50 } },
+  ], { ctx, concurrency: 2, actionTimeoutMs: 5_000, shouldStop: () => false, userSuperseded: (userId) => userId === ALICE, progress });
+  t.same([...result.deferredUsers].sort(), [ALICE, '@carol:example.com']);
+  t.equal(result.interrupted, false, 'the run goes on for everyone else');
+  t.same({ done: progress.actionsDone, skipped: progress.actionsSkipped, failures: progress.failures }, { done: 2, skipped: 2, failures: [] });
+  const touched = server.requests.map((r) => decodeURIComponent(r.url));
+  t.notOk(touched.some((url) => url.includes(ALICE) || url.includes('!r:example.com')), 'nothing was sent for Alice or her room');
+  t.ok(touched.some((url) => url.includes(BOB)) && touched.some((url) => url.includes('!s:example.com')), 'Bob and his room were done');
 });

@@ -115,6 +115,8 @@ t.test('rooms an observation left unread on purpose are neither planned for nor 
   t.strictSame(plan.skippedRooms, [{ roomId: M, reason: 'room was not observed' }], 'only the room that should have been read is reported');
   t.throws(() => planReconciliation(observed, policy, { deactivatedDisplayNameMarker: false, authSharedSecret: 's', corporalUserId: C }),
     /cannot make a full plan/, 'such an observation never makes a full plan (verify 14b)');
+  t.throws(() => planReconciliation(observed, policy, { deactivatedDisplayNameMarker: false, authSharedSecret: 's', corporalUserId: C, users: null }),
+    /cannot make a full plan/, '`users: null` means everyone too');
 });
 
 /** The full plan's actions for one user: its own actions, and its entries of the power-level groups. */

@@ -1,0 +1,118 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import type { ReconciliationConfig } from '../../../../src/common/config/types.js';
+import { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
+import type { Planner } from '../../../../src/control/loop/planner.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { scriptedApplyContext } from '../fixtures/apply-context.js';
+import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+
+/**
+ * A newer policy during a run (quality review 16, #1): one that changes a few users must not keep
+ * the run from doing everyone else's actions, or policies arriving faster than one observation would
+ * starve every run; one that changes everyone still stops the run before its next action.
+ */
+
+const USERS = ['@a:example.com', '@b:example.com', '@c:example.com'];
+
+let slowPutOf: string | null = null;
+
+/**
+ * Listing or looking up accounts takes 150 ms (so observing is slow) and finds none; every PUT
+ * succeeds, the one for `slowPutOf` after 300 ms.
+ */
+const synapse: Script = (req, res) => {
+  const listing = req.url.split('?')[0] === '/_synapse/admin/v2/users';
+  const userId = decodeURIComponent(req.url.split('/').at(-1) ?? '');
+  if (req.method !== 'GET') setTimeout(() => json(200, { name: userId })(req, res), userId === slowPutOf ? 300 : 0);
+  else setTimeout(() => (listing ? json(200, { users: [], total: 0 }) : json(404, { errcode: 'M_NOT_FOUND', error: 'User not found' }))(req, res), 150);
+};
+const server = await startScriptedServer(synapse);
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 8, logger: createSilentLogger() });
+t.teardown(() => http.close());
+
+/** One display-name action per user in scope, naming the generation it was planned on. */
+const planner: Planner = (_observed, policy, options) => ({
+  actions: [...policy.users.keys()].filter((id) => !options.users || options.users.has(id)).map((userId) => ({ type: 'user.set_display_name' as const, userId, displayName: `g${policy.generation}` })),
+  warnings: [],
+  skippedRooms: [],
+});
+
+function newLoop(concurrency = 4): ReconcileLoop {
+  return new ReconcileLoop({
+    ctx: scriptedApplyContext(http),
+    reconciliation: { RetryIntervalMilliseconds: 60_000, RetryMaxIntervalMilliseconds: 60_000, Concurrency: concurrency, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
+    authSharedSecret: 'secret',
+    actionTimeoutMs: 5_000,
+    planner,
+    logger: createSilentLogger(),
+  });
+}
+
+function snapshot(generation: number, nameOfA = 'A'): PolicySnapshot {
+  const users = USERS.map((id): SnapshotUser => ({
+    id, active: true, authType: 'plain', authCredential: 'x', displayName: id === USERS[0] ? nameOfA : id, avatarUri: '', joinedRooms: new Map(),
+    powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+  }));
+  return { ...fixtureSnapshot({ users, managedRoomIds: [] }), generation };
+}
+
+/** The display names PUT so far, as `user → generation` pairs in order. */
+const puts = (): string[] => server.requests
+  .filter((r) => r.method === 'PUT')
+  .map((r) => `${decodeURIComponent(r.url.split('/').at(-1) ?? '')} ${(JSON.parse(r.body) as { displayname: string }).displayname}`);
+
+t.test('policies changing one user faster than a run observes do not starve the others', async (t) => {
+  server.requests.length = 0;
+  const loop = newLoop();
+  let generation = 1;
+  loop.onPolicy(snapshot(generation), 'all');
+  const pushes = setInterval(() => {
+    generation++;
+    loop.onPolicy(snapshot(generation, `A${generation}`), new Set([USERS[0]!]));
+  }, 60);
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  clearInterval(pushes);
+  const during = puts();
+  t.ok(during.some((put) => put.startsWith('@b:example.com ')) && during.some((put) => put.startsWith('@c:example.com ')),
+    `the unchanged users were reconciled while the pushes went on (${generation} generations): ${during.join(', ')}`);
+  await loop.idle();
+  t.equal(loop.status().lastRun?.outcome, 'completed');
+  t.equal(puts().filter((put) => put.startsWith('@a:example.com ')).at(-1), `@a:example.com g${generation}`, 'the changed user was reconciled on the newest policy');
+  await loop.stop();
+});
+
+t.test('a newer policy for everyone still stops the run before its next action', async (t) => {
+  server.requests.length = 0;
+  const loop = newLoop();
+  loop.onPolicy(snapshot(1), 'all');
+  await new Promise((resolve) => setTimeout(resolve, 50)); // observing
+  loop.onPolicy(snapshot(2), 'all');
+  await loop.idle();
+  t.same(puts().sort(), USERS.map((id) => `${id} g2`), 'nothing was applied from generation 1');
+  t.equal(loop.status().lastFullRun?.generation, 2);
+  await loop.stop();
+});
+
+t.test('the run does nothing more for a user a newer policy changed', async (t) => {
+  server.requests.length = 0;
+  slowPutOf = USERS[1]!; // one user at a time, in the reversed policy order below: c, b (slow), then a
+  t.teardown(() => {
+    slowPutOf = null;
+  });
+  const loop = newLoop(1);
+  const reversed = (generation: number, nameOfA?: string): PolicySnapshot => {
+    const policy = snapshot(generation, nameOfA);
+    return { ...policy, users: new Map([...policy.users].reverse()) };
+  };
+  loop.onPolicy(reversed(1), 'all');
+  while (puts().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  loop.onPolicy(reversed(2, 'A2'), new Set([USERS[0]!])); // after c's action, before a's
+  await loop.idle();
+  t.same(puts(), ['@c:example.com g1', '@b:example.com g1', '@a:example.com g2'], 'a was left to the run on generation 2');
+  t.equal(loop.status().lastRun?.kind, 'users');
+  await loop.stop();
+});
