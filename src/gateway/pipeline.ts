@@ -64,7 +64,7 @@ import { describeError } from '../common/errors.js';
 import { CORS_HEADERS } from './respond.js';
 import { MAX_REQUEST_TARGET_LENGTH, TARGET_TOO_LONG_ROUTE_ID, routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
-import { extractCredentials } from './identity/credentials.js';
+import { extractCredentials, masquerades } from './identity/credentials.js';
 import { WHOAMI_TIMED_OUT } from './identity/whoami.js';
 import { IDENTITY_LOOKUPS_BUSY } from './identity/identity-cache.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '../common/log-throttle.js';
@@ -276,7 +276,7 @@ export class Pipeline implements UpstreamResponseObserver {
   private identified(ctx: RequestContext): void {
     // A managed user the policy marks inactive is refused as Synapse refuses a locked account,
     // without waiting for the reconciler to lock it (identity/inactive-in-policy.ts).
-    const refusal = identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId);
+    const refusal = identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, masquerades(ctx.credentials), ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId);
     if (refusal !== null) {
       ctx.exchange.sendMatrixError(refusal.status, refusal.errcode, refusal.message);
       return;

@@ -6,6 +6,7 @@ import { DECISIONS, type Decision, type Denial } from './decision.js';
 import type { PowerLevelsReader } from './power-levels-reader.js';
 import type { TokenState } from './token-rules.js';
 import { inspectedBody } from '../login/inspected-body.js';
+import { masquerades } from '../identity/credentials.js';
 import { identityRefusal } from '../identity/inactive-in-policy.js';
 import { parseJsonBody, type JsonBody } from '../json-body.js';
 import { ManagedLevelsIndex } from './managed-levels-index.js';
@@ -130,7 +131,7 @@ export class CheckPhase {
   }
 
   private identityRefusal(ctx: RequestContext): Denial | null {
-    return identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, ctx.routeId, ctx.rawPath, this.deps.corporalUserId);
+    return identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, masquerades(ctx.credentials), ctx.routeId, ctx.rawPath, this.deps.corporalUserId);
   }
 
   private settle(ctx: RequestContext, decision: Decision): void {
@@ -164,10 +165,10 @@ export class CheckPhase {
       // Only these routes read the room as the requester; other requests build no closure. The
       // requester is a user here: these checks are authenticated (token rules ran first).
       currentPowerLevels: route.id === 'room.state.power_levels' && credentials.kind === 'token' && userId !== null
-        ? (roomId) => this.deps.readPowerLevels(roomId, credentials.token, userId)
+        ? (roomId) => this.deps.readPowerLevels(roomId, credentials, userId)
         : undefined,
       currentEncryption: READS_ENCRYPTION.has(route.id) && credentials.kind === 'token' && userId !== null
-        ? (roomId) => this.deps.readEncryption(roomId, credentials.token, userId)
+        ? (roomId) => this.deps.readEncryption(roomId, credentials, userId)
         : undefined,
     };
   }

@@ -86,6 +86,11 @@ export const DECISIONS = Object.freeze({
    * acts there as that user, so it would lose the power to enforce the policy.
    */
   corporalUserProtected: deny("Denied by policy (the corporal user cannot be removed from or demoted in a managed room)"),
+  /**
+   * Corporal: a request through the gateway whose appservice `user_id` makes it act as the corporal
+   * user (identity/inactive-in-policy.ts).
+   */
+  corporalUserMasquerade: deny('Denied (an appservice cannot act as the corporal user through the gateway)'),
   /** Corporal: a power-levels change in a managed room whose current levels could not be read to check it (fail closed). */
   powerLevelsUnreadable: deny("Denied by policy (the room's power levels could not be read to check the change)"),
   /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */

@@ -1,3 +1,4 @@
+import { asRequester, type RequesterCredentials } from '../identity/masquerade.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
 
 /**
@@ -29,20 +30,20 @@ export function hasEncryptionAlgorithm(content: unknown): boolean {
 
 const NOT_ENCRYPTED: CurrentRoomEncryption = Object.freeze({ present: false, enabled: false, eventId: null });
 
-/** Reads a room's encryption state with the token of the request acting as `requester`; null when it cannot be read. */
-export type EncryptionReader = (roomId: string, accessToken: string, requester: string) => Promise<CurrentRoomEncryption | null>;
+/** Reads a room's encryption state with the credentials of the request acting as `requester`; null when it cannot be read. */
+export type EncryptionReader = (roomId: string, credentials: RequesterCredentials, requester: string) => Promise<CurrentRoomEncryption | null>;
 
 /**
  * `GET …/rooms/{roomId}/state/m.room.encryption?format=event` as the requester (`Authorization:
- * Bearer`), so the gateway sees what that user may see. 404 `M_NOT_FOUND`: not encrypted. Anything
+ * Bearer`, and the request's appservice `user_id`: see power-levels-reader.ts), so the gateway
+ * sees what that user may see. 404 `M_NOT_FOUND`: not encrypted. Anything
  * else that is not a 200 with a JSON object (no access, unknown room, timeout): null.
  */
 export function createEncryptionReader(options: UpstreamLookupOptions): EncryptionReader {
-  return async (roomId, accessToken, requester) => {
+  return async (roomId, credentials, requester) => {
     try {
-      const answer = await getJson(options, `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption?format=event`, {
-        authorization: `Bearer ${accessToken}`,
-      }, requester);
+      const path = asRequester(`/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption?format=event`, credentials.masqueradeAs);
+      const answer = await getJson(options, path, { authorization: `Bearer ${credentials.token}` }, requester);
       if (answer.status === 404 && answer.json?.['errcode'] === 'M_NOT_FOUND') return NOT_ENCRYPTED;
       if (answer.status !== 200 || answer.json === null) return null;
       const content = answer.json['content'];

@@ -1,9 +1,10 @@
 import type { CurrentPowerLevels } from './check-input.js';
 import { corporalThresholds, parsePowerLevel } from './power-levels-check.js';
+import { asRequester, type RequesterCredentials } from '../identity/masquerade.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
 
-/** Reads a room's current power levels with the token of the request acting as `requester`; null when they cannot be read. */
-export type PowerLevelsReader = (roomId: string, accessToken: string, requester: string) => Promise<CurrentPowerLevels | null>;
+/** Reads a room's current power levels with the credentials of the request acting as `requester`; null when they cannot be read. */
+export type PowerLevelsReader = (roomId: string, credentials: RequesterCredentials, requester: string) => Promise<CurrentPowerLevels | null>;
 
 /**
  * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
@@ -17,19 +18,21 @@ export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
 
 /**
  * The current `m.room.power_levels` (state key `""`) and `m.room.create` of a room, read as the
- * requester (`Authorization: Bearer`), so the gateway sees exactly what that user may see. A room
+ * requester (`Authorization: Bearer`, and the request's appservice `user_id`), so the gateway sees
+ * exactly what that user may see. Without `user_id`, an appservice token would read as its own
+ * sender: the state when that sender left the room, or nothing (red team 16, F1 and F2). A room
  * without a power-levels event reads as no levels (`users_default` 0). Any other failure (no
  * access, unknown room, an unreadable create event, timeout) is null: the check then compares the
  * request with the policy alone.
  */
 export function createPowerLevelsReader(options: UpstreamLookupOptions): PowerLevelsReader {
-  return async (roomId, accessToken, requester) => {
+  return async (roomId, credentials, requester) => {
     const room = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state`;
-    const headers = { authorization: `Bearer ${accessToken}` };
+    const headers = { authorization: `Bearer ${credentials.token}` };
     try {
       const [levels, create] = await Promise.all([
-        getJson(options, `${room}/m.room.power_levels`, headers, requester),
-        getJson(options, `${room}/m.room.create?format=event`, headers, requester),
+        getJson(options, asRequester(`${room}/m.room.power_levels`, credentials.masqueradeAs), headers, requester),
+        getJson(options, asRequester(`${room}/m.room.create?format=event`, credentials.masqueradeAs), headers, requester),
       ]);
       if (create.status !== 200 || create.json === null) return null;
       if (levels.status === 200 && levels.json !== null) return currentLevels(levels.json, create.json);

@@ -22,6 +22,11 @@ export type Credentials =
   | { readonly kind: 'token'; readonly token: string; readonly masqueradeAs: Uint8Array | null }
   | { readonly kind: 'invalid'; readonly message: string };
 
+/** Whether the credentials carry an appservice `user_id` (Synapse ignores it for ordinary user tokens). */
+export function masquerades(credentials: Credentials): boolean {
+  return credentials.kind === 'token' && credentials.masqueradeAs !== null;
+}
+
 /** No credentials presented. */
 export const NO_CREDENTIALS: Credentials = Object.freeze({ kind: 'none' });
 

@@ -28,11 +28,21 @@ const VERSIONS_PATH = '/_matrix/client/versions';
  *   be treated as unmanaged: free to leave the rooms the policy requires, and never locked when
  *   the policy makes it inactive. Refused (fail closed) until the policy names the account exactly.
  *
- * Logging out and `/versions` stay open to both. `Corporal.UserID` is never refused: a policy
- * entry for it never reaches the snapshot (policy/compile.ts), and the reconciler never acts on it.
+ * - `DECISIONS.corporalUserMasquerade`: an appservice token whose `user_id` (`masquerading`) makes
+ *   the request act as `Corporal.UserID`, on every route. Synapse lets an appservice act as any
+ *   user its namespace covers, admins included, and the usual double-puppeting namespace
+ *   (`@.*:domain`) covers the corporal user; every check exempts that user, trusting that its
+ *   requests are the reconciler's own. They never are through the gateway: Corporal talks to
+ *   Synapse directly and never masquerades (red team 16, F3: a required member kicked from a
+ *   managed room, and the admin API answered).
+ *
+ * Logging out and `/versions` stay open to the first two. `Corporal.UserID` is otherwise never
+ * refused: a policy entry for it never reaches the snapshot (policy/compile.ts), and the
+ * reconciler never acts on it.
  */
-export function identityRefusal(snapshot: PolicySnapshot, identity: Identity, routeId: string, rawPath: string, corporalUserId: string): Denial | null {
-  if (identity.kind !== 'user' || identity.userId === corporalUserId) return null;
+export function identityRefusal(snapshot: PolicySnapshot, identity: Identity, masquerading: boolean, routeId: string, rawPath: string, corporalUserId: string): Denial | null {
+  if (identity.kind !== 'user') return null;
+  if (identity.userId === corporalUserId) return masquerading ? DECISIONS.corporalUserMasquerade : null;
   if (SERVED_WHEN_LOCKED.has(routeId) || rawPath === VERSIONS_PATH) return null;
   const user = snapshot.users.get(identity.userId);
   if (user !== undefined) return user.active ? null : DECISIONS.userLocked;

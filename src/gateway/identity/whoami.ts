@@ -6,6 +6,7 @@ import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
 import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
+import { percentEncode } from './masquerade.js';
 import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../upstream/header-section.js';
 import { requestHeadTooLarge } from '../upstream/upstream-errors.js';
 
@@ -44,6 +45,7 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
  *
  * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
  * `M_USER_LOCKED`); rejects with a `CorporalError` for anything else, which must not be cached:
+ * {@link MASQUERADE_REFUSED} (Synapse's 400 or 403) when Synapse refuses the appservice `user_id`;
  * {@link WHOAMI_TIMED_OUT} (504) when no complete answer came in time, `CORP_ERR_WHOAMI_FAILED`
  * (502) for transport errors, 5xx and unexpected answers; and `CORP_ERR_REQUEST_HEAD_TOO_LARGE`
  * (431), without asking, for a token too long for Synapse's HTTP server to take in a request head.
@@ -92,6 +94,7 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
     const errcode = json?.['errcode'];
     if (errcode === ErrCode.UnknownToken) return UNKNOWN_TOKEN;
     if (errcode === ErrCode.UserLocked) return LOCKED;
+    if (masqueradeAs !== null && (statusCode === 400 || statusCode === 403) && typeof errcode === 'string') throw masqueradeRefused(statusCode, errcode, json?.['error']);
     throw failure(`whoami answered HTTP ${statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}${socketServerErrorHint(options.socketPath ?? '', statusCode)}`);
   };
 }
@@ -114,15 +117,18 @@ function parseJson(text: string): Record<string, unknown> | null {
   }
 }
 
-/** Percent-encodes every byte outside the unreserved set, so Synapse decodes exactly these bytes. */
-function percentEncode(bytes: Uint8Array): string {
-  let out = '';
-  for (const byte of bytes) {
-    const unreserved = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
-      || byte === 0x2d || byte === 0x2e || byte === 0x5f || byte === 0x7e;
-    out += unreserved ? String.fromCharCode(byte) : `%${byte < 16 ? '0' : ''}${byte.toString(16).toUpperCase()}`;
-  }
-  return out;
+/** `code` of a masqueraded look-up that Synapse refused: the appservice may not act as that user (400 or 403). */
+export const MASQUERADE_REFUSED = 'CORP_ERR_MASQUERADE_REFUSED';
+
+/**
+ * Synapse's own refusal of an appservice `user_id` (not in the appservice's namespace, or not
+ * registered), passed on as Synapse gives it: the client's error, not a homeserver failure (red
+ * team 16, F6). Not cached, unlike an unknown token: the appservice can register the user a moment
+ * later, and a remembered refusal would then let requests pass unchecked.
+ */
+function masqueradeRefused(status: number, errcode: string, error: unknown): CorporalError {
+  const message = typeof error === 'string' && error !== '' ? error.slice(0, 200) : 'The application service cannot act as this user';
+  return new CorporalError(MASQUERADE_REFUSED, message, { source: 'client', status, errcode });
 }
 
 /** `code` of a look-up that got no complete answer within `Matrix.TimeoutMilliseconds` (504). */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createDirectoryLookup } from '../../../src/gateway/checks/directory-lookup.js';
 import { createPowerLevelsReader } from '../../../src/gateway/checks/power-levels-reader.js';
+import type { RequesterCredentials } from '../../../src/gateway/identity/masquerade.js';
 import { createRoom, matrixCall, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
 
@@ -20,6 +21,8 @@ const options = { dispatcher: pool, basePath: '', timeoutMs: 5000 };
 
 const alice = await registerUser(hs, { localpart: 'alice', password: 'pw' });
 const bob = await registerUser(hs, { localpart: 'bob', password: 'pw' });
+/** A user's own credentials, as a request with that user's token (no appservice `user_id`) presents them. */
+const own = (user: { accessToken: string }): RequesterCredentials => ({ token: user.accessToken, masqueradeAs: null });
 
 t.test('aliases resolve through the directory; unknown ones are null', async (t) => {
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_alias_name: 'lookup' });
@@ -49,7 +52,7 @@ t.test('a homeserver that never finishes its answer: the look-ups give up at the
   t.teardown(() => slow.destroy());
   const stalledOptions = { dispatcher: slow, basePath: '', timeoutMs: 500 };
   await t.rejects(createDirectoryLookup(stalledOptions)(`#lookup:${hs.serverName}`, alice.userId));
-  t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', 'token', alice.userId), null);
+  t.equal(await createPowerLevelsReader(stalledOptions)('!r:hs', { token: 'token', masqueradeAs: null }, alice.userId), null);
 });
 
 t.test('levels Corporal cannot read exactly (a federated event in an old room version) stay, as NaN', async (t) => {
@@ -64,7 +67,7 @@ t.test('levels Corporal cannot read exactly (a federated event in an old room ve
   t.teardown(() => new Promise<void>((resolve) => federated.close(() => resolve())));
   const dispatcher = new Pool(`http://127.0.0.1:${(federated.address() as AddressInfo).port}`, { connections: 2 });
   t.teardown(() => dispatcher.close());
-  const levels = await createPowerLevelsReader({ dispatcher, basePath: '', timeoutMs: 5000 })('!r:hs', 'token', alice.userId);
+  const levels = await createPowerLevelsReader({ dispatcher, basePath: '', timeoutMs: 5000 })('!r:hs', { token: 'token', masqueradeAs: null }, alice.userId);
   t.same(levels && { users: levels.users, usersDefault: levels.usersDefault }, { users: { '@corporal:hs': Number.NaN, '@x:hs': Number.NaN, '@ok:hs': 42 }, usersDefault: Number.NaN },
     'left out, the corporal user would count as at users_default, and a demotion check would pass');
 });
@@ -76,20 +79,20 @@ t.test('power levels of a v11 room: users and users_default, no creators', async
     power_level_content_override: { users: { [alice.userId]: 100, [bob.userId]: 42 }, users_default: 3, kick: 60, invite: 5, events: { 'm.room.power_levels': 90 } },
   });
   const read = createPowerLevelsReader(options);
-  const levels = await read(roomId, alice.accessToken, alice.userId);
+  const levels = await read(roomId, own(alice), alice.userId);
   t.same(levels && { users: levels.users, usersDefault: levels.usersDefault, thresholds: levels.thresholds, creators: [...levels.creators] }, {
     users: { [alice.userId]: 100, [bob.userId]: 42 },
     usersDefault: 3,
     thresholds: { kick: 60, ban: 50, invite: 5, powerLevels: 90 },
     creators: [],
   });
-  t.equal(await read(roomId, bob.accessToken, bob.userId), null, 'bob is only invited: Synapse refuses him the state');
-  t.equal(await read('!nosuchroom:' + hs.serverName, alice.accessToken, alice.userId), null);
+  t.equal(await read(roomId, own(bob), bob.userId), null, 'bob is only invited: Synapse refuses him the state');
+  t.equal(await read('!nosuchroom:' + hs.serverName, own(alice), alice.userId), null);
 });
 
 t.test('v12 rooms: the creator and additional creators', async (t) => {
   const roomId = await createRoom(hs.baseUrl, alice.accessToken, { room_version: '12', creation_content: { additional_creators: [bob.userId] } });
-  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken, alice.userId);
+  const levels = await createPowerLevelsReader(options)(roomId, own(alice), alice.userId);
   t.same(levels && [...levels.creators].sort(), [alice.userId, bob.userId].sort());
   t.notOk(levels && Object.hasOwn(levels.users, alice.userId), 'creators are not listed in users');
 });
@@ -99,7 +102,7 @@ t.test('what the reader sees matches what Synapse stores after a change', async 
   const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.power_levels`;
   const content = await matrixCall<Record<string, unknown>>(hs.baseUrl, 'GET', path, { token: alice.accessToken });
   await matrixCall(hs.baseUrl, 'PUT', path, { token: alice.accessToken, body: { ...content, users: { [alice.userId]: 100, [bob.userId]: 7 }, users_default: 1 } });
-  const levels = await createPowerLevelsReader(options)(roomId, alice.accessToken, alice.userId);
+  const levels = await createPowerLevelsReader(options)(roomId, own(alice), alice.userId);
   t.same(levels?.users, { [alice.userId]: 100, [bob.userId]: 7 });
   t.equal(levels?.usersDefault, 1);
 });

@@ -34,15 +34,21 @@ for (const [form, snapshot] of [['compiled', compiled], ['decoded', decodeSnapsh
     for (const [method, path, refused] of ROWS) {
       const decision = routeRequest(method, path, '');
       const routeId = decision.kind === 'route' ? decision.match.id : decision.kind;
-      t.equal(identityRefusal(snapshot, as('@ina:hs'), routeId, path, CORPORAL), refused ? DECISIONS.userLocked : null, `inactive: ${method} ${path}`);
-      t.equal(identityRefusal(snapshot, as('@INA:hs'), routeId, path, CORPORAL), refused ? DECISIONS.caseVariantOfManagedUser : null, `case variant of an inactive user: ${method} ${path}`);
-      t.equal(identityRefusal(snapshot, as('@Alice:hs'), routeId, path, CORPORAL), refused ? DECISIONS.caseVariantOfManagedUser : null, `case variant of an active user: ${method} ${path}`);
-      t.equal(identityRefusal(snapshot, as('@alice:hs'), routeId, path, CORPORAL), null, `active: ${method} ${path}`);
-      t.equal(identityRefusal(snapshot, as('@bob:hs'), routeId, path, CORPORAL), null, `unmanaged: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@ina:hs'), false, routeId, path, CORPORAL), refused ? DECISIONS.userLocked : null, `inactive: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@INA:hs'), false, routeId, path, CORPORAL), refused ? DECISIONS.caseVariantOfManagedUser : null, `case variant of an inactive user: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@Alice:hs'), false, routeId, path, CORPORAL), refused ? DECISIONS.caseVariantOfManagedUser : null, `case variant of an active user: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@alice:hs'), false, routeId, path, CORPORAL), null, `active: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@bob:hs'), false, routeId, path, CORPORAL), null, `unmanaged: ${method} ${path}`);
     }
-    t.equal(identityRefusal(snapshot, as(CORPORAL), 'sync', '/_matrix/client/v3/sync', CORPORAL), null, 'Corporal.UserID is never refused');
+    t.equal(identityRefusal(snapshot, as(CORPORAL), false, 'sync', '/_matrix/client/v3/sync', CORPORAL), null, 'Corporal.UserID is not refused');
+    for (const [method, path] of ROWS) {
+      const decision = routeRequest(method, path, '');
+      const routeId = decision.kind === 'route' ? decision.match.id : decision.kind;
+      t.equal(identityRefusal(snapshot, as(CORPORAL), true, routeId, path, CORPORAL), DECISIONS.corporalUserMasquerade, `an appservice acting as Corporal.UserID is: ${method} ${path}`);
+      t.equal(identityRefusal(snapshot, as('@bob:hs'), true, routeId, path, CORPORAL), null, `an appservice acting as an unmanaged user is not: ${method} ${path}`);
+    }
     for (const identity of [{ kind: 'anonymous' }, { kind: 'locked' }, { kind: 'unknown-token' }] as const) {
-      t.equal(identityRefusal(snapshot, identity, 'sync', '/_matrix/client/v3/sync', CORPORAL), null, identity.kind);
+      t.equal(identityRefusal(snapshot, identity, false, 'sync', '/_matrix/client/v3/sync', CORPORAL), null, identity.kind);
     }
     t.end();
   });

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
-import { createWhoamiLookup } from '../../../../src/gateway/identity/whoami.js';
+import { createWhoamiLookup, MASQUERADE_REFUSED } from '../../../../src/gateway/identity/whoami.js';
 import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../../../../src/gateway/upstream/header-section.js';
 
 /** The `Host` the look-ups claim; only its length counts (towards the head limit). */
@@ -98,6 +98,22 @@ t.test('a prompt answer resolves', async (t) => {
   const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
   t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
   t.same(await lookup('bad', null), { kind: 'unknown-token' });
+});
+
+t.test('Synapse refusing an appservice user_id is the client\'s error, passed on as Synapse gave it (red team 16, F6)', async (t) => {
+  const handler: RequestListener = (req, res) => {
+    const asUser = new URL(req.url ?? '/', 'http://hs').searchParams.get('user_id');
+    const [status, errcode] = asUser === '@outside:hs' ? [403, 'M_FORBIDDEN'] : [400, 'M_EXCLUSIVE'];
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ errcode, error: `Application service cannot masquerade as this user (${asUser}).` }));
+  };
+  const pool = await answering(t, handler);
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
+  await t.rejects(lookup('as-token', Buffer.from('@outside:hs')), {
+    code: MASQUERADE_REFUSED, source: 'client', status: 403, errcode: 'M_FORBIDDEN', message: 'Application service cannot masquerade as this user (@outside:hs).',
+  });
+  await t.rejects(lookup('as-token', Buffer.from('@other:hs')), { code: MASQUERADE_REFUSED, status: 400, errcode: 'M_EXCLUSIVE' });
+  await t.rejects(lookup('as-token', null), { code: 'CORP_ERR_WHOAMI_FAILED', status: 502 }, 'without user_id, a 4xx other than the known ones stays a homeserver failure');
 });
 
 t.test('a 500 names the likeliest cause when the homeserver is reached over a Unix socket', async (t) => {
