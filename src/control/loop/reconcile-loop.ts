@@ -231,9 +231,14 @@ export class ReconcileLoop {
     if (users === undefined) this.#retries.succeeded({ kind: 'pass' });
   }
 
+  /**
+   * A run that could not observe or plan failed for its users, and for every retry it was queued to
+   * do: a room's retry left queued would never fall due again, and `/status` would list it as due
+   * now until a full pass (quality review 16, #4).
+   */
   #recordRunFailure(users: Set<string> | undefined): void {
     const failed: RetryTarget[] = users === undefined ? [{ kind: 'pass' }] : [...users].map((userId) => ({ kind: 'user', userId }));
-    this.#retries.failed(failed, this.#now());
+    this.#retries.failed([...failed, ...this.#retries.queued()], this.#now());
   }
 
   #armRetryTimer(): void {

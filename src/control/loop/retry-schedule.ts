@@ -46,13 +46,16 @@ export class RetrySchedule {
     this.#options = options;
   }
 
-  /** Records one more failure of each of `targets`, which failed together, and schedules their next try. */
+  /** Records one more failure of each of `targets` (once per target), which failed together, and schedules their next try. */
   failed(targets: readonly RetryTarget[], now: number): void {
     if (targets.length === 0) return;
     const draw = (this.#options.random ?? Math.random)();
     const backoff = { initialMs: this.#options.initialMs, maxMs: this.#options.maxMs, jitter: true };
+    const seen = new Set<string>();
     for (const target of targets) {
       const key = keyOf(target);
+      if (seen.has(key)) continue;
+      seen.add(key);
       const attempt = (this.#entries.get(key)?.attempt ?? -1) + 1;
       this.#entries.set(key, { target, attempt, dueAt: now + backoffDelay(attempt, backoff, () => draw) });
     }
@@ -71,6 +74,11 @@ export class RetrySchedule {
   /** Targets with a retry pending or queued. */
   targets(): RetryTarget[] {
     return [...this.#entries.values()].map((entry) => entry.target);
+  }
+
+  /** Targets whose retry {@link takeDue} queued and that no run has settled yet. */
+  queued(): RetryTarget[] {
+    return [...this.#entries.values()].filter((entry) => entry.dueAt === null).map((entry) => entry.target);
   }
 
   /** Earliest due time of a pending retry; null when none. */

@@ -58,3 +58,15 @@ t.test('targets that failed together share one jitter draw and are retried by on
   t.not(retries.list(again)[4]?.dueAt, retries.list(again)[5]?.dueAt, 'separate failures still draw separately');
   t.equal(calls, 4, 'one draw per failed batch');
 });
+
+t.test('queued targets are listed until settled; a target named twice in one failure counts once', async (t) => {
+  const retries = schedule(1);
+  const room = { kind: 'room', roomId: '!r', userIds: new Set(['@a:hs']) } as const;
+  retries.failed([room, { kind: 'user', userId: '@a:hs' }], 0);
+  t.same(retries.queued(), []);
+  retries.takeDue(1_000);
+  t.same(retries.queued(), [room, { kind: 'user', userId: '@a:hs' }]);
+  retries.failed([{ kind: 'user', userId: '@a:hs' }, ...retries.queued()], 1_000);
+  t.same(retries.queued(), []);
+  t.same(retries.list(1_000).map((retry) => retry.attempt), [2, 2], 'one more attempt each, not two for @a:hs');
+});
