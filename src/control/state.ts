@@ -54,6 +54,8 @@ export interface ObservedUser {
    * reconciliation, nor their own lock.
    */
   accountDataError?: string;
+  /** With `accountDataError`: the failure may pass (a timeout, a 5xx, rate limits): the loop retries the user. */
+  accountDataRetryable?: boolean;
 }
 
 /** One managed room as seen by the corporal admin user. */
@@ -66,6 +68,8 @@ export interface ObservedRoom {
   readable: boolean;
   /** Why the room is unreadable (for logs and status). */
   error: string | null;
+  /** With `readable` false: the failure may pass (a timeout, a 5xx, rate limits), and the loop retries. */
+  retryable?: boolean;
   /** Users currently joined (`membership: join`). */
   joinedMembers: ReadonlySet<string>;
   /** Users currently banned. */

@@ -5,7 +5,7 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ApplyContext } from '../apply/apply-context.js';
 import { observe, type ObserveOptions } from '../observe/observe.js';
 import type { ApplyPlanResult } from './apply-plan.js';
-import { runOnce } from './run-once.js';
+import { runOnce, type ReadLater } from './run-once.js';
 import type { DryRun, Planner } from './planner.js';
 import type { PlanOptions } from '../plan/types.js';
 import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
@@ -183,7 +183,7 @@ export class ReconcileLoop {
 
   /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
-    const { summary, applied } = await runOnce(policy, users, {
+    const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
       logger: this.#options.logger,
       planner: this.#options.planner,
@@ -204,7 +204,7 @@ export class ReconcileLoop {
     this.#lastRun = summary;
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
-    if (applied !== null) this.#recordApplied(users, applied, summary.outcome === 'completed');
+    if (applied !== null) this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
     else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {
       if (users === undefined) this.#pendingFull = true;
@@ -217,18 +217,25 @@ export class ReconcileLoop {
     this.#armRetryTimer();
   }
 
-  /** Retry bookkeeping after the apply phase; successes are only recorded for a run that completed. */
-  #recordApplied(users: Set<string> | undefined, applied: ApplyPlanResult, completed: boolean): void {
-    const failed: RetryTarget[] = [...applied.failedUsers].map((userId) => ({ kind: 'user', userId }));
+  /**
+   * Retry bookkeeping after the apply phase: failed actions, and what the observation could not
+   * read for reasons that may pass (`readLater`: otherwise a room skipped for a timeout waited for
+   * the next resync, or for ever without one; quality review 16, #3). Successes are only recorded
+   * for a run that completed.
+   */
+  #recordApplied(users: Set<string> | undefined, applied: ApplyPlanResult, readLater: ReadLater, completed: boolean): void {
+    const failedUsers = new Set([...applied.failedUsers, ...readLater.users]);
+    const failed: RetryTarget[] = [...failedUsers].map((userId) => ({ kind: 'user', userId }));
     for (const [roomId, userIds] of applied.failedRooms) failed.push({ kind: 'room', roomId, userIds });
+    if (readLater.pass) failed.push({ kind: 'pass' });
     this.#retries.failed(failed, this.#now());
     if (!completed) return;
     const inScope = (userId: string): boolean => (users === undefined || users.has(userId)) && !applied.deferredUsers.has(userId);
     for (const target of this.#retries.targets()) {
-      if (target.kind === 'user' && inScope(target.userId) && !applied.failedUsers.has(target.userId)) this.#retries.succeeded(target);
+      if (target.kind === 'user' && inScope(target.userId) && !failedUsers.has(target.userId)) this.#retries.succeeded(target);
       if (target.kind === 'room' && !applied.failedRooms.has(target.roomId) && [...target.userIds].every(inScope)) this.#retries.succeeded(target);
     }
-    if (users === undefined) this.#retries.succeeded({ kind: 'pass' });
+    if (users === undefined && !readLater.pass) this.#retries.succeeded({ kind: 'pass' });
   }
 
   /**

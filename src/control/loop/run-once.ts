@@ -36,6 +36,18 @@ export interface RunOnceDeps {
 export interface RunResult {
   summary: RunSummary;
   applied: ApplyPlanResult | null;
+  /**
+   * What the observation could not read for reasons that may pass (a timeout, a 5xx): a managed
+   * room (`pass` in a full pass; in a run over some users, all of them) or a user's account data.
+   * The run completes without it; the loop retries it.
+   */
+  readLater: ReadLater;
+}
+
+/** See {@link RunResult.readLater}. */
+export interface ReadLater {
+  pass: boolean;
+  users: Set<string>;
 }
 
 /**
@@ -57,6 +69,7 @@ export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string>
   }, deps.progressIntervalMs).unref();
   logger.info({ kind: summary.kind, generation: policy.generation, users: users?.size ?? policy.users.size }, 'reconciliation run started');
   let applied: ApplyPlanResult | null = null;
+  const readLater: ReadLater = { pass: false, users: new Set() };
   let phase: 'observe' | 'plan' = 'observe';
   try {
     const observation = await observe(policy, { ...deps.observeOptions, ...(users ? { users } : {}) });
@@ -68,6 +81,11 @@ export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string>
     summary.skippedRooms = plan.skippedRooms;
     for (const warning of plan.warnings) logger.warn({ code: warning.code, userId: warning.userId, roomId: warning.roomId }, warning.message);
     for (const skipped of plan.skippedRooms) logger.warn(skipped, 'managed room skipped');
+    if ([...observation.state.rooms.values()].some((room) => !room.readable && room.retryable === true)) {
+      if (users === undefined) readLater.pass = true;
+      else for (const userId of users) readLater.users.add(userId);
+    }
+    for (const user of observation.state.users.values()) if (user.accountDataRetryable === true) readLater.users.add(user.id);
     applied = await applyPlan(plan.actions, {
       ctx,
       concurrency: deps.concurrency,
@@ -87,7 +105,7 @@ export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string>
     summary.requests = ctx.http.requestCount - requestsBefore;
   }
   logFinished(logger, summary);
-  return { summary, applied };
+  return { summary, applied, readLater };
 }
 
 function newSummary(policy: PolicySnapshot, users: ReadonlySet<string> | undefined, startedAt: number): RunSummary {

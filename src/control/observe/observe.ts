@@ -136,7 +136,7 @@ async function roomsOf(wanted: readonly string[], accounts: ReadonlyMap<string, 
     try {
       for (const roomId of await getJoinedRoomIds(options.http, options.admin, userId)) needed.add(roomId);
     } catch (err) {
-      if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
+      if (isConnectionError(err)) throw err;
       fallBack = true;
     }
   });
@@ -159,8 +159,8 @@ async function observeUser(account: SynapseUser, options: ObserveOptions): Promi
   } catch (err) {
     // The user decides how much account data there is: a read that fails for that reason is
     // this user's problem, not the pass's (red team 12, F1). A lost connection is everyone's.
-    if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
-    return { ...observed, accountDataError: describeError(err) };
+    if (isConnectionError(err)) throw err;
+    return { ...observed, accountDataError: describeError(err), ...(isRetryable(err) ? { accountDataRetryable: true } : {}) };
   }
   return {
     ...observed,
@@ -183,12 +183,21 @@ function recordedAvatarHash(avatarMxcUri: string, hashes: unknown): string {
 /** Errors that say nothing about the room but everything about the connection: they fail the observation. */
 const CONNECTION_ERRORS: readonly string[] = [SynapseErrorCode.Unreachable, SynapseErrorCode.Aborted];
 
+function isConnectionError(err: unknown): boolean {
+  return CONNECTION_ERRORS.some((code) => hasErrorCode(err, code));
+}
+
+/** A failure that may pass by itself (a timeout, a 5xx, rate limits past their retries): worth a retry. */
+function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
 async function observeRoom(roomId: string, options: ObserveOptions): Promise<ObservedRoom> {
   try {
     return observedRoomFromState(roomId, await getRoomState(options.http, options.admin, roomId));
   } catch (err) {
-    if (CONNECTION_ERRORS.some((code) => hasErrorCode(err, code))) throw err;
-    return unreadableRoom(roomId, describeError(err));
+    if (isConnectionError(err)) throw err;
+    return unreadableRoom(roomId, describeError(err), isRetryable(err));
   }
 }
 

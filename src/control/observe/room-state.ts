@@ -104,6 +104,6 @@ function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevel
 }
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */
-export function unreadableRoom(roomId: string, error: string): ObservedRoom {
-  return { roomId, readable: false, error, joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null };
+export function unreadableRoom(roomId: string, error: string, retryable = false): ObservedRoom {
+  return { roomId, readable: false, error, ...(retryable ? { retryable } : {}), joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null };
 }

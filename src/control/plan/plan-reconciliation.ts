@@ -28,7 +28,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     const room = observed.rooms.get(roomId);
     if (room === undefined && observed.unreadRooms?.has(roomId) === true) continue;
     if (room === undefined) skippedRooms.push({ roomId, reason: 'room was not observed' });
-    else if (!room.readable) skippedRooms.push({ roomId, reason: room.error ?? 'room state could not be read' });
+    else if (!room.readable) skippedRooms.push({ roomId, reason: room.error ?? 'room state could not be read', ...(room.retryable === true ? { retryable: true as const } : {}) });
     else readableRooms.set(roomId, room);
   }
 

@@ -103,6 +103,8 @@ export interface SkippedRoom {
   roomId: string;
   /** The observer's error, or why the room has no usable state. */
   reason: string;
+  /** Present when the failure may pass (a timeout, a 5xx): the loop then retries the run's users. */
+  retryable?: true;
 }
 
 /**

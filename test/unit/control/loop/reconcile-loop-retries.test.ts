@@ -18,9 +18,22 @@ import { json, startScriptedServer, type Script } from '../fixtures/scripted-ser
 const ROOM = '!r:example.com';
 const USERS = ['@a:example.com', '@b:example.com'];
 
-/** Account listing finds nobody; single-account look-ups fail (500); the room's power levels cannot be read (500). */
+let roomStateStatus = 404;
+let accountDataStatus: number | null = null;
+
+/**
+ * Account listing finds nobody; a room's state answers `roomStateStatus`; everything else (single-account
+ * look-ups, the room's power levels) fails with 500.
+ */
 const synapse: Script = (req, res) => {
   if (req.url.split('?')[0] === '/_synapse/admin/v2/users') return json(200, { users: [], total: 0 })(req, res);
+  if (accountDataStatus !== null) {
+    // The account-data test: @a exists, is in no room, and its account data answers accountDataStatus.
+    if (req.url === '/_synapse/admin/v2/users/%40a%3Aexample.com') return json(200, { name: USERS[0] })(req, res);
+    if (req.url.endsWith('/joined_rooms')) return json(200, { joined_rooms: [] })(req, res);
+    if (req.url.endsWith('/accountdata')) return json(accountDataStatus, { errcode: 'M_UNKNOWN', error: 'account data' })(req, res);
+  }
+  if (req.url.startsWith('/_synapse/admin/v1/rooms/')) return json(roomStateStatus, { errcode: 'M_UNKNOWN', error: 'room state' })(req, res);
   json(500, { errcode: 'M_UNKNOWN', error: 'boom' })(req, res);
 };
 const server = await startScriptedServer(synapse);
@@ -35,16 +48,21 @@ const planner: Planner = (_observed, _policy, options) => ({
   skippedRooms: [],
 });
 
-t.test('a room retry whose run fails at observation is scheduled again', async (t) => {
-  const loop = new ReconcileLoop({
+function newLoop(planned: Planner): ReconcileLoop {
+  return new ReconcileLoop({
     ctx: scriptedApplyContext(http),
     reconciliation: { RetryIntervalMilliseconds: 100, RetryMaxIntervalMilliseconds: 60_000, Concurrency: 2, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
     authSharedSecret: 'secret',
     actionTimeoutMs: 5_000,
-    planner,
+    planner: planned,
     logger: createSilentLogger(),
     random: () => 1,
   });
+}
+
+t.test('a room retry whose run fails at observation is scheduled again', async (t) => {
+  roomStateStatus = 404; // unreadable for good: no retry of its own
+  const loop = newLoop(planner);
   t.teardown(() => loop.stop());
   const users = USERS.map((id): SnapshotUser => ({
     id, active: true, authType: 'plain', authCredential: 'x', displayName: '', avatarUri: '', joinedRooms: new Map([[ROOM, 50]]),
@@ -60,4 +78,41 @@ t.test('a room retry whose run fails at observation is scheduled again', async (
   const room = status.retries.find((retry) => retry.roomId === ROOM);
   t.equal(room?.attempt, 2, 'the room\'s retry counts the failed run');
   t.ok((room?.dueAt ?? 0) > now, `and falls due again later (due in ${(room?.dueAt ?? 0) - now} ms)`);
+});
+
+t.test('a managed room skipped for a failure that may pass is retried; one skipped for good is not (quality review 16, #3)', async (t) => {
+  const nothing: Planner = () => ({ actions: [], warnings: [], skippedRooms: [] });
+  for (const [status, retried] of [[500, true], [404, false]] as const) {
+    roomStateStatus = status;
+    const loop = newLoop(nothing);
+    loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+    await loop.idle();
+    t.equal(loop.status().lastRun?.outcome, 'completed', `HTTP ${status}: the pass completes without the room`);
+    t.equal(loop.status().retries.some((retry) => retry.userId === undefined && retry.roomId === undefined), retried, `HTTP ${status}: a full pass is ${retried ? '' : 'not '}retried`);
+    await loop.stop();
+  }
+});
+
+t.test('account data unreadable for a failure that may pass: the user is retried', async (t) => {
+  const nothing: Planner = () => ({ actions: [], warnings: [], skippedRooms: [] });
+  t.teardown(() => {
+    accountDataStatus = null;
+  });
+  const user: SnapshotUser = {
+    id: USERS[0]!, active: true, authType: 'plain', authCredential: 'x', displayName: '', avatarUri: '', joinedRooms: new Map(),
+    powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+  };
+  for (const [status, retried] of [[503, true], [413, false]] as const) {
+    accountDataStatus = status;
+    const loop = newLoop(nothing);
+    const policy = fixtureSnapshot({ users: [user], managedRoomIds: [] });
+    loop.onPolicy(policy, 'all');
+    await loop.idle();
+    loop.onPolicy({ ...policy, generation: 2 }, new Set([USERS[0]!])); // a run over @a alone looks the account up
+    await loop.idle();
+    t.equal(loop.status().lastRun?.kind, 'users');
+    t.equal(loop.status().lastRun?.outcome, 'completed', `HTTP ${status}: the run completes without the account data`);
+    t.equal(loop.status().retries.some((retry) => retry.userId === USERS[0]), retried, `HTTP ${status}: the user is ${retried ? '' : 'not '}retried`);
+    await loop.stop();
+  }
 });
