@@ -5,7 +5,7 @@ import type { CheckInput, CurrentPowerLevels } from '../../../../src/gateway/che
 import { parseJsonBody } from '../../../../src/gateway/json-body.js';
 import { ManagedLevelsIndex } from '../../../../src/gateway/checks/managed-levels-index.js';
 import { tokenDenial, type TokenState } from '../../../../src/gateway/checks/token-rules.js';
-import type { Decision } from '../../../../src/gateway/checks/decision.js';
+import { DECISIONS, type Decision } from '../../../../src/gateway/checks/decision.js';
 import type { RouteId } from '../../../../src/gateway/router/index.js';
 import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
@@ -151,4 +151,17 @@ t.test('every policed route id has rows for managed, unmanaged, corporal, token-
 t.test('registry entries and decisions are frozen', (t) => {
   for (const [id, check] of POLICY_CHECKS) t.ok(Object.isFrozen(check), `${id}`);
   t.end();
+});
+
+t.test('a check that needs a token answers M_MISSING_TOKEN when run without a user id (fails closed if the token rules were skipped)', async (t) => {
+  const snapshot = rowSnapshot(policy, {});
+  for (const [id, check] of POLICY_CHECKS) {
+    if (!check.requiresToken) continue;
+    const input: CheckInput = {
+      route: { id, params: { roomId: '!free:hs', roomIdOrAlias: '!free:hs', userId: '@alice:hs', stateKey: '', type: 'x' }, prefix: 'v3' },
+      method: 'PUT', userId: null, snapshot, delayed: false, body: parseJsonBody(Buffer.from('{}')),
+      corporalUserId: policy.corporalUserId, serverName: policy.serverName, levels: new ManagedLevelsIndex(snapshot),
+    };
+    t.same(await check.check(input), DECISIONS.missingToken, id);
+  }
 });
