@@ -165,3 +165,12 @@ t.test('a check that needs a token answers M_MISSING_TOKEN when run without a us
     t.same(await check.check(input), DECISIONS.missingToken, id);
   }
 });
+
+t.test('a join or knock by alias is checked when the policy manages a single room', async (t) => {
+  const single: FixturePolicy = { ...policy, managedRoomIds: ['!managed:hs'] };
+  for (const route of ['room.join_by_alias', 'room.knock']) {
+    const row: CheckRow = { file: 'inline', route, params: { roomIdOrAlias: '#trap:hs' }, aliases: { '#trap:hs': '!managed:hs' }, expect: {} };
+    t.same(await decide(single, row, 'carol', 'compiled'), DECISIONS.roomNotInPolicy, `${route}: carol's policy does not list the room`);
+    t.match(await decide(single, row, 'alice', 'compiled'), { allow: true }, `${route}: alice's does`);
+  }
+});
