@@ -2,7 +2,7 @@ import t from 'tap';
 import { CorporalError } from '../../../../src/common/errors.js';
 import { IdentityCache, LOCKED_TTL_MS, cacheKey, type ClientGoneHook } from '../../../../src/gateway/identity/identity-cache.js';
 import type { CachedIdentity } from '../../../../src/gateway/identity/identity.js';
-import { lookUpIdentity, logoutEviction } from '../../../../src/gateway/identity/resolve.js';
+import { knownIdentity, lookUpIdentity, logoutEviction } from '../../../../src/gateway/identity/resolve.js';
 
 /** Callbacks held until the test releases them all at once. */
 function gated(): { wait: (resume: () => void) => void; release: () => void } {
@@ -167,6 +167,20 @@ t.test('the reverse indexes follow LRU eviction', async (t) => {
   t.same([...internals.keysByToken.keys()], ['user5']);
   cache.evict([], '@m:hs');
   t.same([...internals.keysByToken.keys()], [], 'index entries go with their cache entries');
+});
+
+t.test('a known identity is the one cached for the (token, user_id) pair the request presents', async (t) => {
+  const script = scripted();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
+  const bridged = new TextEncoder().encode('@bridged:hs');
+  const warm = Promise.all([cache.resolve('userAS', null), cache.resolve('userAS', bridged)]);
+  await settle();
+  script.release();
+  await warm;
+  t.match(knownIdentity(cache, { kind: 'token', token: 'userAS', masqueradeAs: bridged }), { kind: 'user', userId: '@bridged:hs' }, 'the masqueraded user');
+  t.match(knownIdentity(cache, { kind: 'token', token: 'userAS', masqueradeAs: null }), { kind: 'user', userId: '@userAS:hs' }, 'the token\'s own user');
+  t.equal(knownIdentity(cache, { kind: 'token', token: 'userAS', masqueradeAs: new TextEncoder().encode('@other:hs') }), null,
+    'another user_id is looked up, never answered with the token\'s own user');
 });
 
 t.test('cache keys cannot collide between a token and a (token, user) pair', async (t) => {
