@@ -12,6 +12,11 @@ t.test('rendezvous ids and registration tokens in the path are redacted', async 
   t.equal(redactPathSecrets('/_synapse/client/rendezvous/a/b'), '/_synapse/client/rendezvous/[redacted]/[redacted]', 'every following segment');
 });
 
+t.test('a registration token that only starts with "new" is redacted', async (t) => {
+  t.equal(redactPathSecrets('/_synapse/admin/v1/registration_tokens/newT0ken'), '/_synapse/admin/v1/registration_tokens/[redacted]');
+  t.equal(redactPathSecrets('/_synapse/admin/v1/registration_tokens/new/x'), '/_synapse/admin/v1/registration_tokens/[redacted]/[redacted]');
+});
+
 t.test('paths without a secret segment are unchanged', async (t) => {
   for (const path of [
     '/_matrix/client/v3/sync',
