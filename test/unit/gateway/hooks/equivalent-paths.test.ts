@@ -57,6 +57,12 @@ t.test('vendor paths are not spelled as releases; dotted vendors are also spelle
     'the one non-vendor path Synapse compiled with unescaped dots');
 });
 
+t.test('the dotted client path keeps its own prefix when spelled with its dots', async (t) => {
+  t.ok(equivalentRoutePaths('/_matrix/client/unstable/register/m_login_registration_token/validity')
+    .includes('/_matrix/client/unstable/register/m.login.registration_token/validity'),
+  'Synapse serves it under unstable too: a rule aimed at that spelling must see the underscored one');
+});
+
 t.test("against Synapse's route tables: every vendor spelling of a servlet that also has a stable path is covered", async (t) => {
   const dump = loadSynapseRouteDump();
   const rng = new SeededRandom(15);
