@@ -1,0 +1,59 @@
+import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
+import { createPowerLevelsReader } from '../../../../src/gateway/checks/power-levels-reader.js';
+import { createEncryptionReader } from '../../../../src/gateway/checks/encryption-reader.js';
+
+/**
+ * The checks' room reads against a stand-in homeserver: only "there is no such event" (404
+ * `M_NOT_FOUND`) reads as absent; any other answer that is not a 200 is unreadable (null), which
+ * the checks refuse on (fail closed).
+ */
+
+type Answer = readonly [status: number, body: unknown];
+let answers: Record<string, Answer> = {};
+
+const server = createServer((req, res) => {
+  const type = /\/state\/([^?/]+)/.exec(req.url ?? '')?.[1] ?? '';
+  const [status, body] = answers[type] ?? [500, { errcode: 'M_UNKNOWN', error: 'no answer scripted' }];
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+});
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 2 });
+t.teardown(async () => {
+  await pool.close();
+  server.close();
+});
+const options = { dispatcher: pool, basePath: '', timeoutMs: 5000 };
+
+const CREATE_V11: Answer = [200, { type: 'm.room.create', sender: '@creator:hs', content: { room_version: '11' } }];
+
+t.test('power levels: absent only on 404 M_NOT_FOUND; any other failure is unreadable', async (t) => {
+  const read = createPowerLevelsReader(options);
+  answers = { 'm.room.create': CREATE_V11, 'm.room.power_levels': [404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' }] };
+  t.match(await read('!r:hs', 'token', '@u:hs'), { users: {}, usersDefault: 0 }, 'no power-levels event: no levels');
+  const failures: Answer[] = [
+    [500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }],
+    [403, { errcode: 'M_FORBIDDEN', error: 'not in room' }],
+    [404, { errcode: 'M_UNRECOGNIZED', error: 'Unrecognized request' }],
+    [429, { errcode: 'M_LIMIT_EXCEEDED', error: 'Too Many Requests', retry_after_ms: 1000 }],
+  ];
+  for (const failure of failures) {
+    answers = { 'm.room.create': CREATE_V11, 'm.room.power_levels': failure };
+    t.equal(await read('!r:hs', 'token', '@u:hs'), null, `power levels answered ${failure[0]}: unreadable, not "no levels"`);
+  }
+});
+
+t.test('encryption: not encrypted only on 404 M_NOT_FOUND; any other failure is unreadable', async (t) => {
+  const read = createEncryptionReader(options);
+  answers = { 'm.room.encryption': [404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' }] };
+  t.same(await read('!r:hs', 'token', '@u:hs'), { present: false, enabled: false, eventId: null });
+  answers = { 'm.room.encryption': [200, { type: 'm.room.encryption', event_id: '$enc', content: {} }] };
+  t.same(await read('!r:hs', 'token', '@u:hs'), { present: true, enabled: false, eventId: '$enc' }, 'content without an algorithm: present, not enabled');
+  for (const failure of [[500, { errcode: 'M_UNKNOWN' }], [403, { errcode: 'M_FORBIDDEN' }], [404, { errcode: 'M_UNRECOGNIZED' }]] as const) {
+    answers = { 'm.room.encryption': failure };
+    t.equal(await read('!r:hs', 'token', '@u:hs'), null, `answered ${failure[0]} ${failure[1].errcode}: unreadable`);
+  }
+});
