@@ -162,7 +162,7 @@ t.test('a failed look-up fails closed where Corporal would act on the user, and 
   });
   t.teardown(() => upstream.close());
   const policy = {
-    schemaVersion: 2, flags: {}, managedRoomIds: [], users: [],
+    schemaVersion: 2, flags: { allowUnauthenticatedPasswordResets: true }, managedRoomIds: [], users: [],
     hooks: [{
       id: 'members-only', eventType: 'beforeAuthenticatedRequest',
       matchRules: [{ type: 'method', regex: '^GET$' }, { type: 'route', regex: '/joined_rooms$' }],
@@ -183,7 +183,9 @@ t.test('a failed look-up fails closed where Corporal would act on the user, and 
   t.equal(uia.cors, '*');
   const hooked = await send('GET', '/_matrix/client/v3/joined_rooms');
   t.equal(hooked.status, 502, 'a route an authenticated hook may fire for is refused, not proxied as unauthenticated');
-  t.same(received, [], 'neither reached the homeserver');
+  const reset = await send('POST', '/_matrix/client/v3/account/password', JSON.stringify({ new_password: 'new', logout_devices: false }));
+  t.equal(reset.status, 502, 'a policy-checked route that also runs without a token is refused, not checked as a token-less password reset');
+  t.same(received, [], 'none reached the homeserver');
 
   const plain = await send('POST', '/_matrix/client/v3/rooms/!r:localhost/read_markers', '{}');
   t.equal(plain.status, 200, 'any other request is proxied; the homeserver decides on the token');
