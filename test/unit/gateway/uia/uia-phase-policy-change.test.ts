@@ -1,0 +1,97 @@
+import t from 'tap';
+import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
+import { request } from 'undici';
+import { UiaPhase } from '../../../../src/gateway/uia/uia-phase.js';
+import { UNCHANGED } from '../../../../src/gateway/uia/uia-interceptor.js';
+import { PolicyHolder } from '../../../../src/gateway/policy-holder.js';
+import { HeaderCollector, RequestContext } from '../../../../src/gateway/request-context.js';
+import { ClientExchange, type ExchangeListener } from '../../../../src/gateway/respond.js';
+import { routeRequest } from '../../../../src/gateway/router/route-request.js';
+import { TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
+import { loadUws } from '../../../../src/gateway/uws.js';
+import { compilePolicy } from '../../../../src/policy/compile.js';
+import { hashPolicy } from '../../../../src/policy/hash.js';
+import { loadPolicyValue } from '../../../../src/policy/load.js';
+import type { AuthType, PolicySnapshot } from '../../../../src/policy/snapshot.js';
+import { listenOnLoopback } from '../../../support/uws-listen.js';
+
+/**
+ * The UIA phase on a real uWS app: the password stage is handled for the user as the policy
+ * current once the body is complete says (as the check phase does, red team 10 F1), not as the
+ * policy of the request's start. Each request's handler offers the next policy right after the
+ * phase takes the request over, so it always changes while the body is being read.
+ */
+
+let generation = 1;
+function snapshot(alice: { active: boolean; authType: AuthType }): PolicySnapshot {
+  const loaded = loadPolicyValue({
+    schemaVersion: 2, managedRoomIds: [],
+    users: [{ id: '@alice:example.com', active: alice.active, authType: alice.authType, authCredential: 'secret', joinedRooms: [] }],
+  }, { homeserverDomain: 'example.com' });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  return compilePolicy(loaded.document, { generation: generation++, hash: hashPolicy(loaded.document), loadedAt: 0, source: 'test' });
+}
+
+const holder = new PolicyHolder(snapshot({ active: true, authType: 'plain' }));
+/** The policy offered while the next request's body is read. */
+let during: PolicySnapshot | null = null;
+/** The users the interceptor was asked to handle the stage for. */
+const intercepted: Array<{ active: boolean; authType: string }> = [];
+
+const phase = new UiaPhase({
+  intercept: async (user) => {
+    intercepted.push({ active: user.active, authType: user.authType });
+    return UNCHANGED;
+  },
+  maxBodyBytes: 64 * 1024,
+  trustedProxies: new TrustedProxies(null),
+});
+
+const owner: ExchangeListener = { exchangeSettled: () => {} };
+const collector = new HeaderCollector();
+const { uws } = loadUws(false);
+const app: TemplatedApp = uws.App().any('/*', (res, req) => {
+  const ctx = new RequestContext(new ClientExchange(res, owner), req, holder, collector, null);
+  const decision = routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery);
+  if (decision.kind !== 'route') throw new Error(`not routed: ${decision.kind}`);
+  ctx.route = decision.match;
+  ctx.routeId = decision.match.id;
+  ctx.credentials = { kind: 'token', token: 'alice-token', masqueradeAs: null };
+  ctx.identity = { kind: 'user', userId: '@alice:example.com', deviceId: 'DEVICE', isGuest: false };
+  const taken = phase.run(ctx, {
+    proceed: (proceeding) => proceeding.exchange.sendText(200, 'proceed'),
+    fail: (failing) => failing.exchange.sendText(500, 'failed'),
+  });
+  if (!taken) {
+    ctx.exchange.sendText(200, 'not taken');
+    return;
+  }
+  if (during !== null) holder.offer(during);
+});
+const { port, close } = await listenOnLoopback(uws, app);
+t.teardown(close);
+
+const UIA_BODY = JSON.stringify({ auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'typed' } });
+
+async function deleteDevice(): Promise<string> {
+  const response = await request(`http://127.0.0.1:${port}/_matrix/client/v3/devices/DEVICE`, {
+    method: 'DELETE', headers: { 'content-type': 'application/json' }, body: UIA_BODY, headersTimeout: 5_000,
+  });
+  return response.body.text();
+}
+
+t.test('a user the policy makes inactive while the body is read is handled as inactive', async (t) => {
+  intercepted.length = 0;
+  holder.offer(snapshot({ active: true, authType: 'plain' }));
+  during = snapshot({ active: false, authType: 'plain' });
+  t.equal(await deleteDevice(), 'proceed');
+  t.same(intercepted, [{ active: false, authType: 'plain' }], 'the newest policy decides (the stage is spoiled, never verified)');
+});
+
+t.test('a user the policy makes passthrough while the body is read is left to Synapse', async (t) => {
+  intercepted.length = 0;
+  holder.offer(snapshot({ active: true, authType: 'plain' }));
+  during = snapshot({ active: true, authType: 'passthrough' });
+  t.equal(await deleteDevice(), 'proceed');
+  t.same(intercepted, [], 'no policy password is checked for a user whose password Synapse now holds');
+});
