@@ -13,8 +13,12 @@ import { createEncryptionReader } from '../../../../src/gateway/checks/encryptio
 
 type Answer = readonly [status: number, body: unknown];
 let answers: Record<string, Answer> = {};
+const urls: string[] = [];
+/** A request made with a user's own token (no appservice `user_id`). */
+const OWN_TOKEN = { token: 'token', masqueradeAs: null };
 
 const server = createServer((req, res) => {
+  urls.push(req.url ?? '');
   const type = /\/state\/([^?/]+)/.exec(req.url ?? '')?.[1] ?? '';
   const [status, body] = answers[type] ?? [500, { errcode: 'M_UNKNOWN', error: 'no answer scripted' }];
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -33,7 +37,7 @@ const CREATE_V11: Answer = [200, { type: 'm.room.create', sender: '@creator:hs',
 t.test('power levels: absent only on 404 M_NOT_FOUND; any other failure is unreadable', async (t) => {
   const read = createPowerLevelsReader(options);
   answers = { 'm.room.create': CREATE_V11, 'm.room.power_levels': [404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' }] };
-  t.match(await read('!r:hs', 'token', '@u:hs'), { users: {}, usersDefault: 0 }, 'no power-levels event: no levels');
+  t.match(await read('!r:hs', OWN_TOKEN, '@u:hs'), { users: {}, usersDefault: 0 }, 'no power-levels event: no levels');
   const failures: Answer[] = [
     [500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }],
     [403, { errcode: 'M_FORBIDDEN', error: 'not in room' }],
@@ -42,18 +46,34 @@ t.test('power levels: absent only on 404 M_NOT_FOUND; any other failure is unrea
   ];
   for (const failure of failures) {
     answers = { 'm.room.create': CREATE_V11, 'm.room.power_levels': failure };
-    t.equal(await read('!r:hs', 'token', '@u:hs'), null, `power levels answered ${failure[0]}: unreadable, not "no levels"`);
+    t.equal(await read('!r:hs', OWN_TOKEN, '@u:hs'), null, `power levels answered ${failure[0]}: unreadable, not "no levels"`);
   }
 });
 
 t.test('encryption: not encrypted only on 404 M_NOT_FOUND; any other failure is unreadable', async (t) => {
   const read = createEncryptionReader(options);
   answers = { 'm.room.encryption': [404, { errcode: 'M_NOT_FOUND', error: 'Event not found.' }] };
-  t.same(await read('!r:hs', 'token', '@u:hs'), { present: false, enabled: false, eventId: null });
+  t.same(await read('!r:hs', OWN_TOKEN, '@u:hs'), { present: false, enabled: false, eventId: null });
   answers = { 'm.room.encryption': [200, { type: 'm.room.encryption', event_id: '$enc', content: {} }] };
-  t.same(await read('!r:hs', 'token', '@u:hs'), { present: true, enabled: false, eventId: '$enc' }, 'content without an algorithm: present, not enabled');
+  t.same(await read('!r:hs', OWN_TOKEN, '@u:hs'), { present: true, enabled: false, eventId: '$enc' }, 'content without an algorithm: present, not enabled');
   for (const failure of [[500, { errcode: 'M_UNKNOWN' }], [403, { errcode: 'M_FORBIDDEN' }], [404, { errcode: 'M_UNRECOGNIZED' }]] as const) {
     answers = { 'm.room.encryption': failure };
-    t.equal(await read('!r:hs', 'token', '@u:hs'), null, `answered ${failure[0]} ${failure[1].errcode}: unreadable`);
+    t.equal(await read('!r:hs', OWN_TOKEN, '@u:hs'), null, `answered ${failure[0]} ${failure[1].errcode}: unreadable`);
   }
+});
+
+t.test('the reads of an appservice request carry its user_id, byte for byte (red team 16, F1)', async (t) => {
+  answers = { 'm.room.create': CREATE_V11, 'm.room.power_levels': [200, { users: {} }], 'm.room.encryption': [404, { errcode: 'M_NOT_FOUND' }] };
+  const masquerading = { token: 'as-token', masqueradeAs: Buffer.from('@bob:hs', 'latin1') };
+  urls.length = 0;
+  await createPowerLevelsReader(options)('!r:hs', masquerading, '@bob:hs');
+  await createEncryptionReader(options)('!r:hs', masquerading, '@bob:hs');
+  t.same(urls.sort(), [
+    '/_matrix/client/v3/rooms/!r%3Ahs/state/m.room.create?format=event&user_id=%40bob%3Ahs',
+    '/_matrix/client/v3/rooms/!r%3Ahs/state/m.room.encryption?format=event&user_id=%40bob%3Ahs',
+    '/_matrix/client/v3/rooms/!r%3Ahs/state/m.room.power_levels?user_id=%40bob%3Ahs',
+  ]);
+  urls.length = 0;
+  await createPowerLevelsReader(options)('!r:hs', OWN_TOKEN, '@u:hs');
+  t.notOk(urls.some((url) => url.includes('user_id')), 'a user\'s own token reads without one');
 });

@@ -23,6 +23,10 @@ const ROWS: ReadonlyArray<[string, string, boolean]> = [
   ['GET', '/_matrix/client/v1/media/download/hs/abc', true],
   ['GET', '/_synapse/admin/v2/users/@x:hs', true],
   ['GET', '/_matrix/client/v3/logout', true],
+  ['DELETE', '/_matrix/client/v3/devices/D', true],
+  ['POST', '/_matrix/client/v3/delete_devices', true],
+  ['POST', '/_matrix/client/v3/account/deactivate', true],
+  ['POST', '/_matrix/client/v3/account/password', true],
   ['POST', '/_matrix/client/v3/logout', false],
   ['POST', '/_matrix/client/r0/logout/all', false],
   ['POST', '/_matrix/client/v3/login', false],
@@ -47,6 +51,8 @@ for (const [form, snapshot] of [['compiled', compiled], ['decoded', decodeSnapsh
       t.equal(identityRefusal(snapshot, as(CORPORAL), true, routeId, path, CORPORAL), DECISIONS.corporalUserMasquerade, `an appservice acting as Corporal.UserID is: ${method} ${path}`);
       t.equal(identityRefusal(snapshot, as('@bob:hs'), true, routeId, path, CORPORAL), null, `an appservice acting as an unmanaged user is not: ${method} ${path}`);
     }
+    t.equal(identityRefusal(snapshot, as('@CORPORAL:hs'), false, 'sync', '/_matrix/client/v3/sync', CORPORAL), DECISIONS.caseVariantOfManagedUser,
+      'a case variant of Corporal.UserID is another account, and is not exempt');
     for (const identity of [{ kind: 'anonymous' }, { kind: 'locked' }, { kind: 'unknown-token' }] as const) {
       t.equal(identityRefusal(snapshot, identity, false, 'sync', '/_matrix/client/v3/sync', CORPORAL), null, identity.kind);
     }
