@@ -59,6 +59,7 @@ t.test('one requester holds at most its own share; others still get places', asy
   await reads[0];
   const again = limit.run('@att:hs', held);
   t.equal(limit.inFlight, 3, 'a settled read gives the requester its place back');
+  await t.rejects(limit.run('@att:hs', held), { code: CHECK_READS_BUSY }, 'that place only: the share holds again');
   for (const release of releases.splice(0)) release();
   await Promise.all([reads[1], other, again]);
   t.equal(limit.inFlight, 0);
