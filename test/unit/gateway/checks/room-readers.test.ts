@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createPowerLevelsReader } from '../../../../src/gateway/checks/power-levels-reader.js';
 import { createEncryptionReader } from '../../../../src/gateway/checks/encryption-reader.js';
+import { createDirectoryLookup } from '../../../../src/gateway/checks/directory-lookup.js';
 
 /**
  * The checks' room reads against a stand-in homeserver: only "there is no such event" (404
  * `M_NOT_FOUND`) reads as absent; any other answer that is not a 200 is unreadable (null), which
- * the checks refuse on (fail closed).
+ * the checks refuse on (fail closed). Alias look-ups likewise: only a 200 naming a room resolves.
  */
 
 type Answer = readonly [status: number, body: unknown];
@@ -19,7 +20,7 @@ const OWN_TOKEN = { token: 'token', masqueradeAs: null };
 
 const server = createServer((req, res) => {
   urls.push(req.url ?? '');
-  const type = /\/state\/([^?/]+)/.exec(req.url ?? '')?.[1] ?? '';
+  const type = (req.url ?? '').includes('/directory/room/') ? 'directory' : /\/state\/([^?/]+)/.exec(req.url ?? '')?.[1] ?? '';
   const [status, body] = answers[type] ?? [500, { errcode: 'M_UNKNOWN', error: 'no answer scripted' }];
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -76,4 +77,16 @@ t.test('the reads of an appservice request carry its user_id, byte for byte (red
   urls.length = 0;
   await createPowerLevelsReader(options)('!r:hs', OWN_TOKEN, '@u:hs');
   t.notOk(urls.some((url) => url.includes('user_id')), 'a user\'s own token reads without one');
+});
+
+t.test('aliases: only a 200 naming a room resolves; 404 is "no such alias"; anything else fails the look-up', async (t) => {
+  const lookup = createDirectoryLookup(options);
+  answers = { directory: [200, { room_id: '!r:hs', servers: ['hs', 7] }] };
+  t.same(await lookup('#a:hs', '@u:hs'), { roomId: '!r:hs', servers: ['hs'] });
+  answers = { directory: [404, { errcode: 'M_NOT_FOUND' }] };
+  t.equal(await lookup('#a:hs', '@u:hs'), null);
+  for (const failure of [[200, { room_id: '' }], [500, { errcode: 'M_UNKNOWN', room_id: '!r:hs' }], [403, { errcode: 'M_FORBIDDEN', room_id: '!r:hs' }]] as const) {
+    answers = { directory: failure };
+    await t.rejects(lookup('#a:hs', '@u:hs'), `answered ${failure[0]} ${JSON.stringify(failure[1])}`);
+  }
 });
