@@ -13,11 +13,15 @@
  * hide a value its own sender chose to expose).
  */
 
-/** Segments after which every following segment is a secret. */
-const MARKERS = ['/rendezvous/', '/registration_tokens/'] as const;
-
-/** `/registration_tokens/new` creates a token (in the body); `new` itself is not a secret. */
-const NOT_A_SECRET = 'new';
+/**
+ * Segments after which every following segment is a secret, and the one value there that is not:
+ * `/registration_tokens/new` creates a token (in the body). A rendezvous id is Synapse's random
+ * value, never a fixed word.
+ */
+const MARKERS = [
+  { marker: '/rendezvous/', notASecret: null },
+  { marker: '/registration_tokens/', notASecret: 'new' },
+] as const;
 
 /** Written in place of each secret segment. */
 const REDACTED = '[redacted]';
@@ -28,11 +32,11 @@ const REDACTED = '[redacted]';
  * copy.
  */
 export function redactPathSecrets(path: string): string {
-  for (const marker of MARKERS) {
+  for (const { marker, notASecret } of MARKERS) {
     const at = path.indexOf(marker);
     if (at === -1) continue;
     const rest = path.slice(at + marker.length);
-    if (rest === '' || rest === NOT_A_SECRET || rest === `${NOT_A_SECRET}/`) return path;
+    if (rest === '' || (notASecret !== null && (rest === notASecret || rest === `${notASecret}/`))) return path;
     const redactedRest = rest.split('/').map((segment) => (segment === '' ? '' : REDACTED)).join('/');
     return `${path.slice(0, at + marker.length)}${redactedRest}`;
   }

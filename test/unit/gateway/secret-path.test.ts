@@ -17,6 +17,10 @@ t.test('a registration token that only starts with "new" is redacted', async (t)
   t.equal(redactPathSecrets('/_synapse/admin/v1/registration_tokens/new/x'), '/_synapse/admin/v1/registration_tokens/[redacted]/[redacted]');
 });
 
+t.test('"new" is exempt after registration_tokens only; a rendezvous id is redacted whatever it is', async (t) => {
+  t.equal(redactPathSecrets('/_synapse/client/rendezvous/new'), '/_synapse/client/rendezvous/[redacted]');
+});
+
 t.test('paths without a secret segment are unchanged', async (t) => {
   for (const path of [
     '/_matrix/client/v3/sync',
