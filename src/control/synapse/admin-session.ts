@@ -70,6 +70,8 @@ export class AdminSession implements TokenSource {
   #token: string | null = null;
   #owned = false;
   #renewing: Promise<string> | null = null;
+  /** Set by {@link stop}: a call still in flight then must not open a session nobody logs out. */
+  #stopped = false;
 
   constructor(options: AdminSessionOptions) {
     this.#options = options;
@@ -103,8 +105,10 @@ export class AdminSession implements TokenSource {
   /**
    * Replaces a token Synapse refused as unknown by logging in again with the derived password
    * (also when the refused token was `Corporal.AccessToken`). Concurrent callers share one login.
+   * Throws once the session is stopped.
    */
   async renew(stale: string): Promise<string> {
+    if (this.#stopped) throw sessionError('the admin session is closed');
     if (this.#token !== null && this.#token !== stale) return this.#token;
     this.#renewing ??= this.#relogin().finally(() => {
       this.#renewing = null;
@@ -112,8 +116,13 @@ export class AdminSession implements TokenSource {
     return this.#renewing;
   }
 
-  /** Logs out a session Corporal opened itself (a configured token is left alone). Idempotent. */
+  /**
+   * Logs out a session Corporal opened itself (a configured token is left alone) and closes this
+   * one for good: {@link token} and {@link renew} then throw (a new session is a new instance).
+   * Idempotent.
+   */
   async stop(): Promise<void> {
+    this.#stopped = true;
     const token = this.#token;
     this.#token = null;
     if (token === null || !this.#owned) return;
@@ -155,6 +164,11 @@ export class AdminSession implements TokenSource {
     const session = await this.#login().catch((err: unknown) => {
       throw sessionError(`logging in again as ${this.userId} failed: ${describeError(err)}`, err);
     });
+    if (this.#stopped) {
+      // Stopped while logging in: this session is nobody's, so it goes at once.
+      await logout(this.#options.http, session.accessToken).catch(() => undefined);
+      throw sessionError('the admin session is closed');
+    }
     this.#adopt(session);
     return session.accessToken;
   }
