@@ -2,7 +2,7 @@ import { describeError } from '../../common/errors.js';
 import type { Action, RoomUsersSetPowerLevelsAction } from '../actions.js';
 import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
 import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
-import { mapBounded } from '../observe/map-bounded.js';
+import { mapBounded } from '../../common/map-bounded.js';
 import { UserTokenLease, leaseReleasedError } from '../synapse/user-token-lease.js';
 import type { RunFailure, RunSummary } from './run-summary.js';
 

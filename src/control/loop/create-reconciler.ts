@@ -31,7 +31,7 @@ export interface Reconciler {
 
 /**
  * Builds and starts the reconciler: one connection pool to Synapse (`Concurrency` × 2 keep-alive
- * connections, so the token API is never starved by a run), the admin session (opened here; a
+ * connections, so that a run leaves the token API connections; a dry run during a run can still fill them), the admin session (opened here; a
  * failure rejects after closing what was built), the avatar downloader and the loop. The loop waits
  * for its first `onPolicy`.
  */
@@ -74,7 +74,6 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
   const loop = new ReconcileLoop({
     ctx,
     reconciliation: Reconciliation,
-    authSharedSecret: Matrix.AuthSharedSecret,
     actionTimeoutMs: defaultActionTimeoutMs(Matrix.TimeoutMilliseconds),
     planner: options.planner ?? planReconciliation,
     logger,

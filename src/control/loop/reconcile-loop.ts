@@ -13,10 +13,9 @@ import type { LoopStatus, RunSummary } from './run-summary.js';
 
 /** Options of {@link ReconcileLoop}. */
 export interface ReconcileLoopOptions {
+  /** The apply context; its `authSharedSecret` (`Matrix.AuthSharedSecret`) also serves observation and planning. */
   ctx: ApplyContext;
   reconciliation: ReconciliationConfig;
-  /** `Matrix.AuthSharedSecret`. */
-  authSharedSecret: string;
   /** Deadline of one action (`defaultActionTimeoutMs` in create-reconciler.ts gives the usual value). */
   actionTimeoutMs: number;
   /** The pure planner (`planReconciliation` from `control/plan`). */
@@ -286,13 +285,13 @@ export class ReconcileLoop {
 
   #observeOptions(): ObserveOptions {
     const { ctx, reconciliation } = this.#options;
-    return { http: ctx.http, admin: ctx.admin, authSharedSecret: this.#options.authSharedSecret, concurrency: reconciliation.Concurrency };
+    return { http: ctx.http, admin: ctx.admin, authSharedSecret: ctx.authSharedSecret, concurrency: reconciliation.Concurrency };
   }
 
   #plannerOptions(users: ReadonlySet<string> | undefined): PlanOptions {
     return {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
-      authSharedSecret: this.#options.authSharedSecret,
+      authSharedSecret: this.#options.ctx.authSharedSecret,
       corporalUserId: this.#options.ctx.adminUserId,
       ...(users ? { users } : {}),
     };

@@ -7,7 +7,7 @@ import { getGlobalAccountData, getJoinedRoomIds, getUser, listUsersPage, type Sy
 import { getRoomState } from '../synapse/rooms-api.js';
 import { SynapseErrorCode } from '../synapse/synapse-errors.js';
 import type { Auth, SynapseHttp } from '../synapse/synapse-http.js';
-import { mapBounded } from './map-bounded.js';
+import { mapBounded } from '../../common/map-bounded.js';
 import { observedRoomFromState, unreadableRoom } from './room-state.js';
 
 /** Users fetched one by one (instead of paging through every account) when a run observes at most this many. */

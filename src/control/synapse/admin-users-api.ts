@@ -40,8 +40,9 @@ export interface PutUserBody {
 /** Largest answer of the account-data read (all of a user's account data, which the user fills). */
 export const USER_ACCOUNT_DATA_MAX_BYTES = 16 * 1024 * 1024;
 
-function userPath(userId: string, suffix = ''): string {
-  return `/_synapse/admin/v2/users/${encodeURIComponent(userId)}${suffix}`;
+/** `/_synapse/admin/<version>/users/<id><suffix>`, the id percent-encoded. */
+function userPath(userId: string, suffix = '', version: 'v1' | 'v2' = 'v2'): string {
+  return `/_synapse/admin/${version}/users/${encodeURIComponent(userId)}${suffix}`;
 }
 
 function toUser(raw: unknown, call: string): SynapseUser {
@@ -104,7 +105,7 @@ export async function getGlobalAccountData(http: SynapseHttp, admin: Auth, userI
   const answer = await http.requestObject({
       call,
       method: 'GET',
-      path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/accountdata`,
+      path: userPath(userId, '/accountdata', 'v1'),
       auth: admin,
       maxBodyBytes: USER_ACCOUNT_DATA_MAX_BYTES,
     });
@@ -118,7 +119,7 @@ export const JOINED_ROOMS_MAX_BYTES = 16 * 1024 * 1024;
 export async function getJoinedRoomIds(http: SynapseHttp, admin: Auth, userId: string): Promise<string[]> {
   const call = 'admin.users.joined_rooms';
   const answer = await http.requestObject({
-    call, method: 'GET', path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/joined_rooms`, auth: admin, maxBodyBytes: JOINED_ROOMS_MAX_BYTES,
+    call, method: 'GET', path: userPath(userId, '/joined_rooms', 'v1'), auth: admin, maxBodyBytes: JOINED_ROOMS_MAX_BYTES,
   });
   return arrayField(answer, 'joined_rooms', call).filter((roomId): roomId is string => typeof roomId === 'string');
 }
@@ -133,7 +134,7 @@ export async function loginAsUser(http: SynapseHttp, admin: Auth, userId: string
   const answer = await http.requestObject({
       call,
       method: 'POST',
-      path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/login`,
+      path: userPath(userId, '/login', 'v1'),
       json: validUntilMs === null ? {} : { valid_until_ms: Math.floor(validUntilMs) },
       auth: admin,
     });
@@ -149,7 +150,7 @@ export async function liftRateLimits(http: SynapseHttp, admin: Auth, userId: str
   await http.request({
     call: 'admin.users.override_ratelimit',
     method: 'POST',
-    path: `/_synapse/admin/v1/users/${encodeURIComponent(userId)}/override_ratelimit`,
+    path: userPath(userId, '/override_ratelimit', 'v1'),
     json: { messages_per_second: 0, burst_count: 0 },
     auth: admin,
   });

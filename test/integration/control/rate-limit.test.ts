@@ -46,7 +46,6 @@ t.test('an M_LIMIT_EXCEEDED answer is retried after the retry_after_ms Synapse a
   const loop = new ReconcileLoop({
     ctx: { http, admin: session, adminUserId: hs.admin.userId, authSharedSecret: AUTH_SECRET, avatarMaxBytes: 65536, avatarTimeoutMs: 10_000, avatarDispatcher, logger },
     reconciliation: reconcilerConfig(hs).Reconciliation,
-    authSharedSecret: AUTH_SECRET,
     actionTimeoutMs: 60_000,
     planner: planReconciliation,
     logger,

@@ -183,7 +183,6 @@ t.test('drift: a user who leaves a managed room at Synapse is put back by the ne
   const resyncing = new ReconcileLoop({
     ctx: { http: reconciler.http, admin: reconciler.session, adminUserId: '@corporal:localhost', authSharedSecret: AUTH_SECRET, avatarMaxBytes: 65536, avatarTimeoutMs: 15_000, avatarDispatcher, logger },
     reconciliation: reconcilerConfig(hs, { reconciliation: { ResyncIntervalMilliseconds: 300 } }).Reconciliation,
-    authSharedSecret: AUTH_SECRET,
     actionTimeoutMs: 60_000,
     planner: planReconciliation,
     logger,

@@ -39,7 +39,6 @@ t.test('users that failed together are retried by one run each time, until Synap
   const loop = new ReconcileLoop({
     ctx: { http, admin: session, adminUserId: hs.admin.userId, authSharedSecret: AUTH_SECRET, avatarMaxBytes: 65536, avatarTimeoutMs: 10_000, avatarDispatcher, logger },
     reconciliation: reconcilerConfig(hs, { reconciliation: { RetryIntervalMilliseconds: 400, RetryMaxIntervalMilliseconds: 800 } }).Reconciliation,
-    authSharedSecret: AUTH_SECRET,
     actionTimeoutMs: 30_000,
     planner: planReconciliation,
     logger,

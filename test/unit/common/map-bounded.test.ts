@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mapBounded } from '../../../../src/control/observe/map-bounded.js';
+import { mapBounded } from '../../../src/common/map-bounded.js';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

@@ -52,7 +52,6 @@ function newLoop(planned: Planner): ReconcileLoop {
   return new ReconcileLoop({
     ctx: scriptedApplyContext(http),
     reconciliation: { RetryIntervalMilliseconds: 100, RetryMaxIntervalMilliseconds: 60_000, Concurrency: 2, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
-    authSharedSecret: 'secret',
     actionTimeoutMs: 5_000,
     planner: planned,
     logger: createSilentLogger(),

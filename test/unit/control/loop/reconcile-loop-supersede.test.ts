@@ -45,7 +45,6 @@ function newLoop(concurrency = 4): ReconcileLoop {
   return new ReconcileLoop({
     ctx: scriptedApplyContext(http),
     reconciliation: { RetryIntervalMilliseconds: 60_000, RetryMaxIntervalMilliseconds: 60_000, Concurrency: concurrency, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
-    authSharedSecret: 'secret',
     actionTimeoutMs: 5_000,
     planner,
     logger: createSilentLogger(),

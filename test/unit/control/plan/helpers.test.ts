@@ -1,7 +1,6 @@
 import t from 'tap';
 import {
   avatarUriHash,
-  derivedPassword,
   hasDeactivatedMarker,
   NO_AVATAR_HASH,
   REDACTED,
@@ -9,6 +8,7 @@ import {
   redactedAvatarUri,
   stripDeactivatedMarkers,
 } from '../../../../src/control/plan/index.js';
+import { derivedPassword } from '../../../../src/common/derived-password.js';
 
 t.test('derivedPassword is hex(HMAC-SHA512(secret, mxid))', async (t) => {
   // Computed with `printf '%s' '@a:example.com' | openssl dgst -sha512 -hmac 'fixture-auth-shared-secret'`.
