@@ -17,8 +17,9 @@ export interface ApplyPlanOptions {
   shouldStop: () => boolean;
   /**
    * Asked before each action of a user, and of a power-level action for each user it lists: true
-   * when a newer policy changed that user. Such actions are left to the run the newer policy
-   * queued; the run goes on for everyone else, whose policy entries did not change.
+   * when a newer policy changed what the plan does for that user. Such actions (and such users'
+   * entries of a power-level action) are left to the run the newer policy queued; the run goes on
+   * for everyone else, whose policy entries did not change.
    */
   userSuperseded?: (userId: string) => boolean;
   /** Live counters of the run, updated as actions finish. */
@@ -31,7 +32,7 @@ export interface ApplyPlanResult {
   failedUsers: Set<string>;
   /** Rooms whose power-level action failed → the users it listed. */
   failedRooms: Map<string, Set<string>>;
-  /** Users whose actions were left to a later run because a newer policy changed them (or a room action listing them). */
+  /** Users whose actions (or entries of a power-level action) were left to a later run because a newer policy changed them. */
   deferredUsers: Set<string>;
   /** Whether `shouldStop` cut the run short. */
   interrupted: boolean;
@@ -93,14 +94,20 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
       progress.actionsSkipped++;
       return;
     }
-    const userIds = Object.keys(action.levels);
-    if (userIds.some(superseded)) {
-      for (const userId of userIds) result.deferredUsers.add(userId);
+    // The entries of users a newer policy changed wait for their run; the others' levels come from
+    // unchanged policy entries, and the write touches only the users it lists.
+    const entries = Object.entries(action.levels).filter(([userId]) => {
+      if (!superseded(userId)) return true;
+      result.deferredUsers.add(userId);
+      return false;
+    });
+    if (entries.length === 0) {
       progress.actionsSkipped++;
       return;
     }
-    const failure = await run(action, NO_USER_TOKENS, options);
-    if (failure !== null) result.failedRooms.set(action.roomId, new Set(Object.keys(action.levels)));
+    const levels = Object.fromEntries(entries);
+    const failure = await run({ ...action, levels }, NO_USER_TOKENS, options);
+    if (failure !== null) result.failedRooms.set(action.roomId, new Set(Object.keys(levels)));
   });
   return result;
 }
@@ -108,14 +115,18 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
 /**
  * What of a user's `rest` of actions still runs after `action` failed: nothing after a failed
  * `user.create`. After a timed-out action, whose calls may still be in flight, the rest waits for
- * the retry, except the lock of a user the policy made inactive: it goes through the admin API
- * only, and postponing it by a retry interval would leave the account usable by anyone who reaches
- * Synapse without going through the gateway.
+ * the retry, except the lock of a user the policy made inactive and the marked display name the
+ * planner puts just before it: both go through the admin API only; postponing the lock by a retry
+ * interval would leave the account usable by anyone who reaches Synapse without going through the
+ * gateway, and once the account is locked the planner no longer plans the marker.
  */
 function stillToRun(action: Action, failure: RunFailure, rest: readonly Action[]): readonly Action[] {
   if (action.type === 'user.create') return [];
-  if (failure.code === ACTION_TIMEOUT) return rest.filter((next) => next.type === 'user.deactivate');
-  return rest;
+  if (failure.code !== ACTION_TIMEOUT) return rest;
+  const lock = rest.findIndex((next) => next.type === 'user.deactivate');
+  if (lock === -1) return [];
+  const marker = rest[lock - 1];
+  return marker?.type === 'user.set_display_name' ? [marker, rest[lock] as Action] : [rest[lock] as Action];
 }
 
 /** Runs one action; records and returns its failure, or null. */

@@ -20,6 +20,18 @@ export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnap
   return changed;
 }
 
+/**
+ * Whether a plan made on `before` still holds for this user under `after`, where that is certain
+ * without planning again: an inactive user in both, listed in the same rooms. The planner makes
+ * such a user leave the managed rooms not listed and locks it; its levels, profile and credentials
+ * play no part (`planInactiveUser`). A lock must not wait for a follow-up run because the policy
+ * edited the display name of a user it keeps inactive (verification 16).
+ */
+export function samePlanWhileInactive(before: SnapshotUser | undefined, after: SnapshotUser | undefined): boolean {
+  if (before === undefined || after === undefined || before.active || after.active) return false;
+  return sameSet(new Set(before.joinedRooms.keys()), new Set(after.joinedRooms.keys()));
+}
+
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const value of a) if (!b.has(value)) return false;

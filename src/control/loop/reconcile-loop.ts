@@ -9,6 +9,7 @@ import { runOnce, type ReadLater } from './run-once.js';
 import type { DryRun, Planner } from './planner.js';
 import type { PlanOptions } from '../plan/types.js';
 import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
+import { samePlanWhileInactive } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 
 /** Options of {@link ReconcileLoop}. */
@@ -58,8 +59,10 @@ export class ReconcileLoop {
   #running: Promise<void> | null = null;
   /** A newer policy for everyone arrived during the run in progress. */
   #superseded = false;
-  /** Users a newer policy changed during the run in progress. */
+  /** Users a newer policy changed during the run in progress (in a way that changes their plan). */
   readonly #supersededUsers = new Set<string>();
+  /** The policy the run in progress plans and applies. */
+  #runPolicy: PolicySnapshot | null = null;
   #stopped = false;
   #current: RunSummary | null = null;
   #lastRun: RunSummary | null = null;
@@ -95,7 +98,7 @@ export class ReconcileLoop {
     else for (const userId of changedUserIds) this.#pendingUsers.add(userId);
     if (this.#running !== null) {
       if (changedUserIds === 'all') this.#superseded = true;
-      else for (const userId of changedUserIds) this.#supersededUsers.add(userId);
+      else for (const userId of changedUserIds) if (!this.#planStillHolds(userId, snapshot)) this.#supersededUsers.add(userId);
     }
     this.#kick();
   }
@@ -150,6 +153,11 @@ export class ReconcileLoop {
     await this.#running;
   }
 
+  /** Whether the run in progress planned for `userId` what `newer` asks too (see `samePlanWhileInactive`). */
+  #planStillHolds(userId: string, newer: PolicySnapshot): boolean {
+    return this.#runPolicy !== null && samePlanWhileInactive(this.#runPolicy.users.get(userId), newer.users.get(userId));
+  }
+
   #hasPendingWork(): boolean {
     return this.#policy !== null && !this.#stopped && (this.#pendingFull || this.#pendingUsers.size > 0);
   }
@@ -176,6 +184,7 @@ export class ReconcileLoop {
       this.#pendingUsers.clear();
       this.#superseded = false;
       this.#supersededUsers.clear();
+      this.#runPolicy = policy;
       await this.#run(policy, users);
     }
   }
@@ -209,9 +218,6 @@ export class ReconcileLoop {
       if (users === undefined) this.#pendingFull = true;
       else for (const userId of users) this.#pendingUsers.add(userId);
     }
-    // Users a newer policy changed are pending already; a power-level action deferred with them
-    // also lists users it did not change, whose levels in that room the next run must redo.
-    for (const userId of applied?.deferredUsers ?? []) this.#pendingUsers.add(userId);
     if (summary.outcome === 'completed' && users === undefined) this.#scheduleResync();
     this.#armRetryTimer();
   }
@@ -232,7 +238,11 @@ export class ReconcileLoop {
     const inScope = (userId: string): boolean => (users === undefined || users.has(userId)) && !applied.deferredUsers.has(userId);
     for (const target of this.#retries.targets()) {
       if (target.kind === 'user' && inScope(target.userId) && !failedUsers.has(target.userId)) this.#retries.succeeded(target);
-      if (target.kind === 'room' && !applied.failedRooms.has(target.roomId) && [...target.userIds].every(inScope)) this.#retries.succeeded(target);
+      if (target.kind !== 'room' || applied.failedRooms.has(target.roomId)) continue;
+      if ([...target.userIds].every(inScope)) this.#retries.succeeded(target);
+      // A room retry whose users this run split (some deferred by a newer policy) is settled by a
+      // run over all of them; the follow-up run over the deferred ones alone would never settle it.
+      else if ([...target.userIds].some((userId) => applied.deferredUsers.has(userId))) for (const userId of target.userIds) this.#pendingUsers.add(userId);
     }
     if (users === undefined && !readLater.pass) this.#retries.succeeded({ kind: 'pass' });
   }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { changedUserIds } from '../../../../src/control/loop/changed-users.js';
+import { changedUserIds, samePlanWhileInactive } from '../../../../src/control/loop/changed-users.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 
@@ -53,4 +53,14 @@ t.test('added, removed and edited users', async (t) => {
   ];
   for (const edit of edits) t.same(changedUserIds(policy(base), policy([user('@a:hs', edit), base[1]!, base[2]!])), new Set(['@a:hs']), JSON.stringify(Object.keys(edit)));
   t.same(changedUserIds(policy(base), policy([user('@a:hs', { forbidRoomCreation: true }), base[1]!, base[2]!])), new Set(), 'gateway-only overrides do not count');
+});
+
+t.test('a plan made for an inactive user holds while the user stays inactive in the same rooms', async (t) => {
+  const inactive = user('@x:hs', { active: false });
+  t.ok(samePlanWhileInactive(inactive, { ...inactive, displayName: 'X', avatarUri: 'mxc://hs/a', authCredential: 'new', joinedRooms: new Map([['!a:hs', 100]]) }),
+    'name, avatar, credential and levels play no part');
+  t.notOk(samePlanWhileInactive(inactive, { ...inactive, joinedRooms: new Map([['!b:hs', 0]]) }), 'other rooms: other leaves');
+  t.notOk(samePlanWhileInactive(inactive, { ...inactive, active: true }), 'made active');
+  t.notOk(samePlanWhileInactive({ ...inactive, active: true }, inactive), 'made inactive');
+  t.notOk(samePlanWhileInactive(inactive, undefined), 'removed from the policy');
 });

@@ -34,9 +34,11 @@ t.teardown(() => server.close());
 const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 8, logger: createSilentLogger() });
 t.teardown(() => http.close());
 
-/** One display-name action per user in scope, naming the generation it was planned on. */
+/** One action per user in scope: a display name naming the generation it was planned on, or the lock of an inactive user. */
 const planner: Planner = (_observed, policy, options) => ({
-  actions: [...policy.users.keys()].filter((id) => !options.users || options.users.has(id)).map((userId) => ({ type: 'user.set_display_name' as const, userId, displayName: `g${policy.generation}` })),
+  actions: [...policy.users.values()].filter((user) => !options.users || options.users.has(user.id)).map((user) => user.active
+    ? { type: 'user.set_display_name' as const, userId: user.id, displayName: `g${policy.generation}` }
+    : { type: 'user.deactivate' as const, userId: user.id }),
   warnings: [],
   skippedRooms: [],
 });
@@ -51,18 +53,21 @@ function newLoop(concurrency = 4): ReconcileLoop {
   });
 }
 
-function snapshot(generation: number, nameOfA = 'A'): PolicySnapshot {
+function snapshot(generation: number, nameOfA = 'A', aActive = true): PolicySnapshot {
   const users = USERS.map((id): SnapshotUser => ({
-    id, active: true, authType: 'plain', authCredential: 'x', displayName: id === USERS[0] ? nameOfA : id, avatarUri: '', joinedRooms: new Map(),
+    id, active: id !== USERS[0] || aActive, authType: 'plain', authCredential: 'x', displayName: id === USERS[0] ? nameOfA : id, avatarUri: '', joinedRooms: new Map(),
     powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
   }));
   return { ...fixtureSnapshot({ users, managedRoomIds: [] }), generation };
 }
 
-/** The display names PUT so far, as `user → generation` pairs in order. */
+/** The account PUTs so far, in order, as `user generation` (display names) or `user locked`. */
 const puts = (): string[] => server.requests
   .filter((r) => r.method === 'PUT')
-  .map((r) => `${decodeURIComponent(r.url.split('/').at(-1) ?? '')} ${(JSON.parse(r.body) as { displayname: string }).displayname}`);
+  .map((r) => {
+    const body = JSON.parse(r.body) as { displayname?: string; locked?: boolean };
+    return `${decodeURIComponent(r.url.split('/').at(-1) ?? '')} ${body.displayname ?? (body.locked === true ? 'locked' : '?')}`;
+  });
 
 t.test('policies changing one user faster than a run observes do not starve the others', async (t) => {
   server.requests.length = 0;
@@ -114,4 +119,28 @@ t.test('the run does nothing more for a user a newer policy changed', async (t) 
   t.same(puts(), ['@c:example.com g1', '@b:example.com g1', '@a:example.com g2'], 'a was left to the run on generation 2');
   t.equal(loop.status().lastRun?.kind, 'users');
   await loop.stop();
+});
+
+t.test('an edit that leaves an inactive user inactive in the same rooms does not hold back its lock (verification 16, #4)', async (t) => {
+  for (const [aActiveLater, expected] of [
+    [false, ['@c:example.com g1', '@b:example.com g1', '@a:example.com locked', '@a:example.com locked']],
+    [true, ['@c:example.com g1', '@b:example.com g1', '@a:example.com g2']],
+  ] as const) {
+    server.requests.length = 0;
+    slowPutOf = USERS[1]!;
+    const loop = newLoop(1);
+    const reversed = (generation: number, nameOfA: string, aActive: boolean): PolicySnapshot => {
+      const policy = snapshot(generation, nameOfA, aActive);
+      return { ...policy, users: new Map([...policy.users].reverse()) };
+    };
+    loop.onPolicy(reversed(1, 'A', false), 'all');
+    while (puts().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    loop.onPolicy(reversed(2, 'A2', aActiveLater), new Set([USERS[0]!])); // after c's action, before a's
+    await loop.idle();
+    await loop.stop();
+    slowPutOf = null;
+    t.same(puts(), expected, aActiveLater
+      ? 'made active: the lock planned on generation 1 is left to the run on generation 2'
+      : 'renamed, still inactive: locked in the run that was going on (and again by the follow-up run for a)');
+  }
 });

@@ -1,0 +1,84 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import type { ReconciliationConfig } from '../../../../src/common/config/types.js';
+import type { Action } from '../../../../src/control/actions.js';
+import { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
+import type { Planner } from '../../../../src/control/loop/planner.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { scriptedApplyContext } from '../fixtures/apply-context.js';
+import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+
+/**
+ * A room's retry runs through all the users its failed action listed. When a newer policy defers
+ * one of them during that run, the retry is settled by a run over all of them again, not left
+ * queued ("due now" in `/status`) until a full pass (verification 16, #1).
+ */
+
+const ROOM = '!r:example.com';
+const A = '@a:example.com';
+const B = '@b:example.com';
+let levelsFail = true;
+
+/** No accounts; the room's power-levels write fails while `levelsFail`; the display-name PUT of A takes 300 ms. */
+const synapse: Script = (req, res) => {
+  const path = req.url.split('?')[0] ?? '';
+  if (path === '/_synapse/admin/v2/users') return json(200, { users: [], total: 0 })(req, res);
+  if (path.includes('/state/m.room.power_levels')) {
+    if (req.method === 'GET') return json(200, { users: {} })(req, res);
+    return levelsFail ? json(500, { errcode: 'M_UNKNOWN', error: 'boom' })(req, res) : json(200, { event_id: '$levels' })(req, res);
+  }
+  if (req.method === 'PUT' && path.startsWith('/_synapse/admin/v2/users/')) {
+    const userId = decodeURIComponent(path.split('/').at(-1) ?? '');
+    setTimeout(() => json(200, { name: userId })(req, res), userId === A ? 300 : 0);
+    return;
+  }
+  json(404, { errcode: 'M_NOT_FOUND', error: 'not found' })(req, res);
+};
+const server = await startScriptedServer(synapse);
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 8, logger: createSilentLogger() });
+t.teardown(() => http.close());
+
+/** Full pass: the room's levels for A and B. A users run: two name changes for A, and B's level only (A's is right by then). */
+const planner: Planner = (_observed, policy, options) => {
+  if (!options.users) return { actions: [{ type: 'room.users_set_power_levels', roomId: ROOM, levels: { [A]: 50, [B]: 50 } }], warnings: [], skippedRooms: [] };
+  const actions: Action[] = [];
+  if (options.users.has(A)) {
+    actions.push({ type: 'user.set_display_name', userId: A, displayName: `one g${policy.generation}` });
+    actions.push({ type: 'user.set_display_name', userId: A, displayName: `two g${policy.generation}` });
+  }
+  if (options.users.has(B)) actions.push({ type: 'room.users_set_power_levels', roomId: ROOM, levels: { [B]: 50 } });
+  return { actions, warnings: [], skippedRooms: [] };
+};
+
+function snapshot(generation: number, nameOfA: string): PolicySnapshot {
+  const users = [A, B].map((id): SnapshotUser => ({
+    id, active: true, authType: 'plain', authCredential: 'x', displayName: id === A ? nameOfA : id, avatarUri: '', joinedRooms: new Map([[ROOM, 50]]),
+    powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+  }));
+  return { ...fixtureSnapshot({ users, managedRoomIds: [ROOM] }), generation };
+}
+
+t.test('a room retry split by a deferral is settled by a run over all its users', async (t) => {
+  const loop = new ReconcileLoop({
+    ctx: scriptedApplyContext(http),
+    reconciliation: { RetryIntervalMilliseconds: 100, RetryMaxIntervalMilliseconds: 60_000, Concurrency: 2, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
+    actionTimeoutMs: 5_000,
+    planner,
+    logger: createSilentLogger(),
+    random: () => 1,
+  });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(snapshot(1, 'A'), 'all');
+  await loop.idle();
+  t.equal(loop.status().lastRun?.actionsFailed, 1, 'the full pass: the room\'s levels failed');
+  levelsFail = false;
+  // The retry run over A and B starts A's slow first action; then a newer policy changes A.
+  const putsOfA = (): number => server.requests.filter((r) => r.method === 'PUT' && r.url.includes('%40a%3A')).length;
+  while (putsOfA() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  loop.onPolicy(snapshot(2, 'A2'), new Set([A]));
+  await loop.idle();
+  t.same(loop.status().retries, [], 'nothing left queued or pending');
+});
