@@ -236,13 +236,17 @@ export class ReconcileLoop {
     this.#retries.failed(failed, this.#now());
     if (!completed) return;
     const inScope = (userId: string): boolean => (users === undefined || users.has(userId)) && !applied.deferredUsers.has(userId);
+    const queuedRooms = new Set(this.#retries.queued().map((target) => (target.kind === 'room' ? target.roomId : '')));
     for (const target of this.#retries.targets()) {
       if (target.kind === 'user' && inScope(target.userId) && !failedUsers.has(target.userId)) this.#retries.succeeded(target);
       if (target.kind !== 'room' || applied.failedRooms.has(target.roomId)) continue;
       if ([...target.userIds].every(inScope)) this.#retries.succeeded(target);
-      // A room retry whose users this run split (some deferred by a newer policy) is settled by a
-      // run over all of them; the follow-up run over the deferred ones alone would never settle it.
-      else if ([...target.userIds].some((userId) => applied.deferredUsers.has(userId))) for (const userId of target.userIds) this.#pendingUsers.add(userId);
+      // A room retry this run was doing, whose users it split (some deferred by a newer policy), is
+      // settled by a run over all of them; the follow-up run over the deferred ones alone would
+      // never settle it. A retry still waiting out its backoff is left to fall due.
+      else if (queuedRooms.has(target.roomId) && [...target.userIds].some((userId) => applied.deferredUsers.has(userId))) {
+        for (const userId of target.userIds) this.#pendingUsers.add(userId);
+      }
     }
     if (users === undefined && !readLater.pass) this.#retries.succeeded({ kind: 'pass' });
   }

@@ -56,8 +56,9 @@ export class RetrySchedule {
       const key = keyOf(target);
       if (seen.has(key)) continue;
       seen.add(key);
-      const attempt = (this.#entries.get(key)?.attempt ?? -1) + 1;
-      this.#entries.set(key, { target, attempt, dueAt: now + backoffDelay(attempt, backoff, () => draw) });
+      const previous = this.#entries.get(key);
+      const attempt = (previous?.attempt ?? -1) + 1;
+      this.#entries.set(key, { target: merged(previous?.target, target), attempt, dueAt: now + backoffDelay(attempt, backoff, () => draw) });
     }
   }
 
@@ -111,6 +112,15 @@ export class RetrySchedule {
       dueAt: entry.dueAt ?? now,
     }));
   }
+}
+
+/**
+ * A room's retry covers the users of every failure not yet settled: a later failure of the room
+ * for other users (a run over some of them) must not drop the earlier ones (verification 16b).
+ */
+function merged(previous: RetryTarget | undefined, target: RetryTarget): RetryTarget {
+  if (previous?.kind !== 'room' || target.kind !== 'room') return target;
+  return { ...target, userIds: new Set([...previous.userIds, ...target.userIds]) };
 }
 
 function keyOf(target: RetryTarget): string {

@@ -20,8 +20,11 @@ const ROOM = '!r:example.com';
 const A = '@a:example.com';
 const B = '@b:example.com';
 let levelsFail = true;
+/** A's display-name PUTs wait for the test while true. */
+let holdA = false;
+const held: (() => void)[] = [];
 
-/** No accounts; the room's power-levels write fails while `levelsFail`; the display-name PUT of A takes 300 ms. */
+/** No accounts; the room's power-levels write fails while `levelsFail`; A's display-name PUTs are held while `holdA`. */
 const synapse: Script = (req, res) => {
   const path = req.url.split('?')[0] ?? '';
   if (path === '/_synapse/admin/v2/users') return json(200, { users: [], total: 0 })(req, res);
@@ -31,7 +34,9 @@ const synapse: Script = (req, res) => {
   }
   if (req.method === 'PUT' && path.startsWith('/_synapse/admin/v2/users/')) {
     const userId = decodeURIComponent(path.split('/').at(-1) ?? '');
-    setTimeout(() => json(200, { name: userId })(req, res), userId === A ? 300 : 0);
+    const answer = (): void => json(200, { name: userId })(req, res);
+    if (userId === A && holdA) held.push(answer);
+    else answer();
     return;
   }
   json(404, { errcode: 'M_NOT_FOUND', error: 'not found' })(req, res);
@@ -75,10 +80,12 @@ t.test('a room retry split by a deferral is settled by a run over all its users'
   await loop.idle();
   t.equal(loop.status().lastRun?.actionsFailed, 1, 'the full pass: the room\'s levels failed');
   levelsFail = false;
-  // The retry run over A and B starts A's slow first action; then a newer policy changes A.
-  const putsOfA = (): number => server.requests.filter((r) => r.method === 'PUT' && r.url.includes('%40a%3A')).length;
-  while (putsOfA() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  holdA = true;
+  // The retry run over A and B starts A's first action (held); then a newer policy changes A.
+  for (let waited = 0; held.length === 0 && waited < 20_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
   loop.onPolicy(snapshot(2, 'A2'), new Set([A]));
+  holdA = false;
+  for (const answer of held.splice(0)) answer();
   await loop.idle();
   t.same(loop.status().retries, [], 'nothing left queued or pending');
 });

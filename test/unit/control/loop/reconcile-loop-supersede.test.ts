@@ -17,18 +17,34 @@ import { json, startScriptedServer, type Script } from '../fixtures/scripted-ser
 
 const USERS = ['@a:example.com', '@b:example.com', '@c:example.com'];
 
-let slowPutOf: string | null = null;
+/** Requests this matches are held, unanswered, until {@link releaseHeld}. */
+let hold: ((method: string, userId: string) => boolean) | null = null;
+const held: (() => void)[] = [];
 
 /**
  * Listing or looking up accounts takes 150 ms (so observing is slow) and finds none; every PUT
- * succeeds, the one for `slowPutOf` after 300 ms.
+ * succeeds. Requests that `hold` matches wait for the test.
  */
 const synapse: Script = (req, res) => {
   const listing = req.url.split('?')[0] === '/_synapse/admin/v2/users';
   const userId = decodeURIComponent(req.url.split('/').at(-1) ?? '');
-  if (req.method !== 'GET') setTimeout(() => json(200, { name: userId })(req, res), userId === slowPutOf ? 300 : 0);
-  else setTimeout(() => (listing ? json(200, { users: [], total: 0 }) : json(404, { errcode: 'M_NOT_FOUND', error: 'User not found' }))(req, res), 150);
+  const answer = req.method !== 'GET'
+    ? (): void => json(200, { name: userId })(req, res)
+    : (): void => setTimeout(() => (listing ? json(200, { users: [], total: 0 }) : json(404, { errcode: 'M_NOT_FOUND', error: 'User not found' }))(req, res), 150) as unknown as void;
+  if (hold?.(req.method, listing ? '' : userId) === true) held.push(answer);
+  else answer();
 };
+
+/** Answers every held request and holds no more. */
+function releaseHeld(): void {
+  hold = null;
+  for (const answer of held.splice(0)) answer();
+}
+
+/** Waits (up to 20 s) until `condition` holds. */
+async function eventually(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition() && waited < 20_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 const server = await startScriptedServer(synapse);
 t.teardown(() => server.close());
 const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 8, logger: createSilentLogger() });
@@ -78,11 +94,10 @@ t.test('policies changing one user faster than a run observes do not starve the 
     generation++;
     loop.onPolicy(snapshot(generation, `A${generation}`), new Set([USERS[0]!]));
   }, 60);
-  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  const othersDone = (): boolean => puts().some((put) => put.startsWith('@b:example.com ')) && puts().some((put) => put.startsWith('@c:example.com '));
+  await eventually(othersDone); // a new generation every 60 ms, while observing takes 150 ms
   clearInterval(pushes);
-  const during = puts();
-  t.ok(during.some((put) => put.startsWith('@b:example.com ')) && during.some((put) => put.startsWith('@c:example.com ')),
-    `the unchanged users were reconciled while the pushes went on (${generation} generations): ${during.join(', ')}`);
+  t.ok(othersDone(), `the unchanged users were reconciled while the pushes went on (${generation} generations): ${puts().join(', ')}`);
   await loop.idle();
   t.equal(loop.status().lastRun?.outcome, 'completed');
   t.equal(puts().filter((put) => put.startsWith('@a:example.com ')).at(-1), `@a:example.com g${generation}`, 'the changed user was reconciled on the newest policy');
@@ -92,9 +107,11 @@ t.test('policies changing one user faster than a run observes do not starve the 
 t.test('a newer policy for everyone still stops the run before its next action', async (t) => {
   server.requests.length = 0;
   const loop = newLoop();
+  hold = (method, userId) => method === 'GET' && userId === ''; // the run on generation 1 is observing
   loop.onPolicy(snapshot(1), 'all');
-  await new Promise((resolve) => setTimeout(resolve, 50)); // observing
+  await eventually(() => held.length > 0);
   loop.onPolicy(snapshot(2), 'all');
+  releaseHeld();
   await loop.idle();
   t.same(puts().sort(), USERS.map((id) => `${id} g2`), 'nothing was applied from generation 1');
   t.equal(loop.status().lastFullRun?.generation, 2);
@@ -103,18 +120,16 @@ t.test('a newer policy for everyone still stops the run before its next action',
 
 t.test('the run does nothing more for a user a newer policy changed', async (t) => {
   server.requests.length = 0;
-  slowPutOf = USERS[1]!; // one user at a time, in the reversed policy order below: c, b (slow), then a
-  t.teardown(() => {
-    slowPutOf = null;
-  });
+  hold = (method, userId) => method === 'PUT' && userId === USERS[1]; // one user at a time, in the reversed policy order below: c, b (held), then a
   const loop = newLoop(1);
   const reversed = (generation: number, nameOfA?: string): PolicySnapshot => {
     const policy = snapshot(generation, nameOfA);
     return { ...policy, users: new Map([...policy.users].reverse()) };
   };
   loop.onPolicy(reversed(1), 'all');
-  while (puts().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  await eventually(() => held.length > 0);
   loop.onPolicy(reversed(2, 'A2'), new Set([USERS[0]!])); // after c's action, before a's
+  releaseHeld();
   await loop.idle();
   t.same(puts(), ['@c:example.com g1', '@b:example.com g1', '@a:example.com g2'], 'a was left to the run on generation 2');
   t.equal(loop.status().lastRun?.kind, 'users');
@@ -127,18 +142,18 @@ t.test('an edit that leaves an inactive user inactive in the same rooms does not
     [true, ['@c:example.com g1', '@b:example.com g1', '@a:example.com g2']],
   ] as const) {
     server.requests.length = 0;
-    slowPutOf = USERS[1]!;
+    hold = (method, userId) => method === 'PUT' && userId === USERS[1];
     const loop = newLoop(1);
     const reversed = (generation: number, nameOfA: string, aActive: boolean): PolicySnapshot => {
       const policy = snapshot(generation, nameOfA, aActive);
       return { ...policy, users: new Map([...policy.users].reverse()) };
     };
     loop.onPolicy(reversed(1, 'A', false), 'all');
-    while (puts().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(() => held.length > 0);
     loop.onPolicy(reversed(2, 'A2', aActiveLater), new Set([USERS[0]!])); // after c's action, before a's
+    releaseHeld();
     await loop.idle();
     await loop.stop();
-    slowPutOf = null;
     t.same(puts(), expected, aActiveLater
       ? 'made active: the lock planned on generation 1 is left to the run on generation 2'
       : 'renamed, still inactive: locked in the run that was going on (and again by the follow-up run for a)');

@@ -70,3 +70,12 @@ t.test('queued targets are listed until settled; a target named twice in one fai
   t.same(retries.queued(), []);
   t.same(retries.list(1_000).map((retry) => retry.attempt), [2, 2], 'one more attempt each, not two for @a:hs');
 });
+
+t.test('a room that fails again for other users keeps the earlier ones (verification 16b)', async (t) => {
+  const retries = schedule(1);
+  retries.failed([{ kind: 'room', roomId: '!r', userIds: new Set(['@a:hs', '@b:hs']) }], 0);
+  retries.takeDue(1_000);
+  retries.failed([{ kind: 'room', roomId: '!r', userIds: new Set(['@c:hs']) }], 1_000); // a run over @c alone
+  t.same(retries.takeDue(10_000), { full: false, users: new Set(['@a:hs', '@b:hs', '@c:hs']) });
+  t.same(retries.targets(), [{ kind: 'room', roomId: '!r', userIds: new Set(['@a:hs', '@b:hs', '@c:hs']) }]);
+});
