@@ -4,9 +4,6 @@ import { request } from 'undici';
 import { CheckPhase } from '../../../../src/gateway/checks/check-phase.js';
 import type { AliasTarget } from '../../../../src/gateway/checks/alias-resolver.js';
 import { PolicyHolder } from '../../../../src/gateway/policy-holder.js';
-import { HeaderCollector, RequestContext } from '../../../../src/gateway/request-context.js';
-import { ClientExchange, type ExchangeListener } from '../../../../src/gateway/respond.js';
-import { routeRequest } from '../../../../src/gateway/router/route-request.js';
 import { loadUws } from '../../../../src/gateway/uws.js';
 import { compilePolicy } from '../../../../src/policy/compile.js';
 import { hashPolicy } from '../../../../src/policy/hash.js';
@@ -14,6 +11,7 @@ import { loadPolicyValue } from '../../../../src/policy/load.js';
 import type { PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { waitFor } from '../../../support/control-plane.js';
 import { listenOnLoopback } from '../../../support/uws-listen.js';
+import { routedAsAlice } from '../fixtures/routed-context.js';
 
 /**
  * The check phase on a real uWS app: the policy a request is decided on is the thread's newest
@@ -45,8 +43,6 @@ const pendingAlias: Array<{ settle: (target: AliasTarget | null) => void }> = []
 let onAliasLookup: (() => void) | null = null;
 
 const outcomes: string[] = [];
-const owner: ExchangeListener = { exchangeSettled: () => {} };
-const collector = new HeaderCollector();
 const phase = new CheckPhase(
   {
     corporalUserId: '@corporal:example.com',
@@ -77,13 +73,7 @@ const phase = new CheckPhase(
 
 const { uws } = loadUws(false);
 const app: TemplatedApp = uws.App().any('/*', (res, req) => {
-  const ctx = new RequestContext(new ClientExchange(res, owner), req, holder, collector, null);
-  const decision = routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery);
-  if (decision.kind !== 'route') throw new Error(`not routed: ${decision.kind}`);
-  ctx.route = decision.match;
-  ctx.routeId = decision.match.id;
-  ctx.credentials = { kind: 'token', token: 'alice-token', masqueradeAs: null };
-  ctx.identity = { kind: 'user', userId: '@alice:example.com', deviceId: 'DEVICE', isGuest: false };
+  const ctx = routedAsAlice(res, req, holder);
   phase.run(ctx, phase.checkFor(ctx)!);
 });
 const { port, close } = await listenOnLoopback(uws, app);

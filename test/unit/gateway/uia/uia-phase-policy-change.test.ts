@@ -4,9 +4,6 @@ import { request } from 'undici';
 import { UiaPhase } from '../../../../src/gateway/uia/uia-phase.js';
 import { UNCHANGED } from '../../../../src/gateway/uia/uia-interceptor.js';
 import { PolicyHolder } from '../../../../src/gateway/policy-holder.js';
-import { HeaderCollector, RequestContext } from '../../../../src/gateway/request-context.js';
-import { ClientExchange, type ExchangeListener } from '../../../../src/gateway/respond.js';
-import { routeRequest } from '../../../../src/gateway/router/route-request.js';
 import { TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
 import { loadUws } from '../../../../src/gateway/uws.js';
 import { compilePolicy } from '../../../../src/policy/compile.js';
@@ -14,6 +11,7 @@ import { hashPolicy } from '../../../../src/policy/hash.js';
 import { loadPolicyValue } from '../../../../src/policy/load.js';
 import type { AuthType, PolicySnapshot } from '../../../../src/policy/snapshot.js';
 import { listenOnLoopback } from '../../../support/uws-listen.js';
+import { routedAsAlice } from '../fixtures/routed-context.js';
 
 /**
  * The UIA phase on a real uWS app: the password stage is handled for the user as the policy
@@ -47,17 +45,9 @@ const phase = new UiaPhase({
   trustedProxies: new TrustedProxies(null),
 });
 
-const owner: ExchangeListener = { exchangeSettled: () => {} };
-const collector = new HeaderCollector();
 const { uws } = loadUws(false);
 const app: TemplatedApp = uws.App().any('/*', (res, req) => {
-  const ctx = new RequestContext(new ClientExchange(res, owner), req, holder, collector, null);
-  const decision = routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery);
-  if (decision.kind !== 'route') throw new Error(`not routed: ${decision.kind}`);
-  ctx.route = decision.match;
-  ctx.routeId = decision.match.id;
-  ctx.credentials = { kind: 'token', token: 'alice-token', masqueradeAs: null };
-  ctx.identity = { kind: 'user', userId: '@alice:example.com', deviceId: 'DEVICE', isGuest: false };
+  const ctx = routedAsAlice(res, req, holder);
   const taken = phase.run(ctx, {
     proceed: (proceeding) => proceeding.exchange.sendText(200, 'proceed'),
     fail: (failing) => failing.exchange.sendText(500, 'failed'),
