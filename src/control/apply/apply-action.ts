@@ -25,8 +25,8 @@ export const ACTION_TIMEOUT = 'CORP_ERR_ACTION_TIMEOUT';
 
 /**
  * Runs the action's handler with a deadline. On timeout the action is reported failed at once;
- * its calls still in flight end on their own per-call deadlines, and the caller does not start the
- * user's next action.
+ * its calls still in flight end on their own per-call deadlines, and the caller starts none of the
+ * user's next actions but a lock (`applyPlan`).
  */
 export async function applyAction(action: Action, ctx: ApplyContext, scope: ActionScope, timeoutMs: number): Promise<void> {
   const handler = ACTION_HANDLERS[action.type] as ActionHandler<Action>;

@@ -115,9 +115,10 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
 /**
  * What of a user's `rest` of actions still runs after `action` failed: nothing after a failed
  * `user.create`. After a timed-out action, whose calls may still be in flight, the rest waits for
- * the retry, except the lock of a user the policy made inactive: it goes through the admin API
- * only, and postponing it by a retry interval would leave the account usable by anyone who reaches
- * Synapse without going through the gateway. The marked display name planned before the lock
+ * the retry, except the lock of a user the policy made inactive: nothing it does (cancel the
+ * user's delayed events, lock, delete devices) depends on the timed-out action's calls, and
+ * postponing it by a retry interval would leave the account usable by anyone who reaches Synapse
+ * without going through the gateway. The marked display name planned before the lock
  * (`DeactivatedDisplayNameMarker`) is not written then: Synapse sends a name change into every room
  * the user is in as a join, and with a leave still in flight that join could put the user back into
  * a public room (verification 16b). The marker is planned at the transition only, so that account
