@@ -4,6 +4,7 @@ import type { Action } from '../../../../src/control/actions.js';
 import { applyPlan } from '../../../../src/control/loop/apply-plan.js';
 import type { RunFailure } from '../../../../src/control/loop/run-summary.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { pause, waitFor } from '../../../support/control-plane.js';
 import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer, type ReceivedRequest, type Script } from '../fixtures/scripted-server.js';
 
@@ -46,13 +47,6 @@ function releaseHeld(): void {
   for (const answer of held.splice(0)) answer();
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Waits (up to 10 s) until `condition` holds. */
-async function eventually(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition() && waited < 10_000; waited += 20) await sleep(20);
-}
-
 /**
  * Applies `actions` with a 1 s deadline per action: the held one runs past it, the others finish
  * well within it. Then answers the held requests and gives the abandoned handler time to go on.
@@ -63,7 +57,7 @@ async function apply(actions: Action[]): Promise<{ failed: string[]; skipped: nu
   const progress = { actionsDone: 0, actionsFailed: 0, actionsSkipped: 0, failures: [] as RunFailure[] };
   await applyPlan(actions, { ctx, concurrency: 2, actionTimeoutMs: 1_000, shouldStop: () => false, progress });
   releaseHeld();
-  await sleep(300);
+  await pause(300);
   return { failed: progress.failures.map((failure) => failure.code), skipped: progress.actionsSkipped };
 }
 
@@ -82,7 +76,7 @@ t.test('a token whose minting was in flight at the deadline is logged out when i
   hold = /\/login$/;
   const { failed } = await apply([{ type: 'room.leave', userId: ALICE, roomId: '!r:example.com', viaKick: false }]);
   t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
-  await eventually(() => loggedOut(server.requests).length > 0);
+  await waitFor('the late token\'s logout', () => loggedOut(server.requests).length > 0);
   t.equal(minted, 1);
   t.same(loggedOut(server.requests), tokensMinted());
   t.notOk(server.requests.some((r) => r.url.includes('/leave')), 'the leave was not sent with it');

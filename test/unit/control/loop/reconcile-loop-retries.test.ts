@@ -6,6 +6,7 @@ import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { waitFor } from '../../../support/control-plane.js';
 import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
@@ -70,7 +71,7 @@ t.test('a room retry whose run fails at observation is scheduled again', async (
   loop.onPolicy(fixtureSnapshot({ users, managedRoomIds: [ROOM] }), 'all');
   await loop.idle();
   t.equal(loop.status().lastRun?.actionsFailed, 1, 'the full pass: the room\'s power levels failed');
-  while (loop.status().lastRun?.kind !== 'users') await new Promise((resolve) => setTimeout(resolve, 20));
+  await waitFor('the retry run', () => loop.status().lastRun?.kind === 'users');
   const status = loop.status();
   t.equal(status.lastRun?.outcome, 'failed', 'the retry run could not observe the accounts');
   const room = status.retries.find((retry) => retry.roomId === ROOM);

@@ -7,6 +7,7 @@ import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { waitFor } from '../../../support/control-plane.js';
 import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
@@ -82,7 +83,7 @@ t.test('a room retry split by a deferral is settled by a run over all its users'
   levelsFail = false;
   holdA = true;
   // The retry run over A and B starts A's first action (held); then a newer policy changes A.
-  for (let waited = 0; held.length === 0 && waited < 20_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+  await waitFor('A\'s first action', () => held.length > 0);
   loop.onPolicy(snapshot(2, 'A2'), new Set([A]));
   holdA = false;
   for (const answer of held.splice(0)) answer();

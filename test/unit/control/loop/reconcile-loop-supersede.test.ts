@@ -6,6 +6,7 @@ import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { waitFor } from '../../../support/control-plane.js';
 import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
@@ -39,11 +40,6 @@ const synapse: Script = (req, res) => {
 function releaseHeld(): void {
   hold = null;
   for (const answer of held.splice(0)) answer();
-}
-
-/** Waits (up to 20 s) until `condition` holds. */
-async function eventually(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition() && waited < 20_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 const server = await startScriptedServer(synapse);
 t.teardown(() => server.close());
@@ -95,7 +91,7 @@ t.test('policies changing one user faster than a run observes do not starve the 
     loop.onPolicy(snapshot(generation, `A${generation}`), new Set([USERS[0]!]));
   }, 60);
   const othersDone = (): boolean => puts().some((put) => put.startsWith('@b:example.com ')) && puts().some((put) => put.startsWith('@c:example.com '));
-  await eventually(othersDone); // a new generation every 60 ms, while observing takes 150 ms
+  await waitFor('the unchanged users\' actions', othersDone, 20_000); // a new generation every 60 ms, while observing takes 150 ms
   clearInterval(pushes);
   t.ok(othersDone(), `the unchanged users were reconciled while the pushes went on (${generation} generations): ${puts().join(', ')}`);
   await loop.idle();
@@ -109,7 +105,7 @@ t.test('a newer policy for everyone still stops the run before its next action',
   const loop = newLoop();
   hold = (method, userId) => method === 'GET' && userId === ''; // the run on generation 1 is observing
   loop.onPolicy(snapshot(1), 'all');
-  await eventually(() => held.length > 0);
+  await waitFor('a held request', () => held.length > 0);
   loop.onPolicy(snapshot(2), 'all');
   releaseHeld();
   await loop.idle();
@@ -127,7 +123,7 @@ t.test('the run does nothing more for a user a newer policy changed', async (t) 
     return { ...policy, users: new Map([...policy.users].reverse()) };
   };
   loop.onPolicy(reversed(1), 'all');
-  await eventually(() => held.length > 0);
+  await waitFor('a held request', () => held.length > 0);
   loop.onPolicy(reversed(2, 'A2'), new Set([USERS[0]!])); // after c's action, before a's
   releaseHeld();
   await loop.idle();
@@ -149,7 +145,7 @@ t.test('an edit that leaves an inactive user inactive in the same rooms does not
       return { ...policy, users: new Map([...policy.users].reverse()) };
     };
     loop.onPolicy(reversed(1, 'A', false), 'all');
-    await eventually(() => held.length > 0);
+    await waitFor('a held request', () => held.length > 0);
     loop.onPolicy(reversed(2, 'A2', aActiveLater), new Set([USERS[0]!])); // after c's action, before a's
     releaseHeld();
     await loop.idle();
