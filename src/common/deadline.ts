@@ -38,3 +38,32 @@ export async function withDeadline<T>(ms: number, describe: () => string, work: 
     if (linked !== undefined && follow !== null) linked.removeEventListener('abort', follow);
   }
 }
+
+/** How {@link settleWithin} treats its timer. */
+export interface SettleWithinOptions {
+  /** Let the process exit while the timer runs (for waits that must not keep a stopping process up). */
+  readonly unref?: boolean;
+}
+
+/**
+ * Settles as `work` does, unless `ms` pass first: then with what `late()` returns, or with the
+ * error it throws. The timer is cleared as soon as either settles. `work` itself is not cancelled
+ * (it goes on, and its late outcome is ignored, a rejection included), so this is for waits that
+ * give up, not for calls that must stop: those take a signal from {@link withDeadline}.
+ */
+export function settleWithin<T>(work: Promise<T>, ms: number, late: () => T, options: SettleWithinOptions = {}): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      try {
+        resolve(late());
+      } catch (err) {
+        reject(err);
+      }
+    }, ms);
+    if (options.unref === true) timer.unref();
+    work.then(
+      (value) => { clearTimeout(timer); resolve(value); },
+      (err: unknown) => { clearTimeout(timer); reject(err); },
+    );
+  });
+}

@@ -9,6 +9,7 @@
  */
 import { createLogger, logLevelOf, type Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
+import { settleWithin } from '../common/deadline.js';
 import { parseListenAddress } from '../common/listen-address.js';
 import {
   ipcMessage, isIpcMessage, type ControlInitMessage, type ControlToSupervisor, type SupervisorToControl, type Unversioned,
@@ -158,17 +159,11 @@ class ControlChild {
   private async stopReconciler(): Promise<void> {
     const reconciler = this.reconciler;
     if (reconciler === null) return;
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = await Promise.race([
-      reconciler.close().then(() => false, (err: unknown) => {
-        this.logger?.warn({ err: describeError(err) }, 'reconciler did not close cleanly');
-        return false;
-      }),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), RECONCILER_STOP_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    const closed = reconciler.close().then(() => false, (err: unknown) => {
+      this.logger?.warn({ err: describeError(err) }, 'reconciler did not close cleanly');
+      return false;
+    });
+    const gaveUp = await settleWithin(closed, RECONCILER_STOP_MS, () => true);
     if (gaveUp) this.logger?.warn({ waitedMs: RECONCILER_STOP_MS }, 'reconciliation actions still in flight at shutdown; abandoning them');
   }
 

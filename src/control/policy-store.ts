@@ -1,5 +1,6 @@
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
+import { settleWithin } from '../common/deadline.js';
 import type { EncodedSnapshot, InheritedPolicy, RetainedPolicy } from '../common/ipc.js';
 import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
@@ -119,13 +120,8 @@ const DURABLE_WAIT_MS = 30_000;
  * `errorPrefix`, if any), or that the deadline passed.
  */
 function withinDeadline(work: Promise<void>, deadlineMs: number, what: string, errorPrefix: string | null): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`${what} is still not done after ${deadlineMs} ms (it goes on)`), deadlineMs);
-    timer.unref();
-  });
   const settled = work.then(() => null, (err: unknown) => (errorPrefix === null ? describeError(err) : `${errorPrefix}: ${describeError(err)}`));
-  return Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
+  return settleWithin<string | null>(settled, deadlineMs, () => `${what} is still not done after ${deadlineMs} ms (it goes on)`, { unref: true });
 }
 
 /** At most this many issues of a refused policy are written to the log (all are kept in status). */

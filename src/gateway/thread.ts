@@ -10,6 +10,7 @@ import { BatchedLineWriter } from '../common/batched-line-writer.js';
 import { ipcMessage, isIpcMessage, type Unversioned, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway } from '../common/ipc.js';
 import { parseListenAddress } from '../common/listen-address.js';
 import { describeError } from '../common/errors.js';
+import { settleWithin } from '../common/deadline.js';
 import { loadUws } from './uws.js';
 import { GatewayServer } from './server.js';
 import { PolicyHolder } from './policy-holder.js';
@@ -165,11 +166,7 @@ async function drain(deadline: number): Promise<void> {
   await hooks.close();
   // Upstream requests of the exchanges just closed are being aborted; should any still hang at
   // the deadline, cut them: a drain never outlives its deadline.
-  const closed = await Promise.race([
-    pools.close().then(() => true),
-    new Promise<false>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()), false).unref()),
-    cut,
-  ]);
+  const closed = await settleWithin(Promise.race([pools.close().then(() => true), cut]), Math.max(0, deadline - Date.now()), () => false, { unref: true });
   if (!closed) {
     logger.warn('upstream connections still busy at the drain deadline; destroying them');
     await pools.destroy();

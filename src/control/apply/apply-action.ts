@@ -1,4 +1,5 @@
 import { CorporalError } from '../../common/errors.js';
+import { settleWithin } from '../../common/deadline.js';
 import type { Action, ActionType } from '../actions.js';
 import type { ActionScope, ApplyContext } from './apply-context.js';
 import { joinRoom, leaveRoom, setPowerLevels } from './room-handlers.js';
@@ -30,13 +31,7 @@ export const ACTION_TIMEOUT = 'CORP_ERR_ACTION_TIMEOUT';
  */
 export async function applyAction(action: Action, ctx: ApplyContext, scope: ActionScope, timeoutMs: number): Promise<void> {
   const handler = ACTION_HANDLERS[action.type] as ActionHandler<Action>;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CorporalError(ACTION_TIMEOUT, `${action.type} did not finish within ${timeoutMs} ms`, { source: 'upstream', status: 504, retryable: true })), timeoutMs);
+  await settleWithin(handler(action, ctx, scope), timeoutMs, () => {
+    throw new CorporalError(ACTION_TIMEOUT, `${action.type} did not finish within ${timeoutMs} ms`, { source: 'upstream', status: 504, retryable: true });
   });
-  try {
-    await Promise.race([handler(action, ctx, scope), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

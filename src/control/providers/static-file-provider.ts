@@ -6,6 +6,7 @@ import { describeError, hasErrorCode } from '../../common/errors.js';
 import { whatStaysInForce, type PolicyStore } from '../policy-store.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
+import { settleWithin } from '../../common/deadline.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
 import { BurstDebounce } from './burst-debounce.js';
 import { PolicyPathWatch } from './policy-path-watch.js';
@@ -134,12 +135,7 @@ export class StaticFileProvider implements PolicyProvider {
     if (this.checkTimer) clearTimeout(this.checkTimer);
     this.absenceTimer = null;
     this.checkTimer = null;
-    let giveUp: NodeJS.Timeout | undefined;
-    const gaveUp = await Promise.race([
-      this.loading.then(() => false),
-      new Promise<boolean>((resolve) => { giveUp = setTimeout(resolve, this.options.stopWaitMs ?? STOP_WAIT_MS, true); }),
-    ]);
-    clearTimeout(giveUp);
+    const gaveUp = await settleWithin(this.loading.then(() => false), this.options.stopWaitMs ?? STOP_WAIT_MS, () => true);
     if (gaveUp) this.options.logger.warn({ path: this.path }, 'stopped while a read of the policy file was still running');
   }
 

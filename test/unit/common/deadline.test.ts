@@ -1,5 +1,5 @@
 import t from 'tap';
-import { withDeadline } from '../../../src/common/deadline.js';
+import { settleWithin, withDeadline } from '../../../src/common/deadline.js';
 
 /** Resolves when `signal` aborts, with its reason. */
 const aborted = (signal: AbortSignal): Promise<unknown> => new Promise((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
@@ -30,4 +30,41 @@ t.test('the link is released once the work settles', async (t) => {
   }, client.signal);
   client.abort(new Error('later'));
   t.equal(inner!.aborted, false, 'a later abort of the link does not reach a finished call');
+});
+
+/** How many timers this process has pending (Node counts each as one `Timeout` resource). */
+const pendingTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+t.test('settleWithin: work that settles in time decides, and its timer goes with it', async (t) => {
+  const before = pendingTimers();
+  t.equal(await settleWithin(Promise.resolve('done'), 60_000, () => 'late'), 'done');
+  t.equal(pendingTimers(), before, 'no hour-long timer left behind');
+  await t.rejects(settleWithin(Promise.reject(new Error('broke')), 60_000, () => 'late'), { message: 'broke' });
+  t.equal(pendingTimers(), before);
+});
+
+t.test('settleWithin: past the time, late() decides, by its value or by what it throws', async (t) => {
+  const never = new Promise<string>(() => {});
+  t.equal(await settleWithin(never, 10, () => 'late'), 'late');
+  await t.rejects(settleWithin(never, 10, () => { throw new Error('too slow'); }), { message: 'too slow' });
+});
+
+t.test('settleWithin: work that fails after the time is up is ignored, not an unhandled rejection', async (t) => {
+  let fail: (err: Error) => void = () => {};
+  const work = new Promise<string>((_, reject) => { fail = reject; });
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => { unhandled.push(reason); };
+  process.on('unhandledRejection', onUnhandled);
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
+  t.equal(await settleWithin(work, 10, () => 'gave up'), 'gave up');
+  fail(new Error('late failure'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(unhandled, []);
+});
+
+t.test('settleWithin: unref lets the process end while it waits', async (t) => {
+  const never = new Promise<string>(() => {});
+  const before = pendingTimers();
+  void settleWithin(never, 60_000, () => 'late', { unref: true });
+  t.equal(pendingTimers(), before, 'an unref\'d timer is not an active resource');
 });
