@@ -38,3 +38,28 @@ export function mayCarryFormArguments(method: string, hasBody: boolean, headers:
   }
   return false;
 }
+
+/**
+ * Synapse's own HTML form pages, which read no access token and no appservice `user_id` from
+ * their arguments (checked in Synapse 1.163.2): the SSO, consent, e-mail and unsubscribe pages
+ * under `/_synapse/client/` (the only authenticated one there, the federation whitelist, is a
+ * `GET`, whose body Twisted never parses), the consent page (an HMAC of the user id), the legacy
+ * SAML mount, and the UIA fallback page, whose `POST` carries the session and the reCAPTCHA or terms
+ * answer as a form. Matched on the raw path, as Synapse matches them (its resource tree and
+ * `client_patterns` regex); an encoded spelling of these prefixes is not matched and so refused,
+ * which errs on the safe side.
+ */
+const FORM_PAGE_PREFIXES: readonly string[] = ['/_synapse/client/', '/_matrix/consent', '/_matrix/saml2/'];
+
+/** Synapse's `AuthRestServlet` pattern (`client_patterns(r"/auth/(?P<stagetype>[\w\.]*)/fallback/web")`), ASCII `\w`. */
+const UIA_FALLBACK_PAGE = /^\/_matrix\/client\/(?:r0|v3|unstable)\/auth\/[\w.]*\/fallback\/web$/;
+
+/**
+ * Whether `rawPath` is one of Synapse's own form pages (see {@link FORM_PAGE_PREFIXES}): the only
+ * places where a form body is passed on. Everywhere else — the client and media APIs, the admin
+ * API, anything Synapse may add — a form could carry a second token or `user_id`.
+ */
+export function isFormPage(rawPath: string): boolean {
+  for (const prefix of FORM_PAGE_PREFIXES) if (rawPath.startsWith(prefix)) return true;
+  return UIA_FALLBACK_PAGE.test(rawPath);
+}

@@ -81,7 +81,7 @@ import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/
 import { UIA_ROUTE_IDS } from './uia/uia-decision.js';
 import { hooksDiffer } from './hooks/hooks-fingerprint.js';
 import { identityRefusal } from './identity/inactive-in-policy.js';
-import { mayCarryFormArguments } from './form-arguments.js';
+import { isFormPage, mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { BufferBudget } from '../common/buffer-budget.js';
 import type { RequestLimits } from './request-context.js';
@@ -225,14 +225,15 @@ export class Pipeline implements UpstreamResponseObserver {
   /**
    * Phase 3b: a body Synapse would read as arguments (form-encoded, form-arguments.ts) could carry
    * another access token or appservice `user_id` than the one the gateway resolves, so Synapse
-   * would act as a user the policy was never checked for. Refused (415) on every client and media
-   * API route (every policy-checked route is one; no Matrix client sends forms there) and wherever
-   * else a hook may act on the user; other paths (Synapse's own `/_synapse/client/` SSO pages post
-   * real forms) pass. Returns false when refused.
+   * would act as a user the policy was never checked for — on the admin API, an appservice
+   * `user_id` naming the corporal user makes it the homeserver's admin (quality review 17). Refused
+   * (415) on every path but Synapse's own form pages (form-arguments.ts: SSO, consent, the UIA
+   * fallback), which read no token from their arguments, and there too where a hook may act on
+   * the user. Returns false when refused.
    */
   private refuseFormArguments(ctx: RequestContext): boolean {
     if (!mayCarryFormArguments(ctx.method, ctx.body !== null, ctx.headers)) return true;
-    if (ctx.route === null || (ctx.route.prefix === '' && !this.catchAllActsOnUser(ctx))) return true;
+    if (isFormPage(ctx.rawPath) && !this.catchAllActsOnUser(ctx)) return true;
     ctx.exchange.sendMatrixError(415, ErrCode.Unrecognized, 'Form-encoded request bodies are not accepted: send JSON with Content-Type: application/json');
     return false;
   }

@@ -98,6 +98,25 @@ t.test('no appservice acts as the corporal user through the gateway (F3)', async
   t.equal(own.status, 200, 'the corporal user\'s own token is not affected');
 });
 
+t.test('no appservice acts as the corporal user through a form body, on the admin API either (quality review 17)', async (t) => {
+  /** A JSON body that Twisted also parses as a form carrying `user_id` (`parse_qs` splits on `&`). */
+  const resetBody = (password: string): string => JSON.stringify({ new_password: password, logout_devices: false, x: `&user_id=${enc(users.corporal.userId)}&` });
+  const reset = (baseUrl: string, password: string): Promise<MatrixResponse> => matrixRequest(baseUrl, 'POST', `/_synapse/admin/v1/reset_password/${enc(users.carol.userId)}`, {
+    query: { access_token: PUPPETS_TOKEN }, rawBody: resetBody(password), headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  const logsIn = async (password: string): Promise<boolean> => (await matrixRequest(hs, 'POST', '/_matrix/client/v3/login', {
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: users.carol.userId }, password },
+  })).status === 200;
+  const direct = await reset(hs, 'taken-over-direct');
+  t.equal(direct.status, 200, `the premise: straight to Synapse the form's user_id makes the appservice the admin: ${show(direct)}`);
+  t.ok(await logsIn('taken-over-direct'), 'Synapse: carol\'s password was reset');
+  const through = await reset(s.gateway.baseUrl, 'taken-over-gateway');
+  t.equal(through.status, 415, show(through));
+  t.match(through.json, { errcode: 'M_UNRECOGNIZED' });
+  t.notOk(await logsIn('taken-over-gateway'), 'Synapse: the gateway\'s request reset nothing');
+  t.ok(await logsIn('taken-over-direct'), 'carol\'s password is still the one set straight at Synapse');
+});
+
 t.test('a user_id Synapse refuses is answered as Synapse answers it, not as a homeserver failure (F6)', async (t) => {
   const nobody = `@nobody-registered:${s.hs.serverName}`;
   const direct = await matrixRequest(hs, 'GET', '/_matrix/client/v3/account/whoami', { query: { access_token: BRIDGE_TOKEN, user_id: nobody } });

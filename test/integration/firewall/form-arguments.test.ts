@@ -66,3 +66,25 @@ t.test('Synapse\'s own form pages outside the Matrix APIs still get their forms'
   });
   t.not(response.status, 415, `proxied (Synapse answered ${response.status})`);
 });
+
+t.test('the UIA fallback page gets its form (session and answer), as Synapse reads no token there', async (t) => {
+  const path = '/_matrix/client/v3/auth/m.login.terms/fallback/web';
+  const form = { rawBody: 'session=no-such-session&accept=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  const direct = await matrixRequest(s.hs.baseUrl, 'POST', path, form);
+  const through = await matrixRequest(s.gateway.baseUrl, 'POST', path, form);
+  t.not(through.status, 415, `proxied (Synapse answered ${through.status})`);
+  t.equal(through.status, direct.status, 'answered as Synapse answers it');
+});
+
+t.test('forms are refused on the admin API and other paths outside Synapse\'s form pages', async (t) => {
+  for (const path of [`/_synapse/admin/v1/deactivate/${encodeURIComponent(users.carol.userId)}`, '/_matrix/federation/v1/version', '/_synapse/clientx']) {
+    const response = await matrixRequest(s.gateway.baseUrl, 'POST', path, {
+      query: { access_token: users.bob.accessToken },
+      rawBody: smuggling(users.corporal.accessToken),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    t.equal(response.status, 415, path);
+  }
+  const deactivated = await matrixRequest(s.hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(users.carol.userId)}`, { token: users.corporal.accessToken });
+  t.match(deactivated.json, { deactivated: false }, 'Synapse: carol is still active');
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mayCarryFormArguments } from '../../../src/gateway/form-arguments.js';
+import { isFormPage, mayCarryFormArguments } from '../../../src/gateway/form-arguments.js';
 
 // `form` is what Twisted 26 (under Synapse 1.163.2) made of each value with `_parseContentType`:
 // true where it parsed the body into arguments. Values Twisted does not parse but that are not a
@@ -43,5 +43,36 @@ t.test('only POST requests with a body', (t) => {
   t.equal(mayCarryFormArguments('post', true, form), true, 'any case of POST, to be safe');
   t.equal(mayCarryFormArguments('POST', false, form), false, 'no body, no arguments');
   t.equal(mayCarryFormArguments('POST', true, []), false, 'no Content-Type');
+  t.end();
+});
+
+t.test('forms pass only to Synapse\'s own form pages, matched on the raw path as Synapse matches them', (t) => {
+  const pages = [
+    '/_synapse/client/pick_username/submit',
+    '/_synapse/client/new_user_consent',
+    '/_synapse/client/oidc/callback',
+    '/_matrix/consent',
+    '/_matrix/saml2/authn_response',
+    '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web',
+    '/_matrix/client/r0/auth/m.login.terms/fallback/web',
+    '/_matrix/client/unstable/auth/x_y.z/fallback/web',
+  ];
+  for (const path of pages) t.equal(isFormPage(path), true, path);
+  const others = [
+    '/_synapse/admin/v1/deactivate/%40alice%3Aexample.com', // an appservice user_id in a form made Synapse act as its admin
+    '/_synapse/admin/v1/reset_password/@bob:example.com',
+    '/_synapse/mas/provision_user',
+    '/_synapse/clientx/pick_username',
+    '/_synapse/%63lient/pick_username', // Twisted would find the page, but the gateway does not decode here: refused
+    '/_matrix/client/v3/rooms/!r:example.com/leave',
+    '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web/', // Synapse's pattern ends at `web`
+    '/_matrix/client/v1/auth/m.login.recaptcha/fallback/web', // not a prefix Synapse serves it under
+    '/_matrix/client/v3/auth/m%2Elogin/fallback/web', // `%` is no `\w`: Synapse routes it elsewhere
+    '/_matrix/client/v3/register/../auth/x/fallback/web',
+    '/_matrix/media/v3/upload',
+    '/_matrix/federation/v1/send/1',
+    '/',
+  ];
+  for (const path of others) t.equal(isFormPage(path), false, path);
   t.end();
 });
