@@ -80,7 +80,8 @@ const enum State {
  * - Timeouts: see timeouts.ts. A watchdog caps the exchange; past the cap it lives on only while
  *   body bytes keep moving, and never for a response being buffered ({@link watchdogExpired}).
  *
- * Every callback becomes a no-op once the exchange is done, whichever side ended it first.
+ * Every callback becomes a no-op once the exchange is done, whichever side ended it first, and
+ * `start()` stops where it finds the exchange done (a complete body refused as it is attached).
  */
 export class ProxyExchange implements Dispatcher.DispatchHandler {
   private state = State.Waiting;
@@ -119,6 +120,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.requestStream = new RequestBodyStream(ctx.body, () => {
         this.lastProgressAt = performance.now();
       }, () => this.mayCompleteBody());
+      // A body that was complete already has been offered to `mayCompleteBody` just now: refused,
+      // the exchange is over, and nothing may be armed or dispatched for it.
+      if (this.state === State.Done) return;
       body = this.requestStream;
       if (ctx.body.declaredLength !== null) contentLength = String(ctx.body.declaredLength);
     }
@@ -191,7 +195,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
-    if (this.state !== State.Waiting) return;
+    // undici hands over informational heads (102 Processing, 103 Early Hints, from a proxy or CDN
+    // in front of Synapse) before the final one: dropped, or the exchange would settle on one and
+    // the client would never get the answer (quality review 17). uWS cannot send them anyway.
+    if (this.state !== State.Waiting || statusCode < 200) return;
     const ctx = this.ctx;
     ctx.upstreamStatus = statusCode;
     this.lastProgressAt = performance.now();
