@@ -7,11 +7,14 @@ import type { RequestContext } from './request-context.js';
  * The one place where a failure becomes an HTTP answer: a `CorporalError` from the client,
  * upstream or policy side is answered with its status, Matrix errcode and message (written for
  * clients); anything else — a bug — is logged and answered 500 `M_UNKNOWN` without details.
- * Nothing is written once the client has gone or a streamed response has started.
+ * Nothing is written once the client has gone; once a streamed response has started, the
+ * connection is closed instead (the status line is out: the only honest signal left, and the
+ * exchange must end rather than wait for the drain's deadline).
  */
 export function answerError(ctx: RequestContext, err: unknown, logger: Logger): void {
   if (err instanceof CorporalError && err.source !== 'internal' && err.source !== 'config') {
-    ctx.exchange.sendMatrixError(err.status, err.errcode, err.message);
+    if (ctx.exchange.responseStarted) ctx.exchange.forceClose();
+    else ctx.exchange.sendMatrixError(err.status, err.errcode, err.message);
     return;
   }
   logger.error({ route: ctx.routeId, method: ctx.method, err: describeError(err), code: err instanceof CorporalError ? err.code : undefined }, 'request failed');

@@ -65,7 +65,8 @@ export class CheckReadLimit {
       throw new CorporalError(CHECK_READS_BUSY, requesterBound
         ? `${this.perRequester} policy-check reads of this requester already in flight`
         : `${this.limit} policy-check reads already in flight`, {
-        source: 'internal', status: 503, errcode: ErrCode.Unknown, retryable: true,
+        // Load, not a bug: answered 503 as it says, should a caller ever pass it to answerError.
+        source: 'upstream', status: 503, errcode: ErrCode.Unknown, retryable: true,
       });
     }
     this.#inFlight++;

@@ -1,0 +1,41 @@
+import t from 'tap';
+import { answerError } from '../../../src/gateway/answer-error.js';
+import { CorporalError } from '../../../src/common/errors.js';
+import type { RequestContext } from '../../../src/gateway/request-context.js';
+import type { Logger } from '../../../src/common/logger.js';
+
+/** A context whose exchange records what was done to it. */
+function contextWith(responseStarted: boolean): { ctx: RequestContext; done: string[] } {
+  const done: string[] = [];
+  const exchange = {
+    responseStarted,
+    forceClose: () => done.push('closed'),
+    sendMatrixError: (status: number, errcode: string) => done.push(`${status} ${errcode}`),
+  };
+  return { ctx: { exchange, routeId: 'other', method: 'GET' } as unknown as RequestContext, done };
+}
+const logged: string[] = [];
+const logger = { error: (_fields: unknown, message: string) => logged.push(message) } as unknown as Logger;
+const upstreamFailure = new CorporalError('CORP_ERR_TEST', 'upstream went away', { source: 'upstream', status: 502 });
+
+t.test('a client, upstream or policy error is answered with its status before the response starts', async (t) => {
+  const { ctx, done } = contextWith(false);
+  answerError(ctx, upstreamFailure, logger);
+  t.same(done, ['502 M_UNKNOWN']);
+});
+
+t.test('once a streamed response has started, any error closes the connection (none leaves it hanging)', async (t) => {
+  for (const err of [upstreamFailure, new Error('a bug')]) {
+    const { ctx, done } = contextWith(true);
+    answerError(ctx, err, logger);
+    t.same(done, ['closed'], String(err));
+  }
+});
+
+t.test('anything else is a bug: logged and answered 500 without details', async (t) => {
+  logged.length = 0;
+  const { ctx, done } = contextWith(false);
+  answerError(ctx, new Error('secret detail'), logger);
+  t.same(done, ['500 M_UNKNOWN']);
+  t.same(logged, ['request failed']);
+});
