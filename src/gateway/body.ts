@@ -1,7 +1,7 @@
 import { CorporalError } from '../common/errors.js';
 import { ErrCode } from '../common/matrix-errors.js';
 import type { BodyConsumer, RequestBody } from './request-body.js';
-import { gatewayBusy, type BufferReservation } from './buffer-budget.js';
+import { gatewayBusy, type BufferReservation } from './buffer-refusal.js';
 
 /**
  * Largest first allocation: a body grows from here by doubling as its bytes arrive, up to its

@@ -75,7 +75,7 @@ import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from
 import { answerError } from './answer-error.js';
 import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
 import type { GatewayAuthPhases } from './login/gateway-auth.js';
-import type { PhaseContinuation } from './login/login-phase.js';
+import type { PhaseContinuation } from './phase-continuation.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
 import { CATCH_ALL_AUTHENTICATED, hookPhasesOf, type HookPhases } from './hooks/hook-events.js';
 import { UIA_ROUTE_IDS } from './uia/uia-decision.js';

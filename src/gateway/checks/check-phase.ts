@@ -5,7 +5,7 @@ import type { CheckInput, PolicyCheck } from './check-input.js';
 import { DECISIONS, type Decision, type Denial } from './decision.js';
 import type { PowerLevelsReader } from './power-levels-reader.js';
 import type { TokenState } from './token-rules.js';
-import { inspectedBody } from '../login/inspected-body.js';
+import { inspectedBody } from '../inspected-body.js';
 import { masquerades } from '../identity/credentials.js';
 import { identityRefusal } from '../identity/inactive-in-policy.js';
 import { parseJsonBody, type JsonBody } from '../json-body.js';

@@ -3,7 +3,7 @@ import type { HookEventType, PolicySnapshot } from '../../policy/snapshot.js';
 import type { HeaderPair } from '../respond.js';
 import { AfterPlan } from './after-plan.js';
 import type { HookConsultor } from './consultor.js';
-import { answerHeaders, BEFORE_HOOK_FAILED, type LocalAnswer } from './hook-answers.js';
+import { hookAnswerHeaders, BEFORE_HOOK_FAILED, type HookAnswer } from './hook-answers.js';
 import { HookExecutor } from './hook-executor.js';
 import type { HookPhases } from './hook-events.js';
 import type { HookRequest } from './hook-request.js';
@@ -105,6 +105,6 @@ export class HookEngine {
   }
 }
 
-function respondWith(answer: LocalAnswer, hookId: string, failed: boolean): BeforeOutcome {
-  return { kind: 'respond', status: answer.status, headers: answerHeaders(answer), body: answer.body, hookId, failed };
+function respondWith(answer: HookAnswer, hookId: string, failed: boolean): BeforeOutcome {
+  return { kind: 'respond', status: answer.status, headers: hookAnswerHeaders(answer), body: answer.body, hookId, failed };
 }

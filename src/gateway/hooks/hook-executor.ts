@@ -2,7 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import type { ConsultHook, PassModifiedRequestHook, PassModifiedResponseHook, SnapshotHook } from '../../policy/snapshot.js';
 import { consultInput } from './consult-input.js';
 import type { HookConsultor } from './consultor.js';
-import { rejectAnswer, respondAnswer, type LocalAnswer } from './hook-answers.js';
+import { rejectAnswer, respondAnswer, type HookAnswer } from './hook-answers.js';
 import type { HookRequest } from './hook-request.js';
 import { isEmptyObject, mergeIntoJsonObject } from './json-merge.js';
 import type { ResponseState } from './response-state.js';
@@ -19,7 +19,7 @@ export type HookStep =
   /** Go on; `skip` ends the current event type's chain (`skipNextHooksInChain`). */
   | { readonly kind: 'next'; readonly skip: boolean }
   /** A before-hook answered the client itself (`reject`, `respond`): nothing further runs. */
-  | { readonly kind: 'answered'; readonly answer: LocalAnswer; readonly hookId: string }
+  | { readonly kind: 'answered'; readonly answer: HookAnswer; readonly hookId: string }
   /** The hook could not be executed (matrix-corporal's "processing error"): fail closed. */
   | { readonly kind: 'failed'; readonly hookId: string; readonly reason: string };
 
@@ -183,6 +183,6 @@ export function modifyResponse(hook: PassModifiedResponseHook, response: Respons
   return true;
 }
 
-function answerParts(answer: LocalAnswer): [number, string, string] {
+function answerParts(answer: HookAnswer): [number, string, string] {
   return [answer.status, answer.contentType, answer.body];
 }

@@ -6,7 +6,7 @@
 import type { RequestContext } from '../request-context.js';
 import type { BufferedResult, ResponseBufferRequest } from '../upstream/proxy-exchange.js';
 import { sendBufferedResponse } from '../upstream/proxy-exchange.js';
-import { inspectedBody } from '../login/inspected-body.js';
+import { inspectedBody } from '../inspected-body.js';
 import { userIdOf } from '../identity/identity.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { AfterPlan } from './after-plan.js';

@@ -18,5 +18,5 @@ export { HookRequest, type HookRequestInit } from './hook-request.js';
 export { createPooledConsultor, createDirectConsultor, type HookConsultor } from './consultor.js';
 export type { UpstreamResponse } from './response-state.js';
 export { MAX_CONSULT_DEPTH } from './hook-executor.js';
-export { BEFORE_HOOK_FAILED, AFTER_HOOK_FAILED, type LocalAnswer } from './hook-answers.js';
+export { BEFORE_HOOK_FAILED, AFTER_HOOK_FAILED, type HookAnswer } from './hook-answers.js';
 export * from './hook-events.js';

@@ -4,7 +4,7 @@
  */
 import type { RequestContext } from '../request-context.js';
 import { CORS_HEADERS, type HeaderPair } from '../respond.js';
-import { inspectedBody } from '../login/inspected-body.js';
+import { inspectedBody } from '../inspected-body.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
 import type { InternalAuthHandler } from './internal-auth-handler.js';
 

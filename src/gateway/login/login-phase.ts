@@ -3,8 +3,9 @@
  * and for forwarded logins vets Synapse's answer before the client sees it.
  */
 import type { RequestContext } from '../request-context.js';
+import type { PhaseContinuation } from '../phase-continuation.js';
 import { sendBufferedResponse, type BufferedResult, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
-import { inspectedBody } from './inspected-body.js';
+import { inspectedBody } from '../inspected-body.js';
 import type { LoginInterceptor } from './login-interceptor.js';
 import { checkOriginOf } from './check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
@@ -18,14 +19,6 @@ import { contentEncodingOf, decodeContent } from './response-encoding.js';
 export const LOGIN_RESPONSE_LIMIT_BYTES = 64 * 1024;
 
 const UNREADABLE = Buffer.alloc(0);
-
-/** How a phase hands a request back to the pipeline. */
-export interface PhaseContinuation {
-  /** Continue with the next phase (eventually the proxy). */
-  proceed(ctx: RequestContext): void;
-  /** Answer a failure (the pipeline's single error mapping). */
-  fail(ctx: RequestContext, err: unknown): void;
-}
 
 /** What the phase needs; built once per gateway thread. */
 export interface LoginPhaseOptions {

@@ -4,11 +4,11 @@
  */
 import type { RequestContext } from '../request-context.js';
 import { userIdOf } from '../identity/identity.js';
-import { inspectedBody } from '../login/inspected-body.js';
+import { inspectedBody } from '../inspected-body.js';
 import { checkOriginOf } from '../login/check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
-import type { PhaseContinuation } from '../login/login-phase.js';
+import type { PhaseContinuation } from '../phase-continuation.js';
 import { uiaSubject } from './uia-decision.js';
 import { UNCHANGED, type UiaInterceptor } from './uia-interceptor.js';
 

@@ -9,7 +9,7 @@ import { buildUpstreamRequestHeaders } from './request-headers.js';
 import { RequestBodyStream } from './request-stream.js';
 import { filterResponseHeaders, parseContentLength } from './response-headers.js';
 import { exchangeTimeouts, isLongPoll, type ExchangeTimeouts, type ProxyTimeoutConfig } from './timeouts.js';
-import { gatewayBusy } from '../buffer-budget.js';
+import { gatewayBusy } from '../buffer-refusal.js';
 import { clientGone, describeCause, policyChangedWhileQueued, requestHeadTooLarge, responseTooLarge, upstreamFailure, upstreamTimeout } from './upstream-errors.js';
 import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from './header-section.js';
 

@@ -11,7 +11,7 @@ import { HeaderCollector, RequestContext, type RequestLimits } from '../../../sr
 import { BODY_TIMEOUT, BODY_TOO_LARGE, CLIENT_ABORTED, readBody } from '../../../src/gateway/body.js';
 import { answerError } from '../../../src/gateway/answer-error.js';
 import { BufferBudget } from '../../../src/common/buffer-budget.js';
-import { GATEWAY_BUSY } from '../../../src/gateway/buffer-budget.js';
+import { GATEWAY_BUSY } from '../../../src/gateway/buffer-refusal.js';
 
 /**
  * The bounded body reader on a real uWS app (uWS is what neuters chunks and drops connections

@@ -1,8 +1,8 @@
 /**
  * The request body for the phases that must read it (login, UIA, internal REST auth).
  */
-import type { RequestContext } from '../request-context.js';
-import { readBody } from '../body.js';
+import type { RequestContext } from './request-context.js';
+import { readBody } from './body.js';
 
 const EMPTY = Buffer.alloc(0);
 
