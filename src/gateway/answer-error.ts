@@ -2,11 +2,16 @@ import { CorporalError, describeError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { ErrCode } from '../common/matrix-errors.js';
 import type { RequestContext } from './request-context.js';
+import type { HeaderPair } from './respond.js';
+
+/** On a retryable 503 (the thread's buffers or look-ups busy, a policy change mid-request): try again soon. */
+const RETRY_SOON: readonly HeaderPair[] = [['Retry-After', '1']];
 
 /**
  * The one place where a failure becomes an HTTP answer: a `CorporalError` from the client,
  * upstream or policy side is answered with its status, Matrix errcode and message (written for
- * clients); anything else — a bug — is logged and answered 500 `M_UNKNOWN` without details.
+ * clients; a retryable 503 with `Retry-After: 1`); anything else — a bug — is logged and answered
+ * 500 `M_UNKNOWN` without details.
  * Nothing is written once the client has gone; once a streamed response has started, the
  * connection is closed instead (the status line is out: the only honest signal left, and the
  * exchange must end rather than wait for the drain's deadline).
@@ -14,7 +19,7 @@ import type { RequestContext } from './request-context.js';
 export function answerError(ctx: RequestContext, err: unknown, logger: Logger): void {
   if (err instanceof CorporalError && err.source !== 'internal' && err.source !== 'config') {
     if (ctx.exchange.responseStarted) ctx.exchange.forceClose();
-    else ctx.exchange.sendMatrixError(err.status, err.errcode, err.message);
+    else ctx.exchange.sendMatrixError(err.status, err.errcode, err.message, err.retryable && err.status === 503 ? RETRY_SOON : []);
     return;
   }
   logger.error({ route: ctx.routeId, method: ctx.method, err: describeError(err), code: err instanceof CorporalError ? err.code : undefined }, 'request failed');

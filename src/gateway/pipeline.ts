@@ -174,7 +174,10 @@ export class Pipeline implements UpstreamResponseObserver {
     }
   }
 
-  /** Phase 2. Answers locally and returns false, or records the route and returns true. */
+  /**
+   * Phase 2. Answers locally and returns false, or records the route and returns true. Internal
+   * REST auth is the one local answer given later: its phase reads the body and answers itself.
+   */
   private route(ctx: RequestContext, decision: RouteDecision): boolean {
     const exchange = ctx.exchange;
     switch (decision.kind) {
@@ -394,7 +397,7 @@ export class Pipeline implements UpstreamResponseObserver {
     const userId = identity.userId;
     // An appservice token acts as the masqueraded user: so must the repair's calls.
     const masqueradeAs = credentials.masqueradeAs === null ? null : userId;
-    this.deps.halfCreatedRooms.watch({ accessToken: credentials.token, masqueradeAs }, userId).then(
+    this.deps.halfCreatedRooms.watch({ accessToken: credentials.token, masqueradeAs }, userId, ctx.signal).then(
       (watch) => {
         if (!ctx.exchange.isOpen) return;
         ctx.creationWatch = watch;
@@ -405,6 +408,7 @@ export class Pipeline implements UpstreamResponseObserver {
         }
       },
       (err: unknown) => {
+        if (!ctx.exchange.isOpen) return; // the client left (and the read was cut for it): nothing failed
         warnThrottled(this.creationWatchLog, this.deps.logger, { userId, err: describeError(err) },
           'cannot read the joined rooms of a user restricted to encrypted rooms; their room creation is refused');
         ctx.exchange.sendMatrixError(503, ErrCode.Unknown, 'Cannot check this room creation now; try again later');

@@ -24,6 +24,7 @@ export interface RequestLimits {
 
 /** Told when a request's exchange has ended (the access log). */
 export interface RequestFinishedListener {
+  /** Once per request, after everything else the end of its exchange does (status and timings final). */
   requestFinished(ctx: RequestContext): void;
 }
 
@@ -227,7 +228,10 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     this.body?.data(chunk, isLast);
   }
 
-  /** ExchangeEvents: the exchange ended. */
+  /**
+   * ExchangeEvents: the exchange ended. `ClientExchange.settle()` calls its owner (the server's
+   * in-flight set) first and this second, so the request no longer counts as in flight here.
+   */
   exchangeSettled(): void {
     this.creationWatch?.exchangeSettled(this.upstreamStatus);
     if (this.reservedBytes > 0) {

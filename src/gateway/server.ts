@@ -79,11 +79,17 @@ export class GatewayServer implements ExchangeListener {
   whenIdle(deadline: number): Promise<void> {
     if (this.inFlightExchanges.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-      this.idleWaiters.push(() => {
+      const waiter = (): void => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      // At the deadline the waiter leaves the list too: a drain asked again (or a test calling
+      // this in a loop) does not pile up callbacks that only an idle moment would release.
+      const timer = setTimeout(() => {
+        this.idleWaiters = this.idleWaiters.filter((other) => other !== waiter);
+        resolve();
+      }, Math.max(0, deadline - Date.now()));
+      this.idleWaiters.push(waiter);
     });
   }
 

@@ -27,14 +27,15 @@ export interface GatewayRepairJob extends RepairJob {
 export class UserTokenRepairCalls implements RepairCalls<GatewayRepairJob> {
   constructor(private readonly lookup: UpstreamLookupOptions) {}
 
-  /** The user's joined rooms; rejects when they cannot be read. */
-  async joinedRooms(job: Pick<GatewayRepairJob, 'accessToken' | 'masqueradeAs'>): Promise<Set<string>> {
-    const answer = await this.call(job, { method: 'GET', path: '/_matrix/client/v3/joined_rooms', maxAnswerBytes: MAX_JOINED_ROOMS_BYTES });
+  /** The user's joined rooms; rejects when they cannot be read, or when `signal` (the client it is read for left) aborts. */
+  async joinedRooms(job: Pick<GatewayRepairJob, 'accessToken' | 'masqueradeAs'>, signal?: AbortSignal): Promise<Set<string>> {
+    const answer = await this.call(job, { method: 'GET', path: '/_matrix/client/v3/joined_rooms', maxAnswerBytes: MAX_JOINED_ROOMS_BYTES, ...(signal === undefined ? {} : { signal }) });
     const rooms = answer.json?.['joined_rooms'];
     if (answer.status !== 200 || !Array.isArray(rooms)) throw new Error(`cannot read the joined rooms (HTTP ${answer.status})`);
     return new Set(rooms.filter((roomId): roomId is string => typeof roomId === 'string'));
   }
 
+  /** RepairCalls: who created the room and when, from its `m.room.create` event; rejects when unreadable. */
   async creation(job: GatewayRepairJob, roomId: string): Promise<RoomCreation> {
     const create = await this.call(job, { method: 'GET', path: `${statePath(roomId, 'm.room.create')}?format=event` });
     const event = create.json;
@@ -45,6 +46,7 @@ export class UserTokenRepairCalls implements RepairCalls<GatewayRepairJob> {
     };
   }
 
+  /** RepairCalls: whether the room has an encryption algorithm now (no event: false); rejects when unreadable. */
   async isEncrypted(job: GatewayRepairJob, roomId: string): Promise<boolean> {
     const encryption = await this.call(job, { method: 'GET', path: statePath(roomId, 'm.room.encryption') });
     if (encryption.status === 404) return false;
@@ -52,6 +54,7 @@ export class UserTokenRepairCalls implements RepairCalls<GatewayRepairJob> {
     return typeof encryption.json?.['algorithm'] === 'string';
   }
 
+  /** RepairCalls: sends Corporal's `m.room.encryption` content as the user; Synapse's status and errcode. */
   async sendEncryption(job: GatewayRepairJob, roomId: string): Promise<{ status: number; errcode?: unknown }> {
     const sent = await this.call(job, { method: 'PUT', path: statePath(roomId, 'm.room.encryption'), body: REPAIR_ENCRYPTION_CONTENT });
     return { status: sent.status, errcode: sent.json?.['errcode'] };
@@ -65,7 +68,7 @@ export class UserTokenRepairCalls implements RepairCalls<GatewayRepairJob> {
       if (answer.status === 401) throw new CannotActAsUser('the access token is no longer valid (logged out)');
       const retryAfter = answer.json?.['retry_after_ms'];
       if (answer.status !== 429 || attempt >= RATE_LIMIT_RETRIES) return answer;
-      await sleep(typeof retryAfter === 'number' && retryAfter > 0 ? Math.min(retryAfter, MAX_RETRY_AFTER_MS) : 1_000, undefined, { ref: false });
+      await sleep(typeof retryAfter === 'number' && retryAfter > 0 ? Math.min(retryAfter, MAX_RETRY_AFTER_MS) : 1_000, undefined, { ref: false, ...(request.signal === undefined ? {} : { signal: request.signal }) });
     }
   }
 }

@@ -100,11 +100,12 @@ export class HalfCreatedRoomGuard {
    * Reads the user's joined rooms before their request is forwarded (counted as a check read of
    * `userId`). Resolves to the watch, or to null when Synapse does not know the token (it will
    * refuse the request itself: no room can come of it). Rejects when the rooms cannot be read (the
-   * caller then refuses the request: without the list, a failure could not be repaired).
+   * caller then refuses the request: without the list, a failure could not be repaired), and when
+   * `signal` (the request's: its client left) aborts, which also frees the read's place at once.
    */
-  async watch(credentials: CreationCredentials, userId: string): Promise<CreationWatch | null> {
+  async watch(credentials: CreationCredentials, userId: string, signal?: AbortSignal): Promise<CreationWatch | null> {
     const startedAt = Date.now();
-    const read = () => this.calls.joinedRooms(credentials);
+    const read = () => this.calls.joinedRooms(credentials, signal);
     const limit = this.deps.lookup.limit;
     let roomsBefore: Set<string>;
     try {

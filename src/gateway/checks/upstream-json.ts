@@ -123,12 +123,14 @@ export interface JsonRequest {
   body?: unknown;
   /** Largest answer accepted; default 256 KiB. */
   maxAnswerBytes?: number;
+  /** Ends the call early with its reason (the client the call is made for has left). */
+  signal?: AbortSignal;
 }
 
 /**
  * One request to the homeserver, bounded in time (headers, body and the whole exchange) and in the
- * answer's size, outside any {@link CheckReadLimit}. Rejects on transport errors, timeouts and
- * oversized answers.
+ * answer's size, outside any {@link CheckReadLimit}. Rejects on transport errors, timeouts,
+ * oversized answers and `request.signal` aborting.
  */
 export function requestJson(options: UpstreamLookupOptions, request: JsonRequest): Promise<JsonAnswer> {
   const { method, path, headers } = request;
@@ -144,5 +146,5 @@ export function requestJson(options: UpstreamLookupOptions, request: JsonRequest
     });
     const body = await readBoundedBody(response.body, request.maxAnswerBytes ?? MAX_ANSWER_BYTES, response.headers['content-length']);
     return { status: response.statusCode, json: jsonObject(parseJsonBody(body)) };
-  });
+  }, request.signal);
 }

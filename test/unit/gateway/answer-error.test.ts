@@ -10,7 +10,8 @@ function contextWith(responseStarted: boolean): { ctx: RequestContext; done: str
   const exchange = {
     responseStarted,
     forceClose: () => done.push('closed'),
-    sendMatrixError: (status: number, errcode: string) => done.push(`${status} ${errcode}`),
+    sendMatrixError: (status: number, errcode: string, _message: string, headers: ReadonlyArray<readonly [string, string]> = []) =>
+      done.push([`${status} ${errcode}`, ...headers.map(([name, value]) => `${name}: ${value}`)].join(', ')),
   };
   return { ctx: { exchange, routeId: 'other', method: 'GET' } as unknown as RequestContext, done };
 }
@@ -22,6 +23,18 @@ t.test('a client, upstream or policy error is answered with its status before th
   const { ctx, done } = contextWith(false);
   answerError(ctx, upstreamFailure, logger);
   t.same(done, ['502 M_UNKNOWN']);
+});
+
+t.test('a retryable 503 tells the client when to try again; other statuses do not', async (t) => {
+  const busy = new CorporalError('CORP_ERR_BUSY', 'busy', { source: 'upstream', status: 503, retryable: true });
+  const down = new CorporalError('CORP_ERR_DOWN', 'down', { source: 'upstream', status: 503 });
+  const timeout = new CorporalError('CORP_ERR_SLOW', 'slow', { source: 'upstream', status: 504, retryable: true });
+  const answers = [busy, down, timeout].map((err) => {
+    const { ctx, done } = contextWith(false);
+    answerError(ctx, err, logger);
+    return done[0];
+  });
+  t.same(answers, ['503 M_UNKNOWN, Retry-After: 1', '503 M_UNKNOWN', '504 M_UNKNOWN']);
 });
 
 t.test('once a streamed response has started, any error closes the connection (none leaves it hanging)', async (t) => {

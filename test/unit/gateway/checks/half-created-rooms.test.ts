@@ -225,3 +225,27 @@ t.test('a job waiting for its later pass holds no place in the queue (red team 9
   await new Promise((resolve) => setImmediate(resolve));
   t.notOk(idle, 'a pass due later keeps the queue from being idle');
 });
+
+t.test('a client that leaves cuts its joined-rooms read at once, which frees its check-read place', async (t) => {
+  const { createServer } = await import('node:http');
+  const { Pool } = await import('undici');
+  const held: Array<import('node:http').ServerResponse> = [];
+  const server = createServer((_req, res) => { held.push(res); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const pool = new Pool(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+  t.teardown(async () => {
+    for (const res of held) res.destroy();
+    await pool.destroy();
+    server.close();
+  });
+  const { logger } = captureLogger();
+  const limit = new CheckReadLimit(1);
+  const guard = new HalfCreatedRoomGuard({ lookup: { dispatcher: pool, basePath: '', timeoutMs: 60_000, limit }, corporalUserId: '@corporal:hs', logger });
+  const client = new AbortController();
+  const watching = guard.watch({ accessToken: 'secret-token', masqueradeAs: null }, BOB, client.signal);
+  while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.equal(limit.inFlight, 1, 'the read holds the only place');
+  client.abort(new Error('client left'));
+  await t.rejects(watching, { message: 'client left' }, 'the read ends with the client, not after Matrix.TimeoutMilliseconds');
+  t.equal(limit.inFlight, 0, 'and its place is free for the next request');
+});
