@@ -2,44 +2,7 @@ import { DEFAULT_ACTION_LEVELS, type ActionLevels, type ObservedRoom } from '../
 import type { StateEvent } from '../synapse/rooms-api.js';
 import { nonIntegerLevelFields } from './power-level-values.js';
 import { exactPowerLevel, namedPowerLevels } from '../../common/power-level-value.js';
-
-/**
- * Whether `roomVersion` is a numbered version at least `version`, counting the "hydra"
- * pre-release of v12 as 12; other named (experimental) versions are not.
- */
-function roomVersionAtLeast(roomVersion: string, version: number): boolean {
-  if (roomVersion === 'org.matrix.hydra.11') return 12 >= version;
-  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= version;
-}
-
-/**
- * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
- * unlimited power and are never listed in `m.room.power_levels` (MSC4289): "12" and later, and the
- * "hydra" pre-release of v12.
- */
-export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
-  return roomVersionAtLeast(roomVersion, 12);
-}
-
-/**
- * Room versions whose creator is the `m.room.create` sender rather than `content.creator`
- * (`implicit_room_creator` in Synapse): "11" and later.
- */
-function creatorIsSender(roomVersion: string): boolean {
-  return roomVersionAtLeast(roomVersion, 11);
-}
-
-/**
- * The user Synapse gives level 100 in a room without `m.room.power_levels`
- * (`event_auth.get_user_power_level`, 1.163.2), or `null`: the create event's sender from
- * room v11, its `content.creator` before. (v12 creators have unlimited power anyway.)
- */
-function implicitCreator(create: StateEvent): string | null {
-  const version = create.content['room_version'];
-  if (creatorIsSender(typeof version === 'string' ? version : '1')) return create.sender === '' ? null : create.sender;
-  const creator = create.content['creator'];
-  return typeof creator === 'string' ? creator : null;
-}
+import { implicitCreator, unlimitedCreators } from '../../common/room-creators.js';
 
 /** An {@link ObservedRoom} from the room's whole current state. */
 export function observedRoomFromState(roomId: string, events: readonly StateEvent[]): ObservedRoom {
@@ -75,13 +38,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       replacementRoom = typeof replacement === 'string' ? replacement : null;
     } else if (event.type === 'm.room.create' && event.stateKey === '') {
       createEvent = event;
-      const version = event.content['room_version'];
-      // Rooms created before room versions existed carry no room_version: version "1".
-      if (creatorsHaveUnlimitedPower(typeof version === 'string' ? version : '1')) {
-        if (event.sender !== '') creators.add(event.sender);
-        const additional = event.content['additional_creators'];
-        if (Array.isArray(additional)) for (const creator of additional) if (typeof creator === 'string') creators.add(creator);
-      }
+      for (const creator of unlimitedCreators(event)) creators.add(creator);
     }
   }
   if (!hasPowerLevels && createEvent !== null) {

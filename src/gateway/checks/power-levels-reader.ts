@@ -2,26 +2,18 @@ import type { CurrentPowerLevels } from './check-input.js';
 import { corporalThresholds, parsePowerLevel } from './power-levels-check.js';
 import { asRequester, type RequesterCredentials } from '../identity/masquerade.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
+import { implicitCreator, unlimitedCreators } from '../../common/room-creators.js';
 
 /** Reads a room's current power levels with the credentials of the request acting as `requester`; null when they cannot be read. */
 export type PowerLevelsReader = (roomId: string, credentials: RequesterCredentials, requester: string) => Promise<CurrentPowerLevels | null>;
-
-/**
- * Room versions in which the creators (the `m.room.create` sender and `additional_creators`) have
- * unlimited power and are never listed in `m.room.power_levels` (MSC4289): "12" and later, and the
- * "hydra" pre-release of v12. (The reconciler's observer applies the same rule.)
- */
-export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
-  if (roomVersion === 'org.matrix.hydra.11') return true;
-  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= 12;
-}
 
 /**
  * The current `m.room.power_levels` (state key `""`) and `m.room.create` of a room, read as the
  * requester (`Authorization: Bearer`, and the request's appservice `user_id`), so the gateway sees
  * exactly what that user may see. Without `user_id`, an appservice token would read as its own
  * sender: the state when that sender left the room, or nothing (red team 16, F1 and F2). A room
- * without a power-levels event reads as no levels (`users_default` 0). Any other failure (no
+ * without a power-levels event reads as Synapse reads it: its implicit creator at 100, everyone
+ * else at 0, the power-levels send level 0 (quality review 17b). Any other failure (no
  * access, unknown room, an unreadable create event, timeout) is null: the check then compares the
  * request with the policy alone.
  */
@@ -36,7 +28,7 @@ export function createPowerLevelsReader(options: UpstreamLookupOptions): PowerLe
       ]);
       if (create.status !== 200 || create.json === null) return null;
       if (levels.status === 200 && levels.json !== null) return currentLevels(levels.json, create.json);
-      if (levels.status === 404 && levels.json?.['errcode'] === 'M_NOT_FOUND') return currentLevels({}, create.json);
+      if (levels.status === 404 && levels.json?.['errcode'] === 'M_NOT_FOUND') return levelsWithoutEvent(create.json);
       return null;
     } catch {
       return null;
@@ -53,19 +45,20 @@ function currentLevels(content: Record<string, unknown>, createEvent: Record<str
     for (const [userId, value] of Object.entries(listed)) users[userId] = parsePowerLevel(value);
   }
   const usersDefault = content['users_default'] === undefined ? 0 : parsePowerLevel(content['users_default']);
-  return { users, usersDefault, thresholds: corporalThresholds(content), creators: creatorsOf(createEvent) };
+  return { users, usersDefault, thresholds: corporalThresholds(content), creators: unlimitedCreators(createEvent) };
 }
 
-function creatorsOf(createEvent: Record<string, unknown>): ReadonlySet<string> {
-  const creators = new Set<string>();
-  const content = createEvent['content'];
-  if (typeof content !== 'object' || content === null) return creators;
-  const version = (content as Record<string, unknown>)['room_version'];
-  // Rooms created before room versions existed carry none: version "1".
-  if (!creatorsHaveUnlimitedPower(typeof version === 'string' ? version : '1')) return creators;
-  const sender = createEvent['sender'];
-  if (typeof sender === 'string' && sender !== '') creators.add(sender);
-  const additional = (content as Record<string, unknown>)['additional_creators'];
-  if (Array.isArray(additional)) for (const creator of additional) if (typeof creator === 'string') creators.add(creator);
-  return creators;
+/**
+ * A room without `m.room.power_levels`, as Synapse's event auth reads it: the implicit creator at
+ * 100 (`get_user_power_level`), everyone else at 0, any state event — a first power-levels event
+ * included — sendable at 0 (`get_send_level`), kick and ban at their defaults (`get_named_level`).
+ */
+function levelsWithoutEvent(createEvent: Record<string, unknown>): CurrentPowerLevels {
+  const levels = currentLevels({}, createEvent);
+  const creator = implicitCreator(createEvent);
+  return {
+    ...levels,
+    users: creator === null ? {} : { [creator]: 100 },
+    thresholds: { ...levels.thresholds, powerLevels: 0 },
+  };
 }

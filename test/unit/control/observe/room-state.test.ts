@@ -1,5 +1,6 @@
 import t from 'tap';
-import { creatorsHaveUnlimitedPower, observedRoomFromState, unreadableRoom } from '../../../../src/control/observe/room-state.js';
+import { observedRoomFromState, unreadableRoom } from '../../../../src/control/observe/room-state.js';
+import { creatorsHaveUnlimitedPower } from '../../../../src/common/room-creators.js';
 import type { StateEvent } from '../../../../src/control/synapse/rooms-api.js';
 import { DEFAULT_ACTION_LEVELS } from '../../../../src/control/state.js';
 
