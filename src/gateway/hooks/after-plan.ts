@@ -1,4 +1,4 @@
-import type { Logger } from '../../common/logger.js';
+import type { HookFailureLog } from './hook-failure-log.js';
 import type { HookEventType } from '../../policy/snapshot.js';
 import { AFTER_HOOK_FAILED } from './hook-answers.js';
 import { modifyResponse, type HookExecutor } from './hook-executor.js';
@@ -30,7 +30,7 @@ export class AfterPlan {
     private readonly eventTypes: readonly HookEventType[],
     private readonly request: HookRequest,
     private readonly executor: HookExecutor,
-    private readonly logger: Logger,
+    private readonly failures: HookFailureLog,
   ) {
     this.needsRequestBody = chains.some((chain) => chain.some((hook) => hook.action === 'consult.RESTServiceURL'));
   }
@@ -57,15 +57,15 @@ export class AfterPlan {
     for (let i = 0; i < this.chains.length; i++) {
       for (const hook of this.chains[i]!) {
         const step = await this.executor.after(hook, this.request, response);
-        if (step.kind === 'failed') return this.fail(response, step.hookId, step.reason, this.eventTypes[i] ?? null);
+        if (step.kind === 'failed') return this.fail(response, step.hookId, step.reason, this.eventTypes[i] ?? null, step.clientCaused);
         if (step.kind === 'next' && step.skip) break;
       }
     }
     return response.result();
   }
 
-  private fail(response: ResponseState, hookId: string, reason: string, eventType: HookEventType | null): UpstreamResponse {
-    this.logger.error({ hookId, eventType, method: this.request.method, path: this.request.loggedPath, reason }, 'after-hook execution failed');
+  private fail(response: ResponseState, hookId: string, reason: string, eventType: HookEventType | null, clientCaused = false): UpstreamResponse {
+    this.failures.failed({ hookId, eventType, method: this.request.method, path: this.request.loggedPath, reason }, clientCaused, 'after-hook execution failed');
     response.answer(AFTER_HOOK_FAILED.status, AFTER_HOOK_FAILED.contentType, AFTER_HOOK_FAILED.body);
     return response.result();
   }

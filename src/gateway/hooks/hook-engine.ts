@@ -8,6 +8,7 @@ import { HookExecutor } from './hook-executor.js';
 import type { HookPhases } from './hook-events.js';
 import type { HookRequest } from './hook-request.js';
 import { HookTables, matchCandidates, type MatchedChains } from './hook-table.js';
+import { HookFailureLog } from './hook-failure-log.js';
 
 /** What the before-hooks decided. */
 export type BeforeOutcome =
@@ -43,9 +44,11 @@ export interface HookEngineDeps {
 export class HookEngine {
   private readonly tables = new HookTables();
   private readonly executor: HookExecutor;
+  private readonly failures: HookFailureLog;
 
   constructor(private readonly deps: HookEngineDeps) {
     this.executor = new HookExecutor({ consultor: deps.consultor, logger: deps.logger, maxAnswerBytes: deps.maxInspectedBodyBytes });
+    this.failures = new HookFailureLog(deps.logger);
   }
 
   /**
@@ -81,7 +84,7 @@ export class HookEngine {
   scheduleAfter(snapshot: PolicySnapshot, eventTypes: readonly HookEventType[], request: HookRequest): AfterPlan | null {
     const matched = this.match(snapshot, eventTypes, request);
     if (matched === null && request.responseModifiers.length === 0) return null;
-    return new AfterPlan(matched ?? [], eventTypes, request, this.executor, this.deps.logger);
+    return new AfterPlan(matched ?? [], eventTypes, request, this.executor, this.failures);
   }
 
   private match(snapshot: PolicySnapshot, eventTypes: readonly HookEventType[], request: HookRequest): MatchedChains | null {
@@ -95,7 +98,7 @@ export class HookEngine {
         const step = await this.executor.before(hook, request);
         if (step.kind === 'answered') return respondWith(step.answer, step.hookId, false);
         if (step.kind === 'failed') {
-          this.deps.logger.error({ hookId: step.hookId, eventType: eventTypes[i], method: request.method, path: request.loggedPath, reason: step.reason }, 'hook execution failed');
+          this.failures.failed({ hookId: step.hookId, eventType: eventTypes[i], method: request.method, path: request.loggedPath, reason: step.reason }, step.clientCaused, 'hook execution failed');
           return respondWith(BEFORE_HOOK_FAILED, step.hookId, true);
         }
         if (step.skip) break;

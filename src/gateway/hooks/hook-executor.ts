@@ -20,8 +20,11 @@ export type HookStep =
   | { readonly kind: 'next'; readonly skip: boolean }
   /** A before-hook answered the client itself (`reject`, `respond`): nothing further runs. */
   | { readonly kind: 'answered'; readonly answer: HookAnswer; readonly hookId: string }
-  /** The hook could not be executed (matrix-corporal's "processing error"): fail closed. */
-  | { readonly kind: 'failed'; readonly hookId: string; readonly reason: string };
+  /**
+   * The hook could not be executed (matrix-corporal's "processing error"): fail closed.
+   * `clientCaused`: by what the client sent (its body), not by the policy or a REST service.
+   */
+  | { readonly kind: 'failed'; readonly hookId: string; readonly reason: string; readonly clientCaused: boolean };
 
 const NEXT: HookStep = Object.freeze({ kind: 'next', skip: false });
 const NEXT_AND_SKIP: HookStep = Object.freeze({ kind: 'next', skip: true });
@@ -30,8 +33,8 @@ function next(skip: boolean): HookStep {
   return skip ? NEXT_AND_SKIP : NEXT;
 }
 
-function failed(hook: SnapshotHook, reason: string): HookStep {
-  return { kind: 'failed', hookId: hook.id, reason };
+function failed(hook: SnapshotHook, reason: string, clientCaused = false): HookStep {
+  return { kind: 'failed', hookId: hook.id, reason, clientCaused };
 }
 
 /** What the executor needs; built once per thread. */
@@ -165,7 +168,7 @@ export class HookExecutor {
 async function modifyRequest(hook: PassModifiedRequestHook, request: HookRequest): Promise<HookStep> {
   if (!isEmptyObject(hook.injectJSONIntoRequest)) {
     const merged = mergeIntoJsonObject(await request.body(), hook.injectJSONIntoRequest);
-    if (merged === null) return failed(hook, 'the request body is not a JSON object');
+    if (merged === null) return failed(hook, 'the request body is not a JSON object', true);
     request.replaceBody(merged);
   }
   for (const [name, value] of Object.entries(hook.injectHeadersIntoRequest)) request.setHeader(name, value);

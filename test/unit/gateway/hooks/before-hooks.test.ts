@@ -219,3 +219,16 @@ t.test('hooks see the identity the pipeline resolved', async (t) => {
   t.match(await engine.runBefore(snapshotWith(onlyAlice), CATCH_ALL_AUTHENTICATED.before, hookRequest()), { hookId: 'a' });
   t.equal(engine.runBefore(snapshotWith(onlyAlice), CATCH_ALL_AUTHENTICATED.before, hookRequest({ userId: null })), CONTINUE);
 });
+
+t.test('hook failures any client can repeat are logged once per interval: the client\'s at warn, the rest at error', async (t) => {
+  const { captureLogger } = await import('../../../support/control-plane.js');
+  const { logger, lines } = captureLogger();
+  const logged = new HookEngine({ consultor: createDirectConsultor(dispatcher), logger, maxInspectedBodyBytes: 1 << 20 });
+  const inject = [{ id: 'm', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: { a: 1 } }];
+  for (let i = 0; i < 50; i++) t.match(await logged.runBefore(snapshotWith(inject), BEFORE, hookRequest({ body: 'x' })), FAILED);
+  for (let i = 0; i < 3; i++) t.match(await logged.runBefore(snapshotWith([consult('c', '/status/500')]), BEFORE, hookRequest({ body: '{}' })), FAILED);
+  await new Promise((resolve) => setImmediate(resolve));
+  const failures = lines.filter((line) => line['msg'] === 'hook execution failed');
+  t.same(failures.map((line) => [line['level'], line['hookId'], line['suppressed']]), [[40, 'm', 0], [50, 'c', 0]],
+    'one warning for 50 bodies that are not JSON objects, one error for the failing service');
+});
