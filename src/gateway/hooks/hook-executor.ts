@@ -4,7 +4,7 @@ import { consultInput } from './consult-input.js';
 import type { HookConsultor } from './consultor.js';
 import { rejectAnswer, respondAnswer, type HookAnswer } from './hook-answers.js';
 import type { HookRequest } from './hook-request.js';
-import { isEmptyObject, mergeIntoJsonObject } from './json-merge.js';
+import { mergeIntoJsonObject } from './json-merge.js';
 import type { ResponseState } from './response-state.js';
 
 /**
@@ -31,6 +31,11 @@ const NEXT_AND_SKIP: HookStep = Object.freeze({ kind: 'next', skip: true });
 
 function next(skip: boolean): HookStep {
   return skip ? NEXT_AND_SKIP : NEXT;
+}
+
+/** True when a hook's injection map has nothing in it. */
+function isEmptyObject(value: Readonly<Record<string, unknown>>): boolean {
+  return Object.keys(value).length === 0;
 }
 
 function failed(hook: SnapshotHook, reason: string, clientCaused = false): HookStep {

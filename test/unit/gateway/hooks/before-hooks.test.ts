@@ -108,6 +108,9 @@ t.test('pass.modifiedRequest on a body that is not a JSON object: 503', async (t
     t.match(await runBefore([{ id: 'm', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: { a: 1 } }], hookRequest({ body })), FAILED, JSON.stringify(body));
   }
   t.match(await runBefore([{ id: 'm', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: { a: 1 } }], hookRequest()), FAILED, 'no body at all');
+  const notUtf8 = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+  t.match(await runBefore([{ id: 'm', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: { a: 1 } }], hookRequest({ body: notUtf8 })), FAILED,
+    'a body Synapse refuses as not UTF-8 is not made valid JSON for it');
 });
 
 t.test('a body that cannot be read rejects (the pipeline answers it, e.g. 413)', async (t) => {
