@@ -8,10 +8,12 @@ import type { RequestContext, RequestFinishedListener } from './request-context.
 /**
  * Query parameters whose values are secrets and never logged: access tokens (Synapse still accepts
  * them in the query), registration/login tokens, 3PID session secrets, and the OAuth/OIDC
- * authorisation `code` and `state` of SSO callbacks when `/_synapse/client/` goes through the gateway.
+ * authorisation `code` and `state` of SSO callbacks when `/_synapse/client/` goes through the
+ * gateway, and the `h` of a consent link (`/_matrix/consent?u=…&h=…`: an HMAC that lets its holder
+ * consent as `u`).
  */
 const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set([
-  'access_token', 'token', 'login_token', 'loginToken', 'client_secret', 'refresh_token', 'code', 'state',
+  'access_token', 'token', 'login_token', 'loginToken', 'client_secret', 'refresh_token', 'code', 'state', 'h',
 ]);
 
 /**
@@ -56,7 +58,7 @@ export class AccessLog implements RequestFinishedListener {
   /** Writes the request's one access line (called once, when its exchange has settled). */
   requestFinished(ctx: RequestContext): void {
     const exchange = ctx.exchange;
-    const loggedPath = redactPathSecrets(ctx.rawPath);
+    const loggedPath = redactPathSecrets(ctx.rawPath, ctx.method);
     const path = ctx.routeId === TARGET_TOO_LONG_ROUTE_ID ? TOO_LONG_PATH
       : ctx.rawQuery === '' ? loggedPath : `${loggedPath}?${redactQuery(ctx.rawQuery, SECRET_QUERY_KEYS)}`;
     const user = userIdOf(ctx.identity);

@@ -14,29 +14,30 @@
  */
 
 /**
- * Segments after which every following segment is a secret, and the one value there that is not:
- * `/registration_tokens/new` creates a token (in the body). A rendezvous id is Synapse's random
- * value, never a fixed word.
+ * Segments after which every following segment is a secret, and the one value there that is not
+ * when `POST`ed: `POST /registration_tokens/new` creates a token (in the body), while a `GET`,
+ * `PUT` or `DELETE` of `…/new` names a token called `new` (a valid name: quality review 17b). A
+ * rendezvous id is Synapse's random value, never a fixed word.
  */
 const MARKERS = [
-  { marker: '/rendezvous/', notASecret: null },
-  { marker: '/registration_tokens/', notASecret: 'new' },
+  { marker: '/rendezvous/', notASecretWhenPosted: null },
+  { marker: '/registration_tokens/', notASecretWhenPosted: 'new' },
 ] as const;
 
 /** Written in place of each secret segment. */
 const REDACTED = '[redacted]';
 
 /**
- * `path` with every segment after a `rendezvous` or `registration_tokens` segment replaced by
- * `[redacted]` (except `registration_tokens/new`); other paths are returned as they are, without a
- * copy.
+ * `path` (of a `method` request) with every segment after a `rendezvous` or `registration_tokens`
+ * segment replaced by `[redacted]` (except `POST …/registration_tokens/new`); other paths are
+ * returned as they are, without a copy.
  */
-export function redactPathSecrets(path: string): string {
-  for (const { marker, notASecret } of MARKERS) {
+export function redactPathSecrets(path: string, method: string): string {
+  for (const { marker, notASecretWhenPosted: exempt } of MARKERS) {
     const at = path.indexOf(marker);
     if (at === -1) continue;
     const rest = path.slice(at + marker.length);
-    if (rest === '' || (notASecret !== null && (rest === notASecret || rest === `${notASecret}/`))) return path;
+    if (rest === '' || (exempt !== null && (rest === exempt || rest === `${exempt}/`) && method.toUpperCase() === 'POST')) return path;
     const redactedRest = rest.split('/').map((segment) => (segment === '' ? '' : REDACTED)).join('/');
     return `${path.slice(0, at + marker.length)}${redactedRest}`;
   }

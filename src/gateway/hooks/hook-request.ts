@@ -97,7 +97,7 @@ export class HookRequest {
 
   /** {@link path} for log lines: without the path segments that are capabilities (secret-path.ts). */
   get loggedPath(): string {
-    return redactPathSecrets(this.path);
+    return redactPathSecrets(this.path, this.method);
   }
 
   /**

@@ -15,6 +15,7 @@ const CHILD = fileURLToPath(new URL('./fixtures/access-log-child.js', import.met
 const HEADER_SECRET = 'syt_header_secret_token';
 const QUERY_SECRET = 'syt_query_secret_token';
 const SSO_CODE = 'oidc-authorisation-code-7d1e';
+const CONSENT_HMAC = 'consent-hmac-5b0c9a';
 /** A capability in the path: the id of an MSC4108 rendezvous session (QR-code login). */
 const RENDEZVOUS_ID = 'rendezvous-session-5f2a';
 /** A token whose look-up Synapse answers 500: the gateway warns, with the cause, never the token. */
@@ -63,6 +64,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.equal(await send('/_matrix/client/v3/sync', { method: 'OPTIONS' }), 200);
   t.equal(await send(`/_synapse/client/oidc/callback?code=${SSO_CODE}&state=s1`), 200);
   t.equal(await send(`/_synapse/client/rendezvous/${RENDEZVOUS_ID}`), 200);
+  t.equal(await send(`/_matrix/consent?v=1.0&u=alice&h=${CONSENT_HMAC}`), 200);
   t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${FAILING_SECRET}` } }), 200, 'a failed look-up: proxied (Corporal does not act on the user here)');
 
   child.stdin.end();
@@ -73,12 +75,13 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.notOk(output.includes(QUERY_SECRET), 'no query token in any log line');
   t.notOk(output.includes(SSO_CODE), 'no SSO authorisation code in any log line');
   t.notOk(output.includes(RENDEZVOUS_ID), 'no rendezvous id in any log line');
+  t.notOk(output.includes(CONSENT_HMAC), 'no consent HMAC in any log line');
   t.notOk(output.includes(FAILING_SECRET), 'no token of a failed look-up either');
   const lines = stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.match(lines.find((line) => line['msg'] === 'token look-up failed'), { level: 40, code: 'CORP_ERR_WHOAMI_FAILED', cause: 'whoami answered HTTP 500 M_UNKNOWN' },
     'a failed token look-up is a warning with its cause');
   const requests = lines.filter((line) => line['msg'] === 'request');
-  t.equal(requests.length, 7, 'one line per request');
+  t.equal(requests.length, 8, 'one line per request');
   const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
   t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
     route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',
