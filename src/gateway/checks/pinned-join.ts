@@ -1,6 +1,5 @@
 import type { AliasTarget } from './alias-resolver.js';
-
-const CLIENT_ROOT = '/_matrix/client/';
+import { CLIENT_ROOT } from '../router/index.js';
 
 /**
  * The path and query that make Synapse join (or knock on) exactly `room`: a request to

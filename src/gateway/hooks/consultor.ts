@@ -9,8 +9,9 @@ export interface HookConsultor {
 }
 
 /**
- * The consultor the gateway uses: the consultation runs in the thread's Piscina pool (the design
- * card's shape; the pool's `ConcurrentTasksPerWorker` lets one worker interleave many). No abort
+ * The consultor the gateway uses: the consultation runs in the thread's Piscina pool (as
+ * docs/architecture.md lays out the offload pools; the pool's `ConcurrentTasksPerWorker` lets one
+ * worker interleave many). No abort
  * signal is passed: aborting a running Piscina task kills its worker. A pool that cannot take the
  * task (queue full, closed) or a task that crashed counts as a failed consultation, so the
  * contingency hook or the fail-closed 503 applies.

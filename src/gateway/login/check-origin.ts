@@ -25,7 +25,7 @@ export interface PasswordCheckOrigin {
 /** The origin of `ctx`'s checks: its signal and {@link countedClientAddress}. */
 export function checkOriginOf(ctx: RequestContext, trusted: TrustedProxies): PasswordCheckOrigin {
   const clientAddress = countedClientAddress(ctx.headers, ctx.remoteAddress, trusted);
-  return { signal: ctx.signal, clientAddress, sentForwardedFor: clientAddress === ctx.remoteAddress && ctx.headers.includes('x-forwarded-for') };
+  return { signal: ctx.signal, clientAddress, sentForwardedFor: clientAddress === ctx.remoteAddress && ctx.header('x-forwarded-for') !== null };
 }
 
 /**

@@ -35,7 +35,7 @@ export type UiaOutcome =
 export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uint8Array, origin: PasswordCheckOrigin) => Promise<UiaOutcome>;
 
 /** Forward the body as the client sent it. */
-export const UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
+export const UIA_UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
 
 /**
  * Builds the interceptor. A verified password is replaced by the derived password. A wrong one,
@@ -50,7 +50,7 @@ export function createUiaInterceptor(options: UiaInterceptorOptions): UiaInterce
   const { authSharedSecret, logger } = options;
   return async (user, requesterId, body, origin) => {
     const decision = decideUia(user, body);
-    if (decision.kind === 'untouched') return UNCHANGED;
+    if (decision.kind === 'untouched') return UIA_UNCHANGED;
     if (decision.kind === 'spoil') {
       logger.info({ userId: user.id, purpose: 'uia' }, 'password check: user inactive in policy');
       return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, unmatchablePassword()) };

@@ -10,7 +10,7 @@ import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
 import type { PhaseContinuation } from '../phase-continuation.js';
 import { uiaSubject } from './uia-decision.js';
-import { UNCHANGED, type UiaInterceptor } from './uia-interceptor.js';
+import { UIA_UNCHANGED, type UiaInterceptor } from './uia-interceptor.js';
 
 /** What the phase needs; built once per gateway thread. */
 export interface UiaPhaseOptions {
@@ -41,7 +41,7 @@ export class UiaPhase {
         // The credential checked is the newest policy's once the body is complete (a password the
         // policy has since replaced must not pass); the user may have left Corporal's care meanwhile.
         const current = ctx.refreshSnapshot() ? uiaSubject(route.id, requesterId, ctx.snapshot) : user;
-        if (current === undefined) return UNCHANGED;
+        if (current === undefined) return UIA_UNCHANGED;
         ctx.decidedOnPolicy = true;
         return this.options.intercept(current, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
       })

@@ -17,6 +17,8 @@ export const RECYCLE_IDLE_CLIENTS = 256;
  * the pool's array for good. With no cap, a single burst of P concurrent long-polls or uploads
  * (a reconnect storm after a restart, a client flood) would leave P Clients in the thread for its
  * lifetime, and every later dispatch scans past the busy ones at the front (soak 9, finding 2).
+ * (undici's own `clientTtl` retires Clients by age from their connect, busy and healthy keep-alive
+ * connections too, so it would trade this waste for needless reconnects under steady load.)
  *
  * Every {@link RECYCLE_CHECK_INTERVAL_MS} (and on {@link recycleIfWasteful}), when more than
  * `idleClientLimit` (default {@link RECYCLE_IDLE_CLIENTS}) of the pool's Clients have no connection, new requests go to a

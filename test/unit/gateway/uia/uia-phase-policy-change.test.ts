@@ -2,7 +2,7 @@ import t from 'tap';
 import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { request } from 'undici';
 import { UiaPhase } from '../../../../src/gateway/uia/uia-phase.js';
-import { UNCHANGED } from '../../../../src/gateway/uia/uia-interceptor.js';
+import { UIA_UNCHANGED } from '../../../../src/gateway/uia/uia-interceptor.js';
 import { PolicyHolder } from '../../../../src/gateway/policy-holder.js';
 import { TrustedProxies } from '../../../../src/gateway/upstream/forwarded-for.js';
 import { loadUws } from '../../../../src/gateway/uws.js';
@@ -39,7 +39,7 @@ const intercepted: Array<{ active: boolean; authType: string }> = [];
 const phase = new UiaPhase({
   intercept: async (user) => {
     intercepted.push({ active: user.active, authType: user.authType });
-    return UNCHANGED;
+    return UIA_UNCHANGED;
   },
   maxBodyBytes: 64 * 1024,
   trustedProxies: new TrustedProxies(null),
