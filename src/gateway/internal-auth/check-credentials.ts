@@ -6,8 +6,7 @@
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
 import { isJsonObject, parseJsonObject } from '../json-body.js';
-import { qualifyUserId } from '../login/login-identifier.js';
-import { findManagedUser } from '../login/login-decision.js';
+import { findManagedUser, ownUserId } from '../identity/managed-user.js';
 import { localAnswer, type LocalAnswer } from '../login/local-answer.js';
 
 /** matrix-corporal's error answers of the endpoint, by stable name. */
@@ -55,8 +54,8 @@ export function decideCheckCredentials(body: Uint8Array, snapshot: PolicySnapsho
   if (typeof id !== 'string' || typeof password !== 'string') return error('bad-json');
   if (snapshot === null) return error('missing-policy');
   if (id === '') return { kind: 'rejected', reason: 'no-user-id' };
-  const userId = qualifyUserId(id, domain);
-  if (!userId.toLowerCase().endsWith(`:${domain.toLowerCase()}`)) return { kind: 'rejected', reason: 'foreign-domain' };
+  const userId = ownUserId(id, domain);
+  if (userId === null) return { kind: 'rejected', reason: 'foreign-domain' };
   const managed = findManagedUser(snapshot, userId);
   if (managed === undefined) return { kind: 'rejected', reason: 'unmanaged' };
   if (!managed.active) return { kind: 'rejected', reason: 'inactive' };

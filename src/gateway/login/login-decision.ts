@@ -6,7 +6,8 @@
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
 import { parseJsonObject, type JsonObject } from '../json-body.js';
 import { failsGoLoginDecoding } from './go-login-fields.js';
-import { identifyLoginUser, qualifyUserId } from './login-identifier.js';
+import { identifyLoginUser } from './login-identifier.js';
+import { findManagedUser, ownUserId } from '../identity/managed-user.js';
 import { deniedLoginType, LOGIN_DENIALS, type LoginDenialName } from './login-answers.js';
 import type { LocalAnswer } from './local-answer.js';
 
@@ -80,9 +81,9 @@ export function decideLogin(body: Uint8Array | string, snapshot: PolicySnapshot 
   if (identity.kind === 'invalid') return deny('cannot-interpret-user-id');
   if (identity.kind === 'thirdparty') return snapshot.flags.allow3pidLogin ? PROXY['3pid-login'] : deny('3pid-not-allowed');
 
-  const lowercaseId = qualifyUserId(identity.user, domain).toLowerCase();
-  if (!lowercaseId.endsWith(`:${domain.toLowerCase()}`)) return deny('foreign-domain');
-  const user = findManagedUser(snapshot, lowercaseId);
+  const userId = ownUserId(identity.user, domain);
+  if (userId === null) return deny('foreign-domain');
+  const user = findManagedUser(snapshot, userId);
   if (user === undefined) return PROXY.unmanaged;
   if (!user.active) return deny('deactivated');
   if (user.authType === 'passthrough') return PROXY.passthrough;
@@ -91,11 +92,3 @@ export function decideLogin(body: Uint8Array | string, snapshot: PolicySnapshot 
   return { kind: 'authenticate', user, password, body: parsed };
 }
 
-/**
- * The managed user whose MXID equals `userId` ignoring case, if any. The policy refuses two
- * users that differ only in case, so there is at most one.
- */
-export function findManagedUser(snapshot: PolicySnapshot, userId: string): SnapshotUser | undefined {
-  const exact = snapshot.userIdsByLowercase.get(userId.toLowerCase());
-  return exact === undefined ? undefined : snapshot.users.get(exact);
-}

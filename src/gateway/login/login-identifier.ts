@@ -50,11 +50,3 @@ export function identifyLoginUser(body: JsonObject): LoginIdentity {
   if (typeof user !== 'string' || user === '') return INVALID;
   return { kind: 'user', user };
 }
-
-/**
- * The full MXID Synapse qualifies `user` to: as is when it starts with `@`, else
- * `@<user>:<domain>` (Synapse's `UserID(username, hostname)`, which does not validate the localpart).
- */
-export function qualifyUserId(user: string, domain: string): string {
-  return user.startsWith('@') ? user : `@${user}:${domain}`;
-}

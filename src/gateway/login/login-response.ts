@@ -8,7 +8,8 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import { isJsonObject, parseJsonObject } from '../json-body.js';
 import { LOGIN_DENIALS } from './login-answers.js';
-import { findManagedUser, type LoginProxyReason } from './login-decision.js';
+import type { LoginProxyReason } from './login-decision.js';
+import { findManagedUser } from '../identity/managed-user.js';
 import { localAnswer, type LocalAnswer } from './local-answer.js';
 
 /** Answer when a 200 from `/login` cannot be read: its session cannot be vetted, so it is not handed out. */

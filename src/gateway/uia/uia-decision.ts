@@ -11,7 +11,7 @@ import type { RouteId } from '../router/route-ids.js';
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
 import { isJsonObject, parseJsonObject, type JsonObject } from '../json-body.js';
 import { copyObjectWithout } from '../login/json-values.js';
-import { findManagedUser } from '../login/login-decision.js';
+import { findManagedUser } from '../identity/managed-user.js';
 import { LEGACY_IDENTIFIER_FIELDS } from '../login/login-identifier.js';
 
 /**
