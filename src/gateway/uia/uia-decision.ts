@@ -6,6 +6,11 @@
  * their *policy* password. matrix-corporal relied on a Synapse module calling back into its
  * internal REST auth endpoint; Corporal instead checks the typed password itself on the routes
  * below and forwards the derived password, so stock Synapse accepts it.
+ *
+ * Every other requester's password stage is pinned to the requester ({@link pinUiaStage}): Synapse
+ * checks the password of whichever user a stage names and only then compares that user with the
+ * requester (403 "Invalid auth" for a right password, 401 for a wrong one), so any session could
+ * otherwise test other users' Synapse passwords (quality review 17b).
  */
 import type { RouteId } from '../router/route-ids.js';
 import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
@@ -44,9 +49,10 @@ export type UiaDecision =
 const UNTOUCHED: UiaDecision = Object.freeze({ kind: 'untouched' });
 
 /**
- * The managed non-passthrough user behind `requesterId` on a UIA route, or undefined when the
- * request is none of Corporal's business (so the pipeline need not buffer its body).
- * `requesterId` is the resolved identity of the access token (appservice masquerading included).
+ * The managed non-passthrough user behind `requesterId` on a UIA route, whose password stage
+ * Corporal verifies itself; undefined for every other requester (whose stage is only pinned, see
+ * {@link pinUiaStage}) and off the UIA routes. `requesterId` is the resolved identity of the
+ * access token (appservice masquerading included).
  */
 export function uiaSubject(routeId: RouteId, requesterId: string | null, snapshot: PolicySnapshot | null): SnapshotUser | undefined {
   if (requesterId === null || snapshot === null || !UIA_ROUTE_IDS.has(routeId)) return undefined;
@@ -83,4 +89,21 @@ export function rewriteUiaBody(body: JsonObject, requesterId: string, password: 
   rewrittenAuth['identifier'] = { type: 'm.id.user', user: requesterId };
   rewrittenAuth['password'] = password;
   return Buffer.from(JSON.stringify({ ...body, auth: rewrittenAuth }), 'utf8');
+}
+
+/**
+ * For a requester Corporal does not verify (unmanaged, passthrough): `body` with its
+ * `m.login.password` stage pinned to `requesterId` — the typed password kept, the identifier
+ * rewritten as {@link rewriteUiaBody} does — or null when there is no such stage (forward as it
+ * is). A stage that named the requester (by id, localpart or 3PID) means the same after it; one
+ * that named someone else is checked against the requester's own password and fails, so its
+ * answer says nothing about the other user's.
+ */
+export function pinUiaStage(body: Uint8Array, requesterId: string): Buffer | null {
+  const parsed = parseJsonObject(body);
+  if (parsed === null) return null;
+  const auth = parsed['auth'];
+  if (!isJsonObject(auth) || auth['type'] !== 'm.login.password') return null;
+  const password = auth['password'];
+  return typeof password === 'string' ? rewriteUiaBody(parsed, requesterId, password) : null;
 }

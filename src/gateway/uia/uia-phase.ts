@@ -1,6 +1,7 @@
 /**
  * The UIA phase of the pipeline: on the UIA route ids, a managed non-passthrough requester's
- * `m.login.password` stage is verified by Corporal and rewritten (see uia-decision.ts).
+ * `m.login.password` stage is verified by Corporal and rewritten, and every other requester's is
+ * pinned to the requester (see uia-decision.ts).
  */
 import type { RequestContext } from '../request-context.js';
 import { userIdOf } from '../identity/identity.js';
@@ -9,8 +10,8 @@ import { checkOriginOf } from '../login/check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
 import type { PhaseContinuation } from '../phase-continuation.js';
-import { uiaSubject } from './uia-decision.js';
-import { UIA_UNCHANGED, type UiaInterceptor } from './uia-interceptor.js';
+import { pinUiaStage, uiaSubject, UIA_ROUTE_IDS } from './uia-decision.js';
+import { UIA_UNCHANGED, type UiaInterceptor, type UiaOutcome } from './uia-interceptor.js';
 
 /** What the phase needs; built once per gateway thread. */
 export interface UiaPhaseOptions {
@@ -26,24 +27,27 @@ export class UiaPhase {
   constructor(private readonly options: UiaPhaseOptions) {}
 
   /**
-   * Takes the request over and returns true when it is Corporal's business (a UIA route and a
-   * managed non-passthrough requester); returns false without touching it otherwise, so other
+   * Takes the request over and returns true on a UIA route with a requester (its body, small on
+   * these routes, is read whole); returns false without touching anything otherwise, so other
    * requests are streamed and never buffered.
    */
   run(ctx: RequestContext, next: PhaseContinuation): boolean {
-    if (ctx.route === null) return false;
+    if (ctx.route === null || !UIA_ROUTE_IDS.has(ctx.route.id)) return false;
     const requesterId = userIdOf(ctx.identity);
-    const user = uiaSubject(ctx.route.id, requesterId, ctx.snapshot);
-    if (user === undefined || requesterId === null) return false;
-    const route = ctx.route;
+    if (requesterId === null) return false;
+    const routeId = ctx.route.id;
     inspectedBody(ctx, this.options.maxBodyBytes)
-      .then((body) => {
-        // The credential checked is the newest policy's once the body is complete (a password the
-        // policy has since replaced must not pass); the user may have left Corporal's care meanwhile.
-        const current = ctx.refreshSnapshot() ? uiaSubject(route.id, requesterId, ctx.snapshot) : user;
-        if (current === undefined) return UIA_UNCHANGED;
+      .then((body): UiaOutcome | Promise<UiaOutcome> => {
+        // Decided on the newest policy once the body is complete: a password the policy has since
+        // replaced must not pass, and a requester may have come into or left Corporal's care meanwhile.
+        ctx.refreshSnapshot();
         ctx.decidedOnPolicy = true;
-        return this.options.intercept(current, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
+        const user = uiaSubject(routeId, requesterId, ctx.snapshot);
+        if (user === undefined) {
+          const pinned = pinUiaStage(body, requesterId);
+          return pinned === null ? UIA_UNCHANGED : { kind: 'proxy', body: pinned };
+        }
+        return this.options.intercept(user, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
       })
       .then((outcome) => {
         if (!ctx.exchange.isOpen) return;

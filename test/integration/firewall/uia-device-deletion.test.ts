@@ -86,3 +86,26 @@ t.test('delete_devices (POST) and passthrough users, whose stage is not touched'
   });
   t.equal(bobDone.status, 200, 'passthrough: Synapse checks its own password');
 });
+
+t.test("a session cannot test another user's Synapse password through a stage naming them (quality review 17b)", async (t) => {
+  const zed = await login('zed', 'zed-pw');
+  const zedOther = await login('zed', 'zed-pw');
+  /** A stage of zed's session naming bob (passthrough: Synapse holds his real password). */
+  const namingBob = async (baseUrl: string, password: string): Promise<MatrixResponse> => {
+    const challenge = await deleteDevice(baseUrl, zed.access_token, zedOther.device_id);
+    return deleteDevice(baseUrl, zed.access_token, zedOther.device_id, {
+      type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password, session: sessionOf(challenge),
+    });
+  };
+  const directRight = await namingBob(hs.baseUrl, 'bob-pw');
+  const directWrong = await namingBob(hs.baseUrl, 'not-bob-pw');
+  t.same([directRight.status, directWrong.status], [403, 401], 'the premise: straight at Synapse, the answer tells a right password of bob\'s from a wrong one');
+  const viaRight = await namingBob(gw.baseUrl, 'bob-pw');
+  const viaWrong = await namingBob(gw.baseUrl, 'not-bob-pw');
+  t.same([viaRight.status, viaWrong.status], [401, 401], 'through the gateway both are zed\'s own wrong password');
+  t.match(viaRight.json, { errcode: 'M_FORBIDDEN', error: 'Invalid username or password' });
+  t.ok((await deviceIds(hs, ACCOUNTS.zed.id)).includes(zedOther.device_id), 'nothing deleted');
+  const own = await namingBob(gw.baseUrl, 'zed-pw');
+  t.equal(own.status, 200, `zed's own password still confirms zed's action, whoever the stage named: ${own.text}`);
+  t.notOk((await deviceIds(hs, ACCOUNTS.zed.id)).includes(zedOther.device_id), 'the device is gone');
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { decideUia, rewriteUiaBody, uiaSubject, UIA_ROUTE_IDS } from '../../../../src/gateway/uia/uia-decision.js';
+import { decideUia, pinUiaStage, rewriteUiaBody, uiaSubject, UIA_ROUTE_IDS } from '../../../../src/gateway/uia/uia-decision.js';
 import { ROUTE_IDS, type RouteId } from '../../../../src/gateway/router/route-ids.js';
 import { loginTestSnapshot } from '../../../fixtures/login/policy.js';
 import { decodeSnapshot, encodeSnapshot } from '../../../../src/policy/transport.js';
@@ -62,4 +62,12 @@ t.test('rewriteUiaBody', async (t) => {
     devices: ['A', 'B'],
   });
   t.equal(body.auth.password, 'typed', 'the input is not modified');
+});
+
+t.test('pinUiaStage: a password stage is pinned to the requester; anything else is left alone', async (t) => {
+  const pinned = pinUiaStage(Buffer.from(JSON.stringify({ auth: { type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'x@y' }, password: 'pw' } })), '@me:hs');
+  t.same(JSON.parse(pinned?.toString() ?? 'null'), { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: '@me:hs' }, password: 'pw' } });
+  for (const body of ['', 'nope', '{}', '{"auth":{"type":"m.login.sso"}}', '{"auth":{"type":"m.login.password"}}', '{"auth":{"type":"m.login.password","password":1}}']) {
+    t.equal(pinUiaStage(Buffer.from(body), '@me:hs'), null, body);
+  }
 });

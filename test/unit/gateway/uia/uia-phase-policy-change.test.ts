@@ -35,6 +35,8 @@ const holder = new PolicyHolder(snapshot({ active: true, authType: 'plain' }));
 let during: PolicySnapshot | null = null;
 /** The users the interceptor was asked to handle the stage for. */
 const intercepted: Array<{ active: boolean; authType: string }> = [];
+/** The body the last request went on with. */
+let proceeded: unknown = null;
 
 const phase = new UiaPhase({
   intercept: async (user) => {
@@ -49,7 +51,10 @@ const { uws } = loadUws(false);
 const app: TemplatedApp = uws.App().any('/*', (res, req) => {
   const ctx = routedAsAlice(res, req, holder);
   const taken = phase.run(ctx, {
-    proceed: (proceeding) => proceeding.exchange.sendText(200, 'proceed'),
+    proceed: (proceeding) => {
+      proceeded = JSON.parse(proceeding.bufferedBody?.toString() ?? 'null');
+      proceeding.exchange.sendText(200, 'proceed');
+    },
     fail: (failing) => failing.exchange.sendText(500, 'failed'),
   });
   if (!taken) {
@@ -70,18 +75,41 @@ async function deleteDevice(): Promise<string> {
   return response.body.text();
 }
 
-t.test('a user the policy makes inactive while the body is read is handled as inactive', async (t) => {
+type Alice = { active: boolean; authType: AuthType };
+
+/** Sends one UIA request while the policy changes from `before` to `after`; what the interceptor was asked. */
+async function acrossChange(before: Alice, after: Alice): Promise<Array<{ active: boolean; authType: string }>> {
   intercepted.length = 0;
-  holder.offer(snapshot({ active: true, authType: 'plain' }));
-  during = snapshot({ active: false, authType: 'plain' });
-  t.equal(await deleteDevice(), 'proceed');
-  t.same(intercepted, [{ active: false, authType: 'plain' }], 'the newest policy decides (the stage is spoiled, never verified)');
+  holder.offer(snapshot(before));
+  during = snapshot(after);
+  if (await deleteDevice() !== 'proceed') throw new Error('the request did not go on');
+  return [...intercepted];
+}
+
+t.test('a user the policy makes inactive while the body is read is handled as inactive', async (t) => {
+  t.same(await acrossChange({ active: true, authType: 'plain' }, { active: false, authType: 'plain' }), [{ active: false, authType: 'plain' }],
+    'the newest policy decides (the stage is spoiled, never verified)');
 });
 
 t.test('a user the policy makes passthrough while the body is read is left to Synapse', async (t) => {
-  intercepted.length = 0;
-  holder.offer(snapshot({ active: true, authType: 'plain' }));
-  during = snapshot({ active: true, authType: 'passthrough' });
-  t.equal(await deleteDevice(), 'proceed');
-  t.same(intercepted, [], 'no policy password is checked for a user whose password Synapse now holds');
+  t.same(await acrossChange({ active: true, authType: 'plain' }, { active: true, authType: 'passthrough' }), [],
+    'no policy password is checked for a user whose password Synapse now holds');
+  t.same(proceeded, { auth: { type: 'm.login.password', password: 'typed', identifier: { type: 'm.id.user', user: '@alice:example.com' } } },
+    'its stage is pinned to the requester, the typed password kept');
+});
+
+t.test('a user the policy makes managed while the body is read is verified as managed (quality review 17)', async (t) => {
+  t.same(await acrossChange({ active: true, authType: 'passthrough' }, { active: true, authType: 'plain' }), [{ active: true, authType: 'plain' }],
+    'the typed password goes to the policy check, not to Synapse');
+});
+
+t.test('a passthrough or unmanaged requester\'s stage naming another user is pinned to the requester (quality review 17b)', async (t) => {
+  holder.offer(snapshot({ active: true, authType: 'passthrough' }));
+  during = null;
+  const response = await request(`http://127.0.0.1:${port}/_matrix/client/v3/devices/DEVICE`, {
+    method: 'DELETE', headers: { 'content-type': 'application/json' }, headersTimeout: 5_000,
+    body: JSON.stringify({ auth: { type: 'm.login.password', user: 'bob', medium: 'email', address: 'bob@example.org', identifier: { type: 'm.id.user', user: '@bob:example.com' }, password: 'bobs-guess', session: 's' }, devices: ['D'] }),
+  });
+  t.equal(await response.body.text(), 'proceed');
+  t.same(proceeded, { auth: { type: 'm.login.password', password: 'bobs-guess', session: 's', identifier: { type: 'm.id.user', user: '@alice:example.com' } }, devices: ['D'] });
 });
