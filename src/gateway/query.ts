@@ -9,6 +9,7 @@
  * appservice `user_id`, a long-poll `timeout`) must be read this way, or the gateway and Synapse
  * could disagree about who is asking.
  */
+import { hexValue } from './router/unquote.js';
 
 /** Every value of `key` in `rawQuery` (undecoded, without `?`), in order, as bytes; null when absent. */
 export function queryValues(rawQuery: string, key: string): Uint8Array[] | null {
@@ -88,13 +89,6 @@ function unquotePlus(text: string, from: number, to: number): Uint8Array {
     out[n++] = c === 0x2b /* + */ ? 0x20 : c & 0xff;
   }
   return out.subarray(0, n);
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
-  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
-  return -1;
 }
 
 function bytesEqual(bytes: Uint8Array, ascii: string): boolean {

@@ -54,7 +54,8 @@ function unquoteAsciiRun(value: string, start: number, end: number): string {
   return bytes.toString('utf8', 0, size);
 }
 
-function hexValue(code: number): number {
+/** The value of an ASCII hex digit's char code (either case), or -1: `%XX` as Python reads it. */
+export function hexValue(code: number): number {
   if (code >= 0x30 && code <= 0x39) return code - 0x30;
   if (code >= 0x41 && code <= 0x46) return code - 0x37;
   if (code >= 0x61 && code <= 0x66) return code - 0x57;
