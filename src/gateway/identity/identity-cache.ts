@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { CorporalError, describeError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
-import type { CachedIdentity } from './identity.js';
+import type { CachedIdentity, UserIdentity } from './identity.js';
 import type { IdentityLookup } from './whoami.js';
 
 /** Options of {@link IdentityCache}. */
@@ -101,6 +101,14 @@ export class IdentityCache {
   private userEvictions = 0;
   /** Identities answered across an eviction of their user (see {@link recentUserEvictions}): dropped once delivered. */
   private readonly outdated = new WeakSet<CachedIdentity>();
+  /**
+   * Identities of ordinary (non-appservice) tokens, known as such because whoami with a `user_id`
+   * answered another user: Synapse ignores `user_id` for them. Cached under the plain token's key
+   * only, and used for every `user_id` the token comes with, so that one user cannot fill the LRU
+   * (and evict everybody else's identity) with one entry and one whoami per `user_id` value
+   * (red team 17, F2).
+   */
+  private readonly ordinary = new WeakSet<CachedIdentity>();
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
   private readonly onLookupRefused: ((limit: number) => void) | undefined;
@@ -142,7 +150,14 @@ export class IdentityCache {
 
   /** The cached identity for these credentials, synchronously; undefined on a miss (or while a look-up is in flight). */
   peek(token: string, masqueradeAs: Uint8Array | null): CachedIdentity | undefined {
-    return this.cached(cacheKey(token, masqueradeAs));
+    return this.cached(cacheKey(token, masqueradeAs)) ?? this.cachedOrdinary(token, masqueradeAs);
+  }
+
+  /** For a request with a `user_id`: the token's own identity when the token is known to be an ordinary one. */
+  private cachedOrdinary(token: string, masqueradeAs: Uint8Array | null): CachedIdentity | undefined {
+    if (masqueradeAs === null) return undefined;
+    const plain = this.cache.get(cacheKey(token, null));
+    return plain !== undefined && this.ordinary.has(plain) ? plain : undefined;
   }
 
   /**
@@ -157,7 +172,7 @@ export class IdentityCache {
    */
   async resolve(token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook): Promise<CachedIdentity> {
     const key = cacheKey(token, masqueradeAs);
-    const known = this.cached(key);
+    const known = this.cached(key) ?? this.cachedOrdinary(token, masqueradeAs);
     if (known !== undefined) return known;
     let pending = this.pending.get(key);
     if (pending === undefined) {
@@ -198,6 +213,7 @@ export class IdentityCache {
     // Dropped in the microtask checkpoint that settles the look-up: no later request can find it.
     if (this.outdated.has(identity) && this.cache.peek(key) === identity) this.cache.delete(key);
     if (identity.kind !== 'user') this.keepNegative(key, identity);
+    else if (masqueradeAs !== null && !this.outdated.has(identity) && identity.userId !== Buffer.from(masqueradeAs).toString('utf8')) this.keepOrdinary(key, token, identity);
     return identity;
   }
 
@@ -262,6 +278,20 @@ export class IdentityCache {
     const ttl = this.cache.getRemainingTTL(key);
     this.cache.delete(key);
     this.negatives.set(key, identity, { ttl: ttl > 0 && Number.isFinite(ttl) ? ttl : undefined });
+  }
+
+  /**
+   * Moves the identity of a token whoami answered for another user than the `user_id` asked for
+   * (an ordinary token: Synapse ignored `user_id`) to the plain token's key, marked {@link ordinary}.
+   */
+  private keepOrdinary(key: string, token: string, identity: UserIdentity): void {
+    if (this.cache.peek(key) !== identity) return;
+    const ttl = this.cache.getRemainingTTL(key);
+    this.cache.delete(key);
+    // A plain look-up of the token in flight keeps its entry (overwriting it would fail its waiters).
+    if (this.pending.has(cacheKey(token, null))) return;
+    this.ordinary.add(identity);
+    this.cache.set(cacheKey(token, null), identity, { ttl: ttl > 0 && Number.isFinite(ttl) ? ttl : undefined });
   }
 
   /** onInsert: also called with lru-cache's in-flight placeholders, which have no `kind`. */

@@ -293,3 +293,24 @@ t.test('unknown tokens never evict the identities of users', async (t) => {
   for (const token of ['user1', 'user2', 'user3']) t.match(cache.peek(token, null), { kind: 'user', userId: `@${token}:hs` }, `${token} still cached`);
   t.same(cache.peek('random-49', null), { kind: 'unknown-token' }, 'negative answers are cached too');
 });
+
+t.test('red team 17 F2: an ordinary token with ever new user_id values costs one look-up and one entry', async (t) => {
+  const calls: string[] = [];
+  // Synapse ignores user_id for an ordinary token: whoami answers the token's own user.
+  const lookup = async (token: string, masqueradeAs: Uint8Array | null): Promise<CachedIdentity> => {
+    calls.push(masqueradeAs === null ? token : `${token}+${Buffer.from(masqueradeAs).toString('latin1')}`);
+    return { kind: 'user', userId: `@${token}:hs`, deviceId: 'D', isGuest: false };
+  };
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup });
+  await cache.resolve('victim', null);
+  for (let i = 0; i < 500; i++) t.match(await cache.resolve('bob', new TextEncoder().encode(`@x${i}:hs`)), { kind: 'user', userId: '@bob:hs' });
+  t.equal(calls.filter((c) => c.startsWith('bob')).length, 1, 'one whoami for 500 user_id values');
+  t.ok(cache.size <= 2, `entries: ${cache.size}`);
+  t.match(knownIdentity(cache, { kind: 'token', token: 'victim', masqueradeAs: null }), { kind: 'user', userId: '@victim:hs' }, 'the victim is still cached');
+  t.match(knownIdentity(cache, { kind: 'token', token: 'bob', masqueradeAs: new TextEncoder().encode('@y:hs') }), { kind: 'user', userId: '@bob:hs' }, 'known synchronously for any user_id');
+  t.equal(cache.evict([], '@bob:hs'), 1, 'a user-wide eviction drops it');
+  // An appservice token (answers the user_id) is still cached per user_id.
+  const as = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: async (_token, m) => ({ kind: 'user', userId: Buffer.from(m!).toString('utf8'), deviceId: null, isGuest: false }) });
+  await as.resolve('as', new TextEncoder().encode('@a:hs'));
+  t.equal(knownIdentity(as, { kind: 'token', token: 'as', masqueradeAs: new TextEncoder().encode('@b:hs') }), null, 'appservice: another user_id is looked up');
+});
