@@ -71,6 +71,8 @@ import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '..
 import { describeCause } from './upstream/upstream-errors.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import type { TrustedProxies } from './upstream/forwarded-for.js';
+import { countedClientAddress } from './login/check-origin.js';
+import { clientAddressKey } from './login/client-address-key.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
 import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
@@ -254,7 +256,9 @@ export class Pipeline implements UpstreamResponseObserver {
     // Only tokens need a look-up; anything else here is a bug, answered 500 by `handle`.
     if (credentials.kind !== 'token') throw new Error(`no cached identity for credentials of kind ${credentials.kind}`);
     // The context reports its client leaving to the look-up (ClientGoneHook).
-    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx).then(
+    // Counted against the client's address (an IPv6 /64), so that one client cannot take every look-up place.
+    const address = countedClientAddress(ctx.headers, ctx.remoteAddress, this.deps.trustedProxies);
+    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx, address === null ? null : clientAddressKey(address)).then(
       (identity) => this.resumeIdentified(ctx, identity),
       (err: unknown) => answerError(ctx, err, this.deps.logger),
     );

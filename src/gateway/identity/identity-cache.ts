@@ -3,6 +3,7 @@ import { CorporalError, describeError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { CachedIdentity, UserIdentity } from './identity.js';
 import type { IdentityLookup } from './whoami.js';
+import { InFlightPerKey } from '../login/in-flight-per-key.js';
 
 /** Options of {@link IdentityCache}. */
 export interface IdentityCacheOptions {
@@ -17,6 +18,8 @@ export interface IdentityCacheOptions {
   lookup: IdentityLookup;
   /** Look-ups in flight at once; a new one beyond this fails at once (default {@link MAX_LOOKUPS_IN_FLIGHT}). */
   maxLookupsInFlight?: number;
+  /** Look-ups in flight started by one client address (default {@link MAX_LOOKUPS_PER_CLIENT}). */
+  maxLookupsPerClient?: number;
   /** Told (with the limit) each time a look-up is refused for that limit; the thread logs it, throttled. */
   onLookupRefused?: (limit: number) => void;
 }
@@ -29,6 +32,15 @@ export interface IdentityCacheOptions {
  * for as long as `Matrix.TimeoutMilliseconds` (red team 4, F1).
  */
 export const MAX_LOOKUPS_IN_FLIGHT = 256;
+
+/**
+ * Distinct token look-ups one client address (an IPv6 client's /64, as password checks count it)
+ * may have started and still running on one thread. Without it, one client sending random tokens
+ * over a few hundred connections kept all {@link MAX_LOOKUPS_IN_FLIGHT} places taken, and every
+ * user whose token was not cached (a new login, an entry past its TTL) had each message send and
+ * every other policy-checked request refused 503 (red team 17, F1).
+ */
+export const MAX_LOOKUPS_PER_CLIENT = 32;
 
 /**
  * Negative answers (unknown tokens, locked users) are kept apart from the users' identities, in
@@ -51,6 +63,8 @@ export interface ClientGoneHook {
 /** A look-up in flight: how many requests still wait for it. */
 interface PendingLookup {
   waiters: number;
+  /** The client address key that started it (counted in `IdentityCache.lookupsByClient`), or null. */
+  client: string | null;
 }
 
 /**
@@ -85,6 +99,7 @@ export class IdentityCache {
   private readonly negatives: LRUCache<string, CachedIdentity>;
   private readonly pending = new Map<string, PendingLookup>();
   private readonly maxLookupsInFlight: number;
+  private readonly lookupsByClient: InFlightPerKey;
   private readonly keysByUser = new Map<string, Set<string>>();
   private readonly keysByToken = new Map<string, Set<string>>();
   /**
@@ -120,6 +135,7 @@ export class IdentityCache {
     this.onLookupRefused = options.onLookupRefused;
     this.lockedTtlMs = Math.min(options.ttlMs, LOCKED_TTL_MS);
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? MAX_LOOKUPS_IN_FLIGHT;
+    this.lookupsByClient = new InFlightPerKey(options.maxLookupsPerClient ?? MAX_LOOKUPS_PER_CLIENT);
     this.lookupsBusy = tooManyLookups(this.maxLookupsInFlight);
     this.cache = new LRUCache<string, CachedIdentity, FetchContext>({
       // lru-cache keeps a look-up in flight as an entry: room for every one of them on top of
@@ -170,7 +186,7 @@ export class IdentityCache {
    * earlier would fail the others): a client that sends a token and disconnects at once leaves no
    * whoami call behind.
    */
-  async resolve(token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook): Promise<CachedIdentity> {
+  async resolve(token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook, client: string | null = null): Promise<CachedIdentity> {
     const key = cacheKey(token, masqueradeAs);
     const known = this.cached(key) ?? this.cachedOrdinary(token, masqueradeAs);
     if (known !== undefined) return known;
@@ -180,7 +196,11 @@ export class IdentityCache {
         this.onLookupRefused?.(this.maxLookupsInFlight);
         throw this.lookupsBusy;
       }
-      pending = { waiters: 0 };
+      if (client !== null && !this.lookupsByClient.tryAcquire(client)) {
+        this.onLookupRefused?.(this.lookupsByClient.limit);
+        throw this.lookupsBusy;
+      }
+      pending = { waiters: 0, client };
       this.pending.set(key, pending);
     }
     pending.waiters++;
@@ -190,6 +210,7 @@ export class IdentityCache {
       left = true;
       if (--pending.waiters > 0) return;
       if (this.pending.get(key) === pending) this.pending.delete(key);
+      if (pending.client !== null) this.lookupsByClient.release(pending.client);
       // Deleting an in-flight entry makes lru-cache abort the fetch's signal (the whoami request).
       if (cancel) this.cache.delete(key);
     };

@@ -23,9 +23,9 @@ export function knownIdentity(cache: IdentityCache, credentials: Credentials): I
  * Looks the token up (single-flight, cached); never rejects: a failed look-up is `unresolved`.
  * `gone` reports the client leaving (see {@link IdentityCache.resolve}).
  */
-export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook): Promise<Identity> {
+export async function lookUpIdentity(cache: IdentityCache, token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook, client: string | null = null): Promise<Identity> {
   try {
-    return await cache.resolve(token, masqueradeAs, gone);
+    return await cache.resolve(token, masqueradeAs, gone, client);
   } catch (err) {
     const error = err instanceof CorporalError
       ? err
