@@ -87,6 +87,7 @@ const pipeline = createPipeline({
   pools,
   timeouts: { upstreamMs: config.Matrix.TimeoutMilliseconds, exchangeMs: config.HttpGateway.TimeoutMilliseconds },
   trustedProxies,
+  mainPoolConnections: config.HttpGateway.UpstreamConnections,
   logger,
   accessLog: config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from '../../common/logger.js';
 import { CorporalError } from '../../common/errors.js';
 import { isBodyless } from '../bodyless.js';
+import type { InFlightPerKey } from '../login/in-flight-per-key.js';
 import type { RequestContext } from '../request-context.js';
 import type { UpstreamPools } from './pools.js';
 import type { TrustedProxies } from './forwarded-for.js';
@@ -56,6 +57,14 @@ export interface ProxySettings {
    * fire for it (asked when the request is about to be written, and before a streamed body ends).
    */
   hooksChangedFor(ctx: RequestContext): boolean;
+  /**
+   * Places in the capped `main` pool per requester (user id, else client address), per thread.
+   * A requester past its share is sent through the uncapped pool: a response held back by a
+   * client that reads slowly (a media download) holds its upstream connection, and one user with
+   * a few hundred such downloads held every `main` connection while everyone else's requests
+   * queued behind them (red team 17, F3). Absent: no share.
+   */
+  mainPoolShare?: { key(ctx: RequestContext): string | null; places: InFlightPerKey };
 }
 
 /** Where a proxy exchange is. */
@@ -99,6 +108,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   private bufferedHeaders: Buffer[] = [];
   private bufferedChunks: Buffer[] = [];
   private bufferedBytes = 0;
+  /** The key this exchange holds a place of `ProxySettings.mainPoolShare` under, until it is done. */
+  private mainShareKey: string | null = null;
 
   constructor(
     private readonly ctx: RequestContext,
@@ -144,8 +155,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     };
     this.watchdog = setTimeout(watchdogFired, this.timeouts.capMs, this);
     this.watchdog.unref();
-    // Connections a client can hold at will go to the uncapped pool (pools.ts).
-    (this.requestStream !== null || isLongPoll(ctx.routeId) ? pools.uncapped : pools.main).dispatch(options, this);
+    // Connections a client can hold at will go to the uncapped pool (pools.ts), and so do a
+    // requester's requests beyond its share of the main pool (ProxySettings.mainPoolShare).
+    let pool = this.requestStream !== null || isLongPoll(ctx.routeId) ? pools.uncapped : pools.main;
+    const share = this.settings.mainPoolShare;
+    if (pool === pools.main && share !== undefined) {
+      const key = share.key(ctx);
+      if (key !== null) {
+        if (share.places.tryAcquire(key)) this.mainShareKey = key;
+        else pool = pools.uncapped;
+      }
+    }
+    pool.dispatch(options, this);
   }
 
   /** The client left: abort the upstream request. */
@@ -215,6 +236,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const head = filterResponseHeaders(rawHeaders);
     if (isBodyless(exchange.headRequest, statusCode)) {
       this.state = State.Done;
+      this.releaseMainShare();
       this.clearWatchdog();
       exchange.sendWithoutBody(statusCode, head.headers, head.contentLength);
       return;
@@ -247,6 +269,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const state = this.state;
     if (state !== State.Streaming && state !== State.Buffering) return;
     this.state = State.Done;
+    this.releaseMainShare();
     this.clearWatchdog();
     if (state === State.Streaming) {
       this.ctx.exchange.endResponse();
@@ -273,6 +296,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const state = this.state;
     if (state === State.Done) return;
     this.state = State.Done;
+    this.releaseMainShare();
     this.clearWatchdog();
     this.requestStream?.destroy();
     if (this.controller !== null) {
@@ -295,6 +319,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     } else {
       this.settings.answerError(ctx, err);
     }
+  }
+
+  private releaseMainShare(): void {
+    if (this.mainShareKey === null) return;
+    this.settings.mainPoolShare!.places.release(this.mainShareKey);
+    this.mainShareKey = null;
   }
 
   /** Hands a buffered result to the phase that asked for it (only while the client is there). */
