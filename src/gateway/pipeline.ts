@@ -73,10 +73,7 @@ import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } fr
 import type { TrustedProxies } from './upstream/forwarded-for.js';
 import { countedClientAddress } from './login/check-origin.js';
 import { clientAddressKey } from './login/client-address-key.js';
-import { InFlightPerKey } from './login/in-flight-per-key.js';
-
-/** One requester may hold at most this fraction (1/n) of the main pool's connections (red team 17, F3). */
-export const MAIN_POOL_SHARE_DIVISOR = 8;
+import { createMainPoolShare } from './upstream/main-pool-share.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
 import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
@@ -104,7 +101,7 @@ export interface PipelineDeps {
   timeouts: ProxyTimeoutConfig;
   /** Whose `X-Forwarded-For` is believed (`HttpGateway.TrustedProxies`). */
   trustedProxies: TrustedProxies;
-  /** `HttpGateway.UpstreamConnections`: the main pool's cap, of which one requester gets 1/{@link MAIN_POOL_SHARE_DIVISOR} (absent: no share). */
+  /** `HttpGateway.UpstreamConnections`: the main pool's cap, of which one requester gets 1/8 (upstream/main-pool-share.ts; absent: no share). */
   mainPoolConnections?: number;
   logger: Logger;
   /** The access log, or null when `HttpGateway.AccessLog` is off. */
@@ -161,14 +158,7 @@ export class Pipeline implements UpstreamResponseObserver {
       logger: deps.logger,
       answerError: (ctx, err) => answerError(ctx, err, deps.logger),
       hooksChangedFor: (ctx) => this.hooksChangedFor(ctx),
-      ...(deps.mainPoolConnections === undefined ? {} : { mainPoolShare: {
-        places: new InFlightPerKey(Math.max(1, Math.floor(deps.mainPoolConnections / MAIN_POOL_SHARE_DIVISOR))),
-        key: (ctx) => {
-          if (ctx.identity.kind === 'user') return `u${ctx.identity.userId}`;
-          const address = countedClientAddress(ctx.headers, ctx.remoteAddress, deps.trustedProxies);
-          return address === null ? null : `a${clientAddressKey(address)}`;
-        },
-      } }),
+      ...(deps.mainPoolConnections === undefined ? {} : { mainPoolShare: createMainPoolShare(deps.mainPoolConnections, deps.trustedProxies) }),
     };
     this.afterAuth = {
       proceed: (ctx) => this.proxy(ctx),

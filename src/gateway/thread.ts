@@ -52,13 +52,17 @@ const pools = new UpstreamPools(config);
 /** Every call the gateway makes on its own behalf: the internal pool, `Matrix.TimeoutMilliseconds`. */
 const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, host: pools.target.host, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const lookupRefusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+const clientLookupRefusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
   lookup: createWhoamiLookup({ ...lookups, socketPath: config.Matrix.HomeserverApiSocketPath }),
   // A flood of new tokens (or a whoami that hangs) makes this fire per request: one line per 10 s.
-  onLookupRefused: (limit) => warnThrottled(lookupRefusedLog, logger, { limit },
-    'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish'),
+  onLookupRefused: (limit, client) => (client === null
+    ? warnThrottled(lookupRefusedLog, logger, { limit },
+      'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish')
+    : warnThrottled(clientLookupRefusedLog, logger, { limit, clientAddress: client },
+      'token look-ups of one client address at their limit: its requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish')),
 });
 const checkReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 const requesterReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);

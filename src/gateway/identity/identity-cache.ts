@@ -3,7 +3,7 @@ import { CorporalError, describeError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { CachedIdentity, UserIdentity } from './identity.js';
 import type { IdentityLookup } from './whoami.js';
-import { InFlightPerKey } from '../login/in-flight-per-key.js';
+import { InFlightPerKey } from '../in-flight-per-key.js';
 
 /** Options of {@link IdentityCache}. */
 export interface IdentityCacheOptions {
@@ -20,8 +20,11 @@ export interface IdentityCacheOptions {
   maxLookupsInFlight?: number;
   /** Look-ups in flight started by one client address (default {@link MAX_LOOKUPS_PER_CLIENT}). */
   maxLookupsPerClient?: number;
-  /** Told (with the limit) each time a look-up is refused for that limit; the thread logs it, throttled. */
-  onLookupRefused?: (limit: number) => void;
+  /**
+   * Told each time a look-up is refused, with the limit reached and, for the per-client bound, the
+   * client's address key (null for the thread's bound); the thread logs it, throttled.
+   */
+  onLookupRefused?: (limit: number, client: string | null) => void;
 }
 
 /**
@@ -126,7 +129,7 @@ export class IdentityCache {
   private readonly ordinary = new WeakSet<CachedIdentity>();
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
-  private readonly onLookupRefused: ((limit: number) => void) | undefined;
+  private readonly onLookupRefused: ((limit: number, client: string | null) => void) | undefined;
   /** Thrown for every look-up refused at the limit: built once, a flood of them must stay cheap. */
   private readonly lookupsBusy: CorporalError;
 
@@ -193,11 +196,11 @@ export class IdentityCache {
     let pending = this.pending.get(key);
     if (pending === undefined) {
       if (this.pending.size >= this.maxLookupsInFlight) {
-        this.onLookupRefused?.(this.maxLookupsInFlight);
+        this.onLookupRefused?.(this.maxLookupsInFlight, null);
         throw this.lookupsBusy;
       }
       if (client !== null && !this.lookupsByClient.tryAcquire(client)) {
-        this.onLookupRefused?.(this.lookupsByClient.limit);
+        this.onLookupRefused?.(this.lookupsByClient.limit, client);
         throw this.lookupsBusy;
       }
       pending = { waiters: 0, client };

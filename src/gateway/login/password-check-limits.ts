@@ -4,7 +4,7 @@
  * shared queue and made every managed login answer 503).
  */
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from '../../common/log-throttle.js';
-import { InFlightPerKey } from './in-flight-per-key.js';
+import { InFlightPerKey } from '../in-flight-per-key.js';
 
 /**
  * Checks per user id, queued or running, one gateway thread may have in the pool. Two lets a user

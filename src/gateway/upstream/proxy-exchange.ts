@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { Logger } from '../../common/logger.js';
 import { CorporalError } from '../../common/errors.js';
 import { isBodyless } from '../bodyless.js';
-import type { InFlightPerKey } from '../login/in-flight-per-key.js';
+import type { MainPoolShare } from './main-pool-share.js';
 import type { RequestContext } from '../request-context.js';
 import type { UpstreamPools } from './pools.js';
 import type { TrustedProxies } from './forwarded-for.js';
@@ -57,14 +57,8 @@ export interface ProxySettings {
    * fire for it (asked when the request is about to be written, and before a streamed body ends).
    */
   hooksChangedFor(ctx: RequestContext): boolean;
-  /**
-   * Places in the capped `main` pool per requester (user id, else client address), per thread.
-   * A requester past its share is sent through the uncapped pool: a response held back by a
-   * client that reads slowly (a media download) holds its upstream connection, and one user with
-   * a few hundred such downloads held every `main` connection while everyone else's requests
-   * queued behind them (red team 17, F3). Absent: no share.
-   */
-  mainPoolShare?: { key(ctx: RequestContext): string | null; places: InFlightPerKey };
+  /** A requester's share of the `main` pool (main-pool-share.ts): past it, requests use the uncapped pool. Absent: no share. */
+  mainPoolShare?: MainPoolShare;
 }
 
 /** Where a proxy exchange is. */

@@ -317,15 +317,15 @@ t.test('red team 17 F2: an ordinary token with ever new user_id values costs one
 
 t.test('red team 17 F1: one client address cannot take every look-up place', async (t) => {
   const script = scripted();
-  const refused: number[] = [];
-  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 8, maxLookupsPerClient: 3, onLookupRefused: (limit) => refused.push(limit) });
+  const refused: Array<[number, string | null]> = [];
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 8, maxLookupsPerClient: 3, onLookupRefused: (limit, client) => refused.push([limit, client]) });
   const flood = [1, 2, 3, 4, 5].map((i) => cache.resolve(`random${i}`, null, undefined, '203.0.113.7').then(() => 'ok', () => 'refused'));
   const victim = cache.resolve('userVictim', null, undefined, '198.51.100.9');
   await settle();
   script.release();
   t.same(await Promise.all(flood), ['ok', 'ok', 'ok', 'refused', 'refused'], 'the flooding address gets 3 places');
   t.match(await victim, { kind: 'user', userId: '@userVictim:hs' }, 'another client\'s new token is looked up');
-  t.same(refused, [3, 3]);
+  t.same(refused, [[3, '203.0.113.7'], [3, '203.0.113.7']], 'refused for that client\'s bound, naming it');
   const again = cache.resolve('random9', null, undefined, '203.0.113.7');
   await settle();
   script.release();

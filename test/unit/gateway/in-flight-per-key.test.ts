@@ -1,5 +1,5 @@
 import t from 'tap';
-import { InFlightPerKey } from '../../../../src/gateway/login/in-flight-per-key.js';
+import { InFlightPerKey } from '../../../src/gateway/in-flight-per-key.js';
 
 t.test('a release gives back one place, not every place of the key', async (t) => {
   const limit = new InFlightPerKey(2);
