@@ -16,13 +16,33 @@ function roomVersionOf(content: unknown): string {
   return typeof version === 'string' ? version : '1';
 }
 
+/** What a room version says about its creators, as Synapse's `KNOWN_ROOM_VERSIONS` says it. */
+interface CreatorRules {
+  /** The creator is the create event's sender, not `content.creator` (`implicit_room_creator`). */
+  readonly creatorIsSender: boolean;
+  /** The creators have unlimited power and are never listed in power levels (`msc4289_creator_power_enabled`). */
+  readonly unlimitedPower: boolean;
+}
+
 /**
- * Whether `roomVersion` is a numbered version at least `version`, counting the "hydra"
- * pre-release of v12 as 12; other named (experimental) versions are not.
+ * Synapse 1.163.2's named (experimental) room versions whose creator rules differ from "1"'s
+ * (`synapse/api/room_versions.py`); numbered versions follow {@link rulesOf}.
  */
-function roomVersionAtLeast(roomVersion: string, version: number): boolean {
-  if (roomVersion === 'org.matrix.hydra.11') return 12 >= version;
-  return /^\d+$/.test(roomVersion) && Number(roomVersion) >= version;
+const NAMED_VERSIONS: ReadonlyMap<string, CreatorRules> = new Map([
+  ['org.matrix.msc3757.11', { creatorIsSender: true, unlimitedPower: false }],
+  ['org.matrix.hydra.11', { creatorIsSender: true, unlimitedPower: true }],
+]);
+
+/**
+ * The creator rules of `roomVersion`: numbered versions from 11 have the sender as creator, from
+ * 12 unlimited creator power (later numbers are taken to keep both); the named versions above as
+ * listed; any other named version as version 1.
+ */
+function rulesOf(roomVersion: string): CreatorRules {
+  const named = NAMED_VERSIONS.get(roomVersion);
+  if (named !== undefined) return named;
+  const number = /^\d+$/.test(roomVersion) ? Number(roomVersion) : 1;
+  return { creatorIsSender: number >= 11, unlimitedPower: number >= 12 };
 }
 
 /**
@@ -31,7 +51,7 @@ function roomVersionAtLeast(roomVersion: string, version: number): boolean {
  * "hydra" pre-release of v12.
  */
 export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
-  return roomVersionAtLeast(roomVersion, 12);
+  return rulesOf(roomVersion).unlimitedPower;
 }
 
 /** The users with unlimited power in the room (MSC4289): empty before v12. */
@@ -47,12 +67,13 @@ export function unlimitedCreators(create: CreateEventParts): Set<string> {
 
 /**
  * The user Synapse gives level 100 in a room without `m.room.power_levels`
- * (`event_auth.get_user_power_level`), or null: the create event's sender from room v11
- * (`implicit_room_creator`), its `content.creator` before. (v12 creators have unlimited power anyway.)
+ * (`event_auth.get_user_power_level`), or null: the create event's sender from room v11 (and
+ * `org.matrix.msc3757.11`, `implicit_room_creator`), its `content.creator` before. (v12 creators
+ * have unlimited power anyway.)
  */
 export function implicitCreator(create: CreateEventParts): string | null {
   const content = create.content;
-  if (roomVersionAtLeast(roomVersionOf(content), 11)) return typeof create.sender === 'string' && create.sender !== '' ? create.sender : null;
+  if (rulesOf(roomVersionOf(content)).creatorIsSender) return typeof create.sender === 'string' && create.sender !== '' ? create.sender : null;
   const creator = isObject(content) ? content['creator'] : undefined;
   return typeof creator === 'string' ? creator : null;
 }

@@ -13,7 +13,7 @@ export type PowerLevelsReader = (roomId: string, credentials: RequesterCredentia
  * exactly what that user may see. Without `user_id`, an appservice token would read as its own
  * sender: the state when that sender left the room, or nothing (red team 16, F1 and F2). A room
  * without a power-levels event reads as Synapse reads it: its implicit creator at 100, everyone
- * else at 0, the power-levels send level 0 (quality review 17b). Any other failure (no
+ * else at 0 (quality review 17b). Any other failure (no
  * access, unknown room, an unreadable create event, timeout) is null: the check then compares the
  * request with the policy alone.
  */
@@ -50,15 +50,11 @@ function currentLevels(content: Record<string, unknown>, createEvent: Record<str
 
 /**
  * A room without `m.room.power_levels`, as Synapse's event auth reads it: the implicit creator at
- * 100 (`get_user_power_level`), everyone else at 0, any state event — a first power-levels event
- * included — sendable at 0 (`get_send_level`), kick and ban at their defaults (`get_named_level`).
+ * 100 (`get_user_power_level`), everyone else at 0, and the levels Corporal needs at Synapse's
+ * defaults for empty content (`get_send_level`, `get_named_level`: sending the first power-levels
+ * event takes `state_default`, 50).
  */
 function levelsWithoutEvent(createEvent: Record<string, unknown>): CurrentPowerLevels {
-  const levels = currentLevels({}, createEvent);
   const creator = implicitCreator(createEvent);
-  return {
-    ...levels,
-    users: creator === null ? {} : { [creator]: 100 },
-    thresholds: { ...levels.thresholds, powerLevels: 0 },
-  };
+  return { ...currentLevels({}, createEvent), users: creator === null ? {} : { [creator]: 100 } };
 }

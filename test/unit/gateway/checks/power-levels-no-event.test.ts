@@ -42,7 +42,7 @@ t.test('the reader gives the pre-v12 creator its implicit 100 when there is no p
   const current = await read('!managed:hs', OWN_TOKEN, '@bob:hs');
   t.not(current, null);
   t.same(current?.users, { '@corporal:hs': 100 }, 'Synapse (and the reconciler) count the creator, content.creator, at 100');
-  t.equal(current?.thresholds.powerLevels, 0, 'and anyone may send the first power-levels event');
+  t.same(current?.thresholds, { kick: 50, ban: 50, invite: 0, powerLevels: 50 }, 'the levels Corporal needs at Synapse\'s defaults for empty content (state_default 50)');
   const v11 = await read('!v11:hs', OWN_TOKEN, '@bob:hs');
   t.same(v11?.users, { '@corporal:hs': 100 }, 'from v11 the sender is the creator');
 });
