@@ -40,26 +40,35 @@ export function mayCarryFormArguments(method: string, hasBody: boolean, headers:
 }
 
 /**
- * Synapse's own HTML form pages, which read no access token and no appservice `user_id` from
- * their arguments (checked in Synapse 1.163.2): the SSO, consent, e-mail and unsubscribe pages
- * under `/_synapse/client/` (the only authenticated one there, the federation whitelist, is a
- * `GET`, whose body Twisted never parses), the consent page (an HMAC of the user id), the legacy
- * SAML mount, and the UIA fallback page, whose `POST` carries the session and the reCAPTCHA or terms
- * answer as a form. Matched on the raw path, as Synapse matches them (its resource tree and
- * `client_patterns` regex); an encoded spelling of these prefixes is not matched and so refused,
- * which errs on the safe side.
+ * Synapse's own HTML form pages, which read no user's access token and no appservice `user_id`
+ * from their arguments (checked in Synapse 1.163.2, `build_synapse_client_resource_tree` and
+ * `ConsentResource`): the SSO pages (identity-provider picker, username picker, new-user consent,
+ * registration, the OIDC and SAML callbacks), the e-mail password reset, the notification
+ * unsubscribe page (its `access_token` is a pusher-deletion macaroon, not a user's token), the
+ * QR-code login rendezvous, the consent page (an HMAC of the user id), the legacy SAML mount, and
+ * the UIA fallback page, whose `POST` carries the session and the reCAPTCHA or terms answer as a
+ * form. Each is a resource and everything under it, matched on the raw path as Twisted matches
+ * it; an encoded spelling is not matched and so refused, which errs on the safe side. Not the rest
+ * of `/_synapse/client/`: a module's web resource mounted there may read a token from a form
+ * (verification 17, L4).
  */
-const FORM_PAGE_PREFIXES: readonly string[] = ['/_synapse/client/', '/_matrix/consent', '/_matrix/saml2/'];
+const FORM_PAGES: readonly string[] = [
+  '/_synapse/client/pick_idp', '/_synapse/client/pick_username', '/_synapse/client/new_user_consent',
+  '/_synapse/client/sso_register', '/_synapse/client/oidc', '/_synapse/client/saml2', '/_synapse/client/password_reset',
+  '/_synapse/client/unsubscribe', '/_synapse/client/rendezvous', '/_matrix/consent', '/_matrix/saml2',
+];
 
 /** Synapse's `AuthRestServlet` pattern (`client_patterns(r"/auth/(?P<stagetype>[\w\.]*)/fallback/web")`), ASCII `\w`. */
 const UIA_FALLBACK_PAGE = /^\/_matrix\/client\/(?:r0|v3|unstable)\/auth\/[\w.]*\/fallback\/web$/;
 
 /**
- * Whether `rawPath` is one of Synapse's own form pages (see {@link FORM_PAGE_PREFIXES}): the only
- * places where a form body is passed on. Everywhere else — the client and media APIs, the admin
- * API, anything Synapse may add — a form could carry a second token or `user_id`.
+ * Whether `rawPath` is one of Synapse's own form pages (see {@link FORM_PAGES}): the only places
+ * where a form body is passed on. Everywhere else — the client and media APIs, the admin API, a
+ * module's pages, anything Synapse may add — a form could carry a second token or `user_id`.
  */
 export function isFormPage(rawPath: string): boolean {
-  for (const prefix of FORM_PAGE_PREFIXES) if (rawPath.startsWith(prefix)) return true;
+  for (const page of FORM_PAGES) {
+    if (rawPath.startsWith(page) && (rawPath.length === page.length || rawPath.charCodeAt(page.length) === 0x2f)) return true;
+  }
   return UIA_FALLBACK_PAGE.test(rawPath);
 }

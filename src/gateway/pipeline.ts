@@ -237,12 +237,12 @@ export class Pipeline implements UpstreamResponseObserver {
    * would act as a user the policy was never checked for — on the admin API, an appservice
    * `user_id` naming the corporal user makes it the homeserver's admin (quality review 17). Refused
    * (415) on every path but Synapse's own form pages (form-arguments.ts: SSO, consent, the UIA
-   * fallback), which read no token from their arguments, and there too where a hook may act on
-   * the user. Returns false when refused.
+   * fallback), which read no token from their arguments: a form there cannot make Synapse act as
+   * anyone, hooks or not. Returns false when refused.
    */
   private refuseFormArguments(ctx: RequestContext): boolean {
     if (!mayCarryFormArguments(ctx.method, ctx.body !== null, ctx.headers)) return true;
-    if (isFormPage(ctx.rawPath) && !this.catchAllActsOnUser(ctx)) return true;
+    if (isFormPage(ctx.rawPath)) return true;
     ctx.exchange.sendMatrixError(415, ErrCode.Unrecognized, 'Form-encoded request bodies are not accepted: send JSON with Content-Type: application/json');
     return false;
   }

@@ -18,6 +18,7 @@ import { isJsonObject, parseJsonObject, type JsonObject } from '../json-body.js'
 import { copyObjectWithout } from '../login/json-values.js';
 import { findManagedUser } from '../identity/managed-user.js';
 import { LEGACY_IDENTIFIER_FIELDS } from '../login/login-identifier.js';
+import { hasLoginStage } from '../checks/uia-stages.js';
 
 /**
  * The routes whose Synapse handlers run UIA (`validate_user_via_ui_auth`) for the requester and
@@ -78,32 +79,37 @@ export function decideUia(user: SnapshotUser, body: Uint8Array): UiaDecision {
 }
 
 /**
- * `body` with its `auth` stage rewritten to re-authenticate `requesterId` with `password`:
- * `auth.identifier` becomes `{"type":"m.id.user","user":requesterId}` and `auth.user`,
- * `auth.medium`, `auth.address` are removed (Synapse prefers those legacy fields to `identifier`,
- * as at login). Every other field, in `auth` and outside it (`session`, `new_password`, …), is kept.
+ * `body` with its `auth` stage rewritten to re-authenticate `requesterId` (with `password`, when
+ * given; else with whatever the stage carries): `auth.identifier` becomes
+ * `{"type":"m.id.user","user":requesterId}` and `auth.user`, `auth.medium`, `auth.address` are
+ * removed (Synapse prefers those legacy fields to `identifier`, as at login). Every other field, in
+ * `auth` and outside it (`session`, `new_password`, …), is kept.
  */
-export function rewriteUiaBody(body: JsonObject, requesterId: string, password: string): Buffer {
+export function rewriteUiaBody(body: JsonObject, requesterId: string, password?: string): Buffer {
   const auth = body['auth'] as JsonObject;
   const rewrittenAuth = copyObjectWithout(auth, LEGACY_IDENTIFIER_FIELDS);
   rewrittenAuth['identifier'] = { type: 'm.id.user', user: requesterId };
-  rewrittenAuth['password'] = password;
+  if (password !== undefined) rewrittenAuth['password'] = password;
   return Buffer.from(JSON.stringify({ ...body, auth: rewrittenAuth }), 'utf8');
 }
 
+/** The fields by which a stage names its user (`identifier`, and the legacy ones Synapse prefers to it). */
+const NAMING_FIELDS: readonly string[] = ['identifier', ...LEGACY_IDENTIFIER_FIELDS];
+
 /**
- * For a requester Corporal does not verify (unmanaged, passthrough): `body` with its
- * `m.login.password` stage pinned to `requesterId` — the typed password kept, the identifier
- * rewritten as {@link rewriteUiaBody} does — or null when there is no such stage (forward as it
- * is). A stage that named the requester (by id, localpart or 3PID) means the same after it; one
- * that named someone else is checked against the requester's own password and fails, so its
- * answer says nothing about the other user's.
+ * `body` with its login-like stage pinned to `requesterId`, or null when it has none (forward it as
+ * it is). A login-like stage is one Synapse checks as a login (`hasLoginStage`: `m.login.password`,
+ * or a password module's type): it tests the credentials of whichever user the stage names and
+ * only then compares that user with the requester (403 "Invalid auth" for right credentials, 401
+ * for wrong ones), so without the pin any session could test other users' passwords. The
+ * identifier is rewritten as {@link rewriteUiaBody} does, the credentials kept; a stage that named
+ * the requester (by id, localpart or 3PID) means the same after it. A stage that names nobody
+ * (an SSO stage's `{type, session}`) tests nobody's password and is left as it is.
  */
 export function pinUiaStage(body: Uint8Array, requesterId: string): Buffer | null {
   const parsed = parseJsonObject(body);
-  if (parsed === null) return null;
-  const auth = parsed['auth'];
-  if (!isJsonObject(auth) || auth['type'] !== 'm.login.password') return null;
-  const password = auth['password'];
-  return typeof password === 'string' ? rewriteUiaBody(parsed, requesterId, password) : null;
+  if (parsed === null || !hasLoginStage(parsed)) return null;
+  const auth = parsed['auth'] as JsonObject;
+  if (typeof auth['type'] !== 'string' || !NAMING_FIELDS.some((field) => Object.hasOwn(auth, field))) return null;
+  return rewriteUiaBody(parsed, requesterId);
 }

@@ -8,7 +8,7 @@ import type { SnapshotUser } from '../../policy/snapshot.js';
 import { checkPassword, type PasswordChecker } from '../login/check-password.js';
 import type { PasswordCheckOrigin } from '../login/check-origin.js';
 import type { LocalAnswer } from '../login/local-answer.js';
-import { decideUia, rewriteUiaBody } from './uia-decision.js';
+import { decideUia, pinUiaStage, rewriteUiaBody } from './uia-decision.js';
 
 /** What UIA handling needs; built once per gateway thread. */
 export interface UiaInterceptorOptions extends PasswordChecker {
@@ -37,6 +37,12 @@ export type UiaInterceptor = (user: SnapshotUser, requesterId: string, body: Uin
 /** Forward the body as the client sent it. */
 export const UIA_UNCHANGED: UiaOutcome = Object.freeze({ kind: 'proxy', body: null });
 
+/** Forward `body` with its login-like stage pinned to `requesterId` ({@link pinUiaStage}), or unchanged when it has none. */
+export function pinnedToRequester(body: Uint8Array, requesterId: string): UiaOutcome {
+  const pinned = pinUiaStage(body, requesterId);
+  return pinned === null ? UIA_UNCHANGED : { kind: 'proxy', body: pinned };
+}
+
 /**
  * Builds the interceptor. A verified password is replaced by the derived password. A wrong one,
  * an authenticator error and an inactive user all get a random 256-bit password instead: it
@@ -50,7 +56,8 @@ export function createUiaInterceptor(options: UiaInterceptorOptions): UiaInterce
   const { authSharedSecret, logger } = options;
   return async (user, requesterId, body, origin) => {
     const decision = decideUia(user, body);
-    if (decision.kind === 'untouched') return UIA_UNCHANGED;
+    // Not a password stage of ours (a module's login type, say): still pinned to the requester.
+    if (decision.kind === 'untouched') return pinnedToRequester(body, requesterId);
     if (decision.kind === 'spoil') {
       logger.info({ userId: user.id, purpose: 'uia' }, 'password check: user inactive in policy');
       return { kind: 'proxy', body: rewriteUiaBody(decision.body, requesterId, unmatchablePassword()) };

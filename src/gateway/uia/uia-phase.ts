@@ -10,8 +10,8 @@ import { checkOriginOf } from '../login/check-origin.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
 import { sendLocalAnswer } from '../login/local-answer.js';
 import type { PhaseContinuation } from '../phase-continuation.js';
-import { pinUiaStage, uiaSubject, UIA_ROUTE_IDS } from './uia-decision.js';
-import { UIA_UNCHANGED, type UiaInterceptor, type UiaOutcome } from './uia-interceptor.js';
+import { uiaSubject, UIA_ROUTE_IDS } from './uia-decision.js';
+import { pinnedToRequester, type UiaInterceptor, type UiaOutcome } from './uia-interceptor.js';
 
 /** What the phase needs; built once per gateway thread. */
 export interface UiaPhaseOptions {
@@ -43,10 +43,7 @@ export class UiaPhase {
         ctx.refreshSnapshot();
         ctx.decidedOnPolicy = true;
         const user = uiaSubject(routeId, requesterId, ctx.snapshot);
-        if (user === undefined) {
-          const pinned = pinUiaStage(body, requesterId);
-          return pinned === null ? UIA_UNCHANGED : { kind: 'proxy', body: pinned };
-        }
+        if (user === undefined) return pinnedToRequester(body, requesterId);
         return this.options.intercept(user, requesterId, body, checkOriginOf(ctx, this.options.trustedProxies));
       })
       .then((outcome) => {

@@ -51,6 +51,10 @@ t.test('forms pass only to Synapse\'s own form pages, matched on the raw path as
     '/_synapse/client/pick_username/submit',
     '/_synapse/client/new_user_consent',
     '/_synapse/client/oidc/callback',
+    '/_synapse/client/saml2/authn_response',
+    '/_synapse/client/password_reset/email/submit_token',
+    '/_synapse/client/unsubscribe',
+    '/_synapse/client/rendezvous',
     '/_matrix/consent',
     '/_matrix/saml2/authn_response',
     '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web',
@@ -63,6 +67,9 @@ t.test('forms pass only to Synapse\'s own form pages, matched on the raw path as
     '/_synapse/admin/v1/reset_password/@bob:example.com',
     '/_synapse/mas/provision_user',
     '/_synapse/clientx/pick_username',
+    '/_synapse/client/my_module/form', // a module's web resource may read a token from a form
+    '/_synapse/client/pick_usernamex/submit',
+    '/_matrix/consentx',
     '/_synapse/%63lient/pick_username', // Twisted would find the page, but the gateway does not decode here: refused
     '/_matrix/client/v3/rooms/!r:example.com/leave',
     '/_matrix/client/v3/auth/m.login.recaptcha/fallback/web/', // Synapse's pattern ends at `web`

@@ -64,10 +64,17 @@ t.test('rewriteUiaBody', async (t) => {
   t.equal(body.auth.password, 'typed', 'the input is not modified');
 });
 
-t.test('pinUiaStage: a password stage is pinned to the requester; anything else is left alone', async (t) => {
-  const pinned = pinUiaStage(Buffer.from(JSON.stringify({ auth: { type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'x@y' }, password: 'pw' } })), '@me:hs');
-  t.same(JSON.parse(pinned?.toString() ?? 'null'), { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: '@me:hs' }, password: 'pw' } });
-  for (const body of ['', 'nope', '{}', '{"auth":{"type":"m.login.sso"}}', '{"auth":{"type":"m.login.password"}}', '{"auth":{"type":"m.login.password","password":1}}']) {
+t.test('pinUiaStage: a login-like stage that names a user is pinned to the requester; anything else is left alone', async (t) => {
+  const pin = (auth: unknown): unknown => JSON.parse(pinUiaStage(Buffer.from(JSON.stringify({ auth })), '@me:hs')?.toString() ?? 'null');
+  t.same(pin({ type: 'm.login.password', identifier: { type: 'm.id.thirdparty', medium: 'email', address: 'x@y' }, password: 'pw' }),
+    { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: '@me:hs' }, password: 'pw' } });
+  t.same(pin({ type: 'com.example.ldap', user: 'other', password: 'pw', session: 's' }),
+    { auth: { type: 'com.example.ldap', password: 'pw', session: 's', identifier: { type: 'm.id.user', user: '@me:hs' } } },
+    'a password module\'s login type too (verification 17, L2)');
+  t.same(pin({ type: 'm.login.password', user: 'other' }), { auth: { type: 'm.login.password', identifier: { type: 'm.id.user', user: '@me:hs' } } },
+    'without a password: pinned, Synapse refuses it itself');
+  for (const body of ['', 'nope', '{}', '{"auth":{"type":"m.login.sso","session":"s"}}', '{"auth":{"type":"m.login.password","password":"pw"}}',
+    '{"auth":{"type":"m.login.email.identity","threepid_creds":{}}}', '{"auth":{"type":1,"user":"x"}}', '{"auth":{"session":"s"}}']) {
     t.equal(pinUiaStage(Buffer.from(body), '@me:hs'), null, body);
   }
 });
