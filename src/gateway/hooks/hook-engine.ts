@@ -47,8 +47,8 @@ export class HookEngine {
   private readonly failures: HookFailureLog;
 
   constructor(private readonly deps: HookEngineDeps) {
-    this.executor = new HookExecutor({ consultor: deps.consultor, logger: deps.logger, maxAnswerBytes: deps.maxInspectedBodyBytes });
     this.failures = new HookFailureLog(deps.logger);
+    this.executor = new HookExecutor({ consultor: deps.consultor, logger: deps.logger, maxAnswerBytes: deps.maxInspectedBodyBytes, failures: this.failures });
   }
 
   /**

@@ -6,6 +6,7 @@ import { rejectAnswer, respondAnswer, type HookAnswer } from './hook-answers.js'
 import type { HookRequest } from './hook-request.js';
 import { mergeIntoJsonObject } from './json-merge.js';
 import type { ResponseState } from './response-state.js';
+import type { HookFailureLog } from './hook-failure-log.js';
 
 /**
  * How deep consultations may chain (a REST service answering with another consult hook, whose
@@ -48,6 +49,8 @@ export interface HookExecutorDeps {
   logger: Logger;
   /** Largest answer read from a REST service (`HttpGateway.MaxInspectedBodyBytes`). */
   maxAnswerBytes: number;
+  /** Where consultations that failed without failing the request are logged, throttled. */
+  failures: HookFailureLog;
 }
 
 /**
@@ -134,11 +137,11 @@ export class HookExecutor {
   private async consult(hook: ConsultHook, request: HookRequest, response: ResponseState | null, depth: number): Promise<SnapshotHook | HookStep> {
     if (depth >= MAX_CONSULT_DEPTH) return failed(hook, `consultations chained more than ${MAX_CONSULT_DEPTH} deep`);
     const input = await consultInput(hook, request, response, this.deps.maxAnswerBytes);
-    const { consultor, logger } = this.deps;
+    const { consultor, logger, failures } = this.deps;
     if (hook.RESTServiceAsync) {
       consultor.consult(input).then(
         (result) => {
-          if (!result.ok) logger.warn({ hookId: hook.id, reason: result.message }, 'async hook consultation failed');
+          if (!result.ok) failures.consultationFailed({ hookId: hook.id, reason: result.message }, 'async hook consultation failed');
         },
         (err: unknown) => logger.error({ hookId: hook.id, err }, 'async hook consultation crashed'),
       );
@@ -151,7 +154,7 @@ export class HookExecutor {
       return result.value.hook;
     }
     if (hook.RESTServiceContingencyHook !== null) {
-      logger.warn({ hookId: hook.id, reason: result.message, contingency: hook.RESTServiceContingencyHook.id }, 'hook consultation failed; running the contingency hook');
+      failures.consultationFailed({ hookId: hook.id, reason: result.message, contingency: hook.RESTServiceContingencyHook.id }, 'hook consultation failed; running the contingency hook');
       return hook.RESTServiceContingencyHook;
     }
     return failed(hook, result.message);

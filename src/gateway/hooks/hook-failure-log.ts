@@ -12,6 +12,7 @@ import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from '../../common/log-
 export class HookFailureLog {
   readonly #clientCaused = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   readonly #otherwise = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+  readonly #consultations = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 
   constructor(private readonly logger: Logger) {}
 
@@ -21,5 +22,15 @@ export class HookFailureLog {
     if (suppressed === null) return;
     if (clientCaused) this.logger.warn({ ...fields, suppressed }, msg);
     else this.logger.error({ ...fields, suppressed }, msg);
+  }
+
+  /**
+   * A REST consultation that failed without failing the request (an async one, or one with a
+   * contingency hook): a warning, throttled like the failures (a service that is down fails every
+   * request's consultation).
+   */
+  consultationFailed(fields: Record<string, unknown>, msg: string): void {
+    const suppressed = this.#consultations.admit();
+    if (suppressed !== null) this.logger.warn({ ...fields, suppressed }, msg);
   }
 }

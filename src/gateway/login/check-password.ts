@@ -120,7 +120,7 @@ export async function checkPassword(checker: PasswordChecker, user: SnapshotUser
   // One line per wrong password, with the client's address when known: what fail2ban reads (the
   // refusal warning above is throttled).
   if (outcome.kind === 'rejected') logger.info(request.clientAddress === null ? { userId: user.id, purpose } : { userId: user.id, purpose, clientAddress: request.clientAddress }, 'password check: failed authentication');
-  else if (outcome.kind === 'error') logger.warn({ userId: user.id, purpose, code: outcome.code, cause: outcome.message }, 'password check: authenticator error');
+  else if (outcome.kind === 'error') warnThrottled(checker.limits.authenticatorErrorLog, logger, { userId: user.id, purpose, code: outcome.code, cause: outcome.message }, 'password check: authenticator error');
   else if (outcome.fromCache) logger.warn({ userId: user.id, purpose }, 'password check: accepted from the rest fallback cache (auth service unavailable)');
   return outcome;
 }

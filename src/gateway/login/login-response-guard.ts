@@ -1,6 +1,7 @@
 /**
  * The async shell around {@link inspectLoginResponse}: ends refused sessions upstream.
  */
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from '../../common/log-throttle.js';
 import type { Logger } from '../../common/logger.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { inspectLoginResponse, inspectRefusedLoginResponse } from './login-response.js';
@@ -24,6 +25,8 @@ export type LoginResponseGuard = (status: number, body: Uint8Array, snapshot: Po
 
 /** Builds the guard for one gateway thread. */
 export function createLoginResponseGuard(homeserver: HomeserverClient, logger: Logger): LoginResponseGuard {
+  // While Synapse's logout fails, every refused login of a client writes one: an error, throttled.
+  const unrevokedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   return async (status, body, snapshot, forwarded) => {
     const verdict = forwarded === 'refused-password' ? inspectRefusedLoginResponse(status, body) : inspectLoginResponse(status, body, snapshot, forwarded);
     if (verdict.kind === 'pass') return null;
@@ -31,7 +34,10 @@ export function createLoginResponseGuard(homeserver: HomeserverClient, logger: L
     if (forwarded === 'refused-password' && verdict.accessToken === null) return verdict.answer;
     const revoked = verdict.accessToken === null ? false : await revokeAccessToken(homeserver, verdict.accessToken);
     const fields = { userId: verdict.userId, errcode: verdict.answer.errcode, revoked };
-    if (verdict.accessToken !== null && !revoked) logger.error(fields, 'login refused after the homeserver answered, and its session could not be logged out');
+    if (verdict.accessToken !== null && !revoked) {
+      const suppressed = unrevokedLog.admit();
+      if (suppressed !== null) logger.error({ ...fields, suppressed }, 'login refused after the homeserver answered, and its session could not be logged out');
+    }
     else logger.warn(fields, 'login refused after the homeserver answered');
     return verdict.answer;
   };

@@ -40,6 +40,8 @@ export interface PasswordCheckLimits {
   readonly maxWaitMs: number;
   /** Throttles the "password check refused" warning. */
   readonly refusedLog: LogThrottle;
+  /** Throttles the "authenticator error" warning: while a REST auth service is down, any password typed for its users writes one. */
+  readonly authenticatorErrorLog: LogThrottle;
 }
 
 /**
@@ -55,5 +57,6 @@ export function createPasswordCheckLimits(maxWaitMs: number, now?: () => number)
     perAddress: new InFlightPerKey(MAX_CHECKS_PER_ADDRESS),
     maxWaitMs,
     refusedLog: new LogThrottle(REFUSED_LOG_INTERVAL_MS, now),
+    authenticatorErrorLog: new LogThrottle(REFUSED_LOG_INTERVAL_MS, now),
   };
 }

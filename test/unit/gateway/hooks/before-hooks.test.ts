@@ -234,4 +234,9 @@ t.test('hook failures any client can repeat are logged once per interval: the cl
   const failures = lines.filter((line) => line['msg'] === 'hook execution failed');
   t.same(failures.map((line) => [line['level'], line['hookId'], line['suppressed']]), [[40, 'm', 0], [50, 'c', 0]],
     'one warning for 50 bodies that are not JSON objects, one error for the failing service');
+  const contingency = { RESTServiceContingencyHook: { action: 'reject', rejectionErrorCode: 'M_CONTINGENCY', rejectionErrorMessage: 'service down' } };
+  for (let i = 0; i < 5; i++) t.match(await logged.runBefore(snapshotWith([consult('k', '/status/500', contingency)]), BEFORE, hookRequest({ body: '{}' })), { status: 403 });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(lines.filter((line) => line['msg'] === 'hook consultation failed; running the contingency hook').map((line) => [line['level'], line['hookId']]), [[40, 'k']],
+    'a failing service with a contingency hook: one warning for five requests');
 });
