@@ -18,6 +18,44 @@ const EMPTY: JsonBody = Object.freeze({ kind: 'empty' });
 const INVALID: JsonBody = Object.freeze({ kind: 'invalid' });
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * Deepest nesting of arrays and objects read. Python's `json` (Synapse) gives up near its
+ * recursion limit of 1,000 and Synapse answers such a body 400, so no body it executes is deeper;
+ * a deeper one here is "not JSON" too. Without the bound, an unauthenticated client's 1 MiB of
+ * `[[[…` cost a gateway thread ~50 ms to parse, and re-serialising it (a login rewrite) overflowed
+ * the stack: a 500 and an error line per request (red team 17, F5).
+ */
+export const MAX_JSON_DEPTH = 1_000;
+
+/**
+ * Whether `text` nests arrays and objects deeper than `maxDepth`, counting brackets outside
+ * strings (linear, no allocation; the text need not be valid JSON).
+ */
+export function nestsDeeperThan(text: string, maxDepth: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** `JSON.parse` within {@link MAX_JSON_DEPTH}; throws on invalid or too deep text. */
+function parseBounded(text: string): unknown {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw new SyntaxError(`JSON nested deeper than ${MAX_JSON_DEPTH}`);
+  return JSON.parse(text) as unknown;
+}
+
 /** Parses a buffered request body (already bounded in size by the caller). */
 export function parseJsonBody(bytes: Uint8Array): JsonBody {
   if (bytes.byteLength === 0) return EMPTY;
@@ -28,7 +66,7 @@ export function parseJsonBody(bytes: Uint8Array): JsonBody {
     return INVALID;
   }
   try {
-    return { kind: 'json', value: JSON.parse(text) as unknown };
+    return { kind: 'json', value: parseBounded(text) };
   } catch {
     return INVALID;
   }
@@ -60,7 +98,7 @@ export function jsonObject(body: JsonBody | undefined): Readonly<JsonObject> | n
 export function parseJsonObject(body: Uint8Array | string): JsonObject | null {
   if (typeof body !== 'string') return jsonObject(parseJsonBody(body)) as JsonObject | null;
   try {
-    const value: unknown = JSON.parse(body);
+    const value = parseBounded(body);
     return isJsonObject(value) ? value : null;
   } catch {
     return null;

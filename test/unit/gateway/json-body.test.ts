@@ -1,5 +1,5 @@
 import t from 'tap';
-import { jsonObject, ownField, parseJsonBody } from '../../../src/gateway/json-body.js';
+import { jsonObject, MAX_JSON_DEPTH, nestsDeeperThan, ownField, parseJsonBody, parseJsonObject } from '../../../src/gateway/json-body.js';
 
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 
@@ -37,5 +37,16 @@ t.test('jsonObject and ownField', (t) => {
     t.same(ownField(object, '__proto__'), { user_id: '@x:hs' }, '__proto__ is an ordinary key');
     t.equal(ownField(object, 'toString'), undefined, 'inherited members are not fields');
   }
+  t.end();
+});
+
+t.test('nesting deeper than Python\'s json reads is not JSON (red team 17, F5)', (t) => {
+  const nested = (depth: number): string => `{"x":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+  t.same(parseJsonBody(bytes(nested(MAX_JSON_DEPTH))), { kind: 'json', value: JSON.parse(nested(MAX_JSON_DEPTH)) as unknown }, 'at the bound: read');
+  t.same(parseJsonBody(bytes(nested(MAX_JSON_DEPTH + 1))), { kind: 'invalid' }, 'one deeper: not JSON');
+  t.equal(parseJsonObject(nested(MAX_JSON_DEPTH + 1)), null, 'the string form too');
+  t.same(parseJsonBody(bytes(`{"x":"${'['.repeat(5000)}"}`)), { kind: 'json', value: { x: '['.repeat(5000) } }, 'brackets inside strings do not count');
+  t.equal(nestsDeeperThan('["\\\"[[[", [[1]]]', 2), true, 'escapes end where they end');
+  t.equal(nestsDeeperThan('["\\"] [[1]]', 2), false);
   t.end();
 });
