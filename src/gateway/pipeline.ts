@@ -74,6 +74,7 @@ import type { TrustedProxies } from './upstream/forwarded-for.js';
 import { countedClientAddress } from './login/check-origin.js';
 import { clientAddressKey } from './login/client-address-key.js';
 import { createMainPoolShare } from './upstream/main-pool-share.js';
+import { ClientBufferShares } from './client-buffer-shares.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
 import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
@@ -139,7 +140,7 @@ export class Pipeline implements UpstreamResponseObserver {
   private readonly afterAuth: PhaseContinuation;
 
   constructor(private readonly deps: PipelineDeps) {
-    this.limits = { budget: deps.bufferBudget, exchangeMs: deps.timeouts.exchangeMs };
+    this.limits = { budget: deps.bufferBudget, exchangeMs: deps.timeouts.exchangeMs, clientShares: new ClientBufferShares(deps.bufferBudget.limitBytes, deps.checks.maxBodyBytes, deps.trustedProxies) };
     this.checks = new CheckPhase(deps.checks, {
       allowed: (ctx) => this.checkAllowed(ctx),
       denied: (ctx, decision) => ctx.exchange.sendMatrixError(decision.status, decision.errcode, decision.message),

@@ -13,6 +13,7 @@ import type { ProxyExchange, ResponseBufferRequest } from './upstream/proxy-exch
 import { parseContentLength } from './upstream/response-headers.js';
 import type { BufferBudget } from '../common/buffer-budget.js';
 import type { BodyReadContext } from './body.js';
+import type { ClientBufferShares } from './client-buffer-shares.js';
 
 /** What bounds the bodies a thread's requests buffer; one object per thread. */
 export interface RequestLimits {
@@ -20,6 +21,8 @@ export interface RequestLimits {
   budget: BufferBudget;
   /** `HttpGateway.TimeoutMilliseconds`: a body read for inspection must be complete within this of the read's start. */
   exchangeMs: number;
+  /** Each client address's share of {@link budget}; null: none (tests). */
+  clientShares?: ClientBufferShares | null;
 }
 
 /** Told when a request's exchange has ended (the access log). */
@@ -115,6 +118,8 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   creationWatch: CreationWatch | null = null;
   /** Bytes this request holds of its thread's buffer budget (given back when the exchange ends). */
   private reservedBytes = 0;
+  /** The client-share key {@link reservedBytes} also count under (see `ClientBufferShares`); undefined until the first reservation. */
+  private shareKey: string | null | undefined = undefined;
   /** ClientGoneHook: set while the request waits for a token look-up (identity/identity-cache.ts). */
   onClientGone: (() => void) | null = null;
   /** Behind {@link signal}; created on first use (most requests never need one). */
@@ -182,7 +187,15 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
    */
   reserveBuffer(bytes: number): boolean {
     if (this.limits === null) return true;
-    if (!this.exchange.isOpen || !this.limits.budget.tryTake(bytes)) return false;
+    if (!this.exchange.isOpen) return false;
+    const shares = this.limits.clientShares ?? null;
+    if (shares !== null && this.shareKey === undefined) this.shareKey = shares.keyOf(this.headers, this.remoteAddress);
+    const key = shares === null ? null : this.shareKey ?? null;
+    if (key !== null && !shares!.tryTake(key, bytes)) return false;
+    if (!this.limits.budget.tryTake(bytes)) {
+      if (key !== null) shares!.give(key, bytes);
+      return false;
+    }
     this.reservedBytes += bytes;
     return true;
   }
@@ -236,6 +249,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     this.creationWatch?.exchangeSettled(this.upstreamStatus);
     if (this.reservedBytes > 0) {
       this.limits!.budget.give(this.reservedBytes);
+      if (typeof this.shareKey === 'string') this.limits!.clientShares?.give(this.shareKey, this.reservedBytes);
       this.reservedBytes = 0;
     }
     this.proxy?.clientSettled();
