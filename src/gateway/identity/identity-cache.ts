@@ -4,6 +4,7 @@ import { ErrCode } from '../../common/matrix-errors.js';
 import type { CachedIdentity, UserIdentity } from './identity.js';
 import type { IdentityLookup } from './whoami.js';
 import { InFlightPerKey } from '../in-flight-per-key.js';
+import { KnownTokens, RESERVED_LOOKUP_FRACTION } from './known-tokens.js';
 
 /** Options of {@link IdentityCache}. */
 export interface IdentityCacheOptions {
@@ -132,6 +133,10 @@ export class IdentityCache {
   private readonly onLookupRefused: ((limit: number, client: string | null) => void) | undefined;
   /** Thrown for every look-up refused at the limit: built once, a flood of them must stay cheap. */
   private readonly lookupsBusy: CorporalError;
+  /** Keys that resolved to a user before: only they may take the reserved look-up places (known-tokens.ts). */
+  private readonly knownTokens: KnownTokens;
+  /** Look-ups in flight beyond which only {@link knownTokens} are looked up. */
+  private readonly openLookups: number;
 
   constructor(options: IdentityCacheOptions) {
     this.lookup = options.lookup;
@@ -140,6 +145,8 @@ export class IdentityCache {
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? MAX_LOOKUPS_IN_FLIGHT;
     this.lookupsByClient = new InFlightPerKey(options.maxLookupsPerClient ?? MAX_LOOKUPS_PER_CLIENT);
     this.lookupsBusy = tooManyLookups(this.maxLookupsInFlight);
+    this.knownTokens = new KnownTokens(options.maxEntries);
+    this.openLookups = Math.max(1, Math.floor(this.maxLookupsInFlight * (1 - RESERVED_LOOKUP_FRACTION)));
     this.cache = new LRUCache<string, CachedIdentity, FetchContext>({
       // lru-cache keeps a look-up in flight as an entry: room for every one of them on top of
       // `maxEntries` identities, so that a look-up never evicts a user's identity.
@@ -182,7 +189,9 @@ export class IdentityCache {
   /**
    * The identity for these credentials: from the cache, or from one whoami call shared by every
    * concurrent caller. Rejects with a `CorporalError` when the look-up fails (not cached), and at
-   * once when {@link MAX_LOOKUPS_IN_FLIGHT} other look-ups are running.
+   * once when {@link MAX_LOOKUPS_IN_FLIGHT} other look-ups are running, when all but the reserved
+   * quarter of them are and this key never resolved to a user (known-tokens.ts), or when `client`
+   * (an address key) has {@link MAX_LOOKUPS_PER_CLIENT} of them.
    *
    * `gone` is told how to report that this caller's client has left (see {@link ClientGoneHook}).
    * The shared look-up is cancelled only once every caller waiting for it has left (cancelling
@@ -195,7 +204,7 @@ export class IdentityCache {
     if (known !== undefined) return known;
     let pending = this.pending.get(key);
     if (pending === undefined) {
-      if (this.pending.size >= this.maxLookupsInFlight) {
+      if (this.pending.size >= this.maxLookupsInFlight || (this.pending.size >= this.openLookups && !this.knownTokens.has(key))) {
         this.onLookupRefused?.(this.maxLookupsInFlight, null);
         throw this.lookupsBusy;
       }
@@ -236,8 +245,12 @@ export class IdentityCache {
     if (identity === undefined) throw lookupFailed('the token was evicted while it was being looked up');
     // Dropped in the microtask checkpoint that settles the look-up: no later request can find it.
     if (this.outdated.has(identity) && this.cache.peek(key) === identity) this.cache.delete(key);
-    if (identity.kind !== 'user') this.keepNegative(key, identity);
-    else if (masqueradeAs !== null && !this.outdated.has(identity) && identity.userId !== Buffer.from(masqueradeAs).toString('utf8')) this.keepOrdinary(key, token, identity);
+    if (identity.kind !== 'user') {
+      this.keepNegative(key, identity);
+      return identity;
+    }
+    this.knownTokens.remember(key);
+    if (masqueradeAs !== null && !this.outdated.has(identity) && identity.userId !== Buffer.from(masqueradeAs).toString('utf8')) this.keepOrdinary(key, token, identity);
     return identity;
   }
 

@@ -259,24 +259,42 @@ t.test('a shared look-up survives one of its callers leaving', async (t) => {
 t.test('look-ups in flight are capped; past the cap a new token fails at once with 503', async (t) => {
   const script = abortable();
   const refusals: number[] = [];
-  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 2, onLookupRefused: (n) => refusals.push(n) });
-  const a = cache.resolve('user-a', null);
-  const b = cache.resolve('user-b', null);
+  // 4 places: 3 open to any token, the last reserved for tokens that resolved to a user before.
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 4, onLookupRefused: (n) => refusals.push(n) });
+  const first = ['user-a', 'user-b', 'user-c'].map((token) => cache.resolve(token, null));
   await settle();
   t.same(refusals, [], 'nothing refused below the cap');
-  await t.rejects(cache.resolve('user-c', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY', status: 503 });
-  t.same(refusals, [2], 'the refusal is reported (the thread logs it)');
+  await t.rejects(cache.resolve('user-d', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY', status: 503 });
+  t.same(refusals, [4], 'the refusal is reported (the thread logs it)');
   const sharedA = cache.resolve('user-a', null);
   await settle();
-  t.equal(script.signals.length, 2, 'a caller joining a look-up in flight is not refused, and starts none');
+  t.equal(script.signals.length, 3, 'a caller joining a look-up in flight is not refused, and starts none');
   script.finish();
-  await Promise.all([a, b, sharedA]);
+  await Promise.all([...first, sharedA]);
   t.equal(cache.lookupsInFlight, 0);
-  const c = cache.resolve('user-c', null);
+  const d = cache.resolve('user-d', null);
   await settle();
-  t.equal(cache.lookupsInFlight, 1, 'below the cap again, c is looked up');
+  t.equal(cache.lookupsInFlight, 1, 'below the cap again, d is looked up');
   script.finish();
-  t.match(await c, { kind: 'user', userId: '@user-c:hs' });
+  t.match(await d, { kind: 'user', userId: '@user-d:hs' });
+});
+
+t.test('red team 17 F1: the last look-up places are kept for tokens that resolved to a user before', async (t) => {
+  const script = abortable();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 4 });
+  const known = cache.resolve('user-known', null);
+  await settle();
+  script.finish();
+  await known;
+  cache.evict(['user-known'], null); // as if its entry had expired
+  const flood = ['random-1', 'random-2', 'random-3', 'random-4'].map((token) => cache.resolve(token, null).then(() => 'ok', () => 'refused'));
+  await settle();
+  const again = cache.resolve('user-known', null);
+  await settle();
+  t.equal(cache.lookupsInFlight, 4, 'three random tokens and the known one are looked up');
+  script.finish();
+  t.same(await Promise.all(flood), ['ok', 'ok', 'ok', 'refused'], 'random tokens get the open places only');
+  t.match(await again, { kind: 'user', userId: '@user-known:hs' }, 'the known token takes the reserved place');
 });
 
 t.test('unknown tokens never evict the identities of users', async (t) => {
