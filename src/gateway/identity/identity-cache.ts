@@ -249,8 +249,11 @@ export class IdentityCache {
       this.keepNegative(key, identity);
       return identity;
     }
-    this.knownTokens.remember(key);
-    if (masqueradeAs !== null && !this.outdated.has(identity) && identity.userId !== Buffer.from(masqueradeAs).toString('utf8')) this.keepOrdinary(key, token, identity);
+    const ordinary = masqueradeAs !== null && identity.userId !== Buffer.from(masqueradeAs).toString('utf8');
+    // An ordinary token is remembered once, by itself: its `user_id` values are the client's to
+    // invent, and must not each take a reserved look-up place (verification 17b, L1).
+    this.knownTokens.remember(ordinary ? cacheKey(token, null) : key);
+    if (ordinary && !this.outdated.has(identity)) this.keepOrdinary(key, token, identity);
     return identity;
   }
 
@@ -261,17 +264,28 @@ export class IdentityCache {
   evict(tokens: readonly string[], userId: string | null): number {
     let dropped = 0;
     for (const token of tokens) {
+      this.knownTokens.forget(cacheKey(token, null));
       if (this.cache.delete(cacheKey(token, null))) dropped++;
       if (this.negatives.delete(cacheKey(token, null))) dropped++;
       const masquerades = this.keysByToken.get(token);
-      if (masquerades) for (const key of [...masquerades]) if (this.cache.delete(key)) dropped++;
+      if (masquerades) {
+        for (const key of [...masquerades]) {
+          this.knownTokens.forget(key);
+          if (this.cache.delete(key)) dropped++;
+        }
+      }
     }
     if (userId !== null) {
       this.userEvictions++;
       this.recentUserEvictions.push(userId);
       if (this.recentUserEvictions.length > RECENT_USER_EVICTIONS) this.recentUserEvictions.shift();
       const keys = this.keysByUser.get(userId);
-      if (keys) for (const key of [...keys]) if (this.cache.delete(key)) dropped++;
+      if (keys) {
+        for (const key of [...keys]) {
+          this.knownTokens.forget(key);
+          if (this.cache.delete(key)) dropped++;
+        }
+      }
     }
     return dropped;
   }

@@ -26,6 +26,11 @@ export class KnownTokens {
     this.#digests.set(digest(key), true);
   }
 
+  /** Forgets `key` (its token was logged out: a dead token has no claim to a reserved place). */
+  forget(key: string): void {
+    this.#digests.delete(digest(key));
+  }
+
   /** Whether `key` resolved to a user before (within the last `capacity` such keys). */
   has(key: string): boolean {
     return this.#digests.has(digest(key));

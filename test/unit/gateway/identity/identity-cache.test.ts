@@ -281,12 +281,12 @@ t.test('look-ups in flight are capped; past the cap a new token fails at once wi
 
 t.test('red team 17 F1: the last look-up places are kept for tokens that resolved to a user before', async (t) => {
   const script = abortable();
-  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 4 });
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 20, lookup: script.lookup, maxLookupsInFlight: 4 });
   const known = cache.resolve('user-known', null);
   await settle();
   script.finish();
   await known;
-  cache.evict(['user-known'], null); // as if its entry had expired
+  await new Promise((resolve) => setTimeout(resolve, 40)); // its entry has expired
   const flood = ['random-1', 'random-2', 'random-3', 'random-4'].map((token) => cache.resolve(token, null).then(() => 'ok', () => 'refused'));
   await settle();
   const again = cache.resolve('user-known', null);
@@ -348,4 +348,31 @@ t.test('red team 17 F1: one client address cannot take every look-up place', asy
   await settle();
   script.release();
   t.match(await again, { kind: 'unknown-token' }, 'places are given back when look-ups end');
+});
+
+t.test('verification 17b L1: an ordinary token is remembered once, by itself, and forgotten at logout', async (t) => {
+  const script = abortable(); // answers the token's own user whatever the user_id: an ordinary token
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 20, lookup: script.lookup, maxLookupsInFlight: 4 });
+  const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+  const first = cache.resolve('user-x', encode('@invented:hs'));
+  await settle();
+  script.finish();
+  await first;
+  await new Promise((resolve) => setTimeout(resolve, 40)); // its entry has expired
+  let round = 0;
+  const underPressure = async (resolveIt: () => Promise<unknown>): Promise<string> => {
+    round++;
+    const flood = [1, 2, 3].map((i) => cache.resolve(`random-${round}-${i}`, null).catch(() => undefined));
+    await settle();
+    const outcome = resolveIt().then(() => 'looked up', () => 'refused');
+    await settle();
+    script.finish();
+    await Promise.all(flood);
+    return outcome;
+  };
+  t.equal(await underPressure(() => cache.resolve('user-x', encode('@another-invention:hs'))), 'refused', 'an invented user_id does not make a known key');
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  t.equal(await underPressure(() => cache.resolve('user-x', null)), 'looked up', 'the token itself is known');
+  cache.evict(['user-x'], null);
+  t.equal(await underPressure(() => cache.resolve('user-x', null)), 'refused', 'logged out, it has no claim to a reserved place');
 });
