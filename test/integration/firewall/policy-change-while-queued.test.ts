@@ -9,7 +9,8 @@ import { serveAgainst, TEST_CORPORAL_USER as CORPORAL } from '../../support/serv
 import { startSynapse } from '../../support/start-synapse.js';
 
 // A request let through on one policy can wait for a connection of the thread's capped upstream
-// pool, and a client that holds every connection (downloads it does not read) decides how long.
+// pool, and clients that hold every connection (downloads they do not read) decide how long. (One
+// user holds at most an eighth of the pool, at least one connection: here two users hold both.)
 // If a newer policy arrives meanwhile, the request must not reach Synapse (red team 10,
 // verification V1): it is answered 503 and may be sent again.
 
@@ -20,6 +21,7 @@ const admin = hs.admin.accessToken;
 const enc = encodeURIComponent;
 
 const bob = await registerUser(hs, { localpart: 'bob', password: 'bob password' });
+const holders = await Promise.all([1, 2].map((i) => registerUser(hs, { localpart: `holder${i}`, password: 'holder password' })));
 const laterManaged = await createRoom(hs.baseUrl, admin, {
   preset: 'public_chat', room_version: '11', power_level_content_override: { users: { [CORPORAL]: 100, [bob.userId]: 100 } },
 });
@@ -47,10 +49,10 @@ function rawRequest(text: string): { socket: Socket; answer: () => string } {
   return { socket, answer: () => received };
 }
 
-/** Holds every connection of the capped pool with downloads whose answers are not read. */
+/** Holds every connection of the capped pool with downloads whose answers are not read, one per holder. */
 async function holdThePool(): Promise<() => void> {
-  const downloads = Array.from({ length: CONNECTIONS }, () => {
-    const download = rawRequest(`GET /_matrix/client/v1/media/download/localhost/${mediaId} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${bob.accessToken}\r\n\r\n`);
+  const downloads = holders.slice(0, CONNECTIONS).map((holder) => {
+    const download = rawRequest(`GET /_matrix/client/v1/media/download/localhost/${mediaId} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${holder.accessToken}\r\n\r\n`);
     download.socket.once('data', () => download.socket.pause());
     return download.socket;
   });
