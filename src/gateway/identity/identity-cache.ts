@@ -205,7 +205,7 @@ export class IdentityCache {
     let pending = this.pending.get(key);
     if (pending === undefined) {
       if (this.pending.size >= this.maxLookupsInFlight || (this.pending.size >= this.openLookups && !this.knownTokens.has(key))) {
-        this.onLookupRefused?.(this.maxLookupsInFlight, null);
+        this.onLookupRefused?.(this.pending.size >= this.maxLookupsInFlight ? this.maxLookupsInFlight : this.openLookups, null);
         throw this.lookupsBusy;
       }
       if (client !== null && !this.lookupsByClient.tryAcquire(client)) {

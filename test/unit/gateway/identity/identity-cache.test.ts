@@ -265,7 +265,7 @@ t.test('look-ups in flight are capped; past the cap a new token fails at once wi
   await settle();
   t.same(refusals, [], 'nothing refused below the cap');
   await t.rejects(cache.resolve('user-d', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY', status: 503 });
-  t.same(refusals, [4], 'the refusal is reported (the thread logs it)');
+  t.same(refusals, [3], 'the refusal is reported with the bound it met, here the 3 open places (the thread logs it)');
   const sharedA = cache.resolve('user-a', null);
   await settle();
   t.equal(script.signals.length, 3, 'a caller joining a look-up in flight is not refused, and starts none');
@@ -292,9 +292,15 @@ t.test('red team 17 F1: the last look-up places are kept for tokens that resolve
   const again = cache.resolve('user-known', null);
   await settle();
   t.equal(cache.lookupsInFlight, 4, 'three random tokens and the known one are looked up');
+  const refusals: number[] = [];
+  const full = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 1, onLookupRefused: (n) => refusals.push(n) });
+  const only = full.resolve('user-one', null);
+  await t.rejects(full.resolve('user-two', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY' });
+  t.same(refusals, [1], 'at the full cap, the refusal names it');
   script.finish();
   t.same(await Promise.all(flood), ['ok', 'ok', 'ok', 'refused'], 'random tokens get the open places only');
   t.match(await again, { kind: 'user', userId: '@user-known:hs' }, 'the known token takes the reserved place');
+  await only;
 });
 
 t.test('unknown tokens never evict the identities of users', async (t) => {
