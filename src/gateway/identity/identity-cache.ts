@@ -290,6 +290,19 @@ export class IdentityCache {
     return dropped;
   }
 
+  /**
+   * Caches the identity Synapse's own login answer gave a new token (`identity`), so that the
+   * client's first requests need no whoami, and a flood of random tokens filling the look-up
+   * places cannot hold up a user who has just logged in (red team 17, F1). Nothing is replaced:
+   * an entry or a look-up already there wins.
+   */
+  seed(token: string, identity: UserIdentity): void {
+    const key = cacheKey(token, null);
+    if (this.cache.has(key) || this.pending.has(key)) return;
+    this.cache.set(key, identity);
+    this.knownTokens.remember(key);
+  }
+
   /** Empties the cache (thread shutdown). */
   clear(): void {
     this.cache.clear();

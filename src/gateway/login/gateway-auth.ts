@@ -16,6 +16,7 @@ import { createUiaInterceptor } from '../uia/uia-interceptor.js';
 import { UiaPhase } from '../uia/uia-phase.js';
 import { createLoginInterceptor } from './login-interceptor.js';
 import { createLoginResponseGuard } from './login-response-guard.js';
+import type { LoginSession } from './login-response.js';
 import { LoginPhase } from './login-phase.js';
 
 /** The three phases; see pipeline.ts for where each runs. */
@@ -31,8 +32,9 @@ export interface GatewayAuthPhases {
  * thread's offload pool, `upstream` its connections to the homeserver (used to log out refused
  * sessions), `trustedProxies` tells a login's or UIA request's client address (password checks
  * are counted per address), `failedAttemptsTable` the wrong-password counts of the internal REST
- * auth endpoint that every thread shares. Throws for an invalid `IPNetworkWhitelist` entry (the config loader
- * refuses those first).
+ * auth endpoint that every thread shares, `onSession` is told of each session a login through the
+ * gateway created. Throws for an invalid `IPNetworkWhitelist` entry (the config loader refuses
+ * those first).
  */
 export function createGatewayAuthPhases(
   config: CorporalConfig,
@@ -41,6 +43,7 @@ export function createGatewayAuthPhases(
   trustedProxies: TrustedProxies,
   logger: Logger,
   failedAttemptsTable: SharedArrayBuffer,
+  onSession?: (session: LoginSession) => void,
 ): GatewayAuthPhases {
   // One set of limits for the three: a user's checks count together whichever endpoint sent them.
   const limits = createPasswordCheckLimits(config.Matrix.TimeoutMilliseconds);
@@ -52,7 +55,7 @@ export function createGatewayAuthPhases(
   return {
     login: new LoginPhase({
       intercept: createLoginInterceptor({ ...checker, domain, authSharedSecret }),
-      guard: createLoginResponseGuard(homeserver, logger),
+      guard: createLoginResponseGuard(homeserver, logger, onSession),
       maxBodyBytes,
       trustedProxies,
     }),

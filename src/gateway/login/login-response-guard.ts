@@ -4,7 +4,7 @@
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from '../../common/log-throttle.js';
 import type { Logger } from '../../common/logger.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
-import { inspectLoginResponse, inspectRefusedLoginResponse } from './login-response.js';
+import { inspectLoginResponse, inspectRefusedLoginResponse, type LoginSession } from './login-response.js';
 import { revokeAccessToken, type HomeserverClient } from './revoke-session.js';
 import type { LocalAnswer } from './local-answer.js';
 import type { LoginProxyReason } from './login-decision.js';
@@ -23,13 +23,19 @@ export type ForwardedLogin = LoginProxyReason | 'refused-password';
  */
 export type LoginResponseGuard = (status: number, body: Uint8Array, snapshot: PolicySnapshot, forwarded: ForwardedLogin) => Promise<LocalAnswer | null>;
 
-/** Builds the guard for one gateway thread. */
-export function createLoginResponseGuard(homeserver: HomeserverClient, logger: Logger): LoginResponseGuard {
+/**
+ * Builds the guard for one gateway thread. `onSession` is told of each session a passed login
+ * answer created (the thread seeds its token cache with it).
+ */
+export function createLoginResponseGuard(homeserver: HomeserverClient, logger: Logger, onSession?: (session: LoginSession) => void): LoginResponseGuard {
   // While Synapse's logout fails, every refused login of a client writes one: an error, throttled.
   const unrevokedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
   return async (status, body, snapshot, forwarded) => {
     const verdict = forwarded === 'refused-password' ? inspectRefusedLoginResponse(status, body) : inspectLoginResponse(status, body, snapshot, forwarded);
-    if (verdict.kind === 'pass') return null;
+    if (verdict.kind === 'pass') {
+      if (verdict.session !== undefined) onSession?.(verdict.session);
+      return null;
+    }
     // A wrong password is an everyday event, not a refused session: nothing to report.
     if (forwarded === 'refused-password' && verdict.accessToken === null) return verdict.answer;
     const revoked = verdict.accessToken === null ? false : await revokeAccessToken(homeserver, verdict.accessToken);

@@ -21,10 +21,22 @@ export const UNREADABLE_LOGIN_RESPONSE = localAnswer(502, ErrCode.Unknown, 'Unre
  *   `userId` is whom Synapse logged in, when readable (for the log line).
  */
 export type LoginResponseVerdict =
-  | { readonly kind: 'pass' }
+  | { readonly kind: 'pass'; readonly session?: LoginSession }
   | { readonly kind: 'refuse'; readonly accessToken: string | null; readonly userId: string | null; readonly answer: LocalAnswer };
 
 const PASS: LoginResponseVerdict = Object.freeze({ kind: 'pass' });
+
+/** The session a login answer passed on to its client created: whom Synapse logged in, with which token and device. */
+export interface LoginSession {
+  readonly accessToken: string;
+  readonly userId: string;
+  readonly deviceId: string | null;
+}
+
+/** A 200 that passes: with its session when the answer names a token (it always does from Synapse). */
+function passWith(accessToken: string | null, userId: string, parsed: unknown): LoginResponseVerdict {
+  return accessToken === null ? PASS : { kind: 'pass', session: { accessToken, userId, deviceId: stringField(parsed, 'device_id') } };
+}
 
 /**
  * Inspects Synapse's login answer (`status` and the whole, uncompressed body). Anything but 200
@@ -45,12 +57,12 @@ export function inspectLoginResponse(status: number, body: Uint8Array, snapshot:
   const userId = stringField(parsed, 'user_id');
   if (userId === null) return { kind: 'refuse', accessToken, userId, answer: UNREADABLE_LOGIN_RESPONSE };
   const user = findManagedUser(snapshot, userId);
-  if (user === undefined) return PASS;
+  if (user === undefined) return passWith(accessToken, userId, parsed);
   if (!user.active) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS.deactivated };
   // Not the policy's account, only one its id matches ignoring case: no session (see LOGIN_DENIALS).
   if (user.id !== userId) return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS['case-variant'] };
   if (reason === '3pid-login' && user.authType !== 'passthrough') return { kind: 'refuse', accessToken, userId, answer: LOGIN_DENIALS['failed-authentication'] };
-  return PASS;
+  return passWith(accessToken, userId, parsed);
 }
 
 /**

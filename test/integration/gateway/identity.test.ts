@@ -225,3 +225,20 @@ t.test('a look-up that timed out is answered 504 at once, on every route but log
   t.equal(login.statusCode, 200, 'a login is proxied whatever became of the look-up');
   t.same(received, ['POST /_matrix/client/v3/login']);
 });
+
+t.test('a login through the gateway seeds the thread\'s cache from Synapse\'s answer: no whoami for its token', async (t) => {
+  const hs = await startSynapse();
+  t.teardown(() => hs.stop());
+  const proxy = await startCountingProxy(hs.baseUrl);
+  t.teardown(() => proxy.close());
+  const gw = await startGateway({ upstream: proxy.url, threads: 1 });
+  t.teardown(() => gw.stop());
+  await registerUser(hs, { localpart: 'carol', password: 'carol-password' });
+  const session = await login(gw.baseUrl, passwordLoginBody('carol', 'carol-password'));
+  const response = await request(`${gw.baseUrl}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${session.accessToken}` } });
+  t.equal(response.statusCode, 200);
+  t.match(await response.body.json(), { user_id: session.userId });
+  await request(`${gw.baseUrl}/_matrix/client/v3/joined_rooms`, { headers: { authorization: `Bearer ${session.accessToken}` } }).then((r) => r.body.dump());
+  t.equal(proxy.authorizationsOf(WHOAMI).filter((value) => value === `Bearer ${session.accessToken}`).length, 1,
+    'only the client\'s own whoami reached Synapse: the gateway looked nothing up');
+});

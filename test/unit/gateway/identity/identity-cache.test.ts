@@ -382,3 +382,16 @@ t.test('verification 17b L1: an ordinary token is remembered once, by itself, an
   cache.evict(['user-x'], null);
   t.equal(await underPressure(() => cache.resolve('user-x', null)), 'refused', 'logged out, it has no claim to a reserved place');
 });
+
+t.test('a token seeded from a login answer needs no look-up, is known, and replaces nothing', async (t) => {
+  const script = abortable();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 4 });
+  const alice = { kind: 'user', userId: '@alice:hs', deviceId: 'NEW', isGuest: false } as const;
+  cache.seed('fresh-token', alice);
+  t.same(cache.peek('fresh-token', null), alice);
+  t.same(await cache.resolve('fresh-token', null), alice);
+  t.equal(script.signals.length, 0, 'no whoami');
+  cache.seed('fresh-token', { ...alice, deviceId: 'OTHER' });
+  t.same(cache.peek('fresh-token', null), alice, 'an entry already there wins');
+  t.equal(cache.evict([], '@alice:hs'), 1, 'indexed by its user: a logout of all devices drops it');
+});

@@ -85,3 +85,13 @@ t.test('a login forwarded with an unmatchable password: Failed authentication, e
   t.same(await guard(200, session('@alice:example.com'), snapshot, 'refused-password'), FAILED, 'a session nobody should have got is refused…');
   t.same(calls, [{ path: '/base/_matrix/client/v3/logout', authorization: 'Bearer syt_new' }], '…and logged out');
 });
+
+t.test('the session of a passed login is handed on (the thread seeds its token cache); a refused one never is', async (t) => {
+  const { client } = await logoutEndpoint(t);
+  const sessions: unknown[] = [];
+  const guard = createLoginResponseGuard(client, createSilentLogger(), (created) => sessions.push(created));
+  t.equal(await guard(200, session('@alice:example.com'), snapshot, 'token-login'), null);
+  t.not(await guard(200, session('@dave:example.com'), snapshot, 'token-login'), null, 'an inactive user\'s session is refused');
+  t.equal(await guard(403, session('@alice:example.com'), snapshot, 'token-login'), null);
+  t.same(sessions, [{ accessToken: 'syt_new', userId: '@alice:example.com', deviceId: 'D' }]);
+});

@@ -5,6 +5,8 @@ import { loginTestSnapshot } from '../../../fixtures/login/policy.js';
 const snapshot = loginTestSnapshot();
 const answer = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const session = (userId: string): Buffer => answer({ user_id: userId, access_token: 'syt_token', device_id: 'DEV', home_server: 'example.com' });
+/** A passed 200, with the session the gateway seeds its token cache with. */
+const passed = (userId: string): object => ({ kind: 'pass', session: { accessToken: 'syt_token', userId, deviceId: 'DEV' } });
 
 t.test('only a 200 created a session', async (t) => {
   for (const status of [400, 401, 403, 429, 500, 502]) {
@@ -15,7 +17,7 @@ t.test('only a 200 created a session', async (t) => {
 
 t.test('sessions of active, unmanaged and passthrough users pass', async (t) => {
   for (const userId of ['@alice:example.com', '@zed:example.com', '@bob:example.com', '@Erin:example.com', '@someone:other.org']) {
-    t.same(inspectLoginResponse(200, session(userId), snapshot, 'token-login'), { kind: 'pass' }, userId);
+    t.same(inspectLoginResponse(200, session(userId), snapshot, 'token-login'), passed(userId), userId);
   }
 });
 
@@ -58,10 +60,16 @@ t.test('a 3PID login of an active managed user Corporal checks passwords for: a 
     t.same(inspectLoginResponse(200, session(userId), snapshot, '3pid-login'), { kind: 'refuse', accessToken: 'syt_token', userId, answer: FAILED }, userId);
   }
   for (const userId of ['@bob:example.com', '@zed:example.com']) {
-    t.same(inspectLoginResponse(200, session(userId), snapshot, '3pid-login'), { kind: 'pass' }, `${userId}: passthrough and unmanaged users own their Synapse password`);
+    t.same(inspectLoginResponse(200, session(userId), snapshot, '3pid-login'), passed(userId), `${userId}: passthrough and unmanaged users own their Synapse password`);
   }
   t.match(inspectLoginResponse(200, session('@dave:example.com'), snapshot, '3pid-login'), { answer: { errcode: 'M_USER_DEACTIVATED' } }, 'inactive first');
   for (const reason of ['token-login', 'unmanaged', 'passthrough'] as const) {
-    t.same(inspectLoginResponse(200, session('@alice:example.com'), snapshot, reason), { kind: 'pass' }, `${reason}: Synapse vouched by other means`);
+    t.same(inspectLoginResponse(200, session('@alice:example.com'), snapshot, reason), passed('@alice:example.com'), `${reason}: Synapse vouched by other means`);
   }
+});
+
+t.test('a passed 200 without a token or a device passes without a session, or with no device', async (t) => {
+  t.same(inspectLoginResponse(200, answer({ user_id: '@zed:example.com' }), snapshot, 'token-login'), { kind: 'pass' });
+  t.same(inspectLoginResponse(200, answer({ user_id: '@zed:example.com', access_token: 't' }), snapshot, 'token-login'),
+    { kind: 'pass', session: { accessToken: 't', userId: '@zed:example.com', deviceId: null } });
 });
