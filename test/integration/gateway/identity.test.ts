@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Agent, request } from 'undici';
 import { startSynapse } from '../../support/start-synapse.js';
 import { login, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
@@ -77,15 +77,22 @@ t.test('single-flight, negative entries and failures, against a counting fake up
   t.equal(callsFor('good-q'), 1, 'a header token and the same query token share one entry');
 });
 
-t.test('logout evicts the token in every thread; logout/all every token of the user', async (t) => {
+/** A real Synapse with a registered `localpart`, a counting proxy in front of it, and a gateway of `threads` in front of that. */
+async function countedGateway(t: Test, threads: number, localpart: string) {
   const hs = await startSynapse();
   t.teardown(() => hs.stop());
   const proxy = await startCountingProxy(hs.baseUrl);
   t.teardown(() => proxy.close());
-  const gw = await startGateway({ upstream: proxy.url, threads: 2 });
+  const gw = await startGateway({ upstream: proxy.url, threads });
   t.teardown(() => gw.stop());
-  await registerUser(hs, { localpart: 'bob', password: 'bob-password' });
+  await registerUser(hs, { localpart, password: `${localpart}-password` });
+  /** The whoami calls that reached Synapse with `token`. */
   const whoamisOf = (token: string): number => proxy.authorizationsOf(WHOAMI).filter((value) => value === `Bearer ${token}`).length;
+  return { hs, gw, whoamisOf };
+}
+
+t.test('logout evicts the token in every thread; logout/all every token of the user', async (t) => {
+  const { hs, gw, whoamisOf } = await countedGateway(t, 2, 'bob');
 
   /**
    * Sends requests with `token`, each on a new connection (the kernel spreads connections over
@@ -227,18 +234,12 @@ t.test('a look-up that timed out is answered 504 at once, on every route but log
 });
 
 t.test('a login through the gateway seeds the thread\'s cache from Synapse\'s answer: no whoami for its token', async (t) => {
-  const hs = await startSynapse();
-  t.teardown(() => hs.stop());
-  const proxy = await startCountingProxy(hs.baseUrl);
-  t.teardown(() => proxy.close());
-  const gw = await startGateway({ upstream: proxy.url, threads: 1 });
-  t.teardown(() => gw.stop());
-  await registerUser(hs, { localpart: 'carol', password: 'carol-password' });
+  const { gw, whoamisOf } = await countedGateway(t, 1, 'carol');
   const session = await login(gw.baseUrl, passwordLoginBody('carol', 'carol-password'));
   const response = await request(`${gw.baseUrl}/_matrix/client/v3/account/whoami`, { headers: { authorization: `Bearer ${session.accessToken}` } });
   t.equal(response.statusCode, 200);
   t.match(await response.body.json(), { user_id: session.userId });
   await request(`${gw.baseUrl}/_matrix/client/v3/joined_rooms`, { headers: { authorization: `Bearer ${session.accessToken}` } }).then((r) => r.body.dump());
-  t.equal(proxy.authorizationsOf(WHOAMI).filter((value) => value === `Bearer ${session.accessToken}`).length, 1,
+  t.equal(whoamisOf(session.accessToken), 1,
     'only the client\'s own whoami reached Synapse: the gateway looked nothing up');
 });
