@@ -110,8 +110,8 @@ const pipeline = createPipeline({
     handOff: ({ userId, roomsBefore, startedAt, passDelaysMs }) =>
       post({ type: 'rooms.repair', userId, roomsBefore: [...roomsBefore], startedAt, passDelaysMs: [...passDelaysMs] }),
   }),
-  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger, data.failedAttempts, ({ accessToken, userId, deviceId }) =>
-    identities.seed(accessToken, { kind: 'user', userId, deviceId, isGuest: false })),
+  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger, data.failedAttempts, ({ accessToken, userId, deviceId, expiresInMs }) =>
+    identities.seed(accessToken, { kind: 'user', userId, deviceId, isGuest: false }, expiresInMs)),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
     logger.warn({ inUseBytes, limitBytes }, 'buffer budget spent: requests that need a body buffered are refused (503) until it frees up (HttpGateway.MaxBufferedBytesPerThread)')),

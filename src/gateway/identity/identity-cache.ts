@@ -294,12 +294,13 @@ export class IdentityCache {
    * Caches the identity Synapse's own login answer gave a new token (`identity`), so that the
    * client's first requests need no whoami, and a flood of random tokens filling the look-up
    * places cannot hold up a user who has just logged in (red team 17, F1). Nothing is replaced:
-   * an entry or a look-up already there wins.
+   * an entry or a look-up already there wins. A token that expires (`expiresInMs`, from a login
+   * with a refresh token) is not kept past its expiry.
    */
-  seed(token: string, identity: UserIdentity): void {
+  seed(token: string, identity: UserIdentity, expiresInMs: number | null = null): void {
     const key = cacheKey(token, null);
     if (this.cache.has(key) || this.pending.has(key)) return;
-    this.cache.set(key, identity);
+    this.cache.set(key, identity, expiresInMs === null ? undefined : { ttl: Math.min(expiresInMs, this.cache.ttl) });
     this.knownTokens.remember(key);
   }
 

@@ -31,11 +31,16 @@ export interface LoginSession {
   readonly accessToken: string;
   readonly userId: string;
   readonly deviceId: string | null;
+  /** The token's lifetime when it expires (a login with `refresh_token`: `expires_in_ms`), else null. */
+  readonly expiresInMs: number | null;
 }
 
 /** A 200 that passes: with its session when the answer names a token (it always does from Synapse). */
 function passWith(accessToken: string | null, userId: string, parsed: unknown): LoginResponseVerdict {
-  return accessToken === null ? PASS : { kind: 'pass', session: { accessToken, userId, deviceId: stringField(parsed, 'device_id') } };
+  if (accessToken === null) return PASS;
+  const expires = isJsonObject(parsed) ? parsed['expires_in_ms'] : undefined;
+  const expiresInMs = typeof expires === 'number' && Number.isFinite(expires) && expires > 0 ? expires : null;
+  return { kind: 'pass', session: { accessToken, userId, deviceId: stringField(parsed, 'device_id'), expiresInMs } };
 }
 
 /**

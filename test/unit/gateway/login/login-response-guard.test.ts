@@ -93,5 +93,5 @@ t.test('the session of a passed login is handed on (the thread seeds its token c
   t.equal(await guard(200, session('@alice:example.com'), snapshot, 'token-login'), null);
   t.not(await guard(200, session('@dave:example.com'), snapshot, 'token-login'), null, 'an inactive user\'s session is refused');
   t.equal(await guard(403, session('@alice:example.com'), snapshot, 'token-login'), null);
-  t.same(sessions, [{ accessToken: 'syt_new', userId: '@alice:example.com', deviceId: 'D' }]);
+  t.same(sessions, [{ accessToken: 'syt_new', userId: '@alice:example.com', deviceId: 'D', expiresInMs: null }]);
 });

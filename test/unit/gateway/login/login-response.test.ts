@@ -6,7 +6,7 @@ const snapshot = loginTestSnapshot();
 const answer = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const session = (userId: string): Buffer => answer({ user_id: userId, access_token: 'syt_token', device_id: 'DEV', home_server: 'example.com' });
 /** A passed 200, with the session the gateway seeds its token cache with. */
-const passed = (userId: string): object => ({ kind: 'pass', session: { accessToken: 'syt_token', userId, deviceId: 'DEV' } });
+const passed = (userId: string): object => ({ kind: 'pass', session: { accessToken: 'syt_token', userId, deviceId: 'DEV', expiresInMs: null } });
 
 t.test('only a 200 created a session', async (t) => {
   for (const status of [400, 401, 403, 429, 500, 502]) {
@@ -71,5 +71,7 @@ t.test('a 3PID login of an active managed user Corporal checks passwords for: a 
 t.test('a passed 200 without a token or a device passes without a session, or with no device', async (t) => {
   t.same(inspectLoginResponse(200, answer({ user_id: '@zed:example.com' }), snapshot, 'token-login'), { kind: 'pass' });
   t.same(inspectLoginResponse(200, answer({ user_id: '@zed:example.com', access_token: 't' }), snapshot, 'token-login'),
-    { kind: 'pass', session: { accessToken: 't', userId: '@zed:example.com', deviceId: null } });
+    { kind: 'pass', session: { accessToken: 't', userId: '@zed:example.com', deviceId: null, expiresInMs: null } });
+  t.match(inspectLoginResponse(200, answer({ user_id: '@zed:example.com', access_token: 't', expires_in_ms: 60_000 }), snapshot, 'token-login'),
+    { session: { expiresInMs: 60_000 } }, 'a token that expires says when');
 });
