@@ -300,6 +300,11 @@ export class IdentityCache {
   seed(token: string, identity: UserIdentity, expiresInMs: number | null = null): void {
     const key = cacheKey(token, null);
     if (this.cache.has(key) || this.pending.has(key)) return;
+    // A logout of all the user's sessions (a password change, a device deletion) may have been
+    // answered while the login answer was still on its way: the new token may be dead already.
+    // Not seeded then (looked up as usual), as a whoami answer across such an eviction is not
+    // cached (verification 17c, L1).
+    if (this.recentUserEvictions.includes(identity.userId)) return;
     this.cache.set(key, identity, expiresInMs === null ? undefined : { ttl: Math.min(expiresInMs, this.cache.ttl) });
     this.knownTokens.remember(key);
   }

@@ -36,9 +36,9 @@ export class LoginPhase {
 
   /**
    * Runs for a request routed `login` (after before-hooks and checks, so it decides on the body
-   * as hooks left it). Local answers end the request; rewritten logins continue with the new body;
-   * refused ones (a wrong password) and unchanged ones continue with their answer routed through
-   * the guard.
+   * as hooks left it). Local answers end the request; every forwarded login — rewritten (a right
+   * policy password), refused (a wrong one, with an unmatchable password) or unchanged — continues
+   * with its answer routed through the guard.
    */
   run(ctx: RequestContext, next: PhaseContinuation): void {
     if (!isServedLoginPath(ctx.rawPath)) {
@@ -61,6 +61,9 @@ export class LoginPhase {
             return;
           case 'proxy-rewritten':
             ctx.bufferedBody = outcome.body;
+            // Vetted too: the user may have become inactive since the check, and the new session
+            // seeds the token cache (login-response-guard.ts).
+            this.guardResponse(ctx, next, 'verified-password');
             next.proceed(ctx);
             return;
           case 'proxy-refused':

@@ -7,14 +7,14 @@ import type { PolicySnapshot } from '../../policy/snapshot.js';
 import { inspectLoginResponse, inspectRefusedLoginResponse, type LoginSession } from './login-response.js';
 import { revokeAccessToken, type HomeserverClient } from './revoke-session.js';
 import type { LocalAnswer } from './local-answer.js';
-import type { LoginProxyReason } from './login-decision.js';
+import type { VettedLogin } from './login-response.js';
 
 /**
  * How the vetted login was forwarded: as sent (a `proxy` login, by its reason: token, 3PID,
- * unmanaged, passthrough) or `refused-password` (a wrong policy password, forwarded with an
- * unmatchable one).
+ * unmanaged, passthrough), `verified-password` (a right policy password, forwarded with the
+ * derived one) or `refused-password` (a wrong policy password, forwarded with an unmatchable one).
  */
-export type ForwardedLogin = LoginProxyReason | 'refused-password';
+export type ForwardedLogin = VettedLogin | 'refused-password';
 
 /**
  * Vets Synapse's answer to a forwarded login: null = send it to the client unchanged; a

@@ -26,6 +26,12 @@ export type LoginResponseVerdict =
 
 const PASS: LoginResponseVerdict = Object.freeze({ kind: 'pass' });
 
+/**
+ * A login whose answer {@link inspectLoginResponse} vets: forwarded as sent (by its reason), or
+ * `verified-password` (a managed user's right policy password, forwarded with the derived one).
+ */
+export type VettedLogin = LoginProxyReason | 'verified-password';
+
 /** The session a login answer passed on to its client created: whom Synapse logged in, with which token and device. */
 export interface LoginSession {
   readonly accessToken: string;
@@ -55,7 +61,7 @@ function passWith(accessToken: string | null, userId: string, parsed: unknown): 
  * nobody types — so it was a stale one (set before the user was managed, or by an admin), which the
  * policy does not control.
  */
-export function inspectLoginResponse(status: number, body: Uint8Array, snapshot: PolicySnapshot, reason: LoginProxyReason): LoginResponseVerdict {
+export function inspectLoginResponse(status: number, body: Uint8Array, snapshot: PolicySnapshot, reason: VettedLogin): LoginResponseVerdict {
   if (status !== 200) return PASS;
   const parsed = parseJsonObject(body);
   const accessToken = stringField(parsed, 'access_token');

@@ -394,7 +394,10 @@ t.test('a token seeded from a login answer needs no look-up, is known, and repla
   cache.seed('fresh-token', { ...alice, deviceId: 'OTHER' });
   t.same(cache.peek('fresh-token', null), alice, 'an entry already there wins');
   t.equal(cache.evict([], '@alice:hs'), 1, 'indexed by its user: a logout of all devices drops it');
-  cache.seed('expiring-token', alice, 20);
+  cache.seed('after-logout-all', alice);
+  t.equal(cache.peek('after-logout-all', null), undefined, 'not seeded for a user whose sessions were all just ended: it may be dead already');
+  cache.seed('expiring-token', { ...alice, userId: '@bob:hs' }, 20);
+  t.match(cache.peek('expiring-token', null), { userId: '@bob:hs' });
   await new Promise((resolve) => setTimeout(resolve, 40));
   t.equal(cache.peek('expiring-token', null), undefined, 'a token that expires is not kept past its expiry');
 });

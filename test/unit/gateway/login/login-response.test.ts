@@ -75,3 +75,9 @@ t.test('a passed 200 without a token or a device passes without a session, or wi
   t.match(inspectLoginResponse(200, answer({ user_id: '@zed:example.com', access_token: 't', expires_in_ms: 60_000 }), snapshot, 'token-login'),
     { session: { expiresInMs: 60_000 } }, 'a token that expires says when');
 });
+
+t.test('a login forwarded with the derived password is vetted like the others', async (t) => {
+  t.same(inspectLoginResponse(200, session('@alice:example.com'), snapshot, 'verified-password'), passed('@alice:example.com'), 'the new session is handed on');
+  t.match(inspectLoginResponse(200, session('@dave:example.com'), snapshot, 'verified-password'), { kind: 'refuse', accessToken: 'syt_token' },
+    'a user made inactive while the answer was on its way: refused, its session logged out');
+});
