@@ -101,6 +101,8 @@ interface Pass<J extends RepairJob> {
  */
 export class RoomRepairQueue<J extends RepairJob> {
   private readonly waiting: Array<Pass<J>> = [];
+  /** The waiting pass of each user (red team 17b, G1: one user's jobs take one place, not one per request). */
+  private readonly waitingByUser = new Map<string, Pass<J>>();
   private running = 0;
   private scheduled = 0;
   private idleWaiters: Array<() => void> = [];
@@ -146,17 +148,43 @@ export class RoomRepairQueue<J extends RepairJob> {
   }
 
   private enqueue(pass: Pass<J>): void {
+    const queued = this.waitingByUser.get(pass.job.userId);
+    if (queued !== undefined) {
+      this.merge(queued, pass);
+      return;
+    }
     if (this.waiting.length >= this.maxQueued) {
       this.giveUp(pass.job, pass.delaysMs, 'too many room creations to check at once');
       return;
     }
     this.waiting.push(pass);
+    this.waitingByUser.set(pass.job.userId, pass);
     this.next();
+  }
+
+  /**
+   * Folds `pass` into the same user's waiting pass `queued` (red team 17b, G1: a flood of failed
+   * creations by one user otherwise filled the queue, and other users' repairs were handed off and
+   * dropped). The merged pass looks at every room new since the earlier of the two requests
+   * (`roomsBefore`: the intersection; `startedAt`: the earlier), so it misses nothing either would
+   * have repaired; `pass`'s later passes are still scheduled, and merge again when due.
+   */
+  private merge(queued: Pass<J>, pass: Pass<J>): void {
+    const index = this.waiting.indexOf(queued);
+    const roomsBefore = new Set([...queued.job.roomsBefore].filter((roomId) => pass.job.roomsBefore.has(roomId)));
+    const settled = new Set([...queued.settled].filter((roomId) => pass.settled.has(roomId)));
+    const job: J = { ...queued.job, roomsBefore, startedAt: Math.min(queued.job.startedAt, pass.job.startedAt) };
+    const merged: Pass<J> = { job, settled, delaysMs: queued.delaysMs };
+    this.waiting[index] = merged;
+    this.waitingByUser.set(job.userId, merged);
+    const [delayMs, ...later] = pass.delaysMs;
+    if (later.length > 0) this.schedule({ job: pass.job, settled: pass.settled, delaysMs: later }, delayMs ?? 0);
   }
 
   private next(): void {
     while (this.running < this.maxInFlight && this.waiting.length > 0) {
       const pass = this.waiting.shift()!;
+      if (this.waitingByUser.get(pass.job.userId) === pass) this.waitingByUser.delete(pass.job.userId);
       this.running++;
       void this.runPass(pass).finally(() => {
         this.running--;

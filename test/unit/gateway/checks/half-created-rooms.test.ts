@@ -249,3 +249,62 @@ t.test('a client that leaves cuts its joined-rooms read at once, which frees its
   await t.rejects(watching, { message: 'client left' }, 'the read ends with the client, not after Matrix.TimeoutMilliseconds');
   t.equal(limit.inFlight, 0, 'and its place is free for the next request');
 });
+
+t.test('red team 17b G1: one user\'s flood of failed creations takes one place; another user\'s repair is neither handed off nor dropped', async (t) => {
+  const { logger, lines } = captureLogger();
+  const handedOff: RepairJob[] = [];
+  const looked: RepairJob[] = [];
+  const release: Array<() => void> = [];
+  const calls = {
+    joinedRooms: async (j: RepairJob) => {
+      looked.push(j);
+      await new Promise<void>((resolve) => release.push(resolve));
+      return new Set<string>();
+    },
+  } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1, maxQueued: 4, handOff: (j) => handedOff.push(j) });
+  const t0 = Date.now();
+  queue.add(job({ userId: '@flood:hs', roomsBefore: new Set(['!a:hs']), startedAt: t0 })); // runs at once
+  for (let i = 0; i < 50; i++) {
+    queue.add(job({ userId: '@flood:hs', roomsBefore: new Set(i % 2 === 0 ? ['!a:hs', '!b:hs'] : ['!b:hs', '!c:hs']), startedAt: t0 + 1_000 - i }));
+  }
+  queue.add(job({ userId: '@victim:hs', startedAt: t0 + 2_000 }));
+  t.same(handedOff.map((j) => j.userId), [], 'nothing handed off');
+  t.notOk(lines.some((l) => l.level === 50), 'nothing dropped');
+  let idle = false;
+  void queue.whenIdle().then(() => { idle = true; });
+  for (let turn = 0; turn < 100 && !idle; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const resolve of release.splice(0)) resolve();
+  }
+  t.ok(idle);
+  t.same(looked.map((j) => j.userId), ['@flood:hs', '@flood:hs', '@victim:hs'], 'the flood costs two passes, then the victim\'s runs');
+  const merged = looked[1]!;
+  t.same([...merged.roomsBefore], ['!b:hs'], 'the merged pass looks at every room new since either request');
+  t.equal(merged.startedAt, t0 + 1_000 - 49, 'from the earliest start');
+});
+
+t.test('red team 17b G1: a merged job still gets the later pass of a request whose client left', async (t) => {
+  const { logger } = captureLogger();
+  const looked: number[] = [];
+  const release: Array<() => void> = [];
+  const calls = {
+    joinedRooms: async (j: RepairJob) => {
+      looked.push(j.startedAt);
+      await new Promise<void>((resolve) => release.push(resolve));
+      return new Set<string>();
+    },
+  } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1 });
+  queue.add(job({ userId: '@u:hs', startedAt: 1 }));
+  queue.add(job({ userId: '@u:hs', startedAt: 2, passDelaysMs: [0] }));
+  queue.add(job({ userId: '@u:hs', startedAt: 3, passDelaysMs: [0, 30] }));
+  let idle = false;
+  void queue.whenIdle().then(() => { idle = true; });
+  for (let turn = 0; turn < 400 && !idle; turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    for (const resolve of release.splice(0)) resolve();
+  }
+  t.ok(idle);
+  t.same(looked, [1, 2, 3], 'first job, the merged waiting pass (earliest start), then the later pass of the third');
+});
