@@ -308,3 +308,15 @@ t.test('red team 17b G1: a merged job still gets the later pass of a request who
   t.ok(idle);
   t.same(looked, [1, 2, 3], 'first job, the merged waiting pass (earliest start), then the later pass of the third');
 });
+
+t.test('red team 17b G5: a flood of passes that cannot read writes one error line, with the count held back', async (t) => {
+  const { logger, lines } = captureLogger();
+  const calls = { joinedRooms: async () => { throw new Error('no session'); } } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger });
+  for (let i = 0; i < 20; i++) queue.add(job({ userId: `@flood${i}:hs`, passDelaysMs: [0] }));
+  await queue.whenIdle();
+  await new Promise((resolve) => setImmediate(resolve));
+  const errors = lines.filter((l) => l['msg'] === 'cannot look for a room left unencrypted by a room creation that did not complete');
+  t.equal(errors.length, 1, 'one line for 20 failed passes');
+  t.equal(errors[0]?.['suppressed'], 0, 'the first is logged at once');
+});
