@@ -1,5 +1,4 @@
-import { countedClientAddress } from './login/check-origin.js';
-import { clientAddressKey } from './login/client-address-key.js';
+import { countedClientKey } from './login/check-origin.js';
 import type { TrustedProxies } from './upstream/forwarded-for.js';
 
 /** One client address may hold at most 1/n of its thread's buffer budget (red team 17, F4). */
@@ -31,8 +30,7 @@ export class ClientBufferShares {
 
   /** The key a request's bytes count under, or null when they are not counted (see the class comment). */
   keyOf(headers: readonly string[], peer: string): string | null {
-    const address = countedClientAddress(headers, peer, this.trustedProxies);
-    return address === null ? null : clientAddressKey(address);
+    return countedClientKey(headers, peer, this.trustedProxies);
   }
 
   /** Takes `bytes` for `key` if its share allows; false (and nothing taken) otherwise. */

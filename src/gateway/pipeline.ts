@@ -71,8 +71,7 @@ import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle, warnThrottled } from '..
 import { describeCause } from './upstream/upstream-errors.js';
 import { knownIdentity, logoutEviction, lookUpIdentity, type LogoutEviction } from './identity/resolve.js';
 import type { TrustedProxies } from './upstream/forwarded-for.js';
-import { countedClientAddress } from './login/check-origin.js';
-import { clientAddressKey } from './login/client-address-key.js';
+import { countedClientKey } from './login/check-origin.js';
 import { createMainPoolShare } from './upstream/main-pool-share.js';
 import { ClientBufferShares } from './client-buffer-shares.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
@@ -262,8 +261,8 @@ export class Pipeline implements UpstreamResponseObserver {
     if (credentials.kind !== 'token') throw new Error(`no cached identity for credentials of kind ${credentials.kind}`);
     // The context reports its client leaving to the look-up (ClientGoneHook).
     // Counted against the client's address (an IPv6 /64), so that one client cannot take every look-up place.
-    const address = countedClientAddress(ctx.headers, ctx.remoteAddress, this.deps.trustedProxies);
-    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx, address === null ? null : clientAddressKey(address)).then(
+    const client = countedClientKey(ctx.headers, ctx.remoteAddress, this.deps.trustedProxies);
+    lookUpIdentity(this.deps.identities, credentials.token, credentials.masqueradeAs, ctx, client).then(
       (identity) => this.resumeIdentified(ctx, identity),
       (err: unknown) => answerError(ctx, err, this.deps.logger),
     );

@@ -2,6 +2,7 @@
  * Where a password check of a client's request (login, UIA) comes from: the request's abort signal,
  * and the client address its checks are counted against (`password-check-limits.ts`).
  */
+import { clientAddressKey } from './client-address-key.js';
 import type { RequestContext } from '../request-context.js';
 import { clientAddressOf, type TrustedProxies } from '../upstream/forwarded-for.js';
 
@@ -38,4 +39,14 @@ export function checkOriginOf(ctx: RequestContext, trusted: TrustedProxies): Pas
 export function countedClientAddress(headers: readonly string[], peer: string, trusted: TrustedProxies): string | null {
   const address = clientAddressOf(headers, peer, trusted);
   return trusted.isTrusted(address) ? null : address;
+}
+
+/**
+ * The key a request counts under in the gateway's per-client bounds (token look-ups, the capped
+ * pool, the buffer budget): {@link countedClientAddress} as a counting key (an IPv6 /64,
+ * `client-address-key.ts`), or null when it is not counted.
+ */
+export function countedClientKey(headers: readonly string[], peer: string, trusted: TrustedProxies): string | null {
+  const address = countedClientAddress(headers, peer, trusted);
+  return address === null ? null : clientAddressKey(address);
 }

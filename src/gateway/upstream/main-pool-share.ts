@@ -1,7 +1,6 @@
 import type { RequestContext } from '../request-context.js';
 import type { TrustedProxies } from './forwarded-for.js';
-import { countedClientAddress } from '../login/check-origin.js';
-import { clientAddressKey } from '../login/client-address-key.js';
+import { countedClientKey } from '../login/check-origin.js';
 import { InFlightPerKey } from '../in-flight-per-key.js';
 
 /** One requester may hold at most 1/n of the main pool's connections per thread (red team 17, F3). */
@@ -30,8 +29,7 @@ export function createMainPoolShare(connections: number, trustedProxies: Trusted
     places: new InFlightPerKey(Math.max(1, Math.floor(connections / MAIN_POOL_SHARE_DIVISOR))),
     key(ctx) {
       if (ctx.identity.kind === 'user') return ctx.identity.userId;
-      const address = countedClientAddress(ctx.headers, ctx.remoteAddress, trustedProxies);
-      return address === null ? null : clientAddressKey(address);
+      return countedClientKey(ctx.headers, ctx.remoteAddress, trustedProxies);
     },
   };
 }
