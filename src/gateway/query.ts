@@ -9,7 +9,7 @@
  * appservice `user_id`, a long-poll `timeout`) must be read this way, or the gateway and Synapse
  * could disagree about who is asking.
  */
-import { hexValue } from './router/unquote.js';
+import { percentDecodeBytes } from './router/percent-bytes.js';
 
 /** Every value of `key` in `rawQuery` (undecoded, without `?`), in order, as bytes; null when absent. */
 export function queryValues(rawQuery: string, key: string): Uint8Array[] | null {
@@ -73,22 +73,7 @@ function mayContainKey(rawQuery: string, key: string): boolean {
 
 /** `unquote_to_bytes(s.replace('+', ' '))` of `text[from, to)`. */
 function unquotePlus(text: string, from: number, to: number): Uint8Array {
-  const out = new Uint8Array(to - from);
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x25 /* % */ && i + 2 < to) {
-      const hi = hexValue(text.charCodeAt(i + 1));
-      const lo = hexValue(text.charCodeAt(i + 2));
-      if (hi >= 0 && lo >= 0) {
-        out[n++] = hi * 16 + lo;
-        i += 2;
-        continue;
-      }
-    }
-    out[n++] = c === 0x2b /* + */ ? 0x20 : c & 0xff;
-  }
-  return out.subarray(0, n);
+  return percentDecodeBytes(text, from, to, true);
 }
 
 function bytesEqual(bytes: Uint8Array, ascii: string): boolean {

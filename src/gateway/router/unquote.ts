@@ -1,3 +1,5 @@
+import { percentDecodeBytes } from './percent-bytes.js';
+
 /**
  * Percent-decoding that gives exactly what Python's `urllib.parse.unquote` (UTF-8, errors =
  * 'replace') gives, because that is what Synapse runs on every captured path group
@@ -33,31 +35,6 @@ export function unquote(value: string): string {
 function unquoteAsciiRun(value: string, start: number, end: number): string {
   const firstPercent = value.indexOf('%', start);
   if (firstPercent === -1 || firstPercent >= end) return value.slice(start, end);
-  // Each decoded byte comes from at least one input character, so `end - start` bytes suffice.
-  const bytes = Buffer.allocUnsafe(end - start);
-  let size = 0;
-  let i = start;
-  while (i < end) {
-    const code = value.charCodeAt(i);
-    if (code === 0x25 && i + 2 < end) {
-      const high = hexValue(value.charCodeAt(i + 1));
-      const low = hexValue(value.charCodeAt(i + 2));
-      if (high !== -1 && low !== -1) {
-        bytes[size++] = (high << 4) | low;
-        i += 3;
-        continue;
-      }
-    }
-    bytes[size++] = code;
-    i++;
-  }
-  return bytes.toString('utf8', 0, size);
-}
-
-/** The value of an ASCII hex digit's char code (either case), or -1: `%XX` as Python reads it. */
-export function hexValue(code: number): number {
-  if (code >= 0x30 && code <= 0x39) return code - 0x30;
-  if (code >= 0x41 && code <= 0x46) return code - 0x37;
-  if (code >= 0x61 && code <= 0x66) return code - 0x57;
-  return -1;
+  const bytes = percentDecodeBytes(value, start, end, false);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
