@@ -36,6 +36,9 @@ export async function runServe(args: CliArgs): Promise<number> {
   try {
     await supervisor.start();
   } catch (err) {
+    // A signal during start-up: the stop it began (and the signal handler's exit) wins; the
+    // start's failure is only the drain it ran into, not a start-up error.
+    if (supervisor.stopRequested) return -1;
     logger.fatal({ err: describeError(err) }, 'start-up failed');
     await supervisor.stop();
     return 1;

@@ -1,6 +1,7 @@
 import { describeError } from './errors.js';
 import type { Logger } from './logger.js';
 import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from './log-throttle.js';
+import { settleWithin } from './deadline.js';
 
 /**
  * The repair of rooms that a room creation left behind half-made (red team 9, F2; the gateway's
@@ -80,6 +81,12 @@ export interface RoomRepairQueueOptions<J extends RepairJob> {
   maxQueued?: number;
 }
 
+/** What {@link RoomRepairQueue.close} does with the passes waiting for a place. */
+export type WaitingAtClose = 'run' | 'hand-off';
+
+/** At most this many user ids are named in the one log line of the repairs a shutdown drops. */
+const MAX_DROPPED_USERS_LOGGED = 100;
+
 /** One look at a job's rooms that is due. */
 interface Pass<J extends RepairJob> {
   readonly job: J;
@@ -104,7 +111,12 @@ export class RoomRepairQueue<J extends RepairJob> {
   /** The waiting pass of each user (red team 17b, G1: one user's jobs take one place, not one per request). */
   private readonly waitingByUser = new Map<string, Pass<J>>();
   private running = 0;
-  private scheduled = 0;
+  /** The passes due later, each with its timer and when it is due (epoch ms). */
+  private readonly scheduled = new Map<NodeJS.Timeout, { pass: Pass<J>; dueAt: number }>();
+  /** Set by {@link close}: no pass is scheduled or queued any more; each is handed off (or dropped) at once. */
+  private closed = false;
+  /** Users whose repairs a shutdown dropped (no hand-off), for the one line {@link close} logs. */
+  private readonly droppedAtClose = new Set<string>();
   private idleWaiters: Array<() => void> = [];
   private readonly maxInFlight: number;
   private readonly maxQueued: number;
@@ -120,7 +132,7 @@ export class RoomRepairQueue<J extends RepairJob> {
     this.maxQueued = options.maxQueued ?? MAX_QUEUED_REPAIRS;
   }
 
-  /** Queues a repair; never throws. */
+  /** Queues a repair (after {@link close}: hands it off at once); never throws. */
   add(job: J): void {
     this.schedule({ job, settled: new Set(), delaysMs: job.passDelaysMs }, 0);
   }
@@ -131,25 +143,70 @@ export class RoomRepairQueue<J extends RepairJob> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * For a shutdown: a pass that would run after this process is gone must go where it can still
+   * run — the gateway thread's to the control process (which outlives the gateway's drain), the
+   * control process's nowhere, so it is at least named in the log for the operator to check by
+   * hand. So: every pass due later, and every pass scheduled or added from now on, is handed off
+   * at once with the wait it had left (or dropped); so are the passes waiting for a place when
+   * `waiting` is `'hand-off'` (the thread's connections are closing), while with `'run'` they still
+   * run. Resolves when no pass runs or waits, or after `withinMs`: whatever still waits then is
+   * dropped too. The dropped repairs are logged in one line. Idempotent in effect; never rejects.
+   */
+  async close(waiting: WaitingAtClose, withinMs: number): Promise<void> {
+    this.closed = true;
+    const now = Date.now();
+    for (const [timer, { pass, dueAt }] of this.scheduled) {
+      clearTimeout(timer);
+      this.giveUp(pass.job, pass.delaysMs, 'shutting down', Math.max(0, dueAt - now));
+    }
+    this.scheduled.clear();
+    if (waiting === 'hand-off') this.giveUpWaiting();
+    this.settleIfIdle();
+    const idle = await settleWithin(this.whenIdle().then(() => true), withinMs, () => false, { unref: true });
+    if (!idle) this.giveUpWaiting();
+    if (this.droppedAtClose.size > 0) {
+      const users = [...this.droppedAtClose];
+      this.droppedAtClose.clear();
+      this.options.logger.error(
+        { users: users.slice(0, MAX_DROPPED_USERS_LOGGED), count: users.length, stillRunning: this.running },
+        'shutting down with checks of room creations that did not complete still to do; '
+        + 'rooms these users created just before may be unencrypted: look for them with the admin API',
+      );
+    }
+  }
+
+  private giveUpWaiting(): void {
+    const waiting = this.waiting.splice(0);
+    this.waitingByUser.clear();
+    for (const pass of waiting) this.giveUp(pass.job, pass.delaysMs, 'shutting down');
+    this.settleIfIdle();
+  }
+
   private isIdle(): boolean {
-    return this.running === 0 && this.waiting.length === 0 && this.scheduled === 0;
+    return this.running === 0 && this.waiting.length === 0 && this.scheduled.size === 0;
   }
 
   /** Queues `pass` when it is due, `elapsedMs` after its job started. */
   private schedule(pass: Pass<J>, elapsedMs: number): void {
     const [delayMs] = pass.delaysMs;
     if (delayMs === undefined) return;
+    if (this.closed) {
+      this.giveUp(pass.job, pass.delaysMs, 'shutting down', Math.max(0, delayMs - elapsedMs));
+      return;
+    }
     if (delayMs <= elapsedMs) {
       this.enqueue(pass);
       return;
     }
-    this.scheduled++;
+    const waitMs = delayMs - elapsedMs;
     // Unref'd: a pass due later must not keep a stopping process alive.
-    setTimeout(() => {
-      this.scheduled--;
+    const timer = setTimeout(() => {
+      this.scheduled.delete(timer);
       this.enqueue(pass);
       this.settleIfIdle();
-    }, delayMs - elapsedMs).unref();
+    }, waitMs).unref();
+    this.scheduled.set(timer, { pass, dueAt: Date.now() + waitMs });
   }
 
   private enqueue(pass: Pass<J>): void {
@@ -206,13 +263,20 @@ export class RoomRepairQueue<J extends RepairJob> {
     for (const resolve of waiters) resolve();
   }
 
-  /** Hands the job's remaining passes (from `delaysMs[0]` on) off, or logs that it is dropped. */
-  private giveUp(job: J, delaysMs: readonly number[], why: string): void {
+  /**
+   * Hands the job's remaining passes (from `delaysMs[0]` on, the first after `waitMs`) off, or
+   * logs that it is dropped (at a shutdown: in {@link close}'s one line).
+   */
+  private giveUp(job: J, delaysMs: readonly number[], why: string, waitMs = 0): void {
     const first = delaysMs[0] ?? 0;
-    const remaining = { ...job, passDelaysMs: delaysMs.map((d) => d - first) };
+    const remaining = { ...job, passDelaysMs: delaysMs.map((d) => d - first + waitMs) };
     if (this.options.handOff !== undefined) {
       this.options.logger.info({ userId: job.userId, why }, 'handing the check of a room creation that did not complete to the control process');
       this.options.handOff(remaining);
+      return;
+    }
+    if (this.closed) {
+      this.droppedAtClose.add(job.userId);
       return;
     }
     // A burst of these is the user's doing: throttled.

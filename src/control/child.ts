@@ -35,6 +35,12 @@ const API_DRAIN_MS = 5000;
  * abandoned (the next pass redoes them). Below the supervisor's 10 s grace before it kills us.
  */
 const RECONCILER_STOP_MS = 7000;
+/**
+ * How long the half-created-room repairs that are due may run on after `control.shutdown` (before
+ * the reconciler stops: they use its admin session); the rest are logged as dropped. With
+ * {@link RECONCILER_STOP_MS}, below the supervisor's 10 s grace.
+ */
+const REPAIRS_STOP_MS = 2000;
 
 function send(message: Unversioned<ControlToSupervisor>): void {
   if (process.connected) process.send?.(ipcMessage<ControlToSupervisor>(message));
@@ -146,13 +152,22 @@ class ControlChild {
     }
   }
 
-  /** Stops the provider, drains the API, stops the reconciler (bounded), exits 0. */
+  /**
+   * Stops the provider, drains the API, lets the room repairs that are due run (bounded: the
+   * gateway threads handed theirs over while they drained), stops the reconciler (bounded), exits 0.
+   */
   async shutdown(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.logger?.info('control child stopping');
     await this.provider?.stop();
-    await Promise.all([this.api?.close(Date.now() + API_DRAIN_MS), this.stopReconciler()]);
+    await Promise.all([
+      this.api?.close(Date.now() + API_DRAIN_MS),
+      (async () => {
+        await this.roomRepairs?.close('run', REPAIRS_STOP_MS);
+        await this.stopReconciler();
+      })(),
+    ]);
     this.exit(0);
   }
 

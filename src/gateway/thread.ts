@@ -85,6 +85,13 @@ const checkReads = {
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const trustedProxies = new TrustedProxies(config.HttpGateway.TrustedProxies);
+const halfCreatedRooms = new HalfCreatedRoomGuard({
+  lookup: checkReads,
+  corporalUserId: config.Corporal.UserID,
+  logger,
+  handOff: ({ userId, roomsBefore, startedAt, passDelaysMs }) =>
+    post({ type: 'rooms.repair', userId, roomsBefore: [...roomsBefore], startedAt, passDelaysMs: [...passDelaysMs] }),
+});
 const pipeline = createPipeline({
   policy,
   identities,
@@ -103,13 +110,7 @@ const pipeline = createPipeline({
     readPowerLevels: createPowerLevelsReader(checkReads),
     readEncryption: createEncryptionReader(checkReads),
   },
-  halfCreatedRooms: new HalfCreatedRoomGuard({
-    lookup: checkReads,
-    corporalUserId: config.Corporal.UserID,
-    logger,
-    handOff: ({ userId, roomsBefore, startedAt, passDelaysMs }) =>
-      post({ type: 'rooms.repair', userId, roomsBefore: [...roomsBefore], startedAt, passDelaysMs: [...passDelaysMs] }),
-  }),
+  halfCreatedRooms,
   auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger, data.failedAttempts, ({ accessToken, userId, deviceId, expiresInMs }) =>
     identities.seed(accessToken, { kind: 'user', userId, deviceId, isGuest: false }, expiresInMs)),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
@@ -167,6 +168,8 @@ async function drain(deadline: number): Promise<void> {
   await Promise.race([server.whenIdle(deadline), cut]);
   if (server.inFlight > 0) logger.warn({ inFlight: server.inFlight }, 'drain deadline passed; closing remaining connections');
   server.close();
+  // The supervisor stops the control process only after every thread has drained (supervisor.ts).
+  halfCreatedRooms.handOffPending();
   identities.clear();
   await offload.close();
   await hooks.close();

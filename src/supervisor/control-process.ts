@@ -46,8 +46,9 @@ export class ControlProcess {
     return this.child?.pid ?? null;
   }
 
-  /** Forks the child and sends it its configuration. */
+  /** Forks the child and sends it its configuration; does nothing once {@link stop} was called. */
   start(): void {
+    if (this.stopping) return;
     const child = fork(CHILD_ENTRY, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     this.tracker.started();

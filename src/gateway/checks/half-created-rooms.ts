@@ -123,4 +123,14 @@ export class HalfCreatedRoomGuard {
   whenIdle(): Promise<void> {
     return this.queue.whenIdle();
   }
+
+  /**
+   * For the thread's drain, once its exchanges are closed: every repair that is not running —
+   * waiting, due later, or added from now on — goes to the control process at once (with the
+   * wait it had left), which stays up until the gateway has drained; the thread's connections are
+   * about to close. Passes already running finish or fail on their own.
+   */
+  handOffPending(): void {
+    void this.queue.close('hand-off', 0);
+  }
 }

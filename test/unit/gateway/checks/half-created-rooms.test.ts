@@ -320,3 +320,57 @@ t.test('red team 17b G5: a flood of passes that cannot read writes one error lin
   t.equal(errors.length, 1, 'one line for 20 failed passes');
   t.equal(errors[0]?.['suppressed'], 0, 'the first is logged at once');
 });
+
+t.test('quality 18 #5: a draining thread hands every repair not running to the control process, with the wait it had left', async (t) => {
+  const { logger } = captureLogger();
+  const handedOff: RepairJob[] = [];
+  let release: () => void = () => undefined;
+  const calls = {
+    joinedRooms: (j: RepairJob) => j.userId === '@running:hs' ? new Promise<Set<string>>((resolve) => { release = () => resolve(new Set()); }) : Promise.resolve(new Set<string>()),
+  } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1, handOff: (j) => handedOff.push(j) });
+  queue.add(job({ userId: '@running:hs', passDelaysMs: [0, 40_000] }));
+  queue.add(job({ userId: '@waiting:hs', passDelaysMs: [0] }));
+  queue.add(job({ userId: '@later:hs', passDelaysMs: [30_000] }));
+  void queue.close('hand-off', 0);
+  t.same(handedOff.map((j) => j.userId).sort(), ['@later:hs', '@waiting:hs'], 'due later and waiting: handed off at once');
+  const later = handedOff.find((j) => j.userId === '@later:hs')!;
+  t.ok(later.passDelaysMs[0]! > 29_000 && later.passDelaysMs[0]! <= 30_000, `the later pass keeps its wait (${later.passDelaysMs[0]} ms)`);
+  queue.add(job({ userId: '@new:hs', passDelaysMs: [0] }));
+  t.equal(handedOff.at(-1)?.userId, '@new:hs', 'a repair added after the close goes at once too');
+  release();
+  await queue.whenIdle();
+  const running = handedOff.find((j) => j.userId === '@running:hs');
+  t.ok(running, 'the running job\'s later pass is handed off when it would have been scheduled');
+  t.ok(running!.passDelaysMs[0]! > 39_000, 'with its wait');
+});
+
+t.test('quality 18 #5: the control process runs the repairs due at its shutdown and names the users of those it drops', async (t) => {
+  const { logger, lines } = captureLogger();
+  const looked: string[] = [];
+  const calls = {
+    joinedRooms: async (j: RepairJob) => { looked.push(j.userId); return new Set<string>(); },
+  } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger });
+  queue.add(job({ userId: '@due:hs', passDelaysMs: [0, 30_000] }));
+  queue.add(job({ userId: '@later:hs', passDelaysMs: [30_000] }));
+  await queue.close('run', 5_000);
+  t.same(looked, ['@due:hs'], 'the due pass ran');
+  const dropped = lines.filter((l) => l.level === 50 && Array.isArray(l['users']));
+  t.equal(dropped.length, 1, 'one line');
+  t.same((dropped[0]!['users'] as string[]).sort(), ['@due:hs', '@later:hs'], 'naming both users whose later passes cannot run');
+  queue.add(job({ userId: '@after:hs' }));
+  t.same(looked, ['@due:hs'], 'nothing runs after the close');
+});
+
+t.test('quality 18 #5: a shutdown that cannot wait for a stuck pass drops what still waits, and says so', async (t) => {
+  const { logger, lines } = captureLogger();
+  const calls = { joinedRooms: () => new Promise<Set<string>>(() => undefined) } as unknown as RepairCalls<RepairJob>;
+  const queue = new RoomRepairQueue<RepairJob>({ calls, logger, maxInFlight: 1 });
+  queue.add(job({ userId: '@stuck:hs' }));
+  queue.add(job({ userId: '@waiting:hs' }));
+  await queue.close('run', 20);
+  const dropped = lines.find((l) => l.level === 50 && Array.isArray(l['users']));
+  t.same(dropped?.['users'], ['@waiting:hs']);
+  t.equal(dropped?.['stillRunning'], 1);
+});
