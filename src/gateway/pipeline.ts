@@ -88,7 +88,7 @@ import { isFormPage, mayCarryFormArguments } from './form-arguments.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { BufferBudget } from '../common/buffer-budget.js';
 import type { RequestLimits } from './request-context.js';
-import type { HalfCreatedRoomGuard } from './checks/index.js';
+import { REFERENCE_POLICED_ROUTES, type HalfCreatedRoomGuard } from './checks/index.js';
 
 /** matrix-corporal's answer on its health/info route (`INFO_PATH` in router/). */
 export const INFO_TEXT = 'Matrix Client-Server API protected by Matrix Corporal';
@@ -325,11 +325,16 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /**
    * The hook event types of the request: by handler kind (login, policy-checked route, any other
-   * route) and whether the token resolved to a user.
+   * route) and whether the token resolved to a user. A request without a user on a route that
+   * matrix-corporal did not police is, to hooks, the catch-all request it was there: its
+   * `*UnauthenticatedRequest` hooks fire (an operator's hook that closes `POST /register` must
+   * keep working; parity review 18, P1).
    */
   private hookPhasesOf(ctx: RequestContext): HookPhases {
-    const kind = ctx.routeId === 'login' ? 'login' : ctx.check === null ? 'catch-all' : 'policy-checked';
-    return hookPhasesOf(kind, ctx.identity.kind === 'user');
+    const authenticated = ctx.identity.kind === 'user';
+    if (ctx.routeId === 'login') return hookPhasesOf('login', authenticated);
+    const policyChecked = ctx.check !== null && (authenticated || (ctx.route !== null && REFERENCE_POLICED_ROUTES.has(ctx.route.id)));
+    return hookPhasesOf(policyChecked ? 'policy-checked' : 'catch-all', authenticated);
   }
 
   /** The before-hooks let the request through: the policy-check phase (6), or the after-hooks. */

@@ -52,6 +52,8 @@ export interface GatewayRequestOptions {
 export interface HookScenarioOptions {
   /** Merged into the gateway's `HttpGateway` configuration. */
   gateway?: Record<string, unknown>;
+  /** Open registration on the homeserver (`m.login.dummy`, no verification). */
+  enableRegistration?: boolean;
 }
 
 /** Starts the world; stop it with `stop()` (also on failure half-way, everything started is stopped). */
@@ -61,7 +63,7 @@ export async function startHookScenario(options: HookScenarioOptions = {}): Prom
     for (const stop of stack.reverse().splice(0)) await stop();
   };
   try {
-    const hs = await startSynapse();
+    const hs = await startSynapse({ enableRegistration: options.enableRegistration ?? false });
     stack.push(() => hs.stop());
     const upstream = await startCountingProxy(hs.baseUrl);
     stack.push(() => upstream.close());

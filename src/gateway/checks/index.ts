@@ -3,7 +3,7 @@
  * The pipeline looks a route id up in {@link POLICY_CHECKS}, applies {@link tokenDenial}, reads and
  * parses the body when the check needs it, then runs the check.
  */
-export { POLICY_CHECKS } from './registry.js';
+export { POLICY_CHECKS, REFERENCE_POLICED_ROUTES } from './registry.js';
 export type { CheckInput, CurrentPowerLevels, PolicyCheck } from './check-input.js';
 export { ALLOW, DECISIONS } from './decision.js';
 export type { Decision, Denial } from './decision.js';

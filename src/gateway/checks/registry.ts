@@ -18,6 +18,17 @@ import { roomStatePowerLevels } from './power-levels-check.js';
 const roomSend: PolicyCheck = authenticatedCheck(false, () => ALLOW);
 
 /**
+ * The route ids matrix-corporal itself policed (its ten routes). Hooks see a request without a
+ * user on one of the others as matrix-corporal did — a catch-all request, for which the
+ * `*UnauthenticatedRequest` hooks fire (parity review 18, P1: a hook closing `POST /register`
+ * was skipped once `register` became policy-checked).
+ */
+export const REFERENCE_POLICED_ROUTES: ReadonlySet<RouteId> = new Set<RouteId>([
+  'room.leave', 'room.kick', 'room.state.member', 'room.state.encryption', 'room.create', 'room.send',
+  'profile.displayname.set', 'profile.avatar_url.set', 'account.deactivate', 'account.password',
+]);
+
+/**
  * The policy check of every policed route id, built once at module load. A route id that is not a
  * key here is not policy-checked: it goes through the catch-all (hooks, then proxy).
  *

@@ -9,7 +9,7 @@ import { startHookScenario } from '../../support/hook-scenario.js';
  * refused before proxying run no after-hook; login and policy-checked sequences.
  */
 
-const scenario = await startHookScenario();
+const scenario = await startHookScenario({ enableRegistration: true });
 t.teardown(() => scenario.stop());
 const { users, service } = scenario;
 
@@ -163,6 +163,38 @@ t.test('policy-checked routes', async (t) => {
   t.same(consultedSince(from), ['beforeAnyRequest', 'afterAnyRequest'], 'without a user: only the *AnyRequest types');
   const after = service.requests.filter((call) => call.path === '/dump?afterAnyRequest').at(-1);
   t.match(after?.json, { response: { statusCode: 401 } });
+});
+
+t.test("a route Corporal polices and matrix-corporal did not, without a user: the catch-all's Unauthenticated types (parity review 18, P1)", async (t) => {
+  const types = ['beforeAnyRequest', 'beforeAuthenticatedRequest', 'beforeUnauthenticatedRequest', 'beforeAuthenticatedPolicyCheckedRequest', 'afterAnyRequest', 'afterAuthenticatedRequest', 'afterUnauthenticatedRequest', 'afterAuthenticatedPolicyCheckedRequest'];
+  const register = '/_matrix/client/v3/register';
+  const registration = (username: string) => ({ body: { username, password: 'Correct-Horse-9', auth: { type: 'm.login.dummy' } } });
+  const exists = async (localpart: string) =>
+    (await scenario.viaGateway('corporal', 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(`@${localpart}:${scenario.hs.serverName}`)}`)).status === 200;
+
+  await scenario.setHooks(types.map((eventType) => ({ ...consult(eventType, eventType), routeMatchesRegex: '/register$' })));
+  let from = service.requests.length;
+  const registered = await scenario.viaGateway(null, 'POST', register, registration('chain-open'));
+  t.equal(registered.status, 200, registered.text);
+  t.same(consultedSince(from), ['beforeAnyRequest', 'beforeUnauthenticatedRequest', 'afterAnyRequest', 'afterUnauthenticatedRequest']);
+
+  // matrix-corporal's way to close registration: a reject hook of the catch-all's type.
+  await scenario.setHooks([{
+    id: 'close-registration', eventType: 'beforeUnauthenticatedRequest', routeMatchesRegex: '/register$', methodMatchesRegex: '^POST$',
+    action: 'reject', responseStatusCode: 403, rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'registration is closed',
+  }]);
+  const closed = await scenario.viaGateway(null, 'POST', register, registration('chain-closed'));
+  t.same([closed.status, closed.json], [403, { errcode: 'M_FORBIDDEN', error: 'registration is closed' }]);
+  t.notOk(await exists('chain-closed'), 'Synapse registered nobody');
+  t.ok(await exists('chain-open'), 'the control: the open registration did register');
+
+  // A token-requiring route that matrix-corporal did not police: the hooks run, then the token rule answers.
+  const ban = `/_matrix/client/v3/rooms/${encodeURIComponent(scenario.room)}/ban`;
+  await scenario.setHooks(types.map((eventType) => ({ ...consult(eventType, eventType), routeMatchesRegex: '/ban$' })));
+  from = service.requests.length;
+  const anonymous = await scenario.viaGateway(null, 'POST', ban, { body: { user_id: users.bob.userId } });
+  t.equal(anonymous.status, 401, 'no token: the token rule answers');
+  t.same(consultedSince(from), ['beforeAnyRequest', 'beforeUnauthenticatedRequest'], 'the catch-all\'s before types, no after-hook');
 });
 
 t.test('login', async (t) => {
