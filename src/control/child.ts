@@ -116,7 +116,15 @@ class ControlChild {
         timeoutMs: config.HttpApi.TimeoutMilliseconds,
         logger,
         routes: [
-          ...policyRoutes({ store, provider, logger }),
+          ...policyRoutes({
+            store,
+            provider,
+            logger,
+            requestFullPass: () => {
+              logger.info({ generation: store.current?.generation }, 'unchanged policy re-sent or reloaded through the API: full reconciliation pass requested');
+              reconciler.reconciler?.loop.trigger();
+            },
+          }),
           ...reconcileRoutes({ host: reconciler, store, logger }),
           ...tokenRoutes({
             host: reconciler,

@@ -16,6 +16,14 @@ export interface PolicyRoutesOptions {
   logger: Logger;
   /** Largest `PUT /policy` body. Default {@link MAX_POLICY_BYTES}. */
   maxPolicyBytes?: number;
+  /**
+   * Requests a full reconciliation pass (after the one in progress); a no-op while the reconciler
+   * is not ready (it starts with a full pass). Called when an operator re-sends or reloads a policy
+   * that turns out unchanged: matrix-corporal reconciled on every delivery, and "PUT the same
+   * policy again" or "reload the provider" is its documented way to force a run (parity review 18,
+   * P3). A changed policy starts its own pass.
+   */
+  requestFullPass?: () => void;
 }
 
 export { API_POLICY_SOURCE };
@@ -35,16 +43,18 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  *   (`{pointer, message, line?, column?}`);
  * - `POST /_matrix/corporal/policy/provider/reload` → 200 `{}` at once; the reload runs in the
  *   background and, after a control-child restart, may replace a restored pushed policy even with
- *   the provider's unchanged content ({@link PolicyStore.releaseHold}).
+ *   the provider's unchanged content ({@link PolicyStore.releaseHold});
+ * - a `PUT` or a reload that leaves the policy unchanged requests a full pass (`requestFullPass`).
  */
 export function policyRoutes(options: PolicyRoutesOptions): Route[] {
   const { store, provider, logger } = options;
+  const requestFullPass = options.requestFullPass ?? (() => undefined);
   return [
     {
       pattern: '/_matrix/corporal/policy',
       methods: {
         GET: { id: 'policy.get', maxBodyBytes: SMALL_BODY_BYTES, handle: () => getPolicy(store) },
-        PUT: { id: 'policy.put', maxBodyBytes: options.maxPolicyBytes ?? MAX_POLICY_BYTES, handle: (request) => putPolicy(store, request) },
+        PUT: { id: 'policy.put', maxBodyBytes: options.maxPolicyBytes ?? MAX_POLICY_BYTES, handle: (request) => putPolicy(store, request, requestFullPass) },
       },
     },
     {
@@ -55,7 +65,13 @@ export function policyRoutes(options: PolicyRoutesOptions): Route[] {
           maxBodyBytes: SMALL_BODY_BYTES,
           handle: () => {
             store.releaseHold();
-            provider.reload().catch((err) => logger.error({ err: describeError(err) }, 'provider reload failed'));
+            const generation = store.current?.generation;
+            provider.reload().then(
+              () => {
+                if (store.current !== null && store.current.generation === generation) requestFullPass();
+              },
+              (err: unknown) => logger.error({ err: describeError(err) }, 'provider reload failed'),
+            );
             return { status: 200, body: {} };
           },
         },
@@ -86,7 +102,7 @@ function withoutDerivedFields(document: PolicyDocument): unknown {
   return { ...document, users: document.users.map(({ powerLevelsManaged: _derived, ...user }) => user) };
 }
 
-async function putPolicy(store: PolicyStore, request: ApiRequest): Promise<ApiResponse> {
+async function putPolicy(store: PolicyStore, request: ApiRequest, requestFullPass: () => void): Promise<ApiResponse> {
   let text: string;
   try {
     text = UTF8.decode(request.body);
@@ -94,6 +110,7 @@ async function putPolicy(store: PolicyStore, request: ApiRequest): Promise<ApiRe
     return apiError(400, ErrCode.BadJson, 'Bad body payload', { issues: [{ pointer: '', message: 'the body is not valid UTF-8' }] });
   }
   const outcome = await store.set({ text }, API_POLICY_SOURCE);
+  if (outcome.kind === 'unchanged') requestFullPass();
   if (outcome.kind === 'applied' || outcome.kind === 'unchanged') {
     if (outcome.notDurable === null) return { status: 200, body: {} };
     // Not a 200: the client was promised a policy that survives restarts. A 5xx makes a client

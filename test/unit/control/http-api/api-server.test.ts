@@ -22,7 +22,7 @@ const GATEWAY: GatewayStatus = {
   threads: [{ index: 1, alive: true, generation: 1, restarts: 0 }, { index: 2, alive: true, generation: 1, restarts: 0 }],
 };
 
-async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number; gateway?: () => Promise<GatewayStatus>; heapLimitBytes?: number } = {}) {
+async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number; gateway?: () => Promise<GatewayStatus>; heapLimitBytes?: number; requestFullPass?: () => void } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-api-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policyPath = join(dir, 'policy.json');
@@ -39,7 +39,7 @@ async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number;
     timeoutMs: options.timeoutMs ?? 5000,
     logger,
     routes: [
-      ...policyRoutes({ store, provider, logger, maxPolicyBytes: MAX_POLICY }),
+      ...policyRoutes({ store, provider, logger, maxPolicyBytes: MAX_POLICY, ...(options.requestFullPass ? { requestFullPass: options.requestFullPass } : {}) }),
       statusRoute({ store, provider, gatewayStatus: options.gateway ?? (async () => GATEWAY) }),
     ],
   });
@@ -248,6 +248,25 @@ t.test('POST …/provider/reload answers at once and reloads in the background',
   t.equal(answer.status, 200);
   t.same(answer.json, {});
   await waitFor('the reloaded policy', () => store.current?.document.identificationStamp === 'test-reloaded');
+});
+
+t.test('parity review 18, P3: re-sending or reloading an unchanged policy requests a full pass; a changed one does not', async (t) => {
+  let passes = 0;
+  const { call, store, policyPath } = await api(t, { requestFullPass: () => { passes++; } });
+  t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('pushed') })).status, 200);
+  t.equal(passes, 0, 'a new policy starts its own pass');
+  t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('pushed') })).status, 200);
+  t.equal(passes, 1, 'the same policy again: one full pass requested, as matrix-corporal ran one');
+
+  writeFileSync(policyPath, testPolicyText('reloaded'));
+  t.equal((await call('POST', '/_matrix/corporal/policy/provider/reload')).status, 200);
+  await waitFor('the reloaded policy', () => store.current?.document.identificationStamp === 'test-reloaded');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(passes, 1, 'a reload that changed the policy: no extra pass');
+  const generation = store.current?.generation;
+  t.equal((await call('POST', '/_matrix/corporal/policy/provider/reload')).status, 200);
+  await waitFor('a pass for the unchanged reload', () => passes === 2);
+  t.equal(store.current?.generation, generation, 'the policy stayed as it was');
 });
 
 t.test('GET /_matrix/corporal/status', async (t) => {
