@@ -33,6 +33,8 @@ export const GATEWAY_THREAD_RESTART_OPTIONS: RestartTrackerOptions = { ...DEFAUL
 export class RestartTracker {
   private consecutive = 0;
   private startedAt = Date.now();
+  /** False between a failure and the next start: a dead run is never "stable". */
+  private running = true;
 
   constructor(
     private readonly name: string,
@@ -43,15 +45,20 @@ export class RestartTracker {
   /** Call when the supervised thing (re)starts. */
   started(): void {
     this.startedAt = Date.now();
+    this.running = true;
   }
 
-  /** Total restarts since the last stable run. */
+  /**
+   * Restarts in the current crash series: 0 once the current run has lasted `stableAfterMs` (a
+   * thread that crashed at start-up and has served for a week shows no old crashes on `/status`).
+   */
   get restarts(): number {
-    return this.consecutive;
+    return this.running && Date.now() - this.startedAt >= this.options.stableAfterMs ? 0 : this.consecutive;
   }
 
   /** Call when it died unexpectedly; returns the delay before restarting it (ms). */
   failed(exitCode: number | null, signal: string | null): number {
+    this.running = false;
     if (Date.now() - this.startedAt >= this.options.stableAfterMs) this.consecutive = 0;
     const delayMs = backoffDelay(this.consecutive, this.options);
     this.consecutive += 1;

@@ -44,3 +44,15 @@ t.test('gateway threads come back within 2 s however often they crash', async (t
   t.same(delays.slice(0, 4), [250, 500, 1000, 2000]);
   t.ok(delays.every((delay) => delay <= 2000), JSON.stringify(delays));
 });
+
+t.test('quality 18 #6: the restart count shown on /status goes back to 0 once a run is stable', async (t) => {
+  const { logger } = capture();
+  const tracker = new RestartTracker('thing', logger, { initialMs: 1, maxMs: 1, stableAfterMs: 30, crashLoopThreshold: 10 });
+  tracker.started();
+  for (let i = 0; i < 3; i++) { tracker.failed(1, null); tracker.started(); }
+  t.equal(tracker.restarts, 3, 'a crash series');
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  t.equal(tracker.restarts, 0, 'the current run is stable: no crash shown');
+  tracker.failed(1, null);
+  t.equal(tracker.restarts, 1, 'a new series starts at 1');
+});
