@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
+import { settleWithin } from '../common/deadline.js';
 import {
   IPC_VERSION, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
@@ -9,6 +10,8 @@ import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOpti
 import { createFailedAttemptsTable } from '../common/failed-attempts-table.js';
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
+/** How long after the drain deadline a thread that has not exited is given up on (see {@link GatewayThreads.drain}). */
+const STUCK_THREAD_GRACE_MS = 5_000;
 const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [
   'gateway.listening', 'gateway.listen-failed', 'gateway.policy-applied', 'identity.evict', 'rooms.repair',
 ];
@@ -101,17 +104,26 @@ export class GatewayThreads {
 
   /**
    * Drains every thread: each stops accepting, finishes in-flight requests until `deadline`, closes
-   * its sockets and exits. Resolves when all have exited.
+   * its sockets and exits. Resolves with true when all have exited; with false when one has still
+   * not exited {@link STUCK_THREAD_GRACE_MS} after the deadline (logged, naming it): a thread whose
+   * event loop is wedged never answers the drain, and a stop that waits for it forever would only
+   * end, without a word, when the orchestrator kills the process. It is not terminated: a worker
+   * that ends with its uWS sockets open aborts the whole process.
    */
-  drain(deadline: number): Promise<void> {
+  drain(deadline: number): Promise<boolean> {
     this.stopping = true;
     for (const slot of this.slots) {
       if (slot.restartTimer) clearTimeout(slot.restartTimer);
       slot.restartTimer = null;
     }
     this.broadcast(ipcMessage<SupervisorToGateway>({ type: 'gateway.drain', deadline }));
-    if (this.slots.every((slot) => slot.worker === null)) return Promise.resolve();
-    return new Promise((resolve) => this.exitWaiters.push(resolve));
+    if (this.slots.every((slot) => slot.worker === null)) return Promise.resolve(true);
+    const exited = new Promise<true>((resolve) => this.exitWaiters.push(() => resolve(true)));
+    return settleWithin(exited, Math.max(0, deadline - Date.now()) + STUCK_THREAD_GRACE_MS, () => {
+      const stuck = this.slots.filter((slot) => slot.worker !== null).map((slot) => slot.index);
+      this.options.logger.error({ threads: stuck }, 'gateway threads did not stop after the drain deadline; stopping without them');
+      return false;
+    }, { unref: true });
   }
 
   private spawn(slot: Slot): Promise<number> {

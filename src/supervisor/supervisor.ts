@@ -34,6 +34,8 @@ export class Supervisor {
   /** Retained with {@link lastSnapshot}: a pushed policy's text, so a restarted control child keeps it in force. */
   private retained: RetainedPolicy | null = null;
   private stopPromise: Promise<void> | null = null;
+  /** False once a stop gave up on a gateway thread that did not exit ({@link GatewayThreads.drain}). */
+  private cleanStop = true;
 
   constructor(private readonly options: SupervisorOptions) {
     this.threads = new GatewayThreads({
@@ -74,6 +76,11 @@ export class Supervisor {
     return this.stopPromise !== null;
   }
 
+  /** Whether the stop so far left no gateway thread behind (the exit code says so: 1 when not). */
+  get stoppedCleanly(): boolean {
+    return this.cleanStop;
+  }
+
   /** The (encoded) snapshot last received from the control child. */
   get snapshot(): EncodedSnapshot | null {
     return this.lastSnapshot;
@@ -93,7 +100,7 @@ export class Supervisor {
     this.stopPromise ??= (async () => {
       const deadline = Date.now() + this.options.config.HttpGateway.DrainTimeoutMilliseconds;
       this.options.logger.info({ deadline: new Date(deadline).toISOString() }, 'shutting down: draining');
-      await this.threads.drain(deadline);
+      this.cleanStop = await this.threads.drain(deadline);
       await this.control.stop();
       this.options.logger.info('shutdown complete');
     })();
@@ -109,7 +116,7 @@ export class Supervisor {
   stopNow(graceMs = 2000): Promise<void> {
     return new Promise((resolve) => {
       setTimeout(resolve, graceMs).unref();
-      this.threads.drain(Date.now()).then(resolve, resolve);
+      this.threads.drain(Date.now()).then(() => resolve(), () => resolve());
     });
   }
 
@@ -206,7 +213,7 @@ export function stopOnSignals(supervisor: Supervisor, logger: Logger): void {
     signalled = true;
     logger.info({ signal }, 'signal received');
     supervisor.stop().then(
-      () => { logger.flush(); process.exit(exitCode); },
+      () => { logger.flush(); process.exit(supervisor.stoppedCleanly ? exitCode : 1); },
       (err) => { logger.error({ err: describeError(err) }, 'shutdown failed'); logger.flush(); process.exit(1); },
     );
   };
