@@ -23,7 +23,8 @@ import { request, type Dispatcher } from 'undici';
 import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
 import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
-import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, takeBasicAuth, transportErrorText } from './http-body.js';
+import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, transportErrorText } from './http-body.js';
+import { parseServiceUrl } from './service-url.js';
 import type { TaskResult } from './task-types.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -106,13 +107,10 @@ type AttemptOutcome = { ok: true; hook: SnapshotHook; warnings: string[] } | { o
  * Never rejects for an expected failure: it resolves with `ok: false` (see `task-types.ts`).
  */
 export async function consultHook(input: ConsultHookInput, deps: ConsultHookDeps): Promise<ConsultHookResult> {
-  let url: URL;
-  try {
-    url = new URL(input.service.url);
-  } catch {
-    return { ok: false, code: 'consult-failed', message: 'the RESTServiceURL is not a URL' };
-  }
-  const headers = serviceRequestHeaders(input.service.headers, url);
+  const parsed = parseServiceUrl(input.service.url, 'the RESTServiceURL');
+  if (!parsed.ok) return { ok: false, code: 'consult-failed', message: parsed.message };
+  const { url, basicAuth } = parsed.value;
+  const headers = serviceRequestHeaders(input.service.headers, basicAuth);
   const service = { ...input.service, url: url.href };
   const origin = url.origin;
   const body = buildConsultPayload(input);
@@ -183,15 +181,13 @@ async function attemptConsultation(
  * in the URL (`https://user:pass@host/…`) is taken out of it and sent as HTTP Basic authentication
  * unless the hook sets `Authorization` itself, as Go's client does.
  */
-function serviceRequestHeaders(extra: Readonly<Record<string, string>>, url: URL): Record<string, string> {
+function serviceRequestHeaders(extra: Readonly<Record<string, string>>, basicAuth: string | null): Record<string, string> {
   const byLowerName = new Map<string, [string, string]>([['content-type', ['Content-Type', 'application/json']]]);
   for (const [name, value] of Object.entries(SERVICE_CLIENT_HEADERS)) byLowerName.set(name, [canonicalHeaderKey(name), value]);
-  const basicAuth = takeBasicAuth(url);
   if (basicAuth !== null) byLowerName.set('authorization', ['Authorization', basicAuth]);
   for (const [name, value] of Object.entries(extra)) byLowerName.set(name.toLowerCase(), [canonicalHeaderKey(name), value]);
-  const headers: Record<string, string> = {};
-  for (const [name, value] of byLowerName.values()) headers[name] = value;
-  return headers;
+  // fromEntries defines own properties: a header named `__proto__` stays one (an assignment would drop it).
+  return Object.fromEntries(byLowerName.values());
 }
 
 /**
@@ -230,9 +226,8 @@ function headerMap(flat: readonly string[], leftOut: ReadonlySet<string>): Recor
     if (list === undefined) values.set(key, [flat[i + 1]!]);
     else list.push(flat[i + 1]!);
   }
-  const map: Record<string, string> = {};
-  for (const key of [...values.keys()].sort()) map[key] = values.get(key)!.join(', ');
-  return map;
+  // fromEntries defines own properties: a header named `__proto__` is kept, as Go kept it (quality 18 #12).
+  return Object.fromEntries([...values.keys()].sort().map((key) => [key, values.get(key)!.join(', ')]));
 }
 
 function utf8(bytes: Uint8Array): string {

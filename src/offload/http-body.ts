@@ -5,19 +5,6 @@
  */
 import { errorCode } from '../common/transport-error.js';
 
-/**
- * Takes user info out of a service URL (`https://user:pass@host/…`) and returns it as an HTTP
- * Basic `Authorization` value, as Go's client does; null when the URL has none. `url` is changed:
- * the credentials must not travel in it (nor reach a log through it).
- */
-export function takeBasicAuth(url: URL): string | null {
-  if (url.username === '' && url.password === '') return null;
-  const basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-  url.username = '';
-  url.password = '';
-  return `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`;
-}
-
 export { BodyLimitExceededError, discardBody } from '../common/bounded-body.js';
 export { isDecodingError, readBoundedDecodedText } from '../common/decoded-body.js';
 

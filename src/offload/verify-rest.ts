@@ -8,7 +8,8 @@
  */
 import { request, type Dispatcher } from 'undici';
 import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
-import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, takeBasicAuth, transportErrorText } from './http-body.js';
+import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, transportErrorText } from './http-body.js';
+import { parseServiceUrl } from './service-url.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
 import { withDeadline } from '../common/deadline.js';
 
@@ -33,23 +34,16 @@ export interface VerifyRestInput {
  * - `auth-service-bad-response`: any other non-200 status (redirects are not followed), a body over
  *   {@link MAX_REST_RESPONSE_BYTES}, a body that is not JSON, or JSON without a boolean
  *   `auth.success` (matrix-corporal read a missing `success` as false).
- * - `invalid-credential`: the credential is not an http(s) URL.
+ * - `invalid-credential`: the credential is not an http(s) URL, or its user info cannot be decoded.
  *
  * User info in the URL (`https://user:pass@host/…`) is sent as HTTP Basic authentication, as Go's
  * client did. Messages name the service by origin only: paths and queries may carry secrets.
  */
 export async function verifyRest(input: VerifyRestInput, dispatcher: Dispatcher): Promise<VerifyPasswordResult> {
-  let url: URL;
-  try {
-    url = new URL(input.url);
-  } catch {
-    return verifyFailure('invalid-credential', 'rest credential is not a URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return verifyFailure('invalid-credential', 'rest credential is not an http(s) URL');
-  }
+  const parsed = parseServiceUrl(input.url, 'rest credential');
+  if (!parsed.ok) return verifyFailure('invalid-credential', parsed.message);
+  const { url, basicAuth } = parsed.value;
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...SERVICE_CLIENT_HEADERS };
-  const basicAuth = takeBasicAuth(url);
   if (basicAuth !== null) headers.authorization = basicAuth;
   const service = url.origin;
   return withDeadline(input.timeoutMs, () => `auth service ${service} did not answer within ${input.timeoutMs} ms`, async (signal) => {

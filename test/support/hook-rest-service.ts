@@ -17,6 +17,8 @@ export interface HookServiceRequest {
   path: string;
   /** Lower-case names; repeated headers joined with `, ` (Node's `IncomingMessage.headers`). */
   headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** Names and values as received, alternating (keeps a header Node's `headers` object cannot hold, such as `__proto__`). */
+  rawHeaders: readonly string[];
   body: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown;
@@ -116,7 +118,7 @@ export async function startHookRestService(options: HookRestServiceOptions = {})
   const answer = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     const path = req.url ?? '';
     if (record) {
-      const request: HookServiceRequest = { method: req.method ?? '', path, headers: { ...req.headers }, body, json: parseJson(body), receivedAt: performance.now() };
+      const request: HookServiceRequest = { method: req.method ?? '', path, headers: { ...req.headers }, rawHeaders: [...req.rawHeaders], body, json: parseJson(body), receivedAt: performance.now() };
       requests.push(request);
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (path.startsWith(waiters[i]!.prefix)) waiters.splice(i, 1)[0]!.resolve(request);

@@ -88,6 +88,27 @@ t.test('user info in the URL becomes Basic authentication, unless the hook sets 
   t.equal(requestsTo('/dump?basic2').at(-1)!.headers['authorization'], 'Bearer own');
 });
 
+t.test('quality 18 #1: user info with an invalid %-escape is a failed consultation, never a task crash, and is not quoted', async (t) => {
+  const url = service.origin.replace('http://', 'http://us%ZZer:secret-pw@') + '/dump?bad-escape';
+  const result = await consultHook(input('', { service: { url } }), { dispatcher });
+  t.match(result, { ok: false, code: 'consult-failed', message: /invalid %-escape/ });
+  t.notMatch(JSON.stringify(result), /secret-pw/);
+  t.equal(requestsTo('/dump?bad-escape').length, 0, 'nothing was sent');
+});
+
+t.test('quality 18 #12: a header named __proto__ reaches the service, in the payload and as a service header', async (t) => {
+  const withProto = input('/dump?proto');
+  const own = Object.create(null) as Record<string, string>;
+  own['__proto__'] = 'from-policy';
+  withProto.service = { ...withProto.service, headers: own };
+  withProto.request = { ...withProto.request, headers: [...withProto.request.headers, '__proto__', 'from-client'] };
+  t.match(JSON.parse(buildConsultPayload(withProto)), { request: { headers: { ['__proto__']: 'from-client' } } });
+  t.ok(Object.hasOwn(JSON.parse(buildConsultPayload(withProto)).request.headers, '__proto__'), 'an own key of the payload');
+  t.match(await consultHook(withProto, { dispatcher }), { ok: true });
+  const raw = requestsTo('/dump?proto').at(-1)!.rawHeaders;
+  t.equal(raw[raw.indexOf('__proto__') + 1], 'from-policy');
+});
+
 t.test('the example service\'s hooks come back compiled', async (t) => {
   const reject = await consultHook(input('/reject/forbidden'), { dispatcher });
   t.match(reject, { ok: true, value: { hook: { id: 'parent-unnamed-response', action: 'reject', responseStatusCode: 403, rejectionErrorCode: 'M_FORBIDDEN' } } });

@@ -88,6 +88,15 @@ t.test('credentials that are not http(s) URLs', async (t) => {
   }
 });
 
+t.test('quality 18 #1: user info with an invalid %-escape is an invalid credential, never a task crash, and is not quoted', async (t) => {
+  service.requests.length = 0;
+  const url = service.origin.replace('http://', 'http://us%ZZer:basic-secret@') + '/users';
+  const result = await verifyRest({ url, userId: ALICE, password: 'pw', timeoutMs: 1000 }, dispatcher);
+  t.match(result, { ok: false, code: 'invalid-credential', message: /invalid %-escape/ });
+  t.notMatch(JSON.stringify(result), /basic-secret/);
+  t.equal(service.requests.length, 0, 'nothing was sent');
+});
+
 t.test('messages name the origin only, never the path, query or password', async (t) => {
   const url = service.origin.replace('http://', 'http://user:basic-secret@') + '/status/500?token=query-secret';
   const result = await verifyRest({ url, userId: ALICE, password: 'password-secret', timeoutMs: 5000 }, dispatcher);
