@@ -200,6 +200,16 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     return true;
   }
 
+  /**
+   * When the exchange cap (`HttpGateway.TimeoutMilliseconds`) counted from the request's start
+   * ends, in epoch ms; Infinity without limits. Work done for the request that cannot be cut off
+   * (a hook consultation in the offload pool) stops there.
+   */
+  exchangeDeadline(): number {
+    if (this.limits === null) return Number.POSITIVE_INFINITY;
+    return Date.now() - (performance.now() - this.startedAt) + this.limits.exchangeMs;
+  }
+
   /** BodyReadContext: how long a body read for inspection may take (the exchange cap). */
   bodyReadTimeoutMs(): number {
     return this.limits === null ? Number.POSITIVE_INFINITY : this.limits.exchangeMs;

@@ -72,6 +72,14 @@ export interface ConsultHookInput {
   response: ConsultedResponse | null;
   /** Largest answer read from the service. */
   maxAnswerBytes: number;
+  /**
+   * When the answer stops being of use (epoch ms: the client's request has reached its time
+   * limit), or null for no such bound (async consultations). No attempt or wait runs past it, and
+   * an attempt's deadline is cut to it: the task holds a place in the worker's pool, and a dead or
+   * trickling service must not keep it there for all its retries after the client is gone
+   * (quality 18 #16).
+   */
+  abandonAt: number | null;
 }
 
 /** A successful consultation: the hook to run now (its `eventType` null), compiled and validated. */
@@ -115,14 +123,24 @@ export async function consultHook(input: ConsultHookInput, deps: ConsultHookDeps
   const origin = url.origin;
   const body = buildConsultPayload(input);
   const attempts = 1 + service.retryAttempts;
+  const abandonAt = input.abandonAt ?? Number.POSITIVE_INFINITY;
   let reason = '';
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (attempt > 1 && service.retryWaitMs > 0) await sleep(service.retryWaitMs);
-    const outcome = await attemptConsultation(input.maxAnswerBytes, service, headers, body, deps.dispatcher, input.hookId);
-    if (outcome.ok) return { ok: true, value: { hook: outcome.hook, attempts: attempt, warnings: outcome.warnings } };
+  let made = 0;
+  while (made < attempts) {
+    const waitMs = made > 0 ? service.retryWaitMs : 0;
+    const leftMs = abandonAt - Date.now() - waitMs;
+    if (leftMs <= 0) {
+      reason = `${reason === '' ? '' : `${reason}; `}the request's time limit ended first`;
+      break;
+    }
+    if (waitMs > 0) await sleep(waitMs);
+    made++;
+    const timeoutMs = Math.max(1, Math.min(service.timeoutMs, Math.floor(leftMs)));
+    const outcome = await attemptConsultation(input.maxAnswerBytes, { ...service, timeoutMs }, headers, body, deps.dispatcher, input.hookId);
+    if (outcome.ok) return { ok: true, value: { hook: outcome.hook, attempts: made, warnings: outcome.warnings } };
     reason = outcome.reason;
   }
-  return { ok: false, code: 'consult-failed', message: `REST service ${origin} failed after ${attempts} attempt(s); last: ${reason}` };
+  return { ok: false, code: 'consult-failed', message: `REST service ${origin} failed after ${made} attempt(s); last: ${reason}` };
 }
 
 async function attemptConsultation(

@@ -24,6 +24,8 @@ export async function consultInput(hook: ConsultHook, request: HookRequest, resp
     request: { uri: request.uri, path: request.path, method: request.method, headers: request.headersForService(), body: exactBytes(body) },
     response: response === null ? null : { status: response.status, headers: response.headerList(), body: exactBytes(response.body) },
     maxAnswerBytes,
+    // An async consultation outlives the request by design; a sync one is of no use after it.
+    abandonAt: hook.RESTServiceAsync || request.abandonAt === Number.POSITIVE_INFINITY ? null : request.abandonAt,
   };
 }
 

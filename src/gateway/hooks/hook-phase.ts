@@ -69,6 +69,7 @@ export class HookPhase {
       forwardedFor: (headers) => forwardedForOf(headers, ctx.remoteAddress, this.deps.trustedProxies),
       peerTrusted: this.deps.trustedProxies.isTrusted(ctx.remoteAddress),
       readBody: ctx.body === null ? null : () => inspectedBody(ctx, this.deps.maxBodyBytes),
+      abandonAt: ctx.exchangeDeadline(),
     });
     ctx.hooks = request;
     const outcome = engine.runBefore(snapshot, phases.before, request);

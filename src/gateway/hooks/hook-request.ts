@@ -33,6 +33,11 @@ export interface HookRequestInit {
    * 413 `CorporalError` beyond it). Called at most once. Null when the request has no body.
    */
   readBody: (() => Promise<Buffer>) | null;
+  /**
+   * When the request's time is up (epoch ms: the exchange cap, `HttpGateway.TimeoutMilliseconds`,
+   * from its start); consultations about it stop there. Default: no bound.
+   */
+  abandonAt?: number;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -48,6 +53,8 @@ export class HookRequest {
   readonly rawPath: string;
   readonly rawQuery: string;
   readonly userId: string | null;
+  /** See {@link HookRequestInit.abandonAt}: when consultations about this request stop (epoch ms). */
+  readonly abandonAt: number;
   /** Current headers (flat, lower-case names); replaced, never mutated, when a hook sets one. */
   headers: readonly string[];
   /** A hook set a header. */
@@ -73,6 +80,7 @@ export class HookRequest {
     this.readBody = init.readBody;
     this.forwardedFor = init.forwardedFor;
     this.peerTrusted = init.peerTrusted;
+    this.abandonAt = init.abandonAt ?? Number.POSITIVE_INFINITY;
   }
 
   /**

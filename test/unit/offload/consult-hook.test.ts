@@ -26,6 +26,7 @@ function input(path: string, overrides: Partial<Omit<ConsultHookInput, 'service'
     },
     response: null,
     maxAnswerBytes: 64 * 1024,
+    abandonAt: null,
     service: { url: service.origin + path, method: 'POST', headers: {}, timeoutMs: 5000, retryAttempts: 0, retryWaitMs: 0, ...serviceOverrides },
     ...rest,
   };
@@ -107,6 +108,23 @@ t.test('quality 18 #12: a header named __proto__ reaches the service, in the pay
   t.match(await consultHook(withProto, { dispatcher }), { ok: true });
   const raw = requestsTo('/dump?proto').at(-1)!.rawHeaders;
   t.equal(raw[raw.indexOf('__proto__') + 1], 'from-policy');
+});
+
+t.test('quality 18 #16: no attempt or wait runs past the request\'s time limit, and an attempt is cut to it', async (t) => {
+  const started = Date.now();
+  const stalled = await consultHook(input('/stall-body', { abandonAt: started + 300, service: { timeoutMs: 10_000, retryAttempts: 5, retryWaitMs: 100 } }), { dispatcher });
+  t.ok(Date.now() - started < 2_000, `stopped at the limit (${Date.now() - started} ms), not after 6 attempts of 10 s`);
+  t.match(stalled, { ok: false, message: /failed after 1 attempt\(s\); last: no complete answer within \d+ ms; the request's time limit ended first/ });
+
+  const before = requestsTo('/status/500').length;
+  const failing = await consultHook(input('/status/500', { abandonAt: Date.now() + 250, service: { retryAttempts: 100, retryWaitMs: 100 } }), { dispatcher });
+  const made = requestsTo('/status/500').length - before;
+  t.ok(made >= 1 && made <= 4, `a few attempts, not 101 (${made})`);
+  t.match(failing, { ok: false, message: /the request's time limit ended first/ });
+
+  const gone = await consultHook(input('/dump?gone', { abandonAt: Date.now() - 1 }), { dispatcher });
+  t.match(gone, { ok: false, message: /failed after 0 attempt\(s\)/ });
+  t.equal(requestsTo('/dump?gone').length, 0, 'nothing sent for a request whose time is already up');
 });
 
 t.test('the example service\'s hooks come back compiled', async (t) => {
