@@ -1,4 +1,5 @@
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { interceptors, request, type Dispatcher } from 'undici';
+import { createOutboundAgent } from '../../common/outbound-agent.js';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, discardBody } from '../../common/bounded-body.js';
 import { isDecodingError, readBoundedDecodedBody } from '../../common/decoded-body.js';
@@ -29,12 +30,15 @@ export interface AvatarSourceLimits {
 
 /**
  * The dispatcher avatar downloads go through: its own connection pool (never the homeserver's),
- * following at most {@link AVATAR_MAX_REDIRECTS} redirects. Closed by whoever creates it.
+ * following at most {@link AVATAR_MAX_REDIRECTS} redirects, through the proxy named by
+ * `HTTP_PROXY`/`HTTPS_PROXY` unless `NO_PROXY` exempts the host (matrix-corporal's `http.Get` did
+ * the same; common/outbound-agent.ts). Closed by whoever creates it.
  */
 export function createAvatarDispatcher(timeoutMs: number): Dispatcher {
-  return new Agent({ connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connections: 4 }).compose(
-    interceptors.redirect({ maxRedirections: AVATAR_MAX_REDIRECTS }),
-  );
+  return createOutboundAgent({
+    connectTimeoutMs: timeoutMs,
+    agent: { headersTimeout: timeoutMs, bodyTimeout: timeoutMs, connections: 4 },
+  }).compose(interceptors.redirect({ maxRedirections: AVATAR_MAX_REDIRECTS }));
 }
 
 /**

@@ -1,4 +1,5 @@
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { interceptors, request, type Dispatcher } from 'undici';
+import { createOutboundAgent } from '../../common/outbound-agent.js';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
 import { backoffDelay, type BackoffOptions } from '../../common/backoff.js';
@@ -55,6 +56,8 @@ type FetchResult = { kind: 'policy'; text: string; etag: string | null } | { kin
  *   policy replaced a good cache, bug 17), atomically.
  * - Until a first remote fetch succeeds, it is retried with backoff (independent of
  *   `ReloadIntervalSeconds`), so a remote that is down at start is picked up once it is back.
+ * - Like matrix-corporal's Go client, it honours `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
+ *   (common/outbound-agent.ts).
  * - The URI's query and user-info never reach logs or the policy source label (they may hold
  *   credentials).
  */
@@ -62,7 +65,7 @@ export class HttpProvider implements PolicyProvider {
   readonly type = 'http' as const;
   private readonly health = new ProviderHealth('http');
   private readonly dispatcher: Dispatcher;
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
   private readonly source: string;
   private readonly cacheSource: string | null;
   private readonly timeoutMs: number;
@@ -79,7 +82,8 @@ export class HttpProvider implements PolicyProvider {
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly options: HttpProviderOptions) {
-    this.agent = new Agent({ connections: 2 });
+    // undici's default connect limit; the whole fetch is bounded by `timeoutMs` anyway.
+    this.agent = createOutboundAgent({ connectTimeoutMs: 10_000, agent: { connections: 2 } });
     this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 5 }));
     this.source = `http:${safeUri(options.uri)}`;
     this.cacheSource = options.cachePath === null ? null : `http-cache:${options.cachePath}`;
