@@ -13,6 +13,20 @@ RUN npx tsc -p tsconfig.json
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# Outgoing TLS trusts the system CA store, as matrix-corporal's Alpine image did (Go reads
+# /etc/ssl/certs/ca-certificates.crt and honours SSL_CERT_FILE / SSL_CERT_DIR). The slim image has no
+# ca-certificates, and Node uses its own built-in Mozilla list unless started with --use-openssl-ca:
+# then OpenSSL's default paths apply (Node's bundled OpenSSL: /etc/ssl/cert.pem and the hashed
+# directory /etc/ssl/certs), and SSL_CERT_FILE / SSL_CERT_DIR replace them. SSL_CERT_FILE names
+# Debian's bundle so that a bundle mounted over it is read, as Go read it; an operator's own
+# SSL_CERT_FILE replaces it while /etc/ssl/certs still supplies the system roots (Go did the same).
+# The /matrix-corporal wrapper passes the flag itself, so an operator's NODE_OPTIONS cannot drop it;
+# NODE_OPTIONS covers `node …` commands run directly. NODE_EXTRA_CA_CERTS works in either case.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    NODE_OPTIONS=--use-openssl-ca
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
