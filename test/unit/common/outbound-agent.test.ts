@@ -16,6 +16,7 @@ import { createRestAgent } from '../../../src/offload/rest-agent.js';
 import { verifyRest } from '../../../src/offload/verify-rest.js';
 import { consultHook, type ConsultHookInput } from '../../../src/offload/consult-hook.js';
 import { captureLogger, testPolicyText, testStore } from '../../support/control-plane.js';
+import { findFreePort } from '../../support/free-port.js';
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
@@ -185,4 +186,17 @@ t.test('an invalid proxy URL fails each request without showing the value, and d
   t.equal(result.ok, false);
   t.match(JSON.stringify(result), /HTTP_PROXY is not a valid proxy URL/);
   t.notMatch(JSON.stringify(result), /pr0xy-secret/);
+});
+
+t.test('a proxy that cannot be reached: the provider logs the failure, never the proxy credentials', async (t) => {
+  const port = await findFreePort();
+  proxyEnv(t, { HTTP_PROXY: `http://corp:pr0xy-secret@127.0.0.1:${port}` });
+  const { logger, raw } = captureLogger();
+  const { store } = testStore({ logger });
+  const provider = new HttpProvider({ uri: 'http://policy.corp.invalid/policy', bearerToken: null, cachePath: null, reloadIntervalMs: null, timeoutMs: 3000, store, logger, startRetry: { initialMs: 60_000, maxMs: 60_000 } });
+  t.teardown(() => provider.stop());
+  await provider.start();
+  t.equal(store.current, null);
+  t.match(raw.join('\n'), /fetching http:\/\/policy\.corp\.invalid\/policy failed: .*ECONNREFUSED/);
+  t.notMatch(raw.join('\n'), /pr0xy-secret|corp:/);
 });
