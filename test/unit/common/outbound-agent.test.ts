@@ -100,6 +100,7 @@ const clients: Record<string, (t: Test, origin: string) => Promise<string>> = {
       request: { uri: '/_matrix/client/v3/account/whoami', path: '/_matrix/client/v3/account/whoami', method: 'GET', headers: [], body: Buffer.alloc(0) },
       response: null,
       maxAnswerBytes: 64 * 1024,
+      abandonAt: null,
       service: { url: `${origin}/hook`, method: 'POST', headers: {}, timeoutMs: 3000, retryAttempts: 0, retryWaitMs: 0 },
     };
     const result = await consultHook(input, { dispatcher });
