@@ -155,7 +155,16 @@ export interface GatewayDrainMessage extends Envelope<'gateway.drain'> {
 }
 
 /** Everything the supervisor sends to a gateway thread. */
-export type SupervisorToGateway = PolicySnapshotMessage | IdentityEvictMessage | GatewayDrainMessage;
+/**
+ * A `rest` auth service refused a (user, URL, password) combination that a gateway thread's
+ * fallback cache may hold: every thread drops it (`offload/rest-auth-cache.ts`). `key` is the
+ * cache key, a SHA-256 digest that includes the password: never logged.
+ */
+export interface RestAuthForgetMessage extends Envelope<'rest-auth.forget'> {
+  key: string;
+}
+
+export type SupervisorToGateway = PolicySnapshotMessage | IdentityEvictMessage | RestAuthForgetMessage | GatewayDrainMessage;
 
 // ---- gateway thread → supervisor ------------------------------------------------------------
 
@@ -180,6 +189,7 @@ export type GatewayToSupervisor =
   | GatewayListenFailedMessage
   | GatewayPolicyAppliedMessage
   | IdentityEvictMessage
+  | RestAuthForgetMessage
   | RoomsRepairMessage;
 
 /** Data a gateway thread is started with (`workerData`). */

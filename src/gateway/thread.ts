@@ -21,6 +21,7 @@ import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
 import { BufferBudget } from '../common/buffer-budget.js';
 import { createOffloadPool } from '../offload/pool.js';
+import { createRestAuthCache } from '../offload/rest-auth-cache.js';
 import { createGatewayAuthPhases } from './login/gateway-auth.js';
 import { createThreadHooks } from './hooks/thread-hooks.js';
 import { decodeSnapshot } from '../policy/transport.js';
@@ -85,6 +86,8 @@ const checkReads = {
 const offload = createOffloadPool(config.Offload, { logger });
 const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes);
 const trustedProxies = new TrustedProxies(config.HttpGateway.TrustedProxies);
+// This thread's `rest` fallback cache; a refusal heard here evicts the combination in every thread.
+const restCache = createRestAuthCache(config.UserAuth, undefined, (key) => post({ type: 'rest-auth.forget', key }));
 const halfCreatedRooms = new HalfCreatedRoomGuard({
   lookup: checkReads,
   corporalUserId: config.Corporal.UserID,
@@ -111,7 +114,7 @@ const pipeline = createPipeline({
     readEncryption: createEncryptionReader(checkReads),
   },
   halfCreatedRooms,
-  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger, data.failedAttempts, ({ accessToken, userId, deviceId, expiresInMs }) =>
+  auth: createGatewayAuthPhases(config, offload, pools, trustedProxies, logger, data.failedAttempts, restCache, ({ accessToken, userId, deviceId, expiresInMs }) =>
     identities.seed(accessToken, { kind: 'user', userId, deviceId, isGuest: false }, expiresInMs)),
   hooks: { engine: hooks.engine, maxBodyBytes: config.HttpGateway.MaxInspectedBodyBytes, trustedProxies },
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
@@ -192,7 +195,7 @@ port.on('message', (message: unknown) => {
     });
     return;
   }
-  if (!isIpcMessage<SupervisorToGateway['type']>(message, ['policy.snapshot', 'identity.evict', 'gateway.drain'])) {
+  if (!isIpcMessage<SupervisorToGateway['type']>(message, ['policy.snapshot', 'identity.evict', 'rest-auth.forget', 'gateway.drain'])) {
     logger.warn('ignoring unknown message from supervisor');
     return;
   }
@@ -205,6 +208,9 @@ port.on('message', (message: unknown) => {
       break;
     case 'identity.evict':
       identities.evict(typed.tokens, typed.userId);
+      break;
+    case 'rest-auth.forget':
+      restCache.forgetKey(typed.key);
       break;
     case 'gateway.drain':
       drain(typed.deadline).catch((err) => logger.error({ err: describeError(err) }, 'drain failed'));

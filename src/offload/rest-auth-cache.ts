@@ -20,12 +20,25 @@ export interface CacheClock {
   now(): number;
 }
 
-/** See the module comment. Keys are SHA-256 digests: the cache never holds a password. */
+/**
+ * See the module comment. Keys are SHA-256 digests: the cache never holds a password.
+ *
+ * Each gateway thread has its own cache, but a refusal must hold in all of them: a "no" that one
+ * thread heard evicts the combination everywhere (`onForget`, relayed by the supervisor to every
+ * thread's {@link forgetKey}); otherwise, with the service down, another thread's cache would
+ * still let in a password the service had just refused (quality review 18, #15).
+ */
 export class RestAuthCache {
   readonly #entries: LRUCache<string, RestAuthCacheEntry>;
+  readonly #onForget: ((key: string) => void) | undefined;
 
-  /** `size` entries at most (least recently used go first), each valid until it is more than `ttlMs` old. */
-  constructor(size: number, ttlMs: number, clock?: CacheClock) {
+  /**
+   * `size` entries at most (least recently used go first), each valid until it is more than
+   * `ttlMs` old. `onForget` is told the key of every combination {@link forget} drops, for the
+   * other threads' caches.
+   */
+  constructor(size: number, ttlMs: number, clock?: CacheClock, onForget?: (key: string) => void) {
+    this.#onForget = onForget;
     if (!Number.isInteger(size) || size < 1) throw cacheConfigError(`RestCacheSize must be a positive integer, got ${size}`);
     if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw cacheConfigError(`RestCacheTtlMilliseconds must be positive, got ${ttlMs}`);
     this.#entries = new LRUCache<string, RestAuthCacheEntry>({
@@ -49,9 +62,16 @@ export class RestAuthCache {
     return this.#entries.get(cacheKey(userId, password, url));
   }
 
-  /** Drops the combination (the service said no to it). */
+  /** Drops the combination (the service said no to it), here and, through `onForget`, in the other threads. */
   forget(userId: string, password: string, url: string): void {
-    this.#entries.delete(cacheKey(userId, password, url));
+    const key = cacheKey(userId, password, url);
+    this.#entries.delete(key);
+    this.#onForget?.(key);
+  }
+
+  /** Drops the combination another thread's {@link forget} named by its key. */
+  forgetKey(key: string): void {
+    this.#entries.delete(key);
   }
 
   /** Entries held, expired ones not yet purged included. */
@@ -60,9 +80,9 @@ export class RestAuthCache {
   }
 }
 
-/** The cache sized by `UserAuth.RestCacheSize` and `UserAuth.RestCacheTtlMilliseconds`. */
-export function createRestAuthCache(config: UserAuthConfig, clock?: CacheClock): RestAuthCache {
-  return new RestAuthCache(config.RestCacheSize, config.RestCacheTtlMilliseconds, clock);
+/** The cache sized by `UserAuth.RestCacheSize` and `UserAuth.RestCacheTtlMilliseconds`; see {@link RestAuthCache} for `onForget`. */
+export function createRestAuthCache(config: UserAuthConfig, clock?: CacheClock, onForget?: (key: string) => void): RestAuthCache {
+  return new RestAuthCache(config.RestCacheSize, config.RestCacheTtlMilliseconds, clock, onForget);
 }
 
 /**

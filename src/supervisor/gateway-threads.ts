@@ -13,7 +13,7 @@ const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 /** How long after the drain deadline a thread that has not exited is given up on (see {@link GatewayThreads.drain}). */
 const STUCK_THREAD_GRACE_MS = 5_000;
 const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [
-  'gateway.listening', 'gateway.listen-failed', 'gateway.policy-applied', 'identity.evict', 'rooms.repair',
+  'gateway.listening', 'gateway.listen-failed', 'gateway.policy-applied', 'identity.evict', 'rest-auth.forget', 'rooms.repair',
 ];
 
 /** What {@link GatewayThreads} needs from the supervisor. */

@@ -159,6 +159,7 @@ export class Supervisor {
 
   private fromGateway(_index: number, message: GatewayToSupervisor): void {
     if (message.type === 'identity.evict') this.threads.broadcast(message satisfies IdentityEvictMessage);
+    else if (message.type === 'rest-auth.forget') this.threads.broadcast(message);
     else if (message.type === 'rooms.repair') this.handOffRepair(message);
   }
 

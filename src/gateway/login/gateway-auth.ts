@@ -5,7 +5,7 @@
 import type { CorporalConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
 import type { OffloadPool } from '../../offload/pool.js';
-import { createRestAuthCache } from '../../offload/rest-auth-cache.js';
+import type { RestAuthCache } from '../../offload/rest-auth-cache.js';
 import { createPasswordCheckLimits } from './password-check-limits.js';
 import type { UpstreamPools } from '../upstream/pools.js';
 import type { TrustedProxies } from '../upstream/forwarded-for.js';
@@ -32,7 +32,8 @@ export interface GatewayAuthPhases {
  * thread's offload pool, `upstream` its connections to the homeserver (used to log out refused
  * sessions), `trustedProxies` tells a login's or UIA request's client address (password checks
  * are counted per address), `failedAttemptsTable` the wrong-password counts of the internal REST
- * auth endpoint that every thread shares, `onSession` is told of each session a login through the
+ * auth endpoint that every thread shares, `restCache` the thread's `rest` fallback cache (its
+ * refusals reach the other threads' caches), `onSession` is told of each session a login through the
  * gateway created. Throws for an invalid `IPNetworkWhitelist` entry (the config loader refuses
  * those first).
  */
@@ -43,11 +44,12 @@ export function createGatewayAuthPhases(
   trustedProxies: TrustedProxies,
   logger: Logger,
   failedAttemptsTable: SharedArrayBuffer,
+  restCache: RestAuthCache,
   onSession?: (session: LoginSession) => void,
 ): GatewayAuthPhases {
   // One set of limits for the three: a user's checks count together whichever endpoint sent them.
   const limits = createPasswordCheckLimits(config.Matrix.TimeoutMilliseconds);
-  const checker = { pool, restCache: createRestAuthCache(config.UserAuth), userAuth: config.UserAuth, logger, limits };
+  const checker = { pool, restCache, userAuth: config.UserAuth, logger, limits };
   const domain = config.Matrix.HomeserverDomainName;
   const authSharedSecret = config.Matrix.AuthSharedSecret;
   const maxBodyBytes = config.HttpGateway.MaxInspectedBodyBytes;

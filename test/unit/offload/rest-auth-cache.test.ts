@@ -57,6 +57,24 @@ t.test('forget evicts', async (t) => {
   t.equal(cache.size, 0);
 });
 
+t.test('quality 18 #15: a refusal heard by one thread evicts the combination from every thread\'s cache', async (t) => {
+  const clock = manualClock();
+  const threads: RestAuthCache[] = [];
+  const relayed: string[] = [];
+  // What the supervisor does with a thread's `rest-auth.forget`: every thread drops the key.
+  const relay = (key: string) => { relayed.push(key); for (const cache of threads) cache.forgetKey(key); };
+  threads.push(new RestAuthCache(10, 60_000, clock, relay), new RestAuthCache(10, 60_000, clock, relay));
+  const [a, b] = threads as [RestAuthCache, RestAuthCache];
+  a.remember('@alice:example.com', 'old-secret', URL_A, {});
+  b.remember('@alice:example.com', 'old-secret', URL_A, {});
+  b.remember('@alice:example.com', 'other', URL_A, {});
+  a.forget('@alice:example.com', 'old-secret', URL_A);
+  t.equal(b.recall('@alice:example.com', 'old-secret', URL_A), undefined, 'the other thread can no longer vouch for it');
+  t.ok(b.recall('@alice:example.com', 'other', URL_A), 'other combinations stay');
+  t.equal(relayed.length, 1);
+  t.notMatch(relayed[0]!, /old-secret|alice/, 'the key names neither user nor password');
+});
+
 t.test('holds at most `size` entries, least recently used out first', async (t) => {
   const cache = new RestAuthCache(2, 60_000, manualClock());
   cache.remember('@a:x', 'pw', URL_A, {});

@@ -62,3 +62,12 @@ t.test('quality 18 #13g: a thread that never answers the drain is given up on af
   t.notOk(s.stoppedCleanly, 'the stop says it left a thread behind');
   t.ok(lines.some((l) => l.level === 50 && JSON.stringify(l['threads']) === '[1]'), 'the stuck thread is named');
 });
+
+t.test('quality 18 #15: a thread\'s rest-auth.forget reaches every thread', async (t) => {
+  const s = supervisor();
+  const sent: unknown[] = [];
+  s.threads.broadcast = (message: unknown) => { sent.push(message); };
+  const message = { v: 1, type: 'rest-auth.forget', key: 'k' };
+  (s as unknown as { fromGateway(index: number, message: unknown): void }).fromGateway(1, message);
+  t.same(sent, [message]);
+});
