@@ -37,6 +37,9 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
     return 2;
   }
   const { config } = loaded;
+  // Computed once and used for every print: a password written in the endpoint must never reach
+  // plan output, which ends up in tickets and CI logs.
+  const endpoint = withoutUserInfo(config.Matrix.HomeserverApiEndpoint);
   const file = args.policyPath === null ? configuredPolicyFile(config.PolicyProvider) : { path: args.policyPath };
   if ('error' in file) {
     err.write(`corporal: ${file.error}\n`);
@@ -59,7 +62,7 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
   try {
     report = await dryRun(config, policy.snapshot);
   } catch (failure) {
-    err.write(`corporal: cannot plan against ${withoutUserInfo(config.Matrix.HomeserverApiEndpoint)}: ${describeError(failure)}\n`);
+    err.write(`corporal: cannot plan against ${endpoint}: ${describeError(failure)}\n`);
     if (hasErrorCode(failure, ADMIN_SESSION_ERROR)) {
       err.write('(plan logs in as Corporal.UserID with its derived password, or uses Corporal.AccessToken; unlike serve it never registers that user)\n');
     }
@@ -67,9 +70,9 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
   }
   const { snapshot } = policy;
   if (args.json) {
-    out.write(`${JSON.stringify({ policy: { path: file.path, hash: snapshot.hash, users: snapshot.users.size }, homeserver: config.Matrix.HomeserverApiEndpoint, ...report }, null, 2)}\n`);
+    out.write(`${JSON.stringify({ policy: { path: file.path, hash: snapshot.hash, users: snapshot.users.size }, homeserver: endpoint, ...report }, null, 2)}\n`);
   } else {
-    out.write(`Plan for policy ${file.path} (${plural(snapshot.users.size, 'user')}, hash ${snapshot.hash.slice(0, 12)}) against ${config.Matrix.HomeserverApiEndpoint}\n`);
+    out.write(`Plan for policy ${file.path} (${plural(snapshot.users.size, 'user')}, hash ${snapshot.hash.slice(0, 12)}) against ${endpoint}\n`);
     out.write(formatDryRunReport(report).map((line) => `${line}\n`).join(''));
   }
   return 0;

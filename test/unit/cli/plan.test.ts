@@ -1,0 +1,85 @@
+import t, { type Test } from 'tap';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { runPlan } from '../../../src/cli/plan.js';
+import type { CliArgs } from '../../../src/cli/args.js';
+import { testConfigRaw } from '../../support/corporal-config.js';
+
+const SECRET = 'HUNTER2SECRET';
+
+type Extra = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** A fake homeserver just good enough for a plan with no users: whoami, the admin user list, logout. */
+async function fakeHomeserver(t: Test, extra: Extra = () => false): Promise<number> {
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (extra(req, res)) return;
+    const url = req.url ?? '';
+    if (url.includes('auth_metadata')) {
+      res.statusCode = 404;
+      return res.end(JSON.stringify({ errcode: 'M_UNRECOGNIZED', error: 'no MAS' }));
+    }
+    if (url.includes('/account/whoami')) return res.end(JSON.stringify({ user_id: '@corporal:example.com' }));
+    if (url.includes('/_synapse/admin/v2/users/')) return res.end(JSON.stringify({ name: '@corporal:example.com', admin: true, deactivated: false }));
+    if (url.includes('/_synapse/admin/v2/users')) return res.end(JSON.stringify({ users: [], total: 0 }));
+    return res.end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.address() as { port: number }).port;
+}
+
+async function plan(t: Test, options: { json?: boolean; port: number }) {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-plan-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const policyPath = join(dir, 'policy.json');
+  writeFileSync(policyPath, JSON.stringify({ schemaVersion: 2, users: [] }));
+  const raw = testConfigRaw({
+    gatewayPort: 41080,
+    serverName: 'example.com',
+    homeserverUrl: `http://admin:${SECRET}@127.0.0.1:${options.port}`,
+    policyCachePath: join(dir, 'last-seen.json'),
+    overrides: { Corporal: { AccessToken: 'plan-token' }, PolicyProvider: { Type: 'static_file', Path: policyPath } },
+  });
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(raw));
+  let stdout = '';
+  let stderr = '';
+  const out = new Writable({ write(chunk: Buffer, _e, done) { stdout += chunk.toString(); done(); } });
+  const err = new Writable({ write(chunk: Buffer, _e, done) { stderr += chunk.toString(); done(); } });
+  const args: CliArgs = { command: 'plan', configPath, policyPath: null, json: options.json ?? false, help: false, version: false };
+  const code = await runPlan(args, { out, err });
+  return { code, stdout, stderr };
+}
+
+t.test('the table names the homeserver without the user info written in its endpoint', async (t) => {
+  const port = await fakeHomeserver(t);
+  const { code, stdout, stderr } = await plan(t, { port });
+  t.equal(code, 0, stderr);
+  t.match(stdout, `against http://127.0.0.1:${port}/`);
+  t.notMatch(stdout + stderr, SECRET);
+  t.notMatch(stdout + stderr, 'admin:');
+});
+
+t.test('--json: the homeserver field has no user info either', async (t) => {
+  const port = await fakeHomeserver(t);
+  const { code, stdout, stderr } = await plan(t, { port, json: true });
+  t.equal(code, 0, stderr);
+  t.equal((JSON.parse(stdout) as { homeserver: string }).homeserver, `http://127.0.0.1:${port}/`);
+  t.notMatch(stdout + stderr, SECRET);
+});
+
+t.test('a homeserver that cannot be observed: the error names the endpoint without its user info', async (t) => {
+  const port = await fakeHomeserver(t, (_req, res) => {
+    res.statusCode = 500;
+    res.end(JSON.stringify({ errcode: 'M_UNKNOWN', error: 'down' }));
+    return true;
+  });
+  const { code, stdout, stderr } = await plan(t, { port });
+  t.equal(code, 1);
+  t.match(stderr, `cannot plan against http://127.0.0.1:${port}/`);
+  t.notMatch(stdout + stderr, SECRET);
+});
