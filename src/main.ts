@@ -8,6 +8,7 @@ import { corporalVersion } from './cli/version.js';
 import { runServe } from './cli/serve.js';
 import { runCheck } from './cli/check.js';
 import { runPlan } from './cli/plan.js';
+import { dropOutputOnBrokenPipe } from './cli/broken-pipe.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   const parsed = parseArgs(argv);
@@ -24,9 +25,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`corporal ${corporalVersion()}\n`);
     return 0;
   }
-  // `corporal check | head`: a reader that went away ends a report command quietly, as Unix
-  // tools do, instead of a stack trace. (Not for serve, whose stdout is its log.)
-  if (args.command !== 'serve') exitQuietlyOnBrokenPipe();
+  // `corporal check | head`: a reader that went away silences a report command instead of a stack
+  // trace; the command still finishes and exits with its own code.
+  if (args.command !== 'serve') dropOutputOnBrokenPipe();
   switch (args.command) {
     case 'serve':
       return runServe(args);
@@ -34,15 +35,6 @@ async function main(argv: readonly string[]): Promise<number> {
       return runCheck(args);
     case 'plan':
       return runPlan(args);
-  }
-}
-
-function exitQuietlyOnBrokenPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE') throw err;
-      process.exit(process.exitCode ?? 0);
-    });
   }
 }
 
