@@ -2,7 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import type { CliArgs } from './args.js';
 import type { CorporalConfig } from '../common/config/types.js';
 import { loadConfigFile } from '../common/config/index.js';
-import { withoutUserInfo } from '../common/config/url.js';
+import { withoutUserInfo } from '../common/http-url.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
 import { formatConfigIssues } from './config-errors.js';
 import { formatIssues, plural, readPolicyFile } from './policy-file.js';

@@ -11,7 +11,7 @@ import { SynapseHttp } from '../control/synapse/synapse-http.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { formatConfigIssues } from './config-errors.js';
 import { configuredPolicyFile, formatIssues, plural, readPolicyFile } from './policy-file.js';
-import { withoutUserInfo } from '../common/config/url.js';
+import { withoutUserInfo } from '../common/http-url.js';
 
 /** Output streams of {@link runPlan}. */
 export interface PlanStreams {

@@ -1,3 +1,4 @@
+import { checkHttpUrl, isHttpUrl } from '../common/http-url.js';
 import type { AuthType } from './snapshot.js';
 
 /** Hex digest length of each hash auth type (matrix-corporal accepts upper- and lower-case hex). */
@@ -9,6 +10,8 @@ const HEX = /^[0-9a-fA-F]*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** `data:type/subtype`, optional `;name=value` parameters, `;base64,`. */
 const DATA_URI = /^data:[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:;[A-Za-z0-9!#$&^_.+-]+=[^;,]*)*;base64,/i;
+/** Policy URLs may carry a fragment, as matrix-corporal's did: the HTTP client leaves it out of the request. */
+const POLICY_URL = Object.freeze({ allowFragment: true });
 /** An HTTP token (RFC 9110): header names and methods. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Header values must not smuggle in another header or end the header block. */
@@ -34,7 +37,10 @@ export function checkCredential(authType: AuthType, credential: string): string 
     }
     return null;
   }
-  if (authType === 'rest' && !isHttpUrl(credential)) return 'a rest credential must be the http(s) URL of the authentication service';
+  if (authType === 'rest') {
+    const problem = checkServiceUrl(credential);
+    if (problem !== null) return `a rest credential must be the http(s) URL of the authentication service (it ${problem})`;
+  }
   return null;
 }
 
@@ -43,7 +49,7 @@ export function checkCredential(authType: AuthType, credential: string): string 
  * non-empty, valid standard base64 (padding optional). Returns the error message, or null.
  */
 export function checkAvatarUri(uri: string): string | null {
-  if (uri === '' || isHttpUrl(uri)) return null;
+  if (uri === '' || isHttpUrl(uri, POLICY_URL)) return null;
   if (!uri.startsWith('data:')) return 'avatarUri must be empty, an http(s) URL or a data:<mime type>;base64,<data> URI';
   const header = DATA_URI.exec(uri);
   if (header === null) return 'a data: avatarUri must look like data:<type>/<subtype>;base64,<data>';
@@ -54,14 +60,12 @@ export function checkAvatarUri(uri: string): string | null {
   return null;
 }
 
-/** True for an absolute http: or https: URL with a host. */
-export function isHttpUrl(value: string): boolean {
-  if (!value.startsWith('http://') && !value.startsWith('https://')) return false;
-  try {
-    return new URL(value).hostname !== '';
-  } catch {
-    return false;
-  }
+/**
+ * Checks the URL of a service Corporal calls (a `rest` credential, a hook's `RESTServiceURL`).
+ * Returns the problem — not quoting the URL, whose user info may be a password — or null.
+ */
+export function checkServiceUrl(url: string): string | null {
+  return checkHttpUrl(url, POLICY_URL);
 }
 
 /** True for an HTTP token (a header name or a method). */

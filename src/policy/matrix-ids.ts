@@ -1,6 +1,7 @@
 /**
  * Matrix identifier grammar (spec "Appendices: Identifier Grammar"), as the policy needs it.
  */
+import { isServerName } from '../common/server-name.js';
 
 /** Verdict on one identifier: an error refuses the policy, a warning only informs. */
 export interface IdVerdict {
@@ -21,9 +22,6 @@ const HISTORICAL_LOCALPART = /^[\x21-\x39\x3b-\x7e]+$/;
 const ROOM_OPAQUE = /^[\x21-\x39\x3b-\x7e]+$/;
 /** Room version 12 ids carry no server: the create event's reference hash, 43 URL-safe base64 characters. */
 const V12_ROOM_ID = /^![A-Za-z0-9_-]{43}$/;
-const DNS_NAME = /^[A-Za-z0-9.-]{1,255}$/;
-const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
-const IPV6_LITERAL = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 
 /**
  * Checks a policy user id: `@localpart:domain` on `homeserverDomain`.
@@ -65,15 +63,6 @@ export function checkRoomId(id: string): string | null {
   const colon = id.indexOf(':');
   if (colon < 0) return V12_ROOM_ID.test(id) ? null : problem;
   return ROOM_OPAQUE.test(id.slice(1, colon)) && isServerName(id.slice(colon + 1)) ? null : problem;
-}
-
-/** True for a Matrix server name: a DNS name, IPv4 address or bracketed IPv6 literal, optionally `:port`. */
-export function isServerName(name: string): boolean {
-  const portMatch = /:(\d{1,5})$/.exec(name);
-  const host = portMatch === null ? name : name.slice(0, portMatch.index);
-  if (IPV6_LITERAL.test(host)) return true;
-  if (IPV4.test(host)) return host.split('.').every((octet) => Number(octet) <= 255);
-  return DNS_NAME.test(host);
 }
 
 function tooLong(id: string): boolean {

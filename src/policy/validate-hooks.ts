@@ -1,4 +1,4 @@
-import { isHttpToken, isHttpUrl, isSafeHeaderValue } from './formats.js';
+import { checkServiceUrl, isHttpToken, isSafeHeaderValue } from './formats.js';
 import type { FindingsSink } from './findings.js';
 import { childPointer } from './issues.js';
 import { isJsonObject } from './normalise-fields.js';
@@ -179,7 +179,8 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
     error('responseStatusCode', 'must be an HTTP status code from 200 to 599 (a hook answers with a final response; 1xx are interim)');
   }
   const url = hook['RESTServiceURL'];
-  if (typeof url === 'string' && !isHttpUrl(url)) error('RESTServiceURL', 'must be an http(s) URL');
+  const urlProblem = typeof url === 'string' ? checkServiceUrl(url) : null;
+  if (urlProblem !== null) error('RESTServiceURL', `must be an http(s) URL (it ${urlProblem})`);
   const method = hook['RESTServiceRequestMethod'];
   if (typeof method === 'string' && !isHttpToken(method)) error('RESTServiceRequestMethod', 'must be an HTTP method name');
   const contentType = hook['responseContentType'];

@@ -1,5 +1,5 @@
 import type { ConfigIssue } from './issues.js';
-import { isHttpUrl } from './url.js';
+import { checkHttpUrl } from '../http-url.js';
 
 /** The policy provider types (`PolicyProvider.Type`), as in matrix-corporal. */
 export const PROVIDER_TYPES = Object.freeze(['static_file', 'http', 'last_seen_store_policy'] as const);
@@ -75,7 +75,10 @@ function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] 
   const uri = provider['Uri'];
   if (present('Uri')) {
     if (typeof uri !== 'string') issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri is expected to be a string' });
-    else if (!isHttpUrl(uri)) issues.push({ path: 'PolicyProvider.Uri', message: 'PolicyProvider.Uri needs to be an http(s) URL' });
+    else {
+      const problem = checkHttpUrl(uri);
+      if (problem !== null) issues.push({ path: 'PolicyProvider.Uri', message: `PolicyProvider.Uri needs to be an http(s) URL (it ${problem})` });
+    }
   }
   // matrix-corporal requires a string here; null (no Authorization header) is accepted too.
   for (const key of ['AuthorizationBearerToken', 'CachePath'].filter(present)) {

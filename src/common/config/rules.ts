@@ -4,7 +4,8 @@ import { parseCidr, parseNetwork } from './cidr.js';
 import type { ConfigIssue } from './issues.js';
 import { providerConfigWarnings, validateProviderConfig } from './provider-rules.js';
 import type { CorporalConfig, LogLevel } from './types.js';
-import { hasUserInfo, isHttpUrl } from './url.js';
+import { checkHttpUrl, hasUserInfo } from '../http-url.js';
+import { isServerName } from '../server-name.js';
 
 /** Errors and warnings of {@link checkConfigRules}. */
 export interface RuleResult {
@@ -138,8 +139,9 @@ function checkMatrixRules(config: CorporalConfig, out: RuleResult): void {
   } else if (!isServerName(domain)) {
     out.errors.push({ path: 'Matrix.HomeserverDomainName', message: `Matrix.HomeserverDomainName needs to be a Matrix server name such as example.com (got "${domain}")` });
   }
-  if (!isHttpUrl(endpoint)) {
-    out.errors.push({ path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008' });
+  const endpointProblem = checkHttpUrl(endpoint);
+  if (endpointProblem !== null) {
+    out.errors.push({ path: 'Matrix.HomeserverApiEndpoint', message: `Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008 (it ${endpointProblem})` });
   } else if (hasUserInfo(endpoint)) {
     // Corporal connects to the endpoint's origin and never sends these; a password written there
     // would only end up wherever the endpoint is shown (`corporal check`, an operator's notes).
@@ -214,14 +216,6 @@ function valueAt(config: CorporalConfig, path: string): number {
   let current: unknown = config;
   for (const key of path.split('.')) current = (current as Record<string, unknown>)[key];
   return current as number;
-}
-
-/** A Matrix server name: DNS name, IPv4 or [IPv6] literal, optional port. */
-function isServerName(text: string): boolean {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]{1,255}))(?::(\d{1,5}))?$/.exec(text);
-  if (!match) return false;
-  if (match[1] !== undefined && isIP(match[1]) !== 6) return false;
-  return match[3] === undefined || Number(match[3]) <= 65535;
 }
 
 /** An RFC 1123 host name (`localhost`, `corporal`, `gw.example.com`). */

@@ -171,7 +171,7 @@ t.test('every error is reported at once, each with its path', async (t) => {
     { path: 'Matrix.TimeoutMilliseconds', message: 'Matrix.TimeoutMilliseconds needs to be a positive number' },
     { path: 'HttpGateway.TimeoutMilliseconds', message: 'HttpGateway.TimeoutMilliseconds needs to be a positive number' },
     { path: 'HttpApi.TimeoutMilliseconds', message: 'HttpApi.TimeoutMilliseconds needs to be a positive number' },
-    { path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008' },
+    { path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint needs to be an http(s) URL, such as http://127.0.0.1:8008 (it is not an absolute http(s) URL)' },
     { path: 'Matrix.AuthSharedSecret', message: 'Matrix.AuthSharedSecret needs to be set: it is the key of the managed users\' passwords' },
     { path: 'HttpGateway.ListenAddress', message: 'HttpGateway.ListenAddress needs to be host:port, such as 0.0.0.0:41080, [::]:41080 or :41080 (got "41080")' },
     { path: 'HttpGateway.InternalRESTAuth.IPNetworkWhitelist[0]', message: 'HttpGateway.InternalRESTAuth.IPNetworkWhitelist[0] is not a valid CIDR network such as 10.0.0.0/8 or fc00::/7 (got "nope")' },
