@@ -101,11 +101,18 @@ function miscasedHint(provider: Record<string, unknown>, key: string): string {
   return ` (found ${found.map((name) => `\`${name}\``).join(', ')}: PolicyProvider keys are case-sensitive)`;
 }
 
-/** matrix-corporal's number-or-null rule, plus the bound a Node timer can hold (≤ 0 means "off"). */
+/**
+ * matrix-corporal's number-or-null rule, plus the bound a Node timer can hold. Null or ≤ 0 means
+ * "off" (as in matrix-corporal); a positive value must be at least 1 of its unit: a fraction below
+ * that (`0.001` seconds, `0.5` ms) is a typo that would poll the policy server back to back or give
+ * every fetch a deadline it can never meet, never a wish.
+ */
 function numberOrNull(provider: Record<string, unknown>, key: string, max: number): ConfigIssue[] {
   const value = provider[key];
   if (value === null) return [];
-  if (typeof value !== 'number') return [{ path: `PolicyProvider.${key}`, message: `${key} is expected to be a number or NULL` }];
-  if (value > max) return [{ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} needs to be at most ${max}` }];
+  const path = `PolicyProvider.${key}`;
+  if (typeof value !== 'number') return [{ path, message: `${key} is expected to be a number or NULL` }];
+  if (value > max) return [{ path, message: `${path} needs to be at most ${max}` }];
+  if (value > 0 && value < 1) return [{ path, message: `${path} needs to be at least 1 (or null or ≤ 0 to turn it off)` }];
   return [];
 }

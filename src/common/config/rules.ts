@@ -24,17 +24,32 @@ export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['trace', 'debug', 
 
 /**
  * Keys whose rule also reads other keys (path → the other paths). When one of those failed to
- * decode, the loader drops the rule's error, which would only be about a zero value.
+ * decode, the loader drops the rule's error: it would be about a value the operator never wrote —
+ * zero for a matrix-corporal key, the default for a Corporal-only key (`MaxInspectedBodyBytes:
+ * "2048"` takes its 1 MiB default, which the per-thread budget would then be compared with).
+ * Every cross-check is listed, also those that a zero value happens not to trigger.
  */
 export const RULE_INPUTS: ReadonlyMap<string, readonly string[]> = new Map([
-  // The cross-checks of timeouts and retry intervals only fire when both values are positive,
-  // which a failed (zero) value never is; this one fires on an empty domain too.
   ['Corporal.UserID', ['Matrix.HomeserverDomainName']],
+  ['HttpGateway.MaxBufferedBytesPerThread', ['HttpGateway.MaxInspectedBodyBytes']],
+  ['Reconciliation.RetryMaxIntervalMilliseconds', ['Reconciliation.RetryIntervalMilliseconds']],
+  ['HttpGateway.TimeoutMilliseconds', ['Matrix.TimeoutMilliseconds']],
 ]);
+
+/**
+ * Upper bounds of the cache sizes. lru-cache reserves every slot when the cache is built (about
+ * 28 bytes each, empty), so a size is memory taken at start, not a ceiling reached only under
+ * load: 2^31 − 1 aborted the whole process (V8 "invalid table size"). `CacheSize` sizes about
+ * 2.25 × its value in slots per gateway thread (identities, known tokens, a quarter for negative
+ * answers): 10 million is ~630 MB reserved per thread, beyond any homeserver's active tokens.
+ * `RestCacheSize` is one cache per thread of `rest` users' logins: a million is ~28 MB.
+ */
+const MAX_USER_MAPPING_CACHE_SIZE = 10_000_000;
+const MAX_REST_CACHE_SIZE = 1_000_000;
 
 /** Allowed range of each Corporal-only number (and matrix-corporal numbers it leaves unchecked). */
 const RANGES: ReadonlyArray<readonly [path: string, min: number, max: number]> = Object.freeze([
-  ['HttpGateway.UserMappingResolver.CacheSize', 1, INT_MAX],
+  ['HttpGateway.UserMappingResolver.CacheSize', 1, MAX_USER_MAPPING_CACHE_SIZE],
   ['HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds', 1, INT_MAX],
   ['Reconciliation.RetryMaxIntervalMilliseconds', 1, INT_MAX],
   ['Reconciliation.Concurrency', 1, 1024],
@@ -50,7 +65,7 @@ const RANGES: ReadonlyArray<readonly [path: string, min: number, max: number]> =
   ['Offload.ConcurrentTasksPerWorker', 1, INT_MAX],
   ['UserAuth.RestTimeoutMilliseconds', 1, INT_MAX],
   ['UserAuth.RestCacheTtlMilliseconds', 1, INT_MAX],
-  ['UserAuth.RestCacheSize', 1, INT_MAX],
+  ['UserAuth.RestCacheSize', 1, MAX_REST_CACHE_SIZE],
 ]);
 
 /**
