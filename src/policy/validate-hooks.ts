@@ -183,6 +183,16 @@ function checkFieldFormats(hook: Record<string, unknown>, pointer: string, findi
   if (urlProblem !== null) error('RESTServiceURL', `must be an http(s) URL (it ${urlProblem})`);
   const method = hook['RESTServiceRequestMethod'];
   if (typeof method === 'string' && !isHttpToken(method)) error('RESTServiceRequestMethod', 'must be an HTTP method name');
+  // undici refuses to send CONNECT as a plain request: every consultation would fail as
+  // "unreachable", pointing at the network instead of at the policy. (Go's client could not send
+  // one either: CONNECT takes an authority, not the URL's path.)
+  else if (method === 'CONNECT') error('RESTServiceRequestMethod', 'CONNECT cannot be used for a consultation');
+  else if (typeof method === 'string' && method !== method.toUpperCase()) {
+    findings.warnings.push({
+      pointer: childPointer(pointer, 'RESTServiceRequestMethod'),
+      message: `RESTServiceRequestMethod \`${method}\` is not upper case: methods are case-sensitive, it is sent as written, and most services answer 400`,
+    });
+  }
   const contentType = hook['responseContentType'];
   if (typeof contentType === 'string' && (contentType === '' || !isSafeHeaderValue(contentType))) {
     error('responseContentType', 'must be a non-empty header value without line breaks');
