@@ -5,17 +5,32 @@ import type { BatchedLineWriter } from './batched-line-writer.js';
 export type { Logger } from 'pino';
 
 /**
- * Field paths pino censors wherever they appear in a logged object. Secrets must never reach a
- * log line (matrix-corporal logged raw tokens at debug level); this list is the safety net, the
- * first rule is not to pass secrets to the logger at all.
+ * Names that secrets carry in this code base: option and field names (camelCase), Matrix and HTTP
+ * wire names, and the generic ones. pino's redaction matches names exactly and case-sensitively,
+ * so every spelling in use is listed.
  */
-export const REDACTED_PATHS: readonly string[] = [
-  'password', 'token', 'accessToken', 'access_token', 'authorization', 'Authorization',
-  'authCredential', 'secret', 'sharedSecret', 'new_password',
-  '*.password', '*.token', '*.accessToken', '*.access_token', '*.authorization', '*.Authorization',
-  '*.authCredential', '*.secret', '*.new_password',
-  'headers.authorization', 'headers.Authorization', 'req.headers.authorization',
+const SECRET_NAMES: readonly string[] = [
+  'password', 'new_password', 'token', 'accessToken', 'access_token', 'bearerToken',
+  'authorization', 'Authorization', 'authCredential', 'secret', 'sharedSecret',
+  'authSharedSecret', 'registrationSharedSecret',
 ];
+
+/** The configuration's secret keys, which sit one level deeper (`config.Matrix.AuthSharedSecret`). */
+const CONFIG_SECRET_NAMES: readonly string[] = ['AuthSharedSecret', 'RegistrationSharedSecret', 'AuthorizationBearerToken', 'AccessToken'];
+
+/**
+ * Field paths pino censors wherever they appear in a logged object: each secret name at the top
+ * level and one level down (`{ options: { sharedSecret } }`), the configuration's keys also two
+ * levels down (`{ config }`), and a request's `Authorization` header. Secrets must never reach a
+ * log line (matrix-corporal logged raw tokens at debug level); this list is the safety net, the
+ * first rule is not to pass secrets to the logger at all. Each wildcard level costs a walk of the
+ * logged object, hence no deeper levels.
+ */
+export const REDACTED_PATHS: readonly string[] = Object.freeze([
+  ...SECRET_NAMES.flatMap((name) => [name, `*.${name}`]),
+  ...CONFIG_SECRET_NAMES.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
+  'req.headers.authorization',
+]);
 
 /** The effective level: `Misc.LogLevel` when set, else debug/info from `Misc.Debug`. */
 export function logLevelOf(misc: MiscConfig): LogLevel {
