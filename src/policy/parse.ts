@@ -1,3 +1,4 @@
+import { JSON_NUMBER_PATTERN, JSON_SIMPLE_ESCAPES, MAX_JSON_DEPTH, unexpectedCharacterMessage } from '../common/json-syntax.js';
 import { IssueList, type IssueSink } from './findings.js';
 import { childPointer, type PolicyIssue } from './issues.js';
 import { LineCounter } from './line-counter.js';
@@ -15,11 +16,6 @@ export type ParseResult =
 export type ParseOutcome =
   | { ok: true; value: unknown }
   | { ok: false; error: PolicyIssue };
-
-/** Nesting deeper than this is refused instead of risking the call stack. */
-const MAX_DEPTH = 512;
-
-const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /**
  * Parses policy text as JSON, tolerating what hand-edited policies commonly contain and
@@ -108,12 +104,6 @@ function ownKeyCount(root: unknown): number {
   return count;
 }
 
-/**
- * Characters a syntax error may quote: JSON's own punctuation and two usual typos. Not `=`, `/`,
- * `\` or `+`, which occur in base64 and URL-like secrets.
- */
-const QUOTABLE: ReadonlySet<number> = new Set([...'{}[]:,"\';'].map((char) => char.codePointAt(0) as number));
-
 class SyntaxFailure extends Error {
   constructor(readonly offset: number, readonly pointer: string, message: string) {
     super(message);
@@ -161,7 +151,7 @@ class TolerantParser {
   }
 
   private value(pointer: string, depth: number): unknown {
-    if (depth > MAX_DEPTH) throw new SyntaxFailure(this.pos, pointer, `nesting deeper than ${MAX_DEPTH} levels`);
+    if (depth > MAX_JSON_DEPTH) throw new SyntaxFailure(this.pos, pointer, `nesting deeper than ${MAX_JSON_DEPTH} levels`);
     const c = this.text[this.pos];
     switch (c) {
       case '{': return this.object(pointer, depth);
@@ -288,7 +278,7 @@ class TolerantParser {
   /** Checks the escape sequence at the current position and moves past it. */
   private skipEscape(pointer: string): void {
     const letter = this.text[this.pos + 1];
-    if (letter !== undefined && SIMPLE_ESCAPES.has(letter)) {
+    if (letter !== undefined && JSON_SIMPLE_ESCAPES.has(letter)) {
       this.pos += 2;
       return;
     }
@@ -299,8 +289,8 @@ class TolerantParser {
   }
 
   private number(pointer: string): number {
-    NUMBER_PATTERN.lastIndex = this.pos;
-    const match = NUMBER_PATTERN.exec(this.text);
+    JSON_NUMBER_PATTERN.lastIndex = this.pos;
+    const match = JSON_NUMBER_PATTERN.exec(this.text);
     const raw = match?.[0] ?? '';
     const next = this.text[this.pos + raw.length];
     if (raw === '' || raw === '-' || (next !== undefined && /[0-9.eE+-]/.test(next))) {
@@ -322,16 +312,7 @@ class TolerantParser {
   }
 
   private unexpected(pointer: string, expected: string): SyntaxFailure {
-    const c = this.text.codePointAt(this.pos);
-    if (c === undefined) return new SyntaxFailure(this.pos, pointer, `unexpected end of input; expected ${expected}`);
-    // Only punctuation and control characters are quoted: a stray letter or digit may be the first
-    // character of an unquoted password or token, and this message is logged and kept in /status.
-    const shown = c < 0x20 || c === 0x7f
-      ? ` U+${c.toString(16).toUpperCase().padStart(4, '0')}`
-      : QUOTABLE.has(c) ? ` '${String.fromCodePoint(c)}'` : '';
-    return new SyntaxFailure(this.pos, pointer, `unexpected character${shown}; expected ${expected}`);
+    return new SyntaxFailure(this.pos, pointer, unexpectedCharacterMessage(this.text, this.pos, expected));
   }
 }
 
-/** The letters after `\` of JSON's one-letter escapes. */
-const SIMPLE_ESCAPES: ReadonlySet<string> = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't']);

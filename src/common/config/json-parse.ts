@@ -1,3 +1,4 @@
+import { JSON_NUMBER_PATTERN, JSON_SIMPLE_ESCAPES, MAX_JSON_DEPTH, unexpectedCharacterMessage } from '../json-syntax.js';
 import type { JsonEntry, JsonNode } from './json-tree.js';
 
 /** A 1-based position in the source text (columns count UTF-16 code units). */
@@ -14,11 +15,6 @@ export interface TextPosition {
 export type JsonParseResult =
   | { ok: true; node: JsonNode; trailingAt: TextPosition | null }
   | { ok: false; at: TextPosition; message: string };
-
-/** Nesting deeper than this is refused instead of risking the call stack. */
-const MAX_DEPTH = 512;
-
-const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 class JsonSyntaxError extends Error {
   constructor(readonly offset: number, message: string) {
@@ -69,7 +65,7 @@ class Parser {
   }
 
   value(depth: number): JsonNode {
-    if (depth > MAX_DEPTH) throw new JsonSyntaxError(this.pos, `nesting deeper than ${MAX_DEPTH} levels`);
+    if (depth > MAX_JSON_DEPTH) throw new JsonSyntaxError(this.pos, `nesting deeper than ${MAX_JSON_DEPTH} levels`);
     const c = this.text[this.pos];
     switch (c) {
       case '{': return this.object(depth);
@@ -155,7 +151,7 @@ class Parser {
   /** Reads one escape sequence starting at the backslash. */
   private escape(): string {
     const letter = this.text[this.pos + 1];
-    const simple = letter === undefined ? undefined : SIMPLE_ESCAPES.get(letter);
+    const simple = letter === undefined ? undefined : JSON_SIMPLE_ESCAPES.get(letter);
     if (simple !== undefined) {
       this.pos += 2;
       return simple;
@@ -182,8 +178,8 @@ class Parser {
   }
 
   private number(): JsonNode {
-    NUMBER_PATTERN.lastIndex = this.pos;
-    const match = NUMBER_PATTERN.exec(this.text);
+    JSON_NUMBER_PATTERN.lastIndex = this.pos;
+    const match = JSON_NUMBER_PATTERN.exec(this.text);
     if (!match) throw new JsonSyntaxError(this.pos, 'invalid number');
     const raw = match[0];
     const next = this.text[this.pos + raw.length];
@@ -204,13 +200,6 @@ class Parser {
   }
 
   private unexpected(expected: string): JsonSyntaxError {
-    const c = this.text.codePointAt(this.pos);
-    if (c === undefined) return new JsonSyntaxError(this.pos, `unexpected end of input; expected ${expected}`);
-    const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).toUpperCase().padStart(4, '0')}` : `'${String.fromCodePoint(c)}'`;
-    return new JsonSyntaxError(this.pos, `unexpected character ${shown}; expected ${expected}`);
+    return new JsonSyntaxError(this.pos, unexpectedCharacterMessage(this.text, this.pos, expected));
   }
 }
-
-const SIMPLE_ESCAPES: ReadonlyMap<string, string> = new Map([
-  ['"', '"'], ['\\', '\\'], ['/', '/'], ['b', '\b'], ['f', '\f'], ['n', '\n'], ['r', '\r'], ['t', '\t'],
-]);
