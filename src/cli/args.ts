@@ -19,7 +19,7 @@ export type ParseArgsResult = { ok: true; args: CliArgs } | { ok: false; error: 
 
 const COMMANDS: readonly CommandName[] = ['serve', 'check', 'plan'];
 const VALUE_FLAGS = new Set(['config', 'policy']);
-const BOOLEAN_FLAGS = new Set(['help', 'version', 'json']);
+const BOOLEAN_FLAGS = new Set(['help', 'h', 'version', 'json']);
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: corporal [command] [options]
@@ -59,10 +59,9 @@ export function parseArgs(argv: readonly string[]): ParseArgsResult {
     }
     const name = flag[1]!;
     const inlineValue = flag[2];
-    if (name === 'h') { args.help = true; continue; }
     if (BOOLEAN_FLAGS.has(name)) {
-      if (inlineValue !== undefined) return { ok: false, error: `--${name} takes no value` };
-      if (name === 'help') args.help = true;
+      if (inlineValue !== undefined) return { ok: false, error: `${name === 'h' ? '-' : '--'}${name} takes no value` };
+      if (name === 'help' || name === 'h') args.help = true;
       else if (name === 'json') args.json = true;
       else args.version = true;
       continue;

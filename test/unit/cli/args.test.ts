@@ -38,6 +38,8 @@ const rejected: Array<[string[], RegExp]> = [
   [['--config', '--help'], /--config needs a value/],
   [['--config='], /--config needs a value/],
   [['--help=yes'], /takes no value/],
+  [['-h=anything'], /^-h takes no value$/],
+  [['--h=x'], /takes no value/],
   [['serve', '--policy', 'p.json'], /--policy only applies to check and plan/],
   [['check', '--json'], /--json only applies to plan/],
   [['--json'], /--json only applies to plan/],
