@@ -5,13 +5,15 @@ import { loadConfigFile } from '../common/config/index.js';
 import { withoutUserInfo } from '../common/http-url.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
 import { formatConfigIssues } from './config-errors.js';
-import { formatIssues, plural, readPolicyFile } from './policy-file.js';
+import { configuredPolicyFile, readPolicyFile } from './policy-file.js';
+import { formatIssues, plural } from './report-text.js';
 
 /**
  * `corporal check [--policy FILE]`: load and validate the configuration and print a summary (with
  * the trusted proxies, and a warning when the homeserver socket is missing, not a socket or not
- * writable by this user), or every problem with its key path; then validate the policy — `FILE`, or the configured
- * `static_file` policy when there is no `--policy` — against the configured homeserver domain and
+ * writable by this user), or every problem with its key path; then validate the policy — `FILE`,
+ * or without `--policy` the configured provider's file, the one `plan` reads (static_file `Path`,
+ * http/last_seen `CachePath`) — against the configured homeserver domain and
  * print its summary, or every error with its JSON pointer (and line:column for syntax errors).
  * Returns the exit code: 0 when everything is valid, 2 otherwise.
  */
@@ -35,9 +37,14 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`  policy provider: ${config.PolicyProvider.Type}\n`);
   if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
 
-  if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config, out, false);
-  if (config.PolicyProvider.Type !== 'static_file') return 0;
-  return checkPolicyFile(config.PolicyProvider['Path'] as string, config, out, true);
+  if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config, out, null);
+  // The same file `plan` reads: static_file's Path, or the http/last_seen CachePath copy.
+  const configured = configuredPolicyFile(config.PolicyProvider);
+  if ('error' in configured) {
+    out.write(`Note: ${configured.error}\n`);
+    return 0;
+  }
+  return checkPolicyFile(configured.path, config, out, configured.key);
 }
 
 /**
@@ -63,6 +70,13 @@ function socketWarning(socketPath: string): string {
   return '';
 }
 
+/** What `serve` does while the configured policy file is absent, by provider type. */
+function absenceEffect(type: string): string {
+  if (type === 'http') return 'the http provider starts from the remote policy alone (no cached copy to fall back on yet).';
+  if (type === 'static_file') return 'Corporal runs without a policy (answering 503) until it does.';
+  return 'Corporal runs without a policy (answering 503) until one is pushed.';
+}
+
 /** `HttpGateway.TrustedProxies` in words: whose `X-Forwarded-For` the gateway believes. */
 function describeTrustedProxies(list: readonly string[] | null): string {
   if (list === null) return 'loopback, private and link-local networks (default)';
@@ -71,18 +85,19 @@ function describeTrustedProxies(list: readonly string[] | null): string {
 }
 
 /**
- * Validates one policy file. `mayBeAbsent`: the configured static_file policy may be deployed
- * separately, and `serve` runs without it until it appears, so its absence is a warning; a file
- * named with `--policy` must exist.
+ * Validates one policy file. `configuredAs`: the configuration key naming the file, or null for
+ * a file named with `--policy`, which must exist. A configured file may be absent — a static_file
+ * policy deployed separately, a cache not written yet — and `serve` runs without it (the http
+ * provider fetches the remote policy), so its absence is a warning.
  */
-async function checkPolicyFile(path: string, config: CorporalConfig, out: NodeJS.WritableStream, mayBeAbsent: boolean): Promise<number> {
+async function checkPolicyFile(path: string, config: CorporalConfig, out: NodeJS.WritableStream, configuredAs: string | null): Promise<number> {
   const homeserverDomain = config.Matrix.HomeserverDomainName;
   const result = await readPolicyFile(path, homeserverDomain, config.Corporal.UserID);
   switch (result.kind) {
     case 'missing':
     case 'unreadable':
-      if (result.kind === 'missing' && mayBeAbsent) {
-        out.write(`Warning: policy ${path} (PolicyProvider.Path) does not exist; Corporal runs without a policy (answering 503) until it does.\n`);
+      if (result.kind === 'missing' && configuredAs !== null) {
+        out.write(`Warning: policy ${path} (${configuredAs}) does not exist; ${absenceEffect(config.PolicyProvider.Type)}\n`);
         return 0;
       }
       out.write(`Policy ${path} cannot be read: ${result.message}\n`);

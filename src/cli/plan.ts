@@ -10,7 +10,8 @@ import { ADMIN_SESSION_ERROR, AdminSession, PLAN_DEVICE_ID } from '../control/sy
 import { SynapseHttp } from '../control/synapse/synapse-http.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import { formatConfigIssues } from './config-errors.js';
-import { configuredPolicyFile, formatIssues, plural, readPolicyFile } from './policy-file.js';
+import { configuredPolicyFile, readPolicyFile } from './policy-file.js';
+import { formatIssues, plural } from './report-text.js';
 import { withoutUserInfo } from '../common/http-url.js';
 
 /** Output streams of {@link runPlan}. */

@@ -2,7 +2,7 @@ import type { PolicyProviderConfig } from '../common/config/types.js';
 import { describeError, hasErrorCode } from '../common/errors.js';
 import { compilePolicy } from '../policy/compile.js';
 import { hashPolicy } from '../policy/hash.js';
-import { formatIssue, type PolicyIssue } from '../policy/issues.js';
+import type { PolicyIssue } from '../policy/issues.js';
 import { loadPolicyText } from '../policy/load.js';
 import { policyHeapProblem, processHeapLimitBytes } from '../policy/memory-estimate.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
@@ -40,21 +40,12 @@ export async function readPolicyFile(path: string, homeserverDomain: string, cor
 /**
  * The file holding the configured provider's policy without starting the provider: `static_file`'s
  * `Path`, the `http` provider's `CachePath` (its copy of the last valid remote policy) or
- * `last_seen_store_policy`'s `CachePath`. A string explains why there is none.
+ * `last_seen_store_policy`'s `CachePath`, with the key that names it. A string explains why there
+ * is none.
  */
-export function configuredPolicyFile(provider: PolicyProviderConfig): { path: string } | { error: string } {
+export function configuredPolicyFile(provider: PolicyProviderConfig): { path: string; key: string } | { error: string } {
   const key = provider.Type === 'static_file' ? 'Path' : 'CachePath';
   const path = provider[key];
-  if (typeof path === 'string' && path !== '') return { path };
+  if (typeof path === 'string' && path !== '') return { path, key: `PolicyProvider.${key}` };
   return { error: `PolicyProvider (${provider.Type}) has no ${key} to read a policy from; pass --policy FILE` };
-}
-
-/** Policy issues one per line, indented, each with its pointer (and line:column when known). */
-export function formatIssues(issues: readonly PolicyIssue[]): string {
-  return issues.map((issue) => `  ${formatIssue(issue)}\n`).join('');
-}
-
-/** `3 errors`, `1 error`. */
-export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
