@@ -2,7 +2,6 @@ import type { CliArgs } from './args.js';
 import { loadConfigFile } from '../common/config/index.js';
 import type { CorporalConfig } from '../common/config/types.js';
 import { describeError, hasErrorCode } from '../common/errors.js';
-import { createSilentLogger } from '../common/logger.js';
 import { dryRunReport, formatDryRunReport } from '../control/dry-run-report.js';
 import { observe } from '../control/observe/observe.js';
 import { planReconciliation } from '../control/plan/index.js';
@@ -12,6 +11,7 @@ import type { PolicySnapshot } from '../policy/snapshot.js';
 import { formatConfigIssues } from './config-errors.js';
 import { configuredPolicyFile, readPolicyFile } from './policy-file.js';
 import { formatIssues, plural } from './report-text.js';
+import { createWarningLogger } from './warning-logger.js';
 import { withoutUserInfo } from '../common/http-url.js';
 
 /** Output streams of {@link runPlan}. */
@@ -61,7 +61,7 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
 
   let report;
   try {
-    report = await dryRun(config, policy.snapshot);
+    report = await dryRun(config, policy.snapshot, err);
   } catch (failure) {
     err.write(`corporal: cannot plan against ${endpoint}: ${describeError(failure)}\n`);
     if (hasErrorCode(failure, ADMIN_SESSION_ERROR)) {
@@ -79,10 +79,13 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
   return 0;
 }
 
-/** Opens an admin session, observes, plans; closes everything whatever happens. */
-async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot) {
+/**
+ * Opens an admin session, observes, plans; closes everything whatever happens. Warnings logged on
+ * the way (a failed logout of plan's own admin device) are printed on `err`.
+ */
+async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot, err: NodeJS.WritableStream) {
   const { Matrix, Corporal, Reconciliation } = config;
-  const logger = createSilentLogger();
+  const logger = createWarningLogger(err);
   const http = new SynapseHttp({
     baseUrl: Matrix.HomeserverApiEndpoint,
     socketPath: Matrix.HomeserverApiSocketPath,

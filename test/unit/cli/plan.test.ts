@@ -32,7 +32,7 @@ async function fakeHomeserver(t: Test, extra: Extra = () => false): Promise<numb
   return (server.address() as { port: number }).port;
 }
 
-async function plan(t: Test, options: { json?: boolean; port: number }) {
+async function plan(t: Test, options: { json?: boolean; port: number; accessToken?: string | null }) {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-plan-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policyPath = join(dir, 'policy.json');
@@ -42,7 +42,7 @@ async function plan(t: Test, options: { json?: boolean; port: number }) {
     serverName: 'example.com',
     homeserverUrl: `http://admin:${SECRET}@127.0.0.1:${options.port}`,
     policyCachePath: join(dir, 'last-seen.json'),
-    overrides: { Corporal: { AccessToken: 'plan-token' }, PolicyProvider: { Type: 'static_file', Path: policyPath } },
+    overrides: { Corporal: options.accessToken === null ? {} : { AccessToken: options.accessToken ?? 'plan-token' }, PolicyProvider: { Type: 'static_file', Path: policyPath } },
   });
   const configPath = join(dir, 'config.json');
   writeFileSync(configPath, JSON.stringify(raw));
@@ -82,4 +82,26 @@ t.test('a homeserver that cannot be observed: the error names the endpoint witho
   t.equal(code, 1);
   t.match(stderr, `cannot plan against http://127.0.0.1:${port}/`);
   t.notMatch(stdout + stderr, SECRET);
+});
+
+t.test('a failed logout of plan\'s own admin device is printed on stderr, not lost', async (t) => {
+  const calls: string[] = [];
+  const port = await fakeHomeserver(t, (req, res) => {
+    calls.push(`${req.method} ${req.url}`);
+    if (req.method === 'POST' && (req.url ?? '').endsWith('/login')) {
+      res.end(JSON.stringify({ access_token: 'syt_plan_session', user_id: '@corporal:example.com', device_id: 'PLAN' }));
+      return true;
+    }
+    if ((req.url ?? '').endsWith('/logout')) {
+      res.statusCode = 500;
+      res.end(JSON.stringify({ errcode: 'M_UNKNOWN', error: 'logout broke' }));
+      return true;
+    }
+    return false;
+  });
+  const { code, stdout, stderr } = await plan(t, { port, accessToken: null });
+  t.equal(code, 0, stderr);
+  t.ok(calls.some((call) => call.endsWith('/logout')), 'plan tried to log its device out');
+  t.match(stderr, /^corporal: warning: admin session logout failed \(err: .+\)\n$/);
+  t.notMatch(stderr + stdout, 'syt_plan_session');
 });
