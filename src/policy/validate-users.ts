@@ -1,6 +1,6 @@
 import { checkAvatarUri, checkCredential } from './formats.js';
 import type { FindingsSink } from './findings.js';
-import { checkRoomId, checkUserId } from './matrix-ids.js';
+import { checkRoomId, checkUserId } from '../common/matrix-ids.js';
 import { isJsonObject } from './normalise-fields.js';
 import { AUTH_TYPES, isOneOf } from './vocabulary.js';
 

@@ -1,6 +1,6 @@
 import { FindingsCollector, type FindingsSink } from './findings.js';
 import { childPointer, type PolicyFindings } from './issues.js';
-import { checkRoomId } from './matrix-ids.js';
+import { checkRoomId } from '../common/matrix-ids.js';
 import { isJsonObject } from './normalise-fields.js';
 import { checkPolicyShape } from './schema.js';
 import { checkCorporalUserEntries } from './corporal-user-entry.js';

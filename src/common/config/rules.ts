@@ -6,6 +6,7 @@ import { providerConfigWarnings, validateProviderConfig } from './provider-rules
 import type { CorporalConfig, LogLevel } from './types.js';
 import { checkHttpUrl, hasUserInfo } from '../http-url.js';
 import { isServerName } from '../server-name.js';
+import { checkUserId } from '../matrix-ids.js';
 
 /** Errors and warnings of {@link checkConfigRules}. */
 export interface RuleResult {
@@ -161,6 +162,13 @@ function checkMatrixRules(config: CorporalConfig, out: RuleResult): void {
     // Corporal connects to the endpoint's origin and never sends these; a password written there
     // would only end up wherever the endpoint is shown (`corporal check`, an operator's notes).
     out.warnings.push({ path: 'Matrix.HomeserverApiEndpoint', message: 'Matrix.HomeserverApiEndpoint holds a user name or password, which Corporal never sends: remove them' });
+  }
+  // matrix-corporal only checks the domain suffix, so a user id it took stays loadable; but one
+  // outside the grammar (`@:example.com`, no `@`) can never log in, which is worth saying now.
+  const userId = config.Corporal.UserID;
+  const userIdProblem = userId.endsWith(`:${domain}`) ? checkUserId(userId, domain).error : null;
+  if (userIdProblem !== null) {
+    out.warnings.push({ path: 'Corporal.UserID', message: `Corporal.UserID: ${userIdProblem}; Corporal cannot log in as it` });
   }
   checkSocketPath(config.Matrix, out);
   // The managed users' passwords are HMAC-SHA512(AuthSharedSecret, mxid), and Corporal sets them as

@@ -146,6 +146,16 @@ t.test('warnings about internal REST auth and the HTTP API', async (t) => {
       path: 'HttpApi.AuthorizationBearerToken',
       message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused',
     }]],
+    // matrix-corporal only checks the domain suffix: ids outside the grammar load, with a warning.
+    ['Corporal.UserID with an empty localpart', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'Corporal.UserID': '@:example.com' }, [{
+      path: 'Corporal.UserID',
+      message: 'Corporal.UserID: user id `@:example.com` has an empty localpart; Corporal cannot log in as it',
+    }]],
+    ['Corporal.UserID without @', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'Corporal.UserID': 'corporal:example.com' }, [{
+      path: 'Corporal.UserID',
+      message: 'Corporal.UserID: `corporal:example.com` is not a Matrix user id (expected @localpart:domain); Corporal cannot log in as it',
+    }]],
+    ['Corporal.UserID with a historical (upper-case) localpart: no warning', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'Corporal.UserID': '@Admin:example.com' }, []],
   ];
   for (const [name, set, warnings] of rows) {
     const result = parseConfigObject(applyChanges(MINIMAL, { set }));

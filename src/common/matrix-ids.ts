@@ -1,7 +1,8 @@
 /**
- * Matrix identifier grammar (spec "Appendices: Identifier Grammar"), as the policy needs it.
+ * Matrix identifier grammar (spec "Appendices: Identifier Grammar"), as the policy (user and room
+ * ids) and the configuration (`Corporal.UserID`) need it.
  */
-import { isServerName } from '../common/server-name.js';
+import { isServerName } from './server-name.js';
 
 /** Verdict on one identifier: an error refuses the policy, a warning only informs. */
 export interface IdVerdict {
