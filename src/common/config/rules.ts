@@ -79,6 +79,7 @@ export function checkConfigRules(config: CorporalConfig): RuleResult {
   checkMatrixRules(config, out);
   checkListenAddress(out, 'HttpGateway.ListenAddress', config.HttpGateway.ListenAddress);
   checkListenAddress(out, 'HttpApi.ListenAddress', config.HttpApi.ListenAddress);
+  checkListenAddressUse(config, out);
   for (const [path, min, max] of RANGES) checkRange(out, path, valueAt(config, path), min, max);
   const { RetryIntervalMilliseconds: retry, RetryMaxIntervalMilliseconds: retryMax } = config.Reconciliation;
   if (retry > 0 && retryMax > 0 && retryMax < retry) {
@@ -201,6 +202,36 @@ function checkListenAddress(out: RuleResult, path: string, address: string): voi
   const parsed = parseListenAddress(address);
   if (parsed !== null && (parsed.host === null || isIP(parsed.host) !== 0 || isHostName(parsed.host))) return;
   out.errors.push({ path, message: `${path} needs to be host:port, such as 0.0.0.0:41080, [::]:41080 or :41080 (got "${address}")` });
+}
+
+/**
+ * How the two listen addresses are used. Port 0 gives each gateway thread its own random port and
+ * start-up reports only the first, so it only works with one thread. The gateway and the API on
+ * one address would fail at the listen probe with "already in use (is another corporal
+ * instance…)", which points elsewhere; said here, with both keys named.
+ */
+function checkListenAddressUse(config: CorporalConfig, out: RuleResult): void {
+  const gateway = parseListenAddress(config.HttpGateway.ListenAddress);
+  if (gateway === null) return;
+  if (gateway.port === 0 && config.HttpGateway.Threads > 1) {
+    out.errors.push({
+      path: 'HttpGateway.ListenAddress',
+      message: `HttpGateway.ListenAddress has port 0 (a random port per thread), which only works with HttpGateway.Threads 1 (got ${config.HttpGateway.Threads})`,
+    });
+  }
+  const api = config.HttpApi.Enabled ? parseListenAddress(config.HttpApi.ListenAddress) : null;
+  if (api !== null && api.port !== 0 && api.port === gateway.port && hostsOverlap(api.host, gateway.host)) {
+    out.errors.push({
+      path: 'HttpApi.ListenAddress',
+      message: `HttpApi.ListenAddress (${config.HttpApi.ListenAddress}) and HttpGateway.ListenAddress (${config.HttpGateway.ListenAddress}) use the same port on the same interface: give them different ports`,
+    });
+  }
+}
+
+/** Whether two listen hosts share an interface: the same host, or either one every interface. */
+function hostsOverlap(a: string | null, b: string | null): boolean {
+  const everywhere = (host: string | null): boolean => host === null || host === '0.0.0.0' || host === '::';
+  return everywhere(a) || everywhere(b) || a === b;
 }
 
 function checkRestAuthWhitelist(config: CorporalConfig, out: RuleResult): void {
