@@ -6,6 +6,7 @@
  */
 
 import { summariseErrors, type PolicyIssue } from '../policy/issues.js';
+import { isJsonObject } from '../common/json-object.js';
 
 /** The HTTP API's status route (`statusRoute`; not imported, to keep the API server out of this script). */
 export const STATUS_PATH = '/_matrix/corporal/status';
@@ -21,7 +22,6 @@ export type Readiness = { ready: true; summary: string } | { ready: false; reaso
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 /**
@@ -38,7 +38,7 @@ const isCount = (value: unknown): value is number => typeof value === 'number' &
  * proves nothing). The reasons never quote more than the status does, which holds no credentials.
  */
 export function readinessOf(body: unknown): Readiness {
-  if (!isObject(body)) return { ready: false, reasons: ['the status answer is not a JSON object'] };
+  if (!isJsonObject(body)) return { ready: false, reasons: ['the status answer is not a JSON object'] };
   const policy = policyReason(body['policy'], body);
   const reasons = [policy.reason, gatewayReason(body['gateway'], policy.reason === null), reconcilerReason(body['reconciler'])]
     .filter((reason): reason is string => reason !== null);
@@ -52,7 +52,7 @@ export function readinessOf(body: unknown): Readiness {
 
 function policyReason(policy: unknown, body: Json): { reason: string | null; generation?: number } {
   if (policy === null) return { reason: `no policy loaded yet${whyNoPolicy(body)}` };
-  if (!isObject(policy) || !isCount(policy['generation'])) return { reason: 'status.policy is not understood' };
+  if (!isJsonObject(policy) || !isCount(policy['generation'])) return { reason: 'status.policy is not understood' };
   return { reason: null, generation: policy['generation'] };
 }
 
@@ -64,13 +64,13 @@ function policyReason(policy: unknown, body: Json): { reason: string | null; gen
  */
 function whyNoPolicy(body: Json): string {
   const rejection = body['lastRejection'];
-  const first = isObject(rejection) && Array.isArray(rejection['errors']) ? asIssue(rejection['errors'][0]) : null;
-  if (isObject(rejection) && first !== null) {
+  const first = isJsonObject(rejection) && Array.isArray(rejection['errors']) ? asIssue(rejection['errors'][0]) : null;
+  if (isJsonObject(rejection) && first !== null) {
     const count = isCount(rejection['errorCount']) ? rejection['errorCount'] : (rejection['errors'] as unknown[]).length;
     return oneLine(` (the last policy was refused: ${summariseErrors([first], count)})`);
   }
   const provider = body['provider'];
-  const error = isObject(provider) && isObject(provider['lastError']) ? provider['lastError']['message'] : undefined;
+  const error = isJsonObject(provider) && isJsonObject(provider['lastError']) ? provider['lastError']['message'] : undefined;
   return typeof error === 'string' ? oneLine(` (${error})`) : '';
 }
 
@@ -78,7 +78,7 @@ const oneLine = (text: string): string => text.replace(/\s+/g, ' ');
 
 /** A status `lastRejection.errors` entry as a {@link PolicyIssue}, or `null` when it is not one. */
 function asIssue(value: unknown): PolicyIssue | null {
-  if (!isObject(value) || typeof value['message'] !== 'string') return null;
+  if (!isJsonObject(value) || typeof value['message'] !== 'string') return null;
   const { pointer, message, line, column } = value;
   return {
     pointer: typeof pointer === 'string' ? pointer : '',
@@ -89,7 +89,7 @@ function asIssue(value: unknown): PolicyIssue | null {
 }
 
 function gatewayReason(gateway: unknown, policyLoaded: boolean): string | null {
-  if (!isObject(gateway)) return 'status.gateway is not understood';
+  if (!isJsonObject(gateway)) return 'status.gateway is not understood';
   if (typeof gateway['error'] === 'string') return `gateway threads unknown: ${gateway['error']}`;
   const { threadsAlive: alive, threadsConfigured: configured, snapshotGeneration: generation } = gateway;
   if (!isCount(alive) || !isCount(configured) || !(generation === null || isCount(generation))) return 'status.gateway is not understood';
@@ -100,10 +100,10 @@ function gatewayReason(gateway: unknown, policyLoaded: boolean): string | null {
 }
 
 function reconcilerReason(reconciler: unknown): string | null {
-  if (!isObject(reconciler) || typeof reconciler['state'] !== 'string') return 'status.reconciler is not understood';
+  if (!isJsonObject(reconciler) || typeof reconciler['state'] !== 'string') return 'status.reconciler is not understood';
   const { state, failedAttempts, lastError, nextAttemptAt } = reconciler;
   // One line of output: an error message may span several (a stack, a quoted body).
-  const error = isObject(lastError) && typeof lastError['message'] === 'string' ? oneLine(lastError['message']) : null;
+  const error = isJsonObject(lastError) && typeof lastError['message'] === 'string' ? oneLine(lastError['message']) : null;
   const attempts = isCount(failedAttempts) ? failedAttempts : 0;
   const failed = `${attempts} failed attempt${attempts === 1 ? '' : 's'}`;
   switch (state) {

@@ -3,6 +3,7 @@
  * observer and the gateway's power-levels check, which must never disagree about who outranks
  * whom. Both read an `m.room.create` event as its `sender` and `content`.
  */
+import { isJsonObject } from './json-object.js';
 
 /** The parts of an `m.room.create` event these rules read. */
 export interface CreateEventParts {
@@ -12,7 +13,7 @@ export interface CreateEventParts {
 
 /** The room version a create event's content names; rooms from before versions existed carry none: "1". */
 function roomVersionOf(content: unknown): string {
-  const version = isObject(content) ? content['room_version'] : undefined;
+  const version = isJsonObject(content) ? content['room_version'] : undefined;
   return typeof version === 'string' ? version : '1';
 }
 
@@ -58,7 +59,7 @@ export function creatorsHaveUnlimitedPower(roomVersion: string): boolean {
 export function unlimitedCreators(create: CreateEventParts): Set<string> {
   const creators = new Set<string>();
   const content = create.content;
-  if (!isObject(content) || !creatorsHaveUnlimitedPower(roomVersionOf(content))) return creators;
+  if (!isJsonObject(content) || !creatorsHaveUnlimitedPower(roomVersionOf(content))) return creators;
   if (typeof create.sender === 'string' && create.sender !== '') creators.add(create.sender);
   const additional = content['additional_creators'];
   if (Array.isArray(additional)) for (const creator of additional) if (typeof creator === 'string') creators.add(creator);
@@ -74,10 +75,7 @@ export function unlimitedCreators(create: CreateEventParts): Set<string> {
 export function implicitCreator(create: CreateEventParts): string | null {
   const content = create.content;
   if (rulesOf(roomVersionOf(content)).creatorIsSender) return typeof create.sender === 'string' && create.sender !== '' ? create.sender : null;
-  const creator = isObject(content) ? content['creator'] : undefined;
+  const creator = isJsonObject(content) ? content['creator'] : undefined;
   return typeof creator === 'string' ? creator : null;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

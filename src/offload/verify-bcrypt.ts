@@ -4,17 +4,9 @@
  */
 import { compare } from 'bcryptjs';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
-
-/**
- * `$2<minor>$<cost>$<22 salt chars><31 hash chars>` in bcrypt's base64 alphabet. bcryptjs itself
- * answers `false` for any string that is not 60 characters long and throws on others, so the shape
- * is checked here first: a malformed hash is a policy error, never a wrong password.
- */
-const BCRYPT_HASH = /^\$2([abxy])\$(\d\d)\$[./A-Za-z0-9]{53}$/;
-
-/** bcrypt's cost range (as in Go's x/crypto/bcrypt, which matrix-corporal used). */
-const MIN_COST = 4;
-const MAX_COST = 31;
+// bcryptjs answers `false` for any string that is not 60 characters long and throws on others,
+// so the shape is checked first: a malformed hash is a policy error, never a wrong password.
+import { BCRYPT_HASH, MAX_BCRYPT_COST as MAX_COST, MIN_BCRYPT_COST as MIN_COST } from '../common/password-hash-formats.js';
 
 /**
  * Checks `password` against a bcrypt hash. bcryptjs accepts `$2a$`, `$2b$` and `$2y$` and computes

@@ -3,12 +3,9 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
+import { DIGEST_BYTES, type DigestAuthType } from '../common/password-hash-formats.js';
 
-/** Auth types whose credential is a hex digest of the password. */
-export type DigestAuthType = 'md5' | 'sha1' | 'sha256' | 'sha512';
-
-/** Digest size in bytes per auth type; the credential must be exactly twice as many hex digits. */
-const DIGEST_BYTES: Readonly<Record<DigestAuthType, number>> = Object.freeze({ md5: 16, sha1: 20, sha256: 32, sha512: 64 });
+export type { DigestAuthType } from '../common/password-hash-formats.js';
 
 const HEX = /^[0-9a-fA-F]*$/;
 

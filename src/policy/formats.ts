@@ -1,11 +1,7 @@
 import { checkHttpUrl, isHttpUrl } from '../common/http-url.js';
+import { BCRYPT_HASH, DIGEST_BYTES, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../common/password-hash-formats.js';
 import type { AuthType } from './snapshot.js';
 
-/** Hex digest length of each hash auth type (matrix-corporal accepts upper- and lower-case hex). */
-const HEX_DIGEST_LENGTH: Readonly<Partial<Record<AuthType, number>>> = Object.freeze({ md5: 32, sha1: 40, sha256: 64, sha512: 128 });
-
-/** `$2a$`, `$2b$`, `$2x$` or `$2y$`, a two-digit cost, `$`, then 22 salt + 31 hash characters. */
-const BCRYPT = /^\$2[abxy]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const HEX = /^[0-9a-fA-F]*$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** `data:type/subtype`, optional `;name=value` parameters, `;base64,`. */
@@ -23,16 +19,18 @@ const HEADER_VALUE = /^[^\r\n\0]*$/;
  * `plain` and `passthrough` take any string. Returns the error message, or null.
  */
 export function checkCredential(authType: AuthType, credential: string): string | null {
-  const hexLength = HEX_DIGEST_LENGTH[authType];
-  if (hexLength !== undefined) {
+  // A hex digest of the right length (matrix-corporal accepts upper- and lower-case hex).
+  const digestBytes = (DIGEST_BYTES as Readonly<Partial<Record<AuthType, number>>>)[authType];
+  if (digestBytes !== undefined) {
+    const hexLength = 2 * digestBytes;
     if (credential.length !== hexLength || !HEX.test(credential)) {
       return `a ${authType} credential must be the hex digest (${hexLength} hex digits)`;
     }
     return null;
   }
   if (authType === 'bcrypt') {
-    const cost = BCRYPT.exec(credential)?.[1];
-    if (cost === undefined || Number(cost) < 4 || Number(cost) > 31) {
+    const cost = BCRYPT_HASH.exec(credential)?.[2];
+    if (cost === undefined || Number(cost) < MIN_BCRYPT_COST || Number(cost) > MAX_BCRYPT_COST) {
       return 'a bcrypt credential must be a bcrypt hash: $2a$, $2b$, $2x$ or $2y$, a cost from 04 to 31, $, and 53 characters of ./A-Za-z0-9';
     }
     return null;

@@ -25,10 +25,6 @@ export function objectShape<F extends string>(fields: readonly F[], legacy: read
   return { table: fieldTable(fields), silentlyDropped: new Set(legacy.map(foldKey)) };
 }
 
-/** True for a JSON object (not an array, not null). */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * Reads the members of one JSON object the way Go's `encoding/json` decodes a struct: each key

@@ -1,5 +1,6 @@
 import { childPointer } from './issues.js';
-import { isJsonObject, objectShape, readFields, type NormaliseContext } from './normalise-fields.js';
+import { isJsonObject } from '../common/json-object.js';
+import { objectShape, readFields, type NormaliseContext } from './normalise-fields.js';
 import type { PolicyHook, PolicyHookBody, PolicyMatchRule } from './types.js';
 import type { MatchRuleType } from './vocabulary.js';
 

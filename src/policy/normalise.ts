@@ -1,6 +1,7 @@
 import { FindingsCollector, type FindingsSink } from './findings.js';
 import { childPointer, type PolicyFindings } from './issues.js';
-import { isJsonObject, normaliseContext, objectShape, readFields, readFieldsInto, type NormaliseContext } from './normalise-fields.js';
+import { isJsonObject } from '../common/json-object.js';
+import { normaliseContext, objectShape, readFields, readFieldsInto, type NormaliseContext } from './normalise-fields.js';
 import { normaliseHook } from './normalise-hook.js';
 import type { PolicyFlags } from './snapshot.js';
 import type { PolicyDocument, PolicyJoinedRoom, PolicyUser } from './types.js';

@@ -1,7 +1,8 @@
 import { compileHook } from './compile-hook.js';
 import { FindingsCollector } from './findings.js';
 import { childPointer, type PolicyIssue } from './issues.js';
-import { isJsonObject, normaliseContext } from './normalise-fields.js';
+import { isJsonObject } from '../common/json-object.js';
+import { normaliseContext } from './normalise-fields.js';
 import { normaliseHookBody } from './normalise-hook.js';
 import type { SnapshotHook } from './snapshot.js';
 import { checkHookBodyShape } from './schema.js';

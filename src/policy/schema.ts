@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../common/timer-limit.js';
 import type { ErrorObject, SchemaObject } from 'ajv';
 import type { IssueSink } from './findings.js';
 import { ShapeCompiler } from './shape-walk.js';
@@ -16,8 +17,6 @@ const STRING = { type: 'string', wellFormed: true };
 const GRAMMAR_STRING = { type: 'string' };
 const BOOLEAN = { type: 'boolean' };
 const INTEGER = { type: 'integer' };
-/** The largest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Retries of one hook consultation: a running consultation holds a pool slot until its last
  * attempt, so a huge count against a dead service would hold slots for good.

@@ -1,7 +1,7 @@
 import { checkServiceUrl, isHttpToken, isSafeHeaderValue } from './formats.js';
 import type { FindingsSink } from './findings.js';
 import { childPointer } from './issues.js';
-import { isJsonObject } from './normalise-fields.js';
+import { isJsonObject } from '../common/json-object.js';
 import { translateRe2, type RegexSource } from './regex/re2.js';
 import { GATEWAY_OWNED_REQUEST_HEADERS, HOOK_ACTIONS, HOOK_EVENT_TYPES, MATCH_RULE_TYPES, isBeforeEventType, isOneOf } from './vocabulary.js';
 import { checkWellFormedJson } from './well-formed.js';

@@ -1,7 +1,7 @@
 import { checkAvatarUri, checkCredential } from './formats.js';
 import type { FindingsSink } from './findings.js';
 import { checkRoomId, checkUserId } from '../common/matrix-ids.js';
-import { isJsonObject } from './normalise-fields.js';
+import { isJsonObject } from '../common/json-object.js';
 import { AUTH_TYPES, isOneOf } from './vocabulary.js';
 
 /**

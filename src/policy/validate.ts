@@ -1,7 +1,7 @@
 import { FindingsCollector, type FindingsSink } from './findings.js';
 import { childPointer, type PolicyFindings } from './issues.js';
 import { checkRoomId } from '../common/matrix-ids.js';
-import { isJsonObject } from './normalise-fields.js';
+import { isJsonObject } from '../common/json-object.js';
 import { checkPolicyShape } from './schema.js';
 import { checkCorporalUserEntries } from './corporal-user-entry.js';
 import { validateHooks } from './validate-hooks.js';

@@ -1,5 +1,6 @@
 import type { ConfigIssue } from './issues.js';
 import { checkHttpUrl } from '../http-url.js';
+import { MAX_TIMER_MS } from '../timer-limit.js';
 
 /** The policy provider types (`PolicyProvider.Type`), as in matrix-corporal. */
 export const PROVIDER_TYPES = Object.freeze(['static_file', 'http', 'last_seen_store_policy'] as const);
@@ -14,9 +15,8 @@ const PROVIDER_KEYS: Readonly<Record<ProviderType, readonly string[]>> = Object.
   last_seen_store_policy: ['CachePath'],
 });
 
-/** Largest `ReloadIntervalSeconds` whose millisecond value a Node timer can hold (2^31 − 1 ms). */
-const MAX_RELOAD_INTERVAL_SECONDS = 2_147_483;
-const MAX_TIMER_MILLISECONDS = 2_147_483_647;
+/** Largest `ReloadIntervalSeconds` whose millisecond value a Node timer can hold (2147483). */
+const MAX_RELOAD_INTERVAL_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /**
  * Checks a raw `PolicyProvider` map (keys are case-sensitive, as in matrix-corporal) and returns
@@ -86,7 +86,7 @@ function validateHttpProvider(provider: Record<string, unknown>): ConfigIssue[] 
     if (value !== null && typeof value !== 'string') issues.push({ path: `PolicyProvider.${key}`, message: `PolicyProvider.${key} is expected to be a string or null` });
   }
   if (present('ReloadIntervalSeconds')) issues.push(...numberOrNull(provider, 'ReloadIntervalSeconds', MAX_RELOAD_INTERVAL_SECONDS));
-  if (present('TimeoutMilliseconds')) issues.push(...numberOrNull(provider, 'TimeoutMilliseconds', MAX_TIMER_MILLISECONDS));
+  if (present('TimeoutMilliseconds')) issues.push(...numberOrNull(provider, 'TimeoutMilliseconds', MAX_TIMER_MS));
   return issues;
 }
 

@@ -7,6 +7,7 @@ import type { CorporalConfig, LogLevel } from './types.js';
 import { checkHttpUrl, hasUserInfo } from '../http-url.js';
 import { isServerName } from '../server-name.js';
 import { checkUserId } from '../matrix-ids.js';
+import { MAX_TIMER_MS } from '../timer-limit.js';
 
 /** Errors and warnings of {@link checkConfigRules}. */
 export interface RuleResult {
@@ -15,10 +16,11 @@ export interface RuleResult {
 }
 
 /**
- * Node timers fire at once when given more than 2^31 − 1 ms, so every integer (all are durations,
- * sizes or counts) is capped there: a larger value is a mistake, never a wish.
+ * Every integer (durations, sizes and counts alike) is capped at the timer ceiling unless it has a
+ * range of its own: for a duration a larger value would fire at once, for the others it is a
+ * mistake, never a wish.
  */
-const INT_MAX = 2_147_483_647;
+const INT_MAX = MAX_TIMER_MS;
 
 /** The pino levels `Misc.LogLevel` accepts. */
 export const LOG_LEVELS: readonly LogLevel[] = Object.freeze(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
