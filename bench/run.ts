@@ -29,15 +29,7 @@ import type { BenchSettings, Measurement, Scenario, Target, UpstreamSettings } f
 import { startCorporal, startFakeHomeserver, type BenchProcess, type CorporalOptions } from './support/processes.js';
 import { ProcessSampler, rssMiB, type ProcessUsage } from './support/process-sampler.js';
 import { combineRounds, median } from './support/rounds.js';
-
-interface Args {
-  scenarios: Scenario[];
-  durationS: number;
-  connections: number;
-  threads: number;
-  accessLog: boolean;
-  rounds: number;
-}
+import { parseBenchArgs } from './support/bench-args.js';
 
 /** One line of the table: a scenario against one target. */
 interface Row extends Measurement {
@@ -50,36 +42,13 @@ interface Row extends Measurement {
   ratio?: number;
   p99DeltaMs?: number;
   /**
-   * CPU time (µs, all threads) the serving process spent per request: the fake
-   * homeserver on direct rows, the proxy on gateway rows. Unlike req/s it hardly depends on what
-   * else competes for the cores, so it is the figure to compare proxies by.
+   * CPU time (µs, all threads) the serving process spent per request: the fake homeserver on
+   * direct rows, the gateway process on gateway rows — Corporal's supervisor and gateway threads
+   * (with their pools), not its control child, which does no per-request work (a comparison proxy
+   * has none). Unlike req/s it hardly depends on what else competes for the cores, so it is the
+   * figure to compare proxies by.
    */
   cpuUsPerRequest?: number;
-}
-
-function parseArgs(argv: readonly string[]): Args | null {
-  const args: Args = { scenarios: [], durationS: 10, connections: 50, threads: 2, accessLog: true, rounds: 1 };
-  for (const arg of argv) {
-    const [flag, value = ''] = arg.split('=', 2) as [string, string?];
-    if (flag === '--list') {
-      for (const scenario of SCENARIOS) process.stdout.write(`${scenario.name.padEnd(16)} ${scenario.description}\n`);
-      return null;
-    } else if (flag === '--duration') args.durationS = Number(value);
-    else if (flag === '--connections') args.connections = Number(value);
-    else if (flag === '--threads') args.threads = Number(value);
-    else if (flag === '--access-log') args.accessLog = value !== 'off';
-    else if (flag === '--rounds') args.rounds = Number(value);
-    else {
-      const scenario = SCENARIOS.find((candidate) => candidate.name === arg);
-      if (!scenario) throw new Error(`unknown scenario or option ${arg} (--list shows the scenarios)`);
-      args.scenarios.push(scenario);
-    }
-  }
-  if (args.scenarios.length === 0) args.scenarios = [...SCENARIOS];
-  for (const [name, value] of [['duration', args.durationS], ['connections', args.connections], ['threads', args.threads], ['rounds', args.rounds]] as const) {
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
-  }
-  return args;
 }
 
 /** Makes every gateway thread cache the benchmark token (new connections spread over the threads). */
@@ -119,7 +88,8 @@ async function runSampled(scenario: Scenario, target: Target, settings: BenchSet
 }
 
 /**
- * The gateway run of `scenario`, with the RSS and CPU time of the proxy it ran against: the shared Corporal,
+ * The gateway run of `scenario`, with the RSS and CPU time of the gateway process it ran against
+ * (Corporal's control child not included): the shared Corporal,
  * one started for it with its policy (`ownCorporal`), or a comparison proxy (`ownGateway`); the
  * last two are stopped afterwards.
  */
@@ -201,8 +171,11 @@ async function measureScenario(scenario: Scenario, rounds: number, settings: Ben
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args === null) return;
+  const args = parseBenchArgs(process.argv.slice(2), SCENARIOS);
+  if (args === 'list') {
+    for (const scenario of SCENARIOS) process.stdout.write(`${scenario.name.padEnd(16)} ${scenario.description}\n`);
+    return;
+  }
   const settings: BenchSettings = { durationS: args.durationS, connections: args.connections, token: 'bench-cached-token' };
   const homeserver = await startFakeHomeserver();
   const corporalOptions: CorporalOptions = { upstream: `http://127.0.0.1:${homeserver.port}`, threads: args.threads, accessLog: args.accessLog };
