@@ -76,7 +76,7 @@ import { createMainPoolShare } from './upstream/main-pool-share.js';
 import { ClientBufferShares } from './client-buffer-shares.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
-import { CheckPhase, type CheckPhaseDeps } from './checks/check-phase.js';
+import { CheckPhase, sendDenial, type CheckPhaseDeps } from './checks/check-phase.js';
 import type { GatewayAuthPhases } from './login/gateway-auth.js';
 import type { PhaseContinuation } from './phase-continuation.js';
 import { HookPhase, type HookPhaseDeps } from './hooks/hook-phase.js';
@@ -142,7 +142,7 @@ export class Pipeline implements UpstreamResponseObserver {
     this.limits = { budget: deps.bufferBudget, exchangeMs: deps.timeouts.exchangeMs, clientShares: new ClientBufferShares(deps.bufferBudget.limitBytes, deps.checks.maxBodyBytes, deps.trustedProxies) };
     this.checks = new CheckPhase(deps.checks, {
       allowed: (ctx) => this.checkAllowed(ctx),
-      denied: (ctx, decision) => ctx.exchange.sendMatrixError(decision.status, decision.errcode, decision.message),
+      denied: (ctx, decision) => sendDenial(ctx.exchange, decision),
       failed: (ctx, err) => answerError(ctx, err, deps.logger),
     });
     this.hooks = new HookPhase(deps.hooks, {
@@ -347,7 +347,7 @@ export class Pipeline implements UpstreamResponseObserver {
     }
     const denial = this.checks.tokenDenial(ctx, check);
     if (denial !== null) {
-      ctx.exchange.sendMatrixError(denial.status, denial.errcode, denial.message);
+      sendDenial(ctx.exchange, denial);
       return;
     }
     this.checks.run(ctx, check); // → checkAllowed, or a denial / error answered by the phase

@@ -23,7 +23,8 @@ export const CORS_HEADERS: readonly HeaderPair[] = [
   ['Access-Control-Allow-Headers', 'X-Requested-With, Content-Type, Authorization, Date'],
 ];
 
-const JSON_ERROR_HEADERS: readonly HeaderPair[] = [['Content-Type', 'application/json'], ...CORS_HEADERS];
+/** Headers of a locally generated Matrix error (JSON, with {@link CORS_HEADERS}). */
+export const JSON_ERROR_HEADERS: readonly HeaderPair[] = [['Content-Type', 'application/json'], ...CORS_HEADERS];
 const TEXT_HEADERS: readonly HeaderPair[] = [['Content-Type', 'text/plain; charset=utf-8'], ...CORS_HEADERS];
 
 const statusLines = new Map<number, string>();

@@ -1,6 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { Identity } from '../identity/identity.js';
 import type { RequestContext } from '../request-context.js';
+import { JSON_ERROR_HEADERS, type ClientExchange } from '../respond.js';
 import type { CheckInput, PolicyCheck } from './check-input.js';
 import { DECISIONS, type Decision, type Denial } from './decision.js';
 import type { PowerLevelsReader } from './power-levels-reader.js';
@@ -183,6 +184,18 @@ export class CheckPhase {
   }
 }
 
+/**
+ * Answers a denial: its status and Matrix error, plus `"soft_logout": true` when the denial
+ * carries it ({@link DECISIONS}`.expiredToken`), which `sendMatrixError` cannot add.
+ */
+export function sendDenial(exchange: ClientExchange, denial: Denial): void {
+  if (denial.softLogout === true) {
+    exchange.send(denial.status, JSON_ERROR_HEADERS, JSON.stringify({ errcode: denial.errcode, error: denial.message, soft_logout: true }));
+  } else {
+    exchange.sendMatrixError(denial.status, denial.errcode, denial.message);
+  }
+}
+
 /** The token state of an identity (a failed look-up counts as a user here: `run` answers it). */
 export function tokenStateOf(identity: Identity): TokenState {
   switch (identity.kind) {
@@ -191,7 +204,7 @@ export function tokenStateOf(identity: Identity): TokenState {
     case 'invalid-credentials':
       return 'invalid';
     case 'unknown-token':
-      return 'unknown';
+      return identity.softLogout === true ? 'expired' : 'unknown';
     case 'locked':
       return 'locked';
     case 'user':

@@ -10,9 +10,12 @@ import type { AliasTarget } from './alias-resolver.js';
  */
 export type Decision =
   | { readonly allow: true; readonly pinnedRoom?: AliasTarget }
-  | { readonly allow: false; readonly status: number; readonly errcode: string; readonly message: string };
+  | { readonly allow: false; readonly status: number; readonly errcode: string; readonly message: string; readonly softLogout?: true };
 
-/** A denying {@link Decision}. */
+/**
+ * A denying {@link Decision}. `softLogout`: the answer also carries `"soft_logout": true` (Synapse's
+ * mark of an expired token, which the client is to refresh); send it with `sendDenial` (check-phase.ts).
+ */
 export type Denial = Extract<Decision, { allow: false }>;
 
 /** Why an account whose id differs only in case from a policy user's is refused (checks and login). */
@@ -35,6 +38,12 @@ export const DECISIONS = Object.freeze({
   missingToken: deny('Missing access token', ErrCode.MissingToken, 401),
   /** 403 (matrix-corporal's status; the spec says 401): the token did not resolve to a user. */
   unknownToken: deny('Failed mapping access token to user id', ErrCode.UnknownToken),
+  /**
+   * 401 with `soft_logout: true`, Synapse's own answer for an expired refreshable token (its one
+   * soft-logout answer, text included, in 1.163.2: `api/auth/internal.py`): matrix-corporal's 403
+   * would read as a hard logout to a client that should just refresh.
+   */
+  expiredToken: Object.freeze({ ...deny('Access token has expired', ErrCode.UnknownToken, 401), softLogout: true } as const),
   /** 401, Synapse's own answer for a locked account (Corporal locks inactive users). */
   userLocked: deny('User account has been locked', ErrCode.UserLocked, 401),
   /** Corporal: an account whose id differs only in case from a policy user's (identity/inactive-in-policy.ts). */

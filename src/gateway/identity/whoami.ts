@@ -5,7 +5,7 @@ import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-bo
 import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
 import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
 import { ErrCode } from '../../common/matrix-errors.js';
-import { LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
+import { EXPIRED_TOKEN, LOCKED, UNKNOWN_TOKEN, type CachedIdentity } from './identity.js';
 import { percentEncode } from './masquerade.js';
 import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../upstream/header-section.js';
 import { requestHeadTooLarge } from '../upstream/upstream-errors.js';
@@ -43,8 +43,9 @@ const HEADER_SAFE_TOKEN = /^[\x21-\x7e]+$/;
  * masquerades, so that Synapse answers for the same user it will act as), bounded in time (the
  * whole exchange by `timeoutMs`) and size.
  *
- * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`,
- * `M_USER_LOCKED`); rejects with a `CorporalError` for anything else, which must not be cached:
+ * Resolves with the user, or the negative answers the cache keeps (`M_UNKNOWN_TOKEN`, as
+ * {@link EXPIRED_TOKEN} when Synapse adds `soft_logout: true`; `M_USER_LOCKED`); rejects with a
+ * `CorporalError` for anything else, which must not be cached:
  * {@link MASQUERADE_REFUSED} (Synapse's 400 or 403) when Synapse refuses the appservice `user_id`;
  * {@link WHOAMI_TIMED_OUT} (504) when no complete answer came in time, `CORP_ERR_WHOAMI_FAILED`
  * (502) for transport errors, 5xx and unexpected answers; and `CORP_ERR_REQUEST_HEAD_TOO_LARGE`
@@ -92,7 +93,9 @@ export function createWhoamiLookup(options: WhoamiLookupOptions): IdentityLookup
       return { kind: 'user', userId, deviceId: typeof deviceId === 'string' ? deviceId : null, isGuest: json?.['is_guest'] === true };
     }
     const errcode = json?.['errcode'];
-    if (errcode === ErrCode.UnknownToken) return UNKNOWN_TOKEN;
+    // Synapse's `soft_logout: true` marks an expired refreshable token: kept apart, so that a
+    // policy-checked route can answer it as Synapse does (the client's cue to refresh).
+    if (errcode === ErrCode.UnknownToken) return json?.['soft_logout'] === true ? EXPIRED_TOKEN : UNKNOWN_TOKEN;
     if (errcode === ErrCode.UserLocked) return LOCKED;
     if (masqueradeAs !== null && (statusCode === 400 || statusCode === 403) && typeof errcode === 'string') throw masqueradeRefused(statusCode, errcode, json?.['error']);
     throw failure(`whoami answered HTTP ${statusCode}${typeof errcode === 'string' ? ` ${errcode}` : ''}${socketServerErrorHint(options.socketPath ?? '', statusCode)}`);

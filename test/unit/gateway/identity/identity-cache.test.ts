@@ -1,7 +1,7 @@
 import t from 'tap';
 import { CorporalError } from '../../../../src/common/errors.js';
 import { IdentityCache, LOCKED_TTL_MS, cacheKey, type ClientGoneHook } from '../../../../src/gateway/identity/identity-cache.js';
-import type { CachedIdentity } from '../../../../src/gateway/identity/identity.js';
+import { EXPIRED_TOKEN, type CachedIdentity } from '../../../../src/gateway/identity/identity.js';
 import { knownIdentity, lookUpIdentity, logoutEviction } from '../../../../src/gateway/identity/resolve.js';
 
 /** Callbacks held until the test releases them all at once. */
@@ -19,7 +19,8 @@ function gated(): { wait: (resume: () => void) => void; release: () => void } {
 
 /**
  * The cache with a scripted look-up: tokens starting `user` resolve to `@<token>:hs` (or the
- * masqueraded user), `locked` to a locked user, `fail` throw, anything else is unknown. Each look-up
+ * masqueraded user), `locked` to a locked user, `expired` to an expired token (soft logout),
+ * `fail` throw, anything else is unknown. Each look-up
  * waits until the test releases it, so concurrency is explicit.
  */
 function scripted(): { calls: string[]; release: () => void; lookup: (token: string, masqueradeAs: Uint8Array | null) => Promise<CachedIdentity> } {
@@ -33,6 +34,7 @@ function scripted(): { calls: string[]; release: () => void; lookup: (token: str
       await new Promise<void>((resolve) => gate.wait(resolve));
       if (token.startsWith('fail')) throw new CorporalError('CORP_ERR_WHOAMI_FAILED', 'down', { source: 'upstream', status: 502 });
       if (token.startsWith('locked')) return { kind: 'locked' };
+      if (token.startsWith('expired')) return EXPIRED_TOKEN;
       if (!token.startsWith('user')) return { kind: 'unknown-token' };
       const userId = masqueradeAs === null ? `@${token}:hs` : Buffer.from(masqueradeAs).toString('latin1');
       return { kind: 'user', userId, deviceId: null, isGuest: false };
@@ -53,6 +55,22 @@ t.test('concurrent misses share one look-up; hits are synchronous', async (t) =>
   t.same(script.calls, ['user1']);
   t.ok(results.every((identity) => identity.kind === 'user' && identity.userId === '@user1:hs'));
   t.same(cache.peek('user1', null), { kind: 'user', userId: '@user1:hs', deviceId: null, isGuest: false });
+});
+
+t.test('an expired token is cached as a negative entry that keeps its soft logout (parity 18, P4)', async (t) => {
+  const script = scripted();
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });
+  const expired = cache.resolve('expired1', null);
+  await settle();
+  script.release();
+  t.same(await expired, { kind: 'unknown-token', softLogout: true });
+  t.same(cache.peek('expired1', null), { kind: 'unknown-token', softLogout: true }, 'the cached entry still says soft logout');
+  t.same(await cache.resolve('expired1', null), { kind: 'unknown-token', softLogout: true }, 'answered from the cache');
+  t.same(script.calls, ['expired1'], 'one look-up');
+  const unknown = cache.resolve('nope', null);
+  await settle();
+  script.release();
+  t.same(await unknown, { kind: 'unknown-token' }, 'an unknown token has no soft logout');
 });
 
 t.test('unknown tokens are cached, failures are not', async (t) => {

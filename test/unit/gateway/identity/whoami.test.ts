@@ -3,6 +3,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { createWhoamiLookup, MASQUERADE_REFUSED } from '../../../../src/gateway/identity/whoami.js';
+import { EXPIRED_TOKEN, UNKNOWN_TOKEN } from '../../../../src/gateway/identity/identity.js';
 import { exceedsUpstreamHeadLimit, UPSTREAM_HEAD_LIMIT_BYTES } from '../../../../src/gateway/upstream/header-section.js';
 
 /** The `Host` the look-ups claim; only its length counts (towards the head limit). */
@@ -98,6 +99,25 @@ t.test('a prompt answer resolves', async (t) => {
   const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
   t.same(await lookup('good', null), { kind: 'user', userId: '@u:hs', deviceId: 'D', isGuest: false });
   t.same(await lookup('bad', null), { kind: 'unknown-token' });
+});
+
+t.test('an expired token (Synapse\'s soft_logout: true) is told apart from an unknown one (parity 18, P4)', async (t) => {
+  const handler: RequestListener = (req, res) => {
+    res.writeHead(401, { 'content-type': 'application/json' });
+    const answers: Record<string, unknown> = {
+      'Bearer expired': { errcode: 'M_UNKNOWN_TOKEN', error: 'Access token has expired', soft_logout: true },
+      'Bearer hard': { errcode: 'M_UNKNOWN_TOKEN', error: 'Invalid access token passed.', soft_logout: false },
+      'Bearer odd': { errcode: 'M_UNKNOWN_TOKEN', soft_logout: 'true' },
+    };
+    res.end(JSON.stringify(answers[req.headers.authorization ?? ''] ?? { errcode: 'M_UNKNOWN_TOKEN' }));
+  };
+  const pool = await answering(t, handler);
+  const lookup = createWhoamiLookup({ dispatcher: pool, basePath: '', host: HOST, timeoutMs: 5000 });
+  t.equal(await lookup('expired', null), EXPIRED_TOKEN);
+  t.same(await lookup('expired', null), { kind: 'unknown-token', softLogout: true });
+  t.equal(await lookup('hard', null), UNKNOWN_TOKEN, 'soft_logout: false is an unknown token');
+  t.equal(await lookup('odd', null), UNKNOWN_TOKEN, 'only the JSON true counts');
+  t.equal(await lookup('plain', null), UNKNOWN_TOKEN, 'no soft_logout at all');
 });
 
 t.test('Synapse refusing an appservice user_id is the client\'s error, passed on as Synapse gave it (red team 16, F6)', async (t) => {
