@@ -23,6 +23,29 @@ const PLAIN_FIELDS = [
   'injectJSONIntoRequest', 'injectHeadersIntoRequest', 'injectJSONIntoResponse', 'injectHeadersIntoResponse',
 ] as const;
 
+type PlainField = (typeof PLAIN_FIELDS)[number];
+type NestedHookField = 'RESTServiceAsyncResultHook' | 'RESTServiceContingencyHook';
+
+/**
+ * The fields each action reads (matrix-corporal §7.4). Any other field of a hook with that action
+ * is dropped before validation, with a warning unless it holds a placeholder (`""`, `0`, `false`,
+ * `null`, `{}`, `[]`): matrix-corporal never looked at it, so policies that carry placeholder or
+ * leftover values there (generators emit every field) loaded and worked, and must still (parity
+ * review 18, P2). A hook with an unknown action keeps everything (the action is the error).
+ */
+const FIELDS_USED_BY_ACTION: ReadonlyMap<string, ReadonlySet<PlainField | NestedHookField>> = new Map<string, ReadonlySet<PlainField | NestedHookField>>([
+  ['pass.unmodified', new Set()],
+  ['reject', new Set(['responseStatusCode', 'rejectionErrorCode', 'rejectionErrorMessage'])],
+  ['respond', new Set(['responseStatusCode', 'responseContentType', 'responsePayload', 'responseSkipPayloadJSONSerialization'])],
+  ['pass.modifiedRequest', new Set(['injectJSONIntoRequest', 'injectHeadersIntoRequest'])],
+  ['pass.modifiedResponse', new Set(['injectJSONIntoResponse', 'injectHeadersIntoResponse'])],
+  ['consult.RESTServiceURL', new Set([
+    'RESTServiceURL', 'RESTServiceRequestMethod', 'RESTServiceRequestHeaders', 'RESTServiceRequestTimeoutMilliseconds',
+    'RESTServiceRetryAttempts', 'RESTServiceRetryWaitTimeMilliseconds', 'RESTServiceAsync',
+    'RESTServiceAsyncResultHook', 'RESTServiceContingencyHook',
+  ])],
+]);
+
 const HOOK_FIELDS = [
   'id', 'eventType', 'matchRules', 'action', 'skipNextHooksInChain',
   ...PLAIN_FIELDS, 'RESTServiceAsyncResultHook', 'RESTServiceContingencyHook',
@@ -71,12 +94,20 @@ function hookBody(fields: HookFields, pointer: string, context: NormaliseContext
     RESTServiceAsync: false,
     responseSkipPayloadJSONSerialization: false,
   };
+  const used = typeof fields.action === 'string' ? FIELDS_USED_BY_ACTION.get(fields.action) : undefined;
+  const isIgnored = (name: PlainField | NestedHookField): boolean => {
+    if (used === undefined || used.has(name)) return false;
+    if (!isPlaceholder(fields[name])) {
+      context.warnings.push({ pointer: childPointer(pointer, name), message: `${name} is ignored: a ${String(fields.action)} hook does not use it` });
+    }
+    return true;
+  };
   for (const name of PLAIN_FIELDS) {
-    if (fields[name] !== undefined) body[name] = fields[name];
+    if (fields[name] !== undefined && !isIgnored(name)) body[name] = fields[name];
   }
   for (const name of ['RESTServiceAsyncResultHook', 'RESTServiceContingencyHook'] as const) {
     const nested = fields[name];
-    if (nested === undefined) continue;
+    if (nested === undefined || isIgnored(name)) continue;
     const nestedPointer = childPointer(pointer, name);
     if (!isJsonObject(nested)) {
       body[name] = nested;
@@ -87,6 +118,13 @@ function hookBody(fields: HookFields, pointer: string, context: NormaliseContext
     }
   }
   return body as unknown as PolicyHookBody;
+}
+
+/** A value that says nothing: what a generator writes for a field it has no value for. */
+function isPlaceholder(value: unknown): boolean {
+  if (value === '' || value === 0 || value === false || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return isJsonObject(value) && Object.keys(value).length === 0;
 }
 
 function matchRules(fields: HookFields, pointer: string, context: NormaliseContext): unknown {

@@ -80,7 +80,10 @@ export function validateHookBody(hook: Record<string, unknown>, pointer: string,
     case 'reject':
       requireField('rejectionErrorCode', 'the Matrix errcode to answer with');
       requireField('rejectionErrorMessage', 'the error message to answer with');
-      if (hook['rejectionErrorCode'] === '') findings.errors.push({ pointer: childPointer(pointer, 'rejectionErrorCode'), message: 'rejectionErrorCode must not be empty' });
+      // matrix-corporal answered `{"errcode": ""}` and so does Corporal; a policy that has it must still load (parity review 18, P2).
+      if (hook['rejectionErrorCode'] === '') {
+        findings.warnings.push({ pointer: childPointer(pointer, 'rejectionErrorCode'), message: 'rejectionErrorCode is empty: the answer carries no Matrix errcode, which clients may not understand' });
+      }
       break;
     case 'respond':
       requireField('responseStatusCode', 'the HTTP status to answer with');

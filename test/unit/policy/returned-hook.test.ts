@@ -90,3 +90,9 @@ t.test('a returned hook with a lone surrogate in a string or in its JSON is refu
     errors: [{ pointer: '/injectJSONIntoRequest/a/b/0', message }],
   });
 });
+
+t.test('parity 18 P2: a returned hook with fields its action does not use still runs (matrix-corporal did not validate them)', async (t) => {
+  const result = compileReturnedHook({ action: 'pass.unmodified', RESTServiceURL: 'not a url', RESTServiceRequestTimeoutMilliseconds: 0 }, 'ask');
+  t.match(result, { ok: true, hook: { action: 'pass.unmodified' } });
+  t.match(result.ok ? result.warnings : [], [{ pointer: '/RESTServiceURL', message: 'RESTServiceURL is ignored: a pass.unmodified hook does not use it' }]);
+});
