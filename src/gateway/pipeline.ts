@@ -156,6 +156,7 @@ export class Pipeline implements UpstreamResponseObserver {
       trustedProxies: deps.trustedProxies,
       observer: this,
       logger: deps.logger,
+      failureLog: new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS),
       answerError: (ctx, err) => answerError(ctx, err, deps.logger),
       hooksChangedFor: (ctx) => this.hooksChangedFor(ctx),
       ...(deps.mainPoolConnections === undefined ? {} : { mainPoolShare: createMainPoolShare(deps.mainPoolConnections, deps.trustedProxies) }),

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../../common/logger.js';
+import { warnThrottled, type LogThrottle } from '../../common/log-throttle.js';
 import { CorporalError } from '../../common/errors.js';
 import { isBodyless } from '../bodyless.js';
 import type { MainPoolShare } from './main-pool-share.js';
@@ -50,6 +51,13 @@ export interface ProxySettings {
   trustedProxies: TrustedProxies;
   observer: UpstreamResponseObserver;
   logger: Logger;
+  /**
+   * Throttles the warning of a failed exchange (one line per interval per thread, with the count
+   * held back): while the homeserver is down every request fails, and clients retry in a loop —
+   * one line each was 1,700 lines/s in a soak test (soak review 18, S1), drowning the lines that
+   * matter. The access log still has every request.
+   */
+  failureLog: LogThrottle;
   /** Answers a failed exchange whose response has not started (the pipeline's error mapping). */
   answerError(ctx: RequestContext, err: unknown): void;
   /**
@@ -301,10 +309,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const ctx = this.ctx;
     if (!ctx.exchange.isOpen) return;
     if (err.source === 'upstream') {
-      this.settings.logger.warn(
+      warnThrottled(this.settings.failureLog, this.settings.logger,
         { route: ctx.routeId, method: ctx.method, code: err.code, cause: describeCause(err), upstreamStatus: ctx.upstreamStatus || undefined },
-        'proxying to the homeserver failed',
-      );
+        'proxying to the homeserver failed');
     }
     if (state === State.Buffering || (state === State.Waiting && ctx.responseBuffer !== null)) {
       this.deliver({ ok: false, error: err });

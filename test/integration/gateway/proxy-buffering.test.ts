@@ -1,4 +1,5 @@
 import t from 'tap';
+import { CLIENT_TRIGGERED_LOG_INTERVAL_MS, LogThrottle } from '../../../src/common/log-throttle.js';
 import type { TemplatedApp } from '@trufflesuite/uws-js-unofficial';
 import { request } from 'undici';
 import { parseConfigObject } from '../../../src/common/config/index.js';
@@ -62,6 +63,7 @@ const settings: ProxySettings = {
   trustedProxies: new TrustedProxies(null),
   observer: { upstreamResponded: () => {} },
   logger,
+  failureLog: new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS),
   answerError: (ctx, err) => answerError(ctx, err, logger),
   hooksChangedFor: () => false,
 };
