@@ -107,6 +107,11 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
    */
   decidedOnPolicy = false;
   /**
+   * With {@link decidedOnPolicy}: whether the decision also holds under a newer snapshot (the phase
+   * that decided knows what it depended on); null: any newer snapshot voids it.
+   */
+  decisionHoldsUnder: ((newest: PolicySnapshot) => boolean) | null = null;
+  /**
    * The snapshot whose before-hooks were run for the request (they run once, at its start); null
    * before they ran. A newer policy with other hooks stops the request before it reaches the
    * homeserver (upstream/proxy-exchange.ts).
@@ -144,6 +149,17 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     exchange.headRequest = this.method === 'HEAD';
     exchange.observe(this);
     this.body = createBody(exchange, this.headers);
+  }
+
+  /**
+   * Whether a decision made on {@link snapshot} ({@link decidedOnPolicy}) still stands: nothing was
+   * decided, no newer policy arrived, or the deciding phase says it holds under the newest one.
+   */
+  decisionStillStands(): boolean {
+    if (!this.decidedOnPolicy) return true;
+    const current = this.policy?.current ?? null;
+    if (current === null || current === this.snapshot) return true;
+    return this.decisionHoldsUnder?.(current) ?? false;
   }
 
   /** Whether {@link snapshot} is still the thread's newest policy. */

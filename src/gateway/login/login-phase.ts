@@ -2,6 +2,7 @@
  * The login phase of the pipeline (route id `login`): reads the body, runs login interception,
  * and for forwarded logins vets Synapse's answer before the client sees it.
  */
+import { loginDecisionHolds } from './login-decision-holds.js';
 import type { RequestContext } from '../request-context.js';
 import type { PhaseContinuation } from '../phase-continuation.js';
 import { sendBufferedResponse, type BufferedResult, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
@@ -61,6 +62,7 @@ export class LoginPhase {
             return;
           case 'proxy-rewritten':
             ctx.bufferedBody = outcome.body;
+            ctx.decisionHoldsUnder = loginDecisionHolds(ctx.snapshot!, outcome.userId);
             // Vetted too: the user may have become inactive since the check, and the new session
             // seeds the token cache (login-response-guard.ts).
             this.guardResponse(ctx, next, 'verified-password');
@@ -68,6 +70,7 @@ export class LoginPhase {
             return;
           case 'proxy-refused':
             ctx.bufferedBody = outcome.body;
+            ctx.decisionHoldsUnder = loginDecisionHolds(ctx.snapshot!, outcome.userId);
             this.guardResponse(ctx, next, 'refused-password');
             next.proceed(ctx);
             return;

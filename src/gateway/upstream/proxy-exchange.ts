@@ -214,7 +214,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     // connection (responses it does not read) decides how long: a request let through on the
     // policy of then must not reach Synapse after a newer policy has been applied (red team 10).
     const ctx = this.ctx;
-    if ((ctx.decidedOnPolicy && !ctx.hasNewestSnapshot()) || this.settings.hooksChangedFor(ctx)) this.finish(policyChangedWhileQueued());
+    if (!ctx.decisionStillStands() || this.settings.hooksChangedFor(ctx)) this.finish(policyChangedWhileQueued());
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {

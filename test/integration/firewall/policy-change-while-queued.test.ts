@@ -101,3 +101,19 @@ t.test('requests let through on a policy replaced while they waited for a connec
   const again = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/login', { body: JSON.parse(loginBody) as Record<string, unknown> });
   t.equal(again.status, 403, 'sent again, the login is decided on the newer policy');
 });
+
+t.test('soak review 18, S3: a queued login survives a policy push that leaves its user as it was', async (t) => {
+  const alice = { id: '@alice:localhost', active: true, authType: 'plain', authCredential: 'second password', joinedRooms: [] };
+  const carol = (displayName: string) => ({ id: '@carol:localhost', active: true, authType: 'plain', authCredential: 'carol password', displayName, joinedRooms: [] });
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice, carol('Carol')] });
+  const loginBody = JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'second password' });
+
+  const release = await holdThePool();
+  const login = post('POST', '/_matrix/client/v3/login', null, loginBody);
+  await pause(500);
+  t.equal(login.answer(), '', 'the login, checked, waits for a connection');
+  // Another user's display name changes: nothing the login was decided on.
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice, carol('Carol C.')] });
+  release();
+  t.match(await settledAnswer(login), /^HTTP\/1\.1 200[\s\S]*"user_id":"@alice:localhost"/, 'the login goes through');
+});
