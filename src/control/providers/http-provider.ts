@@ -78,6 +78,8 @@ export class HttpProvider implements PolicyProvider {
   private failures = 0;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
+  /** A reload queued behind the load in progress, not started yet: later reloads join it ({@link reload}). */
+  private pendingReload: Promise<void> | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
 
@@ -102,10 +104,18 @@ export class HttpProvider implements PolicyProvider {
     });
   }
 
+  /**
+   * Fetches the full policy (after the load in progress). Reloads asked for while one waits to
+   * start join it: while the remote hangs, each would otherwise add a whole fetch timeout to the
+   * queue that the periodic polls wait behind (20 reloads at the 60 s default: 20 minutes; soak
+   * review 18, S9). One asked for while a fetch runs still gets a fetch of its own, after it.
+   */
   reload(): Promise<void> {
-    return this.serialised(async () => {
+    this.pendingReload ??= this.serialised(async () => {
+      this.pendingReload = null;
       await this.pull(false);
     });
+    return this.pendingReload;
   }
 
   stop(): Promise<void> {

@@ -107,6 +107,21 @@ t.test('reload() fetches the full body even when an ETag is known', async (t) =>
   t.equal(server.requests[1]!['if-none-match'], undefined);
 });
 
+t.test('soak review 18, S9: reloads asked for while one waits to start join it; one asked for during a fetch gets its own', async (t) => {
+  let hang = true;
+  const server = await policyServer(t, () => (hang ? { hang: true } : { body: testPolicyText('a') }));
+  const { provider } = setup(t, server.url, { timeoutMs: 300, cachePath: null });
+  await provider.start();
+  const before = server.requests.length;
+  const running = provider.reload();
+  await waitFor('the first reload fetching', () => server.requests.length === before + 1);
+  const queued = Array.from({ length: 20 }, () => provider.reload());
+  t.equal(new Set(queued).size, 1, 'the twenty share one queued reload');
+  hang = false;
+  await Promise.all([running, ...queued]);
+  t.equal(server.requests.length, before + 2, 'two fetches for twenty-one reloads, not twenty-one');
+});
+
 t.test('a pushed policy in between: the next poll fetches in full instead of trusting the ETag', async (t) => {
   const server = await policyServer(t, (headers) => (headers['if-none-match'] === '"v1"' ? { status: 304 } : { body: testPolicyText('a'), headers: { etag: '"v1"' } }));
   const { store, provider, stampIs } = setup(t, server.url, { reloadIntervalMs: 100 });
