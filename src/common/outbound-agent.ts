@@ -81,6 +81,13 @@ function proxyUrl(env: NodeJS.ProcessEnv, name: string): string {
     throw new InvalidProxyError(`${name} is not a valid proxy URL`);
   }
   if (url.hostname === '') throw new InvalidProxyError(`${name} is not a valid proxy URL`);
+  // undici decodes the credentials when it builds the client: a malformed escape would throw there.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new InvalidProxyError(`${name} is not a valid proxy URL`);
+  }
   return url.href;
 }
 
@@ -109,14 +116,27 @@ export function createOutboundAgent(options: OutboundAgentOptions): Dispatcher {
   try {
     proxies = readProxyEnvironment(options.env);
   } catch (err) {
-    const agent = new Agent(base);
-    return agent.compose(() => () => {
-      throw err;
-    });
+    return failingAgent(base, err);
   }
   if (proxies.httpProxy === '' && proxies.httpsProxy === '') return new Agent(base);
   // The connection to the proxy and the TLS handshake through a tunnel get the connect limit too.
   const tls = { timeout: options.connectTimeoutMs };
+  try {
+    return proxyAgent(base, limits, proxies, tls);
+  } catch {
+    // Whatever else undici refuses in a proxy URL: the same per-request failure, never the value.
+    return failingAgent(base, new InvalidProxyError('HTTP_PROXY or HTTPS_PROXY is not a valid proxy URL'));
+  }
+}
+
+/** A client every request of which fails with `err`: a bad proxy variable must not stop a process at start. */
+function failingAgent(base: Agent.Options, err: unknown): Dispatcher {
+  return new Agent(base).compose(() => () => {
+    throw err;
+  });
+}
+
+function proxyAgent(base: Agent.Options, limits: NonNullable<OutboundAgentOptions['agent']>, proxies: ProxyEnvironment, tls: { timeout: number }): Dispatcher {
   return new EnvHttpProxyAgent({
     ...base,
     httpProxy: proxies.httpProxy,

@@ -189,6 +189,17 @@ t.test('an invalid proxy URL fails each request without showing the value, and d
   t.notMatch(JSON.stringify(result), /pr0xy-secret/);
 });
 
+t.test('docs audit 18 #7: proxy credentials with a malformed %-escape fail each request too, and do not throw at construction', async (t) => {
+  for (const env of [{ HTTP_PROXY: 'http://corp:p%@127.0.0.1:3128' }, { HTTPS_PROXY: 'http://c%zzrp:secret@127.0.0.1:3128' }]) {
+    const dispatcher: Dispatcher = createOutboundAgent({ connectTimeoutMs: 1000, env });
+    t.teardown(() => dispatcher.close());
+    const result = await verifyRest({ url: 'https://service.corp.invalid/auth', userId: '@alice:example.com', password: 'pw', timeoutMs: 2000 }, dispatcher);
+    t.equal(result.ok, false);
+    t.match(JSON.stringify(result), /is not a valid proxy URL/);
+    t.notMatch(JSON.stringify(result), /secret|p%@/);
+  }
+});
+
 t.test('a proxy that cannot be reached: the provider logs the failure, never the proxy credentials', async (t) => {
   const port = await findFreePort();
   proxyEnv(t, { HTTP_PROXY: `http://corp:pr0xy-secret@127.0.0.1:${port}` });
