@@ -24,7 +24,7 @@ import { compileReturnedHook } from '../policy/returned-hook.js';
 import type { SnapshotHook } from '../policy/snapshot.js';
 import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
 import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, transportErrorText } from './http-body.js';
-import { parseServiceUrl } from './service-url.js';
+import { parseServiceUrl } from '../common/service-url.js';
 import type { TaskResult } from './task-types.js';
 import { withDeadline } from '../common/deadline.js';
 

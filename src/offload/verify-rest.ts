@@ -9,7 +9,7 @@
 import { request, type Dispatcher } from 'undici';
 import { SERVICE_CLIENT_HEADERS } from '../common/service-client.js';
 import { BodyLimitExceededError, discardBody, isDecodingError, readBoundedDecodedText, transportErrorText } from './http-body.js';
-import { parseServiceUrl } from './service-url.js';
+import { parseServiceUrl } from '../common/service-url.js';
 import { verified, verifyFailure, type VerifyPasswordResult } from './verify-result.js';
 import { withDeadline } from '../common/deadline.js';
 

@@ -41,11 +41,12 @@ export const RULE_INPUTS: ReadonlyMap<string, readonly string[]> = new Map([
 
 /**
  * Upper bounds of the cache sizes. lru-cache reserves every slot when the cache is built (about
- * 28 bytes each, empty), so a size is memory taken at start, not a ceiling reached only under
+ * 28 bytes each, empty, 44 with a TTL), so a size is memory taken at start, not a ceiling reached only under
  * load: 2^31 − 1 aborted the whole process (V8 "invalid table size"). `CacheSize` sizes about
  * 2.25 × its value in slots per gateway thread (identities, known tokens, a quarter for negative
- * answers): 10 million is ~630 MB reserved per thread, beyond any homeserver's active tokens.
- * `RestCacheSize` is one cache per thread of `rest` users' logins: a million is ~28 MB.
+ * answers): about 83 bytes per unit, so 10 million is ~830 MB reserved per thread, beyond any
+ * homeserver's active tokens. `RestCacheSize` is one cache per thread of `rest` users' logins: a
+ * million is ~44 MB.
  */
 const MAX_USER_MAPPING_CACHE_SIZE = 10_000_000;
 const MAX_REST_CACHE_SIZE = 1_000_000;

@@ -1,4 +1,5 @@
 import { interceptors, request, type Dispatcher } from 'undici';
+import { takeBasicAuth } from '../../common/service-url.js';
 import { createOutboundAgent } from '../../common/outbound-agent.js';
 import { CorporalError } from '../../common/errors.js';
 import { BodyLimitExceededError, discardBody } from '../../common/bounded-body.js';
@@ -60,9 +61,14 @@ export async function readAvatarSource(uri: string, limits: AvatarSourceLimits):
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw sourceError(`avatar URIs must be data:, http: or https:, not ${url.protocol}`);
   const where = url.origin;
+  // User info in the URL is sent as Basic auth, as Go's `http.Get` did (undici drops it from a
+  // redirect to another origin); it never reaches a message.
+  const basicAuth = takeBasicAuth(url);
+  if (basicAuth === undefined) throw sourceError(`the avatar URL of ${where} has user info with an invalid %-escape`);
   const signal = AbortSignal.timeout(limits.timeoutMs);
   try {
-    const headers = { accept: 'image/*', ...SERVICE_CLIENT_HEADERS };
+    const headers: Record<string, string> = { accept: 'image/*', ...SERVICE_CLIENT_HEADERS };
+    if (basicAuth !== null) headers['authorization'] = basicAuth;
     const response = await request(url, { method: 'GET', dispatcher: limits.dispatcher, signal, headers });
     if (response.statusCode !== 200) {
       discardBody(response.body);

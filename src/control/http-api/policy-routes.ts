@@ -44,7 +44,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
  * - `POST /_matrix/corporal/policy/provider/reload` → 200 `{}` at once; the reload runs in the
  *   background and, after a control-child restart, may replace a restored pushed policy even with
  *   the provider's unchanged content ({@link PolicyStore.releaseHold});
- * - a `PUT` or a reload that leaves the policy unchanged requests a full pass (`requestFullPass`).
+ * - a `PUT` or a reload that reads the policy and finds it unchanged requests a full pass (`requestFullPass`).
  */
 export function policyRoutes(options: PolicyRoutesOptions): Route[] {
   const { store, provider, logger } = options;
@@ -66,9 +66,14 @@ export function policyRoutes(options: PolicyRoutesOptions): Route[] {
           handle: () => {
             store.releaseHold();
             const generation = store.current?.generation;
+            const askedAt = Date.now();
             provider.reload().then(
               () => {
-                if (store.current !== null && store.current.generation === generation) requestFullPass();
+                // Only a reload that read the policy and found it unchanged: not a failed fetch, a
+                // refused policy, nor last_seen_store_policy's (it has nothing to reload from).
+                const { lastError, lastSuccessAt } = provider.status();
+                const readUnchanged = lastError === null && lastSuccessAt !== null && lastSuccessAt >= askedAt;
+                if (readUnchanged && store.current !== null && store.current.generation === generation) requestFullPass();
               },
               (err: unknown) => logger.error({ err: describeError(err) }, 'provider reload failed'),
             );

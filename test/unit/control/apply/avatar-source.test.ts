@@ -62,6 +62,17 @@ t.test('gzip: asked for, as matrix-corporal\'s Go client did; a gzip-encoded ima
   await t.rejects(readAvatarSource(`${server.url}/corrupt.png`, limits), { code: AVATAR_SOURCE_ERROR, message: /could not be decoded/ });
 });
 
+t.test('docs audit 18, #8: user info in an avatar URL is sent as Basic auth, as Go\'s http.Get did; a malformed one is refused unquoted', async (t) => {
+  server.queue.push(image(PNG));
+  const withUser = server.url.replace('http://', 'http://av%40user:p%3Ass@');
+  t.same((await readAvatarSource(`${withUser}/private.png`, limits)).data, PNG);
+  t.equal(server.headers.at(-1)?.['authorization'], `Basic ${Buffer.from('av@user:p:ss').toString('base64')}`);
+  const before = server.requests.length;
+  const bad = server.url.replace('http://', 'http://us%ZZer:secret-pw@');
+  await t.rejects(readAvatarSource(`${bad}/a.png`, limits), { code: AVATAR_SOURCE_ERROR, message: `the avatar URL of ${server.url} has user info with an invalid %-escape` });
+  t.equal(server.requests.length, before, 'nothing sent');
+});
+
 t.test('redirects are followed up to the limit', async (t) => {
   for (let i = 0; i < AVATAR_MAX_REDIRECTS; i++) server.queue.push(redirect(`${server.url}/hop${i + 1}`));
   server.queue.push(image(PNG));

@@ -252,7 +252,7 @@ t.test('POST …/provider/reload answers at once and reloads in the background',
 
 t.test('parity review 18, P3: re-sending or reloading an unchanged policy requests a full pass; a changed one does not', async (t) => {
   let passes = 0;
-  const { call, store, policyPath } = await api(t, { requestFullPass: () => { passes++; } });
+  const { call, store, policyPath, provider } = await api(t, { requestFullPass: () => { passes++; } });
   t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('pushed') })).status, 200);
   t.equal(passes, 0, 'a new policy starts its own pass');
   t.equal((await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('pushed') })).status, 200);
@@ -267,6 +267,12 @@ t.test('parity review 18, P3: re-sending or reloading an unchanged policy reques
   t.equal((await call('POST', '/_matrix/corporal/policy/provider/reload')).status, 200);
   await waitFor('a pass for the unchanged reload', () => passes === 2);
   t.equal(store.current?.generation, generation, 'the policy stayed as it was');
+
+  writeFileSync(policyPath, '{ not json');
+  t.equal((await call('POST', '/_matrix/corporal/policy/provider/reload')).status, 200);
+  await waitFor('the refused reload', () => provider.status().lastError !== null);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(passes, 2, 'a reload that failed requests no pass');
 });
 
 t.test('GET /_matrix/corporal/status', async (t) => {

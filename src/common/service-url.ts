@@ -1,5 +1,5 @@
 /**
- * The URL of an HTTP service a pool task calls (`rest` auth, hook consultations), read once: an
+ * The URL of an HTTP service Corporal calls (`rest` auth, hook consultations, avatar downloads), read once: an
  * http(s) URL, with any user info (`https://user:pass@host/…`) taken out of it and turned into an
  * HTTP Basic `Authorization` value, as Go's client did. The credentials must not travel in the URL
  * (nor reach a log through it).
@@ -26,14 +26,25 @@ export function parseServiceUrl(text: string, name: string): { ok: true; value: 
     return { ok: false, message: `${name} is not a URL` };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, message: `${name} is not an http(s) URL` };
-  if (url.username === '' && url.password === '') return { ok: true, value: { url, basicAuth: null } };
+  const basicAuth = takeBasicAuth(url);
+  if (basicAuth === undefined) return { ok: false, message: `${name} has user info with an invalid %-escape` };
+  return { ok: true, value: { url, basicAuth } };
+}
+
+/**
+ * Takes the user info out of `url` (which is changed) as an HTTP Basic `Authorization` value, as
+ * Go's client sent it: null when there is none, undefined (and `url` left as it was) when it holds
+ * a `%` not followed by two hex digits.
+ */
+export function takeBasicAuth(url: URL): string | null | undefined {
+  if (url.username === '' && url.password === '') return null;
   let basic: string;
   try {
     basic = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
   } catch {
-    return { ok: false, message: `${name} has user info with an invalid %-escape` };
+    return undefined;
   }
   url.username = '';
   url.password = '';
-  return { ok: true, value: { url, basicAuth: `Basic ${Buffer.from(basic, 'utf8').toString('base64')}` } };
+  return `Basic ${Buffer.from(basic, 'utf8').toString('base64')}`;
 }
