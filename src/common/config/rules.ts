@@ -262,10 +262,18 @@ function checkTrustedProxies(config: CorporalConfig, out: RuleResult): void {
   });
 }
 
+/**
+ * matrix-corporal keys where 0 means the default (the loader has already put the default in): a
+ * value below the range is a negative one, and the message says so rather than "positive".
+ */
+const ZERO_MEANS_DEFAULT: ReadonlySet<string> = new Set(['HttpGateway.UserMappingResolver.CacheSize', 'HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds']);
+
 function checkRange(out: RuleResult, path: string, value: number, min: number, max: number): void {
   if (value > max) out.errors.push({ path, message: `${path} needs to be at most ${max}` });
   if (value >= min) return;
-  const requirement = min === 1 ? 'a positive number' : min === 0 ? 'zero or a positive number' : `at least ${min}`;
+  const requirement = ZERO_MEANS_DEFAULT.has(path)
+    ? 'zero (the default) or a positive number'
+    : min === 1 ? 'a positive number' : min === 0 ? 'zero or a positive number' : `at least ${min}`;
   out.errors.push({ path, message: `${path} needs to be ${requirement}` });
 }
 
