@@ -14,10 +14,10 @@
  * - `localhost` and the loopback addresses `127.0.0.1` and `::1` never go through the proxy;
  * - `NO_PROXY` is a comma- or space-separated list of host names (a name covers its subdomains; a
  *   leading `.` or `*.` is dropped), optionally with `:port`, or `*` (nothing is proxied).
- * Differences from Go, left to undici's `EnvHttpProxyAgent`: with `HTTP_PROXY` set and
- * `HTTPS_PROXY` unset, `https` URLs go through `HTTP_PROXY` (Go sent them directly), and
- * `NO_PROXY` entries are matched as names only (no CIDR ranges; other loopback addresses such as
- * 127.0.0.2 are proxied).
+ * - an `https` URL goes through `HTTPS_PROXY` only, and directly without it (undici would fall back
+ *   to `HTTP_PROXY`; Go did not).
+ * Difference from Go, left to undici's `EnvHttpProxyAgent`: `NO_PROXY` entries are matched as
+ * names only (no CIDR ranges; other loopback addresses such as 127.0.0.2 are proxied).
  *
  * `http` URLs are sent to an `http` proxy as absolute-URI requests, as Go did (no `CONNECT`:
  * proxies commonly allow `CONNECT` to port 443 only); `https` URLs are tunnelled with `CONNECT`.
@@ -25,7 +25,7 @@
  * `Proxy-Authorization` header and the URL is never logged nor put into an error message.
  */
 import { isIPv6 } from 'node:net';
-import { Agent, EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
+import { Agent, Dispatcher, EnvHttpProxyAgent, Pool } from 'undici';
 
 /** Proxy variables, as the outbound client reads them. */
 export interface ProxyEnvironment {
@@ -122,10 +122,42 @@ export function createOutboundAgent(options: OutboundAgentOptions): Dispatcher {
   // The connection to the proxy and the TLS handshake through a tunnel get the connect limit too.
   const tls = { timeout: options.connectTimeoutMs };
   try {
-    return proxyAgent(base, limits, proxies, tls);
+    const proxied = proxyAgent(base, limits, proxies, tls);
+    // Go takes the proxy of an `https` URL from HTTPS_PROXY only and goes direct without it;
+    // undici would send it through HTTP_PROXY (verification 18, V4).
+    return proxies.httpsProxy === '' ? new ByProtocol(proxied, new Agent(base)) : proxied;
   } catch {
     // Whatever else undici refuses in a proxy URL: the same per-request failure, never the value.
     return failingAgent(base, new InvalidProxyError('HTTP_PROXY or HTTPS_PROXY is not a valid proxy URL'));
+  }
+}
+
+/**
+ * Routes requests to `https:` origins to `https`, every other one to `http`; closes and destroys
+ * both.
+ */
+class ByProtocol extends Dispatcher {
+  constructor(private readonly http: Dispatcher, private readonly https: Dispatcher) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return (String(options.origin ?? '').startsWith('https:') ? this.https : this.http).dispatch(options, handler);
+  }
+
+  // One signature for undici's overloads: a promise, or the callback when one is given.
+  override close(callback?: () => void): any {
+    const closed = Promise.all([this.http.close(), this.https.close()]).then(() => undefined);
+    if (callback === undefined) return closed;
+    closed.then(callback, callback);
+  }
+
+  override destroy(errOrCallback?: Error | null | (() => void), callback?: () => void): any {
+    const err = typeof errOrCallback === 'function' ? null : (errOrCallback ?? null);
+    const done = typeof errOrCallback === 'function' ? errOrCallback : callback;
+    const destroyed = Promise.all([this.http.destroy(err), this.https.destroy(err)]).then(() => undefined);
+    if (done === undefined) return destroyed;
+    destroyed.then(done, done);
   }
 }
 

@@ -200,6 +200,33 @@ t.test('docs audit 18 #7: proxy credentials with a malformed %-escape fail each 
   }
 });
 
+t.test('verification 18, V4: with HTTP_PROXY alone, https URLs go direct, as Go sent them (HTTPS_PROXY still takes them)', async (t) => {
+  const connects: string[] = [];
+  const proxy = createServer((_req, res) => res.writeHead(404).end());
+  proxy.on('connect', (req: IncomingMessage, socket: import('node:net').Socket) => {
+    connects.push(req.url ?? '');
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()); }));
+  const proxyOrigin = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const closedPort = await findFreePort();
+  const target = `https://127.0.0.2:${closedPort}/auth`;
+  const ask = async (env: NodeJS.ProcessEnv) => {
+    const dispatcher = createOutboundAgent({ connectTimeoutMs: 1000, env });
+    try {
+      return await verifyRest({ url: target, userId: '@alice:example.com', password: 'pw', timeoutMs: 2000 }, dispatcher);
+    } finally {
+      await dispatcher.close();
+    }
+  };
+  const direct = await ask({ HTTP_PROXY: proxyOrigin });
+  t.match(direct, { ok: false, message: /ECONNREFUSED/ }, 'tried directly: the closed port refused');
+  t.same(connects, [], 'nothing reached the HTTP proxy');
+  await ask({ HTTP_PROXY: proxyOrigin, HTTPS_PROXY: proxyOrigin });
+  t.same(connects, [`127.0.0.2:${closedPort}`], 'HTTPS_PROXY set: tunnelled through it');
+});
+
 t.test('a proxy that cannot be reached: the provider logs the failure, never the proxy credentials', async (t) => {
   const port = await findFreePort();
   proxyEnv(t, { HTTP_PROXY: `http://corp:pr0xy-secret@127.0.0.1:${port}` });
