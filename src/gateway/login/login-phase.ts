@@ -2,7 +2,7 @@
  * The login phase of the pipeline (route id `login`): reads the body, runs login interception,
  * and for forwarded logins vets Synapse's answer before the client sees it.
  */
-import { loginDecisionHolds } from './login-decision-holds.js';
+import { forwardedLoginHolds, loginDecisionHolds } from './login-decision-holds.js';
 import type { RequestContext } from '../request-context.js';
 import type { PhaseContinuation } from '../phase-continuation.js';
 import { sendBufferedResponse, type BufferedResult, type ResponseBufferRequest } from '../upstream/proxy-exchange.js';
@@ -75,6 +75,7 @@ export class LoginPhase {
             next.proceed(ctx);
             return;
           case 'proxy':
+            ctx.decisionHoldsUnder = forwardedLoginHolds(ctx.snapshot!);
             this.guardResponse(ctx, next, outcome.reason);
             next.proceed(ctx);
             return;

@@ -108,12 +108,27 @@ t.test('soak review 18, S3: a queued login survives a policy push that leaves it
   await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice, carol('Carol')] });
   const loginBody = JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'second password' });
 
-  const release = await holdThePool();
-  const login = post('POST', '/_matrix/client/v3/login', null, loginBody);
+  const bobLogin = JSON.stringify({ type: 'm.login.password', identifier: { type: 'm.id.user', user: 'bob' }, password: 'bob password' });
+  let release = await holdThePool();
+  let login = post('POST', '/_matrix/client/v3/login', null, loginBody);
+  let unmanaged = post('POST', '/_matrix/client/v3/login', null, bobLogin);
   await pause(500);
   t.equal(login.answer(), '', 'the login, checked, waits for a connection');
-  // Another user's display name changes: nothing the login was decided on.
+  t.equal(unmanaged.answer(), '', 'so does an unmanaged user\'s, forwarded as sent');
+  // Another user's display name changes: nothing the logins were decided on.
   await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice, carol('Carol C.')] });
   release();
   t.match(await settledAnswer(login), /^HTTP\/1\.1 200[\s\S]*"user_id":"@alice:localhost"/, 'the login goes through');
+  t.match(await settledAnswer(unmanaged), /^HTTP\/1\.1 200[\s\S]*"user_id":"@bob:localhost"/, 'so does the unmanaged one (verification 18, V1)');
+
+  // The push makes the unmanaged user managed, with a policy password: the login sent as is must not go.
+  release = await holdThePool();
+  unmanaged = post('POST', '/_matrix/client/v3/login', null, bobLogin);
+  await pause(500);
+  const bobManaged = { id: '@bob:localhost', active: true, authType: 'plain', authCredential: 'policy password', joinedRooms: [] };
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [laterManaged], users: [alice, carol('Carol C.'), bobManaged] });
+  release();
+  t.match(await settledAnswer(unmanaged), /^HTTP\/1\.1 503[\s\S]*The policy changed while this request was being checked; try again/, 'bob, managed meanwhile: 503');
+  login = post('POST', '/_matrix/client/v3/login', null, bobLogin);
+  t.match(await settledAnswer(login), /^HTTP\/1\.1 403/, 'sent again, his Synapse password no longer logs him in');
 });
