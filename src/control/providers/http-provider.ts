@@ -1,4 +1,5 @@
 import { interceptors, request, type Dispatcher } from 'undici';
+import { takeBasicAuth } from '../../common/service-url.js';
 import { createOutboundAgent } from '../../common/outbound-agent.js';
 import type { Logger } from '../../common/logger.js';
 import { describeError, hasErrorCode } from '../../common/errors.js';
@@ -78,6 +79,8 @@ export class HttpProvider implements PolicyProvider {
   private failures = 0;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
+  /** Basic credentials from the URI's user info (null: none); see {@link fetchPolicy}. */
+  private readonly basicAuth: string | null;
   /** A reload queued behind the load in progress, not started yet: later reloads join it ({@link reload}). */
   private pendingReload: Promise<void> | null = null;
   private stopped = false;
@@ -91,6 +94,7 @@ export class HttpProvider implements PolicyProvider {
     this.cacheSource = options.cachePath === null ? null : `http-cache:${options.cachePath}`;
     this.timeoutMs = options.timeoutMs !== null && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_HTTP_PROVIDER_TIMEOUT_MS;
     this.maxBytes = options.maxBytes ?? MAX_POLICY_BYTES;
+    this.basicAuth = basicAuthOf(options.uri);
   }
 
   async start(): Promise<void> {
@@ -198,6 +202,9 @@ export class HttpProvider implements PolicyProvider {
   private async fetchPolicy(revalidate: boolean): Promise<FetchResult> {
     const headers: Record<string, string> = { accept: 'application/json', ...SERVICE_CLIENT_HEADERS };
     if (this.options.bearerToken !== null) headers['authorization'] = `Bearer ${this.options.bearerToken}`;
+    // Without a bearer token, user info in the URI is sent as Basic auth, as Go's client did when
+    // no Authorization header was set (the config check refuses a malformed one: verification 18, V2).
+    else if (this.basicAuth !== null) headers['authorization'] = this.basicAuth;
     const conditional = revalidate && this.etag !== null && this.options.store.current?.hash === this.etag.hash;
     if (conditional) headers['if-none-match'] = this.etag!.value;
     // withDeadline, not `AbortSignal.any` over the provider's long-lived stop signal: on Node 20
@@ -277,5 +284,14 @@ export function safeUri(uri: string): string {
     return `${url.protocol}//${url.host}${url.pathname}`;
   } catch {
     return '(invalid URI)';
+  }
+}
+
+/** The Basic credentials of `uri`'s user info; null when it has none or cannot be read (the config check refuses that). */
+function basicAuthOf(uri: string): string | null {
+  try {
+    return takeBasicAuth(new URL(uri)) ?? null;
+  } catch {
+    return null;
   }
 }

@@ -70,6 +70,18 @@ t.test('AuthorizationBearerToken null: no Authorization header', async (t) => {
   t.equal(server.requests[0]!.authorization, undefined);
 });
 
+t.test('verification 18, V2: without a bearer token, user info in the URI is sent as Basic auth, as Go\'s client did; a bearer token wins', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const withUser = server.url.replace('http://', 'http://pol%40icy:s3cret@');
+  const basic = setup(t, withUser, { bearerToken: null });
+  await basic.provider.start();
+  t.equal(server.requests.at(-1)!.authorization, `Basic ${Buffer.from('pol@icy:s3cret').toString('base64')}`);
+  t.notOk(basic.raw.join('\n').includes('s3cret'), 'never logged');
+  const bearer = setup(t, withUser);
+  await bearer.provider.start();
+  t.equal(server.requests.at(-1)!.authorization, 'Bearer provider-secret-token');
+});
+
 t.test('polling with an ETag: 304 changes nothing; a new body is applied', async (t) => {
   let body = testPolicyText('a');
   let etag = '"v1"';
