@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { parseListenAddress } from '../listen-address.js';
 import { parseCidr, parseNetwork } from './cidr.js';
 import type { ConfigIssue } from './issues.js';
@@ -233,8 +234,13 @@ function checkListenAddressUse(config: CorporalConfig, out: RuleResult): void {
 
 /** Whether two listen hosts share an interface: the same host, or either one every interface. */
 function hostsOverlap(a: string | null, b: string | null): boolean {
-  const everywhere = (host: string | null): boolean => host === null || host === '0.0.0.0' || host === '::';
-  return everywhere(a) || everywhere(b) || a === b;
+  // No host and `::` listen on every address of both families (dual stack); `0.0.0.0` only on
+  // IPv4's, so an IPv6 address binds beside it (verification 18, V5).
+  const dualStack = (host: string | null): boolean => host === null || host === '::';
+  if (dualStack(a) || dualStack(b) || a === b) return true;
+  if (a === '0.0.0.0') return !isIPv6(b!);
+  if (b === '0.0.0.0') return !isIPv6(a!);
+  return false;
 }
 
 function checkRestAuthWhitelist(config: CorporalConfig, out: RuleResult): void {
