@@ -65,7 +65,9 @@ export function applyConfigDefaults(doc: Section): CorporalConfig {
         CacheSize: int(resolver, 'CacheSize', 0) || 10_000,
         ExpirationTimeMilliseconds: int(resolver, 'ExpirationTimeMilliseconds', 0) || 300_000,
       },
-      Threads: int(gateway, 'Threads', Math.min(availableParallelism(), MAX_DEFAULT_GATEWAY_THREADS)),
+      // Port 0 gives each thread its own random port, which works with one thread only: the default
+      // follows, so a config that never set `Threads` keeps working (verification 18, V3).
+      Threads: int(gateway, 'Threads', /:0$/.test(str(gateway, 'ListenAddress', '')) ? 1 : Math.min(availableParallelism(), MAX_DEFAULT_GATEWAY_THREADS)),
       UpstreamConnections: int(gateway, 'UpstreamConnections', 128),
       MaxInspectedBodyBytes: int(gateway, 'MaxInspectedBodyBytes', 1_048_576),
       MaxBufferedBytesPerThread: int(gateway, 'MaxBufferedBytesPerThread', 268_435_456),
