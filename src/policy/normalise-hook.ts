@@ -46,6 +46,18 @@ const FIELDS_USED_BY_ACTION: ReadonlyMap<string, ReadonlySet<PlainField | Nested
   ])],
 ]);
 
+/**
+ * Fields an action reads that have a default (reference §7.1: a reject's status 403, a response's
+ * content type `application/json`, a consultation's method and timeout): a placeholder there (`0`,
+ * `""`) means "unset", as a Go zero value did, and takes the default instead of refusing the
+ * policy or a REST service's answer (verification 18, V6).
+ */
+const DEFAULTED_BY_ACTION: ReadonlyMap<string, ReadonlySet<PlainField>> = new Map<string, ReadonlySet<PlainField>>([
+  ['reject', new Set(['responseStatusCode'])],
+  ['respond', new Set(['responseContentType'])],
+  ['consult.RESTServiceURL', new Set(['RESTServiceRequestMethod', 'RESTServiceRequestTimeoutMilliseconds'])],
+]);
+
 const HOOK_FIELDS = [
   'id', 'eventType', 'matchRules', 'action', 'skipNextHooksInChain',
   ...PLAIN_FIELDS, 'RESTServiceAsyncResultHook', 'RESTServiceContingencyHook',
@@ -102,8 +114,11 @@ function hookBody(fields: HookFields, pointer: string, context: NormaliseContext
     }
     return true;
   };
+  const defaulted = typeof fields.action === 'string' ? DEFAULTED_BY_ACTION.get(fields.action) : undefined;
   for (const name of PLAIN_FIELDS) {
-    if (fields[name] !== undefined && !isIgnored(name)) body[name] = fields[name];
+    if (fields[name] === undefined || isIgnored(name)) continue;
+    if (defaulted?.has(name) === true && isPlaceholder(fields[name])) continue;
+    body[name] = fields[name];
   }
   for (const name of ['RESTServiceAsyncResultHook', 'RESTServiceContingencyHook'] as const) {
     const nested = fields[name];

@@ -96,3 +96,10 @@ t.test('parity 18 P2: a returned hook with fields its action does not use still 
   t.match(result, { ok: true, hook: { action: 'pass.unmodified' } });
   t.match(result.ok ? result.warnings : [], [{ pointer: '/RESTServiceURL', message: 'RESTServiceURL is ignored: a pass.unmodified hook does not use it' }]);
 });
+
+t.test('verification 18, V6: a zero value in a field with a default takes the default, as a Go zero value did', async (t) => {
+  t.match(compileReturnedHook({ action: 'reject', rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no', responseStatusCode: 0 }, 'ask'), { ok: true, hook: { responseStatusCode: 403 } });
+  t.match(compileReturnedHook({ action: 'consult.RESTServiceURL', RESTServiceURL: 'http://127.0.0.1:9/', RESTServiceRequestMethod: '', RESTServiceRequestTimeoutMilliseconds: 0 }, 'ask'),
+    { ok: true, hook: { RESTServiceRequestMethod: 'POST', RESTServiceRequestTimeoutMilliseconds: 30_000 } });
+  t.match(compileReturnedHook({ action: 'reject', rejectionErrorCode: 'M_FORBIDDEN', rejectionErrorMessage: 'no', responseStatusCode: 700 }, 'ask'), { ok: false }, 'a real bad value is still refused');
+});
