@@ -127,6 +127,15 @@ t.test('quality 18 #16: no attempt or wait runs past the request\'s time limit, 
   t.equal(requestsTo('/dump?gone').length, 0, 'nothing sent for a request whose time is already up');
 });
 
+t.test('mutation 18: a retry wait that would end past the request\'s time limit is not started', async (t) => {
+  const started = Date.now();
+  const before = requestsTo('/status/500').length;
+  const result = await consultHook(input('/status/500', { abandonAt: started + 400, service: { retryAttempts: 1, retryWaitMs: 1_500 } }), { dispatcher });
+  t.ok(Date.now() - started < 1_000, `no wait of 1.5 s past a 400 ms limit (${Date.now() - started} ms)`);
+  t.equal(requestsTo('/status/500').length - before, 1, 'one attempt only');
+  t.match(result, { ok: false, message: /failed after 1 attempt\(s\); .*the request's time limit ended first/ });
+});
+
 t.test('the example service\'s hooks come back compiled', async (t) => {
   const reject = await consultHook(input('/reject/forbidden'), { dispatcher });
   t.match(reject, { ok: true, value: { hook: { id: 'parent-unnamed-response', action: 'reject', responseStatusCode: 403, rejectionErrorCode: 'M_FORBIDDEN' } } });
