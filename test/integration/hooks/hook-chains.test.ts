@@ -195,6 +195,11 @@ t.test("a route Corporal polices and matrix-corporal did not, without a user: th
   const anonymous = await scenario.viaGateway(null, 'POST', ban, { body: { user_id: users.bob.userId } });
   t.equal(anonymous.status, 401, 'no token: the token rule answers');
   t.same(consultedSince(from), ['beforeAnyRequest', 'beforeUnauthenticatedRequest'], 'the catch-all\'s before types, no after-hook');
+
+  // The same route with a user is policy-checked to hooks as well (mutation 18).
+  from = service.requests.length;
+  await scenario.viaGateway('bob', 'POST', ban, { body: { user_id: `@nobody-mutation-18:${scenario.hs.serverName}` } });
+  t.same(consultedSince(from).slice(0, 3), ['beforeAnyRequest', 'beforeAuthenticatedRequest', 'beforeAuthenticatedPolicyCheckedRequest'], 'with a user: the policy-checked before types');
 });
 
 t.test('login', async (t) => {
