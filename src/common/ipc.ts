@@ -214,6 +214,16 @@ export function ipcMessage<M extends { v: typeof IPC_VERSION }>(message: Unversi
   return { v: IPC_VERSION, ...message } as unknown as M;
 }
 
+/**
+ * The message types a receiver accepts, listed from a record that must name every type of its
+ * union `T` (call with `T` explicit): the compiler refuses a record that leaves one out, so a new
+ * message type cannot be dropped silently by a receiver's filter (mutation review 18: removing
+ * `rest-auth.forget` from a filter went unnoticed).
+ */
+export function allMessageTypes<T extends string>(types: Record<T, true>): readonly T[] {
+  return Object.freeze(Object.keys(types) as T[]);
+}
+
 /** True when `value` is an envelope of this protocol version whose type is one of `types`. */
 export function isIpcMessage<T extends string>(value: unknown, types: readonly T[]): value is Envelope<T> {
   if (typeof value !== 'object' || value === null) return false;

@@ -12,7 +12,7 @@ import { describeError } from '../common/errors.js';
 import { settleWithin } from '../common/deadline.js';
 import { parseListenAddress } from '../common/listen-address.js';
 import {
-  ipcMessage, isIpcMessage, type ControlInitMessage, type ControlToSupervisor, type SupervisorToControl, type Unversioned,
+  allMessageTypes, ipcMessage, isIpcMessage, type ControlInitMessage, type ControlToSupervisor, type SupervisorToControl, type Unversioned,
 } from '../common/ipc.js';
 import { PolicyStore } from './policy-store.js';
 import { createPolicyProvider } from './providers/create-provider.js';
@@ -27,7 +27,9 @@ import { ReconcilerHost } from './reconciler-host.js';
 import { createAdminRepairQueue } from './half-created-rooms.js';
 import type { RoomRepairQueue, RepairJob } from '../common/half-created-room-repair.js';
 
-const SUPERVISOR_MESSAGE_TYPES: readonly SupervisorToControl['type'][] = ['control.init', 'control.shutdown', 'gateway.status.response', 'rooms.repair'];
+const SUPERVISOR_MESSAGE_TYPES = allMessageTypes<SupervisorToControl['type']>({
+  'control.init': true, 'control.shutdown': true, 'gateway.status.response': true, 'rooms.repair': true,
+});
 /** How long in-flight API requests may run on after `control.shutdown`. */
 const API_DRAIN_MS = 5000;
 /**

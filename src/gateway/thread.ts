@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger, logLevelOf } from '../common/logger.js';
 import { BatchedLineWriter } from '../common/batched-line-writer.js';
-import { ipcMessage, isIpcMessage, type Unversioned, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway } from '../common/ipc.js';
+import { allMessageTypes, ipcMessage, isIpcMessage, type Unversioned, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway } from '../common/ipc.js';
 import { parseListenAddress } from '../common/listen-address.js';
 import { describeError } from '../common/errors.js';
 import { settleWithin } from '../common/deadline.js';
@@ -188,6 +188,10 @@ async function drain(deadline: number): Promise<void> {
   port!.close();
 }
 
+const SUPERVISOR_MESSAGE_TYPES = allMessageTypes<SupervisorToGateway['type']>({
+  'policy.snapshot': true, 'identity.evict': true, 'rest-auth.forget': true, 'gateway.drain': true,
+});
+
 port.on('message', (message: unknown) => {
   if (data.faultInjection && isIpcMessage(message, ['gateway.inject-fault'])) {
     setImmediate(() => {
@@ -195,7 +199,7 @@ port.on('message', (message: unknown) => {
     });
     return;
   }
-  if (!isIpcMessage<SupervisorToGateway['type']>(message, ['policy.snapshot', 'identity.evict', 'rest-auth.forget', 'gateway.drain'])) {
+  if (!isIpcMessage(message, SUPERVISOR_MESSAGE_TYPES)) {
     logger.warn('ignoring unknown message from supervisor');
     return;
   }

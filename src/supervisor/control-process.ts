@@ -4,14 +4,14 @@ import type { CorporalConfig } from '../common/config/types.js';
 import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import {
-  ipcMessage, isIpcMessage, type ControlToSupervisor, type InheritedPolicy, type SupervisorToControl, type Unversioned,
+  allMessageTypes, ipcMessage, isIpcMessage, type ControlToSupervisor, type InheritedPolicy, type SupervisorToControl, type Unversioned,
 } from '../common/ipc.js';
 import { RestartTracker, DEFAULT_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 
 const CHILD_ENTRY = fileURLToPath(new URL('../control/child.js', import.meta.url));
-const CONTROL_MESSAGE_TYPES: readonly ControlToSupervisor['type'][] = [
-  'control.ready', 'policy.accepted', 'identity.evict', 'gateway.status.request',
-];
+const CONTROL_MESSAGE_TYPES = allMessageTypes<ControlToSupervisor['type']>({
+  'control.ready': true, 'policy.accepted': true, 'identity.evict': true, 'gateway.status.request': true,
+});
 /** How long a stopping child gets before it is killed. */
 const SHUTDOWN_GRACE_MS = 10_000;
 

@@ -4,7 +4,7 @@ import type { Logger } from '../common/logger.js';
 import { describeError } from '../common/errors.js';
 import { settleWithin } from '../common/deadline.js';
 import {
-  IPC_VERSION, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
+  IPC_VERSION, allMessageTypes, ipcMessage, isIpcMessage, type EncodedSnapshot, type GatewayThreadState, type GatewayToSupervisor, type GatewayWorkerData, type SupervisorToGateway,
 } from '../common/ipc.js';
 import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 import { createFailedAttemptsTable } from '../common/failed-attempts-table.js';
@@ -12,9 +12,9 @@ import { createFailedAttemptsTable } from '../common/failed-attempts-table.js';
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 /** How long after the drain deadline a thread that has not exited is given up on (see {@link GatewayThreads.drain}). */
 const STUCK_THREAD_GRACE_MS = 5_000;
-const GATEWAY_MESSAGE_TYPES: readonly GatewayToSupervisor['type'][] = [
-  'gateway.listening', 'gateway.listen-failed', 'gateway.policy-applied', 'identity.evict', 'rest-auth.forget', 'rooms.repair',
-];
+const GATEWAY_MESSAGE_TYPES = allMessageTypes<GatewayToSupervisor['type']>({
+  'gateway.listening': true, 'gateway.listen-failed': true, 'gateway.policy-applied': true, 'identity.evict': true, 'rest-auth.forget': true, 'rooms.repair': true,
+});
 
 /** What {@link GatewayThreads} needs from the supervisor. */
 export interface GatewayThreadsOptions {
