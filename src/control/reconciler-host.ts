@@ -6,6 +6,8 @@ import type { PolicySnapshot } from '../policy/snapshot.js';
 import { changedUserIds } from './loop/changed-users.js';
 import { startReconciler, type Reconciler } from './loop/create-reconciler.js';
 import type { LoopStatus } from './loop/run-summary.js';
+import { RecoveryWatch, synapseAnswers } from './synapse/recovery-watch.js';
+import { SynapseHttp } from './synapse/synapse-http.js';
 
 /** What {@link ReconcilerHost} needs. */
 export interface ReconcilerHostOptions {
@@ -42,7 +44,10 @@ export interface ReconcilerHostStatus {
  * running (policy store, gateway snapshots and the HTTP API do not depend on Synapse, and a crash
  * loop would help nobody), so start attempts are retried with capped exponential backoff and
  * jitter (`Reconciliation.RetryIntervalMilliseconds` doubling up to `RetryMaxIntervalMilliseconds`)
- * and the error is reported in status.
+ * and the error is reported in status. While the next attempt is more than one
+ * `RetryIntervalMilliseconds` away, a {@link RecoveryWatch} probes Synapse every interval and
+ * makes the attempt at once when Synapse answers again after it did not (a Synapse that is still
+ * starting, migrating its database, when Corporal starts).
  *
  * Policies arriving before the reconciler is ready are remembered (only the newest matters); once
  * ready, the loop gets it with a full pass. Afterwards each new policy goes to the loop with the
@@ -62,10 +67,19 @@ export class ReconcilerHost {
   #attempt: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
   #stopped = false;
+  readonly #recovery: RecoveryWatch;
+  /** The probes' own one-connection client, while start attempts wait (the reconciler's is built by an attempt). */
+  #probeHttp: SynapseHttp | null = null;
 
   constructor(options: ReconcilerHostOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#recovery = new RecoveryWatch({
+      intervalMs: options.config.Reconciliation.RetryIntervalMilliseconds,
+      probe: () => synapseAnswers(this.#probeClient()),
+      onRecovered: () => this.#attemptNow(),
+      now: this.#now,
+    });
   }
 
   /** Makes the first start attempt (in the background; failures are retried, never thrown). */
@@ -115,6 +129,7 @@ export class ReconcilerHost {
       if (this.#timer !== null) clearTimeout(this.#timer);
       this.#timer = null;
       this.#nextAttemptAt = null;
+      await this.#stopProbes();
       await this.#attempt;
       const reconciler = this.#reconciler;
       this.#reconciler = null;
@@ -139,6 +154,8 @@ export class ReconcilerHost {
       await reconciler.close();
       return;
     }
+    // Not awaited: close() may run meanwhile, and it awaits this attempt.
+    void this.#stopProbes();
     this.#reconciler = reconciler;
     this.#state = 'ready';
     this.#readyAt = this.#now();
@@ -167,5 +184,34 @@ export class ReconcilerHost {
       this.#timer = null;
       this.#attempt = this.#tryStart();
     }, delayMs);
+    this.#recovery.waitUntil(this.#nextAttemptAt);
+  }
+
+  /** Synapse answers again: the waiting start attempt is made now. */
+  #attemptNow(): void {
+    if (this.#stopped || this.#timer === null) return;
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#options.logger.info({ failedAttempts: this.#failedAttempts }, 'Synapse answers again; opening the admin session now');
+    this.#attempt = this.#tryStart();
+  }
+
+  #probeClient(): SynapseHttp {
+    const { Matrix } = this.#options.config;
+    this.#probeHttp ??= new SynapseHttp({
+      baseUrl: Matrix.HomeserverApiEndpoint,
+      timeoutMs: Matrix.TimeoutMilliseconds,
+      connections: 1,
+      socketPath: Matrix.HomeserverApiSocketPath,
+      logger: this.#options.logger,
+    });
+    return this.#probeHttp;
+  }
+
+  async #stopProbes(): Promise<void> {
+    this.#recovery.stop();
+    const http = this.#probeHttp;
+    this.#probeHttp = null;
+    await http?.close();
   }
 }

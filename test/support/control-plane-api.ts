@@ -44,6 +44,8 @@ export interface ReconcilerStatusBody {
   current: RunBody | null;
   lastRun: RunBody | null;
   lastFullRun: RunBody | null;
+  /** Pending retries, soonest first. */
+  retries: Array<{ userId?: string; roomId?: string; attempt: number; dueAt: string }>;
 }
 
 /** A small client for a running control child's HTTP API. */

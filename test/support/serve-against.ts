@@ -6,7 +6,9 @@ import { derivedPassword } from '../../src/common/derived-password.js';
 import { TEST_AUTH_SHARED_SECRET, testConfigRaw, type RawConfig } from './corporal-config.js';
 import { ensureStopped, startCorporalProcess } from './corporal-process.js';
 import { findFreePort } from './free-port.js';
+import { createRoom } from './matrix-client.js';
 import { startSynapse, type SynapseHandle } from './start-synapse.js';
+import { startGate } from './tcp-gate.js';
 
 /** `Corporal.UserID` of {@link testConfigRaw} on server name `localhost`. */
 export const TEST_CORPORAL_USER = '@corporal:localhost';
@@ -54,4 +56,24 @@ export async function serveAgainst(t: { teardown(fn: () => unknown): void }, opt
   const corporal = startCorporalProcess(['serve', '--config', configPath]);
   t.teardown(() => ensureStopped(corporal));
   return { corporal, api: apiClient(apiPort), dir, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
+}
+
+/**
+ * A Synapse with one public room (created by its harness admin, who is not the corporal user:
+ * Corporal registers `@corporal:localhost` itself), behind a closed TCP gate (`startGate`), and
+ * `corporal serve` pointed at the gate with the given retry timings and no periodic resync: a
+ * Synapse that is down until the test opens the gate. Everything is stopped at teardown.
+ */
+export async function serveBehindGate(t: { teardown(fn: () => unknown): void }, retry: { RetryIntervalMilliseconds: number; RetryMaxIntervalMilliseconds: number }) {
+  const hs = await startSynapse({ adminLocalpart: 'harness' });
+  t.teardown(() => hs.stop());
+  const room = await createRoom(hs.baseUrl, hs.admin.accessToken, { preset: 'public_chat' });
+  const gate = await startGate(hs.port);
+  t.teardown(() => gate.close());
+  const served = await serveAgainst(t, {
+    homeserverUrl: gate.url,
+    registrationSharedSecret: hs.registrationSharedSecret,
+    overrides: { Reconciliation: { ...retry, ResyncIntervalMilliseconds: 0 } },
+  });
+  return { ...served, hs, room, gate };
 }

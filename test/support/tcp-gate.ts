@@ -2,7 +2,8 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
 /**
  * A TCP gate in front of Synapse: while closed, every connection is reset at once (as if nothing
- * listened); once opened, connections are piped through.
+ * listened); once opened, connections are piped through. `shut()` closes it again and cuts the
+ * connections it carries (Synapse going down).
  */
 export async function startGate(targetPort: number) {
   let open = false;
@@ -28,6 +29,10 @@ export async function startGate(targetPort: number) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     open: () => {
       open = true;
+    },
+    shut: () => {
+      open = false;
+      for (const socket of sockets) socket.destroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import { runOnce, type ReadLater } from './run-once.js';
 import type { DryRun, Planner } from './planner.js';
 import type { PlanOptions } from '../plan/types.js';
 import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
+import { RecoveryWatch, synapseAnswers } from '../synapse/recovery-watch.js';
 import { samePlanWhileInactive } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 
@@ -46,13 +47,16 @@ export const NO_POLICY = 'CORP_ERR_NO_POLICY';
  * - Failure isolation: a failed action marks only its user (or room, for power levels) failed;
  *   each is retried on its own capped exponential backoff with jitter (`RetryIntervalMilliseconds`
  *   doubling up to `RetryMaxIntervalMilliseconds`) by a run over just the failed users. A pass that
- *   could not observe or plan is retried the same way.
+ *   could not observe or plan is retried the same way. While retries wait for longer than
+ *   `RetryIntervalMilliseconds`, a {@link RecoveryWatch} probes Synapse every interval and brings
+ *   them forward once Synapse answers again after an outage.
  * - Triggers that arrive during a run coalesce into one follow-up run.
  */
 export class ReconcileLoop {
   readonly #options: ReconcileLoopOptions;
   readonly #now: () => number;
   readonly #retries: RetrySchedule;
+  readonly #recovery: RecoveryWatch;
   #policy: PolicySnapshot | null = null;
   #pendingFull = false;
   readonly #pendingUsers = new Set<string>();
@@ -79,6 +83,12 @@ export class ReconcileLoop {
       initialMs: options.reconciliation.RetryIntervalMilliseconds,
       maxMs: options.reconciliation.RetryMaxIntervalMilliseconds,
       ...(options.random ? { random: options.random } : {}),
+    });
+    this.#recovery = new RecoveryWatch({
+      intervalMs: options.reconciliation.RetryIntervalMilliseconds,
+      probe: () => synapseAnswers(options.ctx.http),
+      onRecovered: () => this.#retryNow(),
+      now: this.#now,
     });
   }
 
@@ -147,6 +157,7 @@ export class ReconcileLoop {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#recovery.stop();
     this.#clearTimer('retry');
     this.#clearTimer('resync');
     this.#nextResyncAt = null;
@@ -264,6 +275,9 @@ export class ReconcileLoop {
   #armRetryTimer(): void {
     this.#clearTimer('retry');
     const dueAt = this.#retries.nextDueAt();
+    // Retries queued for a run (no due time left) wait for nothing: "now" keeps an outage the
+    // watch saw in mind until that run's outcome is known.
+    this.#recovery.waitUntil(dueAt ?? (this.#retries.queued().length > 0 ? this.#now() : null));
     if (dueAt === null || this.#stopped) return;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
@@ -273,6 +287,14 @@ export class ReconcileLoop {
       this.#armRetryTimer();
       this.#kick();
     }, Math.max(0, dueAt - this.#now())).unref();
+  }
+
+  /** Synapse answers again after an outage: every waiting retry is due now. */
+  #retryNow(): void {
+    const advanced = this.#retries.advance(this.#now());
+    if (advanced === 0) return;
+    this.#options.logger.info({ retries: advanced }, 'Synapse answers again; retrying the failed reconciliation now');
+    this.#armRetryTimer();
   }
 
   #scheduleResync(): void {

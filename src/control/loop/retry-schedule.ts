@@ -89,6 +89,17 @@ export class RetrySchedule {
     return next;
   }
 
+  /** Brings every retry still waiting forward to `now` (Synapse is back after an outage); returns how many were. */
+  advance(now: number): number {
+    let advanced = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.dueAt === null || entry.dueAt <= now) continue;
+      entry.dueAt = now;
+      advanced++;
+    }
+    return advanced;
+  }
+
   /** Marks every retry due at `now` as queued and returns the work it needs. */
   takeDue(now: number): DueWork {
     const work: DueWork = { full: false, users: new Set() };

@@ -1,24 +1,11 @@
 import t from 'tap';
 import { waitFor } from '../../support/control-plane.js';
 import { allThreadsAt } from '../../support/control-plane-api.js';
-import { serveAgainst } from '../../support/serve-against.js';
-import { createRoom, matrixCall } from '../../support/matrix-client.js';
-import { startSynapse } from '../../support/start-synapse.js';
-import { startGate } from '../../support/tcp-gate.js';
+import { serveBehindGate } from '../../support/serve-against.js';
+import { matrixCall } from '../../support/matrix-client.js';
 
 t.test('Synapse down at start: the child keeps serving, reports the error, and reconciles once Synapse is back', async (t) => {
-  // The harness admin is not the corporal user: Corporal registers @corporal:localhost itself.
-  const hs = await startSynapse({ adminLocalpart: 'harness' });
-  t.teardown(() => hs.stop());
-  const room = await createRoom(hs.baseUrl, hs.admin.accessToken, { preset: 'public_chat' });
-  const gate = await startGate(hs.port);
-  t.teardown(() => gate.close());
-
-  const { corporal, api } = await serveAgainst(t, {
-    homeserverUrl: gate.url,
-    registrationSharedSecret: hs.registrationSharedSecret,
-    overrides: { Reconciliation: { RetryIntervalMilliseconds: 200, RetryMaxIntervalMilliseconds: 500, ResyncIntervalMilliseconds: 0 } },
-  });
+  const { hs, room, gate, corporal, api } = await serveBehindGate(t, { RetryIntervalMilliseconds: 200, RetryMaxIntervalMilliseconds: 500 });
 
   await api.statusWhenUp();
   await waitFor('two failed start attempts', async () => ((await api.status()).reconciler?.failedAttempts ?? 0) >= 2);

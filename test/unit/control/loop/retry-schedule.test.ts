@@ -79,3 +79,18 @@ t.test('a room that fails again for other users keeps the earlier ones (verifica
   t.same(retries.takeDue(10_000), { full: false, users: new Set(['@a:hs', '@b:hs', '@c:hs']) });
   t.same(retries.targets(), [{ kind: 'room', roomId: '!r', userIds: new Set(['@a:hs', '@b:hs', '@c:hs']) }]);
 });
+
+t.test('advance brings every waiting retry to now, keeps queued ones and attempt counts', async (t) => {
+  const retries = schedule(1);
+  retries.failed([{ kind: 'user', userId: '@a:hs' }], 0);
+  retries.failed([{ kind: 'user', userId: '@a:hs' }], 0);
+  retries.failed([{ kind: 'user', userId: '@b:hs' }], 0);
+  retries.failed([{ kind: 'pass' }], 0);
+  t.same(retries.takeDue(1_000), { full: true, users: new Set(['@b:hs']) });
+  t.equal(retries.advance(1_500), 1, 'only @a was still waiting (due at 2,000)');
+  t.equal(retries.nextDueAt(), 1_500);
+  t.same(retries.takeDue(1_500), { full: false, users: new Set(['@a:hs']) });
+  t.equal(retries.advance(1_600), 0, 'nothing waits');
+  retries.failed([{ kind: 'user', userId: '@a:hs' }], 1_600);
+  t.equal(retries.nextDueAt(), 1_600 + 4_000, 'the attempt count survived the advance');
+});

@@ -1,0 +1,104 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import { RecoveryWatch, synapseAnswers } from '../../../../src/control/synapse/recovery-watch.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { pause, waitFor } from '../../../support/control-plane.js';
+import { json, startScriptedServer } from '../fixtures/scripted-server.js';
+
+const INTERVAL_MS = 10;
+const FAR = () => Date.now() + 60_000;
+
+/** A watch whose probes answer from `answers` in turn (the last one repeats); counts probes and recoveries. */
+function scriptedWatch(answers: boolean[]) {
+  const seen = { probes: 0, recovered: 0 };
+  const watch = new RecoveryWatch({
+    intervalMs: INTERVAL_MS,
+    probe: async () => answers[Math.min(seen.probes++, answers.length - 1)]!,
+    onRecovered: () => seen.recovered++,
+  });
+  return { watch, seen };
+}
+
+t.test('Synapse back after probes that got no answer: onRecovered once', async (t) => {
+  const { watch, seen } = scriptedWatch([false, false, true]);
+  t.teardown(() => watch.stop());
+  watch.waitUntil(FAR());
+  await waitFor('the recovery', () => seen.recovered === 1);
+  await waitFor('more probes', () => seen.probes >= 6);
+  t.equal(seen.recovered, 1, 'answers that follow answers recover nothing more');
+});
+
+t.test('Synapse answering throughout (a refused action): the backoff stands', async (t) => {
+  const { watch, seen } = scriptedWatch([true]);
+  t.teardown(() => watch.stop());
+  watch.waitUntil(FAR());
+  await waitFor('probes', () => seen.probes >= 5);
+  t.equal(seen.recovered, 0);
+});
+
+t.test('work due within one interval: no probe', async (t) => {
+  const { watch, seen } = scriptedWatch([false, true]);
+  t.teardown(() => watch.stop());
+  watch.waitUntil(Date.now() + INTERVAL_MS);
+  await pause(10 * INTERVAL_MS);
+  t.equal(seen.probes, 0);
+  watch.waitUntil(Date.now());
+  await pause(5 * INTERVAL_MS);
+  t.equal(seen.probes, 0, 'nor for work running now');
+});
+
+t.test('nothing waiting forgets an outage seen; a new wait needs a new one', async (t) => {
+  const { watch, seen } = scriptedWatch([false, true]);
+  t.teardown(() => watch.stop());
+  watch.waitUntil(FAR());
+  await waitFor('the failed probe', () => seen.probes >= 1);
+  watch.waitUntil(null);
+  watch.waitUntil(FAR());
+  await waitFor('probes that get answers', () => seen.probes >= 4);
+  t.equal(seen.recovered, 0);
+});
+
+t.test('an outage seen is kept while the work runs and waits again', async (t) => {
+  const answers = [false];
+  const seen = { probes: 0, recovered: 0 };
+  const watch = new RecoveryWatch({ intervalMs: INTERVAL_MS, probe: async () => (seen.probes++, answers[0]!), onRecovered: () => seen.recovered++ });
+  t.teardown(() => watch.stop());
+  watch.waitUntil(FAR());
+  await waitFor('a failed probe', () => seen.probes >= 1);
+  watch.waitUntil(Date.now()); // the retry runs (and fails)
+  watch.waitUntil(FAR());
+  answers[0] = true;
+  await waitFor('the recovery', () => seen.recovered === 1);
+});
+
+t.test('stopped: no probe, and a probe in flight recovers nothing', async (t) => {
+  let release: (answer: boolean) => void = () => undefined;
+  const seen = { probes: 0, recovered: 0 };
+  const watch = new RecoveryWatch({
+    intervalMs: INTERVAL_MS,
+    probe: () => (++seen.probes === 1 ? Promise.resolve(false) : new Promise<boolean>((resolve) => (release = resolve))),
+    onRecovered: () => seen.recovered++,
+  });
+  watch.waitUntil(FAR());
+  await waitFor('the second probe in flight', () => seen.probes === 2);
+  watch.stop();
+  release(true);
+  await pause(5 * INTERVAL_MS);
+  t.same(seen, { probes: 2, recovered: 0 });
+  watch.waitUntil(FAR());
+  await pause(5 * INTERVAL_MS);
+  t.equal(seen.probes, 2, 'waitUntil after stop probes nothing');
+});
+
+t.test('synapseAnswers: a 2xx from /_matrix/client/versions, nothing else', async (t) => {
+  const server = await startScriptedServer(json(200, { versions: ['v1.11'] }));
+  t.teardown(() => server.close());
+  const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 2_000, connections: 1, logger: createSilentLogger() });
+  t.teardown(() => http.close());
+  t.equal(await synapseAnswers(http), true);
+  t.match(server.requests.at(-1), { method: 'GET', url: '/_matrix/client/versions', authorization: undefined });
+  server.fallback = json(502, { errcode: 'M_UNKNOWN', error: 'Bad gateway' });
+  t.equal(await synapseAnswers(http), false, 'a reverse proxy answering for a Synapse that is down');
+  await server.close();
+  t.equal(await synapseAnswers(http), false, 'nothing listening');
+});
