@@ -75,9 +75,13 @@ export function startCorporalProcess(args: readonly string[], env: NodeJS.Proces
   };
 }
 
-/** Resolves once the process has exited, killing it with SIGKILL after `timeoutMs`. */
+/**
+ * Stops the process if it still runs: SIGTERM (the graceful stop a test did not ask for), then
+ * SIGKILL after `timeoutMs`; resolves with its exit code or signal.
+ */
 export async function ensureStopped(corporal: CorporalProcess, timeoutMs = 15_000): Promise<number | string> {
   if (corporal.process.exitCode === null && corporal.process.signalCode === null) {
+    corporal.process.kill('SIGTERM');
     const timer = setTimeout(() => corporal.process.kill('SIGKILL'), timeoutMs);
     const result = await corporal.exited;
     clearTimeout(timer);
