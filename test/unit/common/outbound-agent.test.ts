@@ -3,7 +3,9 @@
  * transport: the http policy provider, avatar downloads, `rest` auth and hook REST services. Each
  * client is the real one, pointed at real loopback servers: a forward proxy that records what it got
  * and answers absolute-URI requests itself (its names, `*.corp.invalid`, do not resolve), and a
- * service on 127.0.0.2 reached directly (a loopback address that is not exempt by itself).
+ * service on 127.0.0.1 reached directly. Go never proxies a loopback address, so the service is
+ * named `0.0.0.0` where a request must be free to take the proxy: Go does not count that address as
+ * loopback, and Linux connects to it on the local host.
  */
 import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -69,6 +71,29 @@ function proxyEnv(t: Test, vars: Record<string, string>): void {
   });
 }
 
+/** A proxy that refuses every `CONNECT`, recording each; `http://127.0.0.1:<port>` is its origin. */
+async function listenRefusingTunnels(t: Test): Promise<{ origin: string; connects: IncomingMessage[] }> {
+  const connects: IncomingMessage[] = [];
+  const proxy = createServer((_req, res) => res.writeHead(404).end());
+  proxy.on('connect', (req: IncomingMessage, socket: import('node:net').Socket) => {
+    connects.push(req);
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()); }));
+  return { origin: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, connects };
+}
+
+/** One `rest` auth call to `url` with a client built for `env`, closed afterwards. */
+async function verifyWith(env: NodeJS.ProcessEnv, url: string): ReturnType<typeof verifyRest> {
+  const dispatcher = createOutboundAgent({ connectTimeoutMs: 1000, env });
+  try {
+    return await verifyRest({ url, userId: '@alice:example.com', password: 'pw', timeoutMs: 2000 }, dispatcher);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
 /** Each client, built after the environment is set, fetching `${origin}/<its path>`; resolves with what it got. */
 const clients: Record<string, (t: Test, origin: string) => Promise<string>> = {
   async 'http policy provider'(t, origin) {
@@ -121,7 +146,9 @@ const METHODS: Record<string, string> = { 'http policy provider': 'GET', 'avatar
 for (const [name, fetchWith] of Object.entries(clients)) {
   t.test(`${name}: HTTP_PROXY is honoured, NO_PROXY exempts a host, nothing changes without the variables`, async (t) => {
     const proxy = await listen(t, '127.0.0.1', 'proxy');
-    const direct = await listen(t, '127.0.0.2', 'direct');
+    const direct = await listen(t, '127.0.0.1', 'direct');
+    /** The direct service by an address that is not loopback. */
+    const service = direct.origin.replace('127.0.0.1', '0.0.0.0');
 
     await t.test('HTTP_PROXY: an absolute-URI request to the proxy, credentials as Proxy-Authorization', async (t) => {
       proxyEnv(t, { HTTP_PROXY: proxy.origin.replace('http://', 'http://corp:pr%40xy-secret@') });
@@ -133,34 +160,47 @@ for (const [name, fetchWith] of Object.entries(clients)) {
 
     await t.test('lower-case http_proxy; an IP host not in NO_PROXY goes through the proxy too', async (t) => {
       proxyEnv(t, { http_proxy: proxy.origin, NO_PROXY: 'elsewhere.example' });
-      t.equal(await fetchWith(t, direct.origin), success[name]!('proxy'));
+      t.equal(await fetchWith(t, service), success[name]!('proxy'));
       t.equal(proxy.seen.length, 1);
-      t.equal(proxy.seen[0]?.url, `${direct.origin}${PATHS[name]}`);
+      t.equal(proxy.seen[0]?.url, `${service}${PATHS[name]}`);
       t.equal(direct.seen.length, 0, 'the service was not contacted directly');
       proxy.seen.length = 0;
     });
 
     await t.test('NO_PROXY exempts the host: a direct connection', async (t) => {
-      proxyEnv(t, { HTTP_PROXY: proxy.origin, NO_PROXY: 'example.org, 127.0.0.2' });
-      t.equal(await fetchWith(t, direct.origin), success[name]!('direct'));
+      proxyEnv(t, { HTTP_PROXY: proxy.origin, NO_PROXY: 'example.org, 0.0.0.0' });
+      t.equal(await fetchWith(t, service), success[name]!('direct'));
       t.equal(proxy.seen.length, 0, 'the proxy was not contacted');
       t.equal(direct.seen.length, 1);
       t.equal(direct.seen[0]?.url, PATHS[name], 'an origin-form request');
       direct.seen.length = 0;
     });
 
-    await t.test('loopback names are never proxied (as in Go)', async (t) => {
+    await t.test('a NO_PROXY CIDR exempts the IP hosts in it: a direct connection', async (t) => {
+      proxyEnv(t, { HTTP_PROXY: proxy.origin, NO_PROXY: 'example.org,0.0.0.0/8' });
+      t.equal(await fetchWith(t, service), success[name]!('direct'));
+      t.equal(proxy.seen.length, 0, 'the proxy was not contacted');
+      t.equal(direct.seen.length, 1);
+      direct.seen.length = 0;
+    });
+
+    await t.test('loopback names and addresses are never proxied (as in Go)', async (t) => {
       proxyEnv(t, { HTTP_PROXY: proxy.origin });
-      const loopback = direct.origin.replace('127.0.0.2', 'localhost');
-      // `localhost` resolves to 127.0.0.1 or ::1, where nothing listens on that port: the request
-      // fails, but it must not reach the proxy either.
+      // 127.0.0.2 is loopback like 127.0.0.1: reached directly without being listed.
+      const other = await listen(t, '127.0.0.2', 'direct');
+      t.equal(await fetchWith(t, other.origin), success[name]!('direct'));
+      t.equal(other.seen.length, 1);
+      const loopback = direct.origin.replace('127.0.0.1', 'localhost');
+      // `localhost` may resolve to ::1, where nothing listens on that port: the request may fail,
+      // but it must not reach the proxy either.
       await fetchWith(t, loopback).catch(() => 'failed');
       t.equal(proxy.seen.length, 0, 'the proxy was not contacted');
+      direct.seen.length = 0;
     });
 
     await t.test('no proxy variable: a direct connection, as before', async (t) => {
       proxyEnv(t, {});
-      t.equal(await fetchWith(t, direct.origin), success[name]!('direct'));
+      t.equal(await fetchWith(t, service), success[name]!('direct'));
       t.equal(proxy.seen.length, 0);
       t.equal(direct.seen.length, 1);
       direct.seen.length = 0;
@@ -169,14 +209,13 @@ for (const [name, fetchWith] of Object.entries(clients)) {
 }
 
 t.test('readProxyEnvironment: Go precedence and normalisation', async (t) => {
-  t.same(readProxyEnvironment({}), { httpProxy: '', httpsProxy: '', noProxy: 'localhost,127.0.0.1,[::1]' });
+  t.same(readProxyEnvironment({}), { httpProxy: '', httpsProxy: '', noProxy: '' });
   t.same(readProxyEnvironment({ HTTP_PROXY: 'http://upper:3128', http_proxy: 'http://lower:3128', https_proxy: 'proxy.corp:8080', no_proxy: 'synapse' }), {
     httpProxy: 'http://upper:3128/',
     httpsProxy: 'http://proxy.corp:8080/',
-    noProxy: 'synapse,localhost,127.0.0.1,[::1]',
+    noProxy: 'synapse',
   }, 'upper case first; a scheme-less value means http://');
-  t.same(readProxyEnvironment({ HTTP_PROXY: '', http_proxy: 'http://lower:3128', NO_PROXY: 'a, *' }), { httpProxy: 'http://lower:3128/', httpsProxy: '', noProxy: '*' }, 'empty = unset; `*` anywhere means every host');
-  t.equal(readProxyEnvironment({ NO_PROXY: 'fd00::1 [fd00::2]:8448,.corp.example' }).noProxy, '[fd00::1],[fd00::2]:8448,.corp.example,localhost,127.0.0.1,[::1]', 'a bare IPv6 address gets its brackets');
+  t.same(readProxyEnvironment({ HTTP_PROXY: '', http_proxy: 'http://lower:3128', NO_PROXY: '', no_proxy: 'a, *' }), { httpProxy: 'http://lower:3128/', httpsProxy: '', noProxy: 'a, *' }, 'empty = unset');
   t.throws(() => readProxyEnvironment({ HTTPS_PROXY: 'http://corp:pr0xy-secret@[bad' }), { message: 'HTTPS_PROXY is not a valid proxy URL' });
 });
 
@@ -201,30 +240,15 @@ t.test('docs audit 18 #7: proxy credentials with a malformed %-escape fail each 
 });
 
 t.test('verification 18, V4: with HTTP_PROXY alone, https URLs go direct, as Go sent them (HTTPS_PROXY still takes them)', async (t) => {
-  const connects: string[] = [];
-  const proxy = createServer((_req, res) => res.writeHead(404).end());
-  proxy.on('connect', (req: IncomingMessage, socket: import('node:net').Socket) => {
-    connects.push(req.url ?? '');
-    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => { proxy.closeAllConnections(); proxy.close(() => resolve()); }));
-  const proxyOrigin = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const proxy = await listenRefusingTunnels(t);
   const closedPort = await findFreePort();
-  const target = `https://127.0.0.2:${closedPort}/auth`;
-  const ask = async (env: NodeJS.ProcessEnv) => {
-    const dispatcher = createOutboundAgent({ connectTimeoutMs: 1000, env });
-    try {
-      return await verifyRest({ url: target, userId: '@alice:example.com', password: 'pw', timeoutMs: 2000 }, dispatcher);
-    } finally {
-      await dispatcher.close();
-    }
-  };
-  const direct = await ask({ HTTP_PROXY: proxyOrigin });
+  // Not a loopback address (those are never proxied); Linux connects to it on the local host.
+  const target = `https://0.0.0.0:${closedPort}/auth`;
+  const direct = await verifyWith({ HTTP_PROXY: proxy.origin }, target);
   t.match(direct, { ok: false, message: /ECONNREFUSED/ }, 'tried directly: the closed port refused');
-  t.same(connects, [], 'nothing reached the HTTP proxy');
-  await ask({ HTTP_PROXY: proxyOrigin, HTTPS_PROXY: proxyOrigin });
-  t.same(connects, [`127.0.0.2:${closedPort}`], 'HTTPS_PROXY set: tunnelled through it');
+  t.same(proxy.connects, [], 'nothing reached the HTTP proxy');
+  await verifyWith({ HTTP_PROXY: proxy.origin, HTTPS_PROXY: proxy.origin }, target);
+  t.same(proxy.connects.map((req) => req.url), [`0.0.0.0:${closedPort}`], 'HTTPS_PROXY set: tunnelled through it');
 });
 
 t.test('a proxy that cannot be reached: the provider logs the failure, never the proxy credentials', async (t) => {
@@ -238,4 +262,15 @@ t.test('a proxy that cannot be reached: the provider logs the failure, never the
   t.equal(store.current, null);
   t.match(raw.join('\n'), /fetching http:\/\/policy\.corp\.invalid\/policy failed: .*ECONNREFUSED/);
   t.notMatch(raw.join('\n'), /pr0xy-secret|corp:/);
+});
+
+t.test('NO_PROXY `.name` covers the subdomains only, `name` the name as well (Go)', async (t) => {
+  const proxy = await listen(t, '127.0.0.1', 'proxy');
+  const ask = (noProxy: string, url: string) => verifyWith({ HTTP_PROXY: proxy.origin, NO_PROXY: noProxy }, url);
+  // Names under .invalid never resolve: a direct attempt fails, a proxied one reaches the proxy.
+  t.match(await ask('.corp.invalid', 'http://corp.invalid/auth'), { ok: true }, '`.corp.invalid` does not cover corp.invalid');
+  t.match(await ask('*.corp.invalid', 'http://corp.invalid/auth'), { ok: true }, 'nor does `*.corp.invalid`');
+  t.match(await ask('.corp.invalid', 'http://service.corp.invalid/auth'), { ok: false }, 'a subdomain goes direct');
+  t.match(await ask('corp.invalid', 'http://corp.invalid/auth'), { ok: false }, '`corp.invalid` covers the name itself');
+  t.same(proxy.seen.map((seen) => seen.url), ['http://corp.invalid/auth', 'http://corp.invalid/auth']);
 });
