@@ -21,11 +21,14 @@
  * `http` URLs are sent to an `http` proxy as absolute-URI requests, as Go did (no `CONNECT`:
  * proxies commonly allow `CONNECT` to port 443 only); `https` URLs are tunnelled with `CONNECT`.
  * A proxy URL may carry credentials (`http://user:password@proxy:3128`); they become a
- * `Proxy-Authorization` header and the URL is never logged nor put into an error message.
+ * `Proxy-Authorization: Basic` header as Go's transport built it (`user:` for a user without
+ * password, where undici would send nothing), and the URL is never logged nor put into an error
+ * message.
  */
 import { Agent, Dispatcher, Pool, ProxyAgent } from 'undici';
 import { bypassesProxy, parseNoProxy } from './no-proxy.js';
 import { RoutingDispatcher } from './routing-dispatcher.js';
+import { takeBasicAuth } from './service-url.js';
 
 /** Proxy variables, as the outbound client reads them. */
 export interface ProxyEnvironment {
@@ -69,13 +72,9 @@ function proxyUrl(env: NodeJS.ProcessEnv, name: string): string {
     throw new InvalidProxyError(`${name} is not a valid proxy URL`);
   }
   if (url.hostname === '') throw new InvalidProxyError(`${name} is not a valid proxy URL`);
-  // undici decodes the credentials when it builds the client: a malformed escape would throw there.
-  try {
-    decodeURIComponent(url.username);
-    decodeURIComponent(url.password);
-  } catch {
-    throw new InvalidProxyError(`${name} is not a valid proxy URL`);
-  }
+  // The credentials are decoded for the Proxy-Authorization header or the socks5 handshake: a
+  // malformed escape would throw there.
+  if (takeBasicAuth(new URL(url.href)) === undefined) throw new InvalidProxyError(`${name} is not a valid proxy URL`);
   return url.href;
 }
 
@@ -138,11 +137,22 @@ function failingAgent(base: Agent.Options, err: unknown): Dispatcher {
   });
 }
 
-/** The client of requests sent through the proxy at `uri`, with the limits of direct ones. */
+/**
+ * The client of requests sent through the proxy at `uri`, with the limits of direct ones. The
+ * credentials of an `http(s)` proxy URL are sent as Go's transport sent them
+ * (`connectMethod.proxyAuth` in net/http's transport.go: `Basic` of `username:password` as soon as
+ * the URL has user information, `user:` for a user name alone, where undici sends nothing without
+ * a password) and taken out of the URL undici keeps. A `socks5` proxy authenticates in its own
+ * handshake with the URL's. (The WHATWG URL does not tell `http://@proxy` from `http://proxy`: Go
+ * sent `Basic Og==` for the first, Corporal nothing for either.)
+ */
 function proxyAgent(base: Agent.Options, limits: NonNullable<OutboundAgentOptions['agent']>, uri: string, tls: { timeout: number }): Dispatcher {
+  const url = new URL(uri);
+  const token = url.protocol === 'http:' || url.protocol === 'https:' ? takeBasicAuth(url) : null;
   return new ProxyAgent({
     ...base,
-    uri,
+    uri: url.href,
+    ...(typeof token === 'string' ? { token } : {}),
     proxyTunnel: false,
     proxyTls: tls,
     requestTls: tls,

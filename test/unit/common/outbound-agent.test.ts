@@ -264,6 +264,18 @@ t.test('a proxy that cannot be reached: the provider logs the failure, never the
   t.notMatch(raw.join('\n'), /pr0xy-secret|corp:/);
 });
 
+t.test('a proxy user without a password is sent as Go sent it: Basic of `user:`, absolute-URI and CONNECT alike', async (t) => {
+  const proxy = await listen(t, '127.0.0.1', 'proxy');
+  const tunnelling = await listenRefusingTunnels(t);
+  const basic = (text: string): string => `Basic ${Buffer.from(text).toString('base64')}`;
+  t.match(await verifyWith({ HTTP_PROXY: proxy.origin.replace('http://', 'http://c%40rp@') }, 'http://service.corp.invalid/auth'), { ok: true });
+  t.match(await verifyWith({ HTTP_PROXY: proxy.origin.replace('http://', 'http://:pr0xy-secret@') }, 'http://service.corp.invalid/auth'), { ok: true });
+  t.same(proxy.seen.map((seen) => seen.proxyAuthorization), [basic('c@rp:'), basic(':pr0xy-secret')], 'user alone, password alone');
+  const refused = await verifyWith({ HTTPS_PROXY: tunnelling.origin.replace('http://', 'http://corp@') }, 'https://service.corp.invalid/auth');
+  t.equal(refused.ok, false, 'the tunnel was refused');
+  t.same(tunnelling.connects.map((req) => req.headers['proxy-authorization']), [basic('corp:')], 'the CONNECT carried it');
+});
+
 t.test('NO_PROXY `.name` covers the subdomains only, `name` the name as well (Go)', async (t) => {
   const proxy = await listen(t, '127.0.0.1', 'proxy');
   const ask = (noProxy: string, url: string) => verifyWith({ HTTP_PROXY: proxy.origin, NO_PROXY: noProxy }, url);
