@@ -10,10 +10,10 @@ import type { RequestContext, RequestFinishedListener } from './request-context.
  * them in the query), registration/login tokens, 3PID session secrets, and the OAuth/OIDC
  * authorisation `code` and `state` of SSO callbacks when `/_synapse/client/` goes through the
  * gateway, and the `h` of a consent link (`/_matrix/consent?u=…&h=…`: an HMAC that lets its holder
- * consent as `u`).
+ * consent as `u`). In lower case: `redactQuery` compares keys in any case.
  */
 const SECRET_QUERY_KEYS: ReadonlySet<string> = new Set([
-  'access_token', 'token', 'login_token', 'loginToken', 'client_secret', 'refresh_token', 'code', 'state', 'h',
+  'access_token', 'token', 'login_token', 'logintoken', 'client_secret', 'refresh_token', 'code', 'state', 'h',
 ]);
 
 /**

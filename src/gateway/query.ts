@@ -22,16 +22,18 @@ export function queryValues(rawQuery: string, key: string): Uint8Array[] | null 
 }
 
 /**
- * `rawQuery` with the value of every item whose (decoded) key is in `keys` replaced by
- * `[redacted]`, everything else unchanged; for logs.
+ * `rawQuery` with the value of every item whose (decoded) key, in lower case, is in `lowerCaseKeys`
+ * replaced by `[redacted]`, everything else unchanged; for logs. The case is ignored although
+ * Synapse reads the keys as written: a live token under `?Access_Token=` is refused by Synapse but
+ * still a secret, and hiding a value too many costs a log nothing (day-2 review 19, #8).
  */
-export function redactQuery(rawQuery: string, keys: ReadonlySet<string>): string {
+export function redactQuery(rawQuery: string, lowerCaseKeys: ReadonlySet<string>): string {
   if (rawQuery === '') return rawQuery;
   let out = '';
   let copiedTo = 0;
   forEachItem(rawQuery, (start, eq, end) => {
     const name = unquotePlus(rawQuery, start, eq);
-    if (!keys.has(Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1'))) return;
+    if (!lowerCaseKeys.has(Buffer.from(name.buffer, name.byteOffset, name.byteLength).toString('latin1').toLowerCase())) return;
     out += `${rawQuery.slice(copiedTo, eq + 1)}[redacted]`;
     copiedTo = end;
   });

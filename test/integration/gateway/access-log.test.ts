@@ -20,6 +20,8 @@ const CONSENT_HMAC = 'consent-hmac-5b0c9a';
 const RENDEZVOUS_ID = 'rendezvous-session-5f2a';
 /** A token whose look-up Synapse answers 500: the gateway warns, with the cause, never the token. */
 const FAILING_SECRET = 'syt_failing_lookup_token';
+const CASED_SECRET = 'syt_cased_query_key_token';
+const LOGIN_TOKEN = 'login_token_secret_value';
 
 const upstream = await startHttpUpstream((req, res) => {
   req.resume();
@@ -66,6 +68,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.equal(await send(`/_synapse/client/rendezvous/${RENDEZVOUS_ID}`), 200);
   t.equal(await send(`/_matrix/consent?v=1.0&u=alice&h=${CONSENT_HMAC}`), 200);
   t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${FAILING_SECRET}` } }), 200, 'a failed look-up: proxied (Corporal does not act on the user here)');
+  t.equal(await send(`/_matrix/client/v3/login/sso/redirect?Access_Token=${CASED_SECRET}&loginToken=${LOGIN_TOKEN}`), 200);
 
   child.stdin.end();
   t.equal(await exited, 0, 'the gateway stopped cleanly');
@@ -77,11 +80,13 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.notOk(output.includes(RENDEZVOUS_ID), 'no rendezvous id in any log line');
   t.notOk(output.includes(CONSENT_HMAC), 'no consent HMAC in any log line');
   t.notOk(output.includes(FAILING_SECRET), 'no token of a failed look-up either');
+  t.notOk(output.includes(CASED_SECRET), 'no token under a key in another case (day-2 review 19, #8)');
+  t.notOk(output.includes(LOGIN_TOKEN), 'no loginToken');
   const lines = stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.match(lines.find((line) => line['msg'] === 'token look-up failed'), { level: 40, code: 'CORP_ERR_WHOAMI_FAILED', cause: 'whoami answered HTTP 500 M_UNKNOWN' },
     'a failed token look-up is a warning with its cause');
   const requests = lines.filter((line) => line['msg'] === 'request');
-  t.equal(requests.length, 8, 'one line per request');
+  t.equal(requests.length, 9, 'one line per request');
   const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
   t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
     route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',

@@ -47,4 +47,5 @@ t.test('redactQuery replaces the values of secret keys only', async (t) => {
   t.equal(redactQuery('since=s1&timeout=3', secrets), 'since=s1&timeout=3');
   t.equal(redactQuery('access_token', secrets), 'access_token', 'no value, nothing to hide (Twisted ignores it too)');
   t.equal(redactQuery('', secrets), '');
+  t.equal(redactQuery('Access_Token=s3cret&TOKEN=t&%41CCESS_token=u', secrets), 'Access_Token=[redacted]&TOKEN=[redacted]&%41CCESS_token=[redacted]', 'in any case (day-2 review 19, #8)');
 });
