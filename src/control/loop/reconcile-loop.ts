@@ -9,6 +9,7 @@ import { runOnce, type ReadLater } from './run-once.js';
 import type { DryRun, Planner } from './planner.js';
 import type { PlanOptions } from '../plan/types.js';
 import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
+import { PlanWarningLog } from './plan-warning-log.js';
 import { RecoveryWatch, synapseAnswers } from '../synapse/recovery-watch.js';
 import { samePlanWhileInactive } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
@@ -57,6 +58,7 @@ export class ReconcileLoop {
   readonly #now: () => number;
   readonly #retries: RetrySchedule;
   readonly #recovery: RecoveryWatch;
+  readonly #warningLog = new PlanWarningLog();
   #policy: PolicySnapshot | null = null;
   #pendingFull = false;
   readonly #pendingUsers = new Set<string>();
@@ -218,6 +220,7 @@ export class ReconcileLoop {
       started: (live) => {
         this.#current = live;
       },
+      warningLog: this.#warningLog,
     });
     this.#current = null;
     this.#lastRun = summary;

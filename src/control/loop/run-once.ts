@@ -6,6 +6,7 @@ import type { ApplyContext } from '../apply/apply-context.js';
 import { observe, type ObserveOptions } from '../observe/observe.js';
 import { applyPlan, codeOf, type ApplyPlanResult } from './apply-plan.js';
 import type { Planner } from './planner.js';
+import type { PlanWarningLog } from './plan-warning-log.js';
 import type { RunSummary } from './run-summary.js';
 
 /** What one run needs from the loop. */
@@ -30,6 +31,8 @@ export interface RunOnceDeps {
   stopping: () => boolean;
   /** Called once with the live summary, before anything is observed (`ReconcileLoop.status`). */
   started: (summary: RunSummary) => void;
+  /** Logs the plan's warnings (the loop's one log: each warning once per policy generation). */
+  warningLog: PlanWarningLog;
 }
 
 /** A finished run: its summary, and what the apply phase left undone (null when observe or plan failed). */
@@ -79,7 +82,7 @@ export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string>
     summary.actionsPlanned = plan.actions.length;
     summary.warnings = plan.warnings;
     summary.skippedRooms = plan.skippedRooms;
-    for (const warning of plan.warnings) logger.warn({ code: warning.code, userId: warning.userId, roomId: warning.roomId }, warning.message);
+    deps.warningLog.log(logger, policy.generation, plan.warnings);
     for (const skipped of plan.skippedRooms) logger.warn(skipped, 'managed room skipped');
     if ([...observation.state.rooms.values()].some((room) => !room.readable && room.retryable === true)) {
       if (users === undefined) readLater.pass = true;
