@@ -47,6 +47,12 @@ export interface AdminSessionOptions {
   logger: Logger;
 }
 
+/**
+ * What the session says (error and log line) when Synapse refuses a configured `Corporal.AccessToken`
+ * at runtime: Corporal never replaces that token by a login of its own.
+ */
+export const CONFIGURED_TOKEN_REFUSED = 'Corporal.AccessToken was refused by Synapse (revoked or expired): replace it in the configuration and restart';
+
 /** How the session got its token. */
 export type AdminSessionOrigin = 'access-token' | 'login' | 'registered';
 
@@ -61,8 +67,10 @@ export type AdminSessionOrigin = 'access-token' | 'login' | 'registered';
  *   login repeated; an account that exists with another password is reported, never changed.
  *
  * The account must be a server admin. Its rate limits are lifted at start when configured (this
- * also covers every token it mints for other users). A token refused as unknown is replaced once
- * per refusal ({@link renew}); {@link stop} logs out a session Corporal opened.
+ * also covers every token it mints for other users). A token of a session Corporal opened that is
+ * refused as unknown is replaced once per refusal ({@link renew}); a refused `Corporal.AccessToken`
+ * is never replaced: every call then fails with {@link CONFIGURED_TOKEN_REFUSED}, as a start with that
+ * token would. {@link stop} logs out a session Corporal opened.
  */
 export class AdminSession implements TokenSource {
   readonly userId: string;
@@ -72,6 +80,8 @@ export class AdminSession implements TokenSource {
   #renewing: Promise<string> | null = null;
   /** Set by {@link stop}: a call still in flight then must not open a session nobody logs out. */
   #stopped = false;
+  /** Set once the refusal of `Corporal.AccessToken` was logged: it is logged once, not per call. */
+  #configuredRefusalLogged = false;
 
   constructor(options: AdminSessionOptions) {
     this.#options = options;
@@ -103,13 +113,15 @@ export class AdminSession implements TokenSource {
   }
 
   /**
-   * Replaces a token Synapse refused as unknown by logging in again with the derived password
-   * (also when the refused token was `Corporal.AccessToken`). Concurrent callers share one login.
-   * Throws once the session is stopped.
+   * Replaces a token Synapse refused as unknown by logging in again with the derived password.
+   * Concurrent callers share one login. A refused `Corporal.AccessToken` is not replaced: this throws
+   * {@link CONFIGURED_TOKEN_REFUSED} (logged at error level the first time). Throws once the
+   * session is stopped.
    */
   async renew(stale: string): Promise<string> {
     if (this.#stopped) throw sessionError('the admin session is closed');
     if (this.#token !== null && this.#token !== stale) return this.#token;
+    if (this.#options.accessToken !== null) throw this.#configuredTokenRefused();
     this.#renewing ??= this.#relogin().finally(() => {
       this.#renewing = null;
     });
@@ -149,6 +161,14 @@ export class AdminSession implements TokenSource {
     this.#token = this.#options.accessToken;
     this.#owned = false;
     return 'access-token';
+  }
+
+  #configuredTokenRefused(): CorporalError {
+    if (!this.#configuredRefusalLogged) {
+      this.#configuredRefusalLogged = true;
+      this.#options.logger.error({ userId: this.userId, code: ADMIN_SESSION_ERROR }, CONFIGURED_TOKEN_REFUSED);
+    }
+    return sessionError(CONFIGURED_TOKEN_REFUSED);
   }
 
   async #checkAdmin(): Promise<void> {

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { STATUS_LIST_LIMIT, statusRoute } from '../../../../src/control/http-api/status-route.js';
+import { STATUS_LIST_LIMIT } from '../../../../src/control/http-api/status-route.js';
 import type { RunFailure, RunSummary } from '../../../../src/control/loop/run-summary.js';
 import type { ReconcilerHostStatus } from '../../../../src/control/reconciler-host.js';
-import { LastSeenProvider } from '../../../../src/control/providers/last-seen-provider.js';
 import { captureLogger, testStore } from '../../../support/control-plane.js';
+import { statusBody as statusBodyOf, type StatusBody } from '../../../support/status-body.js';
 
 /**
  * The status answer stays small whatever the reconciler went through: each list is cut to
@@ -35,15 +35,8 @@ function reconciler(failed: number, retries: number): ReconcilerHostStatus {
   };
 }
 
-async function statusBody(status: ReconcilerHostStatus): Promise<{ reconciler: Record<string, unknown> & { lastRun: Record<string, unknown> } }> {
-  const route = statusRoute({
-    store,
-    provider: new LastSeenProvider({ cachePath: '/nonexistent/last-seen.json', store, logger }),
-    gatewayStatus: async () => ({ threadsAlive: 1, threadsConfigured: 1, snapshotGeneration: null, threads: [] }),
-    reconcilerStatus: () => status,
-  });
-  const answer = await route.methods.GET!.handle({ method: 'GET', params: {}, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0) });
-  return answer.body as never;
+async function statusBody(status: ReconcilerHostStatus): Promise<StatusBody> {
+  return statusBodyOf(status, store, logger);
 }
 
 t.test('long lists are cut, and what was left out is counted', async (t) => {
