@@ -53,6 +53,14 @@ export interface AdminSessionOptions {
  */
 export const CONFIGURED_TOKEN_REFUSED = 'Corporal.AccessToken was refused by Synapse (revoked or expired): replace it in the configuration and restart';
 
+/**
+ * Added to every error about a refused derived password of the admin: a changed
+ * `Matrix.AuthSharedSecret` is the likely cause on an account that worked before.
+ */
+export const AUTH_SECRET_ROTATION_HINT =
+  'if Matrix.AuthSharedSecret was changed, the account still has the password derived from the old secret: ' +
+  'see "Rotating Matrix.AuthSharedSecret" in docs/deployment.md';
+
 /** How the session got its token. */
 export type AdminSessionOrigin = 'access-token' | 'login' | 'registered';
 
@@ -203,12 +211,12 @@ export class AdminSession implements TokenSource {
         throw sessionError(
           `Synapse refused the derived password of ${this.userId}, and this command never registers it: if it does not exist yet, ` +
             `start serve once with Matrix.RegistrationSharedSecret set (serve registers it through that secret); if it does, set its password to the derived ` +
-            `one, load the shared-secret-auth module, or set Corporal.AccessToken`,
+            `one, load the shared-secret-auth module, or set Corporal.AccessToken (${AUTH_SECRET_ROTATION_HINT})`,
           err,
         );
       }
       if (this.#options.registrationSharedSecret === '') {
-        throw sessionError(`Synapse refused the derived password of ${this.userId} and Matrix.RegistrationSharedSecret is empty, so Corporal cannot create it; set Corporal.AccessToken`, err);
+        throw sessionError(`Synapse refused the derived password of ${this.userId} and Matrix.RegistrationSharedSecret is empty, so Corporal cannot create it; set Corporal.AccessToken (${AUTH_SECRET_ROTATION_HINT})`, err);
       }
     }
     await this.#register();
@@ -235,7 +243,7 @@ export class AdminSession implements TokenSource {
       if (isMatrixError(err, ErrCode.UserInUse)) {
         throw sessionError(
           `${this.userId} exists but Synapse refused its derived password: set that account's password to the derived one, ` +
-            `load the shared-secret-auth module, or set Corporal.AccessToken (if Synapse's server_name is not ` +
+            `load the shared-secret-auth module, or set Corporal.AccessToken (${AUTH_SECRET_ROTATION_HINT}; if Synapse's server_name is not ` +
             `Matrix.HomeserverDomainName, the account it found is ${localpart} on its own server name: fix the domain instead)`,
           err,
         );
