@@ -19,8 +19,10 @@ export interface MembershipMode {
 /**
  * Appends the user's `room.join` (in `joinedRooms` order) and `room.leave` actions (managed rooms
  * the user is in but should not be, in `managedRoomIds` order), and collects power levels into
- * `ctx.levelGroups`. A kick (`viaKick`) Synapse would refuse the corporal user is a
- * `plan.kick_not_possible` warning instead (see `kickRefusal`). Rooms that are not readable are left alone (they are reported once, in
+ * `ctx.levelGroups`. No leave or kick is planned in a room the corporal user is not joined to: it
+ * is counted in `ctx.heldLeaves` instead (reported once per room by `warnAboutHeldLeaves`). A kick
+ * (`viaKick`) Synapse would refuse the corporal user is a `plan.kick_not_possible` warning instead
+ * (see `kickRefusal`). Rooms that are not readable are left alone (they are reported once, in
  * `Plan.skippedRooms`); rooms that are not managed are warned about and skipped.
  */
 export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: MembershipMode): void {
@@ -44,7 +46,16 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
   }
   for (const roomId of ctx.joinedManagedRooms.get(user.id) ?? []) {
     if (user.joinedRooms.has(roomId)) continue;
-    const refusal = mode.viaKick ? kickRefusalIn(ctx, roomId, user.id) : null;
+    // Always there: `joinedManagedRooms` holds readable rooms only.
+    const room = ctx.readableRooms.get(roomId);
+    if (room === undefined) continue;
+    if (!room.joinedMembers.has(ctx.options.corporalUserId)) {
+      // Adopting a room Corporal is not in must not empty it: the leave (as the user) would work,
+      // but nobody could be let back in (day-2 review 19, finding 1). Reported once per room.
+      ctx.heldLeaves.set(roomId, (ctx.heldLeaves.get(roomId) ?? 0) + 1);
+      continue;
+    }
+    const refusal = mode.viaKick ? kickRefusal(room, ctx.options.corporalUserId, user.id) : null;
     if (refusal !== null) {
       // A kick Synapse refuses would fail on every retry and every pass (red team 12, F3).
       warn(ctx, 'plan.kick_not_possible', user.id, roomId, `${user.id} should not be in ${roomId}, but their account is locked and Synapse would refuse the corporal user's kick: ${refusal}`);
@@ -52,12 +63,6 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
     }
     ctx.actions.push({ type: 'room.leave', userId: user.id, roomId, viaKick: mode.viaKick });
   }
-}
-
-/** {@link kickRefusal} in a room of `ctx.joinedManagedRooms` (always readable). */
-function kickRefusalIn(ctx: PlanContext, roomId: string, userId: string): string | null {
-  const room = ctx.readableRooms.get(roomId);
-  return room === undefined ? null : kickRefusal(room, ctx.options.corporalUserId, userId);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState } from '../state.js';
 import { warn, type PlanContext } from './plan-context.js';
-import { warnAboutRooms } from './plan-room-warnings.js';
+import { warnAboutHeldLeaves, warnAboutRooms } from './plan-room-warnings.js';
 import { planUser } from './plan-user.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
 
@@ -40,6 +40,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     actions: [],
     warnings: [],
     levelGroups: new Map(),
+    heldLeaves: new Map(),
   };
   // Room warnings belong to full plans: a filtered plan holds only its users' part.
   if (only === null) warnAboutRooms(ctx);
@@ -59,6 +60,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     }
     planUser(ctx, user, current);
   }
+  if (only === null) warnAboutHeldLeaves(ctx);
   appendLevelGroups(ctx);
   return { actions: ctx.actions, warnings: ctx.warnings, skippedRooms };
 }

@@ -40,3 +40,20 @@ export function warnAboutRooms(ctx: PlanContext): void {
     }
   }
 }
+
+/**
+ * `plan.leaves_held`, once per readable managed room (in `managedRoomIds` order) where
+ * `ctx.heldLeaves` counts leaves not planned because the corporal user is not joined there. A
+ * leave as the user needs no power, but from a room Corporal is not in it could take out the last
+ * member who can invite anyone back (the last member, in an invite-only room), and Corporal could
+ * not repair that. Full plans only, after the users' warnings; `userId` is the corporal user.
+ */
+export function warnAboutHeldLeaves(ctx: PlanContext): void {
+  const corporal = ctx.options.corporalUserId;
+  for (const roomId of ctx.readableRooms.keys()) {
+    const held = ctx.heldLeaves.get(roomId) ?? 0;
+    if (held === 0) continue;
+    warn(ctx, 'plan.leaves_held', corporal, roomId,
+      `${held} ${held === 1 ? 'leave' : 'leaves'} from ${roomId} held: the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); invite the corporal user and give it enough power, and the leaves are planned again`);
+  }
+}

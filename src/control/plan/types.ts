@@ -56,8 +56,8 @@ export type PlanWarningCode =
   | 'plan.account_data_unreadable'
   /**
    * A locked user must leave a managed room, but Synapse would refuse the corporal user's kick (it
-   * is not joined, below `kick`, or not above the user's level, or the user is a v12 creator): not
-   * planned.
+   * is below `kick`, or not above the user's level, or the user is a v12 creator): not planned. In a
+   * room the corporal user is not joined to, the kick is held instead (`plan.leaves_held`).
    */
   | 'plan.kick_not_possible'
   /**
@@ -67,8 +67,8 @@ export type PlanWarningCode =
   | 'plan.user_is_creator'
   /**
    * Room warning (full plans only, `userId` is the corporal user): the corporal user is not joined
-   * to a readable managed room, so kicks, power-level changes and joins into a room that is not
-   * public will fail there.
+   * to a readable managed room, so power-level changes and joins into a room that is not public
+   * will fail there, and its members' leaves and kicks are held (`plan.leaves_held`).
    */
   | 'plan.corporal_not_joined'
   /**
@@ -76,6 +76,12 @@ export type PlanWarningCode =
    * readable managed room is below `kick`, `invite` or the level to send `m.room.power_levels`.
    */
   | 'plan.corporal_lacks_power'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): policy users joined to a
+   * readable managed room that the policy does not list there would leave (or be kicked), but the
+   * corporal user is not joined to it: those leaves are not planned; the message says how many.
+   */
+  | 'plan.leaves_held'
   /**
    * Room warning (full plans only, `userId` is the corporal user): the room's `m.room.power_levels`
    * holds values that are not integers (`ObservedRoom.nonIntegerLevels`): no levels are written
