@@ -40,6 +40,12 @@ export type PlanWarningCode =
    * still are.
    */
   | 'plan.level_not_settable'
+  /**
+   * The user's level in a managed room is set (planned) to a value not below the corporal user's
+   * own, in a room where it is not a creator: Synapse will never let the corporal user lower it
+   * again. Planned all the same.
+   */
+  | 'plan.level_irreversible'
   /** The account is deactivated (erased) on the homeserver but active in the policy: nothing planned. */
   | 'plan.account_erased'
   /** The policy lists `Corporal.UserID`: Corporal never reconciles its own account, nothing planned. */

@@ -47,6 +47,11 @@ t.test('a user raised to the corporal level cannot be lowered; the others in the
   ({ run } = await reconcile(100, 0));
   t.same(run.failures, [], 'alice raised to 100 (equal to the corporal user) is allowed');
   t.equal((await levels(v11))[alice], 100);
+  t.same(
+    run.warnings.map((w) => [w.code, w.userId, w.roomId]),
+    [['plan.level_irreversible', alice, v11]],
+    'the run says the grant cannot be taken back; not in the v12 room, where the corporal user is a creator',
+  );
 
   const lowered = await reconcile(50, 20);
   t.same(lowered.run.failures, [], 'no failed power-level write');
