@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { interceptors, request, type Dispatcher } from 'undici';
 import { takeBasicAuth } from '../../common/service-url.js';
 import { createOutboundAgent } from '../../common/outbound-agent.js';
@@ -19,6 +20,18 @@ import { readBoundedFile } from '../../common/bounded-file.js';
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
 export const DEFAULT_HTTP_PROVIDER_TIMEOUT_MS = 60_000;
 
+/**
+ * The deadline of the start-up fetch when a usable `CachePath` copy exists (or the configured
+ * timeout, if shorter). Why: until the first load attempt is over the control child has no policy
+ * and the gateway answers 503 to everyone, so a policy server that hangs at start would cost a full
+ * outage of the whole fetch timeout (60 s by default) although the cache could be enforced
+ * (operator review 19, finding 5). A healthy policy server answers in well under a second; 5 s
+ * still tolerates a slow one, and bounds the outage at a restart to about what the restart itself
+ * costs. The retries and polls that follow keep the full timeout, so a slow but working server is
+ * picked up by the first retry (1 s later) while the cache is in force.
+ */
+export const CACHED_START_FETCH_TIMEOUT_MS = 5_000;
+
 /** Retries while no remote fetch has succeeded yet: 1 s doubling to 60 s, jittered. */
 const START_RETRY: BackoffOptions = { initialMs: 1000, maxMs: 60_000, jitter: true };
 
@@ -39,6 +52,8 @@ export interface HttpProviderOptions {
   maxBytes?: number;
   /** Retry schedule while the remote has never answered (tests shorten it). */
   startRetry?: BackoffOptions;
+  /** Deadline of the start-up fetch when a usable cache exists. Default {@link CACHED_START_FETCH_TIMEOUT_MS}. */
+  cachedStartTimeoutMs?: number;
 }
 
 type FetchResult = { kind: 'policy'; text: string; etag: string | null } | { kind: 'not-modified' };
@@ -52,7 +67,9 @@ type FetchResult = { kind: 'policy'; text: string; etag: string | null } | { kin
  * - Periodic polls revalidate with `If-None-Match` when the policy in force is the one that ETag
  *   belongs to: a 304 then costs nothing (no parse, no new generation, no reconciliation). An
  *   explicit {@link reload} always fetches the full body.
- * - At start: the remote first, then `CachePath`. The cache is written only **after** the store
+ * - At start: the remote first, then `CachePath`. With a usable cache, that first fetch has a short
+ *   deadline ({@link CACHED_START_FETCH_TIMEOUT_MS}), so a hung policy server does not keep the
+ *   gateway without a policy for a whole fetch timeout. The cache is written only **after** the store
  *   accepted the remote policy (matrix-corporal wrote it before validating, so one bad remote
  *   policy replaced a good cache, bug 17), atomically.
  * - Until a first remote fetch succeeds, it is retried with backoff (independent of
@@ -102,8 +119,12 @@ export class HttpProvider implements PolicyProvider {
       await removeStaleTempFiles(this.options.cachePath, this.options.logger);
       await restrictPolicyFileMode(this.options.cachePath, this.options.logger);
     }
+    // With a cache to fall back on, the first fetch may not keep the gateway at 503 for long.
+    const firstTimeoutMs = (await this.cacheUsable())
+      ? Math.min(this.timeoutMs, this.options.cachedStartTimeoutMs ?? CACHED_START_FETCH_TIMEOUT_MS)
+      : this.timeoutMs;
     await this.serialised(async () => {
-      if (!(await this.pull(false))) await this.loadCache();
+      if (!(await this.pull(false, firstTimeoutMs))) await this.loadCache();
       this.scheduleNext();
     });
   }
@@ -165,12 +186,15 @@ export class HttpProvider implements PolicyProvider {
     this.timer.unref();
   }
 
-  /** One remote fetch offered to the store; true when the store now holds the remote policy. */
-  private async pull(revalidate: boolean): Promise<boolean> {
+  /**
+   * One remote fetch offered to the store; true when the store now holds the remote policy.
+   * `timeoutMs`: the fetch's deadline (the configured one unless the start-up fetch has a cache).
+   */
+  private async pull(revalidate: boolean, timeoutMs = this.timeoutMs): Promise<boolean> {
     const { logger, store } = this.options;
     let result: FetchResult;
     try {
-      result = await this.fetchPolicy(revalidate);
+      result = await this.fetchPolicy(revalidate, timeoutMs);
     } catch (err) {
       if (this.stopped) return false;
       this.failures += 1;
@@ -199,7 +223,7 @@ export class HttpProvider implements PolicyProvider {
     return true;
   }
 
-  private async fetchPolicy(revalidate: boolean): Promise<FetchResult> {
+  private async fetchPolicy(revalidate: boolean, timeoutMs: number): Promise<FetchResult> {
     const headers: Record<string, string> = { accept: 'application/json', ...SERVICE_CLIENT_HEADERS };
     if (this.options.bearerToken !== null) headers['authorization'] = `Bearer ${this.options.bearerToken}`;
     // Without a bearer token, user info in the URI is sent as Basic auth, as Go's client did when
@@ -209,9 +233,9 @@ export class HttpProvider implements PolicyProvider {
     if (conditional) headers['if-none-match'] = this.etag!.value;
     // withDeadline, not `AbortSignal.any` over the provider's long-lived stop signal: on Node 20
     // each `any` left an entry in that signal's dependants for good (one per poll).
-    return withDeadline(this.timeoutMs, () => `no complete answer within ${this.timeoutMs} ms`, async (signal) => {
+    return withDeadline(timeoutMs, () => `no complete answer within ${timeoutMs} ms`, async (signal) => {
       try {
-        return await this.fetchOnce(headers, conditional, signal);
+        return await this.fetchOnce(headers, conditional, signal, timeoutMs);
       } catch (err) {
         // undici may report the abort in its own words; the deadline's message says what happened.
         if (signal.aborted && signal.reason instanceof DeadlineExceededError) throw signal.reason;
@@ -220,14 +244,14 @@ export class HttpProvider implements PolicyProvider {
     }, this.stopController.signal);
   }
 
-  private async fetchOnce(headers: Record<string, string>, conditional: boolean, signal: AbortSignal): Promise<FetchResult> {
+  private async fetchOnce(headers: Record<string, string>, conditional: boolean, signal: AbortSignal, timeoutMs: number): Promise<FetchResult> {
     const response = await request(this.options.uri, {
       method: 'GET',
       headers,
       signal,
       dispatcher: this.dispatcher,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
     if (conditional && response.statusCode === 304) {
       await response.body.dump();
@@ -246,6 +270,22 @@ export class HttpProvider implements PolicyProvider {
     }
     const etag = response.headers['etag'];
     return { kind: 'policy', text, etag: typeof etag === 'string' && etag !== '' ? etag : null };
+  }
+
+  /**
+   * Whether `CachePath` holds something to fall back on: a non-empty regular file. Its content is
+   * not validated here (that would parse up to 256 MiB twice); an invalid cache only means the
+   * first fetch had the shorter deadline, and the retries have the full one. Nothing is loaded:
+   * the remote still comes first.
+   */
+  private async cacheUsable(): Promise<boolean> {
+    if (this.options.cachePath === null) return false;
+    try {
+      const stats = await stat(this.options.cachePath);
+      return stats.isFile() && stats.size > 0;
+    } catch {
+      return false;
+    }
   }
 
   private async loadCache(): Promise<void> {

@@ -8,8 +8,8 @@ import { gzipSync } from 'node:zlib';
 import { HttpProvider, safeUri, type HttpProviderOptions } from '../../../../src/control/providers/http-provider.js';
 import { captureLogger, pause, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
 
-/** What the policy server answers next: a status, a body and headers; `hang` never answers. */
-interface Answer { status?: number; body?: string | Buffer; headers?: Record<string, string>; hang?: boolean }
+/** What the policy server answers next: a status, a body and headers, after `delayMs` if set; `hang` never answers. */
+interface Answer { status?: number; body?: string | Buffer; headers?: Record<string, string>; hang?: boolean; delayMs?: number }
 
 /** A real local HTTP server standing in for the policy origin; it records every request's headers. */
 async function policyServer(t: Test, answer: (headers: IncomingHttpHeaders) => Answer) {
@@ -22,8 +22,15 @@ async function policyServer(t: Test, answer: (headers: IncomingHttpHeaders) => A
       hanging.push(res);
       return;
     }
-    res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
-    res.end(a.body ?? '');
+    const send = () => {
+      res.writeHead(a.status ?? 200, { 'content-type': 'application/json', ...a.headers });
+      res.end(a.body ?? '');
+    };
+    if (a.delayMs === undefined) send();
+    else {
+      const timer = setTimeout(send, a.delayMs);
+      res.on('close', () => clearTimeout(timer));
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => {
@@ -158,6 +165,42 @@ t.test('remote failing at start, cache present: the cache is used; the remote is
   // The cache is written after the store has accepted the policy (never before), so it may lag the stamp.
   await waitFor('the cache to follow the remote', () => readFileSync(cachePath, 'utf8') === testPolicyText('b'));
   t.equal(provider.status().lastError, null);
+});
+
+t.test('operator review 19, finding 5: a hung remote at start with a cache: the cache is in force after the short start deadline; the retry has the full timeout', async (t) => {
+  let answered = 0;
+  const server = await policyServer(t, () => {
+    // The first fetch hangs; the retry answers after longer than the start deadline, within the configured timeout.
+    if (server.requests.length === 1) return { hang: true };
+    answered += 1;
+    return { body: testPolicyText('b') };
+  });
+  const { store, provider, cachePath, stampIs } = setup(t, server.url, { timeoutMs: 5000, cachedStartTimeoutMs: 200 });
+  writeFileSync(cachePath, testPolicyText('a'));
+  const started = Date.now();
+  await provider.start();
+  t.ok(Date.now() - started < 2000, `start over after the short deadline (${Date.now() - started} ms), not the 5 s timeout`);
+  t.equal(store.current?.source, `http-cache:${cachePath}`, 'the cache is in force');
+  t.match(provider.status().lastError?.message, /no complete answer within 200 ms/);
+  await waitFor('the remote policy from the retry', stampIs('b'));
+  t.equal(answered, 1);
+});
+
+t.test('operator review 19, finding 5: a retry slower than the start deadline still succeeds (full timeout after start)', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('b'), delayMs: 600 }));
+  const { store, provider, cachePath, stampIs } = setup(t, server.url, { timeoutMs: 5000, cachedStartTimeoutMs: 200 });
+  writeFileSync(cachePath, testPolicyText('a'));
+  await provider.start();
+  t.equal(store.current?.source, `http-cache:${cachePath}`, 'the first fetch gave up after 200 ms');
+  await waitFor('the slow remote answer to be taken by a retry', stampIs('b'));
+});
+
+t.test('operator review 19, finding 5: without a cache the first fetch keeps the configured timeout', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('b'), delayMs: 600 }));
+  const { store, provider, stampIs } = setup(t, server.url, { timeoutMs: 5000, cachedStartTimeoutMs: 200, cachePath: null });
+  await provider.start();
+  t.ok(stampIs('b')(), 'the slow answer is taken at start');
+  t.equal(store.current?.generation, 1);
 });
 
 t.test('red team 11 F7: a saved policy readable by others is made private at start, without a rewrite; a symlink is left alone', async (t) => {
