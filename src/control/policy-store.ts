@@ -17,6 +17,16 @@ export const API_POLICY_SOURCE = 'api';
 /** A policy as a provider or the API hands it over: text as written, or an already-parsed JSON value. */
 export type PolicyInput = { text: string } | { value: unknown };
 
+/** How {@link PolicyStore.set} should describe a refusal. */
+export interface SetOptions {
+  /**
+   * The source offered is the only copy a restart would load (a `static_file`'s file, an `http`
+   * remote without `CachePath`): if it is refused while a policy is in force, a restart now would
+   * start without a policy, and the refusal says so (operator review 19, finding 6).
+   */
+  restartLoadsThis?: boolean;
+}
+
 /** The policy currently in force, with everything derived from it. */
 export interface CurrentPolicy {
   document: PolicyDocument;
@@ -232,13 +242,13 @@ export class PolicyStore {
    * found unchanged, held or refused (a refused policy leaves the current one in force and is
    * recorded as {@link lastRejection}). Never rejects.
    */
-  set(input: PolicyInput, source: string): Promise<SetOutcome> {
+  set(input: PolicyInput, source: string, options: SetOptions = {}): Promise<SetOutcome> {
     const result = this.queue.then(async () => {
       let prepared: Prepared | SetOutcome;
       try {
-        prepared = this.apply(input, source);
+        prepared = this.apply(input, source, options);
       } catch (err) {
-        return this.refuse(source, 'internal', [{ pointer: '', message: `internal error: ${describeError(err)}` }], [], 1);
+        return this.refuse(source, options, 'internal', [{ pointer: '', message: `internal error: ${describeError(err)}` }], [], 1);
       }
       return 'delivery' in prepared ? this.makeDurable(prepared) : prepared;
     });
@@ -258,20 +268,20 @@ export class PolicyStore {
     return { kind: prepared.kind, policy: prepared.policy, notDurable };
   }
 
-  private apply(input: PolicyInput, source: string): Prepared | SetOutcome {
+  private apply(input: PolicyInput, source: string, options: SetOptions): Prepared | SetOutcome {
     const { logger, homeserverDomain, corporalUserId } = this.options;
     let loaded: LoadResult;
     let text: string;
     if ('text' in input) {
       const heapProblem = policyHeapProblem(input.text, this.options.heapLimitBytes ?? processHeapLimitBytes());
-      if (heapProblem !== null) return this.refuse(source, 'size', [heapProblem], [], 1);
+      if (heapProblem !== null) return this.refuse(source, options, 'size', [heapProblem], [], 1);
       loaded = loadPolicyText(input.text, { homeserverDomain, corporalUserId });
       text = input.text;
     } else {
       loaded = loadPolicyValue(input.value, { homeserverDomain, corporalUserId });
       text = JSON.stringify(input.value);
     }
-    if (!loaded.ok) return this.refuse(source, loaded.stage, loaded.errors, loaded.warnings, loaded.errorCount);
+    if (!loaded.ok) return this.refuse(source, options, loaded.stage, loaded.errors, loaded.warnings, loaded.errorCount);
     const { warnings } = loaded;
 
     const hash = hashPolicy(loaded.document);
@@ -341,12 +351,12 @@ export class PolicyStore {
     }
   }
 
-  private refuse(source: string, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[], errorCount: number): SetOutcome {
+  private refuse(source: string, options: SetOptions, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[], errorCount: number): SetOutcome {
     const rejection: PolicyRejection = { at: this.now(), source, stage, errors, warnings, errorCount };
     this.rejection = rejection;
     this.options.logger.error({
       source, stage, errorCount, errors: errors.slice(0, LOGGED_ISSUES).map(formatIssue),
-    }, `policy refused; ${whatStaysInForce(this.currentPolicy)}`);
+    }, `policy refused; ${whatStaysInForce(this.currentPolicy, options.restartLoadsThis ?? false)}`);
     return { kind: 'invalid', rejection };
   }
 }
@@ -354,11 +364,17 @@ export class PolicyStore {
 /**
  * The end of an error message about a policy that could not be taken: what the gateway goes on
  * enforcing. Before the first policy there is none, and every request is answered 503; "the
- * current policy stays in force" would hide that (operator review 14).
+ * current policy stays in force" would hide that (operator review 14). `restartLoadsThis`: what
+ * could not be taken is the only copy a restart would load, so the policy in force would not
+ * survive one; say so, since "stays in force" alone reassures (operator review 19, finding 6).
  */
-export function whatStaysInForce(current: CurrentPolicy | null): string {
-  return current !== null ? 'the current policy stays in force' : 'no policy is in force yet (the gateway answers 503)';
+export function whatStaysInForce(current: CurrentPolicy | null, restartLoadsThis = false): string {
+  if (current === null) return 'no policy is in force yet (the gateway answers 503)';
+  return restartLoadsThis ? `the current policy stays in force, but ${RESTART_WITHOUT_POLICY}` : 'the current policy stays in force';
 }
+
+/** What a restart would do while the only copy of the policy on disk (or at the origin) is refused. */
+export const RESTART_WITHOUT_POLICY = 'a restart now would start without a policy (the gateway would answer 503)';
 
 /** An accepted policy whose snapshot hand-over (`delivery`) and persisters are still to be awaited. */
 interface Prepared {

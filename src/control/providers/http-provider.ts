@@ -210,7 +210,8 @@ export class HttpProvider implements PolicyProvider {
       logger.debug({ source: this.source }, 'remote policy not modified');
       return true;
     }
-    const outcome = await offerPolicy(store, this.health, { text: result.text }, this.source);
+    // Without a cache, a restart fetches this same remote policy again: nothing else to fall back on.
+    const outcome = await offerPolicy(store, this.health, { text: result.text }, this.source, { restartLoadsThis: this.options.cachePath === null });
     if (outcome.kind === 'invalid') {
       this.failures += 1;
       return false;

@@ -1,5 +1,5 @@
 import type { ProviderType } from '../../common/config/index.js';
-import { describeRejection, type PolicyInput, type PolicyStore, type SetOutcome } from '../policy-store.js';
+import { describeRejection, type PolicyInput, type PolicyStore, type SetOptions, type SetOutcome } from '../policy-store.js';
 
 /**
  * A policy provider: where the policy comes from (matrix-corporal's `PolicyProvider`).
@@ -68,11 +68,11 @@ export function deliveredHash(outcome: Exclude<SetOutcome, { kind: 'invalid' }>)
 }
 
 /**
- * Offers a policy to the store and records the outcome in `health`; returns the outcome. A refused
- * policy has already been logged by the store.
+ * Offers a policy to the store (with `options`, see {@link SetOptions}) and records the outcome in
+ * `health`; returns the outcome. A refused policy has already been logged by the store.
  */
-export async function offerPolicy(store: PolicyStore, health: ProviderHealth, input: PolicyInput, source: string): Promise<SetOutcome> {
-  const outcome = await store.set(input, source);
+export async function offerPolicy(store: PolicyStore, health: ProviderHealth, input: PolicyInput, source: string, options: SetOptions = {}): Promise<SetOutcome> {
+  const outcome = await store.set(input, source, options);
   if (outcome.kind === 'invalid') health.failed(`policy from ${source} refused: ${describeRejection(outcome.rejection)}`);
   else health.succeeded();
   return outcome;

@@ -34,6 +34,15 @@ export const PERIODIC_CHECK_INTERVAL_MS = 30_000;
  */
 export const STALLED_ACCESS_MS = 30_000;
 
+/**
+ * While the file on disk stays refused, a reminder is logged (warn) this often. Why: the policy in
+ * force lives only in memory then, and a restart would start without one (503 for everyone); the
+ * refusal itself is one log line, easily missed, and a mistake made on Monday becomes an outage at
+ * Friday's reboot (operator review 19, finding 6). Hourly keeps it in any log window without
+ * flooding. Checked by the periodic identity check, so it comes up to one check period late.
+ */
+export const REFUSED_REMINDER_INTERVAL_MS = 3_600_000;
+
 /** The longest `stop()` waits for a load in progress (a hung mount must not hang a shutdown). */
 export const STOP_WAIT_MS = 5_000;
 
@@ -55,6 +64,8 @@ export interface StaticFileProviderOptions {
   stalledAccessMs?: number;
   /** The longest `stop()` waits for a load in progress. Default {@link STOP_WAIT_MS}. */
   stopWaitMs?: number;
+  /** Period of the reminder while the file stays refused. Default {@link REFUSED_REMINDER_INTERVAL_MS}. */
+  refusedReminderMs?: number;
   /** `stat`s the file (default `fs.stat`); tests put hangs in here. */
   statFile?: (path: string) => Promise<Stats>;
   /** Reads the file (default `readBoundedFile`); tests put failures in here. */
@@ -78,6 +89,10 @@ export interface StaticFileProviderOptions {
  * re-checked every `absenceGraceMs` and reported once that long has passed. The current policy
  * stays in force meanwhile. So it does when a `stat` or read hangs (an NFS server gone): that is
  * reported after {@link STALLED_ACCESS_MS}, and the report is withdrawn when the call returns.
+ *
+ * The file is the only copy of the policy: while the version on disk is refused, the refusal says
+ * that a restart would start without a policy, and the periodic check repeats it as a warning every
+ * {@link REFUSED_REMINDER_INTERVAL_MS} until the file changes.
  */
 export class StaticFileProvider implements PolicyProvider {
   readonly type = 'static_file' as const;
@@ -94,6 +109,8 @@ export class StaticFileProvider implements PolicyProvider {
   private absenceReported = false;
   /** Identity of the file version last read (see {@link identityOf}). */
   private lastSeen: string | null = null;
+  /** While the version last read was refused: when, and when that was last said in the log. */
+  private refused: { at: number; remindedAt: number } | null = null;
   private loading: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -165,6 +182,8 @@ export class StaticFileProvider implements PolicyProvider {
       this.lastSeen = identity;
       text = await this.reportingStall('read', (this.options.readFile ?? readBoundedFile)(this.path, MAX_POLICY_BYTES));
     } catch (err) {
+      // The file changed into something that is reported on its own (missing, unreadable).
+      this.refused = null;
       if (hasErrorCode(err, 'ENOENT')) this.fileMissing(atStart);
       else {
         // A system error (EACCES, EIO, EMFILE, …) may pass with the same file: forget its identity so
@@ -183,7 +202,19 @@ export class StaticFileProvider implements PolicyProvider {
       this.absentSince = null;
       this.absenceReported = false;
     }
-    await offerPolicy(this.options.store, this.health, { text }, this.source);
+    // The file is the only copy: a restart reads it again, so a refusal is a latent outage.
+    const outcome = await offerPolicy(this.options.store, this.health, { text }, this.source, { restartLoadsThis: true });
+    const now = Date.now();
+    this.refused = outcome.kind === 'invalid' ? { at: now, remindedAt: now } : null;
+  }
+
+  /** Every `refusedReminderMs` while the version read last stays refused: a warning that says so again. */
+  private remindIfRefused(): void {
+    const now = Date.now();
+    if (this.refused === null || now - this.refused.remindedAt < (this.options.refusedReminderMs ?? REFUSED_REMINDER_INTERVAL_MS)) return;
+    this.refused.remindedAt = now;
+    this.options.logger.warn({ path: this.path, refusedAt: this.refused.at },
+      `the policy file is still refused; ${whatStaysInForce(this.options.store.current, true)}`);
   }
 
   private fileMissing(atStart: boolean): void {
@@ -264,6 +295,7 @@ export class StaticFileProvider implements PolicyProvider {
       return;
     }
     if (identity !== this.lastSeen) await this.load(false, false);
+    else this.remindIfRefused();
   }
 }
 

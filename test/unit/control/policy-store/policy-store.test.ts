@@ -65,6 +65,18 @@ t.test('a refusal before any policy says that none is in force (operator review 
   t.notOk(lines.some((l) => l.msg === 'policy refused; the current policy stays in force'));
 });
 
+t.test('operator review 19, finding 6: a refusal of the only copy a restart would load says that a restart would start without a policy', async (t) => {
+  const { store, lines } = testStore();
+  await store.set({ text: '{"schemaVersion": 2,' }, 'test:file', { restartLoadsThis: true });
+  t.ok(lines.some((l) => l.msg === 'policy refused; no policy is in force yet (the gateway answers 503)'), 'before any policy: nothing to lose');
+  await store.set({ text: testPolicyText('a') }, 'test:file', { restartLoadsThis: true });
+  await store.set({ text: '{"schemaVersion": 2,' }, 'test:file', { restartLoadsThis: true });
+  t.ok(lines.some((l) => l.level === 50
+    && l.msg === 'policy refused; the current policy stays in force, but a restart now would start without a policy (the gateway would answer 503)'));
+  await store.set({ text: '{"schemaVersion": 2,' }, 'api');
+  t.equal(lines.filter((l) => l.msg === 'policy refused; the current policy stays in force').length, 1, 'without the option: as before');
+});
+
 t.test('the policy in force offered again after a refusal clears it and says so (operator review 14)', async (t) => {
   const { store, lines } = testStore();
   await store.set({ text: testPolicyText('a') }, 'test:a');

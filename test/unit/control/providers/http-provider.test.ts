@@ -241,13 +241,24 @@ t.test('remote failing at start, no cache: no policy, no crash; picked up once t
 t.test('an invalid remote policy is refused and leaves the cache untouched', async (t) => {
   let body = testPolicyText('a');
   const server = await policyServer(t, () => ({ body }));
-  const { store, provider, cachePath } = setup(t, server.url);
+  const { store, provider, cachePath, lines } = setup(t, server.url);
   await provider.start();
   body = '{"schemaVersion": 2, "users": [{"id": "@x:elsewhere.org", "authType": "plain"}]}';
   await provider.reload();
   t.equal(store.current?.generation, 1, 'the good policy stays');
   t.match(provider.status().lastError?.message, /refused/);
   t.equal(readFileSync(cachePath, 'utf8'), testPolicyText('a'), 'the cache still holds the good policy');
+  t.ok(lines.some((l) => l.msg === 'policy refused; the current policy stays in force'), 'with a cache, a restart would use it');
+});
+
+t.test('operator review 19, finding 6: without a cache, an invalid remote policy says a restart would start without a policy', async (t) => {
+  let body = testPolicyText('a');
+  const server = await policyServer(t, () => ({ body }));
+  const { provider, lines } = setup(t, server.url, { cachePath: null });
+  await provider.start();
+  body = '{"schemaVersion": 2, "users": [';
+  await provider.reload();
+  t.ok(lines.some((l) => l.level === 50 && String(l.msg).includes('but a restart now would start without a policy')));
 });
 
 t.test('an invalid remote policy at start falls back to a good cache', async (t) => {

@@ -15,7 +15,7 @@ const NO_PERIODIC_CHECK_MS = 3_600_000;
 /** Guards the tests that hung on the old code (a FIFO at the path). */
 const HANG_GUARD = { timeout: 30_000 };
 
-type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile' | 'statFile' | 'stalledAccessMs' | 'stopWaitMs'>>;
+type Tuning = Partial<Pick<StaticFileProviderOptions, 'debounceMs' | 'maxWaitMs' | 'checkIntervalMs' | 'readFile' | 'statFile' | 'stalledAccessMs' | 'stopWaitMs' | 'refusedReminderMs'>>;
 
 /**
  * A temporary directory and a provider for `path` in it. `layout(dir)` may build the files and
@@ -112,6 +112,23 @@ t.test('an invalid edit is refused and reported; the previous policy stays; a fi
   writeFileSync(path, testPolicyText('b'));
   await waitFor('the fixed policy', stampIs('b'));
   t.same(provider.status().lastError, null);
+});
+
+t.test('operator review 19, finding 6: a refused edit says a restart would start without a policy, and is recalled until the file changes', async (t) => {
+  const { path, store, provider, lines, stampIs } = setup(t, { tuning: { checkIntervalMs: 50, refusedReminderMs: 200 } });
+  await provider.start();
+  writeFileSync(path, '{"schemaVersion": 2, "users": [');
+  await waitFor('the refusal', () => store.lastRejection !== null);
+  t.ok(lines.some((l) => l.level === 50 && String(l.msg).startsWith('policy refused; the current policy stays in force, but a restart now would start without a policy')));
+  const reminders = () => lines.filter((l) => l.level === 40 && l.msg === 'the policy file is still refused; the current policy stays in force, but a restart now would start without a policy (the gateway would answer 503)');
+  await waitFor('two reminders', () => reminders().length >= 2);
+  t.equal(reminders()[0]!['path'], path);
+  t.type(reminders()[0]!['refusedAt'], 'number');
+  writeFileSync(path, testPolicyText('b'));
+  await waitFor('the fixed policy', stampIs('b'));
+  const seen = reminders().length;
+  await pause(500);
+  t.equal(reminders().length, seen, 'no reminder once the file is valid');
 });
 
 t.test('activity on other files in the directory does not re-read the policy', async (t) => {
