@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { CliArgs } from './args.js';
-import type { CorporalConfig } from '../common/config/types.js';
+import type { CorporalConfig, PolicyProviderConfig } from '../common/config/types.js';
+import { CACHE_PATH_KEY, cacheDirectoryProblem } from '../control/providers/cache-directory.js';
 import { loadConfigFile } from '../common/config/index.js';
 import { withoutUserInfo } from '../common/http-url.js';
 import { formatPolicySummary, summarisePolicy } from '../policy/summary.js';
@@ -35,6 +36,7 @@ export async function runCheck(args: CliArgs, out: NodeJS.WritableStream = proce
   out.write(`  trusted proxies (X-Forwarded-For): ${describeTrustedProxies(config.HttpGateway.TrustedProxies)}\n`);
   out.write(`  HTTP API: ${config.HttpApi.Enabled ? config.HttpApi.ListenAddress : 'disabled'}\n`);
   out.write(`  policy provider: ${config.PolicyProvider.Type}\n`);
+  out.write(await cacheDirectoryWarning(config.PolicyProvider));
   if (loaded.warnings.length > 0) out.write(`Warnings:\n${formatConfigIssues(loaded.warnings)}\n`);
 
   if (args.policyPath !== null) return checkPolicyFile(args.policyPath, config, out, null);
@@ -68,6 +70,18 @@ function socketWarning(socketPath: string): string {
     return `  Warning: ${key}: this user may not connect to it (no write permission)\n`;
   }
   return '';
+}
+
+/**
+ * A warning line when the provider has a `CachePath` (http, last_seen_store_policy) whose directory
+ * is missing or not writable by this user, else `''`. A warning, as for the socket: `check` may run
+ * as another user or on another host, and `serve` starts anyway (and logs an error).
+ */
+async function cacheDirectoryWarning(provider: PolicyProviderConfig): Promise<string> {
+  const cachePath = provider['CachePath'];
+  if (provider.Type === 'static_file' || typeof cachePath !== 'string' || cachePath === '') return '';
+  const problem = await cacheDirectoryProblem(cachePath);
+  return problem === null ? '' : `  Warning: ${cachePath} (${CACHE_PATH_KEY}): ${problem}; the policy cannot be saved there\n`;
 }
 
 /** What `serve` does while the configured policy file is absent, by provider type. */

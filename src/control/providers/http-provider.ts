@@ -8,6 +8,7 @@ import { backoffDelay, type BackoffOptions } from '../../common/backoff.js';
 import type { PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { removeStaleTempFiles } from './stale-temp-files.js';
+import { reportCacheDirectory } from './cache-directory.js';
 import { restrictPolicyFileMode } from './policy-file-mode.js';
 import { ProviderHealth, deliveredHash, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { MAX_POLICY_BYTES } from '../policy-limits.js';
@@ -116,6 +117,7 @@ export class HttpProvider implements PolicyProvider {
 
   async start(): Promise<void> {
     if (this.options.cachePath !== null) {
+      await reportCacheDirectory(this.options.cachePath, this.options.logger, 'the cache will not be written, and a restart will have no copy to fall back on');
       await removeStaleTempFiles(this.options.cachePath, this.options.logger);
       await restrictPolicyFileMode(this.options.cachePath, this.options.logger);
     }

@@ -3,6 +3,7 @@ import { describeError, hasErrorCode } from '../../common/errors.js';
 import type { CurrentPolicy, PolicyStore } from '../policy-store.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { removeStaleTempFiles } from './stale-temp-files.js';
+import { reportCacheDirectory } from './cache-directory.js';
 import { restrictPolicyFileMode } from './policy-file-mode.js';
 import { ProviderHealth, offerPolicy, type PolicyProvider, type ProviderStatus } from './provider.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
@@ -47,6 +48,7 @@ export class LastSeenProvider implements PolicyProvider {
 
   async start(): Promise<void> {
     const { cachePath, logger, store } = this.options;
+    await reportCacheDirectory(cachePath, logger, 'every save will fail (a push answers 500), and no policy will survive a restart');
     await removeStaleTempFiles(cachePath, logger);
     await restrictPolicyFileMode(cachePath, logger);
     this.unsubscribe = store.addPersister((policy) => this.save(policy));

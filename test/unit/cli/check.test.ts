@@ -89,6 +89,20 @@ t.test('check alone validates the configured static_file policy', async (t) => {
   t.match(absent.output, /Warning: policy .*later\.json \(PolicyProvider\.Path\) does not exist/);
 });
 
+t.test('operator review 19, finding 9: a CachePath whose directory is missing is a warning naming the key', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-check-nodir-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cachePath = join(dir, 'nodir', 'ls.json');
+  const lastSeen = await check(t, { provider: { Type: 'last_seen_store_policy', CachePath: cachePath } });
+  t.equal(lastSeen.code, 0, 'a warning, as for the socket');
+  t.match(lastSeen.output, `  Warning: ${cachePath} (PolicyProvider.CachePath): the directory ${join(dir, 'nodir')} does not exist; the policy cannot be saved there\n`);
+  const http = { Type: 'http', Uri: 'https://policy.example.com/p.json', AuthorizationBearerToken: null, ReloadIntervalSeconds: null, TimeoutMilliseconds: null };
+  const cached = await check(t, { provider: { ...http, CachePath: cachePath } });
+  t.match(cached.output, /Warning: .*\(PolicyProvider\.CachePath\): the directory .* does not exist/);
+  const fine = await check(t);
+  t.notMatch(fine.output, /cannot be saved there/, 'nothing when the directory is there');
+});
+
 t.test('check alone checks the cached copy of a last_seen or http provider, as plan reads it', async (t) => {
   const absent = await check(t);
   t.equal(absent.code, 0, 'a cache not written yet is a warning');

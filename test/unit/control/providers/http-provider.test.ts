@@ -70,6 +70,17 @@ t.test('start: GET with the bearer token, policy applied, cache written after ac
   t.notOk(raw.join('\n').includes('provider-secret-token'), 'the token is never logged');
 });
 
+t.test('operator review 19, finding 9: a CachePath in a missing directory is an error at start; the remote policy still applies', async (t) => {
+  const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-http-nodir-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cachePath = join(dir, 'nodir', 'cache.json');
+  const { store, provider, lines } = setup(t, server.url, { cachePath });
+  await provider.start();
+  t.ok(lines.some((l) => l.level === 50 && l.key === 'PolicyProvider.CachePath' && l.cachePath === cachePath));
+  t.equal(store.current?.generation, 1);
+});
+
 t.test('AuthorizationBearerToken null: no Authorization header', async (t) => {
   const server = await policyServer(t, () => ({ body: testPolicyText('a') }));
   const { provider } = setup(t, server.url, { bearerToken: null });

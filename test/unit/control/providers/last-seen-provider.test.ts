@@ -22,6 +22,16 @@ t.test('no saved policy yet: starts without a policy, not an error', async (t) =
   t.equal(provider.status().lastError, null);
 });
 
+t.test('operator review 19, finding 9: a CachePath in a missing directory is an error at start, which goes on', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-last-seen-'));
+  const { provider, store, lines } = setup(t, join(dir, 'nodir'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await provider.start();
+  t.ok(lines.some((l) => l.level === 50 && l.key === 'PolicyProvider.CachePath' && l.cachePath === join(dir, 'nodir', 'last-seen.json')));
+  t.equal(store.current, null);
+  t.notOk(existsSync(join(dir, 'nodir')), 'nothing created');
+});
+
 t.test('every accepted policy is saved (private, atomically); a restart restores the last one', async (t) => {
   const { dir, cachePath, store, provider } = setup(t);
   await provider.start();
