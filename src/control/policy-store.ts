@@ -281,7 +281,7 @@ export class PolicyStore {
       loaded = loadPolicyValue(input.value, { homeserverDomain, corporalUserId });
       text = JSON.stringify(input.value);
     }
-    if (!loaded.ok) return this.refuse(source, options, loaded.stage, loaded.errors, loaded.warnings, loaded.errorCount);
+    if (!loaded.ok) return this.refuse(source, options, loaded.stage, loaded.errors, loaded.warnings, loaded.errorCount, loaded.identificationStamp ?? null);
     const { warnings } = loaded;
 
     const hash = hashPolicy(loaded.document);
@@ -300,7 +300,7 @@ export class PolicyStore {
     if (previous !== null && previous.hash === hash) {
       // After a refusal, say that the error is gone: fixing a broken file back to the content in
       // force changes nothing else, and an operator watching the log would otherwise see only the error.
-      if (clearsRejection) logger.info({ source, hash, generation: previous.generation }, 'policy valid again; unchanged from the policy in force');
+      if (clearsRejection) logger.info({ source, hash, generation: previous.generation, ...stampField(previous.document.identificationStamp) }, 'policy valid again; unchanged from the policy in force');
       else logger.debug({ source, hash, generation: previous.generation }, 'policy unchanged');
       return { kind: 'unchanged', policy: previous, delivery: Promise.resolve() };
     }
@@ -321,7 +321,7 @@ export class PolicyStore {
     if (!takeOver) this.heldProviderHash = null;
     const delivery = takeOver ? Promise.resolve() : this.publish(next);
     logger.info({
-      source, generation, hash, users: snapshot.users.size, warnings: warnings.length, resumed: takeOver,
+      source, generation, hash, ...stampField(loaded.document.identificationStamp), users: snapshot.users.size, warnings: warnings.length, resumed: takeOver,
     }, takeOver ? 'policy loaded (already enforced by the gateway)' : 'policy applied');
     for (const warning of warnings.slice(0, LOGGED_ISSUES)) logger.warn({ source, issue: formatIssue(warning) }, 'policy warning');
     for (const listener of this.listeners) {
@@ -351,11 +351,13 @@ export class PolicyStore {
     }
   }
 
-  private refuse(source: string, options: SetOptions, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[], errorCount: number): SetOutcome {
+  /** Records and logs a refusal; `identificationStamp`: the refused policy's, when it could be read. */
+  private refuse(source: string, options: SetOptions, stage: PolicyRejection['stage'], errors: PolicyIssue[], warnings: PolicyIssue[], errorCount: number,
+    identificationStamp: string | null = null): SetOutcome {
     const rejection: PolicyRejection = { at: this.now(), source, stage, errors, warnings, errorCount };
     this.rejection = rejection;
     this.options.logger.error({
-      source, stage, errorCount, errors: errors.slice(0, LOGGED_ISSUES).map(formatIssue),
+      source, ...stampField(identificationStamp), stage, errorCount, errors: errors.slice(0, LOGGED_ISSUES).map(formatIssue),
     }, `policy refused; ${whatStaysInForce(this.currentPolicy, options.restartLoadsThis ?? false)}`);
     return { kind: 'invalid', rejection };
   }
@@ -375,6 +377,15 @@ export function whatStaysInForce(current: CurrentPolicy | null, restartLoadsThis
 
 /** What a restart would do while the only copy of the policy on disk (or at the origin) is refused. */
 export const RESTART_WITHOUT_POLICY = 'a restart now would start without a policy (the gateway would answer 503)';
+
+/**
+ * The `identificationStamp` log field, named as in `GET /_matrix/corporal/status`, or nothing when
+ * the policy has none: operators who version their policies see which version went live or was
+ * refused (operator review 19, finding 11).
+ */
+function stampField(stamp: string | null): { identificationStamp?: string } {
+  return stamp === null ? {} : { identificationStamp: stamp };
+}
 
 /** An accepted policy whose snapshot hand-over (`delivery`) and persisters are still to be awaited. */
 interface Prepared {

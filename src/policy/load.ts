@@ -16,6 +16,8 @@ export type LoadResult =
     warnings: PolicyIssue[];
     /** How many errors were found; `errors` keeps at most `MAX_REPORTED_ISSUES` of them. */
     errorCount: number;
+    /** The refused policy's `identificationStamp`, when it could be read (a string; `validation` stage only), for the log. */
+    identificationStamp?: string;
   };
 
 /**
@@ -47,6 +49,10 @@ function loadParsed(value: unknown, findings: FindingsCollector, options: Valida
   const { document, meta } = normalisePolicyInto(value, findings);
   validatePolicyInto(document, options, findings.withPointers((pointer) => sourcePointer(meta, pointer)));
   const { errors, warnings, errorCount } = findings.report();
-  if (errors.length > 0) return { ok: false, stage: 'validation', errors, warnings, errorCount };
+  if (errors.length > 0) {
+    // Normalised from an unvalidated value: only a string is a stamp worth naming.
+    const stamp: unknown = document.identificationStamp;
+    return { ok: false, stage: 'validation', errors, warnings, errorCount, ...(typeof stamp === 'string' ? { identificationStamp: stamp } : {}) };
+  }
   return { ok: true, document, meta, warnings };
 }

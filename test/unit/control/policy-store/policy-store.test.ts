@@ -77,6 +77,23 @@ t.test('operator review 19, finding 6: a refusal of the only copy a restart woul
   t.equal(lines.filter((l) => l.msg === 'policy refused; the current policy stays in force').length, 1, 'without the option: as before');
 });
 
+t.test('operator review 19, finding 11: policy applied, refused and valid again carry identificationStamp when there is one', async (t) => {
+  const { store, lines } = testStore();
+  const last = (msg: string) => lines.filter((l) => String(l.msg).startsWith(msg)).at(-1);
+  await store.set({ text: testPolicyText('a') }, 'test:a');
+  t.equal(last('policy applied')?.identificationStamp, 'test-a');
+  const bad = testPolicy('b');
+  (bad['users'] as Array<Record<string, unknown>>)[0]!['id'] = '@user0:elsewhere.org';
+  await store.set({ value: bad }, 'test:b');
+  t.equal(last('policy refused')?.identificationStamp, 'test-b', 'the refused policy\'s stamp');
+  await store.set({ text: '{"schemaVersion": 2,' }, 'test:c');
+  t.notOk('identificationStamp' in last('policy refused')!, 'a syntax error has no stamp');
+  await store.set({ text: testPolicyText('a') }, 'test:a');
+  t.equal(last('policy valid again')?.identificationStamp, 'test-a');
+  await store.set({ value: { ...testPolicy('d'), identificationStamp: null } }, 'test:d');
+  t.notOk('identificationStamp' in last('policy applied')!, 'no field without a stamp');
+});
+
 t.test('the policy in force offered again after a refusal clears it and says so (operator review 14)', async (t) => {
   const { store, lines } = testStore();
   await store.set({ text: testPolicyText('a') }, 'test:a');
