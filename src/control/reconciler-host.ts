@@ -30,7 +30,10 @@ export interface ReconcilerHostStatus {
   readyAt: number | null;
   /** Failed start attempts in a row (0 once ready). */
   failedAttempts: number;
-  /** Why the last attempt failed; kept after success for the record until the next failure. */
+  /**
+   * Why the last attempt failed; kept after success for the record until the next failure. Once
+   * ready: why the open session no longer works (a refused `Corporal.AccessToken`), when it does not.
+   */
   lastError: { at: number; message: string } | null;
   /** When the next attempt runs (`waiting` only). */
   nextAttemptAt: number | null;
@@ -112,7 +115,8 @@ export class ReconcilerHost {
       state: this.#state,
       readyAt: this.#readyAt,
       failedAttempts: this.#failedAttempts,
-      lastError: this.#lastError,
+      // A session that opened and then broke for good (a refused Corporal.AccessToken) is the error to show.
+      lastError: this.#reconciler?.session.failure() ?? this.#lastError,
       nextAttemptAt: this.#nextAttemptAt,
       loop: this.#reconciler?.loop.status() ?? null,
     };

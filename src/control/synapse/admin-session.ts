@@ -88,8 +88,8 @@ export class AdminSession implements TokenSource {
   #renewing: Promise<string> | null = null;
   /** Set by {@link stop}: a call still in flight then must not open a session nobody logs out. */
   #stopped = false;
-  /** Set once the refusal of `Corporal.AccessToken` was logged: it is logged once, not per call. */
-  #configuredRefusalLogged = false;
+  /** When Synapse first refused `Corporal.AccessToken` at runtime (it is logged once, not per call); null until then. */
+  #configuredRefusedAt: number | null = null;
 
   constructor(options: AdminSessionOptions) {
     this.#options = options;
@@ -171,9 +171,17 @@ export class AdminSession implements TokenSource {
     return 'access-token';
   }
 
+  /**
+   * Why the open session cannot work any more — Synapse refused `Corporal.AccessToken`, which is
+   * never replaced — with when that was first seen (epoch ms); null while it works. For `/status`.
+   */
+  failure(): { at: number; message: string } | null {
+    return this.#configuredRefusedAt === null ? null : { at: this.#configuredRefusedAt, message: `admin session: ${CONFIGURED_TOKEN_REFUSED}` };
+  }
+
   #configuredTokenRefused(): CorporalError {
-    if (!this.#configuredRefusalLogged) {
-      this.#configuredRefusalLogged = true;
+    if (this.#configuredRefusedAt === null) {
+      this.#configuredRefusedAt = Date.now();
       this.#options.logger.error({ userId: this.userId, code: ADMIN_SESSION_ERROR }, CONFIGURED_TOKEN_REFUSED);
     }
     return sessionError(CONFIGURED_TOKEN_REFUSED);

@@ -1,9 +1,7 @@
 import t from 'tap';
-import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
-import type { ReconcilerHostStatus } from '../../../src/control/reconciler-host.js';
+import { ReconcilerHost } from '../../../src/control/reconciler-host.js';
 import { ADMIN_SESSION_ERROR } from '../../../src/control/synapse/admin-session.js';
-import { planReconciliation } from '../../../src/control/plan/index.js';
-import { captureLogger, testStore } from '../../support/control-plane.js';
+import { captureLogger, testStore, waitFor } from '../../support/control-plane.js';
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
 import { login, matrixCall, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
@@ -31,10 +29,14 @@ t.test('a configured token revoked at runtime fails the runs, opens no session, 
   };
 
   const { logger, lines, raw } = captureLogger('info');
-  const reconciler = await startReconciler({ config: reconcilerConfig(hs, { corporal: { AccessToken: ops.accessToken } }), planner: planReconciliation, logger });
-  t.teardown(() => reconciler.close());
+  const host = new ReconcilerHost({ config: reconcilerConfig(hs, { corporal: { AccessToken: ops.accessToken } }), logger });
+  t.teardown(() => host.close());
+  host.start();
+  await waitFor('the admin session', () => host.status().state === 'ready');
+  const reconciler = host.reconciler!;
   reconciler.loop.onPolicy(snapshot(1, [], [{ id: '@alice:localhost' }]), 'all');
   await reconciler.loop.idle();
+  t.equal(host.status().lastError, null, 'no error while the token works');
   t.same(reconciler.loop.status().lastRun?.failures, [], 'the first run works with the configured token');
   const before = await devices();
   t.ok(before.includes('OPS') && !before.includes('corporal'), 'the configured token is the only session Corporal uses');
@@ -55,10 +57,11 @@ t.test('a configured token revoked at runtime fails the runs, opens no session, 
   t.same(bob.users, [], 'nothing was done');
 
   const { store } = testStore({ logger });
-  const host: ReconcilerHostStatus = { state: 'ready', readyAt: 0, failedAttempts: 0, lastError: null, nextAttemptAt: null, loop: reconciler.loop.status() };
-  const shown = (await statusBody(host, store, logger)).reconciler.lastRun as { failuresByCode: Record<string, number>; failures: Array<{ error: string }> };
+  const reconcilerShown = (await statusBody(host.status(), store, logger)).reconciler;
+  const shown = reconcilerShown.lastRun as { failuresByCode: Record<string, number>; failures: Array<{ error: string }> };
   t.same(Object.keys(shown.failuresByCode), [ADMIN_SESSION_ERROR], '/status counts the failures under the admin-session code');
   t.match(shown.failures[0]?.error, refused, '/status shows the error');
+  t.match(reconcilerShown, { state: 'ready', lastError: { message: refused, at: String } }, '/status names it as the reconciler\'s error');
 
   t.equal(lines.filter((line) => line['level'] === 50 && /^Corporal\.AccessToken was refused/.test(String(line['msg']))).length, 1, 'logged once at error level');
   t.notOk(raw.some((line) => line.includes(ops.accessToken)), 'the token is never logged');
