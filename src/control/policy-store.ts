@@ -384,8 +384,13 @@ export const RESTART_WITHOUT_POLICY = 'a restart now would start without a polic
  * refused (operator review 19, finding 11).
  */
 function stampField(stamp: string | null): { identificationStamp?: string } {
-  return stamp === null ? {} : { identificationStamp: stamp };
+  if (stamp === null) return {};
+  // The schema sets no length: a log line carries at most the start of a long one.
+  return { identificationStamp: stamp.length > MAX_LOGGED_STAMP ? `${stamp.slice(0, MAX_LOGGED_STAMP)}…` : stamp };
 }
+
+/** The longest `identificationStamp` a log line carries whole (a version, a commit id, a date). */
+const MAX_LOGGED_STAMP = 200;
 
 /** An accepted policy whose snapshot hand-over (`delivery`) and persisters are still to be awaited. */
 interface Prepared {

@@ -92,6 +92,8 @@ t.test('operator review 19, finding 11: policy applied, refused and valid again 
   t.equal(last('policy valid again')?.identificationStamp, 'test-a');
   await store.set({ value: { ...testPolicy('d'), identificationStamp: null } }, 'test:d');
   t.notOk('identificationStamp' in last('policy applied')!, 'no field without a stamp');
+  await store.set({ value: { ...testPolicy('e'), identificationStamp: 'v'.repeat(100_000) } }, 'test:e');
+  t.equal(last('policy applied')?.identificationStamp, `${'v'.repeat(200)}…`, 'a long stamp is cut in the log');
 });
 
 t.test('the policy in force offered again after a refusal clears it and says so (operator review 14)', async (t) => {
