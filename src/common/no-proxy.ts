@@ -14,10 +14,13 @@
  *   that address (on that port); a bracketed IPv6 address without a port (`[::1]`) is read by Go as
  *   a name and covers nothing;
  * - any other entry is a domain, optionally with `:port`: `foo.com` covers `foo.com` and its
- *   subdomains, `.foo.com` and `*.foo.com` its subdomains only;
+ *   subdomains, `.foo.com` and `*.foo.com` its subdomains only; never an IP host (Go 1.26);
  * - a port in an entry must equal the request's, the scheme's default (80, 443) when the URL has
  *   none;
  * - `localhost` and loopback addresses (`127.0.0.0/8`, `::1`) are never proxied, whatever the list.
+ * Two differences remain, both from the URL parser: `LOCALHOST` is `localhost` (Go compared it as
+ * written and proxied it), and hosts WHATWG reads as IPv4 (`10.1`, `0x0a.1.2.3`) are addresses
+ * here, names in Go.
  */
 import { domainToASCII } from 'node:url';
 import { goIpEqual, goIpIsLoopback, goNetworkContains, parseGoIp, parseGoNetwork, type GoIp, type GoNetwork } from './go-ip.js';
@@ -80,10 +83,11 @@ export function bypassesProxy(noProxy: NoProxy, url: URL): boolean {
   if (ip !== null && goIpIsLoopback(ip)) return true;
   if (noProxy.everyHost) return true;
   if (ip !== null) {
-    if (noProxy.networks.some((network) => goNetworkContains(network, ip))) return true;
-    if (noProxy.addresses.some((entry) => goIpEqual(entry.ip, ip) && portMatches(entry.port, port))) return true;
+    // Current x/net (`domainMatch.match` starts with `if ip != nil { return false }`, Go 1.26):
+    // name entries never match an IP host (`2.3` does not cover 10.1.2.3; verification 19, #4).
+    return noProxy.networks.some((network) => goNetworkContains(network, ip))
+      || noProxy.addresses.some((entry) => goIpEqual(entry.ip, ip) && portMatches(entry.port, port));
   }
-  // Go tries the domain entries on IP hosts too (`10.1.2.3` ends with `.2.3`).
   return noProxy.domains.some((entry) => (host.endsWith(entry.suffix) || (entry.exact && host === entry.suffix.slice(1))) && portMatches(entry.port, port));
 }
 

@@ -31,7 +31,8 @@ const TABLE: [noProxy: string, url: string, way: Way, why: string][] = [
   ['foo.com:443', 'http://foo.com/', 'proxied', 'http defaults to 80'],
   ['.foo.com:8443', 'https://a.foo.com:8443/', 'direct', 'a leading dot with a port'],
   ['bücher.example', 'http://shop.xn--bcher-kva.example/', 'direct', 'a non-ASCII entry is IDNA-encoded as the host is'],
-  ['2.3', 'http://10.1.2.3/', 'direct', 'Go tries names on IP hosts too'],
+  ['2.3', 'http://10.1.2.3/', 'proxied', 'a name never covers an IP host (Go 1.26 x/net)'],
+  ['.2.3', 'http://10.1.2.3/', 'proxied', 'nor a subdomain entry'],
   // IP addresses
   ['10.1.2.3', 'http://10.1.2.3:9000/', 'direct', 'an IPv4 address, any port'],
   ['10.1.2.3', 'http://10.1.2.4/', 'proxied', 'another address'],
