@@ -8,12 +8,14 @@ import { describeError, hasErrorCode } from '../../common/errors.js';
 export const CACHE_PATH_KEY = 'PolicyProvider.CachePath';
 
 /**
- * Why a policy cannot be saved at `path` — its directory does not exist, is not a directory, or is
- * not writable by this user (`access(W_OK)`) — or null when it can be. Creates nothing. Why: the
+ * Why a policy cannot be saved at `path` — `path` is a directory, or its directory does not exist,
+ * is not a directory, or is not writable by this user (`access(W_OK)`) — or null when it can be. Creates nothing. Why: the
  * save writes a temporary file next to `path` and renames it, so a missing directory is otherwise
  * found only at the first save (a push answered 500; operator review 19, finding 9).
  */
 export async function cacheDirectoryProblem(path: string): Promise<string | null> {
+  // The save renames a temporary file over `path`: a directory there makes every save fail (EISDIR).
+  if (await isDirectory(resolve(path))) return `${resolve(path)} is a directory, not a file`;
   const directory = dirname(resolve(path));
   try {
     if (!(await stat(directory)).isDirectory()) return `${directory} is not a directory`;
@@ -27,6 +29,14 @@ export async function cacheDirectoryProblem(path: string): Promise<string | null
     return `the directory ${directory} is not writable by this user`;
   }
   return null;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

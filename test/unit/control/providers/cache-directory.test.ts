@@ -13,6 +13,8 @@ t.test('operator review 19, finding 9: a CachePath whose directory is missing or
   t.notOk(existsSync(join(dir, 'nodir')), 'not created');
   writeFileSync(join(dir, 'file'), '');
   t.equal(await cacheDirectoryProblem(join(dir, 'file', 'policy.json')), `${join(dir, 'file')} is not a directory`);
+  t.equal(await cacheDirectoryProblem(dir), `${dir} is a directory, not a file`, 'a directory as the file (verification 19, #8)');
+  t.equal(await cacheDirectoryProblem(join(dir, 'file')), null, 'an existing file');
 });
 
 t.test('operator review 19, finding 9: at start, an error naming the key and the path', async (t) => {
