@@ -12,6 +12,7 @@ export type Action =
   | UserDeactivateAction
   | RoomJoinAction
   | RoomLeaveAction
+  | RoomCorporalJoinAction
   | RoomUsersSetPowerLevelsAction;
 
 /** Every action type string. */
@@ -85,6 +86,17 @@ export interface RoomLeaveAction {
   roomId: string;
   /** The account is locked (its tokens are refused), so the corporal user kicks instead. */
   viaKick: boolean;
+}
+
+/**
+ * The corporal user accepts its invitation to a managed room (Corporal's own action; matrix-corporal
+ * needed it joined by hand): it joins as itself (`POST /join/{roomId}`). Planned by full passes only,
+ * before every other action, for a readable managed room it is invited to and not joined to;
+ * nothing else is planned for that room until it is joined (see `plan-corporal-joins.ts`).
+ */
+export interface RoomCorporalJoinAction {
+  type: 'room.corporal_join';
+  roomId: string;
 }
 
 /** Set several users' power levels in one room (one read-modify-write of `m.room.power_levels`). */

@@ -74,6 +74,8 @@ export interface ObservedRoom {
   joinedMembers: ReadonlySet<string>;
   /** Users currently banned. */
   bannedMembers: ReadonlySet<string>;
+  /** Users currently invited (`membership: invite`), not yet joined. */
+  invitedMembers: ReadonlySet<string>;
   /**
    * `content.users` of `m.room.power_levels`: the entries whose level Corporal reads exactly as
    * Synapse does (`observe/power-level-values.ts`); an entry it cannot read is left out here and

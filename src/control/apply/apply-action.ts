@@ -2,7 +2,7 @@ import { CorporalError } from '../../common/errors.js';
 import { settleWithin } from '../../common/deadline.js';
 import type { Action, ActionType } from '../actions.js';
 import type { ActionScope, ApplyContext } from './apply-context.js';
-import { joinRoom, leaveRoom, setPowerLevels } from './room-handlers.js';
+import { corporalJoin, joinRoom, leaveRoom, setPowerLevels } from './room-handlers.js';
 import { activateUser, createUser, deactivateUser, setAvatar, setDisplayName, setPassword } from './user-handlers.js';
 
 /** Executes one action against Synapse; resolves when done, rejects with a `CorporalError`. */
@@ -18,6 +18,7 @@ export const ACTION_HANDLERS: { readonly [T in ActionType]: ActionHandler<Extrac
   'user.deactivate': deactivateUser,
   'room.join': joinRoom,
   'room.leave': leaveRoom,
+  'room.corporal_join': corporalJoin,
   'room.users_set_power_levels': setPowerLevels,
 });
 

@@ -1,6 +1,6 @@
 import { CorporalError } from '../../common/errors.js';
-import type { RoomJoinAction, RoomLeaveAction, RoomUsersSetPowerLevelsAction } from '../actions.js';
-import { adminJoin, getJoinedMembers, getPowerLevels, kick, leave, putPowerLevels } from '../synapse/rooms-api.js';
+import type { RoomCorporalJoinAction, RoomJoinAction, RoomLeaveAction, RoomUsersSetPowerLevelsAction } from '../actions.js';
+import { adminJoin, getJoinedMembers, getPowerLevels, join, kick, leave, putPowerLevels } from '../synapse/rooms-api.js';
 import { isUpstreamStatus } from '../synapse/synapse-errors.js';
 import type { ActionScope, ApplyContext } from './apply-context.js';
 
@@ -21,6 +21,16 @@ export async function joinRoom(action: RoomJoinAction, ctx: ApplyContext): Promi
     const members = await getJoinedMembers(ctx.http, ctx.admin, action.roomId);
     if (!members.includes(action.userId)) throw err;
   }
+}
+
+/**
+ * `room.corporal_join`: the corporal user joins as itself, which accepts its invitation. Not the
+ * admin join API: for a room that is not public it invites first, as the corporal user, which
+ * cannot invite itself. Joining a room one is already joined to succeeds, so a join done in the
+ * meantime by hand is not a failure.
+ */
+export async function corporalJoin(action: RoomCorporalJoinAction, ctx: ApplyContext): Promise<void> {
+  await join(ctx.http, ctx.admin, action.roomId);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describeError } from '../../common/errors.js';
-import type { Action, RoomUsersSetPowerLevelsAction } from '../actions.js';
+import type { Action, RoomCorporalJoinAction, RoomUsersSetPowerLevelsAction } from '../actions.js';
 import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
 import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
 import { mapBounded } from '../../common/map-bounded.js';
@@ -36,10 +36,15 @@ export interface ApplyPlanResult {
   deferredUsers: Set<string>;
   /** Whether `shouldStop` cut the run short. */
   interrupted: boolean;
+  /** Rooms the corporal user joined (`room.corporal_join` done): a new pass plans them. */
+  corporalJoined: Set<string>;
+  /** Rooms where the corporal user's join failed. */
+  corporalJoinFailed: Set<string>;
 }
 
 /**
- * Executes a plan with failure isolation. Actions are grouped by user (the planner's order kept
+ * Executes a plan with failure isolation. The corporal user's own joins (`room.corporal_join`)
+ * run first, `concurrency` at a time. Then actions are grouped by user (the planner's order kept
  * within each user) and users run in parallel, `concurrency` at a time; power-level actions, one
  * per room, run after every user, also in parallel. A failed action affects only its user: that
  * user's later actions still run, except after a failed `user.create` (nothing can follow) or a
@@ -50,19 +55,34 @@ export interface ApplyPlanResult {
  */
 export async function applyPlan(actions: readonly Action[], options: ApplyPlanOptions): Promise<ApplyPlanResult> {
   const byUser = new Map<string, Action[]>();
+  const corporalJoins: RoomCorporalJoinAction[] = [];
   const roomActions: RoomUsersSetPowerLevelsAction[] = [];
   for (const action of actions) {
     if (action.type === 'room.users_set_power_levels') {
       roomActions.push(action);
       continue;
     }
+    if (action.type === 'room.corporal_join') {
+      corporalJoins.push(action);
+      continue;
+    }
     const list = byUser.get(action.userId);
     if (list === undefined) byUser.set(action.userId, [action]);
     else list.push(action);
   }
-  const result: ApplyPlanResult = { failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false };
+  const result: ApplyPlanResult = { failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false, corporalJoined: new Set(), corporalJoinFailed: new Set() };
   const { progress } = options;
   const superseded = options.userSuperseded ?? ((): boolean => false);
+
+  await mapBounded(corporalJoins, options.concurrency, async (action) => {
+    if (options.shouldStop()) {
+      result.interrupted = true;
+      progress.actionsSkipped++;
+      return;
+    }
+    const failure = await run(action, NO_USER_TOKENS, options);
+    (failure === null ? result.corporalJoined : result.corporalJoinFailed).add(action.roomId);
+  });
 
   await mapBounded([...byUser], options.concurrency, async ([userId, userActions]) => {
     const scope = new LeaseScope(options.ctx);
@@ -149,7 +169,7 @@ async function run(action: Action, scope: ActionScope, options: ApplyPlanOptions
 }
 
 function subjectOf(action: Action): { userId?: string; roomId?: string } {
-  if (action.type === 'room.users_set_power_levels') return { roomId: action.roomId };
+  if (action.type === 'room.users_set_power_levels' || action.type === 'room.corporal_join') return { roomId: action.roomId };
   if (action.type === 'room.join' || action.type === 'room.leave') return { userId: action.userId, roomId: action.roomId };
   return { userId: action.userId };
 }
@@ -191,6 +211,6 @@ class LeaseScope implements ActionScope {
 
 const NO_USER_TOKENS: ActionScope = {
   userToken(userId: string): never {
-    throw new Error(`power-level actions act as the corporal user, never as ${userId}`);
+    throw new Error(`power-level actions and the corporal user's joins act as the corporal user, never as ${userId}`);
   },
 };

@@ -70,6 +70,8 @@ export class ReconcileLoop {
   /** The policy the run in progress plans and applies. */
   #runPolicy: PolicySnapshot | null = null;
   #stopped = false;
+  /** The next full pass was queued because the corporal user joined rooms (at most one in a row). */
+  #followUpQueued = false;
   #current: RunSummary | null = null;
   #lastRun: RunSummary | null = null;
   #lastFullRun: RunSummary | null = null;
@@ -204,6 +206,8 @@ export class ReconcileLoop {
 
   /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
+    const followUp = users === undefined && this.#followUpQueued;
+    if (users === undefined) this.#followUpQueued = false;
     const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
       logger: this.#options.logger,
@@ -227,6 +231,7 @@ export class ReconcileLoop {
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
+    if (applied !== null && !followUp) this.#followUpCorporalJoins(applied);
     else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {
       if (users === undefined) this.#pendingFull = true;
@@ -246,7 +251,9 @@ export class ReconcileLoop {
     const failedUsers = new Set([...applied.failedUsers, ...readLater.users]);
     const failed: RetryTarget[] = [...failedUsers].map((userId) => ({ kind: 'user', userId }));
     for (const [roomId, userIds] of applied.failedRooms) failed.push({ kind: 'room', roomId, userIds });
-    if (readLater.pass) failed.push({ kind: 'pass' });
+    // A failed join of the corporal user is retried by a full pass: only full plans make one.
+    const passFailed = readLater.pass || applied.corporalJoinFailed.size > 0;
+    if (passFailed) failed.push({ kind: 'pass' });
     this.#retries.failed(failed, this.#now());
     if (!completed) return;
     const inScope = (userId: string): boolean => (users === undefined || users.has(userId)) && !applied.deferredUsers.has(userId);
@@ -262,7 +269,19 @@ export class ReconcileLoop {
         for (const userId of target.userIds) this.#pendingUsers.add(userId);
       }
     }
-    if (users === undefined && !readLater.pass) this.#retries.succeeded({ kind: 'pass' });
+    if (users === undefined && !passFailed) this.#retries.succeeded({ kind: 'pass' });
+  }
+
+  /**
+   * The corporal user joined managed rooms: the pass that joined planned nothing else there
+   * (`plan-corporal-joins.ts`), so a full pass follows at once to plan them with it inside. Only
+   * one in a row: a room whose join succeeds but still shows an invitation must not loop.
+   */
+  #followUpCorporalJoins(applied: ApplyPlanResult): void {
+    if (applied.corporalJoined.size === 0) return;
+    this.#options.logger.info({ rooms: [...applied.corporalJoined] }, 'the corporal user accepted its invitations to managed rooms; planning them now');
+    this.#pendingFull = true;
+    this.#followUpQueued = true;
   }
 
   /**

@@ -8,6 +8,7 @@ import { implicitCreator, unlimitedCreators } from '../../common/room-creators.j
 export function observedRoomFromState(roomId: string, events: readonly StateEvent[]): ObservedRoom {
   const joined = new Set<string>();
   const banned = new Set<string>();
+  const invited = new Set<string>();
   const powerLevelUsers: Record<string, number> = {};
   let usersDefault = 0;
   let actionLevels: ActionLevels = { ...DEFAULT_ACTION_LEVELS };
@@ -21,6 +22,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
       const membership = event.content['membership'];
       if (membership === 'join') joined.add(event.stateKey);
       else if (membership === 'ban') banned.add(event.stateKey);
+      else if (membership === 'invite') invited.add(event.stateKey);
     } else if (event.type === 'm.room.power_levels' && event.stateKey === '') {
       hasPowerLevels = true;
       const users = event.content['users'];
@@ -47,7 +49,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
     const creator = implicitCreator(createEvent);
     if (creator !== null) powerLevelUsers[creator] = 100;
   }
-  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators, hasPowerLevels, replacementRoom };
+  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, invitedMembers: invited, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators, hasPowerLevels, replacementRoom };
 }
 
 /**
@@ -62,5 +64,5 @@ function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevel
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */
 export function unreadableRoom(roomId: string, error: string, retryable = false): ObservedRoom {
-  return { roomId, readable: false, error, ...(retryable ? { retryable } : {}), joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null };
+  return { roomId, readable: false, error, ...(retryable ? { retryable } : {}), joinedMembers: new Set(), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null };
 }

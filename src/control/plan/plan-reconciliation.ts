@@ -3,6 +3,7 @@ import type { ObservedRoom, ObservedState } from '../state.js';
 import { warn, type PlanContext } from './plan-context.js';
 import { warnAboutHeldLeaves, warnAboutRooms } from './plan-room-warnings.js';
 import { planUser } from './plan-user.js';
+import { corporalJoins } from './plan-corporal-joins.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
 
 /**
@@ -13,7 +14,9 @@ import type { Plan, PlanOptions, SkippedRoom } from './types.js';
  * the policy's order only (users in `policy.users` order, each user's rooms in `joinedRooms`
  * order, leaves and skipped rooms in `managedRoomIds` order, power-level groups in the order their
  * rooms are first seen in the policy), never on the iteration order of `observed`.
- * Users not in the policy are never touched, nor is the corporal user (`options.corporalUserId`).
+ * Users not in the policy are never touched, nor is the corporal user (`options.corporalUserId`),
+ * except that a full plan has it accept its invitations to managed rooms first
+ * (`plan-corporal-joins.ts`; those rooms are planned by the next pass).
  */
 export function planReconciliation(observed: ObservedState, policy: PolicySnapshot, options: PlanOptions): Plan {
   const only = options.users ?? null;
@@ -31,13 +34,18 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     else if (!room.readable) skippedRooms.push({ roomId, reason: room.error ?? 'room state could not be read', ...(room.retryable === true ? { retryable: true as const } : {}) });
     else readableRooms.set(roomId, room);
   }
+  // Rooms the corporal user is invited to wait for its join in every plan, so that a plan for a
+  // few users stays the full plan's part for them; only a full plan makes the join (the follow-up
+  // pass that plans a joined room is a full one).
+  const joins = corporalJoins(readableRooms, options.corporalUserId);
+  for (const join of joins) readableRooms.delete(join.roomId);
 
   const ctx: PlanContext = {
     policy,
     options,
     readableRooms,
     joinedManagedRooms: joinedManagedRooms(policy, readableRooms),
-    actions: [],
+    actions: only === null ? [...joins] : [],
     warnings: [],
     levelGroups: new Map(),
     heldLeaves: new Map(),

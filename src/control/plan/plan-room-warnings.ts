@@ -26,7 +26,7 @@ export function warnAboutRooms(ctx: PlanContext): void {
     }
     if (!room.joinedMembers.has(corporal)) {
       warn(ctx, 'plan.corporal_not_joined', corporal, room.roomId,
-        `the corporal user ${corporal} is not joined to ${room.roomId}: it cannot kick or set power levels there, nor join users to it unless it is public; join it to the room (an invitation is not enough: Corporal does not accept one) and give it enough power`);
+        `the corporal user ${corporal} is not joined to ${room.roomId}: it cannot kick or set power levels there, nor join users to it unless it is public; invite it to the room (Corporal accepts the invitation on its next full pass) and give it enough power`);
     }
     if (room.nonIntegerLevels.length > 0) {
       warn(ctx, 'plan.power_levels_not_integers', corporal, room.roomId,
@@ -54,6 +54,6 @@ export function warnAboutHeldLeaves(ctx: PlanContext): void {
     const held = ctx.heldLeaves.get(roomId) ?? 0;
     if (held === 0) continue;
     warn(ctx, 'plan.leaves_held', corporal, roomId,
-      `${held} ${held === 1 ? 'leave' : 'leaves'} from ${roomId} held: the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); join it to the room (an invitation is not enough: Corporal does not accept one) and give it enough power, and the leaves are planned again`);
+      `${held} ${held === 1 ? 'leave' : 'leaves'} from ${roomId} held: the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); invite it to the room (Corporal accepts the invitation on its next full pass) and give it enough power, and the leaves are planned again`);
   }
 }

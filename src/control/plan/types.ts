@@ -73,8 +73,9 @@ export type PlanWarningCode =
   | 'plan.user_is_creator'
   /**
    * Room warning (full plans only, `userId` is the corporal user): the corporal user is not joined
-   * to a readable managed room, so power-level changes and joins into a room that is not public
-   * will fail there, and its members' leaves and kicks are held (`plan.leaves_held`).
+   * to a readable managed room, nor invited to it (an invitation it accepts: `room.corporal_join`),
+   * so power-level changes and joins into a room that is not public will fail there, and its
+   * members' leaves and kicks are held (`plan.leaves_held`).
    */
   | 'plan.corporal_not_joined'
   /**
@@ -120,7 +121,8 @@ export interface SkippedRoom {
 }
 
 /**
- * The planner's result. `actions` run in order: per user (policy order) activation, password,
+ * The planner's result. `actions` run in order: the corporal user's `room.corporal_join`s (full
+ * plans, `managedRoomIds` order), then per user (policy order) activation, password,
  * profile and membership actions, then one `room.users_set_power_levels` per room (rooms in the
  * order they first appear in the policy's `joinedRooms`). `user.create` actions carry a password: log actions through `redactAction` only.
  */

@@ -66,6 +66,11 @@ export async function kick(http: SynapseHttp, admin: Auth, roomId: string, userI
   await http.request({ call: 'client.rooms.kick', method: 'POST', path: roomPath('/_matrix/client/v3', roomId, '/kick'), json: { user_id: userId, reason }, auth: admin });
 }
 
+/** The token's user joins the room (`POST /_matrix/client/v3/rooms/{id}/join`): accepts an invitation, or joins a public room. */
+export async function join(http: SynapseHttp, user: Auth, roomId: string): Promise<void> {
+  await http.request({ call: 'client.rooms.join', method: 'POST', path: roomPath('/_matrix/client/v3', roomId, '/join'), json: {}, auth: user });
+}
+
 /** The token's user leaves the room (`POST /_matrix/client/v3/rooms/{id}/leave`). */
 export async function leave(http: SynapseHttp, user: Auth, roomId: string): Promise<void> {
   await http.request({ call: 'client.rooms.leave', method: 'POST', path: roomPath('/_matrix/client/v3', roomId, '/leave'), json: {}, auth: user });

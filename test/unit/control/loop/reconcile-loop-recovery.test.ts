@@ -1,12 +1,11 @@
 import t from 'tap';
-import type { ReconciliationConfig } from '../../../../src/common/config/types.js';
-import { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
+import type { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
 import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import { captureLogger, waitFor } from '../../../support/control-plane.js';
-import { scriptedApplyContext } from '../fixtures/apply-context.js';
+import { scriptedLoop } from '../fixtures/scripted-loop.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
 /**
@@ -41,14 +40,7 @@ const users: SnapshotUser[] = [{
 
 function newLoop() {
   const { logger, lines } = captureLogger('info');
-  const loop = new ReconcileLoop({
-    ctx: scriptedApplyContext(http),
-    reconciliation: { RetryIntervalMilliseconds: RETRY_MS, RetryMaxIntervalMilliseconds: 600_000, Concurrency: 2, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
-    actionTimeoutMs: 5_000,
-    planner,
-    logger,
-    random: () => 1,
-  });
+  const loop = scriptedLoop(http, planner, { retryMs: RETRY_MS, retryMaxMs: 600_000, logger });
   return { loop, lines };
 }
 

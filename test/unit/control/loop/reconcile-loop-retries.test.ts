@@ -1,13 +1,12 @@
 import t from 'tap';
 import { createSilentLogger } from '../../../../src/common/logger.js';
-import type { ReconciliationConfig } from '../../../../src/common/config/types.js';
-import { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
+import type { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
 import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import { waitFor } from '../../../support/control-plane.js';
-import { scriptedApplyContext } from '../fixtures/apply-context.js';
+import { scriptedLoop } from '../fixtures/scripted-loop.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
 /**
@@ -50,14 +49,7 @@ const planner: Planner = (_observed, _policy, options) => ({
 });
 
 function newLoop(planned: Planner): ReconcileLoop {
-  return new ReconcileLoop({
-    ctx: scriptedApplyContext(http),
-    reconciliation: { RetryIntervalMilliseconds: 100, RetryMaxIntervalMilliseconds: 60_000, Concurrency: 2, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
-    actionTimeoutMs: 5_000,
-    planner: planned,
-    logger: createSilentLogger(),
-    random: () => 1,
-  });
+  return scriptedLoop(http, planned);
 }
 
 t.test('a room retry whose run fails at observation is scheduled again', async (t) => {

@@ -1,14 +1,12 @@
 import t from 'tap';
 import { createSilentLogger } from '../../../../src/common/logger.js';
-import type { ReconciliationConfig } from '../../../../src/common/config/types.js';
 import type { Action } from '../../../../src/control/actions.js';
-import { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
 import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import { waitFor } from '../../../support/control-plane.js';
-import { scriptedApplyContext } from '../fixtures/apply-context.js';
+import { scriptedLoop } from '../fixtures/scripted-loop.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
 /**
@@ -68,14 +66,7 @@ function snapshot(generation: number, nameOfA: string): PolicySnapshot {
 }
 
 t.test('a room retry split by a deferral is settled by a run over all its users', async (t) => {
-  const loop = new ReconcileLoop({
-    ctx: scriptedApplyContext(http),
-    reconciliation: { RetryIntervalMilliseconds: 100, RetryMaxIntervalMilliseconds: 60_000, Concurrency: 2, ResyncIntervalMilliseconds: 0, DeactivatedDisplayNameMarker: false } as ReconciliationConfig,
-    actionTimeoutMs: 5_000,
-    planner,
-    logger: createSilentLogger(),
-    random: () => 1,
-  });
+  const loop = scriptedLoop(http, planner);
   t.teardown(() => loop.stop());
   loop.onPolicy(snapshot(1, 'A'), 'all');
   await loop.idle();

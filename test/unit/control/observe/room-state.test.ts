@@ -18,7 +18,7 @@ t.test('room versions whose creators have unlimited power', async (t) => {
   for (const [version, expected] of table) t.equal(creatorsHaveUnlimitedPower(version), expected, `"${version}"`);
 });
 
-t.test('members, bans, power levels and v12 creators from one state read', async (t) => {
+t.test('members, bans, invitations, power levels and v12 creators from one state read', async (t) => {
   const room = observedRoomFromState('!r', [
     create('12', '@c:hs', ['@d:hs', 42]),
     member('@c:hs', 'join'),
@@ -35,6 +35,7 @@ t.test('members, bans, power levels and v12 creators from one state read', async
     error: null,
     joinedMembers: new Set(['@c:hs', '@a:hs']),
     bannedMembers: new Set(['@b:hs']),
+    invitedMembers: new Set(['@f:hs']),
     powerLevelUsers: { '@a:hs': 50, '@g:hs': 75 },
     usersDefault: 10,
     actionLevels: DEFAULT_ACTION_LEVELS,
@@ -90,5 +91,5 @@ t.test('a tombstone names the replacement room (red team 12)', async (t) => {
 });
 
 t.test('an unreadable room carries its error and nothing else', async (t) => {
-  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null });
+  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null });
 });

@@ -12,6 +12,7 @@ function room(powerLevelUsers: Record<string, number>, options: { usersDefault?:
     error: null,
     joinedMembers: new Set(options.joined ?? [CORPORAL, A]),
     bannedMembers: new Set(),
+    invitedMembers: new Set(),
     powerLevelUsers,
     usersDefault: options.usersDefault ?? 0,
     actionLevels: { kick: 50, invite: 0, setPowerLevels: 50, ...options.levels },

@@ -1,0 +1,100 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import type { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.js';
+import type { Planner } from '../../../../src/control/loop/planner.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { waitFor } from '../../../support/control-plane.js';
+import { scriptedLoop } from '../fixtures/scripted-loop.js';
+import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+
+/**
+ * The loop around `room.corporal_join`: the pass that joins plans nothing else in the room, so a
+ * successful join is followed at once by one more full pass (and only one); a failed join is
+ * retried as a failed pass is.
+ */
+
+const ROOM = '!r:example.com';
+const JOIN_PATH = `/_matrix/client/v3/rooms/${encodeURIComponent(ROOM)}/join`;
+
+let joinStatus = 200;
+/** Accounts: none; the room's state: empty; the join: `joinStatus`. */
+const synapse: Script = (req, res) => {
+  if (req.url.split('?')[0] === '/_synapse/admin/v2/users') return json(200, { users: [], total: 0 })(req, res);
+  if (req.url.startsWith('/_synapse/admin/v1/rooms/')) return json(200, { state: [] })(req, res);
+  if (req.url === JOIN_PATH) return json(joinStatus, joinStatus === 200 ? { room_id: ROOM } : { errcode: 'M_FORBIDDEN', error: 'not invited' })(req, res);
+  json(500, { errcode: 'M_UNKNOWN', error: 'unexpected' })(req, res);
+};
+const server = await startScriptedServer(synapse);
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 4, logger: createSilentLogger() });
+t.teardown(() => http.close());
+
+/** Plans the corporal user's join on every full pass while `invited` says so; counts full passes. */
+function scriptedPlanner(invited: () => boolean): { planner: Planner; fullPasses: () => number } {
+  let passes = 0;
+  const planner: Planner = (_observed, _policy, options) => {
+    if (options.users === undefined || options.users === null) passes += 1;
+    const full = options.users === undefined || options.users === null;
+    return { actions: full && invited() ? [{ type: 'room.corporal_join', roomId: ROOM }] : [], warnings: [], skippedRooms: [] };
+  };
+  return { planner, fullPasses: () => passes };
+}
+
+function newLoop(planner: Planner): ReconcileLoop {
+  const loop = scriptedLoop(http, planner);
+  t.teardown(() => loop.stop());
+  return loop;
+}
+
+const joins = (): number => server.requests.filter((r) => r.url === JOIN_PATH).length;
+
+t.test('a successful join is followed at once by a full pass that plans the room', async (t) => {
+  server.requests.length = 0;
+  joinStatus = 200;
+  let invited = true;
+  const { planner, fullPasses } = scriptedPlanner(() => {
+    const now = invited;
+    invited = false; // after the join, Synapse shows the corporal user joined
+    return now;
+  });
+  const loop = newLoop(planner);
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+  await loop.idle();
+  t.equal(joins(), 1, 'the corporal user joined once, as itself');
+  t.equal(server.requests.find((r) => r.url === JOIN_PATH)?.authorization, 'Bearer admin-token');
+  t.equal(fullPasses(), 2, 'the pass that joined, then the follow-up');
+  t.match(loop.status().lastFullRun, { outcome: 'completed', actionsPlanned: 0 });
+  t.same(loop.status().retries, [], 'nothing to retry');
+});
+
+t.test('only one follow-up in a row: a join that never shows does not loop', async (t) => {
+  server.requests.length = 0;
+  joinStatus = 200;
+  const { planner, fullPasses } = scriptedPlanner(() => true);
+  const loop = newLoop(planner);
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+  await loop.idle();
+  t.equal(fullPasses(), 2, 'the pass that joined and one follow-up, which joins again but is followed by nothing');
+  t.equal(joins(), 2);
+  loop.trigger();
+  await loop.idle();
+  t.equal(fullPasses(), 4, 'a later pass that joins gets its follow-up again');
+});
+
+t.test('a failed join is retried as a failed pass', async (t) => {
+  server.requests.length = 0;
+  joinStatus = 403;
+  const { planner, fullPasses } = scriptedPlanner(() => true);
+  const loop = newLoop(planner);
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+  await loop.idle();
+  t.equal(fullPasses(), 1, 'no follow-up after a failure');
+  t.match(loop.status().lastFullRun, { outcome: 'completed', actionsFailed: 1, failures: [{ actionType: 'room.corporal_join', roomId: ROOM }] });
+  t.match(loop.status().retries, [{ attempt: 1 }], 'the pass is retried');
+  t.notOk(loop.status().retries[0]?.roomId ?? loop.status().retries[0]?.userId, 'as a whole pass');
+  joinStatus = 200;
+  await waitFor('the retried pass and its follow-up', () => fullPasses() === 3);
+  await loop.idle();
+  t.same(loop.status().retries, [], 'the retried pass joined: nothing left to retry');
+});
