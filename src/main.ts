@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `corporal` command-line entry point: parse arguments and run one command. Exit codes: 0 success,
- * 1 runtime failure, 2 usage or validation error.
+ * 1 runtime failure, 2 usage or validation error, 3 `plan --exit-code` found pending actions.
  */
 import { parseArgs, USAGE } from './cli/args.js';
 import { corporalVersion } from './cli/version.js';

@@ -10,6 +10,8 @@ export interface CliArgs {
   policyPath: string | null;
   /** `plan --json`: print the dry run as JSON. */
   json: boolean;
+  /** `plan --exit-code`: exit 3 when actions are pending (drift), 0 when none. */
+  exitCode: boolean;
   help: boolean;
   version: boolean;
 }
@@ -19,7 +21,7 @@ export type ParseArgsResult = { ok: true; args: CliArgs } | { ok: false; error: 
 
 const COMMANDS: readonly CommandName[] = ['serve', 'check', 'plan'];
 const VALUE_FLAGS = new Set(['config', 'policy']);
-const BOOLEAN_FLAGS = new Set(['help', 'h', 'version', 'json']);
+const BOOLEAN_FLAGS = new Set(['help', 'h', 'version', 'json', 'exit-code']);
 
 /** The usage text printed by `--help` and after a usage error. */
 export const USAGE = `Usage: corporal [command] [options]
@@ -35,6 +37,8 @@ Options:
   --config PATH    configuration file (default: config.json); -config=PATH also works
   --policy FILE    check, plan: this policy file instead of the configured provider's
   --json           plan: print JSON instead of a table
+  --exit-code      plan: exit 3 when actions are pending, 0 when none (warnings and
+                   skipped rooms do not count); 1 and 2 still mean an error
   --help           show this help
   --version        print the version
 `;
@@ -44,7 +48,7 @@ Options:
  * matrix-corporal's spelling) and `=value` or a separate value. Anything unknown is a usage error.
  */
 export function parseArgs(argv: readonly string[]): ParseArgsResult {
-  const args: CliArgs = { command: 'serve', configPath: 'config.json', policyPath: null, json: false, help: false, version: false };
+  const args: CliArgs = { command: 'serve', configPath: 'config.json', policyPath: null, json: false, exitCode: false, help: false, version: false };
   let commandSeen = false;
   for (let i = 0; i < argv.length; i += 1) {
     const token = argv[i]!;
@@ -63,6 +67,7 @@ export function parseArgs(argv: readonly string[]): ParseArgsResult {
       if (inlineValue !== undefined) return { ok: false, error: `${name === 'h' ? '-' : '--'}${name} takes no value` };
       if (name === 'help' || name === 'h') args.help = true;
       else if (name === 'json') args.json = true;
+      else if (name === 'exit-code') args.exitCode = true;
       else args.version = true;
       continue;
     }
@@ -79,5 +84,6 @@ export function parseArgs(argv: readonly string[]): ParseArgsResult {
   }
   if (args.policyPath !== null && args.command === 'serve') return { ok: false, error: '--policy only applies to check and plan' };
   if (args.json && args.command !== 'plan') return { ok: false, error: '--json only applies to plan' };
+  if (args.exitCode && args.command !== 'plan') return { ok: false, error: '--exit-code only applies to plan' };
   return { ok: true, args };
 }

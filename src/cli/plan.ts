@@ -21,14 +21,17 @@ export interface PlanStreams {
 }
 
 /**
- * `corporal plan [--policy FILE] [--json]`: a dry run against the configured Synapse. Loads the
- * configuration and a policy — `FILE`, or the configured provider's file (static_file `Path`, or
- * the http/last_seen `CachePath`) without starting any provider — observes Synapse as the
- * reconciler does and prints the pending actions (a table, or JSON) with secrets redacted. Changes
- * nothing on Synapse: it only logs in as `Corporal.UserID` (or uses `Corporal.AccessToken`), never
- * registers it or lifts its rate limits, and logs out at the end.
+ * `corporal plan [--policy FILE] [--json] [--exit-code]`: a dry run against the configured
+ * Synapse. Loads the configuration and a policy — `FILE`, or the configured provider's file
+ * (static_file `Path`, or the http/last_seen `CachePath`) without starting any provider — observes
+ * Synapse as the reconciler does and prints the pending actions (a table, or JSON) with secrets
+ * redacted. Changes nothing on Synapse: it only logs in as `Corporal.UserID` (or uses
+ * `Corporal.AccessToken`), never registers it or lifts its rate limits, and logs out at the end.
  *
- * Exit code: 0 planned; 2 invalid configuration or policy; 1 Synapse could not be observed.
+ * Exit code: 0 planned; 2 invalid configuration or policy; 1 Synapse could not be observed. With
+ * `--exit-code`, a plan holding at least one action exits 3 instead of 0 (the homeserver differs
+ * from the policy); warnings and skipped rooms do not count, as they persist across passes. The
+ * output is the same either way.
  */
 export async function runPlan(args: CliArgs, streams: PlanStreams = { out: process.stdout, err: process.stderr }): Promise<number> {
   const { out, err } = streams;
@@ -76,7 +79,7 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
     out.write(`Plan for policy ${file.path} (${plural(snapshot.users.size, 'user')}, hash ${snapshot.hash.slice(0, 12)}) against ${endpoint}\n`);
     out.write(formatDryRunReport(report).map((line) => `${line}\n`).join(''));
   }
-  return 0;
+  return args.exitCode && report.actions.length > 0 ? 3 : 0;
 }
 
 /**

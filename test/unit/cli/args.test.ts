@@ -3,7 +3,7 @@ import { parseArgs } from '../../../src/cli/args.js';
 
 t.test('defaults to serve with config.json', async (t) => {
   const parsed = parseArgs([]);
-  t.same(parsed, { ok: true, args: { command: 'serve', configPath: 'config.json', policyPath: null, json: false, help: false, version: false } });
+  t.same(parsed, { ok: true, args: { command: 'serve', configPath: 'config.json', policyPath: null, json: false, exitCode: false, help: false, version: false } });
 });
 
 const accepted: Array<[string[], Record<string, unknown>]> = [
@@ -13,7 +13,9 @@ const accepted: Array<[string[], Record<string, unknown>]> = [
   [['-config', 'b.json', 'check'], { command: 'check', configPath: 'b.json' }],
   [['check', '--policy', 'p.json'], { command: 'check', policyPath: 'p.json' }],
   [['check', '--policy=p.json', '--config', 'c.json'], { command: 'check', policyPath: 'p.json', configPath: 'c.json' }],
-  [['plan'], { command: 'plan', json: false, policyPath: null }],
+  [['plan'], { command: 'plan', json: false, exitCode: false, policyPath: null }],
+  [['plan', '--exit-code'], { command: 'plan', exitCode: true, json: false }],
+  [['plan', '-exit-code', '--json'], { command: 'plan', exitCode: true, json: true }],
   [['plan', '--json', '--policy', 'p.json'], { command: 'plan', json: true, policyPath: 'p.json' }],
   [['-config=c.json', 'plan', '-json'], { command: 'plan', json: true, configPath: 'c.json' }],
   [['--help'], { help: true }],
@@ -44,6 +46,10 @@ const rejected: Array<[string[], RegExp]> = [
   [['check', '--json'], /--json only applies to plan/],
   [['--json'], /--json only applies to plan/],
   [['plan', '--json=yes'], /takes no value/],
+  [['serve', '--exit-code'], /--exit-code only applies to plan/],
+  [['check', '--exit-code'], /--exit-code only applies to plan/],
+  [['--exit-code'], /--exit-code only applies to plan/],
+  [['plan', '--exit-code=3'], /--exit-code takes no value/],
 ];
 for (const [argv, message] of rejected) {
   t.test(`rejects ${argv.join(' ')}`, async (t) => {

@@ -20,7 +20,7 @@ async function check(t: Test, options: { provider?: Record<string, unknown>; pol
   writeFileSync(configPath, JSON.stringify(options.config ?? raw));
   let output = '';
   const out = new Writable({ write(chunk: Buffer, _e, done) { output += chunk.toString(); done(); } });
-  const args: CliArgs = { command: 'check', configPath, policyPath: options.policyPath ?? null, json: false, help: false, version: false };
+  const args: CliArgs = { command: 'check', configPath, policyPath: options.policyPath ?? null, json: false, exitCode: false, help: false, version: false };
   const code = await runCheck(args, out);
   return { code, output, dir };
 }

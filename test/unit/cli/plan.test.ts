@@ -32,11 +32,11 @@ async function fakeHomeserver(t: Test, extra: Extra = () => false): Promise<numb
   return (server.address() as { port: number }).port;
 }
 
-async function plan(t: Test, options: { json?: boolean; port: number; accessToken?: string | null }) {
+async function plan(t: Test, options: { json?: boolean; exitCode?: boolean; port: number; accessToken?: string | null; users?: unknown[] }) {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-plan-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const policyPath = join(dir, 'policy.json');
-  writeFileSync(policyPath, JSON.stringify({ schemaVersion: 2, users: [] }));
+  writeFileSync(policyPath, JSON.stringify({ schemaVersion: 2, users: options.users ?? [] }));
   const raw = testConfigRaw({
     gatewayPort: 41080,
     serverName: 'example.com',
@@ -50,7 +50,7 @@ async function plan(t: Test, options: { json?: boolean; port: number; accessToke
   let stderr = '';
   const out = new Writable({ write(chunk: Buffer, _e, done) { stdout += chunk.toString(); done(); } });
   const err = new Writable({ write(chunk: Buffer, _e, done) { stderr += chunk.toString(); done(); } });
-  const args: CliArgs = { command: 'plan', configPath, policyPath: null, json: options.json ?? false, help: false, version: false };
+  const args: CliArgs = { command: 'plan', configPath, policyPath: null, json: options.json ?? false, exitCode: options.exitCode ?? false, help: false, version: false };
   const code = await runPlan(args, { out, err });
   return { code, stdout, stderr };
 }
@@ -104,4 +104,28 @@ t.test('a failed logout of plan\'s own admin device is printed on stderr, not lo
   t.ok(calls.some((call) => call.endsWith('/logout')), 'plan tried to log its device out');
   t.match(stderr, /^corporal: warning: admin session logout failed \(err: .+\)\n$/);
   t.notMatch(stderr + stdout, 'syt_plan_session');
+});
+
+/** A policy user the fake homeserver does not know: the plan creates it. */
+const MISSING_USER = { id: '@alice:example.com', active: true, authType: 'passthrough' };
+
+t.test('--exit-code: 3 when actions are pending; the table still lists them', async (t) => {
+  const port = await fakeHomeserver(t);
+  const { code, stdout, stderr } = await plan(t, { port, exitCode: true, users: [MISSING_USER] });
+  t.equal(code, 3, stderr);
+  t.match(stdout, /action\(s\) pending: 1 user\.create/);
+});
+
+t.test('--exit-code: 0 when the homeserver matches the policy', async (t) => {
+  const port = await fakeHomeserver(t);
+  const { code, stdout, stderr } = await plan(t, { port, exitCode: true, json: true });
+  t.equal(code, 0, stderr);
+  t.same((JSON.parse(stdout) as { actions: unknown[] }).actions, []);
+});
+
+t.test('without --exit-code, pending actions still exit 0', async (t) => {
+  const port = await fakeHomeserver(t);
+  const { code, stdout, stderr } = await plan(t, { port, users: [MISSING_USER] });
+  t.equal(code, 0, stderr);
+  t.match(stdout, 'action(s) pending');
 });
