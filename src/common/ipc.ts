@@ -101,6 +101,45 @@ export interface GatewayThreadState {
   restarts: number;
 }
 
+/** One series of {@link GatewayRequestMetrics.requests}. */
+export interface GatewayRequestCount {
+  /** The route id (`room.send`, `sync`, `other`, …, and the gateway's own: `options`, `info`, …). */
+  route: string;
+  /** `homeserver` when Synapse answered, `corporal` when the gateway did (a refusal, a 502/504, …). */
+  source: 'corporal' | 'homeserver';
+  /** `1xx` … `5xx`, or `none` when no status was sent (the client left first). */
+  code: string;
+  count: number;
+}
+
+/** One series of {@link GatewayRequestMetrics.durations}: a histogram of request durations. */
+export interface GatewayDurationHistogram {
+  /** `long_poll` (`/sync`, sliding sync, `/events`: they last as long as the client asks) or `request`. */
+  kind: 'long_poll' | 'request';
+  /** Upper bounds in seconds, ascending, without `+Inf`. */
+  bounds: number[];
+  /** Requests per bucket, not cumulative: one per bound, then those above the last. */
+  counts: number[];
+  /** Sum of the durations, in seconds. */
+  sum: number;
+}
+
+/**
+ * What the gateway threads have served since the supervisor started, summed over every thread
+ * (a restarted thread goes on counting where it left off): for `GET /_matrix/corporal/metrics`.
+ */
+export interface GatewayRequestMetrics {
+  /** Non-zero counts only. */
+  requests: GatewayRequestCount[];
+  durations: GatewayDurationHistogram[];
+  /** Requests whose client left before the exchange ended. */
+  abortedRequests: number;
+  /** Request body bytes received from clients. */
+  requestBodyBytes: number;
+  /** Response body bytes sent to clients. */
+  responseBodyBytes: number;
+}
+
 /** Answer to {@link GatewayStatusRequestMessage}. */
 export interface GatewayStatusResponseMessage extends Envelope<'gateway.status.response'> {
   requestId: number;
@@ -109,6 +148,8 @@ export interface GatewayStatusResponseMessage extends Envelope<'gateway.status.r
   /** The lowest generation applied by all live threads (null if one has none). */
   snapshotGeneration: number | null;
   threads: GatewayThreadState[];
+  /** The threads' request counters (left out of `/status`, shown by `/metrics`). */
+  metrics: GatewayRequestMetrics;
 }
 
 /**
@@ -204,6 +245,11 @@ export interface GatewayWorkerData {
    * restarted thread gets the same one): gateway/internal-auth/failed-attempts.ts.
    */
   failedAttempts: SharedArrayBuffer;
+  /**
+   * The request counters of every thread, each in its own region (`gateway/metrics/`): a thread
+   * writes only its own, the supervisor reads them all; a restarted thread gets the same region.
+   */
+  requestMetrics: SharedArrayBuffer;
 }
 
 /** A message of union `M` without its version field (distributes over the union). */

@@ -20,7 +20,8 @@ import type { PolicyProvider } from './providers/provider.js';
 import { GatewayStatusClient } from './gateway-status.js';
 import { startHttpApi, type HttpApiServer } from './http-api/api-server.js';
 import { policyRoutes } from './http-api/policy-routes.js';
-import { statusRoute } from './http-api/status-route.js';
+import { statusRoute, type StatusRouteOptions } from './http-api/status-route.js';
+import { metricsRoute } from './http-api/metrics-route.js';
 import { reconcileRoutes } from './http-api/reconcile-routes.js';
 import { tokenRoutes } from './http-api/token-routes.js';
 import { ReconcilerHost } from './reconciler-host.js';
@@ -109,6 +110,8 @@ class ControlChild {
     if (this.stopping) return;
 
     if (config.HttpApi.Enabled) {
+      // What `/status` and `/metrics` report on.
+      const observed: StatusRouteOptions = { store, provider, gatewayStatus: () => statusClient.request(), reconcilerStatus: () => reconciler.status() };
       const address = parseListenAddress(config.HttpApi.ListenAddress);
       if (address === null) throw new Error(`invalid HttpApi.ListenAddress ${config.HttpApi.ListenAddress}`);
       this.api = await startHttpApi({
@@ -135,7 +138,8 @@ class ControlChild {
             evict: (tokens) => send({ type: 'identity.evict', tokens, userId: null }),
             logger,
           }),
-          statusRoute({ store, provider, gatewayStatus: () => statusClient.request(), reconcilerStatus: () => reconciler.status() }),
+          statusRoute(observed),
+          metricsRoute(observed),
         ],
       });
       if (this.stopping) return;

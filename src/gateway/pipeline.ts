@@ -104,8 +104,8 @@ export interface PipelineDeps {
   /** `HttpGateway.UpstreamConnections`: the main pool's cap, of which one requester gets 1/8 (upstream/main-pool-share.ts; absent: no share). */
   mainPoolConnections?: number;
   logger: Logger;
-  /** The access log, or null when `HttpGateway.AccessLog` is off. */
-  accessLog: RequestFinishedListener | null;
+  /** Told of every finished request (the request metrics, and the access log when `HttpGateway.AccessLog` is on). */
+  finished: RequestFinishedListener | null;
   /** Tells every other gateway thread to drop tokens (the local cache is already updated). */
   publishEviction(eviction: LogoutEviction): void;
   /** The policy-check phase's settings and look-ups (checks/check-phase.ts). */
@@ -169,7 +169,7 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** Entry point: the uWS request callback (synchronous part). */
   handle(exchange: ClientExchange, req: HttpRequest): void {
-    const ctx = new RequestContext(exchange, req, this.deps.policy, this.headerCollector, this.deps.accessLog, this.limits);
+    const ctx = new RequestContext(exchange, req, this.deps.policy, this.headerCollector, this.deps.finished, this.limits);
     try {
       if (!this.route(ctx, routeRequest(ctx.method, ctx.rawPath, ctx.rawQuery))) return;
       if (!this.requirePolicy(ctx)) return;

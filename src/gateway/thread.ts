@@ -19,6 +19,8 @@ import { UpstreamPools } from './upstream/pools.js';
 import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
+import { bothListeners, RequestMetrics } from './metrics/request-metrics.js';
+import { threadRegion } from './metrics/request-metrics-layout.js';
 import { BufferBudget } from '../common/buffer-budget.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createRestAuthCache } from '../offload/rest-auth-cache.js';
@@ -103,7 +105,10 @@ const pipeline = createPipeline({
   trustedProxies,
   mainPoolConnections: config.HttpGateway.UpstreamConnections,
   logger,
-  accessLog: config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
+  finished: bothListeners(
+    new RequestMetrics(threadRegion(data.requestMetrics, data.threadIndex)),
+    config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
+  ),
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
   checks: {
     corporalUserId: config.Corporal.UserID,

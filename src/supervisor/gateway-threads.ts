@@ -8,6 +8,8 @@ import {
 } from '../common/ipc.js';
 import { RestartTracker, GATEWAY_THREAD_RESTART_OPTIONS, type RestartTrackerOptions } from './restart-tracker.js';
 import { createFailedAttemptsTable } from '../common/failed-attempts-table.js';
+import type { GatewayRequestMetrics } from '../common/ipc.js';
+import { createRequestMetricsTable, summariseRequestMetrics } from '../gateway/metrics/request-metrics-layout.js';
 
 const THREAD_ENTRY = new URL('../gateway/thread.js', import.meta.url);
 /** How long after the drain deadline a thread that has not exited is given up on (see {@link GatewayThreads.drain}). */
@@ -49,9 +51,12 @@ export class GatewayThreads {
   private exitWaiters: Array<() => void> = [];
   /** Shared by every thread, restarted ones included (see GatewayWorkerData.failedAttempts). */
   private readonly failedAttempts = createFailedAttemptsTable();
+  /** Every thread's request counters, one region each, kept across restarts (GatewayWorkerData.requestMetrics). */
+  private readonly requestMetricsTable: SharedArrayBuffer;
 
   constructor(private readonly options: GatewayThreadsOptions) {
     const count = options.config.HttpGateway.Threads;
+    this.requestMetricsTable = createRequestMetricsTable(count);
     this.slots = Array.from({ length: count }, (_, i) => ({
       index: i + 1,
       worker: null,
@@ -90,6 +95,11 @@ export class GatewayThreads {
       const alive = slot.worker !== null && slot.listening;
       return { index: slot.index, alive, generation: alive ? slot.generation : null, restarts: slot.tracker.restarts };
     });
+  }
+
+  /** What every thread (restarted ones included, from their first start) has served, summed. */
+  requestMetrics(): GatewayRequestMetrics {
+    return summariseRequestMetrics(this.requestMetricsTable, this.slots.length);
   }
 
   /** Sends a message to every running thread. */
@@ -132,6 +142,7 @@ export class GatewayThreads {
       threadIndex: slot.index,
       snapshot: this.options.lastSnapshot(),
       failedAttempts: this.failedAttempts,
+      requestMetrics: this.requestMetricsTable,
       faultInjection: this.options.faultInjection === true,
     };
     const worker = new Worker(THREAD_ENTRY, { workerData, name: `gateway-${slot.index}` });

@@ -152,6 +152,7 @@ export class Supervisor {
           threadsConfigured: this.threads.configured,
           snapshotGeneration: this.threads.appliedGeneration,
           threads: this.threads.states,
+          metrics: this.threads.requestMetrics(),
         });
         break;
     }

@@ -83,6 +83,11 @@ export function apiClient(port: number) {
       const response = await fetch(`${base}${path}`, init);
       return { status: response.status, json: (await response.json()) as Record<string, unknown> };
     },
+    /** `GET /_matrix/corporal/metrics`: status, content type and the exposition text. */
+    async metrics(token: string | null = API_TOKEN): Promise<{ status: number; type: string | null; text: string }> {
+      const response = await fetch(`${base}/_matrix/corporal/metrics`, { headers: token === null ? {} : { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+      return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+    },
     async getPolicy(): Promise<unknown> {
       const response = await fetch(`${base}/_matrix/corporal/policy`, { headers, signal: AbortSignal.timeout(5000) });
       return ((await response.json()) as { policy: unknown }).policy;

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from '../../src/common/logger.js';
-import type { EncodedSnapshot } from '../../src/common/ipc.js';
+import type { EncodedSnapshot, GatewayRequestMetrics } from '../../src/common/ipc.js';
 import { PolicyStore, type PolicyStoreOptions } from '../../src/control/policy-store.js';
 import { ReconcilerHost } from '../../src/control/reconciler-host.js';
 import { testConfig } from './corporal-config.js';
@@ -11,6 +11,9 @@ import { findFreePort } from './free-port.js';
 export const TEST_DOMAIN = 'example.com';
 
 /** `Corporal.UserID` of the stores built here. */
+/** Gateway request counters of threads that served nothing yet, for gateway statuses in tests. */
+export const NO_GATEWAY_REQUESTS: GatewayRequestMetrics = Object.freeze({ requests: [], durations: [], abortedRequests: 0, requestBodyBytes: 0, responseBodyBytes: 0 });
+
 export const TEST_CORPORAL_USER_ID = `@corporal:${TEST_DOMAIN}`;
 
 /** A small valid policy (schema 2); `variant` changes a display name, so each variant hashes differently. */

@@ -3,6 +3,7 @@ import { statusRoute } from '../../src/control/http-api/status-route.js';
 import type { PolicyStore } from '../../src/control/policy-store.js';
 import { LastSeenProvider } from '../../src/control/providers/last-seen-provider.js';
 import type { ReconcilerHostStatus } from '../../src/control/reconciler-host.js';
+import { NO_GATEWAY_REQUESTS } from './control-plane.js';
 
 /** The `reconciler` part of a status answer, loosely typed for assertions. */
 export interface StatusBody {
@@ -17,7 +18,7 @@ export async function statusBody(reconciler: ReconcilerHostStatus, store: Policy
   const route = statusRoute({
     store,
     provider: new LastSeenProvider({ cachePath: '/nonexistent/last-seen.json', store, logger }),
-    gatewayStatus: async () => ({ threadsAlive: 1, threadsConfigured: 1, snapshotGeneration: null, threads: [] }),
+    gatewayStatus: async () => ({ threadsAlive: 1, threadsConfigured: 1, snapshotGeneration: null, threads: [], metrics: NO_GATEWAY_REQUESTS }),
     reconcilerStatus: () => reconciler,
   });
   const answer = await route.methods.GET!.handle({ method: 'GET', params: {}, query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0) });

@@ -88,6 +88,7 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
 
     let bodyRead = false;
     let answered = false;
+    let quiet = false;
     // The idle limit (`server.timeout`) is for connections that stall, not for a handler still
     // working on its answer: a client waiting for it sends nothing, and Node would destroy the
     // socket, so a push whose save is slow (up to DURABLE_WAIT_MS) lost its documented answer
@@ -108,9 +109,9 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
       const delivered = !req.socket.destroyed;
       if (delivered) send(res, response, !bodyRead && hasBody(req));
       const ms = elapsedMs();
-      logger.info({
-        method, path: rawPath, route: routeId, status: response.status, ms: Math.round(ms * 10) / 10, ...(delivered ? {} : { delivered: false }),
-      }, 'HTTP API request');
+      const line = { method, path: rawPath, route: routeId, status: response.status, ms: Math.round(ms * 10) / 10, ...(delivered ? {} : { delivered: false }) };
+      if (quiet) logger.debug(line, 'HTTP API request');
+      else logger.info(line, 'HTTP API request');
     };
 
     const matched = matchRoute(routes, rawPath);
@@ -124,6 +125,8 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     const token = requestToken(req.headers, query);
     if (token === null) return finish(apiError(401, ErrCode.MissingToken, 'Missing access token'));
     if (!tokenMatches(token, options.bearerToken)) return finish(apiError(401, ErrCode.UnknownToken, 'Bad access token'));
+    // Refused requests stay at info whatever the route: a wrong token is worth seeing.
+    quiet = handler.quiet === true;
 
     // Held until the request is answered: the handler works on the body (a push decodes it to text).
     const reservation: BodyReservation = { budget: bodyBudget, reserved: 0 };
@@ -169,12 +172,12 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
-/** Writes a JSON answer; `closeConnection` adds `Connection: close`. */
+/** Writes an answer (JSON unless it names its `contentType`); `closeConnection` adds `Connection: close`. */
 function send(res: ServerResponse, response: ApiResponse, closeConnection: boolean): void {
   if (res.headersSent || res.destroyed) return;
-  const body = JSON.stringify(response.body);
+  const body = response.contentType === undefined ? JSON.stringify(response.body) : String(response.body);
   res.statusCode = response.status;
-  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-type', response.contentType ?? 'application/json');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('access-control-allow-origin', '*');
   // Answers may contain the policy (credentials included): never cache them.

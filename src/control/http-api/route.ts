@@ -14,7 +14,10 @@ export interface ApiRequest {
 /** What a handler answers: a status and a JSON body (sent with CORS and no-store headers). */
 export interface ApiResponse {
   status: number;
+  /** Serialised as JSON; with `contentType`, a string sent as it is. */
   body: unknown;
+  /** The body's type when it is not JSON (`/metrics`: Prometheus' text format). */
+  contentType?: string;
 }
 
 /** One method of a route. */
@@ -24,6 +27,8 @@ export interface RouteMethod {
   /** Largest request body accepted; a larger one is answered 413 `M_TOO_LARGE` unread. */
   maxBodyBytes: number;
   handle(request: ApiRequest): Promise<ApiResponse> | ApiResponse;
+  /** Log its authenticated requests at debug rather than info (a scrape every few seconds would fill the log). */
+  quiet?: boolean;
 }
 
 /** A path pattern (`/_matrix/corporal/user/{userId}/access-token`) and the methods it serves. */

@@ -70,7 +70,9 @@ async function status(options: StatusRouteOptions): Promise<ApiResponse> {
   const { store, provider } = options;
   let gateway: unknown;
   try {
-    gateway = await options.gatewayStatus();
+    // The request counters are for `/metrics`: hundreds of series that a status reader does not need.
+    const { metrics: _metrics, ...threads } = await options.gatewayStatus();
+    gateway = threads;
   } catch (err) {
     gateway = { error: describeError(err) };
   }

@@ -10,6 +10,7 @@ import type { DryRun, Planner } from './planner.js';
 import type { PlanOptions } from '../plan/types.js';
 import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
 import { PlanWarningLog } from './plan-warning-log.js';
+import { LoopTotalsCounter } from './loop-totals.js';
 import { RecoveryWatch, synapseAnswers } from '../synapse/recovery-watch.js';
 import { samePlanWhileInactive } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
@@ -59,6 +60,7 @@ export class ReconcileLoop {
   readonly #retries: RetrySchedule;
   readonly #recovery: RecoveryWatch;
   readonly #warningLog = new PlanWarningLog();
+  readonly #totals = new LoopTotalsCounter();
   #policy: PolicySnapshot | null = null;
   #pendingFull = false;
   readonly #pendingUsers = new Set<string>();
@@ -146,6 +148,7 @@ export class ReconcileLoop {
       lastFullRun: this.#lastFullRun === null ? null : copySummary(this.#lastFullRun),
       nextResyncAt: this.#nextResyncAt,
       retries: this.#retries.list(this.#now()),
+      totals: this.#totals.totals(),
     };
   }
 
@@ -228,6 +231,7 @@ export class ReconcileLoop {
     });
     this.#current = null;
     this.#lastRun = summary;
+    this.#totals.add(summary);
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');

@@ -1,5 +1,6 @@
 import type { ActionType } from '../actions.js';
 import type { PlanWarning, SkippedRoom } from '../plan/types.js';
+import type { LoopTotals } from './loop-totals.js';
 
 /** One failed action (or a failed observation/plan, `actionType` then names the phase). */
 export interface RunFailure {
@@ -68,4 +69,6 @@ export interface LoopStatus {
   /** Epoch ms of the next periodic full pass; null when disabled or not yet scheduled. */
   nextResyncAt: number | null;
   retries: PendingRetry[];
+  /** Everything the loop has done since it started (counters for metrics). */
+  totals: LoopTotals;
 }

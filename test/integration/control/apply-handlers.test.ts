@@ -36,6 +36,7 @@ const members = async (roomId: string) => (await matrixCall<{ members: string[] 
 
 t.test('one handler per action type', async (t) => {
   t.same(Object.keys(ACTION_HANDLERS).sort(), [
+    'room.corporal_join',
     'room.join',
     'room.leave',
     'room.users_set_power_levels',

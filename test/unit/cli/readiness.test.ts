@@ -5,7 +5,7 @@ import { statusRoute } from '../../../src/control/http-api/status-route.js';
 import type { ApiRequest } from '../../../src/control/http-api/route.js';
 import type { ReconcilerHostStatus } from '../../../src/control/reconciler-host.js';
 import { LastSeenProvider } from '../../../src/control/providers/last-seen-provider.js';
-import { captureLogger, testPolicyText, testStore } from '../../support/control-plane.js';
+import { captureLogger, NO_GATEWAY_REQUESTS, testPolicyText, testStore } from '../../support/control-plane.js';
 
 /** A status body as a healthy Corporal answers it (the parts readiness reads, and some it ignores). */
 function healthy(): Record<string, unknown> {
@@ -111,7 +111,7 @@ t.test('every reason is given, policy then gateway then reconciler', async (t) =
 // The body the real status route builds: field names on both sides must agree.
 t.test('judges what the status route answers', async (t) => {
   let reconciler: ReconcilerHostStatus = { state: 'ready', readyAt: 1, failedAttempts: 0, lastError: null, nextAttemptAt: null, loop: null };
-  let gateway: GatewayStatus = { threadsAlive: 1, threadsConfigured: 1, snapshotGeneration: null, threads: [{ index: 1, alive: true, generation: null, restarts: 0 }] };
+  let gateway: GatewayStatus = { threadsAlive: 1, threadsConfigured: 1, snapshotGeneration: null, threads: [{ index: 1, alive: true, generation: null, restarts: 0 }], metrics: NO_GATEWAY_REQUESTS };
   const { store, route } = realStatusRoute(async () => gateway, () => reconciler);
   const judge = async () => readinessOf((await route.methods['GET']!.handle({} as ApiRequest)).body);
 

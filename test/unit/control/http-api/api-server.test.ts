@@ -10,7 +10,7 @@ import { policyRoutes } from '../../../../src/control/http-api/policy-routes.js'
 import { statusRoute } from '../../../../src/control/http-api/status-route.js';
 import type { GatewayStatus } from '../../../../src/control/gateway-status.js';
 import { StaticFileProvider } from '../../../../src/control/providers/static-file-provider.js';
-import { captureLogger, testPolicy, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
+import { captureLogger, NO_GATEWAY_REQUESTS, testPolicy, testPolicyText, testStore, waitFor } from '../../../support/control-plane.js';
 
 const TOKEN = 'api-secret-token-0123456789';
 const MAX_POLICY = 64 * 1024;
@@ -20,6 +20,7 @@ const GATEWAY: GatewayStatus = {
   threadsConfigured: 2,
   snapshotGeneration: 1,
   threads: [{ index: 1, alive: true, generation: 1, restarts: 0 }, { index: 2, alive: true, generation: 1, restarts: 0 }],
+  metrics: NO_GATEWAY_REQUESTS,
 };
 
 async function api(t: Test, options: { bearerToken?: string; timeoutMs?: number; gateway?: () => Promise<GatewayStatus>; heapLimitBytes?: number; requestFullPass?: () => void } = {}) {
@@ -279,7 +280,7 @@ t.test('GET /_matrix/corporal/status', async (t) => {
   const { call } = await api(t, {});
   const empty = await call('GET', '/_matrix/corporal/status');
   t.equal(empty.status, 200);
-  t.match(empty.json, { policy: null, lastRejection: null, provider: { type: 'static_file', lastSuccessAt: null, lastError: null }, gateway: GATEWAY, reconciler: null });
+  t.match(empty.json, { policy: null, lastRejection: null, provider: { type: 'static_file', lastSuccessAt: null, lastError: null }, gateway: { ...GATEWAY, metrics: undefined }, reconciler: null });
 
   await call('PUT', '/_matrix/corporal/policy', { body: testPolicyText('a') });
   await call('PUT', '/_matrix/corporal/policy', { body: '{"schemaVersion": 7}' });

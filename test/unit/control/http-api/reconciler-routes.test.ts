@@ -3,7 +3,7 @@ import { startHttpApi } from '../../../../src/control/http-api/api-server.js';
 import { reconcileRoutes } from '../../../../src/control/http-api/reconcile-routes.js';
 import { statusRoute } from '../../../../src/control/http-api/status-route.js';
 import { tokenRoutes } from '../../../../src/control/http-api/token-routes.js';
-import { captureLogger, testPolicy, testStore, unreachableReconcilerHost, waitFor, TEST_DOMAIN } from '../../../support/control-plane.js';
+import { captureLogger, NO_GATEWAY_REQUESTS, testPolicy, testStore, unreachableReconcilerHost, waitFor, TEST_DOMAIN } from '../../../support/control-plane.js';
 import { LastSeenProvider } from '../../../../src/control/providers/last-seen-provider.js';
 
 // The reconciler endpoints with a reconciler that cannot reach Synapse: everything these tests
@@ -27,7 +27,7 @@ const server = await startHttpApi({
     ...reconcileRoutes({ host, store, logger }),
     ...tokenRoutes({ host, store, homeserverDomain: TEST_DOMAIN, evict: (tokens) => evicted.push(tokens), logger }),
     // Never started: it only has to report its (empty) status.
-    statusRoute({ store, provider: new LastSeenProvider({ cachePath: '/nonexistent/last-seen.json', store, logger }), gatewayStatus: async () => ({ threadsAlive: 0, threadsConfigured: 0, snapshotGeneration: null, threads: [] }), reconcilerStatus: () => host.status() }),
+    statusRoute({ store, provider: new LastSeenProvider({ cachePath: '/nonexistent/last-seen.json', store, logger }), gatewayStatus: async () => ({ threadsAlive: 0, threadsConfigured: 0, snapshotGeneration: null, threads: [], metrics: NO_GATEWAY_REQUESTS }), reconcilerStatus: () => host.status() }),
   ],
 });
 t.teardown(() => server.close(Date.now() + 1000));

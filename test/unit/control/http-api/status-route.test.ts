@@ -31,6 +31,7 @@ function reconciler(failed: number, retries: number): ReconcilerHostStatus {
       running: false, policyGeneration: 1, current: null, lastRun: lastRun(failed), lastFullRun: lastRun(failed), nextResyncAt: null,
       // Due times out of order: the status shows the soonest first.
       retries: Array.from({ length: retries }, (_, i) => ({ userId: `@u${i}:example.com`, attempt: 1, dueAt: (i * 7919) % retries })),
+      totals: { runs: [], actions: { done: 0, failed: 0, skipped: 0 }, failures: [] },
     },
   };
 }

@@ -1,0 +1,101 @@
+import type { GatewayDurationHistogram, GatewayRequestCount, GatewayRequestMetrics } from '../../common/ipc.js';
+import { ROUTE_IDS } from '../router/route-ids.js';
+
+/**
+ * Where each request counter of a gateway thread lives in the shared table: one `Float64Array`
+ * region per thread, written only by that thread (no atomics needed) and summed by the supervisor
+ * when the control child asks (`GET /_matrix/corporal/metrics`). Pure layout, shared by the
+ * gateway threads and the supervisor, which build from the same sources.
+ */
+
+/** Route ids the pipeline gives requests it answers before (or instead of) routing them. */
+const PIPELINE_ROUTE_IDS = ['unrouted', 'target-too-long', 'connect', 'options', 'info', 'redirect', 'unsupported-version', 'internal-rest-auth'] as const;
+
+/** Every route id counted; any other id is counted as `other`. */
+export const COUNTED_ROUTE_IDS: readonly string[] = Object.freeze([...ROUTE_IDS, ...PIPELINE_ROUTE_IDS]);
+
+const ROUTE_INDEX: ReadonlyMap<string, number> = new Map(COUNTED_ROUTE_IDS.map((id, i) => [id, i]));
+const OTHER_ROUTE = ROUTE_INDEX.get('other') ?? 0;
+
+/** Who answered: index 0 the gateway itself, 1 Synapse. */
+const SOURCES = ['corporal', 'homeserver'] as const;
+/** Status classes, by `Math.floor(status / 100)` (0: no status sent). */
+const CODES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** Upper bounds (seconds) of the duration histograms. */
+export const DURATION_BOUNDS_SECONDS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
+const KINDS = ['request', 'long_poll'] as const;
+
+const REQUESTS_AT = 0;
+const REQUEST_SLOTS = COUNTED_ROUTE_IDS.length * SOURCES.length * CODES.length;
+/** Per kind: one count per bound, one above the last, then the sum. */
+const HISTOGRAM_SLOTS = DURATION_BOUNDS_SECONDS.length + 2;
+const DURATIONS_AT = REQUESTS_AT + REQUEST_SLOTS;
+const ABORTED_AT = DURATIONS_AT + KINDS.length * HISTOGRAM_SLOTS;
+const BYTES_IN_AT = ABORTED_AT + 1;
+const BYTES_OUT_AT = BYTES_IN_AT + 1;
+/** Counters in one thread's region. */
+const REGION_SLOTS = BYTES_OUT_AT + 1;
+
+/** A table for `threads` gateway threads, all counters at zero. */
+export function createRequestMetricsTable(threads: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(threads * REGION_SLOTS * Float64Array.BYTES_PER_ELEMENT);
+}
+
+/** Thread `threadIndex`'s (1-based) region of `table`. */
+export function threadRegion(table: SharedArrayBuffer, threadIndex: number): Float64Array {
+  return new Float64Array(table, (threadIndex - 1) * REGION_SLOTS * Float64Array.BYTES_PER_ELEMENT, REGION_SLOTS);
+}
+
+/** One finished request, as {@link countRequest} records it. */
+export interface FinishedRequest {
+  routeId: string;
+  /** The status sent to the client (0: none). */
+  status: number;
+  /** Whether Synapse's answer was relayed (else the gateway answered, or nobody did). */
+  fromHomeserver: boolean;
+  /** Whether it is a long-poll (`/sync`, sliding sync, `/events`). */
+  longPoll: boolean;
+  durationSeconds: number;
+  aborted: boolean;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** Adds one finished request to a thread's region. A handful of additions: it runs on every request. */
+export function countRequest(region: Float64Array, request: FinishedRequest): void {
+  const route = ROUTE_INDEX.get(request.routeId) ?? OTHER_ROUTE;
+  const codeClass = request.status >= 100 && request.status < 600 ? Math.floor(request.status / 100) : 0;
+  region[REQUESTS_AT + (route * SOURCES.length + (request.fromHomeserver ? 1 : 0)) * CODES.length + codeClass]! += 1;
+  const histogram = DURATIONS_AT + (request.longPoll ? 1 : 0) * HISTOGRAM_SLOTS;
+  let bucket = 0;
+  while (bucket < DURATION_BOUNDS_SECONDS.length && request.durationSeconds > DURATION_BOUNDS_SECONDS[bucket]!) bucket++;
+  region[histogram + bucket]! += 1;
+  region[histogram + HISTOGRAM_SLOTS - 1]! += request.durationSeconds;
+  if (request.aborted) region[ABORTED_AT]! += 1;
+  region[BYTES_IN_AT]! += request.bytesIn;
+  region[BYTES_OUT_AT]! += request.bytesOut;
+}
+
+/** The counters of the first `threads` regions of `table`, summed and labelled. */
+export function summariseRequestMetrics(table: SharedArrayBuffer, threads: number): GatewayRequestMetrics {
+  const total = new Float64Array(REGION_SLOTS);
+  for (let thread = 1; thread <= threads; thread++) {
+    const region = threadRegion(table, thread);
+    for (let i = 0; i < REGION_SLOTS; i++) total[i]! += region[i]!;
+  }
+  const requests: GatewayRequestCount[] = [];
+  COUNTED_ROUTE_IDS.forEach((route, routeIndex) => {
+    SOURCES.forEach((source, sourceIndex) => {
+      CODES.forEach((code, codeIndex) => {
+        const count = total[REQUESTS_AT + (routeIndex * SOURCES.length + sourceIndex) * CODES.length + codeIndex]!;
+        if (count > 0) requests.push({ route, source, code, count });
+      });
+    });
+  });
+  const durations: GatewayDurationHistogram[] = KINDS.map((kind, kindIndex) => {
+    const at = DURATIONS_AT + kindIndex * HISTOGRAM_SLOTS;
+    return { kind, bounds: [...DURATION_BOUNDS_SECONDS], counts: Array.from(total.subarray(at, at + HISTOGRAM_SLOTS - 1)), sum: total[at + HISTOGRAM_SLOTS - 1]! };
+  });
+  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]! };
+}

@@ -1,0 +1,39 @@
+import type { RequestContext, RequestFinishedListener } from '../request-context.js';
+import { isLongPoll } from '../upstream/timeouts.js';
+import { countRequest } from './request-metrics-layout.js';
+
+/**
+ * Counts every finished request of a thread into its region of the shared table
+ * (`request-metrics-layout.ts`): by route id, who answered and status class, its duration, bytes
+ * and whether the client left. Always on: a few additions per request.
+ */
+export class RequestMetrics implements RequestFinishedListener {
+  /** `region`: this thread's region of the table (`threadRegion`). */
+  constructor(private readonly region: Float64Array) {}
+
+  /** Records the request (called once, when its exchange has settled). */
+  requestFinished(ctx: RequestContext): void {
+    const exchange = ctx.exchange;
+    countRequest(this.region, {
+      routeId: ctx.routeId,
+      status: exchange.status,
+      fromHomeserver: ctx.upstreamStatus !== 0,
+      longPoll: isLongPoll(ctx.routeId),
+      durationSeconds: (performance.now() - ctx.startedAt) / 1000,
+      aborted: exchange.aborted,
+      bytesIn: ctx.body?.received ?? 0,
+      bytesOut: exchange.bodyBytesSent,
+    });
+  }
+}
+
+/** Tells each of `listeners` (in order) that a request finished: the metrics, then the access log. */
+export function bothListeners(first: RequestFinishedListener, second: RequestFinishedListener | null): RequestFinishedListener {
+  if (second === null) return first;
+  return {
+    requestFinished(ctx: RequestContext): void {
+      first.requestFinished(ctx);
+      second.requestFinished(ctx);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import t from 'tap';
+import { API_TOKEN, pushAndSettle } from '../../support/control-plane-api.js';
+import { matrixRequest } from '../../support/matrix-client.js';
+import { serveAgainst, synapseWithCorporalAdmin } from '../../support/serve-against.js';
+
+/**
+ * `GET /_matrix/corporal/metrics` of a real `corporal serve` in front of a real Synapse: the
+ * gateway's counters see what its threads served (Synapse's answers and the gateway's own
+ * refusals apart), the reconciler's what it did, the policy's what is in force.
+ */
+
+/** The value of one series (`name{labels}` exactly as written), or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and the policy in force', async (t) => {
+  const hs = await synapseWithCorporalAdmin(t);
+  const { api, gatewayUrl } = await serveAgainst(t, { homeserverUrl: hs.baseUrl, registrationSharedSecret: hs.registrationSharedSecret });
+  await api.statusWhenUp(30_000);
+  const alice = { id: '@alice:localhost', active: true, authType: 'plain', authCredential: 'alice-password', joinedRooms: [] };
+  await pushAndSettle(api, { schemaVersion: 2, flags: { forbidRoomCreation: true }, managedRoomIds: [], users: [alice] });
+
+  const login = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/login', {
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'alice-password' },
+  });
+  t.equal(login.status, 200, 'alice logs in through the gateway');
+  const token = (login.json as { access_token: string }).access_token;
+  for (let i = 0; i < 3; i++) t.equal((await matrixRequest(gatewayUrl, 'GET', '/_matrix/client/v3/account/whoami', { token })).status, 200);
+  const create = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/createRoom', { token, body: {} });
+  t.equal(create.status, 403, 'room creation is refused by the policy');
+  const rooms = await matrixRequest(hs.baseUrl, 'GET', '/_synapse/admin/v1/users/%40alice%3Alocalhost/joined_rooms', { token: hs.admin.accessToken });
+  t.same(rooms.json, { joined_rooms: [], total: 0 }, 'Synapse: alice is in no room');
+
+  const unauthenticated = await api.metrics(null);
+  t.equal(unauthenticated.status, 401, 'the metrics need the API token');
+  // A thread counts a request once its exchange has settled, just after the client has the answer.
+  let scrape = await api.metrics();
+  for (let tries = 0; sample(scrape.text, 'corporal_gateway_requests_total{route="room.create",source="corporal",code="4xx"}') === undefined && tries < 50; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    scrape = await api.metrics();
+  }
+  t.equal(scrape.status, 200);
+  t.equal(scrape.type, 'text/plain; version=0.0.4; charset=utf-8');
+  const { text } = scrape;
+  t.equal(sample(text, 'corporal_gateway_requests_total{route="account.whoami",source="homeserver",code="2xx"}'), 3, 'Synapse answered the three whoami');
+  t.equal(sample(text, 'corporal_gateway_requests_total{route="room.create",source="corporal",code="4xx"}'), 1, 'the gateway refused the room creation');
+  t.notOk(sample(text, 'corporal_gateway_requests_total{route="room.create",source="homeserver",code="2xx"}'), 'and Synapse never saw it');
+  t.ok((sample(text, 'corporal_gateway_request_duration_seconds_count{kind="request"}') ?? 0) >= 5, 'the durations of the gateway\'s requests');
+  t.equal(sample(text, 'corporal_gateway_threads{state="alive"}'), 1);
+  t.equal(sample(text, 'corporal_gateway_status_available'), 1);
+  const status = await api.status();
+  t.equal(sample(text, 'corporal_policy_generation'), status.policy?.generation, 'the generation in force');
+  t.equal(sample(text, 'corporal_gateway_policy_generation'), status.policy?.generation, 'enforced by the thread');
+  t.equal(sample(text, 'corporal_policy_users{state="active"}'), 1);
+  t.equal(sample(text, 'corporal_reconciler_state{state="ready"}'), 1);
+  t.ok((sample(text, 'corporal_reconciler_runs_total{kind="full",outcome="completed"}') ?? 0) >= 1, 'the first pass');
+  t.ok((sample(text, 'corporal_reconciler_actions_total{result="done"}') ?? 0) >= 1, 'alice\'s account was created');
+  t.equal(sample(text, 'corporal_reconciler_last_full_run_success'), 1);
+  for (const secret of ['alice-password', token, API_TOKEN, '@alice:localhost']) t.notOk(text.includes(secret), 'no secret and no user id in the metrics');
+});

@@ -1,0 +1,50 @@
+import t from 'tap';
+import {
+  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countRequest, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
+} from '../../../../src/gateway/metrics/request-metrics-layout.js';
+import { ROUTE_IDS } from '../../../../src/gateway/router/index.js';
+
+const request = (overrides: Partial<FinishedRequest>): FinishedRequest => ({
+  routeId: 'room.send', status: 200, fromHomeserver: true, longPoll: false, durationSeconds: 0.003, aborted: false, bytesIn: 0, bytesOut: 0, ...overrides,
+});
+
+t.test('each thread counts in its own region; the supervisor sums them', async (t) => {
+  const table = createRequestMetricsTable(2);
+  const first = threadRegion(table, 1);
+  const second = threadRegion(table, 2);
+  countRequest(first, request({ bytesIn: 1024, bytesOut: 40 }));
+  countRequest(second, request({ bytesOut: 60 }));
+  countRequest(second, request({ routeId: 'room.create', status: 403, fromHomeserver: false, durationSeconds: 0.0004 }));
+  countRequest(second, request({ routeId: 'sync', longPoll: true, durationSeconds: 29.7 }));
+  countRequest(first, request({ routeId: 'no such route', status: 0, fromHomeserver: false, aborted: true, durationSeconds: 120 }));
+  t.equal(new Float64Array(table).reduce((a, b) => a + b, 0), first.reduce((a, b) => a + b, 0) + second.reduce((a, b) => a + b, 0), 'the regions do not overlap');
+
+  const summary = summariseRequestMetrics(table, 2);
+  t.same(summary.requests, [
+    { route: 'room.create', source: 'corporal', code: '4xx', count: 1 },
+    { route: 'room.send', source: 'homeserver', code: '2xx', count: 2 },
+    { route: 'sync', source: 'homeserver', code: '2xx', count: 1 },
+    { route: 'other', source: 'corporal', code: 'none', count: 1 },
+  ], 'by route (in COUNTED_ROUTE_IDS order), source and class; an unknown route id counts as other, no status as none');
+  const [plain, longPoll] = summary.durations;
+  t.equal(plain?.kind, 'request');
+  t.same(plain?.bounds, DURATION_BOUNDS_SECONDS);
+  t.equal(plain?.counts.length, DURATION_BOUNDS_SECONDS.length + 1, 'one count per bound, then the overflow');
+  t.equal(plain?.counts[0], 1, '0.4 ms: the first bucket (1 ms)');
+  t.equal(plain?.counts[2], 2, '3 ms: the 5 ms bucket');
+  t.equal(plain?.counts.at(-1), 1, '120 s: above the last bound');
+  t.equal(plain?.sum, 0.003 + 0.003 + 0.0004 + 120);
+  t.equal(longPoll?.kind, 'long_poll');
+  t.equal(longPoll?.counts[DURATION_BOUNDS_SECONDS.indexOf(30)], 1, 'a 29.7 s sync: the 30 s bucket of long-polls');
+  t.equal(summary.abortedRequests, 1);
+  t.equal(summary.requestBodyBytes, 1024);
+  t.equal(summary.responseBodyBytes, 100);
+});
+
+t.test('every route id of the router is counted under its own name', async (t) => {
+  for (const id of ROUTE_IDS) t.ok(COUNTED_ROUTE_IDS.includes(id), id);
+  t.equal(new Set(COUNTED_ROUTE_IDS).size, COUNTED_ROUTE_IDS.length, 'no id twice');
+  const table = createRequestMetricsTable(1);
+  for (const id of COUNTED_ROUTE_IDS) countRequest(threadRegion(table, 1), request({ routeId: id }));
+  t.same(summariseRequestMetrics(table, 1).requests.map((count) => count.route), COUNTED_ROUTE_IDS, 'one series each');
+});
