@@ -138,6 +138,11 @@ export interface GatewayRequestMetrics {
   requestBodyBytes: number;
   /** Response body bytes sent to clients. */
   responseBodyBytes: number;
+  /**
+   * How the token cache resolved tokens: `cached` (a hit), `shared` (joined a look-up in flight),
+   * `whoami` (a look-up started), `refused` (look-ups at their limit).
+   */
+  tokenResolutions: { cached: number; shared: number; whoami: number; refused: number };
 }
 
 /** Answer to {@link GatewayStatusRequestMessage}. */

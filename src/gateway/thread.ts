@@ -20,7 +20,7 @@ import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
 import { bothListeners, RequestMetrics } from './metrics/request-metrics.js';
-import { threadRegion } from './metrics/request-metrics-layout.js';
+import { countTokenResolution, threadRegion } from './metrics/request-metrics-layout.js';
 import { BufferBudget } from '../common/buffer-budget.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createRestAuthCache } from '../offload/rest-auth-cache.js';
@@ -56,6 +56,8 @@ const pools = new UpstreamPools(config);
 const lookups = { dispatcher: pools.internal, basePath: pools.target.basePath, host: pools.target.host, timeoutMs: config.Matrix.TimeoutMilliseconds };
 const lookupRefusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 const clientLookupRefusedLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
+// This thread's region of the request counters, shared with the supervisor (gateway/metrics/).
+const metricsRegion = threadRegion(data.requestMetrics, data.threadIndex);
 const identities = new IdentityCache({
   maxEntries: config.HttpGateway.UserMappingResolver.CacheSize,
   ttlMs: config.HttpGateway.UserMappingResolver.ExpirationTimeMilliseconds,
@@ -66,6 +68,7 @@ const identities = new IdentityCache({
       'token look-ups at their limit: requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish')
     : warnThrottled(clientLookupRefusedLog, logger, { limit, clientAddress: client },
       'token look-ups of one client address at their limit: its requests with new tokens are left unresolved (503 where Corporal acts on the user) until some finish')),
+  onResolution: (resolution) => countTokenResolution(metricsRegion, resolution),
 });
 const checkReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
 const requesterReadsLog = new LogThrottle(CLIENT_TRIGGERED_LOG_INTERVAL_MS);
@@ -106,7 +109,7 @@ const pipeline = createPipeline({
   mainPoolConnections: config.HttpGateway.UpstreamConnections,
   logger,
   finished: bothListeners(
-    new RequestMetrics(threadRegion(data.requestMetrics, data.threadIndex)),
+    new RequestMetrics(metricsRegion),
     config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
   ),
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),

@@ -80,4 +80,6 @@ export function writeGatewayMetrics(out: PrometheusText, status: GatewayStatus |
   out.counter('corporal_gateway_aborted_requests_total', 'Requests whose client left before the exchange ended.', [{ value: metrics.abortedRequests }]);
   out.counter('corporal_gateway_request_body_bytes_total', 'Request body bytes received from clients.', [{ value: metrics.requestBodyBytes }]);
   out.counter('corporal_gateway_response_body_bytes_total', 'Response body bytes sent to clients.', [{ value: metrics.responseBodyBytes }]);
+  out.counter('corporal_gateway_token_resolutions_total', 'Access tokens resolved to their user, by how: cached (a hit), shared (joined a whoami in flight), whoami (started one), refused (look-ups at their limit).',
+    (['cached', 'shared', 'whoami', 'refused'] as const).map((result) => ({ labels: { result }, value: metrics.tokenResolutions[result] })));
 }

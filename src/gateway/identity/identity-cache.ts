@@ -26,7 +26,15 @@ export interface IdentityCacheOptions {
    * client's address key (null for the thread's bound); the thread logs it, throttled.
    */
   onLookupRefused?: (limit: number, client: string | null) => void;
+  /** Told how each token was resolved (the thread's request metrics); at most once per call of `peek` or `resolve`. */
+  onResolution?: (resolution: TokenResolution) => void;
 }
+
+/**
+ * How a token was resolved: `cached` (a hit, positive or negative), `shared` (joined a look-up in
+ * flight), `whoami` (started a look-up), `refused` (look-ups at their limit: left unresolved).
+ */
+export type TokenResolution = 'cached' | 'shared' | 'whoami' | 'refused';
 
 /**
  * Distinct token look-ups one gateway thread runs at once. Beyond this a request with an uncached
@@ -131,6 +139,7 @@ export class IdentityCache {
   private readonly lookup: IdentityLookup;
   private readonly lockedTtlMs: number;
   private readonly onLookupRefused: ((limit: number, client: string | null) => void) | undefined;
+  private readonly onResolution: (resolution: TokenResolution) => void;
   /** Thrown for every look-up refused at the limit: built once, a flood of them must stay cheap. */
   private readonly lookupsBusy: CorporalError;
   /** Keys that resolved to a user before: only they may take the reserved look-up places (known-tokens.ts). */
@@ -141,6 +150,7 @@ export class IdentityCache {
   constructor(options: IdentityCacheOptions) {
     this.lookup = options.lookup;
     this.onLookupRefused = options.onLookupRefused;
+    this.onResolution = options.onResolution ?? ((): void => undefined);
     this.lockedTtlMs = Math.min(options.ttlMs, LOCKED_TTL_MS);
     this.maxLookupsInFlight = options.maxLookupsInFlight ?? MAX_LOOKUPS_IN_FLIGHT;
     this.lookupsByClient = new InFlightPerKey(options.maxLookupsPerClient ?? MAX_LOOKUPS_PER_CLIENT);
@@ -174,9 +184,14 @@ export class IdentityCache {
     return this.pending.size;
   }
 
-  /** The cached identity for these credentials, synchronously; undefined on a miss (or while a look-up is in flight). */
+  /**
+   * The cached identity for these credentials, synchronously; undefined on a miss (or while a
+   * look-up is in flight). A hit counts as a `cached` resolution: the pipeline asks this first.
+   */
   peek(token: string, masqueradeAs: Uint8Array | null): CachedIdentity | undefined {
-    return this.cached(cacheKey(token, masqueradeAs)) ?? this.cachedOrdinary(token, masqueradeAs);
+    const known = this.cached(cacheKey(token, masqueradeAs)) ?? this.cachedOrdinary(token, masqueradeAs);
+    if (known !== undefined) this.onResolution('cached');
+    return known;
   }
 
   /** For a request with a `user_id`: the token's own identity when the token is known to be an ordinary one. */
@@ -201,19 +216,27 @@ export class IdentityCache {
   async resolve(token: string, masqueradeAs: Uint8Array | null, gone?: ClientGoneHook, client: string | null = null): Promise<CachedIdentity> {
     const key = cacheKey(token, masqueradeAs);
     const known = this.cached(key) ?? this.cachedOrdinary(token, masqueradeAs);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.onResolution('cached');
+      return known;
+    }
     let pending = this.pending.get(key);
     if (pending === undefined) {
       if (this.pending.size >= this.maxLookupsInFlight || (this.pending.size >= this.openLookups && !this.knownTokens.has(key))) {
         this.onLookupRefused?.(this.pending.size >= this.maxLookupsInFlight ? this.maxLookupsInFlight : this.openLookups, null);
+        this.onResolution('refused');
         throw this.lookupsBusy;
       }
       if (client !== null && !this.lookupsByClient.tryAcquire(client)) {
         this.onLookupRefused?.(this.lookupsByClient.limit, client);
+        this.onResolution('refused');
         throw this.lookupsBusy;
       }
       pending = { waiters: 0, client };
       this.pending.set(key, pending);
+      this.onResolution('whoami');
+    } else {
+      this.onResolution('shared');
     }
     pending.waiters++;
     let left = false;

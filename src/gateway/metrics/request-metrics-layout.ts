@@ -1,4 +1,5 @@
 import type { GatewayDurationHistogram, GatewayRequestCount, GatewayRequestMetrics } from '../../common/ipc.js';
+import type { TokenResolution } from '../identity/identity-cache.js';
 import { ROUTE_IDS } from '../router/route-ids.js';
 
 /**
@@ -34,8 +35,11 @@ const DURATIONS_AT = REQUESTS_AT + REQUEST_SLOTS;
 const ABORTED_AT = DURATIONS_AT + KINDS.length * HISTOGRAM_SLOTS;
 const BYTES_IN_AT = ABORTED_AT + 1;
 const BYTES_OUT_AT = BYTES_IN_AT + 1;
+const RESOLUTIONS: readonly TokenResolution[] = ['cached', 'shared', 'whoami', 'refused'];
+const RESOLUTION_INDEX: Readonly<Record<TokenResolution, number>> = { cached: 0, shared: 1, whoami: 2, refused: 3 };
+const RESOLUTIONS_AT = BYTES_OUT_AT + 1;
 /** Counters in one thread's region. */
-const REGION_SLOTS = BYTES_OUT_AT + 1;
+const REGION_SLOTS = RESOLUTIONS_AT + RESOLUTIONS.length;
 
 /** A table for `threads` gateway threads, all counters at zero. */
 export function createRequestMetricsTable(threads: number): SharedArrayBuffer {
@@ -77,6 +81,11 @@ export function countRequest(region: Float64Array, request: FinishedRequest): vo
   region[BYTES_OUT_AT]! += request.bytesOut;
 }
 
+/** Counts one token resolution of the thread's identity cache (`IdentityCacheOptions.onResolution`). */
+export function countTokenResolution(region: Float64Array, resolution: TokenResolution): void {
+  region[RESOLUTIONS_AT + RESOLUTION_INDEX[resolution]]! += 1;
+}
+
 /** The counters of the first `threads` regions of `table`, summed and labelled. */
 export function summariseRequestMetrics(table: SharedArrayBuffer, threads: number): GatewayRequestMetrics {
   const total = new Float64Array(REGION_SLOTS);
@@ -97,5 +106,6 @@ export function summariseRequestMetrics(table: SharedArrayBuffer, threads: numbe
     const at = DURATIONS_AT + kindIndex * HISTOGRAM_SLOTS;
     return { kind, bounds: [...DURATION_BOUNDS_SECONDS], counts: Array.from(total.subarray(at, at + HISTOGRAM_SLOTS - 1)), sum: total[at + HISTOGRAM_SLOTS - 1]! };
   });
-  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]! };
+  const tokenResolutions = Object.fromEntries(RESOLUTIONS.map((resolution, i) => [resolution, total[RESOLUTIONS_AT + i]!])) as Record<TokenResolution, number>;
+  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions };
 }

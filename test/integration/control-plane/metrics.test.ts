@@ -48,6 +48,7 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   t.equal(sample(text, 'corporal_gateway_requests_total{route="room.create",source="corporal",code="4xx"}'), 1, 'the gateway refused the room creation');
   t.notOk(sample(text, 'corporal_gateway_requests_total{route="room.create",source="homeserver",code="2xx"}'), 'and Synapse never saw it');
   t.ok((sample(text, 'corporal_gateway_request_duration_seconds_count{kind="request"}') ?? 0) >= 5, 'the durations of the gateway\'s requests');
+  t.ok((sample(text, 'corporal_gateway_token_resolutions_total{result="cached"}') ?? 0) >= 4, 'alice\'s token, known from her login, is a cache hit');
   t.equal(sample(text, 'corporal_gateway_threads{state="alive"}'), 1);
   t.equal(sample(text, 'corporal_gateway_status_available'), 1);
   const status = await api.status();

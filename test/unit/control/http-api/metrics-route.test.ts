@@ -21,6 +21,7 @@ const GATEWAY: GatewayStatus = {
     abortedRequests: 1,
     requestBodyBytes: 100,
     responseBodyBytes: 2000,
+    tokenResolutions: { cached: 50, shared: 2, whoami: 7, refused: 1 },
   },
 };
 
@@ -83,6 +84,9 @@ t.test('the metrics: policy, reconciler and gateway families in the text format'
     'corporal_gateway_request_duration_seconds_count{kind="request"} 3',
     'corporal_gateway_aborted_requests_total 1',
     'corporal_gateway_response_body_bytes_total 2000',
+    'corporal_gateway_token_resolutions_total{result="cached"} 50',
+    'corporal_gateway_token_resolutions_total{result="whoami"} 7',
+    'corporal_gateway_token_resolutions_total{result="refused"} 1',
   ]) t.ok(lines.includes(expected), expected);
   t.notMatch(answer.text, /@a:example\.com|example\.com/, 'no user or room id, nor the domain, in any label');
 });

@@ -57,6 +57,23 @@ t.test('concurrent misses share one look-up; hits are synchronous', async (t) =>
   t.same(cache.peek('user1', null), { kind: 'user', userId: '@user1:hs', deviceId: null, isGuest: false });
 });
 
+t.test('each resolution is reported once: cached, shared, whoami or refused', async (t) => {
+  const script = scripted();
+  const seen: string[] = [];
+  const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup, maxLookupsInFlight: 1, onResolution: (resolution) => seen.push(resolution) });
+  t.equal(cache.peek('user1', null), undefined);
+  t.same(seen, [], 'a miss of peek is not a resolution: resolve follows');
+  const first = cache.resolve('user1', null);
+  const second = cache.resolve('user1', null);
+  await t.rejects(cache.resolve('user2', null), { code: 'CORP_ERR_IDENTITY_LOOKUPS_BUSY' });
+  await settle();
+  script.release();
+  await Promise.all([first, second]);
+  t.ok(cache.peek('user1', null));
+  await cache.resolve('user1', null);
+  t.same(seen, ['whoami', 'shared', 'refused', 'cached', 'cached']);
+});
+
 t.test('an expired token is cached as a negative entry that keeps its soft logout (parity 18, P4)', async (t) => {
   const script = scripted();
   const cache = new IdentityCache({ maxEntries: 100, ttlMs: 60_000, lookup: script.lookup });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countRequest, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
+  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countRequest, countTokenResolution, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
 } from '../../../../src/gateway/metrics/request-metrics-layout.js';
 import { ROUTE_IDS } from '../../../../src/gateway/router/index.js';
 
@@ -17,6 +17,9 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   countRequest(second, request({ routeId: 'room.create', status: 403, fromHomeserver: false, durationSeconds: 0.0004 }));
   countRequest(second, request({ routeId: 'sync', longPoll: true, durationSeconds: 29.7 }));
   countRequest(first, request({ routeId: 'no such route', status: 0, fromHomeserver: false, aborted: true, durationSeconds: 120 }));
+  countTokenResolution(first, 'cached');
+  countTokenResolution(second, 'cached');
+  countTokenResolution(second, 'whoami');
   t.equal(new Float64Array(table).reduce((a, b) => a + b, 0), first.reduce((a, b) => a + b, 0) + second.reduce((a, b) => a + b, 0), 'the regions do not overlap');
 
   const summary = summariseRequestMetrics(table, 2);
@@ -39,6 +42,7 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   t.equal(summary.abortedRequests, 1);
   t.equal(summary.requestBodyBytes, 1024);
   t.equal(summary.responseBodyBytes, 100);
+  t.same(summary.tokenResolutions, { cached: 2, shared: 0, whoami: 1, refused: 0 });
 });
 
 t.test('every route id of the router is counted under its own name', async (t) => {
