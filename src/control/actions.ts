@@ -90,9 +90,10 @@ export interface RoomLeaveAction {
 
 /**
  * The corporal user accepts its invitation to a managed room (Corporal's own action; matrix-corporal
- * needed it joined by hand): it joins as itself (`POST /join/{roomId}`). Planned by full passes only,
- * before every other action, for a readable managed room it is invited to and not joined to;
- * nothing else is planned for that room until it is joined (see `plan-corporal-joins.ts`).
+ * needed it joined by hand): it joins as itself (`POST /_matrix/client/v3/rooms/{roomId}/join`).
+ * Planned by full passes only, before every other action, for a readable managed room it is invited
+ * to, not joined to, and already has the power to manage; nothing else is planned for that room
+ * until it is joined (see `plan-corporal-joins.ts`).
  */
 export interface RoomCorporalJoinAction {
   type: 'room.corporal_join';

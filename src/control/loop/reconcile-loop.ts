@@ -72,8 +72,8 @@ export class ReconcileLoop {
   /** The policy the run in progress plans and applies. */
   #runPolicy: PolicySnapshot | null = null;
   #stopped = false;
-  /** The next full pass was queued because the corporal user joined rooms (at most one in a row). */
-  #followUpQueued = false;
+  /** Rooms the corporal user joined in the last full pass: joining them again queues no follow-up. */
+  #joinedLastPass: ReadonlySet<string> = new Set();
   #current: RunSummary | null = null;
   #lastRun: RunSummary | null = null;
   #lastFullRun: RunSummary | null = null;
@@ -209,8 +209,6 @@ export class ReconcileLoop {
 
   /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
-    const followUp = users === undefined && this.#followUpQueued;
-    if (users === undefined) this.#followUpQueued = false;
     const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
       logger: this.#options.logger,
@@ -234,9 +232,10 @@ export class ReconcileLoop {
     this.#totals.add(summary);
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
-    if (applied !== null) this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
-    if (applied !== null && !followUp) this.#followUpCorporalJoins(applied);
-    else if (summary.outcome === 'failed') this.#recordRunFailure(users);
+    if (applied !== null) {
+      this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
+      if (users === undefined) this.#followUpCorporalJoins(applied);
+    } else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {
       if (users === undefined) this.#pendingFull = true;
       else for (const userId of users) this.#pendingUsers.add(userId);
@@ -277,15 +276,17 @@ export class ReconcileLoop {
   }
 
   /**
-   * The corporal user joined managed rooms: the pass that joined planned nothing else there
-   * (`plan-corporal-joins.ts`), so a full pass follows at once to plan them with it inside. Only
-   * one in a row: a room whose join succeeds but still shows an invitation must not loop.
+   * The corporal user joined managed rooms in a full pass: that pass planned nothing else there
+   * (`plan-corporal-joins.ts`), so another full pass follows at once to plan them with it inside.
+   * Not for rooms it also joined in the pass before: a join that succeeds while the next
+   * observation still shows an invitation must not make passes loop.
    */
   #followUpCorporalJoins(applied: ApplyPlanResult): void {
-    if (applied.corporalJoined.size === 0) return;
-    this.#options.logger.info({ rooms: [...applied.corporalJoined] }, 'the corporal user accepted its invitations to managed rooms; planning them now');
+    const fresh = [...applied.corporalJoined].filter((roomId) => !this.#joinedLastPass.has(roomId));
+    this.#joinedLastPass = new Set(applied.corporalJoined);
+    if (fresh.length === 0) return;
+    this.#options.logger.info({ rooms: fresh }, 'the corporal user accepted its invitations to managed rooms; planning them now');
     this.#pendingFull = true;
-    this.#followUpQueued = true;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { ObservedRoom, ObservedState } from '../state.js';
 import { warn, type PlanContext } from './plan-context.js';
 import { warnAboutHeldLeaves, warnAboutRooms } from './plan-room-warnings.js';
 import { planUser } from './plan-user.js';
-import { corporalJoins } from './plan-corporal-joins.js';
+import { corporalJoins, roomsToJoin, warnAboutRoomsAfterJoin } from './plan-corporal-joins.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
 
 /**
@@ -37,21 +37,24 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   // Rooms the corporal user is invited to wait for its join in every plan, so that a plan for a
   // few users stays the full plan's part for them; only a full plan makes the join (the follow-up
   // pass that plans a joined room is a full one).
-  const joins = corporalJoins(readableRooms, options.corporalUserId);
-  for (const join of joins) readableRooms.delete(join.roomId);
+  const joinedFirst = roomsToJoin(readableRooms, options.corporalUserId);
+  for (const room of joinedFirst) readableRooms.delete(room.roomId);
 
   const ctx: PlanContext = {
     policy,
     options,
     readableRooms,
     joinedManagedRooms: joinedManagedRooms(policy, readableRooms),
-    actions: only === null ? [...joins] : [],
+    actions: only === null ? corporalJoins(joinedFirst) : [],
     warnings: [],
     levelGroups: new Map(),
     heldLeaves: new Map(),
   };
   // Room warnings belong to full plans: a filtered plan holds only its users' part.
-  if (only === null) warnAboutRooms(ctx);
+  if (only === null) {
+    warnAboutRoomsAfterJoin(ctx, joinedFirst);
+    warnAboutRooms(ctx);
+  }
   for (const user of policy.users.values()) {
     if (only !== null && !only.has(user.id)) continue;
     // A backstop: snapshots compiled with Corporal.UserID never hold its entry (compile.ts).

@@ -1,5 +1,6 @@
 import { corporalLevel, missingActionLevels, nonIntegerLevelsSummary } from './corporal-standing.js';
 import { warn, type PlanContext } from './plan-context.js';
+import type { ObservedRoom } from '../state.js';
 
 /**
  * Room warnings, for each readable managed room in `managedRoomIds` order: `plan.room_replaced`
@@ -26,7 +27,7 @@ export function warnAboutRooms(ctx: PlanContext): void {
     }
     if (!room.joinedMembers.has(corporal)) {
       warn(ctx, 'plan.corporal_not_joined', corporal, room.roomId,
-        `the corporal user ${corporal} is not joined to ${room.roomId}: it cannot kick or set power levels there, nor join users to it unless it is public; invite it to the room (Corporal accepts the invitation on its next full pass) and give it enough power`);
+        `the corporal user ${corporal} is not joined to ${room.roomId}: it cannot kick or set power levels there, nor join users to it unless it is public; ${joinAdvice(room, corporal)}`);
     }
     if (room.nonIntegerLevels.length > 0) {
       warn(ctx, 'plan.power_levels_not_integers', corporal, room.roomId,
@@ -50,10 +51,20 @@ export function warnAboutRooms(ctx: PlanContext): void {
  */
 export function warnAboutHeldLeaves(ctx: PlanContext): void {
   const corporal = ctx.options.corporalUserId;
-  for (const roomId of ctx.readableRooms.keys()) {
-    const held = ctx.heldLeaves.get(roomId) ?? 0;
+  for (const room of ctx.readableRooms.values()) {
+    const held = ctx.heldLeaves.get(room.roomId) ?? 0;
     if (held === 0) continue;
-    warn(ctx, 'plan.leaves_held', corporal, roomId,
-      `${held} ${held === 1 ? 'leave' : 'leaves'} from ${roomId} held: the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); invite it to the room (Corporal accepts the invitation on its next full pass) and give it enough power, and the leaves are planned again`);
+    warn(ctx, 'plan.leaves_held', corporal, room.roomId,
+      `${held} ${held === 1 ? 'leave' : 'leaves'} from ${room.roomId} held: the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); ${joinAdvice(room, corporal)}, and the leaves are planned again`);
   }
+}
+
+/**
+ * What gets the corporal user into a room it is not joined to: power first, then an invitation,
+ * which Corporal accepts once it has that power (`plan-corporal-joins.ts`).
+ */
+function joinAdvice(room: ObservedRoom, corporal: string): string {
+  return room.invitedMembers.has(corporal)
+    ? 'it is invited, but Corporal accepts the invitation only once its level there reaches kick, invite and m.room.power_levels: raise it'
+    : 'give it enough power and invite it to the room (Corporal accepts the invitation on its next full pass)';
 }

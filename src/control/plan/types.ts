@@ -100,7 +100,14 @@ export type PlanWarningCode =
    * `m.room.tombstone` naming a replacement room (`ObservedRoom.replacementRoom`), which clients
    * move their users to; the policy still manages this one.
    */
-  | 'plan.room_replaced';
+  | 'plan.room_replaced'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): the corporal user accepts its
+   * invitation to the room first (`room.corporal_join`), and the room is planned by the pass right
+   * after the join; the message says how many leaves and joins that pass would then plan, so that
+   * a dry run shows them.
+   */
+  | 'plan.room_after_join';
 
 /** Something the planner could not do, for the operator. Never holds a secret. */
 export interface PlanWarning {

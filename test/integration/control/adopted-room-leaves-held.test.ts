@@ -13,9 +13,9 @@ import { reconcilerConfig, snapshot } from './fixtures/reconciler.js';
  * good; the full pass must hold it and say so instead.
  *
  * Then the room is adopted as one adds a bot: its creator invites the corporal user and raises it.
- * matrix-corporal needed the corporal user joined by hand; Corporal accepts the invitation on its
- * next full pass and plans the room on the pass right after, with itself inside: the held leave is
- * made, the policy's join and level written.
+ * matrix-corporal needed the corporal user joined by hand; Corporal accepts the invitation once it
+ * has the power to manage the room, and plans the room on the pass right after, with itself inside:
+ * the held leave is made, the policy's join and level written.
  */
 t.test('adopting a room the corporal user is not in holds its members\' leaves until it accepts an invitation there', async (t) => {
   const hs = await startSynapse({ adminLocalpart: 'harness' });
@@ -47,8 +47,16 @@ t.test('adopting a room the corporal user is not in holds its members\' leaves u
   t.same(await members(), [alice.userId], 'Synapse: alice is still joined');
   t.equal((await adminRoom()).joined_members, 1, 'Synapse: the room still has its member');
 
-  // Alice invites the corporal user and gives it her level.
+  // Alice invites the corporal user. Without power it does not accept: once in, it would take alice
+  // out, and then nobody could invite anyone back (review 20, finding 1).
   await matrixCall(hs.baseUrl, 'POST', roomPath('/invite'), { token: alice.accessToken, body: { user_id: corporal } });
+  reconciler.loop.trigger();
+  await reconciler.loop.idle();
+  t.match(reconciler.loop.status().lastFullRun?.warnings.find((w) => w.roomId === room && w.code === 'plan.corporal_not_joined')?.message,
+    'it is invited, but Corporal accepts the invitation only once its level there reaches kick, invite and m.room.power_levels', 'invited without power: held, and told why');
+  t.same(await members(), [alice.userId], 'Synapse: the corporal user did not join, alice is still in');
+
+  // Alice gives it her level: the invitation is accepted.
   const content = await matrixCall<Record<string, unknown>>(hs.baseUrl, 'GET', roomPath('/state/m.room.power_levels/'), { token: alice.accessToken });
   await matrixCall(hs.baseUrl, 'PUT', roomPath('/state/m.room.power_levels/'), { token: alice.accessToken, body: { ...content, users: { ...(content['users'] as object), [corporal]: 100 } } });
   reconciler.loop.trigger();

@@ -15,12 +15,12 @@ t.test('an invitation gone by the time of the join: the join fails, the pass is 
   const corporal = '@corporal:localhost';
   const alice = await registerUser(hs, { localpart: 'alice', password: 'alice password' });
   const room = await createRoom(hs.baseUrl, alice.accessToken, { name: 'alice-private', preset: 'private_chat' });
-  // The planner is shown an invitation Synapse does not hold (as when it was withdrawn after the
-  // room was observed); the join then meets Synapse's refusal.
+  // The planner is shown an invitation, with the power to accept it, that Synapse does not hold
+  // (as when it was withdrawn after the room was observed); the join then meets Synapse's refusal.
   const planner: typeof planReconciliation = (observed, policy, options) => {
     const seen = observed.rooms.get(room);
     const rooms = new Map(observed.rooms);
-    if (seen !== undefined) rooms.set(room, { ...seen, invitedMembers: new Set([corporal]) });
+    if (seen !== undefined) rooms.set(room, { ...seen, invitedMembers: new Set([corporal]), powerLevelUsers: { ...seen.powerLevelUsers, [corporal]: 100 } });
     return planReconciliation({ ...observed, rooms }, policy, options);
   };
   const config = reconcilerConfig(hs, { reconciliation: { RetryIntervalMilliseconds: 60_000 } });

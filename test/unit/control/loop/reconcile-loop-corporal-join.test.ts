@@ -15,14 +15,16 @@ import { json, startScriptedServer, type Script } from '../fixtures/scripted-ser
  */
 
 const ROOM = '!r:example.com';
-const JOIN_PATH = `/_matrix/client/v3/rooms/${encodeURIComponent(ROOM)}/join`;
+const OTHER_ROOM = '!s:example.com';
+const joinPath = (roomId: string): string => `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`;
+const JOIN_PATH = joinPath(ROOM);
 
 let joinStatus = 200;
 /** Accounts: none; the room's state: empty; the join: `joinStatus`. */
 const synapse: Script = (req, res) => {
   if (req.url.split('?')[0] === '/_synapse/admin/v2/users') return json(200, { users: [], total: 0 })(req, res);
   if (req.url.startsWith('/_synapse/admin/v1/rooms/')) return json(200, { state: [] })(req, res);
-  if (req.url === JOIN_PATH) return json(joinStatus, joinStatus === 200 ? { room_id: ROOM } : { errcode: 'M_FORBIDDEN', error: 'not invited' })(req, res);
+  if (req.url === JOIN_PATH || req.url === joinPath(OTHER_ROOM)) return json(joinStatus, joinStatus === 200 ? { room_id: ROOM } : { errcode: 'M_FORBIDDEN', error: 'not invited' })(req, res);
   json(500, { errcode: 'M_UNKNOWN', error: 'unexpected' })(req, res);
 };
 const server = await startScriptedServer(synapse);
@@ -30,13 +32,13 @@ t.teardown(() => server.close());
 const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 4, logger: createSilentLogger() });
 t.teardown(() => http.close());
 
-/** Plans the corporal user's join on every full pass while `invited` says so; counts full passes. */
-function scriptedPlanner(invited: () => boolean): { planner: Planner; fullPasses: () => number } {
+/** Plans the corporal user's joins of the rooms `invited(pass)` names on full pass `pass` (1-based); counts full passes. */
+function scriptedPlanner(invited: (pass: number) => string[]): { planner: Planner; fullPasses: () => number } {
   let passes = 0;
   const planner: Planner = (_observed, _policy, options) => {
-    if (options.users === undefined || options.users === null) passes += 1;
-    const full = options.users === undefined || options.users === null;
-    return { actions: full && invited() ? [{ type: 'room.corporal_join', roomId: ROOM }] : [], warnings: [], skippedRooms: [] };
+    if (options.users !== undefined && options.users !== null) return { actions: [], warnings: [], skippedRooms: [] };
+    passes += 1;
+    return { actions: invited(passes).map((roomId) => ({ type: 'room.corporal_join', roomId })), warnings: [], skippedRooms: [] };
   };
   return { planner, fullPasses: () => passes };
 }
@@ -52,12 +54,8 @@ const joins = (): number => server.requests.filter((r) => r.url === JOIN_PATH).l
 t.test('a successful join is followed at once by a full pass that plans the room', async (t) => {
   server.requests.length = 0;
   joinStatus = 200;
-  let invited = true;
-  const { planner, fullPasses } = scriptedPlanner(() => {
-    const now = invited;
-    invited = false; // after the join, Synapse shows the corporal user joined
-    return now;
-  });
+  // After the join, Synapse shows the corporal user joined: no invitation from the second pass on.
+  const { planner, fullPasses } = scriptedPlanner((pass) => (pass === 1 ? [ROOM] : []));
   const loop = newLoop(planner);
   loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
   await loop.idle();
@@ -68,24 +66,26 @@ t.test('a successful join is followed at once by a full pass that plans the room
   t.same(loop.status().retries, [], 'nothing to retry');
 });
 
-t.test('only one follow-up in a row: a join that never shows does not loop', async (t) => {
+t.test('a join that never shows does not loop; a room first joined by a follow-up gets its own', async (t) => {
   server.requests.length = 0;
   joinStatus = 200;
-  const { planner, fullPasses } = scriptedPlanner(() => true);
+  // ROOM still shows an invitation after every join; OTHER_ROOM's invitation arrives during the first follow-up.
+  const { planner, fullPasses } = scriptedPlanner((pass) => (pass === 2 ? [ROOM, OTHER_ROOM] : [ROOM]));
   const loop = newLoop(planner);
-  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM, OTHER_ROOM] }), 'all');
   await loop.idle();
-  t.equal(fullPasses(), 2, 'the pass that joined and one follow-up, which joins again but is followed by nothing');
-  t.equal(joins(), 2);
+  t.equal(fullPasses(), 3, 'the pass that joined ROOM; its follow-up, which also joined OTHER_ROOM; the follow-up for OTHER_ROOM only');
+  t.equal(joins(), 3, 'ROOM joined on every pass');
+  t.equal(server.requests.filter((r) => r.url === joinPath(OTHER_ROOM)).length, 1);
   loop.trigger();
   await loop.idle();
-  t.equal(fullPasses(), 4, 'a later pass that joins gets its follow-up again');
+  t.equal(fullPasses(), 4, 'a later pass that joins ROOM again, as the pass before it did, is followed by nothing');
 });
 
 t.test('a failed join is retried as a failed pass', async (t) => {
   server.requests.length = 0;
   joinStatus = 403;
-  const { planner, fullPasses } = scriptedPlanner(() => true);
+  const { planner, fullPasses } = scriptedPlanner(() => [ROOM]);
   const loop = newLoop(planner);
   loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
   await loop.idle();
