@@ -16,7 +16,7 @@ const SECRET_NAMES: readonly string[] = [
 ];
 
 /** The configuration's secret keys, which sit one level deeper (`config.Matrix.AuthSharedSecret`). */
-const CONFIG_SECRET_NAMES: readonly string[] = ['AuthSharedSecret', 'RegistrationSharedSecret', 'AuthorizationBearerToken', 'AccessToken'];
+const CONFIG_SECRET_NAMES: readonly string[] = ['AuthSharedSecret', 'RegistrationSharedSecret', 'AuthorizationBearerToken', 'MetricsAuthorizationBearerToken', 'AccessToken'];
 
 /**
  * Field paths pino censors wherever they appear in a logged object: each secret name at the top

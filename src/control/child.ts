@@ -118,6 +118,7 @@ class ControlChild {
         host: address.host,
         port: address.port,
         bearerToken: config.HttpApi.AuthorizationBearerToken,
+        metricsBearerToken: config.HttpApi.MetricsAuthorizationBearerToken,
         timeoutMs: config.HttpApi.TimeoutMilliseconds,
         logger,
         routes: [

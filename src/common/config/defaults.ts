@@ -80,6 +80,7 @@ export function applyConfigDefaults(doc: Section): CorporalConfig {
       Enabled: bool(api, 'Enabled', false),
       ListenAddress: str(api, 'ListenAddress', '') || DEFAULT_API_LISTEN_ADDRESS,
       AuthorizationBearerToken: str(api, 'AuthorizationBearerToken', ''),
+      MetricsAuthorizationBearerToken: str(api, 'MetricsAuthorizationBearerToken', ''),
       TimeoutMilliseconds: int(api, 'TimeoutMilliseconds', 0),
     },
     // Validated separately (validateProviderConfig); until then `Type` may be absent.

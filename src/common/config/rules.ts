@@ -104,6 +104,11 @@ export function checkConfigRules(config: CorporalConfig): RuleResult {
   if (config.HttpApi.Enabled && config.HttpApi.AuthorizationBearerToken === '') {
     out.warnings.push({ path: 'HttpApi.AuthorizationBearerToken', message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused' });
   }
+  const metricsToken = config.HttpApi.MetricsAuthorizationBearerToken;
+  if (metricsToken !== '' && metricsToken === config.HttpApi.AuthorizationBearerToken) {
+    // The point of a metrics token is that the scraper cannot push a policy or mint tokens.
+    out.warnings.push({ path: 'HttpApi.MetricsAuthorizationBearerToken', message: 'HttpApi.MetricsAuthorizationBearerToken is HttpApi.AuthorizationBearerToken: give the metrics scraper a token of its own, which can read /metrics and nothing else' });
+  }
   const level = config.Misc.LogLevel;
   if (level !== null && !LOG_LEVELS.includes(level)) {
     out.errors.push({ path: 'Misc.LogLevel', message: `Misc.LogLevel needs to be one of ${LOG_LEVELS.join(', ')} (got "${level}")` });

@@ -91,6 +91,7 @@ export const CONFIG_SHAPE: StructShape = struct({
     Enabled: boolean,
     ListenAddress: string,
     AuthorizationBearerToken: string,
+    MetricsAuthorizationBearerToken: string,
     TimeoutMilliseconds: integer,
   }),
   PolicyProvider: { kind: 'map' },

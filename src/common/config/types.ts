@@ -127,6 +127,11 @@ export interface HttpApiConfig {
   ListenAddress: string;
   /** Bearer token callers must present (constant-time comparison). */
   AuthorizationBearerToken: string;
+  /**
+   * Corporal only: a second token accepted by `GET /_matrix/corporal/metrics` and nothing else, for
+   * Prometheus, which should not hold the token that can push a policy. `""`: none.
+   */
+  MetricsAuthorizationBearerToken: string;
   /** Per-request time limit (> 0, even when disabled, as in matrix-corporal). */
   TimeoutMilliseconds: number;
 }

@@ -16,6 +16,8 @@ export interface HttpApiOptions {
   port: number;
   /** `HttpApi.AuthorizationBearerToken`. */
   bearerToken: string;
+  /** `HttpApi.MetricsAuthorizationBearerToken`: also accepted by routes that say so (`""`: none). */
+  metricsBearerToken?: string;
   /** `HttpApi.TimeoutMilliseconds`: limit for receiving a request (twice that for a stalled connection). */
   timeoutMs: number;
   /** Longest a handler may take before its connection is closed (default {@link HANDLER_LIMIT_MS}). */
@@ -59,6 +61,7 @@ export function apiError(status: number, errcode: string, message: string, extra
  */
 export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
   const routes = compileRoutes(options.routes);
+  const metricsToken = options.metricsBearerToken ?? '';
   const { logger } = options;
   const handlerLimitMs = options.handlerLimitMs ?? HANDLER_LIMIT_MS;
   const largestBody = Math.max(0, ...options.routes.flatMap((route) => Object.values(route.methods).map((method) => method.maxBodyBytes)));
@@ -124,7 +127,9 @@ export function startHttpApi(options: HttpApiOptions): Promise<HttpApiServer> {
     routeId = handler.id;
     const token = requestToken(req.headers, query);
     if (token === null) return finish(apiError(401, ErrCode.MissingToken, 'Missing access token'));
-    if (!tokenMatches(token, options.bearerToken)) return finish(apiError(401, ErrCode.UnknownToken, 'Bad access token'));
+    if (!tokenMatches(token, options.bearerToken) && !(handler.acceptsMetricsToken === true && metricsToken !== '' && tokenMatches(token, metricsToken))) {
+      return finish(apiError(401, ErrCode.UnknownToken, 'Bad access token'));
+    }
     // Refused requests stay at info whatever the route: a wrong token is worth seeing.
     quiet = handler.quiet === true;
 

@@ -8,8 +8,9 @@ import type { StatusRouteOptions } from './status-route.js';
 /**
  * `GET /_matrix/corporal/metrics` (Corporal only): the policy, the provider, the reconciler and the
  * gateway threads' request counters in Prometheus' text format, from the same state as
- * `/status`. Authenticated like every endpoint of the API (Prometheus sends the token with
- * `authorization: {credentials: …}`); its requests are logged at debug. Never a credential, a
+ * `/status`. Authenticated like every endpoint of the API, and also with
+ * `HttpApi.MetricsAuthorizationBearerToken`, which opens nothing else (Prometheus sends it with
+ * `authorization: {credentials: …}`); its answered requests are logged at debug. Never a credential, a
  * user id or a room id in a label: route ids, action types, error codes and states only.
  */
 export function metricsRoute(options: StatusRouteOptions): Route {
@@ -26,6 +27,7 @@ export function metricsRoute(options: StatusRouteOptions): Route {
         id: 'metrics.get',
         maxBodyBytes: SMALL_BODY_BYTES,
         quiet: true,
+        acceptsMetricsToken: true,
         handle: async (): Promise<ApiResponse> => {
           const current = options.store.current;
           const out = new PrometheusText();

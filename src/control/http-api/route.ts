@@ -29,6 +29,8 @@ export interface RouteMethod {
   handle(request: ApiRequest): Promise<ApiResponse> | ApiResponse;
   /** Log its authenticated requests at debug rather than info (a scrape every few seconds would fill the log). */
   quiet?: boolean;
+  /** Also accept the server's metrics token (`HttpApi.MetricsAuthorizationBearerToken`): `/metrics` only. */
+  acceptsMetricsToken?: boolean;
 }
 
 /** A path pattern (`/_matrix/corporal/user/{userId}/access-token`) and the methods it serves. */

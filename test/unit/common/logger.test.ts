@@ -14,7 +14,7 @@ const NAMES = [
   'password', 'new_password', 'token', 'accessToken', 'access_token', 'bearerToken', 'authorization', 'Authorization',
   'authCredential', 'secret', 'sharedSecret', 'authSharedSecret', 'registrationSharedSecret',
 ];
-const CONFIG_NAMES = ['AuthSharedSecret', 'RegistrationSharedSecret', 'AuthorizationBearerToken', 'AccessToken'];
+const CONFIG_NAMES = ['AuthSharedSecret', 'RegistrationSharedSecret', 'AuthorizationBearerToken', 'MetricsAuthorizationBearerToken', 'AccessToken'];
 
 t.test('every secret name is redacted at the top level and one level down', async (t) => {
   for (const name of [...NAMES, ...CONFIG_NAMES]) {
@@ -28,13 +28,13 @@ t.test('the configuration\'s secrets are redacted when a whole configuration is 
   const line = logged({
     config: {
       Matrix: { AuthSharedSecret: 'S1', RegistrationSharedSecret: 'S2', HomeserverDomainName: 'example.com' },
-      HttpApi: { AuthorizationBearerToken: 'S3' },
+      HttpApi: { AuthorizationBearerToken: 'S3', MetricsAuthorizationBearerToken: 'S6' },
       Corporal: { AccessToken: 'S4', UserID: '@corporal:example.com' },
       PolicyProvider: { AuthorizationBearerToken: 'S5' },
     },
   });
   const text = JSON.stringify(line);
-  for (const secret of ['S1', 'S2', 'S3', 'S4', 'S5']) t.notMatch(text, `"${secret}"`, secret);
+  for (const secret of ['S1', 'S2', 'S3', 'S4', 'S5', 'S6']) t.notMatch(text, `"${secret}"`, secret);
   t.match(text, '"HomeserverDomainName":"example.com"', 'other keys are kept');
   t.match(text, '"UserID":"@corporal:example.com"');
 });

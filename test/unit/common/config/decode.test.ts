@@ -41,7 +41,7 @@ t.test('keys match case-insensitively in every typed section', async (t) => {
     "httpgateway": {"timeoutmilliseconds": 2000, "threads": 3,
       "internalrestauth": {"enabled": true, "ipnetworkwhitelist": ["10.0.0.0/8"]},
       "usermappingresolver": {"cachesize": 5, "EXPIRATIONTIMEMILLISECONDS": 6}},
-    "HttpAPI": {"timeoutMILLISECONDS": 3000, "enabled": true, "authorizationbearertoken": "tok"},
+    "HttpAPI": {"timeoutMILLISECONDS": 3000, "enabled": true, "authorizationbearertoken": "tok", "METRICSauthorizationbearertoken": "mtok"},
     "policyprovider": {"Type": "static_file", "Path": "policy.json"},
     "offload": {"maxqueue": 7}, "userauth": {"restcachesize": 9}, "MISC": {"debug": true, "loglevel": "warn"}
   }`);
@@ -55,7 +55,7 @@ t.test('keys match case-insensitively in every typed section', async (t) => {
   t.equal(config.HttpGateway.Threads, 3);
   t.same(config.HttpGateway.InternalRESTAuth, { Enabled: true, IPNetworkWhitelist: ['10.0.0.0/8'] });
   t.same(config.HttpGateway.UserMappingResolver, { CacheSize: 5, ExpirationTimeMilliseconds: 6 });
-  t.same(config.HttpApi, { Enabled: true, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: 'tok', TimeoutMilliseconds: 3000 });
+  t.same(config.HttpApi, { Enabled: true, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: 'tok', MetricsAuthorizationBearerToken: 'mtok', TimeoutMilliseconds: 3000 });
   t.equal(config.Offload.MaxQueue, 7);
   t.equal(config.UserAuth.RestCacheSize, 9);
   t.same(config.Misc, { Debug: true, LogLevel: 'warn' });

@@ -65,6 +65,7 @@ t.test('a matrix-corporal 3.x config.json loads unchanged, with its defaults', a
       Enabled: true,
       ListenAddress: '0.0.0.0:41081',
       AuthorizationBearerToken: 'Fq6Rk1Yd0uH2mXw8pVb4Tn7LsZc3Je9GaQy5Wo0Ix2Nr8Ut6Bh1Kd4Mv7Pe3Sg9A',
+      MetricsAuthorizationBearerToken: '',
       TimeoutMilliseconds: 15000,
     },
     PolicyProvider: { Type: 'static_file', Path: 'policy.json' },
@@ -104,7 +105,7 @@ t.test('defaults: Go zero values, matrix-corporal\'s own defaults, Corporal\'s d
     MaxBufferedBytesPerThread: 268435456,
     DrainTimeoutMilliseconds: 10000, AllowUwsFallback: false, AccessLog: true, TrustedProxies: null,
   });
-  t.same(config.HttpApi, { Enabled: false, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: '', TimeoutMilliseconds: 3000 });
+  t.same(config.HttpApi, { Enabled: false, ListenAddress: '0.0.0.0:41081', AuthorizationBearerToken: '', MetricsAuthorizationBearerToken: '', TimeoutMilliseconds: 3000 });
   t.same(config.Offload, { Threads: 1, MaxQueue: 512, ConcurrentTasksPerWorker: 32 });
   t.same(config.UserAuth, { RestTimeoutMilliseconds: 10000, RestCacheFallback: false, RestCacheTtlMilliseconds: 86400000, RestCacheSize: 1000 });
   t.same(config.Misc, { Debug: false, LogLevel: null });
@@ -146,6 +147,11 @@ t.test('warnings about internal REST auth and the HTTP API', async (t) => {
       path: 'HttpApi.AuthorizationBearerToken',
       message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused',
     }]],
+    ['the metrics token is the API token', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'HttpApi.AuthorizationBearerToken': 'same', 'HttpApi.MetricsAuthorizationBearerToken': 'same' }, [{
+      path: 'HttpApi.MetricsAuthorizationBearerToken',
+      message: 'HttpApi.MetricsAuthorizationBearerToken is HttpApi.AuthorizationBearerToken: give the metrics scraper a token of its own, which can read /metrics and nothing else',
+    }]],
+    ['a metrics token of its own', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'HttpApi.AuthorizationBearerToken': 'api', 'HttpApi.MetricsAuthorizationBearerToken': 'metrics' }, []],
     // matrix-corporal only checks the domain suffix: ids outside the grammar load, with a warning.
     ['Corporal.UserID with an empty localpart', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'Corporal.UserID': '@:example.com' }, [{
       path: 'Corporal.UserID',

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import { startHttpApi } from '../../../../src/control/http-api/api-server.js';
 import { metricsRoute } from '../../../../src/control/http-api/metrics-route.js';
 import { statusRoute } from '../../../../src/control/http-api/status-route.js';
+import { policyRoutes } from '../../../../src/control/http-api/policy-routes.js';
 import type { GatewayStatus } from '../../../../src/control/gateway-status.js';
 import type { ReconcilerHostStatus } from '../../../../src/control/reconciler-host.js';
 import type { RunSummary } from '../../../../src/control/loop/run-summary.js';
@@ -9,6 +10,7 @@ import { LastSeenProvider } from '../../../../src/control/providers/last-seen-pr
 import { captureLogger, testPolicyText, testStore } from '../../../support/control-plane.js';
 
 const TOKEN = 'api-secret-token-0123456789';
+const METRICS_TOKEN = 'metrics-only-token-9876543210';
 
 const GATEWAY: GatewayStatus = {
   threadsAlive: 2,
@@ -49,10 +51,13 @@ async function api(t: Test, gateway: () => Promise<GatewayStatus>) {
   await store.set({ text: testPolicyText('a') }, 'api');
   const provider = new LastSeenProvider({ cachePath: '/nonexistent/last-seen.json', store, logger });
   const observed = { store, provider, gatewayStatus: gateway, reconcilerStatus: () => RECONCILER };
-  const server = await startHttpApi({ host: '127.0.0.1', port: 0, bearerToken: TOKEN, timeoutMs: 5000, logger, routes: [statusRoute(observed), metricsRoute(observed)] });
+  const server = await startHttpApi({
+    host: '127.0.0.1', port: 0, bearerToken: TOKEN, metricsBearerToken: METRICS_TOKEN, timeoutMs: 5000, logger,
+    routes: [statusRoute(observed), metricsRoute(observed), ...policyRoutes({ store, provider, logger, maxPolicyBytes: 64 * 1024 })],
+  });
   t.teardown(() => server.close(Date.now() + 1000));
-  const get = async (path: string, token: string | null = TOKEN) => {
-    const response = await fetch(`http://127.0.0.1:${server.port}${path}`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+  const get = async (path: string, token: string | null = TOKEN, method = 'GET') => {
+    const response = await fetch(`http://127.0.0.1:${server.port}${path}`, { method, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
     return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
   };
   return { get, lines, store };
@@ -99,6 +104,15 @@ t.test('the token is needed; scrapes are logged at debug, the status at info', a
   t.equal((await get('/_matrix/corporal/status')).status, 200);
   const logged = lines.filter((line) => line['msg'] === 'HTTP API request').map((line) => line['route']);
   t.same(logged, ['metrics.get', 'metrics.get', 'status.get'], 'the refused scrapes are logged at info, the answered one is not');
+});
+
+t.test('the metrics token opens /metrics and nothing else (review 20, #2)', async (t) => {
+  const { get } = await api(t, async () => GATEWAY);
+  t.equal((await get('/_matrix/corporal/metrics', METRICS_TOKEN)).status, 200);
+  t.equal((await get('/_matrix/corporal/status', METRICS_TOKEN)).status, 401);
+  t.equal((await get('/_matrix/corporal/policy', METRICS_TOKEN)).status, 401, 'it cannot read the policy');
+  t.equal((await get('/_matrix/corporal/policy/provider/reload', METRICS_TOKEN, 'POST')).status, 401);
+  t.equal((await get('/_matrix/corporal/policy', TOKEN)).status, 200, 'the API token still opens everything');
 });
 
 t.test('the status leaves the request counters out', async (t) => {
