@@ -62,7 +62,7 @@ import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
 import { ErrCode } from '../common/matrix-errors.js';
 import { describeError } from '../common/errors.js';
 import { CORS_HEADERS } from './respond.js';
-import { MAX_REQUEST_TARGET_LENGTH, TARGET_TOO_LONG_ROUTE_ID, routeRequest, type RouteDecision } from './router/index.js';
+import { MAX_REQUEST_TARGET_LENGTH, routeRequest, type RouteDecision } from './router/index.js';
 import { HeaderCollector, RequestContext, type RequestFinishedListener } from './request-context.js';
 import { extractCredentials, masquerades } from './identity/credentials.js';
 import { WHOAMI_TIMED_OUT } from './identity/whoami.js';
@@ -189,33 +189,33 @@ export class Pipeline implements UpstreamResponseObserver {
     const exchange = ctx.exchange;
     switch (decision.kind) {
       case 'target-too-long':
-        ctx.routeId = TARGET_TOO_LONG_ROUTE_ID;
+        ctx.routeId = decision.kind;
         exchange.sendMatrixError(414, ErrCode.TooLarge, `Request target (path and query) longer than ${MAX_REQUEST_TARGET_LENGTH} characters`);
         return false;
       case 'connect':
-        ctx.routeId = 'connect';
+        ctx.routeId = decision.kind;
         exchange.sendMatrixError(405, ErrCode.Unrecognized, 'Unrecognized request');
         return false;
       case 'options':
-        ctx.routeId = 'options';
+        ctx.routeId = decision.kind;
         exchange.send(200, CORS_HEADERS, '');
         return false;
       case 'info':
-        ctx.routeId = 'info';
+        ctx.routeId = decision.kind;
         exchange.sendText(200, INFO_TEXT);
         return false;
       case 'redirect':
-        ctx.routeId = 'redirect';
+        ctx.routeId = decision.kind;
         exchange.send(301, [['Location', decision.location], ...CORS_HEADERS], '');
         return false;
       case 'unsupported-version':
-        ctx.routeId = 'unsupported-version';
+        ctx.routeId = decision.kind;
         exchange.sendMatrixError(403, ErrCode.Forbidden, 'API version not supported by gateway');
         return false;
       case 'internal-rest-auth':
         // Answered here, before the policy requirement: no hooks, no token, and a missing policy
         // is the endpoint's own 500 (reference §6.8).
-        ctx.routeId = 'internal-rest-auth';
+        ctx.routeId = decision.kind;
         this.deps.auth.internalAuth.run(ctx, this.afterAuth.fail);
         return false;
       case 'route':

@@ -1,7 +1,7 @@
 import type { HttpRequest } from '@trufflesuite/uws-js-unofficial';
 import type { PolicySnapshot } from '../policy/snapshot.js';
 import type { ClientExchange, ExchangeEvents } from './respond.js';
-import type { RouteMatch } from './router/index.js';
+import { UNROUTED_ROUTE_ID, type RouteMatch } from './router/index.js';
 import type { Credentials } from './identity/credentials.js';
 import type { HookRequest } from './hooks/hook-request.js';
 import type { PolicyCheck } from './checks/check-input.js';
@@ -78,7 +78,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
   readonly body: RequestBody | null;
 
   /** Stable name of what the request turned out to be (route id, or `options`, `info`, `redirect`, …), for logs. */
-  routeId = 'unrouted';
+  routeId: string = UNROUTED_ROUTE_ID;
   /** The router's match for proxied requests. */
   route: RouteMatch | null = null;
   /** The route's policy check, once identity is known; null for a route no check applies to. */

@@ -1,6 +1,7 @@
 import type { GatewayDurationHistogram, GatewayRequestCount, GatewayRequestMetrics } from '../../common/ipc.js';
 import type { TokenResolution } from '../identity/identity-cache.js';
 import { ROUTE_IDS } from '../router/route-ids.js';
+import { LOCAL_ROUTE_IDS, UNROUTED_ROUTE_ID } from '../router/route-request.js';
 
 /**
  * Where each request counter of a gateway thread lives in the shared table: one `Float64Array`
@@ -9,11 +10,8 @@ import { ROUTE_IDS } from '../router/route-ids.js';
  * gateway threads and the supervisor, which build from the same sources.
  */
 
-/** Route ids the pipeline gives requests it answers before (or instead of) routing them. */
-const PIPELINE_ROUTE_IDS = ['unrouted', 'target-too-long', 'connect', 'options', 'info', 'redirect', 'unsupported-version', 'internal-rest-auth'] as const;
-
-/** Every route id counted; any other id is counted as `other`. */
-export const COUNTED_ROUTE_IDS: readonly string[] = Object.freeze([...ROUTE_IDS, ...PIPELINE_ROUTE_IDS]);
+/** Every route id counted: Synapse's routes, the gateway's own answers, and `unrouted`; any other counts as `other`. */
+export const COUNTED_ROUTE_IDS: readonly string[] = Object.freeze([...ROUTE_IDS, ...LOCAL_ROUTE_IDS, UNROUTED_ROUTE_ID]);
 
 const ROUTE_INDEX: ReadonlyMap<string, number> = new Map(COUNTED_ROUTE_IDS.map((id, i) => [id, i]));
 const OTHER_ROUTE = ROUTE_INDEX.get('other') ?? 0;

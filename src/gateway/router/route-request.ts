@@ -57,6 +57,21 @@ export const MAX_REQUEST_TARGET_LENGTH = 16_384;
 /** The route id (logs, access log) of a request refused for its target's length. */
 export const TARGET_TOO_LONG_ROUTE_ID = 'target-too-long';
 
+/**
+ * The route id of every request the gateway answers itself, before any route of Synapse's: the
+ * kind of the router's decision (`options`, `info`, `redirect`, …). The record names each kind,
+ * so the compiler refuses a new kind left out (the request metrics count by this list).
+ */
+export type LocalRouteId = Exclude<RouteDecision, { kind: 'route' }>['kind'];
+const LOCAL_KINDS: Readonly<Record<LocalRouteId, true>> = {
+  'target-too-long': true, redirect: true, 'unsupported-version': true, connect: true, options: true, info: true, 'internal-rest-auth': true,
+};
+/** Every {@link LocalRouteId}. */
+export const LOCAL_ROUTE_IDS: readonly LocalRouteId[] = Object.freeze(Object.keys(LOCAL_KINDS) as LocalRouteId[]);
+
+/** The route id of a request until it is routed (one that ends before, a client that leaves early). */
+export const UNROUTED_ROUTE_ID = 'unrouted';
+
 /** matrix-corporal's health/info path. */
 export const INFO_PATH = '/_matrix/client/corporal';
 /** matrix-corporal's internal REST auth endpoint (for the REST password-provider module). */

@@ -2,7 +2,7 @@ import t from 'tap';
 import {
   COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countRequest, countTokenResolution, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
 } from '../../../../src/gateway/metrics/request-metrics-layout.js';
-import { ROUTE_IDS } from '../../../../src/gateway/router/index.js';
+import { LOCAL_ROUTE_IDS, ROUTE_IDS } from '../../../../src/gateway/router/index.js';
 
 const request = (overrides: Partial<FinishedRequest>): FinishedRequest => ({
   routeId: 'room.send', status: 200, fromHomeserver: true, longPoll: false, durationSeconds: 0.003, aborted: false, bytesIn: 0, bytesOut: 0, ...overrides,
@@ -45,8 +45,10 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   t.same(summary.tokenResolutions, { cached: 2, shared: 0, whoami: 1, refused: 0 });
 });
 
-t.test('every route id of the router is counted under its own name', async (t) => {
-  for (const id of ROUTE_IDS) t.ok(COUNTED_ROUTE_IDS.includes(id), id);
+t.test('every route id of the router and of the gateway\'s own answers is counted under its own name', async (t) => {
+  // The pipeline names its own answers by the router's decision kind, which LOCAL_ROUTE_IDS lists
+  // completely (a record the compiler checks), and requests it never routes `unrouted`.
+  for (const id of [...ROUTE_IDS, ...LOCAL_ROUTE_IDS, 'unrouted', 'options', 'info', 'target-too-long']) t.ok(COUNTED_ROUTE_IDS.includes(id), id);
   t.equal(new Set(COUNTED_ROUTE_IDS).size, COUNTED_ROUTE_IDS.length, 'no id twice');
   const table = createRequestMetricsTable(1);
   for (const id of COUNTED_ROUTE_IDS) countRequest(threadRegion(table, 1), request({ routeId: id }));
