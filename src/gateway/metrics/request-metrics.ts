@@ -27,7 +27,7 @@ export class RequestMetrics implements RequestFinishedListener {
   }
 }
 
-/** Tells each of `listeners` (in order) that a request finished: the metrics, then the access log. */
+/** One listener that tells `first`, then `second` (when there is one) that a request finished: the metrics, then the access log. */
 export function bothListeners(first: RequestFinishedListener, second: RequestFinishedListener | null): RequestFinishedListener {
   if (second === null) return first;
   return {
