@@ -143,6 +143,8 @@ export interface GatewayRequestMetrics {
    * `whoami` (a look-up started), `refused` (look-ups at their limit).
    */
   tokenResolutions: { cached: number; shared: number; whoami: number; refused: number };
+  /** REST consultations of hooks: those that got a hook from the service, and those that failed. */
+  hookConsultations: { ok: number; failed: number };
 }
 
 /** Answer to {@link GatewayStatusRequestMessage}. */

@@ -82,4 +82,6 @@ export function writeGatewayMetrics(out: PrometheusText, status: GatewayStatus |
   out.counter('corporal_gateway_response_body_bytes_total', 'Response body bytes sent to clients.', [{ value: metrics.responseBodyBytes }]);
   out.counter('corporal_gateway_token_resolutions_total', 'Access tokens resolved to their user, by how: cached (a hit), shared (joined a whoami in flight), whoami (started one), refused (look-ups at their limit).',
     (['cached', 'shared', 'whoami', 'refused'] as const).map((result) => ({ labels: { result }, value: metrics.tokenResolutions[result] })));
+  out.counter('corporal_gateway_hook_consultations_total', 'REST consultations of consult hooks, by result: ok (the service gave a hook) or failed (a contingency hook ran, or the request failed closed).',
+    (['ok', 'failed'] as const).map((result) => ({ labels: { result }, value: metrics.hookConsultations[result] })));
 }

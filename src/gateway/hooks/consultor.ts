@@ -29,6 +29,25 @@ export function createPooledConsultor(pool: OffloadPool): HookConsultor {
 }
 
 /**
+ * `inner`, telling `counted` whether each consultation got a hook (`true`) or failed (`false`, a
+ * rejection included, which is passed on): the thread's request metrics.
+ */
+export function countedConsultor(inner: HookConsultor, counted: (ok: boolean) => void): HookConsultor {
+  return {
+    consult: async (input) => {
+      let ok = false;
+      try {
+        const result = await inner.consult(input);
+        ok = result.ok;
+        return result;
+      } finally {
+        counted(ok);
+      }
+    },
+  };
+}
+
+/**
  * The same consultation on the calling thread's event loop, without the pool. Only for the
  * benchmark that measures what the pool costs; the gateway never uses it.
  */

@@ -36,8 +36,10 @@ const BYTES_OUT_AT = BYTES_IN_AT + 1;
 const RESOLUTIONS: readonly TokenResolution[] = ['cached', 'shared', 'whoami', 'refused'];
 const RESOLUTION_INDEX: Readonly<Record<TokenResolution, number>> = { cached: 0, shared: 1, whoami: 2, refused: 3 };
 const RESOLUTIONS_AT = BYTES_OUT_AT + 1;
+/** Hook consultations: those that got a hook, then those that failed. */
+const CONSULTATIONS_AT = RESOLUTIONS_AT + RESOLUTIONS.length;
 /** Counters in one thread's region. */
-const REGION_SLOTS = RESOLUTIONS_AT + RESOLUTIONS.length;
+const REGION_SLOTS = CONSULTATIONS_AT + 2;
 
 /** A table for `threads` gateway threads, all counters at zero. */
 export function createRequestMetricsTable(threads: number): SharedArrayBuffer {
@@ -84,6 +86,11 @@ export function countTokenResolution(region: Float64Array, resolution: TokenReso
   region[RESOLUTIONS_AT + RESOLUTION_INDEX[resolution]]! += 1;
 }
 
+/** Counts one REST consultation of a hook: whether it got a hook from the service. */
+export function countHookConsultation(region: Float64Array, ok: boolean): void {
+  region[CONSULTATIONS_AT + (ok ? 0 : 1)]! += 1;
+}
+
 /** The counters of the first `threads` regions of `table`, summed and labelled. */
 export function summariseRequestMetrics(table: SharedArrayBuffer, threads: number): GatewayRequestMetrics {
   const total = new Float64Array(REGION_SLOTS);
@@ -105,5 +112,6 @@ export function summariseRequestMetrics(table: SharedArrayBuffer, threads: numbe
     return { kind, bounds: [...DURATION_BOUNDS_SECONDS], counts: Array.from(total.subarray(at, at + HISTOGRAM_SLOTS - 1)), sum: total[at + HISTOGRAM_SLOTS - 1]! };
   });
   const tokenResolutions = Object.fromEntries(RESOLUTIONS.map((resolution, i) => [resolution, total[RESOLUTIONS_AT + i]!])) as Record<TokenResolution, number>;
-  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions };
+  const hookConsultations = { ok: total[CONSULTATIONS_AT]!, failed: total[CONSULTATIONS_AT + 1]! };
+  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions, hookConsultations };
 }

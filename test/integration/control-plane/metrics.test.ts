@@ -2,6 +2,7 @@ import t from 'tap';
 import { API_TOKEN, pushAndSettle } from '../../support/control-plane-api.js';
 import { matrixRequest } from '../../support/matrix-client.js';
 import { serveAgainst, synapseWithCorporalAdmin } from '../../support/serve-against.js';
+import { startHookRestService } from '../../support/hook-rest-service.js';
 
 /**
  * `GET /_matrix/corporal/metrics` of a real `corporal serve` in front of a real Synapse: the
@@ -19,8 +20,15 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   const hs = await synapseWithCorporalAdmin(t);
   const { api, gatewayUrl } = await serveAgainst(t, { homeserverUrl: hs.baseUrl, registrationSharedSecret: hs.registrationSharedSecret });
   await api.statusWhenUp(30_000);
+  const service = await startHookRestService();
+  t.teardown(() => service.close());
   const alice = { id: '@alice:localhost', active: true, authType: 'plain', authCredential: 'alice-password', joinedRooms: [] };
-  await pushAndSettle(api, { schemaVersion: 2, flags: { forbidRoomCreation: true }, managedRoomIds: [], users: [alice] });
+  // One consultation that gets a hook (whoami), one whose service answers garbage (/versions).
+  const hooks = [
+    { id: 'ask', eventType: 'beforeAuthenticatedRequest', routeMatchesRegex: '/account/whoami$', action: 'consult.RESTServiceURL', RESTServiceURL: `${service.origin}/pass` },
+    { id: 'broken', eventType: 'beforeAnyRequest', routeMatchesRegex: '/versions$', action: 'consult.RESTServiceURL', RESTServiceURL: `${service.origin}/garbled` },
+  ];
+  await pushAndSettle(api, { schemaVersion: 2, flags: { forbidRoomCreation: true }, managedRoomIds: [], hooks, users: [alice] });
 
   const login = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/login', {
     body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: 'alice' }, password: 'alice-password' },
@@ -28,6 +36,7 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   t.equal(login.status, 200, 'alice logs in through the gateway');
   const token = (login.json as { access_token: string }).access_token;
   for (let i = 0; i < 3; i++) t.equal((await matrixRequest(gatewayUrl, 'GET', '/_matrix/client/v3/account/whoami', { token })).status, 200);
+  t.equal((await matrixRequest(gatewayUrl, 'GET', '/_matrix/client/versions')).status, 503, 'a failed consultation fails the request closed');
   const create = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/createRoom', { token, body: {} });
   t.equal(create.status, 403, 'room creation is refused by the policy');
   const rooms = await matrixRequest(hs.baseUrl, 'GET', '/_synapse/admin/v1/users/%40alice%3Alocalhost/joined_rooms', { token: hs.admin.accessToken });
@@ -49,6 +58,8 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   t.notOk(sample(text, 'corporal_gateway_requests_total{route="room.create",source="homeserver",code="2xx"}'), 'and Synapse never saw it');
   t.ok((sample(text, 'corporal_gateway_request_duration_seconds_count{kind="request"}') ?? 0) >= 5, 'the durations of the gateway\'s requests');
   t.ok((sample(text, 'corporal_gateway_token_resolutions_total{result="cached"}') ?? 0) >= 4, 'alice\'s token, known from her login, is a cache hit');
+  t.equal(sample(text, 'corporal_gateway_hook_consultations_total{result="ok"}'), 3, 'the three whoami consulted the service');
+  t.equal(sample(text, 'corporal_gateway_hook_consultations_total{result="failed"}'), 1, 'the garbled answer');
   t.equal(sample(text, 'corporal_gateway_threads{state="alive"}'), 1);
   t.equal(sample(text, 'corporal_gateway_status_available'), 1);
   const status = await api.status();

@@ -24,6 +24,7 @@ const GATEWAY: GatewayStatus = {
     requestBodyBytes: 100,
     responseBodyBytes: 2000,
     tokenResolutions: { cached: 50, shared: 2, whoami: 7, refused: 1 },
+    hookConsultations: { ok: 4, failed: 2 },
   },
 };
 
@@ -92,6 +93,8 @@ t.test('the metrics: policy, reconciler and gateway families in the text format'
     'corporal_gateway_token_resolutions_total{result="cached"} 50',
     'corporal_gateway_token_resolutions_total{result="whoami"} 7',
     'corporal_gateway_token_resolutions_total{result="refused"} 1',
+    'corporal_gateway_hook_consultations_total{result="ok"} 4',
+    'corporal_gateway_hook_consultations_total{result="failed"} 2',
   ]) t.ok(lines.includes(expected), expected);
   t.notMatch(answer.text, /@a:example\.com|example\.com/, 'no user or room id, nor the domain, in any label');
 });

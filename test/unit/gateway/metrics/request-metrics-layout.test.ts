@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countRequest, countTokenResolution, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
+  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countHookConsultation, countRequest, countTokenResolution, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
 } from '../../../../src/gateway/metrics/request-metrics-layout.js';
 import { LOCAL_ROUTE_IDS, ROUTE_IDS } from '../../../../src/gateway/router/index.js';
 
@@ -20,6 +20,9 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   countTokenResolution(first, 'cached');
   countTokenResolution(second, 'cached');
   countTokenResolution(second, 'whoami');
+  countHookConsultation(first, true);
+  countHookConsultation(second, false);
+  countHookConsultation(second, false);
   t.equal(new Float64Array(table).reduce((a, b) => a + b, 0), first.reduce((a, b) => a + b, 0) + second.reduce((a, b) => a + b, 0), 'the regions do not overlap');
 
   const summary = summariseRequestMetrics(table, 2);
@@ -43,6 +46,7 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   t.equal(summary.requestBodyBytes, 1024);
   t.equal(summary.responseBodyBytes, 100);
   t.same(summary.tokenResolutions, { cached: 2, shared: 0, whoami: 1, refused: 0 });
+  t.same(summary.hookConsultations, { ok: 1, failed: 2 });
 });
 
 t.test('every route id of the router and of the gateway\'s own answers is counted under its own name', async (t) => {
