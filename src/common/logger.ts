@@ -10,7 +10,7 @@ export type { Logger } from 'pino';
  * so every spelling in use is listed.
  */
 const SECRET_NAMES: readonly string[] = [
-  'password', 'new_password', 'token', 'accessToken', 'access_token', 'bearerToken',
+  'password', 'new_password', 'token', 'accessToken', 'access_token', 'bearerToken', 'metricsBearerToken',
   'authorization', 'Authorization', 'authCredential', 'secret', 'sharedSecret',
   'authSharedSecret', 'registrationSharedSecret',
 ];

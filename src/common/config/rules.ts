@@ -102,7 +102,8 @@ export function checkConfigRules(config: CorporalConfig): RuleResult {
   checkRestAuthWhitelist(config, out);
   checkTrustedProxies(config, out);
   if (config.HttpApi.Enabled && config.HttpApi.AuthorizationBearerToken === '') {
-    out.warnings.push({ path: 'HttpApi.AuthorizationBearerToken', message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused' });
+    const refused = config.HttpApi.MetricsAuthorizationBearerToken === '' ? 'every HTTP API request' : 'every HTTP API request but GET /_matrix/corporal/metrics';
+    out.warnings.push({ path: 'HttpApi.AuthorizationBearerToken', message: `HttpApi.AuthorizationBearerToken is empty: ${refused} will be refused` });
   }
   const metricsToken = config.HttpApi.MetricsAuthorizationBearerToken;
   if (metricsToken !== '' && metricsToken === config.HttpApi.AuthorizationBearerToken) {

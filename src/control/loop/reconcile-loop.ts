@@ -31,6 +31,9 @@ export interface ReconcileLoopOptions {
   random?: () => number;
 }
 
+/** Full passes queued in a row for rooms the corporal user has just joined (`#followUpCorporalJoins`). */
+const MAX_FOLLOW_UPS_IN_A_ROW = 3;
+
 /** Error code of {@link ReconcileLoop.plan} before any policy arrived. */
 export const NO_POLICY = 'CORP_ERR_NO_POLICY';
 
@@ -74,6 +77,8 @@ export class ReconcileLoop {
   #stopped = false;
   /** Rooms the corporal user joined in the last full pass: joining them again queues no follow-up. */
   #joinedLastPass: ReadonlySet<string> = new Set();
+  /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
+  #followUpsInARow = 0;
   #current: RunSummary | null = null;
   #lastRun: RunSummary | null = null;
   #lastFullRun: RunSummary | null = null;
@@ -284,7 +289,17 @@ export class ReconcileLoop {
   #followUpCorporalJoins(applied: ApplyPlanResult): void {
     const fresh = [...applied.corporalJoined].filter((roomId) => !this.#joinedLastPass.has(roomId));
     this.#joinedLastPass = new Set(applied.corporalJoined);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) {
+      this.#followUpsInARow = 0;
+      return;
+    }
+    // A backstop: stale invitations that alternate between rooms could otherwise chain passes.
+    if (this.#followUpsInARow >= MAX_FOLLOW_UPS_IN_A_ROW) {
+      this.#options.logger.warn({ rooms: fresh }, 'the corporal user joined managed rooms again after several follow-up passes; they are planned by the next full pass');
+      this.#followUpsInARow = 0;
+      return;
+    }
+    this.#followUpsInARow += 1;
     this.#options.logger.info({ rooms: fresh }, 'the corporal user accepted its invitations to managed rooms; planning them now');
     this.#pendingFull = true;
   }

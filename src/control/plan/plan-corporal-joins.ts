@@ -1,6 +1,6 @@
-import type { ObservedRoom } from '../state.js';
+import type { ObservedRoom, ObservedState } from '../state.js';
 import type { RoomCorporalJoinAction } from '../actions.js';
-import type { PolicySnapshot } from '../../policy/snapshot.js';
+import type { Plan } from './types.js';
 import { missingActionLevels } from './corporal-standing.js';
 import { warn, type PlanContext } from './plan-context.js';
 
@@ -39,32 +39,41 @@ export function acceptsInvitation(room: ObservedRoom, corporalUserId: string): b
 }
 
 /**
- * `plan.room_after_join` for each of `rooms` ({@link roomsToJoin}): what the pass after the join would plan there
- * — the leaves of policy users joined to it whom the policy does not list there, and the joins of
- * active policy users listed there who are neither joined nor banned — so that a dry run shows
- * what accepting the invitation sets off. Counts, not actions: levels and kicks depend on the
- * state after the join.
+ * `observed` as it will be once the corporal user has joined `rooms` (joined there, no longer
+ * invited): what the pass after the joins plans from. Inputs untouched.
  */
-export function warnAboutRoomsAfterJoin(ctx: PlanContext, rooms: readonly ObservedRoom[]): void {
-  const corporal = ctx.options.corporalUserId;
+export function afterJoining(observed: ObservedState, rooms: readonly ObservedRoom[], corporalUserId: string): ObservedState {
+  const after = new Map(observed.rooms);
   for (const room of rooms) {
-    const { leaves, joins } = membershipChanges(ctx.policy, room, corporal);
-    warn(ctx, 'plan.room_after_join', corporal, room.roomId,
-      `the corporal user ${corporal} accepts its invitation to ${room.roomId} first; the room is planned by the pass right after the join, which would then plan ${plural(leaves, 'leave')} and ${plural(joins, 'join')} there`);
+    const invited = new Set(room.invitedMembers);
+    invited.delete(corporalUserId);
+    after.set(room.roomId, { ...room, joinedMembers: new Set([...room.joinedMembers, corporalUserId]), invitedMembers: invited });
   }
+  return { ...observed, rooms: after };
 }
 
-function membershipChanges(policy: PolicySnapshot, room: ObservedRoom, corporal: string): { leaves: number; joins: number } {
-  let leaves = 0;
-  for (const userId of room.joinedMembers) {
-    const user = policy.users.get(userId);
-    if (user !== undefined && userId !== corporal && !user.joinedRooms.has(room.roomId)) leaves++;
+/**
+ * `plan.room_after_join` for each of `rooms` ({@link roomsToJoin}): what `after`, the full plan of
+ * the state once the corporal user has joined them ({@link afterJoining}), plans there — leaves
+ * (kicks included), joins and level changes — so that a dry run shows what accepting the
+ * invitation sets off. The pass after the join plans from a new observation, so the room may have
+ * changed by then.
+ */
+export function warnAboutRoomsAfterJoin(ctx: PlanContext, rooms: readonly ObservedRoom[], after: Plan): void {
+  const corporal = ctx.options.corporalUserId;
+  for (const { roomId } of rooms) {
+    let leaves = 0;
+    let joins = 0;
+    let levels = 0;
+    for (const action of after.actions) {
+      if (!('roomId' in action) || action.roomId !== roomId) continue;
+      if (action.type === 'room.leave') leaves++;
+      else if (action.type === 'room.join') joins++;
+      else if (action.type === 'room.users_set_power_levels') levels += Object.keys(action.levels).length;
+    }
+    warn(ctx, 'plan.room_after_join', corporal, roomId,
+      `the corporal user ${corporal} accepts its invitation to ${roomId} first; the room is planned by the pass right after the join, which, as things stand, would plan ${plural(leaves, 'leave')}, ${plural(joins, 'join')} and ${plural(levels, 'level change')} there`);
   }
-  let joins = 0;
-  for (const user of policy.users.values()) {
-    if (user.active && user.id !== corporal && user.joinedRooms.has(room.roomId) && !room.joinedMembers.has(user.id) && !room.bannedMembers.has(user.id)) joins++;
-  }
-  return { leaves, joins };
 }
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;

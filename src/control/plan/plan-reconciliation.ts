@@ -3,7 +3,7 @@ import type { ObservedRoom, ObservedState } from '../state.js';
 import { warn, type PlanContext } from './plan-context.js';
 import { warnAboutHeldLeaves, warnAboutRooms } from './plan-room-warnings.js';
 import { planUser } from './plan-user.js';
-import { corporalJoins, roomsToJoin, warnAboutRoomsAfterJoin } from './plan-corporal-joins.js';
+import { afterJoining, corporalJoins, roomsToJoin, warnAboutRoomsAfterJoin } from './plan-corporal-joins.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
 
 /**
@@ -52,7 +52,12 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
   };
   // Room warnings belong to full plans: a filtered plan holds only its users' part.
   if (only === null) {
-    warnAboutRoomsAfterJoin(ctx, joinedFirst);
+    // What the pass after the joins will plan there, for dry runs: a full plan of the state once
+    // joined (it has no invitation to accept there, so this goes one level deep).
+    if (joinedFirst.length > 0) {
+      const after = planReconciliation(afterJoining(observed, joinedFirst, options.corporalUserId), policy, options);
+      warnAboutRoomsAfterJoin(ctx, joinedFirst, after);
+    }
     warnAboutRooms(ctx);
   }
   for (const user of policy.users.values()) {

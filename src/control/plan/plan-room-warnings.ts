@@ -64,7 +64,9 @@ export function warnAboutHeldLeaves(ctx: PlanContext): void {
  * which Corporal accepts once it has that power (`plan-corporal-joins.ts`).
  */
 function joinAdvice(room: ObservedRoom, corporal: string): string {
-  return room.invitedMembers.has(corporal)
-    ? 'it is invited, but Corporal accepts the invitation only once its level there reaches kick, invite and m.room.power_levels: raise it'
-    : 'give it enough power and invite it to the room (Corporal accepts the invitation on its next full pass)';
+  if (!room.invitedMembers.has(corporal)) return 'give it enough power and invite it to the room (Corporal accepts the invitation on its next full pass)';
+  // Raising it cannot help while Corporal cannot read the levels (plan.power_levels_not_integers).
+  return room.nonIntegerLevels.length > 0
+    ? 'it is invited, but Corporal accepts the invitation only where it can read the power levels: have a room admin send m.room.power_levels again with integers, with its level at kick, invite and m.room.power_levels'
+    : 'it is invited, but Corporal accepts the invitation only once its level there reaches kick, invite and m.room.power_levels: raise it';
 }

@@ -104,8 +104,8 @@ export type PlanWarningCode =
   /**
    * Room warning (full plans only, `userId` is the corporal user): the corporal user accepts its
    * invitation to the room first (`room.corporal_join`), and the room is planned by the pass right
-   * after the join; the message says how many leaves and joins that pass would then plan, so that
-   * a dry run shows them.
+   * after the join; the message says how many leaves, joins and level changes that pass would plan
+   * as things stand, so that a dry run shows them.
    */
   | 'plan.room_after_join';
 

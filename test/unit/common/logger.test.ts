@@ -11,7 +11,7 @@ function logged(fields: Record<string, unknown>): Record<string, unknown> {
 
 /** Every name a secret carries in the code base (options, wire names) and in the configuration. */
 const NAMES = [
-  'password', 'new_password', 'token', 'accessToken', 'access_token', 'bearerToken', 'authorization', 'Authorization',
+  'password', 'new_password', 'token', 'accessToken', 'access_token', 'bearerToken', 'metricsBearerToken', 'authorization', 'Authorization',
   'authCredential', 'secret', 'sharedSecret', 'authSharedSecret', 'registrationSharedSecret',
 ];
 const CONFIG_NAMES = ['AuthSharedSecret', 'RegistrationSharedSecret', 'AuthorizationBearerToken', 'MetricsAuthorizationBearerToken', 'AccessToken'];

@@ -147,6 +147,10 @@ t.test('warnings about internal REST auth and the HTTP API', async (t) => {
       path: 'HttpApi.AuthorizationBearerToken',
       message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request will be refused',
     }]],
+    ['API enabled with only a metrics token', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'HttpApi.Enabled': true, 'HttpApi.MetricsAuthorizationBearerToken': 'metrics' }, [{
+      path: 'HttpApi.AuthorizationBearerToken',
+      message: 'HttpApi.AuthorizationBearerToken is empty: every HTTP API request but GET /_matrix/corporal/metrics will be refused',
+    }]],
     ['the metrics token is the API token', { 'HttpGateway.InternalRESTAuth': { Enabled: true }, 'HttpApi.AuthorizationBearerToken': 'same', 'HttpApi.MetricsAuthorizationBearerToken': 'same' }, [{
       path: 'HttpApi.MetricsAuthorizationBearerToken',
       message: 'HttpApi.MetricsAuthorizationBearerToken is HttpApi.AuthorizationBearerToken: give the metrics scraper a token of its own, which can read /metrics and nothing else',

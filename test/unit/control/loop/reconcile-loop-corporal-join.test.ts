@@ -82,6 +82,16 @@ t.test('a join that never shows does not loop; a room first joined by a follow-u
   t.equal(fullPasses(), 4, 'a later pass that joins ROOM again, as the pass before it did, is followed by nothing');
 });
 
+t.test('invitations that keep alternating between rooms chain at most three follow-ups', async (t) => {
+  server.requests.length = 0;
+  joinStatus = 200;
+  const { planner, fullPasses } = scriptedPlanner((pass) => (pass % 2 === 1 ? [ROOM] : [OTHER_ROOM]));
+  const loop = newLoop(planner);
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM, OTHER_ROOM] }), 'all');
+  await loop.idle();
+  t.equal(fullPasses(), 4, 'the first pass and three follow-ups; the fourth join waits for the next pass');
+});
+
 t.test('a failed join is retried as a failed pass', async (t) => {
   server.requests.length = 0;
   joinStatus = 403;
