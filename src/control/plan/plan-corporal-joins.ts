@@ -3,6 +3,7 @@ import type { RoomCorporalJoinAction } from '../actions.js';
 import type { Plan } from './types.js';
 import { missingActionLevels } from './corporal-standing.js';
 import { warn, type PlanContext } from './plan-context.js';
+import { plural } from '../../common/plural.js';
 
 /**
  * The readable managed rooms the corporal user is invited to but not joined to, and where its
@@ -75,5 +76,3 @@ export function warnAboutRoomsAfterJoin(ctx: PlanContext, rooms: readonly Observ
       `the corporal user ${corporal} accepts its invitation to ${roomId} first; the room is planned by the pass right after the join, which, as things stand, would plan ${plural(leaves, 'leave')}, ${plural(joins, 'join')} and ${plural(levels, 'level change')} there`);
   }
 }
-
-const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
