@@ -145,6 +145,18 @@ export interface GatewayRequestMetrics {
   tokenResolutions: { cached: number; shared: number; whoami: number; refused: number };
   /** REST consultations of hooks: those that got a hook from the service, and those that failed. */
   hookConsultations: { ok: number; failed: number };
+  /** Hooks executed, by position and action (every pair, zeros included). */
+  hookExecutions: GatewayHookExecutionCount[];
+  /** Hooks that could not be executed (the request answered 503), by position. */
+  hookFailures: { before: number; after: number };
+}
+
+/** One counter of {@link GatewayRequestMetrics.hookExecutions}. */
+export interface GatewayHookExecutionCount {
+  position: 'before' | 'after';
+  /** The hook's action (`HookAction`). */
+  action: string;
+  count: number;
 }
 
 /** Answer to {@link GatewayStatusRequestMessage}. */

@@ -20,7 +20,7 @@ import { IdentityCache } from './identity/identity-cache.js';
 import { createWhoamiLookup } from './identity/whoami.js';
 import { AccessLog } from './access-log.js';
 import { bothListeners, RequestMetrics } from './metrics/request-metrics.js';
-import { countHookConsultation, countTokenResolution, threadRegion } from './metrics/request-metrics-layout.js';
+import { countTokenResolution, hookCountersFor, threadRegion } from './metrics/request-metrics-layout.js';
 import { BufferBudget } from '../common/buffer-budget.js';
 import { createOffloadPool } from '../offload/pool.js';
 import { createRestAuthCache } from '../offload/rest-auth-cache.js';
@@ -89,7 +89,7 @@ const checkReads = {
   }),
 };
 const offload = createOffloadPool(config.Offload, { logger });
-const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes, (ok) => countHookConsultation(metricsRegion, ok));
+const hooks = createThreadHooks(config.Offload, logger, config.HttpGateway.MaxInspectedBodyBytes, hookCountersFor(metricsRegion));
 const trustedProxies = new TrustedProxies(config.HttpGateway.TrustedProxies);
 // This thread's `rest` fallback cache; a refusal heard here evicts the combination in every thread.
 const restCache = createRestAuthCache(config.UserAuth, undefined, (key) => post({ type: 'rest-auth.forget', key }));

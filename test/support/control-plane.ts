@@ -10,13 +10,13 @@ import { findFreePort } from './free-port.js';
 /** The homeserver domain the control-plane tests' policies live on. */
 export const TEST_DOMAIN = 'example.com';
 
-/** `Corporal.UserID` of the stores built here. */
 /** Gateway request counters of threads that served nothing yet, for gateway statuses in tests. */
 export const NO_GATEWAY_REQUESTS: GatewayRequestMetrics = Object.freeze({
   requests: [], durations: [], abortedRequests: 0, requestBodyBytes: 0, responseBodyBytes: 0, tokenResolutions: { cached: 0, shared: 0, whoami: 0, refused: 0 },
-  hookConsultations: { ok: 0, failed: 0 },
+  hookConsultations: { ok: 0, failed: 0 }, hookExecutions: [], hookFailures: { before: 0, after: 0 },
 });
 
+/** `Corporal.UserID` of the stores built here. */
 export const TEST_CORPORAL_USER_ID = `@corporal:${TEST_DOMAIN}`;
 
 /** A small valid policy (schema 2); `variant` changes a display name, so each variant hashes differently. */

@@ -1,4 +1,5 @@
 import type { HookFailureLog } from './hook-failure-log.js';
+import type { HookCounters } from './hook-counters.js';
 import type { HookEventType } from '../../policy/snapshot.js';
 import { AFTER_HOOK_FAILED } from './hook-answers.js';
 import { modifyResponse, type HookExecutor } from './hook-executor.js';
@@ -31,6 +32,7 @@ export class AfterPlan {
     private readonly request: HookRequest,
     private readonly executor: HookExecutor,
     private readonly failures: HookFailureLog,
+    private readonly counters: HookCounters,
   ) {
     this.needsRequestBody = chains.some((chain) => chain.some((hook) => hook.action === 'consult.RESTServiceURL'));
   }
@@ -65,6 +67,7 @@ export class AfterPlan {
   }
 
   private fail(response: ResponseState, hookId: string, reason: string, eventType: HookEventType | null, clientCaused = false): UpstreamResponse {
+    this.counters.failed('after');
     this.failures.failed({ hookId, eventType, method: this.request.method, path: this.request.loggedPath, reason }, clientCaused, 'after-hook execution failed');
     response.answer(AFTER_HOOK_FAILED.status, AFTER_HOOK_FAILED.contentType, AFTER_HOOK_FAILED.body);
     return response.result();

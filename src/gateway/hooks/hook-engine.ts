@@ -2,13 +2,14 @@ import type { Logger } from '../../common/logger.js';
 import type { HookEventType, PolicySnapshot } from '../../policy/snapshot.js';
 import type { HeaderPair } from '../respond.js';
 import { AfterPlan } from './after-plan.js';
-import type { HookConsultor } from './consultor.js';
+import { countedConsultor, type HookConsultor } from './consultor.js';
 import { hookAnswerHeaders, BEFORE_HOOK_FAILED, type HookAnswer } from './hook-answers.js';
 import { HookExecutor } from './hook-executor.js';
 import type { HookPhases } from './hook-events.js';
 import type { HookRequest } from './hook-request.js';
 import { HookTables, matchCandidates, type MatchedChains } from './hook-table.js';
 import { HookFailureLog } from './hook-failure-log.js';
+import { UNCOUNTED, type HookCounters } from './hook-counters.js';
 
 /** What the before-hooks decided. */
 export type BeforeOutcome =
@@ -30,6 +31,8 @@ export interface HookEngineDeps {
   logger: Logger;
   /** `HttpGateway.MaxInspectedBodyBytes`: also bounds a REST service's answer. */
   maxInspectedBodyBytes: number;
+  /** Told of consultations, executions and failures (the request metrics); none when absent. */
+  counters?: HookCounters;
 }
 
 /**
@@ -45,10 +48,13 @@ export class HookEngine {
   private readonly tables = new HookTables();
   private readonly executor: HookExecutor;
   private readonly failures: HookFailureLog;
+  private readonly counters: HookCounters;
 
   constructor(private readonly deps: HookEngineDeps) {
     this.failures = new HookFailureLog(deps.logger);
-    this.executor = new HookExecutor({ consultor: deps.consultor, logger: deps.logger, maxAnswerBytes: deps.maxInspectedBodyBytes, failures: this.failures });
+    this.counters = deps.counters ?? UNCOUNTED;
+    const consultor = deps.counters === undefined ? deps.consultor : countedConsultor(deps.consultor, (ok) => this.counters.consulted(ok));
+    this.executor = new HookExecutor({ consultor, logger: deps.logger, maxAnswerBytes: deps.maxInspectedBodyBytes, failures: this.failures, counters: this.counters });
   }
 
   /**
@@ -84,7 +90,7 @@ export class HookEngine {
   scheduleAfter(snapshot: PolicySnapshot, eventTypes: readonly HookEventType[], request: HookRequest): AfterPlan | null {
     const matched = this.match(snapshot, eventTypes, request);
     if (matched === null && request.responseModifiers.length === 0) return null;
-    return new AfterPlan(matched ?? [], eventTypes, request, this.executor, this.failures);
+    return new AfterPlan(matched ?? [], eventTypes, request, this.executor, this.failures, this.counters);
   }
 
   private match(snapshot: PolicySnapshot, eventTypes: readonly HookEventType[], request: HookRequest): MatchedChains | null {
@@ -98,6 +104,7 @@ export class HookEngine {
         const step = await this.executor.before(hook, request);
         if (step.kind === 'answered') return respondWith(step.answer, step.hookId, false);
         if (step.kind === 'failed') {
+          this.counters.failed('before');
           this.failures.failed({ hookId: step.hookId, eventType: eventTypes[i], method: request.method, path: request.loggedPath, reason: step.reason }, step.clientCaused, 'hook execution failed');
           return respondWith(BEFORE_HOOK_FAILED, step.hookId, true);
         }

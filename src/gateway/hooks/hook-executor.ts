@@ -7,6 +7,7 @@ import type { HookRequest } from './hook-request.js';
 import { mergeIntoJsonObject } from './json-merge.js';
 import type { ResponseState } from './response-state.js';
 import type { HookFailureLog } from './hook-failure-log.js';
+import type { HookCounters } from './hook-counters.js';
 
 /**
  * How deep consultations may chain (a REST service answering with another consult hook, whose
@@ -51,6 +52,8 @@ export interface HookExecutorDeps {
   maxAnswerBytes: number;
   /** Where consultations that failed without failing the request are logged, throttled. */
   failures: HookFailureLog;
+  /** Told of every hook executed (the request metrics). */
+  counters: HookCounters;
 }
 
 /**
@@ -71,6 +74,7 @@ export class HookExecutor {
   /** Executes `hook` before proxying. `depth` counts the consultations that led to it. */
   async before(hook: SnapshotHook, request: HookRequest, depth = 0): Promise<HookStep> {
     this.traceHook(hook, 'before', request);
+    this.deps.counters.executed('before', hook.action);
     switch (hook.action) {
       case 'pass.unmodified':
         return next(hook.skipNextHooksInChain);
@@ -101,6 +105,7 @@ export class HookExecutor {
    */
   async after(hook: SnapshotHook, request: HookRequest, response: ResponseState, depth = 0): Promise<HookStep> {
     this.traceHook(hook, 'after', request);
+    this.deps.counters.executed('after', hook.action);
     switch (hook.action) {
       case 'pass.unmodified':
         return next(hook.skipNextHooksInChain);

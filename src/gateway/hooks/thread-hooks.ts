@@ -2,8 +2,9 @@ import type { OffloadConfig } from '../../common/config/types.js';
 import type { Logger } from '../../common/logger.js';
 import { createOffloadPool, type OffloadPool } from '../../offload/pool.js';
 import { createRestAgent } from '../../offload/rest-agent.js';
-import { countedConsultor, createDirectConsultor, createPooledConsultor, type HookConsultor } from './consultor.js';
+import { createDirectConsultor, createPooledConsultor, type HookConsultor } from './consultor.js';
 import { HookEngine } from './hook-engine.js';
+import { UNCOUNTED, type HookCounters } from './hook-counters.js';
 
 /**
  * Environment variable that makes a gateway run hook consultations on its gateway threads instead
@@ -25,19 +26,19 @@ export interface ThreadHooks {
  * `WorkerPriority`): a consulted request must not wait behind the gateway's own load. The pool
  * is started by the first consultation. With
  * {@link CONSULT_IN_THREAD_ENV} set they run on the gateway thread instead (benchmarks only).
- * `counted` is told whether each consultation got a hook (the request metrics).
+ * `counters` are told of every consultation, execution and failure (the request metrics).
  */
 export function createThreadHooks(
   offload: OffloadConfig,
   logger: Logger,
   maxInspectedBodyBytes: number,
-  counted: (ok: boolean) => void = () => undefined,
+  counters: HookCounters = UNCOUNTED,
   env: NodeJS.ProcessEnv = process.env,
 ): ThreadHooks {
   if (env[CONSULT_IN_THREAD_ENV] === '1') {
     logger.warn(`${CONSULT_IN_THREAD_ENV}: hook consultations run on the gateway thread, not in the offload pool (benchmarks only)`);
     const agent = createRestAgent();
-    return { engine: new HookEngine({ consultor: countedConsultor(createDirectConsultor(agent), counted), logger, maxInspectedBodyBytes }), close: () => agent.close() };
+    return { engine: new HookEngine({ consultor: createDirectConsultor(agent), logger, maxInspectedBodyBytes, counters }), close: () => agent.close() };
   }
   // The pool starts with the first consultation: most policies have no REST hooks, and its
   // workers (one undici agent each) would otherwise sit idle in every gateway thread.
@@ -56,5 +57,5 @@ export function createThreadHooks(
     closed = true;
     await pool?.close();
   };
-  return { engine: new HookEngine({ consultor: countedConsultor(consultor, counted), logger, maxInspectedBodyBytes }), close };
+  return { engine: new HookEngine({ consultor, logger, maxInspectedBodyBytes, counters }), close };
 }

@@ -1,5 +1,8 @@
 import type { GatewayDurationHistogram, GatewayRequestCount, GatewayRequestMetrics } from '../../common/ipc.js';
 import type { TokenResolution } from '../identity/identity-cache.js';
+import { HOOK_ACTIONS } from '../../policy/vocabulary.js';
+import type { HookAction } from '../../policy/snapshot.js';
+import type { HookCounters, HookPosition } from '../hooks/hook-counters.js';
 import { ROUTE_IDS } from '../router/route-ids.js';
 import { LOCAL_ROUTE_IDS, UNROUTED_ROUTE_ID } from '../router/route-request.js';
 
@@ -38,8 +41,14 @@ const RESOLUTION_INDEX: Readonly<Record<TokenResolution, number>> = { cached: 0,
 const RESOLUTIONS_AT = BYTES_OUT_AT + 1;
 /** Hook consultations: those that got a hook, then those that failed. */
 const CONSULTATIONS_AT = RESOLUTIONS_AT + RESOLUTIONS.length;
+const POSITIONS: readonly HookPosition[] = ['before', 'after'];
+const ACTION_INDEX: ReadonlyMap<HookAction, number> = new Map(HOOK_ACTIONS.map((action, i) => [action, i]));
+/** Hook executions, by position then action. */
+const EXECUTIONS_AT = CONSULTATIONS_AT + 2;
+/** Hooks that could not be executed, by position. */
+const HOOK_FAILURES_AT = EXECUTIONS_AT + POSITIONS.length * HOOK_ACTIONS.length;
 /** Counters in one thread's region. */
-const REGION_SLOTS = CONSULTATIONS_AT + 2;
+const REGION_SLOTS = HOOK_FAILURES_AT + POSITIONS.length;
 
 /** A table for `threads` gateway threads, all counters at zero. */
 export function createRequestMetricsTable(threads: number): SharedArrayBuffer {
@@ -86,9 +95,19 @@ export function countTokenResolution(region: Float64Array, resolution: TokenReso
   region[RESOLUTIONS_AT + RESOLUTION_INDEX[resolution]]! += 1;
 }
 
-/** Counts one REST consultation of a hook: whether it got a hook from the service. */
-export function countHookConsultation(region: Float64Array, ok: boolean): void {
-  region[CONSULTATIONS_AT + (ok ? 0 : 1)]! += 1;
+/** The {@link HookCounters} of a thread's hook engine, counting into its region. */
+export function hookCountersFor(region: Float64Array): HookCounters {
+  return {
+    consulted: (ok) => {
+      region[CONSULTATIONS_AT + (ok ? 0 : 1)]! += 1;
+    },
+    executed: (position, action) => {
+      region[EXECUTIONS_AT + (position === 'before' ? 0 : 1) * HOOK_ACTIONS.length + (ACTION_INDEX.get(action) ?? 0)]! += 1;
+    },
+    failed: (position) => {
+      region[HOOK_FAILURES_AT + (position === 'before' ? 0 : 1)]! += 1;
+    },
+  };
 }
 
 /** The counters of the first `threads` regions of `table`, summed and labelled. */
@@ -113,5 +132,8 @@ export function summariseRequestMetrics(table: SharedArrayBuffer, threads: numbe
   });
   const tokenResolutions = Object.fromEntries(RESOLUTIONS.map((resolution, i) => [resolution, total[RESOLUTIONS_AT + i]!])) as Record<TokenResolution, number>;
   const hookConsultations = { ok: total[CONSULTATIONS_AT]!, failed: total[CONSULTATIONS_AT + 1]! };
-  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions, hookConsultations };
+  const hookExecutions = POSITIONS.flatMap((position, positionIndex) =>
+    HOOK_ACTIONS.map((action, actionIndex) => ({ position, action, count: total[EXECUTIONS_AT + positionIndex * HOOK_ACTIONS.length + actionIndex]! })));
+  const hookFailures = { before: total[HOOK_FAILURES_AT]!, after: total[HOOK_FAILURES_AT + 1]! };
+  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions, hookConsultations, hookExecutions, hookFailures };
 }

@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countHookConsultation, countRequest, countTokenResolution, createRequestMetricsTable, summariseRequestMetrics, threadRegion, type FinishedRequest,
+  COUNTED_ROUTE_IDS, DURATION_BOUNDS_SECONDS, countRequest, countTokenResolution, createRequestMetricsTable, hookCountersFor, summariseRequestMetrics, threadRegion, type FinishedRequest,
 } from '../../../../src/gateway/metrics/request-metrics-layout.js';
 import { LOCAL_ROUTE_IDS, ROUTE_IDS } from '../../../../src/gateway/router/index.js';
 
@@ -20,9 +20,16 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   countTokenResolution(first, 'cached');
   countTokenResolution(second, 'cached');
   countTokenResolution(second, 'whoami');
-  countHookConsultation(first, true);
-  countHookConsultation(second, false);
-  countHookConsultation(second, false);
+  const firstHooks = hookCountersFor(first);
+  const secondHooks = hookCountersFor(second);
+  firstHooks.consulted(true);
+  secondHooks.consulted(false);
+  secondHooks.consulted(false);
+  firstHooks.executed('before', 'consult.RESTServiceURL');
+  firstHooks.executed('before', 'reject');
+  secondHooks.executed('before', 'reject');
+  secondHooks.executed('after', 'pass.modifiedResponse');
+  secondHooks.failed('after');
   t.equal(new Float64Array(table).reduce((a, b) => a + b, 0), first.reduce((a, b) => a + b, 0) + second.reduce((a, b) => a + b, 0), 'the regions do not overlap');
 
   const summary = summariseRequestMetrics(table, 2);
@@ -47,6 +54,13 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   t.equal(summary.responseBodyBytes, 100);
   t.same(summary.tokenResolutions, { cached: 2, shared: 0, whoami: 1, refused: 0 });
   t.same(summary.hookConsultations, { ok: 1, failed: 2 });
+  t.equal(summary.hookExecutions.length, 12, 'every position and action, zeros included');
+  t.same(summary.hookExecutions.filter((count) => count.count > 0), [
+    { position: 'before', action: 'reject', count: 2 },
+    { position: 'before', action: 'consult.RESTServiceURL', count: 1 },
+    { position: 'after', action: 'pass.modifiedResponse', count: 1 },
+  ], 'by position and action, summed over the threads');
+  t.same(summary.hookFailures, { before: 0, after: 1 });
 });
 
 t.test('every route id of the router and of the gateway\'s own answers is counted under its own name', async (t) => {
