@@ -1,3 +1,4 @@
+import { firstFew } from '../../common/first-few.js';
 import type { ObservedRoom } from '../state.js';
 
 /** `userId`'s own entry in the room's `users` map, or `undefined` when it has none. */
@@ -56,12 +57,7 @@ export function kickRefusal(room: ObservedRoom, corporalUserId: string, userId: 
   return null;
 }
 
-/** Fields listed in a {@link nonIntegerLevelsSummary} before "and N more". */
-const LISTED_FIELDS = 5;
-
 /** `room.nonIntegerLevels` for a message: the first few field names, then how many more. */
 export function nonIntegerLevelsSummary(room: ObservedRoom): string {
-  const fields = room.nonIntegerLevels;
-  const listed = fields.slice(0, LISTED_FIELDS).join(', ');
-  return fields.length > LISTED_FIELDS ? `${listed} and ${fields.length - LISTED_FIELDS} more` : listed;
+  return firstFew(room.nonIntegerLevels);
 }

@@ -15,8 +15,8 @@ export interface PlanContext {
   readonly warnings: PlanWarning[];
   /** roomId → userId → level (users in policy order); the rooms are put in order when the groups are appended. */
   readonly levelGroups: Map<string, Record<string, number>>;
-  /** roomId → how many leaves (kicks included) were held there because the corporal user is not joined. */
-  readonly heldLeaves: Map<string, number>;
+  /** roomId → the users whose leave (or kick) was held there because the corporal user is not joined, in policy order. */
+  readonly heldLeaves: Map<string, string[]>;
 }
 
 /** Records a warning. */

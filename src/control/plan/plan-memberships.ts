@@ -19,7 +19,7 @@ export interface MembershipMode {
  * Appends the user's `room.join` (in `joinedRooms` order) and `room.leave` actions (managed rooms
  * the user is in but should not be, in `managedRoomIds` order), and collects power levels into
  * `ctx.levelGroups`. No leave or kick is planned in a room the corporal user is not joined to: it
- * is counted in `ctx.heldLeaves` instead (reported once per room by `warnAboutHeldLeaves`). A kick
+ * is listed in `ctx.heldLeaves` instead (reported once per room by `warnAboutHeldLeaves`). A kick
  * (`viaKick`) Synapse would refuse the corporal user is a `plan.kick_not_possible` warning instead
  * (see `kickRefusal`). Rooms that are not readable are left alone (they are reported once, in
  * `Plan.skippedRooms`); rooms that are not managed are warned about and skipped.
@@ -51,7 +51,9 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
     if (!room.joinedMembers.has(ctx.options.corporalUserId)) {
       // Adopting a room Corporal is not in must not empty it: the leave (as the user) would work,
       // but nobody could be let back in (day-2 review 19, finding 1). Reported once per room.
-      ctx.heldLeaves.set(roomId, (ctx.heldLeaves.get(roomId) ?? 0) + 1);
+      const held = ctx.heldLeaves.get(roomId);
+      if (held === undefined) ctx.heldLeaves.set(roomId, [user.id]);
+      else held.push(user.id);
       continue;
     }
     const refusal = mode.viaKick ? kickRefusal(room, ctx.options.corporalUserId, user.id) : null;

@@ -1,5 +1,7 @@
 import { corporalLevel, missingActionLevels, nonIntegerLevelsSummary } from './corporal-standing.js';
 import { warn, type PlanContext } from './plan-context.js';
+import { firstFew } from '../../common/first-few.js';
+import { plural } from '../../common/plural.js';
 import type { ObservedRoom } from '../state.js';
 
 /**
@@ -44,7 +46,7 @@ export function warnAboutRooms(ctx: PlanContext): void {
 
 /**
  * `plan.leaves_held`, once per readable managed room (in `managedRoomIds` order) where
- * `ctx.heldLeaves` counts leaves not planned because the corporal user is not joined there. A
+ * `ctx.heldLeaves` lists users whose leaves were not planned because the corporal user is not joined there. A
  * leave as the user needs no power, but from a room Corporal is not in it could take out the last
  * member who can invite anyone back (the last member, in an invite-only room), and Corporal could
  * not repair that. Full plans only, after the users' warnings; `userId` is the corporal user.
@@ -52,10 +54,10 @@ export function warnAboutRooms(ctx: PlanContext): void {
 export function warnAboutHeldLeaves(ctx: PlanContext): void {
   const corporal = ctx.options.corporalUserId;
   for (const room of ctx.readableRooms.values()) {
-    const held = ctx.heldLeaves.get(room.roomId) ?? 0;
-    if (held === 0) continue;
+    const held = ctx.heldLeaves.get(room.roomId);
+    if (held === undefined) continue;
     warn(ctx, 'plan.leaves_held', corporal, room.roomId,
-      `${held} ${held === 1 ? 'leave' : 'leaves'} from ${room.roomId} held: the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); ${joinAdvice(room, corporal)}, and the leaves are planned again`);
+      `${plural(held.length, 'leave')} from ${room.roomId} held (${firstFew(held)}): the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); ${joinAdvice(room, corporal)}, and the leaves are planned again`);
   }
 }
 

@@ -86,7 +86,8 @@ export type PlanWarningCode =
   /**
    * Room warning (full plans only, `userId` is the corporal user): policy users joined to a
    * readable managed room that the policy does not list there would leave (or be kicked), but the
-   * corporal user is not joined to it: those leaves are not planned; the message says how many.
+   * corporal user is not joined to it: those leaves are not planned; the message says how many
+   * and names the first five users.
    */
   | 'plan.leaves_held'
   /**

@@ -43,7 +43,7 @@ t.test('adopting a room the corporal user is not in holds its members\' leaves u
     ['plan.level_not_settable', bob.userId],
     ['plan.leaves_held', corporal],
   ], 'the run reports the held leave next to the corporal user\'s standing');
-  t.match(run.warnings.find((w) => w.code === 'plan.leaves_held')?.message, `1 leave from ${room} held: the corporal user ${corporal} is not joined to it`);
+  t.match(run.warnings.find((w) => w.code === 'plan.leaves_held')?.message, `1 leave from ${room} held (${alice.userId}): the corporal user ${corporal} is not joined to it`);
   t.same(await members(), [alice.userId], 'Synapse: alice is still joined');
   t.equal((await adminRoom()).joined_members, 1, 'Synapse: the room still has its member');
 
