@@ -9,7 +9,7 @@ try {
   const installation = await provisionSynapse();
   process.stdout.write(
     [
-      `Synapse ${installation.synapseVersion} + shared-secret-authenticator ${installation.sharedSecretAuthenticatorVersion}`,
+      `Synapse ${installation.synapseVersion} + shared-secret-authenticator ${installation.sharedSecretAuthenticatorVersion} + psycopg2-binary ${installation.psycopg2BinaryVersion}`,
       `virtualenv: ${installation.venvDir}`,
       `python:     ${installation.python} (${installation.pythonVersion})`,
       `${installation.installed ? 'installed' : 'reused'} in ${(installation.durationMs / 1000).toFixed(1)} s`,

@@ -10,10 +10,17 @@ import { describeExit, runCommand, tailLines, type RunCommandResult } from './ru
 export const SYNAPSE_VERSION = '1.163.2';
 /** devture's shared-secret-auth module, installed beside Synapse for compatibility-mode tests. */
 export const SHARED_SECRET_AUTHENTICATOR_VERSION = '2.0.1';
+/**
+ * psycopg2, Synapse's PostgreSQL driver, for the tests that run Synapse on PostgreSQL
+ * (postgres-cluster.ts). The `-binary` distribution bundles libpq, so nothing is compiled; 2.9.13 is
+ * the newest release with a cp311 manylinux wheel (checked on PyPI on 2026-11-28), pinned exactly
+ * like Synapse so that every run tests the same driver.
+ */
+export const PSYCOPG2_BINARY_VERSION = '2.9.13';
 /** Error code of every provisioning failure. */
 export const PROVISION_ERROR_CODE = 'CORP_ERR_TEST_SYNAPSE_PROVISION';
 
-/** A ready virtualenv holding the pinned Synapse and shared-secret-authenticator. */
+/** A ready virtualenv holding the pinned Synapse, shared-secret-authenticator and psycopg2-binary. */
 export interface SynapseInstallation {
   /** The virtualenv directory (outside git, in the user's cache). */
   venvDir: string;
@@ -23,6 +30,7 @@ export interface SynapseInstallation {
   pythonVersion: string;
   synapseVersion: string;
   sharedSecretAuthenticatorVersion: string;
+  psycopg2BinaryVersion: string;
   /** True when this call installed the virtualenv; false when it reused a complete one. */
   installed: boolean;
   /** Wall time of this call, lock waiting included. */
@@ -51,8 +59,17 @@ const MIN_PYTHON: readonly [number, number] = [3, 10];
 interface Marker {
   synapse: string;
   sharedSecretAuthenticator: string;
+  /** Absent in virtualenvs made before PostgreSQL support; such a virtualenv gets it added. */
+  psycopg2Binary?: string;
   python: string;
 }
+
+/**
+ * What a cached virtualenv lacks: nothing, only psycopg2-binary (made before it was pinned, or
+ * pinned to another version: installed on top, Synapse is not reinstalled), or anything else
+ * (made again from scratch).
+ */
+type VenvState = 'complete' | 'psycopg2-missing' | 'incomplete';
 
 /**
  * Makes sure the pinned Synapse is installed in a cached virtualenv keyed by Synapse version and
@@ -73,18 +90,24 @@ export async function provisionSynapse(options: ProvisionOptions = {}): Promise<
   const [major, minor] = pythonVersion.split('.');
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const venvDir = join(cacheDir, `synapse-${SYNAPSE_VERSION}-py${major}.${minor}`);
-  const expected: Marker = { synapse: SYNAPSE_VERSION, sharedSecretAuthenticator: SHARED_SECRET_AUTHENTICATOR_VERSION, python: pythonVersion };
+  const expected: Required<Marker> = {
+    synapse: SYNAPSE_VERSION,
+    sharedSecretAuthenticator: SHARED_SECRET_AUTHENTICATOR_VERSION,
+    psycopg2Binary: PSYCOPG2_BINARY_VERSION,
+    python: pythonVersion,
+  };
   const done = (installed: boolean): SynapseInstallation => ({
     venvDir,
     python: venvPython(venvDir),
     pythonVersion,
     synapseVersion: SYNAPSE_VERSION,
     sharedSecretAuthenticatorVersion: SHARED_SECRET_AUTHENTICATOR_VERSION,
+    psycopg2BinaryVersion: PSYCOPG2_BINARY_VERSION,
     installed,
     durationMs: Date.now() - started,
   });
 
-  if (await isComplete(venvDir, expected)) return done(false);
+  if ((await venvState(venvDir, expected)) === 'complete') return done(false);
 
   try {
     await mkdir(cacheDir, { recursive: true });
@@ -99,8 +122,10 @@ export async function provisionSynapse(options: ProvisionOptions = {}): Promise<
   let installed = false;
   try {
     await withFileLock(`${venvDir}.lock`, lockOptions, async () => {
-      if (await isComplete(venvDir, expected)) return;
-      await install(basePython, venvDir, expected, installTimeoutMs, log);
+      const state = await venvState(venvDir, expected);
+      if (state === 'complete') return;
+      if (state === 'psycopg2-missing') await addPsycopg2(venvDir, expected, installTimeoutMs, log);
+      else await install(basePython, venvDir, expected, installTimeoutMs, log);
       installed = true;
     });
   } catch (err) {
@@ -140,84 +165,133 @@ async function probeBasePython(python: string): Promise<string> {
   return version;
 }
 
-/** True when the marker matches and the interpreter really imports the pinned distributions. */
-async function isComplete(venvDir: string, expected: Marker): Promise<boolean> {
+/** How far the virtualenv is from `expected`: its marker and what its interpreter really imports. */
+async function venvState(venvDir: string, expected: Required<Marker>): Promise<VenvState> {
   let marker: Marker;
   try {
     marker = JSON.parse(await readFile(join(venvDir, MARKER_FILE), 'utf8')) as Marker;
   } catch {
-    return false;
+    return 'incomplete';
   }
   if (marker.synapse !== expected.synapse || marker.sharedSecretAuthenticator !== expected.sharedSecretAuthenticator || marker.python !== expected.python) {
-    return false;
+    return 'incomplete';
   }
-  const result = await installedVersions(venvDir).catch(() => null);
-  return result !== null && result.exitCode === 0 && result.output.trim() === expectedVersionsLine(expected);
+  const installed = await installedVersions(venvDir).catch(() => null);
+  if (installed === null || installed.synapse !== expected.synapse || installed.sharedSecretAuthenticator !== expected.sharedSecretAuthenticator || installed.python !== expected.python) {
+    return 'incomplete';
+  }
+  return marker.psycopg2Binary === expected.psycopg2Binary && installed.psycopg2Binary === expected.psycopg2Binary ? 'complete' : 'psycopg2-missing';
 }
 
-function installedVersions(venvDir: string): Promise<RunCommandResult> {
+/** The versions the virtualenv's interpreter reports (a distribution not installed is null); null if it cannot tell. */
+async function installedVersions(venvDir: string): Promise<Record<keyof Marker, string | null> | null> {
   const script = [
-    'import importlib.metadata as m, sys',
-    'print(m.version("matrix-synapse"), m.version("shared-secret-authenticator"), "%d.%d.%d" % sys.version_info[:3])',
+    'import importlib.metadata as m, json, sys',
+    'def v(name):',
+    '    try: return m.version(name)',
+    '    except m.PackageNotFoundError: return None',
+    'print(json.dumps({"synapse": v("matrix-synapse"), "sharedSecretAuthenticator": v("shared-secret-authenticator"),',
+    '  "psycopg2Binary": v("psycopg2-binary"), "python": "%d.%d.%d" % sys.version_info[:3]}))',
   ].join('\n');
-  return runCommand(venvPython(venvDir), ['-c', script], { timeoutMs: PYTHON_PROBE_TIMEOUT_MS });
+  const result = await runCommand(venvPython(venvDir), ['-c', script], { timeoutMs: PYTHON_PROBE_TIMEOUT_MS });
+  if (result.exitCode !== 0) return null;
+  try {
+    return JSON.parse(result.output) as Record<keyof Marker, string | null>;
+  } catch {
+    return null;
+  }
 }
 
-function expectedVersionsLine(expected: Marker): string {
-  return `${expected.synapse} ${expected.sharedSecretAuthenticator} ${expected.python}`;
+/** Throws unless the virtualenv reports exactly `expected`, then writes the marker (last, atomically). */
+async function confirmAndMark(venvDir: string, expected: Required<Marker>): Promise<void> {
+  const installed = await installedVersions(venvDir);
+  const wanted = { synapse: expected.synapse, sharedSecretAuthenticator: expected.sharedSecretAuthenticator, psycopg2Binary: expected.psycopg2Binary, python: expected.python };
+  if (JSON.stringify(installed) !== JSON.stringify(wanted)) {
+    throw provisionError(`the virtualenv reports ${JSON.stringify(installed)} instead of ${JSON.stringify(wanted)}`, `Delete ${venvDir} and run again.`);
+  }
+  // The marker's presence means the virtualenv is complete.
+  const markerPath = join(venvDir, MARKER_FILE);
+  await writeFile(`${markerPath}.tmp`, JSON.stringify({ ...expected, installedAt: new Date().toISOString() }), 'utf8');
+  await rename(`${markerPath}.tmp`, markerPath);
 }
 
-async function install(basePython: string, venvDir: string, expected: Marker, installTimeoutMs: number, log: (line: string) => void): Promise<void> {
+/**
+ * Runs one install step and appends its output to the install log; throws a provisioning error
+ * that quotes the output when it fails. Module steps (`-m x`) run under the bootstrap so that an
+ * orphaned pip cannot keep writing into a virtualenv that the next lock holder is removing; they
+ * are shown as the plain `-m` command.
+ */
+async function runStep(installLog: string, transcript: string[], step: { what: string; fix: string; file: string; args: string[]; timeoutMs: number }): Promise<void> {
+  const { what, fix, file, args, timeoutMs } = step;
+  let result: RunCommandResult;
+  try {
+    const isModule = args[0] === '-m' && args[1] !== undefined;
+    result = await runCommand(file, isModule ? moduleArgsDyingWithParent(args[1]!, args.slice(2)) : args, {
+      timeoutMs,
+      env: { ...process.env, PIP_NO_INPUT: '1' },
+      displayAs: [file, ...args].join(' '),
+    });
+  } catch (err) {
+    throw provisionError(`${what}: ${(err as Error).message}`, fix, err);
+  }
+  transcript.push(`$ ${result.command}\n${result.output}`);
+  await writeFile(installLog, transcript.join('\n'), 'utf8');
+  if (result.exitCode !== 0) throw provisionError(`${what}: ${describeExit(result)} (full output: ${installLog})`, fix, undefined, result.output);
+}
+
+const PIP_INSTALL = ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--progress-bar', 'off'];
+
+function pipFix(pythonVersion: string, nextRun: string): string {
+  return `Check that PyPI is reachable from this machine (pip's index and proxy settings) and that wheels for Python ${pythonVersion} exist. ${nextRun}`;
+}
+
+/** Importing the entry points catches broken native dependencies now rather than at first start. */
+function importStep(venvDir: string, modules: string): { what: string; fix: string; file: string; args: string[]; timeoutMs: number } {
+  return {
+    what: `the installed ${modules} does not import`,
+    fix: 'A native dependency is probably missing for this platform; read the output below.',
+    file: venvPython(venvDir),
+    args: ['-c', `import ${modules}`],
+    timeoutMs: VERIFY_TIMEOUT_MS,
+  };
+}
+
+/** Adds the pinned psycopg2-binary to a virtualenv that is complete otherwise, without touching Synapse. */
+async function addPsycopg2(venvDir: string, expected: Required<Marker>, installTimeoutMs: number, log: (line: string) => void): Promise<void> {
+  log(`adding psycopg2-binary==${expected.psycopg2Binary} to ${venvDir}`);
+  const installLog = `${venvDir}.install.log`;
+  const transcript = [await readFile(installLog, 'utf8').catch(() => '')];
+  await runStep(installLog, transcript, {
+    what: 'pip install psycopg2-binary failed',
+    fix: pipFix(expected.python, 'The next run tries again.'),
+    file: venvPython(venvDir),
+    args: [...PIP_INSTALL, `psycopg2-binary==${expected.psycopg2Binary}`],
+    timeoutMs: installTimeoutMs,
+  });
+  await runStep(installLog, transcript, importStep(venvDir, 'psycopg2'));
+  await confirmAndMark(venvDir, expected);
+  log(`added psycopg2-binary to ${venvDir}`);
+}
+
+async function install(basePython: string, venvDir: string, expected: Required<Marker>, installTimeoutMs: number, log: (line: string) => void): Promise<void> {
   const installLog = `${venvDir}.install.log`;
   if (await exists(venvDir)) {
     log(`removing incomplete virtualenv ${venvDir}`);
     await rm(venvDir, { recursive: true, force: true });
   }
-  log(`installing matrix-synapse==${SYNAPSE_VERSION} and shared-secret-authenticator==${SHARED_SECRET_AUTHENTICATOR_VERSION} into ${venvDir} (first run only; takes a few minutes)`);
+  const pins = [`matrix-synapse==${SYNAPSE_VERSION}`, `shared-secret-authenticator==${SHARED_SECRET_AUTHENTICATOR_VERSION}`, `psycopg2-binary==${expected.psycopg2Binary}`];
+  log(`installing ${pins.join(', ')} into ${venvDir} (first run only; takes a few minutes)`);
   const transcript: string[] = [];
-  const step = async (what: string, fix: string, file: string, args: string[], timeoutMs: number): Promise<void> => {
-    let result: RunCommandResult;
-    try {
-      // Long steps run under the bootstrap so that an orphaned pip cannot keep writing into a
-      // virtualenv that the next lock holder is removing; shown as the plain `-m` command.
-      const isModule = args[0] === '-m' && args[1] !== undefined;
-      result = await runCommand(file, isModule ? moduleArgsDyingWithParent(args[1]!, args.slice(2)) : args, {
-        timeoutMs,
-        env: { ...process.env, PIP_NO_INPUT: '1' },
-        displayAs: [file, ...args].join(' '),
-      });
-    } catch (err) {
-      throw provisionError(`${what}: ${(err as Error).message}`, fix, err);
-    }
-    transcript.push(`$ ${result.command}\n${result.output}`);
-    await writeFile(installLog, transcript.join('\n'), 'utf8');
-    if (result.exitCode !== 0) throw provisionError(`${what}: ${describeExit(result)} (full output: ${installLog})`, fix, undefined, result.output);
-  };
-
-  await step('creating the virtualenv failed', 'Install the venv module for this Python (Debian: apt-get install python3-venv), or set CORPORAL_PYTHON to another interpreter.', basePython, ['-m', 'venv', venvDir], VENV_TIMEOUT_MS);
-  await step(
-    'pip install failed',
-    `Check that PyPI is reachable from this machine (pip's index and proxy settings) and that wheels for Python ${expected.python} exist. The half-made virtualenv is removed and reinstalled on the next run.`,
-    venvPython(venvDir),
-    ['-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--progress-bar', 'off', `matrix-synapse==${SYNAPSE_VERSION}`, `shared-secret-authenticator==${SHARED_SECRET_AUTHENTICATOR_VERSION}`],
-    installTimeoutMs,
-  );
-  // Importing the entry points catches broken native dependencies now rather than at first start.
-  await step(
-    'the installed Synapse does not import',
-    'A native dependency is probably missing for this platform; read the output below.',
-    venvPython(venvDir),
-    ['-c', 'import synapse.app.homeserver, shared_secret_authenticator'],
-    VERIFY_TIMEOUT_MS,
-  );
-  const versions = await installedVersions(venvDir);
-  if (versions.exitCode !== 0 || versions.output.trim() !== expectedVersionsLine(expected)) {
-    throw provisionError(`the virtualenv reports "${versions.output.trim()}" instead of "${expectedVersionsLine(expected)}"`, `Delete ${venvDir} and run again.`);
-  }
-  // The marker is written last, atomically: its presence means the virtualenv is complete.
-  const markerPath = join(venvDir, MARKER_FILE);
-  await writeFile(`${markerPath}.tmp`, JSON.stringify({ ...expected, installedAt: new Date().toISOString() }), 'utf8');
-  await rename(`${markerPath}.tmp`, markerPath);
+  await runStep(installLog, transcript, {
+    what: 'creating the virtualenv failed',
+    fix: 'Install the venv module for this Python (Debian: apt-get install python3-venv), or set CORPORAL_PYTHON to another interpreter.',
+    file: basePython,
+    args: ['-m', 'venv', venvDir],
+    timeoutMs: VENV_TIMEOUT_MS,
+  });
+  await runStep(installLog, transcript, { what: 'pip install failed', fix: pipFix(expected.python, 'The half-made virtualenv is removed and reinstalled on the next run.'), file: venvPython(venvDir), args: [...PIP_INSTALL, ...pins], timeoutMs: installTimeoutMs });
+  await runStep(installLog, transcript, importStep(venvDir, 'synapse.app.homeserver, shared_secret_authenticator, psycopg2'));
+  await confirmAndMark(venvDir, expected);
   log(`installed in ${venvDir}`);
 }
 
