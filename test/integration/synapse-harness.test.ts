@@ -1,10 +1,6 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { sharedSecretAuthPassword } from '../support/matrix-hmac.js';
 import {
   createRoom,
@@ -17,26 +13,16 @@ import {
   sendMessage,
   whoami,
 } from '../support/matrix-client.js';
+import { orphanSynapse, waitUntilGone } from '../support/orphan-synapse.js';
 import { isProcessRunning } from '../support/process-reaper.js';
 import { provisionSynapse, SYNAPSE_VERSION } from '../support/provision-synapse.js';
 import { START_ERROR_CODE, startSynapse } from '../support/start-synapse.js';
-
-const CHILD_SCRIPT = fileURLToPath(new URL('../support/start-synapse-child.js', import.meta.url));
 
 function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Math.round(Number(match[1]) / 1024) : NaN;
 }
 
-/** Polls until `pid` is gone; returns false if it is still running at the deadline. */
-async function waitUntilGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isProcessRunning(pid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
 
 t.test('provisioning reuses the cached virtualenv keyed by version and Python', async (t) => {
   const first = await provisionSynapse();
@@ -136,29 +122,8 @@ t.test('a Synapse that cannot start fails with its log, and leaves nothing behin
 
 for (const ending of ['SIGKILL', 'SIGTERM', 'exit'] as const) {
   t.test(`a test process that ends by ${ending} without stop() leaves no Synapse behind`, async (t) => {
-    const child = spawn(process.execPath, [CHILD_SCRIPT, '{}', ending === 'exit' ? 'exit' : 'idle'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    t.teardown(() => {
-      child.kill('SIGKILL');
-    });
-    const [line] = await Promise.race([
-      (async () => {
-        for await (const first of createInterface({ input: child.stdout })) return [first];
-        return [undefined];
-      })(),
-      exited.then(() => [undefined]),
-    ]);
-    t.ok(line, `the child started Synapse${line ? '' : `; its stderr:\n${stderr}`}`);
-    if (!line) return;
-    const started = JSON.parse(line) as { pid: number; dataDir: string };
-    t.teardown(() => rmSync(started.dataDir, { recursive: true, force: true }));
-    if (ending !== 'exit') {
-      t.ok(isProcessRunning(started.pid), 'Synapse runs while its test process does');
-      child.kill(ending);
-    }
-    await exited;
+    const started = await orphanSynapse(t, {}, ending);
+    if (ending !== 'exit') t.ok(started.ranBefore, 'Synapse ran while its test process did');
     t.ok(await waitUntilGone(started.pid, 30_000), `Synapse pid ${started.pid} is gone`);
     if (ending !== 'SIGKILL') t.notOk(existsSync(started.dataDir), 'the exit handler removed the data dir');
   });

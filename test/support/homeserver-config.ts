@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 
 /**
- * The `homeserver.yaml` of a test Synapse, as plain data, following synapse.md §4.2: SQLite,
+ * The `homeserver.yaml` of a test Synapse, as plain data, following synapse.md §4.2: SQLite (or a
+ * PostgreSQL database given by the caller, see postgres-cluster.ts),
  * one plain-HTTP `client` listener on 127.0.0.1 (which also serves `/_synapse/admin`), no federation
  * listener and no federation peers, no outbound key-server traffic, fast bcrypt, and every rate
  * limit of §4.3 raised so that tests which log in, register, join or send a lot never hit 429.
@@ -25,8 +26,18 @@ export interface HomeserverConfigParams {
   unixSocketPath?: string;
   /** Load devture's shared-secret-auth module with this secret, `m.login.password` support on. */
   sharedSecretAuth?: { sharedSecret: string };
+  /** Use this PostgreSQL database (trust auth, no password) instead of SQLite in `dataDir`. */
+  postgres?: PostgresDatabase;
   /** Deep-merged last: objects merge key by key, anything else (arrays included) replaces. */
   extraConfig?: Record<string, unknown>;
+}
+
+/** Where a test Synapse finds its PostgreSQL database (see {@link HomeserverConfigParams.postgres}). */
+export interface PostgresDatabase {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
 }
 
 /**
@@ -79,7 +90,7 @@ export function buildHomeserverConfig(params: HomeserverConfigParams): Record<st
         ? []
         : [{ path: params.unixSocketPath, type: 'http', x_forwarded: params.xForwarded, resources: [{ names: ['client'], compress: false }] }]),
     ],
-    database: { name: 'sqlite3', args: { database: join(dataDir, 'homeserver.db') } },
+    database: params.postgres === undefined ? { name: 'sqlite3', args: { database: join(dataDir, 'homeserver.db') } } : postgresDatabaseConfig(params.postgres),
     log_config: params.logConfigPath,
     media_store_path: join(dataDir, 'media_store'),
     signing_key_path: params.signingKeyPath,
@@ -113,6 +124,14 @@ export function buildHomeserverConfig(params: HomeserverConfigParams): Record<st
     ];
   }
   return params.extraConfig ? deepMerge(config, params.extraConfig) : config;
+}
+
+/**
+ * Synapse's `database` section for psycopg2. `cp_max` is Synapse's default pool size (10); its
+ * `cp_min` default (5) is lowered to 1, since a test Synapse mostly idles.
+ */
+function postgresDatabaseConfig(db: PostgresDatabase): Record<string, unknown> {
+  return { name: 'psycopg2', args: { user: db.user, database: db.database, host: db.host, port: db.port, cp_min: 1, cp_max: 10 } };
 }
 
 /**

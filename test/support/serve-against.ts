@@ -7,7 +7,7 @@ import { TEST_AUTH_SHARED_SECRET, testConfigRaw, type RawConfig } from './corpor
 import { ensureStopped, startCorporalProcess } from './corporal-process.js';
 import { findFreePort } from './free-port.js';
 import { createRoom } from './matrix-client.js';
-import { startSynapse, type SynapseHandle } from './start-synapse.js';
+import { startSynapse, type StartSynapseOptions, type SynapseHandle } from './start-synapse.js';
 import { startGate } from './tcp-gate.js';
 
 /** `Corporal.UserID` of {@link testConfigRaw} on server name `localhost`. */
@@ -16,10 +16,11 @@ export const TEST_CORPORAL_USER = '@corporal:localhost';
 /**
  * A test Synapse whose harness admin is Corporal's own user, created with the password Corporal
  * derives from {@link TEST_AUTH_SHARED_SECRET}: Corporal logs in as it, and the rooms a test creates
- * with `hs.admin.accessToken` are Corporal's (joined, power 100). Stopped at teardown.
+ * with `hs.admin.accessToken` are Corporal's (joined, power 100). `options` go to `startSynapse`.
+ * Stopped at teardown.
  */
-export async function synapseWithCorporalAdmin(t: { teardown(fn: () => unknown): void }): Promise<SynapseHandle> {
-  const hs = await startSynapse({ adminPassword: derivedPassword(TEST_AUTH_SHARED_SECRET, TEST_CORPORAL_USER) });
+export async function synapseWithCorporalAdmin(t: { teardown(fn: () => unknown): void }, options: Omit<StartSynapseOptions, 'adminPassword' | 'adminLocalpart'> = {}): Promise<SynapseHandle> {
+  const hs = await startSynapse({ ...options, adminPassword: derivedPassword(TEST_AUTH_SHARED_SECRET, TEST_CORPORAL_USER) });
   t.teardown(() => hs.stop());
   return hs;
 }

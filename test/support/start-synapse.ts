@@ -11,14 +11,26 @@ import { matrixRequest, registerUser } from './matrix-client.js';
 import { provisionSynapse, type SynapseInstallation } from './provision-synapse.js';
 import { tailLines } from './run-command.js';
 import { onProcessExit } from './process-reaper.js';
+import { startPostgresCluster, type PostgresCluster } from './postgres-cluster.js';
 import { generateSigningKey } from './signing-key.js';
 import { spawnSynapse, type SynapseProcess } from './synapse-process.js';
 
 /** Error code of every start-up failure. */
 export const START_ERROR_CODE = 'CORP_ERR_TEST_SYNAPSE_START';
 
+/** The database engines a test Synapse can run on. */
+export type SynapseDatabase = 'sqlite' | 'postgres';
+
+/** The environment variable that sets the default of {@link StartSynapseOptions.database} (`sqlite` or `postgres`). */
+export const DATABASE_ENV = 'CORPORAL_TEST_SYNAPSE_DATABASE';
+
 /** Options of {@link startSynapse}; all optional. */
 export interface StartSynapseOptions {
+  /**
+   * `sqlite` (a file in the data dir) or `postgres` (a private cluster started for this Synapse
+   * and stopped with it, see postgres-cluster.ts). Default: `$CORPORAL_TEST_SYNAPSE_DATABASE`, else `sqlite`.
+   */
+  database?: SynapseDatabase;
   /** `server_name`; default `localhost`. */
   serverName?: string;
   /** Load devture's shared-secret-auth module with this secret (`m.login.password` support on). */
@@ -57,8 +69,12 @@ export interface SynapseHandle {
   port: number;
   /** The Synapse process id; also its process group id. */
   pid: number;
-  /** Temp dir with homeserver.yaml, the database, the signing key and the log. */
+  /** Temp dir with homeserver.yaml, the SQLite database, the signing key and the log. */
   dataDir: string;
+  /** The engine Synapse runs on. */
+  database: SynapseDatabase;
+  /** With `database: 'postgres'`, its cluster (to look at Synapse's tables); stopped by `stop()`. */
+  postgres?: PostgresCluster;
   registrationSharedSecret: string;
   /** A server admin registered through shared-secret registration, with the token it got. */
   admin: { userId: string; password: string; accessToken: string };
@@ -66,7 +82,7 @@ export interface SynapseHandle {
   logPath: string;
   /** Milliseconds from spawn until `/versions` answered 200. */
   startupMs: number;
-  /** Stops Synapse (SIGTERM, then SIGKILL to its group) and removes `dataDir`. Idempotent. */
+  /** Stops Synapse (SIGTERM, then SIGKILL to its group), then its PostgreSQL cluster if any, and removes `dataDir`. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -102,6 +118,7 @@ export type BareSynapseHandle = Omit<SynapseHandle, 'admin'>;
  * registration is off (under MAS, say). `adminLocalpart` and `adminPassword` are ignored.
  */
 export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}): Promise<BareSynapseHandle> {
+  const database = options.database ?? defaultDatabase();
   const installation = options.installation ?? (await provisionSynapse());
   const serverName = options.serverName ?? 'localhost';
   const registrationSharedSecret = options.registrationSharedSecret ?? randomSecret();
@@ -115,14 +132,20 @@ export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}
   const signingKeyPath = join(dataDir, `${serverName.replace(/[^A-Za-z0-9.-]/g, '_')}.signing.key`);
   const forgetDataDir = keepDataDir ? () => undefined : onProcessExit(() => rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 }));
   let synapse: SynapseProcess | undefined;
+  let postgres: PostgresCluster | undefined;
   const cleanUp = async (): Promise<void> => {
-    await synapse?.stop(graceMs);
+    try {
+      await synapse?.stop(graceMs);
+    } finally {
+      await postgres?.stop();
+    }
     forgetDataDir();
     if (keepDataDir) process.stderr.write(`[start-synapse] kept ${dataDir}\n`);
     else await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
+    if (database === 'postgres') postgres = await startPostgresCluster({ keepDir: keepDataDir });
     await writeFile(signingKeyPath, generateSigningKey(), { mode: 0o600 });
     await writeFile(logConfigPath, toYaml(buildLogConfig(logPath)));
     const secrets = { registrationSharedSecret, macaroonSecretKey: randomSecret(), formSecret: randomSecret() };
@@ -139,6 +162,7 @@ export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}
         xForwarded: options.xForwarded ?? false,
         ...(options.unixSocket ? { unixSocketPath: join(dataDir, 'client.sock') } : {}),
         ...(options.sharedSecretAuth ? { sharedSecretAuth: options.sharedSecretAuth } : {}),
+        ...(postgres ? { postgres } : {}),
         ...(options.extraConfig ? { extraConfig: options.extraConfig } : {}),
       });
       await writeFile(configPath, toYaml(config), { mode: 0o600 });
@@ -157,6 +181,8 @@ export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}
           port,
           pid: synapse.pid,
           dataDir,
+          database,
+          ...(postgres ? { postgres } : {}),
           registrationSharedSecret,
           logPath,
           startupMs,
@@ -169,7 +195,7 @@ export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}
       const state = exit === undefined ? `still running after ${Math.round(startTimeoutMs / 1000)} s` : `exited with ${exit.signal ?? `code ${exit.code}`}`;
       throw new CorporalError(
         START_ERROR_CODE,
-        `Synapse ${installation.synapseVersion} never answered GET ${baseUrl}/_matrix/client/versions: pid ${synapse.pid} ${state}. ` +
+        `Synapse ${installation.synapseVersion} (${database === 'postgres' ? `PostgreSQL on port ${postgres?.port}` : 'SQLite'}) never answered GET ${baseUrl}/_matrix/client/versions: pid ${synapse.pid} ${state}. ` +
           `Its config was ${configPath} (set CORPORAL_KEEP_SYNAPSE_DATA=1 to keep ${dataDir}). Last lines of its log:\n${tailLines(log, 40)}`,
         { source: 'internal' },
       );
@@ -192,6 +218,14 @@ async function waitUntilReady(baseUrl: string, synapse: SynapseProcess, timeoutM
     await Promise.race([sleep(POLL_INTERVAL_MS), synapse.exited]);
   }
   return false;
+}
+
+/** `$CORPORAL_TEST_SYNAPSE_DATABASE`, else `sqlite`; any other value is refused (a typo must not silently test SQLite). */
+function defaultDatabase(): SynapseDatabase {
+  const value = process.env[DATABASE_ENV];
+  if (value === undefined || value === '' || value === 'sqlite') return 'sqlite';
+  if (value === 'postgres') return 'postgres';
+  throw new CorporalError(START_ERROR_CODE, `${DATABASE_ENV} is "${value}"; it must be "sqlite" or "postgres"`, { source: 'internal' });
 }
 
 function randomSecret(): string {
