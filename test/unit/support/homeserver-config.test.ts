@@ -83,6 +83,12 @@ t.test('options: shared-secret auth module, registration, x_forwarded', async (t
   t.match(config['listeners'], [{ x_forwarded: true }]);
 });
 
+t.test('a PostgreSQL database replaces SQLite: psycopg2, no password, a small pool', async (t) => {
+  const config = buildHomeserverConfig({ ...params, postgres: { host: '127.0.0.1', port: 45432, user: 'corporal', database: 'synapse' } });
+  t.same(config['database'], { name: 'psycopg2', args: { user: 'corporal', database: 'synapse', host: '127.0.0.1', port: 45432, cp_min: 1, cp_max: 10 } });
+  t.notMatch(toYaml(config), /homeserver\.db/, 'no SQLite file is configured');
+});
+
 t.test('extraConfig merges objects key by key and replaces everything else', async (t) => {
   const config = buildHomeserverConfig({
     ...params,

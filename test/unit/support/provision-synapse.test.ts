@@ -2,12 +2,13 @@ import t from 'tap';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROVISION_ERROR_CODE, provisionSynapse, SYNAPSE_VERSION } from '../../support/provision-synapse.js';
+import { PROVISION_ERROR_CODE, provisionSynapse, PSYCOPG2_BINARY_VERSION, SHARED_SECRET_AUTHENTICATOR_VERSION, SYNAPSE_VERSION } from '../../support/provision-synapse.js';
 
 /**
  * The failure paths of provisioning, driven by a stand-in interpreter (a shell script) that answers
  * the version probe as told and fails the venv step the way a Python without ensurepip does. The
  * success path runs against the real PyPI install in test/integration/synapse-harness.test.ts.
+ * A second stand-in plays a cached virtualenv made before psycopg2-binary was pinned.
  */
 function fakePython(t: { teardown(fn: () => void): void }, version: string): { python: string; cacheDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-provision-test-'));
@@ -61,4 +62,45 @@ t.test('a missing interpreter is named, with the fix', async (t) => {
     code: PROVISION_ERROR_CODE,
     message: /`\/nonexistent\/python3` cannot be started .*CORPORAL_PYTHON/,
   });
+});
+
+t.test('a cached virtualenv without psycopg2-binary gets it added; Synapse is not reinstalled', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'corporal-provision-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cacheDir = join(dir, 'cache');
+  const venvDir = join(cacheDir, `synapse-${SYNAPSE_VERSION}-py3.11`);
+  const bin = join(venvDir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  // Base interpreter and the virtualenv's: answers the probes, records pip calls, "installs" psycopg2.
+  const script = `#!/bin/sh
+state=${JSON.stringify(bin)}
+case "$*" in
+  *importlib.metadata*)
+    if [ -f "$state/psycopg2" ]; then p='"${PSYCOPG2_BINARY_VERSION}"'; else p=null; fi
+    echo "{\\"synapse\\": \\"${SYNAPSE_VERSION}\\", \\"sharedSecretAuthenticator\\": \\"${SHARED_SECRET_AUTHENTICATOR_VERSION}\\", \\"psycopg2Binary\\": $p, \\"python\\": \\"3.11.4\\"}" ;;
+  *version_info*) echo 3.11.4 ;;
+  *runpy*" pip install "*) for a in "$@"; do case "$a" in *==*) printf '%s ' "$a" ;; esac; done >> "$state/pip-calls"; echo >> "$state/pip-calls"; touch "$state/psycopg2" ;;
+  "-c import psycopg2") exit 0 ;;
+  *) exit 99 ;;
+esac
+`;
+  for (const python of [join(dir, 'python3'), join(bin, 'python')]) {
+    writeFileSync(python, script);
+    chmodSync(python, 0o755);
+  }
+  writeFileSync(join(venvDir, '.corporal-provisioned.json'), JSON.stringify({ synapse: SYNAPSE_VERSION, sharedSecretAuthenticator: SHARED_SECRET_AUTHENTICATOR_VERSION, python: '3.11.4' }));
+  writeFileSync(join(venvDir, 'synapse-was-here'), '');
+  const progress: string[] = [];
+
+  const first = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line) });
+  t.equal(first.installed, true);
+  t.equal(first.psycopg2BinaryVersion, PSYCOPG2_BINARY_VERSION);
+  t.same(readFileSync(join(bin, 'pip-calls'), 'utf8').trim().split('\n'), [`psycopg2-binary==${PSYCOPG2_BINARY_VERSION}`], 'one pip install, of psycopg2-binary only (pinned arguments recorded)');
+  t.ok(existsSync(join(venvDir, 'synapse-was-here')), 'the virtualenv was kept');
+  t.match(JSON.parse(readFileSync(join(venvDir, '.corporal-provisioned.json'), 'utf8')), { psycopg2Binary: PSYCOPG2_BINARY_VERSION }, 'the marker records it');
+  t.match(progress, [/adding psycopg2-binary==/, /added psycopg2-binary/]);
+
+  const again = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line) });
+  t.equal(again.installed, false, 'then it is complete');
+  t.equal(readFileSync(join(bin, 'pip-calls'), 'utf8').trim().split('\n').length, 1, 'no further pip call');
 });
