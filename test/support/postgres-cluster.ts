@@ -8,6 +8,7 @@ import { CorporalError } from '../../src/common/errors.js';
 import { findFreePort } from './free-port.js';
 import { onProcessExit } from './process-reaper.js';
 import { describeExit, runCommand, tailLines, type RunCommandResult } from './run-command.js';
+import { within } from './within.js';
 
 /**
  * A private, throw-away PostgreSQL cluster for one test Synapse: `initdb` into a fresh temp dir,
@@ -230,19 +231,6 @@ async function waitUntilReady(dataDir: string, postmaster: Postmaster, timeoutMs
     await Promise.race([sleep(READY_POLL_MS), postmaster.exited]);
   }
   return false;
-}
-
-/**
- * `promise`'s value, or undefined after `ms`. The timer keeps the event loop alive while waiting
- * for the unref'd postmaster, and is cancelled as soon as the race is decided.
- */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  const timer = new AbortController();
-  try {
-    return await Promise.race([promise, sleep(ms, undefined, { signal: timer.signal })]);
-  } finally {
-    timer.abort();
-  }
 }
 
 function postgresError(what: string, fix: string, cause?: unknown, output?: string): CorporalError {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { onProcessExit, signalProcessGroup } from './process-reaper.js';
 import { moduleArgsDyingWithParent } from './python-bootstrap.js';
+import { within } from './within.js';
 
 /**
  * One running Synapse process, spawned as the leader of its own process group so that stopping
@@ -66,11 +66,14 @@ export function spawnSynapse(python: string, configPath: string, logPath: string
     (stopping ??= (async () => {
       if (status !== undefined) return status;
       signalProcessGroup(pid, 'SIGTERM');
-      // The timer also keeps the event loop alive while we wait for an unref'd child.
-      const graceful = await Promise.race([exited, sleep(graceMs, undefined)]);
+      // The timer also keeps the event loop alive while we wait for an unref'd child; `within`
+      // cancels it once Synapse has exited (a plain sleep held every test file open for graceMs).
+      const graceful = await within(exited, graceMs);
       if (graceful !== undefined) return graceful;
       signalProcessGroup(pid, 'SIGKILL');
-      return Promise.race([exited, sleep(graceMs, undefined).then(() => Promise.reject(new Error(`Synapse pid ${pid} survived SIGKILL for ${graceMs} ms`)))]);
+      const killed = await within(exited, graceMs);
+      if (killed === undefined) throw new Error(`Synapse pid ${pid} survived SIGKILL for ${graceMs} ms`);
+      return killed;
     })());
 
   return { pid, exited, exitStatus: () => status, stop };
