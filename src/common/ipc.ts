@@ -147,8 +147,16 @@ export interface GatewayRequestMetrics {
   hookConsultations: { ok: number; failed: number };
   /** Hooks executed, by position and action (every pair, zeros included). */
   hookExecutions: GatewayHookExecutionCount[];
-  /** Hooks that could not be executed (the request answered 503), by position. */
-  hookFailures: { before: number; after: number };
+  /** Hooks that could not be executed (the gateway failed closed), by position and cause (every pair, zeros included). */
+  hookFailures: GatewayHookFailureCount[];
+}
+
+/** One counter of {@link GatewayRequestMetrics.hookFailures}. */
+export interface GatewayHookFailureCount {
+  position: 'before' | 'after';
+  /** `client`: what the client sent made the hook fail; `other`: the policy, a REST service or Synapse's response (`HookFailureCause`). */
+  cause: 'client' | 'other';
+  count: number;
 }
 
 /** One counter of {@link GatewayRequestMetrics.hookExecutions}. */

@@ -84,8 +84,8 @@ export function writeGatewayMetrics(out: PrometheusText, status: GatewayStatus |
     (['cached', 'shared', 'whoami', 'refused'] as const).map((result) => ({ labels: { result }, value: metrics.tokenResolutions[result] })));
   out.counter('corporal_gateway_hook_consultations_total', 'REST consultations of consult hooks, by result: ok (the service gave a hook) or failed (a contingency hook ran, or the request failed closed).',
     (['ok', 'failed'] as const).map((result) => ({ labels: { result }, value: metrics.hookConsultations[result] })));
-  out.counter('corporal_gateway_hook_executions_total', 'Hooks executed, by position (before proxying, or after on the response) and action; a hook a REST service yields counts as well as the consult hook.',
+  out.counter('corporal_gateway_hook_executions_total', 'Hooks executed (failed ones included), by position (before proxying, or after on the response) and action; a hook a REST service yields counts as well as the consult hook.',
     metrics.hookExecutions.map((count) => ({ labels: { position: count.position, action: count.action }, value: count.count })));
-  out.counter('corporal_gateway_hook_failures_total', 'Hooks that could not be executed, by position: the gateway failed closed and answered 503.',
-    (['before', 'after'] as const).map((position) => ({ labels: { position }, value: metrics.hookFailures[position] })));
+  out.counter('corporal_gateway_hook_failures_total', 'Hooks that could not be executed, so the gateway failed closed (503 unless the client had left), by position and cause (client: what the client sent; other: the policy, a REST service or the response).',
+    metrics.hookFailures.map((count) => ({ labels: { position: count.position, cause: count.cause }, value: count.count })));
 }

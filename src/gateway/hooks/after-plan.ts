@@ -67,7 +67,7 @@ export class AfterPlan {
   }
 
   private fail(response: ResponseState, hookId: string, reason: string, eventType: HookEventType | null, clientCaused = false): UpstreamResponse {
-    this.counters.failed('after');
+    this.counters.failed('after', clientCaused ? 'client' : 'other');
     this.failures.failed({ hookId, eventType, method: this.request.method, path: this.request.loggedPath, reason }, clientCaused, 'after-hook execution failed');
     response.answer(AFTER_HOOK_FAILED.status, AFTER_HOOK_FAILED.contentType, AFTER_HOOK_FAILED.body);
     return response.result();

@@ -104,7 +104,7 @@ export class HookEngine {
         const step = await this.executor.before(hook, request);
         if (step.kind === 'answered') return respondWith(step.answer, step.hookId, false);
         if (step.kind === 'failed') {
-          this.counters.failed('before');
+          this.counters.failed('before', step.clientCaused ? 'client' : 'other');
           this.failures.failed({ hookId: step.hookId, eventType: eventTypes[i], method: request.method, path: request.loggedPath, reason: step.reason }, step.clientCaused, 'hook execution failed');
           return respondWith(BEFORE_HOOK_FAILED, step.hookId, true);
         }

@@ -17,7 +17,7 @@ export { createThreadHooks, CONSULT_IN_THREAD_ENV, type ThreadHooks } from './th
 export { HookRequest, type HookRequestInit } from './hook-request.js';
 export { createPooledConsultor, createDirectConsultor, type HookConsultor } from './consultor.js';
 export type { UpstreamResponse } from './response-state.js';
-export { UNCOUNTED, type HookCounters, type HookPosition } from './hook-counters.js';
+export { UNCOUNTED, type HookCounters, type HookFailureCause, type HookPosition } from './hook-counters.js';
 export { MAX_CONSULT_DEPTH } from './hook-executor.js';
 export { BEFORE_HOOK_FAILED, AFTER_HOOK_FAILED, type HookAnswer } from './hook-answers.js';
 export * from './hook-events.js';

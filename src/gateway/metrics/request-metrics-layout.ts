@@ -2,7 +2,7 @@ import type { GatewayDurationHistogram, GatewayRequestCount, GatewayRequestMetri
 import type { TokenResolution } from '../identity/identity-cache.js';
 import { HOOK_ACTIONS } from '../../policy/vocabulary.js';
 import type { HookAction } from '../../policy/snapshot.js';
-import type { HookCounters, HookPosition } from '../hooks/hook-counters.js';
+import type { HookCounters, HookFailureCause, HookPosition } from '../hooks/hook-counters.js';
 import { ROUTE_IDS } from '../router/route-ids.js';
 import { LOCAL_ROUTE_IDS, UNROUTED_ROUTE_ID } from '../router/route-request.js';
 
@@ -42,13 +42,19 @@ const RESOLUTIONS_AT = BYTES_OUT_AT + 1;
 /** Hook consultations: those that got a hook, then those that failed. */
 const CONSULTATIONS_AT = RESOLUTIONS_AT + RESOLUTIONS.length;
 const POSITIONS: readonly HookPosition[] = ['before', 'after'];
-const ACTION_INDEX: ReadonlyMap<HookAction, number> = new Map(HOOK_ACTIONS.map((action, i) => [action, i]));
+const POSITION_INDEX: Readonly<Record<HookPosition, number>> = { before: 0, after: 1 };
+/** A record, so that the compiler checks every action has its slot. */
+const ACTION_INDEX: Readonly<Record<HookAction, number>> = {
+  'pass.unmodified': 0, 'pass.modifiedRequest': 1, 'pass.modifiedResponse': 2, reject: 3, respond: 4, 'consult.RESTServiceURL': 5,
+};
+const FAILURE_CAUSES: readonly HookFailureCause[] = ['client', 'other'];
+const CAUSE_INDEX: Readonly<Record<HookFailureCause, number>> = { client: 0, other: 1 };
 /** Hook executions, by position then action. */
 const EXECUTIONS_AT = CONSULTATIONS_AT + 2;
-/** Hooks that could not be executed, by position. */
+/** Hooks that could not be executed, by position then cause. */
 const HOOK_FAILURES_AT = EXECUTIONS_AT + POSITIONS.length * HOOK_ACTIONS.length;
 /** Counters in one thread's region. */
-const REGION_SLOTS = HOOK_FAILURES_AT + POSITIONS.length;
+const REGION_SLOTS = HOOK_FAILURES_AT + POSITIONS.length * FAILURE_CAUSES.length;
 
 /** A table for `threads` gateway threads, all counters at zero. */
 export function createRequestMetricsTable(threads: number): SharedArrayBuffer {
@@ -102,10 +108,10 @@ export function hookCountersFor(region: Float64Array): HookCounters {
       region[CONSULTATIONS_AT + (ok ? 0 : 1)]! += 1;
     },
     executed: (position, action) => {
-      region[EXECUTIONS_AT + (position === 'before' ? 0 : 1) * HOOK_ACTIONS.length + (ACTION_INDEX.get(action) ?? 0)]! += 1;
+      region[EXECUTIONS_AT + POSITION_INDEX[position] * HOOK_ACTIONS.length + ACTION_INDEX[action]]! += 1;
     },
-    failed: (position) => {
-      region[HOOK_FAILURES_AT + (position === 'before' ? 0 : 1)]! += 1;
+    failed: (position, cause) => {
+      region[HOOK_FAILURES_AT + POSITION_INDEX[position] * FAILURE_CAUSES.length + CAUSE_INDEX[cause]]! += 1;
     },
   };
 }
@@ -132,8 +138,9 @@ export function summariseRequestMetrics(table: SharedArrayBuffer, threads: numbe
   });
   const tokenResolutions = Object.fromEntries(RESOLUTIONS.map((resolution, i) => [resolution, total[RESOLUTIONS_AT + i]!])) as Record<TokenResolution, number>;
   const hookConsultations = { ok: total[CONSULTATIONS_AT]!, failed: total[CONSULTATIONS_AT + 1]! };
-  const hookExecutions = POSITIONS.flatMap((position, positionIndex) =>
-    HOOK_ACTIONS.map((action, actionIndex) => ({ position, action, count: total[EXECUTIONS_AT + positionIndex * HOOK_ACTIONS.length + actionIndex]! })));
-  const hookFailures = { before: total[HOOK_FAILURES_AT]!, after: total[HOOK_FAILURES_AT + 1]! };
+  const hookExecutions = POSITIONS.flatMap((position) =>
+    HOOK_ACTIONS.map((action) => ({ position, action, count: total[EXECUTIONS_AT + POSITION_INDEX[position] * HOOK_ACTIONS.length + ACTION_INDEX[action]]! })));
+  const hookFailures = POSITIONS.flatMap((position) =>
+    FAILURE_CAUSES.map((cause) => ({ position, cause, count: total[HOOK_FAILURES_AT + POSITION_INDEX[position] * FAILURE_CAUSES.length + CAUSE_INDEX[cause]]! })));
   return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions, hookConsultations, hookExecutions, hookFailures };
 }

@@ -63,7 +63,8 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="before",action="consult.RESTServiceURL"}'), 4, 'four consult hooks executed');
   t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="before",action="pass.unmodified"}'), 3, 'the hooks the service yielded for the whoami');
   t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="after",action="reject"}'), 0, 'no after-hook');
-  t.equal(sample(text, 'corporal_gateway_hook_failures_total{position="before"}'), 1, '/versions failed closed');
+  t.equal(sample(text, 'corporal_gateway_hook_failures_total{position="before",cause="other"}'), 1, '/versions failed closed: the service\'s doing');
+  t.equal(sample(text, 'corporal_gateway_hook_failures_total{position="before",cause="client"}'), 0);
   t.equal(sample(text, 'corporal_gateway_threads{state="alive"}'), 1);
   t.equal(sample(text, 'corporal_gateway_status_available'), 1);
   const status = await api.status();

@@ -26,7 +26,7 @@ const GATEWAY: GatewayStatus = {
     tokenResolutions: { cached: 50, shared: 2, whoami: 7, refused: 1 },
     hookConsultations: { ok: 4, failed: 2 },
     hookExecutions: [{ position: 'before', action: 'reject', count: 3 }, { position: 'after', action: 'pass.modifiedResponse', count: 5 }],
-    hookFailures: { before: 1, after: 0 },
+    hookFailures: [{ position: 'before', cause: 'client', count: 2 }, { position: 'before', cause: 'other', count: 1 }, { position: 'after', cause: 'other', count: 0 }],
   },
 };
 
@@ -99,8 +99,9 @@ t.test('the metrics: policy, reconciler and gateway families in the text format'
     'corporal_gateway_hook_consultations_total{result="failed"} 2',
     'corporal_gateway_hook_executions_total{position="before",action="reject"} 3',
     'corporal_gateway_hook_executions_total{position="after",action="pass.modifiedResponse"} 5',
-    'corporal_gateway_hook_failures_total{position="before"} 1',
-    'corporal_gateway_hook_failures_total{position="after"} 0',
+    'corporal_gateway_hook_failures_total{position="before",cause="client"} 2',
+    'corporal_gateway_hook_failures_total{position="before",cause="other"} 1',
+    'corporal_gateway_hook_failures_total{position="after",cause="other"} 0',
   ]) t.ok(lines.includes(expected), expected);
   t.notMatch(answer.text, /@a:example\.com|example\.com/, 'no user or room id, nor the domain, in any label');
 });

@@ -19,7 +19,7 @@ function countingEngine(): { engine: HookEngine; seen: string[] } {
   const counters: HookCounters = {
     consulted: (ok) => seen.push(`consulted ${ok ? 'ok' : 'failed'}`),
     executed: (position, action) => seen.push(`${position} ${action}`),
-    failed: (position) => seen.push(`failed ${position}`),
+    failed: (position, cause) => seen.push(`failed ${position} ${cause}`),
   };
   return { engine: new HookEngine({ consultor: createDirectConsultor(dispatcher), logger: createSilentLogger(), maxInspectedBodyBytes: 1 << 20, counters }), seen };
 }
@@ -40,13 +40,13 @@ t.test('before: every executed hook, a yielded one too; a failure counted once',
     { id: 'm', eventType: 'beforeAnyRequest', action: 'pass.modifiedRequest', injectJSONIntoRequest: { a: 1 } },
   ]), BEFORE, hookRequest({ body: 'not json' }));
   t.match(outcome, { kind: 'respond', status: 503, failed: true });
-  t.same(seen, ['before pass.modifiedRequest', 'failed before']);
+  t.same(seen, ['before pass.modifiedRequest', 'failed before client'], 'a body that is not JSON: the client\'s doing');
 
   seen.length = 0;
   await engine.runBefore(snapshotWith([
     { id: 'c', eventType: 'beforeAnyRequest', action: 'consult.RESTServiceURL', RESTServiceURL: 'http://127.0.0.1:1/refused' },
   ]), BEFORE, hookRequest({ body: '{}' }));
-  t.same(seen, ['before consult.RESTServiceURL', 'consulted failed', 'failed before'], 'a consultation without a contingency hook fails closed');
+  t.same(seen, ['before consult.RESTServiceURL', 'consulted failed', 'failed before other'], 'a consultation without a contingency hook fails closed');
 });
 
 t.test('after: executions and the failure that replaces the response', async (t) => {
@@ -65,5 +65,17 @@ t.test('after: executions and the failure that replaces the response', async (t)
   ]), AFTER, hookRequest({ body: '{}' }));
   if (failing === null) throw new Error('expected an after-plan');
   t.equal((await failing.apply(upstream(200, JSON_HEADERS, 'text'))).status, 503);
-  t.same(seen, ['after pass.modifiedResponse', 'failed after']);
+  t.same(seen, ['after pass.modifiedResponse', 'failed after other'], 'Synapse\'s answer is not JSON: not the client\'s doing');
+});
+
+t.test('a response modification a REST service yields to a before-hook: executed before, failing after', async (t) => {
+  const { engine, seen } = countingEngine();
+  const request = hookRequest({ body: '{}' });
+  await engine.runBefore(snapshotWith([
+    { id: 'c', eventType: 'beforeAnyRequest', action: 'consult.RESTServiceURL', RESTServiceURL: `${service.origin}/inject-something-into-response` },
+  ]), BEFORE, request);
+  const plan = engine.scheduleAfter(snapshotWith([]), AFTER, request);
+  if (plan === null) throw new Error('expected an after-plan for the modification');
+  t.equal((await plan.apply(upstream(200, JSON_HEADERS, 'text'))).status, 503);
+  t.same(seen, ['before consult.RESTServiceURL', 'consulted ok', 'before pass.modifiedResponse', 'failed after other']);
 });

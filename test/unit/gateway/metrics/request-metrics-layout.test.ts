@@ -29,7 +29,8 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   firstHooks.executed('before', 'reject');
   secondHooks.executed('before', 'reject');
   secondHooks.executed('after', 'pass.modifiedResponse');
-  secondHooks.failed('after');
+  secondHooks.failed('after', 'other');
+  firstHooks.failed('before', 'client');
   t.equal(new Float64Array(table).reduce((a, b) => a + b, 0), first.reduce((a, b) => a + b, 0) + second.reduce((a, b) => a + b, 0), 'the regions do not overlap');
 
   const summary = summariseRequestMetrics(table, 2);
@@ -60,7 +61,12 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
     { position: 'before', action: 'consult.RESTServiceURL', count: 1 },
     { position: 'after', action: 'pass.modifiedResponse', count: 1 },
   ], 'by position and action, summed over the threads');
-  t.same(summary.hookFailures, { before: 0, after: 1 });
+  t.same(summary.hookFailures, [
+    { position: 'before', cause: 'client', count: 1 },
+    { position: 'before', cause: 'other', count: 0 },
+    { position: 'after', cause: 'client', count: 0 },
+    { position: 'after', cause: 'other', count: 1 },
+  ], 'by position and cause, zeros included');
 });
 
 t.test('every route id of the router and of the gateway\'s own answers is counted under its own name', async (t) => {
