@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { signalProcessGroup } from './process-reaper.js';
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
@@ -26,6 +27,10 @@ export interface RunCommandResult {
  * Runs a command to completion and never throws for a non-zero exit: the caller decides what a
  * failure means and words the error. Throws only when the executable cannot be started at all
  * (ENOENT, EACCES), with the command line in the message.
+ *
+ * The command leads its own process group, and the time limit kills the whole group: a wrapper
+ * that forks (`runuser`, `initdb` starting `postgres --single`, a shell) would otherwise leave its
+ * children holding the output pipes, and the run would not end before they did.
  */
 export function runCommand(file: string, args: readonly string[], options: RunCommandOptions): Promise<RunCommandResult> {
   const maxBytes = options.maxOutputBytes ?? 64 * 1024;
@@ -36,6 +41,7 @@ export function runCommand(file: string, args: readonly string[], options: RunCo
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // setsid(): its own process group, pgid = pid, so that a timeout can end it all
     });
     const chunks: Buffer[] = [];
     let kept = 0;
@@ -49,7 +55,7 @@ export function runCommand(file: string, args: readonly string[], options: RunCo
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      if (child.pid === undefined || !signalProcessGroup(child.pid, 'SIGKILL')) child.kill('SIGKILL');
     }, options.timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { isProcessRunning } from '../../support/process-reaper.js';
 import { describeExit, runCommand, tailLines } from '../../support/run-command.js';
 
 t.test('exit code and interleaved output are reported', async (t) => {
@@ -22,6 +23,16 @@ t.test('a command over its time limit is killed', async (t) => {
   t.equal(result.timedOut, true);
   t.equal(result.signal, 'SIGKILL');
   t.match(describeExit(result), /killed after running .* \(timeout\)/);
+});
+
+// Without the group kill the run would wait for the orphaned sleep (2 minutes): the test's own
+// timeout turns that hang into a failure.
+t.test('the time limit ends the children of a command that forks, which hold its output open', { timeout: 60_000 }, async (t) => {
+  const result = await runCommand('sh', ['-c', 'sleep 120 & echo "child $!"; wait'], { timeoutMs: 500 });
+  t.equal(result.timedOut, true);
+  const child = Number(/child (\d+)/.exec(result.output)?.[1]);
+  t.ok(child > 0, 'the shell reported its child');
+  t.notOk(isProcessRunning(child), 'the child was killed with the shell');
 });
 
 t.test('an executable that cannot start rejects with the command line', async (t) => {
