@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, constants, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -81,7 +81,7 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
   const asRoot = process.getuid?.() === 0;
-  const bin = await postgresBinaries();
+  const bin = await postgresBinaries(asRoot);
   const dir = await mkdtemp(join(tmpdir(), 'corporal-postgres-'));
   const dataDir = join(dir, 'data');
   const logPath = join(dir, 'postgres.log');
@@ -150,11 +150,12 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
       const log = await readFile(logPath).then((b) => b.subarray(logOffset).toString('utf8'), () => '');
       const exit = postmaster.exitStatus();
       if (exit !== undefined && /Address already in use/i.test(log) && attempt < MAX_PORT_ATTEMPTS) continue;
-      const state = exit === undefined ? `not ready after ${Math.round(startTimeoutMs / 1000)} s` : `exited with ${exit.signal ?? `code ${exit.code}`}`;
-      throw postgresError(`the postmaster (pid ${postmaster.pid}) is ${state}`, 'Read its log below.', undefined, log);
+      const state = exit === undefined ? `is not ready after ${Math.round(startTimeoutMs / 1000)} s` : `has exited with ${exit.signal ?? `code ${exit.code}`}`;
+      throw postgresError(`the postmaster (pid ${postmaster.pid}) ${state}`, 'Read its log below.', undefined, log);
     }
   } catch (err) {
-    await cleanUp();
+    // The failure to report is the first one: one in cleaning up must not hide it.
+    await cleanUp().catch(() => undefined);
     throw err;
   }
 }
@@ -162,14 +163,51 @@ export async function startPostgresCluster(options: PostgresClusterOptions = {})
 const INSTALL_FIX =
   'Install the PostgreSQL server binaries (initdb, postgres, pg_ctl, psql; Debian: apt-get install postgresql-15) and put their directory in PATH, have `pg_config --bindir` name it, or set CORPORAL_POSTGRES_BIN to it.';
 
-/** Where the PostgreSQL programs are: `$CORPORAL_POSTGRES_BIN`, else `pg_config --bindir`, else PATH. */
-async function postgresBinaries(): Promise<(program: string) => string> {
+/** The programs a cluster needs, in PostgreSQL's bin directory. */
+const PROGRAMS = ['initdb', 'postgres', 'pg_ctl', 'psql'] as const;
+/** From util-linux: running the programs as the cluster's owner when root, and the parent-death signal. */
+const UTIL_LINUX_PROGRAMS = ['runuser', 'setpriv'] as const;
+
+/**
+ * Where the PostgreSQL programs are: `$CORPORAL_POSTGRES_BIN`, else `pg_config --bindir` when
+ * `initdb` is there (with only the client package, it names a directory without the server), else
+ * the first PATH directory holding `initdb`. Throws before anything is created when a program is
+ * missing there, or when a util-linux program the cluster needs is not in PATH, naming the fix.
+ */
+async function postgresBinaries(asRoot: boolean): Promise<(program: string) => string> {
+  const path = (process.env['PATH'] ?? '').split(':').filter((dir) => dir !== '');
   let dir = process.env['CORPORAL_POSTGRES_BIN'];
   if (!dir) {
     const pgConfig = await runCommand('pg_config', ['--bindir'], { timeoutMs: SHORT_STEP_TIMEOUT_MS }).catch(() => null);
-    if (pgConfig?.exitCode === 0 && pgConfig.output.trim() !== '') dir = pgConfig.output.trim();
+    const named = pgConfig?.exitCode === 0 ? pgConfig.output.trim() : '';
+    const candidates = named === '' ? path : [named, ...path];
+    for (const candidate of candidates) {
+      if (await isExecutable(join(candidate, 'initdb'))) {
+        dir = candidate;
+        break;
+      }
+    }
   }
-  return (program) => (dir ? join(dir, program) : program);
+  const missing: string[] = [];
+  for (const program of PROGRAMS) if (dir === undefined || !(await isExecutable(join(dir, program)))) missing.push(program);
+  if (missing.length > 0) throw postgresError(`${missing.join(', ')} not found ${dir === undefined ? 'in PATH' : `in ${dir}`}`, INSTALL_FIX);
+  const utilLinux = asRoot ? UTIL_LINUX_PROGRAMS : (['setpriv'] as const);
+  for (const program of utilLinux) {
+    if (!(await someExecutable(path.map((pathDir) => join(pathDir, program))))) {
+      throw postgresError(`\`${program}\` not found in PATH`, 'Install util-linux (2.33 or newer: setpriv --pdeathsig); the cluster runs under it.');
+    }
+  }
+  const binDir = dir!;
+  return (program) => join(binDir, program);
+}
+
+async function isExecutable(file: string): Promise<boolean> {
+  return access(file, constants.X_OK).then(() => true, () => false);
+}
+
+async function someExecutable(files: readonly string[]): Promise<boolean> {
+  for (const file of files) if (await isExecutable(file)) return true;
+  return false;
 }
 
 interface Postmaster {
@@ -204,7 +242,13 @@ function spawnPostmaster(postgres: string, asRoot: boolean, dataDir: string, log
   }
   let status: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const kill = (signal: NodeJS.Signals): void => {
-    if (status === undefined) process.kill(pid, signal);
+    if (status !== undefined) return;
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      // Exited, but its 'exit' event has not been delivered yet.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
   };
   // Immediate shutdown: the postmaster kills every backend, then exits.
   const forget = onProcessExit(() => kill('SIGQUIT'));

@@ -3,8 +3,9 @@
  * first sets `PR_SET_PDEATHSIG` (SIGKILL), so the kernel kills the Python process if the test
  * process dies without running any handler (SIGKILL, OOM kill). It then checks that its parent is
  * still the spawner (the parent may have died before the prctl) and runs the module in the same
- * interpreter, so the setting stays in force (it would not survive an exec). Off Linux the prctl
- * is skipped and only the parent check remains.
+ * interpreter. (The setting would survive an exec of an ordinary program, as `setpriv --pdeathsig`
+ * relies on for the test PostgreSQL; running in place simply needs no second program.) Off Linux
+ * the prctl is skipped and only the parent check remains.
  *
  * PDEATHSIG fires when the spawning *thread* ends, so spawn these from the main thread.
  */

@@ -4,26 +4,12 @@ import { waitFor } from '../../support/control-plane.js';
 import type { RunBody, StatusBody } from '../../support/control-plane-api.js';
 import { TEST_AUTH_SHARED_SECRET as AUTH_SECRET } from '../../support/corporal-config.js';
 import { serveAgainst, synapseWithCorporalAdmin, TEST_CORPORAL_USER as CORPORAL } from '../../support/serve-against.js';
-import { createRoom, matrixCall, matrixRequest, registerUser } from '../../support/matrix-client.js';
+import { threeUsersInTwoRooms } from '../../support/three-users-policy.js';
+import { matrixCall, matrixRequest, registerUser } from '../../support/matrix-client.js';
 
 const hs = await synapseWithCorporalAdmin(t);
 const admin = hs.admin.accessToken;
-const publicRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
-const privateRoom = await createRoom(hs.baseUrl, admin, { preset: 'private_chat' });
-
-const alice = '@alice:localhost';
-const bob = '@bob:localhost';
-const carol = '@carol:localhost';
-const policy = {
-  schemaVersion: 2,
-  flags: {},
-  managedRoomIds: [publicRoom, privateRoom],
-  users: [
-    { id: alice, active: true, authType: 'plain', authCredential: 'pw', displayName: 'Alice', joinedRooms: [{ roomId: publicRoom, powerLevel: 0 }, { roomId: privateRoom, powerLevel: 50 }] },
-    { id: bob, active: true, authType: 'plain', authCredential: 'pw', displayName: 'Bob', joinedRooms: [{ roomId: publicRoom, powerLevel: 0 }] },
-    { id: carol, active: false, authType: 'plain', authCredential: 'pw', displayName: 'Carol', joinedRooms: [] },
-  ],
-};
+const { publicRoom, privateRoom, alice, bob, carol, policy } = await threeUsersInTwoRooms(hs.baseUrl, admin);
 
 const { corporal, api } = await serveAgainst(t, {
   homeserverUrl: hs.baseUrl,

@@ -1,11 +1,13 @@
 import t from 'tap';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pushAndSettle } from '../../support/control-plane-api.js';
-import { createRoom, matrixCall, matrixRequest } from '../../support/matrix-client.js';
+import { matrixCall, matrixRequest } from '../../support/matrix-client.js';
 import { POSTGRES_ERROR_CODE, startPostgresCluster } from '../../support/postgres-cluster.js';
 import { orphanSynapse, waitUntilGone } from '../../support/orphan-synapse.js';
 import { isProcessRunning } from '../../support/process-reaper.js';
+import { threeUsersInTwoRooms } from '../../support/three-users-policy.js';
 import { serveAgainst, synapseWithCorporalAdmin, TEST_CORPORAL_USER as CORPORAL } from '../../support/serve-against.js';
 
 /**
@@ -19,22 +21,7 @@ const pg = hs.postgres;
 if (pg === undefined) throw new Error('startSynapse({ database: "postgres" }) returned no cluster');
 const admin = hs.admin.accessToken;
 const enc = encodeURIComponent;
-const publicRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
-const privateRoom = await createRoom(hs.baseUrl, admin, { preset: 'private_chat' });
-
-const alice = '@alice:localhost';
-const bob = '@bob:localhost';
-const carol = '@carol:localhost';
-const policy = {
-  schemaVersion: 2,
-  flags: {},
-  managedRoomIds: [publicRoom, privateRoom],
-  users: [
-    { id: alice, active: true, authType: 'plain', authCredential: 'alice-password', displayName: 'Alice Liddell', joinedRooms: [{ roomId: publicRoom, powerLevel: 0 }, { roomId: privateRoom, powerLevel: 50 }] },
-    { id: bob, active: true, authType: 'plain', authCredential: 'bob-password', joinedRooms: [{ roomId: publicRoom, powerLevel: 0 }] },
-    { id: carol, active: false, authType: 'plain', authCredential: 'carol-password', joinedRooms: [] },
-  ],
-};
+const { publicRoom, privateRoom, alice, bob, carol, policy } = await threeUsersInTwoRooms(hs.baseUrl, admin, (localpart) => `${localpart}-password`);
 
 async function members(roomId: string): Promise<Set<string>> {
   return new Set((await matrixCall<{ members: string[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${enc(roomId)}/members`, { token: admin })).members);
@@ -74,7 +61,7 @@ t.test('the reconciler converges the policy', async (t) => {
   t.equal((await powerLevels(privateRoom))[alice], 50, 'power level set');
   t.equal((await powerLevels(publicRoom))[alice], undefined, 'power level 0 is the default, not written');
   const aliceAccount = await matrixCall<{ displayname: string; locked: boolean; deactivated: boolean }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${enc(alice)}`, { token: admin });
-  t.match(aliceAccount, { displayname: 'Alice Liddell', locked: false, deactivated: false });
+  t.match(aliceAccount, { displayname: 'Alice', locked: false, deactivated: false });
   t.equal((await matrixRequest(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${enc(carol)}`, { token: admin })).status, 404, 'the inactive user is not created');
   t.same(await joinedInPostgres(publicRoom), [alice, bob, CORPORAL].sort(), 'the memberships are rows in PostgreSQL');
 
@@ -121,16 +108,24 @@ t.test('a test process ended by SIGTERM without stop() leaves no cluster behind'
   t.notOk(existsSync(started.postgres!.dir), 'its directory was removed');
 });
 
-t.test('a cluster that cannot start fails loudly, with the step and the fix, and leaves nothing behind', async (t) => {
-  const saved = process.env['CORPORAL_POSTGRES_BIN'];
+t.test('a cluster without its programs fails loudly, with the fix, and leaves nothing behind', async (t) => {
+  // A temp dir of this test's own: other test files may be making clusters at the same time.
+  const ownTmp = mkdtempSync(join(tmpdir(), 'corporal-postgres-test-'));
+  const saved = { bin: process.env['CORPORAL_POSTGRES_BIN'], tmp: process.env['TMPDIR'] };
   process.env['CORPORAL_POSTGRES_BIN'] = '/nonexistent/postgresql/bin';
+  process.env['TMPDIR'] = ownTmp;
   t.teardown(() => {
-    if (saved === undefined) delete process.env['CORPORAL_POSTGRES_BIN'];
-    else process.env['CORPORAL_POSTGRES_BIN'] = saved;
+    for (const [name, value] of [['CORPORAL_POSTGRES_BIN', saved.bin], ['TMPDIR', saved.tmp]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    rmSync(ownTmp, { recursive: true, force: true });
   });
-  const before = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('corporal-postgres-')));
-  await t.rejects(startPostgresCluster(), { code: POSTGRES_ERROR_CODE, message: /initdb failed: .*CORPORAL_POSTGRES_BIN|initdb failed: `.*` exited with code \d+/ });
-  t.same(readdirSync(tmpdir()).filter((name) => name.startsWith('corporal-postgres-') && !before.has(name)), [], 'no cluster directory is left');
+  await t.rejects(startPostgresCluster(), {
+    code: POSTGRES_ERROR_CODE,
+    message: /initdb, postgres, pg_ctl, psql not found in \/nonexistent\/postgresql\/bin\. Fix: Install the PostgreSQL server binaries .*CORPORAL_POSTGRES_BIN/,
+  });
+  t.same(readdirSync(ownTmp), [], 'no cluster directory was made');
 });
 
 t.test('stop() stops the cluster with Synapse', async (t) => {
