@@ -6,7 +6,8 @@
 import { provisionSynapse } from './provision-synapse.js';
 
 try {
-  const installation = await provisionSynapse();
+  // Everything the suite needs, the PostgreSQL driver included.
+  const installation = await provisionSynapse({ postgres: true });
   process.stdout.write(
     [
       `Synapse ${installation.synapseVersion} + shared-secret-authenticator ${installation.sharedSecretAuthenticatorVersion} + psycopg2-binary ${installation.psycopg2BinaryVersion}`,

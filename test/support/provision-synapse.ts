@@ -30,7 +30,8 @@ export interface SynapseInstallation {
   pythonVersion: string;
   synapseVersion: string;
   sharedSecretAuthenticatorVersion: string;
-  psycopg2BinaryVersion: string;
+  /** Null when psycopg2-binary was not asked for and the cached virtualenv lacks it (see {@link ProvisionOptions.postgres}). */
+  psycopg2BinaryVersion: string | null;
   /** True when this call installed the virtualenv; false when it reused a complete one. */
   installed: boolean;
   /** Wall time of this call, lock waiting included. */
@@ -47,6 +48,12 @@ export interface ProvisionOptions {
   installTimeoutMs?: number;
   /** Progress lines (default: stderr). Only shown when something slow happens (install, waiting). */
   log?: (line: string) => void;
+  /**
+   * Whether psycopg2-binary must be there (Synapse on PostgreSQL; default false). A new virtualenv
+   * always gets it; a cached one that lacks it gets it added only when asked, so that a machine
+   * without PyPI still runs the SQLite tests on a virtualenv made before the driver was pinned.
+   */
+  postgres?: boolean;
 }
 
 const MARKER_FILE = '.corporal-provisioned.json';
@@ -96,18 +103,20 @@ export async function provisionSynapse(options: ProvisionOptions = {}): Promise<
     psycopg2Binary: PSYCOPG2_BINARY_VERSION,
     python: pythonVersion,
   };
-  const done = (installed: boolean): SynapseInstallation => ({
+  const done = (installed: boolean, withPsycopg2 = true): SynapseInstallation => ({
     venvDir,
     python: venvPython(venvDir),
     pythonVersion,
     synapseVersion: SYNAPSE_VERSION,
     sharedSecretAuthenticatorVersion: SHARED_SECRET_AUTHENTICATOR_VERSION,
-    psycopg2BinaryVersion: PSYCOPG2_BINARY_VERSION,
+    psycopg2BinaryVersion: withPsycopg2 ? PSYCOPG2_BINARY_VERSION : null,
     installed,
     durationMs: Date.now() - started,
   });
 
-  if ((await venvState(venvDir, expected)) === 'complete') return done(false);
+  const usable = (state: VenvState): boolean => state === 'complete' || (state === 'psycopg2-missing' && options.postgres !== true);
+  const state = await venvState(venvDir, expected);
+  if (usable(state)) return done(false, state === 'complete');
 
   try {
     await mkdir(cacheDir, { recursive: true });
@@ -120,11 +129,15 @@ export async function provisionSynapse(options: ProvisionOptions = {}): Promise<
     onWait: (holder: { pid: number }) => log(`waiting for pid ${holder.pid}, which is installing ${venvDir}`),
   };
   let installed = false;
+  let withPsycopg2 = true;
   try {
     await withFileLock(`${venvDir}.lock`, lockOptions, async () => {
-      const state = await venvState(venvDir, expected);
-      if (state === 'complete') return;
-      if (state === 'psycopg2-missing') await addPsycopg2(venvDir, expected, installTimeoutMs, log);
+      const locked = await venvState(venvDir, expected);
+      if (usable(locked)) {
+        withPsycopg2 = locked === 'complete';
+        return;
+      }
+      if (locked === 'psycopg2-missing') await addPsycopg2(venvDir, expected, installTimeoutMs, log);
       else await install(basePython, venvDir, expected, installTimeoutMs, log);
       installed = true;
     });
@@ -132,7 +145,7 @@ export async function provisionSynapse(options: ProvisionOptions = {}): Promise<
     if ((err as CorporalError).code === PROVISION_ERROR_CODE) throw err;
     throw provisionError(`could not take the install lock (${(err as Error).message})`, 'See the message above.', err);
   }
-  return done(installed);
+  return done(installed, withPsycopg2);
 }
 
 /** `$CORPORAL_SYNAPSE_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/corporal`. */

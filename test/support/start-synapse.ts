@@ -119,7 +119,7 @@ export type BareSynapseHandle = Omit<SynapseHandle, 'admin'>;
  */
 export async function startSynapseWithoutAdmin(options: StartSynapseOptions = {}): Promise<BareSynapseHandle> {
   const database = options.database ?? defaultDatabase();
-  const installation = options.installation ?? (await provisionSynapse());
+  const installation = options.installation ?? (await provisionSynapse({ postgres: database === 'postgres' }));
   const serverName = options.serverName ?? 'localhost';
   const registrationSharedSecret = options.registrationSharedSecret ?? randomSecret();
   const keepDataDir = options.keepDataDir ?? process.env['CORPORAL_KEEP_SYNAPSE_DATA'] === '1';

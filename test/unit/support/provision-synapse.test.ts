@@ -64,7 +64,7 @@ t.test('a missing interpreter is named, with the fix', async (t) => {
   });
 });
 
-t.test('a cached virtualenv without psycopg2-binary gets it added; Synapse is not reinstalled', async (t) => {
+t.test('a cached virtualenv without psycopg2-binary gets it added when asked; Synapse is not reinstalled', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-provision-test-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cacheDir = join(dir, 'cache');
@@ -92,7 +92,11 @@ esac
   writeFileSync(join(venvDir, 'synapse-was-here'), '');
   const progress: string[] = [];
 
-  const first = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line) });
+  const sqliteOnly = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line) });
+  t.same([sqliteOnly.installed, sqliteOnly.psycopg2BinaryVersion], [false, null], 'not asked for: the virtualenv is used as it is');
+  t.notOk(existsSync(join(bin, 'pip-calls')), 'and pip is not run');
+
+  const first = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line), postgres: true });
   t.equal(first.installed, true);
   t.equal(first.psycopg2BinaryVersion, PSYCOPG2_BINARY_VERSION);
   t.same(readFileSync(join(bin, 'pip-calls'), 'utf8').trim().split('\n'), [`psycopg2-binary==${PSYCOPG2_BINARY_VERSION}`], 'one pip install, of psycopg2-binary only (pinned arguments recorded)');
@@ -100,7 +104,8 @@ esac
   t.match(JSON.parse(readFileSync(join(venvDir, '.corporal-provisioned.json'), 'utf8')), { psycopg2Binary: PSYCOPG2_BINARY_VERSION }, 'the marker records it');
   t.match(progress, [/adding psycopg2-binary==/, /added psycopg2-binary/]);
 
-  const again = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line) });
+  const again = await provisionSynapse({ python: join(dir, 'python3'), cacheDir, log: (line) => progress.push(line), postgres: true });
   t.equal(again.installed, false, 'then it is complete');
+  t.equal(again.psycopg2BinaryVersion, PSYCOPG2_BINARY_VERSION);
   t.equal(readFileSync(join(bin, 'pip-calls'), 'utf8').trim().split('\n').length, 1, 'no further pip call');
 });
