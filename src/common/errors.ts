@@ -40,6 +40,15 @@ export function hasErrorCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }
 
+/**
+ * Whether `err` may pass by itself (a timeout, a connection failure, a 5xx, rate limits past their
+ * retries), so that retrying the same call later can help; false for refusals and anything that
+ * is not a retryable {@link CorporalError} (works across structured clone).
+ */
+export function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
+}
+
 /** A human-readable one-line description of any thrown value, for logs. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) return err.message;

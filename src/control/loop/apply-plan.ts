@@ -1,4 +1,4 @@
-import { describeError } from '../../common/errors.js';
+import { describeError, isRetryable } from '../../common/errors.js';
 import type { Action, RoomCorporalJoinAction, RoomUsersSetPowerLevelsAction } from '../actions.js';
 import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
 import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
@@ -38,8 +38,14 @@ export interface ApplyPlanResult {
   interrupted: boolean;
   /** Rooms the corporal user joined (`room.corporal_join` done): a new pass plans them. */
   corporalJoined: Set<string>;
-  /** Rooms where the corporal user's join failed. */
+  /** Rooms where the corporal user's join failed for a reason that may pass (a timeout, a 5xx, rate limits): retried as a failed pass. */
   corporalJoinFailed: Set<string>;
+  /**
+   * Rooms where Synapse refused the corporal user's join (a 4xx other than rate limits: the
+   * invitation withdrawn, the room blocked or unknown). Retrying soon would not help: the next
+   * full pass tries again if the invitation is still there (review 20, finding 4).
+   */
+  corporalJoinRefused: Set<string>;
 }
 
 /**
@@ -70,7 +76,10 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
     if (list === undefined) byUser.set(action.userId, [action]);
     else list.push(action);
   }
-  const result: ApplyPlanResult = { failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false, corporalJoined: new Set(), corporalJoinFailed: new Set() };
+  const result: ApplyPlanResult = {
+    failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false,
+    corporalJoined: new Set(), corporalJoinFailed: new Set(), corporalJoinRefused: new Set(),
+  };
   const { progress } = options;
   const superseded = options.userSuperseded ?? ((): boolean => false);
 
@@ -81,7 +90,8 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
       return;
     }
     const failure = await run(action, NO_USER_TOKENS, options);
-    (failure === null ? result.corporalJoined : result.corporalJoinFailed).add(action.roomId);
+    const outcome = failure === null ? result.corporalJoined : failure.retryable ? result.corporalJoinFailed : result.corporalJoinRefused;
+    outcome.add(action.roomId);
   });
 
   await mapBounded([...byUser], options.concurrency, async ([userId, userActions]) => {
@@ -150,8 +160,11 @@ function stillToRun(action: Action, failure: RunFailure, rest: readonly Action[]
   return rest;
 }
 
-/** Runs one action; records and returns its failure, or null. */
-async function run(action: Action, scope: ActionScope, options: ApplyPlanOptions): Promise<RunFailure | null> {
+/** A failed action as {@link run} returns it: the failure recorded, and whether it may pass by itself ({@link isRetryable}). */
+type ActionFailure = RunFailure & { readonly retryable: boolean };
+
+/** Runs one action; records its failure (without `retryable`, which `/status` does not show) and returns it, or null. */
+async function run(action: Action, scope: ActionScope, options: ApplyPlanOptions): Promise<ActionFailure | null> {
   const { ctx, progress } = options;
   const subject = subjectOf(action);
   try {
@@ -164,7 +177,7 @@ async function run(action: Action, scope: ActionScope, options: ApplyPlanOptions
     progress.actionsFailed++;
     progress.failures.push(failure);
     ctx.logger.warn({ action: action.type, ...subject, code: failure.code, err: failure.error }, 'reconciliation action failed');
-    return failure;
+    return { ...failure, retryable: isRetryable(err) };
   }
 }
 

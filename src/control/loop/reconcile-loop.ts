@@ -240,6 +240,7 @@ export class ReconcileLoop {
     if (applied !== null) {
       this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
       if (users === undefined) this.#followUpCorporalJoins(applied);
+      if (applied.corporalJoinRefused.size > 0) this.#reportRefusedJoins(applied.corporalJoinRefused);
     } else if (summary.outcome === 'failed') this.#recordRunFailure(users);
     if (summary.outcome === 'superseded') {
       if (users === undefined) this.#pendingFull = true;
@@ -259,7 +260,9 @@ export class ReconcileLoop {
     const failedUsers = new Set([...applied.failedUsers, ...readLater.users]);
     const failed: RetryTarget[] = [...failedUsers].map((userId) => ({ kind: 'user', userId }));
     for (const [roomId, userIds] of applied.failedRooms) failed.push({ kind: 'room', roomId, userIds });
-    // A failed join of the corporal user is retried by a full pass: only full plans make one.
+    // A failed join of the corporal user is retried by a full pass: only full plans make one. A
+    // join Synapse refused is not: a pass of every user and room every few minutes, for a room
+    // that stays blocked, would be load without end (`#reportRefusedJoins`).
     const passFailed = readLater.pass || applied.corporalJoinFailed.size > 0;
     if (passFailed) failed.push({ kind: 'pass' });
     this.#retries.failed(failed, this.#now());
@@ -302,6 +305,17 @@ export class ReconcileLoop {
     this.#followUpsInARow += 1;
     this.#options.logger.info({ rooms: fresh }, 'the corporal user accepted its invitations to managed rooms; planning them now');
     this.#pendingFull = true;
+  }
+
+  /**
+   * Synapse refused the corporal user's joins of `rooms` (each failure is logged too): no retry is
+   * scheduled for them, the next full pass tries again while the invitation stands. Until then each
+   * room stays as it was, unplanned. Said once per pass, with when that pass comes.
+   */
+  #reportRefusedJoins(rooms: ReadonlySet<string>): void {
+    const resyncMs = this.#options.reconciliation.ResyncIntervalMilliseconds;
+    const when = resyncMs > 0 ? `the next full pass (resync every ${Math.round(resyncMs / 1000)} s)` : 'the next full pass (no resync is configured: a policy change of the managed rooms or flags, or POST /_matrix/corporal/reconcile)';
+    this.#options.logger.warn({ rooms: [...rooms] }, `Synapse refused the corporal user's join of managed rooms; they stay unplanned, and ${when} tries again while the invitation stands`);
   }
 
   /**

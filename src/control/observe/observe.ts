@@ -1,4 +1,4 @@
-import { describeError, hasErrorCode } from '../../common/errors.js';
+import { describeError, hasErrorCode, isRetryable } from '../../common/errors.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState, ObservedUser } from '../state.js';
 import { NO_AVATAR_HASH } from '../plan/avatar-hash.js';
@@ -185,11 +185,6 @@ const CONNECTION_ERRORS: readonly string[] = [SynapseErrorCode.Unreachable, Syna
 
 function isConnectionError(err: unknown): boolean {
   return CONNECTION_ERRORS.some((code) => hasErrorCode(err, code));
-}
-
-/** A failure that may pass by itself (a timeout, a 5xx, rate limits past their retries): worth a retry. */
-function isRetryable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { retryable?: unknown }).retryable === true;
 }
 
 async function observeRoom(roomId: string, options: ObserveOptions): Promise<ObservedRoom> {

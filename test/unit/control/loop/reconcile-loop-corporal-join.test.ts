@@ -4,14 +4,14 @@ import type { ReconcileLoop } from '../../../../src/control/loop/reconcile-loop.
 import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
-import { waitFor } from '../../../support/control-plane.js';
+import { captureLogger, waitFor } from '../../../support/control-plane.js';
 import { scriptedLoop } from '../fixtures/scripted-loop.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
 /**
  * The loop around `room.corporal_join`: the pass that joins plans nothing else in the room, so a
- * successful join is followed at once by one more full pass (and only one); a failed join is
- * retried as a failed pass is.
+ * successful join is followed at once by one more full pass (and only one); a join that failed for
+ * a reason that may pass is retried as a failed pass is, a refused one waits for the next full pass.
  */
 
 const ROOM = '!r:example.com';
@@ -92,19 +92,42 @@ t.test('invitations that keep alternating between rooms chain at most three foll
   t.equal(fullPasses(), 4, 'the first pass and three follow-ups; the fourth join waits for the next pass');
 });
 
-t.test('a failed join is retried as a failed pass', async (t) => {
+t.test('a join that failed for a reason that may pass (a 503) is retried as a failed pass', async (t) => {
   server.requests.length = 0;
-  joinStatus = 403;
+  joinStatus = 503;
   const { planner, fullPasses } = scriptedPlanner(() => [ROOM]);
   const loop = newLoop(planner);
   loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
   await loop.idle();
   t.equal(fullPasses(), 1, 'no follow-up after a failure');
   t.match(loop.status().lastFullRun, { outcome: 'completed', actionsFailed: 1, failures: [{ actionType: 'room.corporal_join', roomId: ROOM }] });
+  t.notOk('retryable' in (loop.status().lastFullRun?.failures[0] ?? {}), '/status shows the failure as before');
   t.match(loop.status().retries, [{ attempt: 1 }], 'the pass is retried');
   t.notOk(loop.status().retries[0]?.roomId ?? loop.status().retries[0]?.userId, 'as a whole pass');
   joinStatus = 200;
   await waitFor('the retried pass and its follow-up', () => fullPasses() === 3);
   await loop.idle();
   t.same(loop.status().retries, [], 'the retried pass joined: nothing left to retry');
+});
+
+t.test('a join Synapse refuses (a 403) schedules no retry: the next full pass tries again (review 20, finding 4)', async (t) => {
+  server.requests.length = 0;
+  joinStatus = 403;
+  // Joined once the second pass's join succeeds: no invitation from the third pass on.
+  const { planner, fullPasses } = scriptedPlanner((pass) => (pass <= 2 ? [ROOM] : []));
+  const captured = captureLogger('warn');
+  const loop = scriptedLoop(http, planner, { logger: captured.logger });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+  await loop.idle();
+  t.equal(fullPasses(), 1);
+  t.match(loop.status().lastFullRun, { outcome: 'completed', actionsFailed: 1, failures: [{ actionType: 'room.corporal_join', roomId: ROOM, error: /403 M_FORBIDDEN/ }] });
+  t.same(loop.status().retries, [], 'no retry: a pass every few minutes would not get a blocked room joined');
+  const refused = captured.lines.find((line) => typeof line.msg === 'string' && line.msg.startsWith("Synapse refused the corporal user's join"));
+  t.match(refused, { rooms: [ROOM], msg: /no resync is configured/ }, 'the operator is told the room stays unplanned, and when it is tried again');
+  joinStatus = 200;
+  loop.trigger();
+  await loop.idle();
+  t.equal(fullPasses(), 3, 'the next full pass joins, and its follow-up plans the room');
+  t.equal(joins(), 2, 'the refused join and the one the next full pass made');
 });
