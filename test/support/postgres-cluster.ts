@@ -8,7 +8,7 @@ import { CorporalError } from '../../src/common/errors.js';
 import { findFreePort } from './free-port.js';
 import { onProcessExit } from './process-reaper.js';
 import { describeExit, runCommand, tailLines, type RunCommandResult } from './run-command.js';
-import { within } from './within.js';
+import { within } from '../../src/common/within.js';
 
 /**
  * A private, throw-away PostgreSQL cluster for one test Synapse: `initdb` into a fresh temp dir,

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { onProcessExit, signalProcessGroup } from './process-reaper.js';
 import { moduleArgsDyingWithParent } from './python-bootstrap.js';
-import { within } from './within.js';
+import { within } from '../../src/common/within.js';
 
 /**
  * One running Synapse process, spawned as the leader of its own process group so that stopping

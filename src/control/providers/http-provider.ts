@@ -17,19 +17,20 @@ import { readBoundedDecodedText } from '../../common/decoded-body.js';
 import { SERVICE_CLIENT_HEADERS } from '../../common/service-client.js';
 import { DeadlineExceededError, withDeadline } from '../../common/deadline.js';
 import { readBoundedFile } from '../../common/bounded-file.js';
+import { within } from '../../common/within.js';
 
 /** Used when `TimeoutMilliseconds` is null or ≤ 0: matrix-corporal then had no timeout at all. */
 export const DEFAULT_HTTP_PROVIDER_TIMEOUT_MS = 60_000;
 
 /**
- * The deadline of the start-up fetch when a usable `CachePath` copy exists (or the configured
- * timeout, if shorter). Why: until the first load attempt is over the control child has no policy
- * and the gateway answers 503 to everyone, so a policy server that hangs at start would cost a full
- * outage of the whole fetch timeout (60 s by default) although the cache could be enforced
- * (operator review 19, finding 5). A healthy policy server answers in well under a second; 5 s
- * still tolerates a slow one, and bounds the outage at a restart to about what the restart itself
- * costs. The retries and polls that follow keep the full timeout, so a slow but working server is
- * picked up by the first retry (1 s later) while the cache is in force.
+ * How long the start-up fetch runs before a usable `CachePath` copy is put in force meanwhile (or
+ * the configured timeout, if shorter). Why: until the first load attempt is over the control child
+ * has no policy and the gateway answers 503 to everyone, so a policy server that hangs at start
+ * would cost a full outage of the whole fetch timeout (60 s by default) although the cache could be
+ * enforced (operator review 19, finding 5). A healthy policy server answers in well under a second;
+ * 5 s still tolerates a slow one, and bounds the outage at a restart to about what the restart
+ * itself costs. The fetch itself keeps the full timeout, so a slow but working server's answer
+ * replaces the cache when it comes.
  */
 export const CACHED_START_FETCH_TIMEOUT_MS = 5_000;
 
@@ -53,7 +54,7 @@ export interface HttpProviderOptions {
   maxBytes?: number;
   /** Retry schedule while the remote has never answered (tests shorten it). */
   startRetry?: BackoffOptions;
-  /** Deadline of the start-up fetch when a usable cache exists. Default {@link CACHED_START_FETCH_TIMEOUT_MS}. */
+  /** How long the start-up fetch runs before a usable cache is put in force meanwhile. Default {@link CACHED_START_FETCH_TIMEOUT_MS}. */
   cachedStartTimeoutMs?: number;
 }
 
@@ -68,9 +69,10 @@ type FetchResult = { kind: 'policy'; text: string; etag: string | null } | { kin
  * - Periodic polls revalidate with `If-None-Match` when the policy in force is the one that ETag
  *   belongs to: a 304 then costs nothing (no parse, no new generation, no reconciliation). An
  *   explicit {@link reload} always fetches the full body.
- * - At start: the remote first, then `CachePath`. With a usable cache, that first fetch has a short
- *   deadline ({@link CACHED_START_FETCH_TIMEOUT_MS}), so a hung policy server does not keep the
- *   gateway without a policy for a whole fetch timeout. The cache is written only **after** the store
+ * - At start: the remote first, then `CachePath`. With a usable cache, the cache is put in force
+ *   once the first fetch has run {@link CACHED_START_FETCH_TIMEOUT_MS} without an answer, so a hung
+ *   policy server does not keep the gateway without a policy for a whole fetch timeout; that fetch
+ *   goes on, and its answer replaces the cache when it comes. The cache is written only **after** the store
  *   accepted the remote policy (matrix-corporal wrote it before validating, so one bad remote
  *   policy replaced a good cache, bug 17), atomically.
  * - Until a first remote fetch succeeds, it is retried with backoff (independent of
@@ -122,13 +124,54 @@ export class HttpProvider implements PolicyProvider {
       await restrictPolicyFileMode(this.options.cachePath, this.options.logger);
     }
     // With a cache to fall back on, the first fetch may not keep the gateway at 503 for long.
-    const firstTimeoutMs = (await this.cacheUsable())
+    const cacheAfterMs = (await this.cacheUsable())
       ? Math.min(this.timeoutMs, this.options.cachedStartTimeoutMs ?? CACHED_START_FETCH_TIMEOUT_MS)
-      : this.timeoutMs;
-    await this.serialised(async () => {
-      if (!(await this.pull(false, firstTimeoutMs))) await this.loadCache();
-      this.scheduleNext();
+      : null;
+    let firstAttemptOver: () => void = () => undefined;
+    const over = new Promise<void>((resolve) => {
+      firstAttemptOver = resolve;
     });
+    // The load goes on in the chain after start() returns when the cache was put in force while
+    // the first fetch runs: reloads and polls queue behind it, as behind any load.
+    void this.serialised(async () => {
+      try {
+        await this.firstLoad(cacheAfterMs, firstAttemptOver);
+      } finally {
+        firstAttemptOver();
+        this.scheduleNext();
+      }
+    });
+    await over;
+  }
+
+  /**
+   * The start-up load: the remote, with the full timeout; if that fails or its policy is invalid,
+   * the cache. When the cache exists and the remote has not answered within `cacheAfterMs`, the
+   * cache is put in force at once and `attemptOver` called (start() returns: the gateway enforces
+   * the cache instead of answering 503 to everyone), while the same fetch goes on: a slow policy
+   * server's answer is taken when it comes, and a corrupt cache costs no second fetch (verification
+   * 19, finding 5: that fetch used to be abandoned at the short deadline and redone after a backoff).
+   * A late answer replaces only what start-up put in force: once anything else was set (a push
+   * through the API), it is dropped and the next fetch, a second later, decides.
+   */
+  private async firstLoad(cacheAfterMs: number | null, attemptOver: () => void): Promise<void> {
+    const fetching = this.fetchLogged(false, this.timeoutMs);
+    if (cacheAfterMs !== null && (await within(fetching, cacheAfterMs)) === undefined) {
+      this.options.logger.warn({ source: this.source }, `the policy server has not answered within ${cacheAfterMs} ms; enforcing the cached copy meanwhile`);
+      await this.loadCache();
+      const inForce = this.options.store.current?.generation ?? 0;
+      attemptOver();
+      const late = await fetching;
+      if (late === null) return;
+      if ((this.options.store.current?.generation ?? 0) !== inForce) {
+        this.options.logger.info({ source: this.source }, 'the policy server answered after another policy was set; the next fetch decides');
+        return;
+      }
+      await this.accept(late);
+      return;
+    }
+    const result = await fetching;
+    if (result === null || !(await this.accept(result))) await this.loadCache();
   }
 
   /**
@@ -193,18 +236,27 @@ export class HttpProvider implements PolicyProvider {
    * `timeoutMs`: the fetch's deadline (the configured one unless the start-up fetch has a cache).
    */
   private async pull(revalidate: boolean, timeoutMs = this.timeoutMs): Promise<boolean> {
-    const { logger, store } = this.options;
-    let result: FetchResult;
+    const result = await this.fetchLogged(revalidate, timeoutMs);
+    return result !== null && (await this.accept(result));
+  }
+
+  /** One remote fetch; null when it failed (counted, logged, in the health status) or the provider stopped. */
+  private async fetchLogged(revalidate: boolean, timeoutMs: number): Promise<FetchResult | null> {
     try {
-      result = await this.fetchPolicy(revalidate, timeoutMs);
+      return await this.fetchPolicy(revalidate, timeoutMs);
     } catch (err) {
-      if (this.stopped) return false;
+      if (this.stopped) return null;
       this.failures += 1;
       const message = `fetching ${safeUri(this.options.uri)} failed: ${describeError(err)}`;
       this.health.failed(message);
-      logger.warn({ source: this.source, failures: this.failures }, message);
-      return false;
+      this.options.logger.warn({ source: this.source, failures: this.failures }, message);
+      return null;
     }
+  }
+
+  /** Offers a fetched policy to the store (a 304 confirms the one in force); true when the store now holds the remote policy. */
+  private async accept(result: FetchResult): Promise<boolean> {
+    const { logger, store } = this.options;
     if (result.kind === 'not-modified') {
       this.health.succeeded();
       this.remoteSucceeded = true;

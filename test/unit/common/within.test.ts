@@ -1,5 +1,5 @@
 import t from 'tap';
-import { within } from '../../support/within.js';
+import { within } from '../../../src/common/within.js';
 
 t.test('the value when the promise settles first, and no timer left behind', async (t) => {
   const timersBefore = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
