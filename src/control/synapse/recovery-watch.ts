@@ -23,6 +23,12 @@ export interface RecoveryWatchOptions {
  * whether it answers (one unauthenticated GET); a probe that got an answer after one that did
  * not calls `onRecovered` (once per outage). A failure during which Synapse kept answering (an
  * action it refuses) keeps its backoff: the probes never see it down.
+ *
+ * Recoveries pulled forward for the same waiting work back off too: after the n-th, the next comes
+ * no sooner than `intervalMs` × 2ⁿ later (a later answer then counts). A front whose `/versions`
+ * flaps between a dead and a live upstream while the work keeps failing would otherwise pull every
+ * retry forward, one every two intervals, and the retries' own backoff would never grow
+ * (verification 19, finding 3). Work that no longer waits starts the count again.
  */
 export class RecoveryWatch {
   readonly #options: RecoveryWatchOptions;
@@ -33,6 +39,9 @@ export class RecoveryWatch {
   #timer: NodeJS.Timeout | null = null;
   #probing = false;
   #stopped = false;
+  /** Recoveries reported since work began to wait, and when the last one was. */
+  #recoveries = 0;
+  #lastRecoveryAt = -Infinity;
 
   constructor(options: RecoveryWatchOptions) {
     this.#options = options;
@@ -50,6 +59,8 @@ export class RecoveryWatch {
       return;
     }
     this.#sawDown = false;
+    this.#recoveries = 0;
+    this.#lastRecoveryAt = -Infinity;
     this.#clearTimer();
   }
 
@@ -79,8 +90,10 @@ export class RecoveryWatch {
     }
     if (this.#stopped || this.#dueAt === null) return;
     if (!answers) this.#sawDown = true;
-    else if (this.#sawDown) {
+    else if (this.#sawDown && this.#now() - this.#lastRecoveryAt >= this.#options.intervalMs * 2 ** this.#recoveries) {
       this.#sawDown = false;
+      this.#recoveries += 1;
+      this.#lastRecoveryAt = this.#now();
       this.#options.onRecovered();
     }
     this.#schedule();

@@ -28,6 +28,41 @@ t.test('Synapse back after probes that got no answer: onRecovered once', async (
   t.equal(seen.recovered, 1, 'answers that follow answers recover nothing more');
 });
 
+t.test('verification 19, finding 3: a /versions that flaps pulls recoveries forward on a backoff of their own; work that stops waiting resets it', async (t) => {
+  const seen = { probes: 0, recovered: 0 };
+  let flapping = true;
+  let up = false;
+  // The watch's clock moves one interval per probe, whatever the machine's timers do.
+  let clock = 0;
+  const watch = new RecoveryWatch({
+    intervalMs: INTERVAL_MS,
+    probe: async () => {
+      clock += INTERVAL_MS;
+      seen.probes++;
+      return flapping ? seen.probes % 2 === 0 : up;
+    },
+    onRecovered: () => seen.recovered++,
+    now: () => clock,
+  });
+  t.teardown(() => watch.stop());
+  watch.waitUntil(FAR());
+  await waitFor('the flapping probes', () => seen.probes >= 70);
+  // 35 down→up transitions, each a recovery without the backoff. With it: at 20 ms, then no
+  // sooner than 20, 40, 80, 160, 320 ms after the one before (40, 80, 160, 320, 640).
+  t.equal(seen.recovered, 6, `${seen.recovered} recoveries for 35 transitions`);
+  flapping = false;
+  watch.waitUntil(null);
+  watch.waitUntil(FAR());
+  const probesBefore = seen.probes;
+  await waitFor('a probe that sees Synapse down', () => seen.probes > probesBefore);
+  // Without the reset, the next recovery would wait until 640 + 640 ms on the watch's clock.
+  const recoveredBefore = seen.recovered;
+  const probesAtUp = seen.probes;
+  up = true;
+  await waitFor('the recovery', () => seen.recovered > recoveredBefore);
+  t.ok(seen.probes - probesAtUp <= 3, 'at the first answer: the work waited anew, so the count started again');
+});
+
 t.test('Synapse answering throughout (a refused action): the backoff stands', async (t) => {
   const { watch, seen } = scriptedWatch([true]);
   t.teardown(() => watch.stop());
