@@ -1,24 +1,48 @@
-import type { PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
+import type { PolicyFlags, PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
+
+/**
+ * Managed rooms were added, and nothing removed or changed that affects every user: the run in
+ * progress may go on (its plan, made for the old managed rooms, all still managed, holds for
+ * every user whose entry did not change), and a full pass follows it for the new rooms. `users`:
+ * the users added, removed or edited, whose actions the run leaves to that pass.
+ */
+export interface RoomsAdded {
+  readonly roomsAdded: true;
+  readonly users: ReadonlySet<string>;
+}
 
 /**
  * What a new policy generation asks the loop to reconcile (the second argument of
- * `ReconcileLoop.onPolicy`): `'all'` for the first policy, or when the managed rooms or the flags
- * changed (they affect every user); otherwise the users added, removed or edited. A removed user
- * is listed too: the loop ignores users that are no longer in the policy, and listing them keeps
- * the answer a plain difference.
+ * `ReconcileLoop.onPolicy`):
+ *
+ * - `'all'`: a full pass, and a run in progress stops before its next action: the first policy,
+ *   managed rooms removed (a plan made while they were managed could take users out of rooms
+ *   Corporal no longer manages), or a flag the planner reads changed.
+ * - {@link RoomsAdded}: managed rooms added, nothing of the above.
+ * - Otherwise the users added, removed or edited (empty when only the gateway's flags or
+ *   overrides changed: the reconciler does nothing with those). A removed user is listed too: the
+ *   loop ignores users that are no longer in the policy, and listing them keeps the answer a
+ *   plain difference.
  */
-export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnapshot): ReadonlySet<string> | 'all' {
+export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnapshot): ReadonlySet<string> | 'all' | RoomsAdded {
   if (previous === null) return 'all';
-  if (!sameSet(previous.managedRoomIds, next.managedRoomIds)) return 'all';
-  for (const [flag, value] of Object.entries(next.flags)) if (previous.flags[flag as keyof typeof next.flags] !== value) return 'all';
+  for (const roomId of previous.managedRoomIds) if (!next.managedRoomIds.has(roomId)) return 'all';
+  for (const flag of PLANNER_FLAGS) if (previous.flags[flag] !== next.flags[flag]) return 'all';
   const changed = new Set<string>();
   for (const [userId, user] of next.users) {
     const before = previous.users.get(userId);
     if (before === undefined || !sameUser(before, user)) changed.add(userId);
   }
   for (const userId of previous.users.keys()) if (!next.users.has(userId)) changed.add(userId);
+  if (next.managedRoomIds.size > previous.managedRoomIds.size) return { roomsAdded: true, users: changed };
   return changed;
 }
+
+/**
+ * The flags the planner reads (`plan-profile.ts`); the others are the gateway's alone, and a
+ * change of them starts no reconciliation.
+ */
+const PLANNER_FLAGS: readonly (keyof PolicyFlags)[] = ['allowCustomUserDisplayNames', 'allowCustomUserAvatars'];
 
 /**
  * Whether a plan made on `before` still holds for this user under `after`, where that is certain

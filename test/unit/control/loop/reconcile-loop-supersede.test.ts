@@ -7,6 +7,7 @@ import type { PolicySnapshot, SnapshotUser } from '../../../../src/policy/snapsh
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import { waitFor } from '../../../support/control-plane.js';
 import { scriptedLoop } from '../fixtures/scripted-loop.js';
+import { changedUserIds } from '../../../../src/control/loop/changed-users.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
 /**
@@ -105,6 +106,34 @@ t.test('a newer policy for everyone still stops the run before its next action',
   t.same(puts().sort(), USERS.map((id) => `${id} g2`), 'nothing was applied from generation 1');
   t.equal(loop.status().lastFullRun?.generation, 2);
   await loop.stop();
+});
+
+t.test('managed rooms added during a run: it goes on for everyone, and a full pass on the newer policy follows; a room removed stops it', async (t) => {
+  for (const change of ['added', 'removed'] as const) {
+    server.requests.length = 0;
+    hold = (method, userId) => method === 'PUT' && userId === USERS[1]; // one user at a time, reversed: c, b (held), then a
+    const loop = newLoop(1);
+    const withRooms = (generation: number, rooms: string[]): PolicySnapshot => {
+      const policy = snapshot(generation);
+      return { ...policy, users: new Map([...policy.users].reverse()), managedRoomIds: new Set(rooms) };
+    };
+    const first = withRooms(1, ['!old:example.com']);
+    const second = withRooms(2, change === 'added' ? ['!old:example.com', '!new:example.com'] : []);
+    loop.onPolicy(first, 'all');
+    await waitFor('a held request', () => held.length > 0);
+    loop.onPolicy(second, changedUserIds(first, second));
+    releaseHeld();
+    await loop.idle();
+    await loop.stop();
+    if (change === 'added') {
+      t.same(puts(), ['@c:example.com g1', '@b:example.com g1', '@a:example.com g1', '@c:example.com g2', '@b:example.com g2', '@a:example.com g2'],
+        'added: the run on generation 1 finished, then the full pass on generation 2');
+    } else {
+      t.same(puts(), ['@c:example.com g1', '@b:example.com g1', '@c:example.com g2', '@b:example.com g2', '@a:example.com g2'],
+        'removed: nothing more from generation 1 after the action in flight');
+    }
+    t.match(loop.status().lastFullRun, { generation: 2, outcome: 'completed' });
+  }
 });
 
 t.test('the run does nothing more for a user a newer policy changed', async (t) => {
