@@ -105,9 +105,13 @@ export interface GatewayThreadState {
 export interface GatewayRequestCount {
   /** The route id (`room.send`, `sync`, `other`, …, and the gateway's own: `options`, `info`, …). */
   route: string;
-  /** `homeserver` when Synapse answered, `corporal` when the gateway did (a refusal, a 502/504, …). */
+  /**
+   * Who produced the answer the client got: `homeserver` when Synapse's was relayed (an after-hook
+   * may have changed its body), `corporal` when the gateway's own was sent (a refusal, a hook's
+   * reply, a 502/504, …) or none.
+   */
   source: 'corporal' | 'homeserver';
-  /** `1xx` … `5xx`, or `none` when no status was sent (the client left first). */
+  /** `1xx` … `5xx`, or `none` when no status was sent (the client left first, or the gateway cut the stream before its head). */
   code: string;
   count: number;
 }

@@ -27,9 +27,10 @@ const INFO_LEVEL = 30;
 
 /**
  * One info line per request when `HttpGateway.AccessLog` is on:
- * `{route, method, path, status, ms, user, upstream, in, out, aborted}` — route id, status sent
- * (0 if none), duration, the user id when resolved, the upstream status (0 if not proxied or no
- * answer), request/response body bytes. Never a token: the query string is logged with secret
+ * `{route, method, path, status, ms, user, upstream, in, out, aborted | cut}` — route id, status
+ * sent (0 if no head was written), duration, the user id when resolved, the upstream status (0 if
+ * not proxied or no answer), request/response body bytes, and whether the client left (`aborted`)
+ * or the gateway cut the connection (`cut`) before the response was complete. Never a token: the query string is logged with secret
  * values replaced, so are the path segments that are capabilities (secret-path.ts), headers are not
  * logged.
  *
@@ -73,7 +74,7 @@ export class AccessLog implements RequestFinishedListener {
         `,"method":${jsonString(ctx.method)},"path":${jsonString(path)},"status":${exchange.status},"ms":${ms}` +
         (user === null ? '' : `,"user":${jsonString(user)}`) +
         `,"upstream":${ctx.upstreamStatus},"in":${ctx.body?.received ?? 0},"out":${exchange.bodyBytesSent}` +
-        (exchange.aborted ? ',"aborted":true' : '') +
+        (exchange.aborted ? ',"aborted":true' : exchange.cut ? ',"cut":true' : '') +
         ',"msg":"request"}\n',
     );
   }

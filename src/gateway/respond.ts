@@ -47,7 +47,10 @@ export interface ExchangeListener {
 
 /** Told what happens to a streamed exchange; implemented by the request context. */
 export interface ExchangeEvents extends ExchangeListener {
-  /** The client went away before the response was complete. Called at most once, before `exchangeSettled`. */
+  /**
+   * The exchange ended before the response was complete: the client went away, or the gateway cut
+   * the connection ({@link ClientExchange.forceClose}). Called at most once, before `exchangeSettled`.
+   */
   exchangeAborted(): void;
   /** The client can take more of the response body again after {@link ClientExchange.writeBody} returned false. */
   exchangeWritable(): void;
@@ -81,12 +84,26 @@ const enum Framing {
  * `Transfer-Encoding: chunked` from `write`) itself; headers passed in must not contain those.
  */
 export class ClientExchange {
-  /** The client went away (connection closed or reset). */
+  /** The client went away (connection closed or reset) before the response was complete. */
   aborted = false;
+  /**
+   * The gateway cut the connection itself ({@link forceClose}: a streamed response that cannot be
+   * completed, the drain deadline) before the response was complete: not a client abort.
+   */
+  cut = false;
   /** A complete response was handed to uWS. */
   finished = false;
-  /** Status of the response written (or being streamed); 0 until one is. */
+  /**
+   * Status of the response head handed to uWS; 0 until one is. A streamed head goes out with the
+   * first body chunk or the end, so a streamed response cut before that leaves it at 0.
+   */
   status = 0;
+  /**
+   * The head written is the homeserver's own, relayed: a streamed response, or a complete one sent
+   * with `relayed` (sendUpstream, sendWithoutBody). False for every answer the gateway makes (a
+   * refusal, an error, a hook's reply that replaced Synapse's), and while no head was written.
+   */
+  relayed = false;
   /** Response body bytes handed to uWS. */
   bodyBytesSent = 0;
   /** The request is a HEAD request: complete answers are sent without their body (uWS would send it). */
@@ -99,6 +116,7 @@ export class ClientExchange {
   // Streaming state. The head is written together with the first chunk (one corked write).
   private framing = Framing.None;
   private headPending = false;
+  private headStatus = 0;
   private headHeaders: FlatHeaders = [];
   private totalLength = 0;
   /** A fixed-length chunk uWS did not fully take, and the write offset at which it started. */
@@ -115,6 +133,8 @@ export class ClientExchange {
   private writableRegistered = false;
   private readonly writeChunkCorked = (): void => this.writeChunk();
   private readonly finishStreamCorked = (): void => this.finishStream();
+  /** {@link forceClose} is closing the connection: the abort uWS then reports is the gateway's {@link cut}. */
+  private closing = false;
 
   /** `owner` is told when the exchange finishes or aborts (exactly once). */
   constructor(
@@ -122,8 +142,9 @@ export class ClientExchange {
     private readonly owner: ExchangeListener,
   ) {
     res.onAborted(() => {
-      if (this.finished || this.aborted) return;
-      this.aborted = true;
+      if (!this.isOpen) return;
+      if (this.closing) this.cut = true;
+      else this.aborted = true;
       const events = this.events;
       this.release();
       events?.exchangeAborted();
@@ -134,7 +155,7 @@ export class ClientExchange {
 
   /** True while a response may still be written. */
   get isOpen(): boolean {
-    return !this.aborted && !this.finished;
+    return !this.aborted && !this.cut && !this.finished;
   }
 
   /** True once a streamed response's status and headers were handed to uWS (an error answer is then impossible). */
@@ -212,11 +233,15 @@ export class ClientExchange {
     this.settle();
   }
 
-  /** Sends a complete response whose headers come from upstream (see {@link FlatHeaders}). */
-  sendUpstream(status: number, headers: FlatHeaders, body: Uint8Array): void {
+  /**
+   * Sends a complete response whose headers come from upstream (see {@link FlatHeaders}).
+   * `relayed`: it is the homeserver's answer ({@link relayed}), not one the gateway put in its place.
+   */
+  sendUpstream(status: number, headers: FlatHeaders, body: Uint8Array, relayed: boolean): void {
     if (!this.isOpen || this.framing !== Framing.None) return;
     const close = this.requestBodyPending;
     this.status = status;
+    this.relayed = relayed;
     this.res.cork(() => {
       this.releaseRequest();
       this.res.writeStatus(statusLine(status));
@@ -243,10 +268,12 @@ export class ClientExchange {
    * when given and allowed for `status` ({@link mayAnnounceLength}: never on 1xx and 204), is
    * written as the `Content-Length` header (the length the body would have had): uWS' own
    * `endWithoutBody(length)` would wait for that many body bytes and break the keep-alive connection.
+   * `relayed` as for {@link sendUpstream}.
    */
-  sendWithoutBody(status: number, headers: FlatHeaders, contentLength: RecognizedString | null): void {
+  sendWithoutBody(status: number, headers: FlatHeaders, contentLength: RecognizedString | null, relayed: boolean): void {
     if (!this.isOpen || this.framing !== Framing.None) return;
     this.status = status;
+    this.relayed = relayed;
     this.res.cork(() => {
       this.releaseRequest();
       this.res.writeStatus(statusLine(status));
@@ -262,11 +289,12 @@ export class ClientExchange {
   /**
    * Starts a streamed response. Nothing is written yet: status and headers go out with the first
    * body chunk or the end. `totalLength` is the body length when known (framed with
-   * `Content-Length` by uWS), or null for chunked transfer encoding.
+   * `Content-Length` by uWS), or null for chunked transfer encoding. Only the proxy streams: the
+   * response is the homeserver's ({@link relayed} once its head is written).
    */
   beginResponse(status: number, headers: FlatHeaders, totalLength: number | null): void {
     if (!this.isOpen || this.framing !== Framing.None) return;
-    this.status = status;
+    this.headStatus = status;
     this.framing = totalLength === null ? Framing.Chunked : Framing.Fixed;
     this.totalLength = totalLength ?? 0;
     this.headHeaders = headers;
@@ -293,9 +321,14 @@ export class ClientExchange {
     this.res.cork(this.finishStreamCorked);
   }
 
-  /** Forcibly closes the connection (drain deadline passed, or a streamed response cannot be completed). */
+  /**
+   * Forcibly closes the connection (drain deadline passed, or a streamed response cannot be
+   * completed). The exchange ends as {@link cut}, not {@link aborted}: uWS reports the close
+   * through the same abort callback as a client leaving.
+   */
   forceClose(): void {
     if (!this.isOpen) return;
+    this.closing = true;
     this.res.close();
   }
 
@@ -333,6 +366,8 @@ export class ClientExchange {
 
   private writeHead(): void {
     this.headPending = false;
+    this.status = this.headStatus;
+    this.relayed = true;
     this.res.writeStatus(statusLine(this.status));
     writeFlatHeaders(this.res, this.headHeaders);
     this.headHeaders = [];

@@ -29,6 +29,8 @@ export class ResponseState {
   private headers: Buffer[] | null = null;
   private changed = false;
   private bodyReplaced = false;
+  /** {@link answer} put a local answer in place of the upstream response (`BufferedResponse.replaced`). */
+  private answered = false;
 
   constructor(private readonly original: UpstreamResponse) {
     this.status = original.status;
@@ -62,6 +64,7 @@ export class ResponseState {
    * response-bound writer did; the upstream's other headers stay.
    */
   answer(status: number, contentType: string, body: string): void {
+    this.answered = true;
     this.status = status;
     this.setHeader('Content-Type', contentType);
     this.setHeader('Access-Control-Allow-Origin', '*');
@@ -76,7 +79,7 @@ export class ResponseState {
     return true;
   }
 
-  /** The response to send: the original object when nothing changed. */
+  /** The response to send: the original object when nothing changed; `replaced` once {@link answer} ran. */
   result(): UpstreamResponse {
     if (!this.changed) return this.original;
     const rawHeaders = this.mutableHeaders();
@@ -85,7 +88,7 @@ export class ResponseState {
       this.removeHeader('transfer-encoding');
       rawHeaders.push(Buffer.from('Content-Length', 'latin1'), Buffer.from(String(this.body.length), 'latin1'));
     }
-    return { status: this.status, rawHeaders, body: this.body };
+    return { status: this.status, rawHeaders, body: this.body, replaced: this.answered };
   }
 
   private replaceBody(body: Buffer): void {

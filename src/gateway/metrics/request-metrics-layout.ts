@@ -69,13 +69,14 @@ export function threadRegion(table: SharedArrayBuffer, threadIndex: number): Flo
 /** One finished request, as {@link countRequest} records it. */
 export interface FinishedRequest {
   routeId: string;
-  /** The status sent to the client (0: none). */
+  /** The status of the head written to the client (0: none). */
   status: number;
-  /** Whether Synapse's answer was relayed (else the gateway answered, or nobody did). */
+  /** Whether the head written was Synapse's, relayed (else the gateway answered, or nobody did: `ClientExchange.relayed`). */
   fromHomeserver: boolean;
   /** Whether it is a long-poll (`/sync`, sliding sync, `/events`). */
   longPoll: boolean;
   durationSeconds: number;
+  /** The client left before the response was complete (not a connection the gateway cut). */
   aborted: boolean;
   bytesIn: number;
   bytesOut: number;

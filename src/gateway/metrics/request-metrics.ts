@@ -17,7 +17,9 @@ export class RequestMetrics implements RequestFinishedListener {
     countRequest(this.region, {
       routeId: ctx.routeId,
       status: exchange.status,
-      fromHomeserver: ctx.upstreamStatus !== 0,
+      // Who wrote the head, not whether Synapse's arrived: the gateway may answer in its place
+      // after it did (an after-hook's reply, a response over its bound, a stalled body).
+      fromHomeserver: exchange.relayed,
       longPoll: isLongPoll(ctx.routeId),
       durationSeconds: (performance.now() - ctx.startedAt) / 1000,
       aborted: exchange.aborted,

@@ -21,6 +21,12 @@ export interface BufferedResponse {
   /** The upstream's raw headers, flat `[name, value, …]`, unfiltered. */
   rawHeaders: Buffer[];
   body: Buffer;
+  /**
+   * The gateway put its own answer in place of the homeserver's (an after-hook's `reject` or
+   * `respond`, the after-hook failure answer): sent as the gateway's, not relayed. Absent on the
+   * homeserver's response, changed or not (a `pass.modifiedResponse` keeps Synapse's status).
+   */
+  replaced?: boolean;
 }
 
 /** What a {@link ResponseBufferRequest} receives: the whole response, or why there is none. */
@@ -240,7 +246,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.state = State.Done;
       this.releaseMainShare();
       this.clearWatchdog();
-      exchange.sendWithoutBody(statusCode, head.headers, head.contentLength);
+      exchange.sendWithoutBody(statusCode, head.headers, head.contentLength, true);
       return;
     }
     this.state = State.Streaming;
@@ -383,13 +389,15 @@ function watchdogFired(exchange: ProxyExchange): void {
 
 /**
  * Writes a buffered upstream response (possibly changed or replaced by an after-hook) to the
- * client, without its body when it has none ({@link isBodyless}: HEAD, 1xx, 204, 304).
+ * client, without its body when it has none ({@link isBodyless}: HEAD, 1xx, 204, 304). It is
+ * relayed (`ClientExchange.relayed`) unless {@link BufferedResponse.replaced}.
  */
 export function sendBufferedResponse(ctx: RequestContext, response: BufferedResponse): void {
   const head = filterResponseHeaders(response.rawHeaders);
+  const relayed = response.replaced !== true;
   if (isBodyless(ctx.exchange.headRequest, response.status)) {
-    ctx.exchange.sendWithoutBody(response.status, head.headers, head.contentLength);
+    ctx.exchange.sendWithoutBody(response.status, head.headers, head.contentLength, relayed);
   } else {
-    ctx.exchange.sendUpstream(response.status, head.headers, response.body);
+    ctx.exchange.sendUpstream(response.status, head.headers, response.body, relayed);
   }
 }

@@ -23,8 +23,10 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   const service = await startHookRestService();
   t.teardown(() => service.close());
   const alice = { id: '@alice:localhost', active: true, authType: 'plain', authCredential: 'alice-password', joinedRooms: [] };
-  // One consultation that gets a hook (whoami), one whose service answers garbage (/versions).
+  // One consultation that gets a hook (whoami), one whose service answers garbage (/versions), and
+  // an after-hook that puts the gateway's answer in place of Synapse's (a profile read).
   const hooks = [
+    { id: 'replace', eventType: 'afterAnyRequest', routeMatchesRegex: '/profile/', action: 'reject', responseStatusCode: 451, rejectionErrorCode: 'M_HOOKED', rejectionErrorMessage: 'Replaced by a hook' },
     { id: 'ask', eventType: 'beforeAuthenticatedRequest', routeMatchesRegex: '/account/whoami$', action: 'consult.RESTServiceURL', RESTServiceURL: `${service.origin}/pass` },
     { id: 'broken', eventType: 'beforeAnyRequest', routeMatchesRegex: '/versions$', action: 'consult.RESTServiceURL', RESTServiceURL: `${service.origin}/garbled` },
   ];
@@ -37,6 +39,7 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   const token = (login.json as { access_token: string }).access_token;
   for (let i = 0; i < 3; i++) t.equal((await matrixRequest(gatewayUrl, 'GET', '/_matrix/client/v3/account/whoami', { token })).status, 200);
   t.equal((await matrixRequest(gatewayUrl, 'GET', '/_matrix/client/versions')).status, 503, 'a failed consultation fails the request closed');
+  t.equal((await matrixRequest(gatewayUrl, 'GET', '/_matrix/client/v3/profile/%40alice%3Alocalhost', { token })).status, 451, 'the after-hook replaced Synapse\'s answer');
   const create = await matrixRequest(gatewayUrl, 'POST', '/_matrix/client/v3/createRoom', { token, body: {} });
   t.equal(create.status, 403, 'room creation is refused by the policy');
   const rooms = await matrixRequest(hs.baseUrl, 'GET', '/_synapse/admin/v1/users/%40alice%3Alocalhost/joined_rooms', { token: hs.admin.accessToken });
@@ -56,13 +59,15 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   t.equal(sample(text, 'corporal_gateway_requests_total{route="account.whoami",source="homeserver",code="2xx"}'), 3, 'Synapse answered the three whoami');
   t.equal(sample(text, 'corporal_gateway_requests_total{route="room.create",source="corporal",code="4xx"}'), 1, 'the gateway refused the room creation');
   t.notOk(sample(text, 'corporal_gateway_requests_total{route="room.create",source="homeserver",code="2xx"}'), 'and Synapse never saw it');
+  t.equal(sample(text, 'corporal_gateway_requests_total{route="profile.get",source="corporal",code="4xx"}'), 1, 'the after-hook\'s reply is the gateway\'s answer');
+  t.notOk(text.includes('route="profile.get",source="homeserver"'), 'though Synapse had answered');
   t.ok((sample(text, 'corporal_gateway_request_duration_seconds_count{kind="request"}') ?? 0) >= 5, 'the durations of the gateway\'s requests');
   t.ok((sample(text, 'corporal_gateway_token_resolutions_total{result="cached"}') ?? 0) >= 4, 'alice\'s token, known from her login, is a cache hit');
   t.equal(sample(text, 'corporal_gateway_hook_consultations_total{result="ok"}'), 3, 'the three whoami consulted the service');
   t.equal(sample(text, 'corporal_gateway_hook_consultations_total{result="failed"}'), 1, 'the garbled answer');
   t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="before",action="consult.RESTServiceURL"}'), 4, 'four consult hooks executed');
   t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="before",action="pass.unmodified"}'), 3, 'the hooks the service yielded for the whoami');
-  t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="after",action="reject"}'), 0, 'no after-hook');
+  t.equal(sample(text, 'corporal_gateway_hook_executions_total{position="after",action="reject"}'), 1, 'the profile read\'s after-hook');
   t.equal(sample(text, 'corporal_gateway_hook_failures_total{position="before",cause="other"}'), 1, '/versions failed closed: the service\'s doing');
   t.equal(sample(text, 'corporal_gateway_hook_failures_total{position="before",cause="client"}'), 0);
   t.equal(sample(text, 'corporal_gateway_threads{state="alive"}'), 1);

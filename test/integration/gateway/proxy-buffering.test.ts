@@ -6,7 +6,10 @@ import { parseConfigObject } from '../../../src/common/config/index.js';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { answerError } from '../../../src/gateway/answer-error.js';
 import { readBody } from '../../../src/gateway/body.js';
-import { HeaderCollector, RequestContext } from '../../../src/gateway/request-context.js';
+import { HeaderCollector, RequestContext, type RequestFinishedListener } from '../../../src/gateway/request-context.js';
+import { RequestMetrics } from '../../../src/gateway/metrics/request-metrics.js';
+import { createRequestMetricsTable, summariseRequestMetrics, threadRegion } from '../../../src/gateway/metrics/request-metrics-layout.js';
+import { ResponseState } from '../../../src/gateway/hooks/response-state.js';
 import { ClientExchange, type ExchangeListener } from '../../../src/gateway/respond.js';
 import { TrustedProxies } from '../../../src/gateway/upstream/forwarded-for.js';
 import { UpstreamPools } from '../../../src/gateway/upstream/pools.js';
@@ -20,6 +23,8 @@ import { startHttpUpstream, trickle } from './fixtures/http-upstream.js';
  * real uWS app reads the request body (`readBody`) and sends a changed one upstream
  * (`ctx.bufferedBody`), or asks for the upstream response (`ctx.responseBuffer`) and answers with
  * a changed one (`sendBufferedResponse`). The upstream is a real node:http server that echoes.
+ * Each finished request is counted as the thread's request metrics count it, to check who they
+ * say answered.
  */
 
 const upstream = await startHttpUpstream((req, res) => {
@@ -29,6 +34,13 @@ const upstream = await startHttpUpstream((req, res) => {
     const body = Buffer.concat(chunks).toString('utf8');
     if (req.url === '/big') {
       res.end('x'.repeat(5000));
+      return;
+    }
+    if (req.url === '/cut') {
+      // The head, then the connection dropped before any body byte: the stream cannot complete.
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.flushHeaders();
+      setTimeout(() => res.socket?.destroy(), 50);
       return;
     }
     if (req.url === '/trickle') {
@@ -71,11 +83,30 @@ const settings: ProxySettings = {
 /** Exchange cap 600 ms, idle limit 300 ms: what the trickling upstream outlasts. */
 const shortSettings: ProxySettings = { ...settings, timeouts: { upstreamMs: 300, exchangeMs: 600 } };
 
+/** How the request metrics counted the last finished request: `source/code`, then ` aborted` for a client abort; '' until one finished. */
+let counted = '';
+const finished: RequestFinishedListener = {
+  requestFinished(ctx) {
+    const table = createRequestMetricsTable(1);
+    new RequestMetrics(threadRegion(table, 1)).requestFinished(ctx);
+    const summary = summariseRequestMetrics(table, 1);
+    counted = `${summary.requests[0]?.source}/${summary.requests[0]?.code}${summary.abortedRequests > 0 ? ' aborted' : ''}`;
+  },
+};
+
+/** What the metrics counted for the request `send` makes (it may finish after the client saw the end). */
+async function countedFor(send: () => Promise<unknown>): Promise<string> {
+  counted = '';
+  await send();
+  for (let tries = 0; counted === '' && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return counted;
+}
+
 const { uws } = loadUws(false);
 const owner: ExchangeListener = { exchangeSettled: () => {} };
 const collector = new HeaderCollector();
 const app: TemplatedApp = uws.App().any('/*', (res, req) => {
-  const ctx = new RequestContext(new ClientExchange(res, owner), req, null, collector, null);
+  const ctx = new RequestContext(new ClientExchange(res, owner), req, null, collector, finished);
   const mode = ctx.header('x-mode');
   const proxy = (): void => {
     ctx.proxy = new ProxyExchange(ctx, ctx.header('x-timeouts') === 'short' ? shortSettings : settings);
@@ -99,6 +130,18 @@ const app: TemplatedApp = uws.App().any('/*', (res, req) => {
       },
     };
     proxy();
+  } else if (mode === 'replace-response') {
+    // As an after-hook's `reject` does: the gateway's answer in place of the homeserver's.
+    ctx.responseBuffer = {
+      limitBytes: 1000,
+      onResponse: (ctx, result) => {
+        if (!result.ok) return;
+        const response = new ResponseState(result.response);
+        response.answer(403, 'application/json', '{"errcode":"M_FORBIDDEN","error":"replaced"}');
+        sendBufferedResponse(ctx, response.result());
+      },
+    };
+    proxy();
   } else {
     proxy();
   }
@@ -118,24 +161,51 @@ t.test('a streamed body passes unchanged', async (t) => {
 });
 
 t.test('a phase can take the upstream response before anything is written, and answer with another', async (t) => {
-  const response = await request(`${base}/echo`, { headers: { 'x-mode': 'rewrite-response' } });
-  const text = await response.body.text();
+  let text = '';
+  const source = await countedFor(async () => {
+    const response = await request(`${base}/echo`, { headers: { 'x-mode': 'rewrite-response' } });
+    text = await response.body.text();
+    t.equal(response.headers['x-upstream'], 'yes', 'upstream headers are kept');
+    t.equal(response.headers['content-length'], String(Buffer.byteLength(text)), 'the length is the new body’s');
+  });
   t.same(JSON.parse(text), { body: '', contentLength: null, rewritten: true });
-  t.equal(response.headers['x-upstream'], 'yes', 'upstream headers are kept');
-  t.equal(response.headers['content-length'], String(Buffer.byteLength(text)), 'the length is the new body’s');
+  t.equal(source, 'homeserver/2xx', 'a changed body is still the homeserver\'s answer');
+});
+
+t.test('an answer put in place of the homeserver\'s counts as the gateway\'s', async (t) => {
+  const source = await countedFor(async () => {
+    const response = await request(`${base}/echo`, { headers: { 'x-mode': 'replace-response' } });
+    t.equal(response.statusCode, 403);
+    await response.body.dump();
+  });
+  t.equal(source, 'corporal/4xx', 'Synapse\'s 200 arrived, but the client got the gateway\'s 403');
+});
+
+t.test('a streamed response that fails before its head went out: no status, and not a client abort', async (t) => {
+  const source = await countedFor(() => request(`${base}/cut`).then((response) => response.body.text()).then(
+    () => t.fail('the response cannot complete'),
+    (err: unknown) => t.ok(err, 'the connection is closed'),
+  ));
+  t.equal(source, 'corporal/none', 'nothing was sent, and the gateway cut the connection');
 });
 
 t.test('a response over the buffer limit is refused with 502', async (t) => {
-  const response = await request(`${base}/big`, { headers: { 'x-mode': 'rewrite-response' } });
-  t.equal(response.statusCode, 502);
-  t.same(await response.body.json(), { errcode: 'M_UNKNOWN', error: "The homeserver's response exceeds 1000 bytes" });
+  const source = await countedFor(async () => {
+    const response = await request(`${base}/big`, { headers: { 'x-mode': 'rewrite-response' } });
+    t.equal(response.statusCode, 502);
+    t.same(await response.body.json(), { errcode: 'M_UNKNOWN', error: "The homeserver's response exceeds 1000 bytes" });
+  });
+  t.equal(source, 'corporal/5xx', 'the gateway\'s 502, though Synapse\'s head had arrived');
 });
 
 t.test('a response being buffered must be complete within the exchange cap, even while bytes keep coming', async (t) => {
   // Nothing of a buffered response reaches the client, so its progress buys no time past the cap
   // (a streamed one's does): a homeserver trickling its answer would otherwise hold the client, and
   // the buffer, for as long as it likes (review audit 14).
-  const response = await request(`${base}/trickle`, { headers: { 'x-mode': 'rewrite-response', 'x-timeouts': 'short' } });
-  t.equal(response.statusCode, 504);
-  t.same(await response.body.json(), { errcode: 'M_UNKNOWN', error: 'The homeserver did not answer in time' });
+  const source = await countedFor(async () => {
+    const response = await request(`${base}/trickle`, { headers: { 'x-mode': 'rewrite-response', 'x-timeouts': 'short' } });
+    t.equal(response.statusCode, 504);
+    t.same(await response.body.json(), { errcode: 'M_UNKNOWN', error: 'The homeserver did not answer in time' });
+  });
+  t.equal(source, 'corporal/5xx', 'the gateway\'s 504');
 });

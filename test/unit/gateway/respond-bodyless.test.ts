@@ -23,7 +23,7 @@ const app: TemplatedApp = uws.App().any('/*', (res, req) => {
   const exchange = new ClientExchange(res, owner);
   const ctx = new RequestContext(exchange, req, null, collector, null);
   const [, how, status] = ctx.rawPath.split('/');
-  if (how === 'without') exchange.sendWithoutBody(Number(status), ['Content-Type', 'application/json'], String(BODY.length));
+  if (how === 'without') exchange.sendWithoutBody(Number(status), ['Content-Type', 'application/json'], String(BODY.length), true);
   else exchange.send(Number(status), [['Content-Type', 'application/json']], BODY);
 });
 const { port, close } = await listenOnLoopback(uws, app);
