@@ -10,6 +10,17 @@ export type ExchangeHandler = (exchange: ClientExchange, req: HttpRequest) => vo
 export interface GatewayServerOptions {
   uws: Uws;
   handle: ExchangeHandler;
+  /**
+   * Handles a request that arrives while the server drains; it must answer with
+   * {@link refuseWhileDraining}. The thread's captures the request first, so that it is counted
+   * and logged like any other (drain-refusal.ts). Default: that answer alone.
+   */
+  refuse?: ExchangeHandler;
+}
+
+/** The answer to a request that arrives while the server drains: 503 with `Retry-After`, and the connection closed. */
+export function refuseWhileDraining(exchange: ClientExchange): void {
+  exchange.sendMatrixError(503, ErrCode.Unknown, 'Corporal is shutting down', [['Retry-After', '1']], true);
 }
 
 /**
@@ -29,12 +40,13 @@ export class GatewayServer implements ExchangeListener {
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: GatewayServerOptions) {
+    const refuse = options.refuse ?? refuseWhileDraining;
     this.app = options.uws.App().any('/*', (res, req) => {
       const exchange = new ClientExchange(res, this);
       this.inFlightExchanges.add(exchange);
       if (this.draining) {
         // A request on a keep-alive connection after the drain began: refuse and close it.
-        exchange.sendMatrixError(503, ErrCode.Unknown, 'Corporal is shutting down', [['Retry-After', '1']], true);
+        refuse(exchange, req);
         return;
       }
       options.handle(exchange, req);

@@ -13,6 +13,7 @@ import { describeError } from '../common/errors.js';
 import { settleWithin } from '../common/deadline.js';
 import { loadUws } from './uws.js';
 import { GatewayServer } from './server.js';
+import { createDrainRefusal } from './drain-refusal.js';
 import { PolicyHolder } from './policy-holder.js';
 import { createPipeline } from './pipeline.js';
 import { UpstreamPools } from './upstream/pools.js';
@@ -100,6 +101,11 @@ const halfCreatedRooms = new HalfCreatedRoomGuard({
   handOff: ({ userId, roomsBefore, startedAt, passDelaysMs }) =>
     post({ type: 'rooms.repair', userId, roomsBefore: [...roomsBefore], startedAt, passDelaysMs: [...passDelaysMs] }),
 });
+// The request metrics, then the access log: told of every request, those refused while draining too.
+const finished = bothListeners(
+  new RequestMetrics(metricsRegion),
+  config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
+);
 const pipeline = createPipeline({
   policy,
   identities,
@@ -108,10 +114,7 @@ const pipeline = createPipeline({
   trustedProxies,
   mainPoolConnections: config.HttpGateway.UpstreamConnections,
   logger,
-  finished: bothListeners(
-    new RequestMetrics(metricsRegion),
-    config.HttpGateway.AccessLog && logger.isLevelEnabled('info') ? new AccessLog(logOutput, component) : null,
-  ),
+  finished,
   publishEviction: ({ tokens, userId }) => post({ type: 'identity.evict', tokens, userId }),
   checks: {
     corporalUserId: config.Corporal.UserID,
@@ -128,7 +131,7 @@ const pipeline = createPipeline({
   bufferBudget: new BufferBudget(config.HttpGateway.MaxBufferedBytesPerThread, (inUseBytes, limitBytes) =>
     logger.warn({ inUseBytes, limitBytes }, 'buffer budget spent: requests that need a body buffered are refused (503) until it frees up (HttpGateway.MaxBufferedBytesPerThread)')),
 });
-const server = new GatewayServer({ uws, handle: pipeline });
+const server = new GatewayServer({ uws, handle: pipeline, refuse: createDrainRefusal(finished) });
 const address = parseListenAddress(config.HttpGateway.ListenAddress);
 if (!address) throw new Error(`invalid HttpGateway.ListenAddress ${config.HttpGateway.ListenAddress}`);
 
