@@ -116,9 +116,11 @@ export interface GatewayRequestCount {
   count: number;
 }
 
-/** One series of {@link GatewayRequestMetrics.durations}: a histogram of request durations. */
+/** One series of {@link GatewayRequestMetrics.durations}: a histogram of one route's request durations. */
 export interface GatewayDurationHistogram {
-  /** `long_poll` (`/sync`, sliding sync, `/events`: they last as long as the client asks) or `request`. */
+  /** The route id, as in {@link GatewayRequestCount.route}. */
+  route: string;
+  /** The route's kind: `long_poll` (`/sync`, sliding sync, `/events`: they last as long as the client asks) or `request`. */
   kind: 'long_poll' | 'request';
   /** Upper bounds in seconds, ascending, without `+Inf`. */
   bounds: number[];
@@ -135,6 +137,7 @@ export interface GatewayDurationHistogram {
 export interface GatewayRequestMetrics {
   /** Non-zero counts only. */
   requests: GatewayRequestCount[];
+  /** One per route that counted a request. */
   durations: GatewayDurationHistogram[];
   /** Requests whose client left before the exchange ended. */
   abortedRequests: number;

@@ -75,8 +75,8 @@ export function writeGatewayMetrics(out: PrometheusText, status: GatewayStatus |
   const { metrics } = status;
   out.counter('corporal_gateway_requests_total', 'Requests served by the gateway, by route id, who answered (homeserver: Synapse; corporal: the gateway itself) and status class.',
     metrics.requests.map((count) => ({ labels: { route: count.route, source: count.source, code: count.code }, value: count.count })));
-  out.histogram('corporal_gateway_request_duration_seconds', 'Time from a request\'s arrival to the end of its exchange, by kind (long_poll: /sync, sliding sync, /events).',
-    metrics.durations.map((histogram) => ({ labels: { kind: histogram.kind }, bounds: histogram.bounds, counts: histogram.counts, sum: histogram.sum })));
+  out.histogram('corporal_gateway_request_duration_seconds', 'Time from a request\'s arrival to the end of its exchange, by route id and its kind (long_poll: /sync, sliding sync, /events).',
+    metrics.durations.map((histogram) => ({ labels: { route: histogram.route, kind: histogram.kind }, bounds: histogram.bounds, counts: histogram.counts, sum: histogram.sum })));
   out.counter('corporal_gateway_aborted_requests_total', 'Requests whose client left before the exchange ended.', [{ value: metrics.abortedRequests }]);
   out.counter('corporal_gateway_request_body_bytes_total', 'Request body bytes received from clients.', [{ value: metrics.requestBodyBytes }]);
   out.counter('corporal_gateway_response_body_bytes_total', 'Response body bytes sent to clients.', [{ value: metrics.responseBodyBytes }]);

@@ -5,6 +5,7 @@ import type { HookAction } from '../../policy/snapshot.js';
 import type { HookCounters, HookFailureCause, HookPosition } from '../hooks/hook-counters.js';
 import { ROUTE_IDS } from '../router/route-ids.js';
 import { LOCAL_ROUTE_IDS, UNROUTED_ROUTE_ID } from '../router/route-request.js';
+import { isLongPoll } from '../upstream/timeouts.js';
 
 /**
  * Where each request counter of a gateway thread lives in the shared table: one `Float64Array`
@@ -26,14 +27,16 @@ const CODES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 
 /** Upper bounds (seconds) of the duration histograms. */
 export const DURATION_BOUNDS_SECONDS: readonly number[] = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]);
-const KINDS = ['request', 'long_poll'] as const;
 
 const REQUESTS_AT = 0;
 const REQUEST_SLOTS = COUNTED_ROUTE_IDS.length * SOURCES.length * CODES.length;
-/** Per kind: one count per bound, one above the last, then the sum. */
+/**
+ * Per route: one count per bound, one above the last, then the sum. A route's kind (long-poll or
+ * not) is a function of its id, so it needs no slots of its own: the summary labels it.
+ */
 const HISTOGRAM_SLOTS = DURATION_BOUNDS_SECONDS.length + 2;
 const DURATIONS_AT = REQUESTS_AT + REQUEST_SLOTS;
-const ABORTED_AT = DURATIONS_AT + KINDS.length * HISTOGRAM_SLOTS;
+const ABORTED_AT = DURATIONS_AT + COUNTED_ROUTE_IDS.length * HISTOGRAM_SLOTS;
 const BYTES_IN_AT = ABORTED_AT + 1;
 const BYTES_OUT_AT = BYTES_IN_AT + 1;
 const RESOLUTIONS: readonly TokenResolution[] = ['cached', 'shared', 'whoami', 'refused'];
@@ -73,8 +76,6 @@ export interface FinishedRequest {
   status: number;
   /** Whether the head written was Synapse's, relayed (else the gateway answered, or nobody did: `ClientExchange.relayed`). */
   fromHomeserver: boolean;
-  /** Whether it is a long-poll (`/sync`, sliding sync, `/events`). */
-  longPoll: boolean;
   durationSeconds: number;
   /** The client left before the response was complete (not a connection the gateway cut). */
   aborted: boolean;
@@ -87,7 +88,7 @@ export function countRequest(region: Float64Array, request: FinishedRequest): vo
   const route = ROUTE_INDEX.get(request.routeId) ?? OTHER_ROUTE;
   const codeClass = request.status >= 100 && request.status < 600 ? Math.floor(request.status / 100) : 0;
   region[REQUESTS_AT + (route * SOURCES.length + (request.fromHomeserver ? 1 : 0)) * CODES.length + codeClass]! += 1;
-  const histogram = DURATIONS_AT + (request.longPoll ? 1 : 0) * HISTOGRAM_SLOTS;
+  const histogram = DURATIONS_AT + route * HISTOGRAM_SLOTS;
   let bucket = 0;
   while (bucket < DURATION_BOUNDS_SECONDS.length && request.durationSeconds > DURATION_BOUNDS_SECONDS[bucket]!) bucket++;
   region[histogram + bucket]! += 1;
@@ -133,9 +134,13 @@ export function summariseRequestMetrics(table: SharedArrayBuffer, threads: numbe
       });
     });
   });
-  const durations: GatewayDurationHistogram[] = KINDS.map((kind, kindIndex) => {
-    const at = DURATIONS_AT + kindIndex * HISTOGRAM_SLOTS;
-    return { kind, bounds: [...DURATION_BOUNDS_SECONDS], counts: Array.from(total.subarray(at, at + HISTOGRAM_SLOTS - 1)), sum: total[at + HISTOGRAM_SLOTS - 1]! };
+  const durations: GatewayDurationHistogram[] = [];
+  COUNTED_ROUTE_IDS.forEach((route, routeIndex) => {
+    const at = DURATIONS_AT + routeIndex * HISTOGRAM_SLOTS;
+    const counts = Array.from(total.subarray(at, at + HISTOGRAM_SLOTS - 1));
+    if (counts.some((count) => count > 0)) {
+      durations.push({ route, kind: isLongPoll(route) ? 'long_poll' : 'request', bounds: [...DURATION_BOUNDS_SECONDS], counts, sum: total[at + HISTOGRAM_SLOTS - 1]! });
+    }
   });
   const tokenResolutions = Object.fromEntries(RESOLUTIONS.map((resolution, i) => [resolution, total[RESOLUTIONS_AT + i]!])) as Record<TokenResolution, number>;
   const hookConsultations = { ok: total[CONSULTATIONS_AT]!, failed: total[CONSULTATIONS_AT + 1]! };

@@ -1,5 +1,4 @@
 import type { RequestContext, RequestFinishedListener } from '../request-context.js';
-import { isLongPoll } from '../upstream/timeouts.js';
 import { countRequest } from './request-metrics-layout.js';
 
 /**
@@ -20,7 +19,6 @@ export class RequestMetrics implements RequestFinishedListener {
       // Who wrote the head, not whether Synapse's arrived: the gateway may answer in its place
       // after it did (an after-hook's reply, a response over its bound, a stalled body).
       fromHomeserver: exchange.relayed,
-      longPoll: isLongPoll(ctx.routeId),
       durationSeconds: (performance.now() - ctx.startedAt) / 1000,
       aborted: exchange.aborted,
       bytesIn: ctx.body?.received ?? 0,

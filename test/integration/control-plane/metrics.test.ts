@@ -61,7 +61,11 @@ t.test('the metrics count the gateway\'s requests, the reconciler\'s runs and th
   t.notOk(sample(text, 'corporal_gateway_requests_total{route="room.create",source="homeserver",code="2xx"}'), 'and Synapse never saw it');
   t.equal(sample(text, 'corporal_gateway_requests_total{route="profile.get",source="corporal",code="4xx"}'), 1, 'the after-hook\'s reply is the gateway\'s answer');
   t.notOk(text.includes('route="profile.get",source="homeserver"'), 'though Synapse had answered');
-  t.ok((sample(text, 'corporal_gateway_request_duration_seconds_count{kind="request"}') ?? 0) >= 5, 'the durations of the gateway\'s requests');
+  t.equal(sample(text, 'corporal_gateway_request_duration_seconds_bucket{route="account.whoami",kind="request",le="+Inf"}'), 3, 'the durations of the three whoami, by route');
+  t.equal(sample(text, 'corporal_gateway_request_duration_seconds_count{route="account.whoami",kind="request"}'), 3);
+  t.ok((sample(text, 'corporal_gateway_request_duration_seconds_sum{route="account.whoami",kind="request"}') ?? 0) > 0);
+  t.equal(sample(text, 'corporal_gateway_request_duration_seconds_count{route="room.create",kind="request"}'), 1, 'the refused room creation\'s too');
+  t.notOk(text.includes('corporal_gateway_request_duration_seconds_count{route="sync"'), 'no histogram for a route that served nothing');
   t.ok((sample(text, 'corporal_gateway_token_resolutions_total{result="cached"}') ?? 0) >= 4, 'alice\'s token, known from her login, is a cache hit');
   t.equal(sample(text, 'corporal_gateway_hook_consultations_total{result="ok"}'), 3, 'the three whoami consulted the service');
   t.equal(sample(text, 'corporal_gateway_hook_consultations_total{result="failed"}'), 1, 'the garbled answer');
