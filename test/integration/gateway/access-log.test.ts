@@ -25,6 +25,14 @@ const LOGIN_TOKEN = 'login_token_secret_value';
 
 const upstream = await startHttpUpstream((req, res) => {
   req.resume();
+  if (req.url === '/_matrix/client/v3/cut-short') {
+    // Synapse's head, then its connection dropped before any body byte: the gateway must cut the
+    // client's connection, having sent nothing.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+    res.flushHeaders();
+    setTimeout(() => res.socket?.destroy(), 50);
+    return;
+  }
   if ((req.url ?? '').startsWith('/_matrix/client/v3/account/whoami')) {
     if (req.headers.authorization === `Bearer ${FAILING_SECRET}`) {
       res.statusCode = 500;
@@ -69,6 +77,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.equal(await send(`/_matrix/consent?v=1.0&u=alice&h=${CONSENT_HMAC}`), 200);
   t.equal(await send('/_matrix/client/v3/joined_rooms', { headers: { authorization: `Bearer ${FAILING_SECRET}` } }), 200, 'a failed look-up: proxied (Corporal does not act on the user here)');
   t.equal(await send(`/_matrix/client/v3/login/sso/redirect?Access_Token=${CASED_SECRET}&loginToken=${LOGIN_TOKEN}`), 200);
+  await t.rejects(send('/_matrix/client/v3/cut-short'), 'a response that cannot complete: the connection is closed');
 
   child.stdin.end();
   t.equal(await exited, 0, 'the gateway stopped cleanly');
@@ -86,7 +95,7 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.match(lines.find((line) => line['msg'] === 'token look-up failed'), { level: 40, code: 'CORP_ERR_WHOAMI_FAILED', cause: 'whoami answered HTTP 500 M_UNKNOWN' },
     'a failed token look-up is a warning with its cause');
   const requests = lines.filter((line) => line['msg'] === 'request');
-  t.equal(requests.length, 9, 'one line per request');
+  t.equal(requests.length, 10, 'one line per request');
   const byPath = (prefix: string): Record<string, unknown> | undefined => requests.find((line) => String(line['path']).startsWith(prefix));
   t.match(byPath('/_matrix/client/v3/joined_rooms?'), {
     route: 'other', method: 'GET', status: 200, upstream: 200, user: '@logged:localhost',
@@ -95,5 +104,8 @@ t.test('one line per request, with route, status, user and sizes, never a token'
   t.match(byPath('/_matrix/media/v3/upload'), { route: 'media.upload', method: 'POST', status: 200, in: 1000, out: 11, user: '@logged:localhost' });
   t.match(byPath('/_synapse/client/rendezvous/'), { path: '/_synapse/client/rendezvous/[redacted]', status: 200, upstream: 200 });
   t.match(requests.find((line) => line['method'] === 'OPTIONS'), { route: 'options', status: 200, upstream: 0 });
+  const cut = byPath('/_matrix/client/v3/cut-short');
+  t.match(cut, { status: 0, upstream: 200, out: 0, cut: true }, 'no status was sent: the gateway cut the connection');
+  t.notOk(cut && 'aborted' in cut, 'not a client abort');
   for (const line of requests) t.type(line['ms'], 'number');
 });
