@@ -245,7 +245,7 @@ export class RequestContext implements ExchangeEvents, BodyReadContext {
     return this.abortController.signal;
   }
 
-  /** ExchangeEvents: the client left. */
+  /** ExchangeEvents: the exchange ended early (the client left, or the gateway cut the connection): nobody takes the answer. */
   exchangeAborted(): void {
     const gone = this.onClientGone;
     this.onClientGone = null;

@@ -12,8 +12,8 @@ export interface GatewayServerOptions {
   handle: ExchangeHandler;
   /**
    * Handles a request that arrives while the server drains; it must answer with
-   * {@link refuseWhileDraining}. The thread's captures the request first, so that it is counted
-   * and logged like any other (drain-refusal.ts). Default: that answer alone.
+   * {@link refuseWhileDraining}. A gateway thread's handler captures the request first, so that it
+   * is counted and logged like any other (drain-refusal.ts). Default: that answer alone.
    */
   refuse?: ExchangeHandler;
 }
