@@ -116,6 +116,7 @@ export class ClientExchange {
   // Streaming state. The head is written together with the first chunk (one corked write).
   private framing = Framing.None;
   private headPending = false;
+  /** The status {@link beginResponse} was given: {@link status} once the head is written. */
   private headStatus = 0;
   private headHeaders: FlatHeaders = [];
   private totalLength = 0;
