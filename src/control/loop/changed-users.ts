@@ -1,15 +1,20 @@
 import type { PolicyFlags, PolicySnapshot, SnapshotUser } from '../../policy/snapshot.js';
 
 /**
- * Managed rooms were added, and nothing removed or changed that affects every user: the run in
- * progress may go on (its plan, made for the old managed rooms, all still managed, holds for
- * every user whose entry did not change), and a full pass follows it for the new rooms. `users`:
- * the users added, removed or edited, whose actions the run leaves to that pass.
+ * A full pass after the run in progress, which goes on: managed rooms were added (the run's plan,
+ * made for the old managed rooms, all still managed, holds for every user whose entry did not
+ * change), or the policy changed nothing the reconciler acts on (its stamp, its hooks, flags only
+ * the gateway reads), where matrix-corporal reconciled after every new policy and operators push
+ * one to correct drift. `users`: the users added, removed or edited, whose actions the run leaves
+ * to that pass.
  */
-export interface RoomsAdded {
-  readonly roomsAdded: true;
+export interface FullPassAfterRun {
+  readonly fullPassAfterRun: true;
   readonly users: ReadonlySet<string>;
 }
+
+/** What a new policy generation asks of the loop: see {@link changedUserIds}. */
+export type PolicyChange = ReadonlySet<string> | 'all' | FullPassAfterRun;
 
 /**
  * What a new policy generation asks the loop to reconcile (the second argument of
@@ -18,13 +23,12 @@ export interface RoomsAdded {
  * - `'all'`: a full pass, and a run in progress stops before its next action: the first policy,
  *   managed rooms removed (a plan made while they were managed could take users out of rooms
  *   Corporal no longer manages), or a flag the planner reads changed.
- * - {@link RoomsAdded}: managed rooms added, nothing of the above.
- * - Otherwise the users added, removed or edited (empty when only the gateway's flags or
- *   overrides changed: the reconciler does nothing with those). A removed user is listed too: the
- *   loop ignores users that are no longer in the policy, and listing them keeps the answer a
- *   plain difference.
+ * - {@link FullPassAfterRun}: managed rooms added, and nothing of the above; or no user and no
+ *   managed room changed.
+ * - Otherwise the users added, removed or edited. A removed user is listed too: the loop ignores
+ *   users that are no longer in the policy, and listing them keeps the answer a plain difference.
  */
-export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnapshot): ReadonlySet<string> | 'all' | RoomsAdded {
+export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnapshot): PolicyChange {
   if (previous === null) return 'all';
   for (const roomId of previous.managedRoomIds) if (!next.managedRoomIds.has(roomId)) return 'all';
   for (const flag of PLANNER_FLAGS) if (previous.flags[flag] !== next.flags[flag]) return 'all';
@@ -34,7 +38,8 @@ export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnap
     if (before === undefined || !sameUser(before, user)) changed.add(userId);
   }
   for (const userId of previous.users.keys()) if (!next.users.has(userId)) changed.add(userId);
-  if (next.managedRoomIds.size > previous.managedRoomIds.size) return { roomsAdded: true, users: changed };
+  const roomsAdded = next.managedRoomIds.size > previous.managedRoomIds.size;
+  if (roomsAdded || changed.size === 0) return { fullPassAfterRun: true, users: changed };
   return changed;
 }
 

@@ -12,7 +12,7 @@ import { RetrySchedule, type RetryTarget } from './retry-schedule.js';
 import { PlanWarningLog } from './plan-warning-log.js';
 import { LoopTotalsCounter } from './loop-totals.js';
 import { RecoveryWatch, synapseAnswers } from '../synapse/recovery-watch.js';
-import { samePlanWhileInactive, type RoomsAdded } from './changed-users.js';
+import { samePlanWhileInactive, type PolicyChange } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 
 /** Options of {@link ReconcileLoop}. */
@@ -105,11 +105,11 @@ export class ReconcileLoop {
 
   /**
    * A new policy generation and what it changed (`changedUserIds`): `'all'` for a full pass that
-   * stops the run in progress; {@link RoomsAdded} for a full pass after it, whose changed users it
-   * leaves alone; otherwise the users whose policy entry changed (added, removed or edited). An
-   * older or equal generation is ignored.
+   * stops the run in progress; `fullPassAfterRun` for a full pass after it, which leaves the
+   * changed users to that pass; otherwise the users whose policy entry changed (added, removed or
+   * edited). An older or equal generation is ignored.
    */
-  onPolicy(snapshot: PolicySnapshot, changedUserIds: ReadonlySet<string> | 'all' | RoomsAdded): void {
+  onPolicy(snapshot: PolicySnapshot, changedUserIds: PolicyChange): void {
     if (this.#stopped) return;
     if (this.#policy !== null && snapshot.generation <= this.#policy.generation) {
       this.#options.logger.debug({ generation: snapshot.generation, current: this.#policy.generation }, 'ignoring an older policy generation');
@@ -122,8 +122,8 @@ export class ReconcileLoop {
       this.#kick();
       return;
     }
-    const users = 'roomsAdded' in changedUserIds ? changedUserIds.users : changedUserIds;
-    if ('roomsAdded' in changedUserIds) this.#pendingFull = true;
+    const users = 'fullPassAfterRun' in changedUserIds ? changedUserIds.users : changedUserIds;
+    if ('fullPassAfterRun' in changedUserIds) this.#pendingFull = true;
     for (const userId of users) this.#pendingUsers.add(userId);
     if (this.#running !== null) for (const userId of users) if (!this.#planStillHolds(userId, snapshot)) this.#supersededUsers.add(userId);
     this.#kick();

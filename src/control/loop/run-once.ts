@@ -142,6 +142,9 @@ function logFinished(logger: Logger, summary: RunSummary): void {
       done: summary.actionsDone,
       failed: summary.actionsFailed,
       skipped: summary.actionsSkipped,
+      // Managed rooms the pass could not read: nothing was planned there (operator review 22, #2).
+      skippedRooms: summary.skippedRooms.length,
+      warnings: summary.warnings.length,
       requests: summary.requests,
       ms: (summary.finishedAt ?? summary.startedAt) - summary.startedAt,
     },

@@ -5,7 +5,7 @@ import type { Planner } from '../../../../src/control/loop/planner.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
-import { waitFor } from '../../../support/control-plane.js';
+import { captureLogger, waitFor } from '../../../support/control-plane.js';
 import { scriptedLoop } from '../fixtures/scripted-loop.js';
 import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
@@ -105,4 +105,19 @@ t.test('account data unreadable for a failure that may pass: the user is retried
     t.equal(loop.status().retries.some((retry) => retry.userId === USERS[0]), retried, `HTTP ${status}: the user is ${retried ? '' : 'not '}retried`);
     await loop.stop();
   }
+});
+
+t.test('the run-finished line counts the skipped managed rooms and the warnings (operator review 22, #2)', async (t) => {
+  roomStateStatus = 404;
+  const skipping: Planner = () => ({
+    actions: [],
+    warnings: [{ code: 'plan.room_not_managed', userId: USERS[0]!, roomId: '!x:example.com', message: 'not managed' }],
+    skippedRooms: [{ roomId: ROOM, reason: 'room state could not be read' }],
+  });
+  const captured = captureLogger('info');
+  const loop = scriptedLoop(http, skipping, { logger: captured.logger });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [], managedRoomIds: [ROOM] }), 'all');
+  await loop.idle();
+  t.match(captured.lines.find((line) => line.msg === 'reconciliation run finished'), { outcome: 'completed', failed: 0, skippedRooms: 1, warnings: 1 });
 });
