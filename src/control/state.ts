@@ -94,6 +94,13 @@ export interface ObservedRoom {
    * string, else `null`: clients treat the room as replaced by that one.
    */
   replacementRoom: string | null;
+  /**
+   * `content.join_rule` of the room's `m.room.join_rules` (state key `""`) when it is a string,
+   * else `null` (no such event: Synapse's auth rules then let nobody join uninvited). Synapse's
+   * admin join API joins a user to a room that is not `public` only by having the admin invite
+   * them first, which needs the corporal user in the room.
+   */
+  joinRule: string | null;
   /** `content.users_default` (0 when absent). */
   usersDefault: number;
   /**

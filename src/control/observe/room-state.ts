@@ -17,6 +17,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
   let hasPowerLevels = false;
   let createEvent: StateEvent | null = null;
   let replacementRoom: string | null = null;
+  let joinRule: string | null = null;
   for (const event of events) {
     if (event.type === 'm.room.member') {
       const membership = event.content['membership'];
@@ -38,6 +39,9 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
     } else if (event.type === 'm.room.tombstone' && event.stateKey === '') {
       const replacement = event.content['replacement_room'];
       replacementRoom = typeof replacement === 'string' ? replacement : null;
+    } else if (event.type === 'm.room.join_rules' && event.stateKey === '') {
+      const rule = event.content['join_rule'];
+      joinRule = typeof rule === 'string' ? rule : null;
     } else if (event.type === 'm.room.create' && event.stateKey === '') {
       createEvent = event;
       for (const creator of unlimitedCreators(event)) creators.add(creator);
@@ -49,7 +53,7 @@ export function observedRoomFromState(roomId: string, events: readonly StateEven
     const creator = implicitCreator(createEvent);
     if (creator !== null) powerLevelUsers[creator] = 100;
   }
-  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, invitedMembers: invited, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators, hasPowerLevels, replacementRoom };
+  return { roomId, readable: true, error: null, joinedMembers: joined, bannedMembers: banned, invitedMembers: invited, powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators, hasPowerLevels, replacementRoom, joinRule };
 }
 
 /**
@@ -64,5 +68,5 @@ function actionLevelsOf(content: Readonly<Record<string, unknown>>): ActionLevel
 
 /** A managed room whose state could not be read: the planner plans nothing for it. */
 export function unreadableRoom(roomId: string, error: string, retryable = false): ObservedRoom {
-  return { roomId, readable: false, error, ...(retryable ? { retryable } : {}), joinedMembers: new Set(), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null };
+  return { roomId, readable: false, error, ...(retryable ? { retryable } : {}), joinedMembers: new Set(), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: { ...DEFAULT_ACTION_LEVELS }, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null, joinRule: null };
 }

@@ -17,6 +17,15 @@ export interface PlanContext {
   readonly levelGroups: Map<string, Record<string, number>>;
   /** roomId → the users whose leave (or kick) was held there because the corporal user is not joined, in policy order. */
   readonly heldLeaves: Map<string, string[]>;
+  /** roomId → the users whose join was held there because the corporal user is not joined and the room is not public, in policy order. */
+  readonly heldJoins: Map<string, string[]>;
+}
+
+/** Adds `userId` to `roomId`'s list in `held` (`PlanContext.heldLeaves`, `heldJoins`). */
+export function hold(held: Map<string, string[]>, roomId: string, userId: string): void {
+  const users = held.get(roomId);
+  if (users === undefined) held.set(roomId, [userId]);
+  else users.push(userId);
 }
 
 /** Records a warning. */

@@ -1,6 +1,6 @@
 import type { SnapshotUser } from '../../policy/snapshot.js';
 import { kickRefusal } from './corporal-standing.js';
-import { warn, type PlanContext } from './plan-context.js';
+import { hold, warn, type PlanContext } from './plan-context.js';
 import { planPowerLevel } from './plan-power-level.js';
 
 /** How the memberships of one user are planned. */
@@ -19,7 +19,8 @@ export interface MembershipMode {
  * Appends the user's `room.join` (in `joinedRooms` order) and `room.leave` actions (managed rooms
  * the user is in but should not be, in `managedRoomIds` order), and collects power levels into
  * `ctx.levelGroups`. No leave or kick is planned in a room the corporal user is not joined to: it
- * is listed in `ctx.heldLeaves` instead (reported once per room by `warnAboutHeldLeaves`). A kick
+ * is listed in `ctx.heldLeaves` instead (reported once per room by `warnAboutHeldMemberships`); nor a
+ * join there unless the room is public (`ctx.heldJoins`). A kick
  * (`viaKick`) Synapse would refuse the corporal user is a `plan.kick_not_possible` warning instead
  * (see `kickRefusal`). Rooms that are not readable are left alone (they are reported once, in
  * `Plan.skippedRooms`); rooms that are not managed are warned about and skipped.
@@ -39,7 +40,14 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
         warn(ctx, 'plan.user_banned', user.id, roomId, `${user.id} should be in ${roomId}, but is banned from it; Corporal does not unban`);
         continue;
       }
-      ctx.actions.push({ type: 'room.join', userId: user.id, roomId });
+      if (!room.joinedMembers.has(ctx.options.corporalUserId) && room.joinRule !== 'public') {
+        // Synapse's admin join API has the admin invite the user first into a room that is not
+        // public, which the corporal user cannot do from outside: the join would fail on every
+        // pass and retry (operator review 22, #4). Reported once per room.
+        hold(ctx.heldJoins, roomId, user.id);
+      } else {
+        ctx.actions.push({ type: 'room.join', userId: user.id, roomId });
+      }
     }
     if (mode.isActive) planPowerLevel(ctx, user, room, level);
   }
@@ -51,9 +59,7 @@ export function planMemberships(ctx: PlanContext, user: SnapshotUser, mode: Memb
     if (!room.joinedMembers.has(ctx.options.corporalUserId)) {
       // Adopting a room Corporal is not in must not empty it: the leave (as the user) would work,
       // but nobody could be let back in (day-2 review 19, finding 1). Reported once per room.
-      const held = ctx.heldLeaves.get(roomId);
-      if (held === undefined) ctx.heldLeaves.set(roomId, [user.id]);
-      else held.push(user.id);
+      hold(ctx.heldLeaves, roomId, user.id);
       continue;
     }
     const refusal = mode.viaKick ? kickRefusal(room, ctx.options.corporalUserId, user.id) : null;

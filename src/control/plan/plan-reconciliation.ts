@@ -1,7 +1,7 @@
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { ObservedRoom, ObservedState } from '../state.js';
 import { warn, type PlanContext } from './plan-context.js';
-import { warnAboutHeldLeaves, warnAboutRooms } from './plan-room-warnings.js';
+import { warnAboutHeldMemberships, warnAboutRooms } from './plan-room-warnings.js';
 import { planUser } from './plan-user.js';
 import { afterJoining, corporalJoins, roomsToJoin, warnAboutRoomsAfterJoin } from './plan-corporal-joins.js';
 import type { Plan, PlanOptions, SkippedRoom } from './types.js';
@@ -49,6 +49,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     warnings: [],
     levelGroups: new Map(),
     heldLeaves: new Map(),
+    heldJoins: new Map(),
   };
   // Room warnings belong to full plans: a filtered plan holds only its users' part.
   if (only === null) {
@@ -76,7 +77,7 @@ export function planReconciliation(observed: ObservedState, policy: PolicySnapsh
     }
     planUser(ctx, user, current);
   }
-  if (only === null) warnAboutHeldLeaves(ctx);
+  if (only === null) warnAboutHeldMemberships(ctx);
   appendLevelGroups(ctx);
   return { actions: ctx.actions, warnings: ctx.warnings, skippedRooms };
 }

@@ -3,6 +3,7 @@ import { warn, type PlanContext } from './plan-context.js';
 import { firstFew } from '../../common/first-few.js';
 import { plural } from '../../common/plural.js';
 import type { ObservedRoom } from '../state.js';
+import type { PlanWarningCode } from './types.js';
 
 /**
  * Room warnings, for each readable managed room in `managedRoomIds` order: `plan.room_replaced`
@@ -45,19 +46,31 @@ export function warnAboutRooms(ctx: PlanContext): void {
 }
 
 /**
- * `plan.leaves_held`, once per readable managed room (in `managedRoomIds` order) where
- * `ctx.heldLeaves` lists users whose leaves were not planned because the corporal user is not joined there. A
- * leave as the user needs no power, but from a room Corporal is not in it could take out the last
- * member who can invite anyone back (the last member, in an invite-only room), and Corporal could
- * not repair that. Full plans only, after the users' warnings; `userId` is the corporal user.
+ * The held-membership warnings, each once per readable managed room (in `managedRoomIds` order),
+ * `plan.leaves_held` for every room first, then `plan.joins_held`; full plans only, after the
+ * users' warnings; `userId` is the corporal user.
+ *
+ * - `plan.leaves_held`: `ctx.heldLeaves` lists users whose leaves were not planned because the
+ *   corporal user is not joined there. A leave as the user needs no power, but from a room Corporal
+ *   is not in it could take out the last member who can invite anyone back (the last member, in an
+ *   invite-only room), and Corporal could not repair that.
+ * - `plan.joins_held`: `ctx.heldJoins` lists users whose joins were not planned: the corporal user
+ *   is not joined there and the room is not public, so Synapse's admin join API, which has the admin
+ *   invite the user first, would refuse every one of them on every pass.
  */
-export function warnAboutHeldLeaves(ctx: PlanContext): void {
+export function warnAboutHeldMemberships(ctx: PlanContext): void {
   const corporal = ctx.options.corporalUserId;
+  warnPerRoom(ctx, ctx.heldLeaves, 'plan.leaves_held', (room, held) =>
+    `${plural(held.length, 'leave')} from ${room.roomId} held (${firstFew(held)}): the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); ${joinAdvice(room, corporal)}, and the leaves are planned again`);
+  warnPerRoom(ctx, ctx.heldJoins, 'plan.joins_held', (room, held) =>
+    `${plural(held.length, 'join')} to ${room.roomId} held (${firstFew(held)}): the corporal user ${corporal} is not joined to it and it is not public (${room.joinRule === null ? 'no join rule' : `join rule ${room.joinRule}`}), so Synapse would refuse to join anyone there for Corporal; ${joinAdvice(room, corporal)}, and the joins are planned again`);
+}
+
+/** One `code` warning per readable managed room that `held` lists users for, in `managedRoomIds` order. */
+function warnPerRoom(ctx: PlanContext, held: ReadonlyMap<string, string[]>, code: PlanWarningCode, message: (room: ObservedRoom, held: string[]) => string): void {
   for (const room of ctx.readableRooms.values()) {
-    const held = ctx.heldLeaves.get(room.roomId);
-    if (held === undefined) continue;
-    warn(ctx, 'plan.leaves_held', corporal, room.roomId,
-      `${plural(held.length, 'leave')} from ${room.roomId} held (${firstFew(held)}): the corporal user ${corporal} is not joined to it, so Corporal takes none of its members out (it could not let anyone back in, and the last one out would leave the room empty for good); ${joinAdvice(room, corporal)}, and the leaves are planned again`);
+    const users = held.get(room.roomId);
+    if (users !== undefined) warn(ctx, code, ctx.options.corporalUserId, room.roomId, message(room, users));
   }
 }
 

@@ -74,8 +74,8 @@ export type PlanWarningCode =
   /**
    * Room warning (full plans only, `userId` is the corporal user): the corporal user is not joined
    * to a readable managed room, nor invited to it (an invitation it accepts: `room.corporal_join`),
-   * so power-level changes and joins into a room that is not public will fail there, and its
-   * members' leaves and kicks are held (`plan.leaves_held`).
+   * so power-level changes will fail there, and its members' leaves and kicks are held
+   * (`plan.leaves_held`), as are joins unless the room is public (`plan.joins_held`).
    */
   | 'plan.corporal_not_joined'
   /**
@@ -90,6 +90,13 @@ export type PlanWarningCode =
    * and names the first five users.
    */
   | 'plan.leaves_held'
+  /**
+   * Room warning (full plans only, `userId` is the corporal user): policy users should be joined to
+   * a readable managed room that is not public and that the corporal user is not joined to: those
+   * joins are not planned (Synapse's admin join API would refuse them); the message says how many
+   * and names the first five users.
+   */
+  | 'plan.joins_held'
   /**
    * Room warning (full plans only, `userId` is the corporal user): the room's `m.room.power_levels`
    * holds values that are not integers (`ObservedRoom.nonIntegerLevels`): no levels are written

@@ -9,7 +9,7 @@ import { ReconcileLoop } from '../../../src/control/loop/reconcile-loop.js';
 import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../../../src/control/synapse/account-data-keys.js';
 import { AccessTokenErrorCode } from '../../../src/control/synapse/access-tokens.js';
 import { sharedSecretAuthPassword } from '../../support/matrix-hmac.js';
-import { createRoom, getJoinedRooms, login, matrixCall, matrixRequest, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
+import { createRoom, getJoinedRooms, joinRoom, login, matrixCall, matrixRequest, passwordLoginBody, registerUser } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
 import { AUTH_SECRET, PNG_1X1, reconcilerConfig, snapshot, startLocalServer, type UserSpec } from './fixtures/reconciler.js';
 import { planReconciliation } from '../../../src/control/plan/index.js';
@@ -204,27 +204,34 @@ t.test('drift: a user who leaves a managed room at Synapse is put back by the ne
   t.same(await getJoinedRooms(hs.baseUrl, bobSession.accessToken), [privateRoom]);
 });
 
-t.test('failure isolation: an unreadable room fails only that room; a failing join fails only its user', async (t) => {
+t.test('failure isolation: an unreadable room fails only that room; a failing join fails only its user; a join that can only fail is held', async (t) => {
   const outsider = await registerUser(hs, { localpart: 'outsider', password: 'outsider password' });
-  // Corporal is not in this invite-only room, so the admin join API cannot invite anybody into it.
-  const foreignRoom = await createRoom(hs.baseUrl, outsider.accessToken, { preset: 'private_chat' });
+  // Corporal is in this invite-only room, but below its invite level: the admin join API, which
+  // has the corporal user invite erin first, fails there.
+  const foreignRoom = await createRoom(hs.baseUrl, outsider.accessToken, { preset: 'private_chat', invite: ['@corporal:localhost'], power_level_content_override: { invite: 50 } });
+  await joinRoom(hs.baseUrl, admin, foreignRoom);
+  // Corporal is not in this invite-only room at all: the join could only fail, so it is held
+  // (operator review 22, #4).
+  const closedRoom = await createRoom(hs.baseUrl, outsider.accessToken, { preset: 'private_chat' });
   const missingRoom = '!doesnotexist:localhost';
   const erin = '@erin:localhost';
   const specs: UserSpec[] = [
     ...Object.values(users),
-    { id: erin, displayName: 'Erin', joinedRooms: [[publicRoom, 0], [foreignRoom, 10], [missingRoom, 0]] },
+    { id: erin, displayName: 'Erin', joinedRooms: [[publicRoom, 0], [foreignRoom, 10], [closedRoom, 0], [missingRoom, 0]] },
   ];
-  const policy = snapshot(++generation, [...managed, foreignRoom, missingRoom], specs);
+  const policy = snapshot(++generation, [...managed, foreignRoom, closedRoom, missingRoom], specs);
   const run = await reconcile(policy, 'all');
   t.equal(run.outcome, 'completed', 'the run completes');
   t.same(run.skippedRooms.map((room) => room.roomId), [missingRoom], 'the unreadable room is reported');
   t.match(run.skippedRooms[0]?.reason, /404|not found/i);
   t.equal(run.actionsFailed, 1, "the foreign room's join failed, nothing else");
-  t.match(run.failures, [{ userId: erin, roomId: foreignRoom, actionType: 'room.join', code: 'CORP_ERR_UPSTREAM_STATUS', error: /not in room/ }]);
-  // The corporal user is not in that room: the full pass says so (red team 12, F2), and Synapse would
-  // refuse erin's 10: a warning, not a power-levels write that fails on every retry.
-  t.same(run.warnings.filter((w) => w.roomId === foreignRoom).map((w) => w.code), ['plan.corporal_not_joined', 'plan.corporal_lacks_power', 'plan.level_not_settable']);
-  t.match(run.warnings.find((w) => w.code === 'plan.level_not_settable'), { userId: erin, roomId: foreignRoom, message: /the corporal user is not joined to the room/ });
+  t.match(run.failures, [{ userId: erin, roomId: foreignRoom, actionType: 'room.join', code: 'CORP_ERR_UPSTREAM_STATUS', error: /403/ }]);
+  // The corporal user cannot invite or set levels there: the full pass says so (red team 12, F2),
+  // and Synapse would refuse erin's 10: a warning, not a power-levels write that fails on every retry.
+  t.same(run.warnings.filter((w) => w.roomId === foreignRoom).map((w) => w.code), ['plan.corporal_lacks_power', 'plan.level_not_settable']);
+  t.same(run.warnings.filter((w) => w.roomId === closedRoom).map((w) => w.code), ['plan.corporal_not_joined', 'plan.corporal_lacks_power', 'plan.joins_held']);
+  t.match(run.warnings.find((w) => w.code === 'plan.joins_held'), { roomId: closedRoom, message: /1 join to .* held \(@erin:localhost\).*join rule invite/ });
+  t.notOk((await members(closedRoom)).includes(erin), 'Synapse: erin is not in the closed room');
   t.equal((await profile(erin)).displayname, 'Erin', "the failed user's other actions ran");
   t.ok((await members(publicRoom)).includes(erin));
   const retries = loop.status().retries;

@@ -28,6 +28,7 @@ t.test('members, bans, invitations, power levels and v12 creators from one state
     member('@f:hs', 'invite'),
     powerLevels({ users: { '@a:hs': 50, '@g:hs': '75', '@h:hs': 'high', '@i:hs': 1.5 }, users_default: 10 }),
     { type: 'm.room.power_levels', stateKey: 'not-empty', sender: '@x:hs', content: { users: { '@a:hs': 99 } } },
+    { type: 'm.room.join_rules', stateKey: '', sender: '@c:hs', content: { join_rule: 'knock' } },
   ]);
   t.same(room, {
     roomId: '!r',
@@ -43,6 +44,7 @@ t.test('members, bans, invitations, power levels and v12 creators from one state
     creators: new Set(['@c:hs', '@d:hs']),
     hasPowerLevels: true,
     replacementRoom: null,
+    joinRule: 'knock',
   });
 });
 
@@ -90,6 +92,14 @@ t.test('a tombstone names the replacement room (red team 12)', async (t) => {
   t.equal(observedRoomFromState('!r', [member('@a:hs', 'join')]).replacementRoom, null, 'no tombstone');
 });
 
+t.test('the join rule: a string of m.room.join_rules with state key "" (operator review 22, #4)', async (t) => {
+  const joinRules = (stateKey: string, content: Record<string, unknown>): StateEvent => ({ type: 'm.room.join_rules', stateKey, sender: '@s:hs', content });
+  t.equal(observedRoomFromState('!r', [joinRules('', { join_rule: 'public' })]).joinRule, 'public');
+  t.equal(observedRoomFromState('!r', [joinRules('', { join_rule: 1 })]).joinRule, null, 'not a string');
+  t.equal(observedRoomFromState('!r', [joinRules('x', { join_rule: 'public' })]).joinRule, null, 'another state key');
+  t.equal(observedRoomFromState('!r', [member('@a:hs', 'join')]).joinRule, null, 'no event');
+});
+
 t.test('an unreadable room carries its error and nothing else', async (t) => {
-  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null });
+  t.same(unreadableRoom('!x', 'HTTP 404'), { roomId: '!x', readable: false, error: 'HTTP 404', joinedMembers: new Set(), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers: {}, usersDefault: 0, actionLevels: DEFAULT_ACTION_LEVELS, nonIntegerLevels: [], creators: new Set(), hasPowerLevels: false, replacementRoom: null, joinRule: null });
 });

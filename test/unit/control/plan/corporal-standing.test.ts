@@ -20,6 +20,7 @@ function room(powerLevelUsers: Record<string, number>, options: { usersDefault?:
     creators: new Set(options.creators ?? []),
     hasPowerLevels: true,
     replacementRoom: null,
+    joinRule: 'invite',
   };
 }
 

@@ -7,7 +7,7 @@ const A = '@a:example.com';
 
 function room(powerLevelUsers: Record<string, number>, usersDefault = 0, creators: string[] = [], joined = [CORPORAL], setPowerLevels = 0, nonIntegerLevels: string[] = []): ObservedRoom {
   const actionLevels = { ...DEFAULT_ACTION_LEVELS, setPowerLevels };
-  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(joined), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators: new Set(creators), hasPowerLevels: true, replacementRoom: null };
+  return { roomId: '!r:example.com', readable: true, error: null, joinedMembers: new Set(joined), bannedMembers: new Set(), invitedMembers: new Set(), powerLevelUsers, usersDefault, actionLevels, nonIntegerLevels, creators: new Set(creators), hasPowerLevels: true, replacementRoom: null, joinRule: 'invite' };
 }
 
 t.test('follows Synapse _check_power_levels for another user', async (t) => {
