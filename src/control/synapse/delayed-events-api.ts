@@ -8,16 +8,26 @@ import type { Auth, SynapseHttp } from './synapse-http.js';
 const DELAYED_EVENTS_PATH = '/_matrix/client/unstable/org.matrix.msc4140/delayed_events';
 
 /**
- * A user may have `msc4140_max_delayed_events_per_user` (default 100) pending events, each with a
- * content of up to an event's 64 KiB: 16 MiB leaves room for a raised limit.
+ * Bound of the bytes of the list streamed in (only the ids are held). A user may have
+ * `msc4140_max_delayed_events_per_user` (default 100, an operator may raise it) pending events,
+ * each with a content of up to an event's 64 KiB, which Synapse's answer escapes to up to three
+ * times that: the user decides the size, and a list that could not be read left their events
+ * uncancelled when the policy made them inactive (red team 22, F2).
  */
-const DELAYED_EVENTS_MAX_BYTES = 16 * 1024 * 1024;
+const DELAYED_EVENTS_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
 
-/** The `delay_id`s of the token's user's pending delayed events (`GET …/delayed_events`). */
+/** Largest delayed event accepted in the list (see `STATE_EVENT_MAX_BYTES` in rooms-api.ts). */
+const DELAYED_EVENT_MAX_BYTES = 1024 * 1024;
+
+/** The `delay_id`s of the token's user's pending delayed events (`GET …/delayed_events`, streamed). */
 export async function listDelayedEventIds(http: SynapseHttp, user: Auth): Promise<string[]> {
   const call = 'client.delayed_events.list';
-  const answer = await http.requestObject({ call, method: 'GET', path: DELAYED_EVENTS_PATH, auth: user, maxBodyBytes: DELAYED_EVENTS_MAX_BYTES });
-  return arrayField(answer, 'delayed_events', call).map((event) => stringField(objectOf(event, call), 'delay_id', call));
+  const answer = await http.requestObject({
+    call, method: 'GET', path: DELAYED_EVENTS_PATH, auth: user,
+    maxBodyBytes: DELAYED_EVENTS_MAX_STREAMED_BYTES,
+    arrayField: { key: 'delayed_events', maxElementBytes: DELAYED_EVENT_MAX_BYTES, keep: (event) => stringField(objectOf(event, call), 'delay_id', call) },
+  });
+  return arrayField(answer, 'delayed_events', call) as string[];
 }
 
 /** Cancels one pending delayed event (`POST …/delayed_events/{delay_id}/cancel`); 404 when it is no longer pending. */

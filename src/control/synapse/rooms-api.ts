@@ -18,37 +18,73 @@ export interface StateEvent {
   originServerTs?: number;
 }
 
+/** Bound of a room's member list (ids only, at most 255 bytes each): rooms of well over 100 000 members. */
+const ROOM_MEMBERS_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
- * Bound of a room's whole state: member events dominate (about 300–600 bytes each), so this allows
- * rooms of roughly 100 000 members.
+ * Bound of the bytes of a room's whole state streamed in ({@link getRoomState} holds only what it
+ * keeps): its members decide its size (red team 22, F1: 400 invitations with 64 KiB reasons made
+ * 76 MB), so the bound is far above any one room and the call's deadline bounds it too.
  */
-const ROOM_STATE_MAX_BYTES = 64 * 1024 * 1024;
+const ROOM_STATE_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Largest state event accepted: Synapse refuses events over 64 KiB of canonical JSON, and its
+ * answers escape non-ASCII characters (up to 12 bytes for a 4-byte character; 6 for a control
+ * character).
+ */
+const STATE_EVENT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * State types the reconciler reads the content of (state key `""`): the room's creation, power
+ * levels, join rule, tombstone and encryption. Of member events only `membership` is kept; other
+ * events are dropped as they stream in.
+ */
+const READ_STATE_TYPES: ReadonlySet<string> = new Set(['m.room.create', 'm.room.power_levels', 'm.room.join_rules', 'm.room.tombstone', 'm.room.encryption']);
 
 function roomPath(prefix: string, roomId: string, suffix = ''): string {
   return `${prefix}/rooms/${encodeURIComponent(roomId)}${suffix}`;
 }
 
-/** The room's whole current state (`GET /_synapse/admin/v1/rooms/{id}/state`): one request per room. */
+/**
+ * The room's current state as the reconciler reads it (`GET /_synapse/admin/v1/rooms/{id}/state`,
+ * one request per room, streamed): every member event with only its `membership`, and the events
+ * of {@link READ_STATE_TYPES} with state key `""` whole; nothing else.
+ */
 export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
   const call = 'admin.rooms.state';
-  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES });
-  return arrayField(answer, 'state', call).map((raw) => {
-    const event = objectOf(raw, call);
-    const content = event['content'];
-    return {
-      type: stringField(event, 'type', call),
-      stateKey: typeof event['state_key'] === 'string' ? event['state_key'] : '',
-      sender: typeof event['sender'] === 'string' ? event['sender'] : '',
-      content: typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : {},
-      ...(typeof event['origin_server_ts'] === 'number' ? { originServerTs: event['origin_server_ts'] } : {}),
-    };
+  const answer = await http.requestObject({
+    call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin,
+    maxBodyBytes: ROOM_STATE_MAX_STREAMED_BYTES,
+    arrayField: { key: 'state', maxElementBytes: STATE_EVENT_MAX_BYTES, keep: (raw) => readStateEvent(raw, call) },
   });
+  return arrayField(answer, 'state', call) as StateEvent[];
+}
+
+/** What {@link getRoomState} keeps of one event of the answer; `undefined` for an event it drops. */
+function readStateEvent(raw: unknown, call: string): StateEvent | undefined {
+  const event = objectOf(raw, call);
+  const type = stringField(event, 'type', call);
+  const stateKey = typeof event['state_key'] === 'string' ? event['state_key'] : '';
+  const content = event['content'];
+  const contentObject = typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : {};
+  let kept: Record<string, unknown>;
+  if (type === 'm.room.member') kept = typeof contentObject['membership'] === 'string' ? { membership: contentObject['membership'] } : {};
+  else if (READ_STATE_TYPES.has(type) && stateKey === '') kept = contentObject;
+  else return undefined;
+  return {
+    type,
+    stateKey,
+    sender: typeof event['sender'] === 'string' ? event['sender'] : '',
+    content: kept,
+    ...(typeof event['origin_server_ts'] === 'number' ? { originServerTs: event['origin_server_ts'] } : {}),
+  };
 }
 
 /** Users currently joined (`GET /_synapse/admin/v1/rooms/{id}/members`). */
 export async function getJoinedMembers(http: SynapseHttp, admin: Auth, roomId: string): Promise<string[]> {
   const call = 'admin.rooms.members';
-  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/members'), auth: admin, maxBodyBytes: ROOM_STATE_MAX_BYTES });
+  const answer = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/members'), auth: admin, maxBodyBytes: ROOM_MEMBERS_MAX_BYTES });
   return arrayField(answer, 'members', call).filter((member): member is string => typeof member === 'string');
 }
 

@@ -6,7 +6,9 @@ import { CorporalError } from '../../common/errors.js';
 import { ErrCode } from '../../common/matrix-errors.js';
 import type { Logger } from '../../common/logger.js';
 import { objectOf } from './json-fields.js';
-import { BodyLimitExceededError, readBoundedBody } from '../../common/bounded-body.js';
+import type { Readable } from 'node:stream';
+import { BodyLimitExceededError, discardBody, readBoundedBody } from '../../common/bounded-body.js';
+import { ArrayFieldFormatError, ArrayFieldLimitError, readArrayField } from '../../common/json-array-field.js';
 import { DEFAULT_RATE_LIMIT_RETRY, rateLimitWaitMs, type RateLimitRetryOptions } from './rate-limit.js';
 import { SynapseErrorCode } from './synapse-errors.js';
 import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
@@ -44,6 +46,13 @@ export interface SynapseRequest {
   bytes?: { data: Uint8Array; contentType: string };
   /** Largest answer body accepted; default the client's `maxBodyBytes`. */
   maxBodyBytes?: number;
+  /**
+   * Read a 2xx answer's array field element by element (`common/json-array-field.ts`) instead of
+   * as a whole, keeping what `keep` returns for each: for answers whose size the homeserver's
+   * users decide (a room's whole state, red team 22). `maxBodyBytes` then bounds the bytes
+   * streamed, not the bytes held; the answer's other fields may take up to 1 MiB.
+   */
+  arrayField?: { key: string; maxElementBytes: number; keep: (element: unknown) => unknown };
   /** Retry `M_LIMIT_EXCEEDED` answers (default true; a 429 means Synapse did not act on the request). */
   retryRateLimited?: boolean;
 }
@@ -206,10 +215,13 @@ export class SynapseHttp {
           body,
           signal,
         });
-        const raw = await readBoundedBody(response.body, request.maxBodyBytes ?? this.#maxBodyBytes, response.headers['content-length']);
         const status = response.statusCode;
+        const maxBytes = request.maxBodyBytes ?? this.#maxBodyBytes;
+        const json = request.arrayField !== undefined && status >= 200 && status < 300
+          ? await streamedArrayField(request, request.arrayField, response.body, maxBytes)
+          : parseJson(request, status, await readBoundedBody(response.body, maxBytes, response.headers['content-length']));
         this.#logger.debug({ call: request.call, method: request.method, status, ms: Date.now() - started }, 'Synapse call');
-        return { status, headers: response.headers, json: parseJson(request, status, raw) };
+        return { status, headers: response.headers, json };
       } catch (err) {
         if (err instanceof CorporalError) throw err;
         if (err instanceof BodyLimitExceededError) {
@@ -241,6 +253,25 @@ function queryString(query: SynapseRequest['query']): string {
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
+}
+
+/** Bytes an answer read by {@link streamedArrayField} may hold besides its array. */
+const ARRAY_ANSWER_OTHER_BYTES = 1024 * 1024;
+
+/** A 2xx answer read with `request.arrayField`; the body is discarded on the first problem. */
+async function streamedArrayField(request: SynapseRequest, field: NonNullable<SynapseRequest['arrayField']>, body: Readable, maxTotalBytes: number): Promise<unknown> {
+  try {
+    return await readArrayField(body, { ...field, maxOtherBytes: ARRAY_ANSWER_OTHER_BYTES, maxTotalBytes });
+  } catch (err) {
+    discardBody(body);
+    if (err instanceof ArrayFieldLimitError) {
+      throw new CorporalError(SynapseErrorCode.BodyTooLarge, `${request.call}: Synapse's answer is too large: ${err.message}`, { source: 'upstream', status: 502 });
+    }
+    if (err instanceof ArrayFieldFormatError) {
+      throw new CorporalError(SynapseErrorCode.BadResponse, `${request.call}: Synapse answered with a body Corporal cannot read: ${err.message}`, { source: 'upstream', status: 502 });
+    }
+    throw err;
+  }
 }
 
 function parseJson(request: SynapseRequest, status: number, raw: Buffer): unknown {

@@ -1,0 +1,192 @@
+/**
+ * Reads a JSON object with one large array field — `{"state": [ … ], …}`, Synapse's admin answer
+ * for a room's state — element by element as the bytes arrive, keeping only what the caller asks
+ * for from each element. Why: the whole answer of a busy room (or one that members swelled on
+ * purpose, red team 22, F1: invitations with 64 KiB reasons) can run to hundreds of MiB, and a
+ * whole-body bound then made the room unreadable, so the reconciler stopped enforcing it. Here
+ * only one element at a time (at most `maxElementBytes`) and the object's other fields (at most
+ * `maxOtherBytes`) are ever held; the total is bounded by `maxTotalBytes` and, for calls, by
+ * their deadline.
+ *
+ * A plain byte scanner: JSON's structural characters are ASCII, and no byte of a multi-byte UTF-8
+ * sequence is below 0x80, so strings are tracked by their quotes and backslash escapes alone. Each
+ * element is then parsed by `JSON.parse`, and the rest of the object, with the array emptied, too:
+ * anything that is not well-formed JSON fails.
+ */
+
+/** Options of {@link readArrayField}. */
+export interface ArrayFieldOptions<T> {
+  /** The key of the array in the top-level object. */
+  key: string;
+  /** Largest element accepted, in bytes. */
+  maxElementBytes: number;
+  /** Largest total of the object's other bytes (its other fields, the punctuation). */
+  maxOtherBytes: number;
+  /** Largest whole answer, in bytes. */
+  maxTotalBytes: number;
+  /** What to keep of one parsed element; `undefined` drops it. */
+  keep: (element: unknown) => T | undefined;
+}
+
+/** Thrown when the answer is not a JSON object with the array field, or is malformed. */
+export class ArrayFieldFormatError extends Error {
+  override readonly name = 'ArrayFieldFormatError';
+}
+
+/** Thrown when a bound of {@link ArrayFieldOptions} is exceeded; `limit` is the bound. */
+export class ArrayFieldLimitError extends Error {
+  override readonly name = 'ArrayFieldLimitError';
+  constructor(message: string, readonly limit: number) {
+    super(message);
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
+}
+
+/** Where the scanner is relative to the target array. */
+const enum Slot {
+  /** Not inside the target array. */
+  Outside,
+  /** Right after its `[`: an element or `]` comes next. */
+  Start,
+  /** After a `,`: an element comes next. */
+  BeforeElement,
+  /** Inside an element. */
+  InElement,
+  /** After an element: `,` or `]` comes next. */
+  AfterElement,
+}
+
+/**
+ * The top-level object of `body`, with its array field `options.key` replaced by what
+ * `options.keep` returned for each element, in order (elements it returned `undefined` for left
+ * out). The array's elements must be objects. Rejects with {@link ArrayFieldFormatError} or
+ * {@link ArrayFieldLimitError} at the first problem, without reading further (the caller discards
+ * the rest of the body).
+ */
+export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options: ArrayFieldOptions<T>): Promise<Record<string, unknown>> {
+  const kept: T[] = [];
+  const other: Buffer[] = [];
+  let otherBytes = 0;
+  let totalBytes = 0;
+  let element: Buffer[] = [];
+  let elementBytes = 0;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let slot = Slot.Outside;
+  let arraysFound = 0;
+  // The target array is the value of the key: `{` or `,`, the quoted key, `:`, then its `[`.
+  const keyBefore = new RegExp(`[{,]\\s*${escapeRegExp(JSON.stringify(options.key))}\\s*:\\s*$`);
+
+  const addOther = (bytes: Uint8Array): void => {
+    otherBytes += bytes.length;
+    if (otherBytes > options.maxOtherBytes) throw new ArrayFieldLimitError(`the answer's fields besides "${options.key}" exceed ${options.maxOtherBytes} bytes`, options.maxOtherBytes);
+    if (bytes.length > 0) other.push(Buffer.from(bytes));
+  };
+  const addElementPart = (bytes: Uint8Array): void => {
+    elementBytes += bytes.length;
+    if (elementBytes > options.maxElementBytes) throw new ArrayFieldLimitError(`an element of "${options.key}" exceeds ${options.maxElementBytes} bytes`, options.maxElementBytes);
+    if (bytes.length > 0) element.push(Buffer.from(bytes));
+  };
+  const finishElement = (): void => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.concat(element, elementBytes).toString('utf8')) as unknown;
+    } catch {
+      throw new ArrayFieldFormatError(`an element of "${options.key}" is not JSON`);
+    }
+    element = [];
+    elementBytes = 0;
+    const value = options.keep(parsed);
+    if (value !== undefined) kept.push(value);
+  };
+
+  for await (const chunk of body) {
+    totalBytes += chunk.length;
+    if (totalBytes > options.maxTotalBytes) throw new ArrayFieldLimitError(`the answer exceeds ${options.maxTotalBytes} bytes`, options.maxTotalBytes);
+    // Where the bytes not yet handed to `other` or to the element begin in this chunk.
+    let from = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === BACKSLASH) escaped = true;
+        else if (byte === QUOTE) inString = false;
+        continue;
+      }
+      if (slot === Slot.Outside || slot === Slot.InElement) {
+        if (byte === QUOTE) inString = true;
+        else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
+          depth++;
+          if (slot === Slot.Outside && byte === OPEN_ARRAY && depth === 2) {
+            addOther(chunk.subarray(from, i + 1));
+            from = i + 1;
+            if (keyBefore.test(Buffer.concat(other, otherBytes).toString('utf8').slice(0, -1))) {
+              arraysFound++;
+              slot = Slot.Start;
+            }
+          }
+        } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
+          depth--;
+          if (depth < 0) throw new ArrayFieldFormatError('the answer is not a JSON object');
+          if (slot === Slot.InElement && depth === 2) {
+            addElementPart(chunk.subarray(from, i + 1));
+            from = i + 1;
+            finishElement();
+            slot = Slot.AfterElement;
+          }
+        }
+        continue;
+      }
+      // Between the target array's elements: whitespace, one `,` between two elements, the `]`.
+      if (isWhitespace(byte)) {
+        from = i + 1;
+      } else if (byte === CLOSE_ARRAY && (slot === Slot.Start || slot === Slot.AfterElement)) {
+        depth--;
+        from = i;
+        slot = Slot.Outside;
+      } else if (byte === COMMA && slot === Slot.AfterElement) {
+        from = i + 1;
+        slot = Slot.BeforeElement;
+      } else if (byte === OPEN_OBJECT && (slot === Slot.Start || slot === Slot.BeforeElement)) {
+        depth++;
+        from = i;
+        slot = Slot.InElement;
+      } else {
+        throw new ArrayFieldFormatError(`unexpected "${String.fromCharCode(byte)}" in "${options.key}" (its elements must be objects)`);
+      }
+    }
+    if (slot === Slot.InElement) addElementPart(chunk.subarray(from));
+    else if (slot === Slot.Outside) addOther(chunk.subarray(from));
+  }
+  if (slot !== Slot.Outside || inString || depth !== 0) throw new ArrayFieldFormatError('the answer ends early');
+  if (arraysFound !== 1) throw new ArrayFieldFormatError(`the answer has ${arraysFound === 0 ? 'no' : 'more than one'} "${options.key}" array`);
+  let rest: unknown;
+  try {
+    rest = JSON.parse(Buffer.concat(other, otherBytes).toString('utf8')) as unknown;
+  } catch {
+    throw new ArrayFieldFormatError('the answer is not JSON');
+  }
+  if (typeof rest !== 'object' || rest === null || Array.isArray(rest)) throw new ArrayFieldFormatError('the answer is not a JSON object');
+  const fields = rest as Record<string, unknown>;
+  // The emptied array must be the field asked for (a repeated key would have replaced it).
+  const placeholder = fields[options.key];
+  if (!Array.isArray(placeholder) || placeholder.length !== 0) throw new ArrayFieldFormatError(`the answer has no "${options.key}" array`);
+  fields[options.key] = kept;
+  return fields;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,82 @@
+import t from 'tap';
+import type { ServerResponse } from 'node:http';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import { listDelayedEventIds } from '../../../../src/control/synapse/delayed-events-api.js';
+import { getRoomState } from '../../../../src/control/synapse/rooms-api.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import { startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+
+/**
+ * Red team 22, F1 and F2: answers whose size the homeserver's users decide. Members swelled a
+ * managed room's state past the 64 MiB the whole answer was once read into (400 invitations with
+ * 64 KiB reasons), so the room became unreadable and the reconciler stopped enforcing it; a user
+ * swelled their delayed events past 16 MiB, so they could not be listed, nor cancelled when the
+ * policy made the user inactive. Both answers are now read element by element, keeping only what
+ * the reconciler needs.
+ */
+
+/** An astral character as Synapse's JSON (`ensure_ascii`) writes it: 12 bytes. */
+const ESCAPED_ASTRAL = '\\ud800\\udc00';
+/** A reason or body of 15,800 astral characters: within Synapse's 64 KiB event, 190 KB once escaped. */
+const SWOLLEN = ESCAPED_ASTRAL.repeat(15_800);
+
+/** Writes `{"<key>":[` + each of `elements` (JSON text) + `]}`, element by element, honouring backpressure. */
+function streamedArray(key: string, elements: () => Iterable<string>): Script {
+  return (_req, res: ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(`{"${key}":[`);
+    const iterator = elements()[Symbol.iterator]();
+    let first = true;
+    const pump = (): void => {
+      for (let next = iterator.next(); !next.done; next = iterator.next()) {
+        const ok = res.write(`${first ? '' : ','}${next.value}`);
+        first = false;
+        if (!ok) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      res.end(']}');
+    };
+    pump();
+  };
+}
+
+const server = await startScriptedServer();
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 30_000, connections: 2, logger: createSilentLogger() });
+t.teardown(() => http.close());
+
+t.test('a room state of about 76 MB, swollen by invitations: read, with only what the reconciler needs kept (F1)', async (t) => {
+  server.queue.push(streamedArray('state', function* () {
+    yield JSON.stringify({ type: 'm.room.create', state_key: '', sender: '@c:hs', content: { room_version: '11', creator: '@c:hs' } });
+    yield JSON.stringify({ type: 'm.room.power_levels', state_key: '', sender: '@c:hs', content: { users: { '@c:hs': 100 }, invite: 0 } });
+    yield JSON.stringify({ type: 'm.room.member', state_key: '@mallory:hs', sender: '@mallory:hs', content: { membership: 'join' } });
+    for (let i = 0; i < 400; i++) {
+      yield `{"type":"m.room.member","state_key":"@ghost${i}:hs","sender":"@mallory:hs","content":{"membership":"invite","reason":"${SWOLLEN}"}}`;
+    }
+    yield JSON.stringify({ type: 'org.example.pad', state_key: 'k', sender: '@mallory:hs', content: { pad: 'x'.repeat(60_000) } });
+  }));
+  const state = await getRoomState(http, 'admin-token', '!r:hs');
+  t.equal(state.length, 403, 'the create, the power levels and every member event; the unknown type dropped');
+  t.same(state.filter((event) => event.type === 'm.room.member' && event.content['membership'] === 'invite').length, 400);
+  t.ok(state.every((event) => event.type !== 'm.room.member' || Object.keys(event.content).join() === 'membership'), 'of a member event only its membership is kept');
+  t.same(state.find((event) => event.type === 'm.room.power_levels')?.content, { users: { '@c:hs': 100 }, invite: 0 }, 'the power levels whole');
+});
+
+t.test('a state event larger than any Synapse sends is refused, not held', async (t) => {
+  server.queue.push(streamedArray('state', function* () {
+    yield `{"type":"m.room.member","state_key":"@a:hs","content":{"membership":"join","reason":"${'x'.repeat(2 * 1024 * 1024)}"}}`;
+  }));
+  await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_BODY_TOO_LARGE', message: /an element of "state" exceeds 1048576 bytes/ });
+});
+
+t.test('100 delayed events of 190 KB each (19 MB): every id listed, so they can be cancelled (F2)', async (t) => {
+  server.queue.push(streamedArray('delayed_events', function* () {
+    for (let i = 0; i < 100; i++) {
+      yield `{"delay_id":"d${i}","room_id":"!r:hs","type":"m.room.message","delay":3600000,"running_since":1,"content":{"msgtype":"m.text","body":"${SWOLLEN}"}}`;
+    }
+  }));
+  const ids = await listDelayedEventIds(http, 'user-token');
+  t.same(ids, Array.from({ length: 100 }, (_, i) => `d${i}`));
+});
