@@ -88,6 +88,9 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   let arraysFound = 0;
   // The target array is the value of the key: `{` or `,`, the quoted key, `:`, then its `[`.
   const keyBefore = new RegExp(`[{,]\\s*${escapeRegExp(JSON.stringify(options.key))}\\s*:\\s*$`);
+  // Only the end of what came before is tested (a few bytes of whitespace around the key allowed),
+  // so that an answer with many other arrays costs no more than one pass over it.
+  const keyTailBytes = Buffer.byteLength(JSON.stringify(options.key)) + 256;
 
   const addOther = (bytes: Uint8Array): void => {
     otherBytes += bytes.length;
@@ -132,7 +135,7 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
           if (slot === Slot.Outside && byte === OPEN_ARRAY && depth === 2) {
             addOther(chunk.subarray(from, i + 1));
             from = i + 1;
-            if (keyBefore.test(Buffer.concat(other, otherBytes).toString('utf8').slice(0, -1))) {
+            if (keyBefore.test(tailText(other, keyTailBytes).slice(0, -1))) {
               arraysFound++;
               slot = Slot.Start;
             }
@@ -185,6 +188,18 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   if (!Array.isArray(placeholder) || placeholder.length !== 0) throw new ArrayFieldFormatError(`the answer has no "${options.key}" array`);
   fields[options.key] = kept;
   return fields;
+}
+
+/** The last `bytes` bytes (or all, when fewer) of `parts`, as text. */
+function tailText(parts: readonly Buffer[], bytes: number): string {
+  const tail: Buffer[] = [];
+  let length = 0;
+  for (let i = parts.length - 1; i >= 0 && length < bytes; i--) {
+    tail.unshift(parts[i]!);
+    length += parts[i]!.length;
+  }
+  const joined = Buffer.concat(tail, length);
+  return joined.subarray(Math.max(0, joined.length - bytes)).toString('utf8');
 }
 
 function escapeRegExp(text: string): string {
