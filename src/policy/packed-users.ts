@@ -94,6 +94,21 @@ export class PackedUserMap implements ReadonlyMap<string, SnapshotUser> {
     }
   }
 
+  /**
+   * How many users pass `test`, given each user's `active` and `powerLevelsManaged` flags, reading
+   * the packed flag words directly: one pass, no user object built (a gateway thread must not
+   * materialise a 100,000-user policy to count it).
+   */
+  countByFlags(test: (active: boolean, powerLevelsManaged: boolean) => boolean): number {
+    const { users, userCount } = this.views;
+    let count = 0;
+    for (let index = 0; index < userCount; index += 1) {
+      const bits = users[index * USER_WORDS + U_BITS] as number;
+      if (test((bits & BIT_ACTIVE) !== 0, (bits & BIT_POWER_LEVELS_MANAGED) !== 0)) count += 1;
+    }
+    return count;
+  }
+
   /** Builds the user at `index` from the packed arrays (not memoised). */
   private materialise(index: number): SnapshotUser {
     const { users, rooms, levels, roomIds, authTypes } = this.views;

@@ -3,6 +3,7 @@ import { authenticatedCheck, type PolicyCheck } from './check-input.js';
 import { ALLOW, DECISIONS, type Decision } from './decision.js';
 import { jsonObject, ownField } from '../json-body.js';
 import { isDelayedByNonCorporalUser } from './delayed-events.js';
+import { isRaiseGuarded } from './managed-levels-index.js';
 import { exactPowerLevel, namedPowerLevels } from '../../common/power-level-value.js';
 
 /**
@@ -42,7 +43,8 @@ function currentLevel(current: CurrentPowerLevels, userId: string): number {
  * managed user's effective level (`users[u] ?? users_default`) away from the policy's, nor lower
  * the corporal user's own or raise a level it needs above it. Only users whose levels the reconciler enforces count (see
  * `ManagedLevelsIndex`), and v12+ creators (whose power is unlimited and who are never listed) are
- * skipped.
+ * skipped. Every other policy user whose level is guarded (`isRaiseGuarded`: inactive, or active
+ * and not listed in the room) may go down or stay, never up ({@link raisesUnlistedPolicyUser}).
  *
  * Decided in two steps: the proposed content against the policy, then the room's current event
  * (read with the requester's token; without a reader the policy alone decides). A managed user
@@ -121,35 +123,44 @@ async function compareWithCurrent(
     if (current.creators.has(memberId)) continue;
     if (effectiveLevel(users, usersDefault, memberId) !== currentLevel(current, memberId)) return DECISIONS.powerLevels;
   }
-  return raisesInactiveUser(input, users, usersDefault, current) ? DECISIONS.powerLevels : ALLOW;
+  return raisesUnlistedPolicyUser(input, roomId, users, usersDefault, current) ? DECISIONS.powerLevels : ALLOW;
 }
 
 /**
- * True when the proposed content raises an inactive managed user above their current effective
- * level (`users[u] ?? users_default`), listed or not. The reconciler does not set inactive users'
- * levels (they are locked), but it kicks them from rooms their policy no longer lists, and a user
- * raised to the corporal user's level could never be kicked, nor brought back to the policy's level
- * once reactivated (red team 12, F3). A `users_default` raise, or an entry dropped under a raised
- * default, lifts them as surely as an entry does (verification round 13, F2).
+ * True when the proposed content raises a raise-guarded policy user ({@link isRaiseGuarded}:
+ * inactive, or active with managed levels) whom the room does not list (`levelsIn`; listed users
+ * are held to the policy's level above) above their current effective level
+ * (`users[u] ?? users_default`). The reconciler never raises such a user there: it kicks them from
+ * rooms their policy does not list, and sets their level only once the policy lists them. A user
+ * raised to the corporal user's level could never be kicked, nor lowered to the policy's level
+ * (red team 12, F3 for inactive users; red team 22, F3 for active users the room does not list). A
+ * `users_default` raise, or an entry dropped under a raised default, lifts them as surely as an
+ * entry does (verification round 13, F2).
  *
- * In time linear in the two events' `users`, not in the policy's inactive users (a room admin can
- * repeat the request; verification round 13b): users with an entry in either event are compared
- * one by one; every other inactive user of the policy — in the room or not, as the gateway does
- * not read the membership — moves from the current `users_default` to the proposed one, so a
- * raise of it is refused while there is one such user. Lowering, or leaving, stays allowed.
+ * In time linear in the two events' `users`, not in the policy's size (a room admin can repeat the
+ * request; verification round 13b): users with an entry in either event are looked up one by one;
+ * every other guarded user the room does not list — in the room or not, as the gateway does not
+ * read the membership — moves from the current `users_default` to the proposed one, so a raise of
+ * it is refused while there is one such user (in practice always: a policy's users are rarely all
+ * listed in one room, and the listed ones without an entry are held to the policy above).
+ * Lowering, or leaving, stays allowed.
  */
-function raisesInactiveUser(input: CheckInput, users: unknown, usersDefault: unknown, current: CurrentPowerLevels): boolean {
-  const listed = new Set(Object.keys(current.users));
-  if (typeof users === 'object' && users !== null && !Array.isArray(users)) for (const userId of Object.keys(users)) listed.add(userId);
-  let inactiveListed = 0;
-  for (const userId of listed) {
+function raisesUnlistedPolicyUser(input: CheckInput, roomId: string, users: unknown, usersDefault: unknown, current: CurrentPowerLevels): boolean {
+  const withEntry = new Set(Object.keys(current.users));
+  if (typeof users === 'object' && users !== null && !Array.isArray(users)) for (const userId of Object.keys(users)) withEntry.add(userId);
+  const listed = input.levels.levelsIn(roomId);
+  let guardedWithEntry = 0;
+  for (const userId of withEntry) {
+    if (listed.has(userId)) continue;
     const policyUser = input.snapshot.users.get(userId);
-    if (policyUser === undefined || policyUser.active) continue;
-    inactiveListed += 1;
+    if (policyUser === undefined || !isRaiseGuarded(policyUser.active, policyUser.powerLevelsManaged)) continue;
+    guardedWithEntry += 1;
     if (current.creators.has(userId)) continue;
     // Negated `<=`: an unreadable level, proposed or current, counts as a raise (fail closed).
     if (!(effectiveLevel(users, usersDefault, userId) <= currentLevel(current, userId))) return true;
   }
+  // Every listed user is guarded too (active, managed levels), so this is the unlisted rest.
+  const guardedWithoutEntry = input.levels.raiseGuardedCount() - listed.size - guardedWithEntry;
   const proposedDefault = usersDefault === undefined ? 0 : parsePowerLevel(usersDefault);
-  return input.levels.inactiveUserCount() > inactiveListed && !(proposedDefault <= current.usersDefault);
+  return guardedWithoutEntry > 0 && !(proposedDefault <= current.usersDefault);
 }
