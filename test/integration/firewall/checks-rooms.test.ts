@@ -117,14 +117,17 @@ t.test('turning encryption on', async (t) => {
   await s.setPolicy();
 });
 
+/** The managed room's `m.room.power_levels` path under a client API prefix. */
+const path = (prefix: string) => `/_matrix/client/${prefix}/rooms/${encodeURIComponent(rooms.managed)}/state/m.room.power_levels`;
+/** The managed room's power levels, read at Synapse. */
+const current = async () => (await s.stateOf(rooms.managed, 'm.room.power_levels')) as { users: Record<string, number>; [key: string]: unknown };
+const variants = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: rooms.managed, eventType: 'm.room.power_levels', stateKey: '' } })
+  .concat(requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: rooms.managed, eventType: 'm.room.power_levels' } }));
+
 t.test('power levels in a managed room', async (t) => {
-  const path = (prefix: string) => `/_matrix/client/${prefix}/rooms/${encodeURIComponent(rooms.managed)}/state/m.room.power_levels`;
-  const current = async () => (await s.stateOf(rooms.managed, 'm.room.power_levels')) as { users: Record<string, number>; [key: string]: unknown };
   const before = await current();
   t.same(before.users, { [users.corporal.userId]: 100, [users.alice.userId]: 50, [users.bob.userId]: 100 });
   const withUsers = (levels: Record<string, number>, extra: Record<string, unknown> = {}) => ({ ...before, ...extra, users: { ...before.users, ...levels } });
-  const variants = requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}/{stateKey}', params: { roomId: rooms.managed, eventType: 'm.room.power_levels', stateKey: '' } })
-    .concat(requestVariants({ method: 'PUT', template: 'rooms/{roomId}/state/{eventType}', params: { roomId: rooms.managed, eventType: 'm.room.power_levels' } }));
   await allDenied(t, 'bob', variants, withUsers({ [users.alice.userId]: 0 }), POWER_LEVELS);
   await allDenied(t, 'bob', variants, withUsers({ [users.pat.userId]: 100 }), POWER_LEVELS);
   await allDenied(t, 'bob', variants.slice(0, 4), withUsers({}, { users_default: 10 }), POWER_LEVELS);
@@ -160,6 +163,31 @@ t.test('power levels in a managed room', async (t) => {
   t.same(await current(), withPat, 'the inactive user was not raised');
   await ok(t, 'corporal', 'PUT', path('v3'), before);
   await s.setPolicy();
+});
+
+t.test('red team 22, F3: a room admin cannot raise an active managed user the room does not list', async (t) => {
+  // carol is managed and active, listed in no room and not in this one; bob (unmanaged) is at 100
+  // in it, the corporal user's level: a level he gave carol, the reconciler could never lower.
+  const before = await current();
+  const withUsers = (levels: Record<string, number>, extra: Record<string, unknown> = {}) => ({ ...before, ...extra, users: { ...before.users, ...levels } });
+  const carol = users.carol.userId;
+  await allDenied(t, 'bob', variants.slice(0, 4), withUsers({ [carol]: 100 }), POWER_LEVELS);
+  await allDenied(t, 'bob', variants.slice(0, 2), withUsers({ [carol]: 1 }), POWER_LEVELS);
+  // Every user the room lists has an entry (pat at the policy's 0): the default still lifts carol (and dave).
+  await allDenied(t, 'bob', variants.slice(0, 4), withUsers({ [users.pat.userId]: 0 }, { users_default: 100 }), POWER_LEVELS);
+  t.same(await current(), before, 'Synapse\'s power levels unchanged: carol not raised');
+
+  await ok(t, 'corporal', 'PUT', path('v3'), withUsers({ [carol]: 20 }));
+  t.equal((await current()).users[carol], 20, 'the corporal user may raise her');
+  const raised = await current();
+  const response = await s.viaGateway('bob', 'PUT', path('v3'), { ...raised, users: { ...raised.users, [carol]: 30 } });
+  t.same([response.status, response.json], [403, POWER_LEVELS], 'nor from a level she already has');
+  await ok(t, 'bob', 'PUT', path('v3'), { ...raised, users: { ...raised.users, [carol]: 10 } });
+  t.equal((await current()).users[carol], 10, 'a room admin may lower her');
+  await ok(t, 'bob', 'PUT', path('v3'), withUsers({ [carol]: 10, [`@stranger:${s.hs.serverName}`]: 50 }));
+  t.equal((await current()).users[`@stranger:${s.hs.serverName}`], 50, 'and raise a user the policy does not know');
+  await ok(t, 'corporal', 'PUT', path('v3'), before);
+  t.same(await current(), before);
 });
 
 t.test('upgrades', async (t) => {
