@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * Reads a JSON object with one large array field — `{"state": [ … ], …}`, Synapse's admin answer
  * for a room's state — element by element as the bytes arrive, keeping only what the caller asks
@@ -24,6 +26,8 @@ export interface ArrayFieldOptions<T> {
   maxOtherBytes: number;
   /** Largest whole answer, in bytes. */
   maxTotalBytes: number;
+  /** Most elements accepted (kept or not): what is kept stays in memory. */
+  maxElements: number;
   /** What to keep of one parsed element; `undefined` drops it. */
   keep: (element: unknown) => T | undefined;
 }
@@ -86,6 +90,8 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   let escaped = false;
   let slot = Slot.Outside;
   let arraysFound = 0;
+  const markerText = `corporal-array-field-${randomUUID()}`;
+  const marker = Buffer.from(JSON.stringify(markerText));
   // The target array is the value of the key: `{` or `,`, the quoted key, `:`, then its `[`.
   const keyBefore = new RegExp(`[{,]\\s*${escapeRegExp(JSON.stringify(options.key))}\\s*:\\s*$`);
   // Only the end of what came before is tested (a few bytes of whitespace around the key allowed),
@@ -102,7 +108,10 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
     if (elementBytes > options.maxElementBytes) throw new ArrayFieldLimitError(`an element of "${options.key}" exceeds ${options.maxElementBytes} bytes`, options.maxElementBytes);
     if (bytes.length > 0) element.push(Buffer.from(bytes));
   };
+  let elements = 0;
   const finishElement = (): void => {
+    elements++;
+    if (elements > options.maxElements) throw new ArrayFieldLimitError(`"${options.key}" has more than ${options.maxElements} elements`, options.maxElements);
     let parsed: unknown;
     try {
       parsed = JSON.parse(Buffer.concat(element, elementBytes).toString('utf8')) as unknown;
@@ -157,6 +166,9 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
         from = i + 1;
       } else if (byte === CLOSE_ARRAY && (slot === Slot.Start || slot === Slot.AfterElement)) {
         depth--;
+        // The emptied array holds this call's marker, so that only this array can be the field
+        // read back below: a repeated key (say one spelt with a `\u` escape) replaces it.
+        addOther(marker);
         from = i;
         slot = Slot.Outside;
       } else if (byte === COMMA && slot === Slot.AfterElement) {
@@ -185,7 +197,7 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   const fields = rest as Record<string, unknown>;
   // The emptied array must be the field asked for (a repeated key would have replaced it).
   const placeholder = fields[options.key];
-  if (!Array.isArray(placeholder) || placeholder.length !== 0) throw new ArrayFieldFormatError(`the answer has no "${options.key}" array`);
+  if (!Array.isArray(placeholder) || placeholder.length !== 1 || placeholder[0] !== markerText) throw new ArrayFieldFormatError(`the answer has no single "${options.key}" array`);
   fields[options.key] = kept;
   return fields;
 }

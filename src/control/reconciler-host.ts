@@ -79,6 +79,7 @@ export class ReconcilerHost {
     this.#now = options.now ?? Date.now;
     this.#recovery = new RecoveryWatch({
       intervalMs: options.config.Reconciliation.RetryIntervalMilliseconds,
+      maxGapMs: options.config.Reconciliation.RetryMaxIntervalMilliseconds,
       probe: () => synapseAnswers(this.#probeClient()),
       onRecovered: () => this.#attemptNow(),
       now: this.#now,

@@ -97,6 +97,7 @@ export class ReconcileLoop {
     });
     this.#recovery = new RecoveryWatch({
       intervalMs: options.reconciliation.RetryIntervalMilliseconds,
+      maxGapMs: options.reconciliation.RetryMaxIntervalMilliseconds,
       probe: () => synapseAnswers(options.ctx.http),
       onRecovered: () => this.#retryNow(),
       now: this.#now,

@@ -133,14 +133,14 @@ export class HttpProvider implements PolicyProvider {
     });
     // The load goes on in the chain after start() returns when the cache was put in force while
     // the first fetch runs: reloads and polls queue behind it, as behind any load.
+    // The chain settles either way: also when stop() came first and the task never ran.
     void this.serialised(async () => {
       try {
         await this.firstLoad(cacheAfterMs, firstAttemptOver);
       } finally {
-        firstAttemptOver();
         this.scheduleNext();
       }
-    });
+    }).finally(firstAttemptOver);
     await over;
   }
 

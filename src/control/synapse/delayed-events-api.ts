@@ -16,6 +16,9 @@ const DELAYED_EVENTS_PATH = '/_matrix/client/unstable/org.matrix.msc4140/delayed
  */
 const DELAYED_EVENTS_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
 
+/** Most delayed events listed (Synapse's default allows 100 per user). */
+const DELAYED_EVENTS_MAX_COUNT = 100_000;
+
 /** Largest delayed event accepted in the list (see `STATE_EVENT_MAX_BYTES` in rooms-api.ts). */
 const DELAYED_EVENT_MAX_BYTES = 1024 * 1024;
 
@@ -25,7 +28,7 @@ export async function listDelayedEventIds(http: SynapseHttp, user: Auth): Promis
   const answer = await http.requestObject({
     call, method: 'GET', path: DELAYED_EVENTS_PATH, auth: user,
     maxBodyBytes: DELAYED_EVENTS_MAX_STREAMED_BYTES,
-    arrayField: { key: 'delayed_events', maxElementBytes: DELAYED_EVENT_MAX_BYTES, keep: (event) => stringField(objectOf(event, call), 'delay_id', call) },
+    arrayField: { key: 'delayed_events', maxElementBytes: DELAYED_EVENT_MAX_BYTES, maxElements: DELAYED_EVENTS_MAX_COUNT, keep: (event) => stringField(objectOf(event, call), 'delay_id', call) },
   });
   return arrayField(answer, 'delayed_events', call) as string[];
 }

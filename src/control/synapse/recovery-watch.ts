@@ -4,6 +4,11 @@ import type { SynapseHttp } from './synapse-http.js';
 export interface RecoveryWatchOptions {
   /** How often Synapse is asked while work waits (`Reconciliation.RetryIntervalMilliseconds`). */
   intervalMs: number;
+  /**
+   * The longest wait between two recoveries of the same waiting work
+   * (`Reconciliation.RetryMaxIntervalMilliseconds`): no longer than the retries' own backoff.
+   */
+  maxGapMs: number;
   /** Whether Synapse answers now; must not reject ({@link synapseAnswers}). */
   probe: () => Promise<boolean>;
   /** Synapse answered after a probe it did not answer: the waiting work should run now. */
@@ -25,7 +30,7 @@ export interface RecoveryWatchOptions {
  * action it refuses) keeps its backoff: the probes never see it down.
  *
  * Recoveries pulled forward for the same waiting work back off too: after the n-th, the next comes
- * no sooner than `intervalMs` × 2ⁿ later (a later answer then counts). A front whose `/versions`
+ * no sooner than `intervalMs` × 2ⁿ later, at most `maxGapMs` (a later answer then counts). A front whose `/versions`
  * flaps between a dead and a live upstream while the work keeps failing would otherwise pull every
  * retry forward, one every two intervals, and the retries' own backoff would never grow
  * (verification 19, finding 3). Work that no longer waits starts the count again.
@@ -90,7 +95,7 @@ export class RecoveryWatch {
     }
     if (this.#stopped || this.#dueAt === null) return;
     if (!answers) this.#sawDown = true;
-    else if (this.#sawDown && this.#now() - this.#lastRecoveryAt >= this.#options.intervalMs * 2 ** this.#recoveries) {
+    else if (this.#sawDown && this.#now() - this.#lastRecoveryAt >= Math.min(this.#options.intervalMs * 2 ** this.#recoveries, this.#options.maxGapMs)) {
       this.#sawDown = false;
       this.#recoveries += 1;
       this.#lastRecoveryAt = this.#now();

@@ -36,6 +36,12 @@ const ROOM_STATE_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
 const STATE_EVENT_MAX_BYTES = 1024 * 1024;
 
 /**
+ * Most state events read from one room: each member event kept costs about 250 bytes of heap, so
+ * this bounds one room at about 250 MB however its members swell it (rooms rarely pass 100 000).
+ */
+const ROOM_STATE_MAX_EVENTS = 1_000_000;
+
+/**
  * State types the reconciler reads the content of (state key `""`): the room's creation, power
  * levels, join rule, tombstone and encryption. Of member events only `membership` is kept; other
  * events are dropped as they stream in.
@@ -56,7 +62,7 @@ export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: strin
   const answer = await http.requestObject({
     call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin,
     maxBodyBytes: ROOM_STATE_MAX_STREAMED_BYTES,
-    arrayField: { key: 'state', maxElementBytes: STATE_EVENT_MAX_BYTES, keep: (raw) => readStateEvent(raw, call) },
+    arrayField: { key: 'state', maxElementBytes: STATE_EVENT_MAX_BYTES, maxElements: ROOM_STATE_MAX_EVENTS, keep: (raw) => readStateEvent(raw, call) },
   });
   return arrayField(answer, 'state', call) as StateEvent[];
 }

@@ -50,9 +50,10 @@ export interface SynapseRequest {
    * Read a 2xx answer's array field element by element (`common/json-array-field.ts`) instead of
    * as a whole, keeping what `keep` returns for each: for answers whose size the homeserver's
    * users decide (a room's whole state, red team 22). `maxBodyBytes` then bounds the bytes
-   * streamed, not the bytes held; the answer's other fields may take up to 1 MiB.
+   * streamed, not the bytes held; the answer's other fields may take up to 1 MiB. An answer that is
+   * not a 2xx is read whole, within the client's default bound.
    */
-  arrayField?: { key: string; maxElementBytes: number; keep: (element: unknown) => unknown };
+  arrayField?: { key: string; maxElementBytes: number; maxElements: number; keep: (element: unknown) => unknown };
   /** Retry `M_LIMIT_EXCEEDED` answers (default true; a 429 means Synapse did not act on the request). */
   retryRateLimited?: boolean;
 }
@@ -217,9 +218,11 @@ export class SynapseHttp {
         });
         const status = response.statusCode;
         const maxBytes = request.maxBodyBytes ?? this.#maxBodyBytes;
-        const json = request.arrayField !== undefined && status >= 200 && status < 300
-          ? await streamedArrayField(request, request.arrayField, response.body, maxBytes)
-          : parseJson(request, status, await readBoundedBody(response.body, maxBytes, response.headers['content-length']));
+        const streamed = request.arrayField !== undefined && status >= 200 && status < 300;
+        const json = streamed
+          ? await streamedArrayField(request, request.arrayField!, response.body, maxBytes)
+          // An error answer of a streamed call is small: the streaming bound is not its bound.
+          : parseJson(request, status, await readBoundedBody(response.body, request.arrayField !== undefined ? this.#maxBodyBytes : maxBytes, response.headers['content-length']));
         this.#logger.debug({ call: request.call, method: request.method, status, ms: Date.now() - started }, 'Synapse call');
         return { status, headers: response.headers, json };
       } catch (err) {

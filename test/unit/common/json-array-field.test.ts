@@ -7,7 +7,7 @@ async function* chunks(text: string, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
 }
 
-const everything: ArrayFieldOptions<unknown> = { key: 'state', maxElementBytes: 1 << 20, maxOtherBytes: 1 << 20, maxTotalBytes: 1 << 30, keep: (element) => element };
+const everything: ArrayFieldOptions<unknown> = { key: 'state', maxElementBytes: 1 << 20, maxOtherBytes: 1 << 20, maxTotalBytes: 1 << 30, maxElements: 1000, keep: (element) => element };
 
 async function read(text: string, options: Partial<ArrayFieldOptions<unknown>> = {}, size = 7): Promise<Record<string, unknown>> {
   return readArrayField(chunks(text, size), { ...everything, ...options });
@@ -47,6 +47,8 @@ t.test('malformed answers are refused', async (t) => {
     ['{"other":[]}', /no "state" array/],
     ['[{"state":[]}]', /no "state" array|not a JSON object/],
     ['{"state":[{}],"state":[{}]}', /more than one/],
+    ['{"state":[{"b":2}],"\\u0073tate":[]}', /no single "state" array/],
+    ['{"state":[{"b":2}],"\\u0073tate":7}', /no single "state" array/],
     ['{"state":[{},]}', /unexpected "]"/],
     ['{"state":[,{}]}', /unexpected ","/],
     ['{"state":[{}{}]}', /unexpected "\{"/],
@@ -66,7 +68,8 @@ t.test('bounds: one element, the other fields, the whole answer', async (t) => {
   await t.rejects(read(text, { maxElementBytes: 150 }), { name: ArrayFieldLimitError.name, message: /an element of "state" exceeds 150 bytes/, limit: 150 });
   await t.rejects(read(text, { maxOtherBytes: 50 }), { name: ArrayFieldLimitError.name, limit: 50 });
   await t.rejects(read(text, { maxTotalBytes: 300 }), { name: ArrayFieldLimitError.name, message: /exceeds 300 bytes/ });
-  t.same(await read(text, { maxElementBytes: 220, maxOtherBytes: 200, maxTotalBytes: text.length }), JSON.parse(text), 'each bound reached exactly holds');
+  await t.rejects(read(text, { maxElements: 1 }), { name: ArrayFieldLimitError.name, message: /more than 1 elements/, limit: 1 });
+  t.same(await read(text, { maxElementBytes: 220, maxOtherBytes: 200, maxTotalBytes: text.length, maxElements: 2 }), JSON.parse(text), 'each bound reached exactly holds');
 });
 
 t.test('many elements: the answer may be far larger than any one bound', async (t) => {

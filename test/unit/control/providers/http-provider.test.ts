@@ -219,6 +219,18 @@ t.test('verification 19, finding 5: a remote slower than the short wait is taken
   }
 });
 
+t.test('review 22, #3: start() returns when stop() comes before the first load ran, with or without a cache', async (t) => {
+  for (const withCache of [true, false]) {
+    const server = await policyServer(t, () => ({ body: testPolicyText('b') }));
+    const { store, provider, cachePath } = setup(t, server.url, withCache ? {} : { cachePath: null });
+    if (withCache) writeFileSync(cachePath, testPolicyText('a'));
+    const starting = provider.start();
+    await provider.stop();
+    await starting;
+    t.equal(store.current, null, `${withCache ? 'with' : 'without'} a cache: nothing loaded`);
+  }
+});
+
 t.test('a late answer to the start fetch does not replace a policy set meanwhile; the next fetch decides', async (t) => {
   const server = await policyServer(t, () => (server.requests.length === 1 ? { body: testPolicyText('b'), delayMs: 600 } : { body: testPolicyText('c') }));
   const { store, provider, cachePath, stampIs, lines } = setup(t, server.url, { timeoutMs: 5000, cachedStartTimeoutMs: 200 });

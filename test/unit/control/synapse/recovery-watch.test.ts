@@ -13,6 +13,7 @@ function scriptedWatch(answers: boolean[]) {
   const seen = { probes: 0, recovered: 0 };
   const watch = new RecoveryWatch({
     intervalMs: INTERVAL_MS,
+    maxGapMs: 60_000,
     probe: async () => answers[Math.min(seen.probes++, answers.length - 1)]!,
     onRecovered: () => seen.recovered++,
   });
@@ -28,29 +29,37 @@ t.test('Synapse back after probes that got no answer: onRecovered once', async (
   t.equal(seen.recovered, 1, 'answers that follow answers recover nothing more');
 });
 
-t.test('verification 19, finding 3: a /versions that flaps pulls recoveries forward on a backoff of their own; work that stops waiting resets it', async (t) => {
-  const seen = { probes: 0, recovered: 0 };
-  let flapping = true;
-  let up = false;
-  // The watch's clock moves one interval per probe, whatever the machine's timers do.
+const FLAPPING_PROBES = 70;
+
+/**
+ * A watch whose first {@link FLAPPING_PROBES} probes alternate between no answer and an answer;
+ * later ones answer `up`. Its clock moves one interval per probe, whatever the machine's timers do.
+ */
+function flappingWatch(maxGapMs: number) {
+  const seen = { probes: 0, recovered: 0, up: false };
   let clock = 0;
   const watch = new RecoveryWatch({
     intervalMs: INTERVAL_MS,
+    maxGapMs,
     probe: async () => {
       clock += INTERVAL_MS;
       seen.probes++;
-      return flapping ? seen.probes % 2 === 0 : up;
+      return seen.probes <= FLAPPING_PROBES ? seen.probes % 2 === 0 : seen.up;
     },
     onRecovered: () => seen.recovered++,
     now: () => clock,
   });
+  return { watch, seen };
+}
+
+t.test('verification 19, finding 3: a /versions that flaps pulls recoveries forward on a backoff of their own; work that stops waiting resets it', async (t) => {
+  const { watch, seen } = flappingWatch(60_000);
   t.teardown(() => watch.stop());
   watch.waitUntil(FAR());
-  await waitFor('the flapping probes', () => seen.probes >= 70);
+  await waitFor('the flapping probes', () => seen.probes > FLAPPING_PROBES);
   // 35 down→up transitions, each a recovery without the backoff. With it: at 20 ms, then no
   // sooner than 20, 40, 80, 160, 320 ms after the one before (40, 80, 160, 320, 640).
   t.equal(seen.recovered, 6, `${seen.recovered} recoveries for 35 transitions`);
-  flapping = false;
   watch.waitUntil(null);
   watch.waitUntil(FAR());
   const probesBefore = seen.probes;
@@ -58,9 +67,18 @@ t.test('verification 19, finding 3: a /versions that flaps pulls recoveries forw
   // Without the reset, the next recovery would wait until 640 + 640 ms on the watch's clock.
   const recoveredBefore = seen.recovered;
   const probesAtUp = seen.probes;
-  up = true;
+  seen.up = true;
   await waitFor('the recovery', () => seen.recovered > recoveredBefore);
   t.ok(seen.probes - probesAtUp <= 3, 'at the first answer: the work waited anew, so the count started again');
+});
+
+t.test('review 22, #6: the gap between recoveries grows no longer than RetryMaxIntervalMilliseconds', async (t) => {
+  const { watch, seen } = flappingWatch(40);
+  t.teardown(() => watch.stop());
+  watch.waitUntil(FAR());
+  await waitFor('the flapping probes', () => seen.probes > FLAPPING_PROBES);
+  // At 20 and 40 ms, then every 40 ms from 80 to 680: 18 (without the cap: 6, as above).
+  t.equal(seen.recovered, 18, `${seen.recovered} recoveries in 700 ms`);
 });
 
 t.test('Synapse answering throughout (a refused action): the backoff stands', async (t) => {
@@ -96,7 +114,7 @@ t.test('nothing waiting forgets an outage seen; a new wait needs a new one', asy
 t.test('an outage seen is kept while the work runs and waits again', async (t) => {
   const answers = [false];
   const seen = { probes: 0, recovered: 0 };
-  const watch = new RecoveryWatch({ intervalMs: INTERVAL_MS, probe: async () => (seen.probes++, answers[0]!), onRecovered: () => seen.recovered++ });
+  const watch = new RecoveryWatch({ intervalMs: INTERVAL_MS, maxGapMs: 60_000, probe: async () => (seen.probes++, answers[0]!), onRecovered: () => seen.recovered++ });
   t.teardown(() => watch.stop());
   watch.waitUntil(FAR());
   await waitFor('a failed probe', () => seen.probes >= 1);
@@ -111,6 +129,7 @@ t.test('stopped: no probe, and a probe in flight recovers nothing', async (t) =>
   const seen = { probes: 0, recovered: 0 };
   const watch = new RecoveryWatch({
     intervalMs: INTERVAL_MS,
+    maxGapMs: 60_000,
     probe: () => (++seen.probes === 1 ? Promise.resolve(false) : new Promise<boolean>((resolve) => (release = resolve))),
     onRecovered: () => seen.recovered++,
   });

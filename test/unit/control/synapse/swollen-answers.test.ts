@@ -4,7 +4,7 @@ import { createSilentLogger } from '../../../../src/common/logger.js';
 import { listDelayedEventIds } from '../../../../src/control/synapse/delayed-events-api.js';
 import { getRoomState } from '../../../../src/control/synapse/rooms-api.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
-import { startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
 
 /**
  * Red team 22, F1 and F2: answers whose size the homeserver's users decide. Members swelled a
@@ -79,4 +79,9 @@ t.test('100 delayed events of 190 KB each (19 MB): every id listed, so they can 
   }));
   const ids = await listDelayedEventIds(http, 'user-token');
   t.same(ids, Array.from({ length: 100 }, (_, i) => `d${i}`));
+});
+
+t.test('an error answer of a streamed call is read whole, as any other', async (t) => {
+  server.queue.push(json(403, { errcode: 'M_FORBIDDEN', error: 'no' }));
+  await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 403, errcode: 'M_FORBIDDEN' });
 });
