@@ -141,6 +141,8 @@ export interface GatewayRequestMetrics {
   durations: GatewayDurationHistogram[];
   /** Requests whose client left before the exchange ended. */
   abortedRequests: number;
+  /** Requests whose connection the gateway cut before the exchange ended (a stream that could not complete, the drain deadline). */
+  cutRequests: number;
   /** Request body bytes received from clients. */
   requestBodyBytes: number;
   /** Response body bytes sent to clients. */

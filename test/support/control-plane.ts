@@ -12,7 +12,7 @@ export const TEST_DOMAIN = 'example.com';
 
 /** Gateway request counters of threads that served nothing yet, for gateway statuses in tests. */
 export const NO_GATEWAY_REQUESTS: GatewayRequestMetrics = Object.freeze({
-  requests: [], durations: [], abortedRequests: 0, requestBodyBytes: 0, responseBodyBytes: 0, tokenResolutions: { cached: 0, shared: 0, whoami: 0, refused: 0 },
+  requests: [], durations: [], abortedRequests: 0, cutRequests: 0, requestBodyBytes: 0, responseBodyBytes: 0, tokenResolutions: { cached: 0, shared: 0, whoami: 0, refused: 0 },
   hookConsultations: { ok: 0, failed: 0 }, hookExecutions: [], hookFailures: [],
 });
 

@@ -78,6 +78,7 @@ export function writeGatewayMetrics(out: PrometheusText, status: GatewayStatus |
   out.histogram('corporal_gateway_request_duration_seconds', 'Time from a request\'s arrival to the end of its exchange, by route id and its kind (long_poll: /sync, sliding sync, /events).',
     metrics.durations.map((histogram) => ({ labels: { route: histogram.route, kind: histogram.kind }, bounds: histogram.bounds, counts: histogram.counts, sum: histogram.sum })));
   out.counter('corporal_gateway_aborted_requests_total', 'Requests whose client left before the exchange ended.', [{ value: metrics.abortedRequests }]);
+  out.counter('corporal_gateway_cut_requests_total', 'Requests whose connection the gateway cut before the exchange ended.', [{ value: metrics.cutRequests }]);
   out.counter('corporal_gateway_request_body_bytes_total', 'Request body bytes received from clients.', [{ value: metrics.requestBodyBytes }]);
   out.counter('corporal_gateway_response_body_bytes_total', 'Response body bytes sent to clients.', [{ value: metrics.responseBodyBytes }]);
   out.counter('corporal_gateway_token_resolutions_total', 'Access tokens resolved to their user, by how: cached (a hit), shared (joined a whoami in flight), whoami (started one), refused (look-ups at their limit).',

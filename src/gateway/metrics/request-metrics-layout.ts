@@ -37,7 +37,9 @@ const REQUEST_SLOTS = COUNTED_ROUTE_IDS.length * SOURCES.length * CODES.length;
 const HISTOGRAM_SLOTS = DURATION_BOUNDS_SECONDS.length + 2;
 const DURATIONS_AT = REQUESTS_AT + REQUEST_SLOTS;
 const ABORTED_AT = DURATIONS_AT + COUNTED_ROUTE_IDS.length * HISTOGRAM_SLOTS;
-const BYTES_IN_AT = ABORTED_AT + 1;
+/** Exchanges the gateway cut itself (`ClientExchange.cut`). */
+const CUT_AT = ABORTED_AT + 1;
+const BYTES_IN_AT = CUT_AT + 1;
 const BYTES_OUT_AT = BYTES_IN_AT + 1;
 const RESOLUTIONS: readonly TokenResolution[] = ['cached', 'shared', 'whoami', 'refused'];
 const RESOLUTION_INDEX: Readonly<Record<TokenResolution, number>> = { cached: 0, shared: 1, whoami: 2, refused: 3 };
@@ -79,6 +81,8 @@ export interface FinishedRequest {
   durationSeconds: number;
   /** The client left before the response was complete (not a connection the gateway cut). */
   aborted: boolean;
+  /** The gateway cut the connection before the response was complete (`ClientExchange.cut`). */
+  cut: boolean;
   bytesIn: number;
   bytesOut: number;
 }
@@ -94,6 +98,7 @@ export function countRequest(region: Float64Array, request: FinishedRequest): vo
   region[histogram + bucket]! += 1;
   region[histogram + HISTOGRAM_SLOTS - 1]! += request.durationSeconds;
   if (request.aborted) region[ABORTED_AT]! += 1;
+  if (request.cut) region[CUT_AT]! += 1;
   region[BYTES_IN_AT]! += request.bytesIn;
   region[BYTES_OUT_AT]! += request.bytesOut;
 }
@@ -148,5 +153,5 @@ export function summariseRequestMetrics(table: SharedArrayBuffer, threads: numbe
     HOOK_ACTIONS.map((action) => ({ position, action, count: total[EXECUTIONS_AT + POSITION_INDEX[position] * HOOK_ACTIONS.length + ACTION_INDEX[action]]! })));
   const hookFailures = POSITIONS.flatMap((position) =>
     FAILURE_CAUSES.map((cause) => ({ position, cause, count: total[HOOK_FAILURES_AT + POSITION_INDEX[position] * FAILURE_CAUSES.length + CAUSE_INDEX[cause]]! })));
-  return { requests, durations, abortedRequests: total[ABORTED_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions, hookConsultations, hookExecutions, hookFailures };
+  return { requests, durations, abortedRequests: total[ABORTED_AT]!, cutRequests: total[CUT_AT]!, requestBodyBytes: total[BYTES_IN_AT]!, responseBodyBytes: total[BYTES_OUT_AT]!, tokenResolutions, hookConsultations, hookExecutions, hookFailures };
 }

@@ -21,6 +21,7 @@ export class RequestMetrics implements RequestFinishedListener {
       fromHomeserver: exchange.relayed,
       durationSeconds: (performance.now() - ctx.startedAt) / 1000,
       aborted: exchange.aborted,
+      cut: exchange.cut,
       bytesIn: ctx.body?.received ?? 0,
       bytesOut: exchange.bodyBytesSent,
     });

@@ -83,14 +83,14 @@ const settings: ProxySettings = {
 /** Exchange cap 600 ms, idle limit 300 ms: what the trickling upstream outlasts. */
 const shortSettings: ProxySettings = { ...settings, timeouts: { upstreamMs: 300, exchangeMs: 600 } };
 
-/** How the request metrics counted the last finished request: `source/code`, then ` aborted` for a client abort; '' until one finished. */
+/** How the request metrics counted the last finished request: `source/code`, then ` aborted` for a client abort or ` cut` for the gateway's; '' until one finished. */
 let counted = '';
 const finished: RequestFinishedListener = {
   requestFinished(ctx) {
     const table = createRequestMetricsTable(1);
     new RequestMetrics(threadRegion(table, 1)).requestFinished(ctx);
     const summary = summariseRequestMetrics(table, 1);
-    counted = `${summary.requests[0]?.source}/${summary.requests[0]?.code}${summary.abortedRequests > 0 ? ' aborted' : ''}`;
+    counted = `${summary.requests[0]?.source}/${summary.requests[0]?.code}${summary.abortedRequests > 0 ? ' aborted' : ''}${summary.cutRequests > 0 ? ' cut' : ''}`;
   },
 };
 
@@ -186,7 +186,7 @@ t.test('a streamed response that fails before its head went out: no status, and 
     () => t.fail('the response cannot complete'),
     (err: unknown) => t.ok(err, 'the connection is closed'),
   ));
-  t.equal(source, 'corporal/none', 'nothing was sent, and the gateway cut the connection');
+  t.equal(source, 'corporal/none cut', 'nothing was sent, and the gateway cut the connection: counted as a cut, not an abort');
 });
 
 t.test('a response over the buffer limit is refused with 502', async (t) => {

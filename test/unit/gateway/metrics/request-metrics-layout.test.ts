@@ -5,7 +5,7 @@ import {
 import { LOCAL_ROUTE_IDS, ROUTE_IDS } from '../../../../src/gateway/router/index.js';
 
 const request = (overrides: Partial<FinishedRequest>): FinishedRequest => ({
-  routeId: 'room.send', status: 200, fromHomeserver: true, durationSeconds: 0.003, aborted: false, bytesIn: 0, bytesOut: 0, ...overrides,
+  routeId: 'room.send', status: 200, fromHomeserver: true, durationSeconds: 0.003, aborted: false, cut: false, bytesIn: 0, bytesOut: 0, ...overrides,
 });
 
 t.test('each thread counts in its own region; the supervisor sums them', async (t) => {
@@ -55,6 +55,7 @@ t.test('each thread counts in its own region; the supervisor sums them', async (
   t.equal(sync?.counts[DURATION_BOUNDS_SECONDS.indexOf(30)], 1, 'a 29.7 s sync: the 30 s bucket');
   t.equal(other?.counts.at(-1), 1, '120 s: above the last bound');
   t.equal(summary.abortedRequests, 1);
+  t.equal(summary.cutRequests, 0);
   t.equal(summary.requestBodyBytes, 1024);
   t.equal(summary.responseBodyBytes, 100);
   t.same(summary.tokenResolutions, { cached: 2, shared: 0, whoami: 1, refused: 0 });
@@ -85,4 +86,13 @@ t.test('every route id of the router and of the gateway\'s own answers is counte
   t.same(summary.durations.map((histogram) => histogram.route), COUNTED_ROUTE_IDS, 'one histogram each');
   t.same(summary.durations.filter((histogram) => histogram.kind === 'long_poll').map((histogram) => histogram.route), ['sync', 'sync.sliding', 'events'], 'the long-polls');
   t.ok(summary.durations.every((histogram) => histogram.counts[2] === 1), 'each in its own slots');
+});
+
+t.test('review 22, #8: an exchange the gateway cut is counted apart from the clients that left', async (t) => {
+  const table = createRequestMetricsTable(1);
+  countRequest(threadRegion(table, 1), request({ routeId: 'media.download', status: 0, fromHomeserver: false, cut: true }));
+  countRequest(threadRegion(table, 1), request({ routeId: 'media.download', aborted: true }));
+  const summary = summariseRequestMetrics(table, 1);
+  t.equal(summary.cutRequests, 1);
+  t.equal(summary.abortedRequests, 1);
 });
