@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { findFreePort } from './free-port.js';
 
 /** `dist/src/main.js`, the compiled CLI. */
 export const CORPORAL_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
@@ -88,4 +89,30 @@ export async function ensureStopped(corporal: CorporalProcess, timeoutMs = 15_00
     return result;
   }
   return corporal.exited;
+}
+
+/**
+ * `corporal serve --config <path>` on `portCount` free ports, where `writeConfig(ports)` writes the
+ * configuration and returns its path; stopped at the end of `t`. Resolves once it has started, or
+ * failed, or exited. Another process can take a port between `findFreePort` and the listen (test
+ * files run in parallel): a start that cannot listen is tried again on other ports, twice.
+ */
+export async function startServeOnFreePorts(
+  t: { teardown(fn: () => unknown): void },
+  portCount: number,
+  writeConfig: (ports: readonly number[]) => string,
+): Promise<{ ports: number[]; corporal: CorporalProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let i = 0; i < portCount; i++) ports.push(await findFreePort());
+    const corporal = startCorporalProcess(['serve', '--config', writeConfig(ports)]);
+    t.teardown(() => ensureStopped(corporal));
+    const first = await Promise.race([
+      corporal.waitForLog((line) => line.msg === 'corporal started' || line.msg === 'start-up failed', 60_000),
+      corporal.exited.then(() => null),
+    ]);
+    const cannotListen = first?.msg === 'start-up failed' && /cannot listen|already in use/.test(String(first['err']));
+    if (!cannotListen || attempt === 3) return { ports, corporal };
+    await corporal.exited;
+  }
 }

@@ -3,19 +3,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '../../support/free-port.js';
 import { testConfigRaw } from '../../support/corporal-config.js';
-import { startCorporalProcess, ensureStopped } from '../../support/corporal-process.js';
+import { startCorporalProcess, startServeOnFreePorts, ensureStopped } from '../../support/corporal-process.js';
 
-/** `corporal serve` with `threads` gateway threads on a free port, stopped at the end of `t`. */
+/** `corporal serve` with `threads` gateway threads on a free port, stopped at the end of `t`; once it has started. */
 async function startServe(t: Test, threads: number): Promise<{ port: number; corporal: ReturnType<typeof startCorporalProcess> }> {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
-  const port = await findFreePort();
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port, threads, policyCachePath: join(dir, 'policy.json') })));
-  const corporal = startCorporalProcess(['serve', '--config', configPath]);
-  t.teardown(() => ensureStopped(corporal));
-  return { port, corporal };
+  const { ports, corporal } = await startServeOnFreePorts(t, 1, ([port]) => {
+    const configPath = join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(testConfigRaw({ gatewayPort: port!, threads, policyCachePath: join(dir, 'policy.json') })));
+    return configPath;
+  });
+  return { port: ports[0]!, corporal };
 }
 
 function portIsFree(port: number): Promise<boolean> {
