@@ -80,11 +80,9 @@ const enum Slot {
  */
 export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options: ArrayFieldOptions<T>): Promise<Record<string, unknown>> {
   const kept: T[] = [];
-  const other: Buffer[] = [];
-  let otherBytes = 0;
+  const other = new GrowingBytes();
   let totalBytes = 0;
-  let element: Buffer[] = [];
-  let elementBytes = 0;
+  const element = new GrowingBytes();
   let depth = 0;
   let inString = false;
   let escaped = false;
@@ -99,14 +97,12 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   const keyTailBytes = Buffer.byteLength(JSON.stringify(options.key)) + 256;
 
   const addOther = (bytes: Uint8Array): void => {
-    otherBytes += bytes.length;
-    if (otherBytes > options.maxOtherBytes) throw new ArrayFieldLimitError(`the answer's fields besides "${options.key}" exceed ${options.maxOtherBytes} bytes`, options.maxOtherBytes);
-    if (bytes.length > 0) other.push(Buffer.from(bytes));
+    if (other.length + bytes.length > options.maxOtherBytes) throw new ArrayFieldLimitError(`the answer's fields besides "${options.key}" exceed ${options.maxOtherBytes} bytes`, options.maxOtherBytes);
+    other.append(bytes);
   };
   const addElementPart = (bytes: Uint8Array): void => {
-    elementBytes += bytes.length;
-    if (elementBytes > options.maxElementBytes) throw new ArrayFieldLimitError(`an element of "${options.key}" exceeds ${options.maxElementBytes} bytes`, options.maxElementBytes);
-    if (bytes.length > 0) element.push(Buffer.from(bytes));
+    if (element.length + bytes.length > options.maxElementBytes) throw new ArrayFieldLimitError(`an element of "${options.key}" exceeds ${options.maxElementBytes} bytes`, options.maxElementBytes);
+    element.append(bytes);
   };
   let elements = 0;
   const finishElement = (): void => {
@@ -114,12 +110,11 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
     if (elements > options.maxElements) throw new ArrayFieldLimitError(`"${options.key}" has more than ${options.maxElements} elements`, options.maxElements);
     let parsed: unknown;
     try {
-      parsed = JSON.parse(Buffer.concat(element, elementBytes).toString('utf8')) as unknown;
+      parsed = JSON.parse(element.text()) as unknown;
     } catch {
       throw new ArrayFieldFormatError(`an element of "${options.key}" is not JSON`);
     }
-    element = [];
-    elementBytes = 0;
+    element.clear();
     const value = options.keep(parsed);
     if (value !== undefined) kept.push(value);
   };
@@ -144,7 +139,7 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
           if (slot === Slot.Outside && byte === OPEN_ARRAY && depth === 2) {
             addOther(chunk.subarray(from, i + 1));
             from = i + 1;
-            if (keyBefore.test(tailText(other, keyTailBytes).slice(0, -1))) {
+            if (keyBefore.test(other.tailText(keyTailBytes).slice(0, -1))) {
               arraysFound++;
               slot = Slot.Start;
             }
@@ -189,7 +184,7 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   if (arraysFound !== 1) throw new ArrayFieldFormatError(`the answer has ${arraysFound === 0 ? 'no' : 'more than one'} "${options.key}" array`);
   let rest: unknown;
   try {
-    rest = JSON.parse(Buffer.concat(other, otherBytes).toString('utf8')) as unknown;
+    rest = JSON.parse(other.text()) as unknown;
   } catch {
     throw new ArrayFieldFormatError('the answer is not JSON');
   }
@@ -202,16 +197,38 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   return fields;
 }
 
-/** The last `bytes` bytes (or all, when fewer) of `parts`, as text. */
-function tailText(parts: readonly Buffer[], bytes: number): string {
-  const tail: Buffer[] = [];
-  let length = 0;
-  for (let i = parts.length - 1; i >= 0 && length < bytes; i--) {
-    tail.unshift(parts[i]!);
-    length += parts[i]!.length;
+/**
+ * Bytes appended piece by piece into one buffer that doubles as it fills: however small the
+ * pieces (an answer trickling in a byte at a time), they cost their bytes, not an object each.
+ */
+class GrowingBytes {
+  #buffer = Buffer.allocUnsafe(256);
+  length = 0;
+
+  append(bytes: Uint8Array): void {
+    if (this.length + bytes.length > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.length + bytes.length));
+      this.#buffer.copy(grown, 0, 0, this.length);
+      this.#buffer = grown;
+    }
+    this.#buffer.set(bytes, this.length);
+    this.length += bytes.length;
   }
-  const joined = Buffer.concat(tail, length);
-  return joined.subarray(Math.max(0, joined.length - bytes)).toString('utf8');
+
+  /** Empties it, keeping its buffer. */
+  clear(): void {
+    this.length = 0;
+  }
+
+  /** The whole content as UTF-8 text. */
+  text(): string {
+    return this.#buffer.toString('utf8', 0, this.length);
+  }
+
+  /** The last `bytes` bytes (or all, when fewer) as UTF-8 text. */
+  tailText(bytes: number): string {
+    return this.#buffer.toString('utf8', Math.max(0, this.length - bytes), this.length);
+  }
 }
 
 function escapeRegExp(text: string): string {

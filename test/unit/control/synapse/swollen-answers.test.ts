@@ -81,7 +81,10 @@ t.test('100 delayed events of 190 KB each (19 MB): every id listed, so they can 
   t.same(ids, Array.from({ length: 100 }, (_, i) => `d${i}`));
 });
 
-t.test('an error answer of a streamed call is read whole, as any other', async (t) => {
+t.test('an error answer of a streamed call is read whole, within the client\'s default bound (review 22, #4)', async (t) => {
   server.queue.push(json(403, { errcode: 'M_FORBIDDEN', error: 'no' }));
   await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 403, errcode: 'M_FORBIDDEN' });
+  // Larger than the 4 MiB default, far below the 1 GiB a streamed 2xx may run to.
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'x'.repeat(5 * 1024 * 1024) }));
+  await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_BODY_TOO_LARGE' });
 });
