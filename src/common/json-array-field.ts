@@ -12,8 +12,9 @@ import { randomUUID } from 'node:crypto';
  *
  * A plain byte scanner: JSON's structural characters are ASCII, and no byte of a multi-byte UTF-8
  * sequence is below 0x80, so strings are tracked by their quotes and backslash escapes alone. Each
- * element is then parsed by `JSON.parse`, and the rest of the object, with the array emptied, too:
- * anything that is not well-formed JSON fails.
+ * element is then parsed by `JSON.parse`, and so is the rest of the object, with a marker of this
+ * call in place of the array, which must come back as the field's one value: anything that is not
+ * well-formed JSON fails, and so does a repeated key.
  */
 
 /** Options of {@link readArrayField}. */
