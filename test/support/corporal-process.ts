@@ -95,7 +95,9 @@ export async function ensureStopped(corporal: CorporalProcess, timeoutMs = 15_00
  * `corporal serve --config <path>` on `portCount` free ports, where `writeConfig(ports)` writes the
  * configuration and returns its path; stopped at the end of `t`. Resolves once it has started, or
  * failed, or exited. Another process can take a port between `findFreePort` and the listen (test
- * files run in parallel): a start that cannot listen is tried again on other ports, twice.
+ * files run in parallel): a start that cannot listen is tried again on other ports, twice. Not for
+ * a file's top level between two `t.test` calls: tap ends the file's root test when its subtests
+ * are done and none is queued, and waiting for a start can outlast them (serveAgainst does not wait).
  */
 export async function startServeOnFreePorts(
   t: { teardown(fn: () => unknown): void },

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { apiClient } from './control-plane-api.js';
 import { derivedPassword } from '../../src/common/derived-password.js';
 import { TEST_AUTH_SHARED_SECRET, testConfigRaw, type RawConfig } from './corporal-config.js';
-import { startServeOnFreePorts } from './corporal-process.js';
+import { ensureStopped, startCorporalProcess } from './corporal-process.js';
+import { findFreePort } from './free-port.js';
 import { createRoom } from './matrix-client.js';
 import { startSynapse, type StartSynapseOptions, type SynapseHandle } from './start-synapse.js';
 import { startGate } from './tcp-gate.js';
@@ -41,21 +42,21 @@ export interface ServeAgainstOptions {
 export async function serveAgainst(t: { teardown(fn: () => unknown): void }, options: ServeAgainstOptions) {
   const dir = mkdtempSync(join(tmpdir(), 'corporal-serve-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const [gatewayPort, apiPort] = [await findFreePort(), await findFreePort()];
   const overrides = options.overrides ?? {};
-  const { ports: [gatewayPort, apiPort], corporal } = await startServeOnFreePorts(t, 2, ([gateway, api]) => {
-    const raw = testConfigRaw({
-      homeserverUrl: options.homeserverUrl,
-      gatewayPort: gateway!,
-      apiPort: api!,
-      threads: 1,
-      policyCachePath: join(dir, 'last-seen.json'),
-      overrides: { ...overrides, Matrix: { ...overrides['Matrix'], RegistrationSharedSecret: options.registrationSharedSecret } },
-    });
-    const configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify(raw));
-    return configPath;
+  const raw = testConfigRaw({
+    homeserverUrl: options.homeserverUrl,
+    gatewayPort,
+    apiPort,
+    threads: 1,
+    policyCachePath: join(dir, 'last-seen.json'),
+    overrides: { ...overrides, Matrix: { ...overrides['Matrix'], RegistrationSharedSecret: options.registrationSharedSecret } },
   });
-  return { corporal, api: apiClient(apiPort!), dir, gatewayUrl: `http://127.0.0.1:${gatewayPort!}` };
+  const configPath = join(dir, 'config.json');
+  writeFileSync(configPath, JSON.stringify(raw));
+  const corporal = startCorporalProcess(['serve', '--config', configPath]);
+  t.teardown(() => ensureStopped(corporal));
+  return { corporal, api: apiClient(apiPort), dir, gatewayUrl: `http://127.0.0.1:${gatewayPort}` };
 }
 
 /**
