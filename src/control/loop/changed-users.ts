@@ -44,8 +44,9 @@ export function changedUserIds(previous: PolicySnapshot | null, next: PolicySnap
 }
 
 /**
- * The flags the planner reads (`plan-profile.ts`); the others are the gateway's alone, and a
- * change of them starts no reconciliation.
+ * The flags the planner reads (`plan-profile.ts`): a change stops the run in progress. The others
+ * are the gateway's alone: a change of them does not, and asks for a full pass after it only as any
+ * policy that changes no user does.
  */
 const PLANNER_FLAGS: readonly (keyof PolicyFlags)[] = ['allowCustomUserDisplayNames', 'allowCustomUserAvatars'];
 
