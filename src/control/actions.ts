@@ -10,6 +10,7 @@ export type Action =
   | UserSetAvatarAction
   | UserActivateAction
   | UserDeactivateAction
+  | UserCancelDelayedEventsAction
   | RoomJoinAction
   | RoomLeaveAction
   | RoomCorporalJoinAction
@@ -66,6 +67,18 @@ export interface UserActivateAction {
  */
 export interface UserDeactivateAction {
   type: 'user.deactivate';
+  userId: string;
+}
+
+/**
+ * Corporal's own: finish what a `user.deactivate` left undone. Its cancellation of the user's
+ * delayed events failed (or its deadline passed) after the account was locked, and a locked
+ * user's tokens are refused, so: unlock, cancel the pending delayed events as the user, lock again
+ * (the lock is put back whatever happened in between). Planned only for a locked inactive user the
+ * reconciler knows this of (`PlanOptions.delayedEventsOutstanding`), before the user's leaves.
+ */
+export interface UserCancelDelayedEventsAction {
+  type: 'user.cancel_delayed_events';
   userId: string;
 }
 

@@ -1,5 +1,5 @@
 import { CorporalError, describeError } from '../../common/errors.js';
-import type { UserActivateAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
+import type { UserActivateAction, UserCancelDelayedEventsAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import { avatarUriHash } from '../plan/avatar-hash.js';
 import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../synapse/account-data-keys.js';
@@ -59,7 +59,8 @@ export async function setAvatar(action: UserSetAvatarAction, ctx: ApplyContext, 
  * expiry). Deleting the devices ends the user's own sessions for good, so unlocking later does not
  * revive them. Delayed events (MSC4140) must be cancelled first, as the user (a locked user's tokens
  * are refused): Synapse sends them even for a locked account. A failed cancellation does not hold
- * up the lock; the action then fails with that error once the account is locked.
+ * up the lock; the action then fails with {@link DELAYED_EVENTS_NOT_CANCELLED} once the account is
+ * locked (whatever else failed after it), and the reconciler plans a `user.cancel_delayed_events`.
  */
 export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
   let notCancelled: unknown = null;
@@ -69,16 +70,39 @@ export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyCon
     notCancelled = err;
   }
   await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
-  const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
-  if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
+  try {
+    const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
+    if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
+  } catch (err) {
+    // The code that makes the reconciler come back for the delayed events wins; the message keeps both.
+    if (notCancelled === null) throw err;
+    throw delayedEventsNotCancelled(action.userId, notCancelled, `; its devices could not be deleted either: ${describeError(err)}`);
+  }
   if (notCancelled !== null) throw delayedEventsNotCancelled(action.userId, notCancelled);
+}
+
+/**
+ * `user.cancel_delayed_events`: unlock the account, cancel its pending delayed events as the user
+ * (the user token is minted after the unlock), and lock it again, whatever the cancellation did: a
+ * `user.deactivate` locked the account but could not cancel them, and a locked user's tokens are
+ * refused. The account is unlocked for these few calls only; its devices are gone since the
+ * deactivation, and the gateway refuses an inactive user's requests in any case. If the lock fails
+ * the account stays unlocked, and the next observation plans a whole `user.deactivate` for it.
+ */
+export async function cancelDelayedEventsOfLockedUser(action: UserCancelDelayedEventsAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  await putUser(ctx.http, ctx.admin, action.userId, { locked: false });
+  try {
+    await cancelPendingDelayedEvents(ctx.http, scope.userToken(action.userId));
+  } finally {
+    await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
+  }
 }
 
 /** Error code of a `user.deactivate` that locked the account but could not cancel its delayed events. */
 export const DELAYED_EVENTS_NOT_CANCELLED = 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED';
 
-function delayedEventsNotCancelled(userId: string, cause: unknown): CorporalError {
-  return new CorporalError(DELAYED_EVENTS_NOT_CANCELLED, `${userId} is locked, but its pending delayed events could not be cancelled: ${describeError(cause)}`, { source: 'upstream', status: 502, cause });
+function delayedEventsNotCancelled(userId: string, cause: unknown, more = ''): CorporalError {
+  return new CorporalError(DELAYED_EVENTS_NOT_CANCELLED, `${userId} is locked, but its pending delayed events could not be cancelled: ${describeError(cause)}${more}`, { source: 'upstream', status: 502, cause });
 }
 
 /**

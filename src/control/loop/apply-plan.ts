@@ -2,6 +2,7 @@ import { describeError, isRetryable } from '../../common/errors.js';
 import type { Action, RoomCorporalJoinAction, RoomUsersSetPowerLevelsAction } from '../actions.js';
 import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
 import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
+import { DELAYED_EVENTS_NOT_CANCELLED } from '../apply/user-handlers.js';
 import { mapBounded } from '../../common/map-bounded.js';
 import { UserTokenLease, leaseReleasedError } from '../synapse/user-token-lease.js';
 import type { RunFailure, RunSummary } from './run-summary.js';
@@ -46,6 +47,13 @@ export interface ApplyPlanResult {
    * full pass tries again if the invitation is still there (review 20, finding 4).
    */
   corporalJoinRefused: Set<string>;
+  /**
+   * Users whose pending delayed events may still be there after a lock: their `user.deactivate`
+   * could not cancel them (or ran out of time), or their `user.cancel_delayed_events` failed.
+   */
+  delayedEventsLeft: Set<string>;
+  /** Users whose `user.deactivate` or `user.cancel_delayed_events` succeeded: nothing is left pending. */
+  delayedEventsCancelled: Set<string>;
 }
 
 /**
@@ -79,6 +87,7 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
   const result: ApplyPlanResult = {
     failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false,
     corporalJoined: new Set(), corporalJoinFailed: new Set(), corporalJoinRefused: new Set(),
+    delayedEventsLeft: new Set(), delayedEventsCancelled: new Set(),
   };
   const { progress } = options;
   const superseded = options.userSuperseded ?? ((): boolean => false);
@@ -107,6 +116,8 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
           return;
         }
         const failure = await run(action, scope, options);
+        const delayedEvents = delayedEventsAfter(action, failure);
+        if (delayedEvents !== null) (delayedEvents === 'left' ? result.delayedEventsLeft : result.delayedEventsCancelled).add(userId);
         if (failure === null) continue;
         result.failedUsers.add(userId);
         const kept = stillToRun(action, failure, queue);
@@ -158,6 +169,19 @@ function stillToRun(action: Action, failure: RunFailure, rest: readonly Action[]
   if (action.type === 'user.create') return [];
   if (failure.code === ACTION_TIMEOUT) return rest.filter((next) => next.type === 'user.deactivate');
   return rest;
+}
+
+/**
+ * What a lock action says of the user's pending delayed events: `cancelled` when it succeeded;
+ * `left` when a `user.deactivate` failed at their cancellation (its other failures come before the
+ * lock, and the next observation plans it again) or ran out of time (the lock may have happened,
+ * the cancellation may not), or when a `user.cancel_delayed_events` failed; null for other actions.
+ */
+function delayedEventsAfter(action: Action, failure: RunFailure | null): 'left' | 'cancelled' | null {
+  if (action.type === 'user.cancel_delayed_events') return failure === null ? 'cancelled' : 'left';
+  if (action.type !== 'user.deactivate') return null;
+  if (failure === null) return 'cancelled';
+  return failure.code === DELAYED_EVENTS_NOT_CANCELLED || failure.code === ACTION_TIMEOUT ? 'left' : null;
 }
 
 /** A failed action as {@link run} returns it: the failure recorded, and whether it may pass by itself ({@link isRetryable}). */

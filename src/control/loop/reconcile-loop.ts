@@ -77,6 +77,12 @@ export class ReconcileLoop {
   #stopped = false;
   /** Rooms the corporal user joined in the last full pass: joining them again queues no follow-up. */
   #joinedLastPass: ReadonlySet<string> = new Set();
+  /**
+   * Users whose lock left delayed events pending (`ApplyPlanResult.delayedEventsLeft`): each run
+   * plans a `user.cancel_delayed_events` for them while they stay locked and inactive. Kept in
+   * memory only: a restart forgets them (the failure was logged with its code).
+   */
+  readonly #delayedEventsOutstanding = new Set<string>();
   /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
   #followUpsInARow = 0;
   #current: RunSummary | null = null;
@@ -244,6 +250,7 @@ export class ReconcileLoop {
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) {
+      this.#recordDelayedEvents(applied);
       this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
       if (users === undefined) this.#followUpCorporalJoins(applied);
       if (applied.corporalJoinRefused.size > 0) this.#reportRefusedJoins(applied.corporalJoinRefused);
@@ -287,6 +294,18 @@ export class ReconcileLoop {
       }
     }
     if (users === undefined && !passFailed) this.#retries.succeeded({ kind: 'pass' });
+  }
+
+  /**
+   * Remembers whose delayed events a lock left pending, forgets those now cancelled, and those the
+   * newest policy no longer has as inactive users (an active user's own delayed events are theirs).
+   */
+  #recordDelayedEvents(applied: ApplyPlanResult): void {
+    for (const userId of applied.delayedEventsLeft) this.#delayedEventsOutstanding.add(userId);
+    for (const userId of applied.delayedEventsCancelled) this.#delayedEventsOutstanding.delete(userId);
+    for (const userId of this.#delayedEventsOutstanding) {
+      if (this.#policy?.users.get(userId)?.active !== false) this.#delayedEventsOutstanding.delete(userId);
+    }
   }
 
   /**
@@ -391,6 +410,7 @@ export class ReconcileLoop {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: this.#options.ctx.authSharedSecret,
       corporalUserId: this.#options.ctx.adminUserId,
+      delayedEventsOutstanding: this.#delayedEventsOutstanding,
       ...(users ? { users } : {}),
     };
   }

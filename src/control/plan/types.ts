@@ -26,6 +26,12 @@ export interface PlanOptions {
    * holds the filtered users' levels.
    */
   users?: ReadonlySet<string> | null;
+  /**
+   * Users whose pending delayed events a `user.deactivate` could not cancel after it locked them
+   * (the reconciler's memory, `ReconcileLoop`). For such a user who is still locked and inactive in
+   * the policy, a `user.cancel_delayed_events` is planned first. Absent = none.
+   */
+  delayedEventsOutstanding?: ReadonlySet<string>;
 }
 
 /** Stable codes of the planner's warnings (they appear identically in logs and fixtures). */

@@ -4,7 +4,8 @@ import { createSilentLogger } from '../../../src/common/logger.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
 import { createRoom, matrixCall } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
-import { reconcilerConfig, snapshot } from './fixtures/reconciler.js';
+import { reconcilerConfig, snapshot, startInterceptingProxy } from './fixtures/reconciler.js';
+import { waitFor } from '../../support/control-plane.js';
 
 /**
  * Red-team round 3, F5: Synapse cancels a user's delayed events (MSC4140) when it deactivates the
@@ -22,7 +23,6 @@ t.teardown(() => reconciler.close());
 const { loop } = reconciler;
 const room = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
 const alice = '@alice:localhost';
-const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}`;
 
 /** Long enough for the reconcile run in between; the test waits for it without a timing threshold (below). */
 const DELAY_MS = 15_000;
@@ -35,12 +35,16 @@ async function reconcile(generation: number, active: boolean) {
   return run;
 }
 async function scheduleMessage(token: string, body: string): Promise<string> {
+  return scheduleMessageIn(room, token, body);
+}
+async function scheduleMessageIn(roomId: string, token: string, body: string): Promise<string> {
+  const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
   const path = `${roomPath}/send/m.room.message/${encodeURIComponent(body)}?org.matrix.msc4140.delay=${DELAY_MS}`;
   return (await matrixCall<{ delay_id: string }>(hs.baseUrl, 'PUT', path, { token, body: { msgtype: 'm.text', body } })).delay_id;
 }
 /** The room's message bodies by sender, as the admin API sees them. */
-async function messages(): Promise<string[]> {
-  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=100`, { token: admin });
+async function messages(roomId = room): Promise<string[]> {
+  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`, { token: admin });
   return answer.chunk.filter((e) => e.type === 'm.room.message').map((e) => `${e.sender} ${e.content.body ?? ''}`);
 }
 
@@ -63,4 +67,60 @@ t.test('a delayed message scheduled before alice is made inactive never appears'
   await scheduleMessage(admin, 'control');
   while (!(await messages()).includes('@corporal:localhost control')) await sleep(250);
   t.notOk((await messages()).includes(`${alice} sent by a locked user`), "alice's delayed message never appeared");
+});
+
+t.test('when the cancellation fails at the lock, a retry unlocks, cancels and locks again', async (t) => {
+  const bob = '@bob:localhost';
+  const bobsRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
+  // A proxy in front of Synapse that answers 503 to the reconciler's delayed-event calls while `failing`.
+  let failing = false;
+  const delayedCalls: string[] = [];
+  const proxy = await startInterceptingProxy(hs.baseUrl, (req, res) => {
+    if (!req.url?.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) return false;
+    if (!failing) {
+      delayedCalls.push(`${req.method} ${req.url.split('?')[0]}`);
+      return false;
+    }
+    req.resume();
+    res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ errcode: 'M_UNKNOWN', error: 'busy' }));
+    return true;
+  });
+  t.teardown(() => proxy.close());
+  const retrying = await startReconciler({
+    config: reconcilerConfig(hs, { baseUrl: proxy.url, corporal: { AccessToken: admin }, reconciliation: { RetryIntervalMilliseconds: 500, RetryMaxIntervalMilliseconds: 1_000 } }),
+    logger: createSilentLogger(),
+  });
+  t.teardown(() => retrying.close());
+  const bobLoop = retrying.loop;
+  const policy = (generation: number, active: boolean) => snapshot(generation, [bobsRoom], [{ id: bob, active, joinedRooms: [[bobsRoom, 0]] }]);
+
+  bobLoop.onPolicy(policy(1, true), 'all');
+  await bobLoop.idle();
+  t.same(bobLoop.status().lastRun?.failures, [], 'bob created and joined');
+  const bobToken = (await matrixCall<{ access_token: string }>(hs.baseUrl, 'POST', `/_synapse/admin/v1/users/${encodeURIComponent(bob)}/login`, { token: admin, body: {} })).access_token;
+  await scheduleMessageIn(bobsRoom, bobToken, 'sent after a failed cancellation');
+
+  failing = true;
+  bobLoop.onPolicy(policy(2, false), 'all');
+  await bobLoop.idle();
+  t.match(bobLoop.status().lastRun?.failures, [{ actionType: 'user.deactivate', userId: bob, code: 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED' }], 'the lock went ahead; the cancellation failed');
+  const locked = async () => (await matrixCall<{ locked: boolean }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(bob)}`, { token: admin })).locked;
+  t.equal(await locked(), true, 'bob is locked');
+
+  failing = false;
+  await waitFor('the retry cancels the delayed message', () => delayedCalls.some((call) => call.startsWith('POST')), 10_000);
+  await waitFor('the retry run is over', () => bobLoop.status().retries.length === 0 && !bobLoop.status().running, 10_000);
+  t.match(bobLoop.status().lastRun, { kind: 'users', outcome: 'completed', failures: [] }, 'the retry succeeded');
+  t.equal(await locked(), true, 'bob is locked again');
+  t.notOk((await messages(bobsRoom)).includes(`${bob} sent after a failed cancellation`), 'not sent before the retry');
+
+  t.equal(delayedCalls.length, 2, 'one list, one cancellation');
+  bobLoop.trigger();
+  await bobLoop.idle();
+  t.equal(bobLoop.status().lastRun?.kind, 'full');
+  t.equal(delayedCalls.length, 2, 'a later pass leaves locked bob alone');
+
+  await scheduleMessageIn(bobsRoom, admin, 'control');
+  while (!(await messages(bobsRoom)).includes('@corporal:localhost control')) await sleep(250);
+  t.notOk((await messages(bobsRoom)).includes(`${bob} sent after a failed cancellation`), "bob's delayed message never appeared");
 });

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import { cancelPendingDelayedEvents } from '../../../../src/control/apply/cancel-delayed-events.js';
-import { DELAYED_EVENTS_NOT_CANCELLED, deactivateUser } from '../../../../src/control/apply/user-handlers.js';
+import { DELAYED_EVENTS_NOT_CANCELLED, cancelDelayedEventsOfLockedUser, deactivateUser } from '../../../../src/control/apply/user-handlers.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer } from '../fixtures/scripted-server.js';
@@ -63,4 +63,43 @@ t.test('a failed cancellation does not hold up the lock, and fails the action af
   server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'boom' }), locked, json(200, { devices: [{ device_id: 'D' }] }), json(200, {}));
   await t.rejects(deactivateUser(action, ctx, scope), { code: DELAYED_EVENTS_NOT_CANCELLED, message: /@alice:example.com is locked, but its pending delayed events could not be cancelled/ });
   t.same(calls(), [`${LIST} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`, `POST /_synapse/admin/v2/users/${ALICE}/delete_devices Bearer admin-token`]);
+});
+
+t.test('a failed cancellation still wins when the devices cannot be deleted either: the code makes the reconciler come back', async (t) => {
+  reset();
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'boom' }), locked, json(500, { errcode: 'M_UNKNOWN', error: 'devices down' }));
+  await t.rejects(deactivateUser(action, ctx, scope), { code: DELAYED_EVENTS_NOT_CANCELLED, message: /could not be cancelled: .*; its devices could not be deleted either: .*devices down/ });
+});
+
+t.test('a devices failure alone keeps its own code', async (t) => {
+  reset();
+  server.queue.push(json(200, { delayed_events: [] }), locked, json(500, { errcode: 'M_UNKNOWN', error: 'devices down' }));
+  await t.rejects(deactivateUser(action, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
+});
+
+const cancelAction = { type: 'user.cancel_delayed_events', userId: '@alice:example.com' } as const;
+const unlocked = json(200, { name: '@alice:example.com', locked: false });
+const bodies = () => server.requests.filter((r) => r.method === 'PUT').map((r) => JSON.parse(r.body ?? ''));
+
+t.test('user.cancel_delayed_events unlocks, cancels as the user, and locks again', async (t) => {
+  reset();
+  server.queue.push(unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(200, {}), locked);
+  await cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope);
+  t.same(calls(), [`PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `${LIST} Bearer user-token`, `${cancel('syd_a')} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`]);
+  t.same(bodies(), [{ locked: false }, { locked: true }]);
+});
+
+t.test('user.cancel_delayed_events locks again when the cancellation fails, and fails', async (t) => {
+  reset();
+  server.queue.push(unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(503, { errcode: 'M_UNKNOWN', error: 'busy' }), locked);
+  await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 503 });
+  t.same(bodies(), [{ locked: false }, { locked: true }]);
+  t.equal(calls().at(-1), `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, 'the lock comes last');
+});
+
+t.test('user.cancel_delayed_events does nothing more when the unlock fails', async (t) => {
+  reset();
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'boom' }));
+  await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
+  t.equal(calls().length, 1);
 });

@@ -21,11 +21,17 @@ let minted = 0;
 let hold: RegExp | null = null;
 const held: (() => void)[] = [];
 
+/** Delayed-event calls whose Authorization matches are answered 503. */
+let delayedEventsFailFor: RegExp | null = null;
+
 /** Answers like Synapse's admin and client APIs, except that requests matching `hold` wait for the test. */
 const synapse: Script = (req, res) => {
   const answer = (): void => {
     if (req.url.endsWith('/login')) return json(200, { access_token: `user-token-${++minted}` })(req, res);
-    if (req.url.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) return json(200, { delayed_events: [] })(req, res);
+    if (req.url.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) {
+      const failing = delayedEventsFailFor?.test(req.authorization ?? '') === true;
+      return (failing ? json(503, { errcode: 'M_UNKNOWN', error: 'busy' }) : json(200, { delayed_events: [] }))(req, res);
+    }
     if (req.url.includes('/devices')) return json(200, { devices: [] })(req, res);
     if (req.method === 'PUT' && req.url.startsWith('/_synapse/admin/v2/users/')) return json(200, { name: decodeURIComponent(req.url.split('/').at(-1) ?? '') })(req, res);
     if (req.url.endsWith('/state/m.room.power_levels/')) return json(200, req.method === 'GET' ? { users: {} } : { event_id: '$levels' })(req, res);
@@ -125,4 +131,25 @@ t.test('the actions of users a newer policy changed are deferred, and their entr
   const levelWrites = server.requests.filter((r) => r.method === 'PUT' && r.url.endsWith('/state/m.room.power_levels/')).map((r) => [decodeURIComponent(r.url), JSON.parse(r.body) as unknown]);
   t.same(levelWrites, [['/_matrix/client/v3/rooms/!r:example.com/state/m.room.power_levels/', { users: { [CAROL]: 0 } }]], 'carol\'s level is written without alice\'s; a room listing only alice waits');
   t.notOk(server.requests.some((r) => decodeURIComponent(r.url).includes(ALICE)), 'nothing was sent for Alice');
+});
+
+t.test('the run reports whose delayed events a lock left pending, and whose are cancelled', async (t) => {
+  server.requests.length = 0;
+  minted = 0;
+  const BOB = '@bob:example.com';
+  const CAROL = '@carol:example.com';
+  const DAN = '@dan:example.com';
+  // Tokens are minted per user in turn: alice's is the first (her list fails), carol's the third.
+  delayedEventsFailFor = /user-token-(1|3)$/;
+  t.teardown(() => { delayedEventsFailFor = null; });
+  const progress = { actionsDone: 0, actionsFailed: 0, actionsSkipped: 0, failures: [] as RunFailure[] };
+  const result = await applyPlan([
+    { type: 'user.deactivate', userId: ALICE },
+    { type: 'user.cancel_delayed_events', userId: BOB },
+    { type: 'user.cancel_delayed_events', userId: CAROL },
+    { type: 'user.set_display_name', userId: DAN, displayName: 'Dan' },
+  ], { ctx, concurrency: 1, actionTimeoutMs: 5_000, shouldStop: () => false, progress });
+  t.same(progress.failures.map((f) => [f.userId, f.code]), [[ALICE, 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED'], [CAROL, 'CORP_ERR_UPSTREAM_STATUS']]);
+  t.same([...result.delayedEventsLeft].sort(), [ALICE, CAROL]);
+  t.same([...result.delayedEventsCancelled], [BOB]);
 });
