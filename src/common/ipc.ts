@@ -241,6 +241,7 @@ export interface RestAuthForgetMessage extends Envelope<'rest-auth.forget'> {
   key: string;
 }
 
+/** Every message the supervisor sends a gateway thread. */
 export type SupervisorToGateway = PolicySnapshotMessage | IdentityEvictMessage | RestAuthForgetMessage | GatewayDrainMessage;
 
 // ---- gateway thread → supervisor ------------------------------------------------------------

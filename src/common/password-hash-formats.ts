@@ -17,6 +17,7 @@ export const DIGEST_BYTES: Readonly<Record<DigestAuthType, number>> = Object.fre
  */
 export const BCRYPT_HASH = /^\$2([abxy])\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 
-/** bcrypt's cost range (as in Go's x/crypto/bcrypt, which matrix-corporal used). */
+/** bcrypt's lowest cost (as in Go's x/crypto/bcrypt, which matrix-corporal used). */
 export const MIN_BCRYPT_COST = 4;
+/** bcrypt's highest cost (as in Go's x/crypto/bcrypt). */
 export const MAX_BCRYPT_COST = 31;
