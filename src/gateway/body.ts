@@ -154,7 +154,8 @@ class BoundedBodyReader implements BodyConsumer {
   }
 }
 
-function tooLarge(maxBytes: number): CorporalError {
+/** The error of a body over `maxBytes` (413 `M_TOO_LARGE`, {@link BODY_TOO_LARGE}). */
+export function tooLarge(maxBytes: number): CorporalError {
   return new CorporalError(BODY_TOO_LARGE, `Request body exceeds ${maxBytes} bytes`, {
     source: 'client', status: 413, errcode: ErrCode.TooLarge,
   });

@@ -76,6 +76,9 @@ import { createMainPoolShare } from './upstream/main-pool-share.js';
 import { ClientBufferShares } from './client-buffer-shares.js';
 import { ProxyExchange, type ProxySettings, type UpstreamResponseObserver } from './upstream/proxy-exchange.js';
 import { answerError } from './answer-error.js';
+import { inspectedBody } from './inspected-body.js';
+import { tooLarge } from './body.js';
+import { DELAYED_EVENT_MAX_BODY_BYTES, schedulesDelayedEventFromBody } from './checks/delayed-events.js';
 import { CheckPhase, sendDenial, type CheckPhaseDeps } from './checks/check-phase.js';
 import type { GatewayAuthPhases } from './login/gateway-auth.js';
 import type { PhaseContinuation } from './phase-continuation.js';
@@ -378,6 +381,39 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /** Phase 9: hand the request to the homeserver. */
   private proxy(ctx: RequestContext): void {
+    if (schedulesDelayedEventFromBody(ctx.routeId, ctx.method, ctx.rawQuery)) {
+      this.boundDelayedEventBody(ctx);
+      return;
+    }
+    this.proxyBounded(ctx);
+  }
+
+  /**
+   * A request that schedules a delayed event: its body is read (or taken as a check or hook left
+   * it) within {@link DELAYED_EVENT_MAX_BODY_BYTES}, else 413, before it goes on (red team 23, F1).
+   */
+  private boundDelayedEventBody(ctx: RequestContext): void {
+    if (ctx.bufferedBody !== null) {
+      if (ctx.bufferedBody.length > DELAYED_EVENT_MAX_BODY_BYTES) answerError(ctx, tooLarge(DELAYED_EVENT_MAX_BODY_BYTES), this.deps.logger);
+      else this.proxyBounded(ctx);
+      return;
+    }
+    inspectedBody(ctx, DELAYED_EVENT_MAX_BODY_BYTES).then(
+      () => {
+        if (!ctx.exchange.isOpen) return;
+        try {
+          this.proxyBounded(ctx);
+        } catch (err) {
+          answerError(ctx, err, this.deps.logger);
+        }
+      },
+      (err: unknown) => {
+        if (ctx.exchange.isOpen) answerError(ctx, err, this.deps.logger);
+      },
+    );
+  }
+
+  private proxyBounded(ctx: RequestContext): void {
     if (this.needsCreationWatch(ctx)) {
       this.watchCreation(ctx);
       return;

@@ -27,3 +27,26 @@ export function schedulesDelayedEvent(rawQuery: string): boolean {
 export function isDelayedByNonCorporalUser(input: CheckInput, userId: string): boolean {
   return input.delayed && userId !== input.corporalUserId;
 }
+
+/**
+ * Largest request body accepted for a request that schedules a delayed event, in bytes. Synapse
+ * checks no size when it stores a delayed event (only when it finally sends it, at 64 KiB), yet
+ * lists each pending one whole, content escaped to up to three times its bytes, and the reconciler
+ * must read that list to cancel a user's delayed events when the policy makes them inactive: one
+ * padded event of a few MB made the list unreadable, so none was cancelled, and the locked user's
+ * other delayed events were still sent (red team 23, F1). Four times Synapse's event bound leaves
+ * room for any encoding of a sendable event; three times this stays below the reconciler's bound
+ * of one listed element (`DELAYED_EVENT_MAX_BYTES` in control/synapse/delayed-events-api.ts).
+ */
+export const DELAYED_EVENT_MAX_BODY_BYTES = 256 * 1024;
+
+/**
+ * Whether the request schedules a delayed event through a route that creates one from its body:
+ * an event send or a state write (any type; the governed ones are refused by their checks first).
+ */
+export function schedulesDelayedEventFromBody(routeId: string, method: string, rawQuery: string): boolean {
+  const upper = method.toUpperCase();
+  if (upper !== 'PUT' && upper !== 'POST') return false;
+  if (!routeId.startsWith('room.send') && !(routeId.startsWith('room.state.') && routeId !== 'room.state.get')) return false;
+  return schedulesDelayedEvent(rawQuery);
+}
