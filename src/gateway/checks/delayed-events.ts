@@ -31,14 +31,17 @@ export function isDelayedByNonCorporalUser(input: CheckInput, userId: string): b
 /**
  * Largest request body accepted for a request that schedules a delayed event, in bytes. Synapse
  * checks no size when it stores a delayed event (only when it finally sends it, at 64 KiB), yet
- * lists each pending one whole, content escaped to up to three times its bytes, and the reconciler
- * must read that list to cancel a user's delayed events when the policy makes them inactive: one
- * padded event of a few MB made the list unreadable, so none was cancelled, and the locked user's
- * other delayed events were still sent (red team 23, F1). Four times Synapse's event bound leaves
- * room for any encoding of a sendable event; three times this stays below the reconciler's bound
- * of one listed element (`DELAYED_EVENT_MAX_BYTES` in control/synapse/delayed-events-api.ts).
+ * lists each pending one whole, and the reconciler must read that list to cancel a user's delayed
+ * events when the policy makes them inactive: one padded event of a few MB made the list
+ * unreadable, so none was cancelled, and the locked user's other delayed events were still sent
+ * (red team 23, F1). Three times Synapse's event bound leaves room for any encoding of a sendable
+ * event. Synapse's answer can be larger than the body it got: every non-ASCII character is escaped
+ * (`é`, two bytes, comes back as six), and a number such as `1e15` comes back as
+ * `1000000000000000.0` (3.8 times, with its comma); at 3.8 times this bound an element stays
+ * below the reconciler's bound of one listed element (`DELAYED_EVENT_MAX_BYTES` in
+ * control/synapse/delayed-events-api.ts, 1 MiB).
  */
-export const DELAYED_EVENT_MAX_BODY_BYTES = 256 * 1024;
+export const DELAYED_EVENT_MAX_BODY_BYTES = 192 * 1024;
 
 /**
  * Whether the request schedules a delayed event through a route that creates one from its body:

@@ -58,6 +58,15 @@ t.test('a delayed message of a user made inactive is sent after the lock when a 
   const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}`;
   const message = await scenario.viaGateway('carol', 'PUT', `${roomPath}/send/m.room.message/m1?org.matrix.msc4140.delay=${DELAY_MS}`, { msgtype: 'm.text', body: 'sent by a locked user' });
   t.equal(message.status, 200, 'a delayed message is scheduled through the gateway');
+  // The largest bodies the gateway lets through, in the encodings Synapse lists largest: they must
+  // leave the list readable.
+  const floats = `{"n":[${'1e15,'.repeat(39_000)}1e15]}`;
+  const accents = JSON.stringify({ pad: 'é'.repeat(98_000) });
+  for (const [name, rawBody] of [['floats', floats], ['accents', accents]] as const) {
+    t.ok(Buffer.byteLength(rawBody) <= 192 * 1024, `${name}: ${Buffer.byteLength(rawBody)} bytes`);
+    const answer = await scenario.viaGateway('carol', 'PUT', `${roomPath}/send/org.example.${name}/b1?org.matrix.msc4140.delay=86400000`, undefined, rawBody);
+    t.equal(answer.status, 200, `a delayed event of ${name} at the bound is scheduled`);
+  }
   // The padding, by event send and by state write (Synapse escapes each `é` to six bytes when it
   // lists them). Whether the gateway lets them through is not asserted: Synapse's state is, below.
   const sent = await scenario.viaGateway('carol', 'PUT', `${roomPath}/send/org.example.padding/p1?org.matrix.msc4140.delay=86400000`, { pad: 'x'.repeat(1_200_000) });
