@@ -390,19 +390,23 @@ export class Pipeline implements UpstreamResponseObserver {
 
   /**
    * A request that schedules a delayed event: its body is read (or taken as a check or hook left
-   * it) within {@link DELAYED_EVENT_MAX_BODY_BYTES}, else 413, before it goes on (red team 23, F1).
+   * it) within {@link DELAYED_EVENT_MAX_BODY_BYTES}, else 413 (red team 23, F1). Synapse stores the
+   * event only once the body is complete, and the client chooses when that is: a sender the policy
+   * made inactive meanwhile is refused then, as in the identity phase, or the event could be stored
+   * after the reconciler listed the sender's delayed events to cancel them, and be sent after the
+   * lock (red team 23, F2).
    */
   private boundDelayedEventBody(ctx: RequestContext): void {
     if (ctx.bufferedBody !== null) {
       if (ctx.bufferedBody.length > DELAYED_EVENT_MAX_BODY_BYTES) answerError(ctx, tooLarge(DELAYED_EVENT_MAX_BODY_BYTES), this.deps.logger);
-      else this.proxyBounded(ctx);
+      else this.proxyDelayedEvent(ctx);
       return;
     }
     inspectedBody(ctx, DELAYED_EVENT_MAX_BODY_BYTES).then(
       () => {
         if (!ctx.exchange.isOpen) return;
         try {
-          this.proxyBounded(ctx);
+          this.proxyDelayedEvent(ctx);
         } catch (err) {
           answerError(ctx, err, this.deps.logger);
         }
@@ -411,6 +415,22 @@ export class Pipeline implements UpstreamResponseObserver {
         if (ctx.exchange.isOpen) answerError(ctx, err, this.deps.logger);
       },
     );
+  }
+
+  /**
+   * A delayed event's complete body is in: its sender is checked against the newest policy, then it
+   * goes on. A request a phase decided on the policy is left as it is: the proxy does not send it
+   * once a newer policy is out (`decisionStillStands`), and re-pinning here would hide that.
+   */
+  private proxyDelayedEvent(ctx: RequestContext): void {
+    if (!ctx.decidedOnPolicy && ctx.refreshSnapshot()) {
+      const refusal = identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, masquerades(ctx.credentials), ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId);
+      if (refusal !== null) {
+        ctx.exchange.sendMatrixError(refusal.status, refusal.errcode, refusal.message);
+        return;
+      }
+    }
+    this.proxyBounded(ctx);
   }
 
   private proxyBounded(ctx: RequestContext): void {
