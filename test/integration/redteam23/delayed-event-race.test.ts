@@ -93,7 +93,10 @@ t.test('a delayed message finished after the list was taken survives the lock', 
   t.equal(first.status, 200);
   // Accepted while carol is active; its last byte is held back.
   const trickle = startTrickle(`${roomPath}/send/m.room.message/m1?org.matrix.msc4140.delay=${DELAY_MS}`, JSON.stringify({ msgtype: 'm.text', body: 'sent by a locked user' }));
-  await sleep(200); // only lets the request's head reach the gateway; no assertion depends on it
+  // Lets the request's head reach the gateway before the policy changes. Were it later, the gateway
+  // would refuse the request at its start, and the test would pass whatever the code: it can miss
+  // the bypass on a very slow machine, never fail for the fix.
+  await sleep(200);
 
   await scenario.setPolicy({}, { carol: { active: false } });
   loop.onPolicy(snapshot(1, [], [{ id: carol, active: false, authType: 'passthrough' }]), 'all');
