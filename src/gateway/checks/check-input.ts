@@ -26,6 +26,8 @@ export interface CurrentPowerLevels {
   readonly thresholds: Readonly<Record<CorporalThreshold, number>>;
   /** The `m.room.create` sender and `additional_creators` in room versions where they have unlimited power; else empty. */
   readonly creators: ReadonlySet<string>;
+  /** UTF-8 bytes of the content as compact JSON (0 without a power-levels event); absent counts as 0. */
+  readonly contentBytes?: number;
 }
 
 /**

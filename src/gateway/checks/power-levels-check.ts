@@ -26,6 +26,23 @@ export function corporalThresholds(content: Readonly<Record<string, unknown>>): 
   return { kick, ban, invite, powerLevels: setPowerLevels };
 }
 
+/**
+ * Largest `m.room.power_levels` content (compact JSON, UTF-8) that anyone but the corporal user may
+ * grow a managed room's event to. The reconciler writes levels by merging its entries into the
+ * current content, and Synapse refuses an event over 64 KiB: a room admin who padded the event to
+ * that bound (a field of their own, entries for users the policy does not know) made every write
+ * that lengthens it fail — a promotion, a newly listed user — for as long as the padding stayed
+ * (red team 23, F3). 48 KiB leaves the reconciler about 15 KiB (hundreds of entries) per write.
+ * A change that does not make the content larger than it is stays allowed, so a room whose event
+ * is already larger (thousands of entries) can still be edited.
+ */
+export const POWER_LEVELS_GROWTH_BOUND_BYTES = 48 * 1024;
+
+/** UTF-8 bytes of `value` as compact JSON (what Synapse's canonical form of a power-levels content comes to, within a few bytes). */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? '');
+}
+
 /** The effective level of `userId` in power-levels content: `users[userId] ?? users_default ?? 0`. */
 function effectiveLevel(users: unknown, usersDefault: unknown, userId: string): number {
   if (typeof users === 'object' && users !== null && !Array.isArray(users) && Object.hasOwn(users, userId)) {
@@ -119,6 +136,8 @@ async function compareWithCurrent(
   if (!current.creators.has(corporal) && outranksCorporal(body, effectiveLevel(users, usersDefault, corporal), current, corporal)) {
     return DECISIONS.corporalUserProtected;
   }
+  const proposedBytes = jsonBytes(body);
+  if (proposedBytes > POWER_LEVELS_GROWTH_BOUND_BYTES && proposedBytes > (current.contentBytes ?? 0)) return DECISIONS.powerLevelsTooLarge;
   for (const memberId of moved) {
     if (current.creators.has(memberId)) continue;
     if (effectiveLevel(users, usersDefault, memberId) !== currentLevel(current, memberId)) return DECISIONS.powerLevels;

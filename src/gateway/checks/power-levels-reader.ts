@@ -1,5 +1,5 @@
 import type { CurrentPowerLevels } from './check-input.js';
-import { corporalThresholds, parsePowerLevel } from './power-levels-check.js';
+import { corporalThresholds, jsonBytes, parsePowerLevel } from './power-levels-check.js';
 import { asRequester, type RequesterCredentials } from '../identity/masquerade.js';
 import { getJson, type UpstreamLookupOptions } from './upstream-json.js';
 import { implicitCreator, unlimitedCreators } from '../../common/room-creators.js';
@@ -45,7 +45,7 @@ function currentLevels(content: Record<string, unknown>, createEvent: Record<str
     for (const [userId, value] of Object.entries(listed)) users[userId] = parsePowerLevel(value);
   }
   const usersDefault = content['users_default'] === undefined ? 0 : parsePowerLevel(content['users_default']);
-  return { users, usersDefault, thresholds: corporalThresholds(content), creators: unlimitedCreators(createEvent) };
+  return { users, usersDefault, thresholds: corporalThresholds(content), creators: unlimitedCreators(createEvent), contentBytes: jsonBytes(content) };
 }
 
 /**

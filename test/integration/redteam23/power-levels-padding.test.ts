@@ -29,7 +29,7 @@ async function currentLevels(): Promise<Record<string, unknown>> {
 
 t.test('a padded power-levels event keeps the policy from promoting a listed user', async (t) => {
   const base = await currentLevels();
-  // The longest padding Synapse accepts, found by bisection through the gateway, as bob.
+  // The longest padding accepted, found by bisection through the gateway, as bob.
   const put = (padBytes: number) => scenario.viaGateway('bob', 'PUT', `${roomPath}/state/m.room.power_levels/`, { ...base, 'org.example.pad': 'x'.repeat(padBytes) });
   let fits = 0;
   let tooLarge = 65_536;
@@ -37,7 +37,7 @@ t.test('a padded power-levels event keeps the policy from promoting a listed use
     const middle = Math.floor((fits + tooLarge) / 2);
     const answer = await put(middle);
     if (answer.status === 200) fits = middle;
-    else if (answer.status === 413) tooLarge = middle;
+    else if (answer.status === 413 || answer.status === 403) tooLarge = middle; // Synapse's size bound, or the gateway's
     else throw new Error(`unexpected answer ${answer.status}: ${answer.text}`);
   }
   t.equal((await put(fits)).status, 200, `bob pads the event with ${fits} bytes through the gateway`);
