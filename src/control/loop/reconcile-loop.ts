@@ -31,6 +31,12 @@ export interface ReconcileLoopOptions {
   random?: () => number;
 }
 
+/**
+ * Failed `user.cancel_delayed_events` after which the reconciler stops trying for a user
+ * (`#recordDelayedEvents`). With the retry backoff, five attempts span a few retry intervals.
+ */
+const MAX_DELAYED_EVENTS_FOLLOW_UPS = 5;
+
 /** Full passes queued in a row for rooms the corporal user has just joined (`#followUpCorporalJoins`). */
 const MAX_FOLLOW_UPS_IN_A_ROW = 3;
 
@@ -78,11 +84,12 @@ export class ReconcileLoop {
   /** Rooms the corporal user joined in the last full pass: joining them again queues no follow-up. */
   #joinedLastPass: ReadonlySet<string> = new Set();
   /**
-   * Users whose lock left delayed events pending (`ApplyPlanResult.delayedEventsLeft`): each run
-   * plans a `user.cancel_delayed_events` for them while they stay locked and inactive. Kept in
-   * memory only: a restart forgets them (the failure was logged with its code).
+   * Users whose lock left delayed events pending (`ApplyPlanResult.delayedEventsLeft`) → the
+   * `user.cancel_delayed_events` that failed since: each run plans one for them while they stay
+   * locked and inactive, up to {@link MAX_DELAYED_EVENTS_FOLLOW_UPS}. Kept in memory only: a
+   * restart forgets them (the failure was logged with its code).
    */
-  readonly #delayedEventsOutstanding = new Set<string>();
+  readonly #delayedEventsOutstanding = new Map<string, number>();
   /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
   #followUpsInARow = 0;
   #current: RunSummary | null = null;
@@ -301,10 +308,24 @@ export class ReconcileLoop {
    * newest policy no longer has as inactive users (an active user's own delayed events are theirs).
    */
   #recordDelayedEvents(applied: ApplyPlanResult): void {
-    for (const userId of applied.delayedEventsLeft) this.#delayedEventsOutstanding.add(userId);
-    for (const userId of applied.delayedEventsCancelled) this.#delayedEventsOutstanding.delete(userId);
-    for (const userId of this.#delayedEventsOutstanding) {
-      if (this.#policy?.users.get(userId)?.active !== false) this.#delayedEventsOutstanding.delete(userId);
+    const outstanding = this.#delayedEventsOutstanding;
+    for (const userId of applied.delayedEventsLeft) {
+      const failed = outstanding.has(userId) ? outstanding.get(userId)! + 1 : 0;
+      if (failed < MAX_DELAYED_EVENTS_FOLLOW_UPS) {
+        outstanding.set(userId, failed);
+        continue;
+      }
+      // Each attempt unlocks the account for a moment, and a user can make them all fail (red
+      // team 23, F1: a delayed event too large to list, scheduled past the gateway): stop.
+      outstanding.delete(userId);
+      this.#options.logger.error(
+        { userId, attempts: failed },
+        `gave up cancelling the delayed events of locked ${userId}; they will be sent when due: deactivate the account through Synapse (which cancels them) or cancel them by hand`,
+      );
+    }
+    for (const userId of applied.delayedEventsCancelled) outstanding.delete(userId);
+    for (const userId of outstanding.keys()) {
+      if (this.#policy?.users.get(userId)?.active !== false) outstanding.delete(userId);
     }
   }
 
@@ -410,7 +431,7 @@ export class ReconcileLoop {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: this.#options.ctx.authSharedSecret,
       corporalUserId: this.#options.ctx.adminUserId,
-      delayedEventsOutstanding: this.#delayedEventsOutstanding,
+      delayedEventsOutstanding: new Set(this.#delayedEventsOutstanding.keys()),
       ...(users ? { users } : {}),
     };
   }

@@ -1,0 +1,93 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../../src/common/logger.js';
+import type { Planner } from '../../../../src/control/loop/planner.js';
+import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
+import type { SnapshotUser } from '../../../../src/policy/snapshot.js';
+import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
+import { captureLogger, waitFor } from '../../../support/control-plane.js';
+import { scriptedLoop } from '../fixtures/scripted-loop.js';
+import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+
+/**
+ * The reconciler's follow-up of a lock that could not cancel the user's delayed events
+ * (`user.cancel_delayed_events`) is tried a bounded number of times: each attempt unlocks the
+ * account for a moment, and a user can make every attempt fail (red team 23, F1).
+ */
+
+const ALICE = '@alice:example.com';
+const ALICE_PATH = '%40alice%3Aexample.com';
+let delayedEventsStatus = 500;
+
+/** Alice exists and is in no room; her delayed events answer `delayedEventsStatus`; everything else succeeds. */
+const synapse: Script = (req, res) => {
+  const path = req.url.split('?')[0]!;
+  if (path === '/_synapse/admin/v2/users') return json(200, { users: [{ name: ALICE, locked: true }], total: 1 })(req, res);
+  if (path === `/_synapse/admin/v2/users/${ALICE_PATH}`) return json(200, { name: ALICE, locked: true })(req, res);
+  if (path.endsWith('/joined_rooms')) return json(200, { joined_rooms: [] })(req, res);
+  if (path.endsWith('/accountdata')) return json(200, { account_data: { global: {}, rooms: {} } })(req, res);
+  if (path.endsWith('/login')) return json(200, { access_token: 'user-token' })(req, res);
+  if (path.endsWith('/devices')) return json(200, { devices: [] })(req, res);
+  if (path.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) {
+    return (delayedEventsStatus === 200 ? json(200, { delayed_events: [] }) : json(delayedEventsStatus, { errcode: 'M_UNKNOWN', error: 'busy' }))(req, res);
+  }
+  json(200, {})(req, res);
+};
+const server = await startScriptedServer(synapse);
+t.teardown(() => server.close());
+const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 5_000, connections: 4, logger: createSilentLogger() });
+t.teardown(() => http.close());
+
+const alice: SnapshotUser = {
+  id: ALICE, active: false, authType: 'plain', authCredential: 'x', displayName: '', avatarUri: '', joinedRooms: new Map(),
+  powerLevelsManaged: true, forbidRoomCreation: null, forbidEncryptedRoomCreation: null, forbidUnencryptedRoomCreation: null,
+};
+
+/** The lock on the first run; then, as the real planner does, the follow-up while the loop remembers her. */
+function lockingPlanner(): { planner: Planner; followUps: () => number } {
+  let runs = 0;
+  let followUps = 0;
+  const planner: Planner = (_observed, _policy, options) => {
+    runs++;
+    if (runs === 1) return { actions: [{ type: 'user.deactivate', userId: ALICE }], warnings: [], skippedRooms: [] };
+    if (options.delayedEventsOutstanding?.has(ALICE) !== true) return { actions: [], warnings: [], skippedRooms: [] };
+    followUps++;
+    return { actions: [{ type: 'user.cancel_delayed_events', userId: ALICE }], warnings: [], skippedRooms: [] };
+  };
+  return { planner, followUps: () => followUps };
+}
+
+const unlocks = (): number => server.requests.filter((r) => r.method === 'PUT' && JSON.parse(r.body || '{}').locked === false).length;
+
+t.test('a follow-up that keeps failing is given up after five attempts, with an error', async (t) => {
+  delayedEventsStatus = 500;
+  server.requests.length = 0;
+  const { logger, lines } = captureLogger('info');
+  const { planner, followUps } = lockingPlanner();
+  const loop = scriptedLoop(http, planner, { retryMs: 20, retryMaxMs: 40, logger });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await waitFor('the give-up', () => lines.some((line) => String(line['msg']).startsWith('gave up cancelling the delayed events')), 10_000);
+  await waitFor('the retries to settle', () => loop.status().retries.length === 0 && !loop.status().running, 10_000);
+  t.equal(followUps(), 5, 'five follow-ups were planned');
+  t.equal(unlocks(), 5, 'the account was unlocked five times, and not again');
+  t.match(lines.find((line) => String(line['msg']).startsWith('gave up')), { level: 50, userId: ALICE, attempts: 5 });
+  const last = server.requests.filter((r) => r.method === 'PUT').at(-1);
+  t.same(JSON.parse(last?.body ?? '{}'), { locked: true }, 'the last word is the lock');
+});
+
+t.test('a follow-up that succeeds ends them', async (t) => {
+  delayedEventsStatus = 500;
+  server.requests.length = 0;
+  const { planner, followUps } = lockingPlanner();
+  const loop = scriptedLoop(http, planner, { retryMs: 20, retryMaxMs: 40 });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await loop.idle();
+  t.equal(loop.status().lastRun?.failures[0]?.code, 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED');
+  delayedEventsStatus = 200;
+  await waitFor('the retries to settle', () => loop.status().retries.length === 0 && !loop.status().running, 10_000);
+  t.equal(followUps(), 1, 'one follow-up, which succeeded');
+  loop.trigger();
+  await loop.idle();
+  t.equal(followUps(), 1, 'none after it');
+});
