@@ -48,8 +48,9 @@ export const DELAYED_EVENT_MAX_BODY_BYTES = 192 * 1024;
  * an event send or a state write (any type; the governed ones are refused by their checks first).
  */
 export function schedulesDelayedEventFromBody(routeId: string, method: string, rawQuery: string): boolean {
+  // The route first: this runs for every proxied request, and most are not event writes.
+  if (!routeId.startsWith('room.send') && !(routeId.startsWith('room.state.') && routeId !== 'room.state.get')) return false;
   const upper = method.toUpperCase();
   if (upper !== 'PUT' && upper !== 'POST') return false;
-  if (!routeId.startsWith('room.send') && !(routeId.startsWith('room.state.') && routeId !== 'room.state.get')) return false;
   return schedulesDelayedEvent(rawQuery);
 }
