@@ -156,20 +156,46 @@ export async function liftRateLimits(http: SynapseHttp, admin: Auth, userId: str
   });
 }
 
-/** Device ids of `userId` (`GET /_synapse/admin/v2/users/{id}/devices`). */
+/**
+ * Bound of the bytes of a user's device list streamed in (only the ids are held). The user decides
+ * its size: a device per login, each with a display name and the user agent of its last request.
+ * A list that could not be read left a locked user's devices, and so their sessions, in place for
+ * a later reactivation to revive (red team 23).
+ */
+const DEVICES_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
+
+/** Largest device accepted in the list. */
+const DEVICE_MAX_BYTES = 1024 * 1024;
+
+/** Most devices listed. */
+const DEVICES_MAX_COUNT = 1_000_000;
+
+/** Device ids deleted per `delete_devices` call: a request body of a few hundred KiB at most. */
+const DEVICES_PER_DELETE = 1000;
+
+/** Device ids of `userId` (`GET /_synapse/admin/v2/users/{id}/devices`, streamed). */
 export async function listDeviceIds(http: SynapseHttp, admin: Auth, userId: string): Promise<string[]> {
   const call = 'admin.users.devices';
-  const answer = await http.requestObject({ call, method: 'GET', path: userPath(userId, '/devices'), auth: admin });
-  return arrayField(answer, 'devices', call).map((device) => stringField(objectOf(device, call), 'device_id', call));
+  const answer = await http.requestObject({
+    call, method: 'GET', path: userPath(userId, '/devices'), auth: admin,
+    maxBodyBytes: DEVICES_MAX_STREAMED_BYTES,
+    arrayField: { key: 'devices', maxElementBytes: DEVICE_MAX_BYTES, maxElements: DEVICES_MAX_COUNT, keep: (device) => stringField(objectOf(device, call), 'device_id', call) },
+  });
+  return arrayField(answer, 'devices', call) as string[];
 }
 
-/** Deletes devices of `userId`, which invalidates their access tokens (`POST …/delete_devices`). */
+/**
+ * Deletes devices of `userId`, which invalidates their access tokens (`POST …/delete_devices`),
+ * {@link DEVICES_PER_DELETE} at a time.
+ */
 export async function deleteDevices(http: SynapseHttp, admin: Auth, userId: string, deviceIds: readonly string[]): Promise<void> {
-  await http.request({
-    call: 'admin.users.delete_devices',
-    method: 'POST',
-    path: userPath(userId, '/delete_devices'),
-    json: { devices: deviceIds },
-    auth: admin,
-  });
+  for (let from = 0; from < deviceIds.length; from += DEVICES_PER_DELETE) {
+    await http.request({
+      call: 'admin.users.delete_devices',
+      method: 'POST',
+      path: userPath(userId, '/delete_devices'),
+      json: { devices: deviceIds.slice(from, from + DEVICES_PER_DELETE) },
+      auth: admin,
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import t from 'tap';
 import type { ServerResponse } from 'node:http';
 import { createSilentLogger } from '../../../../src/common/logger.js';
+import { deleteDevices, listDeviceIds } from '../../../../src/control/synapse/admin-users-api.js';
 import { listDelayedEventIds } from '../../../../src/control/synapse/delayed-events-api.js';
 import { getRoomState } from '../../../../src/control/synapse/rooms-api.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
@@ -87,4 +88,20 @@ t.test('an error answer of a streamed call is read whole, within the client\'s d
   // Larger than the 4 MiB default, far below the 1 GiB a streamed 2xx may run to.
   server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'x'.repeat(5 * 1024 * 1024) }));
   await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_BODY_TOO_LARGE' });
+});
+
+t.test('a device list of about 20 MB, swollen by logins with long user agents: read, ids only; deleted a thousand at a time', async (t) => {
+  const agent = 'x'.repeat(8_000);
+  server.queue.push(streamedArray('devices', function* () {
+    for (let i = 0; i < 2_500; i++) yield JSON.stringify({ device_id: `D${i}`, display_name: 'phone', last_seen_user_agent: agent, user_id: '@a:hs' });
+  }));
+  const ids = await listDeviceIds(http, 'admin-token', '@a:hs');
+  t.equal(ids.length, 2_500);
+  t.same(ids.slice(0, 2), ['D0', 'D1']);
+  server.requests.length = 0;
+  server.queue.push(json(200, {}), json(200, {}), json(200, {}));
+  await deleteDevices(http, 'admin-token', '@a:hs', ids);
+  const batches = server.requests.map((r) => (JSON.parse(r.body) as { devices: string[] }).devices);
+  t.same(batches.map((batch) => batch.length), [1000, 1000, 500]);
+  t.same(batches.flat(), ids, 'every device, once, in order');
 });
