@@ -1,15 +1,31 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * The ports handed out: 20000–32767, below Linux's default ephemeral range (32768–60999). The
- * kernel takes ephemeral ports for every outgoing connection and every `listen(0)`, and the tests
- * make thousands of loopback connections: a port the kernel picked for a throw-away listener could
- * be given to some other process's outgoing connection before the server the test starts binds it
- * ("address in use"). Ports below the range are never picked by the kernel, so only another test
- * file picking the same one at random in the same moment can take it.
+ * The ports handed out: outside the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`,
+ * 32768–60999 by default), from 20000 up to just below it, else (a range that starts lower) just
+ * above it. The kernel takes ephemeral ports for every outgoing connection and every `listen(0)`,
+ * and the tests make thousands of loopback connections: a port the kernel picked for a throw-away
+ * listener could be given to some other process's outgoing connection before the server the test
+ * starts binds it ("address in use"). Ports outside the range are never picked by the kernel, so
+ * only another test file picking the same one at random in the same moment can take it.
  */
-const FIRST_PORT = 20_000;
-const PORT_COUNT = 12_768;
+const [FIRST_PORT, PORT_COUNT] = portsOutsideEphemeralRange();
+
+/** `[first, count]` of the ports {@link findFreePort} picks from (see above). */
+function portsOutsideEphemeralRange(): [number, number] {
+  let low = 32_768;
+  let high = 60_999;
+  try {
+    const [first, last] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(first) && Number.isInteger(last)) [low, high] = [first!, last!];
+  } catch {
+    // Not Linux: its default range.
+  }
+  if (low - 20_000 >= 1_000) return [20_000, low - 20_000];
+  if (65_535 - high >= 1_000) return [high + 1, 65_535 - high];
+  throw new Error(`the ephemeral port range ${low}–${high} leaves too few ports outside it for the tests`);
+}
 
 /** Ports this process handed out, so that two calls in a row never give the same one. */
 const handedOut = new Set<number>();
