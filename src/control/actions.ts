@@ -73,8 +73,8 @@ export interface UserDeactivateAction {
 /**
  * Corporal's own: finish what a `user.deactivate` left undone. Its cancellation of the user's
  * delayed events failed (or its deadline passed) after the account was locked, and a locked
- * user's tokens are refused, so: unlock, cancel the pending delayed events as the user, lock again
- * (the lock is put back whatever happened in between). Planned only for a locked inactive user the
+ * user's tokens are refused, so: delete the devices (still locked), unlock, cancel the pending
+ * delayed events as the user, lock again (the lock is put back whatever happened in between). Planned only for a locked inactive user the
  * reconciler knows this of (`PlanOptions.delayedEventsOutstanding`), before the user's leaves.
  */
 export interface UserCancelDelayedEventsAction {

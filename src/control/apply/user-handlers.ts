@@ -82,14 +82,18 @@ export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyCon
 }
 
 /**
- * `user.cancel_delayed_events`: unlock the account, cancel its pending delayed events as the user
- * (the user token is minted after the unlock), and lock it again, whatever the cancellation did: a
- * `user.deactivate` locked the account but could not cancel them, and a locked user's tokens are
- * refused. The account is unlocked for these few calls only; its devices are gone since the
- * deactivation, and the gateway refuses an inactive user's requests in any case. If the lock fails
- * the account stays unlocked, and the next observation plans a whole `user.deactivate` for it.
+ * `user.cancel_delayed_events`: delete the account's devices (still locked), unlock it, cancel its
+ * pending delayed events as the user (the user token is minted after the unlock), and lock it
+ * again, whatever the cancellation did: a `user.deactivate` locked the account but could not cancel
+ * them, and a locked user's tokens are refused. Unlocking revives every token of the user that
+ * still exists, so the devices go first: the `user.deactivate` may have failed to delete them too,
+ * and then the account is not unlocked at all (the action fails). The account is unlocked for these
+ * few calls only, and the gateway refuses an inactive user's requests in any case. If the lock
+ * fails the account stays unlocked, and the next observation plans a whole `user.deactivate` for it.
  */
 export async function cancelDelayedEventsOfLockedUser(action: UserCancelDelayedEventsAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
+  if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
   await putUser(ctx.http, ctx.admin, action.userId, { locked: false });
   try {
     await cancelPendingDelayedEvents(ctx.http, scope.userToken(action.userId));

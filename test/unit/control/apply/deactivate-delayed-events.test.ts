@@ -81,17 +81,30 @@ const cancelAction = { type: 'user.cancel_delayed_events', userId: '@alice:examp
 const unlocked = json(200, { name: '@alice:example.com', locked: false });
 const bodies = () => server.requests.filter((r) => r.method === 'PUT').map((r) => JSON.parse(r.body ?? ''));
 
+const noDevices = json(200, { devices: [] });
+
 t.test('user.cancel_delayed_events unlocks, cancels as the user, and locks again', async (t) => {
   reset();
-  server.queue.push(unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(200, {}), locked);
+  server.queue.push(noDevices, unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(200, {}), locked);
   await cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope);
-  t.same(calls(), [`PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `${LIST} Bearer user-token`, `${cancel('syd_a')} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`]);
+  t.same(calls(), [`GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `${LIST} Bearer user-token`, `${cancel('syd_a')} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`]);
   t.same(bodies(), [{ locked: false }, { locked: true }]);
+});
+
+t.test('user.cancel_delayed_events deletes the devices a failed deactivation left before it unlocks, and does not unlock while it cannot', async (t) => {
+  reset();
+  server.queue.push(json(200, { devices: [{ device_id: 'PHONE' }] }), json(200, {}), unlocked, json(200, { delayed_events: [] }), locked);
+  await cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope);
+  t.same(calls().slice(0, 3), [`GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`, `POST /_synapse/admin/v2/users/${ALICE}/delete_devices Bearer admin-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`], 'the devices go before the unlock');
+  reset();
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'devices down' }));
+  await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
+  t.same(bodies(), [], 'never unlocked');
 });
 
 t.test('user.cancel_delayed_events locks again when the cancellation fails, and fails', async (t) => {
   reset();
-  server.queue.push(unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(503, { errcode: 'M_UNKNOWN', error: 'busy' }), locked);
+  server.queue.push(noDevices, unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(503, { errcode: 'M_UNKNOWN', error: 'busy' }), locked);
   await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 503 });
   t.same(bodies(), [{ locked: false }, { locked: true }]);
   t.equal(calls().at(-1), `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, 'the lock comes last');
@@ -99,7 +112,7 @@ t.test('user.cancel_delayed_events locks again when the cancellation fails, and 
 
 t.test('user.cancel_delayed_events does nothing more when the unlock fails', async (t) => {
   reset();
-  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'boom' }));
+  server.queue.push(noDevices, json(500, { errcode: 'M_UNKNOWN', error: 'boom' }));
   await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
-  t.equal(calls().length, 1);
+  t.equal(calls().length, 2);
 });
