@@ -420,15 +420,23 @@ export class Pipeline implements UpstreamResponseObserver {
   /**
    * A delayed event's complete body is in: its sender is checked against the newest policy, then it
    * goes on. A request a phase decided on the policy is left as it is: the proxy does not send it
-   * once a newer policy is out (`decisionStillStands`), and re-pinning here would hide that.
+   * once a newer policy is out (`decisionStillStands`), and re-pinning here would hide that. Any
+   * other is now decided on the policy as well: with its body buffered it can wait for a connection
+   * of the capped pool, and a sender a newer policy made inactive meanwhile must not reach Synapse
+   * then (upstream/proxy-exchange.ts answers it 503).
    */
   private proxyDelayedEvent(ctx: RequestContext): void {
-    if (!ctx.decidedOnPolicy && ctx.refreshSnapshot()) {
-      const refusal = identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, masquerades(ctx.credentials), ctx.routeId, ctx.rawPath, this.deps.checks.corporalUserId);
-      if (refusal !== null) {
-        ctx.exchange.sendMatrixError(refusal.status, refusal.errcode, refusal.message);
-        return;
+    if (!ctx.decidedOnPolicy) {
+      const corporal = this.deps.checks.corporalUserId;
+      if (ctx.refreshSnapshot()) {
+        const refusal = identityRefusal(ctx.snapshot as PolicySnapshot, ctx.identity, masquerades(ctx.credentials), ctx.routeId, ctx.rawPath, corporal);
+        if (refusal !== null) {
+          ctx.exchange.sendMatrixError(refusal.status, refusal.errcode, refusal.message);
+          return;
+        }
       }
+      ctx.decidedOnPolicy = true;
+      ctx.decisionHoldsUnder = (newest) => identityRefusal(newest, ctx.identity, masquerades(ctx.credentials), ctx.routeId, ctx.rawPath, corporal) === null;
     }
     this.proxyBounded(ctx);
   }

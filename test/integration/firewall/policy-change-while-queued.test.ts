@@ -132,3 +132,16 @@ t.test('soak review 18, S3: a queued login survives a policy push that leaves it
   login = post('POST', '/_matrix/client/v3/login', null, bobLogin);
   t.match(await settledAnswer(login), /^HTTP\/1\.1 403/, 'sent again, his Synapse password no longer logs him in');
 });
+
+t.test('red team 23, F2: a delayed event whose sender a newer policy made inactive while it waited for a connection is not sent', async (t) => {
+  const alice = { id: '@alice:localhost', active: true, authType: 'plain', authCredential: 'second password', joinedRooms: [] };
+  const bobAs = (active: boolean) => ({ id: '@bob:localhost', active, authType: 'passthrough', joinedRooms: [] });
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [], users: [alice, bobAs(true)] });
+  const release = await holdThePool();
+  const delayed = post('PUT', `/_matrix/client/v3/rooms/${enc(laterManaged)}/send/m.room.message/queued?org.matrix.msc4140.delay=60000`, bob.accessToken, JSON.stringify({ msgtype: 'm.text', body: 'queued' }));
+  await pause(500);
+  t.equal(delayed.answer(), '', 'the delayed event, its body complete and its sender active, waits for a connection');
+  await pushAndSettle(api, { schemaVersion: 2, flags: {}, managedRoomIds: [], users: [alice, bobAs(false)] });
+  release();
+  t.match(await settledAnswer(delayed), /^HTTP\/1\.1 503[\s\S]*The policy changed while this request was being checked; try again/, 'not sent: 503');
+});
