@@ -10,7 +10,7 @@ export type Action =
   | UserSetAvatarAction
   | UserActivateAction
   | UserDeactivateAction
-  | UserCancelDelayedEventsAction
+  | UserFinishLockAction
   | RoomJoinAction
   | RoomLeaveAction
   | RoomCorporalJoinAction
@@ -71,14 +71,14 @@ export interface UserDeactivateAction {
 }
 
 /**
- * Corporal's own: finish what a `user.deactivate` left undone. Its cancellation of the user's
- * delayed events failed (or its deadline passed) after the account was locked, and a locked
- * user's tokens are refused, so: delete the devices (still locked), unlock, cancel the pending
- * delayed events as the user, lock again (the lock is put back whatever happened in between). Planned only for a locked inactive user the
- * reconciler knows this of (`PlanOptions.delayedEventsOutstanding`), before the user's leaves.
+ * Corporal's own: finish what a `user.deactivate` left undone after it locked the account (its
+ * cancellation of the user's delayed events or its deletion of the devices failed, or its deadline
+ * passed): delete the devices while still locked, unlock, cancel the pending delayed events as the
+ * user (a locked user's tokens are refused), lock again. Planned only for a locked inactive user the
+ * reconciler knows this of (`PlanOptions.locksUnfinished`), before the user's leaves.
  */
-export interface UserCancelDelayedEventsAction {
-  type: 'user.cancel_delayed_events';
+export interface UserFinishLockAction {
+  type: 'user.finish_lock';
   userId: string;
 }
 

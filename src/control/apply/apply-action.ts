@@ -3,7 +3,7 @@ import { settleWithin } from '../../common/deadline.js';
 import type { Action, ActionType } from '../actions.js';
 import type { ActionScope, ApplyContext } from './apply-context.js';
 import { corporalJoin, joinRoom, leaveRoom, setPowerLevels } from './room-handlers.js';
-import { activateUser, cancelDelayedEventsOfLockedUser, createUser, deactivateUser, setAvatar, setDisplayName, setPassword } from './user-handlers.js';
+import { activateUser, finishLock, createUser, deactivateUser, setAvatar, setDisplayName, setPassword } from './user-handlers.js';
 
 /** Executes one action against Synapse; resolves when done, rejects with a `CorporalError`. */
 export type ActionHandler<A extends Action> = (action: A, ctx: ApplyContext, scope: ActionScope) => Promise<void>;
@@ -16,7 +16,7 @@ export const ACTION_HANDLERS: { readonly [T in ActionType]: ActionHandler<Extrac
   'user.set_avatar': setAvatar,
   'user.activate': activateUser,
   'user.deactivate': deactivateUser,
-  'user.cancel_delayed_events': cancelDelayedEventsOfLockedUser,
+  'user.finish_lock': finishLock,
   'room.join': joinRoom,
   'room.leave': leaveRoom,
   'room.corporal_join': corporalJoin,

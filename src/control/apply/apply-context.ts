@@ -26,4 +26,10 @@ export interface ApplyContext {
  */
 export interface ActionScope {
   userToken(userId: string): TokenSource;
+  /**
+   * Whether the run is done with this scope (the user's actions finished or were given up): a
+   * handler that sees true has outlived its deadline, and must not change the account any more.
+   * Absent = never.
+   */
+  isReleased?(): boolean;
 }

@@ -1,5 +1,5 @@
 import { CorporalError, describeError } from '../../common/errors.js';
-import type { UserActivateAction, UserCancelDelayedEventsAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
+import type { UserActivateAction, UserFinishLockAction, UserCreateAction, UserDeactivateAction, UserSetAvatarAction, UserSetDisplayNameAction, UserSetPasswordAction } from '../actions.js';
 import { derivedPassword } from '../../common/derived-password.js';
 import { avatarUriHash } from '../plan/avatar-hash.js';
 import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, passwordMarkerTag } from '../synapse/account-data-keys.js';
@@ -59,8 +59,9 @@ export async function setAvatar(action: UserSetAvatarAction, ctx: ApplyContext, 
  * expiry). Deleting the devices ends the user's own sessions for good, so unlocking later does not
  * revive them. Delayed events (MSC4140) must be cancelled first, as the user (a locked user's tokens
  * are refused): Synapse sends them even for a locked account. A failed cancellation does not hold
- * up the lock; the action then fails with {@link DELAYED_EVENTS_NOT_CANCELLED} once the account is
- * locked (whatever else failed after it), and the reconciler plans a `user.cancel_delayed_events`.
+ * up the lock. What fails once the account is locked fails the action with a code that makes the
+ * reconciler plan a `user.finish_lock`: {@link DELAYED_EVENTS_NOT_CANCELLED} (whatever else failed
+ * too), else {@link DEVICES_NOT_DELETED}.
  */
 export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
   let notCancelled: unknown = null;
@@ -71,42 +72,70 @@ export async function deactivateUser(action: UserDeactivateAction, ctx: ApplyCon
   }
   await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
   try {
-    const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
-    if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
+    await deleteAllDevices(ctx, action.userId);
   } catch (err) {
-    // The code that makes the reconciler come back for the delayed events wins; the message keeps both.
-    if (notCancelled === null) throw err;
+    if (notCancelled === null) throw lockUnfinished(DEVICES_NOT_DELETED, `${action.userId} is locked, but its devices could not be deleted: ${describeError(err)}`, err);
     throw delayedEventsNotCancelled(action.userId, notCancelled, `; its devices could not be deleted either: ${describeError(err)}`);
   }
   if (notCancelled !== null) throw delayedEventsNotCancelled(action.userId, notCancelled);
 }
 
 /**
- * `user.cancel_delayed_events`: delete the account's devices (still locked), unlock it, cancel its
- * pending delayed events as the user (the user token is minted after the unlock), and lock it
- * again, whatever the cancellation did: a `user.deactivate` locked the account but could not cancel
- * them, and a locked user's tokens are refused. Unlocking revives every token of the user that
- * still exists, so the devices go first: the `user.deactivate` may have failed to delete them too,
- * and then the account is not unlocked at all (the action fails). The account is unlocked for these
- * few calls only, and the gateway refuses an inactive user's requests in any case. If the lock
- * fails the account stays unlocked, and the next observation plans a whole `user.deactivate` for it.
+ * How long a `user.finish_lock` keeps the account unlocked to cancel delayed events, besides the
+ * call in flight: the user decides how many there are (one call each). What is left waits for the
+ * next attempt, which finds only those in the list.
  */
-export async function cancelDelayedEventsOfLockedUser(action: UserCancelDelayedEventsAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
-  const devices = await listDeviceIds(ctx.http, ctx.admin, action.userId);
-  if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, action.userId, devices);
+export const FINISH_LOCK_UNLOCKED_BUDGET_MS = 5_000;
+
+/**
+ * `user.finish_lock`: finish what a `user.deactivate` left undone after it locked the account.
+ * Delete the account's devices while it is still locked (unlocking revives every token of the user
+ * that still exists; if they cannot be deleted, the account is not unlocked and the action fails),
+ * then unlock it, cancel its pending delayed events as the user (a locked user's tokens are
+ * refused; the token is minted after the unlock) for at most {@link FINISH_LOCK_UNLOCKED_BUDGET_MS},
+ * and lock it again whatever the cancellation did. The gateway refuses an inactive user's requests
+ * meanwhile. The lock is not put back by a handler its run has given up on (`scope.isReleased`: its
+ * deadline passed): a newer run may have unlocked a user the policy made active since; the next
+ * observation of a user still inactive and unlocked plans a whole `user.deactivate`. Neither is it
+ * when the lock fails: the account then stays unlocked, with the same outcome.
+ */
+export async function finishLock(action: UserFinishLockAction, ctx: ApplyContext, scope: ActionScope): Promise<void> {
+  await deleteAllDevices(ctx, action.userId);
   await putUser(ctx.http, ctx.admin, action.userId, { locked: false });
+  let notCancelled: unknown = null;
   try {
-    await cancelPendingDelayedEvents(ctx.http, scope.userToken(action.userId));
-  } finally {
-    await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
+    await cancelPendingDelayedEvents(ctx.http, scope.userToken(action.userId), FINISH_LOCK_UNLOCKED_BUDGET_MS);
+  } catch (err) {
+    notCancelled = err;
   }
+  if (scope.isReleased?.() === true) return;
+  try {
+    await putUser(ctx.http, ctx.admin, action.userId, { locked: true });
+  } catch (err) {
+    if (notCancelled === null) throw err;
+    // Both failed: the operator needs the cancellation's cause for the manual step.
+    throw lockUnfinished(DELAYED_EVENTS_NOT_CANCELLED, `${action.userId}: its pending delayed events could not be cancelled (${describeError(notCancelled)}), and the account could not be locked again: ${describeError(err)}`, err);
+  }
+  if (notCancelled !== null) throw notCancelled;
+}
+
+async function deleteAllDevices(ctx: ApplyContext, userId: string): Promise<void> {
+  const devices = await listDeviceIds(ctx.http, ctx.admin, userId);
+  if (devices.length > 0) await deleteDevices(ctx.http, ctx.admin, userId, devices);
 }
 
 /** Error code of a `user.deactivate` that locked the account but could not cancel its delayed events. */
 export const DELAYED_EVENTS_NOT_CANCELLED = 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED';
 
+/** Error code of a `user.deactivate` that locked the account but could not delete its devices (its delayed events were cancelled). */
+export const DEVICES_NOT_DELETED = 'CORP_ERR_DEVICES_NOT_DELETED';
+
 function delayedEventsNotCancelled(userId: string, cause: unknown, more = ''): CorporalError {
-  return new CorporalError(DELAYED_EVENTS_NOT_CANCELLED, `${userId} is locked, but its pending delayed events could not be cancelled: ${describeError(cause)}${more}`, { source: 'upstream', status: 502, cause });
+  return lockUnfinished(DELAYED_EVENTS_NOT_CANCELLED, `${userId} is locked, but its pending delayed events could not be cancelled: ${describeError(cause)}${more}`, cause);
+}
+
+function lockUnfinished(code: string, message: string, cause: unknown): CorporalError {
+  return new CorporalError(code, message, { source: 'upstream', status: 502, cause });
 }
 
 /**

@@ -2,7 +2,7 @@ import { describeError, isRetryable } from '../../common/errors.js';
 import type { Action, RoomCorporalJoinAction, RoomUsersSetPowerLevelsAction } from '../actions.js';
 import type { ActionScope, ApplyContext } from '../apply/apply-context.js';
 import { ACTION_TIMEOUT, applyAction } from '../apply/apply-action.js';
-import { DELAYED_EVENTS_NOT_CANCELLED } from '../apply/user-handlers.js';
+import { DELAYED_EVENTS_NOT_CANCELLED, DEVICES_NOT_DELETED } from '../apply/user-handlers.js';
 import { mapBounded } from '../../common/map-bounded.js';
 import { UserTokenLease, leaseReleasedError } from '../synapse/user-token-lease.js';
 import type { RunFailure, RunSummary } from './run-summary.js';
@@ -48,12 +48,12 @@ export interface ApplyPlanResult {
    */
   corporalJoinRefused: Set<string>;
   /**
-   * Users whose pending delayed events may still be there after a lock: their `user.deactivate`
-   * could not cancel them (or ran out of time), or their `user.cancel_delayed_events` failed.
+   * Users whose lock may have left work undone (delayed events not cancelled, devices not deleted):
+   * their `user.deactivate` failed after the lock or ran out of time, or their `user.finish_lock` failed.
    */
-  delayedEventsLeft: Set<string>;
-  /** Users whose `user.deactivate` or `user.cancel_delayed_events` succeeded: nothing is left pending. */
-  delayedEventsCancelled: Set<string>;
+  locksLeftUnfinished: Set<string>;
+  /** Users whose `user.deactivate` or `user.finish_lock` succeeded: nothing is left undone. */
+  locksFinished: Set<string>;
 }
 
 /**
@@ -62,7 +62,7 @@ export interface ApplyPlanResult {
  * within each user) and users run in parallel, `concurrency` at a time; power-level actions, one
  * per room, run after every user, also in parallel. A failed action affects only its user: that
  * user's later actions still run, except after a failed `user.create` (nothing can follow) or a
- * timed-out action (its calls may still be in flight; only a lock still runs, see
+ * timed-out action (its calls may still be in flight; only a lock, or kicks, still run, see
  * {@link stillToRun}). A failed power-level action affects only its room. Short-lived user
  * tokens are minted per user as needed and logged out when the user's actions are done or given
  * up; an action abandoned at its deadline cannot mint one after that (`UserTokenLease`).
@@ -87,7 +87,7 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
   const result: ApplyPlanResult = {
     failedUsers: new Set(), failedRooms: new Map(), deferredUsers: new Set(), interrupted: false,
     corporalJoined: new Set(), corporalJoinFailed: new Set(), corporalJoinRefused: new Set(),
-    delayedEventsLeft: new Set(), delayedEventsCancelled: new Set(),
+    locksLeftUnfinished: new Set(), locksFinished: new Set(),
   };
   const { progress } = options;
   const superseded = options.userSuperseded ?? ((): boolean => false);
@@ -116,8 +116,8 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
           return;
         }
         const failure = await run(action, scope, options);
-        const delayedEvents = delayedEventsAfter(action, failure);
-        if (delayedEvents !== null) (delayedEvents === 'left' ? result.delayedEventsLeft : result.delayedEventsCancelled).add(userId);
+        const lock = lockOutcome(action, failure);
+        if (lock !== null) (lock === 'left' ? result.locksLeftUnfinished : result.locksFinished).add(userId);
         if (failure === null) continue;
         result.failedUsers.add(userId);
         const kept = stillToRun(action, failure, queue);
@@ -163,26 +163,37 @@ export async function applyPlan(actions: readonly Action[], options: ApplyPlanOp
  * (`DeactivatedDisplayNameMarker`) is not written then: Synapse sends a name change into every room
  * the user is in as a join, and with a leave still in flight that join could put the user back into
  * a public room (verification 16b). The marker is planned at the transition only, so that account
- * keeps its name: a cosmetic loss, in a rare case, for a lock that does not wait.
+ * keeps its name: a cosmetic loss, in a rare case, for a lock that does not wait. After a timed-out
+ * `user.finish_lock` (the user decides how long its cancellations take) the kicks still run: they
+ * are the corporal user's calls, and depend on none of the user's.
  */
 function stillToRun(action: Action, failure: RunFailure, rest: readonly Action[]): readonly Action[] {
   if (action.type === 'user.create') return [];
-  if (failure.code === ACTION_TIMEOUT) return rest.filter((next) => next.type === 'user.deactivate');
+  if (failure.code === ACTION_TIMEOUT) return rest.filter((next) => next.type === 'user.deactivate' || (action.type === 'user.finish_lock' && isKick(next)));
   return rest;
 }
 
-/**
- * What a lock action says of the user's pending delayed events: `cancelled` when it succeeded;
- * `left` when a `user.deactivate` failed at their cancellation (its other failures come before the
- * lock, and the next observation plans it again) or ran out of time (the lock may have happened,
- * the cancellation may not), or when a `user.cancel_delayed_events` failed; null for other actions.
- */
-function delayedEventsAfter(action: Action, failure: RunFailure | null): 'left' | 'cancelled' | null {
-  if (action.type === 'user.cancel_delayed_events') return failure === null ? 'cancelled' : 'left';
-  if (action.type !== 'user.deactivate') return null;
-  if (failure === null) return 'cancelled';
-  return failure.code === DELAYED_EVENTS_NOT_CANCELLED || failure.code === ACTION_TIMEOUT ? 'left' : null;
+/** A kick by the corporal user: it uses none of the user's calls, so a timed-out `user.finish_lock` does not hold it up. */
+function isKick(action: Action): boolean {
+  return action.type === 'room.leave' && action.viaKick;
 }
+
+/**
+ * What a lock action says of the account's lock: `finished` when it succeeded; `left` when a
+ * `user.deactivate` failed after the lock (its delayed events not cancelled, its devices not
+ * deleted; its other failures come before the lock, and the next observation plans it again) or
+ * ran out of time (the lock may have happened, the rest may not), or when a `user.finish_lock`
+ * failed; null for other actions.
+ */
+function lockOutcome(action: Action, failure: RunFailure | null): 'left' | 'finished' | null {
+  if (action.type === 'user.finish_lock') return failure === null ? 'finished' : 'left';
+  if (action.type !== 'user.deactivate') return null;
+  if (failure === null) return 'finished';
+  return LOCK_LEFT_UNFINISHED.has(failure.code) ? 'left' : null;
+}
+
+/** Failure codes of a `user.deactivate` after which the account may be locked with work left (see {@link lockOutcome}). */
+const LOCK_LEFT_UNFINISHED: ReadonlySet<string> = new Set([DELAYED_EVENTS_NOT_CANCELLED, DEVICES_NOT_DELETED, ACTION_TIMEOUT]);
 
 /** A failed action as {@link run} returns it: the failure recorded, and whether it may pass by itself ({@link isRetryable}). */
 type ActionFailure = RunFailure & { readonly retryable: boolean };
@@ -238,6 +249,10 @@ class LeaseScope implements ActionScope {
       this.#leases.set(userId, lease);
     }
     return lease;
+  }
+
+  isReleased(): boolean {
+    return this.#released;
   }
 
   async release(): Promise<void> {

@@ -32,10 +32,10 @@ export interface ReconcileLoopOptions {
 }
 
 /**
- * Failed `user.cancel_delayed_events` after which the reconciler stops trying for a user
- * (`#recordDelayedEvents`). With the retry backoff, five attempts span a few retry intervals.
+ * Failed `user.finish_lock` after which the reconciler stops trying for a user
+ * (`#recordUnfinishedLocks`). With the retry backoff, five attempts span a few retry intervals.
  */
-const MAX_DELAYED_EVENTS_FOLLOW_UPS = 5;
+const MAX_LOCK_FOLLOW_UPS = 5;
 
 /** Full passes queued in a row for rooms the corporal user has just joined (`#followUpCorporalJoins`). */
 const MAX_FOLLOW_UPS_IN_A_ROW = 3;
@@ -84,12 +84,12 @@ export class ReconcileLoop {
   /** Rooms the corporal user joined in the last full pass: joining them again queues no follow-up. */
   #joinedLastPass: ReadonlySet<string> = new Set();
   /**
-   * Users whose lock left delayed events pending (`ApplyPlanResult.delayedEventsLeft`) → the
-   * `user.cancel_delayed_events` that failed since: each run plans one for them while they stay
-   * locked and inactive, up to {@link MAX_DELAYED_EVENTS_FOLLOW_UPS}. Kept in memory only: a
+   * Users whose lock left work undone, delayed events or devices (`ApplyPlanResult.locksLeftUnfinished`)
+   * → the `user.finish_lock` that failed since: each run plans one for them while they stay
+   * locked and inactive, up to {@link MAX_LOCK_FOLLOW_UPS}. Kept in memory only: a
    * restart forgets them (the failure was logged with its code).
    */
-  readonly #delayedEventsOutstanding = new Map<string, number>();
+  readonly #locksUnfinished = new Map<string, number>();
   /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
   #followUpsInARow = 0;
   #current: RunSummary | null = null;
@@ -257,7 +257,7 @@ export class ReconcileLoop {
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) {
-      this.#recordDelayedEvents(applied);
+      this.#recordUnfinishedLocks(applied);
       this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
       if (users === undefined) this.#followUpCorporalJoins(applied);
       if (applied.corporalJoinRefused.size > 0) this.#reportRefusedJoins(applied.corporalJoinRefused);
@@ -304,14 +304,14 @@ export class ReconcileLoop {
   }
 
   /**
-   * Remembers whose delayed events a lock left pending, forgets those now cancelled, and those the
-   * newest policy no longer has as inactive users (an active user's own delayed events are theirs).
+   * Remembers whose lock left work undone, forgets those now finished, and those the newest policy
+   * no longer has as inactive users (an active user's delayed events and sessions are theirs).
    */
-  #recordDelayedEvents(applied: ApplyPlanResult): void {
-    const outstanding = this.#delayedEventsOutstanding;
-    for (const userId of applied.delayedEventsLeft) {
+  #recordUnfinishedLocks(applied: ApplyPlanResult): void {
+    const outstanding = this.#locksUnfinished;
+    for (const userId of applied.locksLeftUnfinished) {
       const failed = outstanding.has(userId) ? outstanding.get(userId)! + 1 : 0;
-      if (failed < MAX_DELAYED_EVENTS_FOLLOW_UPS) {
+      if (failed < MAX_LOCK_FOLLOW_UPS) {
         outstanding.set(userId, failed);
         continue;
       }
@@ -320,10 +320,10 @@ export class ReconcileLoop {
       outstanding.delete(userId);
       this.#options.logger.error(
         { userId, attempts: failed },
-        `gave up cancelling the delayed events of locked ${userId}; they will be sent when due: deactivate the account through Synapse (which cancels them) or cancel them by hand`,
+        `gave up finishing the lock of ${userId}: its delayed events may be sent when due, and its devices may remain; deactivate the account through Synapse (which cancels and deletes them), or do it by hand`,
       );
     }
-    for (const userId of applied.delayedEventsCancelled) outstanding.delete(userId);
+    for (const userId of applied.locksFinished) outstanding.delete(userId);
     for (const userId of outstanding.keys()) {
       if (this.#policy?.users.get(userId)?.active !== false) outstanding.delete(userId);
     }
@@ -431,7 +431,7 @@ export class ReconcileLoop {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: this.#options.ctx.authSharedSecret,
       corporalUserId: this.#options.ctx.adminUserId,
-      delayedEventsOutstanding: new Set(this.#delayedEventsOutstanding.keys()),
+      locksUnfinished: new Set(this.#locksUnfinished.keys()),
       ...(users ? { users } : {}),
     };
   }

@@ -61,13 +61,13 @@ function planActiveUser(ctx: PlanContext, user: SnapshotUser, current: ObservedU
  * An inactive user leaves the managed rooms the policy does not list, then (when not yet locked)
  * gets the marked display name if configured, then is locked. A locked account's tokens are
  * refused, so its leaves become kicks, and the name is set while the account can still act.
- * A locked user whose delayed events Corporal's lock left pending first has them cancelled
- * (`user.cancel_delayed_events`): they would be sent however long the user stays locked.
+ * A locked user whose lock by Corporal left work undone (delayed events, which would be sent
+ * however long the user stays locked; devices) first gets a `user.finish_lock`.
  * The profile of an inactive user is otherwise left alone.
  */
 function planInactiveUser(ctx: PlanContext, user: SnapshotUser, current: ObservedUser): void {
-  if (current.locked && ctx.options.delayedEventsOutstanding?.has(user.id) === true) {
-    ctx.actions.push({ type: 'user.cancel_delayed_events', userId: user.id });
+  if (current.locked && ctx.options.locksUnfinished?.has(user.id) === true) {
+    ctx.actions.push({ type: 'user.finish_lock', userId: user.id });
   }
   planMemberships(ctx, user, { isActive: false, viaKick: current.locked });
   if (current.locked) return;

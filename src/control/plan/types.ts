@@ -27,11 +27,11 @@ export interface PlanOptions {
    */
   users?: ReadonlySet<string> | null;
   /**
-   * Users whose pending delayed events a `user.deactivate` could not cancel after it locked them
-   * (the reconciler's memory, `ReconcileLoop`). For such a user who is still locked and inactive in
-   * the policy, a `user.cancel_delayed_events` is planned first. Absent = none.
+   * Users whose `user.deactivate` left work undone after it locked them: delayed events not
+   * cancelled, devices not deleted (the reconciler's memory, `ReconcileLoop`). For such a user who is still locked and inactive in
+   * the policy, a `user.finish_lock` is planned first. Absent = none.
    */
-  delayedEventsOutstanding?: ReadonlySet<string>;
+  locksUnfinished?: ReadonlySet<string>;
 }
 
 /** Stable codes of the planner's warnings (they appear identically in logs and fixtures). */

@@ -160,15 +160,16 @@ export async function liftRateLimits(http: SynapseHttp, admin: Auth, userId: str
  * Bound of the bytes of a user's device list streamed in (only the ids are held). The user decides
  * its size: a device per login, each with a display name and the user agent of its last request.
  * A list that could not be read left a locked user's devices, and so their sessions, in place for
- * a later reactivation to revive (red team 23).
+ * a later reactivation to revive (red team 23). 64 MiB (some 100,000 devices with long user
+ * agents) can be read, and its devices deleted, within one action's deadline.
  */
-const DEVICES_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
+const DEVICES_MAX_STREAMED_BYTES = 64 * 1024 * 1024;
 
 /** Largest device accepted in the list. */
 const DEVICE_MAX_BYTES = 1024 * 1024;
 
-/** Most devices listed. */
-const DEVICES_MAX_COUNT = 1_000_000;
+/** Most devices listed (100 `delete_devices` calls). */
+const DEVICES_MAX_COUNT = 100_000;
 
 /** Device ids deleted per `delete_devices` call: a request body of a few hundred KiB at most. */
 const DEVICES_PER_DELETE = 1000;

@@ -41,7 +41,7 @@ t.test('one handler per action type', async (t) => {
     'room.leave',
     'room.users_set_power_levels',
     'user.activate',
-    'user.cancel_delayed_events',
+    'user.finish_lock',
     'user.create',
     'user.deactivate',
     'user.set_avatar',

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createSilentLogger } from '../../../../src/common/logger.js';
-import { cancelPendingDelayedEvents } from '../../../../src/control/apply/cancel-delayed-events.js';
-import { DELAYED_EVENTS_NOT_CANCELLED, cancelDelayedEventsOfLockedUser, deactivateUser } from '../../../../src/control/apply/user-handlers.js';
+import { DELAYED_EVENTS_BUDGET_SPENT, cancelPendingDelayedEvents } from '../../../../src/control/apply/cancel-delayed-events.js';
+import { DELAYED_EVENTS_NOT_CANCELLED, DEVICES_NOT_DELETED, finishLock, deactivateUser } from '../../../../src/control/apply/user-handlers.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
 import { scriptedApplyContext } from '../fixtures/apply-context.js';
 import { json, startScriptedServer } from '../fixtures/scripted-server.js';
@@ -71,48 +71,69 @@ t.test('a failed cancellation still wins when the devices cannot be deleted eith
   await t.rejects(deactivateUser(action, ctx, scope), { code: DELAYED_EVENTS_NOT_CANCELLED, message: /could not be cancelled: .*; its devices could not be deleted either: .*devices down/ });
 });
 
-t.test('a devices failure alone keeps its own code', async (t) => {
+t.test('a devices failure alone has its own code, which also makes the reconciler come back', async (t) => {
   reset();
   server.queue.push(json(200, { delayed_events: [] }), locked, json(500, { errcode: 'M_UNKNOWN', error: 'devices down' }));
-  await t.rejects(deactivateUser(action, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
+  await t.rejects(deactivateUser(action, ctx, scope), { code: DEVICES_NOT_DELETED, message: /@alice:example.com is locked, but its devices could not be deleted: .*devices down/ });
 });
 
-const cancelAction = { type: 'user.cancel_delayed_events', userId: '@alice:example.com' } as const;
+const cancelAction = { type: 'user.finish_lock', userId: '@alice:example.com' } as const;
 const unlocked = json(200, { name: '@alice:example.com', locked: false });
 const bodies = () => server.requests.filter((r) => r.method === 'PUT').map((r) => JSON.parse(r.body ?? ''));
 
 const noDevices = json(200, { devices: [] });
 
-t.test('user.cancel_delayed_events unlocks, cancels as the user, and locks again', async (t) => {
+t.test('user.finish_lock unlocks, cancels as the user, and locks again', async (t) => {
   reset();
   server.queue.push(noDevices, unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(200, {}), locked);
-  await cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope);
+  await finishLock(cancelAction, ctx, scope);
   t.same(calls(), [`GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, `${LIST} Bearer user-token`, `${cancel('syd_a')} Bearer user-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`]);
   t.same(bodies(), [{ locked: false }, { locked: true }]);
 });
 
-t.test('user.cancel_delayed_events deletes the devices a failed deactivation left before it unlocks, and does not unlock while it cannot', async (t) => {
+t.test('user.finish_lock deletes the devices a failed deactivation left before it unlocks, and does not unlock while it cannot', async (t) => {
   reset();
   server.queue.push(json(200, { devices: [{ device_id: 'PHONE' }] }), json(200, {}), unlocked, json(200, { delayed_events: [] }), locked);
-  await cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope);
+  await finishLock(cancelAction, ctx, scope);
   t.same(calls().slice(0, 3), [`GET /_synapse/admin/v2/users/${ALICE}/devices Bearer admin-token`, `POST /_synapse/admin/v2/users/${ALICE}/delete_devices Bearer admin-token`, `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`], 'the devices go before the unlock');
   reset();
   server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'devices down' }));
-  await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
+  await t.rejects(finishLock(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
   t.same(bodies(), [], 'never unlocked');
 });
 
-t.test('user.cancel_delayed_events locks again when the cancellation fails, and fails', async (t) => {
+t.test('user.finish_lock locks again when the cancellation fails, and fails', async (t) => {
   reset();
   server.queue.push(noDevices, unlocked, json(200, { delayed_events: [{ delay_id: 'syd_a' }] }), json(503, { errcode: 'M_UNKNOWN', error: 'busy' }), locked);
-  await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 503 });
+  await t.rejects(finishLock(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 503 });
   t.same(bodies(), [{ locked: false }, { locked: true }]);
   t.equal(calls().at(-1), `PUT /_synapse/admin/v2/users/${ALICE} Bearer admin-token`, 'the lock comes last');
 });
 
-t.test('user.cancel_delayed_events does nothing more when the unlock fails', async (t) => {
+t.test('user.finish_lock does nothing more when the unlock fails', async (t) => {
   reset();
   server.queue.push(noDevices, json(500, { errcode: 'M_UNKNOWN', error: 'boom' }));
-  await t.rejects(cancelDelayedEventsOfLockedUser(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
+  await t.rejects(finishLock(cancelAction, ctx, scope), { code: 'CORP_ERR_UPSTREAM_STATUS' });
   t.equal(calls().length, 2);
+});
+
+t.test('user.finish_lock abandoned by its run (its deadline passed) does not lock again: a newer run may have unlocked an active user', async (t) => {
+  reset();
+  server.queue.push(noDevices, unlocked, json(200, { delayed_events: [] }));
+  const released = { ...scope, isReleased: () => true };
+  await finishLock(cancelAction, ctx, released);
+  t.same(bodies(), [{ locked: false }], 'unlocked, and left to the next observation');
+});
+
+t.test('user.finish_lock that can neither cancel nor lock again names both causes', async (t) => {
+  reset();
+  server.queue.push(noDevices, unlocked, json(500, { errcode: 'M_UNKNOWN', error: 'list down' }), json(500, { errcode: 'M_UNKNOWN', error: 'lock down' }));
+  await t.rejects(finishLock(cancelAction, ctx, scope), { code: DELAYED_EVENTS_NOT_CANCELLED, message: /could not be cancelled \(.*list down.*\), and the account could not be locked again: .*lock down/ });
+});
+
+t.test('a cancellation stops at its time budget, before the next call', async (t) => {
+  reset();
+  server.queue.push(json(200, { delayed_events: [{ delay_id: 'syd_a' }, { delay_id: 'syd_b' }] }));
+  await t.rejects(cancelPendingDelayedEvents(http, 'user-token', -1), { code: DELAYED_EVENTS_BUDGET_SPENT, message: /^0 of 2 pending delayed events cancelled within -1 ms/ });
+  t.same(calls(), [`${LIST} Bearer user-token`], 'no cancellation started');
 });

@@ -145,11 +145,23 @@ t.test('the run reports whose delayed events a lock left pending, and whose are 
   const progress = { actionsDone: 0, actionsFailed: 0, actionsSkipped: 0, failures: [] as RunFailure[] };
   const result = await applyPlan([
     { type: 'user.deactivate', userId: ALICE },
-    { type: 'user.cancel_delayed_events', userId: BOB },
-    { type: 'user.cancel_delayed_events', userId: CAROL },
+    { type: 'user.finish_lock', userId: BOB },
+    { type: 'user.finish_lock', userId: CAROL },
     { type: 'user.set_display_name', userId: DAN, displayName: 'Dan' },
   ], { ctx, concurrency: 1, actionTimeoutMs: 5_000, shouldStop: () => false, progress });
   t.same(progress.failures.map((f) => [f.userId, f.code]), [[ALICE, 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED'], [CAROL, 'CORP_ERR_UPSTREAM_STATUS']]);
-  t.same([...result.delayedEventsLeft].sort(), [ALICE, CAROL]);
-  t.same([...result.delayedEventsCancelled], [BOB]);
+  t.same([...result.locksLeftUnfinished].sort(), [ALICE, CAROL]);
+  t.same([...result.locksFinished], [BOB]);
+});
+
+t.test('after a timed-out user.finish_lock the kicks still run, and nothing else', async (t) => {
+  hold = /msc4140\/delayed_events/; // the user decides how long the cancellation takes
+  const { failed, skipped } = await apply([
+    { type: 'user.finish_lock', userId: ALICE },
+    { type: 'room.leave', userId: ALICE, roomId: '!r:example.com', viaKick: true },
+    { type: 'user.set_display_name', userId: ALICE, displayName: 'Alice' },
+  ]);
+  t.same(failed, ['CORP_ERR_ACTION_TIMEOUT']);
+  t.equal(skipped, 1, 'the display name waits');
+  t.ok(server.requests.some((r) => r.url.endsWith('/kick')), 'the kick was sent');
 });

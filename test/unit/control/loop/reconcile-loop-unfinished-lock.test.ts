@@ -10,7 +10,7 @@ import { json, startScriptedServer, type Script } from '../fixtures/scripted-ser
 
 /**
  * The reconciler's follow-up of a lock that could not cancel the user's delayed events
- * (`user.cancel_delayed_events`) is tried a bounded number of times: each attempt unlocks the
+ * (`user.finish_lock`) is tried a bounded number of times: each attempt unlocks the
  * account for a moment, and a user can make every attempt fail (red team 23, F1).
  */
 
@@ -49,9 +49,9 @@ function lockingPlanner(): { planner: Planner; followUps: () => number } {
   const planner: Planner = (_observed, _policy, options) => {
     runs++;
     if (runs === 1) return { actions: [{ type: 'user.deactivate', userId: ALICE }], warnings: [], skippedRooms: [] };
-    if (options.delayedEventsOutstanding?.has(ALICE) !== true) return { actions: [], warnings: [], skippedRooms: [] };
+    if (options.locksUnfinished?.has(ALICE) !== true) return { actions: [], warnings: [], skippedRooms: [] };
     followUps++;
-    return { actions: [{ type: 'user.cancel_delayed_events', userId: ALICE }], warnings: [], skippedRooms: [] };
+    return { actions: [{ type: 'user.finish_lock', userId: ALICE }], warnings: [], skippedRooms: [] };
   };
   return { planner, followUps: () => followUps };
 }
@@ -66,7 +66,7 @@ t.test('a follow-up that keeps failing is given up after five attempts, with an 
   const loop = scriptedLoop(http, planner, { retryMs: 20, retryMaxMs: 40, logger });
   t.teardown(() => loop.stop());
   loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
-  await waitFor('the give-up', () => lines.some((line) => String(line['msg']).startsWith('gave up cancelling the delayed events')), 10_000);
+  await waitFor('the give-up', () => lines.some((line) => String(line['msg']).startsWith('gave up finishing the lock')), 10_000);
   await waitFor('the retries to settle', () => loop.status().retries.length === 0 && !loop.status().running, 10_000);
   t.equal(followUps(), 5, 'five follow-ups were planned');
   t.equal(unlocks(), 5, 'the account was unlocked five times, and not again');
