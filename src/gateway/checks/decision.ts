@@ -105,7 +105,7 @@ export const DECISIONS = Object.freeze({
    * `POWER_LEVELS_GROWTH_BOUND_BYTES` (checks/power-levels-check.ts): the reconciler's writes, which
    * merge into the current content, would no longer fit in Synapse's 64 KiB (red team 23, F3).
    */
-  powerLevelsTooLarge: deny("Denied by policy (the power-levels event would leave no room for the policy's levels)"),
+  powerLevelsTooLarge: deny("Denied by policy (the power-levels event would leave no room for the policy's levels; remove entries in the same change to make room)"),
   /** Corporal: a power-levels change in a managed room whose current levels could not be read to check it (fail closed). */
   powerLevelsUnreadable: deny("Denied by policy (the room's power levels could not be read to check the change)"),
   /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */

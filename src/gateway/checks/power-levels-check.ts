@@ -86,7 +86,12 @@ export const roomStatePowerLevels: PolicyCheck = authenticatedCheck('json', (inp
   for (const [memberId, level] of input.levels.levelsIn(roomId)) {
     if (effectiveLevel(users, usersDefault, memberId) !== level) moved.push(memberId);
   }
-  if (input.currentPowerLevels === undefined) return moved.length === 0 ? ALLOW : DECISIONS.powerLevels;
+  if (input.currentPowerLevels === undefined) {
+    // No reader (credentials that are not a token): the policy alone decides, and the size bound
+    // applies to the proposed content as it is.
+    if (moved.length > 0) return DECISIONS.powerLevels;
+    return growsPastBound(body, 0) ? DECISIONS.powerLevelsTooLarge : ALLOW;
+  }
   return compareWithCurrent(input, roomId, body, moved, users, usersDefault);
 });
 
@@ -136,13 +141,21 @@ async function compareWithCurrent(
   if (!current.creators.has(corporal) && outranksCorporal(body, effectiveLevel(users, usersDefault, corporal), current, corporal)) {
     return DECISIONS.corporalUserProtected;
   }
-  const proposedBytes = jsonBytes(body);
-  if (proposedBytes > POWER_LEVELS_GROWTH_BOUND_BYTES && proposedBytes > (current.contentBytes ?? 0)) return DECISIONS.powerLevelsTooLarge;
   for (const memberId of moved) {
     if (current.creators.has(memberId)) continue;
     if (effectiveLevel(users, usersDefault, memberId) !== currentLevel(current, memberId)) return DECISIONS.powerLevels;
   }
-  return raisesUnlistedPolicyUser(input, roomId, users, usersDefault, current) ? DECISIONS.powerLevels : ALLOW;
+  if (raisesUnlistedPolicyUser(input, roomId, users, usersDefault, current)) return DECISIONS.powerLevels;
+  return growsPastBound(body, current.contentBytes ?? 0) ? DECISIONS.powerLevelsTooLarge : ALLOW;
+}
+
+/**
+ * True when the proposed content is over {@link POWER_LEVELS_GROWTH_BOUND_BYTES} and larger than
+ * the current content (`currentBytes`; 0 when it could not be compared: then the bound alone decides).
+ */
+function growsPastBound(body: Readonly<Record<string, unknown>>, currentBytes: number): boolean {
+  const proposedBytes = jsonBytes(body);
+  return proposedBytes > POWER_LEVELS_GROWTH_BOUND_BYTES && proposedBytes > currentBytes;
 }
 
 /**

@@ -61,7 +61,7 @@ async function messages(): Promise<string[]> {
 }
 
 /** Starts a request through the gateway as carol and sends all of its body but the last byte. */
-function startTrickle(path: string, body: string): { finish(): Promise<number> } {
+function startTrickle(path: string, body: string): { finish(): Promise<number>; answeredEarly(): boolean } {
   const bytes = Buffer.from(body);
   const url = new URL(path, scenario.gateway.baseUrl);
   let status: Promise<number>;
@@ -69,8 +69,11 @@ function startTrickle(path: string, body: string): { finish(): Promise<number> }
     method: 'PUT',
     headers: { authorization: `Bearer ${scenario.users.carol.accessToken}`, 'content-type': 'application/json', 'content-length': String(bytes.length) },
   });
+  let finishing = false;
+  let early = false;
   status = new Promise<number>((resolve, reject) => {
     req.on('response', (res) => {
+      if (!finishing) early = true;
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -79,9 +82,11 @@ function startTrickle(path: string, body: string): { finish(): Promise<number> }
   req.write(bytes.subarray(0, bytes.length - 1));
   return {
     finish() {
+      finishing = true;
       req.end(bytes.subarray(bytes.length - 1));
       return status;
     },
+    answeredEarly: () => early,
   };
 }
 
@@ -94,14 +99,15 @@ t.test('a delayed message finished after the list was taken survives the lock', 
   // Accepted while carol is active; its last byte is held back.
   const trickle = startTrickle(`${roomPath}/send/m.room.message/m1?org.matrix.msc4140.delay=${DELAY_MS}`, JSON.stringify({ msgtype: 'm.text', body: 'sent by a locked user' }));
   // Lets the request's head reach the gateway before the policy changes. Were it later, the gateway
-  // would refuse the request at its start, and the test would pass whatever the code: it can miss
-  // the bypass on a very slow machine, never fail for the fix.
+  // would refuse the request at its start, before its last byte: the test checks that it did not
+  // (answeredEarly), so that it cannot pass without having set up the race.
   await sleep(200);
 
   await scenario.setPolicy({}, { carol: { active: false } });
   loop.onPolicy(snapshot(1, [], [{ id: carol, active: false, authType: 'passthrough' }]), 'all');
   await listTakenPromise;
   const status = await trickle.finish();
+  t.notOk(trickle.answeredEarly(), 'the request was accepted at its start: the race was set up');
   t.comment(`carol's request finished after the policy made her inactive: ${status}`);
   releaseList?.();
   await loop.idle();

@@ -55,3 +55,17 @@ t.test('a content already past the bound can be edited as long as it does not gr
   t.same(await roomStatePowerLevels.check(input('@bob:hs', padded(BOUND + 5_000), large)), ALLOW, 'smaller');
   t.same(await roomStatePowerLevels.check(input('@bob:hs', padded(BOUND + 10_001), large)), DECISIONS.powerLevelsTooLarge, 'one byte larger');
 });
+
+t.test('without a reader of the current event, the bound applies to the proposed content alone', async (t) => {
+  const noReader = (body: Record<string, unknown>): CheckInput => {
+    const { currentPowerLevels: _, ...rest } = input('@bob:hs', body, BASE);
+    return rest;
+  };
+  t.same(await roomStatePowerLevels.check(noReader(padded(BOUND))), ALLOW);
+  t.same(await roomStatePowerLevels.check(noReader(padded(BOUND + 1))), DECISIONS.powerLevelsTooLarge);
+});
+
+t.test('a change that moves a listed user is refused as such, whatever its size', async (t) => {
+  const moving = { ...padded(BOUND + 1), users: { ...BASE.users, '@alice:hs': 0 } };
+  t.same(await roomStatePowerLevels.check(input('@bob:hs', moving, BASE)), DECISIONS.powerLevels);
+});
