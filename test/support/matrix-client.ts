@@ -191,3 +191,12 @@ export async function getJoinedRooms(baseUrl: string, token: string): Promise<st
   const rooms = await matrixCall<{ joined_rooms: string[] }>(baseUrl, 'GET', '/_matrix/client/v3/joined_rooms', { token });
   return rooms.joined_rooms;
 }
+
+/**
+ * The room's last 100 `m.room.message` events as `"<sender> <body>"`, newest first, read with the
+ * admin API (`adminToken` must be a server admin's; no membership needed).
+ */
+export async function roomMessageLines(baseUrl: string, adminToken: string, roomId: string): Promise<string[]> {
+  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`, { token: adminToken });
+  return answer.chunk.filter((e) => e.type === 'm.room.message').map((e) => `${e.sender} ${e.content.body ?? ''}`);
+}

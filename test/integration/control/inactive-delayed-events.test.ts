@@ -2,7 +2,7 @@ import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
-import { createRoom, matrixCall } from '../../support/matrix-client.js';
+import { createRoom, matrixCall, roomMessageLines } from '../../support/matrix-client.js';
 import { startSynapse } from '../../support/start-synapse.js';
 import { reconcilerConfig, snapshot, startInterceptingProxy } from './fixtures/reconciler.js';
 import { waitFor } from '../../support/control-plane.js';
@@ -43,10 +43,7 @@ async function scheduleMessageIn(roomId: string, token: string, body: string): P
   return (await matrixCall<{ delay_id: string }>(hs.baseUrl, 'PUT', path, { token, body: { msgtype: 'm.text', body } })).delay_id;
 }
 /** The room's message bodies by sender, as the admin API sees them. */
-async function messages(roomId = room): Promise<string[]> {
-  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=100`, { token: admin });
-  return answer.chunk.filter((e) => e.type === 'm.room.message').map((e) => `${e.sender} ${e.content.body ?? ''}`);
-}
+const messages = (roomId = room): Promise<string[]> => roomMessageLines(hs.baseUrl, admin, roomId);
 
 t.test('a delayed message scheduled before alice is made inactive never appears', async (t) => {
   t.same((await reconcile(1, true)).failures, [], 'alice created and joined');

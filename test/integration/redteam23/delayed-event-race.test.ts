@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
 import { matrixCall } from '../../support/matrix-client.js';
-import { startFirewallScenario } from '../../support/firewall-scenario.js';
+import { carolWithDelayedEvents } from './fixtures/carol-delayed-events.js';
 import { reconcilerConfig, snapshot, startInterceptingProxy } from '../control/fixtures/reconciler.js';
 
 /**
@@ -20,12 +20,7 @@ import { reconcilerConfig, snapshot, startInterceptingProxy } from '../control/f
  * the order is fixed without any timing.
  */
 
-const scenario = await startFirewallScenario({ extraConfig: { max_event_delay_duration: '24h' } });
-t.teardown(() => scenario.stop());
-const { hs } = scenario;
-const admin = hs.admin.accessToken;
-const carol = scenario.users.carol.userId;
-const room = scenario.rooms.free;
+const { scenario, hs, admin, carol, room, messages } = await carolWithDelayedEvents(t);
 const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(room)}`;
 
 /** Long enough for the reconcile run in between; the test waits for a control message, not a time. */
@@ -55,10 +50,6 @@ const reconciler = await startReconciler({ config: reconcilerConfig(hs, { baseUr
 t.teardown(() => reconciler.close());
 const { loop } = reconciler;
 
-async function messages(): Promise<string[]> {
-  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=100`, { token: admin });
-  return answer.chunk.filter((e) => e.type === 'm.room.message').map((e) => `${e.sender} ${e.content.body ?? ''}`);
-}
 
 /** Starts a request through the gateway as carol and sends all of its body but the last byte. */
 function startTrickle(path: string, body: string): { finish(): Promise<number>; answeredEarly(): boolean } {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
 import { matrixCall } from '../../support/matrix-client.js';
-import { startFirewallScenario } from '../../support/firewall-scenario.js';
+import { carolWithDelayedEvents } from './fixtures/carol-delayed-events.js';
 import { reconcilerConfig, snapshot, startInterceptingProxy } from '../control/fixtures/reconciler.js';
 
 /**
@@ -16,12 +16,7 @@ import { reconcilerConfig, snapshot, startInterceptingProxy } from '../control/f
  * account again to try once more, without end.
  */
 
-const scenario = await startFirewallScenario({ extraConfig: { max_event_delay_duration: '24h' } });
-t.teardown(() => scenario.stop());
-const { hs } = scenario;
-const admin = hs.admin.accessToken;
-const carol = scenario.users.carol.userId;
-const room = scenario.rooms.free;
+const { scenario, hs, admin, carol, room, messages } = await carolWithDelayedEvents(t);
 
 // The reconciler talks to Synapse through a proxy that records the account's lock changes.
 const lockChanges: boolean[] = [];
@@ -47,10 +42,6 @@ const { loop } = reconciler;
 /** Long enough for the reconcile run in between; the test waits for a control message, not a time. */
 const DELAY_MS = 15_000;
 
-async function messages(): Promise<string[]> {
-  const answer = await matrixCall<{ chunk: { type: string; sender: string; content: { body?: string } }[] }>(hs.baseUrl, 'GET', `/_synapse/admin/v1/rooms/${encodeURIComponent(room)}/messages?dir=b&limit=100`, { token: admin });
-  return answer.chunk.filter((e) => e.type === 'm.room.message').map((e) => `${e.sender} ${e.content.body ?? ''}`);
-}
 
 t.test('a delayed message of a user made inactive is sent after the lock when a padded delayed event makes the list unreadable', async (t) => {
   const joined = await scenario.viaGateway('carol', 'POST', `/_matrix/client/v3/join/${encodeURIComponent(room)}`, {});
