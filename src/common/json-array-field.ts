@@ -31,6 +31,13 @@ export interface ArrayFieldOptions<T> {
   maxElements: number;
   /** What to keep of one parsed element; `undefined` drops it. */
   keep: (element: unknown) => T | undefined;
+  /**
+   * Read each element's own fields only: every object or array nested in an element is skipped as
+   * it streams past and reaches `keep` empty (`{}` or `[]`), so `maxElementBytes` bounds what is
+   * left. For callers that need an element's identifiers, not its payload, when the payload's size
+   * is someone else's choice (a delayed event's content: Synapse stores any size).
+   */
+  shallow?: boolean;
 }
 
 /** Thrown when the answer is not a JSON object with the array field, or is malformed. */
@@ -53,6 +60,9 @@ const CLOSE_OBJECT = 0x7d;
 const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 const COMMA = 0x2c;
+/** The nesting depth of the target array (inside the answer's object), and of its elements. */
+const ARRAY_DEPTH = 2;
+const ELEMENT_DEPTH = 3;
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
@@ -85,6 +95,9 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
   let totalBytes = 0;
   const element = new GrowingBytes();
   let depth = 0;
+  /** Inside a value nested in an element, with `options.shallow`: its bytes are not held. */
+  let skipping = false;
+  const shallow = options.shallow === true;
   let inString = false;
   let escaped = false;
   let slot = Slot.Outside;
@@ -137,7 +150,12 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
         if (byte === QUOTE) inString = true;
         else if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) {
           depth++;
-          if (slot === Slot.Outside && byte === OPEN_ARRAY && depth === 2) {
+          // A value opened inside an element is skipped whole.
+          if (shallow && slot === Slot.InElement && depth === ELEMENT_DEPTH + 1) {
+            addElementPart(chunk.subarray(from, i + 1));
+            skipping = true;
+          }
+          if (slot === Slot.Outside && byte === OPEN_ARRAY && depth === ARRAY_DEPTH) {
             addOther(chunk.subarray(from, i + 1));
             from = i + 1;
             if (keyBefore.test(other.tailText(keyTailBytes).slice(0, -1))) {
@@ -148,7 +166,12 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
         } else if (byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) {
           depth--;
           if (depth < 0) throw new ArrayFieldFormatError('the answer is not a JSON object');
-          if (slot === Slot.InElement && depth === 2) {
+          if (skipping && depth === ELEMENT_DEPTH) {
+            // Its closing bracket is kept: the element reads on as if the value had been empty.
+            skipping = false;
+            from = i;
+          }
+          if (slot === Slot.InElement && depth === ARRAY_DEPTH) {
             addElementPart(chunk.subarray(from, i + 1));
             from = i + 1;
             finishElement();
@@ -178,7 +201,9 @@ export async function readArrayField<T>(body: AsyncIterable<Uint8Array>, options
         throw new ArrayFieldFormatError(`unexpected "${String.fromCharCode(byte)}" in "${options.key}" (its elements must be objects)`);
       }
     }
-    if (slot === Slot.InElement) addElementPart(chunk.subarray(from));
+    if (slot === Slot.InElement) {
+      if (!skipping) addElementPart(chunk.subarray(from));
+    }
     else if (slot === Slot.Outside) addOther(chunk.subarray(from));
   }
   if (slot !== Slot.Outside || inString || depth !== 0) throw new ArrayFieldFormatError('the answer ends early');

@@ -10,17 +10,21 @@ const DELAYED_EVENTS_PATH = '/_matrix/client/unstable/org.matrix.msc4140/delayed
 /**
  * Bound of the bytes of the list streamed in (only the ids are held). A user may have
  * `msc4140_max_delayed_events_per_user` (default 100, an operator may raise it) pending events,
- * each with a content of up to an event's 64 KiB, which Synapse's answer escapes to up to three
- * times that: the user decides the size, and a list that could not be read left their events
- * uncancelled when the policy made them inactive (red team 22, F2).
+ * and Synapse stores a delayed event's content whatever its size (the gateway bounds the bodies it
+ * lets through, but not those sent past it: an appservice's, or any from before Corporal): the
+ * user decides the size, and a list that could not be read left their events uncancelled when the
+ * policy made them inactive (red team 22, F2; red team 23, F1).
  */
 const DELAYED_EVENTS_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
 
 /** Most delayed events listed (Synapse's default allows 100 per user). */
 const DELAYED_EVENTS_MAX_COUNT = 100_000;
 
-/** Largest delayed event accepted in the list (see `STATE_EVENT_MAX_BYTES` in rooms-api.ts). */
-const DELAYED_EVENT_MAX_BYTES = 1024 * 1024;
+/**
+ * Largest delayed event accepted in the list, its content left out: its own fields are ids, a
+ * type, a state key and numbers (the list is read shallowly, so a content of any size streams past).
+ */
+const DELAYED_EVENT_MAX_OWN_BYTES = 64 * 1024;
 
 /** The `delay_id`s of the token's user's pending delayed events (`GET …/delayed_events`, streamed). */
 export async function listDelayedEventIds(http: SynapseHttp, user: Auth): Promise<string[]> {
@@ -28,7 +32,10 @@ export async function listDelayedEventIds(http: SynapseHttp, user: Auth): Promis
   const answer = await http.requestObject({
     call, method: 'GET', path: DELAYED_EVENTS_PATH, auth: user,
     maxBodyBytes: DELAYED_EVENTS_MAX_STREAMED_BYTES,
-    arrayField: { key: 'delayed_events', maxElementBytes: DELAYED_EVENT_MAX_BYTES, maxElements: DELAYED_EVENTS_MAX_COUNT, keep: (event) => stringField(objectOf(event, call), 'delay_id', call) },
+    arrayField: {
+      key: 'delayed_events', shallow: true, maxElementBytes: DELAYED_EVENT_MAX_OWN_BYTES, maxElements: DELAYED_EVENTS_MAX_COUNT,
+      keep: (event) => stringField(objectOf(event, call), 'delay_id', call),
+    },
   });
   return arrayField(answer, 'delayed_events', call) as string[];
 }

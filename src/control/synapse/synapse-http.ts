@@ -8,7 +8,7 @@ import type { Logger } from '../../common/logger.js';
 import { objectOf } from './json-fields.js';
 import type { Readable } from 'node:stream';
 import { BodyLimitExceededError, discardBody, readBoundedBody } from '../../common/bounded-body.js';
-import { ArrayFieldFormatError, ArrayFieldLimitError, readArrayField } from '../../common/json-array-field.js';
+import { ArrayFieldFormatError, ArrayFieldLimitError, readArrayField, type ArrayFieldOptions } from '../../common/json-array-field.js';
 import { DEFAULT_RATE_LIMIT_RETRY, rateLimitWaitMs, type RateLimitRetryOptions } from './rate-limit.js';
 import { SynapseErrorCode } from './synapse-errors.js';
 import { describeTransportError, isUndiciTimeout } from '../../common/transport-error.js';
@@ -51,9 +51,10 @@ export interface SynapseRequest {
    * as a whole, keeping what `keep` returns for each: for answers whose size the homeserver's
    * users decide (a room's whole state, red team 22). `maxBodyBytes` then bounds the bytes
    * streamed, not the bytes held; the answer's other fields may take up to 1 MiB. An answer that is
-   * not a 2xx is read whole, within the client's default bound.
+   * not a 2xx is read whole, within the client's default bound. With `shallow`, only each
+   * element's own fields are held (its nested objects and arrays reach `keep` empty).
    */
-  arrayField?: { key: string; maxElementBytes: number; maxElements: number; keep: (element: unknown) => unknown };
+  arrayField?: Pick<ArrayFieldOptions<unknown>, 'key' | 'maxElementBytes' | 'maxElements' | 'keep' | 'shallow'>;
   /** Retry `M_LIMIT_EXCEEDED` answers (default true; a 429 means Synapse did not act on the request). */
   retryRateLimited?: boolean;
 }

@@ -11,7 +11,8 @@ import { waitFor } from '../../support/control-plane.js';
  * Red-team round 3, F5: Synapse cancels a user's delayed events (MSC4140) when it deactivates the
  * account, not when it locks it, and sends them later without a lock check. Corporal's
  * `user.deactivate` locks, so it must cancel them itself: a message alice scheduled before she was
- * made inactive must never appear.
+ * made inactive must never appear. Also: a retry after a failed cancellation, and a delayed event
+ * too large for the gateway, scheduled past it.
  */
 
 // Delayed events are off unless the server sets a maximum delay. The harness's admin is the corporal user.
@@ -27,8 +28,8 @@ const alice = '@alice:localhost';
 /** Long enough for the reconcile run in between; the test waits for it without a timing threshold (below). */
 const DELAY_MS = 15_000;
 
-async function reconcile(generation: number, active: boolean) {
-  loop.onPolicy(snapshot(generation, [room], [{ id: alice, active, joinedRooms: [[room, 0]] }]), 'all');
+async function reconcile(generation: number, active: boolean, userId = alice) {
+  loop.onPolicy(snapshot(generation, [room], [{ id: userId, active, joinedRooms: [[room, 0]] }]), 'all');
   await loop.idle();
   const run = loop.status().lastRun;
   if (run === null) throw new Error('no run recorded');
@@ -120,4 +121,27 @@ t.test('when the cancellation fails at the lock, a retry unlocks, cancels and lo
   await scheduleMessageIn(bobsRoom, admin, 'control');
   while (!(await messages(bobsRoom)).includes('@corporal:localhost control')) await sleep(250);
   t.notOk((await messages(bobsRoom)).includes(`${bob} sent after a failed cancellation`), "bob's delayed message never appeared");
+});
+
+t.test('a delayed event of 2.4 MB scheduled past the gateway does not stop the cancellation at the lock', async (t) => {
+  // An appservice, or a client before Corporal was deployed, reaches Synapse directly: Synapse
+  // stores a delayed event's content whatever its size, and the gateway's 192 KiB bound never saw it.
+  const dave = '@dave:localhost';
+  t.same((await reconcile(3, true, dave)).failures, [], 'dave created and joined');
+  const daveToken = (await matrixCall<{ access_token: string }>(hs.baseUrl, 'POST', `/_synapse/admin/v1/users/${encodeURIComponent(dave)}/login`, { token: admin, body: {} })).access_token;
+  // Each `é` is listed as six bytes (`\u00e9`); nested arrays and objects are skipped as well.
+  const padding = { pad: 'é'.repeat(400_000), nested: [{ deeper: ['] } [ {'] }] };
+  await matrixCall(hs.baseUrl, 'PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(room)}/send/org.example.padding/p1?org.matrix.msc4140.delay=86400000`, { token: daveToken, body: padding });
+  await scheduleMessage(daveToken, 'sent by dave after the lock');
+  const listed = await fetch(`${hs.baseUrl}/_matrix/client/unstable/org.matrix.msc4140/delayed_events`, { headers: { authorization: `Bearer ${daveToken}` } });
+  const listedBytes = (await listed.arrayBuffer()).byteLength;
+  t.ok(listedBytes > 2_000_000, `Synapse lists dave's delayed events in ${listedBytes} bytes`);
+
+  t.same((await reconcile(4, false, dave)).failures, [], 'user.deactivate cancels every delayed event and locks dave, with no failure');
+  const user = await matrixCall<{ locked: boolean }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(dave)}`, { token: admin });
+  t.equal(user.locked, true, 'dave is locked');
+
+  await scheduleMessage(admin, 'control after dave');
+  while (!(await messages()).includes('@corporal:localhost control after dave')) await sleep(250);
+  t.notOk((await messages()).includes(`${dave} sent by dave after the lock`), "dave's delayed message never appeared");
 });

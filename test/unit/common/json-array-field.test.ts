@@ -79,3 +79,34 @@ t.test('many elements: the answer may be far larger than any one bound', async (
   const kept = await readArrayField(chunks(text, 65_536), { ...everything, maxElementBytes: 64 * 1024, maxOtherBytes: 1024, keep: (element) => (element as typeof event).content.membership });
   t.equal((kept['state'] as string[]).length, 500);
 });
+
+t.test('shallow: values nested in an element are skipped, its own fields are read, whatever the chunk size', async (t) => {
+  const tricky = { s: 'brackets ] } [ { and a quote " and a backslash \\', deep: [[{ a: [] }], { '}': ']' }], x: 'y'.repeat(5000) };
+  const answer = {
+    before: { nested: [1, { two: 2 }] },
+    delayed_events: [
+      { delay_id: 'd1', room_id: '!r:hs', content: tricky, delay: 1000, empty: {}, list: [1, 2] },
+      { content: [tricky, tricky], delay_id: 'd2', state_key: '', running_since: 5 },
+      { delay_id: 'd3' },
+    ],
+    after: [{ kept: true }],
+  };
+  const expected = {
+    before: { nested: [1, { two: 2 }] },
+    delayed_events: [
+      { delay_id: 'd1', room_id: '!r:hs', content: {}, delay: 1000, empty: {}, list: [] },
+      { content: [], delay_id: 'd2', state_key: '', running_since: 5 },
+      { delay_id: 'd3' },
+    ],
+    after: [{ kept: true }],
+  };
+  const text = JSON.stringify(answer, null, 1);
+  for (const size of [1, 2, 3, 7, 64, 1 << 16]) {
+    t.same(await read(text, { key: 'delayed_events', shallow: true, maxElementBytes: 200 }, size), expected, `chunks of ${size}`);
+  }
+  await t.rejects(read(text, { key: 'delayed_events', maxElementBytes: 200 }), { name: ArrayFieldLimitError.name }, 'without shallow, the same bound refuses the answer');
+  await t.rejects(read(JSON.stringify({ delayed_events: [{ delay_id: 'x'.repeat(300), content: {} }] }), { key: 'delayed_events', shallow: true, maxElementBytes: 200 }),
+    { name: ArrayFieldLimitError.name, message: /exceeds 200 bytes/ }, "an element's own fields still count against the bound");
+  await t.rejects(read('{"delayed_events":[{"content":{"a":1]}]}', { key: 'delayed_events', shallow: true }), { name: ArrayFieldFormatError.name },
+    'a skipped value closed by the wrong bracket leaves the element malformed');
+});
