@@ -9,6 +9,7 @@ import { SynapseHttp } from '../synapse/synapse-http.js';
 import { planReconciliation } from '../plan/index.js';
 import type { Planner } from './planner.js';
 import { ReconcileLoop } from './reconcile-loop.js';
+import { accountDataUnfinishedLocks } from './unfinished-locks-store.js';
 
 /** Options of {@link startReconciler}. */
 export interface StartReconcilerOptions {
@@ -77,6 +78,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     actionTimeoutMs: defaultActionTimeoutMs(Matrix.TimeoutMilliseconds),
     planner: options.planner ?? planReconciliation,
     logger,
+    unfinishedLocks: accountDataUnfinishedLocks(http, session, Corporal.UserID),
   });
   const tokens = new AccessTokens({ http, admin: session, corporalUserId: Corporal.UserID, authSharedSecret: Matrix.AuthSharedSecret });
   let closed: Promise<void> | null = null;

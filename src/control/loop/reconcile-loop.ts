@@ -14,6 +14,7 @@ import { LoopTotalsCounter } from './loop-totals.js';
 import { RecoveryWatch, synapseAnswers } from '../synapse/recovery-watch.js';
 import { samePlanWhileInactive, type PolicyChange } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
+import type { UnfinishedLocksStore } from './unfinished-locks-store.js';
 
 /** Options of {@link ReconcileLoop}. */
 export interface ReconcileLoopOptions {
@@ -29,6 +30,11 @@ export interface ReconcileLoopOptions {
   progressIntervalMs?: number;
   now?: () => number;
   random?: () => number;
+  /**
+   * Where the users whose lock left work undone are kept across restarts
+   * (unfinished-locks-store.ts); absent: in memory only (tests of the loop alone).
+   */
+  unfinishedLocks?: UnfinishedLocksStore;
 }
 
 /**
@@ -86,10 +92,15 @@ export class ReconcileLoop {
   /**
    * Users whose lock left work undone, delayed events or devices (`ApplyPlanResult.locksLeftUnfinished`)
    * → the `user.finish_lock` that failed since: each run plans one for them while they stay
-   * locked and inactive, up to {@link MAX_LOCK_FOLLOW_UPS}. Kept in memory only: a
-   * restart forgets them (the failure was logged with its code).
+   * locked and inactive, up to {@link MAX_LOCK_FOLLOW_UPS}. Saved to `unfinishedLocks` after a run
+   * that changed them, and loaded from it before the first run that can: so a restart in between
+   * does not forget them.
    */
   readonly #locksUnfinished = new Map<string, number>();
+  /** Whether `unfinishedLocks` has been read: until then nothing is saved over it. */
+  #locksLoaded = false;
+  /** What `unfinishedLocks` holds as far as this loop knows (entries as JSON), to save only changes. */
+  #locksSaved = '[]';
   /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
   #followUpsInARow = 0;
   #current: RunSummary | null = null;
@@ -233,6 +244,7 @@ export class ReconcileLoop {
 
   /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
+    await this.#loadUnfinishedLocks();
     const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
       logger: this.#options.logger,
@@ -258,6 +270,7 @@ export class ReconcileLoop {
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) {
       this.#recordUnfinishedLocks(applied);
+      await this.#saveUnfinishedLocks();
       this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
       if (users === undefined) this.#followUpCorporalJoins(applied);
       if (applied.corporalJoinRefused.size > 0) this.#reportRefusedJoins(applied.corporalJoinRefused);
@@ -326,6 +339,38 @@ export class ReconcileLoop {
     for (const userId of applied.locksFinished) outstanding.delete(userId);
     for (const userId of outstanding.keys()) {
       if (this.#policy?.users.get(userId)?.active !== false) outstanding.delete(userId);
+    }
+  }
+
+  /**
+   * Reads the saved unfinished locks once (a failure is logged, and the next run tries again),
+   * adding those this loop does not know yet: they are planned like its own.
+   */
+  async #loadUnfinishedLocks(): Promise<void> {
+    const store = this.#options.unfinishedLocks;
+    if (store === undefined || this.#locksLoaded) return;
+    try {
+      const saved = await store.load();
+      for (const [userId, failed] of saved) if (!this.#locksUnfinished.has(userId)) this.#locksUnfinished.set(userId, failed);
+      this.#locksLoaded = true;
+      this.#locksSaved = lockEntriesJson(saved);
+      if (saved.size > 0) this.#options.logger.info({ users: [...saved.keys()] }, 'resuming the unfinished locks of users recorded before a restart');
+    } catch (err) {
+      this.#options.logger.warn({ err: describeError(err) }, 'cannot read the record of unfinished locks; trying again before the next run');
+    }
+  }
+
+  /** Saves the unfinished locks when they changed since they were read or saved (a failure is logged; the next run tries again). */
+  async #saveUnfinishedLocks(): Promise<void> {
+    const store = this.#options.unfinishedLocks;
+    if (store === undefined || !this.#locksLoaded) return;
+    const entries = lockEntriesJson(this.#locksUnfinished);
+    if (entries === this.#locksSaved) return;
+    try {
+      await store.save(this.#locksUnfinished);
+      this.#locksSaved = entries;
+    } catch (err) {
+      this.#options.logger.warn({ err: describeError(err) }, 'cannot save the record of unfinished locks; trying again after the next run');
     }
   }
 
@@ -435,6 +480,11 @@ export class ReconcileLoop {
       ...(users ? { users } : {}),
     };
   }
+}
+
+/** The entries as JSON in a stable order, to compare what is saved with what is known. */
+function lockEntriesJson(entries: ReadonlyMap<string, number>): string {
+  return JSON.stringify([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function copySummary(summary: RunSummary): RunSummary {

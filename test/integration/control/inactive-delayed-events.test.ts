@@ -43,6 +43,30 @@ async function scheduleMessageIn(roomId: string, token: string, body: string): P
   const path = `${roomPath}/send/m.room.message/${encodeURIComponent(body)}?org.matrix.msc4140.delay=${DELAY_MS}`;
   return (await matrixCall<{ delay_id: string }>(hs.baseUrl, 'PUT', path, { token, body: { msgtype: 'm.text', body } })).delay_id;
 }
+/**
+ * A second reconciler, reaching Synapse through a proxy that answers 503 to its delayed-event calls
+ * while `failing()` (the others are recorded in `passed` as `"<method> <path>"`), retrying failed
+ * users every `retryMs`. Both are closed at the end of `t`.
+ */
+async function reconcilerFailingDelayedEvents(t: { teardown(fn: () => unknown): void }, failing: () => boolean, passed: string[], retryMs: number) {
+  const proxy = await startInterceptingProxy(hs.baseUrl, (req, res) => {
+    if (!req.url?.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) return false;
+    if (!failing()) {
+      passed.push(`${req.method} ${req.url.split('?')[0]}`);
+      return false;
+    }
+    req.resume();
+    res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ errcode: 'M_UNKNOWN', error: 'busy' }));
+    return true;
+  });
+  t.teardown(() => proxy.close());
+  const reconciler = await startReconciler({
+    config: reconcilerConfig(hs, { baseUrl: proxy.url, corporal: { AccessToken: admin }, reconciliation: { RetryIntervalMilliseconds: retryMs, RetryMaxIntervalMilliseconds: 2 * retryMs } }),
+    logger: createSilentLogger(),
+  });
+  t.teardown(() => reconciler.close());
+  return reconciler;
+}
 /** The room's message bodies by sender, as the admin API sees them. */
 const messages = (roomId = room): Promise<string[]> => roomMessageLines(hs.baseUrl, admin, roomId);
 
@@ -70,25 +94,9 @@ t.test('a delayed message scheduled before alice is made inactive never appears'
 t.test('when the cancellation fails at the lock, a retry unlocks, cancels and locks again', async (t) => {
   const bob = '@bob:localhost';
   const bobsRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
-  // A proxy in front of Synapse that answers 503 to the reconciler's delayed-event calls while `failing`.
   let failing = false;
   const delayedCalls: string[] = [];
-  const proxy = await startInterceptingProxy(hs.baseUrl, (req, res) => {
-    if (!req.url?.startsWith('/_matrix/client/unstable/org.matrix.msc4140/delayed_events')) return false;
-    if (!failing) {
-      delayedCalls.push(`${req.method} ${req.url.split('?')[0]}`);
-      return false;
-    }
-    req.resume();
-    res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ errcode: 'M_UNKNOWN', error: 'busy' }));
-    return true;
-  });
-  t.teardown(() => proxy.close());
-  const retrying = await startReconciler({
-    config: reconcilerConfig(hs, { baseUrl: proxy.url, corporal: { AccessToken: admin }, reconciliation: { RetryIntervalMilliseconds: 500, RetryMaxIntervalMilliseconds: 1_000 } }),
-    logger: createSilentLogger(),
-  });
-  t.teardown(() => retrying.close());
+  const retrying = await reconcilerFailingDelayedEvents(t, () => failing, delayedCalls, 500);
   const bobLoop = retrying.loop;
   const policy = (generation: number, active: boolean) => snapshot(generation, [bobsRoom], [{ id: bob, active, joinedRooms: [[bobsRoom, 0]] }]);
 
@@ -144,4 +152,39 @@ t.test('a delayed event of 2.4 MB scheduled past the gateway does not stop the c
   await scheduleMessage(admin, 'control after dave');
   while (!(await messages()).includes('@corporal:localhost control after dave')) await sleep(250);
   t.notOk((await messages()).includes(`${dave} sent by dave after the lock`), "dave's delayed message never appeared");
+});
+
+t.test('a restart between a failed cancellation and its follow-up does not forget the user', async (t) => {
+  const erin = '@erin:localhost';
+  const erinsRoom = await createRoom(hs.baseUrl, admin, { preset: 'public_chat' });
+  const policy = (generation: number, active: boolean) => snapshot(generation, [erinsRoom], [{ id: erin, active, joinedRooms: [[erinsRoom, 0]] }]);
+  // The first reconciler fails every delayed-event call, and retries nothing before it stops.
+  const first = await reconcilerFailingDelayedEvents(t, () => true, [], 600_000);
+  first.loop.onPolicy(policy(1, true), 'all');
+  await first.loop.idle();
+  const erinToken = (await matrixCall<{ access_token: string }>(hs.baseUrl, 'POST', `/_synapse/admin/v1/users/${encodeURIComponent(erin)}/login`, { token: admin, body: {} })).access_token;
+  await scheduleMessageIn(erinsRoom, erinToken, 'sent by erin after a restart');
+  first.loop.onPolicy(policy(2, false), 'all');
+  await first.loop.idle();
+  t.match(first.loop.status().lastRun?.failures, [{ actionType: 'user.deactivate', userId: erin, code: 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED' }], 'erin is locked; the cancellation failed');
+  await first.close();
+
+  const recordPath = `/_matrix/client/v3/user/${encodeURIComponent(hs.admin.userId)}/account_data/io.corporal.unfinished_locks`;
+  const recorded = await matrixCall<{ users: Record<string, number> }>(hs.baseUrl, 'GET', recordPath, { token: admin });
+  t.equal(recorded.users[erin], 0, "erin is in the corporal user's record");
+
+  // Corporal starts again, reaching Synapse directly: its first pass finishes erin's lock.
+  const second = await startReconciler({ config: reconcilerConfig(hs, { corporal: { AccessToken: admin } }), logger: createSilentLogger() });
+  t.teardown(() => second.close());
+  second.loop.onPolicy(policy(2, false), 'all');
+  await second.loop.idle();
+  t.same(second.loop.status().lastRun?.failures, [], 'the first pass after the restart succeeds');
+  const locked = (await matrixCall<{ locked: boolean }>(hs.baseUrl, 'GET', `/_synapse/admin/v2/users/${encodeURIComponent(erin)}`, { token: admin })).locked;
+  t.equal(locked, true, 'erin is locked again');
+  const after = await matrixCall<{ users: Record<string, number> }>(hs.baseUrl, 'GET', recordPath, { token: admin });
+  t.notOk(erin in after.users, 'and no longer in the record');
+
+  await scheduleMessageIn(erinsRoom, admin, 'control after erin');
+  while (!(await messages(erinsRoom)).includes('@corporal:localhost control after erin')) await sleep(250);
+  t.notOk((await messages(erinsRoom)).includes(`${erin} sent by erin after a restart`), "erin's delayed message never appeared");
 });

@@ -91,3 +91,80 @@ t.test('a follow-up that succeeds ends them', async (t) => {
   await loop.idle();
   t.equal(followUps(), 1, 'none after it');
 });
+
+/** A store in memory that can be made to fail, and counts its saves. */
+function memoryStore(initial: Record<string, number> = {}) {
+  const store = {
+    saved: new Map(Object.entries(initial)),
+    saves: 0,
+    failLoad: false,
+    failSave: false,
+    async load() {
+      if (store.failLoad) throw new Error('Synapse is down');
+      return new Map(store.saved);
+    },
+    async save(entries: ReadonlyMap<string, number>) {
+      if (store.failSave) throw new Error('Synapse is down');
+      store.saves++;
+      store.saved = new Map(entries);
+    },
+  };
+  return store;
+}
+
+/** Plans the follow-up whenever the loop remembers alice (as the real planner does while she stays locked and inactive). */
+function followUpPlanner(): { planner: Planner; followUps: () => number } {
+  let followUps = 0;
+  const planner: Planner = (_observed, _policy, options) => {
+    if (options.locksUnfinished?.has(ALICE) !== true) return { actions: [], warnings: [], skippedRooms: [] };
+    followUps++;
+    return { actions: [{ type: 'user.finish_lock', userId: ALICE }], warnings: [], skippedRooms: [] };
+  };
+  return { planner, followUps: () => followUps };
+}
+
+t.test('an unfinished lock is saved, and a new loop (a restart) resumes it from the record', async (t) => {
+  delayedEventsStatus = 500;
+  const store = memoryStore();
+  const first = lockingPlanner();
+  const before = scriptedLoop(http, first.planner, { retryMs: 60_000, unfinishedLocks: store });
+  t.teardown(() => before.stop());
+  before.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await before.idle();
+  t.equal(before.status().lastRun?.failures[0]?.code, 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED');
+  t.same(Object.fromEntries(store.saved), { [ALICE]: 0 }, 'alice is recorded, with no failed follow-up yet');
+  await before.stop();
+
+  delayedEventsStatus = 200;
+  const { planner, followUps } = followUpPlanner();
+  const after = scriptedLoop(http, planner, { retryMs: 60_000, unfinishedLocks: store });
+  t.teardown(() => after.stop());
+  after.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await after.idle();
+  t.equal(followUps(), 1, 'the new loop plans the follow-up on its first run');
+  t.same(after.status().lastRun?.failures, [], 'which finishes the lock');
+  t.same(Object.fromEntries(store.saved), {}, 'and the record is emptied');
+  const saves = store.saves;
+  after.trigger();
+  await after.idle();
+  t.equal(followUps(), 1, 'no follow-up after it');
+  t.equal(store.saves, saves, 'an unchanged record is not saved again');
+});
+
+t.test('while the record cannot be read, nothing is saved over it; it is read before a later run', async (t) => {
+  delayedEventsStatus = 200;
+  const store = memoryStore({ [ALICE]: 2, '@bob:example.com': 1, 'not a user': 3 });
+  store.failLoad = true;
+  const { planner, followUps } = followUpPlanner();
+  const loop = scriptedLoop(http, planner, { retryMs: 60_000, unfinishedLocks: store });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await loop.idle();
+  t.equal(followUps(), 0, 'nothing is known of alice yet');
+  t.equal(store.saves, 0, 'the record is left as it is');
+  store.failLoad = false;
+  loop.trigger();
+  await loop.idle();
+  t.equal(followUps(), 1, 'once read, the follow-up is planned');
+  t.same(Object.fromEntries(store.saved), {}, 'alice finished; bob, not inactive in the policy, and the stray entry are dropped');
+});
