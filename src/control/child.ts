@@ -17,7 +17,7 @@ import {
 import { PolicyStore } from './policy-store.js';
 import { createPolicyProvider } from './providers/create-provider.js';
 import type { PolicyProvider } from './providers/provider.js';
-import { GatewayStatusClient } from './gateway-status.js';
+import { GatewayStatusClient, waitForGatewayGeneration } from './gateway-status.js';
 import { startHttpApi, type HttpApiServer } from './http-api/api-server.js';
 import { policyRoutes } from './http-api/policy-routes.js';
 import { statusRoute, type StatusRouteOptions } from './http-api/status-route.js';
@@ -94,7 +94,7 @@ class ControlChild {
     this.statusClient = statusClient;
     // The reconciler starts in the background and retries its admin session while Synapse is
     // unreachable; policies that arrive meanwhile wait for it (the newest one is reconciled).
-    const reconciler = new ReconcilerHost({ config, logger });
+    const reconciler = new ReconcilerHost({ config, logger, gatewayCaughtUp: (generation) => waitForGatewayGeneration(() => statusClient.request(), generation) });
     this.reconciler = reconciler;
     this.roomRepairs = createAdminRepairQueue(() => reconciler.reconciler, logger);
     store.onChange((previous, next) => reconciler.onPolicy(previous?.snapshot ?? null, next.snapshot));

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CorporalError } from '../common/errors.js';
 import type { GatewayStatusRequestMessage, GatewayStatusResponseMessage, Unversioned } from '../common/ipc.js';
 
@@ -41,5 +42,35 @@ export class GatewayStatusClient {
     clearTimeout(waiter.timer);
     const { v: _v, type: _type, requestId: _id, ...status } = message;
     waiter.resolve(status);
+  }
+}
+
+/** How long {@link waitForGatewayGeneration} waits at most, and how often it asks. */
+export const GATEWAY_CATCH_UP_TIMEOUT_MS = 10_000;
+const GATEWAY_CATCH_UP_POLL_MS = 25;
+
+/**
+ * Resolves true once every live gateway thread enforces policy `generation` or a newer one (the
+ * supervisor's `snapshotGeneration`), false when that did not happen within `timeoutMs` (no thread
+ * alive, a thread still decoding a huge policy, a supervisor that does not answer). Asks every
+ * `intervalMs`; a failed question counts as "not yet". Never rejects.
+ */
+export async function waitForGatewayGeneration(
+  request: () => Promise<GatewayStatus>,
+  generation: number,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<boolean> {
+  const deadline = performance.now() + (options.timeoutMs ?? GATEWAY_CATCH_UP_TIMEOUT_MS);
+  const intervalMs = options.intervalMs ?? GATEWAY_CATCH_UP_POLL_MS;
+  for (;;) {
+    try {
+      const enforced = (await request()).snapshotGeneration;
+      if (enforced !== null && enforced >= generation) return true;
+    } catch {
+      // Not answered: not known to have caught up.
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(intervalMs, left));
   }
 }

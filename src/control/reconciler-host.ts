@@ -15,6 +15,8 @@ export interface ReconcilerHostOptions {
   logger: Logger;
   now?: () => number;
   random?: () => number;
+  /** Passed to the loop (`ReconcileLoopOptions.gatewayCaughtUp`): the control child waits for the gateway threads. */
+  gatewayCaughtUp?: (generation: number) => Promise<boolean>;
 }
 
 /**
@@ -144,12 +146,12 @@ export class ReconcilerHost {
   }
 
   async #tryStart(): Promise<void> {
-    const { config, logger } = this.#options;
+    const { config, logger, gatewayCaughtUp } = this.#options;
     this.#state = 'starting';
     this.#nextAttemptAt = null;
     let reconciler: Reconciler;
     try {
-      reconciler = await startReconciler({ config, logger });
+      reconciler = await startReconciler({ config, logger, ...(gatewayCaughtUp ? { gatewayCaughtUp } : {}) });
     } catch (err) {
       if (this.#stopped) return;
       this.#scheduleRetry(err);

@@ -17,6 +17,8 @@ export interface StartReconcilerOptions {
   /** Default: `planReconciliation` from `control/plan` (tests may pass another). */
   planner?: Planner;
   logger: Logger;
+  /** The loop's wait for the gateway threads to enforce a new policy (`ReconcileLoopOptions.gatewayCaughtUp`); absent: none. */
+  gatewayCaughtUp?: (generation: number) => Promise<boolean>;
 }
 
 /** The reconciler's parts, for the control child and its HTTP API. */
@@ -79,6 +81,7 @@ export async function startReconciler(options: StartReconcilerOptions): Promise<
     planner: options.planner ?? planReconciliation,
     logger,
     unfinishedLocks: accountDataUnfinishedLocks(http, session, Corporal.UserID),
+    ...(options.gatewayCaughtUp ? { gatewayCaughtUp: options.gatewayCaughtUp } : {}),
   });
   const tokens = new AccessTokens({ http, admin: session, corporalUserId: Corporal.UserID, authSharedSecret: Matrix.AuthSharedSecret });
   let closed: Promise<void> | null = null;

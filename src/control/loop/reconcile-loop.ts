@@ -35,6 +35,12 @@ export interface ReconcileLoopOptions {
    * (unfinished-locks-store.ts); absent: in memory only (tests of the loop alone).
    */
   unfinishedLocks?: UnfinishedLocksStore;
+  /**
+   * Resolves true once every gateway thread enforces the given policy generation or a newer one,
+   * false when it stopped waiting (bounded by the implementation); awaited before the first run
+   * of each new generation. Absent: no gateway to wait for (the loop alone, `corporal plan`).
+   */
+  gatewayCaughtUp?: (generation: number) => Promise<boolean>;
 }
 
 /**
@@ -101,6 +107,8 @@ export class ReconcileLoop {
   #locksLoaded = false;
   /** What `unfinishedLocks` holds as far as this loop knows (entries as JSON), to save only changes. */
   #locksSaved = '[]';
+  /** The newest policy generation whose run waited for the gateway (`gatewayCaughtUp`). */
+  #gatewayWaitedFor = 0;
   /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
   #followUpsInARow = 0;
   #current: RunSummary | null = null;
@@ -244,6 +252,7 @@ export class ReconcileLoop {
 
   /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
+    await this.#waitForGateway(policy.generation);
     await this.#loadUnfinishedLocks();
     const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
@@ -340,6 +349,30 @@ export class ReconcileLoop {
     for (const userId of outstanding.keys()) {
       if (this.#policy?.users.get(userId)?.active !== false) outstanding.delete(userId);
     }
+  }
+
+  /**
+   * Before the first run of a new policy generation, waits until the gateway threads enforce it.
+   * Why: the run may lock users the policy has just made inactive, cancelling their delayed events
+   * first. A delayed event whose body the user completes after that cancellation, and before the
+   * lock, is refused only by a gateway thread that already has the new policy (it checks the sender
+   * again once the body is in: red team 23, F2); one still on the old policy would let Synapse store
+   * an event nobody cancels, sent after the lock. Threads usually have it within milliseconds, but a
+   * huge policy takes each a while to decode, while a run for one changed user is as quick. When the
+   * wait gives up, the run goes on anyway: the lock matters more than that narrow race.
+   */
+  async #waitForGateway(generation: number): Promise<void> {
+    const caughtUp = this.#options.gatewayCaughtUp;
+    if (caughtUp === undefined || generation <= this.#gatewayWaitedFor) return;
+    this.#gatewayWaitedFor = generation;
+    let enforced = false;
+    try {
+      enforced = await caughtUp(generation);
+    } catch {
+      // Treated as not confirmed.
+    }
+    if (enforced) this.#options.logger.debug({ generation }, 'the gateway threads enforce this policy generation; reconciling it');
+    else this.#options.logger.warn({ generation }, 'the gateway threads do not confirm that they enforce this policy generation; reconciling it anyway');
   }
 
   /**

@@ -75,6 +75,8 @@ t.test('a policy pushed through the API is reconciled: users created, rooms join
   t.match(status.reconciler, { state: 'ready', policyGeneration: 1, lastRun: { generation: 1, outcome: 'completed', failuresByCode: {} } });
   t.same(status.reconciler?.lastFullRun, status.reconciler?.lastRun, 'the first pass is the last full pass');
   t.match(status.reconciler?.lastRun, { startedAt: /^\d{4}-\d\d-\d\dT/, finishedAt: /^\d{4}-\d\d-\d\dT/ }, 'times as ISO 8601');
+  const gatewayWait = corporal.logs.filter((line) => String(line.msg).startsWith('the gateway threads '));
+  t.match(gatewayWait, [{ generation: 1, msg: 'the gateway threads enforce this policy generation; reconciling it' }], 'the run waited for the gateway threads to enforce the policy');
 });
 
 t.test('drift: /plan shows the repair without applying it; /reconcile applies it', async (t) => {
