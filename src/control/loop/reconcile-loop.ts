@@ -109,6 +109,8 @@ export class ReconcileLoop {
   #locksSaved = '[]';
   /** The newest policy generation whose run waited for the gateway (`gatewayCaughtUp`). */
   #gatewayWaitedFor = 0;
+  /** Ends a wait for the gateway when the loop stops: a shutdown must not wait for threads that are going away. */
+  #endGatewayWait: (() => void) | null = null;
   /** Follow-up passes queued in a row (at most {@link MAX_FOLLOW_UPS_IN_A_ROW}). */
   #followUpsInARow = 0;
   #current: RunSummary | null = null;
@@ -207,6 +209,7 @@ export class ReconcileLoop {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#endGatewayWait?.();
     this.#recovery.stop();
     this.#clearTimer('retry');
     this.#clearTimer('resync');
@@ -253,6 +256,7 @@ export class ReconcileLoop {
   /** One run (run-once.ts), then the loop's bookkeeping: requeue, retries, the next resync. */
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
     await this.#waitForGateway(policy.generation);
+    if (this.#stopped) return;
     await this.#loadUnfinishedLocks();
     const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
@@ -365,12 +369,18 @@ export class ReconcileLoop {
     const caughtUp = this.#options.gatewayCaughtUp;
     if (caughtUp === undefined || generation <= this.#gatewayWaitedFor) return;
     this.#gatewayWaitedFor = generation;
-    let enforced = false;
+    let enforced: boolean | 'stopped' = false;
     try {
-      enforced = await caughtUp(generation);
+      const stopped = new Promise<'stopped'>((resolve) => {
+        this.#endGatewayWait = () => resolve('stopped');
+      });
+      enforced = await Promise.race([caughtUp(generation), stopped]);
     } catch {
       // Treated as not confirmed.
+    } finally {
+      this.#endGatewayWait = null;
     }
+    if (enforced === 'stopped') return;
     if (enforced) this.#options.logger.debug({ generation }, 'the gateway threads enforce this policy generation; reconciling it');
     else this.#options.logger.warn({ generation }, 'the gateway threads do not confirm that they enforce this policy generation; reconciling it anyway');
   }

@@ -84,3 +84,14 @@ t.test('when the gateway does not confirm, the run goes on, with a warning', asy
   t.equal(loop.status().lastRun?.outcome, 'completed', 'the run completed');
   t.match(lines.find((line) => String(line['msg']).startsWith('the gateway threads do not confirm')), { level: 40, generation: 7 });
 });
+
+t.test('stopping the loop ends a wait for the gateway', async (t) => {
+  server.requests.length = 0;
+  const gateway = heldGateway();
+  const loop = scriptedLoop(http, planner, { retryMs: 60_000, gatewayCaughtUp: gateway.gatewayCaughtUp });
+  loop.onPolicy(policy(9), 'all');
+  await waitFor('the wait', gateway.waiting, 5_000);
+  await loop.stop();
+  t.equal(loop.status().running, false, 'stopped while the gateway never answered');
+  t.equal(server.requests.length, 0, 'and nothing reached Synapse');
+});
