@@ -15,6 +15,7 @@ import { RecoveryWatch, synapseAnswers } from '../synapse/recovery-watch.js';
 import { samePlanWhileInactive, type PolicyChange } from './changed-users.js';
 import type { LoopStatus, RunSummary } from './run-summary.js';
 import type { UnfinishedLocksStore } from './unfinished-locks-store.js';
+import { UnfinishedLocks } from './unfinished-locks.js';
 
 /** Options of {@link ReconcileLoop}. */
 export interface ReconcileLoopOptions {
@@ -42,12 +43,6 @@ export interface ReconcileLoopOptions {
    */
   gatewayCaughtUp?: (generation: number) => Promise<boolean>;
 }
-
-/**
- * Failed `user.finish_lock` after which the reconciler stops trying for a user
- * (`#recordUnfinishedLocks`). With the retry backoff, five attempts span a few retry intervals.
- */
-const MAX_LOCK_FOLLOW_UPS = 5;
 
 /** Full passes queued in a row for rooms the corporal user has just joined (`#followUpCorporalJoins`). */
 const MAX_FOLLOW_UPS_IN_A_ROW = 3;
@@ -95,18 +90,8 @@ export class ReconcileLoop {
   #stopped = false;
   /** Rooms the corporal user joined in the last full pass: joining them again queues no follow-up. */
   #joinedLastPass: ReadonlySet<string> = new Set();
-  /**
-   * Users whose lock left work undone, delayed events or devices (`ApplyPlanResult.locksLeftUnfinished`)
-   * → the `user.finish_lock` that failed since: each run plans one for them while they stay
-   * locked and inactive, up to {@link MAX_LOCK_FOLLOW_UPS}. Saved to `unfinishedLocks` after a run
-   * that changed them, and loaded from it before the first run that can: so a restart in between
-   * does not forget them.
-   */
-  readonly #locksUnfinished = new Map<string, number>();
-  /** Whether `unfinishedLocks` has been read: until then nothing is saved over it. */
-  #locksLoaded = false;
-  /** What `unfinishedLocks` holds as far as this loop knows (entries as JSON), to save only changes. */
-  #locksSaved = '[]';
+  /** Users whose lock left work undone (unfinished-locks.ts). */
+  readonly #unfinishedLocks: UnfinishedLocks;
   /** The newest policy generation whose run waited for the gateway (`gatewayCaughtUp`). */
   #gatewayWaitedFor = 0;
   /** Ends a wait for the gateway when the loop stops: a shutdown must not wait for threads that are going away. */
@@ -124,6 +109,7 @@ export class ReconcileLoop {
   constructor(options: ReconcileLoopOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#unfinishedLocks = new UnfinishedLocks(options.unfinishedLocks, options.logger);
     this.#retries = new RetrySchedule({
       initialMs: options.reconciliation.RetryIntervalMilliseconds,
       maxMs: options.reconciliation.RetryMaxIntervalMilliseconds,
@@ -257,7 +243,7 @@ export class ReconcileLoop {
   async #run(policy: PolicySnapshot, users: Set<string> | undefined): Promise<void> {
     await this.#waitForGateway(policy.generation);
     if (this.#stopped) return;
-    await this.#loadUnfinishedLocks();
+    await this.#unfinishedLocks.load();
     const { summary, applied, readLater } = await runOnce(policy, users, {
       ctx: this.#options.ctx,
       logger: this.#options.logger,
@@ -282,8 +268,8 @@ export class ReconcileLoop {
     // A pass cut short (superseded by a newer policy, stopped) would hide the last real one.
     if (users === undefined && (summary.outcome === 'completed' || summary.outcome === 'failed')) this.#lastFullRun = summary;
     if (applied !== null) {
-      this.#recordUnfinishedLocks(applied);
-      await this.#saveUnfinishedLocks();
+      this.#unfinishedLocks.record(applied, this.#policy);
+      await this.#unfinishedLocks.save();
       this.#recordApplied(users, applied, readLater, summary.outcome === 'completed');
       if (users === undefined) this.#followUpCorporalJoins(applied);
       if (applied.corporalJoinRefused.size > 0) this.#reportRefusedJoins(applied.corporalJoinRefused);
@@ -330,32 +316,6 @@ export class ReconcileLoop {
   }
 
   /**
-   * Remembers whose lock left work undone, forgets those now finished, and those the newest policy
-   * no longer has as inactive users (an active user's delayed events and sessions are theirs).
-   */
-  #recordUnfinishedLocks(applied: ApplyPlanResult): void {
-    const outstanding = this.#locksUnfinished;
-    for (const userId of applied.locksLeftUnfinished) {
-      const failed = outstanding.has(userId) ? outstanding.get(userId)! + 1 : 0;
-      if (failed < MAX_LOCK_FOLLOW_UPS) {
-        outstanding.set(userId, failed);
-        continue;
-      }
-      // Each attempt unlocks the account for a moment, and a user can make them all fail (red
-      // team 23, F1: a delayed event too large to list, scheduled past the gateway): stop.
-      outstanding.delete(userId);
-      this.#options.logger.error(
-        { userId, attempts: failed },
-        `gave up finishing the lock of ${userId}: its delayed events may be sent when due, and its devices may remain; deactivate the account through Synapse (which cancels and deletes them), or do it by hand`,
-      );
-    }
-    for (const userId of applied.locksFinished) outstanding.delete(userId);
-    for (const userId of outstanding.keys()) {
-      if (this.#policy?.users.get(userId)?.active !== false) outstanding.delete(userId);
-    }
-  }
-
-  /**
    * Before the first run of a new policy generation, waits until the gateway threads enforce it.
    * Why: the run may lock users the policy has just made inactive, cancelling their delayed events
    * first. A delayed event whose body the user completes after that cancellation, and before the
@@ -383,38 +343,6 @@ export class ReconcileLoop {
     if (enforced === 'stopped') return;
     if (enforced) this.#options.logger.debug({ generation }, 'the gateway threads enforce this policy generation; reconciling it');
     else this.#options.logger.warn({ generation }, 'the gateway threads do not confirm that they enforce this policy generation; reconciling it anyway');
-  }
-
-  /**
-   * Reads the saved unfinished locks once (a failure is logged, and the next run tries again),
-   * adding those this loop does not know yet: they are planned like its own.
-   */
-  async #loadUnfinishedLocks(): Promise<void> {
-    const store = this.#options.unfinishedLocks;
-    if (store === undefined || this.#locksLoaded) return;
-    try {
-      const saved = await store.load();
-      for (const [userId, failed] of saved) if (!this.#locksUnfinished.has(userId)) this.#locksUnfinished.set(userId, failed);
-      this.#locksLoaded = true;
-      this.#locksSaved = lockEntriesJson(saved);
-      if (saved.size > 0) this.#options.logger.info({ users: [...saved.keys()] }, 'resuming the unfinished locks of users recorded before a restart');
-    } catch (err) {
-      this.#options.logger.warn({ err: describeError(err) }, 'cannot read the record of unfinished locks; trying again before the next run');
-    }
-  }
-
-  /** Saves the unfinished locks when they changed since they were read or saved (a failure is logged; the next run tries again). */
-  async #saveUnfinishedLocks(): Promise<void> {
-    const store = this.#options.unfinishedLocks;
-    if (store === undefined || !this.#locksLoaded) return;
-    const entries = lockEntriesJson(this.#locksUnfinished);
-    if (entries === this.#locksSaved) return;
-    try {
-      await store.save(this.#locksUnfinished);
-      this.#locksSaved = entries;
-    } catch (err) {
-      this.#options.logger.warn({ err: describeError(err) }, 'cannot save the record of unfinished locks; trying again after the next run');
-    }
   }
 
   /**
@@ -519,15 +447,10 @@ export class ReconcileLoop {
       deactivatedDisplayNameMarker: this.#options.reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: this.#options.ctx.authSharedSecret,
       corporalUserId: this.#options.ctx.adminUserId,
-      locksUnfinished: new Set(this.#locksUnfinished.keys()),
+      locksUnfinished: this.#unfinishedLocks.userIds(),
       ...(users ? { users } : {}),
     };
   }
-}
-
-/** The entries as JSON in a stable order, to compare what is saved with what is known. */
-function lockEntriesJson(entries: ReadonlyMap<string, number>): string {
-  return JSON.stringify([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function copySummary(summary: RunSummary): RunSummary {
