@@ -18,7 +18,10 @@ import { connectionTokens, isHopByHop } from './hop-by-hop.js';
  *   front knows the real scheme and host; the gateway itself only speaks plain HTTP), from any
  *   peer: Synapse applies them to that one request only (`isSecure`), and replacing them from a
  *   TLS-terminating load balancer not listed as trusted would send SSO redirects into a loop.
- *   Otherwise they are set to `http` and the client's `Host`.
+ *   An absent `X-Forwarded-Proto` stays absent, as with matrix-corporal: Synapse (`x_forwarded`)
+ *   then assumes https, and saying `http` instead loops its SSO redirect whenever the proxy in
+ *   front names no scheme (parity review 25, finding 1). An absent `X-Forwarded-Host` is set to
+ *   the client's `Host` (Synapse does not read it).
  * - `Forwarded` and `X-Real-IP`, the standard and the most common other way of naming a client
  *   address, pass only from a trusted peer (and unless `Connection` names them). Synapse reads neither, but a module, a proxy behind the gateway or a log reader
  *   might, and from anyone else they are whatever the client chose (matrix-corporal passed them).
@@ -34,7 +37,7 @@ export function buildUpstreamRequestHeaders(
   const out: string[] = [];
   let host: string | null = null;
   let claimedFor: string | null = null;
-  let hasForwardedProto = false;
+  let hasForwardedProto = false; // only the first one is passed on
   let hasForwardedHost = false;
   for (let i = 0; i + 1 < received.length; i += 2) {
     const name = received[i]!;
@@ -69,7 +72,6 @@ export function buildUpstreamRequestHeaders(
   }
   // Only a trusted peer's claim was collected (claimedFor stays null otherwise).
   out.push('x-forwarded-for', claimedFor === null ? peerAddress : chainBehindTrustedPeer(claimedFor, peerAddress, trusted));
-  if (!hasForwardedProto) out.push('x-forwarded-proto', 'http');
   if (!hasForwardedHost && host !== null) out.push('x-forwarded-host', host);
   if (contentLength !== null) out.push('content-length', contentLength);
   return out;

@@ -20,7 +20,7 @@ t.test('end-to-end headers pass in order; hop-by-hop and framing headers do not'
   ];
   t.same(pairs(buildUpstreamRequestHeaders(received, '10.1.2.3', privateProxies, '12')), [
     ['host', 'hs.example'], ['authorization', 'Bearer t'], ['content-type', 'application/json'], ['x-a', '1'], ['x-a', '2'],
-    ['x-forwarded-for', '10.1.2.3'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'hs.example'], ['content-length', '12'],
+    ['x-forwarded-for', '10.1.2.3'], ['x-forwarded-host', 'hs.example'], ['content-length', '12'],
   ]);
 });
 
@@ -28,7 +28,7 @@ t.test('headers named in Connection are dropped, except those the gateway decide
   const received = ['host', 'h', 'connection', 'X-Secret, keep-alive', 'connection', 'authorization,content-type, x-forwarded-for', 'x-secret', 's', 'authorization', 'Bearer t', 'content-type', 'text/plain'];
   t.same(pairs(buildUpstreamRequestHeaders(received, '1.1.1.1', privateProxies, null)), [
     ['host', 'h'], ['authorization', 'Bearer t'], ['content-type', 'text/plain'],
-    ['x-forwarded-for', '1.1.1.1'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+    ['x-forwarded-for', '1.1.1.1'], ['x-forwarded-host', 'h'],
   ]);
 });
 
@@ -56,7 +56,16 @@ t.test('from any other peer: the peer is the client; X-Forwarded-Proto and -Host
 });
 
 t.test('no Host: no X-Forwarded-Host is invented', async (t) => {
-  t.same(pairs(buildUpstreamRequestHeaders([], '1.2.3.4', privateProxies, null)), [['x-forwarded-for', '1.2.3.4'], ['x-forwarded-proto', 'http']]);
+  t.same(pairs(buildUpstreamRequestHeaders([], '1.2.3.4', privateProxies, null)), [['x-forwarded-for', '1.2.3.4']]);
+});
+
+t.test('no X-Forwarded-Proto from the proxy: none is invented (Synapse then assumes https, as behind matrix-corporal)', async (t) => {
+  // Told `http`, Synapse (x_forwarded) redirected its SSO endpoint to public_baseurl for ever (parity review 25, finding 1).
+  for (const peer of ['10.0.0.2', '198.51.100.7']) {
+    const sent = pairs(buildUpstreamRequestHeaders(['host', 'public.example', 'x-forwarded-for', '203.0.113.9'], peer, privateProxies, null));
+    t.notOk(sent.some(([name]) => name === 'x-forwarded-proto'), `from ${peer}`);
+    t.same(sent.find(([name]) => name === 'x-forwarded-host'), ['x-forwarded-host', 'public.example']);
+  }
 });
 
 t.test('the X-Forwarded-For sent upstream is the one hook services are shown (forwardedForOf)', async (t) => {
@@ -76,12 +85,12 @@ t.test('the X-Forwarded-For sent upstream is the one hook services are shown (fo
 t.test('Forwarded and X-Real-IP pass from a trusted proxy only', async (t) => {
   const received = ['host', 'h', 'forwarded', 'for=6.6.6.6', 'x-real-ip', '6.6.6.6', 'x-b', '1'];
   t.same(pairs(buildUpstreamRequestHeaders(received, '203.0.113.9', privateProxies, null)), [
-    ['host', 'h'], ['x-b', '1'], ['x-forwarded-for', '203.0.113.9'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+    ['host', 'h'], ['x-b', '1'], ['x-forwarded-for', '203.0.113.9'], ['x-forwarded-host', 'h'],
   ], 'a client names no address but its own');
   t.same(pairs(buildUpstreamRequestHeaders(received, '10.0.0.2', privateProxies, null)), [
-    ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-real-ip', '6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+    ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-real-ip', '6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-host', 'h'],
   ], 'a trusted proxy passes them on');
   t.same(pairs(buildUpstreamRequestHeaders([...received, 'connection', 'x-real-ip'], '10.0.0.2', privateProxies, null)), [
-    ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h'],
+    ['host', 'h'], ['forwarded', 'for=6.6.6.6'], ['x-b', '1'], ['x-forwarded-for', '10.0.0.2'], ['x-forwarded-host', 'h'],
   ], 'unless its Connection header names them');
 });
