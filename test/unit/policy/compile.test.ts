@@ -160,3 +160,20 @@ t.test("red team 11 F1: an entry for Corporal.UserID (in any case) is left out o
     t.equal(compile(document).users.size, 2, 'without the option (a file checked with no config) nothing is left out');
   }
 });
+
+t.test('parity review 25: identical repeats (a user entry, a schema-1 room) load, and the snapshot holds each once', async (t) => {
+  const bob = { id: '@bob:example.com', active: true, authType: 'sha256', authCredential: '', joinedRoomIds: ['!a:example.com', '!a:example.com'] };
+  const text = JSON.stringify({
+    schemaVersion: 1,
+    managedRoomIds: ['!a:example.com'],
+    users: [bob, { id: '@carol:example.com', active: true, authType: 'plain', authCredential: 'c', joinedRoomIds: [] }, bob],
+  });
+  const loaded = loadPolicyText(text, { homeserverDomain: 'example.com' });
+  t.ok(loaded.ok, 'matrix-corporal 2.x loaded this policy; so does Corporal');
+  t.same((loaded.ok ? loaded.warnings : []).map((warning) => warning.pointer), [
+    '/users/0/authCredential', '/users/0/joinedRoomIds/1', '/users/2/id', '/users/2/authCredential', '/users/2/joinedRoomIds/1',
+  ]);
+  const snapshot = compile(documentOf(text));
+  t.same([...snapshot.users.keys()], ['@bob:example.com', '@carol:example.com']);
+  t.same([...snapshot.users.get('@bob:example.com')!.joinedRooms], [['!a:example.com', 0]]);
+});
