@@ -168,3 +168,18 @@ t.test('while the record cannot be read, nothing is saved over it; it is read be
   t.equal(followUps(), 1, 'once read, the follow-up is planned');
   t.same(Object.fromEntries(store.saved), {}, 'alice finished; bob, not inactive in the policy, and the stray entry are dropped');
 });
+
+t.test('a lock left unfinished while the record cannot be read is not saved over the record', async (t) => {
+  delayedEventsStatus = 500;
+  const carol = '@carol:example.com';
+  const store = memoryStore({ [carol]: 1 });
+  store.failLoad = true;
+  const { planner } = lockingPlanner();
+  const loop = scriptedLoop(http, planner, { retryMs: 60_000, unfinishedLocks: store });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await loop.idle();
+  t.equal(loop.status().lastRun?.failures[0]?.code, 'CORP_ERR_DELAYED_EVENTS_NOT_CANCELLED', 'alice is locked, her lock unfinished');
+  t.equal(store.saves, 0, 'nothing is saved before the record was read');
+  t.same(Object.fromEntries(store.saved), { [carol]: 1 }, 'what it held is still there');
+});
