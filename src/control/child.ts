@@ -94,7 +94,7 @@ class ControlChild {
     this.statusClient = statusClient;
     // The reconciler starts in the background and retries its admin session while Synapse is
     // unreachable; policies that arrive meanwhile wait for it (the newest one is reconciled).
-    const reconciler = new ReconcilerHost({ config, logger, gatewayCaughtUp: (generation) => waitForGatewayGeneration(() => statusClient.request(), generation) });
+    const reconciler = new ReconcilerHost({ config, logger, gatewayCaughtUp: (generation, signal) => waitForGatewayGeneration(() => statusClient.request(), generation, { signal }) });
     this.reconciler = reconciler;
     this.roomRepairs = createAdminRepairQueue(() => reconciler.reconciler, logger);
     store.onChange((previous, next) => reconciler.onPolicy(previous?.snapshot ?? null, next.snapshot));

@@ -52,25 +52,48 @@ const GATEWAY_CATCH_UP_POLL_MS = 25;
 /**
  * Resolves true once every live gateway thread enforces policy `generation` or a newer one (the
  * supervisor's `snapshotGeneration`), false when that did not happen within `timeoutMs` (no thread
- * alive, a thread still decoding a huge policy, a supervisor that does not answer). Asks every
- * `intervalMs`; a failed question counts as "not yet". Never rejects.
+ * alive, a thread still decoding a huge policy, a supervisor that does not answer) or when `signal`
+ * aborts (the reconcile loop stopping). Asks every `intervalMs`; a failed question, or one not
+ * answered before the deadline, counts as "not yet". Never rejects, and asks nothing once it has
+ * resolved.
  */
 export async function waitForGatewayGeneration(
   request: () => Promise<GatewayStatus>,
   generation: number,
-  options: { timeoutMs?: number; intervalMs?: number } = {},
+  options: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<boolean> {
   const deadline = performance.now() + (options.timeoutMs ?? GATEWAY_CATCH_UP_TIMEOUT_MS);
   const intervalMs = options.intervalMs ?? GATEWAY_CATCH_UP_POLL_MS;
+  const { signal } = options;
+  const aborted = (): boolean => signal?.aborted === true;
   for (;;) {
+    if (aborted()) return false;
     try {
-      const enforced = (await request()).snapshotGeneration;
-      if (enforced !== null && enforced >= generation) return true;
+      // The supervisor's own answer timeout (GATEWAY_STATUS_TIMEOUT_MS) may outlast the deadline.
+      const status = await settledWithin(request(), deadline - performance.now(), signal);
+      if (status !== undefined && status.snapshotGeneration !== null && status.snapshotGeneration >= generation) return true;
     } catch {
       // Not answered: not known to have caught up.
     }
     const left = deadline - performance.now();
-    if (left <= 0) return false;
-    await sleep(Math.min(intervalMs, left));
+    if (left <= 0 || aborted()) return false;
+    await settledWithin(sleep(Math.min(intervalMs, left)), left, signal);
+  }
+}
+
+/** `promise`'s value, or undefined once `ms` have passed or `signal` aborted, whichever comes first. */
+async function settledWithin<T>(promise: Promise<T>, ms: number, signal: AbortSignal | undefined): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const cut = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+    onAbort = () => resolve(undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([promise, cut]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -16,7 +16,7 @@ export interface ReconcilerHostOptions {
   now?: () => number;
   random?: () => number;
   /** Passed to the loop (`ReconcileLoopOptions.gatewayCaughtUp`): the control child waits for the gateway threads. */
-  gatewayCaughtUp?: (generation: number) => Promise<boolean>;
+  gatewayCaughtUp?: (generation: number, signal: AbortSignal) => Promise<boolean>;
 }
 
 /**

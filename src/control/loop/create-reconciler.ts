@@ -18,7 +18,7 @@ export interface StartReconcilerOptions {
   planner?: Planner;
   logger: Logger;
   /** The loop's wait for the gateway threads to enforce a new policy (`ReconcileLoopOptions.gatewayCaughtUp`); absent: none. */
-  gatewayCaughtUp?: (generation: number) => Promise<boolean>;
+  gatewayCaughtUp?: (generation: number, signal: AbortSignal) => Promise<boolean>;
 }
 
 /** The reconciler's parts, for the control child and its HTTP API. */

@@ -38,10 +38,11 @@ export interface ReconcileLoopOptions {
   unfinishedLocks?: UnfinishedLocksStore;
   /**
    * Resolves true once every gateway thread enforces the given policy generation or a newer one,
-   * false when it stopped waiting (bounded by the implementation); awaited before the first run
-   * of each new generation. Absent: no gateway to wait for (the loop alone, `corporal plan`).
+   * false when it stopped waiting (bounded by the implementation, or `signal` aborted: the loop
+   * stopping); awaited before the first run of each new generation. Absent: no gateway to wait
+   * for (the loop alone, `corporal plan`).
    */
-  gatewayCaughtUp?: (generation: number) => Promise<boolean>;
+  gatewayCaughtUp?: (generation: number, signal: AbortSignal) => Promise<boolean>;
 }
 
 /** Full passes queued in a row for rooms the corporal user has just joined (`#followUpCorporalJoins`). */
@@ -330,15 +331,18 @@ export class ReconcileLoop {
     if (caughtUp === undefined || generation <= this.#gatewayWaitedFor) return;
     this.#gatewayWaitedFor = generation;
     let enforced: boolean | 'stopped' = false;
+    // Aborted when the wait ends, however it ends: the questions to the supervisor stop with it.
+    const questions = new AbortController();
     try {
       const stopped = new Promise<'stopped'>((resolve) => {
         this.#endGatewayWait = () => resolve('stopped');
       });
-      enforced = await Promise.race([caughtUp(generation), stopped]);
+      enforced = await Promise.race([caughtUp(generation, questions.signal), stopped]);
     } catch {
       // Treated as not confirmed.
     } finally {
       this.#endGatewayWait = null;
+      questions.abort();
     }
     if (enforced === 'stopped') return;
     if (enforced) this.#options.logger.debug({ generation }, 'the gateway threads enforce this policy generation; reconciling it');

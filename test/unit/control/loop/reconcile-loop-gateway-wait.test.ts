@@ -29,17 +29,20 @@ const planner: Planner = () => ({ actions: [], warnings: [], skippedRooms: [] })
 /** A `gatewayCaughtUp` the test answers: each call waits for `answer(result)`. */
 function heldGateway() {
   const asked: number[] = [];
+  const signals: AbortSignal[] = [];
   let pending: ((caughtUp: boolean) => void) | null = null;
   return {
     asked,
+    signals,
     waiting: () => pending !== null,
     answer(caughtUp: boolean) {
       const resolve = pending!;
       pending = null;
       resolve(caughtUp);
     },
-    gatewayCaughtUp: (generation: number) => {
+    gatewayCaughtUp: (generation: number, signal: AbortSignal) => {
       asked.push(generation);
+      signals.push(signal);
       return new Promise<boolean>((resolve) => {
         pending = resolve;
       });
@@ -91,7 +94,9 @@ t.test('stopping the loop ends a wait for the gateway', async (t) => {
   const loop = scriptedLoop(http, planner, { retryMs: 60_000, gatewayCaughtUp: gateway.gatewayCaughtUp });
   loop.onPolicy(policy(9), 'all');
   await waitFor('the wait', gateway.waiting, 5_000);
+  t.equal(gateway.signals[0]?.aborted, false, 'the wait is not aborted while it lasts');
   await loop.stop();
   t.equal(loop.status().running, false, 'stopped while the gateway never answered');
+  t.equal(gateway.signals[0]?.aborted, true, 'the questions to the gateway are told to stop');
   t.equal(server.requests.length, 0, 'and nothing reached Synapse');
 });
