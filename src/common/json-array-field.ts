@@ -14,7 +14,9 @@ import { randomUUID } from 'node:crypto';
  * sequence is below 0x80, so strings are tracked by their quotes and backslash escapes alone. Each
  * element is then parsed by `JSON.parse`, and so is the rest of the object, with a marker of this
  * call in place of the array, which must come back as the field's one value: anything that is not
- * well-formed JSON fails, and so does a repeated key.
+ * well-formed JSON fails, and so does a repeated key. Except, with `shallow`, inside the values
+ * skipped within an element: they are only scanned for their strings and brackets (their own
+ * closing bracket must match their opening one), never parsed.
  */
 
 /** Options of {@link readArrayField}. */
