@@ -7,7 +7,9 @@ import { observe } from '../control/observe/observe.js';
 import { planReconciliation } from '../control/plan/index.js';
 import { ADMIN_SESSION_ERROR, AdminSession, PLAN_DEVICE_ID } from '../control/synapse/admin-session.js';
 import { SynapseHttp } from '../control/synapse/synapse-http.js';
+import { accountDataUnfinishedLocks } from '../control/loop/unfinished-locks-store.js';
 import type { PolicySnapshot } from '../policy/snapshot.js';
+import type { Logger } from '../common/logger.js';
 import { formatConfigIssues } from './config-errors.js';
 import { configuredPolicyFile, readPolicyFile } from './policy-file.js';
 import { formatIssues, plural } from './report-text.js';
@@ -83,6 +85,20 @@ export async function runPlan(args: CliArgs, streams: PlanStreams = { out: proce
 }
 
 /**
+ * The users whose lock by `corporal serve` left work undone, as its loop records them (its
+ * `user.finish_lock` for them is then part of the plan); none, with a warning, when the record
+ * cannot be read. Only read: a dry run changes nothing.
+ */
+async function recordedUnfinishedLocks(http: SynapseHttp, session: AdminSession, corporalUserId: string, logger: Logger): Promise<Set<string>> {
+  try {
+    return new Set((await accountDataUnfinishedLocks(http, session, corporalUserId).load()).keys());
+  } catch (failure) {
+    logger.warn({ err: describeError(failure) }, 'cannot read the record of unfinished locks; the plan has no user.finish_lock');
+    return new Set();
+  }
+}
+
+/**
  * Opens an admin session, observes, plans; closes everything whatever happens. Warnings logged on
  * the way (a failed logout of plan's own admin device) are printed on `err`.
  */
@@ -115,6 +131,7 @@ async function dryRun(config: CorporalConfig, snapshot: PolicySnapshot, err: Nod
       deactivatedDisplayNameMarker: Reconciliation.DeactivatedDisplayNameMarker,
       authSharedSecret: Matrix.AuthSharedSecret,
       corporalUserId: Corporal.UserID,
+      locksUnfinished: await recordedUnfinishedLocks(http, session, Corporal.UserID, logger),
     });
     return dryRunReport({ ...plan, generation: null, usersObserved: observation.usersObserved, requests: observation.requests });
   } finally {

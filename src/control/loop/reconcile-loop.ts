@@ -165,6 +165,8 @@ export class ReconcileLoop {
   async plan(): Promise<DryRun> {
     const policy = this.#policy;
     if (policy === null) throw new CorporalError(NO_POLICY, 'no policy has been loaded yet', { source: 'policy', status: 503 });
+    // Before the first run has read them, the recorded unfinished locks would be missing from the plan.
+    await this.#unfinishedLocks.load();
     const observation = await observe(policy, this.#observeOptions());
     const result = this.#options.planner(observation.state, policy, this.#plannerOptions(undefined));
     return { ...result, generation: policy.generation, usersObserved: observation.usersObserved, requests: observation.requests };

@@ -36,11 +36,16 @@ export class UnfinishedLocks {
     return new Set(this.#failedFollowUps.keys());
   }
 
-  /** Reads the store once it can, adding the users not known yet: they are planned like the others. */
+  /**
+   * Reads the store once it can, adding the users not known yet: they are planned like the others.
+   * Only the first load that succeeds counts, however many run at once.
+   */
   async load(): Promise<void> {
     if (this.store === undefined || this.#loaded) return;
     try {
       const saved = await this.store.load();
+      // Another load (a dry run's, beside a run's) got there first: the record may have changed since.
+      if (this.#loaded) return;
       for (const [userId, failed] of saved) if (!this.#failedFollowUps.has(userId)) this.#failedFollowUps.set(userId, failed);
       this.#loaded = true;
       this.#saved = entriesJson(saved);

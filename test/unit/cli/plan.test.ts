@@ -129,3 +129,35 @@ t.test('without --exit-code, pending actions still exit 0', async (t) => {
   t.equal(code, 0, stderr);
   t.match(stdout, 'action(s) pending');
 });
+
+t.test("a locked inactive user in serve's record of unfinished locks gets its user.finish_lock in the plan", async (t) => {
+  const bob = '@bob:example.com';
+  let record: unknown = { users: { [bob]: 1 } };
+  const port = await fakeHomeserver(t, (req, res) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    const answer = (status: number, body: unknown): true => {
+      res.statusCode = status;
+      res.end(JSON.stringify(body));
+      return true;
+    };
+    if (path === '/_matrix/client/v3/user/%40corporal%3Aexample.com/account_data/io.corporal.unfinished_locks') {
+      t.equal(req.method, 'GET', 'the record is only read');
+      return record === null ? answer(500, { errcode: 'M_UNKNOWN', error: 'down' }) : answer(200, record);
+    }
+    if (path === '/_synapse/admin/v2/users') return answer(200, { users: [{ name: bob, locked: true }], total: 1 });
+    if (path === `/_synapse/admin/v2/users/${encodeURIComponent(bob)}`) return answer(200, { name: bob, locked: true });
+    if (path.endsWith('/joined_rooms')) return answer(200, { joined_rooms: [] });
+    if (path.endsWith('/accountdata')) return answer(200, { account_data: { global: {}, rooms: {} } });
+    return false;
+  });
+  const users = [{ id: bob, active: false, authType: 'passthrough' }];
+  const recorded = await plan(t, { port, json: true, users });
+  t.equal(recorded.code, 0, recorded.stderr);
+  t.same((JSON.parse(recorded.stdout) as { actions: unknown[] }).actions, [{ type: 'user.finish_lock', userId: bob }]);
+
+  record = null;
+  const unreadable = await plan(t, { port, json: true, users });
+  t.equal(unreadable.code, 0, 'an unreadable record does not fail the plan');
+  t.same((JSON.parse(unreadable.stdout) as { actions: unknown[] }).actions, []);
+  t.match(unreadable.stderr, /^corporal: warning: cannot read the record of unfinished locks/m);
+});

@@ -183,3 +183,22 @@ t.test('a lock left unfinished while the record cannot be read is not saved over
   t.equal(store.saves, 0, 'nothing is saved before the record was read');
   t.same(Object.fromEntries(store.saved), { [carol]: 1 }, 'what it held is still there');
 });
+
+t.test('a dry run before the first run has read the record plans the recorded follow-ups', async (t) => {
+  delayedEventsStatus = 200;
+  const store = memoryStore({ [ALICE]: 1 });
+  const { planner, followUps } = followUpPlanner();
+  // The first run waits for the gateway, before it reads the record.
+  let release: (caughtUp: boolean) => void = () => {};
+  const gatewayCaughtUp = () => new Promise<boolean>((resolve) => {
+    release = resolve;
+  });
+  const loop = scriptedLoop(http, planner, { retryMs: 60_000, unfinishedLocks: store, gatewayCaughtUp });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  t.same((await loop.plan()).actions, [{ type: 'user.finish_lock', userId: ALICE }], 'the dry run has the follow-up');
+  release(true);
+  await loop.idle();
+  t.equal(followUps(), 2, 'the run plans it too');
+  t.same(Object.fromEntries(store.saved), {}, 'and finishes the lock');
+});
