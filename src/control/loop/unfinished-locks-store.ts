@@ -23,8 +23,19 @@ export interface UnfinishedLocksStore {
  */
 export const UNFINISHED_LOCKS_KEY = 'io.corporal.unfinished_locks';
 
-/** Most users saved: 10,000 entries are about 600 KB of account data. */
+/**
+ * Most users saved: 10,000 entries are about 600 KB of account data, and at most
+ * {@link MAX_RECORD_BYTES} (user ids of 255 bytes, each character escaped).
+ */
 export const MAX_SAVED_UNFINISHED_LOCKS = 10_000;
+
+/**
+ * Largest record read back: what {@link MAX_SAVED_UNFINISHED_LOCKS} entries can take in Synapse's
+ * answer, whose JSON escapes `"` and `\` (printable ASCII a historical user id may hold) to two
+ * bytes: 10,000 × (2 × 255 + 8) bytes is about 5.2 MB, past the client's default 4 MiB, and a
+ * record that cannot be read is never saved again (`UnfinishedLocks.save`).
+ */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
 
 /** Largest failed-follow-up count believed from the record (the loop gives up well below it). */
 const MAX_ATTEMPTS = 1_000;
@@ -40,7 +51,7 @@ export function accountDataUnfinishedLocks(http: SynapseHttp, admin: Auth, corpo
   return {
     async load() {
       try {
-        return readUnfinishedLocks(await http.requestObject({ call: 'client.account_data.get', method: 'GET', path, auth: admin }));
+        return readUnfinishedLocks(await http.requestObject({ call: 'client.account_data.get', method: 'GET', path, auth: admin, maxBodyBytes: MAX_RECORD_BYTES }));
       } catch (err) {
         if (isMatrixError(err, ErrCode.NotFound)) return new Map();
         throw err;
