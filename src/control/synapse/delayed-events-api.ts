@@ -23,6 +23,9 @@ const DELAYED_EVENTS_MAX_COUNT = 100_000;
 /**
  * Largest delayed event accepted in the list, its content left out: its own fields are ids, a
  * type, a state key and numbers (the list is read shallowly, so a content of any size streams past).
+ * The type and state key, which Synapse does not bound, come from the scheduling request's path,
+ * which Synapse's HTTP server (Twisted) bounds with the rest of the request head to 16 KiB: at most
+ * about 32 KiB once escaped in the list (`%01` in the path, `\u0001` in the answer).
  */
 const DELAYED_EVENT_MAX_OWN_BYTES = 64 * 1024;
 
