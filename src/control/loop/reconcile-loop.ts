@@ -264,6 +264,7 @@ export class ReconcileLoop {
         this.#current = live;
       },
       warningLog: this.#warningLog,
+      beforeApply: (actions) => this.#unfinishedLocks.saveAhead(actions.flatMap((action) => (action.type === 'user.deactivate' ? [action.userId] : []))),
     });
     this.#current = null;
     this.#lastRun = summary;

@@ -2,6 +2,7 @@ import { describeError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { PolicySnapshot } from '../../policy/snapshot.js';
 import type { PlanOptions } from '../plan/types.js';
+import type { Action } from '../actions.js';
 import type { ApplyContext } from '../apply/apply-context.js';
 import { observe, type ObserveOptions } from '../observe/observe.js';
 import { applyPlan, codeOf, type ApplyPlanResult } from './apply-plan.js';
@@ -33,6 +34,8 @@ export interface RunOnceDeps {
   started: (summary: RunSummary) => void;
   /** Logs the plan's warnings (the loop's one log: each warning once per policy generation). */
   warningLog: PlanWarningLog;
+  /** Called with the plan's actions right before they are applied; must not reject. */
+  beforeApply?: (actions: readonly Action[]) => Promise<void>;
 }
 
 /** A finished run: its summary, and what the apply phase left undone (null when observe or plan failed). */
@@ -89,6 +92,7 @@ export async function runOnce(policy: PolicySnapshot, users: ReadonlySet<string>
       else for (const userId of users) readLater.users.add(userId);
     }
     for (const user of observation.state.users.values()) if (user.accountDataRetryable === true) readLater.users.add(user.id);
+    await deps.beforeApply?.(plan.actions);
     applied = await applyPlan(plan.actions, {
       ctx,
       concurrency: deps.concurrency,

@@ -83,14 +83,32 @@ export class UnfinishedLocks {
 
   /** Saves the users when they changed since they were read or saved (only once the store was read). */
   async save(): Promise<void> {
+    await this.#write(this.#failedFollowUps, 'trying again after the next run');
+  }
+
+  /**
+   * Before a run locks `locking` (its `user.deactivate`s): saves them as if their locks were left
+   * unfinished, so that a crash during the run (the record is otherwise saved only when it ends)
+   * does not lose a lock that did leave work undone. After a restart, their follow-up runs once
+   * for each of them that is locked and inactive, finished or not (an unlock and a lock more);
+   * the run's own {@link save} drops those it finished. Only the store is changed, not what is
+   * planned. A failure is logged: the locks go ahead, they matter more.
+   */
+  async saveAhead(locking: Iterable<string>): Promise<void> {
+    const ahead = new Map(this.#failedFollowUps);
+    for (const userId of locking) if (!ahead.has(userId)) ahead.set(userId, 0);
+    await this.#write(ahead, 'the locks of this run go ahead');
+  }
+
+  async #write(entries: ReadonlyMap<string, number>, onFailure: string): Promise<void> {
     if (this.store === undefined || !this.#loaded) return;
-    const entries = entriesJson(this.#failedFollowUps);
-    if (entries === this.#saved) return;
+    const json = entriesJson(entries);
+    if (json === this.#saved) return;
     try {
-      await this.store.save(this.#failedFollowUps);
-      this.#saved = entries;
+      await this.store.save(entries);
+      this.#saved = json;
     } catch (err) {
-      this.logger.warn({ err: describeError(err) }, 'cannot save the record of unfinished locks; trying again after the next run');
+      this.logger.warn({ err: describeError(err) }, `cannot save the record of unfinished locks; ${onFailure}`);
     }
   }
 }

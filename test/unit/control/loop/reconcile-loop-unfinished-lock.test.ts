@@ -202,3 +202,24 @@ t.test('a dry run before the first run has read the record plans the recorded fo
   t.equal(followUps(), 2, 'the run plans it too');
   t.same(Object.fromEntries(store.saved), {}, 'and finishes the lock');
 });
+
+t.test('a user about to be locked is in the record before the lock, so a crash during the run cannot lose an unfinished lock', async (t) => {
+  delayedEventsStatus = 200;
+  server.requests.length = 0;
+  const store = memoryStore();
+  const recordedBeforeLock: boolean[] = [];
+  const save = store.save;
+  store.save = async (entries) => {
+    const lockSent = server.requests.some((r) => r.method === 'PUT' && JSON.parse(r.body || '{}').locked === true);
+    recordedBeforeLock.push(entries.has(ALICE) && !lockSent);
+    await save(entries);
+  };
+  const { planner } = lockingPlanner();
+  const loop = scriptedLoop(http, planner, { retryMs: 60_000, unfinishedLocks: store });
+  t.teardown(() => loop.stop());
+  loop.onPolicy(fixtureSnapshot({ users: [alice], managedRoomIds: [] }), 'all');
+  await loop.idle();
+  t.same(loop.status().lastRun?.failures, [], 'the lock finished');
+  t.same(recordedBeforeLock, [true, false], 'alice was recorded before the lock was sent, then dropped once it finished');
+  t.same(Object.fromEntries(store.saved), {}, 'the record is empty again');
+});
