@@ -1,0 +1,79 @@
+import t from 'tap';
+import { createSilentLogger } from '../../../src/common/logger.js';
+import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
+import { matrixRequest } from '../../support/matrix-client.js';
+import { startFirewallScenario } from '../../support/firewall-scenario.js';
+import { reconcilerConfig, snapshot } from '../control/fixtures/reconciler.js';
+
+/**
+ * Red team 24, F1: a moderator of a managed room (alice, listed at level 50 by the policy) stores
+ * custom state events in it through the gateway — `org.example.pad` under many state keys, each
+ * near Synapse's 64 KiB, in characters Synapse's answers escape to 6 bytes. Synapse's default
+ * power levels let anyone at `state_default` (50) send any type they do not list, and the gateway
+ * does not look at these (catch-all). The reconciler read a managed room's whole state in one
+ * call, so that answer ran past its 1 GiB bound (or, on a slower Synapse, its deadline): the room
+ * became unreadable and was skipped on every run. Here the policy then removes alice from the
+ * room, and she stays.
+ *
+ * Synapse streams that answer quickly (about 160 MB/s here), so it is the 1 GiB bound that fails:
+ * 5,600 events of about 194 KB each in the answer, which Synapse's default rate limit for events
+ * (`rc_message`: 0.2/s, burst 10) lets one account store in about 8 hours, and several accounts
+ * sooner. The test homeserver's limits are raised, so it takes a few minutes here. The deadline
+ * is matrix-corporal's example `Matrix.TimeoutMilliseconds` (45 s).
+ */
+
+const PAD_EVENTS = 5_600;
+const DEADLINE_MS = 45_000;
+/** 32,300 × `é`: 64,600 bytes of UTF-8 in Synapse's canonical JSON (within its 65,536 per event), 193,800 once escaped. */
+const PAD = 'é'.repeat(32_300);
+
+const scenario = await startFirewallScenario();
+t.teardown(() => scenario.stop());
+const { hs, users, rooms } = scenario;
+const admin = hs.admin.accessToken;
+const reconciler = await startReconciler({ config: reconcilerConfig(hs, { corporal: { AccessToken: admin }, timeoutMs: DEADLINE_MS }), logger: createSilentLogger() });
+t.teardown(() => reconciler.close());
+const { loop } = reconciler;
+const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(rooms.managed)}`;
+
+/** `userId`'s membership in the managed room, read at Synapse as the corporal user (one event, not the swollen whole). */
+async function membership(userId: string): Promise<string | null> {
+  const answer = await matrixRequest(hs.baseUrl, 'GET', `${roomPath}/state/m.room.member/${encodeURIComponent(userId)}`, { token: admin });
+  if (answer.status === 404) return null;
+  const content = answer.json as { membership?: unknown };
+  return typeof content.membership === 'string' ? content.membership : null;
+}
+
+t.test('custom state stored by a moderator keeps the reconciler from removing her', async (t) => {
+  let next = 0;
+  const refused: string[] = [];
+  const started = Date.now();
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < PAD_EVENTS) {
+      const key = `k${next++}`;
+      const answer = await scenario.viaGateway('alice', 'PUT', `${roomPath}/state/org.example.pad/${key}`, { pad: PAD });
+      if (answer.status !== 200) refused.push(`${key}: ${answer.status} ${answer.text.slice(0, 200)}`);
+    }
+  }));
+  t.same(refused, [], `alice stores ${PAD_EVENTS} custom state events through the gateway (${Date.now() - started} ms)`);
+
+  // The policy no longer lists alice in the room.
+  loop.onPolicy(snapshot(1, [rooms.managed], [
+    { id: users.alice.userId, authType: 'passthrough', joinedRooms: [] },
+    { id: users.pat.userId, authType: 'passthrough', joinedRooms: [[rooms.managed, 0]] },
+  ]), 'all');
+  await loop.idle();
+  const run = loop.status().lastRun;
+  t.comment(`skipped rooms: ${JSON.stringify(run?.skippedRooms)}; failures: ${JSON.stringify(run?.failures.map((f) => [f.actionType, f.code]))}`);
+  t.same(run?.skippedRooms ?? [], [], 'the managed room is read');
+  t.equal(await membership(users.alice.userId), 'leave', 'alice is out of the room, as the policy says');
+  t.equal(await membership(users.pat.userId), 'join', 'pat stays');
+});
+
+t.test('power-levels events under other state keys, which a read by type would return, are refused in a managed room', async (t) => {
+  // bob: unmanaged, level 100 in the room, so Synapse would let him send them.
+  const answer = await scenario.viaGateway('bob', 'PUT', `${roomPath}/state/m.room.power_levels/org.example.pad`, { pad: PAD });
+  t.equal(answer.status, 403, answer.text.slice(0, 200));
+  const stored = await matrixRequest(hs.baseUrl, 'GET', `${roomPath}/state/m.room.power_levels/org.example.pad`, { token: admin });
+  t.equal(stored.status, 404, 'Synapse has no such event');
+});
