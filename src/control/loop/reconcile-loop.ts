@@ -78,6 +78,8 @@ export class ReconcileLoop {
   readonly #recovery: RecoveryWatch;
   readonly #warningLog = new PlanWarningLog();
   readonly #totals = new LoopTotalsCounter();
+  /** Managed rooms whose state was too large to read whole, read by type for a while (`ObserveOptions.swollenRooms`). */
+  readonly #swollenRooms = new Map<string, number>();
   #policy: PolicySnapshot | null = null;
   #pendingFull = false;
   readonly #pendingUsers = new Set<string>();
@@ -446,7 +448,7 @@ export class ReconcileLoop {
 
   #observeOptions(): ObserveOptions {
     const { ctx, reconciliation } = this.#options;
-    return { http: ctx.http, admin: ctx.admin, authSharedSecret: ctx.authSharedSecret, concurrency: reconciliation.Concurrency };
+    return { http: ctx.http, admin: ctx.admin, authSharedSecret: ctx.authSharedSecret, concurrency: reconciliation.Concurrency, swollenRooms: this.#swollenRooms, now: this.#now };
   }
 
   #plannerOptions(users: ReadonlySet<string> | undefined): PlanOptions {

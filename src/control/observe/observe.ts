@@ -4,7 +4,7 @@ import type { ObservedRoom, ObservedState, ObservedUser } from '../state.js';
 import { NO_AVATAR_HASH } from '../plan/avatar-hash.js';
 import { AVATAR_SOURCE_HASHES_KEY, PASSWORD_MARKER_KEY, isCurrentPasswordMarker } from '../synapse/account-data-keys.js';
 import { getGlobalAccountData, getJoinedRoomIds, getUser, listUsersPage, type SynapseUser } from '../synapse/admin-users-api.js';
-import { getRoomState } from '../synapse/rooms-api.js';
+import { getRoomState, getRoomStateByType } from '../synapse/rooms-api.js';
 import { SynapseErrorCode } from '../synapse/synapse-errors.js';
 import type { Auth, SynapseHttp } from '../synapse/synapse-http.js';
 import { mapBounded } from '../../common/map-bounded.js';
@@ -12,6 +12,9 @@ import { observedRoomFromState, unreadableRoom } from './room-state.js';
 
 /** Users fetched one by one (instead of paging through every account) when a run observes at most this many. */
 export const PER_USER_LOOKUP_MAX = 64;
+
+/** How long a room whose state was too large to read whole is read by type at once (`ObserveOptions.swollenRooms`). */
+export const SWOLLEN_ROOM_MEMORY_MS = 60 * 60 * 1000;
 
 /** Page size of the user list. */
 export const USER_PAGE_SIZE = 500;
@@ -26,6 +29,17 @@ export interface ObserveOptions {
   concurrency: number;
   /** Observe only these policy users (a changed-users run); default every policy user. */
   users?: ReadonlySet<string>;
+  /**
+   * Managed rooms whose state was too large to read whole (`getRoomState`), kept across runs by
+   * the loop, each with the time until which it is read by type at once, without asking Synapse
+   * for the whole answer again (which Synapse builds in full before it sends a byte, up to the
+   * call's deadline). Entries expire after {@link SWOLLEN_ROOM_MEMORY_MS}, so that a room that
+   * only timed out while Synapse was busy is read in one call again; rooms no longer managed are
+   * dropped.
+   */
+  swollenRooms?: Map<string, number>;
+  /** Clock for {@link swollenRooms}; default `Date.now`. */
+  now?: () => number;
 }
 
 /** What {@link observe} found, and what it cost. */
@@ -45,7 +59,8 @@ export interface Observation {
  * - per existing policy user, its global account data through the admin API (no user token): the
  *   avatar source hash (matrix-corporal's key) and Corporal's derived-password marker;
  * - per managed room, once, its whole state through the admin API: joined and banned members,
- *   power levels and (room v12+) creators. When the users are looked up one by one, only the
+ *   power levels and (room v12+) creators; a room whose state is too large to read whole is read
+ *   by type (`getRoomState`), and then by type at once for a while (`swollenRooms`). When the users are looked up one by one, only the
  *   managed rooms they are in (one joined-rooms read per existing user) or should be in are read;
  *   the others are listed in `ObservedState.unreadRooms`, so that a changed user costs a few
  *   requests, not the state of every managed room.
@@ -73,6 +88,7 @@ export async function observe(policy: PolicySnapshot, options: ObserveOptions): 
     if (task.kind === 'user') users.set(task.account.userId, await observeUser(task.account, options));
     else rooms.set(task.roomId, await observeRoom(task.roomId, options));
   });
+  for (const roomId of options.swollenRooms?.keys() ?? []) if (!policy.managedRoomIds.has(roomId)) options.swollenRooms?.delete(roomId);
   const unreadRooms = new Set([...policy.managedRoomIds].filter((roomId) => !rooms.has(roomId)));
   return {
     state: { users: inOrder(wanted, users), rooms: inOrder([...policy.managedRoomIds], rooms), caseVariants, ...(unreadRooms.size > 0 ? { unreadRooms } : {}) },
@@ -188,8 +204,13 @@ function isConnectionError(err: unknown): boolean {
 }
 
 async function observeRoom(roomId: string, options: ObserveOptions): Promise<ObservedRoom> {
+  const swollen = options.swollenRooms;
+  const now = options.now ?? Date.now;
   try {
-    return observedRoomFromState(roomId, await getRoomState(options.http, options.admin, roomId));
+    const events = (swollen?.get(roomId) ?? 0) > now()
+      ? await getRoomStateByType(options.http, options.admin, roomId)
+      : await getRoomState(options.http, options.admin, roomId, () => swollen?.set(roomId, now() + SWOLLEN_ROOM_MEMORY_MS));
+    return observedRoomFromState(roomId, events);
   } catch (err) {
     if (isConnectionError(err)) throw err;
     return unreadableRoom(roomId, describeError(err), isRetryable(err));

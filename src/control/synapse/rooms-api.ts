@@ -1,5 +1,6 @@
 import { arrayField, objectOf, stringField } from './json-fields.js';
-import { isUpstreamStatus } from './synapse-errors.js';
+import { CorporalError, hasErrorCode } from '../../common/errors.js';
+import { isUpstreamStatus, SynapseErrorCode } from './synapse-errors.js';
 import type { Auth, SynapseHttp } from './synapse-http.js';
 
 /**
@@ -22,11 +23,21 @@ export interface StateEvent {
 const ROOM_MEMBERS_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
- * Bound of the bytes of a room's whole state streamed in ({@link getRoomState} holds only what it
- * keeps): its members decide its size (red team 22, F1: 400 invitations with 64 KiB reasons made
- * 76 MB), so the bound is far above any one room and the call's deadline bounds it too.
+ * Bound of the bytes of one state read streamed in (the room's member events, or everything when
+ * a room is read whole): its members decide its size (red team 22, F1: 400 invitations with
+ * 64 KiB reasons made 76 MB), so the bound is far above any one room and the call's deadline
+ * bounds it too.
  */
 const ROOM_STATE_MAX_STREAMED_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Bound of the first read of a room, its whole state in one call: far above what a room's own
+ * state takes besides its members (a room of 100,000 members is about 50 MB), so a normal room
+ * costs one call. A room past it is read type by type ({@link getRoomStateByType}), as is one
+ * whose whole answer Synapse does not finish within the call's deadline: custom state events,
+ * which anyone at `state_default` may add (red team 24, F1), must not make a room unreadable.
+ */
+const ROOM_STATE_WHOLE_READ_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Largest state event accepted: Synapse refuses events over 64 KiB of canonical JSON, and its
@@ -53,24 +64,104 @@ function roomPath(prefix: string, roomId: string, suffix = ''): string {
 }
 
 /**
- * The room's current state as the reconciler reads it (`GET /_synapse/admin/v1/rooms/{id}/state`,
- * one request per room, streamed): every member event with only its `membership`, and the events
- * of {@link READ_STATE_TYPES} with state key `""` whole; nothing else.
+ * The room's current state as the reconciler reads it: every member event with only its
+ * `membership`, and the events of {@link READ_STATE_TYPES} with state key `""` whole; nothing
+ * else. One call (`GET /_synapse/admin/v1/rooms/{id}/state`, streamed) reads a normal room. When
+ * that answer is too large for {@link ROOM_STATE_WHOLE_READ_MAX_BYTES} or for the call's
+ * deadline, or Synapse fails to build it (5xx), the room is read again type by type, which
+ * leaves out whatever else its members stored in it ({@link getRoomStateByType}); `onSwollen` is
+ * called first, so that the caller can read the room by type at once next time.
  */
-export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
+export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: string, onSwollen?: () => void): Promise<StateEvent[]> {
+  try {
+    return await readState(http, admin, roomId, undefined, ROOM_STATE_WHOLE_READ_MAX_BYTES);
+  } catch (err) {
+    if (!isSwollenAnswer(err)) throw err;
+  }
+  onSwollen?.();
+  return getRoomStateByType(http, admin, roomId);
+}
+
+/**
+ * {@link getRoomState} without the whole read, for a room whose whole state is too large: what
+ * the reconciler reads, asked for type by type (Synapse's `?type=` filter), so that state of other
+ * types costs nothing however much of it there is:
+ * - member events (`?type=m.room.member`); if those too are past the bounds (bans of made-up ids
+ *   with long reasons, remote members), the joined members' ids alone
+ *   (`/_synapse/admin/v1/rooms/{id}/members`): bans and invitations are then unknown, which costs
+ *   the planner a warning about a banned user (the join fails instead) and the acceptance of an
+ *   invitation of the corporal user, never a kick or a level;
+ * - `m.room.create` (Synapse's auth rules allow exactly one) and `m.room.power_levels` (state key
+ *   `""` kept; the gateway refuses other state keys in managed rooms);
+ * - the join rule, the tombstone's replacement room and the encryption algorithm from the room's
+ *   details (`GET /_synapse/admin/v1/rooms/{id}`), which hold state key `""` only: a `?type=`
+ *   read of `m.room.join_rules` would return every state key of it, and anyone at
+ *   `state_default` (moderators by Synapse's default levels) may add as many as they like.
+ *   Synapse updates the join rule and the encryption there shortly after the event, not with it.
+ */
+export async function getRoomStateByType(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
+  let members: StateEvent[];
+  try {
+    members = await readState(http, admin, roomId, 'm.room.member', ROOM_STATE_MAX_STREAMED_BYTES);
+  } catch (err) {
+    if (!isSwollenAnswer(err)) throw err;
+    members = (await getJoinedMembers(http, admin, roomId)).map((userId) => ({ type: 'm.room.member', stateKey: userId, sender: '', content: { membership: 'join' } }));
+  }
+  const create = await readState(http, admin, roomId, 'm.room.create', ROOM_STATE_MAX_STREAMED_BYTES);
+  const powerLevels = await readState(http, admin, roomId, 'm.room.power_levels', ROOM_STATE_MAX_STREAMED_BYTES);
+  return [...members, ...create, ...powerLevels, ...(await roomDetailsState(http, admin, roomId))];
+}
+
+/**
+ * One `/state` call, streamed, filtered to `type` when given; each event as {@link readStateEvent}
+ * keeps it (with `type` given, only what that type keeps).
+ */
+async function readState(http: SynapseHttp, admin: Auth, roomId: string, type: string | undefined, maxBodyBytes: number): Promise<StateEvent[]> {
   const call = 'admin.rooms.state';
   const answer = await http.requestObject({
-    call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin,
-    maxBodyBytes: ROOM_STATE_MAX_STREAMED_BYTES,
-    arrayField: { key: 'state', maxElementBytes: STATE_EVENT_MAX_BYTES, maxElements: ROOM_STATE_MAX_EVENTS, keep: (raw) => readStateEvent(raw, call) },
+    call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId, '/state'), auth: admin, ...(type === undefined ? {} : { query: { type } }),
+    maxBodyBytes,
+    arrayField: { key: 'state', maxElementBytes: STATE_EVENT_MAX_BYTES, maxElements: ROOM_STATE_MAX_EVENTS, keep: (raw) => readStateEvent(raw, call, type) },
   });
   return arrayField(answer, 'state', call) as StateEvent[];
 }
 
-/** What {@link getRoomState} keeps of one event of the answer; `undefined` for an event it drops. */
-function readStateEvent(raw: unknown, call: string): StateEvent | undefined {
+/**
+ * Whether a failed state read is one a read by type can avoid: an answer past the bounds, one
+ * Synapse did not finish within the deadline, or one it failed to build (a 5xx, such as running
+ * out of memory). Not an unreachable Synapse, nor a refusal (404: no such room).
+ */
+function isSwollenAnswer(err: unknown): boolean {
+  if (hasErrorCode(err, SynapseErrorCode.BodyTooLarge) || hasErrorCode(err, SynapseErrorCode.Timeout)) return true;
+  return err instanceof CorporalError && err.code === SynapseErrorCode.Status && err.status >= 500;
+}
+
+/**
+ * The events of state key `""` that the room's details (`GET /_synapse/admin/v1/rooms/{id}`)
+ * stand for: `m.room.join_rules` (`join_rules`), `m.room.tombstone` (`replacement_room`, read by
+ * Synapse from the current state) and `m.room.encryption` (`encryption`), each when present.
+ */
+async function roomDetailsState(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
+  const call = 'admin.rooms.details';
+  const details = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId), auth: admin });
+  const events: StateEvent[] = [];
+  const add = (type: string, field: string, value: unknown): void => {
+    if (typeof value === 'string') events.push({ type, stateKey: '', sender: '', content: { [field]: value } });
+  };
+  add('m.room.join_rules', 'join_rule', details['join_rules']);
+  add('m.room.tombstone', 'replacement_room', details['replacement_room']);
+  add('m.room.encryption', 'algorithm', details['encryption']);
+  return events;
+}
+
+/**
+ * What {@link getRoomState} keeps of one event of the answer; `undefined` for an event it drops
+ * (and, in a read filtered to `onlyType`, for any other type, which Synapse would not send).
+ */
+function readStateEvent(raw: unknown, call: string, onlyType: string | undefined): StateEvent | undefined {
   const event = objectOf(raw, call);
   const type = stringField(event, 'type', call);
+  if (onlyType !== undefined && type !== onlyType) return undefined;
   const stateKey = typeof event['state_key'] === 'string' ? event['state_key'] : '';
   const content = event['content'];
   const contentObject = typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : {};

@@ -49,27 +49,49 @@ const http = new SynapseHttp({ baseUrl: server.url, timeoutMs: 30_000, connectio
 t.teardown(() => http.close());
 
 t.test('a room state of about 76 MB, swollen by invitations: read, with only what the reconciler needs kept (F1)', async (t) => {
-  server.queue.push(streamedArray('state', function* () {
-    yield JSON.stringify({ type: 'm.room.create', state_key: '', sender: '@c:hs', content: { room_version: '11', creator: '@c:hs' } });
-    yield JSON.stringify({ type: 'm.room.power_levels', state_key: '', sender: '@c:hs', content: { users: { '@c:hs': 100 }, invite: 0 } });
+  const swollenMembers = function* (): Generator<string> {
     yield JSON.stringify({ type: 'm.room.member', state_key: '@mallory:hs', sender: '@mallory:hs', content: { membership: 'join' } });
     for (let i = 0; i < 400; i++) {
       yield `{"type":"m.room.member","state_key":"@ghost${i}:hs","sender":"@mallory:hs","content":{"membership":"invite","reason":"${SWOLLEN}"}}`;
     }
-    yield JSON.stringify({ type: 'org.example.pad', state_key: 'k', sender: '@mallory:hs', content: { pad: 'x'.repeat(60_000) } });
-  }));
+  };
+  const create = { type: 'm.room.create', state_key: '', sender: '@c:hs', content: { room_version: '11', creator: '@c:hs' } };
+  const levels = { type: 'm.room.power_levels', state_key: '', sender: '@c:hs', content: { users: { '@c:hs': 100 }, invite: 0 } };
+  // Past the 64 MiB of the whole read, the room is read by type (red team 24, F1): its member
+  // events, streamed within 1 GiB, then the create and power-levels events, then its details.
+  server.queue.push(
+    streamedArray('state', function* () {
+      yield JSON.stringify(create);
+      yield JSON.stringify(levels);
+      yield* swollenMembers();
+      yield JSON.stringify({ type: 'org.example.pad', state_key: 'k', sender: '@mallory:hs', content: { pad: 'x'.repeat(60_000) } });
+    }),
+    streamedArray('state', swollenMembers),
+    json(200, { state: [create] }),
+    json(200, { state: [levels] }),
+    json(200, { join_rules: 'invite' }),
+  );
   const state = await getRoomState(http, 'admin-token', '!r:hs');
-  t.equal(state.length, 403, 'the create, the power levels and every member event; the unknown type dropped');
+  t.equal(state.length, 404, 'the create, the power levels, the join rule and every member event; the unknown type dropped');
   t.same(state.filter((event) => event.type === 'm.room.member' && event.content['membership'] === 'invite').length, 400);
   t.ok(state.every((event) => event.type !== 'm.room.member' || Object.keys(event.content).join() === 'membership'), 'of a member event only its membership is kept');
   t.same(state.find((event) => event.type === 'm.room.power_levels')?.content, { users: { '@c:hs': 100 }, invite: 0 }, 'the power levels whole');
 });
 
-t.test('a state event larger than any Synapse sends is refused, not held', async (t) => {
-  server.queue.push(streamedArray('state', function* () {
-    yield `{"type":"m.room.member","state_key":"@a:hs","content":{"membership":"join","reason":"${'x'.repeat(2 * 1024 * 1024)}"}}`;
-  }));
-  await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_BODY_TOO_LARGE', message: /an element of "state" exceeds 1048576 bytes/ });
+t.test('a state event larger than any Synapse sends is refused, not held: the room falls back to its joined members', async (t) => {
+  const huge = `{"type":"m.room.member","state_key":"@a:hs","content":{"membership":"join","reason":"${'x'.repeat(2 * 1024 * 1024)}"}}`;
+  server.requests.length = 0;
+  server.queue.push(
+    streamedArray('state', function* () { yield huge; }),
+    streamedArray('state', function* () { yield huge; }),
+    json(200, { members: ['@a:hs'] }),
+    json(200, { state: [] }),
+    json(200, { state: [] }),
+    json(200, {}),
+  );
+  const state = await getRoomState(http, 'admin-token', '!r:hs');
+  t.same(state, [{ type: 'm.room.member', stateKey: '@a:hs', sender: '', content: { membership: 'join' } }]);
+  t.equal(server.requests[2]?.url, '/_synapse/admin/v1/rooms/!r%3Ahs/members');
 });
 
 t.test('100 delayed events of 190 KB each (19 MB): every id listed, so they can be cancelled (F2)', async (t) => {
@@ -85,9 +107,10 @@ t.test('100 delayed events of 190 KB each (19 MB): every id listed, so they can 
 t.test('an error answer of a streamed call is read whole, within the client\'s default bound (review 22, #4)', async (t) => {
   server.queue.push(json(403, { errcode: 'M_FORBIDDEN', error: 'no' }));
   await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 403, errcode: 'M_FORBIDDEN' });
-  // Larger than the 4 MiB default, far below the 1 GiB a streamed 2xx may run to.
+  // Larger than the 4 MiB default, far below the 1 GiB a streamed 2xx may run to. (A room whose
+  // state answer is too large is read again by type, so this is shown with the delayed events.)
   server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'x'.repeat(5 * 1024 * 1024) }));
-  await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_BODY_TOO_LARGE' });
+  await t.rejects(listDelayedEventIds(http, 'user-token'), { code: 'CORP_ERR_UPSTREAM_BODY_TOO_LARGE' });
 });
 
 t.test('a device list of about 20 MB, swollen by logins with long user agents: read, ids only; deleted a thousand at a time', async (t) => {
