@@ -106,6 +106,12 @@ export const DECISIONS = Object.freeze({
    * merge into the current content, would no longer fit in Synapse's 64 KiB (red team 23, F3).
    */
   powerLevelsTooLarge: deny("Denied by policy (the power-levels event would leave no room for the policy's levels; remove entries in the same change to make room)"),
+  /**
+   * Corporal: `m.room.power_levels` under a state key other than `""` in a managed room. Inert to
+   * Synapse, but read by the reconciler with the room's power levels when it reads the room by
+   * type, so as many of them as rate limits allow could make the room unreadable (red team 24, F1).
+   */
+  powerLevelsOtherStateKey: deny('Denied by policy (power-levels events under another state key are not allowed in managed rooms)'),
   /** Corporal: a power-levels change in a managed room whose current levels could not be read to check it (fail closed). */
   powerLevelsUnreadable: deny("Denied by policy (the room's power levels could not be read to check the change)"),
   /** Corporal: an MSC4140 delayed membership or power-levels event in a managed room (checks/delayed-events.ts). */
