@@ -32,8 +32,8 @@ export interface ObserveOptions {
   /**
    * Managed rooms whose state was too large to read whole (`getRoomState`), kept across runs by
    * the loop, each with the time until which it is read by type at once, without asking Synapse
-   * for the whole answer again (which Synapse builds in full before it sends a byte, up to the
-   * call's deadline). Entries expire after {@link SWOLLEN_ROOM_MEMORY_MS}, so that a room that
+   * for the whole answer again (Synapse loads every event of it, and the reconciler reads up to
+   * 64 MiB or waits up to the call's deadline for nothing). Entries expire after {@link SWOLLEN_ROOM_MEMORY_MS}, so that a room that
    * only timed out while Synapse was busy is read in one call again; rooms no longer managed are
    * dropped.
    */
@@ -60,7 +60,8 @@ export interface Observation {
  *   avatar source hash (matrix-corporal's key) and Corporal's derived-password marker;
  * - per managed room, once, its whole state through the admin API: joined and banned members,
  *   power levels and (room v12+) creators; a room whose state is too large to read whole is read
- *   by type (`getRoomState`), and then by type at once for a while (`swollenRooms`). When the users are looked up one by one, only the
+ *   by type (`getRoomState`), and then by type at once for a while (`swollenRooms`). When the
+ *   users are looked up one by one, only the
  *   managed rooms they are in (one joined-rooms read per existing user) or should be in are read;
  *   the others are listed in `ObservedState.unreadRooms`, so that a changed user costs a few
  *   requests, not the state of every managed room.
