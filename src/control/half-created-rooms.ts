@@ -3,16 +3,17 @@ import { REPAIR_ENCRYPTION_CONTENT, RoomRepairQueue, type RepairCalls, type Repa
 import type { Logger } from '../common/logger.js';
 import type { Reconciler } from './loop/create-reconciler.js';
 import { getJoinedRoomIds } from './synapse/admin-users-api.js';
-import { getRoomState, type StateEvent } from './synapse/rooms-api.js';
+import { getStateEvent, type StateEvent } from './synapse/rooms-api.js';
 import { SynapseErrorCode } from './synapse/synapse-errors.js';
 import { UserTokenLease } from './synapse/user-token-lease.js';
 
 /**
  * The control child's repair calls for rooms a room creation left half-made (red team 9, F2), for
  * jobs a gateway thread could not finish because the user's token was gone: the user's joined rooms
- * and the room's state through the admin API, and the encryption event sent with a token the admin
- * mints for the user (`UserTokenLease`, logged out right after). They need the reconciler's admin
- * session; without it they reject, and the queue logs the job at error level.
+ * and the room's create and encryption events through the admin API, and the encryption event sent
+ * with a token the admin mints for the user (`UserTokenLease`, logged out right after). They need
+ * the reconciler's admin session; without it they reject, and the queue logs the job at error
+ * level.
  */
 export class AdminRepairCalls implements RepairCalls<RepairJob> {
   constructor(private readonly reconciler: () => Reconciler | null, private readonly logger: Logger) {}
@@ -23,20 +24,24 @@ export class AdminRepairCalls implements RepairCalls<RepairJob> {
   }
 
   async creation(_job: RepairJob, roomId: string): Promise<RoomCreation> {
-    const create = (await this.state(roomId)).find((event) => event.type === 'm.room.create' && event.stateKey === '');
-    if (create === undefined) throw new Error('the room has no m.room.create event');
+    const create = await this.event(roomId, 'm.room.create');
+    if (create === null) throw new Error('the room has no m.room.create event');
     return { creator: create.sender, createdAt: create.originServerTs ?? null };
   }
 
   async isEncrypted(_job: RepairJob, roomId: string): Promise<boolean> {
-    const encryption = (await this.state(roomId)).find((event) => event.type === 'm.room.encryption' && event.stateKey === '');
+    const encryption = await this.event(roomId, 'm.room.encryption');
     return typeof encryption?.content['algorithm'] === 'string';
   }
 
-  /** The room's whole state (admin API): a half-created room's is two events. */
-  private state(roomId: string): Promise<StateEvent[]> {
+  /**
+   * The room's event of `type` under state key `""` (admin API, `?type=`), so that whatever else
+   * the user stored in the room costs nothing. Not the room's details: Synapse's `encryption` there
+   * follows `m.room.encryption` events of any state key, which the user may send (review 27).
+   */
+  private event(roomId: string, type: string): Promise<StateEvent | null> {
     const { http, session } = this.parts();
-    return getRoomState(http, session, roomId);
+    return getStateEvent(http, session, roomId, type);
   }
 
   async sendEncryption(job: RepairJob, roomId: string): Promise<{ status: number; errcode?: unknown }> {

@@ -59,6 +59,13 @@ const ROOM_STATE_MAX_EVENTS = 1_000_000;
  */
 const READ_STATE_TYPES: ReadonlySet<string> = new Set(['m.room.create', 'm.room.power_levels', 'm.room.join_rules', 'm.room.tombstone', 'm.room.encryption']);
 
+/**
+ * Bound of a read by type whose failure costs little ({@link getStateEvent}): the one event of
+ * state key `""` is at most {@link STATE_EVENT_MAX_BYTES}; whatever else comes is what someone
+ * stored under other state keys.
+ */
+const ROOM_STATE_TYPE_READ_MAX_BYTES = 64 * 1024 * 1024;
+
 function roomPath(prefix: string, roomId: string, suffix = ''): string {
   return `${prefix}/rooms/${encodeURIComponent(roomId)}${suffix}`;
 }
@@ -113,6 +120,17 @@ export async function getRoomStateByType(http: SynapseHttp, admin: Auth, roomId:
 }
 
 /**
+ * The room's event of `type` (not `m.room.member`) under state key `""`, content whole
+ * (`GET /_synapse/admin/v1/rooms/{id}/state?type=`), or `null` when it has none. Events of that
+ * type under other state keys come too and are dropped: past {@link ROOM_STATE_TYPE_READ_MAX_BYTES}
+ * of them, or the deadline, it rejects.
+ */
+export async function getStateEvent(http: SynapseHttp, admin: Auth, roomId: string, type: string): Promise<StateEvent | null> {
+  const events = await readState(http, admin, roomId, type, ROOM_STATE_TYPE_READ_MAX_BYTES);
+  return events.find((event) => event.stateKey === '') ?? null;
+}
+
+/**
  * One `/state` call, streamed, filtered to `type` when given; each event as {@link readStateEvent}
  * keeps it (with `type` given, only what that type keeps).
  */
@@ -156,7 +174,8 @@ async function roomDetailsState(http: SynapseHttp, admin: Auth, roomId: string):
 
 /**
  * What {@link getRoomState} keeps of one event of the answer; `undefined` for an event it drops
- * (and, in a read filtered to `onlyType`, for any other type, which Synapse would not send).
+ * (and, in a read filtered to `onlyType`, for any other type, which Synapse would not send). In
+ * such a read the event of `onlyType` under state key `""` is kept whole ({@link getStateEvent}).
  */
 function readStateEvent(raw: unknown, call: string, onlyType: string | undefined): StateEvent | undefined {
   const event = objectOf(raw, call);
@@ -167,7 +186,7 @@ function readStateEvent(raw: unknown, call: string, onlyType: string | undefined
   const contentObject = typeof content === 'object' && content !== null && !Array.isArray(content) ? (content as Record<string, unknown>) : {};
   let kept: Record<string, unknown>;
   if (type === 'm.room.member') kept = typeof contentObject['membership'] === 'string' ? { membership: contentObject['membership'] } : {};
-  else if (READ_STATE_TYPES.has(type) && stateKey === '') kept = contentObject;
+  else if ((READ_STATE_TYPES.has(type) || type === onlyType) && stateKey === '') kept = contentObject;
   else return undefined;
   return {
     type,
