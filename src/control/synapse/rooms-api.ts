@@ -54,15 +54,15 @@ const ROOM_STATE_MAX_EVENTS = 1_000_000;
 
 /**
  * State types the reconciler reads the content of (state key `""`): the room's creation, power
- * levels, join rule, tombstone and encryption. Of member events only `membership` is kept; other
- * events are dropped as they stream in.
+ * levels, join rule and tombstone. Of member events only `membership` is kept; other events are
+ * dropped as they stream in.
  */
-const READ_STATE_TYPES: ReadonlySet<string> = new Set(['m.room.create', 'm.room.power_levels', 'm.room.join_rules', 'm.room.tombstone', 'm.room.encryption']);
+const READ_STATE_TYPES: ReadonlySet<string> = new Set(['m.room.create', 'm.room.power_levels', 'm.room.join_rules', 'm.room.tombstone']);
 
 /**
- * Bound of a read by type whose failure costs little ({@link getStateEvent}): the one event of
- * state key `""` is at most {@link STATE_EVENT_MAX_BYTES}; whatever else comes is what someone
- * stored under other state keys.
+ * Bound of a read by type whose failure costs little ({@link getStateEvent}, and the join rule of
+ * {@link getRoomStateByType}): the one event of state key `""` is at most
+ * {@link STATE_EVENT_MAX_BYTES}; whatever else comes is what someone stored under other state keys.
  */
 const ROOM_STATE_TYPE_READ_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -91,20 +91,24 @@ export async function getRoomState(http: SynapseHttp, admin: Auth, roomId: strin
 
 /**
  * {@link getRoomState} without the whole read, for a room whose whole state is too large: what
- * the reconciler reads, asked for type by type (Synapse's `?type=` filter), so that state of other
- * types costs nothing however much of it there is:
+ * the reconciler reads, asked for type by type (Synapse's `?type=` filter, which returns every
+ * state key of the type), so that state of other types costs nothing however much of it there is:
  * - member events (`?type=m.room.member`); if those too are past the bounds (bans of made-up ids
  *   with long reasons, remote members), the joined members' ids alone
  *   (`/_synapse/admin/v1/rooms/{id}/members`): bans and invitations are then unknown, which costs
  *   the planner a warning about a banned user (the join fails instead) and the acceptance of an
  *   invitation of the corporal user, never a kick or a level;
  * - `m.room.create` (Synapse's auth rules allow exactly one) and `m.room.power_levels` (state key
- *   `""` kept; the gateway refuses other state keys in managed rooms);
- * - the join rule, the tombstone's replacement room and the encryption algorithm from the room's
- *   details (`GET /_synapse/admin/v1/rooms/{id}`), which hold state key `""` only: a `?type=`
- *   read of `m.room.join_rules` would return every state key of it, and anyone at
- *   `state_default` (moderators by Synapse's default levels) may add as many as they like.
- *   Synapse updates the join rule and the encryption there shortly after the event, not with it.
+ *   `""` kept; the gateway refuses other state keys in managed rooms); past the bounds, the room is
+ *   unreadable;
+ * - `m.room.join_rules` (state key `""` kept). Anyone at `state_default` (moderators by Synapse's
+ *   default levels) may store it under other state keys; if those swell the read past its bounds,
+ *   the room is read without a join rule, which only holds joins while the corporal user is not
+ *   joined (as a moderator's own `invite` rule would). Not the room details' `join_rules`: Synapse
+ *   copies there the content of the latest join rule event of **any** state key, later, from a
+ *   background job, and not at all with `stats.enabled: false` (review 27);
+ * - the tombstone's replacement room from the room's details (`GET /_synapse/admin/v1/rooms/{id}`),
+ *   which Synapse reads from the current state under state key `""` when asked.
  */
 export async function getRoomStateByType(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
   let members: StateEvent[];
@@ -116,7 +120,14 @@ export async function getRoomStateByType(http: SynapseHttp, admin: Auth, roomId:
   }
   const create = await readState(http, admin, roomId, 'm.room.create', ROOM_STATE_MAX_STREAMED_BYTES);
   const powerLevels = await readState(http, admin, roomId, 'm.room.power_levels', ROOM_STATE_MAX_STREAMED_BYTES);
-  return [...members, ...create, ...powerLevels, ...(await roomDetailsState(http, admin, roomId))];
+  let joinRules: StateEvent[];
+  try {
+    joinRules = await readState(http, admin, roomId, 'm.room.join_rules', ROOM_STATE_TYPE_READ_MAX_BYTES);
+  } catch (err) {
+    if (!isSwollenAnswer(err)) throw err;
+    joinRules = [];
+  }
+  return [...members, ...create, ...powerLevels, ...joinRules, ...(await tombstoneOfDetails(http, admin, roomId))];
 }
 
 /**
@@ -155,21 +166,16 @@ function isSwollenAnswer(err: unknown): boolean {
 }
 
 /**
- * The events of state key `""` that the room's details (`GET /_synapse/admin/v1/rooms/{id}`)
- * stand for: `m.room.join_rules` (`join_rules`), `m.room.tombstone` (`replacement_room`, read by
- * Synapse from the current state) and `m.room.encryption` (`encryption`), each when present.
+ * The room's `m.room.tombstone` (state key `""`) as its details (`GET /_synapse/admin/v1/rooms/{id}`)
+ * give it: `replacement_room`, which Synapse reads from the current state when asked. (The details'
+ * `join_rules` and `encryption` are not used: Synapse's stats job copies them from events of those
+ * types under any state key, after the event.)
  */
-async function roomDetailsState(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
+async function tombstoneOfDetails(http: SynapseHttp, admin: Auth, roomId: string): Promise<StateEvent[]> {
   const call = 'admin.rooms.details';
   const details = await http.requestObject({ call, method: 'GET', path: roomPath('/_synapse/admin/v1', roomId), auth: admin });
-  const events: StateEvent[] = [];
-  const add = (type: string, field: string, value: unknown): void => {
-    if (typeof value === 'string') events.push({ type, stateKey: '', sender: '', content: { [field]: value } });
-  };
-  add('m.room.join_rules', 'join_rule', details['join_rules']);
-  add('m.room.tombstone', 'replacement_room', details['replacement_room']);
-  add('m.room.encryption', 'algorithm', details['encryption']);
-  return events;
+  const replacement = details['replacement_room'];
+  return typeof replacement === 'string' ? [{ type: 'm.room.tombstone', stateKey: '', sender: '', content: { replacement_room: replacement } }] : [];
 }
 
 /**

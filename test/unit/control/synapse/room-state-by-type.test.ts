@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { ServerResponse } from 'node:http';
 import { createSilentLogger } from '../../../../src/common/logger.js';
-import { getRoomState } from '../../../../src/control/synapse/rooms-api.js';
+import { getRoomState, getStateEvent } from '../../../../src/control/synapse/rooms-api.js';
 import { observe, SWOLLEN_ROOM_MEMORY_MS } from '../../../../src/control/observe/observe.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
@@ -24,6 +24,11 @@ const MEMBERS = [
   { type: 'm.room.member', state_key: '@mod:hs', sender: '@mod:hs', content: { membership: 'join' } },
   { type: 'm.room.member', state_key: '@gone:hs', sender: '@c:hs', content: { membership: 'ban', reason: 'spam' } },
 ];
+const JOIN_RULES = { type: 'm.room.join_rules', state_key: '', sender: '@c:hs', content: { join_rule: 'invite' } };
+/**
+ * The room's details as Synapse gives them after a moderator sent `m.room.join_rules` and
+ * `m.room.encryption` under state key `x`: its stats job copies those of any state key there.
+ */
 const DETAILS = { room_id: '!r:hs', join_rules: 'public', encryption: 'm.megolm.v1.aes-sha2', replacement_room: null, tombstoned: false };
 
 /** `{"state":[…]}` written element by element, honouring backpressure. */
@@ -77,6 +82,7 @@ t.test('a room swollen past 64 MiB by custom state: read again by type, the cust
     state(MEMBERS),
     state([CREATE]),
     state([LEVELS, { ...LEVELS, state_key: 'x', content: { users: { '@mod:hs': 100 } } }]),
+    state([JOIN_RULES, { ...JOIN_RULES, state_key: 'x', content: { join_rule: 'public' } }]),
     json(200, DETAILS),
   );
   const events = await getRoomState(http, 'admin-token', '!r:hs');
@@ -85,6 +91,7 @@ t.test('a room swollen past 64 MiB by custom state: read again by type, the cust
     '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.member',
     '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.create',
     '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.power_levels',
+    '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.join_rules',
     '/_synapse/admin/v1/rooms/!r%3Ahs',
   ]);
   t.same(events.map((event) => [event.type, event.stateKey, event.content]), [
@@ -93,33 +100,32 @@ t.test('a room swollen past 64 MiB by custom state: read again by type, the cust
     ['m.room.member', '@gone:hs', { membership: 'ban' }],
     ['m.room.create', '', { room_version: '11' }],
     ['m.room.power_levels', '', LEVELS.content],
-    ['m.room.join_rules', '', { join_rule: 'public' }],
-    ['m.room.encryption', '', { algorithm: 'm.megolm.v1.aes-sha2' }],
-  ], 'members, create, the power levels of state key "" only, and the join rule and encryption of the details');
+    ['m.room.join_rules', '', { join_rule: 'invite' }],
+  ], 'members, create, and the power levels and join rule of state key "" only; not the join rule or encryption of the details (review 27)');
   t.equal(events.find((event) => event.type === 'm.room.create')?.sender, '@c:hs', 'the creator is known (implicit levels, v12 creators)');
 });
 
 t.test('a whole read Synapse does not finish within the deadline: read again by type; a tombstone from the details', async (t) => {
   const quick = new SynapseHttp({ baseUrl: server.url, timeoutMs: 300, connections: 2, logger: createSilentLogger() });
   t.teardown(() => quick.close());
-  server.queue.push(hang, state(MEMBERS), state([CREATE]), state([LEVELS]), json(200, { ...DETAILS, tombstoned: true, replacement_room: '!new:hs' }));
+  server.queue.push(hang, state(MEMBERS), state([CREATE]), state([LEVELS]), state([JOIN_RULES]), json(200, { ...DETAILS, tombstoned: true, replacement_room: '!new:hs' }));
   const events = await getRoomState(quick, 'admin-token', '!r:hs');
-  t.equal(server.requests.length, 5);
+  t.equal(server.requests.length, 6);
   t.same(events.find((event) => event.type === 'm.room.tombstone')?.content, { replacement_room: '!new:hs' });
 });
 
 t.test('member events swollen too: the joined members alone', async (t) => {
   const quick = new SynapseHttp({ baseUrl: server.url, timeoutMs: 300, connections: 2, logger: createSilentLogger() });
   t.teardown(() => quick.close());
-  server.queue.push(hang, hang, json(200, { members: ['@c:hs', '@mod:hs'], total: 2 }), state([CREATE]), state([LEVELS]), json(200, DETAILS));
+  server.queue.push(hang, hang, json(200, { members: ['@c:hs', '@mod:hs'], total: 2 }), state([CREATE]), state([LEVELS]), state([JOIN_RULES]), json(200, DETAILS));
   const events = await getRoomState(quick, 'admin-token', '!r:hs');
   t.same(paths()[2], '/_synapse/admin/v1/rooms/!r%3Ahs/members');
   t.same(events.filter((event) => event.type === 'm.room.member').map((event) => [event.stateKey, event.content['membership']]), [['@c:hs', 'join'], ['@mod:hs', 'join']]);
 });
 
 t.test('a 5xx of the whole read is retried by type; a 404 or 403 is not', async (t) => {
-  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }), state(MEMBERS), state([CREATE]), state([LEVELS]), json(200, DETAILS));
-  t.equal((await getRoomState(http, 'admin-token', '!r:hs')).length, 7);
+  server.queue.push(json(500, { errcode: 'M_UNKNOWN', error: 'Internal server error' }), state(MEMBERS), state([CREATE]), state([LEVELS]), state([JOIN_RULES]), json(200, DETAILS));
+  t.equal((await getRoomState(http, 'admin-token', '!r:hs')).length, 6);
   server.requests.length = 0;
   server.queue.push(json(404, { errcode: 'M_NOT_FOUND', error: 'Room not found' }));
   await t.rejects(getRoomState(http, 'admin-token', '!r:hs'), { code: 'CORP_ERR_UPSTREAM_STATUS', status: 404 });
@@ -134,13 +140,14 @@ t.test('observe: a swollen room is read by type at once on the next runs, for an
   const swollenRooms = new Map<string, number>();
   const options = { http: quick, admin: 'admin-token', authSharedSecret: 's', concurrency: 1, swollenRooms, now: () => clock };
   const users = json(200, { users: [] });
-  const byType = (): Script[] => [state(MEMBERS), state([CREATE]), state([LEVELS]), json(200, DETAILS)];
+  const byType = (): Script[] => [state(MEMBERS), state([CREATE]), state([LEVELS]), state([JOIN_RULES]), json(200, DETAILS)];
   const statePaths = (): string[] => paths().filter((path) => path.startsWith('/_synapse/admin/v1/rooms/'));
 
   server.queue.push(users, hang, ...byType());
   const first = await observe(policy, options);
   t.equal(first.state.rooms.get('!r:hs')?.readable, true, 'read, by type, after the whole read timed out');
-  t.equal(statePaths().length, 5);
+  t.equal(statePaths().length, 6);
+  t.equal(first.state.rooms.get('!r:hs')?.joinRule, 'invite', 'the join rule of state key "", not the details\' (review 27)');
 
   server.requests.length = 0;
   clock += SWOLLEN_ROOM_MEMORY_MS - 1;
@@ -148,7 +155,7 @@ t.test('observe: a swollen room is read by type at once on the next runs, for an
   const second = await observe(policy, options);
   t.same(second.state.rooms.get('!r:hs')?.joinedMembers, new Set(['@c:hs', '@mod:hs']));
   t.equal(statePaths()[0], '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.member', 'no whole read within the hour');
-  t.equal(statePaths().length, 4);
+  t.equal(statePaths().length, 5);
 
   server.requests.length = 0;
   clock += 2;
@@ -161,4 +168,24 @@ t.test('observe: a swollen room is read by type at once on the next runs, for an
   server.queue.push(users, state([CREATE, LEVELS, ...MEMBERS]));
   await observe(policy, options);
   t.notOk(swollenRooms.has('!gone:hs'), 'a room no longer managed is forgotten');
+});
+
+t.test('join rules swollen under other state keys: the room is read without a join rule, not made unreadable (review 27)', async (t) => {
+  const quick = new SynapseHttp({ baseUrl: server.url, timeoutMs: 300, connections: 2, logger: createSilentLogger() });
+  t.teardown(() => quick.close());
+  server.queue.push(hang, state(MEMBERS), state([CREATE]), state([LEVELS]), hang, json(200, DETAILS));
+  const events = await getRoomState(quick, 'admin-token', '!r:hs');
+  t.equal(paths()[4], '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.join_rules');
+  t.equal(server.requests.length, 6, 'the details are still read, for the tombstone');
+  t.same(events.filter((event) => event.type === 'm.room.join_rules'), [], 'no join rule: joins are held while the corporal user is not joined');
+  t.ok(events.some((event) => event.type === 'm.room.power_levels'));
+});
+
+t.test('getStateEvent: the event of state key "" of one type, whole; other state keys dropped; none: null (review 27)', async (t) => {
+  const encryption = { type: 'm.room.encryption', state_key: '', sender: '@c:hs', content: { algorithm: 'm.megolm.v1.aes-sha2', rotation_period_ms: 1 } };
+  server.queue.push(state([{ ...encryption, state_key: 'x', content: { algorithm: 'forged' } }, encryption]));
+  t.same((await getStateEvent(http, 'admin-token', '!r:hs', 'm.room.encryption'))?.content, encryption.content);
+  t.same(paths(), ['/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.encryption']);
+  server.queue.push(state([{ ...encryption, state_key: 'x' }]));
+  t.equal(await getStateEvent(http, 'admin-token', '!r:hs', 'm.room.encryption'), null, 'only under another state key: none');
 });
