@@ -1,7 +1,9 @@
 import t from 'tap';
 import { createSilentLogger } from '../../../src/common/logger.js';
 import { startReconciler } from '../../../src/control/loop/create-reconciler.js';
-import { matrixRequest } from '../../support/matrix-client.js';
+import { matrixCall, matrixRequest } from '../../support/matrix-client.js';
+import { observedRoomFromState } from '../../../src/control/observe/room-state.js';
+import { getRoomStateByType } from '../../../src/control/synapse/rooms-api.js';
 import { startFirewallScenario } from '../../support/firewall-scenario.js';
 import { reconcilerConfig, snapshot, startInterceptingProxy } from '../control/fixtures/reconciler.js';
 
@@ -85,4 +87,20 @@ t.test('power-levels events under other state keys, which a read by type would r
   t.equal(answer.status, 403, answer.text.slice(0, 200));
   const stored = await matrixRequest(hs.baseUrl, 'GET', `${roomPath}/state/m.room.power_levels/org.example.pad`, { token: admin });
   t.equal(stored.status, 404, 'Synapse has no such event');
+});
+
+t.test('review 27: the read by type takes the join rule of state key "", not the room details\' (which follow any state key)', async (t) => {
+  // bob, at 100, stores a join rule under another state key: inert to Synapse's auth rules, and
+  // the gateway lets it through (catch-all). The managed room stays public.
+  const answer = await scenario.viaGateway('bob', 'PUT', `${roomPath}/state/m.room.join_rules/org.example.pad`, { join_rule: 'invite' });
+  t.equal(answer.status, 200, answer.text.slice(0, 200));
+  const detailsPath = `/_synapse/admin/v1/rooms/${encodeURIComponent(rooms.managed)}`;
+  let detailsRule: unknown = null;
+  for (let tries = 0; tries < 100 && detailsRule !== 'invite'; tries++) {
+    detailsRule = (await matrixCall<{ join_rules?: unknown }>(hs.baseUrl, 'GET', detailsPath, { token: admin })).join_rules;
+    if (detailsRule !== 'invite') await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.equal(detailsRule, 'invite', 'Synapse\'s stats job copied the other state key\'s join rule into the room details');
+  const observed = observedRoomFromState(rooms.managed, await getRoomStateByType(reconciler.http, admin, rooms.managed));
+  t.equal(observed.joinRule, 'public', 'the room\'s own join rule');
 });
