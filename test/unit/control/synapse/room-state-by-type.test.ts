@@ -189,3 +189,18 @@ t.test('getStateEvent: the event of state key "" of one type, whole; other state
   server.queue.push(state([{ ...encryption, state_key: 'x' }]));
   t.equal(await getStateEvent(http, 'admin-token', '!r:hs', 'm.room.encryption'), null, 'only under another state key: none');
 });
+
+t.test('observe: a room whose by-type read fails too is not remembered as swollen (a failing Synapse, not a swollen room; review 27)', async (t) => {
+  const policy = fixtureSnapshot({ users: [], managedRoomIds: ['!r:hs'] });
+  const swollenRooms = new Map<string, number>();
+  const failing = json(502, { errcode: 'M_UNKNOWN', error: 'Bad gateway' });
+  server.queue.push(json(200, { users: [] }), failing, failing, failing);
+  const observed = await observe(policy, { http, admin: 'admin-token', authSharedSecret: 's', concurrency: 1, swollenRooms, now: () => 1_000 });
+  t.equal(observed.state.rooms.get('!r:hs')?.readable, false);
+  t.same(paths().filter((path) => path.startsWith('/_synapse/admin/v1/rooms/')), [
+    '/_synapse/admin/v1/rooms/!r%3Ahs/state',
+    '/_synapse/admin/v1/rooms/!r%3Ahs/state?type=m.room.member',
+    '/_synapse/admin/v1/rooms/!r%3Ahs/members',
+  ]);
+  t.equal(swollenRooms.size, 0, 'the next run reads it whole again');
+});
