@@ -1,11 +1,10 @@
 import t from 'tap';
-import type { ServerResponse } from 'node:http';
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import { getRoomState, getStateEvent } from '../../../../src/control/synapse/rooms-api.js';
 import { observe, SWOLLEN_ROOM_MEMORY_MS } from '../../../../src/control/observe/observe.js';
 import { fixtureSnapshot } from '../../../support/fixture-snapshot.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
-import { hang, json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+import { hang, json, startScriptedServer, streamedArray, type Script } from '../fixtures/scripted-server.js';
 
 /**
  * Red team 24, F1: anyone at `state_default` (a moderator, by Synapse's default levels) can store
@@ -31,28 +30,6 @@ const JOIN_RULES = { type: 'm.room.join_rules', state_key: '', sender: '@c:hs', 
  */
 const DETAILS = { room_id: '!r:hs', join_rules: 'public', encryption: 'm.megolm.v1.aes-sha2', replacement_room: null, tombstoned: false };
 
-/** `{"state":[…]}` written element by element, honouring backpressure. */
-function streamedState(elements: () => Iterable<string>): Script {
-  return (_req, res: ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.write('{"state":[');
-    const iterator = elements()[Symbol.iterator]();
-    let first = true;
-    const pump = (): void => {
-      for (let next = iterator.next(); !next.done; next = iterator.next()) {
-        const ok = res.write(`${first ? '' : ','}${next.value}`);
-        first = false;
-        if (!ok) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end(']}');
-    };
-    pump();
-  };
-}
-
 const state = (events: unknown[]): Script => json(200, { state: events });
 
 const server = await startScriptedServer();
@@ -75,7 +52,7 @@ t.test('a normal room: one call', async (t) => {
 
 t.test('a room swollen past 64 MiB by custom state: read again by type, the custom state never asked for', async (t) => {
   server.queue.push(
-    streamedState(function* () {
+    streamedArray('state', function* () {
       yield JSON.stringify(CREATE);
       for (let i = 0; i < 400; i++) yield PAD_EVENT; // 76 MB
     }),

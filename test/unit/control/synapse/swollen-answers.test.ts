@@ -1,11 +1,10 @@
 import t from 'tap';
-import type { ServerResponse } from 'node:http';
 import { createSilentLogger } from '../../../../src/common/logger.js';
 import { deleteDevices, listDeviceIds } from '../../../../src/control/synapse/admin-users-api.js';
 import { listDelayedEventIds } from '../../../../src/control/synapse/delayed-events-api.js';
 import { getRoomState } from '../../../../src/control/synapse/rooms-api.js';
 import { SynapseHttp } from '../../../../src/control/synapse/synapse-http.js';
-import { json, startScriptedServer, type Script } from '../fixtures/scripted-server.js';
+import { json, startScriptedServer, streamedArray, type Script } from '../fixtures/scripted-server.js';
 
 /**
  * Red team 22, F1 and F2: answers whose size the homeserver's users decide. Members swelled a
@@ -20,28 +19,6 @@ import { json, startScriptedServer, type Script } from '../fixtures/scripted-ser
 const ESCAPED_ASTRAL = '\\ud800\\udc00';
 /** A reason or body of 15,800 astral characters: within Synapse's 64 KiB event, 190 KB once escaped. */
 const SWOLLEN = ESCAPED_ASTRAL.repeat(15_800);
-
-/** Writes `{"<key>":[` + each of `elements` (JSON text) + `]}`, element by element, honouring backpressure. */
-function streamedArray(key: string, elements: () => Iterable<string>): Script {
-  return (_req, res: ServerResponse) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.write(`{"${key}":[`);
-    const iterator = elements()[Symbol.iterator]();
-    let first = true;
-    const pump = (): void => {
-      for (let next = iterator.next(); !next.done; next = iterator.next()) {
-        const ok = res.write(`${first ? '' : ','}${next.value}`);
-        first = false;
-        if (!ok) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end(']}');
-    };
-    pump();
-  };
-}
 
 const server = await startScriptedServer();
 t.teardown(() => server.close());
